@@ -1,0 +1,31 @@
+// Registration of every command family that is built in.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace medledger::app {
+
+#ifdef MEDLEDGER_WITH_HSM
+void register_hsm_commands(CLI::App& app);  // token ..., key ...
+#endif
+#ifdef MEDLEDGER_WITH_CA
+void register_ca_commands(CLI::App& app);  // ca ...
+#endif
+#ifdef MEDLEDGER_WITH_LEDGER
+void register_ledger_commands(CLI::App& app);  // ledger ...
+#endif
+
+inline void register_commands(CLI::App& app) {
+#ifdef MEDLEDGER_WITH_HSM
+  register_hsm_commands(app);
+#endif
+#ifdef MEDLEDGER_WITH_CA
+  register_ca_commands(app);
+#endif
+#ifdef MEDLEDGER_WITH_LEDGER
+  register_ledger_commands(app);
+#endif
+  (void)app;
+}
+
+}  // namespace medledger::app

@@ -1,0 +1,91 @@
+// Error: a stable code plus a message for the person who reads it.
+//
+// Codes are stable: they appear in CLI output, exit codes, API responses and
+// docs/errors.md, so existing names and numbers never change meaning. Each
+// module owns a block of numbers; add new codes at the end of its block.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace medledger::core {
+
+enum class ErrorCode : std::uint16_t {
+  // core (1-99)
+  kInternal = 1,            // a bug: an invariant that should hold did not
+  kInvalidArgument = 2,     // a caller passed something malformed
+  kIoError = 3,             // a file could not be read or written
+  kMalformedEncoding = 4,   // bad hex / base64url / PEM / DER
+  kSecretUnavailable = 5,   // PIN file/env/prompt gave nothing usable
+  kConfigInvalid = 6,       // a config file or option is wrong
+  kCryptoError = 7,         // OpenSSL failed on well-formed input
+  kSignatureInvalid = 8,    // a signature did not verify
+  kUnsupportedAlgorithm = 9,
+  kNotFound = 10,           // a named thing does not exist
+  kAlreadyExists = 11,
+
+  // hsm (100-199)
+  kModuleLoadFailed = 100,      // dlopen / C_GetFunctionList failed
+  kModuleInitFailed = 101,      // C_Initialize failed
+  kTokenNotFound = 102,         // no token matches label / serial / URI
+  kTokenAmbiguous = 103,        // more than one token matches
+  kPinIncorrect = 104,          // CKR_PIN_INCORRECT
+  kPinLocked = 105,             // CKR_PIN_LOCKED
+  kPinInvalid = 106,            // CKR_PIN_LEN_RANGE / CKR_PIN_INVALID
+  kMechanismMissing = 107,      // the token lacks a mechanism we need
+  kKeyNotFound = 108,           // no key with that CKA_ID / label
+  kTokenError = 109,            // any other CKR_ error (name in message)
+  kTokenUnavailable = 110,      // device error / removed after one retry
+  kSessionExhausted = 111,      // no session free within the wait bound
+  kTokenNotInitialized = 112,
+  kUriInvalid = 113,            // malformed RFC 7512 pkcs11: URI
+  kWrappedKeyInvalid = 114,     // a wrapped key blob is malformed or does not unwrap
+
+  // ca (200-299)
+  kCsrInvalid = 200,
+  kCsrSignatureInvalid = 201,
+  kProfileViolation = 202,      // the request asks for what the role's profile forbids
+  kCertificateInvalid = 203,
+  kCertificateExpired = 204,
+  kCertificateNotYetValid = 205,
+  kCertificateRevoked = 206,
+  kCertificateUntrusted = 207,  // does not chain to a trusted CA
+  kCertificateWrongRole = 208,
+  kCaNotInitialized = 209,
+  kCrlInvalid = 210,
+
+  // ledger (300-399)
+  kTxMalformed = 300,
+  kTxNotCanonical = 301,
+  kTxDuplicate = 302,
+  kTxTooLarge = 303,
+  kTxUnknownType = 304,
+  kTxRejected = 305,            // the contract refused it (reason in message)
+  kLedgerCorrupt = 306,         // verify found a mismatch
+  kLedgerStorage = 307,         // LMDB failed (mdb_strerror in message)
+  kLedgerNotFound = 308,
+  kProofInvalid = 309,
+  kOrderingStopped = 310,
+  kLedgerFull = 311,            // the disk is full; nothing acknowledged was lost
+};
+
+/// The stable upper-snake-case name of a code, e.g. "PIN_INCORRECT".
+std::string_view error_code_name(ErrorCode code);
+
+/// The process exit code the CLI uses for this error (documented in docs/errors.md).
+int exit_code_for(ErrorCode code);
+
+struct Error {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+
+  /// "PIN_INCORRECT: the user PIN was rejected by token 'x' (C_Login: CKR_PIN_INCORRECT)"
+  std::string to_string() const;
+};
+
+inline Error make_error(ErrorCode code, std::string message) {
+  return Error{code, std::move(message)};
+}
+
+}  // namespace medledger::core

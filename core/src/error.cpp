@@ -1,0 +1,94 @@
+#include "medledger/core/error.h"
+
+namespace medledger::core {
+
+namespace {
+struct CodeInfo {
+  ErrorCode code;
+  std::string_view name;
+  int exit_code;
+};
+
+// One table: the stable name and CLI exit code of every ErrorCode.
+// docs/errors.md lists the same rows; a test checks every code has a name.
+constexpr CodeInfo kCodes[] = {
+    {ErrorCode::kInternal, "INTERNAL", 1},
+    {ErrorCode::kInvalidArgument, "INVALID_ARGUMENT", 2},
+    {ErrorCode::kIoError, "IO_ERROR", 4},
+    {ErrorCode::kMalformedEncoding, "MALFORMED_ENCODING", 5},
+    {ErrorCode::kSecretUnavailable, "SECRET_UNAVAILABLE", 6},
+    {ErrorCode::kConfigInvalid, "CONFIG_INVALID", 3},
+    {ErrorCode::kCryptoError, "CRYPTO_ERROR", 7},
+    {ErrorCode::kSignatureInvalid, "SIGNATURE_INVALID", 8},
+    {ErrorCode::kUnsupportedAlgorithm, "UNSUPPORTED_ALGORITHM", 9},
+    {ErrorCode::kNotFound, "NOT_FOUND", 40},
+    {ErrorCode::kAlreadyExists, "ALREADY_EXISTS", 41},
+
+    {ErrorCode::kModuleLoadFailed, "MODULE_LOAD_FAILED", 10},
+    {ErrorCode::kModuleInitFailed, "MODULE_INIT_FAILED", 11},
+    {ErrorCode::kTokenNotFound, "TOKEN_NOT_FOUND", 12},
+    {ErrorCode::kTokenAmbiguous, "TOKEN_AMBIGUOUS", 13},
+    {ErrorCode::kPinIncorrect, "PIN_INCORRECT", 14},
+    {ErrorCode::kPinLocked, "PIN_LOCKED", 15},
+    {ErrorCode::kPinInvalid, "PIN_INVALID", 16},
+    {ErrorCode::kMechanismMissing, "MECHANISM_MISSING", 17},
+    {ErrorCode::kKeyNotFound, "KEY_NOT_FOUND", 18},
+    {ErrorCode::kTokenError, "TOKEN_ERROR", 19},
+    {ErrorCode::kTokenUnavailable, "TOKEN_UNAVAILABLE", 20},
+    {ErrorCode::kSessionExhausted, "SESSION_EXHAUSTED", 21},
+    {ErrorCode::kTokenNotInitialized, "TOKEN_NOT_INITIALIZED", 22},
+    {ErrorCode::kUriInvalid, "URI_INVALID", 23},
+    {ErrorCode::kWrappedKeyInvalid, "WRAPPED_KEY_INVALID", 24},
+
+    {ErrorCode::kCsrInvalid, "CSR_INVALID", 30},
+    {ErrorCode::kCsrSignatureInvalid, "CSR_SIGNATURE_INVALID", 31},
+    {ErrorCode::kProfileViolation, "PROFILE_VIOLATION", 32},
+    {ErrorCode::kCertificateInvalid, "CERTIFICATE_INVALID", 33},
+    {ErrorCode::kCertificateExpired, "CERTIFICATE_EXPIRED", 34},
+    {ErrorCode::kCertificateNotYetValid, "CERTIFICATE_NOT_YET_VALID", 35},
+    {ErrorCode::kCertificateRevoked, "CERTIFICATE_REVOKED", 36},
+    {ErrorCode::kCertificateUntrusted, "CERTIFICATE_UNTRUSTED", 37},
+    {ErrorCode::kCertificateWrongRole, "CERTIFICATE_WRONG_ROLE", 38},
+    {ErrorCode::kCaNotInitialized, "CA_NOT_INITIALIZED", 39},
+    {ErrorCode::kCrlInvalid, "CRL_INVALID", 42},
+
+    {ErrorCode::kTxMalformed, "TX_MALFORMED", 50},
+    {ErrorCode::kTxNotCanonical, "TX_NOT_CANONICAL", 51},
+    {ErrorCode::kTxDuplicate, "TX_DUPLICATE", 52},
+    {ErrorCode::kTxTooLarge, "TX_TOO_LARGE", 53},
+    {ErrorCode::kTxUnknownType, "TX_UNKNOWN_TYPE", 54},
+    {ErrorCode::kTxRejected, "TX_REJECTED", 55},
+    {ErrorCode::kLedgerCorrupt, "LEDGER_CORRUPT", 56},
+    {ErrorCode::kLedgerStorage, "LEDGER_STORAGE", 57},
+    {ErrorCode::kLedgerNotFound, "LEDGER_NOT_FOUND", 58},
+    {ErrorCode::kProofInvalid, "PROOF_INVALID", 59},
+    {ErrorCode::kOrderingStopped, "ORDERING_STOPPED", 60},
+    {ErrorCode::kLedgerFull, "LEDGER_FULL", 61},
+};
+
+const CodeInfo* find(ErrorCode code) {
+  for (const auto& info : kCodes) {
+    if (info.code == code) return &info;
+  }
+  return nullptr;
+}
+}  // namespace
+
+std::string_view error_code_name(ErrorCode code) {
+  const CodeInfo* info = find(code);
+  return info ? info->name : std::string_view("UNKNOWN");
+}
+
+int exit_code_for(ErrorCode code) {
+  const CodeInfo* info = find(code);
+  return info ? info->exit_code : 1;
+}
+
+std::string Error::to_string() const {
+  std::string out(error_code_name(code));
+  out += ": ";
+  out += message;
+  return out;
+}
+
+}  // namespace medledger::core

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command: install what is missing, build with warnings as errors,
+# run the whole test suite (unit + integration on real SoftHSM2 tokens, real
+# LMDB files, real TLS sockets on 127.0.0.1).
+#
+#   ./scripts/test.sh            release preset (the CI run)
+#   PRESET=asan ./scripts/test.sh   the same suite under ASan + UBSan
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset="${PRESET:-release}"
+
+bash deploy/install-deps.sh
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)"
+ctest --preset "$preset" -j "$(nproc)" --timeout 300

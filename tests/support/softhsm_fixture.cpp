@@ -1,0 +1,65 @@
+#include "softhsm_fixture.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+
+namespace medledger::testing {
+
+namespace {
+std::string run_capture(const std::string& command) {
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);
+  std::array<char, 512> buffer{};
+  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
+  int status = ::pclose(pipe);
+  if (status != 0) throw std::runtime_error("command failed (" + std::to_string(status) + "): " + command + "\n" + output);
+  return output;
+}
+}  // namespace
+
+SoftHsmDirectory::SoftHsmDirectory() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "medledger-softhsm-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  root_ = pattern;
+  std::filesystem::create_directories(root_ / "tokens");
+  conf_ = root_ / "softhsm2.conf";
+  std::ofstream(conf_) << "directories.tokendir = " << (root_ / "tokens").string() << "\n"
+                       << "objectstore.backend = file\n"
+                       << "log.level = ERROR\n"
+                       << "slots.removable = false\n";
+  ::setenv("SOFTHSM2_CONF", conf_.c_str(), 1);
+}
+
+SoftHsmDirectory::~SoftHsmDirectory() {
+  std::error_code ignored;
+  std::filesystem::remove_all(root_, ignored);
+}
+
+std::string SoftHsmDirectory::init_token_with_softhsm_util(const std::string& label, const std::string& so_pin,
+                                                           const std::string& user_pin) const {
+  std::string out = run_capture("SOFTHSM2_CONF='" + conf_.string() + "' softhsm2-util --init-token --free --label '" +
+                                label + "' --so-pin '" + so_pin + "' --pin '" + user_pin + "' 2>&1");
+  // "The token has been initialized and is reassigned to slot 123456"
+  auto serial = run_capture("SOFTHSM2_CONF='" + conf_.string() +
+                            "' softhsm2-util --show-slots | awk '/Label:/{l=$2} /Serial number:/{s=$3} END{}"
+                            " /Serial number:/{if(l==\"" + label + "\") print s}' | tail -1");
+  while (!serial.empty() && (serial.back() == '\n' || serial.back() == ' ')) serial.pop_back();
+  (void)out;
+  return serial;
+}
+
+std::filesystem::path SoftHsmDirectory::write_private_file(const std::string& name, const std::string& content) const {
+  auto path = root_ / name;
+  std::ofstream(path) << content;
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return path;
+}
+
+}  // namespace medledger::testing
