@@ -44,14 +44,13 @@ SoftHsmDirectory::~SoftHsmDirectory() {
 
 std::string SoftHsmDirectory::init_token_with_softhsm_util(const std::string& label, const std::string& so_pin,
                                                            const std::string& user_pin) const {
-  std::string out = run_capture("SOFTHSM2_CONF='" + conf_.string() + "' softhsm2-util --init-token --free --label '" +
-                                label + "' --so-pin '" + so_pin + "' --pin '" + user_pin + "' 2>&1");
-  // "The token has been initialized and is reassigned to slot 123456"
+  run_capture("SOFTHSM2_CONF='" + conf_.string() + "' softhsm2-util --init-token --free --label '" + label +
+              "' --so-pin '" + so_pin + "' --pin '" + user_pin + "' 2>&1");
+  // In --show-slots output a token's "Serial number:" line comes before its "Label:" line.
   auto serial = run_capture("SOFTHSM2_CONF='" + conf_.string() +
-                            "' softhsm2-util --show-slots | awk '/Label:/{l=$2} /Serial number:/{s=$3} END{}"
-                            " /Serial number:/{if(l==\"" + label + "\") print s}' | tail -1");
+                            "' softhsm2-util --show-slots | awk '/Serial number:/{s=$3} /Label:/{if($2==\"" + label +
+                            "\") print s}' | tail -1");
   while (!serial.empty() && (serial.back() == '\n' || serial.back() == ' ')) serial.pop_back();
-  (void)out;
   return serial;
 }
 
