@@ -1,0 +1,66 @@
+// Module: one loaded PKCS#11 library (dlopen + C_GetFunctionList + C_Initialize).
+//
+// Shared by every Token, Session and SessionPool through std::shared_ptr; the last
+// owner calls C_Finalize and dlclose. Any vendor's module is loaded by path: the
+// module only speaks PKCS#11 2.40 and treats SoftHSM2 like any other token.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <p11-kit/pkcs11.h>
+
+#include "medledger/core/result.h"
+
+namespace medledger::hsm {
+
+/// Default module when neither --module nor MEDLEDGER_PKCS11_MODULE is given.
+inline constexpr const char* kDefaultModulePath = "/usr/lib/softhsm/libsofthsm2.so";
+
+class Module {
+ public:
+  /// dlopen()s `path`, calls C_GetFunctionList and C_Initialize(CKF_OS_LOCKING_OK;
+  /// CKR_CRYPTOKI_ALREADY_INITIALIZED counts as success). A missing file or a
+  /// library without C_GetFunctionList is kModuleLoadFailed; a failing C_Initialize
+  /// is kModuleInitFailed. Cost: loading a shared library, module start-up.
+  static core::Result<std::shared_ptr<Module>> load(const std::string& path);
+
+  /// Calls C_Finalize (if this object initialised the module) and dlclose.
+  ~Module();
+  // Copies would finalise and unload the library under the original.
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  /// The module's function list; valid for the lifetime of this object.
+  CK_FUNCTION_LIST* fn() const { return functions_; }
+  const std::string& path() const { return path_; }
+
+  /// Calls C_Finalize then C_Initialize: every session and object handle of this
+  /// module becomes invalid. Used by SessionPool after a device-class fault.
+  /// Returns kModuleInitFailed if C_Initialize fails. Thread-safe.
+  core::Result<void> reinitialize();
+
+  /// Counts reinitialize() calls. Handles obtained under an older generation are
+  /// stale; pools compare this before trusting their caches. Thread-safe.
+  std::uint64_t generation() const { return generation_.load(); }
+
+ private:
+  Module(std::string path, void* handle, CK_FUNCTION_LIST* functions);
+  core::Result<void> initialize();
+
+  std::string path_;
+  void* handle_ = nullptr;
+  CK_FUNCTION_LIST* functions_ = nullptr;
+  bool initialized_by_us_ = false;
+  std::mutex reinit_mutex_;
+  std::atomic<std::uint64_t> generation_{0};
+};
+
+/// The module path to use: `explicit_path` if not empty, else the environment
+/// variable MEDLEDGER_PKCS11_MODULE, else kDefaultModulePath.
+std::string resolve_module_path(const std::string& explicit_path);
+
+}  // namespace medledger::hsm
