@@ -1,0 +1,70 @@
+// Adding and verifying transaction signatures: each one is over tx_id, the
+// SHA-256 of the signing bytes, as core::Signer::sign_digest produces it.
+#include <algorithm>
+#include <string>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "medledger/core/openssl.h"
+#include "medledger/ledger/transaction.h"
+
+namespace medledger::ledger {
+namespace {
+
+using core::ErrorCode;
+using core::make_error;
+using core::Result;
+
+// The algorithm of a DER SubjectPublicKeyInfo, so a signature cannot claim one
+// algorithm and be checked under a key of another.
+Result<core::KeyAlgorithm> key_algorithm_of(core::ByteView spki) {
+  core::EvpPkeyPtr key = core::parse_public_key_spki(spki.data(), spki.size());
+  if (!key) {
+    ERR_clear_error();
+    return make_error(ErrorCode::kMalformedEncoding, "signer public key is not a DER SubjectPublicKeyInfo");
+  }
+  switch (EVP_PKEY_get_base_id(key.get())) {
+    case EVP_PKEY_ED25519: return core::KeyAlgorithm::kEd25519;
+    case EVP_PKEY_EC: return core::KeyAlgorithm::kEcdsaP256;  // the curve is checked on verify
+    default: return make_error(ErrorCode::kUnsupportedAlgorithm, "signer key is neither P-256 nor Ed25519");
+  }
+}
+
+}  // namespace
+
+Result<void> add_signature(Transaction& tx, core::Signer& signer, const core::Digest& cert_fingerprint) {
+  const bool already_signed =
+      std::any_of(tx.signatures.begin(), tx.signatures.end(),
+                  [&](const TransactionSignature& s) { return s.cert_fingerprint == cert_fingerprint; });
+  if (already_signed) {
+    return make_error(ErrorCode::kAlreadyExists, "the transaction already carries a signature by this certificate");
+  }
+  if (tx.signatures.size() >= kMaxTransactionSignatures) {
+    return make_error(ErrorCode::kTxMalformed,
+                      "transaction already has " + std::to_string(kMaxTransactionSignatures) + " signatures");
+  }
+  auto signature = signer.sign_digest(tx_id(tx));
+  if (!signature) return signature.error();
+  tx.signatures.push_back(TransactionSignature{signer.algorithm(), cert_fingerprint, std::move(*signature)});
+  return core::success();
+}
+
+Result<void> verify_signature(const Transaction& tx, std::size_t index, core::ByteView signer_spki) {
+  if (index >= tx.signatures.size()) {
+    return make_error(ErrorCode::kInvalidArgument, "signature index " + std::to_string(index) +
+                                                       " out of range (" + std::to_string(tx.signatures.size()) +
+                                                       " signatures)");
+  }
+  const TransactionSignature& signature = tx.signatures[index];
+  auto algorithm = key_algorithm_of(signer_spki);
+  if (!algorithm) return algorithm.error();
+  if (*algorithm != signature.algorithm) {
+    return make_error(ErrorCode::kUnsupportedAlgorithm,
+                      "signature says " + std::string(core::key_algorithm_name(signature.algorithm)) +
+                          " but the signer key is " + std::string(core::key_algorithm_name(*algorithm)));
+  }
+  return core::verify_digest_signature(signer_spki, tx_id(tx), signature.signature);
+}
+
+}  // namespace medledger::ledger
