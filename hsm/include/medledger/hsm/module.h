@@ -20,7 +20,7 @@ namespace medledger::hsm {
 /// Default module when neither --module nor MEDLEDGER_PKCS11_MODULE is given.
 inline constexpr const char* kDefaultModulePath = "/usr/lib/softhsm/libsofthsm2.so";
 
-class Module {
+class Module : public std::enable_shared_from_this<Module> {
  public:
   /// dlopen()s `path`, calls C_GetFunctionList and C_Initialize(CKF_OS_LOCKING_OK;
   /// CKR_CRYPTOKI_ALREADY_INITIALIZED counts as success). A missing file or a
@@ -37,6 +37,8 @@ class Module {
   /// The module's function list; valid for the lifetime of this object.
   CK_FUNCTION_LIST* fn() const { return functions_; }
   const std::string& path() const { return path_; }
+  /// A new owner of this module (for code handed a `const Module&`).
+  std::shared_ptr<Module> share() const { return std::const_pointer_cast<Module>(shared_from_this()); }
 
   /// Calls C_Finalize then C_Initialize: every session and object handle of this
   /// module becomes invalid. Used by SessionPool after a device-class fault.

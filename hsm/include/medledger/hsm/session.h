@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <p11-kit/pkcs11.h>
@@ -61,6 +62,14 @@ class Session {
   /// Calls C_DestroyObject.
   core::Result<void> destroy(CK_OBJECT_HANDLE object);
 
+  /// The CK_RV of the last call through this object that failed (CKR_OK if none
+  /// since clear_failure()); SessionPool::with_retry classifies faults by it.
+  CK_RV last_failure() const { return last_failure_; }
+  void clear_failure() { last_failure_ = CKR_OK; }
+  /// Records a failing CK_RV of a call made directly through fn() and returns
+  /// token_error(call, rv, context).
+  core::Error failure(std::string_view call, CK_RV rv, std::string_view context = {}) const;
+
   /// Forgets the handle without C_CloseSession (after C_Finalize every handle
   /// is already gone).
   void release() { handle_ = CK_INVALID_HANDLE; }
@@ -71,6 +80,7 @@ class Session {
 
   std::shared_ptr<Module> module_;
   CK_SESSION_HANDLE handle_ = CK_INVALID_HANDLE;
+  mutable CK_RV last_failure_ = CKR_OK;
 };
 
 }  // namespace medledger::hsm

@@ -89,8 +89,8 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
     /// Turns a CK_RV into a Result, remembering a failure so with_retry can
     /// classify it: CKR_OK is success, anything else token_error(call, rv, context).
     core::Result<void> check(std::string_view call, CK_RV rv, std::string_view context = {});
-    /// The last failing CK_RV passed to check() (CKR_OK if none).
-    CK_RV last_failure() const { return last_failure_; }
+    /// The last failing CK_RV of this lease's session (CKR_OK if none).
+    CK_RV last_failure() const;
 
     /// The private key with this CKA_ID to pass to C_SignInit, per the pool's
     /// strategy: the token object (cached handle) or this session's copy of it
@@ -114,7 +114,6 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
     Lease(std::shared_ptr<SessionPool> pool, std::unique_ptr<PooledSession> session);
     std::shared_ptr<SessionPool> pool_;
     std::unique_ptr<PooledSession> session_;
-    CK_RV last_failure_ = CKR_OK;
     bool discard_ = false;
   };
 
@@ -157,10 +156,9 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
 
  private:
   SessionPool(std::shared_ptr<Module> module, TokenSelector selector, core::SecretBytes pin, PoolOptions options);
-  core::Result<Lease> acquire_recording(CK_RV* failure);
   core::Result<void> recover(std::uint64_t failed_generation);
-  core::Result<void> refresh_locked(std::unique_lock<std::mutex>& lock);
-  core::Result<std::unique_ptr<PooledSession>> open_session_locked(CK_RV* failure);
+  core::Result<void> refresh_locked();
+  core::Result<std::unique_ptr<PooledSession>> open_session_locked();
   void give_back(std::unique_ptr<PooledSession> session, bool discard);
 
   std::shared_ptr<Module> module_;

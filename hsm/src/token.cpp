@@ -1,0 +1,269 @@
+#include "medledger/hsm/token.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "medledger/core/sha256.h"
+#include "medledger/hsm/limits.h"
+#include "medledger/hsm/pkcs11_error.h"
+#include "medledger/hsm/session.h"
+
+namespace medledger::hsm {
+
+namespace {
+using core::ErrorCode;
+
+constexpr std::size_t kLabelSize = 32;  // CK_TOKEN_INFO.label and C_InitToken's label
+
+// CK_TOKEN_INFO strings are fixed-size and blank padded, not NUL terminated.
+std::string trimmed(const unsigned char* text, std::size_t size) {
+  std::string s(reinterpret_cast<const char*>(text), size);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
+  return s;
+}
+
+TokenInfo to_token_info(CK_SLOT_ID slot, const CK_TOKEN_INFO& info) {
+  TokenInfo t;
+  t.slot = slot;
+  t.label = trimmed(info.label, sizeof info.label);
+  t.serial = trimmed(info.serialNumber, sizeof info.serialNumber);
+  t.manufacturer = trimmed(info.manufacturerID, sizeof info.manufacturerID);
+  t.model = trimmed(info.model, sizeof info.model);
+  t.flags = info.flags;
+  t.initialized = (info.flags & CKF_TOKEN_INITIALIZED) != 0;
+  t.session_count = info.ulSessionCount;
+  t.max_session_count = info.ulMaxSessionCount;
+  t.rw_session_count = info.ulRwSessionCount;
+  return t;
+}
+
+core::Result<std::size_t> count_objects(const Session& session, CK_OBJECT_CLASS object_class) {
+  CK_ATTRIBUTE match{CKA_CLASS, &object_class, sizeof object_class};
+  auto found = session.find_objects({match}, kMaxListedObjects);
+  if (!found) return found.error();
+  return found->size();
+}
+
+std::string labels_seen(const std::vector<TokenInfo>& tokens) {
+  std::string seen;
+  for (const auto& t : tokens) {
+    if (!t.initialized) continue;
+    seen += (seen.empty() ? "'" : ", '") + t.label + "' (serial " + t.serial + ")";
+  }
+  return seen.empty() ? "no initialised tokens" : "tokens seen: " + seen;
+}
+}  // namespace
+
+core::Result<std::vector<TokenInfo>> list_tokens(const Module& module) {
+  CK_SLOT_ID slots[kMaxSlots];
+  CK_ULONG count = kMaxSlots;
+  CK_RV rv = module.fn()->C_GetSlotList(CK_TRUE, slots, &count);
+  if (rv == CKR_BUFFER_TOO_SMALL) count = kMaxSlots;  // more than we look at: the first kMaxSlots were filled
+  else if (rv != CKR_OK) return token_error("C_GetSlotList", rv);
+  std::vector<TokenInfo> tokens;
+  for (CK_ULONG i = 0; i < count; ++i) {
+    CK_TOKEN_INFO info{};
+    rv = module.fn()->C_GetTokenInfo(slots[i], &info);
+    if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_TOKEN_NOT_RECOGNIZED) continue;  // pulled between the two calls
+    if (rv != CKR_OK) return token_error("C_GetTokenInfo", rv);
+    tokens.push_back(to_token_info(slots[i], info));
+  }
+  return tokens;
+}
+
+core::Result<TokenInfo> find_token(const Module& module, const TokenSelector& selector) {
+  auto tokens = list_tokens(module);
+  if (!tokens) return tokens.error();
+  std::vector<const TokenInfo*> matches;
+  for (const auto& t : *tokens) {
+    if (t.initialized && selector.matches(t)) matches.push_back(&t);
+  }
+  if (matches.empty()) {
+    return core::make_error(ErrorCode::kTokenNotFound, "no " + selector.describe() + " in module '" +
+                                                           module.path() + "'; " + labels_seen(*tokens));
+  }
+  if (matches.size() > 1) {
+    return core::make_error(ErrorCode::kTokenAmbiguous, std::to_string(matches.size()) + " tokens match " +
+                                                            selector.describe() + "; name one by serial");
+  }
+  return *matches.front();
+}
+
+core::Result<TokenInfo> init_token(const Module& module, const std::string& label, const core::SecretBytes& so_pin,
+                                   const core::SecretBytes& user_pin) {
+  if (label.empty() || label.size() > kLabelSize) {
+    return core::make_error(ErrorCode::kInvalidArgument, "a token label has 1 to 32 bytes");
+  }
+  auto tokens = list_tokens(module);
+  if (!tokens) return tokens.error();
+  const TokenInfo* free_token = nullptr;
+  for (const auto& t : *tokens) {
+    if (t.initialized && t.label == label) {
+      return core::make_error(ErrorCode::kAlreadyExists, "a token labelled '" + label + "' already exists (serial " +
+                                                             t.serial + ")");
+    }
+    if (!t.initialized && free_token == nullptr) free_token = &t;
+  }
+  if (free_token == nullptr) {
+    return core::make_error(ErrorCode::kTokenNotFound, "no slot holds an uninitialised token to initialise");
+  }
+  unsigned char padded[kLabelSize];
+  std::memset(padded, ' ', sizeof padded);
+  std::memcpy(padded, label.data(), label.size());
+  CK_RV rv = module.fn()->C_InitToken(free_token->slot, const_cast<CK_UTF8CHAR*>(so_pin.data()), so_pin.size(), padded);
+  if (rv != CKR_OK) return token_error("C_InitToken", rv, "initialising token '" + label + "' failed");
+
+  // Slot ids may change once a token is initialised (SoftHSM2 does this): find it again by label.
+  auto token = find_token(module, TokenSelector::by_label(label));
+  if (!token) return token.error();
+  auto session = Session::open(module.share(), token->slot);
+  if (!session) return session.error();
+  MEDLEDGER_TRY(session->login(CKU_SO, so_pin));
+  rv = module.fn()->C_InitPIN(session->handle(), const_cast<CK_UTF8CHAR*>(user_pin.data()), user_pin.size());
+  if (rv != CKR_OK) return token_error("C_InitPIN", rv, "setting the user PIN of token '" + label + "' failed");
+  MEDLEDGER_TRY(session->logout());
+  return find_token(module, TokenSelector::by_label(label));  // flags now include CKF_USER_PIN_INITIALIZED
+}
+
+const std::vector<MechanismNeed>& mechanism_needs() {
+  static const std::vector<MechanismNeed> needs = {
+      {CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN", true},
+      {CKM_ECDSA, "CKM_ECDSA", true},
+      {CKM_AES_KEY_GEN, "CKM_AES_KEY_GEN", true},
+      {CKM_AES_KEY_WRAP_PAD, "CKM_AES_KEY_WRAP_PAD", true},
+      {CKM_EC_EDWARDS_KEY_PAIR_GEN, "CKM_EC_EDWARDS_KEY_PAIR_GEN", false},
+      {CKM_EDDSA, "CKM_EDDSA", false},
+      {CKM_ECDH1_DERIVE, "CKM_ECDH1_DERIVE", false},
+  };
+  return needs;
+}
+
+std::string mechanism_name(CK_MECHANISM_TYPE mechanism) {
+  for (const auto& need : mechanism_needs()) {
+    if (need.mechanism == mechanism) return need.name;
+  }
+  switch (mechanism) {
+    case CKM_SHA256: return "CKM_SHA256";
+    case CKM_ECDSA_SHA256: return "CKM_ECDSA_SHA256";
+    case CKM_AES_KEY_WRAP: return "CKM_AES_KEY_WRAP";
+    case CKM_AES_GCM: return "CKM_AES_GCM";
+    case CKM_AES_CBC: return "CKM_AES_CBC";
+    case CKM_AES_ECB: return "CKM_AES_ECB";
+    case CKM_RSA_PKCS_KEY_PAIR_GEN: return "CKM_RSA_PKCS_KEY_PAIR_GEN";
+    case CKM_RSA_PKCS: return "CKM_RSA_PKCS";
+    case CKM_RSA_PKCS_PSS: return "CKM_RSA_PKCS_PSS";
+    case CKM_SHA256_HMAC: return "CKM_SHA256_HMAC";
+    case CKM_GENERIC_SECRET_KEY_GEN: return "CKM_GENERIC_SECRET_KEY_GEN";
+    default: break;
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "CKM_0x%lx", static_cast<unsigned long>(mechanism));
+  return buffer;
+}
+
+core::Result<std::vector<CK_MECHANISM_TYPE>> token_mechanisms(const Module& module, CK_SLOT_ID slot) {
+  std::vector<CK_MECHANISM_TYPE> mechanisms(kMaxMechanisms);
+  CK_ULONG count = mechanisms.size();
+  CK_RV rv = module.fn()->C_GetMechanismList(slot, mechanisms.data(), &count);
+  if (rv == CKR_BUFFER_TOO_SMALL) count = mechanisms.size();
+  else if (rv != CKR_OK) return token_error("C_GetMechanismList", rv);
+  mechanisms.resize(count);
+  return mechanisms;
+}
+
+core::Result<void> probe_required_mechanisms(const Module& module, const TokenInfo& token) {
+  auto offered = token_mechanisms(module, token.slot);
+  if (!offered) return offered.error();
+  for (const auto& need : mechanism_needs()) {
+    if (!need.required) continue;
+    if (std::find(offered->begin(), offered->end(), need.mechanism) == offered->end()) {
+      return core::make_error(ErrorCode::kMechanismMissing, "token '" + token.label + "' lacks " + need.name +
+                                                                ", which medledger requires (module '" +
+                                                                module.path() + "')");
+    }
+  }
+  return core::success();
+}
+
+core::Result<TokenStatus> token_status(const Module& module, const TokenSelector& selector,
+                                       const core::SecretBytes* user_pin) {
+  auto token = find_token(module, selector);
+  if (!token) return token.error();
+  TokenStatus status;
+  status.token = *token;
+  auto mechanisms = token_mechanisms(module, token->slot);
+  if (!mechanisms) return mechanisms.error();
+  status.mechanisms = std::move(*mechanisms);
+  for (const auto& need : mechanism_needs()) {
+    bool offered = std::find(status.mechanisms.begin(), status.mechanisms.end(), need.mechanism) !=
+                   status.mechanisms.end();
+    if (!offered) (need.required ? status.missing_required : status.missing_optional).push_back(need.name);
+  }
+  if (user_pin == nullptr) return status;
+  auto session = Session::open(module.share(), token->slot);
+  if (!session) return session.error();
+  MEDLEDGER_TRY(session->login(CKU_USER, *user_pin));
+  auto privates = count_objects(*session, CKO_PRIVATE_KEY);
+  auto publics = count_objects(*session, CKO_PUBLIC_KEY);
+  auto secrets = count_objects(*session, CKO_SECRET_KEY);
+  if (!privates) return privates.error();
+  if (!publics) return publics.error();
+  if (!secrets) return secrets.error();
+  status.objects_counted = true;
+  status.private_keys = *privates;
+  status.public_keys = *publics;
+  status.secret_keys = *secrets;
+  return status;
+}
+
+core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& selector,
+                                     const core::SecretBytes& so_pin, const std::string& label) {
+  auto token = find_token(module, selector);
+  if (!token) return token.error();
+  auto session = Session::open(module.share(), token->slot);
+  if (!session) return session.error();
+  MEDLEDGER_TRY(session->login(CKU_SO, so_pin));
+
+  CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
+  std::vector<CK_ATTRIBUTE> by_label = {{CKA_CLASS, &secret_class, sizeof secret_class},
+                                        {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
+  auto existing = session->find_objects(by_label, 1);
+  if (!existing) return existing.error();
+  if (!existing->empty()) {
+    return core::make_error(ErrorCode::kAlreadyExists, "a key-encryption key labelled '" + label + "' already exists");
+  }
+
+  core::Digest label_digest = core::sha256(core::to_bytes(label));
+  core::Bytes id(label_digest.begin(), label_digest.begin() + kKeyIdSize);
+  CK_KEY_TYPE aes = CKK_AES;
+  CK_ULONG key_bytes = 32;  // AES-256
+  CK_BBOOL yes = CK_TRUE;
+  CK_BBOOL no = CK_FALSE;
+  std::vector<CK_ATTRIBUTE> templ = {
+      {CKA_CLASS, &secret_class, sizeof secret_class},
+      {CKA_KEY_TYPE, &aes, sizeof aes},
+      {CKA_VALUE_LEN, &key_bytes, sizeof key_bytes},
+      {CKA_TOKEN, &yes, sizeof yes},
+      // An SO session may create only public objects; CKA_TRUSTED may be set only by the SO.
+      {CKA_PRIVATE, &no, sizeof no},
+      {CKA_TRUSTED, &yes, sizeof yes},
+      {CKA_SENSITIVE, &yes, sizeof yes},
+      {CKA_EXTRACTABLE, &no, sizeof no},
+      {CKA_WRAP, &yes, sizeof yes},
+      {CKA_UNWRAP, &yes, sizeof yes},
+      {CKA_ENCRYPT, &no, sizeof no},
+      {CKA_DECRYPT, &no, sizeof no},
+      {CKA_SIGN, &no, sizeof no},
+      {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
+      {CKA_ID, id.data(), id.size()},
+  };
+  CK_MECHANISM mechanism{CKM_AES_KEY_GEN, nullptr, 0};
+  CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+  CK_RV rv = module.fn()->C_GenerateKey(session->handle(), &mechanism, templ.data(), templ.size(), &key);
+  if (rv != CKR_OK) return token_error("C_GenerateKey", rv, "creating the key-encryption key failed");
+  MEDLEDGER_TRY(session->logout());
+  return id;
+}
+
+}  // namespace medledger::hsm

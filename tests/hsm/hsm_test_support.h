@@ -1,0 +1,50 @@
+// What the hsm tests share: a fresh SoftHSM2 directory with one token made by our
+// own init_token, and a pool on it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "medledger/core/secret.h"
+#include "medledger/hsm/module.h"
+#include "medledger/hsm/session_pool.h"
+#include "medledger/hsm/token.h"
+#include "softhsm_fixture.h"
+
+namespace medledger::hsm::testing {
+
+inline constexpr const char* kLabel = "medledger-test";
+inline constexpr const char* kSoPin = "so-secret-1234";
+inline constexpr const char* kUserPin = "user-secret-5678";
+
+inline core::SecretBytes secret(const std::string& text) { return core::SecretBytes(core::to_bytes(text)); }
+
+/// Unwraps a Result in a test, failing with the error's text.
+template <typename T>
+T expect_ok(core::Result<T> result) {
+  if (!result) {
+    ADD_FAILURE() << result.error().to_string();
+    std::abort();
+  }
+  return std::move(*result);
+}
+
+class TokenTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    module_ = expect_ok(Module::load(medledger::testing::SoftHsmDirectory::module_path()));
+    token_ = expect_ok(init_token(*module_, kLabel, secret(kSoPin), secret(kUserPin)));
+  }
+
+  std::shared_ptr<SessionPool> open_pool(PoolOptions options = {}) {
+    return expect_ok(SessionPool::open(module_, TokenSelector::by_label(kLabel), secret(kUserPin), options));
+  }
+
+  medledger::testing::SoftHsmDirectory dir_;  // first: sets SOFTHSM2_CONF before the module loads
+  std::shared_ptr<Module> module_;
+  TokenInfo token_;
+};
+
+}  // namespace medledger::hsm::testing
