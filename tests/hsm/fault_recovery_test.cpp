@@ -127,6 +127,25 @@ TEST_F(FaultRecovery, SessionHandleInvalidOnSignDropsTheSessionAndTheRetrySuccee
   EXPECT_EQ(module_->generation(), 0u);
 }
 
+TEST_F(FaultRecovery, SessionHandleInvalidOnSignWithAnIdleSecondSessionRetriesOnIt) {
+  auto signer = make_signer("two-sessions");
+  ASSERT_NE(signer, nullptr);
+  expect_signs_and_verifies(*signer, "warm the key handle cache");
+  {  // two leases at once: the pool now keeps two sessions
+    auto first = pool_->acquire();
+    auto second = pool_->acquire();
+    ASSERT_TRUE(first && second);
+  }
+  ASSERT_EQ(pool_->open_sessions(), 2u);
+  const auto sign_before = calls("C_Sign");
+  ASSERT_EQ(fault_.inject("C_Sign", CKR_SESSION_HANDLE_INVALID, 1, 0), 0);
+
+  expect_signs_and_verifies(*signer, "on the other session");
+
+  EXPECT_EQ(calls("C_Sign") - sign_before, 2u);
+  EXPECT_EQ(pool_->open_sessions(), 1u) << "the failed session was dropped";
+}
+
 TEST_F(FaultRecovery, DeviceErrorOnceReinitialisesLogsInAgainAndTheRetrySucceeds) {
   auto signer = make_signer("device-error");
   ASSERT_NE(signer, nullptr);
