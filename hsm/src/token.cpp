@@ -56,10 +56,15 @@ std::string labels_seen(const std::vector<TokenInfo>& tokens) {
 }  // namespace
 
 core::Result<std::vector<TokenInfo>> list_tokens(const Module& module) {
-  CK_SLOT_ID slots[kMaxSlots];
-  CK_ULONG count = kMaxSlots;
-  CK_RV rv = module.fn()->C_GetSlotList(CK_TRUE, slots, &count);
-  if (rv == CKR_BUFFER_TOO_SMALL) count = kMaxSlots;  // more than we look at: the first kMaxSlots were filled
+  // Ask for the count first: besides being the standard pattern, it is when
+  // SoftHSM2 adds a fresh uninitialised slot after an init.
+  CK_ULONG count = 0;
+  CK_RV rv = module.fn()->C_GetSlotList(CK_TRUE, nullptr, &count);
+  if (rv != CKR_OK) return token_error("C_GetSlotList", rv);
+  std::vector<CK_SLOT_ID> slots(std::min<CK_ULONG>(count, kMaxSlots));
+  count = slots.size();
+  rv = module.fn()->C_GetSlotList(CK_TRUE, slots.data(), &count);
+  if (rv == CKR_BUFFER_TOO_SMALL) count = slots.size();  // a token arrived in between: look at the first ones
   else if (rv != CKR_OK) return token_error("C_GetSlotList", rv);
   std::vector<TokenInfo> tokens;
   for (CK_ULONG i = 0; i < count; ++i) {

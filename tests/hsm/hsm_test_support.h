@@ -31,6 +31,13 @@ T expect_ok(core::Result<T> result) {
   return std::move(*result);
 }
 
+inline void expect_ok(core::Result<void> result) {
+  if (!result) {
+    ADD_FAILURE() << result.error().to_string();
+    std::abort();
+  }
+}
+
 class TokenTest : public ::testing::Test {
  protected:
   void SetUp() override {
