@@ -261,6 +261,38 @@ TEST(MerkleReadBounds, ProofsAndRootsReadLogarithmicallyManyNodes) {
   }
 }
 
+// A reader that "stores" every perfect subtree of a tree of kLeaves leaves without
+// holding them: it only counts reads, to check the bounds at ledger scale.
+class SyntheticReader final : public MerkleNodeReader {
+ public:
+  explicit SyntheticReader(std::uint64_t leaves) : leaves_(leaves) {}
+  std::optional<MerkleHash> node(unsigned level, std::uint64_t index) const override {
+    ++reads_;
+    if (level > kMaxMerkleLevel || ((index + 1) << level) > leaves_) return std::nullopt;
+    return merkle_leaf_hash(core::to_bytes(std::to_string(level) + "/" + std::to_string(index)));
+  }
+  std::uint64_t leaves_;
+  mutable std::uint64_t reads_ = 0;
+};
+
+TEST(MerkleReadBounds, ProofsAtTenMillionLeavesReadAtMostFortyEightNodes) {
+  constexpr std::uint64_t kLeaves = 10'000'000;
+  SyntheticReader reader(kLeaves);
+  for (std::uint64_t n : {kLeaves, kLeaves - 1, std::uint64_t{8'388'607}, std::uint64_t{8'388'609}}) {
+    for (std::uint64_t i : {std::uint64_t{0}, n / 3, n / 2, n - 2, n - 1}) {
+      reader.reads_ = 0;
+      ASSERT_TRUE(inclusion_proof(reader, i, n).ok());
+      EXPECT_LE(reader.reads_, 48u) << i << " of " << n;
+      reader.reads_ = 0;
+      ASSERT_TRUE(consistency_proof(reader, i + 1, n).ok());
+      EXPECT_LE(reader.reads_, 48u) << i + 1 << " -> " << n;
+    }
+    reader.reads_ = 0;
+    ASSERT_TRUE(root_at(reader, n).ok());
+    EXPECT_LE(reader.reads_, 24u);
+  }
+}
+
 // --- Proofs that must fail ---
 
 class MerkleBadProofs : public ::testing::Test {

@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/string.hpp>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -215,6 +216,39 @@ TEST(TransactionLimits, ConfiguredLimitsLowerButNeverRaiseTheCeilings) {
     many.signatures.push_back({core::KeyAlgorithm::kEd25519, digest_of(std::to_string(i)), core::Bytes(64, 1)});
   }
   EXPECT_EQ(decode_transaction(encode_transaction(many), unlimited).error().code, ErrorCode::kTxMalformed);
+}
+
+TEST(TransactionCodec, RandomMutationsAreRejectedOrStillCanonical) {
+  // Deterministic: a fixed seed, so a failure reproduces.
+  std::mt19937 random(20240601);
+  Transaction tx = sample_transaction();
+  tx.body["text"] = "caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\" \\";
+  tx.signatures.push_back({core::KeyAlgorithm::kEcdsaP256, digest_of("c"), core::Bytes(70, 3)});
+  const std::string wire = encode_transaction(tx);
+  std::size_t accepted = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string mutated = wire;
+    const int edits = 1 + static_cast<int>(random() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t at = random() % mutated.size();
+      switch (random() % 3) {
+        case 0: mutated[at] = static_cast<char>(random() % 256); break;
+        case 1: mutated.erase(at, 1); break;
+        default: mutated.insert(at, 1, static_cast<char>(random() % 256)); break;
+      }
+    }
+    auto decoded = decode_transaction(mutated);
+    if (decoded.ok()) {
+      ++accepted;
+      EXPECT_EQ(encode_transaction(*decoded), mutated);
+    } else {
+      const ErrorCode code = decoded.error().code;
+      EXPECT_TRUE(code == ErrorCode::kTxMalformed || code == ErrorCode::kTxNotCanonical ||
+                  code == ErrorCode::kTxUnknownType)
+          << core::error_code_name(code);
+    }
+  }
+  EXPECT_LT(accepted, 20000u);
 }
 
 // --- Signatures with real keys ---
