@@ -39,8 +39,10 @@ TokenInfo to_token_info(CK_SLOT_ID slot, const CK_TOKEN_INFO& info) {
 }
 
 core::Result<std::size_t> count_objects(const Session& session, CK_OBJECT_CLASS object_class) {
-  CK_ATTRIBUTE match{CKA_CLASS, &object_class, sizeof object_class};
-  auto found = session.find_objects({match}, kMaxListedObjects);
+  CK_BBOOL on_token = CK_TRUE;  // not this process's session objects (unwrapped keys, copies)
+  auto found = session.find_objects({{CKA_CLASS, &object_class, sizeof object_class},
+                                     {CKA_TOKEN, &on_token, sizeof on_token}},
+                                    kMaxListedObjects);
   if (!found) return found.error();
   return found->size();
 }
@@ -228,7 +230,13 @@ core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& 
   if (!token) return token.error();
   auto session = Session::open(module.share(), token->slot);
   if (!session) return session.error();
-  MEDLEDGER_TRY(session->login(CKU_SO, so_pin));
+  auto login = session->login(CKU_SO, so_pin);
+  if (!login && session->last_failure() == CKR_USER_ANOTHER_ALREADY_LOGGED_IN) {
+    // Login state is per process: the SO cannot log in while a user session is open.
+    return core::make_error(login.error().code, "create the KEK from a process with no user session open (" +
+                                                    login.error().message + ")");
+  }
+  if (!login) return login.error();
 
   CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
   std::vector<CK_ATTRIBUTE> by_label = {{CKA_CLASS, &secret_class, sizeof secret_class},

@@ -203,10 +203,13 @@ core::Result<core::Bytes> WrappedKeyStore::generate(core::KeyAlgorithm algorithm
     CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
     core::Bytes wrapped(kMaxWrappedPrivateKey);
     CK_ULONG size = wrapped.size();
-    MEDLEDGER_TRY(lease.check("C_WrapKey",
-                              lease.fn()->C_WrapKey(lease.handle(), &mechanism, *kek, pair->private_key,
-                                                    wrapped.data(), &size),
-                              "wrapping a person key"));
+    CK_RV rv = lease.fn()->C_WrapKey(lease.handle(), &mechanism, *kek, pair->private_key, wrapped.data(), &size);
+    if (rv == CKR_KEY_NOT_WRAPPABLE) {  // SoftHSM 2.6 wraps EC but not Edwards private keys
+      return core::make_error(ErrorCode::kUnsupportedAlgorithm,
+                              "the token cannot wrap " + std::string(core::key_algorithm_name(algorithm)) +
+                                  " private keys (C_WrapKey: CKR_KEY_NOT_WRAPPABLE)");
+    }
+    MEDLEDGER_TRY(lease.check("C_WrapKey", rv, "wrapping a person key"));
     wrapped.resize(size);
     return encode_wrapped_key(WrappedKey{algorithm, kek_id_, pair->spki, std::move(wrapped)});
   });

@@ -82,7 +82,7 @@ struct TokenStatus {
 
 /// Finds the token, reads its mechanisms and, when `user_pin` is not null, logs in
 /// (C_Login, CKR_USER_ALREADY_LOGGED_IN is success) and counts objects by class
-/// with C_FindObjects. Errors as find_token and the PIN_* codes.
+/// (token objects only) with C_FindObjects. Errors as find_token and the PIN_* codes.
 core::Result<TokenStatus> token_status(const Module& module, const TokenSelector& selector,
                                        const core::SecretBytes* user_pin);
 
