@@ -1,0 +1,106 @@
+// Where a CA keeps its state: its certificate and chain, the certificates it
+// issued (with revocation status) and the CRL number counter.
+//
+// IssuanceLog is the narrow interface the CA operations need; the ledger (later)
+// can implement it from ledger state. CaDirectory is the on-disk implementation:
+//
+//   <dir>/ca.json       hospital id + reference of the CA key in the token
+//   <dir>/ca.pem        the CA certificate
+//   <dir>/chain.pem     the CA certificate followed by its issuers up to the root
+//   <dir>/index.json    issued certificates (serial, subject, role, notAfter,
+//                       status, revocation time + reason) and the last CRL number
+//   <dir>/issued/<SERIAL>.pem  each issued certificate
+//
+// Every write is atomic: a temporary file, fsync, rename, fsync of the directory.
+// One writer at a time (the CLI); cost: a file rewrite per change.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "medledger/ca/certificate.h"
+#include "medledger/ca/profile.h"
+#include "medledger/ca/revocation.h"
+
+namespace medledger::ca {
+
+struct IssuedRecord {
+  std::string serial_hex;
+  std::string subject;
+  Role role = Role::kDoctor;
+  std::time_t not_after = 0;
+  std::optional<RevokedEntry> revocation;  // set once revoked
+};
+
+class IssuanceLog {
+ public:
+  virtual ~IssuanceLog() = default;
+  /// Records a newly issued certificate; kAlreadyExists for a known serial.
+  virtual core::Result<void> record_issued(const Certificate& certificate, Role role) = 0;
+  /// Marks a certificate revoked; kNotFound for an unknown serial, kAlreadyExists if revoked already.
+  virtual core::Result<void> mark_revoked(const RevokedEntry& entry) = 0;
+  /// Every record, in issue order.
+  virtual core::Result<std::vector<IssuedRecord>> records() const = 0;
+  /// Increments and returns the CRL number (1 for the first CRL).
+  virtual core::Result<std::uint64_t> next_crl_number() = 0;
+};
+
+/// The revoked entries among `records`, for CertificateAuthority::make_crl.
+std::vector<RevokedEntry> revoked_entries(const std::vector<IssuedRecord>& records);
+
+/// Settings of a CA directory: which hospital, and where its key is in the token.
+struct CaSettings {
+  std::string hospital_id;
+  std::string key_label;   // CKA_LABEL of the CA key in the token
+  std::string key_id_hex;  // CKA_ID of the CA key, hex
+};
+
+class CaDirectory final : public IssuanceLog {
+ public:
+  /// Creates `dir` (mode 0700) and writes settings, ca.pem, chain.pem and an empty
+  /// index; kAlreadyExists if ca.pem is there already, kIoError on I/O failure.
+  static core::Result<CaDirectory> create(const std::filesystem::path& dir,
+                                          const CaSettings& settings,
+                                          const std::vector<Certificate>& chain);
+  /// Opens an existing directory; kCaNotInitialized if there is no ca.pem,
+  /// kMalformedEncoding / kConfigInvalid for damaged files.
+  static core::Result<CaDirectory> open(const std::filesystem::path& dir);
+
+  const std::filesystem::path& path() const { return dir_; }
+  const CaSettings& settings() const { return settings_; }
+  /// The CA certificate followed by its issuers (chain.pem).
+  const std::vector<Certificate>& chain() const { return chain_; }
+  /// Replaces ca.pem/chain.pem (importing a root-signed intermediate certificate).
+  core::Result<void> replace_chain(const std::vector<Certificate>& chain);
+  /// An issued certificate by serial (hex, any case); kNotFound otherwise.
+  core::Result<Certificate> issued_certificate(const std::string& serial_hex) const;
+
+  core::Result<void> record_issued(const Certificate& certificate, Role role) override;
+  core::Result<void> mark_revoked(const RevokedEntry& entry) override;
+  core::Result<std::vector<IssuedRecord>> records() const override;
+  core::Result<std::uint64_t> next_crl_number() override;
+
+ private:
+  CaDirectory(std::filesystem::path dir, CaSettings settings, std::vector<Certificate> chain)
+      : dir_(std::move(dir)), settings_(std::move(settings)), chain_(std::move(chain)) {}
+  struct Index {
+    std::vector<IssuedRecord> records;
+    std::uint64_t crl_number = 0;
+  };
+  core::Result<Index> load_index() const;
+  core::Result<void> save_index(const Index& index) const;
+
+  std::filesystem::path dir_;
+  CaSettings settings_;
+  std::vector<Certificate> chain_;
+};
+
+/// Writes `content` to `path` atomically (temp file in the same directory,
+/// fsync, rename, fsync of the directory), mode 0600 for new files. kIoError.
+core::Result<void> write_file_atomically(const std::filesystem::path& path, core::ByteView content);
+
+}  // namespace medledger::ca

@@ -1,0 +1,25 @@
+// Signing X.509 structures with a core::Signer instead of an EVP_PKEY.
+//
+// OpenSSL 3.0 signs certificates only with a key it holds. These functions set
+// the AlgorithmIdentifiers to ecdsa-with-SHA256, encode the to-be-signed part,
+// have the Signer sign its SHA-256, and put the X9.62 DER signature in place.
+// The returned object is re-parsed from its final DER so no stale cache remains.
+#pragma once
+
+#include "medledger/ca/certificate.h"
+#include "medledger/core/signer.h"
+
+namespace medledger::ca::detail {
+
+/// kUnsupportedAlgorithm unless the signer holds an ECDSA P-256 key (see authority.h).
+core::Result<void> require_p256_ca_key(const core::Signer& signer);
+
+/// Signs `cert` (all fields but the signature set) and verifies the result
+/// with the signer's public key. Errors: the signer's, kCryptoError.
+core::Result<Certificate> sign_certificate(core::X509Ptr cert, core::Signer& signer);
+/// The same for a CRL.
+core::Result<Crl> sign_crl(X509CrlPtr crl, core::Signer& signer);
+/// The same for a PKCS#10 request (the CA's own CSR for an intermediate).
+core::Result<CertificateRequest> sign_request(X509ReqPtr req, core::Signer& signer);
+
+}  // namespace medledger::ca::detail
