@@ -1,0 +1,361 @@
+// Token signing throughput and wrapped-key latency, with their baselines from the
+// same run (issue 2). Everything runs on a fresh SoftHSM2 token that this program
+// makes in a temporary directory and removes at exit.
+//
+//   (a) openssl_sign                 core::SoftwareSigner, P-256 in memory: the ceiling
+//   (b) raw_sign/token_object        C_SignInit+C_Sign loop, one session per thread, token key
+//   (c) raw_sign/session_copy        the same with a per-session C_CopyObject(CKA_TOKEN=FALSE)
+//   (d) pool_sign/<strategy>         TokenSigner through SessionPool, both key strategies
+//   (e) wrapped_sign/{few,many}      WrappedKeyStore::sign_digest(blob) on a random blob among N
+//       wrapped_signer/{few,many}    the same through WrappedKeyStore::signer objects made in
+//                                    advance (blob decoded once), isolating the unwrap cache
+// (a)-(d) run with 1 and 2 threads (aggregate signatures/s, real time); (e) with one.
+// After the runs a table prints the ratios docs/PERFORMANCE.md records.
+//
+// MEDLEDGER_BENCH_WRAPPED_KEYS overrides the large wrapped-key count (default 100000).
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "medledger/core/sha256.h"
+#include "medledger/core/software_signer.h"
+#include "medledger/hsm/key_store.h"
+#include "medledger/hsm/module.h"
+#include "medledger/hsm/session.h"
+#include "medledger/hsm/session_pool.h"
+#include "medledger/hsm/token.h"
+#include "medledger/hsm/token_signer.h"
+#include "medledger/hsm/wrapped_key.h"
+
+namespace {
+
+using namespace medledger;
+
+constexpr const char* kTokenLabel = "bench";
+constexpr const char* kSoPin = "bench-so-pin";     // a throwaway token: fixed PINs are fine here
+constexpr const char* kUserPin = "bench-user-pin";
+constexpr std::size_t kFewWrappedKeys = 10;
+constexpr std::size_t kDefaultManyWrappedKeys = 100000;
+constexpr int kMaxThreads = 2;  // the reference machine has two cores
+constexpr CK_ULONG kP256SignatureSize = 64;
+
+core::SecretBytes secret(std::string_view text) {
+  return core::SecretBytes(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+template <typename T>
+T must(core::Result<T> result, const char* what) {
+  if (!result) throw std::runtime_error(std::string(what) + ": " + result.error().to_string());
+  return std::move(*result);
+}
+
+std::size_t many_wrapped_keys() {
+  if (const char* text = std::getenv("MEDLEDGER_BENCH_WRAPPED_KEYS")) return std::stoul(text);
+  return kDefaultManyWrappedKeys;
+}
+
+// The token and everything the benchmarks share, made once before they run.
+struct BenchToken {
+  std::filesystem::path root;
+  std::shared_ptr<hsm::Module> module;
+  std::map<hsm::SigningKeyStrategy, std::shared_ptr<hsm::SessionPool>> pools;
+  std::map<hsm::SigningKeyStrategy, std::unique_ptr<hsm::TokenSigner>> token_signers;
+  std::unique_ptr<core::SoftwareSigner> software_signer;
+  hsm::KeyInfo key;
+  std::unique_ptr<hsm::WrappedKeyStore> wrapped_store;
+  std::vector<core::Bytes> few_blobs;
+  std::vector<core::Bytes> many_blobs;
+  double many_blobs_seconds = 0;
+  std::vector<std::unique_ptr<core::Signer>> few_signers;
+  std::vector<std::unique_ptr<core::Signer>> many_signers;
+
+  BenchToken() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "medledger-bench-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    root = pattern;
+    std::filesystem::create_directories(root / "tokens");
+    std::ofstream(root / "softhsm2.conf") << "directories.tokendir = " << (root / "tokens").string() << "\n"
+                                          << "objectstore.backend = file\nlog.level = ERROR\n";
+    ::setenv("SOFTHSM2_CONF", (root / "softhsm2.conf").c_str(), 1);
+
+    module = must(hsm::Module::load(hsm::kDefaultModulePath), "load SoftHSM2");
+    must(hsm::init_token(*module, kTokenLabel, secret(kSoPin), secret(kUserPin)), "init token");
+    auto selector = hsm::TokenSelector::by_label(kTokenLabel);
+    auto kek = must(hsm::create_kek(*module, selector, secret(kSoPin)), "create KEK");
+    for (auto strategy : {hsm::SigningKeyStrategy::kTokenObject, hsm::SigningKeyStrategy::kSessionCopy}) {
+      hsm::PoolOptions options;
+      options.strategy = strategy;
+      pools[strategy] = must(hsm::SessionPool::open(module, selector, secret(kUserPin), options), "open pool");
+    }
+    auto& default_pool = pools.at(hsm::kDefaultSigningKeyStrategy);
+    hsm::KeyStore keys(default_pool);
+    key = must(keys.generate({"bench-key", core::KeyAlgorithm::kEcdsaP256}), "generate key");
+    for (auto& [strategy, pool] : pools) {
+      token_signers[strategy] = must(hsm::KeyStore(pool).signer(key.id), "token signer");
+    }
+    software_signer = must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "software key");
+
+    wrapped_store = must(hsm::WrappedKeyStore::open(default_pool, kek), "open wrapped store");
+    few_blobs = generate_blobs(kFewWrappedKeys);
+    auto started = std::chrono::steady_clock::now();
+    many_blobs = generate_blobs(many_wrapped_keys());
+    many_blobs_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    for (const auto& blob : few_blobs) few_signers.push_back(must(wrapped_store->signer(blob), "wrapped signer"));
+    for (const auto& blob : many_blobs) many_signers.push_back(must(wrapped_store->signer(blob), "wrapped signer"));
+  }
+
+  ~BenchToken() {
+    few_signers.clear();
+    many_signers.clear();
+    token_signers.clear();
+    wrapped_store.reset();
+    pools.clear();
+    module.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(root, ignored);
+  }
+
+  // Wrapped keys generated in the token on kMaxThreads threads (key generation dominates).
+  std::vector<core::Bytes> generate_blobs(std::size_t count) {
+    std::vector<core::Bytes> blobs(count);
+    std::vector<std::thread> threads;
+    std::vector<std::string> errors(kMaxThreads);
+    for (int t = 0; t < kMaxThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (std::size_t i = t; i < count; i += kMaxThreads) {
+          auto blob = wrapped_store->generate(core::KeyAlgorithm::kEcdsaP256);
+          if (!blob) {
+            errors[t] = blob.error().to_string();
+            return;
+          }
+          blobs[i] = std::move(*blob);
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    for (auto& error : errors) {
+      if (!error.empty()) throw std::runtime_error("wrapped key generation: " + error);
+    }
+    return blobs;
+  }
+};
+
+BenchToken* token = nullptr;
+
+core::Digest digest_for(std::uint64_t counter) {
+  std::string message = "medledger bench " + std::to_string(counter);
+  return core::sha256(core::to_bytes(message));
+}
+
+void report_failure(benchmark::State& state, const core::Error& error) {
+  state.SkipWithError(error.to_string().c_str());
+}
+
+void bench_openssl_sign(benchmark::State& state) {
+  std::uint64_t counter = 0;
+  for (auto _ : state) {
+    auto signature = token->software_signer->sign_digest(digest_for(counter++));
+    if (!signature) return report_failure(state, signature.error());
+    benchmark::DoNotOptimize(signature->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// (b) and (c): what the token can do with no pool at all, one session per thread.
+void bench_raw_sign(benchmark::State& state, bool session_copy) {
+  auto& pool = *token->pools.at(hsm::kDefaultSigningKeyStrategy);
+  auto session = hsm::Session::open(token->module, pool.token().slot);
+  if (!session) return report_failure(state, session.error());
+  CK_FUNCTION_LIST* p11 = session->fn();
+  CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
+  std::vector<CK_ATTRIBUTE> match = {
+      {CKA_CLASS, &private_class, sizeof(private_class)},
+      {CKA_ID, token->key.id.data(), token->key.id.size()},
+  };
+  auto found = session->find_objects(match, 1);  // logged in already: login state is per application
+  if (!found || found->size() != 1) {
+    state.SkipWithError("private key not found by CKA_ID");
+    return;
+  }
+  CK_OBJECT_HANDLE key = found->front();
+  if (session_copy) {
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE session_object = {CKA_TOKEN, &no, sizeof(no)};
+    CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
+    if (CK_RV rv = p11->C_CopyObject(session->handle(), key, &session_object, 1, &copy); rv != CKR_OK) {
+      state.SkipWithError(("C_CopyObject failed: " + std::to_string(rv)).c_str());
+      return;
+    }
+    key = copy;  // a session object: closing the session destroys it
+  }
+  CK_MECHANISM ecdsa = {CKM_ECDSA, nullptr, 0};
+  std::uint64_t counter = 0;
+  for (auto _ : state) {
+    core::Digest digest = digest_for(counter++);
+    std::uint8_t signature[kP256SignatureSize];
+    CK_ULONG length = sizeof(signature);
+    CK_RV rv = p11->C_SignInit(session->handle(), &ecdsa, key);
+    if (rv == CKR_OK) rv = p11->C_Sign(session->handle(), digest.data(), digest.size(), signature, &length);
+    if (rv != CKR_OK) {
+      state.SkipWithError(("C_SignInit/C_Sign failed: " + std::to_string(rv)).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(signature);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void bench_pool_sign(benchmark::State& state, hsm::SigningKeyStrategy strategy) {
+  auto& signer = *token->token_signers.at(strategy);
+  std::uint64_t counter = static_cast<std::uint64_t>(state.thread_index()) << 32;
+  for (auto _ : state) {
+    auto signature = signer.sign_digest(digest_for(counter++));
+    if (!signature) return report_failure(state, signature.error());
+    benchmark::DoNotOptimize(signature->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// (e): a random key among N; with N far above the per-session cache bound almost
+// every signature needs a C_UnwrapKey first.
+void bench_wrapped_sign(benchmark::State& state, const std::vector<core::Bytes>* blobs) {
+  std::mt19937_64 random(42);  // fixed seed: runs pick the same keys
+  std::uniform_int_distribution<std::size_t> pick(0, blobs->size() - 1);
+  std::uint64_t counter = 0;
+  for (auto _ : state) {
+    auto signature = token->wrapped_store->sign_digest((*blobs)[pick(random)], digest_for(counter++));
+    if (!signature) return report_failure(state, signature.error());
+    benchmark::DoNotOptimize(signature->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void bench_wrapped_signer(benchmark::State& state, const std::vector<std::unique_ptr<core::Signer>>* signers) {
+  std::mt19937_64 random(42);
+  std::uniform_int_distribution<std::size_t> pick(0, signers->size() - 1);
+  std::uint64_t counter = 0;
+  for (auto _ : state) {
+    auto signature = (*signers)[pick(random)]->sign_digest(digest_for(counter++));
+    if (!signature) return report_failure(state, signature.error());
+    benchmark::DoNotOptimize(signature->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Keeps every run's signatures/s so the ratios can be printed after the console table.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const auto& run : runs) {
+      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      auto rate = run.counters.find("items_per_second");
+      if (rate == run.counters.end()) continue;
+      rates_[{run.run_name.function_name, static_cast<int>(run.threads)}].push_back(rate->second.value);
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  // The median over repetitions (--benchmark_repetitions): the 2-core machine is shared.
+  double rate(const std::string& name, int threads) const {
+    auto found = rates_.find({name, threads});
+    if (found == rates_.end()) return 0.0;
+    std::vector<double> values = found->second;
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+  }
+
+ private:
+  std::map<std::pair<std::string, int>, std::vector<double>> rates_;
+};
+
+void print_ratio(const char* what, double value, double target = 0) {
+  if (target > 0) {
+    std::printf("  %-58s %7.3fx  (target %s %.2fx)\n", what, value, value >= target ? "met:" : "MISSED:", target);
+  } else {
+    std::printf("  %-58s %7.3fx\n", what, value);
+  }
+}
+
+void print_ratios(const RatioReporter& reporter) {
+  std::printf("\nRatios (signatures/s, median of repetitions; real time; same run)\n");
+  for (int threads = 1; threads <= kMaxThreads; ++threads) {
+    const double raw_object = reporter.rate("raw_sign/token_object", threads);
+    const double raw_copy = reporter.rate("raw_sign/session_copy", threads);
+    const double best_raw = std::max(raw_object, raw_copy);
+    const double pool_object = reporter.rate("pool_sign/token_object", threads);
+    const double pool_copy = reporter.rate("pool_sign/session_copy", threads);
+    const double openssl = reporter.rate("openssl_sign", threads);
+    if (best_raw <= 0 || openssl <= 0) continue;
+    std::printf(" %d thread(s): best raw loop %.0f/s (%s), OpenSSL %.0f/s\n", threads, best_raw,
+                raw_copy >= raw_object ? "session copy" : "token object", openssl);
+    print_ratio("raw loop session copy / raw loop token object", raw_copy / raw_object);
+    print_ratio("pool (session copy, default) / best raw loop", pool_copy / best_raw, 0.9);
+    print_ratio("pool (token object) / best raw loop", pool_object / best_raw);
+    print_ratio("best token (pool, default) / OpenSSL in memory", pool_copy / openssl);
+  }
+  for (const char* kind : {"wrapped_sign", "wrapped_signer"}) {
+    const double few = reporter.rate(std::string(kind) + "/few", 1);
+    const double many = reporter.rate(std::string(kind) + "/many", 1);
+    if (few <= 0 || many <= 0) continue;
+    std::printf(" %s: %zu keys %.0f/s (%.1f us), %zu keys %.0f/s (%.1f us)\n", kind, kFewWrappedKeys, few, 1e6 / few,
+                token->many_blobs.size(), many, 1e6 / many);
+    std::printf("  %-58s %7.3fx  (target within 1.20x: %s)\n", "latency, many keys / 10 keys", few / many,
+                few / many <= 1.2 ? "met" : "MISSED");
+    const double pool_one = reporter.rate("pool_sign/session_copy", 1);
+    if (pool_one > 0) print_ratio("latency, 10 wrapped keys / token key through the pool", pool_one / few);
+  }
+  std::printf(" setup: %zu wrapped keys generated in %.1f s (%.0f keys/s on %d threads)\n", token->many_blobs.size(),
+              token->many_blobs_seconds, token->many_blobs.size() / token->many_blobs_seconds, kMaxThreads);
+}
+
+void register_benchmarks() {
+  auto threaded = [](benchmark::internal::Benchmark* bench) {
+    bench->Threads(1)->Threads(2)->UseRealTime();
+  };
+  threaded(benchmark::RegisterBenchmark("openssl_sign", bench_openssl_sign));
+  threaded(benchmark::RegisterBenchmark("raw_sign/token_object", bench_raw_sign, false));
+  threaded(benchmark::RegisterBenchmark("raw_sign/session_copy", bench_raw_sign, true));
+  threaded(benchmark::RegisterBenchmark("pool_sign/token_object", bench_pool_sign,
+                                        hsm::SigningKeyStrategy::kTokenObject));
+  threaded(benchmark::RegisterBenchmark("pool_sign/session_copy", bench_pool_sign,
+                                        hsm::SigningKeyStrategy::kSessionCopy));
+  benchmark::RegisterBenchmark("wrapped_sign/few", bench_wrapped_sign, &token->few_blobs)->UseRealTime();
+  benchmark::RegisterBenchmark("wrapped_sign/many", bench_wrapped_sign, &token->many_blobs)->UseRealTime();
+  benchmark::RegisterBenchmark("wrapped_signer/few", bench_wrapped_signer, &token->few_signers)->UseRealTime();
+  benchmark::RegisterBenchmark("wrapped_signer/many", bench_wrapped_signer, &token->many_signers)->UseRealTime();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  try {
+    BenchToken shared;
+    token = &shared;
+    std::printf("fresh SoftHSM2 token in %s; %zu wrapped keys made in %.1f s\n", shared.root.c_str(),
+                shared.many_blobs.size(), shared.many_blobs_seconds);
+    register_benchmarks();
+    RatioReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    print_ratios(reporter);
+    token = nullptr;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "hsm_bench: %s\n", error.what());
+    return 1;
+  }
+  benchmark::Shutdown();
+  return 0;
+}
