@@ -153,6 +153,8 @@ FaultClass classify_fault(CK_RV rv) {
     case CKR_TOKEN_NOT_PRESENT:
     case CKR_USER_NOT_LOGGED_IN:
     case CKR_CRYPTOKI_NOT_INITIALIZED: return FaultClass::kDevice;
+    case CKR_OBJECT_HANDLE_INVALID:
+    case CKR_KEY_HANDLE_INVALID: return FaultClass::kStaleHandle;
     default: return FaultClass::kNone;
   }
 }

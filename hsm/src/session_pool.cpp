@@ -144,6 +144,7 @@ core::Result<std::unique_ptr<PooledSession>> SessionPool::open_session_locked() 
     if (!login) {
       return core::make_error(login.error().code, "token '" + token_.label + "': " + login.error().message);
     }
+    key_handles_.clear();  // handles of private objects did not survive the logout
   }
   auto pooled = std::make_unique<PooledSession>(PooledSession{std::move(*session), generation_, {}, {}, {}});
   return pooled;
@@ -246,6 +247,9 @@ core::Result<void> SessionPool::with_retry(std::string_view what, const std::fun
     if (fault == FaultClass::kDevice) {
       auto recovered = recover(generation);
       if (!recovered) return unavailable(failure + "; recovery failed: " + recovered.error().message);
+    } else if (fault == FaultClass::kStaleHandle) {
+      std::lock_guard lock(mutex_);
+      key_handles_.clear();
     }
   }
   MEDLEDGER_ASSERT(false);  // the loop always returns

@@ -102,7 +102,8 @@ TEST(FaultClasses, SessionFaultsDropTheSessionDeviceFaultsReinitialise) {
     EXPECT_EQ(classify_fault(rv), FaultClass::kDevice) << ckr_name(rv);
   }
   EXPECT_EQ(classify_fault(CKR_PIN_INCORRECT), FaultClass::kNone);
-  EXPECT_EQ(classify_fault(CKR_KEY_HANDLE_INVALID), FaultClass::kNone);
+  EXPECT_EQ(classify_fault(CKR_KEY_HANDLE_INVALID), FaultClass::kStaleHandle);
+  EXPECT_EQ(classify_fault(CKR_OBJECT_HANDLE_INVALID), FaultClass::kStaleHandle);
 }
 
 }  // namespace

@@ -30,6 +30,8 @@ enum class FaultClass {
   kSession,  // CKR_SESSION_*: drop that session, retry once on another
   kDevice,   // device error/removed, token not present, not logged in, not
              // initialized: re-initialise the module, find the token, log in, retry once
+  kStaleHandle,  // CKR_OBJECT_HANDLE_INVALID / CKR_KEY_HANDLE_INVALID: a cached handle died
+                 // (tokens drop private handles at logout): forget cached handles, retry once
 };
 
 /// Classifies a CKR_ value. Costs nothing.

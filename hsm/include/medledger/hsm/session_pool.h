@@ -10,7 +10,10 @@
 // once on another; a device-class fault (CKR_DEVICE_ERROR, CKR_DEVICE_REMOVED,
 // CKR_TOKEN_NOT_PRESENT, CKR_USER_NOT_LOGGED_IN, CKR_CRYPTOKI_NOT_INITIALIZED)
 // re-initialises the module (C_Finalize/C_Initialize), finds the token again by its
-// selector, logs in again and retries once. A second fault is kTokenUnavailable.
+// selector, logs in again and retries once; a stale object handle
+// (CKR_OBJECT_HANDLE_INVALID, CKR_KEY_HANDLE_INVALID: private handles die at
+// logout) clears the handle cache, drops the session and retries once. A second
+// fault is kTokenUnavailable.
 #pragma once
 
 #include <chrono>
