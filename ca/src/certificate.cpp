@@ -93,6 +93,19 @@ core::Result<std::vector<Certificate>> parse_pem_bundle(std::string_view pem) {
   return out;
 }
 
+core::Result<core::Bytes> parse_public_key(core::ByteView pem_or_der) {
+  MEDLEDGER_TRY(check_size(pem_or_der, ErrorCode::kMalformedEncoding, "public key"));
+  if (!detail::looks_like_pem(pem_or_der)) {
+    auto key = detail::parse_spki(pem_or_der);
+    if (!key) return key.error();
+    return core::Bytes(pem_or_der.begin(), pem_or_der.end());
+  }
+  core::BioPtr bio = memory_bio(pem_or_der);
+  core::EvpPkeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) return core::openssl_error(ErrorCode::kMalformedEncoding, "not a PEM public key");
+  return detail::spki_of(key.get());
+}
+
 // ---- Crl --------------------------------------------------------------------
 
 Crl Crl::adopt(X509CrlPtr crl) { return Crl(std::shared_ptr<X509_CRL>(crl.release(), X509_CRL_free)); }

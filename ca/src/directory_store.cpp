@@ -99,7 +99,6 @@ std::vector<RevokedEntry> revoked_entries(const std::vector<IssuedRecord>& recor
 
 core::Result<CaDirectory> CaDirectory::create(const fs::path& dir, const CaSettings& settings,
                                               const std::vector<Certificate>& chain) {
-  if (chain.empty()) return core::make_error(ErrorCode::kInvalidArgument, "no CA certificate to store");
   std::error_code ec;
   if (fs::exists(dir / kCertificateFile, ec)) {
     return core::make_error(ErrorCode::kAlreadyExists, "a CA is already initialised in " + dir.string());
@@ -113,13 +112,27 @@ core::Result<CaDirectory> CaDirectory::create(const fs::path& dir, const CaSetti
   CaDirectory store(dir, settings, chain);
   MEDLEDGER_TRY(store.save_index(Index{}));
   // ca.pem last: its presence marks an initialised directory.
-  MEDLEDGER_TRY(store.replace_chain(chain));
+  if (!chain.empty()) MEDLEDGER_TRY(store.replace_chain(chain));
   return store;
 }
 
 core::Result<CaDirectory> CaDirectory::open(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir / kCertificateFile, ec)) {
+    return core::make_error(ErrorCode::kCaNotInitialized, "no CA in " + dir.string() + " (run `medledger ca init`)");
+  }
+  auto settings = read_settings(dir);
+  if (!settings) return settings.error();
+  auto chain_text = read_file(dir / kChainFile);
+  if (!chain_text) return chain_text.error();
+  auto chain = parse_pem_bundle(*chain_text);
+  if (!chain) return chain.error();
+  return CaDirectory(dir, std::move(*settings), std::move(*chain));
+}
+
+core::Result<CaSettings> CaDirectory::read_settings(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir / kSettingsFile, ec)) {
     return core::make_error(ErrorCode::kCaNotInitialized, "no CA in " + dir.string() + " (run `medledger ca init`)");
   }
   auto settings_text = read_file(dir / kSettingsFile);
@@ -135,11 +148,7 @@ core::Result<CaDirectory> CaDirectory::open(const fs::path& dir) {
     }
     *target = std::string(value->as_string());
   }
-  auto chain_text = read_file(dir / kChainFile);
-  if (!chain_text) return chain_text.error();
-  auto chain = parse_pem_bundle(*chain_text);
-  if (!chain) return chain.error();
-  return CaDirectory(dir, std::move(settings), std::move(*chain));
+  return settings;
 }
 
 core::Result<void> CaDirectory::replace_chain(const std::vector<Certificate>& chain) {

@@ -64,6 +64,11 @@ class Certificate {
 /// Parses a PEM bundle of up to kMaxBundleCertificates certificates (at least one).
 core::Result<std::vector<Certificate>> parse_pem_bundle(std::string_view pem);
 
+/// A public key as DER SubjectPublicKeyInfo, from PEM ("-----BEGIN PUBLIC KEY-----")
+/// or DER SPKI (what `medledger key export-public` and `openssl pkey -pubout` write).
+/// kMalformedEncoding otherwise.
+core::Result<core::Bytes> parse_public_key(core::ByteView pem_or_der);
+
 /// One X.509 v2 certificate revocation list.
 class Crl {
  public:

@@ -63,12 +63,17 @@ class CaDirectory final : public IssuanceLog {
  public:
   /// Creates `dir` (mode 0700) and writes settings, ca.pem, chain.pem and an empty
   /// index; kAlreadyExists if ca.pem is there already, kIoError on I/O failure.
+  /// An empty `chain` leaves the directory pending (settings only, no ca.pem): an
+  /// intermediate waiting for its root's signature; create() again to import it.
   static core::Result<CaDirectory> create(const std::filesystem::path& dir,
                                           const CaSettings& settings,
                                           const std::vector<Certificate>& chain);
   /// Opens an existing directory; kCaNotInitialized if there is no ca.pem,
   /// kMalformedEncoding / kConfigInvalid for damaged files.
   static core::Result<CaDirectory> open(const std::filesystem::path& dir);
+
+  /// Reads ca.json alone (works on a pending directory). kCaNotInitialized if absent.
+  static core::Result<CaSettings> read_settings(const std::filesystem::path& dir);
 
   const std::filesystem::path& path() const { return dir_; }
   const CaSettings& settings() const { return settings_; }
