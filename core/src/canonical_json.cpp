@@ -65,10 +65,17 @@ bool decode_utf8(std::string_view text, std::size_t& pos, char32_t& out) {
 bool is_valid_utf8(std::string_view text) {
   char32_t cp = 0;
   for (std::size_t pos = 0; pos < text.size();) {
-    if (!decode_utf8(text, pos, cp)) return false;
+    if (static_cast<unsigned char>(text[pos]) < 0x80) {
+      ++pos;  // ASCII fast path: most of every transaction
+    } else if (!decode_utf8(text, pos, cp)) {
+      return false;
+    }
   }
   return true;
 }
+
+// True for bytes a JSON string may hold without an escape (ASCII part only).
+bool is_plain_ascii(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
 
 void append_utf8(std::string& out, char32_t cp) {
   if (cp < 0x80) {
@@ -209,6 +216,13 @@ class Parser {
         return out;
       }
       if (c < 0x20) return error("raw control character in string");
+      if (is_plain_ascii(c)) {
+        // Copy the whole run of plain ASCII at once.
+        const std::size_t begin = pos_;
+        while (!at_end() && is_plain_ascii(static_cast<unsigned char>(peek()))) ++pos_;
+        out.append(text_.substr(begin, pos_ - begin));
+        continue;
+      }
       if (c != '\\') {
         const std::size_t begin = pos_;
         char32_t cp = 0;
@@ -347,30 +361,50 @@ Result<void> check_value(const json::value& value, std::size_t depth) {
 }
 
 // RFC 8785 section 3.2.3: member names compare as arrays of UTF-16 code units.
-std::u16string utf16_sort_key(std::string_view utf8) {
-  std::u16string key;
-  key.reserve(utf8.size());
-  char32_t cp = 0;
-  for (std::size_t pos = 0; pos < utf8.size();) {
-    const bool decoded = decode_utf8(utf8, pos, cp);
-    MEDLEDGER_ASSERT(decoded);
-    if (cp < 0x10000) {
-      key.push_back(static_cast<char16_t>(cp));
-    } else {
-      const char32_t v = cp - 0x10000;
-      key.push_back(static_cast<char16_t>(kSurrogateFirst + (v >> 10)));
-      key.push_back(static_cast<char16_t>(kLowSurrogateFirst + (v & 0x3FF)));
-    }
-  }
-  return key;
+// UTF-8 byte order equals code point order, which equals UTF-16 order except that a
+// code point above U+FFFF (a surrogate pair, D800..DBFF first) sorts before
+// U+E000..U+FFFF. So compare bytes, and at the first difference compare the first
+// UTF-16 code units of the two code points; no allocation.
+bool utf16_less(std::string_view a, std::string_view b) {
+  const std::size_t common = std::min(a.size(), b.size());
+  std::size_t i = 0;
+  while (i < common && a[i] == b[i]) ++i;
+  if (i == common) return a.size() < b.size();  // a code point prefix is a UTF-16 prefix
+  // Back up to the start of the differing code point; the bytes before agree, so
+  // both strings have a code point boundary there.
+  while (i > 0 && (static_cast<unsigned char>(a[i]) & 0xC0) == 0x80) --i;
+  char32_t cp_a = 0;
+  char32_t cp_b = 0;
+  std::size_t pos_a = i;
+  std::size_t pos_b = i;
+  const bool decoded = decode_utf8(a, pos_a, cp_a) && decode_utf8(b, pos_b, cp_b);
+  MEDLEDGER_ASSERT(decoded);
+  const auto first_unit = [](char32_t cp) -> char32_t {
+    return cp >= 0x10000 ? kSurrogateFirst + ((cp - 0x10000) >> 10) : cp;
+  };
+  if (first_unit(cp_a) != first_unit(cp_b)) return first_unit(cp_a) < first_unit(cp_b);
+  return cp_a < cp_b;  // same high surrogate: the low surrogates follow code point order
 }
 
 // RFC 8785 section 3.2.2.2: escape only '"', '\\' and controls; short forms where JSON has them.
 void write_string(std::string& out, std::string_view s) {
   MEDLEDGER_ASSERT(is_valid_utf8(s));
   out.push_back('"');
-  for (const char ch : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char ch = s[i];
     const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      // Copy the whole run that needs no escape (non-ASCII UTF-8 included) at once.
+      std::size_t end = i + 1;
+      while (end < s.size()) {
+        const auto next = static_cast<unsigned char>(s[end]);
+        if (next < 0x20 || next == '"' || next == '\\') break;
+        ++end;
+      }
+      out.append(s.substr(i, end - i));
+      i = end - 1;
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -396,16 +430,17 @@ void write_value(std::string& out, const json::value& value, std::size_t depth);
 
 void write_object(std::string& out, const json::object& object, std::size_t depth) {
   MEDLEDGER_ASSERT(depth <= kMaxJsonDepth);
-  std::vector<std::pair<std::u16string, const json::key_value_pair*>> members;
+  std::vector<const json::key_value_pair*> members;
   members.reserve(object.size());
-  for (const auto& member : object) members.emplace_back(utf16_sort_key(member.key()), &member);
-  std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& member : object) members.push_back(&member);
+  std::sort(members.begin(), members.end(),
+            [](const json::key_value_pair* a, const json::key_value_pair* b) { return utf16_less(a->key(), b->key()); });
   out.push_back('{');
   for (std::size_t i = 0; i < members.size(); ++i) {
     if (i > 0) out.push_back(',');
-    write_string(out, members[i].second->key());
+    write_string(out, members[i]->key());
     out.push_back(':');
-    write_value(out, members[i].second->value(), depth + 1);
+    write_value(out, members[i]->value(), depth + 1);
   }
   out.push_back('}');
 }

@@ -143,16 +143,38 @@ json::object covered_object(const Transaction& tx) {
   return object;
 }
 
-json::array signatures_array(const Transaction& tx) {
-  json::array array;
-  for (const TransactionSignature& s : tx.signatures) {
-    json::object object;
-    object.emplace(kAlgMember, core::key_algorithm_name(s.algorithm));
-    object.emplace(kCertMember, core::base64url_encode(s.cert_fingerprint));
-    object.emplace(kSigMember, core::base64url_encode(s.signature));
-    array.push_back(std::move(object));
+// The canonical text written directly, without copying the body into a new tree:
+// the member names are fixed ASCII, so their RFC 8785 order is fixed too
+// (body < nonce < signatures < time < type), and base64url and algorithm names
+// never need escaping. Equal to canonicalize(covered_object + signatures) (tested).
+std::string canonical_envelope(const Transaction& tx, bool with_signatures) {
+  MEDLEDGER_ASSERT(tx.time_ms >= 0 && tx.time_ms <= core::kMaxJsonInteger);
+  std::string out = "{\"body\":";
+  out += core::canonicalize(tx.body);
+  out += ",\"nonce\":\"";
+  out += core::base64url_encode(tx.nonce);
+  out += '"';
+  if (with_signatures) {
+    out += ",\"signatures\":[";
+    for (std::size_t i = 0; i < tx.signatures.size(); ++i) {
+      const TransactionSignature& s = tx.signatures[i];
+      if (i > 0) out += ',';
+      out += "{\"alg\":\"";
+      out += core::key_algorithm_name(s.algorithm);
+      out += "\",\"cert\":\"";
+      out += core::base64url_encode(s.cert_fingerprint);
+      out += "\",\"sig\":\"";
+      out += core::base64url_encode(s.signature);
+      out += "\"}";
+    }
+    out += ']';
   }
-  return array;
+  out += ",\"time\":";
+  out += std::to_string(tx.time_ms);
+  out += ",\"type\":";
+  out += core::canonicalize(json::value(json::string(tx.type)));
+  out += '}';
+  return out;
 }
 
 }  // namespace
@@ -226,14 +248,10 @@ Result<void> check_transaction(const Transaction& tx, const TransactionLimits& l
   return core::success();
 }
 
-std::string signing_bytes(const Transaction& tx) { return core::canonicalize(covered_object(tx)); }
+std::string signing_bytes(const Transaction& tx) { return canonical_envelope(tx, false); }
 
 core::Digest tx_id(const Transaction& tx) { return core::sha256(core::to_bytes(signing_bytes(tx))); }
 
-std::string encode_transaction(const Transaction& tx) {
-  json::object object = covered_object(tx);
-  object.emplace(kSignaturesMember, signatures_array(tx));
-  return core::canonicalize(object);
-}
+std::string encode_transaction(const Transaction& tx) { return canonical_envelope(tx, true); }
 
 }  // namespace medledger::ledger

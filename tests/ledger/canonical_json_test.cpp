@@ -8,7 +8,10 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
+#include <algorithm>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace medledger::core {
 namespace {
@@ -53,6 +56,69 @@ TEST(CanonicalJson, MembersSortByUtf16CodeUnitsAsInRfc8785Example) {
 TEST(CanonicalJson, AstralKeySortsBeforePrivateUseKeyUnlikeUtf8Order) {
   // U+E000 is EE 80 80 in UTF-8 (< F0 ...) but E000 in UTF-16 (> D800).
   EXPECT_EQ(canonical(R"({"\ue000":1,"\ud800\udc00":2})"), "{\"\xf0\x90\x80\x80\":2,\"\xee\x80\x80\":1}");
+}
+
+// Reference for the order: convert to UTF-16 and compare code units.
+std::u16string to_utf16(const std::u32string& code_points) {
+  std::u16string out;
+  for (char32_t cp : code_points) {
+    if (cp < 0x10000) {
+      out.push_back(static_cast<char16_t>(cp));
+    } else {
+      out.push_back(static_cast<char16_t>(0xD800 + ((cp - 0x10000) >> 10)));
+      out.push_back(static_cast<char16_t>(0xDC00 + ((cp - 0x10000) & 0x3FF)));
+    }
+  }
+  return out;
+}
+
+std::string to_utf8(const std::u32string& code_points) {
+  std::string out;
+  for (char32_t cp : code_points) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+  return out;
+}
+
+TEST(CanonicalJson, MemberOrderMatchesUtf16OrderForRandomNames) {
+  const std::u32string alphabet = {U'a', U'z', 0x7F, 0xE9, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFF,
+                                   0x10000, 0x1F600, 0x1F601, 0x10FFFF, 0x20000};
+  std::mt19937 random(7);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::u32string> names;
+    json::object object;
+    for (int i = 0; i < 12; ++i) {
+      std::u32string name;
+      const std::size_t length = random() % 4;
+      for (std::size_t c = 0; c < length; ++c) name.push_back(alphabet[random() % alphabet.size()]);
+      if (object.contains(to_utf8(name))) continue;
+      object[to_utf8(name)] = i;
+      names.push_back(name);
+    }
+    std::sort(names.begin(), names.end(),
+              [](const auto& a, const auto& b) { return to_utf16(a) < to_utf16(b); });
+    std::string expected = "{";
+    for (const auto& name : names) {
+      if (expected.size() > 1) expected += ',';
+      expected += "\"" + to_utf8(name) + "\":" + std::to_string(object.at(to_utf8(name)).as_int64());
+    }
+    expected += "}";
+    ASSERT_EQ(canonicalize(object), expected);
+  }
 }
 
 TEST(CanonicalJson, StringsEscapeOnlyQuoteBackslashAndControls) {

@@ -135,6 +135,25 @@ TEST(TransactionCodec, SigningBytesAreTheCanonicalObjectWithoutSignatures) {
   EXPECT_NE(tx_id(tx), before);
 }
 
+TEST(TransactionCodec, DirectEncodingEqualsTheGenericCanonicalization) {
+  Transaction tx = sample_transaction();
+  tx.type = "odd \"type\" \xc3\xa9\n";  // not a known type, but still written canonically
+  tx.body["\xf0\x9f\x98\x80"] = json::object{{"\xee\x80\x80", -7}};
+  tx.signatures.push_back({core::KeyAlgorithm::kEd25519, digest_of("a"), core::Bytes(64, 9)});
+  tx.signatures.push_back({core::KeyAlgorithm::kEcdsaP256, digest_of("b"), core::Bytes(71, 8)});
+  json::object covered{{"type", tx.type}, {"time", tx.time_ms}, {"nonce", core::base64url_encode(tx.nonce)},
+                       {"body", tx.body}};
+  EXPECT_EQ(signing_bytes(tx), core::canonicalize(covered));
+  json::array signatures;
+  for (const auto& s : tx.signatures) {
+    signatures.push_back(json::object{{"sig", core::base64url_encode(s.signature)},
+                                      {"cert", core::base64url_encode(s.cert_fingerprint)},
+                                      {"alg", core::key_algorithm_name(s.algorithm)}});
+  }
+  covered["signatures"] = signatures;
+  EXPECT_EQ(encode_transaction(tx), core::canonicalize(covered));
+}
+
 TEST(TransactionCodec, CheckTransactionAppliesTheDecodeRulesToBuiltTransactions) {
   Transaction tx = sample_transaction();
   EXPECT_TRUE(check_transaction(tx).ok());
