@@ -1,0 +1,107 @@
+// Ordering: the one total order of transactions. `solo` is the embedded orderer
+// (one node, nothing else to run); an etcd-backed orderer comes later behind the
+// same interface (DESIGN.md section 8).
+//
+// SoloOrderer: submit() checks the transaction (decode limits, already-logged
+// tx_id) and queues it; ONE writer thread cuts a batch when it holds
+// max_batch_count transactions, max_batch_bytes bytes, or batch_delay after the
+// first one arrived, builds the block (Ledger::append_block: contract, Merkle,
+// signed header), commits it durably, signs a checkpoint, and only THEN fulfils
+// the futures with receipts. Nothing is acknowledged before its fsync.
+//
+// Future results: a Receipt (result ACCEPTED, or the contract's rejection code —
+// the transaction is logged either way); or an error: kTxMalformed /
+// kTxNotCanonical / kTxTooLarge / kTxUnknownType (at submit), kTxDuplicate
+// (already logged or queued), kOrderingStopped (queue full or orderer stopped),
+// kLedgerStorage / kLedgerFull (the block did not commit: nothing acknowledged).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "medledger/core/result.h"
+#include "medledger/core/signer.h"
+#include "medledger/ledger/contract.h"
+#include "medledger/ledger/ledger.h"
+#include "medledger/ledger/receipt.h"
+
+namespace medledger::ledger {
+
+class Orderer {
+ public:
+  virtual ~Orderer() = default;
+  /// Queues one wire transaction; the future becomes ready after its block's
+  /// durable commit (or with an error; see above). Cost: decode + one read lookup.
+  virtual std::future<core::Result<Receipt>> submit(std::string wire) = 0;
+  /// Stops accepting, commits what is queued, joins the writer. Idempotent.
+  virtual void stop() = 0;
+};
+
+/// Defaults: 1000 per block (group commit amortizes the fsync), 8 MiB per block,
+/// 2 ms delay (a lone transaction waits at most this for company), 10^5 queued.
+inline constexpr std::size_t kDefaultBatchCount = 1000;
+inline constexpr std::size_t kDefaultBatchBytes = std::size_t{8} << 20;
+inline constexpr std::chrono::milliseconds kDefaultBatchDelay{2};
+inline constexpr std::size_t kDefaultMaxQueued = 100000;
+/// Ceilings the options cannot exceed.
+inline constexpr std::size_t kMaxBatchBytes = std::size_t{64} << 20;
+inline constexpr std::chrono::milliseconds kMaxBatchDelay{1000};
+inline constexpr std::size_t kMaxQueuedCeiling = 1000000;
+
+struct SoloOptions {
+  std::size_t max_batch_count = kDefaultBatchCount;  // clamped to 1..kMaxBlockTransactions
+  std::size_t max_batch_bytes = kDefaultBatchBytes;  // clamped to kMaxBatchBytes
+  std::chrono::milliseconds batch_delay = kDefaultBatchDelay;  // clamped to kMaxBatchDelay
+  std::size_t max_queued = kDefaultMaxQueued;        // clamped to kMaxQueuedCeiling
+  bool make_receipts = true;  // false: receipts carry no proof/checkpoint (benchmarks)
+};
+
+class SoloOrderer final : public Orderer {
+ public:
+  /// Starts the writer thread. `ledger`, `contract` and `signer` must outlive the orderer;
+  /// nothing else may append to `ledger` meanwhile.
+  static std::unique_ptr<SoloOrderer> start(Ledger& ledger, Contract& contract, core::Signer& signer,
+                                            const SoloOptions& options = {});
+  ~SoloOrderer() override;  // stop()
+  SoloOrderer(const SoloOrderer&) = delete;  // owns a thread
+  SoloOrderer& operator=(const SoloOrderer&) = delete;
+
+  std::future<core::Result<Receipt>> submit(std::string wire) override;
+  void stop() override;
+
+  /// Blocks committed by this orderer so far.
+  std::uint64_t blocks_committed() const;
+
+ private:
+  struct Queued {
+    PendingTransaction tx;
+    std::promise<core::Result<Receipt>> promise;
+  };
+  SoloOrderer(Ledger& ledger, Contract& contract, core::Signer& signer, const SoloOptions& options);
+  void run();
+  std::deque<Queued> next_batch(std::unique_lock<std::mutex>& lock);
+  void commit_batch(std::deque<Queued>& batch);
+
+  Ledger& ledger_;
+  Contract& contract_;
+  core::Signer& signer_;
+  SoloOptions options_;
+  mutable std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::deque<Queued> queue_;
+  std::set<core::Digest> queued_ids_;  // queued, not yet committed: replays are refused early
+  std::size_t queued_bytes_ = 0;
+  bool stopping_ = false;
+  std::uint64_t blocks_ = 0;
+  std::thread writer_;
+};
+
+}  // namespace medledger::ledger

@@ -1,0 +1,160 @@
+// The embedded solo orderer (ordering.h).
+#include <algorithm>
+#include <chrono>
+
+#include "medledger/core/assert.h"
+#include "medledger/ledger/ordering.h"
+
+namespace medledger::ledger {
+namespace {
+
+using core::ErrorCode;
+using core::make_error;
+using core::Result;
+
+std::future<Result<Receipt>> ready(core::Error error) {
+  std::promise<Result<Receipt>> p;
+  p.set_value(std::move(error));
+  return p.get_future();
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+SoloOptions clamp(SoloOptions o) {
+  o.max_batch_count = std::clamp<std::size_t>(o.max_batch_count, 1, kMaxBlockTransactions);
+  o.max_batch_bytes = std::clamp<std::size_t>(o.max_batch_bytes, 1, kMaxBatchBytes);
+  o.batch_delay = std::clamp(o.batch_delay, std::chrono::milliseconds(0), kMaxBatchDelay);
+  o.max_queued = std::clamp<std::size_t>(o.max_queued, 1, kMaxQueuedCeiling);
+  return o;
+}
+
+}  // namespace
+
+SoloOrderer::SoloOrderer(Ledger& ledger, Contract& contract, core::Signer& signer, const SoloOptions& options)
+    : ledger_(ledger), contract_(contract), signer_(signer), options_(clamp(options)) {}
+
+std::unique_ptr<SoloOrderer> SoloOrderer::start(Ledger& ledger, Contract& contract, core::Signer& signer,
+                                                const SoloOptions& options) {
+  std::unique_ptr<SoloOrderer> orderer(new SoloOrderer(ledger, contract, signer, options));
+  orderer->writer_ = std::thread([o = orderer.get()] { o->run(); });
+  return orderer;
+}
+
+SoloOrderer::~SoloOrderer() { stop(); }
+
+void SoloOrderer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  arrived_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+std::uint64_t SoloOrderer::blocks_committed() const {
+  std::lock_guard lock(mutex_);
+  return blocks_;
+}
+
+std::future<Result<Receipt>> SoloOrderer::submit(std::string wire) {
+  auto pending = prepare_transaction(std::move(wire), ledger_.options().tx_limits);
+  if (!pending) return ready(pending.error());
+  auto logged = ledger_.find(pending->id);
+  if (!logged) return ready(logged.error());
+  if (*logged) {
+    return ready(make_error(ErrorCode::kTxDuplicate,
+                            "ordering: transaction " + core::hex_encode(pending->id) + " is already in the log"));
+  }
+  std::lock_guard lock(mutex_);
+  if (stopping_) return ready(make_error(ErrorCode::kOrderingStopped, "ordering: the orderer is stopping"));
+  if (queue_.size() >= options_.max_queued) {
+    return ready(make_error(ErrorCode::kOrderingStopped, "ordering: the queue is full (" +
+                                                             std::to_string(options_.max_queued) +
+                                                             " transactions); retry later"));
+  }
+  if (!queued_ids_.insert(pending->id).second) {
+    return ready(make_error(ErrorCode::kTxDuplicate, "ordering: the same transaction is already queued"));
+  }
+  queued_bytes_ += pending->wire.size();
+  queue_.push_back(Queued{std::move(*pending), {}});
+  auto future = queue_.back().promise.get_future();
+  arrived_.notify_one();
+  return future;
+}
+
+std::deque<SoloOrderer::Queued> SoloOrderer::next_batch(std::unique_lock<std::mutex>& lock) {
+  arrived_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+  if (queue_.empty()) return {};
+  // Wait (bounded) for the batch to fill, unless stopping: then drain at once.
+  auto deadline = std::chrono::steady_clock::now() + options_.batch_delay;
+  arrived_.wait_until(lock, deadline, [this] {
+    return stopping_ || queue_.size() >= options_.max_batch_count || queued_bytes_ >= options_.max_batch_bytes;
+  });
+  std::deque<Queued> batch;
+  std::size_t bytes = 0;
+  while (!queue_.empty() && batch.size() < options_.max_batch_count) {
+    std::size_t size = queue_.front().tx.wire.size();
+    if (!batch.empty() && bytes + size > options_.max_batch_bytes) break;
+    bytes += size;
+    queued_bytes_ -= size;
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  return batch;
+}
+
+void SoloOrderer::run() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    auto batch = next_batch(lock);
+    if (batch.empty()) return;  // stopping and drained
+    lock.unlock();
+    commit_batch(batch);
+    lock.lock();
+    for (const Queued& q : batch) queued_ids_.erase(q.tx.id);
+  }
+}
+
+void SoloOrderer::commit_batch(std::deque<Queued>& batch) {
+  std::vector<PendingTransaction> txs;
+  txs.reserve(batch.size());
+  for (Queued& q : batch) txs.push_back(std::move(q.tx));
+  auto fail_all = [&](const core::Error& error) {
+    for (Queued& q : batch) q.promise.set_value(error);
+  };
+  auto block = ledger_.append_block(txs, now_ms(), contract_, signer_);
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].tx.id = txs[i].id;  // for queued_ids_ cleanup
+  if (!block) return fail_all(block.error());
+  MEDLEDGER_ASSERT(block->outcomes.size() == batch.size());
+  if (block->committed) {
+    std::lock_guard lock(mutex_);
+    ++blocks_;
+  }
+  // The block is durable: from here on every promise is kept.
+  std::optional<SignedCheckpoint> checkpoint;
+  if (options_.make_receipts && block->committed) {
+    auto signed_checkpoint = checkpoint_at(ledger_, block->header, signer_);
+    if (!signed_checkpoint) return fail_all(signed_checkpoint.error());
+    checkpoint = std::move(*signed_checkpoint);
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const TxOutcome& outcome = block->outcomes[i];
+    if (outcome.duplicate) {
+      batch[i].promise.set_value(make_error(ErrorCode::kTxDuplicate, "ordering: transaction " +
+                                                                         core::hex_encode(outcome.tx_id) +
+                                                                         " is already in the log"));
+      continue;
+    }
+    if (!checkpoint) {
+      batch[i].promise.set_value(Receipt{outcome.tx_id, block->header.height, outcome.sequence, outcome.result, {}, {}});
+      continue;
+    }
+    batch[i].promise.set_value(
+        make_receipt(ledger_, outcome.tx_id, block->header.height, outcome.sequence, outcome.result, *checkpoint));
+  }
+}
+
+}  // namespace medledger::ledger
