@@ -1,7 +1,6 @@
 // `medledger token ...` and `medledger key ...`: provisioning and token keys.
 //
 // PINs come only from a SecretSource (file:, env:, prompt), never from argv.
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -11,8 +10,8 @@
 
 #include "cli_support.h"
 #include "commands.h"
+#include "token_options.h"
 #include "medledger/core/bytes.h"
-#include "medledger/core/secret_source.h"
 #include "medledger/hsm/key_store.h"
 #include "medledger/hsm/module.h"
 #include "medledger/hsm/public_key.h"
@@ -26,44 +25,14 @@ namespace {
 
 using core::ErrorCode;
 
-constexpr const char* kUserPinEnv = "MEDLEDGER_USER_PIN";
-constexpr const char* kSoPinEnv = "MEDLEDGER_SO_PIN";
-
 struct HsmOptions {
-  std::string module;     // empty: MEDLEDGER_PKCS11_MODULE, else the SoftHSM2 default
-  std::string token;      // label, serial or pkcs11: URI
-  std::string pin;        // user PIN source spec
-  std::string so_pin;     // SO PIN source spec
+  TokenOptions token;  // --module, --token, --pin, --so-pin: defaults and PIN rules in token_options
   std::string label;
   std::string algorithm = "ecdsa-p256";
   std::string id_hex;
   std::string digest_hex;
   std::string out;
 };
-
-// The env: source when its variable is set, else an interactive prompt.
-std::string default_source(const char* env_name) {
-  const char* value = std::getenv(env_name);
-  return value != nullptr && *value != '\0' ? std::string("env:") + env_name : "prompt";
-}
-
-core::SecretBytes read_pin(const std::string& spec, const char* env_name, const std::string& what) {
-  auto source = require(core::SecretSource::parse(spec.empty() ? default_source(env_name) : spec, what));
-  return require(core::read_secret(source));
-}
-
-std::shared_ptr<hsm::Module> load_module(const HsmOptions& o) {
-  return require(hsm::Module::load(hsm::resolve_module_path(o.module)));
-}
-
-std::shared_ptr<hsm::SessionPool> open_pool(const HsmOptions& o) {
-  auto module = load_module(o);
-  auto selector = require(hsm::TokenSelector::parse(o.token));
-  auto pin = read_pin(o.pin, kUserPinEnv, "user PIN for " + selector.describe());
-  hsm::PoolOptions options;
-  options.max_sessions = 1;  // one command, one session
-  return require(hsm::SessionPool::open(module, selector, std::move(pin), options));
-}
 
 hsm::KeyInfo find_key(hsm::KeyStore& store, const HsmOptions& o) {
   if (!o.id_hex.empty()) return require(store.find_by_id(require(core::hex_decode(o.id_hex))));
@@ -80,22 +49,16 @@ void print_token(const hsm::TokenInfo& t) {
             << "user pin initialized: " << ((t.flags & CKF_USER_PIN_INITIALIZED) != 0 ? "yes" : "no") << "\n";
 }
 
-std::string count_text(CK_ULONG value) {
-  return value == CK_UNAVAILABLE_INFORMATION || value == CK_EFFECTIVELY_INFINITE ? "n/a" : std::to_string(value);
+// ulSessionCount / ulMaxSessionCount as PKCS#11 2.40 defines them: a number, or
+// one of the two special values, named so nobody reads them as counts.
+std::string session_count_text(CK_ULONG value) {
+  if (value == CK_UNAVAILABLE_INFORMATION) return "not reported (CK_UNAVAILABLE_INFORMATION)";
+  return std::to_string(value);
 }
-
-void add_common(CLI::App* cmd, HsmOptions& o, bool needs_token) {
-  cmd->add_option("--module", o.module, "PKCS#11 module (default: $MEDLEDGER_PKCS11_MODULE, else SoftHSM2)");
-  auto* token = cmd->add_option("--token", o.token, "token label, serial or pkcs11: URI");
-  if (needs_token) token->required();
-}
-
-void add_pin(CLI::App* cmd, HsmOptions& o) {
-  cmd->add_option("--pin", o.pin, "user PIN source: file:PATH, env:NAME or prompt (default: env:MEDLEDGER_USER_PIN if set, else prompt)");
-}
-
-void add_so_pin(CLI::App* cmd, HsmOptions& o) {
-  cmd->add_option("--so-pin", o.so_pin, "SO PIN source: file:PATH, env:NAME or prompt (default: env:MEDLEDGER_SO_PIN if set, else prompt)");
+std::string session_limit_text(CK_ULONG value) {
+  if (value == CK_UNAVAILABLE_INFORMATION) return "not reported (CK_UNAVAILABLE_INFORMATION)";
+  if (value == CK_EFFECTIVELY_INFINITE) return "none (CK_EFFECTIVELY_INFINITE)";
+  return std::to_string(value);
 }
 
 void add_key_choice(CLI::App* cmd, HsmOptions& o) {
@@ -109,22 +72,22 @@ void register_token_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o
   token->require_subcommand(1);
 
   auto* init = token->add_subcommand("init", "initialise a free token: label, SO PIN, user PIN");
-  add_common(init, *o, false);
+  add_module_option(init, o->token);
   init->add_option("--label", o->label, "label of the new token (1-32 bytes)")->required();
-  add_so_pin(init, *o);
-  add_pin(init, *o);
+  add_so_pin_option(init, o->token);
+  add_pin_option(init, o->token);
   init->callback([o] {
-    auto module = load_module(*o);
-    auto so_pin = read_pin(o->so_pin, kSoPinEnv, "new SO PIN");
-    auto user_pin = read_pin(o->pin, kUserPinEnv, "new user PIN");
+    auto module = load_module(o->token);
+    auto so_pin = read_so_pin(o->token, "new SO PIN");
+    auto user_pin = read_user_pin(o->token, "new user PIN");
     auto t = require(hsm::init_token(*module, o->label, so_pin, user_pin));
     std::cout << "initialised token '" << t.label << "' (serial " << t.serial << ")\n";
   });
 
   auto* list = token->add_subcommand("list", "list the tokens the module offers");
-  add_common(list, *o, false);
+  add_module_option(list, o->token);
   list->callback([o] {
-    auto module = load_module(*o);
+    auto module = load_module(o->token);
     auto tokens = require(hsm::list_tokens(*module));
     for (const auto& t : tokens) {
       std::cout << (t.initialized ? t.label : std::string("(free)")) << "\tserial=" << t.serial
@@ -134,20 +97,19 @@ void register_token_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o
   });
 
   auto* status = token->add_subcommand("status", "mechanisms, missing mechanisms, sessions, objects");
-  add_common(status, *o, true);
-  add_pin(status, *o);
+  add_token_options(status, o->token);
   status->callback([o] {
-    auto module = load_module(*o);
-    auto selector = require(hsm::TokenSelector::parse(o->token));
+    auto module = load_module(o->token);
+    auto selector = token_selector(o->token);
     // Counting private objects needs a login; without a PIN source the counts are skipped.
     std::unique_ptr<core::SecretBytes> pin;
-    if (!o->pin.empty() || std::getenv(kUserPinEnv) != nullptr) {
-      pin = std::make_unique<core::SecretBytes>(read_pin(o->pin, kUserPinEnv, "user PIN"));
+    if (user_pin_given(o->token)) {
+      pin = std::make_unique<core::SecretBytes>(read_user_pin(o->token, "user PIN for " + selector.describe()));
     }
     auto s = require(hsm::token_status(*module, selector, pin.get()));
     print_token(s.token);
-    std::cout << "sessions: " << count_text(s.token.session_count) << " open (max "
-              << count_text(s.token.max_session_count) << ")\n";
+    std::cout << "sessions open: " << session_count_text(s.token.session_count) << "\n"
+              << "session limit: " << session_limit_text(s.token.max_session_count) << "\n";
     std::cout << "mechanisms:";
     for (auto m : s.mechanisms) std::cout << " " << hsm::mechanism_name(m);
     std::cout << "\nmissing required:";
@@ -173,35 +135,32 @@ void register_key_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o) 
   key->require_subcommand(1);
 
   auto* generate = key->add_subcommand("generate", "generate a non-extractable signing key pair in the token");
-  add_common(generate, *o, true);
-  add_pin(generate, *o);
+  add_token_options(generate, o->token);
   generate->add_option("--label", o->label, "CKA_LABEL of the new key")->required();
   generate->add_option("--algorithm", o->algorithm, "ecdsa-p256 (default) or ed25519");
   generate->callback([o] {
     auto algorithm = require(core::parse_key_algorithm(o->algorithm));
-    hsm::KeyStore store(open_pool(*o));
+    hsm::KeyStore store(open_token(o->token));
     auto k = require(store.generate({o->label, algorithm}));
     std::cout << "id: " << core::hex_encode(k.id) << "\nlabel: " << k.label
               << "\nalgorithm: " << core::key_algorithm_name(k.algorithm) << "\n";
   });
 
   auto* list = key->add_subcommand("list", "list the key pairs in the token");
-  add_common(list, *o, true);
-  add_pin(list, *o);
+  add_token_options(list, o->token);
   list->callback([o] {
-    hsm::KeyStore store(open_pool(*o));
+    hsm::KeyStore store(open_token(o->token));
     for (const auto& k : require(store.list())) {
       std::cout << core::hex_encode(k.id) << "\t" << core::key_algorithm_name(k.algorithm) << "\t" << k.label << "\n";
     }
   });
 
   auto* export_public = key->add_subcommand("export-public", "write a public key as PEM");
-  add_common(export_public, *o, true);
-  add_pin(export_public, *o);
+  add_token_options(export_public, o->token);
   add_key_choice(export_public, *o);
   export_public->add_option("--out", o->out, "output file (default: stdout)");
   export_public->callback([o] {
-    hsm::KeyStore store(open_pool(*o));
+    hsm::KeyStore store(open_token(o->token));
     std::string pem = hsm::spki_to_pem(find_key(store, *o).public_key_spki);
     if (o->out.empty()) {
       std::cout << pem;
@@ -213,8 +172,7 @@ void register_key_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o) 
   });
 
   auto* sign = key->add_subcommand("sign", "sign a SHA-256 digest; prints the signature (DER for ECDSA) as hex");
-  add_common(sign, *o, true);
-  add_pin(sign, *o);
+  add_token_options(sign, o->token);
   add_key_choice(sign, *o);
   sign->add_option("--digest", o->digest_hex, "SHA-256 digest, 64 hex characters")->required();
   sign->callback([o] {
@@ -224,7 +182,7 @@ void register_key_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o) 
     }
     core::Digest digest{};
     std::copy(bytes.begin(), bytes.end(), digest.begin());
-    hsm::KeyStore store(open_pool(*o));
+    hsm::KeyStore store(open_token(o->token));
     auto signer = require(store.signer(find_key(store, *o).id));
     std::cout << core::hex_encode(require(signer->sign_digest(digest))) << "\n";
   });
@@ -232,13 +190,14 @@ void register_key_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o) 
   auto* kek = key->add_subcommand("kek", "the key-encryption key that wraps person keys");
   kek->require_subcommand(1);
   auto* kek_create = kek->add_subcommand("create", "create the trusted AES-256 KEK (needs the SO PIN)");
-  add_common(kek_create, *o, true);
-  add_so_pin(kek_create, *o);
+  add_module_option(kek_create, o->token);
+  add_token_selector_option(kek_create, o->token);
+  add_so_pin_option(kek_create, o->token);
   kek_create->add_option("--label", o->label, "KEK label (default: medledger-kek)");
   kek_create->callback([o] {
-    auto module = load_module(*o);
-    auto selector = require(hsm::TokenSelector::parse(o->token));
-    auto so_pin = read_pin(o->so_pin, kSoPinEnv, "SO PIN for " + selector.describe());
+    auto module = load_module(o->token);
+    auto selector = token_selector(o->token);
+    auto so_pin = read_so_pin(o->token, "SO PIN for " + selector.describe());
     auto id = require(hsm::create_kek(*module, selector, so_pin, o->label.empty() ? hsm::kDefaultKekLabel : o->label));
     std::cout << "kek id: " << core::hex_encode(id) << "\n";
   });

@@ -4,28 +4,75 @@
 
 #include "cli_support.h"
 #include "medledger/core/secret_source.h"
-#include "medledger/hsm/module.h"
 #include "medledger/hsm/token_selector.h"
 
 namespace medledger::app {
 
-void add_token_options(CLI::App* command, TokenOptions& options) {
+namespace {
+bool environment_set(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0';
+}
+
+// The PIN source rule, in one place: the option, else env:NAME when that variable
+// is set, else an interactive prompt.
+core::SecretBytes read_pin(const std::string& spec, const char* environment, const std::string& what) {
+  std::string source_spec = !spec.empty()                 ? spec
+                            : environment_set(environment) ? std::string("env:") + environment
+                                                           : "prompt";
+  auto source = require(core::SecretSource::parse(source_spec, what));
+  return require(core::read_secret(source));
+}
+}  // namespace
+
+void add_module_option(CLI::App* command, TokenOptions& options) {
   command->add_option("--module", options.module, "PKCS#11 module (default: $MEDLEDGER_PKCS11_MODULE, else SoftHSM2)");
+}
+
+void add_token_selector_option(CLI::App* command, TokenOptions& options) {
   command->add_option("--token", options.token, "token label, serial or pkcs11: URI")->required();
+}
+
+void add_pin_option(CLI::App* command, TokenOptions& options) {
   command->add_option("--pin", options.pin,
                       "user PIN source: file:PATH, env:NAME or prompt (default: env:MEDLEDGER_USER_PIN if set, else prompt)");
 }
 
+void add_so_pin_option(CLI::App* command, TokenOptions& options) {
+  command->add_option("--so-pin", options.so_pin,
+                      "SO PIN source: file:PATH, env:NAME or prompt (default: env:MEDLEDGER_SO_PIN if set, else prompt)");
+}
+
+void add_token_options(CLI::App* command, TokenOptions& options) {
+  add_module_option(command, options);
+  add_token_selector_option(command, options);
+  add_pin_option(command, options);
+}
+
+bool user_pin_given(const TokenOptions& options) {
+  return !options.pin.empty() || environment_set(kUserPinEnvironment);
+}
+
+core::SecretBytes read_user_pin(const TokenOptions& options, const std::string& what) {
+  return read_pin(options.pin, kUserPinEnvironment, what);
+}
+
+core::SecretBytes read_so_pin(const TokenOptions& options, const std::string& what) {
+  return read_pin(options.so_pin, kSoPinEnvironment, what);
+}
+
+std::shared_ptr<hsm::Module> load_module(const TokenOptions& options) {
+  return require(hsm::Module::load(hsm::resolve_module_path(options.module)));
+}
+
+hsm::TokenSelector token_selector(const TokenOptions& options) {
+  return require(hsm::TokenSelector::parse(options.token));
+}
+
 std::shared_ptr<hsm::SessionPool> open_token(const TokenOptions& options) {
-  auto module = require(hsm::Module::load(hsm::resolve_module_path(options.module)));
-  auto selector = require(hsm::TokenSelector::parse(options.token));
-  std::string spec = options.pin;
-  if (spec.empty()) {
-    const char* value = std::getenv(kUserPinEnvironment);
-    spec = value != nullptr && *value != '\0' ? std::string("env:") + kUserPinEnvironment : "prompt";
-  }
-  auto source = require(core::SecretSource::parse(spec, "user PIN for " + selector.describe()));
-  auto pin = require(core::read_secret(source));
+  auto module = load_module(options);
+  auto selector = token_selector(options);
+  auto pin = read_user_pin(options, "user PIN for " + selector.describe());
   hsm::PoolOptions pool_options;
   pool_options.max_sessions = 1;  // one command, one session
   return require(hsm::SessionPool::open(module, selector, std::move(pin), pool_options));

@@ -64,6 +64,11 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kProofInvalid, "PROOF_INVALID", 59},
     {ErrorCode::kOrderingStopped, "ORDERING_STOPPED", 60},
     {ErrorCode::kLedgerFull, "LEDGER_FULL", 61},
+
+    {ErrorCode::kDecryptionFailed, "DECRYPTION_FAILED", 70},
+    {ErrorCode::kPersonPinIncorrect, "PERSON_PIN_INCORRECT", 71},
+    {ErrorCode::kPersonLocked, "PERSON_LOCKED", 72},
+    {ErrorCode::kRecordTooLarge, "RECORD_TOO_LARGE", 73},
 };
 
 const CodeInfo* find(ErrorCode code) {

@@ -13,11 +13,18 @@ bool same_bytes(core::ByteView a, core::ByteView b) { return std::equal(a.begin(
 }  // namespace
 
 core::Result<GeneratedKeyPair> generate_key_pair(SessionPool::Lease& lease, core::KeyAlgorithm algorithm,
-                                                 const std::string& label, KeyResidence residence) {
+                                                 const std::string& label, KeyResidence residence,
+                                                 KeyUsage usage) {
   const bool p256 = algorithm == core::KeyAlgorithm::kEcdsaP256;
+  const bool signs = usage == KeyUsage::kSign;
+  if (!signs && !p256) {
+    return core::make_error(ErrorCode::kUnsupportedAlgorithm, "key agreement keys are P-256 (ECDH) only");
+  }
   const bool on_token = residence == KeyResidence::kToken;
   CK_BBOOL yes = CK_TRUE;
   CK_BBOOL no = CK_FALSE;
+  CK_BBOOL sign = signs ? CK_TRUE : CK_FALSE;  // one key, one purpose: sign XOR derive
+  CK_BBOOL derive = signs ? CK_FALSE : CK_TRUE;
   CK_BBOOL token = on_token ? CK_TRUE : CK_FALSE;
   // Only keys that must leave the token wrapped are extractable, and then only
   // under a CKA_TRUSTED key (CKA_WRAP_WITH_TRUSTED).
@@ -29,7 +36,7 @@ core::Result<GeneratedKeyPair> generate_key_pair(SessionPool::Lease& lease, core
   std::vector<CK_ATTRIBUTE> public_template = {
       {CKA_TOKEN, &token, sizeof token},
       {CKA_PRIVATE, &no, sizeof no},
-      {CKA_VERIFY, &yes, sizeof yes},
+      {CKA_VERIFY, &sign, sizeof sign},
       {CKA_ENCRYPT, &no, sizeof no},
       {CKA_WRAP, &no, sizeof no},
       {CKA_DERIVE, &no, sizeof no},
@@ -41,9 +48,9 @@ core::Result<GeneratedKeyPair> generate_key_pair(SessionPool::Lease& lease, core
       {CKA_PRIVATE, &yes, sizeof yes},
       {CKA_SENSITIVE, &yes, sizeof yes},
       {CKA_EXTRACTABLE, &extractable, sizeof extractable},
-      {CKA_SIGN, &yes, sizeof yes},
+      {CKA_SIGN, &sign, sizeof sign},
       {CKA_DECRYPT, &no, sizeof no},
-      {CKA_DERIVE, &no, sizeof no},
+      {CKA_DERIVE, &derive, sizeof derive},
       {CKA_UNWRAP, &no, sizeof no},
       {CKA_LABEL, label_data, label_size},
   };

@@ -1,8 +1,8 @@
 #include "medledger/hsm/public_key.h"
 
-#include <openssl/ecdsa.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <array>
 
 #include "medledger/core/openssl.h"
@@ -83,25 +83,41 @@ core::Bytes key_id_for(core::ByteView spki) {
   return core::Bytes(digest.begin(), digest.begin() + kKeyIdSize);
 }
 
+namespace {
+constexpr std::uint8_t kDerInteger = 0x02;
+constexpr std::uint8_t kDerSequence = 0x30;
+
+// Appends one unsigned big-endian number as a DER INTEGER: leading zero bytes
+// dropped (one kept for zero), and a 0x00 put back when the top bit is set so the
+// value stays positive (X.690 8.3). Lengths stay below 128: short form only.
+void put_der_unsigned(std::uint8_t*& out, core::ByteView value) {
+  std::size_t skip = 0;
+  while (skip + 1 < value.size() && value[skip] == 0) ++skip;
+  value = value.subspan(skip);
+  const bool pad = (value[0] & 0x80) != 0;
+  *out++ = kDerInteger;
+  *out++ = static_cast<std::uint8_t>(value.size() + (pad ? 1 : 0));
+  if (pad) *out++ = 0x00;
+  out = std::copy(value.begin(), value.end(), out);
+}
+}  // namespace
+
 core::Result<core::Bytes> ecdsa_raw_to_der(core::ByteView raw) {
   if (raw.size() != 2 * kP256CoordinateSize) {
     return core::make_error(ErrorCode::kMalformedEncoding,
                             "ECDSA signature from the token has " + std::to_string(raw.size()) + " bytes, not 64");
   }
-  core::EcdsaSigPtr sig(ECDSA_SIG_new());
-  BIGNUM* r = BN_bin2bn(raw.data(), kP256CoordinateSize, nullptr);
-  BIGNUM* s = BN_bin2bn(raw.data() + kP256CoordinateSize, kP256CoordinateSize, nullptr);
-  if (!sig || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    return core::openssl_error(ErrorCode::kCryptoError, "building an ECDSA signature");
-  }
-  int size = i2d_ECDSA_SIG(sig.get(), nullptr);
-  if (size <= 0) return core::openssl_error(ErrorCode::kCryptoError, "encoding an ECDSA signature");
-  core::Bytes der(static_cast<std::size_t>(size));
-  unsigned char* out = der.data();
-  i2d_ECDSA_SIG(sig.get(), &out);
-  return der;
+  // Hand-written rather than ECDSA_SIG + two BIGNUMs: it is on every signature's
+  // path and needs no allocation but the result (tests compare it with OpenSSL).
+  constexpr std::size_t kMaxInteger = 2 + 1 + kP256CoordinateSize;  // tag, length, 0x00 pad, value
+  std::array<std::uint8_t, 2 + 2 * kMaxInteger> buffer;
+  std::uint8_t* out = buffer.data() + 2;
+  put_der_unsigned(out, raw.first(kP256CoordinateSize));
+  put_der_unsigned(out, raw.subspan(kP256CoordinateSize));
+  const auto content = static_cast<std::size_t>(out - buffer.data()) - 2;
+  buffer[0] = kDerSequence;
+  buffer[1] = static_cast<std::uint8_t>(content);
+  return core::Bytes(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(2 + content));
 }
 
 }  // namespace medledger::hsm

@@ -1,50 +1,80 @@
 #include "medledger/hsm/session_pool.h"
 
 #include <algorithm>
-#include <list>
+#include <utility>
 
 #include "medledger/core/assert.h"
 #include "medledger/hsm/pkcs11_error.h"
+#include "unwrapped_key_cache.h"
 
 namespace medledger::hsm {
 
 using core::ErrorCode;
 
-/// A pooled session with what belongs to it alone: copies of token keys and the
-/// LRU of unwrapped person keys (session objects die with the session).
+/// A pooled session with what belongs to it alone: copies of token keys (session
+/// objects die with the session).
 struct PooledSession {
   Session session;
   std::uint64_t generation = 0;  // module generation it was opened under
-  std::map<core::Bytes, CK_OBJECT_HANDLE> key_copies;
-  std::list<std::pair<core::Digest, CK_OBJECT_HANDLE>> unwrapped;  // most recently used first
-  std::map<core::Digest, std::list<std::pair<core::Digest, CK_OBJECT_HANDLE>>::iterator> unwrapped_index;
+  std::map<core::Bytes, CK_OBJECT_HANDLE, KeyIdLess> key_copies;
 };
 
 namespace {
+// Slot states (SessionPool::Slot::state).
+constexpr int kSlotEmpty = 0;
+constexpr int kSlotIdle = 1;
+constexpr int kSlotLeased = 2;
+
+constexpr int kAttempts = 2;  // the first try and ONE retry
+
 // A failure that re-initialising the module may cure.
 bool is_device_fault(const core::Error& error) {
   return error.code == ErrorCode::kTokenUnavailable || error.code == ErrorCode::kModuleInitFailed;
 }
+
+std::atomic<std::uint64_t> next_pool_id{1};
+
+// The slot this thread leased last, per pool id: a thread keeps "its" session, so
+// two signing threads never contend for one and each finds its key copy there.
+struct SlotHint {
+  std::uint64_t pool_id = 0;
+  std::size_t slot = 0;
+};
+thread_local SlotHint slot_hint;
 }  // namespace
 
 // ---- Lease ----------------------------------------------------------------
 
-SessionPool::Lease::Lease(std::shared_ptr<SessionPool> pool, std::unique_ptr<PooledSession> session)
-    : pool_(std::move(pool)), session_(std::move(session)) {
+SessionPool::Lease::Lease(SessionPool* pool, std::size_t slot)
+    : pool_(pool), slot_(slot), session_(pool->slots_[slot].session.get()) {
   session_->session.clear_failure();
 }
-SessionPool::Lease::Lease(Lease&&) noexcept = default;
+
+SessionPool::Lease::Lease(Lease&& other) noexcept
+    : pool_(std::exchange(other.pool_, nullptr)),
+      keep_alive_(std::move(other.keep_alive_)),
+      slot_(other.slot_),
+      session_(std::exchange(other.session_, nullptr)),
+      discard_(other.discard_),
+      pinned_(std::exchange(other.pinned_, std::nullopt)) {}
+
 SessionPool::Lease& SessionPool::Lease::operator=(Lease&& other) noexcept {
   if (this != &other) {
-    if (session_) pool_->give_back(std::move(session_), discard_);
-    pool_ = std::move(other.pool_);
-    session_ = std::move(other.session_);
+    unpin();
+    if (pool_ != nullptr) pool_->give_back(slot_, discard_);
+    pool_ = std::exchange(other.pool_, nullptr);
+    keep_alive_ = std::move(other.keep_alive_);
+    slot_ = other.slot_;
+    session_ = std::exchange(other.session_, nullptr);
     discard_ = other.discard_;
+    pinned_ = std::exchange(other.pinned_, std::nullopt);
   }
   return *this;
 }
+
 SessionPool::Lease::~Lease() {
-  if (session_) pool_->give_back(std::move(session_), discard_);
+  unpin();
+  if (pool_ != nullptr) pool_->give_back(slot_, discard_);
 }
 
 CK_SESSION_HANDLE SessionPool::Lease::handle() const { return session_->session.handle(); }
@@ -58,11 +88,10 @@ core::Result<void> SessionPool::Lease::check(std::string_view call, CK_RV rv, st
 }
 
 core::Result<CK_OBJECT_HANDLE> SessionPool::Lease::signing_key(core::ByteView key_id) {
-  if (pool_->options().strategy == SigningKeyStrategy::kTokenObject) {
+  if (pool_->options_.strategy == SigningKeyStrategy::kTokenObject) {
     return pool_->find_key(*this, CKO_PRIVATE_KEY, key_id);
   }
-  core::Bytes id(key_id.begin(), key_id.end());
-  if (auto it = session_->key_copies.find(id); it != session_->key_copies.end()) return it->second;
+  if (auto it = session_->key_copies.find(key_id); it != session_->key_copies.end()) return it->second;
   auto original = pool_->find_key(*this, CKO_PRIVATE_KEY, key_id);
   if (!original) return original.error();
   CK_BBOOL no = CK_FALSE;
@@ -70,48 +99,61 @@ core::Result<CK_OBJECT_HANDLE> SessionPool::Lease::signing_key(core::ByteView ke
   CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
   MEDLEDGER_TRY(check("C_CopyObject", fn()->C_CopyObject(handle(), *original, &session_object, 1, &copy),
                       "copying a signing key into the session"));
-  session_->key_copies.emplace(std::move(id), copy);
+  session_->key_copies.emplace(core::Bytes(key_id.begin(), key_id.end()), copy);
   return copy;
 }
 
+void SessionPool::Lease::unpin() {
+  if (!pinned_) return;
+  pool_->unwrapped_->unpin(pinned_->first, pinned_->second);
+  pinned_.reset();
+}
+
 std::optional<CK_OBJECT_HANDLE> SessionPool::Lease::cached_unwrapped_key(const core::Digest& blob_id) {
-  auto it = session_->unwrapped_index.find(blob_id);
-  if (it == session_->unwrapped_index.end()) return std::nullopt;
-  session_->unwrapped.splice(session_->unwrapped.begin(), session_->unwrapped, it->second);
-  return it->second->second;
+  unpin();
+  auto hit = pool_->unwrapped_->find_and_pin(blob_id);
+  if (!hit) return std::nullopt;
+  pinned_.emplace(blob_id, hit->ticket);
+  return hit->object;
 }
 
 void SessionPool::Lease::remember_unwrapped_key(const core::Digest& blob_id, CK_OBJECT_HANDLE object) {
-  MEDLEDGER_ASSERT(session_->unwrapped_index.count(blob_id) == 0);
-  session_->unwrapped.emplace_front(blob_id, object);
-  session_->unwrapped_index.emplace(blob_id, session_->unwrapped.begin());
-  while (session_->unwrapped.size() > pool_->options().max_unwrapped_keys_per_session) {
-    auto& [oldest_id, oldest_object] = session_->unwrapped.back();
-    (void)session_->session.destroy(oldest_object);  // a failure only leaves a session object until close
-    session_->unwrapped_index.erase(oldest_id);
-    session_->unwrapped.pop_back();
+  for (CK_OBJECT_HANDLE victim : pool_->unwrapped_->insert(blob_id, object, slot_)) {
+    // Session objects of other sessions of this application may be destroyed from
+    // this one; a failure only leaves the object until its session closes.
+    (void)session_->session.destroy(victim);
   }
   session_->session.clear_failure();
 }
 
-std::size_t SessionPool::Lease::unwrapped_key_count() const { return session_->unwrapped.size(); }
+void SessionPool::Lease::forget_unwrapped_key(const core::Digest& blob_id) {
+  if (pinned_ && pinned_->first == blob_id) pinned_.reset();
+  pool_->unwrapped_->forget(blob_id);
+}
 
-// ---- SessionPool ----------------------------------------------------------
+std::size_t SessionPool::Lease::unwrapped_key_count() const { return pool_->unwrapped_->size(); }
+
+// ---- SessionPool: sessions --------------------------------------------------
 
 SessionPool::SessionPool(std::shared_ptr<Module> module, TokenSelector selector, core::SecretBytes pin,
                          PoolOptions options)
-    : module_(std::move(module)), selector_(std::move(selector)), user_pin_(std::move(pin)), options_(options) {
+    : module_(std::move(module)),
+      selector_(std::move(selector)),
+      user_pin_(std::move(pin)),
+      options_(options),
+      id_(next_pool_id.fetch_add(1)) {
   options_.max_sessions = std::clamp<std::size_t>(options_.max_sessions, 1, kMaxPoolSessions);
   options_.wait = std::min(options_.wait, kSessionWaitLimit);
-  options_.max_unwrapped_keys_per_session =
-      std::clamp<std::size_t>(options_.max_unwrapped_keys_per_session, 1, kMaxUnwrappedKeysPerSession);
+  options_.max_unwrapped_keys = std::clamp<std::size_t>(options_.max_unwrapped_keys, 1, kMaxUnwrappedKeys);
+  unwrapped_ = std::make_unique<UnwrappedKeyCache>(options_.max_unwrapped_keys);
 }
 
 SessionPool::~SessionPool() {
-  // Leases hold a shared_ptr to the pool, so none is outstanding here.
-  MEDLEDGER_ASSERT(idle_.size() == open_count_);
-  for (auto& s : idle_) {
-    if (s->generation != module_->generation()) s->session.release();
+  // Leases from acquire() hold a shared_ptr to the pool, with_retry's live inside a
+  // member call: none is outstanding here.
+  for (auto& slot : slots_) {
+    MEDLEDGER_ASSERT(slot.state.load() != kSlotLeased);
+    if (slot.session && !is_current(*slot.session)) slot.session->session.release();
   }
 }
 
@@ -121,15 +163,14 @@ core::Result<std::shared_ptr<SessionPool>> SessionPool::open(std::shared_ptr<Mod
   if (!token) return token.error();
   MEDLEDGER_TRY(probe_required_mechanisms(*module, *token));
   std::shared_ptr<SessionPool> pool(new SessionPool(std::move(module), std::move(selector), std::move(user_pin), options));
-  {
-    std::lock_guard lock(pool->mutex_);
-    pool->token_ = *token;
-    pool->generation_ = pool->module_->generation();
-    auto first = pool->open_session_locked();  // logs in: a wrong PIN fails here, not at first use
-    if (!first) return first.error();
-    pool->idle_.push_back(std::move(*first));
-    pool->open_count_ = 1;
-  }
+  std::lock_guard lock(pool->mutex_);
+  pool->token_ = *token;
+  pool->generation_ = pool->module_->generation();
+  auto first = pool->open_session_locked();  // logs in: a wrong PIN fails here, not at first use
+  if (!first) return first.error();
+  pool->slots_[0].session = std::move(*first);
+  pool->slots_[0].state.store(kSlotIdle);
+  pool->open_count_ = 1;
   return pool;
 }
 
@@ -144,30 +185,91 @@ core::Result<std::unique_ptr<PooledSession>> SessionPool::open_session_locked() 
     if (!login) {
       return core::make_error(login.error().code, "token '" + token_.label + "': " + login.error().message);
     }
+    std::lock_guard handles(handles_mutex_);
     key_handles_.clear();  // handles of private objects did not survive the logout
   }
-  auto pooled = std::make_unique<PooledSession>(PooledSession{std::move(*session), generation_, {}, {}, {}});
-  return pooled;
+  return std::make_unique<PooledSession>(PooledSession{std::move(*session), generation_.load(), {}});
 }
 
-core::Result<SessionPool::Lease> SessionPool::acquire() {
+bool SessionPool::is_current(const PooledSession& session) const {
+  return session.generation == generation_.load() && session.generation == module_->generation();
+}
+
+std::optional<std::size_t> SessionPool::claim_idle(std::size_t preferred) {
+  for (std::size_t i = 0; i < options_.max_sessions; ++i) {
+    std::size_t index = (preferred + i) % options_.max_sessions;
+    int expected = kSlotIdle;
+    auto& state = slots_[index].state;
+    // Sequentially consistent on purpose: pairs with give_back's store + waiters_ load.
+    if (state.load() == kSlotIdle && state.compare_exchange_strong(expected, kSlotLeased)) {
+      return index;
+    }
+  }
+  return std::nullopt;
+}
+
+// Called by the thread that holds the slot leased.
+void SessionPool::drop_session(std::size_t index, bool close) {
+  Slot& slot = slots_[index];
+  unwrapped_->forget_owner(index);  // before the close: nobody may pick up its objects after
+  if (!close) slot.session->session.release();  // opened before a re-initialisation: never close
+  slot.session.reset();  // C_CloseSession unless released
+  --open_count_;
+  slot.state.store(kSlotEmpty);
+}
+
+core::Result<SessionPool::Lease> SessionPool::acquire_lease() {
+  const std::size_t preferred = slot_hint.pool_id == id_ ? slot_hint.slot : 0;
+  if (generation_.load() == module_->generation()) {
+    if (auto index = claim_idle(preferred)) {
+      if (is_current(*slots_[*index].session)) {
+        slot_hint = {id_, *index};
+        return Lease(this, *index);
+      }
+      // Opened before a re-initialisation: the handle is dead and its number may
+      // already name someone else's new session, so never close it.
+      drop_session(*index, false);
+    }
+  }
+  auto index = acquire_slow(preferred);
+  if (!index) return index.error();
+  slot_hint = {id_, *index};
+  return Lease(this, *index);
+}
+
+core::Result<std::size_t> SessionPool::acquire_slow(std::size_t preferred) {
   std::unique_lock lock(mutex_);
-  if (generation_ != module_->generation()) MEDLEDGER_TRY(refresh_locked());
+  if (generation_.load() != module_->generation()) MEDLEDGER_TRY(refresh_locked());
+  // Counted before looking, so a give_back after our look sees us and notifies
+  // (both sides are sequentially consistent; the notify waits for our wait).
+  ++waiters_;
+  struct Leave {
+    std::atomic<std::size_t>& waiters;
+    ~Leave() { --waiters; }
+  } leave{waiters_};
   const auto deadline = std::chrono::steady_clock::now() + options_.wait;
   while (true) {
-    if (!idle_.empty()) {
-      auto session = std::move(idle_.back());
-      idle_.pop_back();
-      return Lease(shared_from_this(), std::move(session));
+    while (auto index = claim_idle(preferred)) {
+      if (is_current(*slots_[*index].session)) return *index;
+      drop_session(*index, false);
     }
-    if (open_count_ < options_.max_sessions) {
+    for (std::size_t index = 0; index < options_.max_sessions; ++index) {
+      int expected = kSlotEmpty;
+      if (!slots_[index].state.compare_exchange_strong(expected, kSlotLeased)) continue;
       auto session = open_session_locked();
-      if (!session) return session.error();
+      if (!session) {
+        slots_[index].state.store(kSlotEmpty);
+        return session.error();
+      }
+      slots_[index].session = std::move(*session);
       ++open_count_;
-      return Lease(shared_from_this(), std::move(*session));
+      return index;
     }
-    if (returned_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-        open_count_ >= options_.max_sessions) {
+    if (returned_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      if (auto index = claim_idle(preferred)) {
+        if (is_current(*slots_[*index].session)) return *index;
+        drop_session(*index, false);
+      }
       return core::make_error(ErrorCode::kSessionExhausted,
                               "all " + std::to_string(options_.max_sessions) + " sessions of token '" + token_.label +
                                   "' stayed busy for " + std::to_string(options_.wait.count()) + " ms");
@@ -175,29 +277,36 @@ core::Result<SessionPool::Lease> SessionPool::acquire() {
   }
 }
 
-void SessionPool::give_back(std::unique_ptr<PooledSession> session, bool discard) {
-  std::lock_guard lock(mutex_);
-  if (session->generation != generation_ || session->generation != module_->generation()) {
-    // Opened before a re-initialisation: the handle is dead and its number may
-    // already name someone else's new session, so never close it.
-    session->session.release();
-    discard = true;
-  }
-  if (discard) {
-    --open_count_;
-    session.reset();  // C_CloseSession unless released above
+core::Result<SessionPool::Lease> SessionPool::acquire() {
+  auto lease = acquire_lease();
+  if (lease) lease->keep_alive_ = shared_from_this();
+  return lease;
+}
+
+void SessionPool::give_back(std::size_t index, bool discard) {
+  Slot& slot = slots_[index];
+  MEDLEDGER_ASSERT(slot.state.load(std::memory_order_relaxed) == kSlotLeased);
+  const bool current = is_current(*slot.session);
+  if (discard || !current) {
+    drop_session(index, current);
   } else {
-    idle_.push_back(std::move(session));
+    slot.state.store(kSlotIdle);
   }
-  returned_.notify_one();
+  if (waiters_.load() > 0) {  // nobody waits on the usual path: no lock, no notify
+    std::lock_guard lock(mutex_);
+    returned_.notify_one();
+  }
 }
 
 core::Result<void> SessionPool::refresh_locked() {
   // Every handle of the old generation is gone: forget them without closing.
-  for (auto& s : idle_) s->session.release();
-  open_count_ -= idle_.size();
-  idle_.clear();
-  key_handles_.clear();
+  // Leased ones are dropped when they come back (give_back sees the generation).
+  while (auto index = claim_idle(0)) drop_session(*index, false);
+  unwrapped_->clear();
+  {
+    std::lock_guard handles(handles_mutex_);
+    key_handles_.clear();
+  }
   auto token = find_token(*module_, selector_);  // slot ids may have changed
   if (!token) return token.error();
   token_ = *token;
@@ -211,59 +320,73 @@ core::Result<void> SessionPool::recover(std::uint64_t failed_generation) {
     MEDLEDGER_TRY(module_->reinitialize());
   }
   std::lock_guard lock(mutex_);
-  if (generation_ != module_->generation()) MEDLEDGER_TRY(refresh_locked());
+  if (generation_.load() != module_->generation()) MEDLEDGER_TRY(refresh_locked());
   return core::success();
 }
 
-core::Result<void> SessionPool::with_retry(std::string_view what, const std::function<core::Result<void>(Lease&)>& op) {
+TokenInfo SessionPool::token() const {
+  std::lock_guard lock(mutex_);
+  return token_;
+}
+
+// ---- SessionPool: retry -----------------------------------------------------
+
+core::Result<SessionPool::Lease> SessionPool::lease_for_attempt(RetryState& retry) {
+  retry.generation = module_->generation();
+  auto lease = acquire_lease();
+  if (lease) retry.generation = lease->session_->generation;
+  return lease;
+}
+
+bool SessionPool::note_fault(RetryState& retry, Lease& lease, const core::Error& error) {
+  retry.fault = classify_fault(lease.last_failure());
+  if (retry.fault == FaultClass::kNone) return false;
+  retry.failure = error.message;
+  lease.discard();  // a session that saw a session or device fault is not reused
+  return true;
+}
+
+bool SessionPool::note_fault(RetryState& retry, const core::Error& acquire_error) {
+  if (!is_device_fault(acquire_error)) return false;
+  retry.fault = FaultClass::kDevice;
+  retry.failure = acquire_error.message;
+  return true;
+}
+
+core::Result<void> SessionPool::prepare_retry(std::string_view what, RetryState& retry) {
   auto unavailable = [&](const std::string& why) {
     return core::make_error(ErrorCode::kTokenUnavailable,
                             std::string(what) + ": " + selector_.describe() + " is unavailable: " + why);
   };
-  constexpr int kAttempts = 2;  // the first try and ONE retry
-  std::string first_failure;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    std::uint64_t generation = module_->generation();
-    FaultClass fault = FaultClass::kNone;
-    std::string failure;
-    {
-      auto lease = acquire();
-      if (!lease) {
-        if (!is_device_fault(lease.error())) return lease.error();
-        fault = FaultClass::kDevice;
-        failure = lease.error().message;
-      } else {
-        generation = lease->session_->generation;
-        auto result = op(*lease);
-        if (result) return core::success();
-        fault = classify_fault(lease->last_failure());
-        if (fault == FaultClass::kNone) return result.error();
-        failure = result.error().message;
-        lease->discard();  // a session that saw a session or device fault is not reused
-      }
-    }
-    if (attempt + 1 == kAttempts) return unavailable(first_failure + "; after one retry: " + failure);
-    first_failure = failure;
-    if (fault == FaultClass::kDevice) {
-      auto recovered = recover(generation);
-      if (!recovered) return unavailable(failure + "; recovery failed: " + recovered.error().message);
-    } else if (fault == FaultClass::kStaleHandle) {
-      std::lock_guard lock(mutex_);
-      key_handles_.clear();
-    }
+  if (retry.attempt + 1 == kAttempts) return unavailable(retry.first_failure + "; after one retry: " + retry.failure);
+  ++retry.attempt;
+  retry.first_failure = retry.failure;
+  if (retry.fault == FaultClass::kDevice) {
+    auto recovered = recover(retry.generation);
+    if (!recovered) return unavailable(retry.failure + "; recovery failed: " + recovered.error().message);
+  } else if (retry.fault == FaultClass::kStaleHandle) {
+    std::lock_guard handles(handles_mutex_);
+    key_handles_.clear();
   }
-  MEDLEDGER_ASSERT(false);  // the loop always returns
   return core::success();
 }
 
+// ---- SessionPool: token object handles ----------------------------------------
+
+std::optional<CK_OBJECT_HANDLE> SessionPool::cached_key_handle(CK_OBJECT_CLASS object_class, core::ByteView key_id,
+                                                               std::uint64_t generation) const {
+  std::lock_guard handles(handles_mutex_);
+  if (generation != handles_generation_) return std::nullopt;
+  auto by_class = key_handles_.find(object_class);
+  if (by_class == key_handles_.end()) return std::nullopt;
+  auto found = by_class->second.find(key_id);
+  if (found == by_class->second.end()) return std::nullopt;
+  return found->second;
+}
+
 core::Result<CK_OBJECT_HANDLE> SessionPool::find_key(Lease& lease, CK_OBJECT_CLASS object_class, core::ByteView key_id) {
-  std::pair<CK_OBJECT_CLASS, core::Bytes> cache_key{object_class, core::Bytes(key_id.begin(), key_id.end())};
-  {
-    std::lock_guard lock(mutex_);
-    if (lease.session_->generation == generation_) {
-      if (auto it = key_handles_.find(cache_key); it != key_handles_.end()) return it->second;
-    }
-  }
+  const std::uint64_t generation = lease.session_->generation;
+  if (auto cached = cached_key_handle(object_class, key_id, generation)) return *cached;
   CK_BBOOL yes = CK_TRUE;
   std::vector<CK_ATTRIBUTE> match = {{CKA_CLASS, &object_class, sizeof object_class},
                                      {CKA_TOKEN, &yes, sizeof yes},
@@ -274,33 +397,32 @@ core::Result<CK_OBJECT_HANDLE> SessionPool::find_key(Lease& lease, CK_OBJECT_CLA
     return core::make_error(ErrorCode::kKeyNotFound,
                             "no key with CKA_ID " + core::hex_encode(key_id) + " in token '" + token().label + "'");
   }
-  std::lock_guard lock(mutex_);
-  if (lease.session_->generation == generation_) key_handles_[cache_key] = found->front();
+  if (generation != generation_.load()) return found->front();  // a session of an older generation: do not cache
+  std::lock_guard handles(handles_mutex_);
+  if (generation != handles_generation_) {  // the first lookup under a new generation
+    key_handles_.clear();
+    handles_generation_ = generation;
+  }
+  key_handles_[object_class][core::Bytes(key_id.begin(), key_id.end())] = found->front();
   return found->front();
 }
 
 void SessionPool::forget_key(core::ByteView key_id) {
-  core::Bytes id(key_id.begin(), key_id.end());
-  std::lock_guard lock(mutex_);
-  for (auto it = key_handles_.begin(); it != key_handles_.end();) {
-    it = it->first.second == id ? key_handles_.erase(it) : std::next(it);
+  {
+    std::lock_guard handles(handles_mutex_);
+    for (auto& [object_class, by_id] : key_handles_) by_id.erase(core::Bytes(key_id.begin(), key_id.end()));
   }
-  for (auto& s : idle_) {  // leased sessions keep their copy until they are dropped
-    if (auto copy = s->key_copies.find(id); copy != s->key_copies.end()) {
-      (void)s->session.destroy(copy->second);
-      s->key_copies.erase(copy);
+  // Idle sessions lose their copy now; leased ones keep it until they are dropped.
+  for (std::size_t index = 0; index < options_.max_sessions; ++index) {
+    int expected = kSlotIdle;
+    if (!slots_[index].state.compare_exchange_strong(expected, kSlotLeased)) continue;
+    auto& copies = slots_[index].session->key_copies;
+    if (auto copy = copies.find(key_id); copy != copies.end()) {
+      (void)slots_[index].session->session.destroy(copy->second);
+      copies.erase(copy);
     }
+    slots_[index].state.store(kSlotIdle);
   }
-}
-
-TokenInfo SessionPool::token() const {
-  std::lock_guard lock(mutex_);
-  return token_;
-}
-
-std::size_t SessionPool::open_sessions() const {
-  std::lock_guard lock(mutex_);
-  return open_count_;
 }
 
 }  // namespace medledger::hsm

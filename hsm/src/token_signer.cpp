@@ -1,5 +1,8 @@
 #include "medledger/hsm/token_signer.h"
 
+#include <algorithm>
+#include <array>
+
 #include "medledger/hsm/public_key.h"
 
 namespace medledger::hsm {
@@ -26,13 +29,13 @@ core::Result<core::Bytes> sign_with_object(SessionPool::Lease& lease, CK_OBJECT_
   // the 32 digest bytes, as core::Signer specifies.
   CK_MECHANISM mechanism{algorithm == core::KeyAlgorithm::kEcdsaP256 ? CKM_ECDSA : CKM_EDDSA, nullptr, 0};
   MEDLEDGER_TRY(lease.check("C_SignInit", lease.fn()->C_SignInit(lease.handle(), &mechanism, key)));
-  core::Bytes raw(kMaxRawSignature);
+  std::array<std::uint8_t, kMaxRawSignature> raw;  // on the stack: no allocation but the result's
   CK_ULONG size = raw.size();
   MEDLEDGER_TRY(lease.check("C_Sign", lease.fn()->C_Sign(lease.handle(), const_cast<std::uint8_t*>(digest.data()),
                                                           digest.size(), raw.data(), &size)));
-  raw.resize(size);
-  if (algorithm == core::KeyAlgorithm::kEd25519) return raw;
-  return ecdsa_raw_to_der(raw);
+  core::ByteView signature(raw.data(), std::min<std::size_t>(size, raw.size()));
+  if (algorithm == core::KeyAlgorithm::kEd25519) return core::Bytes(signature.begin(), signature.end());
+  return ecdsa_raw_to_der(signature);
 }
 
 }  // namespace medledger::hsm

@@ -1,4 +1,10 @@
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
 
 #include "medledger/core/software_signer.h"
 #include "medledger/hsm/pkcs11_error.h"
@@ -69,6 +75,47 @@ TEST(EcdsaRawToDer, ProducesASequenceOfTwoIntegersAndRejectsWrongLength) {
   EXPECT_EQ((*der)[3], 33);  // r: 0x00 + 32 bytes
   EXPECT_EQ(der->back(), 0x01);
   EXPECT_EQ(ecdsa_raw_to_der(core::Bytes(63, 1)).error().code, ErrorCode::kMalformedEncoding);
+}
+
+// The reference: OpenSSL's own encoding of the same (r, s).
+core::Bytes openssl_der(const core::Bytes& raw) {
+  ECDSA_SIG* sig = ECDSA_SIG_new();
+  ECDSA_SIG_set0(sig, BN_bin2bn(raw.data(), 32, nullptr), BN_bin2bn(raw.data() + 32, 32, nullptr));
+  core::Bytes der(static_cast<std::size_t>(i2d_ECDSA_SIG(sig, nullptr)));
+  unsigned char* out = der.data();
+  i2d_ECDSA_SIG(sig, &out);
+  ECDSA_SIG_free(sig);
+  return der;
+}
+
+TEST(EcdsaRawToDer, MatchesOpenSslForHighBitsLeadingZerosAndExtremes) {
+  std::vector<core::Bytes> cases;
+  auto with = [&](std::uint8_t r_fill, std::uint8_t s_fill, std::size_t r_zeros, std::size_t s_zeros) {
+    core::Bytes raw(64);
+    std::fill(raw.begin(), raw.begin() + 32, r_fill);
+    std::fill(raw.begin() + 32, raw.end(), s_fill);
+    std::fill(raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(r_zeros), 0);
+    std::fill(raw.begin() + 32, raw.begin() + 32 + static_cast<std::ptrdiff_t>(s_zeros), 0);
+    cases.push_back(raw);
+  };
+  with(0xff, 0xff, 0, 0);    // both high bits set: both padded, longest encoding (72 bytes)
+  with(0x7f, 0x80, 0, 0);    // high bit clear / set
+  with(0x80, 0x7f, 1, 0);    // leading zero, then a high bit: stripped then padded
+  with(0x01, 0x01, 5, 31);   // several leading zeros; s is one byte
+  with(0x00, 0x00, 32, 32);  // zero encodes as 02 01 00
+  with(0x90, 0x00, 31, 32);  // r one byte with its high bit set
+  std::mt19937 random(7);
+  for (int i = 0; i < 200; ++i) {
+    core::Bytes raw(64);
+    for (auto& b : raw) b = static_cast<std::uint8_t>(random());
+    raw[0] = static_cast<std::uint8_t>(i % 3 == 0 ? 0 : raw[0]);
+    cases.push_back(raw);
+  }
+  for (const auto& raw : cases) {
+    auto der = ecdsa_raw_to_der(raw);
+    ASSERT_TRUE(der);
+    EXPECT_EQ(core::hex_encode(*der), core::hex_encode(openssl_der(raw))) << core::hex_encode(raw);
+  }
 }
 
 TEST(KeyId, IsFirst20BytesOfSha256OfSpki) {

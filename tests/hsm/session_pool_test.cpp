@@ -49,11 +49,11 @@ TEST_F(SessionPoolTest, OptionsAreClampedToTheNamedLimits) {
   PoolOptions options;
   options.max_sessions = 1000;
   options.wait = std::chrono::hours(1);
-  options.max_unwrapped_keys_per_session = 0;
+  options.max_unwrapped_keys = 0;
   auto pool = open_pool(options);
   EXPECT_EQ(pool->options().max_sessions, kMaxPoolSessions);
   EXPECT_EQ(pool->options().wait, kSessionWaitLimit);
-  EXPECT_EQ(pool->options().max_unwrapped_keys_per_session, 1u);
+  EXPECT_EQ(pool->options().max_unwrapped_keys, 1u);
 }
 
 TEST_F(SessionPoolTest, AClosedSessionIsDroppedAndTheOperationRetriedOnAnother) {

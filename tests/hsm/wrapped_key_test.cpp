@@ -104,7 +104,7 @@ TEST_F(WrappedKeyTest, UnwrappedKeyCacheKeepsAtMostTheConfiguredNumberPerSession
   constexpr std::size_t kBound = 3;
   PoolOptions options;
   options.max_sessions = 1;
-  options.max_unwrapped_keys_per_session = kBound;
+  options.max_unwrapped_keys = kBound;
   auto store = open_store(options);
   std::vector<core::Bytes> blobs;
   for (std::size_t i = 0; i < kBound + 2; ++i) blobs.push_back(expect_ok(store->generate(KeyAlgorithm::kEcdsaP256)));

@@ -68,6 +68,12 @@ enum class ErrorCode : std::uint16_t {
   kProofInvalid = 309,
   kOrderingStopped = 310,
   kLedgerFull = 311,            // the disk is full; nothing acknowledged was lost
+
+  // node (400-499)
+  kDecryptionFailed = 400,      // ciphertext, AAD, nonce or wrapped key tampered, or the wrong key
+  kPersonPinIncorrect = 401,    // a doctor's/patient's PIN did not match its scrypt verifier
+  kPersonLocked = 402,          // too many wrong PINs: locked (admin reset) or backing off
+  kRecordTooLarge = 403,        // a record payload exceeds the configured limit
 };
 
 /// The stable upper-snake-case name of a code, e.g. "PIN_INCORRECT".

@@ -16,9 +16,21 @@ inline constexpr std::size_t kMaxPoolSessions = 16;
 /// enough to ride out a burst, short enough for an HTTP request to fail fast.
 inline constexpr std::chrono::milliseconds kSessionWaitLimit{5000};
 
-/// Unwrapped (session-object) person keys kept per pooled session, least recently
-/// used evicted first. Bounds token memory: sessions * this many objects.
-inline constexpr std::size_t kMaxUnwrappedKeysPerSession = 1024;
+/// Unwrapped (session-object) person keys one SessionPool keeps, shared by all its
+/// sessions, least recently used destroyed first. The hard cap: it bounds token
+/// memory (SoftHSM2 keeps each EC session object in about 2-3 KiB, so the cap is
+/// ~200 MiB at most) and the LRU bookkeeping. PoolOptions may lower it.
+inline constexpr std::size_t kMaxUnwrappedKeys = 65536;
+
+/// The default bound: sized for the persons active at once on one node (a large
+/// hospital's staff on shift plus the patients being treated), so that their
+/// signatures hit the cache; a uniform draw over all persons measures the miss path.
+inline constexpr std::size_t kDefaultUnwrappedKeys = 16384;
+
+/// SHA-256 digests of blobs whose private key was paired with their public key (a
+/// signature verified once, or generated here) that a WrappedKeyStore remembers, so
+/// the pairing check runs once per blob. 32 bytes + node overhead each: ~25 MiB.
+inline constexpr std::size_t kMaxPairedBlobs = 262144;
 
 /// Tokens looked at by one C_GetSlotList call; a larger list is truncated.
 inline constexpr std::size_t kMaxSlots = 256;

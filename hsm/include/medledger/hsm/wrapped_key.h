@@ -33,38 +33,45 @@ core::Bytes encode_wrapped_key(const WrappedKey& key);
 /// unparsable SPKI or a blob over kMaxWrappedKeyBlob are kWrappedKeyInvalid. Pure.
 core::Result<WrappedKey> decode_wrapped_key(core::ByteView blob);
 
+class PairedBlobs;  // blobs whose key pair was checked once (wrapped_key.cpp)
+
 class WrappedKeyStore {
  public:
   /// Uses the KEK with CKA_ID `kek_id` (create_kek returns it). Checks that the
   /// KEK exists (kKeyNotFound otherwise). One token round trip.
   static core::Result<std::unique_ptr<WrappedKeyStore>> open(std::shared_ptr<SessionPool> pool,
                                                              core::Bytes kek_id);
+  ~WrappedKeyStore();
 
   /// Generates a key pair as session objects (C_GenerateKeyPair with CKA_TOKEN=FALSE,
   /// CKA_SENSITIVE=TRUE, CKA_EXTRACTABLE=TRUE, CKA_WRAP_WITH_TRUSTED=TRUE), wraps the
   /// private key (C_WrapKey, CKM_AES_KEY_WRAP_PAD), destroys both session objects and
-  /// returns the blob. Cost: a key generation and a wrap.
+  /// returns the blob (remembered as paired: its public key came from the token).
+  /// Cost: a key generation and a wrap.
   core::Result<core::Bytes> generate(core::KeyAlgorithm algorithm);
 
-  /// Signs with the key in `blob`: unwraps it (C_UnwrapKey into a session object with
-  /// CKA_TOKEN=FALSE, CKA_SENSITIVE=TRUE, CKA_EXTRACTABLE=FALSE, CKA_SIGN=TRUE) unless
-  /// the leased session still has it in its LRU cache, then signs as TokenSigner does.
-  /// A blob that is malformed, made under another KEK or does not unwrap is
-  /// kWrappedKeyInvalid. Cost: one signature, plus one unwrap on a cache miss.
+  /// Signs with the key in `blob`. First the pool's unwrapped-key cache is looked
+  /// up by SHA-256 of the blob (a hit costs one hash and one token signature: the
+  /// blob is not decoded). On a miss the blob is decoded, unwrapped (C_UnwrapKey into
+  /// a session object with CKA_TOKEN=FALSE, CKA_SENSITIVE=TRUE, CKA_EXTRACTABLE=FALSE,
+  /// CKA_SIGN=TRUE), signed with, and cached; the first time this store sees a blob
+  /// its signature is also verified against the blob's public key. A blob that is
+  /// malformed, made under another KEK, does not unwrap or whose keys do not pair
+  /// is kWrappedKeyInvalid.
   core::Result<core::Bytes> sign_digest(core::ByteView blob, const core::Digest& digest);
 
   /// A core::Signer over a blob (decoded once; kWrappedKeyInvalid if malformed).
+  /// Signs as sign_digest does. It may outlive the store, not the pool's token.
   core::Result<std::unique_ptr<core::Signer>> signer(core::ByteView blob);
 
   const core::Bytes& kek_id() const { return kek_id_; }
 
  private:
   WrappedKeyStore(std::shared_ptr<SessionPool> pool, core::Bytes kek_id);
-  core::Result<core::Bytes> sign_decoded(const WrappedKey& key, const core::Digest& blob_id,
-                                         const core::Digest& digest);
 
   std::shared_ptr<SessionPool> pool_;
   core::Bytes kek_id_;
+  std::shared_ptr<PairedBlobs> paired_;  // shared with the signers made here
 };
 
 }  // namespace medledger::hsm

@@ -1,0 +1,123 @@
+#include <algorithm>
+#include <array>
+
+#include "medledger/core/assert.h"
+#include "medledger/core/openssl.h"
+#include "medledger/hsm/limits.h"
+#include "wrapped_key_codec.h"
+
+namespace medledger::hsm {
+
+namespace {
+using core::ErrorCode;
+using detail::invalid_wrapped_key;
+
+constexpr std::array<std::uint8_t, 4> kMagic = {'M', 'L', 'W', 'K'};
+constexpr std::uint8_t kAlgorithmP256 = 1;
+constexpr std::uint8_t kAlgorithmEd25519 = 2;
+constexpr std::size_t kMaxFieldSize = 0xffff;  // two length bytes
+
+void put_u16(core::Bytes& out, std::size_t v) {
+  out.push_back(static_cast<std::uint8_t>(v >> 8));
+  out.push_back(static_cast<std::uint8_t>(v & 0xff));
+}
+
+// Reads length-prefixed fields off the front of a blob.
+struct Reader {
+  core::ByteView rest;
+  std::optional<std::size_t> take_length(std::size_t width) {
+    if (rest.size() < width) return std::nullopt;
+    std::size_t v = 0;
+    for (std::size_t i = 0; i < width; ++i) v = (v << 8) | rest[i];
+    rest = rest.subspan(width);
+    return v;
+  }
+  std::optional<core::ByteView> take(std::size_t size) {
+    if (rest.size() < size) return std::nullopt;
+    core::ByteView b = rest.first(size);
+    rest = rest.subspan(size);
+    return b;
+  }
+};
+
+// The header fields; `reader` is left after the KEK id.
+core::Result<detail::BlobHeader> read_header(core::ByteView blob, Reader& reader) {
+  if (blob.size() > kMaxWrappedKeyBlob) {
+    return invalid_wrapped_key("blob longer than " + std::to_string(kMaxWrappedKeyBlob) + " bytes");
+  }
+  if (blob.size() < kMagic.size() + 2 || !std::equal(kMagic.begin(), kMagic.end(), blob.begin())) {
+    return invalid_wrapped_key("not a medledger wrapped-key blob (magic)");
+  }
+  reader.rest = blob.subspan(kMagic.size());
+  detail::BlobHeader header{};
+  auto version = reader.take_length(1);
+  if (*version != kWrappedKeyVersion) return invalid_wrapped_key("unsupported version " + std::to_string(*version));
+  auto algorithm = reader.take_length(1);
+  if (*algorithm == kAlgorithmP256) header.algorithm = core::KeyAlgorithm::kEcdsaP256;
+  else if (*algorithm == kAlgorithmEd25519) header.algorithm = core::KeyAlgorithm::kEd25519;
+  else return invalid_wrapped_key("unknown algorithm " + std::to_string(*algorithm));
+  auto kek_size = reader.take_length(1);
+  auto kek_id = kek_size ? reader.take(*kek_size) : std::nullopt;
+  if (!kek_id) return invalid_wrapped_key("truncated");
+  if (kek_id->empty()) return invalid_wrapped_key("empty KEK id");
+  header.kek_id = *kek_id;
+  return header;
+}
+}  // namespace
+
+core::Error detail::invalid_wrapped_key(const std::string& why) {
+  return core::make_error(ErrorCode::kWrappedKeyInvalid, "wrapped key: " + why);
+}
+
+core::Result<detail::BlobHeader> detail::read_blob_header(core::ByteView blob) {
+  Reader reader{};
+  return read_header(blob, reader);
+}
+
+core::Bytes encode_wrapped_key(const WrappedKey& key) {
+  MEDLEDGER_ASSERT(!key.kek_id.empty() && key.kek_id.size() <= detail::kMaxKekIdSize);
+  MEDLEDGER_ASSERT(key.public_key_spki.size() <= kMaxFieldSize && key.wrapped_private_key.size() <= kMaxFieldSize);
+  core::Bytes out(kMagic.begin(), kMagic.end());
+  out.push_back(kWrappedKeyVersion);
+  out.push_back(key.algorithm == core::KeyAlgorithm::kEcdsaP256 ? kAlgorithmP256 : kAlgorithmEd25519);
+  out.push_back(static_cast<std::uint8_t>(key.kek_id.size()));
+  out.insert(out.end(), key.kek_id.begin(), key.kek_id.end());
+  put_u16(out, key.public_key_spki.size());
+  out.insert(out.end(), key.public_key_spki.begin(), key.public_key_spki.end());
+  put_u16(out, key.wrapped_private_key.size());
+  out.insert(out.end(), key.wrapped_private_key.begin(), key.wrapped_private_key.end());
+  return out;
+}
+
+core::Result<WrappedKey> detail::decode_wrapped_key_fields(core::ByteView blob) {
+  Reader reader{};
+  auto header = read_header(blob, reader);
+  if (!header) return header.error();
+  auto spki_size = reader.take_length(2);
+  auto spki = spki_size ? reader.take(*spki_size) : std::nullopt;
+  auto wrapped_size = reader.take_length(2);
+  auto wrapped = wrapped_size ? reader.take(*wrapped_size) : std::nullopt;
+  if (!spki || !wrapped) return invalid_wrapped_key("truncated");
+  if (!reader.rest.empty()) return invalid_wrapped_key("trailing bytes");
+  if (wrapped->empty() || wrapped->size() > kMaxWrappedPrivateKey) {
+    return invalid_wrapped_key("wrapped private key has a bad size");
+  }
+  return WrappedKey{header->algorithm, core::Bytes(header->kek_id.begin(), header->kek_id.end()),
+                    core::Bytes(spki->begin(), spki->end()), core::Bytes(wrapped->begin(), wrapped->end())};
+}
+
+core::Result<WrappedKey> decode_wrapped_key(core::ByteView blob) {
+  auto key = detail::decode_wrapped_key_fields(blob);
+  if (!key) return key.error();
+  core::EvpPkeyPtr public_key = core::parse_public_key_spki(key->public_key_spki.data(), key->public_key_spki.size());
+  if (!public_key) {
+    (void)core::openssl_error(ErrorCode::kWrappedKeyInvalid, "");  // drain OpenSSL's queue
+    return invalid_wrapped_key("its public key is not a DER SubjectPublicKeyInfo");
+  }
+  int type = EVP_PKEY_get_base_id(public_key.get());
+  bool expected = key->algorithm == core::KeyAlgorithm::kEcdsaP256 ? type == EVP_PKEY_EC : type == EVP_PKEY_ED25519;
+  if (!expected) return invalid_wrapped_key("its public key does not match its algorithm");
+  return key;
+}
+
+}  // namespace medledger::hsm

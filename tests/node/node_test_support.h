@@ -1,0 +1,64 @@
+// What the node tests share: result unwrapping, and a SoftHSM2 directory with two
+// tokens ("hospital-a", "hospital-b") -- two nodes -- each with a session pool.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "medledger/core/secret.h"
+#include "medledger/hsm/module.h"
+#include "medledger/hsm/session_pool.h"
+#include "medledger/hsm/token.h"
+#include "softhsm_fixture.h"
+
+namespace medledger::node::testing {
+
+inline core::SecretBytes secret(const std::string& text) { return core::SecretBytes(core::to_bytes(text)); }
+
+/// Unwraps a Result in a test, failing with the error's text.
+template <typename T>
+T expect_ok(core::Result<T> result) {
+  if (!result) {
+    ADD_FAILURE() << result.error().to_string();
+    std::abort();
+  }
+  return std::move(*result);
+}
+
+inline void expect_ok(core::Result<void> result) {
+  if (!result) {
+    ADD_FAILURE() << result.error().to_string();
+    std::abort();
+  }
+}
+
+/// The error code of a failed Result; fails the test if it succeeded.
+template <typename T>
+core::ErrorCode error_of(const core::Result<T>& result) {
+  EXPECT_FALSE(result.ok()) << "expected an error";
+  return result.ok() ? core::ErrorCode::kInternal : result.error().code;
+}
+
+inline constexpr const char* kSoPin = "so-secret-1234";
+inline constexpr const char* kUserPin = "user-secret-5678";
+
+class TwoNodeTokens : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    module_ = expect_ok(hsm::Module::load(medledger::testing::SoftHsmDirectory::module_path()));
+    (void)expect_ok(hsm::init_token(*module_, "hospital-a", secret(kSoPin), secret(kUserPin)));
+    (void)expect_ok(hsm::init_token(*module_, "hospital-b", secret(kSoPin), secret(kUserPin)));
+    pool_a_ = expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-a"), secret(kUserPin)));
+    pool_b_ = expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-b"), secret(kUserPin)));
+  }
+
+  medledger::testing::SoftHsmDirectory dir_;  // first: sets SOFTHSM2_CONF before the module loads
+  std::shared_ptr<hsm::Module> module_;
+  std::shared_ptr<hsm::SessionPool> pool_a_;
+  std::shared_ptr<hsm::SessionPool> pool_b_;
+};
+
+}  // namespace medledger::node::testing
