@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "mechanism_names.h"
 #include "medledger/core/sha256.h"
 #include "medledger/hsm/limits.h"
 #include "medledger/hsm/pkcs11_error.h"
@@ -147,25 +148,11 @@ const std::vector<MechanismNeed>& mechanism_needs() {
 }
 
 std::string mechanism_name(CK_MECHANISM_TYPE mechanism) {
-  for (const auto& need : mechanism_needs()) {
-    if (need.mechanism == mechanism) return need.name;
-  }
-  switch (mechanism) {
-    case CKM_SHA256: return "CKM_SHA256";
-    case CKM_ECDSA_SHA256: return "CKM_ECDSA_SHA256";
-    case CKM_AES_KEY_WRAP: return "CKM_AES_KEY_WRAP";
-    case CKM_AES_GCM: return "CKM_AES_GCM";
-    case CKM_AES_CBC: return "CKM_AES_CBC";
-    case CKM_AES_ECB: return "CKM_AES_ECB";
-    case CKM_RSA_PKCS_KEY_PAIR_GEN: return "CKM_RSA_PKCS_KEY_PAIR_GEN";
-    case CKM_RSA_PKCS: return "CKM_RSA_PKCS";
-    case CKM_RSA_PKCS_PSS: return "CKM_RSA_PKCS_PSS";
-    case CKM_SHA256_HMAC: return "CKM_SHA256_HMAC";
-    case CKM_GENERIC_SECRET_KEY_GEN: return "CKM_GENERIC_SECRET_KEY_GEN";
-    default: break;
-  }
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "CKM_0x%lx", static_cast<unsigned long>(mechanism));
+  if (const char* name = detail::standard_mechanism_name(mechanism)) return name;
+  char buffer[48];  // the longer prefix (21) + 16 hex digits + NUL
+  const char* kind = mechanism >= CKM_VENDOR_DEFINED ? "CKM_VENDOR_DEFINED+0x" : "CKM_0x";
+  CK_MECHANISM_TYPE shown = mechanism >= CKM_VENDOR_DEFINED ? mechanism - CKM_VENDOR_DEFINED : mechanism;
+  std::snprintf(buffer, sizeof buffer, "%s%lx", kind, static_cast<unsigned long>(shown));
   return buffer;
 }
 

@@ -72,6 +72,24 @@ TEST_F(TokenTest, StatusReportsMechanismsAndObjectCounts) {
   EXPECT_EQ(with_pin.secret_keys, 0u);
 }
 
+TEST(MechanismName, StandardMechanismsHaveTheirNamesOthersTheirValue) {
+  EXPECT_EQ(mechanism_name(CKM_ECDSA), "CKM_ECDSA");
+  EXPECT_EQ(mechanism_name(CKM_EC_KEY_PAIR_GEN), "CKM_EC_KEY_PAIR_GEN");  // not its old alias
+  EXPECT_EQ(mechanism_name(CKM_RSA_PKCS_OAEP), "CKM_RSA_PKCS_OAEP");
+  EXPECT_EQ(mechanism_name(CKM_SHA512_HMAC), "CKM_SHA512_HMAC");
+  EXPECT_EQ(mechanism_name(CKM_AES_CMAC), "CKM_AES_CMAC");
+  EXPECT_EQ(mechanism_name(CKM_DES3_CBC_PAD), "CKM_DES3_CBC_PAD");
+  EXPECT_EQ(mechanism_name(CKM_RSA_PKCS_KEY_PAIR_GEN), "CKM_RSA_PKCS_KEY_PAIR_GEN");  // value 0
+  EXPECT_EQ(mechanism_name(0x7fffUL), "CKM_0x7fff");
+  EXPECT_EQ(mechanism_name(CKM_VENDOR_DEFINED + 0x11), "CKM_VENDOR_DEFINED+0x11");
+}
+
+TEST_F(TokenTest, EveryMechanismSoftHsmOffersHasAStandardName) {
+  auto status = expect_ok(token_status(*module_, TokenSelector::by_label(kLabel), nullptr));
+  ASSERT_FALSE(status.mechanisms.empty());
+  for (auto m : status.mechanisms) EXPECT_EQ(mechanism_name(m).rfind("CKM_0x", 0), std::string::npos) << m;
+}
+
 TEST_F(TokenTest, StatusWithAWrongPinIsPinIncorrect) {
   auto wrong = secret("not-the-pin");
   auto status = token_status(*module_, TokenSelector::by_label(kLabel), &wrong);
