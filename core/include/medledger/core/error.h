@@ -74,6 +74,36 @@ enum class ErrorCode : std::uint16_t {
   kPersonPinIncorrect = 401,    // a doctor's/patient's PIN did not match its scrypt verifier
   kPersonLocked = 402,          // too many wrong PINs: locked (admin reset) or backing off
   kRecordTooLarge = 403,        // a record payload exceeds the configured limit
+
+  // contract (600-699): rejections by the medical-records contract (docs/contract.md)
+  kContractBodyInvalid = 600,       // a body member is missing, unknown, of the wrong type or out of bounds
+  kTxTimeOutsideWindow = 601,       // the transaction's time is too far from the block time
+  kCertNotOnLedger = 602,           // a signature or body names a certificate the ledger does not hold
+  kSignerRoleDuplicated = 603,      // two signatures of one role where one is expected
+  kDoctorSignatureMissing = 604,
+  kPatientSignatureMissing = 605,
+  kNodeSignatureMissing = 606,
+  kIssuerSignatureMissing = 607,    // cert.register without the issuing CA / hospital.admit without the candidate
+  kAdmitQuorumNotMet = 608,
+  kHospitalAlreadyAdmitted = 609,
+  kCertAlreadyRegistered = 610,
+  kCertAlreadyRevoked = 611,
+  kRevokeNotAuthorized = 612,       // cert.revoke by neither the issuing CA nor the subject
+  kPatientMismatch = 613,           // the body's patient is not the patient who signed
+  kRecordNotOwner = 614,
+  kRecordNotFound = 615,
+  kRecordAlreadyExists = 616,
+  kRecordVersionConflict = 617,     // not latest + 1, or previous is not the latest version
+  kRecordDigestMismatch = 618,      // the envelope does not match its digest or the body
+  kGrantNotFound = 619,
+  kGrantExpired = 620,
+  kGrantRevoked = 621,
+  kReadNotAuthorized = 622,         // neither the owner's hospital nor a grant
+  kNodeHospitalMismatch = 623,      // the endorsing node is not of the doctor's hospital
+  kGenesisInvalid = 624,
+  kPatientKeyVersionStale = 625,
+  kHospitalNotAdmitted = 626,
+  kPersonCertLimit = 627,
 };
 
 /// The stable upper-snake-case name of a code, e.g. "PIN_INCORRECT".
