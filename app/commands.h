@@ -14,6 +14,9 @@ void register_ca_commands(CLI::App& app);  // ca ...
 #ifdef MEDLEDGER_WITH_LEDGER
 void register_ledger_commands(CLI::App& app);  // ledger ...
 #endif
+#ifdef MEDLEDGER_WITH_API
+void register_api_commands(CLI::App& app);  // serve
+#endif
 
 inline void register_commands(CLI::App& app) {
 #ifdef MEDLEDGER_WITH_HSM
@@ -24,6 +27,9 @@ inline void register_commands(CLI::App& app) {
 #endif
 #ifdef MEDLEDGER_WITH_LEDGER
   register_ledger_commands(app);
+#endif
+#ifdef MEDLEDGER_WITH_API
+  register_api_commands(app);
 #endif
   (void)app;
 }

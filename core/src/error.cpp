@@ -70,6 +70,14 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kPersonLocked, "PERSON_LOCKED", 72},
     {ErrorCode::kRecordTooLarge, "RECORD_TOO_LARGE", 73},
 
+    {ErrorCode::kJsonMalformed, "JSON_MALFORMED", 80},
+    {ErrorCode::kClientCertificateRequired, "CLIENT_CERTIFICATE_REQUIRED", 81},
+    {ErrorCode::kRoleForbidden, "ROLE_FORBIDDEN", 82},
+    {ErrorCode::kRouteNotFound, "ROUTE_NOT_FOUND", 83},
+    {ErrorCode::kMethodNotAllowed, "METHOD_NOT_ALLOWED", 84},
+    {ErrorCode::kBodyTooLarge, "BODY_TOO_LARGE", 85},
+    {ErrorCode::kHeadersTooLarge, "HEADERS_TOO_LARGE", 86},
+
     {ErrorCode::kContractBodyInvalid, "CONTRACT_BODY_INVALID", 90},
     {ErrorCode::kTxTimeOutsideWindow, "TX_TIME_OUTSIDE_WINDOW", 91},
     {ErrorCode::kCertNotOnLedger, "CERT_NOT_ON_LEDGER", 92},

@@ -75,6 +75,15 @@ enum class ErrorCode : std::uint16_t {
   kPersonLocked = 402,          // too many wrong PINs: locked (admin reset) or backing off
   kRecordTooLarge = 403,        // a record payload exceeds the configured limit
 
+  // api (500-599)
+  kJsonMalformed = 500,             // a request body is not well-formed JSON
+  kClientCertificateRequired = 501, // the route needs a client certificate and none was sent
+  kRoleForbidden = 502,             // the certificate's role may not call this route
+  kRouteNotFound = 503,             // no route has this path
+  kMethodNotAllowed = 504,          // the path exists, but not with this method
+  kBodyTooLarge = 505,              // the request body exceeds the server's limit
+  kHeadersTooLarge = 506,           // the request line + headers exceed the server's limit
+
   // contract (600-699): rejections by the medical-records contract (docs/contract.md)
   kContractBodyInvalid = 600,       // a body member is missing, unknown, of the wrong type or out of bounds
   kTxTimeOutsideWindow = 601,       // the transaction's time is too far from the block time

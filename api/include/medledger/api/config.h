@@ -1,0 +1,99 @@
+// ServerConfig: what `medledger serve --config FILE` reads (TOML, docs/api.md).
+//
+// Every key has a default except the TLS files; every limit has a ceiling the
+// file can lower but never exceed. Unknown keys and sections are refused (a
+// misspelt key would otherwise be ignored silently). Errors are kConfigInvalid
+// naming the key: "server.port: must be 0..65535, got 70000".
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "medledger/core/result.h"
+#include "medledger/core/secret_source.h"
+
+namespace medledger::api {
+
+// Ceilings (and floors) of the limits: a config may choose anything within.
+inline constexpr std::size_t kMaxBodyBytesCeiling = 64u << 20;      // a record payload + envelope
+inline constexpr std::size_t kDefaultMaxBodyBytes = 1u << 20;
+inline constexpr std::size_t kMaxHeaderBytes = 16u << 10;           // request line + headers
+inline constexpr std::uint32_t kMaxConnectionsCeiling = 10000;      // file descriptors, memory per session
+inline constexpr std::uint32_t kMaxIoThreads = 64;
+inline constexpr std::uint32_t kMaxHandlerThreads = 256;            // blocking token calls in parallel
+inline constexpr std::chrono::milliseconds kMinTimeout{50};
+inline constexpr std::chrono::milliseconds kMaxTimeout{10 * 60 * 1000};
+
+struct ListenConfig {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8443;  // 0: an ephemeral port (tests)
+};
+
+struct TlsConfig {
+  std::filesystem::path certificate;   // PEM: the node's certificate, then its issuers
+  std::filesystem::path private_key;   // PEM key file (until the token-backed key is wired)
+  std::filesystem::path client_ca;     // PEM bundle of trusted hospital CAs (until node/ reads the ledger)
+  std::vector<std::filesystem::path> client_crls;  // PEM CRLs; empty: no revocation check
+};
+
+struct LimitsConfig {
+  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+  std::uint32_t max_connections = 256;
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds header_timeout{10'000};   // first byte to the end of the headers
+  std::chrono::milliseconds body_timeout{30'000};     // end of headers to the end of the body
+  std::chrono::milliseconds idle_timeout{60'000};     // keep-alive wait for the next request
+  std::chrono::milliseconds write_timeout{30'000};
+  std::chrono::milliseconds shutdown_grace{30'000};   // in-flight requests may finish within this
+};
+
+struct ThreadsConfig {
+  std::uint32_t io = 2;        // run the io_context: TLS, parsing, writing; never block
+  std::uint32_t handlers = 8;  // run handlers, which may block on the token or a commit
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  std::filesystem::path file;  // empty: standard error
+};
+
+// Read by node/ (placeholders until it lands; validated here so a bad value stops start-up).
+struct TokenConfig {
+  std::filesystem::path module = "/usr/lib/softhsm/libsofthsm2.so";
+  std::string label;
+  std::string pin_source = "prompt";  // file:PATH, env:NAME or prompt; never the PIN itself
+};
+struct LedgerConfig {
+  std::filesystem::path path;
+};
+struct BatchConfig {
+  std::uint32_t max_transactions = 256;
+  std::uint32_t max_bytes = 4u << 20;
+  std::chrono::milliseconds max_delay{5};
+};
+
+struct ServerConfig {
+  ListenConfig listen;
+  TlsConfig tls;
+  LimitsConfig limits;
+  ThreadsConfig threads;
+  LogConfig log;
+  TokenConfig token;
+  LedgerConfig ledger;
+  BatchConfig batch;
+};
+
+/// Reads and validates a TOML file. kConfigInvalid (syntax error with line, a
+/// wrong type, a value out of range, an unknown key, a missing TLS file), each
+/// naming the key; kIoError if the file cannot be read. Relative paths in the
+/// file are resolved against the file's directory. Cost: file I/O.
+core::Result<ServerConfig> load_server_config(const std::filesystem::path& file);
+
+/// Checks ranges and cross-field rules of a config built in code (tests) or read
+/// from a file; the same errors as load_server_config. No I/O.
+core::Result<void> validate_server_config(const ServerConfig& config);
+
+}  // namespace medledger::api

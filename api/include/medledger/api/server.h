@@ -1,0 +1,63 @@
+// Server: the HTTPS server (Boost.Beast/Asio, all of it in src/server_beast.cpp).
+//
+// Threads: `threads.io` threads run the io_context (accept, TLS, HTTP parsing,
+// writing; they never block); `threads.handlers` threads run route handlers,
+// which may block on the token or on a durable commit. A request is handed to
+// the handler pool once complete and its response is written back on its
+// connection's strand. One request per connection at a time (no pipelining).
+//
+// Stopping (stop(), or SIGTERM/SIGINT with handle_signals): stop accepting,
+// close idle connections, let in-flight requests finish and their responses be
+// written (up to limits.shutdown_grace), call on_drain (node/ drains its commits),
+// then stop the threads. wait() returns when all of that is done.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "medledger/api/client_auth.h"
+#include "medledger/api/config.h"
+#include "medledger/api/metrics.h"
+#include "medledger/api/router.h"
+#include "medledger/api/tls.h"
+
+namespace medledger::api {
+
+struct ServerParts {
+  TlsContext tls;
+  std::shared_ptr<const Router> router;
+  std::shared_ptr<ClientAuthenticator> authenticator;
+  std::shared_ptr<MetricsRegistry> metrics;
+  std::function<void()> on_drain;  // after in-flight requests finished, before the threads stop
+  bool handle_signals = false;     // SIGTERM / SIGINT start a graceful stop
+};
+
+class Server {
+ public:
+  /// Binds listen.address:listen.port and starts the threads. kIoError if the
+  /// address cannot be bound (message says why), kConfigInvalid for a bad config.
+  static core::Result<std::unique_ptr<Server>> start(const ServerConfig& config, ServerParts parts);
+
+  /// Stops (gracefully) and waits.
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// The bound port (the ephemeral one when listen.port is 0).
+  std::uint16_t port() const;
+  /// Starts a graceful stop; returns at once. Thread-safe, idempotent.
+  void stop();
+  /// True once a stop was requested.
+  bool stopping() const;
+  /// Blocks until a stop was requested and has completed.
+  void wait();
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace medledger::api

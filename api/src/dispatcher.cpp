@@ -1,0 +1,133 @@
+#include "dispatcher.h"
+
+#include <chrono>
+#include <exception>
+
+#include <boost/url/parse.hpp>
+
+#include "medledger/api/logging.h"
+
+namespace medledger::api::detail {
+
+namespace {
+using core::ErrorCode;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kUnrouted = "-";
+// Bounds on what a request target may carry (the header limit bounds the target too).
+constexpr std::size_t kMaxQueryParams = 64;
+
+// Fills request.path / request.query from request.target (origin-form only).
+core::Result<void> parse_target(Request& request) {
+  auto url = boost::urls::parse_origin_form(request.target);
+  if (!url) return core::make_error(ErrorCode::kInvalidArgument, "the request target is not a valid path");
+  request.path.clear();
+  for (const std::string& segment : url->segments()) {
+    // An encoded '/' inside a segment would change which route matches.
+    if (segment.find('/') != std::string::npos) {
+      return core::make_error(ErrorCode::kInvalidArgument, "a path segment holds an encoded '/'");
+    }
+    request.path += '/';
+    request.path += segment;
+  }
+  if (request.path.empty()) request.path = "/";
+  request.query.clear();
+  for (const auto& param : url->params()) {
+    if (request.query.size() == kMaxQueryParams) {
+      return core::make_error(ErrorCode::kInvalidArgument, "too many query parameters");
+    }
+    request.query.emplace_back(param.key, param.value);
+  }
+  return core::success();
+}
+
+std::string allow_header(const std::vector<Method>& methods) {
+  std::string out;
+  for (auto method : methods) {
+    if (!out.empty()) out += ", ";
+    out += method_name(method);
+  }
+  return out;
+}
+}  // namespace
+
+Dispatcher::Dispatcher(std::shared_ptr<const Router> router, std::shared_ptr<ClientAuthenticator> authenticator,
+                       std::shared_ptr<MetricsRegistry> metrics)
+    : router_(std::move(router)), authenticator_(std::move(authenticator)), metrics_(std::move(metrics)) {}
+
+Response Dispatcher::route_and_call(Request& request, ConnectionIdentity& identity, const Route** route,
+                                    const Principal** principal) const {
+  if (auto parsed = parse_target(request); !parsed) return error_response(parsed.error());
+  RouteMatch match = router_->match(request.method, request.path);
+  if (match.route == nullptr) {
+    Response response = error_response(match.error);
+    if (!match.allowed.empty()) response.headers.emplace_back("Allow", allow_header(match.allowed));
+    return response;
+  }
+  *route = match.route;
+  request.path_params = std::move(match.params);
+
+  if (!match.route->access.is_public()) {
+    if (identity.peer_chain.empty()) {
+      return error_response(core::make_error(ErrorCode::kClientCertificateRequired,
+                                             "this route needs a client certificate from an admitted hospital CA"));
+    }
+    // Re-authenticate when the trust changed (a CA admitted, a certificate revoked).
+    const std::uint64_t generation = authenticator_->trust_generation();
+    if (!identity.authenticated || identity.generation != generation) {
+      identity.authenticated = authenticator_->authenticate(identity.peer_chain);
+      identity.generation = generation;
+    }
+    if (!*identity.authenticated) return error_response(identity.authenticated->error());
+    *principal = &identity.authenticated->value();
+    if (!match.route->access.allows((*principal)->role)) {
+      return error_response(core::make_error(ErrorCode::kRoleForbidden,
+                                             "role " + std::string(ca::role_name((*principal)->role)) +
+                                                 " may not call " + std::string(method_name(match.route->method)) +
+                                                 " " + match.route->pattern));
+    }
+  }
+
+  try {
+    auto result = match.route->handler(request, *principal);
+    return result ? std::move(*result) : error_response(result.error());
+  } catch (const std::exception& e) {
+    // Handlers return errors as values; an exception here is a bug, not the client's fault.
+    log_event(LogLevel::kError, "handler_exception", {{"route", match.route->pattern}, {"what", e.what()}});
+    return error_response(core::make_error(ErrorCode::kInternal, "the handler failed"));
+  }
+}
+
+Response Dispatcher::handle(Request& request, ConnectionIdentity& identity) const {
+  const auto started = Clock::now();
+  const Route* route = nullptr;
+  const Principal* principal = nullptr;
+  Response response = route_and_call(request, identity, &route, &principal);
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  record(method_name(request.method), route ? std::string_view(route->pattern) : kUnrouted, response, seconds,
+         principal);
+  return response;
+}
+
+Response Dispatcher::reject(const core::Error& error, std::string_view method) const {
+  Response response = error_response(error);
+  record(method, kUnrouted, response, 0, nullptr);
+  return response;
+}
+
+void Dispatcher::record(std::string_view method, std::string_view route, const Response& response, double seconds,
+                        const Principal* principal) const {
+  const std::string route_label(route);
+  metrics_->add(metric::kRequests,
+                {{"method", std::string(method)}, {"route", route_label}, {"status", std::to_string(response.status)}});
+  metrics_->observe_seconds(metric::kRequestSeconds, seconds, {{"route", route_label}});
+  if (!response.error_code.empty()) metrics_->add(metric::kErrors, {{"code", response.error_code}});
+  log_request({.method = method,
+               .route = route,
+               .status = response.status,
+               .latency_ms = seconds * 1000.0,
+               .principal = principal ? std::string_view(principal->id) : std::string_view(),
+               .error_code = response.error_code});
+}
+
+}  // namespace medledger::api::detail

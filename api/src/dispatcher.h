@@ -1,0 +1,50 @@
+// Dispatcher: everything between a parsed HTTP request and its response that is
+// not transport -- target parsing, routing, client authentication, role checks,
+// the handler call, metrics and the access log. Runs on the handler pool.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "medledger/api/client_auth.h"
+#include "medledger/api/http.h"
+#include "medledger/api/metrics.h"
+#include "medledger/api/router.h"
+
+namespace medledger::api::detail {
+
+/// What one TLS connection knows about its client. Used by one request at a
+/// time (the server reads the next request only after writing a response).
+struct ConnectionIdentity {
+  std::vector<core::Bytes> peer_chain;  // DER, leaf first; empty: no certificate
+  std::optional<core::Result<Principal>> authenticated;  // cached for trust_generation
+  std::uint64_t generation = 0;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(std::shared_ptr<const Router> router, std::shared_ptr<ClientAuthenticator> authenticator,
+             std::shared_ptr<MetricsRegistry> metrics);
+
+  /// Routes, authenticates, authorises and runs the handler; never throws (a
+  /// handler exception becomes 500 INTERNAL). Records metrics and one log line.
+  Response handle(Request& request, ConnectionIdentity& identity) const;
+
+  /// The response for a request the transport refused before routing (body or
+  /// headers too large, unparsable HTTP), with metrics and a log line.
+  Response reject(const core::Error& error, std::string_view method) const;
+
+ private:
+  Response route_and_call(Request& request, ConnectionIdentity& identity, const Route** route,
+                          const Principal** principal) const;
+  void record(std::string_view method, std::string_view route, const Response& response, double seconds,
+              const Principal* principal) const;
+
+  std::shared_ptr<const Router> router_;
+  std::shared_ptr<ClientAuthenticator> authenticator_;
+  std::shared_ptr<MetricsRegistry> metrics_;
+};
+
+}  // namespace medledger::api::detail

@@ -1,0 +1,147 @@
+#include "medledger/api/router.h"
+
+#include <algorithm>
+#include <set>
+
+namespace medledger::api {
+
+namespace {
+using core::ErrorCode;
+
+// Upper bound on path segments of a pattern or a request path we try to match:
+// our routes are at most 6 deep; a longer path cannot match anything.
+constexpr std::size_t kMaxSegments = 16;
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> segments;
+  if (path.empty() || path.front() != '/') return segments;
+  std::size_t start = 1;
+  while (start <= path.size() && segments.size() <= kMaxSegments) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    segments.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return segments;
+}
+
+bool is_param(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+// The shape of a pattern: params replaced by "{}", so "/a/{x}" and "/a/{y}" collide.
+std::string shape_of(const std::vector<std::string_view>& segments) {
+  std::string shape;
+  for (auto segment : segments) {
+    shape += '/';
+    shape += is_param(segment) ? std::string_view("{}") : segment;
+  }
+  return shape;
+}
+
+// Number of literal segments: the more specific route wins.
+int specificity(const std::vector<std::string_view>& pattern) {
+  return static_cast<int>(std::count_if(pattern.begin(), pattern.end(), [](auto s) { return !is_param(s); }));
+}
+
+bool matches(const std::vector<std::string_view>& pattern, const std::vector<std::string_view>& path,
+             std::map<std::string, std::string, std::less<>>* params) {
+  if (pattern.size() != path.size()) return false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (is_param(pattern[i])) {
+      if (path[i].empty()) return false;
+      if (params) params->emplace(std::string(pattern[i].substr(1, pattern[i].size() - 2)), std::string(path[i]));
+    } else if (pattern[i] != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+Access Access::roles(std::initializer_list<ca::Role> roles) {
+  std::uint32_t mask = 0;
+  for (auto role : roles) mask |= bit(role);
+  return Access(false, mask);
+}
+
+Access Access::any_role() {
+  std::uint32_t mask = 0;
+  for (const auto& profile : ca::all_profiles()) mask |= bit(profile.role);
+  return Access(false, mask);
+}
+
+std::string Access::describe() const {
+  if (public_) return "public";
+  std::string out;
+  for (const auto& profile : ca::all_profiles()) {
+    if (!allows(profile.role)) continue;
+    if (!out.empty()) out += ',';
+    out += ca::role_name(profile.role);
+  }
+  return out;
+}
+
+core::Result<void> Router::add(Route route) {
+  auto invalid = [&](const std::string& why) {
+    return core::make_error(ErrorCode::kInvalidArgument, "route " + std::string(method_name(route.method)) + " " +
+                                                             route.pattern + ": " + why);
+  };
+  if (!route.handler) return invalid("no handler");
+  if (route.method == Method::kOther) return invalid("unsupported method");
+  auto segments = split_path(route.pattern);
+  if (segments.empty() || segments.size() > kMaxSegments) return invalid("must start with '/' and be at most 16 segments");
+  std::set<std::string_view> names;
+  for (auto segment : segments) {
+    if (segment.empty()) return invalid("empty segment");
+    bool opens = segment.find('{') != std::string_view::npos;
+    bool closes = segment.find('}') != std::string_view::npos;
+    if ((opens || closes) && !is_param(segment)) return invalid("{name} must be a whole segment");
+    if (is_param(segment) && !names.insert(segment).second) return invalid("parameter named twice");
+  }
+  const std::string shape = shape_of(segments);
+  for (const auto& existing : routes_) {
+    if (existing.method == route.method && shape_of(split_path(existing.pattern)) == shape) {
+      return invalid("already routed as " + existing.pattern);
+    }
+  }
+  routes_.push_back(std::move(route));
+  return core::success();
+}
+
+RouteMatch Router::match(Method method, std::string_view path) const {
+  RouteMatch result;
+  const auto path_segments = split_path(path);
+  int best = -1;
+  for (const auto& route : routes_) {
+    const auto pattern = split_path(route.pattern);
+    if (!matches(pattern, path_segments, nullptr)) continue;
+    // HEAD is served by GET routes (the server sends no body).
+    bool method_fits = route.method == method || (method == Method::kHead && route.method == Method::kGet);
+    if (!method_fits) {
+      if (std::find(result.allowed.begin(), result.allowed.end(), route.method) == result.allowed.end()) {
+        result.allowed.push_back(route.method);
+      }
+      continue;
+    }
+    int score = specificity(pattern);
+    if (score > best) {
+      best = score;
+      result.route = &route;
+    }
+  }
+  if (result.route != nullptr) {
+    matches(split_path(result.route->pattern), path_segments, &result.params);
+    result.allowed.clear();
+    return result;
+  }
+  if (!result.allowed.empty()) {
+    result.error = core::make_error(ErrorCode::kMethodNotAllowed,
+                                    std::string(method_name(method)) + " is not allowed on this path");
+  } else {
+    result.error = core::make_error(ErrorCode::kRouteNotFound, "no route for this path");
+  }
+  return result;
+}
+
+}  // namespace medledger::api

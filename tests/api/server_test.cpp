@@ -1,0 +1,220 @@
+// The real server on an ephemeral loopback port, driven by curl with real
+// client certificates made by the ca library.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <regex>
+#include <thread>
+
+#include <boost/json/parse.hpp>
+
+#include "api_test_support.h"
+
+namespace medledger::api {
+namespace {
+
+using testing::curl;
+using testing::Pki;
+
+boost::json::value parse(const std::string& body) {
+  boost::json::error_code ec;
+  auto value = boost::json::parse(body, ec);
+  EXPECT_FALSE(ec) << body;
+  return value;
+}
+
+std::string error_code_of(const std::string& body) {
+  auto value = parse(body);
+  if (!value.is_object() || !value.as_object().contains("error")) return "";
+  return std::string(value.at("error").at("code").as_string());
+}
+
+// A POST route that echoes a JSON object: exercises body parsing.
+void add_echo_route(Router& router) {
+  Route route;
+  route.method = Method::kPost;
+  route.pattern = "/v1/test/echo";
+  route.access = Access::any_role();
+  route.handler = [](const Request& request, const Principal*) -> core::Result<Response> {
+    auto object = parse_json_object(request);
+    if (!object) return object.error();
+    return json_response(*object);
+  };
+  ASSERT_TRUE(router.add(std::move(route)).ok());
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pki_ = Pki::create().release(); }
+  static void TearDownTestSuite() { delete pki_; }
+  static Pki* pki_;
+};
+Pki* ServerTest::pki_ = nullptr;
+
+TEST_F(ServerTest, HealthzAnswersWithoutClientCertificate) {
+  auto server = testing::start_server(*pki_);
+  auto result = curl(*pki_, server->port(), "/healthz");
+  ASSERT_EQ(result.curl_exit, 0);
+  EXPECT_EQ(result.status, 200);
+  auto body = parse(result.body);
+  EXPECT_EQ(body.at("status").as_string(), "ok");
+  EXPECT_EQ(body.at("checks").at("token").at("status").as_string(), "not_configured");
+}
+
+TEST_F(ServerTest, HealthzIs503WithTheFailingCheckNamed) {
+  testing::TestServerOptions options;
+  options.probes.token = [] { return core::Result<void>(core::make_error(core::ErrorCode::kTokenUnavailable, "gone")); };
+  options.probes.ledger = [] { return core::success(); };
+  auto server = testing::start_server(*pki_, options);
+  auto result = curl(*pki_, server->port(), "/healthz");
+  EXPECT_EQ(result.status, 503);
+  auto body = parse(result.body);
+  EXPECT_EQ(body.at("status").as_string(), "unavailable");
+  EXPECT_EQ(body.at("checks").at("token").at("code").as_string(), "TOKEN_UNAVAILABLE");
+  EXPECT_EQ(body.at("checks").at("ledger").at("status").as_string(), "ok");
+}
+
+TEST_F(ServerTest, WhoamiWithoutClientCertificateIs401) {
+  auto server = testing::start_server(*pki_);
+  auto result = curl(*pki_, server->port(), "/v1/whoami");
+  EXPECT_EQ(result.status, 401);
+  EXPECT_EQ(error_code_of(result.body), "CLIENT_CERTIFICATE_REQUIRED");
+}
+
+TEST_F(ServerTest, WhoamiWithValidCertificateReturnsThePrincipal) {
+  auto server = testing::start_server(*pki_);
+  auto result = curl(*pki_, server->port(), "/v1/whoami", testing::kDoctor);
+  ASSERT_EQ(result.status, 200) << result.body;
+  auto body = parse(result.body);
+  EXPECT_EQ(body.at("role").as_string(), "doctor");
+  EXPECT_EQ(body.at("id").as_string(), "dr-1");
+  EXPECT_EQ(body.at("hospital").as_string(), "hospital-a");
+  EXPECT_EQ(body.at("fingerprint").as_string().size(), 64u);
+}
+
+TEST_F(ServerTest, RevokedCertificateIsRefusedWithCertificateRevoked) {
+  auto server = testing::start_server(*pki_);
+  auto result = curl(*pki_, server->port(), "/v1/whoami", testing::kRevokedDoctor);
+  EXPECT_EQ(result.status, 401);
+  EXPECT_EQ(error_code_of(result.body), "CERTIFICATE_REVOKED");
+}
+
+TEST_F(ServerTest, CertificateFromForeignCaIsRefusedAsUntrusted) {
+  auto server = testing::start_server(*pki_);
+  auto result = curl(*pki_, server->port(), "/v1/whoami", testing::kForeignDoctor);
+  EXPECT_EQ(result.status, 401);
+  EXPECT_EQ(error_code_of(result.body), "CERTIFICATE_UNTRUSTED");
+}
+
+TEST_F(ServerTest, RoleOutsideTheRouteIsForbidden) {
+  auto server = testing::start_server(*pki_);
+  auto result = curl(*pki_, server->port(), "/metrics", testing::kPatient);
+  EXPECT_EQ(result.status, 403);
+  EXPECT_EQ(error_code_of(result.body), "ROLE_FORBIDDEN");
+}
+
+TEST_F(ServerTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
+  auto server = testing::start_server(*pki_);
+  auto missing = curl(*pki_, server->port(), "/v1/nothing-here", testing::kAdmin);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(error_code_of(missing.body), "ROUTE_NOT_FOUND");
+  auto wrong = curl(*pki_, server->port(), "/v1/whoami", testing::kAdmin, "-X DELETE");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(error_code_of(wrong.body), "METHOD_NOT_ALLOWED");
+  auto allow = curl(*pki_, server->port(), "/v1/whoami", testing::kAdmin, "-X DELETE -o /dev/null -D -");
+  EXPECT_NE(allow.body.find("Allow: GET"), std::string::npos) << allow.body;
+}
+
+TEST_F(ServerTest, MalformedJsonIs400JsonMalformed) {
+  testing::TestServerOptions options;
+  options.extra_routes = add_echo_route;
+  auto server = testing::start_server(*pki_, options);
+  auto bad = curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor,
+                  "-H 'Content-Type: application/json' --data-binary '{\"a\": [1, 2'");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(error_code_of(bad.body), "JSON_MALFORMED");
+  auto not_object = curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor, "--data-binary '[1]'");
+  EXPECT_EQ(not_object.status, 400);
+  EXPECT_EQ(error_code_of(not_object.body), "INVALID_ARGUMENT");
+  auto good = curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor, "--data-binary '{\"a\":[1,2]}'");
+  EXPECT_EQ(good.status, 200);
+  EXPECT_EQ(good.body, "{\"a\":[1,2]}");
+}
+
+TEST_F(ServerTest, OversizedBodyIs413BodyTooLarge) {
+  testing::TestServerOptions options;
+  options.extra_routes = add_echo_route;
+  options.tweak_config = [](ServerConfig& c) { c.limits.max_body_bytes = 1024; };
+  auto server = testing::start_server(*pki_, options);
+  auto file = pki_->dir.write("big.json", "{\"pad\":\"" + std::string(4096, 'x') + "\"}");
+  auto result = curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor, "--data-binary @" + file.string());
+  EXPECT_EQ(result.status, 413);
+  EXPECT_EQ(error_code_of(result.body), "BODY_TOO_LARGE");
+  // Just under the limit is fine.
+  auto fits = pki_->dir.write("fits.json", "{\"pad\":\"" + std::string(1000, 'x') + "\"}");
+  EXPECT_EQ(curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor, "--data-binary @" + fits.string()).status, 200);
+}
+
+TEST_F(ServerTest, EightConcurrentClientsAllGetTheirOwnPrincipal) {
+  auto server = testing::start_server(*pki_);
+  const std::vector<std::string> clients{testing::kAdmin, testing::kDoctor, testing::kPatient, testing::kAuditor,
+                                         testing::kNode,  testing::kAdmin,  testing::kDoctor,  testing::kPatient};
+  std::vector<testing::HttpResult> results(clients.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = curl(*pki_, server->port(), "/v1/whoami", clients[i]); });
+  }
+  for (auto& thread : threads) thread.join();
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    ASSERT_EQ(results[i].status, 200) << clients[i];
+    EXPECT_EQ(parse(results[i].body).at("id").as_string(), clients[i]);
+  }
+}
+
+TEST_F(ServerTest, MetricsAreValidPrometheusTextWithRequestCounts) {
+  auto server = testing::start_server(*pki_);
+  ASSERT_EQ(curl(*pki_, server->port(), "/healthz").status, 200);
+  ASSERT_EQ(curl(*pki_, server->port(), "/v1/whoami").status, 401);
+  auto result = curl(*pki_, server->port(), "/metrics", testing::kAuditor);
+  ASSERT_EQ(result.status, 200);
+  const std::regex sample(R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|\+Inf|-Inf|NaN)$)");
+  const std::regex comment(R"(^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$)");
+  std::istringstream lines(result.body);
+  std::string line;
+  int samples = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind("#", 0) == 0) {
+      EXPECT_TRUE(std::regex_match(line, comment)) << line;
+    } else {
+      EXPECT_TRUE(std::regex_match(line, sample)) << line;
+      ++samples;
+    }
+  }
+  EXPECT_GT(samples, 10);
+  EXPECT_NE(result.body.find(R"(medledger_http_requests_total{method="GET",route="/healthz",status="200"} 1)"),
+            std::string::npos);
+  EXPECT_NE(result.body.find(R"(medledger_http_errors_total{code="CLIENT_CERTIFICATE_REQUIRED"} 1)"), std::string::npos);
+  EXPECT_NE(result.body.find("medledger_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 1"),
+            std::string::npos);
+  EXPECT_NE(result.body.find("medledger_ledger_commits_total 0"), std::string::npos);
+  EXPECT_NE(result.body.find("medledger_http_requests_in_flight 1"), std::string::npos);  // this request
+}
+
+TEST_F(ServerTest, TlsKeyBehindASignerServesHandshakes) {
+  testing::TestServerOptions options;
+  options.signer_tls_key = true;
+  auto server = testing::start_server(*pki_, options);
+  EXPECT_EQ(curl(*pki_, server->port(), "/healthz").status, 200);
+  EXPECT_EQ(curl(*pki_, server->port(), "/healthz", "", "--tlsv1.2 --tls-max 1.2").status, 200);
+  EXPECT_EQ(curl(*pki_, server->port(), "/v1/whoami", testing::kNode).status, 200);
+}
+
+TEST_F(ServerTest, Tls11IsRefused) {
+  auto server = testing::start_server(*pki_);
+  auto result = curl(*pki_, server->port(), "/healthz", "", "--tlsv1.1 --tls-max 1.1");
+  EXPECT_NE(result.curl_exit, 0);
+  EXPECT_EQ(result.status, 0);
+}
+
+}  // namespace
+}  // namespace medledger::api
