@@ -93,7 +93,8 @@ struct GrantEntry {
   std::string status;                // "active" | "revoked"
   std::int64_t granted_at_ms = 0;
   core::Digest grant_tx{};
-  std::int64_t revoked_at_ms = 0;
+  std::int64_t revoked_at_ms = 0;    // 0 unless revoked
+  std::optional<core::Digest> revoke_tx;
   std::vector<boost::json::object> wrapped_keys;
 };
 

@@ -1,0 +1,78 @@
+// RecordsContract: dispatch by type, the time window, and the validate -> apply memo.
+#include "medledger/ledger/records_contract.h"
+
+#include "medledger/core/assert.h"
+#include "records_internal.h"
+
+namespace medledger::ledger {
+
+using core::ErrorCode;
+using core::make_error;
+using core::Result;
+
+/// The writes of the transaction validate() accepted last, so apply() of the same
+/// transaction (same tx_id, height and sequence) does not verify everything again.
+struct RecordsContract::Memo {
+  core::Digest tx_id{};
+  std::uint64_t height = 0;
+  std::uint64_t sequence = 0;
+  records::Plan plan;
+};
+
+namespace {
+
+Result<records::Plan> check(const Transaction& tx, const StateView& state, const BlockContext& ctx) {
+  if (tx.type == kTxGenesis) return records::check_genesis(tx, state, ctx);
+  // Replay bound: the ledger refuses a repeated tx_id; the window refuses an old
+  // transaction re-signed with a new nonce being passed off as current.
+  const std::int64_t skew = tx.time_ms > ctx.time_ms ? tx.time_ms - ctx.time_ms : ctx.time_ms - tx.time_ms;
+  if (skew > kTxTimeWindowMs) {
+    return make_error(ErrorCode::kTxTimeOutsideWindow,
+                      "transaction time is " + std::to_string(skew) + " ms from the block time (window " +
+                          std::to_string(kTxTimeWindowMs) + " ms)");
+  }
+  if (tx.type == kTxHospitalAdmit) return records::check_hospital_admit(tx, state, ctx);
+  if (tx.type == kTxCertRegister) return records::check_cert_register(tx, state, ctx);
+  if (tx.type == kTxCertRevoke) return records::check_cert_revoke(tx, state, ctx);
+  if (tx.type == kTxRecordPut) return records::check_record_put(tx, state, ctx);
+  if (tx.type == kTxAccessGrant) return records::check_access_grant(tx, state, ctx);
+  if (tx.type == kTxAccessRevoke) return records::check_access_revoke(tx, state, ctx);
+  if (tx.type == kTxRecordRead) return records::check_record_read(tx, state, ctx);
+  return make_error(ErrorCode::kTxUnknownType, "records: unknown transaction type " + tx.type);
+}
+
+bool same_position(const RecordsContract::Memo& memo, const BlockContext& ctx) {
+  return memo.tx_id == ctx.tx_id && memo.height == ctx.height && memo.sequence == ctx.sequence;
+}
+
+}  // namespace
+
+RecordsContract::RecordsContract() = default;
+RecordsContract::~RecordsContract() = default;
+
+Result<void> RecordsContract::validate(const Transaction& tx, const StateView& state, const BlockContext& ctx) {
+  memo_.reset();
+  auto plan = check(tx, state, ctx);
+  if (!plan) return plan.error();
+  memo_ = std::make_unique<Memo>(Memo{ctx.tx_id, ctx.height, ctx.sequence, std::move(*plan)});
+  return core::success();
+}
+
+Result<void> RecordsContract::apply(const Transaction& tx, StateWriter& state, const BlockContext& ctx) {
+  records::Plan plan;
+  if (memo_ && same_position(*memo_, ctx)) {
+    plan = std::move(memo_->plan);
+  } else {
+    // Not preceded by validate on this instance: check again on the writer's view.
+    auto checked = check(tx, state, ctx);
+    if (!checked) return checked.error();
+    plan = std::move(*checked);
+  }
+  memo_.reset();
+  for (const records::Write& write : plan) {
+    MEDLEDGER_TRY(state.put(write.table, write.key, core::to_bytes(write.value)));
+  }
+  return core::success();
+}
+
+}  // namespace medledger::ledger
