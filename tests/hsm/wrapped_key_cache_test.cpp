@@ -122,6 +122,33 @@ TEST_F(WrappedKeyCache, EvictionDestroysTheLeastRecentlyUsedObject) {
   EXPECT_NE(gone.error().message.find("CKR_OBJECT_HANDLE_INVALID"), std::string::npos) << gone.error().to_string();
 }
 
+TEST_F(WrappedKeyCache, AnObjectMadeByAnotherSessionIsDestroyedWhenEvicted) {
+  PoolOptions options;
+  options.max_sessions = 2;
+  options.max_unwrapped_keys = 1;
+  open(options);
+  auto a = make_blob();
+  auto b = make_blob();
+  expect_signs(a, "a");  // unwrapped by the session this thread uses
+  auto holder = pool_->acquire();  // that session, busy now: b goes to the other one
+  ASSERT_TRUE(holder);
+  CK_OBJECT_HANDLE object_a = CK_INVALID_HANDLE;
+  {
+    auto other = pool_->acquire();
+    ASSERT_TRUE(other);
+    auto cached = other->cached_unwrapped_key(core::sha256(a));
+    ASSERT_TRUE(cached.has_value());
+    object_a = *cached;
+  }  // unpinned again
+  const auto destroys = calls("C_DestroyObject");
+  expect_signs(b, "b");  // evicts a through the other session
+  EXPECT_EQ(calls("C_DestroyObject") - destroys, 1u);
+  auto gone = holder->session().attribute(object_a, CKA_KEY_TYPE);
+  ASSERT_FALSE(gone) << "the evicted object still exists";
+  EXPECT_NE(gone.error().message.find("CKR_OBJECT_HANDLE_INVALID"), std::string::npos) << gone.error().to_string();
+  EXPECT_EQ(holder->unwrapped_key_count(), 1u);
+}
+
 TEST_F(WrappedKeyCache, KeyInUseByALeaseIsNotEvicted) {
   PoolOptions options;
   options.max_unwrapped_keys = 1;
