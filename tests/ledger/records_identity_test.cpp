@@ -226,6 +226,46 @@ TEST_F(RecordsIdentity, AdmitWithACaCertificateOfAnotherNameIsRejected) {
               kCertificateInvalid);
 }
 
+TEST_F(RecordsIdentity, GenesisAfterBlockZeroIsRejected) {
+  GenesisConfig config;
+  config.consortium = "again";
+  config.hospitals = {{"hospital-a", {a->ca_identity.cert->to_pem()}}};
+  config.proposers = {proposer.get()};
+  EXPECT_CODE(signed_submit(std::string(kTxGenesis), make_genesis_document(config), {}), kGenesisInvalid);
+}
+
+TEST_F(RecordsIdentity, APersonHoldsAtMostTheCertificateLimit) {
+  for (std::size_t i = 0; i < kMaxCertsPerPerson; ++i) enrol(*a, Role::kDoctor, "dr-many");
+  Identity one_more = issue(*a, Role::kDoctor, "dr-many");
+  EXPECT_CODE(register_cert(*a, one_more), kPersonCertLimit);
+  // Revoking one frees a place.
+  auto held = person_certificates(*snapshot(), "hospital-a/dr-many");
+  ASSERT_TRUE(held);
+  ASSERT_EQ(held->size(), kMaxCertsPerPerson);
+  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body((*held)[0], "superseded"),
+                                {&a->ca_identity}));
+  EXPECT_ACCEPTED(register_cert(*a, one_more));
+}
+
+TEST_F(RecordsIdentity, Ed25519PersonKeysSignRecords) {
+  Identity doctor = enrol(*a, Role::kDoctor, "dr-1");
+  Identity node = enrol(*a, Role::kNode, "node-1");
+  Identity patient;
+  auto key = core::SoftwareSigner::generate(core::KeyAlgorithm::kEd25519);
+  ASSERT_TRUE(key);
+  patient.key = std::move(*key);
+  ca::IssueRequest request;
+  request.role = Role::kPatient;
+  request.subject_id = "p-ed";
+  auto cert = a->authority->issue_for_key(patient.key->public_key_spki(), request, kT0);
+  ASSERT_TRUE(cert) << cert.error().to_string();
+  patient.cert = *cert;
+  patient.fp = certificate_fingerprint(*cert);
+  patient.principal = "hospital-a/p-ed";
+  EXPECT_ACCEPTED(register_cert(*a, patient));
+  EXPECT_ACCEPTED(put(put_body("rec-1", 1, patient), {&doctor, &patient, &node}).first);
+}
+
 class RecordsQuorumOfTwo : public RecordsLedgerTest {
  protected:
   std::int64_t admit_quorum() const override { return 2; }
