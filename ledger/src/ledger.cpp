@@ -110,6 +110,19 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& dir, c
   if (!std::filesystem::exists(dir / "data.mdb")) return not_found("no ledger in " + dir.string());
   auto store = Store::open(dir, options.store);
   if (!store) return store.error();
+  {
+    auto txn = (*store)->read();
+    if (!txn) return txn.error();
+    auto format = txn->get(Table::kMeta, view(kMetaFormat));
+    if (!format) return format.error();
+    auto version = *format ? read_u64_key(**format) : std::nullopt;
+    if (version != kLedgerFormatVersion) {
+      return make_error(ErrorCode::kLedgerCorrupt, "ledger: " + dir.string() + " has table format " +
+                                                       (version ? std::to_string(*version) : "(unreadable)") +
+                                                       ", this build reads format " +
+                                                       std::to_string(kLedgerFormatVersion));
+    }
+  }
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(*store), options));
   MEDLEDGER_TRY(ledger->load_genesis());
   return ledger;

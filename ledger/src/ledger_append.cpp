@@ -1,6 +1,6 @@
 // Building one block inside one write transaction (Ledger::append_block, genesis).
 #include <algorithm>
-#include <set>
+#include <span>
 
 #include "execute.h"
 #include "ledger_internal.h"
@@ -35,6 +35,53 @@ Result<Block> decode_block(core::ByteView stored) {
   return block;
 }
 
+namespace {
+
+constexpr std::size_t kResultCodeBytes = 2;
+
+/// Marks the batch entries that must not enter the block: tx_ids already in the
+/// log, and every repeat of an earlier batch entry. Looks the ids up in sorted
+/// order (neighbouring keys share B-tree pages). Returns the batch indices in
+/// tx_id order, for the inserts.
+Result<std::vector<std::size_t>> find_duplicates(const Txn& txn, const std::vector<PendingTransaction>& batch,
+                                                 std::vector<bool>& duplicate) {
+  std::vector<std::size_t> order(batch.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return batch[a].id != batch[b].id ? batch[a].id < batch[b].id : a < b;  // first occurrence first
+  });
+  duplicate.assign(batch.size(), false);
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const std::size_t i = order[k];
+    if (k > 0 && batch[order[k - 1]].id == batch[i].id) {
+      duplicate[i] = true;
+      continue;
+    }
+    auto existing = txn.get(Table::kTxIds, batch[i].id);
+    if (!existing) return existing.error();
+    duplicate[i] = existing->has_value();
+  }
+  return order;
+}
+
+/// Stores log entry `sequence` (result code || wire) straight into LMDB's page
+/// (MDB_APPEND | MDB_RESERVE: no copy built) and returns its Merkle leaf hash.
+Result<MerkleHash> store_log_entry(WriteTxn& txn, std::uint64_t sequence, std::uint16_t result, std::string_view wire) {
+  auto reserved = txn.append_reserved(Table::kTxs, u64_key(sequence), kResultCodeBytes + wire.size());
+  if (!reserved) return reserved.error();
+  if (!*reserved) {
+    return make_error(ErrorCode::kLedgerCorrupt, "ledger: transaction " + std::to_string(sequence) +
+                                                     " is not the next sequence of the txs table");
+  }
+  std::span<std::uint8_t> entry = **reserved;
+  entry[0] = static_cast<std::uint8_t>(result >> 8);
+  entry[1] = static_cast<std::uint8_t>(result & 0xff);
+  std::copy(wire.begin(), wire.end(), entry.begin() + kResultCodeBytes);
+  return merkle_leaf_hash(entry);
+}
+
+}  // namespace
+
 Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& prev,
                                    const std::vector<PendingTransaction>& batch, std::int64_t time_ms,
                                    Contract& contract, core::Signer& proposer) {
@@ -45,33 +92,38 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
   header.prev_hash = prev ? prev->hash : core::Digest{};
   header.time_ms = prev ? std::max(time_ms, prev->header.time_ms) : time_ms;
   const std::uint64_t size_before = prev ? prev->header.log_size : 0;
+
+  // Duplicates and sequences first (they do not depend on the contract's answers),
+  // so the txid index is written in key order rather than in random order.
+  std::vector<bool> duplicate;
+  auto id_order = find_duplicates(txn, batch, duplicate);
+  if (!id_order) return id_order.error();
+  out.outcomes.resize(batch.size());
   std::uint64_t size = size_before;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    out.outcomes[i].tx_id = batch[i].id;
+    out.outcomes[i].duplicate = duplicate[i];
+    if (!duplicate[i]) out.outcomes[i].sequence = size++;
+  }
+  for (std::size_t i : *id_order) {
+    if (duplicate[i]) continue;
+    auto inserted = txn.put_if_absent(Table::kTxIds, batch[i].id, u64_key(out.outcomes[i].sequence));
+    if (!inserted) return inserted.error();
+    MEDLEDGER_ASSERT(*inserted);  // checked absent above, in this same txn
+  }
+
   MerkleTable merkle(txn);
   StateWriteLog writes;
-  std::set<core::Digest> in_batch;
-
-  for (const PendingTransaction& pending : batch) {
-    TxOutcome outcome;
-    outcome.tx_id = pending.id;
-    auto existing = txn.get(Table::kTxIds, pending.id);
-    if (!existing) return existing.error();
-    if (*existing || !in_batch.insert(pending.id).second) {
-      outcome.duplicate = true;
-      out.outcomes.push_back(outcome);
-      continue;
-    }
-    outcome.sequence = size;
-    BlockContext ctx{header.height, header.time_ms, size, pending.id};
-    auto result = execute_transaction(contract, pending.tx, txn, ctx, writes);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    TxOutcome& outcome = out.outcomes[i];
+    if (outcome.duplicate) continue;
+    BlockContext ctx{header.height, header.time_ms, outcome.sequence, batch[i].id};
+    auto result = execute_transaction(contract, batch[i].tx, txn, ctx, writes);
     if (!result) return result.error();
     outcome.result = *result;
-    core::Bytes entry = log_entry(outcome.result, pending.wire);
-    auto seq_key = u64_key(size);
-    MEDLEDGER_TRY(txn.put(Table::kTxs, seq_key, entry));
-    MEDLEDGER_TRY(txn.put(Table::kTxIds, pending.id, seq_key));
-    MEDLEDGER_TRY(append_leaf(merkle, merkle, size, merkle_leaf_hash(entry)));
-    ++size;
-    out.outcomes.push_back(outcome);
+    auto leaf = store_log_entry(txn, outcome.sequence, outcome.result, batch[i].wire);
+    if (!leaf) return leaf.error();
+    MEDLEDGER_TRY(append_leaf(merkle, merkle, outcome.sequence, *leaf));
   }
   if (prev && size == size_before) {  // every transaction was a duplicate: no block
     out.header = prev->header;
@@ -86,9 +138,9 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
   header.state_digest = chain_state_digest(prev ? prev->header.state_digest : core::Digest{}, writes.finish());
   MEDLEDGER_TRY(sign_header(header, proposer));
   std::string stored = encode_header(header);
-  auto inserted = txn.put_if_absent(Table::kBlocks, u64_key(header.height), core::to_bytes(stored));
-  if (!inserted) return inserted.error();
-  MEDLEDGER_ASSERT(*inserted);  // one writer: the next height is free
+  auto appended = txn.append(Table::kBlocks, u64_key(header.height), core::to_bytes(stored));
+  if (!appended) return appended.error();
+  MEDLEDGER_ASSERT(*appended);  // one writer: the next height sorts last
   out.hash = core::sha256(core::to_bytes(stored));
   out.committed = true;
   return out;

@@ -121,6 +121,27 @@ Result<bool> WriteTxn::put_if_absent(Table table, core::ByteView key, core::Byte
   return true;
 }
 
+Result<bool> WriteTxn::append(Table table, core::ByteView key, core::ByteView value) {
+  MEDLEDGER_ASSERT(txn_ != nullptr);
+  MDB_val k = to_val(key);
+  MDB_val v = to_val(value);
+  int rc = mdb_put(txn_, dbi(table), &k, &v, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) return false;  // MDB_APPEND's answer to a key that does not sort last
+  if (rc != MDB_SUCCESS) return fail("mdb_put(append)", table, rc);
+  return true;
+}
+
+Result<std::optional<std::span<std::uint8_t>>> WriteTxn::append_reserved(Table table, core::ByteView key,
+                                                                         std::size_t size) {
+  MEDLEDGER_ASSERT(txn_ != nullptr);
+  MDB_val k = to_val(key);
+  MDB_val v{size, nullptr};
+  int rc = mdb_put(txn_, dbi(table), &k, &v, MDB_APPEND | MDB_RESERVE);
+  if (rc == MDB_KEYEXIST) return std::optional<std::span<std::uint8_t>>{};
+  if (rc != MDB_SUCCESS) return fail("mdb_put(append, reserve)", table, rc);
+  return std::optional<std::span<std::uint8_t>>(std::span<std::uint8_t>(static_cast<std::uint8_t*>(v.mv_data), size));
+}
+
 Result<bool> WriteTxn::erase(Table table, core::ByteView key) {
   MEDLEDGER_ASSERT(txn_ != nullptr);
   MDB_val k = to_val(key);

@@ -32,8 +32,9 @@ namespace medledger::ledger {
 
 /// Most transactions in one block; batches are cut below it (ordering.h).
 inline constexpr std::size_t kMaxBlockTransactions = 10000;
-/// Format of the tables, stored in meta "format".
-inline constexpr std::uint64_t kLedgerFormatVersion = 1;
+/// Format of the tables, stored in meta "format"; open() refuses others.
+/// 2: Merkle nodes keyed by completion position (merkle_table.h); 1 keyed them by level || index.
+inline constexpr std::uint64_t kLedgerFormatVersion = 2;
 
 struct LedgerOptions {
   StoreOptions store;

@@ -37,6 +37,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include <lmdb.h>
@@ -128,6 +129,15 @@ class WriteTxn final : public Txn {
   core::Result<void> put(Table table, core::ByteView key, core::ByteView value);
   /// Stores only if absent; false (and no change) if `key` exists.
   core::Result<bool> put_if_absent(Table table, core::ByteView key, core::ByteView value);
+  /// Stores `value` under `key`, which must sort after every key of `table`
+  /// (MDB_APPEND: no B-tree search, and full pages instead of half-split ones for
+  /// sequential keys). false (nothing stored) when `key` does not sort last.
+  core::Result<bool> append(Table table, core::ByteView key, core::ByteView value);
+  /// Like append() but reserves `size` bytes (MDB_RESERVE) and returns them for the
+  /// caller to fill before the next operation on this txn (saves building a copy).
+  /// nullopt when `key` does not sort last.
+  core::Result<std::optional<std::span<std::uint8_t>>> append_reserved(Table table, core::ByteView key,
+                                                                       std::size_t size);
   /// Removes `key`; false if it was absent.
   core::Result<bool> erase(Table table, core::ByteView key);
 
