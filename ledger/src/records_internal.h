@@ -63,6 +63,14 @@ json::object patient_key_json(const PatientKeyEntry& e);
 core::Result<CertificateEntry> parse_certificate_entry(std::string_view text);
 core::Result<RecordEntry> parse_record_entry(std::string_view text);
 core::Result<GrantEntry> parse_grant_entry(std::string_view text);
+core::Result<HospitalEntry> parse_hospital_entry(std::string_view text);
+core::Result<RecordVersionEntry> parse_record_version_entry(std::string_view text);
+core::Result<ReadEntry> parse_read_entry(std::string_view text);
+core::Result<PatientKeyEntry> parse_patient_key_entry(std::string_view text);
+/// The bytes of a stored value as text (no copy).
+std::string_view as_text(core::ByteView bytes);
+/// Separator between the parts of a composite key.
+inline constexpr std::uint8_t kKeySeparator = 0x00;
 
 /// Reads the members of a transaction body, one call per member, with the
 /// contract's bounds; finish() refuses members nobody asked for. Every failure is
