@@ -1,6 +1,8 @@
 // Who signed a transaction: certificate lookup, signature verification, role
 // requirements and chain validation at the block time (records_internal.h).
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 #include "medledger/core/canonical_json.h"
 #include "records_internal.h"
@@ -14,6 +16,30 @@ using core::Result;
 namespace {
 
 std::string short_fp(const core::Digest& fp) { return b64(fp).substr(0, 12); }
+
+/// Most parsed CA certificates kept in memory (hospitals x certificates, with room).
+constexpr std::size_t kMaxCachedCaCertificates = 1024;
+
+/// Parsed CA certificates and whether each is self-signed, by SHA-256 of the DER.
+/// Every record.put needs the trust anchors; parsing them and checking their
+/// self-signatures each time would cost one verification per hospital. The cache
+/// holds pure functions of the DER bytes, so results do not depend on it.
+Result<std::pair<ca::Certificate, bool>> parse_ca_der(const core::Bytes& der) {
+  static std::mutex mutex;
+  static std::map<core::Digest, std::pair<ca::Certificate, bool>> cache;
+  const core::Digest key = core::sha256(der);
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  auto cert = ca::Certificate::from_der(der);
+  if (!cert) return cert.error();
+  std::pair<ca::Certificate, bool> parsed(*cert, cert->is_self_signed());
+  std::lock_guard lock(mutex);
+  if (cache.size() >= kMaxCachedCaCertificates) cache.clear();
+  cache.emplace(key, parsed);
+  return parsed;
+}
 
 /// A CA certificate of an admitted hospital: {"der","hospital"}.
 Result<std::optional<std::pair<std::string, ca::Certificate>>> find_ca_certificate(const StateView& state,
@@ -32,9 +58,9 @@ Result<std::optional<std::pair<std::string, ca::Certificate>>> find_ca_certifica
   }
   auto bytes = core::base64url_decode(std::string_view(der->value().as_string()));
   if (!bytes) return make_error(ErrorCode::kLedgerCorrupt, "state: bad cacerts DER");
-  auto cert = ca::Certificate::from_der(*bytes);
+  auto cert = parse_ca_der(*bytes);
   if (!cert) return make_error(ErrorCode::kLedgerCorrupt, "state: cacerts DER does not parse");
-  return Found(std::make_pair(std::string(hospital->value().as_string()), std::move(*cert)));
+  return Found(std::make_pair(std::string(hospital->value().as_string()), std::move(cert->first)));
 }
 
 ca::Role role_of(const CertificateEntry& entry) {
@@ -116,7 +142,9 @@ Result<ca::TrustAnchors> load_trust_anchors(const StateView& state) {
       return false;
     }
     auto& cert = (*found)->second;
-    (cert.is_self_signed() ? anchors.roots : anchors.intermediates).push_back(std::move(cert));
+    auto parsed = parse_ca_der(cert.to_der());  // a cache hit: find_ca_certificate parsed it
+    const bool self_signed = parsed && parsed->second;
+    (self_signed ? anchors.roots : anchors.intermediates).push_back(std::move(cert));
     return true;
   });
   if (!scanned) return scanned.error();
