@@ -1,8 +1,12 @@
 // `medledger ledger init|append|verify|show|export`: the ledger on disk.
 //
-// The proposer key of the CLI demo is a software key kept in <path>/proposer-key.pem
-// (mode 0600); nodes sign with the token key (node/). The contract is the interim
-// key/value contract (ledger/kv_contract.h) until the medical-records contract lands.
+// The block proposer signs with a key in the token (--token/--pin/--module and
+// --proposer-key LABEL: the node key, as DESIGN.md asks). --software-proposer
+// instead keeps a software key in <path>/proposer-key.pem (mode 0600): for quick
+// local trials only, never for production. Either way the proposer's public key
+// (SPKI) is in the genesis configuration, so verify needs no token. The contract
+// is the interim key/value contract (ledger/kv_contract.h) until the
+// medical-records contract lands.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,7 +27,10 @@
 
 #include "cli_support.h"
 #include "commands.h"
+#include "token_options.h"
 #include "medledger/core/software_signer.h"
+#include "medledger/hsm/key_store.h"
+#include "medledger/hsm/token_signer.h"
 #include "medledger/ledger/genesis.h"
 #include "medledger/ledger/kv_contract.h"
 #include "medledger/ledger/ledger.h"
@@ -55,6 +62,9 @@ struct LedgerCliOptions {
   std::string tx_id;
   std::uint64_t from = 0;
   std::int64_t to = -1;
+  TokenOptions token;            // --module, --token, --pin: where the proposer key lives
+  std::string proposer_key;      // --proposer-key: CKA_LABEL of the proposer key in the token
+  bool software_proposer = false;  // --software-proposer: <path>/proposer-key.pem (trials only)
 };
 
 std::int64_t now_ms() {
@@ -72,11 +82,60 @@ std::string read_file(const std::string& path) {
 
 std::filesystem::path ledger_dir(const LedgerCliOptions& o) { return std::filesystem::path(o.path) / "lmdb"; }
 
-std::unique_ptr<core::SoftwareSigner> load_proposer(const LedgerCliOptions& o) {
+// Exactly one proposer source: the token key, or the software key by explicit choice.
+void check_proposer_choice(const LedgerCliOptions& o) {
+  const bool token = !o.token.token.empty() || !o.proposer_key.empty();
+  if (o.software_proposer && token) {
+    fail(core::make_error(ErrorCode::kInvalidArgument, "--software-proposer excludes --token/--proposer-key"));
+  }
+  if (!o.software_proposer && (o.token.token.empty() || o.proposer_key.empty())) {
+    fail(core::make_error(ErrorCode::kInvalidArgument,
+                          "the block proposer is a token key: give --token and --proposer-key LABEL "
+                          "(or --software-proposer for a local trial, not for production)"));
+  }
+}
+
+// The token key labelled --proposer-key; the signer keeps the token session pool alive.
+std::unique_ptr<core::Signer> token_proposer(const LedgerCliOptions& o) {
+  hsm::KeyStore keys(open_token(o.token));
+  auto key = require(keys.find_by_label(o.proposer_key));
+  return require(keys.signer(key.id));
+}
+
+std::unique_ptr<core::Signer> load_software_proposer(const LedgerCliOptions& o) {
   std::string pem = read_file((std::filesystem::path(o.path) / kProposerKeyFile).string());
   auto signer = require(core::SoftwareSigner::from_pem(pem));
   std::fill(pem.begin(), pem.end(), '\0');
   return signer;
+}
+
+void write_software_proposer(const LedgerCliOptions& o, const core::SoftwareSigner& signer) {
+  auto key_path = std::filesystem::path(o.path) / kProposerKeyFile;
+  core::SecretBytes pem = signer.private_key_pem();
+  std::ofstream out(key_path, std::ios::binary | std::ios::trunc);
+  ::chmod(key_path.c_str(), 0600);
+  out.write(reinterpret_cast<const char*>(pem.data()), static_cast<std::streamsize>(pem.size()));
+  if (!out) fail(core::make_error(ErrorCode::kIoError, "cannot write " + key_path.string()));
+}
+
+// The proposer of an existing ledger; refuses a key the genesis does not list
+// (its blocks would never verify).
+std::unique_ptr<core::Signer> load_proposer(const LedgerCliOptions& o, const ledger::Ledger& ledger) {
+  check_proposer_choice(o);
+  auto signer = o.software_proposer ? load_software_proposer(o) : token_proposer(o);
+  const auto& keys = ledger.proposer_keys();
+  if (std::find(keys.begin(), keys.end(), signer->public_key_spki()) == keys.end()) {
+    fail(core::make_error(ErrorCode::kInvalidArgument,
+                          "the proposer key is not listed in this ledger's genesis configuration"));
+  }
+  return signer;
+}
+
+json::object proposer_json(const LedgerCliOptions& o, const core::Signer& signer) {
+  json::object out{{"source", o.software_proposer ? "software (not for production)" : "token"},
+                   {"spki", core::base64url_encode(signer.public_key_spki())}};
+  if (!o.software_proposer) out["label"] = o.proposer_key;
+  return out;
 }
 
 std::unique_ptr<ledger::Ledger> open_ledger(const LedgerCliOptions& o) { return require(ledger::Ledger::open(ledger_dir(o))); }
@@ -97,34 +156,35 @@ json::object tx_json(const ledger::StoredTransaction& tx) {
 void print(const json::value& value) { std::cout << json::serialize(value) << "\n"; }
 
 void run_init(const LedgerCliOptions& o) {
+  check_proposer_choice(o);
+  std::unique_ptr<core::SoftwareSigner> software;
+  std::unique_ptr<core::Signer> token;
+  if (o.software_proposer) software = require(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
+  else token = token_proposer(o);
+  core::Signer& signer = software ? static_cast<core::Signer&>(*software) : *token;
   std::filesystem::create_directories(o.path);
-  auto signer = require(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
   ledger::GenesisConfig config;
   config.consortium = o.consortium;
   ledger::FoundingHospital hospital{o.hospital, {}};
   for (const std::string& file : o.ca_certs) hospital.ca_certs_pem.push_back(read_file(file));
   config.hospitals.push_back(std::move(hospital));
   config.admit_quorum = o.admit_quorum;
-  config.proposers = {signer.get()};
+  config.proposers = {&signer};  // its SPKI goes into genesis: verify needs no token
   ledger::KeyValueContract contract;
   auto created = require(ledger::Ledger::create(ledger_dir(o), ledger::make_genesis_document(config), contract,
-                                                *signer, now_ms()));
-  // The key is written only once the ledger exists, owner-only.
-  auto key_path = std::filesystem::path(o.path) / kProposerKeyFile;
-  core::SecretBytes pem = signer->private_key_pem();
-  {
-    std::ofstream out(key_path, std::ios::binary | std::ios::trunc);
-    ::chmod(key_path.c_str(), 0600);
-    out.write(reinterpret_cast<const char*>(pem.data()), static_cast<std::streamsize>(pem.size()));
-    if (!out) fail(core::make_error(ErrorCode::kIoError, "cannot write " + key_path.string()));
-  }
+                                                signer, now_ms()));
+  // The software key is written only once the ledger exists, owner-only.
+  if (software) write_software_proposer(o, *software);
   auto genesis = require(created->block(0));
-  print(json::object{{"path", o.path}, {"origin", created->origin()}, {"genesis", header_json(genesis)}});
+  print(json::object{{"path", o.path},
+                     {"origin", created->origin()},
+                     {"proposer", proposer_json(o, signer)},
+                     {"genesis", header_json(genesis)}});
 }
 
 void run_append(const LedgerCliOptions& o) {
   auto ledger = open_ledger(o);
-  auto signer = load_proposer(o);
+  auto signer = load_proposer(o, *ledger);
   ledger::KeyValueContract contract;
   std::string wire = read_file(o.tx_file);
   while (!wire.empty() && wire.back() == '\n') wire.pop_back();  // files usually end with a newline
@@ -213,6 +273,18 @@ void run_export(const LedgerCliOptions& o) {
   print(json::object{{"origin", ledger->origin()}, {"blocks", std::move(blocks)}});
 }
 
+// --module/--token/--pin + --proposer-key (the default, real path) or --software-proposer.
+void add_proposer_options(CLI::App* command, LedgerCliOptions& o) {
+  add_module_option(command, o.token);
+  auto* token = command->add_option("--token", o.token.token, "token holding the proposer key: label, serial or pkcs11: URI");
+  add_pin_option(command, o.token);
+  auto* key = command->add_option("--proposer-key", o.proposer_key, "CKA_LABEL of the proposer (node) key in the token");
+  command->add_flag("--software-proposer", o.software_proposer,
+                    "sign blocks with <path>/proposer-key.pem instead of a token key: local trials only, NOT for production")
+      ->excludes(token)
+      ->excludes(key);
+}
+
 }  // namespace
 
 void register_ledger_commands(CLI::App& app) {
@@ -226,11 +298,13 @@ void register_ledger_commands(CLI::App& app) {
   init->add_option("--hospital", o->hospital, "founding hospital id");
   init->add_option("--ca-cert", o->ca_certs, "founding hospital CA certificate (PEM file); repeatable");
   init->add_option("--admit-quorum", o->admit_quorum, "member CAs needed to admit a hospital");
+  add_proposer_options(init, *o);
   init->callback([o] { run_init(*o); });
 
   CLI::App* append = ledger->add_subcommand("append", "append one wire transaction through the solo orderer; prints its receipt");
   append->add_option("--path", o->path, "ledger directory")->required();
   append->add_option("--tx", o->tx_file, "file holding the canonical wire transaction")->required();
+  add_proposer_options(append, *o);
   append->callback([o] { run_append(*o); });
 
   CLI::App* verify = ledger->add_subcommand("verify", "recompute every hash, root, link, signature and state transition");
