@@ -1,0 +1,88 @@
+// ConsortiumLedger: the shared ledger a hospital node writes through -- one LMDB
+// ledger, the medical-records contract and the solo orderer, bundled so several
+// HospitalNode objects in one process can share it (docs/node.md, "Two hospitals").
+//
+//     auto ledger = ConsortiumLedger::open(dir, std::move(node_a_signer));
+//     auto receipt = (*ledger)->submit(tx);   // after the block's durable commit
+//
+// The proposer (block and checkpoint signer) must be listed in the genesis
+// configuration; a node passes its token signing key (hsm::TokenSigner).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "medledger/core/bytes.h"
+#include "medledger/core/result.h"
+#include "medledger/core/signer.h"
+#include "medledger/ledger/genesis.h"
+#include "medledger/ledger/ledger.h"
+#include "medledger/ledger/ordering.h"
+#include "medledger/ledger/receipt.h"
+#include "medledger/ledger/records_contract.h"
+#include "medledger/ledger/transaction.h"
+
+namespace medledger::node {
+
+/// How long submit() waits for its block's durable commit before giving up
+/// (kOrderingStopped). A block is one fsync; 30 s only trips on a stuck disk.
+inline constexpr std::chrono::seconds kCommitWaitLimit{30};
+
+/// A public key that may be listed as a genesis proposer without its private half
+/// (another hospital's node key). sign_digest always fails (kUnsupportedAlgorithm).
+class ProposerPublicKey final : public core::Signer {
+ public:
+  ProposerPublicKey(core::Bytes spki, core::KeyAlgorithm algorithm) : spki_(std::move(spki)), algorithm_(algorithm) {}
+  core::Result<core::Bytes> sign_digest(const core::Digest& digest) override;
+  const core::Bytes& public_key_spki() const override { return spki_; }
+  core::KeyAlgorithm algorithm() const override { return algorithm_; }
+
+ private:
+  core::Bytes spki_;
+  core::KeyAlgorithm algorithm_;
+};
+
+class ConsortiumLedger {
+ public:
+  /// Creates the ledger in `dir` (block 0 from `genesis`, signed by `proposer`,
+  /// which must be among genesis.proposers) and starts the orderer.
+  /// kAlreadyExists if a ledger is there. Cost: one durable commit.
+  static core::Result<std::unique_ptr<ConsortiumLedger>> create(const std::filesystem::path& dir,
+                                                                const ledger::GenesisConfig& genesis,
+                                                                std::unique_ptr<core::Signer> proposer,
+                                                                const ledger::SoloOptions& options = {});
+  /// Opens an existing ledger; kLedgerNotFound if none, kInvalidArgument if the
+  /// proposer's key is not a genesis proposer. Cost: reads block 0.
+  static core::Result<std::unique_ptr<ConsortiumLedger>> open(const std::filesystem::path& dir,
+                                                              std::unique_ptr<core::Signer> proposer,
+                                                              const ledger::SoloOptions& options = {});
+  ~ConsortiumLedger();  // stops the orderer (commits what is queued)
+  ConsortiumLedger(const ConsortiumLedger&) = delete;  // owns the orderer thread
+  ConsortiumLedger& operator=(const ConsortiumLedger&) = delete;
+
+  /// Encodes, submits and waits (at most kCommitWaitLimit) for the durable commit.
+  /// The receipt's `result` may be a rejection code: the transaction is logged
+  /// either way. Errors: those of SoloOrderer (kTxDuplicate, kTxMalformed,
+  /// kOrderingStopped, kLedgerStorage, ...). Cost: one block commit (shared).
+  core::Result<ledger::Receipt> submit(const ledger::Transaction& tx);
+
+  ledger::Ledger& ledger() { return *ledger_; }
+  const core::Signer& proposer() const { return *proposer_; }
+
+ private:
+  ConsortiumLedger() = default;
+  core::Result<void> start(const ledger::SoloOptions& options);
+
+  std::unique_ptr<core::Signer> proposer_;
+  ledger::RecordsContract contract_;
+  std::unique_ptr<ledger::Ledger> ledger_;
+  std::unique_ptr<ledger::SoloOrderer> orderer_;
+};
+
+/// The receipt as an error when the contract rejected the transaction: the
+/// result code with "<type> rejected: <NAME> (tx <b64url>, sequence S)".
+core::Result<ledger::Receipt> accepted_or_error(core::Result<ledger::Receipt> receipt, std::string_view what);
+
+}  // namespace medledger::node

@@ -1,0 +1,280 @@
+// HospitalNode: one hospital's node -- composes its token (keys), its CA, the
+// shared consortium ledger and the record encryption into the operations users
+// ask for: enrol, store a record (dual verification), grant / revoke, read
+// (audited), export for auditors, admit another hospital. docs/node.md is the
+// manual (data directory, each operation, error codes). No CLI or HTTP types:
+// app/ and api/ call these methods.
+//
+//     auto config = HospitalNode::provision(dir, pool, {.hospital_id = "hospital-a", ...});
+//     auto ledger = ConsortiumLedger::create(ledger_dir, founding_genesis(...), signer);
+//     auto node = HospitalNode::open(dir, pool, **ledger);
+//     (*node)->register_node_certificates();
+//     (*node)->enrol({ca::Role::kDoctor, "dr-1", pin});
+//     (*node)->put_record({...}, doctor_pin, patient_pin);
+//
+// Threading: one thread at a time per HospitalNode (the CLI); the ledger below
+// may be shared by several nodes and threads.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "medledger/ca/authority.h"
+#include "medledger/ca/certificate.h"
+#include "medledger/ca/profile.h"
+#include "medledger/ca/store.h"
+#include "medledger/core/result.h"
+#include "medledger/core/secret.h"
+#include "medledger/hsm/key_agreement.h"
+#include "medledger/hsm/session_pool.h"
+#include "medledger/hsm/token_signer.h"
+#include "medledger/ledger/receipt.h"
+#include "medledger/ledger/records_contract.h"
+#include "medledger/ledger/records_state.h"
+#include "medledger/node/consortium_ledger.h"
+#include "medledger/node/node_config.h"
+#include "medledger/node/person_directory.h"
+#include "medledger/node/pin_store.h"
+#include "medledger/node/record_envelope.h"
+
+namespace medledger::node {
+
+/// A read the node refused before signing anything (not on the ledger): who, what,
+/// why. Handed to NodeOptions::on_refused_read.
+struct RefusedRead {
+  std::string doctor;   // principal
+  std::string record;
+  std::string purpose;
+  core::Error reason;   // GRANT_REVOKED, GRANT_EXPIRED, READ_NOT_AUTHORIZED, ...
+};
+
+struct NodeOptions {
+  PinPolicy pin_policy;
+  ScryptParams scrypt;  // tests lower the cost; production keeps the default
+  /// Called for every refused read; default: one line on stderr (docs/node.md).
+  std::function<void(const RefusedRead&)> on_refused_read;
+};
+
+/// What provision() is told.
+struct NodeSetup {
+  std::string hospital_id;
+  std::string node_id = std::string(kDefaultNodeId);
+  std::filesystem::path ca_dir;      // an initialised ca::CaDirectory whose key is in this token
+  std::filesystem::path ledger_dir;  // the consortium ledger (may not exist yet)
+  PersonKeyStorage person_keys = PersonKeyStorage::kToken;
+  std::string kek_id_hex;            // with kWrapped: the KEK (hsm::create_kek)
+  std::size_t max_payload = kDefaultMaxRecordPayload;
+};
+
+struct EnrolRequest {
+  ca::Role role = ca::Role::kDoctor;  // doctor, patient or auditor
+  std::string id;                     // pseudonymous id (ca::is_valid_identifier)
+  core::SecretBytes pin;              // kMinPinBytes..kMaxPinBytes
+  /// Set: the person keeps their own key (a device) and signs externally; the
+  /// node certifies this public key (DER SPKI) and generates none.
+  std::optional<core::Bytes> external_public_key;
+};
+
+struct Enrolment {
+  std::string principal;
+  ca::Certificate certificate;
+  core::Digest fingerprint{};
+  ledger::Receipt receipt;  // of the cert.register
+};
+
+struct RecordPutRequest {
+  std::string record_id;
+  std::string doctor;   // principal of the author (enrolled at this node for custodial signing)
+  std::string patient;  // principal of the owner (enrolled at this node: its patient key is here)
+  std::string content_type = "application/fhir+json";
+  core::Bytes payload;
+};
+
+/// A record.put built and sealed, not yet signed: give `tx_id` to external signers.
+struct PreparedTransaction {
+  ledger::Transaction tx;
+  core::Digest tx_id{};
+};
+
+struct ReadRequest {
+  std::string record_id;
+  std::optional<std::uint64_t> version;  // default: the latest
+  std::string doctor;                    // principal, enrolled at this node
+  std::string purpose;
+};
+
+struct RecordRead {
+  core::Bytes plaintext;
+  std::string content_type;
+  std::uint64_t version = 0;
+  std::string basis;         // "own-hospital" or "grant:<grantee>"
+  ledger::Receipt receipt;   // of the record.read audit entry
+};
+
+struct GrantRequest {
+  std::string patient;                    // principal, enrolled at this node
+  std::string grantee;                    // hospital id or doctor principal
+  std::vector<std::string> scope;         // empty = all records
+  std::optional<std::int64_t> expires_ms;
+};
+
+struct AuditQuery {
+  std::optional<std::string> patient;  // one patient's records and reads
+  std::optional<std::int64_t> from_ms; // time range (block time), inclusive
+  std::optional<std::int64_t> to_ms;   // exclusive
+};
+
+/// The auditor's bundle: JSON plus PEM files (name -> content), docs/node.md.
+struct AuditBundle {
+  boost::json::object bundle;
+  std::vector<std::pair<std::string, std::string>> pem_files;
+};
+
+/// The genesis of a new consortium founded by `founder` (its CA chain; its node
+/// signing key and `extra_proposers` as proposers). Pure.
+ledger::GenesisConfig founding_genesis(std::string consortium, const std::string& hospital_id,
+                                       const std::vector<ca::Certificate>& ca_chain, const core::Signer& node_signer,
+                                       const std::vector<const core::Signer*>& extra_proposers,
+                                       std::int64_t admit_quorum = 1);
+
+class HospitalNode {
+ public:
+  /// Creates or completes the data directory: node signing and encryption key
+  /// pairs in the token (reused if present), their certificates (role node) from
+  /// the CA in `setup.ca_dir`, node.json. Idempotent. Errors: CA (kCaNotInitialized,
+  /// CA key missing: kKeyNotFound), token, kIoError. Cost: up to two key
+  /// generations and two certificate signatures in the token.
+  static core::Result<NodeConfig> provision(const std::filesystem::path& data_dir,
+                                            const std::shared_ptr<hsm::SessionPool>& pool, const NodeSetup& setup);
+
+  /// The node signing key's signer (the proposer a ConsortiumLedger needs).
+  /// kKeyNotFound if the key is not in this token.
+  static core::Result<std::unique_ptr<hsm::TokenSigner>> signing_key(const NodeConfig& config,
+                                                                     const std::shared_ptr<hsm::SessionPool>& pool);
+
+  /// Opens a provisioned data directory on `ledger`. kNotFound if not provisioned;
+  /// token / CA errors. Cost: a few token attribute reads.
+  static core::Result<std::unique_ptr<HospitalNode>> open(const std::filesystem::path& data_dir,
+                                                          std::shared_ptr<hsm::SessionPool> pool,
+                                                          ConsortiumLedger& ledger, NodeOptions options = {});
+  ~HospitalNode();
+  HospitalNode(const HospitalNode&) = delete;
+  HospitalNode& operator=(const HospitalNode&) = delete;
+
+  // ---- consortium ----
+
+  /// cert.register of the node's two certificates (skipping any on the ledger
+  /// already). kHospitalNotAdmitted if this hospital is not admitted yet.
+  core::Result<void> register_node_certificates();
+  /// A hospital.admit for this hospital signed by its CA (the candidate), to be
+  /// countersigned by members within the 5-minute window. Cost: one signature.
+  core::Result<PreparedTransaction> admission_request();
+  /// Adds this (member) hospital's CA signature to `request` and submits it.
+  /// Rejections as docs/contract.md (ADMIT_QUORUM_NOT_MET, ...).
+  core::Result<ledger::Receipt> countersign_admission(ledger::Transaction request);
+
+  // ---- persons ----
+
+  /// Key in the token (or wrapped), certificate from the CA, cert.register on the
+  /// ledger, PIN verifier stored here; a patient also gets a patient key.
+  /// kInvalidArgument (id, role, PIN), kAlreadyExists, ledger rejection codes.
+  /// Cost: a key generation, a certificate and a ledger signature, one scrypt, a commit.
+  core::Result<Enrolment> enrol(const EnrolRequest& request);
+  /// The person enrolled here. kNotFound otherwise.
+  core::Result<PersonEntry> person(std::string_view principal) const;
+  /// Checks the PIN (lockout), then signs tx_id with the person's custodial key.
+  /// kNotFound, kPersonPinIncorrect, kPersonLocked, token errors.
+  core::Result<void> sign_as(ledger::Transaction& tx, std::string_view principal, const core::SecretBytes& pin);
+  /// Adds a signature made elsewhere (the person's own device) after checking it
+  /// verifies over tx_id under the certificate it names, registered on the ledger:
+  /// kCertNotOnLedger, kSignatureInvalid, kUnsupportedAlgorithm.
+  core::Result<void> add_external_signature(ledger::Transaction& tx, const ledger::TransactionSignature& signature);
+  /// Node endorsement, then submit; the receipt if accepted, else the rejection
+  /// code as the error (the transaction is logged with it).
+  core::Result<ledger::Receipt> endorse_and_submit(ledger::Transaction tx);
+
+  // ---- records ----
+
+  /// Seals the payload under the patient's current key and builds the record.put
+  /// (next version, previous linked). kRecordTooLarge, kNotFound (patient key),
+  /// kRecordNotOwner (existing record of another patient).
+  core::Result<PreparedTransaction> prepare_record_put(const RecordPutRequest& request);
+  /// prepare + custodial signatures of doctor and patient (after their PINs) +
+  /// endorsement + submit. Returns the receipt after the durable commit.
+  core::Result<ledger::Receipt> put_record(const RecordPutRequest& request, const core::SecretBytes& doctor_pin,
+                                           const core::SecretBytes& patient_pin);
+  /// Checks the grant on current state (refusals: on_refused_read + the code),
+  /// verifies the doctor's PIN, decrypts (kDecryptionFailed if tampered), appends
+  /// record.read (doctor + node) and returns the plaintext.
+  core::Result<RecordRead> read_record(const ReadRequest& request, const core::SecretBytes& doctor_pin);
+  /// Records owned by a patient (ids and latest version).
+  core::Result<std::vector<ledger::RecordEntry>> list_records(std::string_view patient) const;
+  /// Every version of a record, oldest first. kRecordNotFound.
+  core::Result<std::vector<ledger::RecordVersionEntry>> record_history(std::string_view record_id) const;
+
+  // ---- sharing ----
+
+  /// access.grant signed by the patient (after the PIN) + node, carrying the
+  /// patient key wrapped for every node encryption key of the grantee's hospital
+  /// registered on the ledger (kNotFound if it has none).
+  core::Result<ledger::Receipt> grant_access(const GrantRequest& request, const core::SecretBytes& patient_pin);
+  /// access.revoke signed by the patient + node; rotates the patient key (new
+  /// version wrapped for this hospital's nodes and the remaining grantees).
+  core::Result<ledger::Receipt> revoke_access(std::string_view patient, std::string_view grantee,
+                                              const core::SecretBytes& patient_pin);
+
+  // ---- audit ----
+
+  /// Records' metadata, every read, the certificates involved with chains and
+  /// status, inclusion proofs to the current tip. kInvalidArgument without a
+  /// patient or a range. Cost: prefix scans + O(log n) reads per proof.
+  core::Result<AuditBundle> export_audit(const AuditQuery& query) const;
+
+  const NodeConfig& config() const { return config_; }
+  std::string node_principal() const;
+  ConsortiumLedger& consortium() { return ledger_; }
+  const ca::Certificate& signing_certificate() const { return signing_cert_; }
+  const ca::Certificate& encryption_certificate() const { return encryption_cert_; }
+
+ private:
+  struct Keys;
+  HospitalNode(std::filesystem::path dir, NodeConfig config, std::shared_ptr<hsm::SessionPool> pool,
+               ConsortiumLedger& ledger, NodeOptions options, ca::Certificate signing_cert,
+               ca::Certificate encryption_cert);
+  std::int64_t now_ms() const;
+  ledger::Transaction new_transaction(std::string_view type, boost::json::object body) const;
+  core::Result<ledger::Receipt> submit_ca_signed(ledger::Transaction tx, std::string_view what);
+  core::Result<std::unique_ptr<core::Signer>> person_signer(const PersonEntry& person);
+  core::Result<void> check_pin(std::string_view principal, const core::SecretBytes& pin);
+  core::Result<PatientKey> current_patient_key(std::string_view patient);
+  core::Result<void> store_patient_key(const PatientKey& key);
+  core::Result<std::vector<boost::json::object>> wrap_for_hospital(const ledger::StateView& state,
+                                                                  std::string_view hospital_id,
+                                                                  const std::vector<const PatientKey*>& keys);
+  core::Result<PatientKey> find_reading_key(const ledger::StateView& state, const ledger::RecordEntry& record,
+                                            std::uint64_t key_version, std::string_view basis);
+  core::Result<std::string> authorise_read(const ledger::StateView& state, const ledger::RecordEntry& record,
+                                           std::string_view doctor) const;
+  void refuse(const ReadRequest& request, const core::Error& reason) const;
+
+  std::filesystem::path dir_;
+  NodeConfig config_;
+  std::shared_ptr<hsm::SessionPool> pool_;
+  ConsortiumLedger& ledger_;
+  NodeOptions options_;
+  std::unique_ptr<Keys> keys_;
+  ca::Certificate signing_cert_;
+  ca::Certificate encryption_cert_;
+  std::unique_ptr<PinStore> pins_;
+  PersonDirectory persons_;
+};
+
+}  // namespace medledger::node

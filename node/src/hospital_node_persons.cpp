@@ -1,0 +1,145 @@
+// HospitalNode: enrolment, PINs and the signatures persons give (custodial after
+// their PIN, or made elsewhere and checked here).
+#include <algorithm>
+
+#include "hospital_node_internal.h"
+#include "medledger/core/error.h"
+#include "medledger/hsm/key_store.h"
+#include "medledger/ledger/records_state.h"
+
+namespace medledger::node {
+
+using core::ErrorCode;
+
+core::Result<Enrolment> HospitalNode::enrol(const EnrolRequest& request) {
+  if (request.role != ca::Role::kDoctor && request.role != ca::Role::kPatient && request.role != ca::Role::kAuditor) {
+    return core::make_error(ErrorCode::kInvalidArgument, "only doctors, patients and auditors are enrolled");
+  }
+  if (!ca::is_valid_identifier(request.id) || request.id == config_.node_id || request.id == kNodeEncryptionId) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "person id must be 1-64 of [A-Za-z0-9._-] and not a node id: '" + request.id + "'");
+  }
+  if (request.pin.size() < kMinPinBytes || request.pin.size() > kMaxPinBytes) {
+    return core::make_error(ErrorCode::kInvalidArgument, "the person's PIN must be 4 to 64 bytes");
+  }
+  const std::string principal = ledger::principal(config_.hospital_id, request.id);
+  if (persons_.contains(principal)) {
+    return core::make_error(ErrorCode::kAlreadyExists, principal + " is enrolled at this node already");
+  }
+
+  PersonEntry person;
+  person.principal = principal;
+  person.id = request.id;
+  person.role = request.role;
+  core::Bytes spki;
+  if (request.external_public_key) {
+    spki = *request.external_public_key;  // the CA checks it parses and fits the profile
+  } else if (config_.person_keys == PersonKeyStorage::kWrapped) {
+    auto blob = keys_->wrapped->generate(core::KeyAlgorithm::kEcdsaP256);
+    if (!blob) return blob.error();
+    auto decoded = hsm::decode_wrapped_key(*blob);
+    if (!decoded) return decoded.error();
+    person.wrapped = true;
+    person.wrapped_blob = std::move(*blob);
+    spki = decoded->public_key_spki;
+  } else {
+    hsm::KeyStore keys(pool_);
+    auto key = keys.generate({detail::person_key_label(principal), core::KeyAlgorithm::kEcdsaP256});
+    if (!key) return key.error();
+    person.key_id = key->id;
+    spki = key->public_key_spki;
+  }
+
+  ca::IssueRequest issue;
+  issue.role = request.role;
+  issue.subject_id = request.id;
+  auto cert = keys_->authority->issue_for_key(spki, issue, std::time(nullptr));
+  if (!cert) return cert.error();
+  MEDLEDGER_TRY(keys_->ca_store->record_issued(*cert, request.role));
+  person.cert_pem = cert->to_pem();
+
+  auto receipt = submit_ca_signed(new_transaction(ledger::kTxCertRegister, ledger::make_cert_register_body(*cert)),
+                                  "cert.register of " + principal);
+  if (!receipt) return receipt.error();
+  // The ledger knows the person now; the PIN verifier and the key reference make
+  // them usable here. A failure below leaves a registered certificate unused.
+  MEDLEDGER_TRY(pins_->enrol(principal, request.pin, options_.scrypt));
+  if (request.role == ca::Role::kPatient) {
+    auto key = generate_patient_key(principal, 1);
+    if (!key) return key.error();
+    MEDLEDGER_TRY(store_patient_key(*key));
+  }
+  MEDLEDGER_TRY(persons_.add(person));
+  const core::Digest fingerprint = ledger::certificate_fingerprint(*cert);
+  return Enrolment{principal, std::move(*cert), fingerprint, std::move(*receipt)};
+}
+
+core::Result<PersonEntry> HospitalNode::person(std::string_view principal) const { return persons_.find(principal); }
+
+core::Result<void> HospitalNode::check_pin(std::string_view principal, const core::SecretBytes& pin) {
+  return pins_->verify(std::string(principal), pin, now_ms() / 1000);
+}
+
+core::Result<std::unique_ptr<core::Signer>> HospitalNode::person_signer(const PersonEntry& person) {
+  if (person.external()) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            person.principal + " keeps their own key: bring their signature (external signing)");
+  }
+  if (person.wrapped) {
+    if (!keys_->wrapped) {
+      return core::make_error(ErrorCode::kConfigInvalid, person.principal + " has a wrapped key but no KEK is configured");
+    }
+    return keys_->wrapped->signer(person.wrapped_blob);
+  }
+  hsm::KeyStore keys(pool_);
+  auto signer = keys.signer(person.key_id);
+  if (!signer) return signer.error();
+  return std::unique_ptr<core::Signer>(std::move(*signer));
+}
+
+core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, std::string_view principal,
+                                         const core::SecretBytes& pin) {
+  auto person = persons_.find(principal);
+  if (!person) return person.error();
+  MEDLEDGER_TRY(check_pin(principal, pin));  // the PIN first: no signature for a wrong or locked PIN
+  auto cert = ca::Certificate::from_pem(person->cert_pem);
+  if (!cert) return cert.error();
+  auto signer = person_signer(*person);
+  if (!signer) return signer.error();
+  return ledger::add_signature(tx, **signer, ledger::certificate_fingerprint(*cert));
+}
+
+core::Result<void> HospitalNode::add_external_signature(ledger::Transaction& tx,
+                                                        const ledger::TransactionSignature& signature) {
+  for (const auto& existing : tx.signatures) {
+    if (existing.cert_fingerprint == signature.cert_fingerprint) {
+      return core::make_error(ErrorCode::kAlreadyExists, "this certificate has signed already");
+    }
+  }
+  core::Bytes spki;
+  {
+    auto state = ledger::StateSnapshot::open(ledger_.ledger().store());
+    if (!state) return state.error();
+    auto entry = ledger::find_certificate(**state, signature.cert_fingerprint);
+    if (!entry) return entry.error();
+    if (!*entry) {
+      return core::make_error(ErrorCode::kCertNotOnLedger, "the signature names a certificate the ledger does not hold");
+    }
+    auto cert = ca::Certificate::from_der((*entry)->der);
+    if (!cert) return cert.error();
+    spki = cert->public_key_spki();
+  }
+  tx.signatures.push_back(signature);
+  auto verified = ledger::verify_signature(tx, tx.signatures.size() - 1, spki);
+  if (!verified) {
+    tx.signatures.pop_back();
+    return verified.error();
+  }
+  return core::success();
+}
+
+void HospitalNode::refuse(const ReadRequest& request, const core::Error& reason) const {
+  if (options_.on_refused_read) options_.on_refused_read({request.doctor, request.record_id, request.purpose, reason});
+}
+
+}  // namespace medledger::node

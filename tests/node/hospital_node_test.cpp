@@ -1,0 +1,258 @@
+// HospitalNode end to end on two real SoftHSM2 tokens and one real LMDB ledger:
+// dual-verified records, single-signature refusals, grant / read at the other
+// hospital / audit / revoke, PINs and lockout, external signatures, tampering.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "hospital_node_fixture.h"
+#include "medledger/core/software_signer.h"
+#include "medledger/ledger/records_state.h"
+
+namespace medledger::node::testing {
+namespace {
+
+using core::ErrorCode;
+using HospitalNodeTest = TwoHospitals;
+
+TEST_F(HospitalNodeTest, DualVerifiedRecordIsStoredAndReadByADoctorOfTheOwnersHospital) {
+  auto receipt = expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
+  EXPECT_EQ(receipt.result, ledger::kTxAccepted);
+
+  auto read = expect_ok(node_a_->read_record(read_at_a("rec-1"), secret(kDoctorPin)));
+  EXPECT_EQ(core::to_string(read.plaintext), R"({"resourceType":"Observation"})");
+  EXPECT_EQ(read.content_type, "application/fhir+json");
+  EXPECT_EQ(read.basis, "own-hospital");
+  EXPECT_EQ(read.receipt.result, ledger::kTxAccepted);
+  EXPECT_TRUE(refused_.empty());
+  expect_verify_clean();
+}
+
+TEST_F(HospitalNodeTest, RecordSignedOnlyByTheDoctorIsRefusedWithPatientSignatureMissing) {
+  auto prepared = expect_ok(node_a_->prepare_record_put(fhir("rec-1")));
+  expect_ok(node_a_->sign_as(prepared.tx, "hospital-a/dr-a", secret(kDoctorPin)));
+  EXPECT_EQ(error_of(node_a_->endorse_and_submit(prepared.tx)), ErrorCode::kPatientSignatureMissing);
+  EXPECT_TRUE(expect_ok(node_a_->list_records("hospital-a/pat-a")).empty());
+}
+
+TEST_F(HospitalNodeTest, RecordSignedOnlyByThePatientIsRefusedWithDoctorSignatureMissing) {
+  auto prepared = expect_ok(node_a_->prepare_record_put(fhir("rec-1")));
+  expect_ok(node_a_->sign_as(prepared.tx, "hospital-a/pat-a", secret(kPatientPin)));
+  EXPECT_EQ(error_of(node_a_->endorse_and_submit(prepared.tx)), ErrorCode::kDoctorSignatureMissing);
+  EXPECT_TRUE(expect_ok(node_a_->list_records("hospital-a/pat-a")).empty());
+}
+
+TEST_F(HospitalNodeTest, PatientSigningInTheDoctorsPlaceIsRefused) {
+  // Two patient signatures and no doctor: the patient cannot stand in for the doctor.
+  (void)expect_ok(node_a_->enrol({ca::Role::kPatient, "pat-other", secret(kPatientPin), {}}));
+  auto prepared = expect_ok(node_a_->prepare_record_put(fhir("rec-1")));
+  expect_ok(node_a_->sign_as(prepared.tx, "hospital-a/pat-other", secret(kPatientPin)));
+  expect_ok(node_a_->sign_as(prepared.tx, "hospital-a/pat-a", secret(kPatientPin)));
+  EXPECT_EQ(error_of(node_a_->endorse_and_submit(prepared.tx)), ErrorCode::kDoctorSignatureMissing);
+}
+
+TEST_F(HospitalNodeTest, SecondVersionLinksToTheFirstAndBothStayInTheHistory) {
+  auto first = expect_ok(node_a_->put_record(fhir("rec-1", R"({"v":1})"), secret(kDoctorPin), secret(kPatientPin)));
+  (void)expect_ok(node_a_->put_record(fhir("rec-1", R"({"v":2})"), secret(kDoctorPin), secret(kPatientPin)));
+  auto history = expect_ok(node_a_->record_history("rec-1"));
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_FALSE(history[0].previous.has_value());
+  ASSERT_TRUE(history[1].previous.has_value());
+  EXPECT_EQ(*history[1].previous, first.tx_id);
+  auto read = expect_ok(node_a_->read_record(read_at_a("rec-1"), secret(kDoctorPin)));
+  EXPECT_EQ(core::to_string(read.plaintext), R"({"v":2})");
+  EXPECT_EQ(read.version, 2u);
+}
+
+TEST_F(HospitalNodeTest, GrantLetsHospitalBReadTheReadIsAuditedAndRevokeRefusesTheNextRead) {
+  (void)expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
+
+  // Before any grant: refused, logged by the node, nothing on the ledger.
+  auto size_before = log_size();
+  EXPECT_EQ(error_of(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin))), ErrorCode::kReadNotAuthorized);
+  EXPECT_EQ(log_size(), size_before);
+  ASSERT_EQ(refused_.size(), 1u);
+  EXPECT_EQ(refused_[0].reason.code, ErrorCode::kReadNotAuthorized);
+  EXPECT_EQ(refused_[0].doctor, "hospital-b/dr-b");
+
+  (void)expect_ok(node_a_->grant_access({"hospital-a/pat-a", "hospital-b", {}, std::nullopt}, secret(kPatientPin)));
+  auto read = expect_ok(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin)));
+  EXPECT_EQ(core::to_string(read.plaintext), R"({"resourceType":"Observation"})");
+  EXPECT_EQ(read.basis, "grant:hospital-b");
+
+  auto audit = expect_ok(node_a_->export_audit({"hospital-a/pat-a", std::nullopt, std::nullopt}));
+  const auto& reads = audit.bundle.at("reads").as_array();
+  ASSERT_EQ(reads.size(), 1u);
+  EXPECT_EQ(reads[0].as_object().at("doctor").as_string(), "hospital-b/dr-b");
+  EXPECT_EQ(reads[0].as_object().at("purpose").as_string(), "second opinion");
+  EXPECT_EQ(reads[0].as_object().at("basis").as_string(), "grant:hospital-b");
+
+  (void)expect_ok(node_a_->revoke_access("hospital-a/pat-a", "hospital-b", secret(kPatientPin)));
+  EXPECT_EQ(error_of(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin))), ErrorCode::kGrantRevoked);
+  ASSERT_EQ(refused_.size(), 2u);
+  EXPECT_EQ(refused_[1].reason.code, ErrorCode::kGrantRevoked);
+
+  // Later records use the rotated key, which hospital A's node still holds.
+  (void)expect_ok(node_a_->put_record(fhir("rec-2", "after revoke"), secret(kDoctorPin), secret(kPatientPin)));
+  auto own = expect_ok(node_a_->read_record(read_at_a("rec-2"), secret(kDoctorPin)));
+  EXPECT_EQ(core::to_string(own.plaintext), "after revoke");
+  expect_verify_clean();
+}
+
+TEST_F(HospitalNodeTest, GrantToAnotherDoctorDoesNotCoverHisColleague) {
+  (void)expect_ok(node_b_->enrol({ca::Role::kDoctor, "dr-b2", secret(kDoctorPin), {}}));
+  (void)expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
+  (void)expect_ok(node_a_->grant_access({"hospital-a/pat-a", "hospital-b/dr-b", {"rec-1"}, std::nullopt},
+                                        secret(kPatientPin)));
+  (void)expect_ok(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin)));
+  ReadRequest colleague{"rec-1", std::nullopt, "hospital-b/dr-b2", "curiosity"};
+  EXPECT_EQ(error_of(node_b_->read_record(colleague, secret(kDoctorPin))), ErrorCode::kReadNotAuthorized);
+}
+
+TEST_F(HospitalNodeTest, ExpiredGrantIsRefusedWithGrantExpired) {
+  (void)expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch()).count();
+  // Expires one second after now: accepted (after the block time), expired by the read below.
+  (void)expect_ok(node_a_->grant_access({"hospital-a/pat-a", "hospital-b", {}, now + 1000}, secret(kPatientPin)));
+  while (std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count() <= now + 1000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(error_of(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin))), ErrorCode::kGrantExpired);
+}
+
+TEST_F(HospitalNodeTest, WrongPinIsRefusedWithoutSigningAndLeavesTheLedgerUnchanged) {
+  auto size_before = log_size();
+  EXPECT_EQ(error_of(node_a_->put_record(fhir("rec-1"), secret("wrong-pin"), secret(kPatientPin))),
+            ErrorCode::kPersonPinIncorrect);
+  EXPECT_EQ(error_of(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret("wrong-pin"))),
+            ErrorCode::kPersonPinIncorrect);
+  EXPECT_EQ(log_size(), size_before);
+}
+
+class LockoutTest : public TwoHospitals {
+ protected:
+  PinPolicy pin_policy() const override {
+    PinPolicy p;
+    p.backoff = false;  // no waiting in a test: the lockout itself is what is checked
+    return p;
+  }
+};
+
+TEST_F(LockoutTest, FiveWrongPinsLockThePersonAndEvenTheRightPinIsThenRefused) {
+  (void)expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
+  for (std::uint32_t i = 0; i < kDefaultMaxPinFailures; ++i) {
+    EXPECT_EQ(error_of(node_a_->read_record(read_at_a("rec-1"), secret("wrong-pin"))), ErrorCode::kPersonPinIncorrect);
+  }
+  EXPECT_EQ(error_of(node_a_->read_record(read_at_a("rec-1"), secret(kDoctorPin))), ErrorCode::kPersonLocked);
+  EXPECT_EQ(error_of(node_a_->put_record(fhir("rec-2"), secret(kDoctorPin), secret(kPatientPin))),
+            ErrorCode::kPersonLocked);
+}
+
+TEST_F(HospitalNodeTest, ExternalPatientSignatureOverTheDocumentedBytesIsAcceptedLikeACustodialOne) {
+  auto device = expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
+  auto enrolment = expect_ok(node_a_->enrol({ca::Role::kPatient, "pat-device", secret(kPatientPin),
+                                             device->public_key_spki()}));
+  RecordPutRequest request = fhir("rec-ext");
+  request.patient = "hospital-a/pat-device";
+  auto prepared = expect_ok(node_a_->prepare_record_put(request));
+  expect_ok(node_a_->sign_as(prepared.tx, "hospital-a/dr-a", secret(kDoctorPin)));
+  // The device signs tx_id = SHA-256(signing bytes), as docs/transactions.md says.
+  EXPECT_EQ(core::sha256(core::to_bytes(ledger::signing_bytes(prepared.tx))), prepared.tx_id);
+  auto signature = expect_ok(device->sign_digest(prepared.tx_id));
+  expect_ok(node_a_->add_external_signature(prepared.tx, {core::KeyAlgorithm::kEcdsaP256, enrolment.fingerprint, signature}));
+  auto receipt = expect_ok(node_a_->endorse_and_submit(prepared.tx));
+  EXPECT_EQ(receipt.result, ledger::kTxAccepted);
+  // Custodial signing is impossible for a person who keeps their own key.
+  auto again = expect_ok(node_a_->prepare_record_put(request));
+  EXPECT_EQ(error_of(node_a_->sign_as(again.tx, "hospital-a/pat-device", secret(kPatientPin))),
+            ErrorCode::kInvalidArgument);
+}
+
+TEST_F(HospitalNodeTest, ExternalSignatureOverOtherBytesOrByAnUnknownCertificateIsRefused) {
+  auto device = expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
+  auto enrolment = expect_ok(node_a_->enrol({ca::Role::kPatient, "pat-device", secret(kPatientPin),
+                                             device->public_key_spki()}));
+  auto prepared = expect_ok(node_a_->prepare_record_put(fhir("rec-1")));
+  auto wrong = expect_ok(device->sign_digest(core::sha256(core::to_bytes("something else"))));
+  EXPECT_EQ(error_of(node_a_->add_external_signature(prepared.tx, {core::KeyAlgorithm::kEcdsaP256, enrolment.fingerprint, wrong})),
+            ErrorCode::kSignatureInvalid);
+  auto right = expect_ok(device->sign_digest(prepared.tx_id));
+  core::Digest unknown = core::sha256(core::to_bytes("no such certificate"));
+  EXPECT_EQ(error_of(node_a_->add_external_signature(prepared.tx, {core::KeyAlgorithm::kEcdsaP256, unknown, right})),
+            ErrorCode::kCertNotOnLedger);
+  EXPECT_TRUE(prepared.tx.signatures.empty());
+}
+
+TEST_F(HospitalNodeTest, EnvelopeTamperedBeforeSigningIsRefusedWithDigestMismatch) {
+  auto prepared = expect_ok(node_a_->prepare_record_put(fhir("rec-1")));
+  auto& envelope = prepared.tx.body.at("envelope").as_object();
+  std::string ciphertext(envelope.at("ciphertext").as_string());
+  ciphertext[0] = ciphertext[0] == 'A' ? 'B' : 'A';
+  envelope["ciphertext"] = ciphertext;
+  expect_ok(node_a_->sign_as(prepared.tx, "hospital-a/dr-a", secret(kDoctorPin)));
+  expect_ok(node_a_->sign_as(prepared.tx, "hospital-a/pat-a", secret(kPatientPin)));
+  EXPECT_EQ(error_of(node_a_->endorse_and_submit(prepared.tx)), ErrorCode::kRecordDigestMismatch);
+}
+
+TEST_F(HospitalNodeTest, PayloadTamperedAfterSigningIsRefusedWithSignatureInvalid) {
+  auto prepared = expect_ok(node_a_->prepare_record_put(fhir("rec-1")));
+  expect_ok(node_a_->sign_as(prepared.tx, "hospital-a/dr-a", secret(kDoctorPin)));
+  expect_ok(node_a_->sign_as(prepared.tx, "hospital-a/pat-a", secret(kPatientPin)));
+  prepared.tx.body["content_type"] = "text/plain";
+  EXPECT_EQ(error_of(node_a_->endorse_and_submit(prepared.tx)), ErrorCode::kSignatureInvalid);
+}
+
+TEST_F(HospitalNodeTest, AuditExportByTimeRangeHoldsProofsCertificatesAndChains) {
+  (void)expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
+  (void)expect_ok(node_a_->read_record(read_at_a("rec-1"), secret(kDoctorPin)));
+  auto audit = expect_ok(node_a_->export_audit({std::nullopt, 0, std::nullopt}));
+  const auto& records = audit.bundle.at("records").as_array();
+  ASSERT_EQ(records.size(), 1u);
+  const auto& version = records[0].as_object().at("versions").as_array().at(0).as_object();
+  EXPECT_FALSE(version.at("proof").as_object().at("inclusion_proof").as_array().empty());
+  EXPECT_EQ(audit.bundle.at("reads").as_array().size(), 1u);
+  // Doctor, patient and node certificates, each with a chain file holding leaf + CA.
+  const auto& certs = audit.bundle.at("certificates").as_array();
+  EXPECT_EQ(certs.size(), 3u);
+  ASSERT_EQ(audit.pem_files.size(), 3u);
+  for (const auto& [name, pem] : audit.pem_files) {
+    auto chain = expect_ok(ca::parse_pem_bundle(pem));
+    EXPECT_EQ(chain.size(), 2u) << name;
+  }
+  EXPECT_EQ(error_of(node_a_->export_audit({})), ErrorCode::kInvalidArgument);
+}
+
+TEST_F(HospitalNodeTest, EnrolmentRefusesNodeIdsDuplicatesAndShortPins) {
+  EXPECT_EQ(error_of(node_a_->enrol({ca::Role::kDoctor, "node-encryption", secret(kDoctorPin), {}})),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(node_a_->enrol({ca::Role::kDoctor, "dr-a", secret(kDoctorPin), {}})), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(error_of(node_a_->enrol({ca::Role::kDoctor, "dr-new", secret("12"), {}})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(node_a_->enrol({ca::Role::kNode, "n2", secret(kDoctorPin), {}})), ErrorCode::kInvalidArgument);
+}
+
+class WrappedPersonKeysTest : public TwoHospitals {
+ protected:
+  void adjust_setup(NodeSetup& setup) override {
+    // The KEK is made in an SO session, which needs every user session closed.
+    pool_a_.reset();
+    auto kek = expect_ok(hsm::create_kek(*module_, hsm::TokenSelector::by_label("hospital-a"), secret(kSoPin)));
+    setup.person_keys = PersonKeyStorage::kWrapped;
+    setup.kek_id_hex = core::hex_encode(kek);
+    pool_a_ = expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-a"), secret(kUserPin)));
+  }
+};
+
+TEST_F(WrappedPersonKeysTest, PersonKeysWrappedUnderTheTokenKekSignRecordsLikeTokenKeys) {
+  auto person = expect_ok(node_a_->person("hospital-a/dr-a"));
+  EXPECT_TRUE(person.wrapped);
+  EXPECT_FALSE(person.wrapped_blob.empty());
+  auto receipt = expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
+  EXPECT_EQ(receipt.result, ledger::kTxAccepted);
+  expect_verify_clean();
+}
+
+}  // namespace
+}  // namespace medledger::node::testing
