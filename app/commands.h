@@ -14,6 +14,9 @@ void register_ca_commands(CLI::App& app);  // ca ...
 #ifdef MEDLEDGER_WITH_LEDGER
 void register_ledger_commands(CLI::App& app);  // ledger ...
 #endif
+#ifdef MEDLEDGER_WITH_NODE
+void register_node_commands(CLI::App& app);  // node, enrol, record, access, audit, hospital
+#endif
 #ifdef MEDLEDGER_WITH_API
 void register_api_commands(CLI::App& app);  // serve
 #endif
@@ -27,6 +30,9 @@ inline void register_commands(CLI::App& app) {
 #endif
 #ifdef MEDLEDGER_WITH_LEDGER
   register_ledger_commands(app);
+#endif
+#ifdef MEDLEDGER_WITH_NODE
+  register_node_commands(app);
 #endif
 #ifdef MEDLEDGER_WITH_API
   register_api_commands(app);
