@@ -3,6 +3,7 @@
 // Until node/ lands, the client trust comes from the files in [tls] (client_ca,
 // client_crls) and the health probes look at the configured paths only; node/
 // replaces both with the ledger's admitted CAs and revocations and real probes.
+#include <signal.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -72,6 +73,8 @@ api::HealthProbes interim_probes(const api::ServerConfig& config) {
 }
 
 void run_serve(const std::string& config_path) {
+  // A client that disconnects must cost an error code, not the process (SIGPIPE).
+  signal(SIGPIPE, SIG_IGN);
   api::ServerConfig config = require(api::load_server_config(config_path));
   require(api::configure_logging(config.log));
   auto trust = require(load_client_trust(config.tls));

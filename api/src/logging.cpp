@@ -26,7 +26,9 @@ std::shared_ptr<spdlog::logger> make_logger(spdlog::sink_ptr sink, spdlog::level
   auto logger = std::make_shared<spdlog::logger>(kLoggerName, std::move(sink));
   logger->set_pattern("%v");  // the line is the JSON object we build
   logger->set_level(level);
-  logger->flush_on(spdlog::level::warn);
+  // Every line reaches the file at once (one write): a crash loses no log line,
+  // and tools tailing the file (journald, tests) see lines as they happen.
+  logger->flush_on(spdlog::level::trace);
   return logger;
 }
 

@@ -112,11 +112,12 @@ class Session : public std::enable_shared_from_this<Session> {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_handshake, shared_from_this()));
   }
 
-  // Graceful stop: a connection without a request in flight closes now; one
-  // with a request in flight closes after writing its response.
+  // Graceful stop: a connection without a request in flight closes now (also one
+  // waiting for the client's close_notify); one with a request in flight closes
+  // after writing its response.
   void stop() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->state_ == State::kHandshake || self->state_ == State::kIdle || self->state_ == State::kReading) {
+      if (self->state_ != State::kHandling && self->state_ != State::kWriting) {
         beast::get_lowest_layer(self->stream_).close();
       }
     });
@@ -139,7 +140,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_read() {
-    if (shared_->stopping) return do_close();
+    if (shared_->stopping) {
+      // No request pending and none will be read: no TLS goodbye needed.
+      state_ = State::kClosing;
+      beast::get_lowest_layer(stream_).close();
+      return;
+    }
     parser_.emplace();
     parser_->body_limit(shared_->config.limits.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes));
@@ -211,6 +217,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Connection-level failures end the connection without a response.
   void on_transport_error(beast::error_code ec, const char* phase) {
+    log_event(LogLevel::kDebug, "connection_error",
+              {{"phase", phase}, {"category", ec.category().name()}, {"reason", ec.message()}});
     if (ec == beast::error::timeout) {
       // beast's stream has closed the socket already.
       shared_->metrics->add(metric::kConnectionsTimedOut, {{"phase", phase}});
@@ -281,6 +289,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void do_close() {
     state_ = State::kClosing;
+    if (!beast::get_lowest_layer(stream_).socket().is_open()) return;  // closed by stop() or a timeout
     beast::get_lowest_layer(stream_).expires_after(kCloseTimeout);
     stream_.async_shutdown(beast::bind_front_handler(&Session::on_shutdown, shared_from_this()));
   }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -184,7 +185,7 @@ ServerConfig test_config(const Pki& pki) {
   config.limits.shutdown_grace = std::chrono::milliseconds(5000);
   config.threads.io = 2;
   config.threads.handlers = 4;
-  config.log.level = "warn";
+  config.log.level = std::getenv("MEDLEDGER_TEST_LOG") ? std::getenv("MEDLEDGER_TEST_LOG") : "warn";
   return config;
 }
 
@@ -251,7 +252,9 @@ RawTlsClient::~RawTlsClient() {
   if (fd_ >= 0) close(fd_);
 }
 
-bool RawTlsClient::connect(const Pki& pki, std::uint16_t port, const std::string& client) {
+bool RawTlsClient::connect(const Pki& pki, std::uint16_t port, const std::string& client, int max_tls_version) {
+  // Writing to a connection the server closed must fail, not kill the test with SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
   fd_ = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -262,6 +265,12 @@ bool RawTlsClient::connect(const Pki& pki, std::uint16_t port, const std::string
   ctx_ = ctx;
   SSL_CTX_load_verify_locations(ctx, pki.ca_pem.c_str(), nullptr);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  if (max_tls_version != 0) {
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_min_proto_version(ctx, 0);
+    SSL_CTX_set_max_proto_version(ctx, max_tls_version);
+    SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
+  }
   if (!client.empty()) {
     SSL_CTX_use_certificate_file(ctx, pki.cert(client).c_str(), SSL_FILETYPE_PEM);
     SSL_CTX_use_PrivateKey_file(ctx, pki.key(client).c_str(), SSL_FILETYPE_PEM);

@@ -96,8 +96,10 @@ class RawTlsClient {
   RawTlsClient(const RawTlsClient&) = delete;
   RawTlsClient& operator=(const RawTlsClient&) = delete;
 
-  /// TCP connect + TLS handshake, with an optional client certificate. False on failure.
-  bool connect(const Pki& pki, std::uint16_t port, const std::string& client = "");
+  /// TCP connect + TLS handshake, with an optional client certificate. False on
+  /// failure. `max_tls_version` (e.g. TLS1_1_VERSION) caps the client's protocol and
+  /// lowers its own security level, so that only the server's policy can refuse.
+  bool connect(const Pki& pki, std::uint16_t port, const std::string& client = "", int max_tls_version = 0);
   /// Writes bytes; false once the server has closed.
   bool send(const std::string& bytes);
   /// True if the server closed the connection (EOF or error) within `timeout_ms`.

@@ -8,7 +8,11 @@
 
 #include <boost/json/parse.hpp>
 
+#include <openssl/ssl.h>
+
 #include "api_test_support.h"
+#include "medledger/api/client_auth.h"
+#include "medledger/api/tls.h"
 
 namespace medledger::api {
 namespace {
@@ -200,20 +204,62 @@ TEST_F(ServerTest, MetricsAreValidPrometheusTextWithRequestCounts) {
   EXPECT_NE(result.body.find("medledger_http_requests_in_flight 1"), std::string::npos);  // this request
 }
 
-TEST_F(ServerTest, TlsKeyBehindASignerServesHandshakes) {
-  testing::TestServerOptions options;
-  options.signer_tls_key = true;
-  auto server = testing::start_server(*pki_, options);
-  EXPECT_EQ(curl(*pki_, server->port(), "/healthz").status, 200);
-  EXPECT_EQ(curl(*pki_, server->port(), "/healthz", "", "--tlsv1.2 --tls-max 1.2").status, 200);
-  EXPECT_EQ(curl(*pki_, server->port(), "/v1/whoami", testing::kNode).status, 200);
+// The TLS key used only through core::Signer (as with a key in the token): every
+// handshake signature goes through sign_digest.
+TEST_F(ServerTest, TlsKeyBehindASignerSignsEveryHandshake) {
+  struct CountingSigner final : core::Signer {
+    explicit CountingSigner(std::shared_ptr<core::Signer> inner) : inner_(std::move(inner)) {}
+    core::Result<core::Bytes> sign_digest(const core::Digest& digest) override {
+      ++signatures;
+      return inner_->sign_digest(digest);
+    }
+    const core::Bytes& public_key_spki() const override { return inner_->public_key_spki(); }
+    core::KeyAlgorithm algorithm() const override { return inner_->algorithm(); }
+    std::shared_ptr<core::Signer> inner_;
+    std::atomic<int> signatures{0};
+  };
+  auto counting = std::make_shared<CountingSigner>(pki_->server_signer);
+  auto key = std::make_shared<SignerTlsKey>(counting);
+  auto tls = make_tls_context(pki_->server_chain, key);
+  ASSERT_TRUE(tls.ok()) << tls.error().to_string();
+
+  auto metrics = std::make_shared<MetricsRegistry>();
+  auto router = std::make_shared<Router>();
+  ASSERT_TRUE(add_appliance_routes(*router, {{}, metrics}).ok());
+  ServerParts parts;
+  parts.tls = *tls;
+  parts.router = router;
+  parts.authenticator = std::make_shared<ChainValidatingAuthenticator>([] { return nullptr; });
+  parts.metrics = metrics;
+  auto server = Server::start(testing::test_config(*pki_), std::move(parts));
+  ASSERT_TRUE(server.ok()) << server.error().to_string();
+
+  EXPECT_EQ(curl(*pki_, (*server)->port(), "/healthz").status, 200);                                // TLS 1.3
+  EXPECT_EQ(curl(*pki_, (*server)->port(), "/healthz", "", "--tlsv1.2 --tls-max 1.2").status, 200);  // TLS 1.2
+  EXPECT_EQ(counting->signatures.load(), 2);
 }
 
-TEST_F(ServerTest, Tls11IsRefused) {
+TEST_F(ServerTest, SignerTlsKeyMustBeP256) {
+  auto ed25519 = core::SoftwareSigner::generate(core::KeyAlgorithm::kEd25519);
+  ASSERT_TRUE(ed25519.ok());
+  auto tls = make_tls_context(pki_->server_chain, std::make_shared<SignerTlsKey>(std::move(*ed25519)));
+  ASSERT_FALSE(tls.ok());
+  EXPECT_EQ(tls.error().code, core::ErrorCode::kUnsupportedAlgorithm);
+}
+
+TEST_F(ServerTest, PemKeyThatDoesNotMatchTheCertificateIsRefused) {
+  // The CA's certificate with the node's key: a mismatch.
+  auto tls = make_tls_context(pki_->ca_pem, std::make_shared<PemFileTlsKey>(pki_->server_key));
+  ASSERT_FALSE(tls.ok());
+  EXPECT_EQ(tls.error().code, core::ErrorCode::kConfigInvalid);
+}
+
+TEST_F(ServerTest, Tls11IsRefusedAndTls12Accepted) {
   auto server = testing::start_server(*pki_);
-  auto result = curl(*pki_, server->port(), "/healthz", "", "--tlsv1.1 --tls-max 1.1");
-  EXPECT_NE(result.curl_exit, 0);
-  EXPECT_EQ(result.status, 0);
+  testing::RawTlsClient tls11;
+  EXPECT_FALSE(tls11.connect(*pki_, server->port(), "", TLS1_1_VERSION));
+  testing::RawTlsClient tls12;
+  EXPECT_TRUE(tls12.connect(*pki_, server->port(), "", TLS1_2_VERSION));
 }
 
 }  // namespace

@@ -1,0 +1,234 @@
+// Unit tests of the parts without a network: routing, error mapping, metrics text, config.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "api_test_support.h"
+#include "medledger/api/config.h"
+#include "medledger/api/http.h"
+#include "medledger/api/metrics.h"
+#include "medledger/api/router.h"
+
+namespace medledger::api {
+namespace {
+
+using core::ErrorCode;
+
+Handler ok_handler(std::string tag) {
+  return [tag](const Request&, const Principal*) -> core::Result<Response> { return Response{200, "text/plain", tag, {}, {}}; };
+}
+
+Route route(Method method, std::string pattern, std::string tag = "") {
+  Route r;
+  r.method = method;
+  r.pattern = std::move(pattern);
+  r.handler = ok_handler(std::move(tag));
+  return r;
+}
+
+TEST(Router, MatchesParametersAndPrefersLiteralSegments) {
+  Router router;
+  ASSERT_TRUE(router.add(route(Method::kGet, "/v1/records/{id}", "by-id")).ok());
+  ASSERT_TRUE(router.add(route(Method::kGet, "/v1/records/latest", "latest")).ok());
+  ASSERT_TRUE(router.add(route(Method::kGet, "/v1/patients/{patient}/records/{id}", "nested")).ok());
+
+  auto by_id = router.match(Method::kGet, "/v1/records/r-17");
+  ASSERT_NE(by_id.route, nullptr);
+  EXPECT_EQ(by_id.route->pattern, "/v1/records/{id}");
+  EXPECT_EQ(by_id.params.at("id"), "r-17");
+  EXPECT_EQ(router.match(Method::kGet, "/v1/records/latest").route->pattern, "/v1/records/latest");
+  auto nested = router.match(Method::kGet, "/v1/patients/p1/records/r2");
+  ASSERT_NE(nested.route, nullptr);
+  EXPECT_EQ(nested.params.at("patient"), "p1");
+  EXPECT_EQ(nested.params.at("id"), "r2");
+  EXPECT_EQ(router.match(Method::kHead, "/v1/records/x").route->pattern, "/v1/records/{id}");
+}
+
+TEST(Router, UnknownPathIsRouteNotFoundAndOtherMethodIsMethodNotAllowed) {
+  Router router;
+  ASSERT_TRUE(router.add(route(Method::kGet, "/v1/things/{id}")).ok());
+  ASSERT_TRUE(router.add(route(Method::kPut, "/v1/things/{id}")).ok());
+  auto missing = router.match(Method::kGet, "/v1/other");
+  EXPECT_EQ(missing.route, nullptr);
+  EXPECT_EQ(missing.error.code, ErrorCode::kRouteNotFound);
+  EXPECT_EQ(router.match(Method::kGet, "/v1/things").error.code, ErrorCode::kRouteNotFound);
+  EXPECT_EQ(router.match(Method::kGet, "/v1/things/").error.code, ErrorCode::kRouteNotFound);  // empty {id}
+  auto wrong = router.match(Method::kPost, "/v1/things/1");
+  EXPECT_EQ(wrong.error.code, ErrorCode::kMethodNotAllowed);
+  EXPECT_EQ(wrong.allowed, (std::vector<Method>{Method::kGet, Method::kPut}));
+}
+
+TEST(Router, RefusesMalformedAndDuplicatePatterns) {
+  Router router;
+  EXPECT_EQ(router.add(route(Method::kGet, "v1/x")).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(router.add(route(Method::kGet, "/v1//x")).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(router.add(route(Method::kGet, "/v1/x{id}")).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(router.add(route(Method::kGet, "/v1/{id}/{id}")).error().code, ErrorCode::kInvalidArgument);
+  Route no_handler = route(Method::kGet, "/v1/y");
+  no_handler.handler = nullptr;
+  EXPECT_EQ(router.add(std::move(no_handler)).error().code, ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(router.add(route(Method::kGet, "/v1/x/{a}")).ok());
+  EXPECT_EQ(router.add(route(Method::kGet, "/v1/x/{b}")).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(router.add(route(Method::kPost, "/v1/x/{b}")).ok());
+}
+
+TEST(Access, PublicRolesAndAnyRole) {
+  EXPECT_TRUE(Access::public_route().is_public());
+  auto admin_only = Access::roles({ca::Role::kAdmin});
+  EXPECT_TRUE(admin_only.allows(ca::Role::kAdmin));
+  EXPECT_FALSE(admin_only.allows(ca::Role::kDoctor));
+  EXPECT_EQ(admin_only.describe(), "admin");
+  EXPECT_EQ(Access::any_role().describe(), "doctor,patient,node,auditor,admin");
+}
+
+TEST(ErrorMapping, StableCodesMapToFittingStatuses) {
+  EXPECT_EQ(http_status_for(ErrorCode::kJsonMalformed), 400);
+  EXPECT_EQ(http_status_for(ErrorCode::kClientCertificateRequired), 401);
+  EXPECT_EQ(http_status_for(ErrorCode::kCertificateRevoked), 401);
+  EXPECT_EQ(http_status_for(ErrorCode::kRoleForbidden), 403);
+  EXPECT_EQ(http_status_for(ErrorCode::kPinIncorrect), 403);
+  EXPECT_EQ(http_status_for(ErrorCode::kNotFound), 404);
+  EXPECT_EQ(http_status_for(ErrorCode::kTxDuplicate), 409);
+  EXPECT_EQ(http_status_for(ErrorCode::kTxTooLarge), 413);
+  EXPECT_EQ(http_status_for(ErrorCode::kTxRejected), 422);
+  EXPECT_EQ(http_status_for(ErrorCode::kTokenUnavailable), 503);
+  EXPECT_EQ(http_status_for(ErrorCode::kInternal), 500);
+  EXPECT_EQ(http_status_for(ErrorCode::kLedgerStorage), 500);
+}
+
+TEST(ErrorMapping, ErrorBodyHasCodeAndMessage) {
+  Response response = error_response(core::make_error(ErrorCode::kTxDuplicate, "seen \"before\""));
+  EXPECT_EQ(response.status, 409);
+  EXPECT_EQ(response.error_code, "TX_DUPLICATE");
+  auto body = boost::json::parse(response.body);
+  EXPECT_EQ(body.at("error").at("code").as_string(), "TX_DUPLICATE");
+  EXPECT_EQ(body.at("error").at("message").as_string(), "seen \"before\"");
+}
+
+TEST(Metrics, RendersCountersGaugesAndCumulativeHistograms) {
+  MetricsRegistry metrics;
+  metrics.describe("demo_total", "counter", "demo");
+  metrics.add("demo_total", {{"k", "a\"b\\c\nd"}}, 2);
+  metrics.adjust_gauge("demo_open", 3);
+  metrics.adjust_gauge("demo_open", -1);
+  metrics.observe_seconds("demo_seconds", 0.003);
+  metrics.observe_seconds("demo_seconds", 0.2);
+  const std::string text = metrics.render_prometheus();
+  EXPECT_NE(text.find("# HELP demo_total demo\n# TYPE demo_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("demo_total{k=\"a\\\"b\\\\c\\nd\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("demo_open 2\n"), std::string::npos);
+  EXPECT_NE(text.find("demo_seconds_bucket{le=\"0.0025\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("demo_seconds_bucket{le=\"0.005\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("demo_seconds_bucket{le=\"0.25\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("demo_seconds_bucket{le=\"+Inf\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("demo_seconds_count 2\n"), std::string::npos);
+}
+
+TEST(Metrics, SeriesPerFamilyAreBounded) {
+  MetricsRegistry metrics;
+  for (std::size_t i = 0; i < kMaxSeriesPerFamily + 10; ++i) metrics.add("many_total", {{"i", std::to_string(i)}});
+  EXPECT_EQ(metrics.value("many_total", {{"overflow", "true"}}), 10);
+  EXPECT_EQ(metrics.value("many_total", {{"i", "0"}}), 1);
+}
+
+// --- config ---
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  std::filesystem::path write(const std::string& text) { return dir_.write("medledger.toml", text); }
+  std::string tls_section() {
+    dir_.write("cert.pem", "x");
+    dir_.write("key.pem", "x");
+    dir_.write("ca.pem", "x");
+    return "[tls]\ncertificate = \"cert.pem\"\nprivate_key = \"key.pem\"\nclient_ca = \"ca.pem\"\n";
+  }
+  core::Error expect_invalid(const std::string& text) {
+    auto config = load_server_config(write(text));
+    EXPECT_FALSE(config.ok());
+    return config ? core::Error{} : config.error();
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(ConfigTest, FullFileIsReadWithRelativePathsResolved) {
+  auto config = load_server_config(write(tls_section() + R"(
+[listen]
+address = "0.0.0.0"
+port = 9443
+[limits]
+max_body_bytes = 2048
+max_connections = 10
+header_timeout_ms = 1500
+shutdown_grace_ms = 0
+[threads]
+io = 1
+handlers = 3
+[log]
+level = "debug"
+[token]
+module = "/usr/lib/softhsm/libsofthsm2.so"
+label = "hospital-a"
+pin = "env:MEDLEDGER_PIN"
+[ledger]
+path = "ledger"
+[batch]
+max_transactions = 100
+max_delay_ms = 2
+)"));
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_EQ(config->listen.address, "0.0.0.0");
+  EXPECT_EQ(config->listen.port, 9443);
+  EXPECT_EQ(config->tls.certificate, dir_.path() / "cert.pem");
+  EXPECT_EQ(config->limits.max_body_bytes, 2048u);
+  EXPECT_EQ(config->limits.header_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(config->threads.handlers, 3u);
+  EXPECT_EQ(config->token.label, "hospital-a");
+  EXPECT_EQ(config->ledger.path, dir_.path() / "ledger");
+  EXPECT_EQ(config->batch.max_delay, std::chrono::milliseconds(2));
+  EXPECT_EQ(config->limits.idle_timeout, std::chrono::milliseconds(60'000));  // default kept
+}
+
+TEST_F(ConfigTest, EveryBadValueIsRefusedNamingItsKey) {
+  const std::string tls = tls_section();
+  struct Case {
+    std::string text;
+    std::string key;
+  };
+  const std::vector<Case> cases{
+      {tls + "[listen]\nport = 70000\n", "listen.port"},
+      {tls + "[listen]\nport = \"8443\"\n", "listen.port"},
+      {tls + "[listen]\naddress = \"localhost\"\n", "listen.address"},
+      {tls + "[listen]\nprot = 1\n", "listen.prot"},
+      {tls + "[lmits]\n", "lmits"},
+      {tls + "[limits]\nmax_body_bytes = 0\n", "limits.max_body_bytes"},
+      {tls + "[limits]\nmax_body_bytes = 1073741824\n", "limits.max_body_bytes"},
+      {tls + "[limits]\nheader_timeout_ms = 1\n", "limits.header_timeout_ms"},
+      {tls + "[threads]\nio = 0\n", "threads.io"},
+      {tls + "[log]\nlevel = \"loud\"\n", "log.level"},
+      {tls + "[token]\npin = \"1234\"\n", "token.pin"},
+      {tls + "[batch]\nmax_delay_ms = -1\n", "batch.max_delay_ms"},
+      {"[tls]\ncertificate = \"cert.pem\"\n", "tls.private_key"},
+      {"[tls]\ncertificate = \"missing.pem\"\nprivate_key = \"key.pem\"\nclient_ca = \"ca.pem\"\n", "tls.certificate"},
+  };
+  for (const auto& c : cases) {
+    core::Error error = expect_invalid(c.text);
+    EXPECT_EQ(error.code, ErrorCode::kConfigInvalid) << c.text;
+    EXPECT_EQ(error.message.rfind(c.key + ":", 0), 0u) << "expected the message to start with " << c.key
+                                                          << ": got " << error.message;
+  }
+}
+
+TEST_F(ConfigTest, SyntaxErrorIsConfigInvalidShowingTheLine) {
+  core::Error error = expect_invalid(tls_section() + "[listen]\nport = = 3\n");
+  EXPECT_EQ(error.code, ErrorCode::kConfigInvalid);
+  EXPECT_NE(error.message.find("6 | port = = 3"), std::string::npos) << error.message;  // toml11 shows line 6
+}
+
+TEST_F(ConfigTest, MissingFileIsIoError) {
+  auto config = load_server_config(dir_.path() / "absent.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().code, ErrorCode::kIoError);
+}
+
+}  // namespace
+}  // namespace medledger::api
