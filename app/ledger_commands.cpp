@@ -5,8 +5,8 @@
 // instead keeps a software key in <path>/proposer-key.pem (mode 0600): for quick
 // local trials only, never for production. Either way the proposer's public key
 // (SPKI) is in the genesis configuration, so verify needs no token. The contract
-// is the interim key/value contract (ledger/kv_contract.h) until the
-// medical-records contract lands.
+// is named in genesis (`--contract` at init): the medical-records contract by
+// default, the key/value contract (ledger/kv_contract.h) for storage trials.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +36,7 @@
 #include "medledger/ledger/ledger.h"
 #include "medledger/ledger/ordering.h"
 #include "medledger/ledger/receipt.h"
+#include "medledger/ledger/records_contract.h"
 #include "medledger/ledger/verify.h"
 
 namespace medledger::app {
@@ -65,7 +66,22 @@ struct LedgerCliOptions {
   TokenOptions token;            // --module, --token, --pin: where the proposer key lives
   std::string proposer_key;      // --proposer-key: CKA_LABEL of the proposer key in the token
   bool software_proposer = false;  // --software-proposer: <path>/proposer-key.pem (trials only)
+  std::string contract = "records";  // --contract at init: records or kv
 };
+
+// The contract named in genesis decides the rules; every command on the ledger
+// after init uses that one, so append and verify can never disagree.
+std::unique_ptr<ledger::Contract> make_contract(const std::string& genesis_name) {
+  if (genesis_name == ledger::kRecordsContractName) return std::make_unique<ledger::RecordsContract>();
+  if (genesis_name == ledger::kKeyValueContractName) return std::make_unique<ledger::KeyValueContract>();
+  fail(core::make_error(ErrorCode::kConfigInvalid, "genesis names an unknown contract '" + genesis_name + "'"));
+}
+
+std::string contract_name_for_option(const std::string& option) {
+  if (option == "records") return ledger::kRecordsContractName;
+  if (option == "kv") return ledger::kKeyValueContractName;
+  fail(core::make_error(ErrorCode::kInvalidArgument, "--contract is records or kv"));
+}
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -170,8 +186,9 @@ void run_init(const LedgerCliOptions& o) {
   config.hospitals.push_back(std::move(hospital));
   config.admit_quorum = o.admit_quorum;
   config.proposers = {&signer};  // its SPKI goes into genesis: verify needs no token
-  ledger::KeyValueContract contract;
-  auto created = require(ledger::Ledger::create(ledger_dir(o), ledger::make_genesis_document(config), contract,
+  config.contract = contract_name_for_option(o.contract);
+  auto contract = make_contract(config.contract);
+  auto created = require(ledger::Ledger::create(ledger_dir(o), ledger::make_genesis_document(config), *contract,
                                                 signer, now_ms()));
   // The software key is written only once the ledger exists, owner-only.
   if (software) write_software_proposer(o, *software);
@@ -185,10 +202,10 @@ void run_init(const LedgerCliOptions& o) {
 void run_append(const LedgerCliOptions& o) {
   auto ledger = open_ledger(o);
   auto signer = load_proposer(o, *ledger);
-  ledger::KeyValueContract contract;
+  auto contract = make_contract(require(ledger::genesis_contract_name(ledger->genesis_document())));
   std::string wire = read_file(o.tx_file);
   while (!wire.empty() && wire.back() == '\n') wire.pop_back();  // files usually end with a newline
-  auto orderer = ledger::SoloOrderer::start(*ledger, contract, *signer);
+  auto orderer = ledger::SoloOrderer::start(*ledger, *contract, *signer);
   auto receipt = require(orderer->submit(std::move(wire)).get());
   orderer->stop();
   std::cout << ledger::encode_receipt(receipt) << "\n";
@@ -196,7 +213,7 @@ void run_append(const LedgerCliOptions& o) {
 
 void run_verify(const LedgerCliOptions& o) {
   auto ledger = open_ledger(o);
-  ledger::KeyValueContract contract;
+  auto contract = make_contract(require(ledger::genesis_contract_name(ledger->genesis_document())));
   ledger::VerifyOptions options;
   if (o.progress || ::isatty(STDERR_FILENO) == 1) {
     auto last = std::chrono::steady_clock::now();
@@ -207,7 +224,7 @@ void run_verify(const LedgerCliOptions& o) {
       std::cerr << "verify: block " << height << " of " << tip << "\n";
     };
   }
-  auto report = require(ledger::verify_ledger(*ledger, contract, options));
+  auto report = require(ledger::verify_ledger(*ledger, *contract, options));
   print(json::object{{"status", "ok"},
                      {"blocks", static_cast<std::int64_t>(report.blocks)},
                      {"transactions", static_cast<std::int64_t>(report.transactions)},
@@ -298,6 +315,8 @@ void register_ledger_commands(CLI::App& app) {
   init->add_option("--hospital", o->hospital, "founding hospital id");
   init->add_option("--ca-cert", o->ca_certs, "founding hospital CA certificate (PEM file); repeatable");
   init->add_option("--admit-quorum", o->admit_quorum, "member CAs needed to admit a hospital");
+  init->add_option("--contract", o->contract,
+                   "rules the ledger runs, fixed in genesis: records (medical records, default) or kv (storage trials)");
   add_proposer_options(init, *o);
   init->callback([o] { run_init(*o); });
 

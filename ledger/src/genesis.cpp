@@ -10,6 +10,7 @@ namespace json = boost::json;
 json::object make_genesis_document(const GenesisConfig& config) {
   json::object doc;
   doc["consortium"] = config.consortium;
+  doc["contract"] = config.contract;
   json::array hospitals;
   for (const FoundingHospital& h : config.hospitals) {
     json::array certs;
@@ -45,6 +46,14 @@ core::Result<std::vector<core::Bytes>> genesis_proposer_keys(const json::object&
     keys.push_back(std::move(*der));
   }
   return keys;
+}
+
+core::Result<std::string> genesis_contract_name(const json::object& document) {
+  auto it = document.find("contract");
+  if (it == document.end() || !it->value().is_string()) {
+    return core::make_error(core::ErrorCode::kTxMalformed, "genesis: \"contract\" is missing");
+  }
+  return std::string(it->value().as_string());
 }
 
 }  // namespace medledger::ledger

@@ -78,7 +78,7 @@ class LedgerCliTest : public ::testing::Test {
     return run;
   }
   std::string token_proposer() const { return std::string(" --token ") + kTokenLabel + " --proposer-key " + kProposerLabel; }
-  CommandRun init() { return cli("ledger init --path " + path_ + token_proposer()); }
+  CommandRun init() { return cli("ledger init --contract kv --path " + path_ + token_proposer()); }
   CommandRun append(const std::string& wire, const std::string& name) {
     auto file = tmp_.path() / name;
     write_file(file, wire + "\n");
@@ -200,7 +200,7 @@ TEST_F(LedgerCliTest, ProposerMustBeChosenAndListedInGenesisSoftwareKeyOnlyOnReq
 
   // The software key: an explicit choice, kept owner-only next to the ledger.
   auto trial = (tmp_.path() / "trial").string();
-  auto software = cli("ledger init --path " + trial + " --software-proposer");
+  auto software = cli("ledger init --contract kv --path " + trial + " --software-proposer");
   ASSERT_EQ(software.exit_code, 0) << software.all;
   struct stat st {};
   ASSERT_EQ(::stat((std::filesystem::path(trial) / "proposer-key.pem").c_str(), &st), 0);
@@ -208,6 +208,31 @@ TEST_F(LedgerCliTest, ProposerMustBeChosenAndListedInGenesisSoftwareKeyOnlyOnReq
   auto trial_append = cli("ledger append --path " + trial + " --tx " + file.string() + " --software-proposer");
   EXPECT_EQ(trial_append.exit_code, 0) << trial_append.all;
   EXPECT_EQ(cli("ledger verify --path " + trial).exit_code, 0);
+}
+
+// The contract is fixed in genesis: by default the medical-records rules, which
+// refuse a key/value write that the kv trial contract would accept; verify then
+// replays with the same rules and stays clean.
+TEST_F(LedgerCliTest, DefaultContractIsMedicalRecordsFixedInGenesis) {
+  auto ca = tmp_.path() / "ca";
+  ASSERT_EQ(cli("ca init --ca-dir " + ca.string() + " --token " + kTokenLabel + " --hospital hospital-a").exit_code, 0)
+      << all_output_;
+  auto created = cli("ledger init --path " + path_ + " --hospital hospital-a --ca-cert " + (ca / "ca.pem").string() +
+                     token_proposer());
+  ASSERT_EQ(created.exit_code, 0) << created.all;
+  auto shown = parse_output(cli("ledger show --path " + path_));
+  EXPECT_EQ(shown.at("genesis").at("contract"), "medical-records/1");
+
+  auto appended = append(kv_put("patient-17", "allergy: penicillin"), "kv.json");
+  ASSERT_EQ(appended.exit_code, 0) << appended.all;
+  EXPECT_NE(parse_output(appended).at("result_name"), "ACCEPTED");
+
+  auto verified = cli("ledger verify --path " + path_);
+  EXPECT_EQ(verified.exit_code, 0) << verified.all;
+
+  auto unknown = cli("ledger init --path " + (tmp_.path() / "other").string() + " --contract nosuch" +
+                     token_proposer());
+  EXPECT_EQ(unknown.exit_code, exit_code_for(ErrorCode::kInvalidArgument)) << unknown.all;
 }
 
 }  // namespace

@@ -32,11 +32,16 @@ struct FoundingHospital {
   std::vector<std::string> ca_certs_pem;
 };
 
+/// Contract names a genesis document may carry (the rules every node applies).
+inline constexpr const char* kRecordsContractName = "medical-records/1";
+inline constexpr const char* kKeyValueContractName = "kv/1";
+
 struct GenesisConfig {
   std::string consortium;
   std::vector<FoundingHospital> hospitals;
   std::int64_t admit_quorum = 1;
   std::vector<const core::Signer*> proposers;  // public keys only are read
+  std::string contract = kRecordsContractName;  // which rules the ledger runs
 };
 
 /// The configuration document above.
@@ -45,5 +50,9 @@ boost::json::object make_genesis_document(const GenesisConfig& config);
 /// The proposers' SPKI DER from a configuration document; kTxMalformed when
 /// missing, empty, over kMaxProposers or not base64url.
 core::Result<std::vector<core::Bytes>> genesis_proposer_keys(const boost::json::object& document);
+
+/// The contract a configuration document names; kTxMalformed when missing or not a string.
+/// Fixed at genesis so that every later append and every verify applies the same rules.
+core::Result<std::string> genesis_contract_name(const boost::json::object& document);
 
 }  // namespace medledger::ledger
