@@ -4,7 +4,7 @@
 #include <openssl/rand.h>
 
 #include <chrono>
-#include <iostream>
+#include <spdlog/spdlog.h>
 #include <system_error>
 
 #include "hospital_node_internal.h"
@@ -218,8 +218,8 @@ core::Result<std::unique_ptr<HospitalNode>> HospitalNode::open(const fs::path& d
   if (!pins) return pins.error();
   if (!options.on_refused_read) {
     options.on_refused_read = [](const RefusedRead& refused) {
-      std::clog << "medledger node: read refused: doctor=" << refused.doctor << " record=" << refused.record
-                << " code=" << core::error_code_name(refused.reason.code) << " (" << refused.reason.message << ")\n";
+      spdlog::warn("read refused: doctor={} record={} code={} ({})", refused.doctor, refused.record,
+                   core::error_code_name(refused.reason.code), refused.reason.message);
     };
   }
   std::unique_ptr<HospitalNode> node(new HospitalNode(data_dir, std::move(*config), std::move(pool), ledger,

@@ -18,11 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The binary sits at <build>/app/medledger, this test at <build>/tests/node/node_tests.
-fs::path cli_path() {
-  if (const char* explicit_path = std::getenv("MEDLEDGER_CLI")) return explicit_path;
-  return fs::canonical("/proc/self/exe").parent_path().parent_path().parent_path() / "app" / "medledger";
-}
+// The binary CMake built beside this test (a dependency of node_tests).
+fs::path cli_path() { return MEDLEDGER_CLI_PATH; }
 
 struct CliRun {
   int status = -1;
