@@ -160,6 +160,6 @@ refused "$ml" record get "${node_b[@]}" --record rec-1 --doctor hospital-b/dr-b 
   --purpose "second opinion"
 
 step "Verifying the consortium ledger from genesis (hashes, signatures, every contract decision, state)"
-"$ml" node verify --ledger "$demo/consortium"
+"$ml" ledger verify --path "$demo/consortium"
 
 step "Done: everything is under $demo"
