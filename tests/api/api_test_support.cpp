@@ -99,24 +99,6 @@ std::string shell_quote(const std::string& text) {
 }
 }  // namespace
 
-TempDir::TempDir() {
-  std::random_device random;
-  path_ = fs::temp_directory_path() / ("medledger-api-" + std::to_string(getpid()) + "-" + std::to_string(random()));
-  fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  fs::remove_all(path_, ignored);
-}
-
-fs::path TempDir::write(const std::string& name, const std::string& content) const {
-  fs::path file = path_ / name;
-  std::ofstream out(file, std::ios::binary);
-  out << content;
-  return file;
-}
-
 std::unique_ptr<Pki> Pki::create() {
   auto pki = std::make_unique<Pki>();
   const std::time_t now = std::time(nullptr) - kBackdateSeconds;

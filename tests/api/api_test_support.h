@@ -4,6 +4,8 @@
 // real TLS clients: curl (most tests) and a raw OpenSSL socket (slow clients).
 #pragma once
 
+#include "temp_dir.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -20,19 +22,7 @@
 
 namespace medledger::api::testing {
 
-/// A fresh temporary directory removed at destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path write(const std::string& name, const std::string& content) const;
-
- private:
-  std::filesystem::path path_;
-};
+using medledger::testing::TempDir;  // tests/support/temp_dir.h
 
 /// Client certificates the PKI holds (file stems under Pki::dir).
 inline constexpr const char* kAdmin = "admin-1";

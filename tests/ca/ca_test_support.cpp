@@ -114,25 +114,6 @@ core::Bytes make_spki(TestKey type) {
   return der;
 }
 
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "medledger-ca-XXXXXX").string();
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-  path_ = pattern;
-}
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::filesystem::path TempDir::write(const std::string& name, const std::string& content) const {
-  std::filesystem::path file = path_ / name;
-  std::ofstream(file, std::ios::binary) << content;
-  return file;
-}
-std::filesystem::path TempDir::write(const std::string& name, const core::Bytes& content) const {
-  return write(name, core::to_string(content));
-}
-
 CommandResult run(const std::string& command_line) {
   std::string full = command_line + " 2>&1";
   FILE* pipe = popen(full.c_str(), "r");

@@ -2,6 +2,8 @@
 // OpenSSL directly, a temporary directory and the openssl CLI.
 #pragma once
 
+#include "temp_dir.h"
+
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -53,20 +55,7 @@ CertificateRequest make_csr(const CsrSpec& spec = {});
 /// SPKI DER of a fresh key.
 core::Bytes make_spki(TestKey type);
 
-/// A fresh temporary directory removed at destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path write(const std::string& name, const std::string& content) const;
-  std::filesystem::path write(const std::string& name, const core::Bytes& content) const;
-
- private:
-  std::filesystem::path path_;
-};
+using medledger::testing::TempDir;  // tests/support/temp_dir.h
 
 struct CommandResult {
   int exit_code;

@@ -2,6 +2,8 @@
 // key, a genesis document, and transactions of the interim kv contract.
 #pragma once
 
+#include "temp_dir.h"
+
 #include <openssl/rand.h>
 
 #include <cstdlib>
@@ -18,26 +20,7 @@
 
 namespace medledger::ledger::testing {
 
-/// A fresh directory under $TMPDIR, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "medledger-ledger-XXXXXX").string();
-    char* made = mkdtemp(pattern.data());
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using medledger::testing::TempDir;  // tests/support/temp_dir.h
 
 inline constexpr std::int64_t kTestTimeMs = 1700000000000;
 

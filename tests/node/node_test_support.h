@@ -12,28 +12,13 @@
 #include "medledger/hsm/module.h"
 #include "medledger/hsm/session_pool.h"
 #include "medledger/hsm/token.h"
+#include "result_expect.h"
 #include "softhsm_fixture.h"
 
 namespace medledger::node::testing {
 
-inline core::SecretBytes secret(const std::string& text) { return core::SecretBytes(core::to_bytes(text)); }
-
-/// Unwraps a Result in a test, failing with the error's text.
-template <typename T>
-T expect_ok(core::Result<T> result) {
-  if (!result) {
-    ADD_FAILURE() << result.error().to_string();
-    std::abort();
-  }
-  return std::move(*result);
-}
-
-inline void expect_ok(core::Result<void> result) {
-  if (!result) {
-    ADD_FAILURE() << result.error().to_string();
-    std::abort();
-  }
-}
+using medledger::testing::expect_ok;  // tests/support/result_expect.h
+using medledger::testing::secret;
 
 /// The error code of a failed Result; fails the test if it succeeded.
 template <typename T>
