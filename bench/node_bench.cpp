@@ -1,0 +1,422 @@
+// Record writes/s and reads/s through node::HospitalNode against the crypto ceiling
+// measured in the same run (issue 5). Two hospitals, each with a fresh SoftHSM2
+// token (CA key, node keys, custodial person keys) in a temporary directory, share
+// one LMDB ledger through one ConsortiumLedger (solo orderer), as in the tests.
+// Everything is removed at exit.
+//
+//   ceiling/token_sign       TokenSigner (pool, default strategy), P-256, a key in token A
+//   ceiling/openssl_verify   core::verify_digest_signature, P-256 (what the contract runs)
+//   pin/scrypt_check         one person-PIN check at the production scrypt cost
+//   write/custodial          put_record: seal, doctor PIN + token signature, patient PIN +
+//                            token signature, node endorsement, contract, durable commit
+//   write/external           prepare_record_put, doctor and patient sign on their own
+//                            device (a software key here, time included), two
+//                            add_external_signature checks, endorse_and_submit
+//   read/custodial           read_record: grant check, doctor PIN, token ECDH unwrap,
+//                            AES-GCM, record.read (doctor + node) committed
+// Node operations and the ceiling run with 1 and 2 threads; with 2 threads thread i
+// works on hospital i's node (a HospitalNode is one thread at a time), both
+// committing through the one orderer. After the runs a table prints the ratios
+// docs/PERFORMANCE.md records: ceiling writes/s = 1 / (3/sign + 3/verify) (doctor,
+// patient and node signatures made, the three verified by the contract; the block
+// signature is amortised over the block), reads/s = 1 / (2/sign + 2/verify).
+// MEDLEDGER_BENCH_BATCH_DELAY_MS=N sets the orderer's batch delay (default 2 ms).
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "medledger/ca/authority.h"
+#include "medledger/ca/store.h"
+#include "medledger/core/sha256.h"
+#include "medledger/core/software_signer.h"
+#include "medledger/hsm/key_store.h"
+#include "medledger/hsm/module.h"
+#include "medledger/hsm/session_pool.h"
+#include "medledger/hsm/token.h"
+#include "medledger/node/consortium_ledger.h"
+#include "medledger/node/hospital_node.h"
+#include "medledger/node/pin_verifier.h"
+
+namespace {
+
+using namespace medledger;
+
+constexpr const char* kSoPin = "bench-so-pin";  // throwaway tokens: fixed PINs are fine here
+constexpr const char* kUserPin = "bench-user-pin";
+constexpr const char* kPersonPin = "bench-person-4711";
+constexpr int kMaxThreads = 2;  // the reference machine has two cores
+constexpr std::size_t kPayloadBytes = 1024;  // a small FHIR resource
+constexpr double kTargetRatio = 0.5;
+constexpr int kSignaturesPerWrite = 3;  // doctor, patient, node
+constexpr int kSignaturesPerRead = 2;   // doctor, node
+constexpr int kPinChecksPerWrite = 2;
+constexpr int kPinChecksPerRead = 1;
+
+core::SecretBytes secret(std::string_view text) {
+  return core::SecretBytes(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+template <typename T>
+T must(core::Result<T> result, const char* what) {
+  if (!result) throw std::runtime_error(std::string(what) + ": " + result.error().to_string());
+  return std::move(*result);
+}
+
+void must_ok(core::Result<void> result, const char* what) {
+  if (!result) throw std::runtime_error(std::string(what) + ": " + result.error().to_string());
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
+// One hospital: its token pool, CA, node, a custodial doctor and patient, and a
+// doctor and patient whose keys live on their "devices".
+struct Hospital {
+  std::string id;
+  std::shared_ptr<hsm::SessionPool> pool;
+  std::unique_ptr<node::HospitalNode> node;
+  std::string doctor, patient;                 // custodial
+  std::string device_doctor, device_patient;   // external
+  std::unique_ptr<core::SoftwareSigner> doctor_device, patient_device;
+  core::Digest doctor_fingerprint{}, patient_fingerprint{};
+  std::string read_record_id;
+};
+
+struct World {
+  std::filesystem::path root;
+  std::shared_ptr<hsm::Module> module;
+  std::unique_ptr<node::ConsortiumLedger> ledger;
+  Hospital hospitals[kMaxThreads];
+  std::unique_ptr<hsm::TokenSigner> token_signer;
+  std::unique_ptr<core::SoftwareSigner> verify_key;
+  core::Digest verify_digest{};
+  core::Bytes verify_signature;
+  node::PinRecord pin_record;
+  std::atomic<std::uint64_t> next_record{0};
+
+  World() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "medledger-node-bench-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    root = pattern;
+    std::filesystem::create_directories(root / "tokens");
+    std::ofstream(root / "softhsm2.conf") << "directories.tokendir = " << (root / "tokens").string() << "\n"
+                                          << "objectstore.backend = file\nlog.level = ERROR\n";
+    ::setenv("SOFTHSM2_CONF", (root / "softhsm2.conf").c_str(), 1);
+    module = must(hsm::Module::load(hsm::kDefaultModulePath), "load SoftHSM2");
+
+    const char* ids[kMaxThreads] = {"hospital-a", "hospital-b"};
+    std::vector<node::NodeConfig> configs;
+    for (int i = 0; i < kMaxThreads; ++i) {
+      Hospital& h = hospitals[i];
+      h.id = ids[i];
+      must(hsm::init_token(*module, h.id, secret(kSoPin), secret(kUserPin)), "init token");
+      h.pool = must(hsm::SessionPool::open(module, hsm::TokenSelector::by_label(h.id), secret(kUserPin)), "pool");
+      make_ca(h);
+      node::NodeSetup setup;
+      setup.hospital_id = h.id;
+      setup.ca_dir = root / (h.id + "-ca");
+      setup.ledger_dir = root / "ledger";
+      configs.push_back(must(node::HospitalNode::provision(root / h.id, h.pool, setup), "provision"));
+    }
+    auto proposer = must(node::HospitalNode::signing_key(configs[0], hospitals[0].pool), "node key");
+    auto chain = must(ca::CaDirectory::open(root / "hospital-a-ca"), "CA dir").chain();
+    auto genesis = node::founding_genesis("bench-consortium", "hospital-a", chain, *proposer, {});
+    ledger = must(node::ConsortiumLedger::create(root / "ledger", genesis, std::move(proposer), orderer_options()),
+                  "ledger");
+
+    node::NodeOptions options;  // production scrypt cost: PIN checks as users meet them
+    options.on_refused_read = [](const node::RefusedRead&) {};
+    for (auto& h : hospitals) h.node = must(node::HospitalNode::open(root / h.id, h.pool, *ledger, options), "open");
+    must_ok(hospitals[0].node->register_node_certificates(), "register A");
+    auto request = must(hospitals[1].node->admission_request(), "admission request");
+    must(hospitals[0].node->countersign_admission(request.tx), "admit B");
+    must_ok(hospitals[1].node->register_node_certificates(), "register B");
+    for (auto& h : hospitals) enrol_persons(h);
+
+    token_signer = must(hsm::KeyStore(hospitals[0].pool).signer(
+                            must(hsm::KeyStore(hospitals[0].pool).generate({"bench-sign", core::KeyAlgorithm::kEcdsaP256}),
+                                 "bench key")
+                                .id),
+                        "bench signer");
+    verify_key = must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "verify key");
+    verify_digest = core::sha256(core::to_bytes(std::string("medledger node bench")));
+    verify_signature = must(verify_key->sign_digest(verify_digest), "sign");
+    pin_record = must(node::make_pin_record("pin-bench", secret(kPersonPin)), "PIN record");
+  }
+
+  ~World() {
+    for (auto& h : hospitals) h.node.reset();
+    token_signer.reset();
+    ledger.reset();
+    for (auto& h : hospitals) h.pool.reset();
+    module.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(root, ignored);
+  }
+
+  // MEDLEDGER_BENCH_BATCH_DELAY_MS overrides the orderer's batch delay (default:
+  // the production kDefaultBatchDelay): it is part of every synchronous write's latency.
+  static ledger::SoloOptions orderer_options() {
+    ledger::SoloOptions options;
+    if (const char* text = std::getenv("MEDLEDGER_BENCH_BATCH_DELAY_MS")) {
+      options.batch_delay = std::chrono::milliseconds(std::stoul(text));
+    }
+    return options;
+  }
+
+  // A CA whose key is generated in the token, as `medledger ca init` makes it.
+  void make_ca(const Hospital& h) {
+    hsm::KeyStore keys(h.pool);
+    auto key = must(keys.generate({"ca-" + h.id, core::KeyAlgorithm::kEcdsaP256}), "CA key");
+    auto signer = must(keys.signer(key.id), "CA signer");
+    ca::CaOptions options;
+    options.hospital_id = h.id;
+    auto cert = must(ca::CertificateAuthority::self_signed(*signer, options, std::time(nullptr) - 3600), "CA cert");
+    must(ca::CaDirectory::create(root / (h.id + "-ca"), {h.id, "ca-" + h.id, core::hex_encode(key.id)}, {cert}),
+         "CA dir");
+  }
+
+  void enrol_persons(Hospital& h) {
+    auto enrol = [&](ca::Role role, const std::string& id, const core::SoftwareSigner* device) {
+      node::EnrolRequest request{role, id, secret(kPersonPin), {}};
+      if (device != nullptr) request.external_public_key = device->public_key_spki();
+      return must(h.node->enrol(request), "enrol");
+    };
+    h.doctor = enrol(ca::Role::kDoctor, "dr", nullptr).principal;
+    h.patient = enrol(ca::Role::kPatient, "pat", nullptr).principal;
+    h.doctor_device = must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "device key");
+    h.patient_device = must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "device key");
+    auto doctor = enrol(ca::Role::kDoctor, "dr-device", h.doctor_device.get());
+    auto patient = enrol(ca::Role::kPatient, "pat-device", h.patient_device.get());
+    h.device_doctor = doctor.principal;
+    h.device_patient = patient.principal;
+    h.doctor_fingerprint = doctor.fingerprint;
+    h.patient_fingerprint = patient.fingerprint;
+    h.read_record_id = "read-" + h.id;
+    must(h.node->put_record(request(h, h.read_record_id, false), secret(kPersonPin), secret(kPersonPin)),
+         "record to read");
+  }
+
+  node::RecordPutRequest request(const Hospital& h, std::string record_id, bool external) const {
+    std::string payload = R"({"resourceType":"Observation","note":")" + std::string(kPayloadBytes, 'x') + "\"}";
+    return {std::move(record_id), external ? h.device_doctor : h.doctor, external ? h.device_patient : h.patient,
+            "application/fhir+json", core::to_bytes(payload)};
+  }
+
+  std::string fresh_record_id() { return "rec-" + std::to_string(next_record.fetch_add(1)); }
+};
+
+World* world = nullptr;
+
+void report_failure(benchmark::State& state, const core::Error& error) {
+  state.SkipWithError(error.to_string().c_str());
+}
+
+void bench_token_sign(benchmark::State& state) {
+  std::uint64_t counter = static_cast<std::uint64_t>(state.thread_index()) << 40;
+  for (auto _ : state) {
+    auto signature = world->token_signer->sign_digest(core::sha256(core::to_bytes(std::to_string(counter++))));
+    if (!signature) return report_failure(state, signature.error());
+    benchmark::DoNotOptimize(signature->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void bench_openssl_verify(benchmark::State& state) {
+  for (auto _ : state) {
+    auto verified =
+        core::verify_digest_signature(world->verify_key->public_key_spki(), world->verify_digest, world->verify_signature);
+    if (!verified) return report_failure(state, verified.error());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void bench_scrypt_check(benchmark::State& state) {
+  const auto pin = secret(kPersonPin);
+  for (auto _ : state) {
+    auto attempt = node::check_pin(world->pin_record, pin, std::time(nullptr));
+    if (!attempt.outcome) return report_failure(state, attempt.outcome.error());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void bench_write_custodial(benchmark::State& state) {
+  Hospital& h = world->hospitals[state.thread_index()];
+  const auto pin = secret(kPersonPin);
+  for (auto _ : state) {
+    auto receipt = h.node->put_record(world->request(h, world->fresh_record_id(), false), pin, pin);
+    if (!receipt) return report_failure(state, receipt.error());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void bench_write_external(benchmark::State& state) {
+  Hospital& h = world->hospitals[state.thread_index()];
+  for (auto _ : state) {
+    auto prepared = h.node->prepare_record_put(world->request(h, world->fresh_record_id(), true));
+    if (!prepared) return report_failure(state, prepared.error());
+    // The devices' signatures (software keys, what a phone or smart card would return).
+    auto by_doctor = h.doctor_device->sign_digest(prepared->tx_id);
+    auto by_patient = h.patient_device->sign_digest(prepared->tx_id);
+    if (!by_doctor || !by_patient) return report_failure(state, (by_doctor ? by_patient : by_doctor).error());
+    auto added = h.node->add_external_signature(prepared->tx, {core::KeyAlgorithm::kEcdsaP256, h.doctor_fingerprint,
+                                                               std::move(*by_doctor)});
+    if (added) {
+      added = h.node->add_external_signature(prepared->tx, {core::KeyAlgorithm::kEcdsaP256, h.patient_fingerprint,
+                                                            std::move(*by_patient)});
+    }
+    if (!added) return report_failure(state, added.error());
+    auto receipt = h.node->endorse_and_submit(std::move(prepared->tx));
+    if (!receipt) return report_failure(state, receipt.error());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void bench_read(benchmark::State& state) {
+  Hospital& h = world->hospitals[state.thread_index()];
+  const auto pin = secret(kPersonPin);
+  const node::ReadRequest request{h.read_record_id, std::nullopt, h.doctor, "benchmark"};
+  for (auto _ : state) {
+    auto read = h.node->read_record(request, pin);
+    if (!read) return report_failure(state, read.error());
+    benchmark::DoNotOptimize(read->plaintext.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Keeps every run's items/s so the ratios can be printed after the console table.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const auto& run : runs) {
+      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      auto rate = run.counters.find("items_per_second");
+      if (rate == run.counters.end()) continue;
+      rates_[{run.run_name.function_name, static_cast<int>(run.threads)}].push_back(rate->second.value);
+      // CPU seconds per item over all threads: what the code costs, whatever else
+      // runs on the shared cores and however long the durable commit waits.
+      cpu_[{run.run_name.function_name, static_cast<int>(run.threads)}].push_back(run.GetAdjustedCPUTime() * 1e-9);
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  // The median over repetitions (--benchmark_repetitions): the 2-core machine is shared.
+  double rate(const std::string& name, int threads) const { return median(rates_, name, threads); }
+  double cpu_seconds(const std::string& name, int threads) const { return median(cpu_, name, threads); }
+
+ private:
+  using Samples = std::map<std::pair<std::string, int>, std::vector<double>>;
+  static double median(const Samples& samples, const std::string& name, int threads) {
+    auto found = samples.find({name, threads});
+    if (found == samples.end()) return 0.0;
+    std::vector<double> values = found->second;
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+  }
+
+  Samples rates_;
+  Samples cpu_;
+};
+
+void print_against(const char* what, double rate, double ceiling, bool target) {
+  if (rate <= 0 || ceiling <= 0) return;
+  std::printf("  %-44s %9.2f/s  %7.4fx of ceiling", what, rate, rate / ceiling);
+  if (target) std::printf("  (target %.2fx %s)", kTargetRatio, rate / ceiling >= kTargetRatio ? "met" : "MISSED");
+  std::printf("\n");
+}
+
+// The rate with the PIN checks' time taken out: what a session (PIN verified once)
+// would approach. An estimate, not a measurement.
+double without_pins(double rate, int pin_checks, double scrypt_rate) {
+  if (rate <= 0 || scrypt_rate <= 0) return 0;
+  const double rest = 1.0 / rate - pin_checks / scrypt_rate;
+  return rest > 0 ? 1.0 / rest : 0;
+}
+
+void print_ratios(const RatioReporter& reporter) {
+  const double scrypt = reporter.rate("pin/scrypt_check", 1);
+  std::printf("\nRatios (items/s, median of repetitions; real time; same run)\n");
+  if (scrypt > 0) std::printf(" one PIN check (scrypt, production cost): %.1f ms\n", 1e3 / scrypt);
+  for (int threads = 1; threads <= kMaxThreads; ++threads) {
+    const double sign = reporter.rate("ceiling/token_sign", threads);
+    const double verify = reporter.rate("ceiling/openssl_verify", threads);
+    if (sign <= 0 || verify <= 0) continue;
+    const double write_ceiling = 1.0 / (kSignaturesPerWrite / sign + kSignaturesPerWrite / verify);
+    const double read_ceiling = 1.0 / (kSignaturesPerRead / sign + kSignaturesPerRead / verify);
+    std::printf(" %d thread(s): token signs %.0f/s, OpenSSL verifies %.0f/s -> ceiling %.1f writes/s, %.1f reads/s\n",
+                threads, sign, verify, write_ceiling, read_ceiling);
+    const double custodial = reporter.rate("write/custodial", threads);
+    const double external = reporter.rate("write/external", threads);
+    const double reads = reporter.rate("read/custodial", threads);
+    print_against("write, custodial (2 PIN checks)", custodial, write_ceiling, true);
+    print_against("write, external signatures", external, write_ceiling, true);
+    print_against("read (1 PIN check)", reads, read_ceiling, true);
+    // Each thread runs its PIN checks on its own core: per-thread scrypt time.
+    const double scrypt_per_thread = scrypt * threads;
+    print_against("write, custodial, PIN time taken out (est.)",
+                  without_pins(custodial, kPinChecksPerWrite, scrypt_per_thread), write_ceiling, false);
+    print_against("read, PIN time taken out (est.)", without_pins(reads, kPinChecksPerRead, scrypt_per_thread),
+                  read_ceiling, false);
+    // CPU view: the crypto's CPU per operation (1 thread's rates) / the operation's CPU.
+    const double crypto_write_cpu = kSignaturesPerWrite / reporter.rate("ceiling/token_sign", 1) +
+                                    kSignaturesPerWrite / reporter.rate("ceiling/openssl_verify", 1);
+    for (const char* name : {"write/custodial", "write/external"}) {
+      const double cpu = reporter.cpu_seconds(name, threads);
+      if (cpu > 0) {
+        std::printf("  %-44s %9.3f ms CPU  crypto share %.4fx\n", name, cpu * 1e3, crypto_write_cpu / cpu);
+      }
+    }
+  }
+}
+
+void register_benchmarks() {
+  auto threaded = [](benchmark::internal::Benchmark* bench) { bench->Threads(1)->Threads(2)->UseRealTime(); };
+  threaded(benchmark::RegisterBenchmark("ceiling/token_sign", bench_token_sign));
+  threaded(benchmark::RegisterBenchmark("ceiling/openssl_verify", bench_openssl_verify));
+  benchmark::RegisterBenchmark("pin/scrypt_check", bench_scrypt_check)->UseRealTime();
+  threaded(benchmark::RegisterBenchmark("write/custodial", bench_write_custodial));
+  threaded(benchmark::RegisterBenchmark("write/external", bench_write_external));
+  threaded(benchmark::RegisterBenchmark("read/custodial", bench_read));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  try {
+    World shared;
+    world = &shared;
+    std::printf("fresh SoftHSM2 tokens and ledger in %s; orderer batch delay %lld ms; load average before: %s\n",
+                shared.root.c_str(), static_cast<long long>(World::orderer_options().batch_delay.count()),
+                load_average().c_str());
+    register_benchmarks();
+    RatioReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    print_ratios(reporter);
+    std::printf(" load average after: %s; %llu records written\n", load_average().c_str(),
+                static_cast<unsigned long long>(shared.next_record.load()));
+    world = nullptr;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "node_bench: %s\n", error.what());
+    return 1;
+  }
+  benchmark::Shutdown();
+  return 0;
+}
