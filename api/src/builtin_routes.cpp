@@ -2,6 +2,8 @@
 
 #include <boost/json/object.hpp>
 
+#include "medledger/api/node_routes.h"
+
 namespace medledger::api {
 
 namespace {
@@ -72,10 +74,11 @@ core::Result<void> add_whoami_route(Router& router) {
   return router.add(std::move(route));
 }
 
-core::Result<void> add_appliance_routes(Router& router, ApplianceRoutes parts) {
+core::Result<void> add_appliance_routes(Router& router, ApplianceRoutes parts, std::shared_ptr<NodeBinding> node) {
   MEDLEDGER_TRY(add_health_route(router, std::move(parts.probes)));
   MEDLEDGER_TRY(add_metrics_route(router, std::move(parts.metrics)));
   MEDLEDGER_TRY(add_whoami_route(router));
+  MEDLEDGER_TRY(add_node_routes(router, std::move(node)));
   return core::success();
 }
 

@@ -9,6 +9,8 @@
 
 namespace medledger::api {
 
+struct NodeBinding;  // node_routes.h
+
 /// A health probe: success, or why the part is unusable. Must be quick (< 1 s):
 /// load balancers call /healthz often.
 using HealthProbe = std::function<core::Result<void>()>;
@@ -41,6 +43,8 @@ struct ApplianceRoutes {
 
 /// The route table `medledger serve` serves: the one docs/openapi.yaml describes
 /// (tests/api checks both agree, route by route and role by role).
-core::Result<void> add_appliance_routes(Router& router, ApplianceRoutes parts);
+/// Without `node` (null) the node routes answer 503 (node_routes.h).
+core::Result<void> add_appliance_routes(Router& router, ApplianceRoutes parts,
+                                        std::shared_ptr<NodeBinding> node = nullptr);
 
 }  // namespace medledger::api

@@ -1,0 +1,228 @@
+// Records, sharing and audit routes (the ledger and CA ones: node_routes_ledger.cpp).
+// The route table below is the authorisation matrix docs/openapi.yaml repeats.
+#include "medledger/api/node_routes.h"
+
+#include <charconv>
+#include <cstring>
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+
+#include "medledger/core/bytes.h"
+#include "medledger/node/hospital_node.h"
+#include "node_routes_support.h"
+
+namespace medledger::api {
+
+namespace node_routes {
+
+using core::ErrorCode;
+
+core::Result<std::string> required_string(const boost::json::object& body, const char* name) {
+  const auto* value = body.if_contains(name);
+  if (value == nullptr || !value->is_string()) {
+    return core::make_error(ErrorCode::kInvalidArgument, std::string("member '") + name + "' must be a string");
+  }
+  return std::string(value->as_string());
+}
+
+core::Result<std::optional<std::string>> optional_string(const boost::json::object& body, const char* name) {
+  if (!body.contains(name)) return std::optional<std::string>();
+  MEDLEDGER_TRY_ASSIGN(auto text, required_string(body, name));
+  return std::optional<std::string>(std::move(text));
+}
+
+core::Result<std::optional<std::int64_t>> optional_int(const boost::json::object& body, const char* name) {
+  const auto* value = body.if_contains(name);
+  if (value == nullptr) return std::optional<std::int64_t>();
+  if (value->is_int64() && value->as_int64() >= 0) return std::optional<std::int64_t>(value->as_int64());
+  if (value->is_uint64() && value->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    return std::optional<std::int64_t>(static_cast<std::int64_t>(value->as_uint64()));
+  }
+  return core::make_error(ErrorCode::kInvalidArgument, std::string("member '") + name + "' must be an integer >= 0");
+}
+
+core::Result<core::SecretBytes> take_secret(boost::json::object& body, const char* name) {
+  auto* value = body.if_contains(name);
+  if (value == nullptr || !value->is_string()) {
+    return core::make_error(ErrorCode::kInvalidArgument, std::string("member '") + name + "' must be a string");
+  }
+  auto& text = value->as_string();
+  core::SecretBytes secret(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  // Why: the parsed copy would otherwise linger in freed heap memory.
+  volatile char* chars = text.data();
+  for (std::size_t i = 0; i < text.size(); ++i) chars[i] = 0;
+  return secret;
+}
+
+core::Result<std::uint64_t> parse_u64(std::string_view text, const char* what) {
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return core::make_error(ErrorCode::kInvalidArgument, std::string(what) + " must be a decimal number");
+  }
+  return value;
+}
+
+boost::json::value receipt_json(const ledger::Receipt& receipt) {
+  return boost::json::parse(ledger::encode_receipt(receipt));
+}
+
+}  // namespace node_routes
+
+namespace {
+
+using core::ErrorCode;
+using namespace node_routes;
+using Binding = std::shared_ptr<NodeBinding>;
+
+core::Result<Response> store_record(const Binding& binding, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  node::RecordPutRequest put;
+  MEDLEDGER_TRY_ASSIGN(put.record_id, required_string(body, "record_id"));
+  MEDLEDGER_TRY_ASSIGN(put.doctor, required_string(body, "doctor"));
+  MEDLEDGER_TRY_ASSIGN(put.patient, required_string(body, "patient"));
+  MEDLEDGER_TRY_ASSIGN(auto content_type, optional_string(body, "content_type"));
+  if (content_type) put.content_type = *content_type;
+  MEDLEDGER_TRY_ASSIGN(auto payload_text, required_string(body, "payload"));
+  auto payload = core::base64url_decode(payload_text);
+  if (!payload) return core::make_error(ErrorCode::kMalformedEncoding, "member 'payload' must be base64url");
+  put.payload = std::move(*payload);
+  MEDLEDGER_TRY_ASSIGN(auto doctor_pin, take_secret(body, "doctor_pin"));
+  MEDLEDGER_TRY_ASSIGN(auto patient_pin, take_secret(body, "patient_pin"));
+  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto receipt, node.put_record(put, doctor_pin, patient_pin));
+    return json_response(receipt_json(receipt), 201);
+  });
+}
+
+core::Result<Response> read_record(const Binding& binding, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  node::ReadRequest read;
+  read.record_id = std::string(request.param("id"));
+  MEDLEDGER_TRY_ASSIGN(read.doctor, required_string(body, "doctor"));
+  MEDLEDGER_TRY_ASSIGN(read.purpose, required_string(body, "purpose"));
+  MEDLEDGER_TRY_ASSIGN(auto version, optional_int(body, "version"));
+  if (version) read.version = static_cast<std::uint64_t>(*version);
+  MEDLEDGER_TRY_ASSIGN(auto doctor_pin, take_secret(body, "doctor_pin"));
+  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto result, node.read_record(read, doctor_pin));
+    boost::json::object out;
+    out["record_id"] = read.record_id;
+    out["version"] = result.version;
+    out["content_type"] = result.content_type;
+    out["basis"] = result.basis;
+    out["payload"] = core::base64url_encode(result.plaintext);
+    out["receipt"] = receipt_json(result.receipt);
+    return json_response(out);
+  });
+}
+
+core::Result<Response> list_records(const Binding& binding, const Request& request) {
+  auto patient = request.query_param("patient");
+  if (!patient || patient->empty()) {
+    return core::make_error(ErrorCode::kInvalidArgument, "query parameter 'patient' is required");
+  }
+  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto records, node.list_records(*patient));
+    boost::json::array list;
+    for (const auto& record : records) {
+      boost::json::object item;
+      item["record_id"] = record.id;
+      item["owner"] = record.owner;
+      item["hospital"] = record.hospital;
+      item["latest_version"] = record.latest;
+      item["latest_tx"] = core::base64url_encode(record.latest_tx);
+      list.push_back(std::move(item));
+    }
+    boost::json::object out;
+    out["patient"] = std::string(*patient);
+    out["records"] = std::move(list);
+    return json_response(out);
+  });
+}
+
+core::Result<Response> grant_access(const Binding& binding, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  node::GrantRequest grant;
+  MEDLEDGER_TRY_ASSIGN(grant.patient, required_string(body, "patient"));
+  MEDLEDGER_TRY_ASSIGN(grant.grantee, required_string(body, "grantee"));
+  if (const auto* scope = body.if_contains("scope")) {
+    if (!scope->is_array()) return core::make_error(ErrorCode::kInvalidArgument, "member 'scope' must be an array of strings");
+    for (const auto& item : scope->as_array()) {
+      if (!item.is_string()) return core::make_error(ErrorCode::kInvalidArgument, "member 'scope' must be an array of strings");
+      grant.scope.emplace_back(item.as_string());
+    }
+  }
+  MEDLEDGER_TRY_ASSIGN(grant.expires_ms, optional_int(body, "expires_ms"));
+  MEDLEDGER_TRY_ASSIGN(auto patient_pin, take_secret(body, "patient_pin"));
+  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto receipt, node.grant_access(grant, patient_pin));
+    return json_response(receipt_json(receipt), 201);
+  });
+}
+
+core::Result<Response> revoke_access(const Binding& binding, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  MEDLEDGER_TRY_ASSIGN(auto patient, required_string(body, "patient"));
+  MEDLEDGER_TRY_ASSIGN(auto grantee, required_string(body, "grantee"));
+  MEDLEDGER_TRY_ASSIGN(auto patient_pin, take_secret(body, "patient_pin"));
+  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto receipt, node.revoke_access(patient, grantee, patient_pin));
+    return json_response(receipt_json(receipt));
+  });
+}
+
+core::Result<Response> export_audit(const Binding& binding, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  node::AuditQuery query;
+  MEDLEDGER_TRY_ASSIGN(query.patient, optional_string(body, "patient"));
+  MEDLEDGER_TRY_ASSIGN(query.from_ms, optional_int(body, "from_ms"));
+  MEDLEDGER_TRY_ASSIGN(query.to_ms, optional_int(body, "to_ms"));
+  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto bundle, node.export_audit(query));
+    boost::json::object pem_files;
+    for (const auto& [name, content] : bundle.pem_files) pem_files[name] = content;
+    boost::json::object out;
+    out["bundle"] = std::move(bundle.bundle);
+    out["pem_files"] = std::move(pem_files);
+    return json_response(out);
+  });
+}
+
+}  // namespace
+
+core::Result<void> add_node_ledger_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
+
+core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> binding) {
+  using ca::Role;
+  using Fn = core::Result<Response> (*)(const Binding&, const Request&);
+  struct Row {
+    Method method;
+    const char* pattern;
+    Access access;
+    Fn handler;
+  };
+  // Who may call what (docs/openapi.yaml x-medledger-roles repeats this table).
+  const Row rows[] = {
+      {Method::kPost, "/v1/records", Access::roles({Role::kNode}), store_record},
+      {Method::kGet, "/v1/records", Access::roles({Role::kNode}), list_records},
+      {Method::kPost, "/v1/records/{id}/read", Access::roles({Role::kNode}), read_record},
+      {Method::kPost, "/v1/grants", Access::roles({Role::kNode}), grant_access},
+      {Method::kPost, "/v1/grants/revoke", Access::roles({Role::kNode}), revoke_access},
+      {Method::kPost, "/v1/audit/export", Access::roles({Role::kAuditor}), export_audit},
+  };
+  for (const auto& row : rows) {
+    Route route;
+    route.method = row.method;
+    route.pattern = row.pattern;
+    route.access = row.access;
+    route.handler = [binding, fn = row.handler](const Request& request, const Principal*) {
+      return fn(binding, request);
+    };
+    MEDLEDGER_TRY(router.add(std::move(route)));
+  }
+  return add_node_ledger_routes(router, binding);
+}
+
+}  // namespace medledger::api

@@ -1,0 +1,240 @@
+// The node routes end to end: a real server in process fronting a real
+// HospitalNode (SoftHSM2 tokens, token CA, LMDB ledger; tests/node fixture),
+// called with curl and client certificates of the api test PKI.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "../node/hospital_node_fixture.h"
+#include "api_test_support.h"
+#include "medledger/api/client_auth.h"
+#include "medledger/api/logging.h"
+#include "medledger/api/node_routes.h"
+#include "medledger/api/tls.h"
+#include "medledger/core/bytes.h"
+
+namespace medledger::api {
+namespace {
+
+using testing::kAuditor;
+using testing::kNode;
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+boost::json::object json_of(const testing::HttpResult& result) {
+  auto value = boost::json::parse(result.body);
+  EXPECT_TRUE(value.is_object()) << result.body;
+  return value.is_object() ? value.as_object() : boost::json::object();
+}
+
+std::string error_code_of(const testing::HttpResult& result) {
+  auto body = json_of(result);
+  if (!body.contains("error")) return "(no error) " + result.body;
+  return std::string(body.at("error").at("code").as_string());
+}
+
+class NodeRoutes : public node::testing::TwoHospitals {
+ protected:
+  void SetUp() override {
+    TwoHospitals::SetUp();
+    pki_ = testing::Pki::create();
+  }
+
+  // A server whose node routes front `node` (null: infrastructure-only).
+  void serve(node::HospitalNode* node, const std::shared_ptr<hsm::SessionPool>& pool) {
+    ServerConfig config = testing::test_config(*pki_);
+    ASSERT_TRUE(configure_logging(config.log).ok());
+    auto trust = node::testing::expect_ok(
+        trust_snapshot_from_pem(read_file(pki_->ca_pem), {read_file(pki_->crl_pem)}, 1));
+    auto binding = std::make_shared<NodeBinding>();
+    binding->node = node;
+    if (node != nullptr) {
+      binding->checkpoint_signer = node::testing::expect_ok(node::HospitalNode::signing_key(node->config(), pool));
+    }
+    auto metrics = std::make_shared<MetricsRegistry>();
+    describe_standard_metrics(*metrics);
+    auto router = std::make_shared<Router>();
+    ASSERT_TRUE(add_appliance_routes(*router, {{}, metrics}, node != nullptr ? binding : nullptr).ok());
+    ServerParts parts;
+    parts.tls = node::testing::expect_ok(make_tls_context(config.tls.certificate,
+                                                          std::make_shared<PemFileTlsKey>(config.tls.private_key)));
+    parts.router = router;
+    parts.authenticator = std::make_shared<ChainValidatingAuthenticator>([trust] { return trust; });
+    parts.metrics = metrics;
+    server_ = node::testing::expect_ok(Server::start(config, std::move(parts)));
+  }
+
+  // POSTs `body` from a file (so that PINs stay off curl's argv).
+  testing::HttpResult post(const std::string& path, const std::string& body, const std::string& client = kNode) {
+    auto file = root_ / ("body-" + std::to_string(++bodies_) + ".json");
+    std::ofstream(file) << body;
+    return testing::curl(*pki_, server_->port(), path, client,
+                         "-H 'Content-Type: application/json' --data-binary @" + file.string());
+  }
+  testing::HttpResult get(const std::string& path, const std::string& client = kNode) {
+    return testing::curl(*pki_, server_->port(), path, client);
+  }
+
+  std::string store_body(const std::string& record, const std::string& doctor_pin = node::testing::kDoctorPin) {
+    boost::json::object body;
+    body["record_id"] = record;
+    body["doctor"] = "hospital-a/dr-a";
+    body["patient"] = "hospital-a/pat-a";
+    body["payload"] = core::base64url_encode(core::to_bytes(kPayload));
+    body["doctor_pin"] = doctor_pin;
+    body["patient_pin"] = node::testing::kPatientPin;
+    return boost::json::serialize(body);
+  }
+  static std::string read_body(const std::string& doctor, const std::string& pin = node::testing::kDoctorPin) {
+    boost::json::object body;
+    body["doctor"] = doctor;
+    body["doctor_pin"] = pin;
+    body["purpose"] = "follow-up";
+    return boost::json::serialize(body);
+  }
+
+  static constexpr const char* kPayload = R"({"resourceType":"Observation","id":"bp-1"})";
+  std::unique_ptr<testing::Pki> pki_;
+  std::unique_ptr<Server> server_;
+  int bodies_ = 0;
+};
+
+TEST_F(NodeRoutes, StoreAnswers201WithAnAcceptedReceipt) {
+  serve(node_a_.get(), pool_a_);
+  auto stored = post("/v1/records", store_body("rec-1"));
+  ASSERT_EQ(stored.status, 201) << stored.body;
+  auto receipt = json_of(stored);
+  EXPECT_EQ(receipt.at("result_name").as_string(), "ACCEPTED");
+  EXPECT_TRUE(receipt.contains("inclusion_proof"));
+  EXPECT_TRUE(receipt.contains("checkpoint"));
+}
+
+TEST_F(NodeRoutes, ReadReturnsThePlaintextAtTheOwnersHospital) {
+  serve(node_a_.get(), pool_a_);
+  ASSERT_EQ(post("/v1/records", store_body("rec-1")).status, 201);
+  auto read = post("/v1/records/rec-1/read", read_body("hospital-a/dr-a"));
+  ASSERT_EQ(read.status, 200) << read.body;
+  auto body = json_of(read);
+  auto plaintext = core::base64url_decode(std::string(body.at("payload").as_string()));
+  ASSERT_TRUE(plaintext.ok());
+  EXPECT_EQ(std::string(plaintext->begin(), plaintext->end()), kPayload);
+  EXPECT_EQ(body.at("basis").as_string(), "own-hospital");
+  EXPECT_EQ(body.at("version").as_int64(), 1);
+}
+
+TEST_F(NodeRoutes, ReadByAnotherHospitalWithoutGrantIs403ReadNotAuthorized) {
+  (void)node::testing::expect_ok(node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
+                                                     medledger::testing::secret(node::testing::kPatientPin)));
+  serve(node_b_.get(), pool_b_);
+  auto read = post("/v1/records/rec-1/read", read_body("hospital-b/dr-b"));
+  EXPECT_EQ(read.status, 403) << read.body;
+  EXPECT_EQ(error_code_of(read), "READ_NOT_AUTHORIZED");
+}
+
+TEST_F(NodeRoutes, GrantLetsTheOtherHospitalRead) {
+  (void)node::testing::expect_ok(node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
+                                                     medledger::testing::secret(node::testing::kPatientPin)));
+  serve(node_a_.get(), pool_a_);
+  auto granted = post("/v1/grants", R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":")" +
+                                        std::string(node::testing::kPatientPin) + "\"}");
+  ASSERT_EQ(granted.status, 201) << granted.body;
+  server_.reset();
+  serve(node_b_.get(), pool_b_);
+  auto read = post("/v1/records/rec-1/read", read_body("hospital-b/dr-b"));
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(json_of(read).at("basis").as_string(), "grant:hospital-b");
+}
+
+TEST_F(NodeRoutes, WrongDoctorPinIs403PersonPinIncorrect) {
+  serve(node_a_.get(), pool_a_);
+  auto stored = post("/v1/records", store_body("rec-1", "wrong-pin-123"));
+  EXPECT_EQ(stored.status, 403) << stored.body;
+  EXPECT_EQ(error_code_of(stored), "PERSON_PIN_INCORRECT");
+  // The secret never comes back in the answer.
+  EXPECT_EQ(stored.body.find("wrong-pin-123"), std::string::npos);
+}
+
+TEST_F(NodeRoutes, MalformedJsonIs400) {
+  serve(node_a_.get(), pool_a_);
+  auto stored = post("/v1/records", R"({"record_id": "rec-1",)");
+  EXPECT_EQ(stored.status, 400) << stored.body;
+  EXPECT_EQ(error_code_of(stored), "JSON_MALFORMED");
+}
+
+TEST_F(NodeRoutes, MissingMemberIs400NamingIt) {
+  serve(node_a_.get(), pool_a_);
+  auto stored = post("/v1/records", R"({"record_id":"rec-1","doctor":"hospital-a/dr-a"})");
+  EXPECT_EQ(stored.status, 400) << stored.body;
+  EXPECT_EQ(error_code_of(stored), "INVALID_ARGUMENT");
+  EXPECT_NE(stored.body.find("patient"), std::string::npos);
+}
+
+TEST_F(NodeRoutes, AuditorMayNotStoreARecord) {
+  serve(node_a_.get(), pool_a_);
+  auto stored = post("/v1/records", store_body("rec-1"), kAuditor);
+  EXPECT_EQ(stored.status, 403) << stored.body;
+  EXPECT_EQ(error_code_of(stored), "ROLE_FORBIDDEN");
+}
+
+TEST_F(NodeRoutes, ListsAPatientsRecords) {
+  serve(node_a_.get(), pool_a_);
+  ASSERT_EQ(post("/v1/records", store_body("rec-1")).status, 201);
+  auto listed = get("/v1/records?patient=hospital-a/pat-a");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  auto records = json_of(listed).at("records").as_array();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].at("record_id").as_string(), "rec-1");
+}
+
+TEST_F(NodeRoutes, LedgerHeadBlockTransactionProofAndCheckpoint) {
+  serve(node_a_.get(), pool_a_);
+  auto head = get("/v1/ledger/head", kAuditor);
+  ASSERT_EQ(head.status, 200) << head.body;
+  auto size = json_of(head).at("log_size").as_int64();
+  ASSERT_GT(size, 1);
+  EXPECT_EQ(get("/v1/ledger/blocks/0", kAuditor).status, 200);
+  auto tx = get("/v1/ledger/transactions/0", kAuditor);
+  ASSERT_EQ(tx.status, 200) << tx.body;
+  EXPECT_EQ(json_of(tx).at("result_name").as_string(), "ACCEPTED");
+  auto proof = get("/v1/ledger/proofs/inclusion?sequence=0", kAuditor);
+  ASSERT_EQ(proof.status, 200) << proof.body;
+  EXPECT_EQ(json_of(proof).at("size").as_int64(), size);
+  auto checkpoint = get("/v1/ledger/checkpoint", kAuditor);
+  ASSERT_EQ(checkpoint.status, 200) << checkpoint.body;
+  EXPECT_NE(json_of(checkpoint).at("checkpoint").as_string().find("medledger/"), std::string::npos);
+  EXPECT_EQ(get("/v1/ledger/blocks/999999", kAuditor).status, 404);
+  EXPECT_EQ(get("/v1/ledger/blocks/abc", kAuditor).status, 400);
+}
+
+TEST_F(NodeRoutes, CaChainIsPem) {
+  serve(node_a_.get(), pool_a_);
+  auto chain = get("/v1/ca/chain", testing::kDoctor);
+  ASSERT_EQ(chain.status, 200) << chain.body;
+  EXPECT_EQ(chain.body.rfind("-----BEGIN CERTIFICATE-----", 0), 0u);
+}
+
+TEST_F(NodeRoutes, AuditorExportsAPatientsBundle) {
+  serve(node_a_.get(), pool_a_);
+  ASSERT_EQ(post("/v1/records", store_body("rec-1")).status, 201);
+  auto bundle = post("/v1/audit/export", R"({"patient":"hospital-a/pat-a"})", kAuditor);
+  ASSERT_EQ(bundle.status, 200) << bundle.body;
+  EXPECT_TRUE(json_of(bundle).contains("bundle"));
+  EXPECT_EQ(post("/v1/audit/export", R"({"patient":"hospital-a/pat-a"})", kNode).status, 403);
+}
+
+TEST_F(NodeRoutes, WithoutANodeTheRoutesAnswer503TokenUnavailable) {
+  serve(nullptr, nullptr);
+  auto head = get("/v1/ledger/head", kAuditor);
+  EXPECT_EQ(head.status, 503) << head.body;
+  EXPECT_EQ(error_code_of(head), "TOKEN_UNAVAILABLE");
+}
+
+}  // namespace
+}  // namespace medledger::api
