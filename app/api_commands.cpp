@@ -1,8 +1,10 @@
 // `medledger serve --config FILE`: the HTTPS appliance (api/).
 //
-// Until node/ lands, the client trust comes from the files in [tls] (client_ca,
-// client_crls) and the health probes look at the configured paths only; node/
-// replaces both with the ledger's admitted CAs and revocations and real probes.
+// With [node] data_dir the server fronts that hospital node (token from [token],
+// ledger from [ledger] path or node.json) on the /v1 node routes; without it the
+// node routes answer 503 (infrastructure only). The client trust still comes from
+// the files in [tls] (client_ca, client_crls) and the health probes look at the
+// configured paths only; the ledger's admitted CAs and real probes are to come.
 #include <signal.h>
 #include <unistd.h>
 
@@ -19,8 +21,15 @@
 #include "medledger/api/client_auth.h"
 #include "medledger/api/config.h"
 #include "medledger/api/logging.h"
+#include "medledger/api/node_routes.h"
 #include "medledger/api/server.h"
 #include "medledger/api/tls.h"
+#include "medledger/core/secret_source.h"
+#include "medledger/hsm/module.h"
+#include "medledger/hsm/session_pool.h"
+#include "medledger/hsm/token_selector.h"
+#include "medledger/node/consortium_ledger.h"
+#include "medledger/node/hospital_node.h"
 
 namespace medledger::app {
 namespace {
@@ -72,6 +81,32 @@ api::HealthProbes interim_probes(const api::ServerConfig& config) {
   return probes;
 }
 
+// The node `serve` fronts; members in dependency order (the node refers to the ledger).
+struct ServedNode {
+  std::shared_ptr<hsm::SessionPool> pool;
+  std::unique_ptr<node::ConsortiumLedger> ledger;
+  std::unique_ptr<node::HospitalNode> node;
+  std::shared_ptr<api::NodeBinding> binding;
+};
+
+// Opens [node] data_dir on the [token] token; ends the process with the stable code on failure.
+ServedNode open_served_node(const api::ServerConfig& config) {
+  ServedNode out;
+  auto node_config = require(node::load_node_config(config.node.data_dir));
+  auto module = require(hsm::Module::load(hsm::resolve_module_path(config.token.module.string())));
+  auto source = require(core::SecretSource::parse(config.token.pin_source, "user PIN of token '" + config.token.label + "'"));
+  auto pin = require(core::read_secret(source));
+  out.pool = require(hsm::SessionPool::open(module, hsm::TokenSelector::by_label(config.token.label), std::move(pin)));
+  auto proposer = require(node::HospitalNode::signing_key(node_config, out.pool));
+  const auto ledger_dir = config.ledger.path.empty() ? node_config.ledger_dir : config.ledger.path;
+  out.ledger = require(node::ConsortiumLedger::open(ledger_dir, std::move(proposer)));
+  out.node = require(node::HospitalNode::open(config.node.data_dir, out.pool, *out.ledger));
+  out.binding = std::make_shared<api::NodeBinding>();
+  out.binding->node = out.node.get();
+  out.binding->checkpoint_signer = require(node::HospitalNode::signing_key(node_config, out.pool));
+  return out;
+}
+
 void run_serve(const std::string& config_path) {
   // A client that disconnects must cost an error code, not the process (SIGPIPE).
   signal(SIGPIPE, SIG_IGN);
@@ -84,7 +119,9 @@ void run_serve(const std::string& config_path) {
   auto metrics = std::make_shared<api::MetricsRegistry>();
   api::describe_standard_metrics(*metrics);
   auto router = std::make_shared<api::Router>();
-  require(api::add_appliance_routes(*router, {interim_probes(config), metrics}));
+  ServedNode served;  // outlives the server (declared before it)
+  if (!config.node.data_dir.empty()) served = open_served_node(config);
+  require(api::add_appliance_routes(*router, {interim_probes(config), metrics}, served.binding));
 
   api::ServerParts parts;
   parts.tls = std::move(tls);

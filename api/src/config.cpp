@@ -150,13 +150,15 @@ core::Result<void> read_token(Section& s, ServerConfig& c) {
 
 core::Result<void> read_ledger(Section& s, ServerConfig& c) { return s.path("path", c.ledger.path); }
 
+core::Result<void> read_node(Section& s, ServerConfig& c) { return s.path("data_dir", c.node.data_dir); }
+
 core::Result<void> read_batch(Section& s, ServerConfig& c) {
   MEDLEDGER_TRY(s.integer("max_transactions", 1, 65536, c.batch.max_transactions));
   MEDLEDGER_TRY(s.integer("max_bytes", 1, 64 << 20, c.batch.max_bytes));
   return s.millis("max_delay_ms", Millis(0), Millis(1000), c.batch.max_delay);
 }
 
-const std::array<std::pair<const char*, SectionReader>, 8> kSections{{
+const std::array<std::pair<const char*, SectionReader>, 9> kSections{{
     {"listen", read_listen},
     {"tls", read_tls},
     {"limits", read_limits},
@@ -165,6 +167,7 @@ const std::array<std::pair<const char*, SectionReader>, 8> kSections{{
     {"token", read_token},
     {"ledger", read_ledger},
     {"batch", read_batch},
+    {"node", read_node},
 }};
 
 core::Result<void> require_readable(const std::string& key, const std::filesystem::path& path) {

@@ -3,7 +3,15 @@
 // called with curl and client certificates of the api test PKI.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <fstream>
+#include <sstream>
+#include <thread>
 #include <iterator>
 
 #include <boost/json/parse.hpp>
@@ -234,6 +242,62 @@ TEST_F(NodeRoutes, WithoutANodeTheRoutesAnswer503TokenUnavailable) {
   auto head = get("/v1/ledger/head", kAuditor);
   EXPECT_EQ(head.status, 503) << head.body;
   EXPECT_EQ(error_code_of(head), "TOKEN_UNAVAILABLE");
+}
+
+// `medledger serve` with [node] data_dir: the real binary opens the node on its
+// token (PIN from env:) and serves a record stored through it.
+TEST_F(NodeRoutes, ServeOpensTheConfiguredNodeAndStoresARecord) {
+  using namespace std::chrono_literals;
+  // The binary opens the ledger and the node itself: close the fixture's first.
+  node_a_.reset();
+  node_b_.reset();
+  ledger_.reset();
+  ASSERT_EQ(setenv("MEDLEDGER_NODE_ROUTES_TEST_PIN", node::testing::kUserPin, 1), 0);
+  const auto log = root_ / "serve.jsonl";
+  const auto config = root_ / "serve.toml";
+  std::ofstream(config) << "[listen]\naddress = \"127.0.0.1\"\nport = 0\n[tls]\ncertificate = \""
+                        << pki_->server_chain.string() << "\"\nprivate_key = \"" << pki_->server_key.string()
+                        << "\"\nclient_ca = \"" << pki_->ca_pem.string() << "\"\nclient_crls = [\""
+                        << pki_->crl_pem.string() << "\"]\n[log]\nlevel = \"info\"\nfile = \"" << log.string()
+                        << "\"\n[token]\nlabel = \"hospital-a\"\npin = \"env:MEDLEDGER_NODE_ROUTES_TEST_PIN\"\n"
+                        << "[node]\ndata_dir = \"" << (root_ / "a").string() << "\"\n";
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    execl(MEDLEDGER_CLI, MEDLEDGER_CLI, "serve", "--config", config.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  struct KillOnExit {
+    pid_t pid;
+    ~KillOnExit() {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  } guard{child};
+  int port = 0;
+  for (int i = 0; i < 1000 && port == 0; ++i) {
+    std::istringstream lines(read_file(log));
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.find("\"event\":\"listening\"") != std::string::npos) {
+        port = static_cast<int>(boost::json::parse(line).at("port").as_int64());
+      }
+    }
+    if (port == 0) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_NE(port, 0) << read_file(log);
+  auto file = root_ / "serve-body.json";
+  std::ofstream(file) << store_body("rec-serve");
+  auto stored = testing::curl(*pki_, static_cast<std::uint16_t>(port), "/v1/records", kNode,
+                              "-H 'Content-Type: application/json' --data-binary @" + file.string());
+  ASSERT_EQ(stored.status, 201) << stored.body;
+  auto read = testing::curl(*pki_, static_cast<std::uint16_t>(port), "/v1/records?patient=hospital-a/pat-a", kNode);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_NE(read.body.find("rec-serve"), std::string::npos);
+  // No PIN in the log.
+  const std::string lines = read_file(log);
+  EXPECT_EQ(lines.find(node::testing::kDoctorPin), std::string::npos);
+  EXPECT_EQ(lines.find(node::testing::kPatientPin), std::string::npos);
 }
 
 }  // namespace

@@ -69,6 +69,11 @@ struct TokenConfig {
 struct LedgerConfig {
   std::filesystem::path path;
 };
+/// The hospital node `serve` fronts (node/ data directory, docs/node.md). Empty:
+/// infrastructure-only server (node routes answer 503).
+struct NodeServeConfig {
+  std::filesystem::path data_dir;
+};
 struct BatchConfig {
   std::uint32_t max_transactions = 256;
   std::uint32_t max_bytes = 4u << 20;
@@ -84,6 +89,7 @@ struct ServerConfig {
   TokenConfig token;
   LedgerConfig ledger;
   BatchConfig batch;
+  NodeServeConfig node;
 };
 
 /// Reads and validates a TOML file. kConfigInvalid (syntax error with line, a
