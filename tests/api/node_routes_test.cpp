@@ -160,6 +160,37 @@ TEST_F(NodeRoutes, GrantLetsTheOtherHospitalRead) {
   EXPECT_EQ(json_of(read).at("basis").as_string(), "grant:hospital-b");
 }
 
+TEST_F(NodeRoutes, RevokedGrantNoLongerLetsTheOtherHospitalRead) {
+  (void)node::testing::expect_ok(node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
+                                                     medledger::testing::secret(node::testing::kPatientPin)));
+  const std::string grant = R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":")" +
+                            std::string(node::testing::kPatientPin) + "\"}";
+  serve(node_a_.get(), pool_a_);
+  ASSERT_EQ(post("/v1/grants", grant).status, 201);
+  auto revoked = post("/v1/grants/revoke", grant);
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_EQ(json_of(revoked).at("result_name").as_string(), "ACCEPTED");
+  server_.reset();
+  serve(node_b_.get(), pool_b_);
+  auto read = post("/v1/records/rec-1/read", read_body("hospital-b/dr-b"));
+  EXPECT_EQ(read.status / 100, 4) << read.body;
+  EXPECT_EQ(error_code_of(read), "GRANT_REVOKED");
+}
+
+TEST_F(NodeRoutes, GrantWithAWrongPatientPinIs403) {
+  serve(node_a_.get(), pool_a_);
+  auto granted = post("/v1/grants", R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":"not-the-pin-99"})");
+  EXPECT_EQ(granted.status, 403) << granted.body;
+  EXPECT_EQ(error_code_of(granted), "PERSON_PIN_INCORRECT");
+}
+
+TEST_F(NodeRoutes, ReadOfAnUnknownRecordIs404) {
+  serve(node_a_.get(), pool_a_);
+  auto read = post("/v1/records/no-such-record/read", read_body("hospital-a/dr-a"));
+  EXPECT_EQ(read.status, 404) << read.body;
+  EXPECT_EQ(error_code_of(read), "RECORD_NOT_FOUND");
+}
+
 TEST_F(NodeRoutes, WrongDoctorPinIs403PersonPinIncorrect) {
   serve(node_a_.get(), pool_a_);
   auto stored = post("/v1/records", store_body("rec-1", "wrong-pin-123"));
@@ -242,6 +273,22 @@ TEST_F(NodeRoutes, WithoutANodeTheRoutesAnswer503TokenUnavailable) {
   auto head = get("/v1/ledger/head", kAuditor);
   EXPECT_EQ(head.status, 503) << head.body;
   EXPECT_EQ(error_code_of(head), "TOKEN_UNAVAILABLE");
+}
+
+TEST(NodeRoutesErrorMapping, EveryContractCodeIsAClientErrorNotA500) {
+  for (int code = 600; code <= 627; ++code) {
+    const int status = http_status_for(static_cast<core::ErrorCode>(code));
+    EXPECT_GE(status, 400) << core::error_code_name(static_cast<core::ErrorCode>(code));
+    EXPECT_LT(status, 500) << core::error_code_name(static_cast<core::ErrorCode>(code));
+  }
+  EXPECT_EQ(http_status_for(core::ErrorCode::kReadNotAuthorized), 403);
+  EXPECT_EQ(http_status_for(core::ErrorCode::kRecordAlreadyExists), 409);
+  EXPECT_EQ(http_status_for(core::ErrorCode::kCertAlreadyRegistered), 409);
+  EXPECT_EQ(http_status_for(core::ErrorCode::kRecordNotFound), 404);
+  EXPECT_EQ(http_status_for(core::ErrorCode::kGrantNotFound), 404);
+  EXPECT_EQ(http_status_for(core::ErrorCode::kGrantRevoked), 422);
+  EXPECT_EQ(http_status_for(core::ErrorCode::kContractBodyInvalid), 422);
+  EXPECT_EQ(http_status_for(core::ErrorCode::kTokenUnavailable), 503);
 }
 
 // `medledger serve` with [node] data_dir: the real binary opens the node on its
