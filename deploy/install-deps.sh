@@ -19,6 +19,8 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # HTTPS client for integration tests and the demo
   curl
+  # hex <-> binary in the demo and the interop test; the deploy test's file-holding helper
+  xxd python3
 )
 
 missing=()
