@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "medledger/ca/authority.h"
 #include "medledger/ca/validation.h"
 #include "medledger/core/software_signer.h"
@@ -45,15 +46,8 @@ constexpr const char* kUserPin = "bench-user-pin";
 constexpr std::size_t kCsrCount = 64;
 constexpr long kRevokedInCrl = 1000;  // a CRL of realistic size for the validation benches
 
-core::SecretBytes secret(std::string_view text) {
-  return core::SecretBytes(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
-
-template <typename T>
-T must(core::Result<T> result, const char* what) {
-  if (!result) throw std::runtime_error(std::string(what) + ": " + result.error().to_string());
-  return std::move(*result);
-}
+using bench::must;
+using bench::secret;
 
 ca::IssueRequest doctor_request() {
   ca::IssueRequest request;
@@ -86,13 +80,7 @@ struct BenchState {
   std::unique_ptr<ca::Crl> crl;
 
   BenchState() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "medledger-ca-bench-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    root = pattern;
-    std::filesystem::create_directories(root / "tokens");
-    std::ofstream(root / "softhsm2.conf") << "directories.tokendir = " << (root / "tokens").string() << "\n"
-                                          << "objectstore.backend = file\nlog.level = ERROR\n";
-    ::setenv("SOFTHSM2_CONF", (root / "softhsm2.conf").c_str(), 1);
+    root = bench::make_softhsm_directory("medledger-ca-bench");
     module = must(hsm::Module::load(hsm::kDefaultModulePath), "load SoftHSM2");
     must(hsm::init_token(*module, kTokenLabel, secret(kSoPin), secret(kUserPin)), "init token");
     pool = must(hsm::SessionPool::open(module, hsm::TokenSelector::by_label(kTokenLabel), secret(kUserPin)), "open pool");

@@ -36,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "medledger/core/sha256.h"
 #include "medledger/core/software_signer.h"
 #include "medledger/hsm/key_store.h"
@@ -61,15 +62,8 @@ constexpr std::size_t kActiveWrappedKeys = hsm::kDefaultUnwrappedKeys / 2;
 constexpr int kMaxThreads = 2;  // the reference machine has two cores
 constexpr CK_ULONG kP256SignatureSize = 64;
 
-core::SecretBytes secret(std::string_view text) {
-  return core::SecretBytes(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
-
-template <typename T>
-T must(core::Result<T> result, const char* what) {
-  if (!result) throw std::runtime_error(std::string(what) + ": " + result.error().to_string());
-  return std::move(*result);
-}
+using bench::must;
+using bench::secret;
 
 std::size_t many_wrapped_keys() {
   if (const char* text = std::getenv("MEDLEDGER_BENCH_WRAPPED_KEYS")) return std::stoul(text);
@@ -96,13 +90,7 @@ struct BenchToken {
   std::vector<std::unique_ptr<core::Signer>> few_signers;
 
   BenchToken() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "medledger-bench-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    root = pattern;
-    std::filesystem::create_directories(root / "tokens");
-    std::ofstream(root / "softhsm2.conf") << "directories.tokendir = " << (root / "tokens").string() << "\n"
-                                          << "objectstore.backend = file\nlog.level = ERROR\n";
-    ::setenv("SOFTHSM2_CONF", (root / "softhsm2.conf").c_str(), 1);
+    root = bench::make_softhsm_directory("medledger-bench");
 
     module = must(hsm::Module::load(hsm::kDefaultModulePath), "load SoftHSM2");
     must(hsm::init_token(*module, kTokenLabel, secret(kSoPin), secret(kUserPin)), "init token");
@@ -338,13 +326,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
   double cpu_ns(const std::string& name, int threads) const { return median(cpu_, name, threads); }
 
  private:
-  using Samples = std::map<std::pair<std::string, int>, std::vector<double>>;
+  using Samples = bench::Samples;
   static double median(const Samples& samples, const std::string& name, int threads) {
-    auto found = samples.find({name, threads});
-    if (found == samples.end()) return 0.0;
-    std::vector<double> values = found->second;
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
+    return bench::median_of(samples, name, threads);
   }
 
  private:

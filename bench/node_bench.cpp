@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "medledger/ca/authority.h"
 #include "medledger/ca/store.h"
 #include "medledger/core/sha256.h"
@@ -65,15 +66,8 @@ constexpr int kSignaturesPerRead = 2;   // doctor, node
 constexpr int kPinChecksPerWrite = 2;
 constexpr int kPinChecksPerRead = 1;
 
-core::SecretBytes secret(std::string_view text) {
-  return core::SecretBytes(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
-
-template <typename T>
-T must(core::Result<T> result, const char* what) {
-  if (!result) throw std::runtime_error(std::string(what) + ": " + result.error().to_string());
-  return std::move(*result);
-}
+using bench::must;
+using bench::secret;
 
 void must_ok(core::Result<void> result, const char* what) {
   if (!result) throw std::runtime_error(std::string(what) + ": " + result.error().to_string());
@@ -112,13 +106,7 @@ struct World {
   std::atomic<std::uint64_t> next_record{0};
 
   World() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "medledger-node-bench-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    root = pattern;
-    std::filesystem::create_directories(root / "tokens");
-    std::ofstream(root / "softhsm2.conf") << "directories.tokendir = " << (root / "tokens").string() << "\n"
-                                          << "objectstore.backend = file\nlog.level = ERROR\n";
-    ::setenv("SOFTHSM2_CONF", (root / "softhsm2.conf").c_str(), 1);
+    root = bench::make_softhsm_directory("medledger-node-bench");
     module = must(hsm::Module::load(hsm::kDefaultModulePath), "load SoftHSM2");
 
     const char* ids[kMaxThreads] = {"hospital-a", "hospital-b"};
@@ -321,13 +309,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
   double cpu_seconds(const std::string& name, int threads) const { return median(cpu_, name, threads); }
 
  private:
-  using Samples = std::map<std::pair<std::string, int>, std::vector<double>>;
+  using Samples = bench::Samples;
   static double median(const Samples& samples, const std::string& name, int threads) {
-    auto found = samples.find({name, threads});
-    if (found == samples.end()) return 0.0;
-    std::vector<double> values = found->second;
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
+    return bench::median_of(samples, name, threads);
   }
 
   Samples rates_;
