@@ -53,9 +53,13 @@ core::Result<Enrolment> HospitalNode::enrol(const EnrolRequest& request) {
   ca::IssueRequest issue;
   issue.role = request.role;
   issue.subject_id = request.id;
-  auto cert = keys_->authority->issue_for_key(spki, issue, std::time(nullptr));
-  if (!cert) return cert.error();
-  MEDLEDGER_TRY(keys_->ca_store->record_issued(*cert, request.role));
+  core::Result<ca::Certificate> cert = core::make_error(ErrorCode::kInternal, "not issued");
+  {
+    std::lock_guard<std::mutex> guard(ca_mutex_);
+    cert = keys_->authority->issue_for_key(spki, issue, std::time(nullptr));
+    if (!cert) return cert.error();
+    MEDLEDGER_TRY(keys_->ca_store->record_issued(*cert, request.role));
+  }
   person.cert_pem = cert->to_pem();
 
   auto receipt = submit_ca_signed(new_transaction(ledger::kTxCertRegister, ledger::make_cert_register_body(*cert)),
@@ -107,6 +111,20 @@ core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, std::string_vi
   auto signer = person_signer(*person);
   if (!signer) return signer.error();
   return ledger::add_signature(tx, **signer, ledger::certificate_fingerprint(*cert));
+}
+
+core::Result<DigestSignature> HospitalNode::sign_digest_as(std::string_view principal, const core::SecretBytes& pin,
+                                                           const core::Digest& digest) {
+  auto person = persons_.find(principal);
+  if (!person) return person.error();
+  MEDLEDGER_TRY(check_pin(principal, pin));
+  auto cert = ca::Certificate::from_pem(person->cert_pem);
+  if (!cert) return cert.error();
+  auto signer = person_signer(*person);
+  if (!signer) return signer.error();
+  auto signature = (*signer)->sign_digest(digest);
+  if (!signature) return signature.error();
+  return DigestSignature{std::move(*signature), (*signer)->algorithm(), ledger::certificate_fingerprint(*cert)};
 }
 
 core::Result<void> HospitalNode::add_external_signature(ledger::Transaction& tx,

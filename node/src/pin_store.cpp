@@ -164,6 +164,17 @@ core::Result<void> PinStore::verify(const std::string& person_id, const core::Se
   return attempt.outcome;
 }
 
+core::Result<void> PinStore::lock(const std::string& person_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  DirectoryLock lock(directory_);
+  if (!lock.locked()) return io_error("cannot lock", directory_ / kLockFileName);
+  auto record = get(person_id);
+  if (!record) return record.error();
+  if (record->state == PinState::kLocked) return core::success();
+  record->state = PinState::kLocked;
+  return put(*record);
+}
+
 core::Result<void> PinStore::reset(const std::string& person_id, const core::SecretBytes& new_pin,
                                    const ScryptParams& params) {
   std::lock_guard<std::mutex> guard(mutex_);

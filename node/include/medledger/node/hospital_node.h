@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -132,6 +133,22 @@ struct AuditQuery {
   std::optional<std::int64_t> to_ms;   // exclusive
 };
 
+/// A certificate issued from a CSR by issue_certificate.
+struct IssuedCertificate {
+  std::string principal;        // "<hospital>/<id>"
+  ca::Certificate certificate;
+  std::string certificate_pem;
+  core::Digest fingerprint{};   // SHA-256 of the DER, as transactions name it
+  ledger::Receipt receipt;      // of the cert.register
+};
+
+/// A person's signature over a digest (sign_digest_as).
+struct DigestSignature {
+  core::Bytes signature;  // as core::Signer::sign_digest: X9.62 DER (P-256) or 64 raw bytes (Ed25519)
+  core::KeyAlgorithm algorithm = core::KeyAlgorithm::kEcdsaP256;
+  core::Digest cert_fingerprint{};  // the person's certificate, which verifies it
+};
+
 /// The auditor's bundle: JSON plus PEM files (name -> content), docs/node.md.
 struct AuditBundle {
   boost::json::object bundle;
@@ -193,6 +210,28 @@ class HospitalNode {
   /// Checks the PIN (lockout), then signs tx_id with the person's custodial key.
   /// kNotFound, kPersonPinIncorrect, kPersonLocked, token errors.
   core::Result<void> sign_as(ledger::Transaction& tx, std::string_view principal, const core::SecretBytes& pin);
+  /// The person's signature over a 32-byte digest with their custodial key, after
+  /// the PIN ("nodes request signatures": the caller signs its own bytes). Errors
+  /// as sign_as. Cost: one scrypt + one token signature.
+  core::Result<DigestSignature> sign_digest_as(std::string_view principal, const core::SecretBytes& pin,
+                                               const core::Digest& digest);
+  /// Revokes the person's certificate: their PIN record is locked first (no
+  /// custodial signature from then on, whatever follows), then cert.revoke signed
+  /// by the hospital CA, then the revocation in the CA directory (for crl_pem).
+  /// `reason` is an RFC 5280 name (ca::parse_revocation_reason) other than
+  /// removeFromCRL. kNotFound (not enrolled here), kInvalidArgument (reason),
+  /// kCertAlreadyRevoked (on the ledger already: the PIN and CA directory are still
+  /// brought in line), ledger codes. Cost: a PIN file write, a token signature, a commit.
+  core::Result<ledger::Receipt> revoke_person(std::string_view principal, std::string_view reason);
+  /// Issues a certificate for a PKCS#10 CSR (PEM or DER) with the hospital CA and
+  /// registers it on the ledger (cert.register, which the contract accepts for
+  /// doctor, patient, auditor and admin certificates). The key stays with its
+  /// owner: nobody is enrolled here (no PIN, no custodial key); the owner signs
+  /// externally. kInvalidArgument (role node -- node certificates come from
+  /// provision -- or a bad / reserved id), kCsrInvalid, kCsrSignatureInvalid,
+  /// kProfileViolation, ledger codes (PERSON_CERT_LIMIT, ...). Cost: a CSR check,
+  /// two token signatures (certificate, transaction), a commit.
+  core::Result<IssuedCertificate> issue_certificate(std::string_view csr_pem, ca::Role role, std::string_view id);
   /// Adds a signature made elsewhere (the person's own device) after checking it
   /// verifies over tx_id under the certificate it names, registered on the ledger:
   /// kCertNotOnLedger, kSignatureInvalid, kUnsupportedAlgorithm.
@@ -238,6 +277,15 @@ class HospitalNode {
   /// patient or a range. Cost: prefix scans + O(log n) reads per proof.
   core::Result<AuditBundle> export_audit(const AuditQuery& query) const;
 
+  // ---- CA ----
+
+  /// A fresh CRL (PEM) signed by the hospital CA, listing every certificate it
+  /// issued that is revoked on the ledger (cert.revoke by the CA or the subject,
+  /// from any node) or in its CA directory. Each call takes the next CRL number.
+  /// kIoError (CA index), token errors. Cost: a scan of the ledger's certs table,
+  /// one token signature, one CA index write.
+  core::Result<std::string> crl_pem();
+
   const NodeConfig& config() const { return config_; }
   std::string node_principal() const;
   ConsortiumLedger& consortium() { return ledger_; }
@@ -275,6 +323,7 @@ class HospitalNode {
   ca::Certificate encryption_cert_;
   std::unique_ptr<PinStore> pins_;
   PersonDirectory persons_;
+  std::mutex ca_mutex_;  // the CA directory's index is read-modify-write: one issuer at a time
 };
 
 }  // namespace medledger::node

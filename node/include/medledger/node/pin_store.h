@@ -39,6 +39,11 @@ class PinStore {
   /// the outcome (ok, kPersonPinIncorrect, kPersonLocked; kNotFound, kIoError).
   core::Result<void> verify(const std::string& person_id, const core::SecretBytes& pin, std::int64_t now_unix);
 
+  /// Locks the person (state locked, as after too many wrong PINs): every later
+  /// verify is kPersonLocked until an administrator reset. Used when the person's
+  /// certificate is revoked. kNotFound if no record, kIoError.
+  core::Result<void> lock(const std::string& person_id);
+
   /// Administrator reset: a new PIN, active, no failures. kNotFound if no record.
   core::Result<void> reset(const std::string& person_id, const core::SecretBytes& new_pin,
                            const ScryptParams& params = {});

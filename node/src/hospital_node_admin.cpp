@@ -1,0 +1,117 @@
+// HospitalNode: what the hospital's administrators do besides enrolment --
+// revoke a person, issue a certificate from a CSR, export the CA's CRL from
+// ledger state.
+#include <map>
+
+#include "hospital_node_internal.h"
+#include "medledger/ca/limits.h"
+#include "medledger/core/error.h"
+#include "medledger/ledger/records_state.h"
+
+namespace medledger::node {
+
+using core::ErrorCode;
+
+core::Result<ledger::Receipt> HospitalNode::revoke_person(std::string_view principal, std::string_view reason) {
+  auto person = persons_.find(principal);
+  if (!person) return person.error();
+  auto parsed = ca::parse_revocation_reason(reason);
+  if (!parsed) return parsed.error();
+  if (*parsed == ca::RevocationReason::kRemoveFromCrl) {
+    return core::make_error(ErrorCode::kInvalidArgument, "removeFromCRL is no revocation: ledger revocation is final");
+  }
+  auto cert = ca::Certificate::from_pem(person->cert_pem);
+  if (!cert) return cert.error();
+  // Fail closed: from here on the node signs nothing for this person, even if
+  // the ledger step below fails and is retried.
+  MEDLEDGER_TRY(pins_->lock(person->principal));
+  auto receipt = submit_ca_signed(
+      new_transaction(ledger::kTxCertRevoke, ledger::make_cert_revoke_body(ledger::certificate_fingerprint(*cert),
+                                                                           ca::revocation_reason_name(*parsed))),
+      "cert.revoke of " + person->principal);
+  if (!receipt && receipt.error().code != ErrorCode::kCertAlreadyRevoked) return receipt.error();
+  {
+    std::lock_guard<std::mutex> guard(ca_mutex_);
+    auto marked = keys_->ca_store->mark_revoked({cert->serial_hex(), std::time(nullptr), *parsed});
+    if (!marked && marked.error().code != ErrorCode::kAlreadyExists) return marked.error();
+  }
+  return receipt;
+}
+
+core::Result<IssuedCertificate> HospitalNode::issue_certificate(std::string_view csr_pem, ca::Role role,
+                                                                std::string_view id) {
+  if (role != ca::Role::kDoctor && role != ca::Role::kPatient && role != ca::Role::kAuditor &&
+      role != ca::Role::kAdmin) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "certificates from CSRs are for doctors, patients, auditors and admins; node "
+                            "certificates come from provisioning");
+  }
+  if (!ca::is_valid_identifier(id) || id == config_.node_id || id == kNodeEncryptionId) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "subject id must be 1-64 of [A-Za-z0-9._-] and not a node id: '" + std::string(id) + "'");
+  }
+  auto csr = ca::CertificateRequest::parse(core::to_bytes(csr_pem));
+  if (!csr) return csr.error();
+  ca::IssueRequest issue;
+  issue.role = role;
+  issue.subject_id = std::string(id);
+  core::Result<ca::Certificate> cert = core::make_error(ErrorCode::kInternal, "not issued");
+  {
+    std::lock_guard<std::mutex> guard(ca_mutex_);
+    cert = keys_->authority->issue(*csr, issue, std::time(nullptr));
+    if (!cert) return cert.error();
+    MEDLEDGER_TRY(keys_->ca_store->record_issued(*cert, role));
+  }
+  std::string principal = ledger::principal(config_.hospital_id, id);
+  auto receipt = submit_ca_signed(new_transaction(ledger::kTxCertRegister, ledger::make_cert_register_body(*cert)),
+                                  "cert.register of " + principal);
+  if (!receipt) return receipt.error();
+  const core::Digest fingerprint = ledger::certificate_fingerprint(*cert);
+  std::string pem = cert->to_pem();
+  return IssuedCertificate{std::move(principal), std::move(*cert), std::move(pem), fingerprint, std::move(*receipt)};
+}
+
+core::Result<std::string> HospitalNode::crl_pem() {
+  const core::Digest issuer = ledger::certificate_fingerprint(keys_->ca_store->chain().front());
+  std::map<std::string, ca::RevokedEntry> revoked;  // by serial: one entry each, in a stable order
+  {
+    auto state = ledger::StateSnapshot::open(ledger_.ledger().store());
+    if (!state) return state.error();
+    std::vector<core::Digest> fingerprints;
+    MEDLEDGER_TRY((*state)->scan(ledger::kTableCerts, {}, [&](core::ByteView key, core::ByteView) {
+      core::Digest fp{};
+      if (key.size() == fp.size()) {
+        std::copy(key.begin(), key.end(), fp.begin());
+        fingerprints.push_back(fp);
+      }
+      return true;
+    }));
+    for (const auto& fp : fingerprints) {
+      auto entry = ledger::find_certificate(**state, fp);
+      if (!entry) return entry.error();
+      if (!*entry || (*entry)->issuer != issuer || (*entry)->status != "revoked") continue;
+      auto cert = ca::Certificate::from_der((*entry)->der);
+      if (!cert) return cert.error();
+      auto reason = ca::parse_revocation_reason((*entry)->reason);
+      ca::RevokedEntry item;
+      item.serial_hex = cert->serial_hex();
+      item.revoked_at = static_cast<std::time_t>((*entry)->revoked_at_ms / 1000);
+      item.reason = reason ? *reason : ca::RevocationReason::kUnspecified;
+      revoked.emplace(item.serial_hex, item);
+    }
+  }
+  std::lock_guard<std::mutex> guard(ca_mutex_);
+  auto records = keys_->ca_store->records();
+  if (!records) return records.error();
+  // Revoked in the CA directory only (e.g. a TLS certificate never on the ledger).
+  for (const auto& entry : ca::revoked_entries(*records)) revoked.emplace(entry.serial_hex, entry);
+  std::vector<ca::RevokedEntry> entries;
+  for (auto& [serial, entry] : revoked) entries.push_back(std::move(entry));
+  auto number = keys_->ca_store->next_crl_number();
+  if (!number) return number.error();
+  auto crl = keys_->authority->make_crl(entries, *number, std::time(nullptr), ca::kDefaultCrlValidityDays);
+  if (!crl) return crl.error();
+  return crl->to_pem();
+}
+
+}  // namespace medledger::node
