@@ -69,6 +69,7 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kPersonPinIncorrect, "PERSON_PIN_INCORRECT", 71},
     {ErrorCode::kPersonLocked, "PERSON_LOCKED", 72},
     {ErrorCode::kRecordTooLarge, "RECORD_TOO_LARGE", 73},
+    {ErrorCode::kPersonSessionInvalid, "PERSON_SESSION_INVALID", 74},
 
     {ErrorCode::kJsonMalformed, "JSON_MALFORMED", 80},
     {ErrorCode::kClientCertificateRequired, "CLIENT_CERTIFICATE_REQUIRED", 81},
@@ -77,6 +78,9 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kMethodNotAllowed, "METHOD_NOT_ALLOWED", 84},
     {ErrorCode::kBodyTooLarge, "BODY_TOO_LARGE", 85},
     {ErrorCode::kHeadersTooLarge, "HEADERS_TOO_LARGE", 86},
+    {ErrorCode::kConnectionRefused, "CONNECTION_REFUSED", 87},
+    {ErrorCode::kTlsHandshakeFailed, "TLS_HANDSHAKE_FAILED", 88},
+    {ErrorCode::kRequestTimeout, "REQUEST_TIMEOUT", 89},
 
     {ErrorCode::kContractBodyInvalid, "CONTRACT_BODY_INVALID", 90},
     {ErrorCode::kTxTimeOutsideWindow, "TX_TIME_OUTSIDE_WINDOW", 91},

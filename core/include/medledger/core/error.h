@@ -74,6 +74,7 @@ enum class ErrorCode : std::uint16_t {
   kPersonPinIncorrect = 401,    // a doctor's/patient's PIN did not match its scrypt verifier
   kPersonLocked = 402,          // too many wrong PINs: locked (admin reset) or backing off
   kRecordTooLarge = 403,        // a record payload exceeds the configured limit
+  kPersonSessionInvalid = 404,  // a person session token is unknown, expired, used up, closed or another person's
 
   // api (500-599)
   kJsonMalformed = 500,             // a request body is not well-formed JSON
@@ -83,6 +84,9 @@ enum class ErrorCode : std::uint16_t {
   kMethodNotAllowed = 504,          // the path exists, but not with this method
   kBodyTooLarge = 505,              // the request body exceeds the server's limit
   kHeadersTooLarge = 506,           // the request line + headers exceed the server's limit
+  kConnectionRefused = 507,         // HttpsClient: nothing listens at the address (or it is unreachable)
+  kTlsHandshakeFailed = 508,        // HttpsClient: the TLS handshake failed (untrusted server, refused client certificate)
+  kRequestTimeout = 509,            // HttpsClient: connect, handshake or exchange exceeded its timeout
 
   // contract (600-699): rejections by the medical-records contract (docs/contract.md)
   kContractBodyInvalid = 600,       // a body member is missing, unknown, of the wrong type or out of bounds

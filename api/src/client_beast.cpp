@@ -1,0 +1,419 @@
+// The HTTPS client's Boost.Beast/Asio code (this and server_beast.cpp are the
+// only translation units that include Beast). One asynchronous Connection state
+// machine serves both shapes: HttpsClient runs it on the caller's thread
+// (io_context::run until the one request completes), HttpsConnectionPool runs N
+// of them on one I/O thread.
+//
+// Connection steps:  open -> on_resolve -> on_connect -> on_handshake -> do_write ->
+// on_write -> on_read -> finish   (a reused connection starts at do_write)
+#include <atomic>
+#include <deque>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "client_tls.h"
+#include "medledger/api/https_client.h"
+
+namespace medledger::api {
+
+namespace {
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using core::ErrorCode;
+
+// The TLS close_notify exchange when a client closes may take this long.
+constexpr std::chrono::seconds kShutdownTimeout{1};
+constexpr std::uint16_t kDefaultHttpsPort = 443;
+constexpr const char* kUserAgent = "medledger-https-client";
+
+enum class Step { kResolve, kConnect, kHandshake, kWrite, kRead };
+
+std::string_view step_name(Step step) {
+  switch (step) {
+    case Step::kResolve: return "resolve";
+    case Step::kConnect: return "connect";
+    case Step::kHandshake: return "TLS handshake";
+    case Step::kWrite: return "write request";
+    case Step::kRead: return "read response";
+  }
+  return "?";
+}
+
+struct ConnectionSettings {
+  HttpsEndpoint endpoint;
+  std::string server_name;  // what the server certificate must name
+  std::chrono::milliseconds connect_timeout;
+  std::chrono::milliseconds request_timeout;
+  std::string where() const { return endpoint.host + ":" + std::to_string(endpoint.port); }
+};
+
+// The stable code for a transport failure at `step` (see https_client.h).
+core::Error transport_error(Step step, const beast::error_code& ec, SSL* ssl, const ConnectionSettings& settings) {
+  std::string what = std::string(step_name(step)) + " with " + settings.where() + ": ";
+  if (ec == beast::error::timeout) {
+    auto limit = step <= Step::kHandshake ? settings.connect_timeout : settings.request_timeout;
+    return core::make_error(ErrorCode::kRequestTimeout, what + "timed out after " + std::to_string(limit.count()) + " ms");
+  }
+  if (step == Step::kResolve || step == Step::kConnect) {
+    return core::make_error(ErrorCode::kConnectionRefused, what + ec.message());
+  }
+  if (step == Step::kHandshake) {
+    std::string reason = ssl != nullptr ? detail::verify_failure(ssl) : std::string();
+    if (!reason.empty()) reason = "server certificate: " + reason;
+    else reason = ec.message();
+    return core::make_error(ErrorCode::kTlsHandshakeFailed, what + reason);
+  }
+  // A TLS alert after the handshake (e.g. TLS 1.3 client certificate refused) is a TLS failure too.
+  if (ec.category() == net::error::get_ssl_category()) {
+    return core::make_error(ErrorCode::kTlsHandshakeFailed, what + ec.message());
+  }
+  return core::make_error(ErrorCode::kIoError, what + ec.message());
+}
+
+// A keep-alive connection the server closed while idle fails its next exchange with
+// one of these before any byte of a response arrives: safe to resend once.
+bool closed_while_idle(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+         ec == net::error::broken_pipe || ec == ssl::error::stream_truncated;
+}
+
+std::string host_header(const HttpsEndpoint& endpoint) {
+  std::string host = endpoint.host.find(':') != std::string::npos ? "[" + endpoint.host + "]" : endpoint.host;
+  if (endpoint.port != kDefaultHttpsPort) host += ":" + std::to_string(endpoint.port);
+  return host;
+}
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Done = std::function<void(core::Result<HttpsResponse>)>;
+
+  Connection(net::any_io_executor executor, ssl::context& tls, const ConnectionSettings& settings,
+             std::atomic<std::size_t>& opened)
+      : executor_(executor), tls_(tls), settings_(settings), opened_(opened), resolver_(executor) {}
+
+  // Runs one exchange; call on the executor, one at a time. `done` is always called
+  // later (never from inside run).
+  void run(const HttpsRequest& request, Done done) {
+    done_ = std::move(done);
+    retried_ = false;
+    build_request(request);
+    if (stream_) {
+      reused_ = true;
+      do_write();
+    } else {
+      open();
+    }
+  }
+
+  // Sends close_notify (bounded by kShutdownTimeout) and closes; then `done`.
+  void shutdown(std::function<void()> done) {
+    if (!stream_) return net::post(executor_, std::move(done));
+    beast::get_lowest_layer(*stream_).expires_after(kShutdownTimeout);
+    stream_->async_shutdown([self = shared_from_this(), done = std::move(done)](beast::error_code) {
+      self->reset();
+      done();
+    });
+  }
+
+  bool is_open() const { return stream_.has_value(); }
+
+ private:
+  void build_request(const HttpsRequest& request) {
+    request_ = {};
+    request_.version(11);
+    http::verb verb = http::string_to_verb(request.method);
+    if (verb == http::verb::unknown) request_.method_string(request.method);
+    else request_.method(verb);
+    head_ = verb == http::verb::head;
+    request_.target(request.target);
+    request_.set(http::field::host, host_header(settings_.endpoint));
+    request_.set(http::field::user_agent, kUserAgent);
+    for (const auto& [name, value] : request.headers) request_.set(name, value);
+    if (!request.body.empty() && request_.find(http::field::content_type) == request_.end()) {
+      request_.set(http::field::content_type, "application/json");
+    }
+    request_.body() = request.body;
+    request_.prepare_payload();
+  }
+
+  void open() {
+    reused_ = false;
+    resolver_.async_resolve(settings_.endpoint.host, std::to_string(settings_.endpoint.port),
+                            beast::bind_front_handler(&Connection::on_resolve, shared_from_this()));
+  }
+
+  void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
+    if (ec) return fail(Step::kResolve, ec);
+    stream_.emplace(executor_, tls_);
+    if (!detail::expect_server_name(stream_->native_handle(), settings_.server_name)) {
+      reset();
+      return finish(core::make_error(ErrorCode::kTlsHandshakeFailed,
+                                     "cannot expect the server name '" + settings_.server_name + "'"));
+    }
+    beast::get_lowest_layer(*stream_).expires_after(settings_.connect_timeout);
+    beast::get_lowest_layer(*stream_).async_connect(
+        results, beast::bind_front_handler(&Connection::on_connect, shared_from_this()));
+  }
+
+  void on_connect(beast::error_code ec, const tcp::endpoint&) {
+    if (ec) return fail(Step::kConnect, ec);
+    opened_.fetch_add(1);
+    stream_->async_handshake(ssl::stream_base::client,
+                             beast::bind_front_handler(&Connection::on_handshake, shared_from_this()));
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) return fail(Step::kHandshake, ec);
+    do_write();
+  }
+
+  void do_write() {
+    // One deadline for the whole exchange: the write and the read of the response.
+    beast::get_lowest_layer(*stream_).expires_after(settings_.request_timeout);
+    http::async_write(*stream_, request_, beast::bind_front_handler(&Connection::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    if (ec) return retry_or_fail(Step::kWrite, ec, 0);
+    parser_.emplace();
+    parser_->body_limit(kMaxResponseBodyBytes);
+    parser_->header_limit(static_cast<std::uint32_t>(kMaxResponseHeaderBytes));
+    if (head_) parser_->skip(true);
+    buffer_.clear();
+    http::async_read(*stream_, buffer_, *parser_, beast::bind_front_handler(&Connection::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t bytes) {
+    if (ec) return retry_or_fail(Step::kRead, ec, bytes + buffer_.size());
+    auto& message = parser_->get();
+    HttpsResponse response;
+    response.status = static_cast<int>(message.result_int());
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      response.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    response.body = std::move(message.body());
+    const bool keep_alive = message.keep_alive();
+    parser_.reset();
+    if (keep_alive) beast::get_lowest_layer(*stream_).expires_never();
+    else reset();
+    finish(std::move(response));
+  }
+
+  void retry_or_fail(Step step, const beast::error_code& ec, std::size_t response_bytes) {
+    if (reused_ && !retried_ && response_bytes == 0 && closed_while_idle(ec)) {
+      retried_ = true;
+      reset();
+      return open();
+    }
+    fail(step, ec);
+  }
+
+  void fail(Step step, const beast::error_code& ec) {
+    core::Error error = transport_error(step, ec, stream_ ? stream_->native_handle() : nullptr, settings_);
+    reset();
+    finish(std::move(error));
+  }
+
+  void finish(core::Result<HttpsResponse> result) {
+    Done done = std::move(done_);
+    done_ = nullptr;
+    done(std::move(result));
+  }
+
+  void reset() {
+    stream_.reset();
+    parser_.reset();
+    buffer_.clear();
+  }
+
+  net::any_io_executor executor_;
+  ssl::context& tls_;
+  const ConnectionSettings& settings_;
+  std::atomic<std::size_t>& opened_;
+  tcp::resolver resolver_;
+  std::optional<ssl::stream<beast::tcp_stream>> stream_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  Done done_;
+  bool reused_ = false;   // this exchange runs on a connection that already carried one
+  bool retried_ = false;  // the exchange was already resent once
+  bool head_ = false;     // HEAD: the response has no body whatever Content-Length says
+};
+
+ConnectionSettings settings_for(const HttpsEndpoint& endpoint, const HttpsClientOptions& options) {
+  return ConnectionSettings{endpoint, options.server_name.empty() ? endpoint.host : options.server_name,
+                            options.connect_timeout, options.request_timeout};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- HttpsClient
+
+struct HttpsClient::Impl {
+  Impl(detail::SslCtxPtr ctx, ConnectionSettings s) : tls(ctx.release()), settings(std::move(s)) {
+    connection = std::make_shared<Connection>(io.get_executor(), tls, settings, opened);
+  }
+  net::io_context io{1};
+  ssl::context tls;
+  ConnectionSettings settings;
+  std::atomic<std::size_t> opened{0};
+  std::shared_ptr<Connection> connection;
+
+  // Runs the io_context on this thread until `start`'s work is done.
+  void run_here(const std::function<void()>& start) {
+    io.restart();
+    net::post(io, start);
+    io.run();
+  }
+};
+
+core::Result<HttpsClient> HttpsClient::connect_to(const HttpsEndpoint& endpoint, const HttpsClientOptions& options) {
+  auto ctx = detail::make_client_ssl_context(options);
+  MEDLEDGER_TRY(ctx);
+  return HttpsClient(std::make_unique<Impl>(std::move(*ctx), settings_for(endpoint, options)));
+}
+
+HttpsClient::HttpsClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpsClient::HttpsClient(HttpsClient&&) noexcept = default;
+HttpsClient& HttpsClient::operator=(HttpsClient&&) noexcept = default;
+HttpsClient::~HttpsClient() { close(); }
+
+core::Result<HttpsResponse> HttpsClient::request(const HttpsRequest& request) {
+  std::optional<core::Result<HttpsResponse>> outcome;
+  impl_->run_here([&] {
+    impl_->connection->run(request, [&](core::Result<HttpsResponse> result) { outcome.emplace(std::move(result)); });
+  });
+  if (!outcome) return core::make_error(ErrorCode::kInternal, "HTTPS exchange ended without an outcome");
+  return std::move(*outcome);
+}
+
+core::Result<HttpsResponse> HttpsClient::request(std::string_view method, std::string_view target, std::string body,
+                                                 std::vector<std::pair<std::string, std::string>> headers) {
+  return request(HttpsRequest{std::string(method), std::string(target), std::move(headers), std::move(body)});
+}
+
+bool HttpsClient::connected() const { return impl_ && impl_->connection->is_open(); }
+
+std::size_t HttpsClient::connections_opened() const { return impl_ ? impl_->opened.load() : 0; }
+
+void HttpsClient::close() {
+  if (!impl_ || !impl_->connection->is_open()) return;
+  impl_->run_here([&] { impl_->connection->shutdown([] {}); });
+}
+
+// -------------------------------------------------------- HttpsConnectionPool
+
+struct HttpsConnectionPool::Impl {
+  struct Pending {
+    HttpsRequest request;
+    HttpsCompletion done;
+  };
+
+  Impl(detail::SslCtxPtr ctx, ConnectionSettings s) : tls(ctx.release()), settings(std::move(s)) {}
+
+  net::io_context io{1};
+  ssl::context tls;
+  ConnectionSettings settings;
+  std::atomic<std::size_t> opened{0};
+  std::atomic<std::size_t> outstanding{0};
+  std::atomic<bool> closed{false};
+  // Touched on the I/O thread only.
+  std::vector<std::shared_ptr<Connection>> idle;
+  std::deque<Pending> queue;
+  bool stopping = false;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::thread thread;
+
+  // Hands queued requests to idle connections (I/O thread).
+  void pump() {
+    while (!idle.empty() && !queue.empty()) {
+      std::shared_ptr<Connection> connection = std::move(idle.back());
+      idle.pop_back();
+      Pending next = std::move(queue.front());
+      queue.pop_front();
+      connection->run(next.request, [this, connection, done = std::move(next.done)](core::Result<HttpsResponse> r) {
+        outstanding.fetch_sub(1);
+        done(std::move(r));
+        if (stopping) return connection->shutdown([] {});
+        idle.push_back(connection);
+        pump();
+      });
+    }
+  }
+
+  // Fails the queue and closes idle connections; busy ones close when they finish (I/O thread).
+  void begin_stop() {
+    stopping = true;
+    while (!queue.empty()) {
+      Pending next = std::move(queue.front());
+      queue.pop_front();
+      outstanding.fetch_sub(1);
+      next.done(core::make_error(ErrorCode::kIoError, "HTTPS connection pool stopped"));
+    }
+    for (auto& connection : idle) connection->shutdown([] {});
+    idle.clear();
+  }
+};
+
+core::Result<std::unique_ptr<HttpsConnectionPool>> HttpsConnectionPool::start(const HttpsEndpoint& endpoint,
+                                                                              const HttpsClientOptions& options,
+                                                                              std::size_t connections) {
+  if (connections == 0 || connections > kMaxConnections) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "connections must be 1.." + std::to_string(kMaxConnections));
+  }
+  auto ctx = detail::make_client_ssl_context(options);
+  MEDLEDGER_TRY(ctx);
+  auto impl = std::make_shared<Impl>(std::move(*ctx), settings_for(endpoint, options));
+  for (std::size_t i = 0; i < connections; ++i) {
+    impl->idle.push_back(std::make_shared<Connection>(impl->io.get_executor(), impl->tls, impl->settings, impl->opened));
+  }
+  impl->work.emplace(impl->io.get_executor());
+  impl->thread = std::thread([raw = impl.get()] { raw->io.run(); });
+  return std::unique_ptr<HttpsConnectionPool>(new HttpsConnectionPool(std::move(impl)));
+}
+
+HttpsConnectionPool::HttpsConnectionPool(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+bool HttpsConnectionPool::submit(HttpsRequest request, HttpsCompletion done) {
+  if (impl_->closed.load() || impl_->outstanding.load() >= kMaxQueued) return false;
+  impl_->outstanding.fetch_add(1);
+  net::post(impl_->io, [impl = impl_.get(), pending = Impl::Pending{std::move(request), std::move(done)}]() mutable {
+    if (impl->stopping) {
+      impl->outstanding.fetch_sub(1);
+      return pending.done(core::make_error(ErrorCode::kIoError, "HTTPS connection pool stopped"));
+    }
+    impl->queue.push_back(std::move(pending));
+    impl->pump();
+  });
+  return true;
+}
+
+std::size_t HttpsConnectionPool::outstanding() const { return impl_->outstanding.load(); }
+
+std::size_t HttpsConnectionPool::connections_opened() const { return impl_->opened.load(); }
+
+void HttpsConnectionPool::stop() {
+  if (impl_->closed.exchange(true)) return;
+  net::post(impl_->io, [impl = impl_.get()] { impl->begin_stop(); });
+  impl_->work.reset();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+HttpsConnectionPool::~HttpsConnectionPool() { stop(); }
+
+}  // namespace medledger::api
