@@ -53,6 +53,11 @@ core::Result<std::vector<boost::json::object>> HospitalNode::wrap_for_hospital(
 
 core::Result<ledger::Receipt> HospitalNode::grant_access(const GrantRequest& request,
                                                          const core::SecretBytes& patient_pin) {
+  return grant_access(request, PersonCredential::pin(patient_pin.clone()));
+}
+
+core::Result<ledger::Receipt> HospitalNode::grant_access(const GrantRequest& request,
+                                                         const PersonCredential& patient_credential) {
   auto person = persons_.find(request.patient);
   if (!person) return person.error();
   if (person->role != ca::Role::kPatient) {
@@ -87,12 +92,17 @@ core::Result<ledger::Receipt> HospitalNode::grant_access(const GrantRequest& req
     body.wrapped_keys = std::move(*wrapped);
   }
   auto tx = new_transaction(ledger::kTxAccessGrant, ledger::make_access_grant_body(body));
-  MEDLEDGER_TRY(sign_as(tx, request.patient, patient_pin));
+  MEDLEDGER_TRY(sign_as(tx, request.patient, patient_credential));
   return endorse_and_submit(std::move(tx));
 }
 
 core::Result<ledger::Receipt> HospitalNode::revoke_access(std::string_view patient, std::string_view grantee,
                                                           const core::SecretBytes& patient_pin) {
+  return revoke_access(patient, grantee, PersonCredential::pin(patient_pin.clone()));
+}
+
+core::Result<ledger::Receipt> HospitalNode::revoke_access(std::string_view patient, std::string_view grantee,
+                                                          const PersonCredential& credential) {
   auto person = persons_.find(patient);
   if (!person) return person.error();
   auto current = current_patient_key(patient);
@@ -137,7 +147,7 @@ core::Result<ledger::Receipt> HospitalNode::revoke_access(std::string_view patie
   }
   body.patient_key_version = next->version;
   auto tx = new_transaction(ledger::kTxAccessRevoke, ledger::make_access_revoke_body(body));
-  MEDLEDGER_TRY(sign_as(tx, patient, patient_pin));
+  MEDLEDGER_TRY(sign_as(tx, patient, credential));
   auto receipt = endorse_and_submit(std::move(tx));
   if (!receipt) return receipt;
   // Later records are sealed under the new version; the grantee never received it.

@@ -25,6 +25,7 @@ core::Result<ledger::Receipt> HospitalNode::revoke_person(std::string_view princ
   // Fail closed: from here on the node signs nothing for this person, even if
   // the ledger step below fails and is retried.
   MEDLEDGER_TRY(pins_->lock(person->principal));
+  sessions_.close_all_of(person->principal);
   auto receipt = submit_ca_signed(
       new_transaction(ledger::kTxCertRevoke, ledger::make_cert_revoke_body(ledger::certificate_fingerprint(*cert),
                                                                            ca::revocation_reason_name(*parsed))),

@@ -84,6 +84,29 @@ core::Result<void> HospitalNode::check_pin(std::string_view principal, const cor
   return pins_->verify(std::string(principal), pin, now_ms() / 1000);
 }
 
+core::Result<void> HospitalNode::check_credential(std::string_view principal, const PersonCredential& credential) {
+  if (credential.kind() == PersonCredential::Kind::kSessionToken) return sessions_.use(principal, credential.secret());
+  return check_pin(principal, credential.secret());
+}
+
+core::Result<PersonSession> HospitalNode::open_session(std::string_view principal, const core::SecretBytes& pin,
+                                                       std::chrono::seconds ttl) {
+  if (ttl <= std::chrono::seconds::zero() || ttl > kMaxSessionTtl) {
+    return core::make_error(ErrorCode::kInvalidArgument, "a session lasts 1 s to " +
+                                                             std::to_string(kMaxSessionTtl.count()) + " s");
+  }
+  auto person = persons_.find(principal);
+  if (!person) return person.error();
+  if (person->external()) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            person->principal + " keeps their own key: the node never signs for them");
+  }
+  MEDLEDGER_TRY(check_pin(principal, pin));
+  return sessions_.open(person->principal, ttl);
+}
+
+core::Result<void> HospitalNode::close_session(const core::SecretBytes& token) { return sessions_.close(token); }
+
 core::Result<std::unique_ptr<core::Signer>> HospitalNode::person_signer(const PersonEntry& person) {
   if (person.external()) {
     return core::make_error(ErrorCode::kInvalidArgument,
@@ -103,9 +126,14 @@ core::Result<std::unique_ptr<core::Signer>> HospitalNode::person_signer(const Pe
 
 core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, std::string_view principal,
                                          const core::SecretBytes& pin) {
+  return sign_as(tx, principal, PersonCredential::pin(pin.clone()));
+}
+
+core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, std::string_view principal,
+                                         const PersonCredential& credential) {
   auto person = persons_.find(principal);
   if (!person) return person.error();
-  MEDLEDGER_TRY(check_pin(principal, pin));  // the PIN first: no signature for a wrong or locked PIN
+  MEDLEDGER_TRY(check_credential(principal, credential));  // first: no signature for a wrong PIN or a dead session
   auto cert = ca::Certificate::from_pem(person->cert_pem);
   if (!cert) return cert.error();
   auto signer = person_signer(*person);
@@ -115,9 +143,15 @@ core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, std::string_vi
 
 core::Result<DigestSignature> HospitalNode::sign_digest_as(std::string_view principal, const core::SecretBytes& pin,
                                                            const core::Digest& digest) {
+  return sign_digest_as(principal, PersonCredential::pin(pin.clone()), digest);
+}
+
+core::Result<DigestSignature> HospitalNode::sign_digest_as(std::string_view principal,
+                                                           const PersonCredential& credential,
+                                                           const core::Digest& digest) {
   auto person = persons_.find(principal);
   if (!person) return person.error();
-  MEDLEDGER_TRY(check_pin(principal, pin));
+  MEDLEDGER_TRY(check_credential(principal, credential));
   auto cert = ca::Certificate::from_pem(person->cert_pem);
   if (!cert) return cert.error();
   auto signer = person_signer(*person);

@@ -53,10 +53,15 @@ core::Result<PreparedTransaction> HospitalNode::prepare_record_put(const RecordP
 core::Result<ledger::Receipt> HospitalNode::put_record(const RecordPutRequest& request,
                                                        const core::SecretBytes& doctor_pin,
                                                        const core::SecretBytes& patient_pin) {
+  return put_record(request, PersonCredential::pin(doctor_pin.clone()), PersonCredential::pin(patient_pin.clone()));
+}
+
+core::Result<ledger::Receipt> HospitalNode::put_record(const RecordPutRequest& request, const PersonCredential& doctor,
+                                                       const PersonCredential& patient) {
   auto prepared = prepare_record_put(request);
   if (!prepared) return prepared.error();
-  MEDLEDGER_TRY(sign_as(prepared->tx, request.doctor, doctor_pin));
-  MEDLEDGER_TRY(sign_as(prepared->tx, request.patient, patient_pin));
+  MEDLEDGER_TRY(sign_as(prepared->tx, request.doctor, doctor));
+  MEDLEDGER_TRY(sign_as(prepared->tx, request.patient, patient));
   return endorse_and_submit(std::move(prepared->tx));
 }
 
@@ -120,6 +125,10 @@ core::Result<PatientKey> HospitalNode::find_reading_key(const ledger::StateView&
 }
 
 core::Result<RecordRead> HospitalNode::read_record(const ReadRequest& request, const core::SecretBytes& doctor_pin) {
+  return read_record(request, PersonCredential::pin(doctor_pin.clone()));
+}
+
+core::Result<RecordRead> HospitalNode::read_record(const ReadRequest& request, const PersonCredential& doctor_credential) {
   auto doctor = persons_.find(request.doctor);
   if (!doctor) return doctor.error();
   if (doctor->role != ca::Role::kDoctor) {
@@ -143,8 +152,8 @@ core::Result<RecordRead> HospitalNode::read_record(const ReadRequest& request, c
       return basis.error();
     }
     out.basis = *basis;
-    // The PIN before any decryption: a wrong PIN learns nothing about the record.
-    if (auto pin = check_pin(request.doctor, doctor_pin); !pin) {
+    // The credential before any decryption: a wrong PIN learns nothing about the record.
+    if (auto pin = check_credential(request.doctor, doctor_credential); !pin) {
       refuse(request, pin.error());
       return pin.error();
     }

@@ -16,6 +16,7 @@
 // may be shared by several nodes and threads.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -43,6 +44,7 @@
 #include "medledger/node/consortium_ledger.h"
 #include "medledger/node/node_config.h"
 #include "medledger/node/person_directory.h"
+#include "medledger/node/person_session.h"
 #include "medledger/node/pin_store.h"
 #include "medledger/node/record_envelope.h"
 
@@ -207,12 +209,30 @@ class HospitalNode {
   core::Result<Enrolment> enrol(const EnrolRequest& request);
   /// The person enrolled here. kNotFound otherwise.
   core::Result<PersonEntry> person(std::string_view principal) const;
-  /// Checks the PIN (lockout), then signs tx_id with the person's custodial key.
-  /// kNotFound, kPersonPinIncorrect, kPersonLocked, token errors.
+  /// Verifies the person's PIN once (scrypt, lockout rules as for any PIN check)
+  /// and opens a session: a random 256-bit token (base64url) that stands for the
+  /// PIN for `ttl` (at most kMaxSessionTtl) and kMaxSessionSignatures custodial
+  /// signatures. Only SHA-256(token) is kept, in memory. kNotFound,
+  /// kInvalidArgument (ttl; a person who keeps their own key), PIN codes,
+  /// kSessionExhausted (kMaxOpenSessions live). Cost: one scrypt.
+  core::Result<PersonSession> open_session(std::string_view principal, const core::SecretBytes& pin,
+                                           std::chrono::seconds ttl = kDefaultSessionTtl);
+  /// Ends a session now. kPersonSessionInvalid if unknown, closed or expired.
+  core::Result<void> close_session(const core::SecretBytes& token);
+
+  /// Checks the credential (a PIN: scrypt + lockout; a session token: its
+  /// person, expiry and budget -- one signature spent), then signs tx_id with the
+  /// person's custodial key. kNotFound, kPersonPinIncorrect, kPersonLocked,
+  /// kPersonSessionInvalid, token errors. Cost: a scrypt (PIN) or a hash (session)
+  /// + one token signature.
+  core::Result<void> sign_as(ledger::Transaction& tx, std::string_view principal, const PersonCredential& credential);
+  /// The same with a PIN.
   core::Result<void> sign_as(ledger::Transaction& tx, std::string_view principal, const core::SecretBytes& pin);
   /// The person's signature over a 32-byte digest with their custodial key, after
-  /// the PIN ("nodes request signatures": the caller signs its own bytes). Errors
-  /// as sign_as. Cost: one scrypt + one token signature.
+  /// the credential ("nodes request signatures": the caller signs its own bytes).
+  /// Errors as sign_as. Cost: as sign_as.
+  core::Result<DigestSignature> sign_digest_as(std::string_view principal, const PersonCredential& credential,
+                                               const core::Digest& digest);
   core::Result<DigestSignature> sign_digest_as(std::string_view principal, const core::SecretBytes& pin,
                                                const core::Digest& digest);
   /// Revokes the person's certificate: their PIN record is locked first (no
@@ -246,13 +266,18 @@ class HospitalNode {
   /// (next version, previous linked). kRecordTooLarge, kNotFound (patient key),
   /// kRecordNotOwner (existing record of another patient).
   core::Result<PreparedTransaction> prepare_record_put(const RecordPutRequest& request);
-  /// prepare + custodial signatures of doctor and patient (after their PINs) +
-  /// endorsement + submit. Returns the receipt after the durable commit.
+  /// prepare + custodial signatures of doctor and patient (after their
+  /// credentials) + endorsement + submit. Returns the receipt after the durable
+  /// commit. Cost: a seal, three token signatures, the contract's verifications,
+  /// a share of one block commit (concurrent callers share blocks).
+  core::Result<ledger::Receipt> put_record(const RecordPutRequest& request, const PersonCredential& doctor,
+                                           const PersonCredential& patient);
   core::Result<ledger::Receipt> put_record(const RecordPutRequest& request, const core::SecretBytes& doctor_pin,
                                            const core::SecretBytes& patient_pin);
   /// Checks the grant on current state (refusals: on_refused_read + the code),
-  /// verifies the doctor's PIN, decrypts (kDecryptionFailed if tampered), appends
-  /// record.read (doctor + node) and returns the plaintext.
+  /// checks the doctor's credential, decrypts (kDecryptionFailed if tampered),
+  /// appends record.read (doctor + node) and returns the plaintext.
+  core::Result<RecordRead> read_record(const ReadRequest& request, const PersonCredential& doctor);
   core::Result<RecordRead> read_record(const ReadRequest& request, const core::SecretBytes& doctor_pin);
   /// Records owned by a patient (ids and latest version).
   core::Result<std::vector<ledger::RecordEntry>> list_records(std::string_view patient) const;
@@ -264,9 +289,12 @@ class HospitalNode {
   /// access.grant signed by the patient (after the PIN) + node, carrying the
   /// patient key wrapped for every node encryption key of the grantee's hospital
   /// registered on the ledger (kNotFound if it has none).
+  core::Result<ledger::Receipt> grant_access(const GrantRequest& request, const PersonCredential& patient);
   core::Result<ledger::Receipt> grant_access(const GrantRequest& request, const core::SecretBytes& patient_pin);
   /// access.revoke signed by the patient + node; rotates the patient key (new
   /// version wrapped for this hospital's nodes and the remaining grantees).
+  core::Result<ledger::Receipt> revoke_access(std::string_view patient, std::string_view grantee,
+                                              const PersonCredential& credential);
   core::Result<ledger::Receipt> revoke_access(std::string_view patient, std::string_view grantee,
                                               const core::SecretBytes& patient_pin);
 
@@ -302,6 +330,7 @@ class HospitalNode {
   core::Result<ledger::Receipt> submit_ca_signed(ledger::Transaction tx, std::string_view what);
   core::Result<std::unique_ptr<core::Signer>> person_signer(const PersonEntry& person);
   core::Result<void> check_pin(std::string_view principal, const core::SecretBytes& pin);
+  core::Result<void> check_credential(std::string_view principal, const PersonCredential& credential);
   core::Result<PatientKey> current_patient_key(std::string_view patient);
   core::Result<void> store_patient_key(const PatientKey& key);
   core::Result<std::vector<boost::json::object>> wrap_for_hospital(const ledger::StateView& state,
@@ -323,6 +352,7 @@ class HospitalNode {
   ca::Certificate encryption_cert_;
   std::unique_ptr<PinStore> pins_;
   PersonDirectory persons_;
+  PersonSessionTable sessions_;
   std::mutex ca_mutex_;  // the CA directory's index is read-modify-write: one issuer at a time
 };
 

@@ -3,6 +3,7 @@
 // remove them. Why each number: docs/encryption.md.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -72,5 +73,19 @@ inline constexpr std::uint32_t kPinBackoffAfterFailures = 2;
 inline constexpr std::int64_t kMaxPinBackoffSeconds = 300;
 /// Largest PIN record file the store reads.
 inline constexpr std::size_t kMaxPinRecordJson = 4096;
+
+// ---- person sessions (person_session.h) ----
+
+/// Random bytes of a session token: 256 bits, unguessable; 43 base64url characters.
+inline constexpr std::size_t kSessionTokenBytes = 32;
+/// Default life of a session: one clinical interaction (a few records and reads).
+inline constexpr std::chrono::seconds kDefaultSessionTtl{5 * 60};
+/// Longest session: a stolen token is useful for at most half an hour.
+inline constexpr std::chrono::seconds kMaxSessionTtl{30 * 60};
+/// Custodial signatures one session allows; a leaked token signs at most this many.
+inline constexpr std::uint32_t kMaxSessionSignatures = 10'000;
+/// Live sessions per node (about 100 bytes each: 10 MB at most); a full table
+/// refuses new sessions until some expire or close.
+inline constexpr std::size_t kMaxOpenSessions = 100'000;
 
 }  // namespace medledger::node
