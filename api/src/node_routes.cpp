@@ -14,9 +14,37 @@
 
 namespace medledger::api {
 
+core::Result<void> NodeBinding::host(node::HospitalNode* hosted, std::shared_ptr<core::Signer> signer) {
+  if (hosted == nullptr) return core::make_error(core::ErrorCode::kInvalidArgument, "no node to host");
+  const std::string& hospital = hosted->config().hospital_id;
+  if (find(hospital) != nullptr) {
+    return core::make_error(core::ErrorCode::kAlreadyExists, "hospital '" + hospital + "' already has a node here");
+  }
+  nodes.push_back({hosted, std::move(signer)});
+  return core::success();
+}
+
+const HostedNode* NodeBinding::find(std::string_view hospital) const {
+  for (const auto& hosted : nodes) {
+    if (hosted.node->config().hospital_id == hospital) return &hosted;
+  }
+  return nullptr;
+}
+
 namespace node_routes {
 
 using core::ErrorCode;
+
+core::Result<const HostedNode*> hosted_node_for(const NodeBinding* binding, const Principal* principal) {
+  if (binding == nullptr || binding->nodes.empty()) {
+    return core::make_error(ErrorCode::kTokenUnavailable, "this server has no hospital node configured");
+  }
+  if (principal == nullptr) {
+    return core::make_error(ErrorCode::kClientCertificateRequired, "node routes need a client certificate");
+  }
+  if (const HostedNode* hosted = binding->find(principal->hospital)) return hosted;
+  return core::make_error(ErrorCode::kNotFound, "no node of hospital '" + principal->hospital + "' is served here");
+}
 
 core::Result<std::string> required_string(const boost::json::object& body, const char* name) {
   const auto* value = body.if_contains(name);
@@ -64,6 +92,21 @@ core::Result<std::uint64_t> parse_u64(std::string_view text, const char* what) {
   return value;
 }
 
+core::Result<void> add_node_route_rows(Router& router, const std::shared_ptr<NodeBinding>& binding,
+                                       std::span<const NodeRouteRow> rows) {
+  for (const auto& row : rows) {
+    Route route;
+    route.method = row.method;
+    route.pattern = row.pattern;
+    route.access = row.access;
+    route.handler = [binding, fn = row.handler](const Request& request, const Principal* principal) {
+      return fn(NodeCall{binding, request, principal}, request);
+    };
+    MEDLEDGER_TRY(router.add(std::move(route)));
+  }
+  return core::success();
+}
+
 boost::json::value receipt_json(const ledger::Receipt& receipt) {
   return boost::json::parse(ledger::encode_receipt(receipt));
 }
@@ -74,9 +117,8 @@ namespace {
 
 using core::ErrorCode;
 using namespace node_routes;
-using Binding = std::shared_ptr<NodeBinding>;
 
-core::Result<Response> store_record(const Binding& binding, const Request& request) {
+core::Result<Response> store_record(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   node::RecordPutRequest put;
   MEDLEDGER_TRY_ASSIGN(put.record_id, required_string(body, "record_id"));
@@ -90,13 +132,13 @@ core::Result<Response> store_record(const Binding& binding, const Request& reque
   put.payload = std::move(*payload);
   MEDLEDGER_TRY_ASSIGN(auto doctor_pin, take_secret(body, "doctor_pin"));
   MEDLEDGER_TRY_ASSIGN(auto patient_pin, take_secret(body, "patient_pin"));
-  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto receipt, node.put_record(put, doctor_pin, patient_pin));
     return json_response(receipt_json(receipt), 201);
   });
 }
 
-core::Result<Response> read_record(const Binding& binding, const Request& request) {
+core::Result<Response> read_record(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   node::ReadRequest read;
   read.record_id = std::string(request.param("id"));
@@ -105,7 +147,7 @@ core::Result<Response> read_record(const Binding& binding, const Request& reques
   MEDLEDGER_TRY_ASSIGN(auto version, optional_int(body, "version"));
   if (version) read.version = static_cast<std::uint64_t>(*version);
   MEDLEDGER_TRY_ASSIGN(auto doctor_pin, take_secret(body, "doctor_pin"));
-  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto result, node.read_record(read, doctor_pin));
     boost::json::object out;
     out["record_id"] = read.record_id;
@@ -118,12 +160,12 @@ core::Result<Response> read_record(const Binding& binding, const Request& reques
   });
 }
 
-core::Result<Response> list_records(const Binding& binding, const Request& request) {
+core::Result<Response> list_records(const NodeCall& call, const Request& request) {
   auto patient = request.query_param("patient");
   if (!patient || patient->empty()) {
     return core::make_error(ErrorCode::kInvalidArgument, "query parameter 'patient' is required");
   }
-  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto records, node.list_records(*patient));
     boost::json::array list;
     for (const auto& record : records) {
@@ -142,7 +184,7 @@ core::Result<Response> list_records(const Binding& binding, const Request& reque
   });
 }
 
-core::Result<Response> grant_access(const Binding& binding, const Request& request) {
+core::Result<Response> grant_access(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   node::GrantRequest grant;
   MEDLEDGER_TRY_ASSIGN(grant.patient, required_string(body, "patient"));
@@ -156,30 +198,30 @@ core::Result<Response> grant_access(const Binding& binding, const Request& reque
   }
   MEDLEDGER_TRY_ASSIGN(grant.expires_ms, optional_int(body, "expires_ms"));
   MEDLEDGER_TRY_ASSIGN(auto patient_pin, take_secret(body, "patient_pin"));
-  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto receipt, node.grant_access(grant, patient_pin));
     return json_response(receipt_json(receipt), 201);
   });
 }
 
-core::Result<Response> revoke_access(const Binding& binding, const Request& request) {
+core::Result<Response> revoke_access(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   MEDLEDGER_TRY_ASSIGN(auto patient, required_string(body, "patient"));
   MEDLEDGER_TRY_ASSIGN(auto grantee, required_string(body, "grantee"));
   MEDLEDGER_TRY_ASSIGN(auto patient_pin, take_secret(body, "patient_pin"));
-  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto receipt, node.revoke_access(patient, grantee, patient_pin));
     return json_response(receipt_json(receipt));
   });
 }
 
-core::Result<Response> export_audit(const Binding& binding, const Request& request) {
+core::Result<Response> export_audit(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   node::AuditQuery query;
   MEDLEDGER_TRY_ASSIGN(query.patient, optional_string(body, "patient"));
   MEDLEDGER_TRY_ASSIGN(query.from_ms, optional_int(body, "from_ms"));
   MEDLEDGER_TRY_ASSIGN(query.to_ms, optional_int(body, "to_ms"));
-  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto bundle, node.export_audit(query));
     boost::json::object pem_files;
     for (const auto& [name, content] : bundle.pem_files) pem_files[name] = content;
@@ -192,19 +234,13 @@ core::Result<Response> export_audit(const Binding& binding, const Request& reque
 
 }  // namespace
 
-core::Result<void> add_node_ledger_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
-
 core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> binding) {
+  if (binding && binding->nodes.empty() && binding->node != nullptr) {
+    MEDLEDGER_TRY(binding->host(binding->node, binding->checkpoint_signer));  // the single-node shorthand
+  }
   using ca::Role;
-  using Fn = core::Result<Response> (*)(const Binding&, const Request&);
-  struct Row {
-    Method method;
-    const char* pattern;
-    Access access;
-    Fn handler;
-  };
   // Who may call what (docs/openapi.yaml x-medledger-roles repeats this table).
-  const Row rows[] = {
+  const NodeRouteRow rows[] = {
       {Method::kPost, "/v1/records", Access::roles({Role::kNode}), store_record},
       {Method::kGet, "/v1/records", Access::roles({Role::kNode}), list_records},
       {Method::kPost, "/v1/records/{id}/read", Access::roles({Role::kNode}), read_record},
@@ -212,17 +248,9 @@ core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> 
       {Method::kPost, "/v1/grants/revoke", Access::roles({Role::kNode}), revoke_access},
       {Method::kPost, "/v1/audit/export", Access::roles({Role::kAuditor}), export_audit},
   };
-  for (const auto& row : rows) {
-    Route route;
-    route.method = row.method;
-    route.pattern = row.pattern;
-    route.access = row.access;
-    route.handler = [binding, fn = row.handler](const Request& request, const Principal*) {
-      return fn(binding, request);
-    };
-    MEDLEDGER_TRY(router.add(std::move(route)));
-  }
-  return add_node_ledger_routes(router, binding);
+  MEDLEDGER_TRY(add_node_route_rows(router, binding, rows));
+  MEDLEDGER_TRY(add_ledger_routes(router, binding));
+  return add_transaction_routes(router, binding);
 }
 
 }  // namespace medledger::api

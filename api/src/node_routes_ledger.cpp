@@ -1,10 +1,11 @@
 // Ledger and CA routes of a hospital node: read-only views of the consortium
-// ledger (head, block, transaction, inclusion proof, signed checkpoint) and the
-// hospital's CA chain. Roles: see the table in add_node_ledger_routes.
+// ledger (head, block, transaction, inclusion and consistency proofs, signed
+// checkpoint) and the hospital's CA chain (PEM, PKCS#7). Roles: see the table in add_ledger_routes.
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 
 #include "medledger/api/node_routes.h"
+#include "medledger/ca/export.h"
 #include "medledger/ca/store.h"
 #include "medledger/core/bytes.h"
 #include "medledger/ledger/checkpoint.h"
@@ -17,7 +18,6 @@ namespace {
 
 using core::ErrorCode;
 using namespace node_routes;
-using Binding = std::shared_ptr<NodeBinding>;
 
 boost::json::object block_json(const ledger::Block& block) {
   boost::json::object out;
@@ -27,8 +27,8 @@ boost::json::object block_json(const ledger::Block& block) {
   return out;
 }
 
-core::Result<Response> ledger_head(const Binding& binding, const Request&) {
-  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+core::Result<Response> ledger_head(const NodeCall& call, const Request&) {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto tip, node.consortium().ledger().tip());
     boost::json::object out = block_json(tip.block);
     out["log_size"] = tip.block.header.log_size;
@@ -38,17 +38,17 @@ core::Result<Response> ledger_head(const Binding& binding, const Request&) {
   });
 }
 
-core::Result<Response> ledger_block(const Binding& binding, const Request& request) {
+core::Result<Response> ledger_block(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto height, parse_u64(request.param("height"), "height"));
-  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto block, node.consortium().ledger().block(height));
     return json_response(block_json(block));
   });
 }
 
-core::Result<Response> ledger_transaction(const Binding& binding, const Request& request) {
+core::Result<Response> ledger_transaction(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto sequence, parse_u64(request.param("sequence"), "sequence"));
-  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     auto& ledger = node.consortium().ledger();
     MEDLEDGER_TRY_ASSIGN(auto tx, ledger.transaction(sequence));
     MEDLEDGER_TRY_ASSIGN(auto height, ledger.block_of(sequence));
@@ -63,7 +63,7 @@ core::Result<Response> ledger_transaction(const Binding& binding, const Request&
   });
 }
 
-core::Result<Response> inclusion_proof(const Binding& binding, const Request& request) {
+core::Result<Response> inclusion_proof(const NodeCall& call, const Request& request) {
   auto sequence_text = request.query_param("sequence");
   if (!sequence_text) return core::make_error(ErrorCode::kInvalidArgument, "query parameter 'sequence' is required");
   MEDLEDGER_TRY_ASSIGN(auto sequence, parse_u64(*sequence_text, "sequence"));
@@ -71,7 +71,7 @@ core::Result<Response> inclusion_proof(const Binding& binding, const Request& re
   if (auto size_text = request.query_param("size")) {
     MEDLEDGER_TRY_ASSIGN(size, parse_u64(*size_text, "size"));
   }
-  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     auto& ledger = node.consortium().ledger();
     if (!size) {
       MEDLEDGER_TRY_ASSIGN(auto tip, ledger.tip());
@@ -93,14 +93,48 @@ core::Result<Response> inclusion_proof(const Binding& binding, const Request& re
   });
 }
 
-core::Result<Response> signed_checkpoint(const Binding& binding, const Request&) {
-  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
-    if (!binding->checkpoint_signer) {
-      return core::make_error(ErrorCode::kKeyNotFound, "this server has no checkpoint signing key");
-    }
+// RFC 9162 2.1.4 PROOF(first, D[second]): the tree of `first` transactions is a
+// prefix of the tree of `second` (default: the head's log size).
+core::Result<Response> consistency_proof(const NodeCall& call, const Request& request) {
+  auto first_text = request.query_param("first");
+  if (!first_text) return core::make_error(ErrorCode::kInvalidArgument, "query parameter 'first' is required");
+  MEDLEDGER_TRY_ASSIGN(auto first, parse_u64(*first_text, "first"));
+  std::optional<std::uint64_t> second;
+  if (auto second_text = request.query_param("second")) {
+    MEDLEDGER_TRY_ASSIGN(second, parse_u64(*second_text, "second"));
+  }
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     auto& ledger = node.consortium().ledger();
     MEDLEDGER_TRY_ASSIGN(auto tip, ledger.tip());
-    MEDLEDGER_TRY_ASSIGN(auto checkpoint, ledger::checkpoint_at(ledger, tip.block.header, *binding->checkpoint_signer));
+    const std::uint64_t log_size = tip.block.header.log_size;
+    if (!second) second = log_size;
+    if (first == 0 || first > *second || *second > log_size) {
+      return core::make_error(ErrorCode::kInvalidArgument, "need 0 < first <= second <= the log size (" +
+                                                               std::to_string(log_size) + ")");
+    }
+    MEDLEDGER_TRY_ASSIGN(auto proof, ledger.consistency_proof(first, *second));
+    MEDLEDGER_TRY_ASSIGN(auto first_root, ledger.root_at(first));
+    MEDLEDGER_TRY_ASSIGN(auto second_root, ledger.root_at(*second));
+    boost::json::array hashes;
+    for (const auto& hash : proof) hashes.emplace_back(core::base64url_encode(hash));
+    boost::json::object out;
+    out["first"] = first;
+    out["second"] = *second;
+    out["first_root"] = core::base64url_encode(first_root);
+    out["second_root"] = core::base64url_encode(second_root);
+    out["proof"] = std::move(hashes);
+    return json_response(out);
+  });
+}
+
+core::Result<Response> signed_checkpoint(const NodeCall& call, const Request&) {
+  return with_hosted(call, [&](const HostedNode& hosted) -> core::Result<Response> {
+    if (!hosted.checkpoint_signer) {
+      return core::make_error(ErrorCode::kKeyNotFound, "this server has no checkpoint signing key");
+    }
+    auto& ledger = hosted.node->consortium().ledger();
+    MEDLEDGER_TRY_ASSIGN(auto tip, ledger.tip());
+    MEDLEDGER_TRY_ASSIGN(auto checkpoint, ledger::checkpoint_at(ledger, tip.block.header, *hosted.checkpoint_signer));
     boost::json::object out;
     out["height"] = tip.block.header.height;
     out["size"] = checkpoint.checkpoint.size;
@@ -109,8 +143,8 @@ core::Result<Response> signed_checkpoint(const Binding& binding, const Request&)
   });
 }
 
-core::Result<Response> ca_chain(const Binding& binding, const Request&) {
-  return with_node(binding, [&](node::HospitalNode& node) -> core::Result<Response> {
+core::Result<Response> ca_chain(const NodeCall& call, const Request&) {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto directory, ca::CaDirectory::open(node.config().ca_dir));
     Response response;
     response.content_type = "application/pem-certificate-chain";
@@ -119,39 +153,39 @@ core::Result<Response> ca_chain(const Binding& binding, const Request&) {
   });
 }
 
+// The same chain as a certs-only PKCS#7 SignedData, DER (`openssl pkcs7 -inform DER -print_certs`).
+core::Result<Response> ca_chain_pkcs7(const NodeCall& call, const Request&) {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto directory, ca::CaDirectory::open(node.config().ca_dir));
+    MEDLEDGER_TRY_ASSIGN(auto der, ca::pkcs7_certs_only_der(directory.chain()));
+    Response response;
+    response.content_type = "application/pkcs7-mime";
+    response.body.assign(der.begin(), der.end());
+    return response;
+  });
+}
+
 }  // namespace
 
-core::Result<void> add_node_ledger_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
+namespace node_routes {
 
-core::Result<void> add_node_ledger_routes(Router& router, const std::shared_ptr<NodeBinding>& binding) {
+core::Result<void> add_ledger_routes(Router& router, const std::shared_ptr<NodeBinding>& binding) {
   using ca::Role;
-  using Fn = core::Result<Response> (*)(const Binding&, const Request&);
-  struct Row {
-    const char* pattern;
-    Access access;
-    Fn handler;
-  };
   const Access ledger_readers = Access::roles({Role::kNode, Role::kAuditor, Role::kAdmin});
-  // Every route here is a GET (docs/openapi.yaml x-medledger-roles repeats this table).
-  const Row rows[] = {
-      {"/v1/ledger/head", ledger_readers, ledger_head},
-      {"/v1/ledger/blocks/{height}", ledger_readers, ledger_block},
-      {"/v1/ledger/transactions/{sequence}", ledger_readers, ledger_transaction},
-      {"/v1/ledger/proofs/inclusion", ledger_readers, inclusion_proof},
-      {"/v1/ledger/checkpoint", ledger_readers, signed_checkpoint},
-      {"/v1/ca/chain", Access::any_role(), ca_chain},
+  // docs/openapi.yaml x-medledger-roles repeats this table.
+  const NodeRouteRow rows[] = {
+      {Method::kGet, "/v1/ledger/head", ledger_readers, ledger_head},
+      {Method::kGet, "/v1/ledger/blocks/{height}", ledger_readers, ledger_block},
+      {Method::kGet, "/v1/ledger/transactions/{sequence}", ledger_readers, ledger_transaction},
+      {Method::kGet, "/v1/ledger/proofs/inclusion", ledger_readers, inclusion_proof},
+      {Method::kGet, "/v1/ledger/proofs/consistency", ledger_readers, consistency_proof},
+      {Method::kGet, "/v1/ledger/checkpoint", ledger_readers, signed_checkpoint},
+      {Method::kGet, "/v1/ca/chain", Access::any_role(), ca_chain},
+      {Method::kGet, "/v1/ca/chain.p7b", Access::any_role(), ca_chain_pkcs7},
   };
-  for (const auto& row : rows) {
-    Route route;
-    route.method = Method::kGet;
-    route.pattern = row.pattern;
-    route.access = row.access;
-    route.handler = [binding, fn = row.handler](const Request& request, const Principal*) {
-      return fn(binding, request);
-    };
-    MEDLEDGER_TRY(router.add(std::move(route)));
-  }
-  return core::success();
+  return add_node_route_rows(router, binding, rows);
 }
+
+}  // namespace node_routes
 
 }  // namespace medledger::api

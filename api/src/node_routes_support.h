@@ -1,10 +1,11 @@
-// Shared by node_routes*.cpp: JSON field readers and the call wrapper that
-// serialises access to the HospitalNode.
+// Shared by node_routes*.cpp: JSON field readers and the call wrappers that pick
+// the caller's hospital node and serialise access to it.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include <boost/json/object.hpp>
@@ -25,15 +26,49 @@
 
 namespace medledger::api::node_routes {
 
-/// Runs `call(node)` under the binding's mutex; 503 TOKEN_UNAVAILABLE without a node.
-template <typename Call>
-core::Result<Response> with_node(const std::shared_ptr<NodeBinding>& binding, Call&& call) {
-  if (!binding || binding->node == nullptr) {
-    return core::make_error(core::ErrorCode::kTokenUnavailable, "this server has no hospital node configured");
-  }
-  std::lock_guard lock(binding->mutex);
-  return call(*binding->node);
+/// What a node route handler receives: the binding, the request, the caller.
+struct NodeCall {
+  const std::shared_ptr<NodeBinding>& binding;
+  const Request& request;
+  const Principal* principal;  // never null on node routes (none is public)
+};
+
+/// The hosted node of the caller's hospital: 503 TOKEN_UNAVAILABLE without a
+/// binding or node, 404 NOT_FOUND when the caller's hospital has no node here.
+core::Result<const HostedNode*> hosted_node_for(const NodeBinding* binding, const Principal* principal);
+
+/// Runs `fn(hosted)` for the caller's hosted node under the binding's mutex.
+template <typename Fn>
+core::Result<Response> with_hosted(const NodeCall& call, Fn&& fn) {
+  MEDLEDGER_TRY_ASSIGN(const HostedNode* hosted, hosted_node_for(call.binding.get(), call.principal));
+  std::lock_guard lock(call.binding->mutex);
+  return fn(*hosted);
 }
+
+/// Runs `fn(node)` on the caller's hospital node under the binding's mutex.
+template <typename Fn>
+core::Result<Response> with_node(const NodeCall& call, Fn&& fn) {
+  return with_hosted(call, [&](const HostedNode& hosted) { return fn(*hosted.node); });
+}
+
+/// A node route handler: `request` is `call.request`, passed for brevity.
+using NodeHandler = core::Result<Response> (*)(const NodeCall& call, const Request& request);
+
+/// One row of a route table: the authorisation matrix docs/openapi.yaml repeats.
+struct NodeRouteRow {
+  Method method;
+  const char* pattern;
+  Access access;
+  NodeHandler handler;
+};
+
+/// Adds each row as a route whose handler gets a NodeCall. Router::add's errors.
+core::Result<void> add_node_route_rows(Router& router, const std::shared_ptr<NodeBinding>& binding,
+                                       std::span<const NodeRouteRow> rows);
+
+/// Adders of the other files' tables (node_routes_<x>.cpp), called by add_node_routes.
+core::Result<void> add_ledger_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
+core::Result<void> add_transaction_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
 
 /// A required string member: kInvalidArgument naming it when absent or not a string.
 core::Result<std::string> required_string(const boost::json::object& body, const char* name);

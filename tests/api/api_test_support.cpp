@@ -146,6 +146,9 @@ std::unique_ptr<Pki> Pki::create() {
       expect_ok(ca::CertificateAuthority::self_signed(*foreign_signer, ca_options("hospital-b"), now), "foreign CA");
   auto foreign = expect_ok(ca::CertificateAuthority::open(*foreign_signer, foreign_cert, {}), "open foreign CA");
   issue_client(foreign, ca::Role::kDoctor, kForeignDoctor);
+  issue_client(foreign, ca::Role::kNode, kForeignNode);
+  pki->foreign_ca_pem = pki->dir.write("foreign-ca.pem", foreign_cert.to_pem());
+  pki->foreign_crl_pem = pki->dir.write("foreign-crl.pem", expect_ok(foreign.make_crl({}, 1, now, 7), "foreign CRL").to_pem());
   return pki;
 }
 

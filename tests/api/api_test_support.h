@@ -32,11 +32,14 @@ inline constexpr const char* kAuditor = "auditor-1";
 inline constexpr const char* kNode = "node-2";
 inline constexpr const char* kRevokedDoctor = "dr-revoked";
 inline constexpr const char* kForeignDoctor = "dr-foreign";  // issued by hospital-b's CA
+inline constexpr const char* kForeignNode = "node-b";        // role node, issued by hospital-b's CA
 
 struct Pki {
   TempDir dir;
   std::filesystem::path ca_pem;        // hospital-a CA certificate
   std::filesystem::path crl_pem;       // revokes kRevokedDoctor
+  std::filesystem::path foreign_ca_pem;   // hospital-b CA certificate (start_server does not trust it)
+  std::filesystem::path foreign_crl_pem;  // an empty CRL of hospital-b's CA
   std::filesystem::path server_chain;  // node-1 (SAN IP:127.0.0.1, DNS:localhost), then the CA
   std::filesystem::path server_key;
   std::shared_ptr<core::SoftwareSigner> server_signer;  // the server key as a Signer

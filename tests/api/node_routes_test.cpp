@@ -12,107 +12,11 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
-#include <iterator>
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-
-#include "../node/hospital_node_fixture.h"
-#include "api_test_support.h"
-#include "medledger/api/client_auth.h"
-#include "medledger/api/logging.h"
-#include "medledger/api/node_routes.h"
-#include "medledger/api/tls.h"
-#include "medledger/core/bytes.h"
+#include "node_routes_fixture.h"
 
 namespace medledger::api {
 namespace {
-
-using testing::kAuditor;
-using testing::kNode;
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-boost::json::object json_of(const testing::HttpResult& result) {
-  auto value = boost::json::parse(result.body);
-  EXPECT_TRUE(value.is_object()) << result.body;
-  return value.is_object() ? value.as_object() : boost::json::object();
-}
-
-std::string error_code_of(const testing::HttpResult& result) {
-  auto body = json_of(result);
-  if (!body.contains("error")) return "(no error) " + result.body;
-  return std::string(body.at("error").at("code").as_string());
-}
-
-class NodeRoutes : public node::testing::TwoHospitals {
- protected:
-  void SetUp() override {
-    TwoHospitals::SetUp();
-    pki_ = testing::Pki::create();
-  }
-
-  // A server whose node routes front `node` (null: infrastructure-only).
-  void serve(node::HospitalNode* node, const std::shared_ptr<hsm::SessionPool>& pool) {
-    ServerConfig config = testing::test_config(*pki_);
-    ASSERT_TRUE(configure_logging(config.log).ok());
-    auto trust = node::testing::expect_ok(
-        trust_snapshot_from_pem(read_file(pki_->ca_pem), {read_file(pki_->crl_pem)}, 1));
-    auto binding = std::make_shared<NodeBinding>();
-    binding->node = node;
-    if (node != nullptr) {
-      binding->checkpoint_signer = node::testing::expect_ok(node::HospitalNode::signing_key(node->config(), pool));
-    }
-    auto metrics = std::make_shared<MetricsRegistry>();
-    describe_standard_metrics(*metrics);
-    auto router = std::make_shared<Router>();
-    ASSERT_TRUE(add_appliance_routes(*router, {{}, metrics}, node != nullptr ? binding : nullptr).ok());
-    ServerParts parts;
-    parts.tls = node::testing::expect_ok(make_tls_context(config.tls.certificate,
-                                                          std::make_shared<PemFileTlsKey>(config.tls.private_key)));
-    parts.router = router;
-    parts.authenticator = std::make_shared<ChainValidatingAuthenticator>([trust] { return trust; });
-    parts.metrics = metrics;
-    server_ = node::testing::expect_ok(Server::start(config, std::move(parts)));
-  }
-
-  // POSTs `body` from a file (so that PINs stay off curl's argv).
-  testing::HttpResult post(const std::string& path, const std::string& body, const std::string& client = kNode) {
-    auto file = root_ / ("body-" + std::to_string(++bodies_) + ".json");
-    std::ofstream(file) << body;
-    return testing::curl(*pki_, server_->port(), path, client,
-                         "-H 'Content-Type: application/json' --data-binary @" + file.string());
-  }
-  testing::HttpResult get(const std::string& path, const std::string& client = kNode) {
-    return testing::curl(*pki_, server_->port(), path, client);
-  }
-
-  std::string store_body(const std::string& record, const std::string& doctor_pin = node::testing::kDoctorPin) {
-    boost::json::object body;
-    body["record_id"] = record;
-    body["doctor"] = "hospital-a/dr-a";
-    body["patient"] = "hospital-a/pat-a";
-    body["payload"] = core::base64url_encode(core::to_bytes(kPayload));
-    body["doctor_pin"] = doctor_pin;
-    body["patient_pin"] = node::testing::kPatientPin;
-    return boost::json::serialize(body);
-  }
-  static std::string read_body(const std::string& doctor, const std::string& pin = node::testing::kDoctorPin) {
-    boost::json::object body;
-    body["doctor"] = doctor;
-    body["doctor_pin"] = pin;
-    body["purpose"] = "follow-up";
-    return boost::json::serialize(body);
-  }
-
-  static constexpr const char* kPayload = R"({"resourceType":"Observation","id":"bp-1"})";
-  std::unique_ptr<testing::Pki> pki_;
-  std::unique_ptr<Server> server_;
-  int bodies_ = 0;
-};
 
 TEST_F(NodeRoutes, StoreAnswers201WithAnAcceptedReceipt) {
   serve(node_a_.get(), pool_a_);
@@ -140,8 +44,8 @@ TEST_F(NodeRoutes, ReadReturnsThePlaintextAtTheOwnersHospital) {
 TEST_F(NodeRoutes, ReadByAnotherHospitalWithoutGrantIs403ReadNotAuthorized) {
   (void)node::testing::expect_ok(node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
                                                      medledger::testing::secret(node::testing::kPatientPin)));
-  serve(node_b_.get(), pool_b_);
-  auto read = post("/v1/records/rec-1/read", read_body("hospital-b/dr-b"));
+  serve_both();
+  auto read = post("/v1/records/rec-1/read", read_body("hospital-b/dr-b"), kForeignNode);
   EXPECT_EQ(read.status, 403) << read.body;
   EXPECT_EQ(error_code_of(read), "READ_NOT_AUTHORIZED");
 }
@@ -149,13 +53,11 @@ TEST_F(NodeRoutes, ReadByAnotherHospitalWithoutGrantIs403ReadNotAuthorized) {
 TEST_F(NodeRoutes, GrantLetsTheOtherHospitalRead) {
   (void)node::testing::expect_ok(node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
                                                      medledger::testing::secret(node::testing::kPatientPin)));
-  serve(node_a_.get(), pool_a_);
+  serve_both();
   auto granted = post("/v1/grants", R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":")" +
                                         std::string(node::testing::kPatientPin) + "\"}");
   ASSERT_EQ(granted.status, 201) << granted.body;
-  server_.reset();
-  serve(node_b_.get(), pool_b_);
-  auto read = post("/v1/records/rec-1/read", read_body("hospital-b/dr-b"));
+  auto read = post("/v1/records/rec-1/read", read_body("hospital-b/dr-b"), kForeignNode);
   ASSERT_EQ(read.status, 200) << read.body;
   EXPECT_EQ(json_of(read).at("basis").as_string(), "grant:hospital-b");
 }
@@ -165,14 +67,12 @@ TEST_F(NodeRoutes, RevokedGrantNoLongerLetsTheOtherHospitalRead) {
                                                      medledger::testing::secret(node::testing::kPatientPin)));
   const std::string grant = R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":")" +
                             std::string(node::testing::kPatientPin) + "\"}";
-  serve(node_a_.get(), pool_a_);
+  serve_both();
   ASSERT_EQ(post("/v1/grants", grant).status, 201);
   auto revoked = post("/v1/grants/revoke", grant);
   ASSERT_EQ(revoked.status, 200) << revoked.body;
   EXPECT_EQ(json_of(revoked).at("result_name").as_string(), "ACCEPTED");
-  server_.reset();
-  serve(node_b_.get(), pool_b_);
-  auto read = post("/v1/records/rec-1/read", read_body("hospital-b/dr-b"));
+  auto read = post("/v1/records/rec-1/read", read_body("hospital-b/dr-b"), kForeignNode);
   EXPECT_EQ(read.status / 100, 4) << read.body;
   EXPECT_EQ(error_code_of(read), "GRANT_REVOKED");
 }
@@ -273,6 +173,43 @@ TEST_F(NodeRoutes, WithoutANodeTheRoutesAnswer503TokenUnavailable) {
   auto head = get("/v1/ledger/head", kAuditor);
   EXPECT_EQ(head.status, 503) << head.body;
   EXPECT_EQ(error_code_of(head), "TOKEN_UNAVAILABLE");
+}
+
+TEST_F(NodeRoutes, EachCallerReachesTheNodeOfItsOwnHospital) {
+  serve_both();
+  const auto chain_of = [&](const char* dir) {
+    return node::testing::expect_ok(ca::CaDirectory::open(root_ / dir)).chain().front().to_pem();
+  };
+  auto chain_a = get("/v1/ca/chain", kNode);
+  ASSERT_EQ(chain_a.status, 200) << chain_a.body;
+  EXPECT_EQ(chain_a.body.rfind(chain_of("a-ca"), 0), 0u);
+  auto chain_b = get("/v1/ca/chain", kForeignNode);
+  ASSERT_EQ(chain_b.status, 200) << chain_b.body;
+  EXPECT_EQ(chain_b.body.rfind(chain_of("b-ca"), 0), 0u);
+  // hospital-b's node refuses a record of hospital-a's patient: the patient key is not at b.
+  auto stored = post("/v1/records", store_body("rec-b"), kForeignNode);
+  EXPECT_EQ(stored.status / 100, 4) << stored.body;
+  EXPECT_EQ(post("/v1/records", store_body("rec-a"), kNode).status, 201);
+}
+
+TEST_F(NodeRoutes, CallerOfAHospitalWithoutANodeHereIs404NotFound) {
+  serve(node_a_.get(), pool_a_);
+  auto head = get("/v1/ledger/head", kForeignNode);
+  EXPECT_EQ(head.status, 404) << head.body;
+  EXPECT_EQ(error_code_of(head), "NOT_FOUND");
+  EXPECT_NE(head.body.find("hospital-b"), std::string::npos);
+  EXPECT_EQ(get("/v1/ledger/head", kNode).status, 200);
+}
+
+TEST_F(NodeRoutes, BindingHostsOneNodePerHospital) {
+  NodeBinding binding;
+  EXPECT_EQ(binding.host(nullptr, nullptr).error().code, core::ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(binding.host(node_a_.get(), nullptr).ok());
+  EXPECT_EQ(binding.host(node_a_.get(), nullptr).error().code, core::ErrorCode::kAlreadyExists);
+  ASSERT_TRUE(binding.host(node_b_.get(), nullptr).ok());
+  ASSERT_NE(binding.find("hospital-b"), nullptr);
+  EXPECT_EQ(binding.find("hospital-b")->node, node_b_.get());
+  EXPECT_EQ(binding.find("hospital-c"), nullptr);
 }
 
 TEST(NodeRoutesErrorMapping, EveryContractCodeIsAClientErrorNotA500) {

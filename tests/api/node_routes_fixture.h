@@ -1,0 +1,136 @@
+// The node routes' test fixture: a real server in process fronting real
+// HospitalNodes (SoftHSM2 tokens, token CAs, one LMDB ledger; tests/node fixture),
+// called with curl and client certificates of the api test PKI (hospital-a's
+// clients, and kForeignNode for hospital-b). The api log goes to log_file_ (JSON
+// lines, debug level) so that tests can check what is never logged.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "../node/hospital_node_fixture.h"
+#include "api_test_support.h"
+#include "medledger/api/client_auth.h"
+#include "medledger/api/logging.h"
+#include "medledger/api/node_routes.h"
+#include "medledger/api/tls.h"
+#include "medledger/core/bytes.h"
+
+namespace medledger::api {
+
+using testing::kAuditor;
+using testing::kForeignNode;
+using testing::kNode;
+
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+inline boost::json::object json_of(const testing::HttpResult& result) {
+  auto value = boost::json::parse(result.body);
+  EXPECT_TRUE(value.is_object()) << result.body;
+  return value.is_object() ? value.as_object() : boost::json::object();
+}
+
+inline std::string error_code_of(const testing::HttpResult& result) {
+  auto body = json_of(result);
+  if (!body.contains("error")) return "(no error) " + result.body;
+  return std::string(body.at("error").at("code").as_string());
+}
+
+class NodeRoutes : public node::testing::TwoHospitals {
+ protected:
+  void SetUp() override {
+    TwoHospitals::SetUp();
+    pki_ = testing::Pki::create();
+    log_file_ = root_ / "api.jsonl";
+  }
+
+  // A server whose node routes front `node` through the single-node shorthand
+  // (null: infrastructure-only).
+  void serve(node::HospitalNode* node, const std::shared_ptr<hsm::SessionPool>& pool) {
+    auto binding = std::make_shared<NodeBinding>();
+    binding->node = node;
+    if (node != nullptr) {
+      binding->checkpoint_signer = node::testing::expect_ok(node::HospitalNode::signing_key(node->config(), pool));
+    }
+    start(node != nullptr ? binding : nullptr);
+  }
+
+  // One server hosting both hospitals' nodes (a single-machine consortium).
+  void serve_both() {
+    auto binding = std::make_shared<NodeBinding>();
+    ASSERT_TRUE(binding->host(node_a_.get(), node::testing::expect_ok(
+                                                 node::HospitalNode::signing_key(node_a_->config(), pool_a_))).ok());
+    ASSERT_TRUE(binding->host(node_b_.get(), node::testing::expect_ok(
+                                                 node::HospitalNode::signing_key(node_b_->config(), pool_b_))).ok());
+    start(binding);
+  }
+
+  // Trusts the clients of both hospitals of the api PKI (hospital-b's: kForeignNode).
+  void start(std::shared_ptr<NodeBinding> binding) {
+    ServerConfig config = testing::test_config(*pki_);
+    config.log.level = "debug";
+    config.log.file = log_file_;
+    ASSERT_TRUE(configure_logging(config.log).ok());
+    auto trust = node::testing::expect_ok(
+        trust_snapshot_from_pem(read_file(pki_->ca_pem) + read_file(pki_->foreign_ca_pem),
+                                {read_file(pki_->crl_pem), read_file(pki_->foreign_crl_pem)}, 1));
+    auto metrics = std::make_shared<MetricsRegistry>();
+    describe_standard_metrics(*metrics);
+    auto router = std::make_shared<Router>();
+    ASSERT_TRUE(add_appliance_routes(*router, {{}, metrics}, binding).ok());
+    ServerParts parts;
+    parts.tls = node::testing::expect_ok(make_tls_context(config.tls.certificate,
+                                                          std::make_shared<PemFileTlsKey>(config.tls.private_key)));
+    parts.router = router;
+    parts.authenticator = std::make_shared<ChainValidatingAuthenticator>([trust] { return trust; });
+    parts.metrics = metrics;
+    server_ = node::testing::expect_ok(Server::start(config, std::move(parts)));
+  }
+
+  // POSTs `body` from a file (so that PINs stay off curl's argv).
+  testing::HttpResult post(const std::string& path, const std::string& body, const std::string& client = kNode) {
+    auto file = root_ / ("body-" + std::to_string(++bodies_) + ".json");
+    std::ofstream(file) << body;
+    return testing::curl(*pki_, server_->port(), path, client,
+                         "-H 'Content-Type: application/json' --data-binary @" + file.string());
+  }
+  testing::HttpResult get(const std::string& path, const std::string& client = kNode) {
+    return testing::curl(*pki_, server_->port(), path, client);
+  }
+
+  std::string store_body(const std::string& record, const std::string& doctor_pin = node::testing::kDoctorPin) {
+    boost::json::object body;
+    body["record_id"] = record;
+    body["doctor"] = "hospital-a/dr-a";
+    body["patient"] = "hospital-a/pat-a";
+    body["payload"] = core::base64url_encode(core::to_bytes(kPayload));
+    body["doctor_pin"] = doctor_pin;
+    body["patient_pin"] = node::testing::kPatientPin;
+    return boost::json::serialize(body);
+  }
+  static std::string read_body(const std::string& doctor, const std::string& pin = node::testing::kDoctorPin) {
+    boost::json::object body;
+    body["doctor"] = doctor;
+    body["doctor_pin"] = pin;
+    body["purpose"] = "follow-up";
+    return boost::json::serialize(body);
+  }
+
+  static constexpr const char* kPayload = R"({"resourceType":"Observation","id":"bp-1"})";
+  std::unique_ptr<testing::Pki> pki_;
+  std::unique_ptr<Server> server_;
+  std::filesystem::path log_file_;
+  int bodies_ = 0;
+};
+
+}  // namespace medledger::api
