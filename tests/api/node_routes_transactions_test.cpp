@@ -1,0 +1,246 @@
+// External signatures over HTTPS: a doctor and a patient enrolled with their own
+// (software) keys sign tx_id outside the node; POST /v1/records/prepare then
+// POST /v1/transactions stores the record, and any bad signature stores nothing.
+#include <gtest/gtest.h>
+
+#include "medledger/core/software_signer.h"
+#include "medledger/ledger/transaction.h"
+#include "node_routes_fixture.h"
+
+namespace medledger::api {
+namespace {
+
+// A person holding their own key: the node only certifies its public key.
+struct Device {
+  std::unique_ptr<core::SoftwareSigner> key;
+  std::string principal;
+  std::string cert;  // base64url SHA-256 of the certificate DER, as transactions name it
+};
+
+class NodeTransactionRoutes : public NodeRoutes {
+ protected:
+  void SetUp() override {
+    NodeRoutes::SetUp();
+    doctor_ = enrol(ca::Role::kDoctor, "dr-device");
+    patient_ = enrol(ca::Role::kPatient, "pat-device");
+    serve(node_a_.get(), pool_a_);
+  }
+
+  Device enrol(ca::Role role, const std::string& id) {
+    Device device;
+    device.key = node::testing::expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
+    node::EnrolRequest request{role, id, medledger::testing::secret("device-pin-1234"), device.key->public_key_spki()};
+    auto enrolment = node::testing::expect_ok(node_a_->enrol(request));
+    device.principal = enrolment.principal;
+    device.cert = core::base64url_encode(enrolment.fingerprint);
+    return device;
+  }
+
+  std::string prepare_body(const std::string& record) const {
+    boost::json::object body;
+    body["record_id"] = record;
+    body["doctor"] = doctor_.principal;
+    body["patient"] = patient_.principal;
+    body["payload"] = core::base64url_encode(core::to_bytes(kPayload));
+    return boost::json::serialize(body);
+  }
+
+  // {tx, tx_id} from the node.
+  boost::json::object prepare(const std::string& record) {
+    auto prepared = post("/v1/records/prepare", prepare_body(record));
+    EXPECT_EQ(prepared.status, 200) << prepared.body;
+    return json_of(prepared);
+  }
+
+  static core::Digest digest_of(const boost::json::object& prepared) {
+    auto bytes = core::base64url_decode(std::string(prepared.at("tx_id").as_string()));
+    core::Digest digest{};
+    EXPECT_TRUE(bytes.ok() && bytes->size() == digest.size());
+    if (bytes.ok() && bytes->size() == digest.size()) std::copy(bytes->begin(), bytes->end(), digest.begin());
+    return digest;
+  }
+
+  // {cert, sig} by `device` over `digest`, made with OpenSSL outside the node.
+  static boost::json::object signature(const Device& device, const core::Digest& digest) {
+    auto sig = node::testing::expect_ok(device.key->sign_digest(digest));
+    boost::json::object out;
+    out["cert"] = device.cert;
+    out["sig"] = core::base64url_encode(sig);
+    return out;
+  }
+
+  static std::string submit_body(const boost::json::object& prepared, boost::json::array signatures) {
+    boost::json::object body;
+    body["tx"] = prepared.at("tx");
+    body["signatures"] = std::move(signatures);
+    return boost::json::serialize(body);
+  }
+
+  std::size_t records_of_patient() {
+    return node::testing::expect_ok(node_a_->list_records(patient_.principal)).size();
+  }
+
+  Device doctor_;
+  Device patient_;
+};
+
+TEST_F(NodeTransactionRoutes, PrepareReturnsAnUnsignedRecordPutAndItsId) {
+  auto prepared = prepare("rec-ext");
+  auto wire = core::base64url_decode(std::string(prepared.at("tx").as_string()));
+  ASSERT_TRUE(wire.ok());
+  auto tx = ledger::decode_transaction(std::string(wire->begin(), wire->end()));
+  ASSERT_TRUE(tx.ok()) << tx.error().to_string();
+  EXPECT_EQ(tx->type, "record.put");
+  EXPECT_TRUE(tx->signatures.empty());
+  EXPECT_EQ(ledger::tx_id(*tx), digest_of(prepared));
+  EXPECT_EQ(records_of_patient(), 0u);  // nothing is stored by prepare
+}
+
+TEST_F(NodeTransactionRoutes, ExternallySignedRecordIsStoredWithAReceipt) {
+  auto prepared = prepare("rec-ext");
+  const auto digest = digest_of(prepared);
+  auto submitted = post("/v1/transactions",
+                        submit_body(prepared, {signature(doctor_, digest), signature(patient_, digest)}));
+  ASSERT_EQ(submitted.status, 201) << submitted.body;
+  EXPECT_EQ(json_of(submitted).at("result_name").as_string(), "ACCEPTED");
+  EXPECT_EQ(json_of(submitted).at("tx_id"), prepared.at("tx_id"));
+  EXPECT_EQ(records_of_patient(), 1u);
+  // Submitting the same transaction again is a duplicate, not a second version.
+  auto again = post("/v1/transactions", submit_body(prepared, {signature(doctor_, digest), signature(patient_, digest)}));
+  EXPECT_EQ(again.status / 100, 4) << again.body;
+  EXPECT_EQ(records_of_patient(), 1u);
+}
+
+TEST_F(NodeTransactionRoutes, SignatureOverOtherBytesIsSignatureInvalidAndNothingIsStored) {
+  auto prepared = prepare("rec-ext");
+  const auto digest = digest_of(prepared);
+  auto other = digest;
+  other[0] ^= 0x55;
+  const auto before = log_size();
+  auto submitted = post("/v1/transactions",
+                        submit_body(prepared, {signature(doctor_, digest), signature(patient_, other)}));
+  EXPECT_EQ(submitted.status, 422) << submitted.body;
+  EXPECT_EQ(error_code_of(submitted), "SIGNATURE_INVALID");
+  EXPECT_EQ(records_of_patient(), 0u);
+  EXPECT_EQ(log_size(), before);
+}
+
+TEST_F(NodeTransactionRoutes, SignatureByAnotherKeyUnderTheCertificateIsSignatureInvalid) {
+  auto prepared = prepare("rec-ext");
+  const auto digest = digest_of(prepared);
+  auto impostor = signature(doctor_, digest);
+  impostor["cert"] = patient_.cert;  // the doctor's key, claimed as the patient's certificate
+  auto submitted = post("/v1/transactions", submit_body(prepared, {signature(doctor_, digest), impostor}));
+  EXPECT_EQ(submitted.status, 422) << submitted.body;
+  EXPECT_EQ(error_code_of(submitted), "SIGNATURE_INVALID");
+  EXPECT_EQ(records_of_patient(), 0u);
+}
+
+TEST_F(NodeTransactionRoutes, MissingPatientSignatureIsRejectedByTheContract) {
+  auto prepared = prepare("rec-ext");
+  auto submitted = post("/v1/transactions", submit_body(prepared, {signature(doctor_, digest_of(prepared))}));
+  EXPECT_EQ(submitted.status, 422) << submitted.body;
+  EXPECT_EQ(error_code_of(submitted), "PATIENT_SIGNATURE_MISSING");
+  EXPECT_EQ(records_of_patient(), 0u);
+}
+
+TEST_F(NodeTransactionRoutes, UnknownCertificateIsCertNotOnLedger) {
+  auto prepared = prepare("rec-ext");
+  auto stranger = signature(doctor_, digest_of(prepared));
+  stranger["cert"] = core::base64url_encode(core::Digest{});
+  auto submitted = post("/v1/transactions", submit_body(prepared, {stranger}));
+  EXPECT_EQ(submitted.status, 422) << submitted.body;
+  EXPECT_EQ(error_code_of(submitted), "CERT_NOT_ON_LEDGER");
+}
+
+TEST_F(NodeTransactionRoutes, MalformedSubmissionsAre400WithStableCodes) {
+  auto prepared = prepare("rec-ext");
+  const auto digest = digest_of(prepared);
+  const std::string good_tx = std::string(prepared.at("tx").as_string());
+  const std::string sigs = boost::json::serialize(boost::json::array{signature(doctor_, digest)});
+  struct Case {
+    std::string body;
+    const char* code;
+  };
+  const Case cases[] = {
+      {R"({"tx": )", "JSON_MALFORMED"},
+      {"[1,2]", "INVALID_ARGUMENT"},
+      {R"({"signatures":)" + sigs + "}", "INVALID_ARGUMENT"},                          // no tx
+      {R"({"tx":42,"signatures":)" + sigs + "}", "INVALID_ARGUMENT"},                  // tx of the wrong type
+      {R"({"tx":"***","signatures":)" + sigs + "}", "MALFORMED_ENCODING"},             // not base64url
+      {R"({"tx":")" + core::base64url_encode(core::to_bytes("{}")) + R"(","signatures":)" + sigs + "}", "TX_MALFORMED"},
+      {R"({"tx":")" + good_tx + R"("})", "INVALID_ARGUMENT"},                          // no signatures
+      {R"({"tx":")" + good_tx + R"(","signatures":[]})", "INVALID_ARGUMENT"},          // empty
+      {R"({"tx":")" + good_tx + R"(","signatures":"x"})", "INVALID_ARGUMENT"},         // not an array
+      {R"({"tx":")" + good_tx + R"(","signatures":[7]})", "INVALID_ARGUMENT"},         // not objects
+      {R"({"tx":")" + good_tx + R"(","signatures":[{"cert":"AAAA","sig":"AAAA"}]})", "MALFORMED_ENCODING"},
+      {R"({"tx":")" + good_tx + R"(","signatures":[{"cert":")" + doctor_.cert + R"("}]})", "INVALID_ARGUMENT"},
+      {R"({"tx":")" + good_tx + R"(","signatures":[{"cert":")" + doctor_.cert + R"(","sig":"AAAA","alg":"rsa"}]})",
+       "UNSUPPORTED_ALGORITHM"},
+  };
+  for (const auto& c : cases) {
+    auto submitted = post("/v1/transactions", c.body);
+    EXPECT_EQ(submitted.status, 400) << c.body << " -> " << submitted.body;
+    EXPECT_EQ(error_code_of(submitted), c.code) << c.body;
+  }
+  EXPECT_EQ(records_of_patient(), 0u);
+}
+
+TEST_F(NodeTransactionRoutes, OnlyUnsignedRecordPutsAreEndorsed) {
+  // A signed transaction: the signatures must come in "signatures", where the node checks them.
+  auto prepared = prepare("rec-ext");
+  auto wire = core::base64url_decode(std::string(prepared.at("tx").as_string()));
+  auto tx = node::testing::expect_ok(ledger::decode_transaction(std::string(wire->begin(), wire->end())));
+  auto fingerprint = node::testing::expect_ok(core::base64url_decode(doctor_.cert));
+  core::Digest digest{};
+  std::copy(fingerprint.begin(), fingerprint.end(), digest.begin());
+  ASSERT_TRUE(ledger::add_signature(tx, *doctor_.key, digest).ok());
+  boost::json::object signed_prepared;
+  signed_prepared["tx"] = core::base64url_encode(core::to_bytes(ledger::encode_transaction(tx)));
+  auto submitted = post("/v1/transactions", submit_body(signed_prepared, {signature(patient_, ledger::tx_id(tx))}));
+  EXPECT_EQ(submitted.status, 400) << submitted.body;
+  EXPECT_EQ(error_code_of(submitted), "INVALID_ARGUMENT");
+
+  // Another type: the node does not endorse grants it did not build.
+  ledger::Transaction grant;
+  grant.type = "access.grant";
+  grant.time_ms = tx.time_ms;
+  grant.nonce = tx.nonce;
+  grant.body = tx.body;
+  boost::json::object other;
+  other["tx"] = core::base64url_encode(core::to_bytes(ledger::encode_transaction(grant)));
+  auto refused = post("/v1/transactions", submit_body(other, {signature(patient_, ledger::tx_id(grant))}));
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(error_code_of(refused), "INVALID_ARGUMENT");
+  EXPECT_EQ(records_of_patient(), 0u);
+}
+
+TEST_F(NodeTransactionRoutes, PrepareRefusesBadBodiesAndUnknownPatients) {
+  auto missing = post("/v1/records/prepare", R"({"record_id":"r","doctor":"hospital-a/dr-a","patient":"hospital-a/pat-a"})");
+  EXPECT_EQ(missing.status, 400) << missing.body;
+  EXPECT_EQ(error_code_of(missing), "INVALID_ARGUMENT");
+  EXPECT_NE(missing.body.find("payload"), std::string::npos);
+  auto encoding = post("/v1/records/prepare",
+                       R"({"record_id":"r","doctor":"hospital-a/dr-a","patient":"hospital-a/pat-a","payload":"%%"})");
+  EXPECT_EQ(encoding.status, 400) << encoding.body;
+  EXPECT_EQ(error_code_of(encoding), "MALFORMED_ENCODING");
+  auto wrong_type = post("/v1/records/prepare", R"({"record_id":7,"doctor":"d","patient":"p","payload":"AA"})");
+  EXPECT_EQ(wrong_type.status, 400) << wrong_type.body;
+  auto unknown = post("/v1/records/prepare",
+                      R"({"record_id":"r","doctor":"hospital-a/dr-a","patient":"hospital-a/nobody","payload":"AA"})");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(error_code_of(unknown), "NOT_FOUND");
+}
+
+TEST_F(NodeTransactionRoutes, OnlyNodesMayPrepareOrSubmit) {
+  for (const char* client : {testing::kAuditor, testing::kAdmin, testing::kDoctor, testing::kPatient}) {
+    auto prepared = post("/v1/records/prepare", prepare_body("rec-ext"), client);
+    EXPECT_EQ(prepared.status, 403) << client;
+    EXPECT_EQ(error_code_of(prepared), "ROLE_FORBIDDEN");
+    auto submitted = post("/v1/transactions", R"({"tx":"","signatures":[]})", client);
+    EXPECT_EQ(submitted.status, 403) << client;
+  }
+}
+
+}  // namespace
+}  // namespace medledger::api
