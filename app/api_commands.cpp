@@ -1,14 +1,16 @@
 // `medledger serve --config FILE`: the HTTPS appliance (api/).
 //
-// With [node] data_dir the server fronts that hospital node (token from [token],
-// ledger from [ledger] path or node.json) on the /v1 node routes; without it the
-// node routes answer 503 (infrastructure only). The client trust still comes from
-// the files in [tls] (client_ca, client_crls) and the health probes look at the
-// configured paths only; the ledger's admitted CAs and real probes are to come.
+// The hospital nodes come from [[hospital]] (several: a one-machine consortium in
+// solo ordering, every node in this process on ONE shared ConsortiumLedger) or
+// from [node] + [token] (one); without either the server is infrastructure-only
+// (node routes answer 503). Client trust is the ledger's (admitted hospital CAs,
+// cert.revoke), plus [tls] client_ca / client_crls when given (the only trust of
+// an infrastructure-only server). /healthz probes every token and the ledger.
+// [tls] private_key may name a key in the first node's token (pkcs11:...).
 #include <signal.h>
-#include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -20,11 +22,14 @@
 #include "medledger/api/builtin_routes.h"
 #include "medledger/api/client_auth.h"
 #include "medledger/api/config.h"
+#include "medledger/api/health.h"
+#include "medledger/api/ledger_trust.h"
 #include "medledger/api/logging.h"
 #include "medledger/api/node_routes.h"
 #include "medledger/api/server.h"
 #include "medledger/api/tls.h"
 #include "medledger/core/secret_source.h"
+#include "medledger/hsm/key_store.h"
 #include "medledger/hsm/module.h"
 #include "medledger/hsm/session_pool.h"
 #include "medledger/hsm/token_selector.h"
@@ -36,15 +41,21 @@ namespace {
 
 using core::ErrorCode;
 
+core::Error config_error(const std::string& key, const std::string& why) {
+  return core::make_error(ErrorCode::kConfigInvalid, key + ": " + why);
+}
+
 core::Result<std::string> read_text(const std::filesystem::path& path, const std::string& key) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return core::make_error(ErrorCode::kConfigInvalid, key + ": cannot read " + path.string());
+  if (!in) return config_error(key, "cannot read " + path.string());
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
 }
 
-core::Result<std::shared_ptr<const api::TrustSnapshot>> load_client_trust(const api::TlsConfig& tls) {
+// [tls] client_ca / client_crls as a snapshot; null when client_ca is not set.
+core::Result<std::shared_ptr<const api::TrustSnapshot>> load_file_trust(const api::TlsConfig& tls) {
+  if (tls.client_ca.empty()) return std::shared_ptr<const api::TrustSnapshot>();
   auto bundle = read_text(tls.client_ca, "tls.client_ca");
   if (!bundle) return bundle.error();
   std::vector<std::string> crls;
@@ -54,57 +65,142 @@ core::Result<std::shared_ptr<const api::TrustSnapshot>> load_client_trust(const 
     crls.push_back(std::move(*crl));
   }
   auto snapshot = api::trust_snapshot_from_pem(*bundle, crls, 1);
-  if (!snapshot) {
-    return core::make_error(ErrorCode::kConfigInvalid, "tls.client_ca / tls.client_crls: " + snapshot.error().to_string());
-  }
+  if (!snapshot) return config_error("tls.client_ca / tls.client_crls", snapshot.error().to_string());
   return snapshot;
 }
 
-// Interim probes (node/ replaces them): the token module file is readable; the
-// ledger directory exists and is writable.
-api::HealthProbes interim_probes(const api::ServerConfig& config) {
-  api::HealthProbes probes;
-  if (!config.token.module.empty()) {
-    probes.token = [module = config.token.module]() -> core::Result<void> {
-      if (access(module.c_str(), R_OK) != 0) {
-        return core::make_error(ErrorCode::kTokenUnavailable, "the PKCS#11 module cannot be read");
-      }
-      return core::success();
-    };
-  }
-  if (!config.ledger.path.empty()) {
-    probes.ledger = [path = config.ledger.path]() -> core::Result<void> {
-      if (access(path.c_str(), W_OK) != 0) return core::make_error(ErrorCode::kLedgerStorage, "the ledger directory is not writable");
-      return core::success();
-    };
-  }
-  return probes;
-}
-
-// The node `serve` fronts; members in dependency order (the node refers to the ledger).
-struct ServedNode {
+// One hospital node of the process: its token and node; members in dependency order.
+struct ServedHospital {
+  std::string key;  // "hospital[1]" or "node", for messages
+  node::NodeConfig config;
   std::shared_ptr<hsm::SessionPool> pool;
-  std::unique_ptr<node::ConsortiumLedger> ledger;
   std::unique_ptr<node::HospitalNode> node;
-  std::shared_ptr<api::NodeBinding> binding;
 };
 
-// Opens [node] data_dir on the [token] token; ends the process with the stable code on failure.
-ServedNode open_served_node(const api::ServerConfig& config) {
-  ServedNode out;
-  auto node_config = require(node::load_node_config(config.node.data_dir));
-  auto module = require(hsm::Module::load(hsm::resolve_module_path(config.token.module.string())));
-  auto source = require(core::SecretSource::parse(config.token.pin_source, "user PIN of token '" + config.token.label + "'"));
-  auto pin = require(core::read_secret(source));
-  out.pool = require(hsm::SessionPool::open(module, hsm::TokenSelector::by_label(config.token.label), std::move(pin)));
-  auto proposer = require(node::HospitalNode::signing_key(node_config, out.pool));
-  const auto ledger_dir = config.ledger.path.empty() ? node_config.ledger_dir : config.ledger.path;
-  out.ledger = require(node::ConsortiumLedger::open(ledger_dir, std::move(proposer)));
-  out.node = require(node::HospitalNode::open(config.node.data_dir, out.pool, *out.ledger));
+// Everything serve opens; the nodes refer to the ledger, so they are destroyed first.
+struct ServedConsortium {
+  std::unique_ptr<node::ConsortiumLedger> ledger;
+  std::filesystem::path ledger_dir;
+  std::vector<ServedHospital> hospitals;
+  std::shared_ptr<api::NodeBinding> binding;
+  std::shared_ptr<hsm::SessionPool> token_key_pool;  // infrastructure-only: [token] for a pkcs11: TLS key
+};
+
+// One Module per library path: PKCS#11 modules are process-global.
+class Modules {
+ public:
+  core::Result<std::shared_ptr<hsm::Module>> get(const std::filesystem::path& path) {
+    const std::string resolved = hsm::resolve_module_path(path.string());
+    auto it = loaded_.find(resolved);
+    if (it != loaded_.end()) return it->second;
+    auto module = hsm::Module::load(resolved);
+    if (!module) return module.error();
+    loaded_.emplace(resolved, *module);
+    return *module;
+  }
+
+ private:
+  std::map<std::string, std::shared_ptr<hsm::Module>> loaded_;
+};
+
+core::Result<std::shared_ptr<hsm::SessionPool>> open_pool(Modules& modules, const api::TokenConfig& token) {
+  auto module = modules.get(token.module);
+  if (!module) return module.error();
+  auto source = core::SecretSource::parse(token.pin_source, "user PIN of token '" + token.label + "'");
+  if (!source) return source.error();
+  auto pin = core::read_secret(*source);
+  if (!pin) return pin.error();
+  return hsm::SessionPool::open(*module, hsm::TokenSelector::by_label(token.label), std::move(*pin));
+}
+
+std::string key_of(const api::ServerConfig& config, std::size_t index) {
+  return config.hospitals.empty() ? std::string("node") : "hospital[" + std::to_string(index) + "]";
+}
+
+// Reads every node.json and checks they make one consortium on one ledger.
+core::Result<void> read_node_configs(const api::ServerConfig& config, ServedConsortium& out) {
+  const auto hospitals = api::served_hospitals(config);
+  std::map<std::string, std::string> seen;  // hospital id -> key
+  for (std::size_t i = 0; i < hospitals.size(); ++i) {
+    ServedHospital served;
+    served.key = key_of(config, i);
+    auto node_config = node::load_node_config(hospitals[i].data_dir);
+    if (!node_config) {
+      return config_error(served.key + ".data_dir", hospitals[i].data_dir.string() + " is not a provisioned node (" +
+                                                        node_config.error().to_string() + ")");
+    }
+    served.config = std::move(*node_config);
+    auto [it, fresh] = seen.emplace(served.config.hospital_id, served.key);
+    if (!fresh) {
+      return config_error(served.key + ".data_dir", "a second node of hospital '" + served.config.hospital_id +
+                                                        "' (first: " + it->second + "); one node per hospital");
+    }
+    const auto ledger_dir = config.ledger.path.empty() ? served.config.ledger_dir : config.ledger.path;
+    if (i == 0) {
+      out.ledger_dir = ledger_dir;
+    } else if (config.ledger.path.empty() &&
+               std::filesystem::weakly_canonical(ledger_dir) != std::filesystem::weakly_canonical(out.ledger_dir)) {
+      return config_error(served.key + ".data_dir", "its ledger " + ledger_dir.string() + " is not " +
+                                                        out.ledger_dir.string() +
+                                                        " (one serve process shares one ledger; set [ledger] path)");
+    }
+    out.hospitals.push_back(std::move(served));
+  }
+  return core::success();
+}
+
+// Opens the tokens, the shared ledger (proposer: the first node's signing key)
+// and every node; the binding hosts them all. Ends the process on failure.
+ServedConsortium open_consortium(const api::ServerConfig& config) {
+  ServedConsortium out;
+  require(read_node_configs(config, out));
+  const auto hospitals = api::served_hospitals(config);
+  Modules modules;
+  for (std::size_t i = 0; i < hospitals.size(); ++i) out.hospitals[i].pool = require(open_pool(modules, hospitals[i].token));
+  auto proposer = require(node::HospitalNode::signing_key(out.hospitals.front().config, out.hospitals.front().pool));
+  out.ledger = require(node::ConsortiumLedger::open(out.ledger_dir, std::move(proposer)));
   out.binding = std::make_shared<api::NodeBinding>();
-  out.binding->node = out.node.get();
-  out.binding->checkpoint_signer = require(node::HospitalNode::signing_key(node_config, out.pool));
+  for (std::size_t i = 0; i < hospitals.size(); ++i) {
+    auto& served = out.hospitals[i];
+    served.node = require(node::HospitalNode::open(hospitals[i].data_dir, served.pool, *out.ledger));
+    auto checkpoint_signer = require(node::HospitalNode::signing_key(served.config, served.pool));
+    require(out.binding->host(served.node.get(), std::move(checkpoint_signer)));
+    api::log_event(api::LogLevel::kInfo, "node_opened",
+                   {{"hospital", served.config.hospital_id}, {"node", served.config.node_id}, {"token", served.pool->token().label}});
+  }
   return out;
+}
+
+// The TLS key: a PEM file, or a key object in the first node's token (never leaves it).
+core::Result<std::shared_ptr<const api::TlsKeySource>> tls_key(const api::ServerConfig& config, ServedConsortium& served) {
+  if (config.tls.private_key_in_token.empty()) return std::shared_ptr<const api::TlsKeySource>(std::make_shared<api::PemFileTlsKey>(config.tls.private_key));
+  std::shared_ptr<hsm::SessionPool> pool;
+  if (!served.hospitals.empty()) {
+    pool = served.hospitals.front().pool;
+  } else {
+    Modules modules;
+    auto opened = open_pool(modules, config.token);
+    if (!opened) return opened.error();
+    served.token_key_pool = pool = *opened;
+  }
+  const auto& ref = config.tls.private_key_in_token;
+  hsm::KeyStore keys(pool);
+  core::Result<hsm::KeyInfo> found = core::make_error(ErrorCode::kInternal, "unset");
+  if (!ref.id_hex.empty()) {
+    auto id = core::hex_decode(ref.id_hex);
+    if (!id) return id.error();
+    found = keys.find_by_id(*id);
+  } else {
+    found = keys.find_by_label(ref.label);
+  }
+  if (!found) return config_error("tls.private_key", "no such key in token '" + pool->token().label + "' (" + found.error().to_string() + ")");
+  if (!ref.label.empty() && found->label != ref.label) {
+    return config_error("tls.private_key", "the key with that id is labelled '" + found->label + "', not '" + ref.label + "'");
+  }
+  auto signer = keys.signer(found->id);
+  if (!signer) return signer.error();
+  return std::shared_ptr<const api::TlsKeySource>(
+      std::make_shared<api::SignerTlsKey>(std::shared_ptr<core::Signer>(std::move(*signer))));
 }
 
 void run_serve(const std::string& config_path) {
@@ -112,21 +208,35 @@ void run_serve(const std::string& config_path) {
   signal(SIGPIPE, SIG_IGN);
   api::ServerConfig config = require(api::load_server_config(config_path));
   require(api::configure_logging(config.log));
-  auto trust = require(load_client_trust(config.tls));
-  auto key = std::make_shared<api::PemFileTlsKey>(config.tls.private_key);
+  auto file_trust = require(load_file_trust(config.tls));
+
+  ServedConsortium served;  // outlives the server (declared before it)
+  if (!api::served_hospitals(config).empty()) served = open_consortium(config);
+  auto key = require(tls_key(config, served));
+  api::log_event(api::LogLevel::kInfo, "tls_key", {{"source", key->describe()}});
   api::TlsContext tls = require(api::make_tls_context(config.tls.certificate, key));
 
   auto metrics = std::make_shared<api::MetricsRegistry>();
   api::describe_standard_metrics(*metrics);
+  api::HealthProbes probes;
+  api::TrustProvider trust = [file_trust] { return file_trust; };
+  if (served.ledger) {
+    std::vector<std::shared_ptr<hsm::SessionPool>> pools;
+    for (const auto& hospital : served.hospitals) pools.push_back(hospital.pool);
+    probes.token = api::token_probe(std::move(pools));
+    probes.ledger = api::ledger_probe(served.ledger->ledger(), served.ledger_dir, config.ledger.min_free_mb << 20);
+    auto ledger_trust = std::make_shared<api::LedgerTrust>(served.ledger->ledger(), file_trust);
+    trust = [ledger_trust] { return ledger_trust->current(); };
+  } else if (served.token_key_pool) {
+    probes.token = api::token_probe({served.token_key_pool});
+  }
   auto router = std::make_shared<api::Router>();
-  ServedNode served;  // outlives the server (declared before it)
-  if (!config.node.data_dir.empty()) served = open_served_node(config);
-  require(api::add_appliance_routes(*router, {interim_probes(config), metrics}, served.binding));
+  require(api::add_appliance_routes(*router, {std::move(probes), metrics}, served.binding));
 
   api::ServerParts parts;
   parts.tls = std::move(tls);
   parts.router = router;
-  parts.authenticator = std::make_shared<api::ChainValidatingAuthenticator>([trust] { return trust; });
+  parts.authenticator = std::make_shared<api::ChainValidatingAuthenticator>(std::move(trust));
   parts.metrics = metrics;
   parts.handle_signals = true;
   auto server = require(api::Server::start(config, std::move(parts)));

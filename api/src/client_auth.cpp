@@ -41,8 +41,21 @@ core::Result<Principal> ChainValidatingAuthenticator::authenticate(const std::ve
     // A self-signed certificate from the client is never an anchor; roots come from trust only.
     if (!intermediate->is_self_signed()) anchors.intermediates.push_back(*intermediate);
   }
-  auto validated = ca::validate_chain(*leaf, anchors, snapshot->crls, std::time(nullptr), std::nullopt);
+  // Only the leaf issuer's CRL applies; ledger CAs have none (is_revoked below).
+  std::vector<ca::Crl> crls;
+  const std::string issuer = leaf->issuer();
+  for (const auto& crl : snapshot->crls) {
+    if (crl.issuer() == issuer) crls.push_back(crl);
+  }
+  auto validated = ca::validate_chain(*leaf, anchors, crls, std::time(nullptr), std::nullopt);
   if (!validated) return validated.error();
+  if (snapshot->is_revoked) {
+    for (const auto& der : peer_chain_der) {
+      auto revoked = snapshot->is_revoked(core::sha256(der));
+      if (!revoked) return core::make_error(ErrorCode::kCertificateRevoked, "revocation status unreadable: " + revoked.error().message);
+      if (*revoked) return core::make_error(ErrorCode::kCertificateRevoked, "the certificate is revoked on the ledger");
+    }
+  }
 
   Principal principal;
   principal.role = validated->role;

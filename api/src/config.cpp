@@ -113,9 +113,19 @@ core::Result<void> read_listen(Section& s, ServerConfig& c) {
   return s.integer("port", 0, 65535, c.listen.port);
 }
 
+constexpr std::string_view kPkcs11Scheme = "pkcs11:";
+
 core::Result<void> read_tls(Section& s, ServerConfig& c) {
   MEDLEDGER_TRY(s.path("certificate", c.tls.certificate));
-  MEDLEDGER_TRY(s.path("private_key", c.tls.private_key));
+  std::string key;
+  MEDLEDGER_TRY(s.string("private_key", key));
+  if (key.rfind(kPkcs11Scheme, 0) == 0) {
+    auto ref = parse_token_key_uri(key, "tls.private_key");
+    if (!ref) return ref.error();
+    c.tls.private_key_in_token = *ref;
+  } else {
+    MEDLEDGER_TRY(s.path("private_key", c.tls.private_key));
+  }
   MEDLEDGER_TRY(s.path("client_ca", c.tls.client_ca));
   return s.paths("client_crls", c.tls.client_crls);
 }
@@ -148,9 +158,24 @@ core::Result<void> read_token(Section& s, ServerConfig& c) {
   return s.string("pin", c.token.pin_source);
 }
 
-core::Result<void> read_ledger(Section& s, ServerConfig& c) { return s.path("path", c.ledger.path); }
+core::Result<void> read_ledger(Section& s, ServerConfig& c) {
+  MEDLEDGER_TRY(s.path("path", c.ledger.path));
+  return s.integer("min_free_mb", 0, static_cast<std::int64_t>(kMaxLedgerMinFreeMb), c.ledger.min_free_mb);
+}
 
 core::Result<void> read_node(Section& s, ServerConfig& c) { return s.path("data_dir", c.node.data_dir); }
+
+// One [[hospital]] table: data_dir, and its token as token_module / token_label /
+// token_pin (token_module defaults to [token] module, read before).
+core::Result<void> read_hospital(Section& s, const TokenConfig& defaults, HospitalServeConfig& out) {
+  out.token = TokenConfig{};
+  out.token.module = defaults.module;
+  MEDLEDGER_TRY(s.path("data_dir", out.data_dir));
+  MEDLEDGER_TRY(s.path("token_module", out.token.module));
+  MEDLEDGER_TRY(s.string("token_label", out.token.label));
+  MEDLEDGER_TRY(s.string("token_pin", out.token.pin_source));
+  return s.refuse_unknown();
+}
 
 core::Result<void> read_batch(Section& s, ServerConfig& c) {
   MEDLEDGER_TRY(s.integer("max_transactions", 1, 65536, c.batch.max_transactions));
@@ -176,9 +201,32 @@ core::Result<void> require_readable(const std::string& key, const std::filesyste
   return core::success();
 }
 
+constexpr const char* kHospitalArray = "hospital";
+
+core::Result<void> read_hospitals(const toml::value& root, const std::filesystem::path& base, ServerConfig& config) {
+  const auto& table = root.as_table();
+  auto it = table.find(kHospitalArray);
+  if (it == table.end()) return core::success();
+  if (!it->second.is_array()) return invalid(kHospitalArray, "must be an array of [[hospital]] tables");
+  const auto& entries = it->second.as_array();
+  if (entries.empty() || entries.size() > kMaxServedHospitals) {
+    return invalid(kHospitalArray, "must list 1.." + std::to_string(kMaxServedHospitals) + " hospitals");
+  }
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string name = std::string(kHospitalArray) + "[" + std::to_string(i) + "]";
+    if (!entries[i].is_table()) return invalid(name, "must be a [[hospital]] table");
+    Section section(name, &entries[i], base);
+    HospitalServeConfig hospital;
+    MEDLEDGER_TRY(read_hospital(section, config.token, hospital));
+    config.hospitals.push_back(std::move(hospital));
+  }
+  return core::success();
+}
+
 core::Result<ServerConfig> read_document(const toml::value& root, const std::filesystem::path& base) {
   ServerConfig config;
   for (const auto& [key, value] : root.as_table()) {
+    if (key == kHospitalArray) continue;  // an array of tables, read below
     bool known = false;
     for (const auto& [name, reader] : kSections) known = known || key == name;
     if (!known) return invalid(key, "unknown section");
@@ -191,7 +239,44 @@ core::Result<ServerConfig> read_document(const toml::value& root, const std::fil
     MEDLEDGER_TRY(reader(section, config));
     MEDLEDGER_TRY(section.refuse_unknown());
   }
+  MEDLEDGER_TRY(read_hospitals(root, base, config));
   return config;
+}
+
+// `label_key` / `pin_key`: how the file names them ("token.label" or "hospital[1].token_label").
+core::Result<void> validate_token(const TokenConfig& token, const std::string& label_key, const std::string& pin_key) {
+  if (token.label.empty()) return invalid(label_key, "required: the token's label");
+  auto pin = core::SecretSource::parse(token.pin_source, "token PIN");
+  if (!pin) return invalid(pin_key, "must be file:PATH, env:NAME or prompt (" + pin.error().message + ")");
+  return core::success();
+}
+
+core::Result<void> validate_hospitals(const ServerConfig& c) {
+  if (c.hospitals.empty()) {
+    if (!c.node.data_dir.empty()) MEDLEDGER_TRY(validate_token(c.token, "token.label", "token.pin"));
+    return core::success();
+  }
+  if (!c.node.data_dir.empty()) {
+    return invalid("node.data_dir", "cannot be combined with [[hospital]] (list every node as a [[hospital]])");
+  }
+  if (c.hospitals.size() > kMaxServedHospitals) {
+    return invalid(kHospitalArray, "must list 1.." + std::to_string(kMaxServedHospitals) + " hospitals");
+  }
+  std::set<std::filesystem::path> dirs;
+  std::set<std::string> labels;
+  for (std::size_t i = 0; i < c.hospitals.size(); ++i) {
+    const auto& h = c.hospitals[i];
+    const std::string prefix = std::string(kHospitalArray) + "[" + std::to_string(i) + "].";
+    if (h.data_dir.empty()) return invalid(prefix + "data_dir", "required: the node's data directory");
+    MEDLEDGER_TRY(validate_token(h.token, prefix + "token_label", prefix + "token_pin"));
+    if (!dirs.insert(h.data_dir.lexically_normal()).second) {
+      return invalid(prefix + "data_dir", "listed twice: " + h.data_dir.string());
+    }
+    if (!labels.insert(h.token.module.string() + '\n' + h.token.label).second) {
+      return invalid(prefix + "token_label", "'" + h.token.label + "' is another hospital's token (each node has its own)");
+    }
+  }
+  return core::success();
 }
 }  // namespace
 
@@ -202,8 +287,19 @@ core::Result<void> validate_server_config(const ServerConfig& c) {
     return invalid("listen.address", "must be an IPv4 or IPv6 address, got '" + c.listen.address + "'");
   }
   if (c.tls.certificate.empty()) return invalid("tls.certificate", "required (PEM: node certificate, then its issuers)");
-  if (c.tls.private_key.empty()) return invalid("tls.private_key", "required (PEM private key of tls.certificate)");
-  if (c.tls.client_ca.empty()) return invalid("tls.client_ca", "required (PEM bundle of the hospital CAs that may connect)");
+  const bool serves_node = !served_hospitals(c).empty();
+  if (c.tls.private_key.empty() && c.tls.private_key_in_token.empty()) {
+    return invalid("tls.private_key", "required (PEM private key file of tls.certificate, or pkcs11:object=...;id=...)");
+  }
+  if (!c.tls.private_key_in_token.empty() && !serves_node && c.token.label.empty()) {
+    return invalid("tls.private_key", "a pkcs11: key needs a token ([node]/[token] or [[hospital]])");
+  }
+  if (c.tls.client_ca.empty() && !serves_node) {
+    return invalid("tls.client_ca", "required without a served node (PEM bundle of the hospital CAs that may connect)");
+  }
+  if (c.tls.client_ca.empty() && !c.tls.client_crls.empty()) {
+    return invalid("tls.client_crls", "needs tls.client_ca (the CRLs' issuers)");
+  }
   if (c.limits.max_body_bytes == 0 || c.limits.max_body_bytes > kMaxBodyBytesCeiling) {
     return invalid("limits.max_body_bytes", "must be 1.." + std::to_string(kMaxBodyBytesCeiling));
   }
@@ -220,7 +316,65 @@ core::Result<void> validate_server_config(const ServerConfig& c) {
   }
   auto pin = core::SecretSource::parse(c.token.pin_source, "token PIN");
   if (!pin) return invalid("token.pin", "must be file:PATH, env:NAME or prompt (" + pin.error().message + ")");
-  return core::success();
+  return validate_hospitals(c);
+}
+
+std::vector<HospitalServeConfig> served_hospitals(const ServerConfig& config) {
+  if (!config.hospitals.empty()) return config.hospitals;
+  if (config.node.data_dir.empty()) return {};
+  return {HospitalServeConfig{config.node.data_dir, config.token}};
+}
+
+namespace {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 percent-decoding of one URI attribute value.
+core::Result<std::string> percent_decode(std::string_view text, const std::string& key) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) return invalid(key, "truncated %XX escape in the pkcs11: URI");
+    int high = hex_value(text[i + 1]), low = hex_value(text[i + 2]);
+    if (high < 0 || low < 0) return invalid(key, "bad %XX escape in the pkcs11: URI");
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return out;
+}
+}  // namespace
+
+core::Result<TokenKeyRef> parse_token_key_uri(std::string_view uri, const std::string& key) {
+  if (uri.rfind(kPkcs11Scheme, 0) != 0) return invalid(key, "must start with pkcs11:");
+  std::string_view rest = uri.substr(kPkcs11Scheme.size());
+  TokenKeyRef ref;
+  while (!rest.empty()) {
+    const std::size_t end = std::min(rest.find(';'), rest.size());
+    std::string_view attribute = rest.substr(0, end);
+    rest = end == rest.size() ? std::string_view() : rest.substr(end + 1);
+    const std::size_t eq = attribute.find('=');
+    if (eq == std::string_view::npos) return invalid(key, "pkcs11: attributes are name=value");
+    auto value = percent_decode(attribute.substr(eq + 1), key);
+    if (!value) return value.error();
+    if (value->empty()) return invalid(key, "empty pkcs11: attribute value");
+    const std::string_view name = attribute.substr(0, eq);
+    if (name == "object") {
+      ref.label = *value;
+    } else if (name == "id") {
+      ref.id_hex = core::hex_encode(core::ByteView(reinterpret_cast<const std::uint8_t*>(value->data()), value->size()));
+    } else {
+      return invalid(key, "unsupported pkcs11: attribute '" + std::string(name) + "' (object, id)");
+    }
+  }
+  if (ref.empty()) return invalid(key, "a pkcs11: URI must name object= and/or id=");
+  return ref;
 }
 
 core::Result<ServerConfig> load_server_config(const std::filesystem::path& file) {
@@ -239,8 +393,8 @@ core::Result<ServerConfig> load_server_config(const std::filesystem::path& file)
   if (!config) return config.error();
   MEDLEDGER_TRY(validate_server_config(*config));
   MEDLEDGER_TRY(require_readable("tls.certificate", config->tls.certificate));
-  MEDLEDGER_TRY(require_readable("tls.private_key", config->tls.private_key));
-  MEDLEDGER_TRY(require_readable("tls.client_ca", config->tls.client_ca));
+  if (!config->tls.private_key.empty()) MEDLEDGER_TRY(require_readable("tls.private_key", config->tls.private_key));
+  if (!config->tls.client_ca.empty()) MEDLEDGER_TRY(require_readable("tls.client_ca", config->tls.client_ca));
   for (const auto& crl : config->tls.client_crls) MEDLEDGER_TRY(require_readable("tls.client_crls", crl));
   return config;
 }

@@ -209,12 +209,73 @@ TEST_F(ConfigTest, EveryBadValueIsRefusedNamingItsKey) {
       {tls + "[batch]\nmax_delay_ms = -1\n", "batch.max_delay_ms"},
       {"[tls]\ncertificate = \"cert.pem\"\n", "tls.private_key"},
       {"[tls]\ncertificate = \"missing.pem\"\nprivate_key = \"key.pem\"\nclient_ca = \"ca.pem\"\n", "tls.certificate"},
+      {tls + "[ledger]\nmin_free_mb = -1\n", "ledger.min_free_mb"},
+      {tls + "[node]\ndata_dir = \"n\"\n", "token.label"},
+      {tls + "[[hospital]]\ntoken_label = \"a\"\n", "hospital[0].data_dir"},
+      {tls + "[[hospital]]\ndata_dir = \"a\"\ntoken_label = \"a\"\ntoken_pin = \"1234\"\n", "hospital[0].token_pin"},
+      {"[tls]\ncertificate = \"cert.pem\"\nprivate_key = \"pkcs11:object=tls\"\nclient_ca = \"ca.pem\"\n", "tls.private_key"},
+      {tls + "[[hospital]]\ndata_dir = \"a\"\ntoken_label = \"a\"\n[[hospital]]\ndata_dir = \"a\"\ntoken_label = \"b\"\n",
+       "hospital[1].data_dir"},
   };
   for (const auto& c : cases) {
     core::Error error = expect_invalid(c.text);
     EXPECT_EQ(error.code, ErrorCode::kConfigInvalid) << c.text;
     EXPECT_EQ(error.message.rfind(c.key + ":", 0), 0u) << "expected the message to start with " << c.key
                                                           << ": got " << error.message;
+  }
+}
+
+TEST_F(ConfigTest, HospitalArrayListsEveryNodeWithItsOwnToken) {
+  dir_.write("cert.pem", "x");
+  auto config = load_server_config(write(R"([tls]
+certificate = "cert.pem"
+private_key = "pkcs11:object=node-tls;id=%01%ab"
+[token]
+module = "/opt/hsm.so"
+[[hospital]]
+data_dir = "a"
+token_label = "hospital-a"
+token_pin = "file:/run/a.pin"
+[[hospital]]
+data_dir = "b"
+token_label = "hospital-b"
+token_module = "/opt/other.so"
+)"));
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  auto hospitals = served_hospitals(*config);
+  ASSERT_EQ(hospitals.size(), 2u);
+  EXPECT_EQ(hospitals[0].data_dir, dir_.path() / "a");
+  EXPECT_EQ(hospitals[0].token.label, "hospital-a");
+  EXPECT_EQ(hospitals[0].token.module, "/opt/hsm.so");  // [token] module is the default
+  EXPECT_EQ(hospitals[0].token.pin_source, "file:/run/a.pin");
+  EXPECT_EQ(hospitals[1].token.module, "/opt/other.so");
+  EXPECT_EQ(hospitals[1].token.pin_source, "prompt");
+  EXPECT_TRUE(config->tls.private_key.empty());
+  EXPECT_EQ(config->tls.private_key_in_token.label, "node-tls");
+  EXPECT_EQ(config->tls.private_key_in_token.id_hex, "01ab");
+  EXPECT_TRUE(config->tls.client_ca.empty());  // trust comes from the ledger
+}
+
+TEST_F(ConfigTest, OneNodeFormIsOneServedHospital) {
+  auto config = load_server_config(write(tls_section() + "[token]\nlabel = \"h\"\n[node]\ndata_dir = \"n\"\n"));
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  auto hospitals = served_hospitals(*config);
+  ASSERT_EQ(hospitals.size(), 1u);
+  EXPECT_EQ(hospitals[0].data_dir, dir_.path() / "n");
+  EXPECT_EQ(hospitals[0].token.label, "h");
+}
+
+TEST(TokenKeyUri, ParsesObjectAndIdAndRefusesTheRest) {
+  auto both = parse_token_key_uri("pkcs11:object=tls%20key;id=%00%ff", "k");
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->label, "tls key");
+  EXPECT_EQ(both->id_hex, "00ff");
+  for (const char* bad : {"pkcs11:", "pkcs11:token=x", "pkcs11:object", "pkcs11:id=%zz", "pkcs11:id=%0", "file:x",
+                          "pkcs11:object="}) {
+    auto refused = parse_token_key_uri(bad, "tls.private_key");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.error().code, ErrorCode::kConfigInvalid);
+    EXPECT_EQ(refused.error().message.rfind("tls.private_key:", 0), 0u) << refused.error().message;
   }
 }
 

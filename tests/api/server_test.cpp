@@ -67,8 +67,10 @@ TEST_F(ServerTest, HealthzAnswersWithoutClientCertificate) {
 
 TEST_F(ServerTest, HealthzIs503WithTheFailingCheckNamed) {
   testing::TestServerOptions options;
-  options.probes.token = [] { return core::Result<void>(core::make_error(core::ErrorCode::kTokenUnavailable, "gone")); };
-  options.probes.ledger = [] { return core::success(); };
+  options.probes.token = [] {
+    return core::Result<boost::json::object>(core::make_error(core::ErrorCode::kTokenUnavailable, "gone"));
+  };
+  options.probes.ledger = [] { return core::Result<boost::json::object>(boost::json::object{{"height", 7}}); };
   auto server = testing::start_server(*pki_, options);
   auto result = curl(*pki_, server->port(), "/healthz");
   EXPECT_EQ(result.status, 503);

@@ -4,6 +4,8 @@
 #include <functional>
 #include <memory>
 
+#include <boost/json/object.hpp>
+
 #include "medledger/api/metrics.h"
 #include "medledger/api/router.h"
 
@@ -11,20 +13,27 @@ namespace medledger::api {
 
 struct NodeBinding;  // node_routes.h
 
-/// A health probe: success, or why the part is unusable. Must be quick (< 1 s):
-/// load balancers call /healthz often.
-using HealthProbe = std::function<core::Result<void>()>;
+/// A health probe: details of the part (shown under its check), or why it is
+/// unusable. Must be quick (< 1 s): load balancers call /healthz often.
+using HealthProbe = std::function<core::Result<boost::json::object>()>;
 
 struct HealthProbes {
-  HealthProbe token;   // the PKCS#11 token answers (node/: a session and C_GetTokenInfo)
-  HealthProbe ledger;  // the ledger can take a write (node/: LMDB env open, disk not full)
+  HealthProbe token;   // the PKCS#11 tokens answer (health.h token_probe)
+  HealthProbe ledger;  // the ledger can take a write (health.h ledger_probe)
 };
 
-/// GET /healthz, public (no client certificate): 200 {"status":"ok","checks":{...}}
-/// when every probe succeeds, else 503 with {"status":"unavailable"} and each
-/// failing check's code. An absent probe is reported as "not_configured" and does
-/// not fail the check.
-core::Result<void> add_health_route(Router& router, HealthProbes probes);
+/// Gauge medledger_health_up{component="token"|"ledger"}: 1 while the last
+/// /healthz found the part usable, 0 otherwise (absent before the first call).
+inline constexpr const char* kHealthUpMetric = "medledger_health_up";
+
+/// GET /healthz, public (no client certificate): 200 {"status":"ok","checks":
+/// {"token":{"status":"ok",...details}, "ledger":{...}}} when every probe
+/// succeeds, else 503 with {"status":"unavailable"} and each failing check's
+/// "code" and "message" (no secrets: token labels, byte counts). An absent probe
+/// is "not_configured" and does not fail the check. With `metrics`, updates
+/// kHealthUpMetric on every call.
+core::Result<void> add_health_route(Router& router, HealthProbes probes,
+                                    std::shared_ptr<MetricsRegistry> metrics = nullptr);
 
 /// GET /metrics in the Prometheus text format; callers need a client certificate
 /// of one of `access`'s roles (default: admin, auditor, node).
@@ -38,7 +47,7 @@ core::Result<void> add_whoami_route(Router& router);
 /// What the appliance's routes need (node/ joins here when it lands).
 struct ApplianceRoutes {
   HealthProbes probes;
-  std::shared_ptr<const MetricsRegistry> metrics;
+  std::shared_ptr<MetricsRegistry> metrics;
 };
 
 /// The route table `medledger serve` serves: the one docs/openapi.yaml describes

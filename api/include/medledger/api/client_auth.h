@@ -14,6 +14,7 @@
 #include "medledger/api/http.h"
 #include "medledger/ca/certificate.h"
 #include "medledger/ca/validation.h"
+#include "medledger/core/sha256.h"
 
 namespace medledger::api {
 
@@ -36,7 +37,13 @@ class ClientAuthenticator {
 /// the CRLs in force, and a generation number that changes with them.
 struct TrustSnapshot {
   ca::TrustAnchors anchors;
-  std::vector<ca::Crl> crls;  // empty: no revocation checking
+  /// CRLs of some anchors: a leaf whose issuer has a CRL here is checked against
+  /// it; a leaf whose issuer has none is not CRL-checked (ledger CAs: is_revoked).
+  std::vector<ca::Crl> crls;
+  /// The ledger's revocation: true if the certificate with this SHA-256
+  /// fingerprint is revoked. Asked for the leaf and each intermediate the client
+  /// sent; an error refuses the client (fail closed). Null: no such check.
+  std::function<core::Result<bool>(const core::Digest&)> is_revoked;
   std::uint64_t generation = 0;
 };
 
@@ -45,7 +52,8 @@ struct TrustSnapshot {
 using TrustProvider = std::function<std::shared_ptr<const TrustSnapshot>()>;
 
 /// A ClientAuthenticator that runs ca::validate_chain (RFC 5280: signatures,
-/// validity, CA constraints, role in OU, hospital in O, CRLs) at the current time.
+/// validity, CA constraints, role in OU, hospital in O, CRLs) at the current time,
+/// then TrustSnapshot::is_revoked (kCertificateRevoked "revoked on the ledger").
 /// Intermediates sent by the client are used to build the path, never trusted as anchors.
 /// Cost per call: one signature verification per certificate and CRL.
 class ChainValidatingAuthenticator final : public ClientAuthenticator {

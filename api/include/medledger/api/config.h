@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "medledger/core/result.h"
@@ -32,11 +33,24 @@ struct ListenConfig {
   std::uint16_t port = 8443;  // 0: an ephemeral port (tests)
 };
 
+/// A key object in the served node's token, named by a PKCS#11 URI (RFC 7512
+/// subset): "pkcs11:object=<CKA_LABEL>" and/or "pkcs11:id=<CKA_ID as %XX bytes>".
+struct TokenKeyRef {
+  std::string label;     // CKA_LABEL; empty: any
+  std::string id_hex;    // CKA_ID, lowercase hex; empty: any
+  bool empty() const { return label.empty() && id_hex.empty(); }
+};
+
+/// Parses "pkcs11:object=...;id=%01%02" (attributes separated by ';', values
+/// percent-decoded). kConfigInvalid naming `key` for anything else.
+core::Result<TokenKeyRef> parse_token_key_uri(std::string_view uri, const std::string& key);
+
 struct TlsConfig {
   std::filesystem::path certificate;   // PEM: the node's certificate, then its issuers
-  std::filesystem::path private_key;   // PEM key file (until the token-backed key is wired)
-  std::filesystem::path client_ca;     // PEM bundle of trusted hospital CAs (until node/ reads the ledger)
-  std::vector<std::filesystem::path> client_crls;  // PEM CRLs; empty: no revocation check
+  std::filesystem::path private_key;   // PEM key file; empty when private_key_in_token is set
+  TokenKeyRef private_key_in_token;    // private_key = "pkcs11:...": the key stays in the (first) token
+  std::filesystem::path client_ca;     // PEM bundle of extra trusted CAs (required without a served node)
+  std::vector<std::filesystem::path> client_crls;  // PEM CRLs for client_ca; empty: no CRL check
 };
 
 struct LimitsConfig {
@@ -60,19 +74,35 @@ struct LogConfig {
   std::filesystem::path file;  // empty: standard error
 };
 
-// Read by node/ (placeholders until it lands; validated here so a bad value stops start-up).
+// The token a node's keys live in ([token], or each [[hospital]]'s token_* keys).
 struct TokenConfig {
   std::filesystem::path module = "/usr/lib/softhsm/libsofthsm2.so";
   std::string label;
   std::string pin_source = "prompt";  // file:PATH, env:NAME or prompt; never the PIN itself
 };
+/// Ceiling of [ledger] min_free_mb (1 TiB): a floor above it is a typo.
+inline constexpr std::uint64_t kMaxLedgerMinFreeMb = 1u << 20;
 struct LedgerConfig {
-  std::filesystem::path path;
+  std::filesystem::path path;  // empty: the ledger directory of the (first) node's node.json
+  /// /healthz fails (LEDGER_STORAGE) below this much free disk at the ledger:
+  /// before an LMDB commit would fail for lack of space.
+  std::uint64_t min_free_mb = 64;
 };
 /// The hospital node `serve` fronts (node/ data directory, docs/node.md). Empty:
-/// infrastructure-only server (node routes answer 503).
+/// infrastructure-only server (node routes answer 503). The one-hospital form.
 struct NodeServeConfig {
   std::filesystem::path data_dir;
+};
+
+/// Most hospital nodes one serve process runs (a one-machine consortium; each
+/// holds a token session pool).
+inline constexpr std::size_t kMaxServedHospitals = 16;
+
+/// One hospital node of a one-machine consortium ([[hospital]] in the file): its
+/// data directory and its own token. Every node shares the one ledger.
+struct HospitalServeConfig {
+  std::filesystem::path data_dir;
+  TokenConfig token;
 };
 struct BatchConfig {
   std::uint32_t max_transactions = 256;
@@ -89,8 +119,14 @@ struct ServerConfig {
   TokenConfig token;
   LedgerConfig ledger;
   BatchConfig batch;
-  NodeServeConfig node;
+  NodeServeConfig node;                   // [node]: the one-hospital form (with [token])
+  std::vector<HospitalServeConfig> hospitals;  // [[hospital]]: several nodes; excludes [node]
 };
+
+/// The hospital nodes to open, in file order: the [[hospital]] entries, or the
+/// [node] + [token] pair as one entry, or none (infrastructure only). The first
+/// is the ledger proposer and holds the token TLS key. No I/O.
+std::vector<HospitalServeConfig> served_hospitals(const ServerConfig& config);
 
 /// Reads and validates a TOML file. kConfigInvalid (syntax error with line, a
 /// wrong type, a value out of range, an unknown key, a missing TLS file), each

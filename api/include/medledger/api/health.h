@@ -1,0 +1,29 @@
+// The real /healthz probes of a serving node (builtin_routes.h HealthProbes):
+// the tokens answer, the ledger can take a write.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "medledger/api/builtin_routes.h"
+#include "medledger/hsm/session_pool.h"
+#include "medledger/ledger/ledger.h"
+
+namespace medledger::api {
+
+/// Each pool's token answers: one C_GetSessionInfo on a pooled session (through
+/// SessionPool::with_retry, so a token that went away and came back is re-found
+/// and logged in again by the probe itself) and the session is logged in.
+/// Details: {"tokens":[labels]}. Failure: kTokenUnavailable naming the token.
+/// Cost: one PKCS#11 call per token (plus recovery when it failed).
+HealthProbe token_probe(std::vector<std::shared_ptr<hsm::SessionPool>> pools);
+
+/// The ledger can take a write: its LMDB environment answers a read transaction
+/// (the chain tip) and the file system holding `dir` has at least
+/// `min_free_bytes` free for this process (statvfs f_bavail). Details:
+/// {"height","free_bytes"}. Failure: kLedgerStorage. Cost: a read txn + statvfs.
+HealthProbe ledger_probe(ledger::Ledger& ledger, std::filesystem::path dir, std::uint64_t min_free_bytes);
+
+}  // namespace medledger::api

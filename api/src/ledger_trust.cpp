@@ -1,0 +1,111 @@
+#include "medledger/api/ledger_trust.h"
+
+#include "medledger/api/logging.h"
+
+#include <algorithm>
+
+#include "medledger/core/canonical_json.h"
+#include "medledger/ledger/records_contract.h"
+#include "medledger/ledger/records_state.h"
+
+namespace medledger::api {
+
+namespace {
+using core::ErrorCode;
+
+// Transactions that change who may connect; a conservative text match on the
+// wire bytes (a false positive only costs a rebuild).
+constexpr std::string_view kTrustChangingTypes[] = {ledger::kTxHospitalAdmit, ledger::kTxCertRevoke};
+
+core::Result<ca::Certificate> read_ca_certificate(const ledger::StateView& state, const core::Digest& fingerprint) {
+  auto raw = state.get(ledger::kTableCaCerts, core::ByteView(fingerprint.data(), fingerprint.size()));
+  if (!raw) return raw.error();
+  if (!*raw) return core::make_error(ErrorCode::kLedgerCorrupt, "state: an admitted CA certificate is missing");
+  auto value = core::parse_restricted_json(std::string_view(reinterpret_cast<const char*>((*raw)->data()), (*raw)->size()));
+  if (!value || !value->is_object() || !value->as_object().contains("der") || !value->as_object().at("der").is_string()) {
+    return core::make_error(ErrorCode::kLedgerCorrupt, "state: bad cacerts entry");
+  }
+  auto der = core::base64url_decode(std::string_view(value->as_object().at("der").as_string()));
+  if (!der) return core::make_error(ErrorCode::kLedgerCorrupt, "state: bad cacerts DER");
+  return ca::Certificate::from_der(*der);
+}
+}  // namespace
+
+LedgerTrust::LedgerTrust(ledger::Ledger& ledger, std::shared_ptr<const TrustSnapshot> extra)
+    : ledger_(ledger), extra_(std::move(extra)) {}
+
+core::Result<std::shared_ptr<const TrustSnapshot>> LedgerTrust::rebuild(std::uint64_t generation) {
+  auto out = std::make_shared<TrustSnapshot>();
+  if (extra_) {
+    out->anchors = extra_->anchors;
+    out->crls = extra_->crls;
+  }
+  auto state = ledger::StateSnapshot::open(ledger_.store());
+  if (!state) return state.error();
+  auto hospitals = ledger::list_hospitals(**state);
+  if (!hospitals) return hospitals.error();
+  for (const auto& hospital : *hospitals) {
+    for (const auto& fingerprint : hospital.ca_certs) {
+      auto cert = read_ca_certificate(**state, fingerprint);
+      if (!cert) return cert.error();
+      if (cert->is_self_signed()) out->anchors.roots.push_back(*cert);
+      else out->anchors.intermediates.push_back(*cert);
+    }
+  }
+  out->is_revoked = [ledger = &ledger_](const core::Digest& fingerprint) { return revoked_on_ledger(*ledger, fingerprint); };
+  out->generation = generation;
+  return std::shared_ptr<const TrustSnapshot>(std::move(out));
+}
+
+bool LedgerTrust::trust_may_have_changed(std::uint64_t from, std::uint64_t to) const {
+  if (to < from || to - from > kMaxTrustScanTransactions) return true;
+  for (std::uint64_t sequence = from; sequence < to; ++sequence) {
+    auto tx = ledger_.transaction(sequence);
+    if (!tx) return true;
+    for (auto type : kTrustChangingTypes) {
+      if (tx->wire.find(type) != std::string::npos) return true;
+    }
+  }
+  return false;
+}
+
+std::shared_ptr<const TrustSnapshot> LedgerTrust::current() {
+  auto tip = ledger_.tip();
+  std::lock_guard lock(mutex_);
+  if (!tip) {
+    log_event(LogLevel::kError, "trust", {{"error", core::error_code_name(tip.error().code)},
+                                          {"message", "ledger tip unreadable; trust unchanged"}});
+    if (!snapshot_ && extra_) return extra_;
+    return snapshot_;
+  }
+  const auto& header = tip->block.header;
+  if (snapshot_ && header.height == seen_height_) return snapshot_;
+  if (!snapshot_ || trust_may_have_changed(seen_log_size_, header.log_size)) {
+    auto rebuilt = rebuild(generation_ + 1);
+    if (!rebuilt) {
+      log_event(LogLevel::kError, "trust", {{"error", core::error_code_name(rebuilt.error().code)},
+                                            {"message", "ledger trust not rebuilt; previous trust in force"}});
+      if (!snapshot_ && extra_) return extra_;
+      return snapshot_;
+    }
+    ++generation_;
+    snapshot_ = std::move(*rebuilt);
+    log_event(LogLevel::kInfo, "trust",
+              {{"generation", generation_},
+               {"height", header.height},
+               {"anchors", snapshot_->anchors.roots.size() + snapshot_->anchors.intermediates.size()}});
+  }
+  seen_height_ = header.height;
+  seen_log_size_ = header.log_size;
+  return snapshot_;
+}
+
+core::Result<bool> revoked_on_ledger(ledger::Ledger& ledger, const core::Digest& fingerprint) {
+  auto state = ledger::StateSnapshot::open(ledger.store());
+  if (!state) return state.error();
+  auto entry = ledger::find_certificate(**state, fingerprint);
+  if (!entry) return entry.error();
+  return entry->has_value() && (*entry)->status == "revoked";
+}
+
+}  // namespace medledger::api

@@ -1,0 +1,123 @@
+// `medledger serve` with several hospital nodes ([[hospital]]): the real binary
+// runs both nodes of the tests/node fixture (two SoftHSM2 tokens, one ledger) in
+// one process; each caller reaches its own hospital's node; trust is the ledger's.
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+
+#include <boost/json/parse.hpp>
+
+#include "../node/hospital_node_fixture.h"
+#include "api_test_support.h"
+#include "serve_process.h"
+
+namespace medledger::api {
+namespace {
+
+constexpr const char* kPinVariable = "MEDLEDGER_SERVE_CONSORTIUM_TEST_PIN";
+
+class ServeConsortium : public node::testing::TwoHospitals {
+ protected:
+  void SetUp() override {
+    TwoHospitals::SetUp();
+    pki_ = testing::Pki::create();
+    // The binary opens the ledger and the nodes itself: close the fixture's.
+    node_a_.reset();
+    node_b_.reset();
+    ledger_.reset();
+    ASSERT_EQ(setenv(kPinVariable, node::testing::kUserPin, 1), 0);
+  }
+
+  std::string head(const std::string& extra_tls = "") const {
+    return "[listen]\naddress = \"127.0.0.1\"\nport = 0\n[tls]\ncertificate = \"" + pki_->server_chain.string() +
+           "\"\nprivate_key = \"" + pki_->server_key.string() + "\"\n" + extra_tls + "[log]\nlevel = \"info\"\nfile = \"" +
+           log_path().string() + "\"\n";
+  }
+  static std::string hospital(const std::filesystem::path& dir, const std::string& label) {
+    return "[[hospital]]\ndata_dir = \"" + dir.string() + "\"\ntoken_label = \"" + label + "\"\ntoken_pin = \"env:" +
+           kPinVariable + "\"\n";
+  }
+  std::filesystem::path log_path() const { return root_ / "serve.jsonl"; }
+  std::filesystem::path write(const std::string& name, const std::string& text) const {
+    std::ofstream(root_ / name) << text;
+    return root_ / name;
+  }
+
+  std::unique_ptr<testing::Pki> pki_;
+};
+
+TEST_F(ServeConsortium, EachHospitalsClientReachesItsOwnNode) {
+  testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kNode, "client-node-a", pki_->dir.path());
+  testing::issue_from_token_ca(pool_b_, root_ / "b-ca", ca::Role::kNode, "client-node-b", pki_->dir.path());
+  auto config = write("two.toml", head() + hospital(root_ / "a", "hospital-a") + hospital(root_ / "b", "hospital-b"));
+  // The two tokens are open in the test too; SoftHSM2 allows that (sessions per process).
+  testing::ServeProcess serve(config, log_path());
+  const auto port = serve.start();
+  ASSERT_NE(port, 0) << serve.log();
+
+  const std::string ca_a = testing::slurp(root_ / "a-ca" / "ca.pem");
+  const std::string ca_b = testing::slurp(root_ / "b-ca" / "ca.pem");
+  ASSERT_FALSE(ca_a.empty());
+  auto chain_a = testing::curl(*pki_, port, "/v1/ca/chain", "client-node-a");
+  ASSERT_EQ(chain_a.status, 200) << chain_a.body;
+  EXPECT_NE(chain_a.body.find(ca_a.substr(30, 60)), std::string::npos) << chain_a.body;
+  EXPECT_EQ(chain_a.body.find(ca_b.substr(30, 60)), std::string::npos);
+  auto chain_b = testing::curl(*pki_, port, "/v1/ca/chain", "client-node-b");
+  ASSERT_EQ(chain_b.status, 200) << chain_b.body;
+  EXPECT_NE(chain_b.body.find(ca_b.substr(30, 60)), std::string::npos) << chain_b.body;
+  EXPECT_EQ(chain_b.body.find(ca_a.substr(30, 60)), std::string::npos);
+  // Both nodes write through the one ledger: the heads agree.
+  auto head_a = testing::curl(*pki_, port, "/v1/ledger/head", "client-node-a");
+  auto head_b = testing::curl(*pki_, port, "/v1/ledger/head", "client-node-b");
+  ASSERT_EQ(head_a.status, 200) << head_a.body;
+  EXPECT_EQ(head_a.body, head_b.body);
+  // No trust file: a certificate of a CA that is not on the ledger is refused.
+  auto foreign = testing::curl(*pki_, port, "/v1/whoami", testing::kNode);
+  EXPECT_EQ(foreign.status, 401) << foreign.body;
+  EXPECT_NE(foreign.body.find("CERTIFICATE_UNTRUSTED"), std::string::npos);
+  // /healthz probes both tokens and the ledger.
+  auto health = testing::curl(*pki_, port, "/healthz");
+  ASSERT_EQ(health.status, 200) << health.body;
+  auto checks = boost::json::parse(health.body).at("checks");
+  EXPECT_EQ(checks.at("token").at("tokens").as_array().size(), 2u);
+  EXPECT_GT(checks.at("ledger").at("height").as_int64(), 0);
+
+  ASSERT_TRUE(serve.terminate());
+  EXPECT_EQ(serve.exit_code(), 0);
+  const std::string log = serve.log();
+  EXPECT_NE(log.find(R"("event":"node_opened","hospital":"hospital-a")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("event":"node_opened","hospital":"hospital-b")"), std::string::npos) << log;
+  EXPECT_EQ(log.find(node::testing::kUserPin), std::string::npos);
+}
+
+// Each bad consortium config stops start-up with CONFIG_INVALID naming the key.
+TEST_F(ServeConsortium, BadConsortiumConfigsAreRefusedNamingTheKey) {
+  struct Case {
+    std::string text;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {head() + hospital(root_ / "a", "hospital-a") + "[node]\ndata_dir = \"" + (root_ / "a").string() + "\"\n",
+       "node.data_dir: cannot be combined with [[hospital]]"},
+      {head() + hospital(root_ / "a", "hospital-a") + hospital(root_ / "a", "hospital-b"), "hospital[1].data_dir: listed twice"},
+      {head() + hospital(root_ / "a", "hospital-a") + hospital(root_ / "b", "hospital-a"),
+       "hospital[1].token_label: 'hospital-a' is another hospital's token"},
+      {head() + "[[hospital]]\ndata_dir = \"" + (root_ / "a").string() + "\"\n", "hospital[0].token_label: required"},
+      {head() + hospital(root_ / "a", "hospital-a") + "[[hospital]]\ndata_dir = \"x\"\ntoken_label = \"b\"\nsurprise = 1\n",
+       "hospital[1].surprise: unknown key"},
+      {"hospital = 3\n" + head(), "hospital: must be an array of [[hospital]] tables"},
+      {head() + hospital(root_ / "a", "hospital-a") + hospital(root_ / "nowhere", "hospital-b"),
+       "hospital[1].data_dir: " + (root_ / "nowhere").string() + " is not a provisioned node"},
+      {head(), "tls.client_ca: required without a served node"},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    auto config = write("bad-" + std::to_string(i) + ".toml", cases[i].text);
+    int exit_code = 0;
+    const std::string output = testing::serve_refused(config, exit_code);
+    EXPECT_EQ(exit_code, core::exit_code_for(core::ErrorCode::kConfigInvalid)) << i << ": " << output;
+    EXPECT_NE(output.find("CONFIG_INVALID: " + cases[i].expected), std::string::npos) << i << ": " << output;
+  }
+}
+
+}  // namespace
+}  // namespace medledger::api

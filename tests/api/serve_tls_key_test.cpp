@@ -1,0 +1,122 @@
+// `medledger serve` with [tls] private_key = "pkcs11:...": the TLS key is a token
+// object (SignerTlsKey) and never leaves the token; `openssl s_client` completes a
+// handshake verified against the certificate's CA and gets an answer.
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+
+#include "api_test_support.h"
+#include "medledger/ca/authority.h"
+#include "medledger/hsm/key_store.h"
+#include "medledger/hsm/token.h"
+#include "result_expect.h"
+#include "serve_process.h"
+#include "softhsm_fixture.h"
+
+namespace medledger::api {
+namespace {
+
+using medledger::testing::expect_ok;
+using medledger::testing::secret;
+
+constexpr const char* kLabel = "hospital-a";
+constexpr const char* kSoPin = "so-secret-1234";
+constexpr const char* kUserPin = "user-secret-5678";
+constexpr const char* kPinVariable = "MEDLEDGER_SERVE_TLS_KEY_TEST_PIN";
+
+class ServeTokenTlsKey : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pki_ = testing::Pki::create();
+    auto module = expect_ok(hsm::Module::load(medledger::testing::SoftHsmDirectory::module_path()));
+    (void)expect_ok(hsm::init_token(*module, kLabel, secret(kSoPin), secret(kUserPin)));
+    auto pool = expect_ok(hsm::SessionPool::open(module, hsm::TokenSelector::by_label(kLabel), secret(kUserPin)));
+    hsm::KeyStore keys(pool);
+    auto key = expect_ok(keys.generate({"node-tls", core::KeyAlgorithm::kEcdsaP256}));
+    key_id_hex_ = core::hex_encode(key.id);
+    // A CA (software, for the test) certifies the token key for the server.
+    auto ca_signer = expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
+    ca::CaOptions options;
+    options.hospital_id = "hospital-a";
+    const std::time_t now = std::time(nullptr) - 300;
+    auto ca_cert = expect_ok(ca::CertificateAuthority::self_signed(*ca_signer, options, now));
+    auto authority = expect_ok(ca::CertificateAuthority::open(*ca_signer, ca_cert, {}));
+    ca::IssueRequest request;
+    request.role = ca::Role::kNode;
+    request.subject_id = "node-1";
+    auto server_cert = expect_ok(authority.issue_for_key(key.public_key_spki, request, now));
+    tls_ca_ = pki_->dir.write("tls-ca.pem", ca_cert.to_pem());
+    chain_ = pki_->dir.write("token-chain.pem", server_cert.to_pem() + ca_cert.to_pem());
+    ASSERT_EQ(setenv(kPinVariable, kUserPin, 1), 0);
+  }
+
+  std::filesystem::path config(const std::string& private_key) {
+    return pki_->dir.write("serve.toml", "[listen]\naddress = \"127.0.0.1\"\nport = 0\n[tls]\ncertificate = \"" +
+                                             chain_.string() + "\"\nprivate_key = \"" + private_key +
+                                             "\"\nclient_ca = \"" + pki_->ca_pem.string() + "\"\n[log]\nfile = \"" +
+                                             log_.string() + "\"\n[token]\nlabel = \"" + kLabel +
+                                             "\"\npin = \"env:" + kPinVariable + "\"\n");
+  }
+
+  medledger::testing::SoftHsmDirectory softhsm_;  // first: SOFTHSM2_CONF for the module and the child
+  std::unique_ptr<testing::Pki> pki_;
+  std::string key_id_hex_;
+  std::filesystem::path tls_ca_, chain_;
+  std::filesystem::path log_ = softhsm_.root() / "serve.jsonl";
+};
+
+TEST_F(ServeTokenTlsKey, HandshakeIsSignedByTheTokenKeyAndVerifies) {
+  // The id as a pkcs11: URI attribute: %XX per byte.
+  std::string id;
+  for (std::size_t i = 0; i < key_id_hex_.size(); i += 2) id += "%" + key_id_hex_.substr(i, 2);
+  testing::ServeProcess serve(config("pkcs11:object=node-tls;id=" + id), log_);
+  const auto port = serve.start();
+  ASSERT_NE(port, 0) << serve.log();
+  EXPECT_NE(serve.log().find(R"x("event":"tls_key","source":"signer (ecdsa-p256)")x"), std::string::npos) << serve.log();
+
+  const auto out = pki_->dir.path() / "s_client.out";
+  const std::string command =
+      "printf 'GET /v1/whoami HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n' | "
+      "timeout 20 openssl s_client -quiet -verify_return_error -connect 127.0.0.1:" + std::to_string(port) +
+      " -CAfile '" + tls_ca_.string() + "' -cert '" + pki_->cert(testing::kAuditor).string() + "' -key '" +
+      pki_->key(testing::kAuditor).string() + "' >'" + out.string() + "' 2>&1";
+  EXPECT_EQ(std::system(command.c_str()), 0) << testing::slurp(out);
+  const std::string answer = testing::slurp(out);
+  EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("\"role\":\"auditor\""), std::string::npos) << answer;
+
+  // Both protocol versions sign through the token (the name check is s_client's above: -k).
+  for (const char* version : {"--tlsv1.2 --tls-max 1.2", "--tlsv1.3"}) {
+    const std::string curl = "curl -sS -k --max-time 15 -o /dev/null -w '%{http_code}' " + std::string(version) +
+                             " https://127.0.0.1:" + std::to_string(port) + "/healthz";
+    FILE* pipe = popen(curl.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    char status[8] = {};
+    ASSERT_NE(fgets(status, sizeof status, pipe), nullptr);
+    EXPECT_EQ(pclose(pipe), 0);
+    EXPECT_STREQ(status, "200") << version;
+  }
+  ASSERT_TRUE(serve.terminate());
+  EXPECT_EQ(serve.exit_code(), 0);
+}
+
+TEST_F(ServeTokenTlsKey, KeyNotInTheTokenRefusesToStart) {
+  int exit_code = 0;
+  const std::string output = testing::serve_refused(config("pkcs11:object=no-such-key"), exit_code);
+  EXPECT_EQ(exit_code, core::exit_code_for(core::ErrorCode::kConfigInvalid)) << output;
+  EXPECT_NE(output.find("CONFIG_INVALID: tls.private_key: no such key in token 'hospital-a'"), std::string::npos) << output;
+}
+
+TEST_F(ServeTokenTlsKey, TokenKeyOfAnotherCertificateIsRefused) {
+  hsm::KeyStore keys(expect_ok(hsm::SessionPool::open(
+      expect_ok(hsm::Module::load(medledger::testing::SoftHsmDirectory::module_path())),
+      hsm::TokenSelector::by_label(kLabel), secret(kUserPin))));
+  (void)expect_ok(keys.generate({"other-key", core::KeyAlgorithm::kEcdsaP256}));
+  int exit_code = 0;
+  const std::string output = testing::serve_refused(config("pkcs11:object=other-key"), exit_code);
+  EXPECT_EQ(exit_code, core::exit_code_for(core::ErrorCode::kConfigInvalid)) << output;
+  EXPECT_NE(output.find("does not match"), std::string::npos) << output;
+}
+
+}  // namespace
+}  // namespace medledger::api
