@@ -26,6 +26,7 @@ core::Result<PatientKey> HospitalNode::current_patient_key(std::string_view pati
 core::Result<void> HospitalNode::store_patient_key(const PatientKey& key) {
   auto wrapped = wrap_patient_key_for(keys_->encryption->public_key_spki(), key);
   if (!wrapped) return wrapped.error();
+  std::lock_guard<std::mutex> guard(patient_keys_mutex_);
   return detail::append_patient_key_file(dir_, *wrapped);
 }
 

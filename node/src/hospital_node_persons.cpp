@@ -23,9 +23,22 @@ core::Result<Enrolment> HospitalNode::enrol(const EnrolRequest& request) {
     return core::make_error(ErrorCode::kInvalidArgument, "the person's PIN must be 4 to 64 bytes");
   }
   const std::string principal = ledger::principal(config_.hospital_id, request.id);
-  if (persons_.contains(principal)) {
-    return core::make_error(ErrorCode::kAlreadyExists, principal + " is enrolled at this node already");
+  // One enrolment per principal at a time: a second concurrent one would make a
+  // second key and register a second certificate before failing.
+  {
+    std::lock_guard<std::mutex> guard(enrolling_mutex_);
+    if (persons_.contains(principal) || !enrolling_.insert(principal).second) {
+      return core::make_error(ErrorCode::kAlreadyExists, principal + " is enrolled at this node already");
+    }
   }
+  struct Release {
+    HospitalNode& node;
+    const std::string& principal;
+    ~Release() {
+      std::lock_guard<std::mutex> guard(node.enrolling_mutex_);
+      node.enrolling_.erase(principal);
+    }
+  } release{*this, principal};
 
   PersonEntry person;
   person.principal = principal;
@@ -107,7 +120,28 @@ core::Result<PersonSession> HospitalNode::open_session(std::string_view principa
 
 core::Result<void> HospitalNode::close_session(const core::SecretBytes& token) { return sessions_.close(token); }
 
-core::Result<std::unique_ptr<core::Signer>> HospitalNode::person_signer(const PersonEntry& person) {
+core::Result<std::shared_ptr<const HospitalNode::CustodialKey>> HospitalNode::custodial_key(std::string_view principal) {
+  {
+    std::lock_guard<std::mutex> guard(custodial_mutex_);
+    auto it = custodial_keys_.find(principal);
+    if (it != custodial_keys_.end()) return it->second;
+  }
+  // A miss costs a person-file read, a certificate parse and a token lookup of
+  // the key; persons are never rewritten, so an entry never goes stale.
+  auto person = persons_.find(principal);
+  if (!person) return person.error();
+  auto cert = ca::Certificate::from_pem(person->cert_pem);
+  if (!cert) return cert.error();
+  auto signer = person_signer(*person);
+  if (!signer) return signer.error();
+  auto key = std::make_shared<const CustodialKey>(CustodialKey{std::move(*signer), ledger::certificate_fingerprint(*cert)});
+  std::lock_guard<std::mutex> guard(custodial_mutex_);
+  if (custodial_keys_.size() >= kMaxCachedCustodialKeys) custodial_keys_.clear();  // rare: start over, stay bounded
+  custodial_keys_.emplace(person->principal, key);
+  return key;
+}
+
+core::Result<std::shared_ptr<core::Signer>> HospitalNode::person_signer(const PersonEntry& person) {
   if (person.external()) {
     return core::make_error(ErrorCode::kInvalidArgument,
                             person.principal + " keeps their own key: bring their signature (external signing)");
@@ -116,12 +150,14 @@ core::Result<std::unique_ptr<core::Signer>> HospitalNode::person_signer(const Pe
     if (!keys_->wrapped) {
       return core::make_error(ErrorCode::kConfigInvalid, person.principal + " has a wrapped key but no KEK is configured");
     }
-    return keys_->wrapped->signer(person.wrapped_blob);
+    auto signer = keys_->wrapped->signer(person.wrapped_blob);
+    if (!signer) return signer.error();
+    return std::shared_ptr<core::Signer>(std::move(*signer));
   }
   hsm::KeyStore keys(pool_);
   auto signer = keys.signer(person.key_id);
   if (!signer) return signer.error();
-  return std::unique_ptr<core::Signer>(std::move(*signer));
+  return std::shared_ptr<core::Signer>(std::move(*signer));
 }
 
 core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, std::string_view principal,
@@ -131,14 +167,10 @@ core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, std::string_vi
 
 core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, std::string_view principal,
                                          const PersonCredential& credential) {
-  auto person = persons_.find(principal);
-  if (!person) return person.error();
-  MEDLEDGER_TRY(check_credential(principal, credential));  // first: no signature for a wrong PIN or a dead session
-  auto cert = ca::Certificate::from_pem(person->cert_pem);
-  if (!cert) return cert.error();
-  auto signer = person_signer(*person);
-  if (!signer) return signer.error();
-  return ledger::add_signature(tx, **signer, ledger::certificate_fingerprint(*cert));
+  auto key = custodial_key(principal);
+  if (!key) return key.error();
+  MEDLEDGER_TRY(check_credential(principal, credential));  // before signing: nothing for a wrong PIN or a dead session
+  return ledger::add_signature(tx, *(*key)->signer, (*key)->fingerprint);
 }
 
 core::Result<DigestSignature> HospitalNode::sign_digest_as(std::string_view principal, const core::SecretBytes& pin,
@@ -149,16 +181,12 @@ core::Result<DigestSignature> HospitalNode::sign_digest_as(std::string_view prin
 core::Result<DigestSignature> HospitalNode::sign_digest_as(std::string_view principal,
                                                            const PersonCredential& credential,
                                                            const core::Digest& digest) {
-  auto person = persons_.find(principal);
-  if (!person) return person.error();
+  auto key = custodial_key(principal);
+  if (!key) return key.error();
   MEDLEDGER_TRY(check_credential(principal, credential));
-  auto cert = ca::Certificate::from_pem(person->cert_pem);
-  if (!cert) return cert.error();
-  auto signer = person_signer(*person);
-  if (!signer) return signer.error();
-  auto signature = (*signer)->sign_digest(digest);
+  auto signature = (*key)->signer->sign_digest(digest);
   if (!signature) return signature.error();
-  return DigestSignature{std::move(*signature), (*signer)->algorithm(), ledger::certificate_fingerprint(*cert)};
+  return DigestSignature{std::move(*signature), (*key)->signer->algorithm(), (*key)->fingerprint};
 }
 
 core::Result<void> HospitalNode::add_external_signature(ledger::Transaction& tx,

@@ -186,11 +186,9 @@ core::Result<RecordRead> HospitalNode::read_record(const ReadRequest& request, c
   // The audit entry: the plaintext is returned only once the read is on the ledger.
   auto tx = new_transaction(ledger::kTxRecordRead,
                             ledger::make_record_read_body({request.record_id, version, request.purpose}));
-  auto cert = ca::Certificate::from_pem(doctor->cert_pem);
-  if (!cert) return cert.error();
-  auto signer = person_signer(*doctor);
-  if (!signer) return signer.error();
-  MEDLEDGER_TRY(ledger::add_signature(tx, **signer, ledger::certificate_fingerprint(*cert)));
+  auto key = custodial_key(request.doctor);
+  if (!key) return key.error();
+  MEDLEDGER_TRY(ledger::add_signature(tx, *(*key)->signer, (*key)->fingerprint));
   auto receipt = endorse_and_submit(std::move(tx));
   if (!receipt) {
     refuse(request, receipt.error());

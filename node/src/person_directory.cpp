@@ -28,6 +28,7 @@ bool PersonDirectory::contains(std::string_view principal) const {
 }
 
 core::Result<void> PersonDirectory::add(const PersonEntry& person) {
+  std::lock_guard<std::mutex> guard(add_mutex_);
   if (contains(person.principal)) {
     return core::make_error(ErrorCode::kAlreadyExists, person.principal + " is enrolled at this node already");
   }

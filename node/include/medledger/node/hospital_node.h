@@ -12,17 +12,30 @@
 //     (*node)->enrol({ca::Role::kDoctor, "dr-1", pin});
 //     (*node)->put_record({...}, doctor_pin, patient_pin);
 //
-// Threading: one thread at a time per HospitalNode (the CLI); the ledger below
-// may be shared by several nodes and threads.
+// Threading: every public method may be called from any number of threads at
+// once (the HTTPS server's workers). What is shared is guarded narrowly: the PIN
+// store (one PIN check at a time per node, and flock across processes), the
+// person directory's add, the patient-key files' appends, the CA directory
+// (issue, revoke, CRL number), the session table and the custodial-signer cache
+// each have their own mutex; token signing goes through the thread-safe
+// hsm::SessionPool; ledger reads are LMDB snapshots; submissions from concurrent
+// callers are batched by the solo orderer into shared blocks (one fsync for all).
+// No lock is held across a token call, a scrypt (except inside the PIN store) or
+// a commit wait. Conflicts the node does not serialise are the contract's to
+// refuse: two concurrent puts of the same record id (one gets
+// RECORD_VERSION_CONFLICT), two concurrent revocations of one patient's grants
+// (PATIENT_KEY_VERSION_STALE). NodeOptions::on_refused_read must be thread-safe.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -328,7 +341,13 @@ class HospitalNode {
   std::int64_t now_ms() const;
   ledger::Transaction new_transaction(std::string_view type, boost::json::object body) const;
   core::Result<ledger::Receipt> submit_ca_signed(ledger::Transaction tx, std::string_view what);
-  core::Result<std::unique_ptr<core::Signer>> person_signer(const PersonEntry& person);
+  /// A person's custodial signer and certificate fingerprint, cached per principal.
+  struct CustodialKey {
+    std::shared_ptr<core::Signer> signer;  // thread-safe: signs through the SessionPool
+    core::Digest fingerprint{};
+  };
+  core::Result<std::shared_ptr<const CustodialKey>> custodial_key(std::string_view principal);
+  core::Result<std::shared_ptr<core::Signer>> person_signer(const PersonEntry& person);
   core::Result<void> check_pin(std::string_view principal, const core::SecretBytes& pin);
   core::Result<void> check_credential(std::string_view principal, const PersonCredential& credential);
   core::Result<PatientKey> current_patient_key(std::string_view patient);
@@ -353,6 +372,11 @@ class HospitalNode {
   std::unique_ptr<PinStore> pins_;
   PersonDirectory persons_;
   PersonSessionTable sessions_;
+  std::mutex custodial_mutex_;
+  std::map<std::string, std::shared_ptr<const CustodialKey>, std::less<>> custodial_keys_;
+  std::mutex patient_keys_mutex_;  // a patient-key file is read-modify-write
+  std::mutex enrolling_mutex_;
+  std::set<std::string, std::less<>> enrolling_;  // principals being enrolled now (no double enrolment)
   std::mutex ca_mutex_;  // the CA directory's index is read-modify-write: one issuer at a time
 };
 

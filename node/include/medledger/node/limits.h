@@ -88,4 +88,8 @@ inline constexpr std::uint32_t kMaxSessionSignatures = 10'000;
 /// refuses new sessions until some expire or close.
 inline constexpr std::size_t kMaxOpenSessions = 100'000;
 
+/// Persons whose custodial signer a node keeps open (a token key handle or a
+/// decoded wrapped blob, ~1 KiB each); a full cache starts over.
+inline constexpr std::size_t kMaxCachedCustodialKeys = 4096;
+
 }  // namespace medledger::node

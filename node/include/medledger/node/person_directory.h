@@ -10,6 +10,7 @@
 #pragma once
 
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,8 @@ class PersonDirectory {
   explicit PersonDirectory(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
   /// Stores a new person. kAlreadyExists if the principal has a file; kIoError.
+  /// Thread-safe (the check and the write are one step); reads need no lock
+  /// because files are replaced atomically and never rewritten.
   core::Result<void> add(const PersonEntry& person);
   /// kNotFound if not enrolled here; kConfigInvalid if the file is damaged.
   core::Result<PersonEntry> find(std::string_view principal) const;
@@ -44,6 +47,7 @@ class PersonDirectory {
  private:
   std::filesystem::path path_for(std::string_view principal) const;
   std::filesystem::path dir_;
+  std::mutex add_mutex_;
 };
 
 }  // namespace medledger::node
