@@ -5,6 +5,8 @@
 // in-memory key (core::SoftwareSigner) in unit tests and baselines.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 
@@ -37,8 +39,27 @@ class Signer {
 /// Checks `signature` over `digest` with a DER SubjectPublicKeyInfo, in software.
 /// Returns kSignatureInvalid when it does not verify, kMalformedEncoding when
 /// the key or signature cannot be parsed, kUnsupportedAlgorithm otherwise.
+/// Thread-safe. The parsed key is kept in a process-wide cache keyed by
+/// SHA-256(SPKI) (below), so verifying under the same certificates again -- what
+/// the ledger contract does for every transaction -- skips the DER parse and the
+/// point check. Cost: one SHA-256 + one verification (+ one parse on a miss).
 Result<void> verify_digest_signature(ByteView public_key_spki, const Digest& digest,
                                      ByteView signature);
+
+/// Parsed public keys verify_digest_signature keeps (least recently used goes
+/// first). A consortium's active certificates (doctors, patients, nodes of a
+/// busy hour) fit; an EVP_PKEY is ~1-2 KiB, so the cache stays under ~2 MiB.
+inline constexpr std::size_t kVerifyKeyCacheCapacity = 1024;
+
+struct VerifyKeyCacheStats {
+  std::size_t size = 0;     // keys held now, <= kVerifyKeyCacheCapacity
+  std::uint64_t hits = 0;   // lookups that found the parsed key
+  std::uint64_t misses = 0; // lookups that parsed it (unparsable keys included, never cached)
+};
+/// Counters since start (or the last clear). For tests and benchmarks.
+VerifyKeyCacheStats verify_key_cache_stats();
+/// Empties the cache and zeroes the counters.
+void clear_verify_key_cache();
 
 /// SHA-256 of the SubjectPublicKeyInfo DER: the key fingerprint used as CKA_ID
 /// and in transactions.
