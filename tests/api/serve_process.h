@@ -111,10 +111,8 @@ class ServeProcess {
   std::uint16_t port_ = 0;
 };
 
-/// Runs `medledger serve` on a config that must be refused; returns its output
-/// and sets `exit_code`.
-inline std::string serve_refused(const std::filesystem::path& config, int& exit_code) {
-  const std::string command = std::string(MEDLEDGER_CLI) + " serve --config '" + config.string() + "' 2>&1";
+/// Runs a shell command; returns its standard output and sets `exit_code`.
+inline std::string run_command(const std::string& command, int& exit_code) {
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   char buffer[512];
@@ -122,6 +120,12 @@ inline std::string serve_refused(const std::filesystem::path& config, int& exit_
   const int status = pipe != nullptr ? pclose(pipe) : -1;
   exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return output;
+}
+
+/// Runs `medledger serve` on a config that must be refused; returns its output
+/// and sets `exit_code`.
+inline std::string serve_refused(const std::filesystem::path& config, int& exit_code) {
+  return run_command(std::string(MEDLEDGER_CLI) + " serve --config '" + config.string() + "' 2>&1", exit_code);
 }
 
 /// Issues a client certificate (fresh P-256 key) from the CA in `ca_dir`, whose
