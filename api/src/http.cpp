@@ -60,6 +60,7 @@ constexpr StatusRow kStatusTable[] = {
     {ErrorCode::kRoleForbidden, 403},
     {ErrorCode::kPinIncorrect, 403},
     {ErrorCode::kPersonPinIncorrect, 403},
+    {ErrorCode::kPersonSessionInvalid, 403},
     {ErrorCode::kDecryptionFailed, 403},
     {ErrorCode::kPinLocked, 423},
     {ErrorCode::kPersonLocked, 423},

@@ -83,6 +83,25 @@ core::Result<core::SecretBytes> take_secret(boost::json::object& body, const cha
   return secret;
 }
 
+core::Result<node::PersonCredential> take_credential(boost::json::object& body, const std::string& pin_member,
+                                                     const std::string& session_member) {
+  const bool has_pin = body.contains(pin_member);
+  if (has_pin == body.contains(session_member)) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "give exactly one of '" + pin_member + "' and '" + session_member + "'");
+  }
+  if (has_pin) {
+    MEDLEDGER_TRY_ASSIGN(auto pin, take_secret(body, pin_member.c_str()));
+    return node::PersonCredential::pin(std::move(pin));
+  }
+  MEDLEDGER_TRY_ASSIGN(auto token, take_secret(body, session_member.c_str()));
+  return node::PersonCredential::session_token(std::move(token));
+}
+
+std::string person_principal(const node::HospitalNode& node, std::string_view id) {
+  return node.config().hospital_id + "/" + std::string(id);
+}
+
 core::Result<std::uint64_t> parse_u64(std::string_view text, const char* what) {
   std::uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -130,10 +149,10 @@ core::Result<Response> store_record(const NodeCall& call, const Request& request
   auto payload = core::base64url_decode(payload_text);
   if (!payload) return core::make_error(ErrorCode::kMalformedEncoding, "member 'payload' must be base64url");
   put.payload = std::move(*payload);
-  MEDLEDGER_TRY_ASSIGN(auto doctor_pin, take_secret(body, "doctor_pin"));
-  MEDLEDGER_TRY_ASSIGN(auto patient_pin, take_secret(body, "patient_pin"));
+  MEDLEDGER_TRY_ASSIGN(auto doctor, take_credential(body, "doctor_pin", "doctor_session"));
+  MEDLEDGER_TRY_ASSIGN(auto patient, take_credential(body, "patient_pin", "patient_session"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto receipt, node.put_record(put, doctor_pin, patient_pin));
+    MEDLEDGER_TRY_ASSIGN(auto receipt, node.put_record(put, doctor, patient));
     return json_response(receipt_json(receipt), 201);
   });
 }
@@ -146,9 +165,9 @@ core::Result<Response> read_record(const NodeCall& call, const Request& request)
   MEDLEDGER_TRY_ASSIGN(read.purpose, required_string(body, "purpose"));
   MEDLEDGER_TRY_ASSIGN(auto version, optional_int(body, "version"));
   if (version) read.version = static_cast<std::uint64_t>(*version);
-  MEDLEDGER_TRY_ASSIGN(auto doctor_pin, take_secret(body, "doctor_pin"));
+  MEDLEDGER_TRY_ASSIGN(auto doctor, take_credential(body, "doctor_pin", "doctor_session"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto result, node.read_record(read, doctor_pin));
+    MEDLEDGER_TRY_ASSIGN(auto result, node.read_record(read, doctor));
     boost::json::object out;
     out["record_id"] = read.record_id;
     out["version"] = result.version;
@@ -197,9 +216,9 @@ core::Result<Response> grant_access(const NodeCall& call, const Request& request
     }
   }
   MEDLEDGER_TRY_ASSIGN(grant.expires_ms, optional_int(body, "expires_ms"));
-  MEDLEDGER_TRY_ASSIGN(auto patient_pin, take_secret(body, "patient_pin"));
+  MEDLEDGER_TRY_ASSIGN(auto patient, take_credential(body, "patient_pin", "patient_session"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto receipt, node.grant_access(grant, patient_pin));
+    MEDLEDGER_TRY_ASSIGN(auto receipt, node.grant_access(grant, patient));
     return json_response(receipt_json(receipt), 201);
   });
 }
@@ -208,9 +227,9 @@ core::Result<Response> revoke_access(const NodeCall& call, const Request& reques
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   MEDLEDGER_TRY_ASSIGN(auto patient, required_string(body, "patient"));
   MEDLEDGER_TRY_ASSIGN(auto grantee, required_string(body, "grantee"));
-  MEDLEDGER_TRY_ASSIGN(auto patient_pin, take_secret(body, "patient_pin"));
+  MEDLEDGER_TRY_ASSIGN(auto credential, take_credential(body, "patient_pin", "patient_session"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto receipt, node.revoke_access(patient, grantee, patient_pin));
+    MEDLEDGER_TRY_ASSIGN(auto receipt, node.revoke_access(patient, grantee, credential));
     return json_response(receipt_json(receipt));
   });
 }
@@ -250,7 +269,8 @@ core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> 
   };
   MEDLEDGER_TRY(add_node_route_rows(router, binding, rows));
   MEDLEDGER_TRY(add_ledger_routes(router, binding));
-  return add_transaction_routes(router, binding);
+  MEDLEDGER_TRY(add_transaction_routes(router, binding));
+  return add_person_routes(router, binding);
 }
 
 }  // namespace medledger::api

@@ -14,6 +14,7 @@
 #include "medledger/api/node_routes.h"
 #include "medledger/core/secret.h"
 #include "medledger/ledger/receipt.h"
+#include "medledger/node/person_session.h"
 
 // Declares (or assigns) `lhs` from a Result `expr`, returning its error on failure.
 #define MEDLEDGER_API_CONCAT2(a, b) a##b
@@ -69,6 +70,7 @@ core::Result<void> add_node_route_rows(Router& router, const std::shared_ptr<Nod
 /// Adders of the other files' tables (node_routes_<x>.cpp), called by add_node_routes.
 core::Result<void> add_ledger_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
 core::Result<void> add_transaction_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
+core::Result<void> add_person_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
 
 /// A required string member: kInvalidArgument naming it when absent or not a string.
 core::Result<std::string> required_string(const boost::json::object& body, const char* name);
@@ -79,6 +81,13 @@ core::Result<std::optional<std::int64_t>> optional_int(const boost::json::object
 /// A required secret (PIN) string member: copied into SecretBytes and the JSON copy
 /// overwritten. kInvalidArgument (naming the member, never its value).
 core::Result<core::SecretBytes> take_secret(boost::json::object& body, const char* name);
+/// How a person proves presence in a body: exactly one of `pin_member` (the PIN)
+/// and `session_member` (a token from POST /v1/persons/{id}/sessions), taken as
+/// take_secret takes it. kInvalidArgument (naming the members, never a value).
+core::Result<node::PersonCredential> take_credential(boost::json::object& body, const std::string& pin_member,
+                                                     const std::string& session_member);
+/// The principal of person `id` at the caller's hospital node: "<hospital>/<id>".
+std::string person_principal(const node::HospitalNode& node, std::string_view id);
 /// A decimal path or query segment: kInvalidArgument naming `what` otherwise.
 core::Result<std::uint64_t> parse_u64(std::string_view text, const char* what);
 /// The receipt as a JSON value (ledger/receipt.h's canonical form).

@@ -7,6 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -44,6 +48,24 @@ inline std::string error_code_of(const testing::HttpResult& result) {
   auto body = json_of(result);
   if (!body.contains("error")) return "(no error) " + result.body;
   return std::string(body.at("error").at("code").as_string());
+}
+
+struct Command {
+  int exit = -1;
+  std::string output;
+};
+
+// Runs a shell command (the openssl CLI), stdout and stderr together.
+inline Command run(const std::string& command) {
+  Command result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer;
+  std::size_t n = 0;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  result.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
 }
 
 class NodeRoutes : public node::testing::TwoHospitals {

@@ -2,10 +2,6 @@
 // verifier, the CA chain as PKCS#7 read back by the real `openssl pkcs7` CLI.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
-#include <sys/wait.h>
-
 #include "medledger/ca/store.h"
 #include "medledger/ledger/merkle.h"
 #include "node_routes_fixture.h"
@@ -23,24 +19,6 @@ class NodeLedgerRoutes : public NodeRoutes {
     return hash;
   }
 };
-
-struct Command {
-  int exit = -1;
-  std::string output;
-};
-
-// Runs a shell command, stdout and stderr together.
-Command run(const std::string& command) {
-  Command result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer;
-  std::size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
 
 TEST_F(NodeLedgerRoutes, ConsistencyProofVerifiesBetweenAnOldAndTheCurrentSize) {
   serve(node_a_.get(), pool_a_);

@@ -1,0 +1,166 @@
+// Persons and certificates (role admin: enrol, revoke, issue from a CSR), the CRL,
+// and what a hospital system asks on a person's behalf (role node: a signature
+// over a digest, sessions that stand for the PIN). {id} is the person's id at the
+// caller's hospital: the principal is "<hospital>/<id>" (a '/' cannot travel in a
+// path segment). PINs and session tokens come only in bodies (take_secret).
+#include "medledger/api/node_routes.h"
+#include "medledger/ca/certificate.h"
+#include "medledger/core/bytes.h"
+#include "medledger/node/hospital_node.h"
+#include "node_routes_support.h"
+
+namespace medledger::api {
+
+namespace {
+
+using core::ErrorCode;
+using namespace node_routes;
+
+// Hex (64 characters) or base64url (43) spellings of a SHA-256 digest.
+constexpr std::size_t kDigestHexChars = 2 * core::kSha256Size;
+
+boost::json::object certificate_json(const std::string& principal, const std::string& pem,
+                                     const core::Digest& fingerprint, const ledger::Receipt& receipt) {
+  boost::json::object out;
+  out["principal"] = principal;
+  out["certificate"] = pem;
+  out["fingerprint"] = core::base64url_encode(fingerprint);
+  out["receipt"] = receipt_json(receipt);
+  return out;
+}
+
+core::Result<ca::Role> role_member(const boost::json::object& body) {
+  MEDLEDGER_TRY_ASSIGN(auto name, required_string(body, "role"));
+  auto role = ca::parse_role(name);
+  if (!role) return core::make_error(ErrorCode::kInvalidArgument, "member 'role' is not a role name");
+  return *role;
+}
+
+core::Result<Response> enrol_person(const NodeCall& call, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  node::EnrolRequest enrol;
+  MEDLEDGER_TRY_ASSIGN(enrol.role, role_member(body));
+  MEDLEDGER_TRY_ASSIGN(enrol.id, required_string(body, "id"));
+  MEDLEDGER_TRY_ASSIGN(auto public_key, optional_string(body, "public_key"));
+  if (public_key) {
+    MEDLEDGER_TRY_ASSIGN(enrol.external_public_key, ca::parse_public_key(core::to_bytes(*public_key)));
+  }
+  MEDLEDGER_TRY_ASSIGN(enrol.pin, take_secret(body, "pin"));
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto enrolment, node.enrol(enrol));
+    return json_response(certificate_json(enrolment.principal, enrolment.certificate.to_pem(),
+                                          enrolment.fingerprint, enrolment.receipt),
+                         201);
+  });
+}
+
+core::Result<Response> revoke_person(const NodeCall& call, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  MEDLEDGER_TRY_ASSIGN(auto reason, optional_string(body, "reason"));
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+    const auto principal = person_principal(node, request.param("id"));
+    MEDLEDGER_TRY_ASSIGN(auto receipt, node.revoke_person(principal, reason.value_or("unspecified")));
+    return json_response(receipt_json(receipt));
+  });
+}
+
+core::Result<Response> issue_certificate(const NodeCall& call, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  MEDLEDGER_TRY_ASSIGN(auto role, role_member(body));
+  MEDLEDGER_TRY_ASSIGN(auto id, required_string(body, "id"));
+  MEDLEDGER_TRY_ASSIGN(auto csr, required_string(body, "csr"));
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto issued, node.issue_certificate(csr, role, id));
+    return json_response(
+        certificate_json(issued.principal, issued.certificate_pem, issued.fingerprint, issued.receipt), 201);
+  });
+}
+
+// A fresh CRL signed by the hospital CA (each call takes the next CRL number).
+core::Result<Response> crl(const NodeCall& call, const Request&) {
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto pem, node.crl_pem());
+    Response response;
+    response.content_type = "application/x-pem-file";
+    response.body = std::move(pem);
+    return response;
+  });
+}
+
+core::Result<core::Digest> digest_member(const boost::json::object& body) {
+  MEDLEDGER_TRY_ASSIGN(auto text, required_string(body, "digest"));
+  auto bytes = text.size() == kDigestHexChars ? core::hex_decode(text) : core::base64url_decode(text);
+  core::Digest digest{};
+  if (!bytes || bytes->size() != digest.size()) {
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "member 'digest' must be a SHA-256 digest: 64 hex digits or 43 base64url characters");
+  }
+  std::copy(bytes->begin(), bytes->end(), digest.begin());
+  return digest;
+}
+
+core::Result<Response> sign_digest(const NodeCall& call, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  MEDLEDGER_TRY_ASSIGN(auto digest, digest_member(body));
+  MEDLEDGER_TRY_ASSIGN(auto credential, take_credential(body, "pin", "session"));
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+    const auto principal = person_principal(node, request.param("id"));
+    MEDLEDGER_TRY_ASSIGN(auto signed_digest, node.sign_digest_as(principal, credential, digest));
+    boost::json::object out;
+    out["principal"] = principal;
+    out["alg"] = core::key_algorithm_name(signed_digest.algorithm);
+    out["cert"] = core::base64url_encode(signed_digest.cert_fingerprint);
+    out["sig"] = core::base64url_encode(signed_digest.signature);
+    return json_response(out);
+  });
+}
+
+core::Result<Response> open_session(const NodeCall& call, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  MEDLEDGER_TRY_ASSIGN(auto ttl_seconds, optional_int(body, "ttl_seconds"));
+  const auto ttl = ttl_seconds ? std::chrono::seconds(*ttl_seconds) : node::kDefaultSessionTtl;
+  MEDLEDGER_TRY_ASSIGN(auto pin, take_secret(body, "pin"));
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+    const auto principal = person_principal(node, request.param("id"));
+    MEDLEDGER_TRY_ASSIGN(auto session, node.open_session(principal, pin, ttl));
+    boost::json::object out;
+    out["principal"] = principal;
+    // The one place a token leaves the node: the response body (never logged).
+    out["session"] = std::string_view(reinterpret_cast<const char*>(session.token.data()), session.token.size());
+    out["expires_ms"] = session.expires_ms;
+    out["signatures"] = session.signatures;
+    return json_response(out, 201);
+  });
+}
+
+core::Result<Response> close_session(const NodeCall& call, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  MEDLEDGER_TRY_ASSIGN(auto token, take_secret(body, "session"));
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY(node.close_session(token));
+    boost::json::object out;
+    out["closed"] = true;
+    return json_response(out);
+  });
+}
+
+}  // namespace
+
+core::Result<void> node_routes::add_person_routes(Router& router, const std::shared_ptr<NodeBinding>& binding) {
+  using ca::Role;
+  const Access admins = Access::roles({Role::kAdmin});
+  const Access nodes = Access::roles({Role::kNode});
+  // docs/openapi.yaml x-medledger-roles repeats this table.
+  const NodeRouteRow rows[] = {
+      {Method::kPost, "/v1/persons", admins, enrol_person},
+      {Method::kPost, "/v1/persons/{id}/revoke", admins, revoke_person},
+      {Method::kPost, "/v1/certificates", admins, issue_certificate},
+      {Method::kGet, "/v1/ca/crl", Access::any_role(), crl},
+      {Method::kPost, "/v1/persons/{id}/sign", nodes, sign_digest},
+      {Method::kPost, "/v1/persons/{id}/sessions", nodes, open_session},
+      {Method::kPost, "/v1/persons/{id}/sessions/close", nodes, close_session},
+  };
+  return add_node_route_rows(router, binding, rows);
+}
+
+}  // namespace medledger::api
