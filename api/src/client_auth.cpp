@@ -52,7 +52,7 @@ core::Result<Principal> ChainValidatingAuthenticator::authenticate(const std::ve
   if (snapshot->is_revoked) {
     for (const auto& der : peer_chain_der) {
       auto revoked = snapshot->is_revoked(core::sha256(der));
-      if (!revoked) return core::make_error(ErrorCode::kCertificateRevoked, "revocation status unreadable: " + revoked.error().message);
+      if (!revoked) return revoked.error();  // fail closed: unknown status is no access
       if (*revoked) return core::make_error(ErrorCode::kCertificateRevoked, "the certificate is revoked on the ledger");
     }
   }

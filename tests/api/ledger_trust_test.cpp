@@ -11,6 +11,7 @@
 #include "../node/hospital_node_fixture.h"
 #include "api_test_support.h"
 #include "medledger/api/client_auth.h"
+#include "medledger/api/https_client.h"
 #include "medledger/api/ledger_trust.h"
 #include "medledger/api/logging.h"
 #include "medledger/api/tls.h"
@@ -128,6 +129,30 @@ TEST_F(LedgerTrustTest, CertificateRevokedOnTheLedgerIsRefusedOnTheNextConnectio
   // Other certificates of the same CA are unaffected.
   testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kAuditor, "auditor-a", pki_->dir.path());
   EXPECT_EQ(whoami("auditor-a").status, 200);
+}
+
+TEST_F(LedgerTrustTest, KeepAliveConnectionIsReauthenticatedAfterARevocation) {
+  auto cert = testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kDoctor, "dr-keep", pki_->dir.path());
+  (void)expect_ok(node::accepted_or_error(
+      ledger_->submit(ca_signed(ledger::kTxCertRegister, ledger::make_cert_register_body(cert), pool_a_, root_ / "a-ca")),
+      "cert.register"));
+  HttpsClientOptions options;
+  options.ca_bundle = pki_->ca_pem;
+  options.client_certificate = pki_->cert("dr-keep");
+  options.client_key = pki_->key("dr-keep");
+  auto client = expect_ok(HttpsClient::connect_to({"127.0.0.1", server_->port()}, options));
+  ASSERT_EQ(expect_ok(client.request("GET", "/v1/whoami")).status, 200);
+
+  (void)expect_ok(node::accepted_or_error(
+      ledger_->submit(ca_signed(ledger::kTxCertRevoke,
+                                ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "keyCompromise"),
+                                pool_a_, root_ / "a-ca")),
+      "cert.revoke"));
+  // The same TLS connection: the trust generation moved, so it authenticates again.
+  auto refused = expect_ok(client.request("GET", "/v1/whoami"));
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_NE(refused.body.find("CERTIFICATE_REVOKED"), std::string::npos) << refused.body;
+  EXPECT_EQ(client.connections_opened(), 1u);
 }
 
 TEST_F(LedgerTrustTest, GenerationMovesOnlyWhenTrustMayHaveChanged) {

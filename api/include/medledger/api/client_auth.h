@@ -42,7 +42,7 @@ struct TrustSnapshot {
   std::vector<ca::Crl> crls;
   /// The ledger's revocation: true if the certificate with this SHA-256
   /// fingerprint is revoked. Asked for the leaf and each intermediate the client
-  /// sent; an error refuses the client (fail closed). Null: no such check.
+  /// sent; its error (LEDGER_STORAGE, ...) refuses the client (fail closed). Null: none.
   std::function<core::Result<bool>(const core::Digest&)> is_revoked;
   std::uint64_t generation = 0;
 };
