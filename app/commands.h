@@ -19,6 +19,7 @@ void register_node_commands(CLI::App& app);  // node, enrol, record, access, aud
 #endif
 #ifdef MEDLEDGER_WITH_API
 void register_api_commands(CLI::App& app);  // serve
+void register_bench_commands(CLI::App& app);  // bench (bench_commands.cpp)
 #endif
 
 inline void register_commands(CLI::App& app) {
@@ -36,6 +37,7 @@ inline void register_commands(CLI::App& app) {
 #endif
 #ifdef MEDLEDGER_WITH_API
   register_api_commands(app);
+  register_bench_commands(app);
 #endif
   (void)app;
 }

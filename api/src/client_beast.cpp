@@ -19,6 +19,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <openssl/crypto.h>
+
 #include "client_tls.h"
 #include "medledger/api/https_client.h"
 
@@ -228,6 +230,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void finish(core::Result<HttpsResponse> result) {
+    // Bodies may carry PINs (record store, read): wipe our copy once it is sent.
+    OPENSSL_cleanse(request_.body().data(), request_.body().size());
     Done done = std::move(done_);
     done_ = nullptr;
     done(std::move(result));
@@ -352,6 +356,7 @@ struct HttpsConnectionPool::Impl {
         idle.push_back(connection);
         pump();
       });
+      OPENSSL_cleanse(next.request.body.data(), next.request.body.size());  // run() copied it
     }
   }
 

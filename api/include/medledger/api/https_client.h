@@ -85,7 +85,8 @@ struct HttpsRequest {
   std::string method = "GET";  // "GET", "POST", ...
   std::string target = "/";    // path and query, already percent-encoded
   std::vector<std::pair<std::string, std::string>> headers;  // Host and Content-Length are added
-  std::string body;            // sent with Content-Type application/json unless a header says otherwise
+  std::string body;            // sent with Content-Type application/json unless a header says otherwise;
+                               // the client's copies are wiped after sending (bodies may carry PINs)
 };
 
 /// One keep-alive HTTPS connection with blocking calls. Not thread-safe: one

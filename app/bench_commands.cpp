@@ -1,0 +1,284 @@
+// `medledger bench`: a load generator for a running node (like Hyperledger
+// Caliper). It drives the /v1 record routes over HTTPS with a client certificate
+// of role node: record writes (POST /v1/records, dual-verified: doctor and
+// patient PINs) and reads (POST /v1/records/{id}/read), open-loop at --rate or
+// closed-loop at the maximum (--max), then reports throughput, latency
+// percentiles and errors by code, as text or JSON (docs/PERFORMANCE.md).
+//
+// Exit status: 0 when the run completed (errors are in the report), the stable
+// exit code of the error when it could not run (bad options, the warm-up failed).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <openssl/crypto.h>
+
+#include "bench_load.h"
+#include "bench_report.h"
+#include "cli_support.h"
+#include "commands.h"
+#include "medledger/api/https_client.h"
+#include "medledger/core/bytes.h"
+#include "medledger/core/secret_source.h"
+
+namespace medledger::app {
+namespace {
+
+using core::ErrorCode;
+using bench::OperationKind;
+
+// Bounds of the options (each keeps a run from exhausting this machine or the node).
+constexpr std::size_t kMaxWarmupRecords = 100'000;
+constexpr std::size_t kMaxPayloadBytes = 1u << 20;
+constexpr double kMaxRate = 1'000'000;
+constexpr unsigned kMaxMixWeight = 1000;
+constexpr unsigned kMaxDurationS = 24 * 3600;
+constexpr unsigned kWarmupConnections = 4;
+
+struct BenchOptions {
+  std::string url, cacert, cert, key;
+  std::size_t connections = 8;
+  double rate = 0;
+  bool max = false;
+  unsigned duration_s = 10;
+  std::string mix = "1:1";
+  std::string doctor, patient, doctor_pin_source, patient_pin_source;
+  std::string purpose = "load test";
+  std::size_t warmup = 20;
+  std::size_t payload_bytes = 512;
+  unsigned timeout_ms = 30'000;
+  std::string run_id;
+  bool json = false;
+  bool quiet = false;
+};
+
+// Appends `text` as a JSON string (quotes included). PINs pass through here:
+// no temporary copies besides `out`.
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+std::string_view as_text(const core::SecretBytes& secret) {
+  return {reinterpret_cast<const char*>(secret.data()), secret.size()};
+}
+
+core::Result<std::pair<unsigned, unsigned>> parse_mix(const std::string& mix) {
+  unsigned writes = 0, reads = 0;
+  char tail = 0;
+  if (std::sscanf(mix.c_str(), "%u:%u%c", &writes, &reads, &tail) != 2 || writes + reads == 0 ||
+      writes > kMaxMixWeight || reads > kMaxMixWeight) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "--mix must be WRITES:READS, weights 0-" + std::to_string(kMaxMixWeight) + ", not both 0");
+  }
+  return std::make_pair(writes, reads);
+}
+
+// The ErrorCode whose stable name is `name` (kInternal if none): the server's code
+// becomes this command's exit status.
+ErrorCode code_named(std::string_view name) {
+  constexpr int kCodeSpace = 1000;  // codes are below 1000 (core/error.h blocks)
+  for (int raw = 1; raw < kCodeSpace; ++raw) {
+    if (core::error_code_name(static_cast<ErrorCode>(raw)) == name) return static_cast<ErrorCode>(raw);
+  }
+  return ErrorCode::kInternal;
+}
+
+std::string default_run_id() {
+  std::random_device random;
+  char id[32];
+  std::snprintf(id, sizeof id, "bench-%08x", static_cast<unsigned>(random()));
+  return id;
+}
+
+// Builds the record bodies. The PINs live in SecretBytes; each body that holds them
+// is wiped by the HTTPS client once sent.
+class RecordRequests {
+ public:
+  RecordRequests(const BenchOptions& options, core::SecretBytes doctor_pin, core::SecretBytes patient_pin)
+      : options_(options), doctor_pin_(std::move(doctor_pin)), patient_pin_(std::move(patient_pin)) {
+    // A FHIR-like JSON document padded to the payload size.
+    std::string document = R"({"resourceType":"Observation","status":"final","note":")";
+    const std::size_t closing = 2;
+    if (options.payload_bytes > document.size() + closing) document.append(options.payload_bytes - document.size() - closing, 'x');
+    document += "\"}";
+    payload_ = core::base64url_encode(core::to_bytes(document));
+  }
+
+  api::HttpsRequest write(const std::string& record_id) const {
+    api::HttpsRequest request{"POST", "/v1/records", {}, {}};
+    std::string& body = request.body;
+    body.reserve(payload_.size() + 256);
+    body += R"({"record_id":)";
+    append_json_string(body, record_id);
+    body += R"(,"doctor":)";
+    append_json_string(body, options_.doctor);
+    body += R"(,"patient":)";
+    append_json_string(body, options_.patient);
+    body += R"(,"content_type":"application/fhir+json","payload":")";
+    body += payload_;
+    body += R"(","doctor_pin":)";
+    append_json_string(body, as_text(doctor_pin_));
+    body += R"(,"patient_pin":)";
+    append_json_string(body, as_text(patient_pin_));
+    body += '}';
+    return request;
+  }
+
+  api::HttpsRequest read(const std::string& record_id) const {
+    api::HttpsRequest request{"POST", "/v1/records/" + record_id + "/read", {}, {}};
+    std::string& body = request.body;
+    body += R"({"doctor":)";
+    append_json_string(body, options_.doctor);
+    body += R"(,"doctor_pin":)";
+    append_json_string(body, as_text(doctor_pin_));
+    body += R"(,"purpose":)";
+    append_json_string(body, options_.purpose);
+    body += '}';
+    return request;
+  }
+
+ private:
+  const BenchOptions& options_;
+  core::SecretBytes doctor_pin_;
+  core::SecretBytes patient_pin_;
+  std::string payload_;
+};
+
+// Writes `count` records (ids returned) through the pool before the measured run.
+core::Result<std::vector<std::string>> warm_up(const BenchOptions& options, const RecordRequests& requests,
+                                               const api::HttpsEndpoint& endpoint,
+                                               const api::HttpsClientOptions& client_options, double& seconds) {
+  std::vector<std::string> ids;
+  if (options.warmup == 0) return ids;
+  auto pool = api::HttpsConnectionPool::start(endpoint, client_options, std::min<std::size_t>(kWarmupConnections, options.connections));
+  MEDLEDGER_TRY(pool);
+  // One write at a time: the warm-up only has to leave records behind.
+  const auto started = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < options.warmup; ++i) {
+    const std::string id = options.run_id + "-warm-" + std::to_string(i);
+    std::promise<core::Result<api::HttpsResponse>> answer;
+    auto future = answer.get_future();
+    if (!(*pool)->submit(requests.write(id), [&](core::Result<api::HttpsResponse> r) { answer.set_value(std::move(r)); })) {
+      return core::make_error(ErrorCode::kInternal, "warm-up: the connection pool refused a request");
+    }
+    auto result = future.get();
+    if (!result) return core::make_error(result.error().code, "warm-up: " + result.error().message);
+    std::string code = bench::error_code_of(result);
+    if (!code.empty()) {
+      return core::make_error(code_named(code), "warm-up write " + std::to_string(i) + " refused with HTTP " +
+                                                    std::to_string(result->status) + ": " + result->body);
+    }
+    ids.push_back(id);
+  }
+  seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return ids;
+}
+
+void run_bench(const BenchOptions& options) {
+  if (options.max == (options.rate > 0)) {
+    fail(core::make_error(ErrorCode::kInvalidArgument, "give exactly one of --rate R (open loop) or --max (closed loop)"));
+  }
+  auto [write_weight, read_weight] = require(parse_mix(options.mix));
+  if (read_weight > 0 && options.warmup == 0) {
+    fail(core::make_error(ErrorCode::kInvalidArgument, "reads need records: --warmup must be at least 1"));
+  }
+  auto endpoint = require(api::parse_https_url(options.url));
+  api::HttpsClientOptions client_options;
+  client_options.ca_bundle = options.cacert;
+  client_options.client_certificate = options.cert;
+  client_options.client_key = options.key;
+  client_options.request_timeout = std::chrono::milliseconds(options.timeout_ms);
+
+  auto doctor_pin = require(core::read_secret(require(core::SecretSource::parse(options.doctor_pin_source, "doctor PIN"))));
+  core::SecretBytes patient_pin;
+  if (write_weight > 0 || options.warmup > 0) {
+    if (options.patient_pin_source.empty()) {
+      fail(core::make_error(ErrorCode::kInvalidArgument, "writes (and the warm-up) need --patient-pin"));
+    }
+    patient_pin = require(core::read_secret(require(core::SecretSource::parse(options.patient_pin_source, "patient PIN"))));
+  }
+  const RecordRequests requests(options, std::move(doctor_pin), std::move(patient_pin));
+
+  double warmup_seconds = 0;
+  if (!options.quiet) std::fprintf(stderr, "bench: warm-up, writing %zu records\n", options.warmup);
+  const std::vector<std::string> records = require(warm_up(options, requests, endpoint, client_options, warmup_seconds));
+
+  auto pool = require(api::HttpsConnectionPool::start(endpoint, client_options, options.connections));
+  bench::LoadPlan plan;
+  if (options.rate > 0) plan.rate = options.rate;
+  plan.duration = std::chrono::milliseconds(static_cast<std::int64_t>(options.duration_s) * 1000);
+  plan.write_weight = write_weight;
+  plan.read_weight = read_weight;
+  plan.progress = !options.quiet;
+  plan.drain_timeout = std::chrono::milliseconds(options.timeout_ms);
+  const std::string& run_id = options.run_id;
+  auto factory = [&](OperationKind kind, std::uint64_t n) {
+    if (kind == OperationKind::kWrite) return requests.write(run_id + "-" + std::to_string(n));
+    return requests.read(records[n % records.size()]);
+  };
+  bench::LoadResult result = bench::run_load(*pool, options.connections, plan, factory);
+
+  bench::ReportHeader header{options.url, plan.rate, options.connections, options.duration_s, write_weight,
+                             read_weight, records.size(), warmup_seconds};
+  std::cout << (options.json ? bench::report_json(header, result) : bench::report_text(header, result));
+  std::cout.flush();
+}
+
+}  // namespace
+
+void register_bench_commands(CLI::App& app) {
+  auto options = std::make_shared<BenchOptions>();
+  CLI::App* bench = app.add_subcommand("bench", "drive a running node over HTTPS and report throughput and latency");
+  bench->add_option("--url", options->url, "https://host:port of `medledger serve`")->required();
+  bench->add_option("--cacert", options->cacert, "PEM CA bundle that verifies the server")->required()->check(CLI::ExistingFile);
+  bench->add_option("--cert", options->cert, "client certificate (role node, of the records' hospital)")->required()->check(CLI::ExistingFile);
+  bench->add_option("--key", options->key, "its private key (PEM)")->required()->check(CLI::ExistingFile);
+  bench->add_option("--connections", options->connections, "keep-alive HTTPS connections")
+      ->check(CLI::Range(std::size_t{1}, api::HttpsConnectionPool::kMaxConnections));
+  bench->add_option("--rate", options->rate, "operations/s, open loop (latency from each scheduled time)")
+      ->check(CLI::Range(0.001, kMaxRate));
+  bench->add_flag("--max", options->max, "closed loop: each connection sends as soon as it is answered");
+  bench->add_option("--duration", options->duration_s, "seconds of measured load")->check(CLI::Range(1u, kMaxDurationS));
+  bench->add_option("--mix", options->mix, "WRITES:READS weights, e.g. 1:0, 0:1, 1:4");
+  bench->add_option("--doctor", options->doctor, "doctor principal, e.g. hospital-a/dr-1")->required();
+  bench->add_option("--patient", options->patient, "patient principal, e.g. hospital-a/pat-1")->required();
+  bench->add_option("--doctor-pin", options->doctor_pin_source, "file:PATH or env:NAME (never the PIN)")->required();
+  bench->add_option("--patient-pin", options->patient_pin_source, "file:PATH or env:NAME (needed for writes)");
+  bench->add_option("--purpose", options->purpose, "purpose of the reads (audit trail)");
+  bench->add_option("--warmup", options->warmup, "records written before the measured run (reads use them)")
+      ->check(CLI::Range(std::size_t{0}, kMaxWarmupRecords));
+  bench->add_option("--payload-bytes", options->payload_bytes, "size of each record's document")
+      ->check(CLI::Range(std::size_t{1}, kMaxPayloadBytes));
+  bench->add_option("--timeout-ms", options->timeout_ms, "per-request timeout, and the drain wait after the run")
+      ->check(CLI::Range(1u, 600'000u));
+  bench->add_option("--run-id", options->run_id, "prefix of the record ids (default: bench-<random>)");
+  bench->add_flag("--json", options->json, "print the report as JSON");
+  bench->add_flag("--quiet", options->quiet, "no progress line on stderr");
+  bench->callback([options] {
+    if (options->run_id.empty()) options->run_id = default_run_id();
+    run_bench(*options);
+  });
+}
+
+}  // namespace medledger::app

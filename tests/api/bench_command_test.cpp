@@ -1,0 +1,190 @@
+// `medledger bench` end to end: the real binary drives a real server in process
+// fronting a real HospitalNode (SoftHSM2 token, LMDB ledger; node_routes_fixture.h)
+// with a node client certificate; the report must add up.
+#include <gtest/gtest.h>
+
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <set>
+
+#include <boost/json/parse.hpp>
+
+#include "node_routes_fixture.h"
+
+namespace medledger::api {
+namespace {
+
+struct BenchRun {
+  int exit_code = -1;
+  std::string out;  // stdout: the report
+  std::string err;  // stderr: progress and failures
+};
+
+class BenchCommand : public NodeRoutes {
+ protected:
+  void SetUp() override {
+    NodeRoutes::SetUp();
+    doctor_pin_ = write_secret("doctor.pin", node::testing::kDoctorPin);
+    patient_pin_ = write_secret("patient.pin", node::testing::kPatientPin);
+  }
+
+  std::filesystem::path write_secret(const std::string& name, const std::string& pin) {
+    auto path = root_ / name;
+    std::ofstream(path) << pin << "\n";
+    ::chmod(path.c_str(), 0600);
+    return path;
+  }
+
+  // Runs `medledger bench` against the server (or `url`) with the node certificate; PINs from files.
+  BenchRun bench(const std::string& args, std::string url = "", const std::string& client = kNode) {
+    if (url.empty()) url = "https://127.0.0.1:" + std::to_string(server_->port());
+    auto err_file = root_ / "bench.err";
+    std::string command = std::string(MEDLEDGER_CLI) + " bench --url " + url + " --cacert " + pki_->ca_pem.string() +
+                          " --cert " + pki_->cert(client).string() + " --key " + pki_->key(client).string() +
+                          " --doctor hospital-a/dr-a --patient hospital-a/pat-a --doctor-pin file:" +
+                          doctor_pin_.string() + " --patient-pin file:" + patient_pin_.string() + " " + args +
+                          " 2>" + err_file.string();
+    BenchRun run;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    EXPECT_NE(pipe, nullptr);
+    if (pipe == nullptr) return run;
+    char buffer[4096];
+    std::size_t n;
+    while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.out.append(buffer, n);
+    int status = ::pclose(pipe);
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    run.err = read_file(err_file);
+    return run;
+  }
+
+  static boost::json::object parse_report(const BenchRun& run) {
+    boost::json::error_code ec;
+    auto value = boost::json::parse(run.out, ec);
+    EXPECT_FALSE(ec) << run.out << run.err;
+    EXPECT_TRUE(value.is_object());
+    return value.is_object() ? value.as_object() : boost::json::object();
+  }
+
+  static double number(const boost::json::value& value) { return value.to_number<double>(); }
+
+  // count = ok + errors, ordered percentiles; returns ok.
+  static std::int64_t expect_consistent(const boost::json::object& line, const std::string& name) {
+    const auto count = line.at("count").to_number<std::int64_t>();
+    const auto ok = line.at("ok").to_number<std::int64_t>();
+    const auto errors = line.at("errors").to_number<std::int64_t>();
+    EXPECT_EQ(count, ok + errors) << name;
+    const auto& latency = line.at("latency_ms").as_object();
+    if (count > 0) {
+      EXPECT_GT(number(latency.at("p50")), 0) << name;
+      EXPECT_LE(number(latency.at("p50")), number(latency.at("p95"))) << name;
+      EXPECT_LE(number(latency.at("p95")), number(latency.at("p99"))) << name;
+      EXPECT_LE(number(latency.at("p99")), number(latency.at("max"))) << name;
+      EXPECT_LE(number(latency.at("mean")), number(latency.at("max"))) << name;
+    }
+    return ok;
+  }
+
+  std::filesystem::path doctor_pin_, patient_pin_;
+};
+
+TEST_F(BenchCommand, OpenLoopJsonReportAddsUpAndEveryWriteIsOnTheLedger) {
+  serve(node_a_.get(), pool_a_);
+  auto run = bench("--rate 20 --duration 1 --connections 4 --mix 1:1 --warmup 3 --run-id t1 --json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto report = parse_report(run);
+  EXPECT_EQ(report.at("mode").as_string(), "open-loop");
+  EXPECT_EQ(number(report.at("target_rate")), 20);
+  const auto& operations = report.at("operations").as_object();
+  const auto writes_ok = expect_consistent(operations.at("writes").as_object(), "writes");
+  const auto reads_ok = expect_consistent(operations.at("reads").as_object(), "reads");
+  const auto all_ok = expect_consistent(operations.at("all").as_object(), "all");
+  EXPECT_EQ(all_ok, writes_ok + reads_ok);
+  // 20/s for 1 s, half writes: every scheduled operation answered, none failed.
+  EXPECT_EQ(report.at("scheduled").to_number<std::int64_t>(), 20);
+  EXPECT_EQ(operations.at("all").at("count").to_number<std::int64_t>(), 20);
+  EXPECT_EQ(writes_ok, 10);
+  EXPECT_EQ(reads_ok, 10);
+  EXPECT_TRUE(report.at("errors").as_object().empty()) << run.out;
+  EXPECT_GT(number(operations.at("all").at("throughput_per_s")), 0);
+  EXPECT_EQ(report.at("warmup").at("records").to_number<std::int64_t>(), 3);
+
+  // The node lists the 3 warm-up records and the 10 written ones.
+  auto listed = get("/v1/records?patient=hospital-a/pat-a");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  int bench_records = 0;
+  const auto listing = json_of(listed);
+  for (const auto& record : listing.at("records").as_array()) {
+    if (record.at("record_id").as_string().starts_with("t1-")) ++bench_records;
+  }
+  EXPECT_EQ(bench_records, 13);
+  // No PIN in the report or on stderr.
+  EXPECT_EQ(run.out.find(node::testing::kDoctorPin), std::string::npos);
+  EXPECT_EQ(run.err.find(node::testing::kPatientPin), std::string::npos);
+}
+
+TEST_F(BenchCommand, ClosedLoopTextReportHasATableAndAProgressLine) {
+  serve(node_a_.get(), pool_a_);
+  auto run = bench("--max --duration 2 --connections 2 --mix 1:4 --warmup 2");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("closed loop"), std::string::npos) << run.out;
+  for (const char* column : {"count", "ok/s", "p50 ms", "p95 ms", "p99 ms", "max ms"}) {
+    EXPECT_NE(run.out.find(column), std::string::npos) << column << "\n" << run.out;
+  }
+  for (const char* line : {"\nwrites ", "\nreads ", "\nall "}) EXPECT_NE(run.out.find(line), std::string::npos) << line;
+  EXPECT_NE(run.out.find("errors: none"), std::string::npos) << run.out;
+  EXPECT_NE(run.err.find("bench    1s: sent "), std::string::npos) << run.err;
+}
+
+TEST_F(BenchCommand, RefusedWritesAreCountedByTheirStableCode) {
+  serve(node_a_.get(), pool_a_);
+  patient_pin_ = write_secret("wrong-patient.pin", "not-the-pin-42");
+  auto run = bench("--rate 10 --duration 1 --mix 1:0 --warmup 0 --json --quiet");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto report = parse_report(run);
+  const auto& writes = report.at("operations").at("writes").as_object();
+  EXPECT_EQ(expect_consistent(writes, "writes"), 0);
+  const auto count = writes.at("count").to_number<std::int64_t>();
+  EXPECT_EQ(count, 10);
+  std::int64_t counted = 0;
+  for (const auto& [code, n] : report.at("errors").as_object()) {
+    // Wrong PINs, then the lockout they cause.
+    EXPECT_TRUE(code == "PERSON_PIN_INCORRECT" || code == "PERSON_LOCKED") << code;
+    counted += n.to_number<std::int64_t>();
+  }
+  EXPECT_EQ(counted, count);
+  EXPECT_EQ(run.err, "");  // --quiet
+}
+
+TEST_F(BenchCommand, WarmUpWithAWrongDoctorPinFailsWithThatCodesExitStatus) {
+  serve(node_a_.get(), pool_a_);
+  doctor_pin_ = write_secret("wrong-doctor.pin", "wrong-doctor-pin-7");
+  auto run = bench("--rate 10 --duration 1 --quiet");
+  EXPECT_EQ(run.exit_code, core::exit_code_for(core::ErrorCode::kPersonPinIncorrect)) << run.err;
+  EXPECT_NE(run.err.find("PERSON_PIN_INCORRECT"), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find("wrong-doctor-pin-7"), std::string::npos);
+  EXPECT_EQ(run.out, "");
+}
+
+TEST_F(BenchCommand, NothingListeningIsConnectionRefused) {
+  serve(node_a_.get(), pool_a_);
+  const std::string url = "https://127.0.0.1:" + std::to_string(server_->port());
+  server_.reset();  // stopped: the port is closed now
+  auto run = bench("--rate 10 --duration 1 --quiet", url);
+  EXPECT_EQ(run.exit_code, core::exit_code_for(core::ErrorCode::kConnectionRefused)) << run.err;
+  EXPECT_NE(run.err.find("CONNECTION_REFUSED"), std::string::npos) << run.err;
+}
+
+TEST_F(BenchCommand, RateAndMaxTogetherOrReadsWithoutRecordsAreInvalidArguments) {
+  serve(node_a_.get(), pool_a_);
+  const int invalid = core::exit_code_for(core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bench("--rate 10 --max --duration 1 --quiet").exit_code, invalid);
+  EXPECT_EQ(bench("--duration 1 --quiet").exit_code, invalid);  // neither
+  EXPECT_EQ(bench("--rate 10 --duration 1 --mix 0:1 --warmup 0 --quiet").exit_code, invalid);
+  EXPECT_EQ(bench("--rate 10 --duration 1 --mix 2 --quiet").exit_code, invalid);
+}
+
+}  // namespace
+}  // namespace medledger::api
