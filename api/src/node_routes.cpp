@@ -254,9 +254,6 @@ core::Result<Response> export_audit(const NodeCall& call, const Request& request
 }  // namespace
 
 core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> binding) {
-  if (binding && binding->nodes.empty() && binding->node != nullptr) {
-    MEDLEDGER_TRY(binding->host(binding->node, binding->checkpoint_signer));  // the single-node shorthand
-  }
   using ca::Role;
   // Who may call what (docs/openapi.yaml x-medledger-roles repeats this table).
   const NodeRouteRow rows[] = {

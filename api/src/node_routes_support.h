@@ -1,5 +1,5 @@
 // Shared by node_routes*.cpp: JSON field readers and the call wrappers that pick
-// the caller's hospital node and serialise access to it.
+// the caller's hospital node.
 #pragma once
 
 #include <cstdint>
@@ -38,15 +38,15 @@ struct NodeCall {
 /// binding or node, 404 NOT_FOUND when the caller's hospital has no node here.
 core::Result<const HostedNode*> hosted_node_for(const NodeBinding* binding, const Principal* principal);
 
-/// Runs `fn(hosted)` for the caller's hosted node under the binding's mutex.
+/// Runs `fn(hosted)` for the caller's hosted node. No lock: HospitalNode is
+/// thread-safe, so requests run concurrently (and concurrent writes share blocks).
 template <typename Fn>
 core::Result<Response> with_hosted(const NodeCall& call, Fn&& fn) {
   MEDLEDGER_TRY_ASSIGN(const HostedNode* hosted, hosted_node_for(call.binding.get(), call.principal));
-  std::lock_guard lock(call.binding->mutex);
   return fn(*hosted);
 }
 
-/// Runs `fn(node)` on the caller's hospital node under the binding's mutex.
+/// Runs `fn(node)` on the caller's hospital node.
 template <typename Fn>
 core::Result<Response> with_node(const NodeCall& call, Fn&& fn) {
   return with_hosted(call, [&](const HostedNode& hosted) { return fn(*hosted.node); });

@@ -76,15 +76,12 @@ class NodeRoutes : public node::testing::TwoHospitals {
     log_file_ = root_ / "api.jsonl";
   }
 
-  // A server whose node routes front `node` through the single-node shorthand
-  // (null: infrastructure-only).
+  // A server whose node routes front `node` alone (null: infrastructure-only).
   void serve(node::HospitalNode* node, const std::shared_ptr<hsm::SessionPool>& pool) {
+    if (node == nullptr) return start(nullptr);
     auto binding = std::make_shared<NodeBinding>();
-    binding->node = node;
-    if (node != nullptr) {
-      binding->checkpoint_signer = node::testing::expect_ok(node::HospitalNode::signing_key(node->config(), pool));
-    }
-    start(node != nullptr ? binding : nullptr);
+    ASSERT_TRUE(binding->host(node, node::testing::expect_ok(node::HospitalNode::signing_key(node->config(), pool))).ok());
+    start(binding);
   }
 
   // One server hosting both hospitals' nodes (a single-machine consortium).

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string_view>
 #include <vector>
 
@@ -34,8 +33,8 @@ struct HostedNode {
 ///     for (auto& served : nodes) MEDLEDGER_TRY(binding->host(served.node.get(), served.signer));
 ///     add_appliance_routes(router, parts, binding);
 ///
-/// HospitalNode is one-thread-at-a-time, so every handler takes `mutex` around
-/// its node call (requests to the nodes are serialised).
+/// Handlers call the nodes concurrently (HospitalNode is thread-safe): requests
+/// run in parallel on the server's handler pool and concurrent writes share blocks.
 struct NodeBinding {
   /// Adds `node` as the node of its hospital (node->config().hospital_id).
   /// kInvalidArgument for a null node, kAlreadyExists if that hospital has one.
@@ -45,15 +44,8 @@ struct NodeBinding {
   /// The node of `hospital`, or null. Linear in the number of hosted nodes.
   const HostedNode* find(std::string_view hospital) const;
 
-  /// The hosted nodes (host() order).
+  /// The hosted nodes (host() order); read-only once the server runs.
   std::vector<HostedNode> nodes;
-
-  /// Single-node shorthand, kept for callers written before `nodes`: when `nodes`
-  /// is empty and `node` is set, add_node_routes hosts {node, checkpoint_signer}.
-  node::HospitalNode* node = nullptr;
-  std::shared_ptr<core::Signer> checkpoint_signer;
-
-  std::mutex mutex;
 };
 
 /// Adds the node routes (always the same table, so docs/openapi.yaml matches).
