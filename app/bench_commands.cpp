@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <boost/json/parse.hpp>
 #include <openssl/crypto.h>
 
 #include "bench_load.h"
@@ -42,6 +43,9 @@ constexpr double kMaxRate = 1'000'000;
 constexpr unsigned kMaxMixWeight = 1000;
 constexpr unsigned kMaxDurationS = 24 * 3600;
 constexpr unsigned kWarmupConnections = 4;
+// A session allows 10,000 signatures (docs/api.md); requests rotate over the opened ones.
+constexpr std::size_t kMaxSessions = 64;
+constexpr int kSessionTtlSeconds = 1800;  // the longest the server grants
 
 struct BenchOptions {
   std::string url, cacert, cert, key;
@@ -53,6 +57,7 @@ struct BenchOptions {
   std::string doctor, patient, doctor_pin_source, patient_pin_source;
   std::string purpose = "load test";
   std::size_t warmup = 20;
+  std::size_t sessions = 0;  // sessions opened per person (0: every request carries the PINs)
   std::size_t payload_bytes = 512;
   unsigned timeout_ms = 30'000;
   std::string run_id;
@@ -115,8 +120,13 @@ std::string default_run_id() {
 // is wiped by the HTTPS client once sent.
 class RecordRequests {
  public:
-  RecordRequests(const BenchOptions& options, core::SecretBytes doctor_pin, core::SecretBytes patient_pin)
-      : options_(options), doctor_pin_(std::move(doctor_pin)), patient_pin_(std::move(patient_pin)) {
+  RecordRequests(const BenchOptions& options, core::SecretBytes doctor_pin, core::SecretBytes patient_pin,
+                 std::vector<core::SecretBytes> doctor_sessions, std::vector<core::SecretBytes> patient_sessions)
+      : options_(options),
+        doctor_pin_(std::move(doctor_pin)),
+        patient_pin_(std::move(patient_pin)),
+        doctor_sessions_(std::move(doctor_sessions)),
+        patient_sessions_(std::move(patient_sessions)) {
     // A FHIR-like JSON document padded to the payload size.
     std::string document = R"({"resourceType":"Observation","status":"final","note":")";
     const std::size_t closing = 2;
@@ -125,7 +135,21 @@ class RecordRequests {
     payload_ = core::base64url_encode(core::to_bytes(document));
   }
 
-  api::HttpsRequest write(const std::string& record_id) const {
+  // `"doctor_pin":"..."` or, with sessions, `"doctor_session":"..."` (the n-th session, rotating).
+  void append_credential(std::string& body, const char* person, const core::SecretBytes& pin,
+                         const std::vector<core::SecretBytes>& sessions, std::uint64_t n) const {
+    body += '"';
+    body += person;
+    if (sessions.empty()) {
+      body += R"(_pin":)";
+      append_json_string(body, as_text(pin));
+    } else {
+      body += R"(_session":)";
+      append_json_string(body, as_text(sessions[n % sessions.size()]));
+    }
+  }
+
+  api::HttpsRequest write(const std::string& record_id, std::uint64_t n = 0) const {
     api::HttpsRequest request{"POST", "/v1/records", {}, {}};
     std::string& body = request.body;
     body.reserve(payload_.size() + 256);
@@ -137,21 +161,21 @@ class RecordRequests {
     append_json_string(body, options_.patient);
     body += R"(,"content_type":"application/fhir+json","payload":")";
     body += payload_;
-    body += R"(","doctor_pin":)";
-    append_json_string(body, as_text(doctor_pin_));
-    body += R"(,"patient_pin":)";
-    append_json_string(body, as_text(patient_pin_));
+    body += R"(",)";
+    append_credential(body, "doctor", doctor_pin_, doctor_sessions_, n);
+    body += ',';
+    append_credential(body, "patient", patient_pin_, patient_sessions_, n);
     body += '}';
     return request;
   }
 
-  api::HttpsRequest read(const std::string& record_id) const {
+  api::HttpsRequest read(const std::string& record_id, std::uint64_t n = 0) const {
     api::HttpsRequest request{"POST", "/v1/records/" + record_id + "/read", {}, {}};
     std::string& body = request.body;
     body += R"({"doctor":)";
     append_json_string(body, options_.doctor);
-    body += R"(,"doctor_pin":)";
-    append_json_string(body, as_text(doctor_pin_));
+    body += ',';
+    append_credential(body, "doctor", doctor_pin_, doctor_sessions_, n);
     body += R"(,"purpose":)";
     append_json_string(body, options_.purpose);
     body += '}';
@@ -162,8 +186,40 @@ class RecordRequests {
   const BenchOptions& options_;
   core::SecretBytes doctor_pin_;
   core::SecretBytes patient_pin_;
+  std::vector<core::SecretBytes> doctor_sessions_;
+  std::vector<core::SecretBytes> patient_sessions_;
   std::string payload_;
 };
+
+// Opens `count` sessions for `principal` ("hospital/person": the route takes the
+// person id) with its PIN. Each costs the server one PIN check (scrypt).
+core::Result<std::vector<core::SecretBytes>> open_sessions(api::HttpsClient& client, const std::string& principal,
+                                                           const core::SecretBytes& pin, std::size_t count) {
+  std::vector<core::SecretBytes> sessions;
+  const std::string person = principal.substr(principal.rfind('/') + 1);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string body = R"({"pin":)";
+    append_json_string(body, as_text(pin));
+    body += R"(,"ttl_seconds":)" + std::to_string(kSessionTtlSeconds) + "}";
+    auto reply = client.request("POST", "/v1/persons/" + person + "/sessions", std::move(body));
+    MEDLEDGER_TRY(reply);
+    std::string code = bench::error_code_of(reply);
+    if (!code.empty()) {
+      return core::make_error(code_named(code), "opening a session for " + principal + ": HTTP " +
+                                                    std::to_string(reply->status) + " " + code);
+    }
+    boost::json::error_code ec;
+    auto value = boost::json::parse(reply->body, ec);
+    const boost::json::value* token = (!ec && value.is_object()) ? value.as_object().if_contains("session") : nullptr;
+    if (token == nullptr || !token->is_string()) {
+      return core::make_error(ErrorCode::kInvalidArgument, "opening a session for " + principal + ": no session in the answer");
+    }
+    const auto& text = token->as_string();
+    sessions.emplace_back(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    OPENSSL_cleanse(reply->body.data(), reply->body.size());
+  }
+  return sessions;
+}
 
 // Writes `count` records (ids returned) through the pool before the measured run.
 core::Result<std::vector<std::string>> warm_up(const BenchOptions& options, const RecordRequests& requests,
@@ -218,7 +274,14 @@ void run_bench(const BenchOptions& options) {
     }
     patient_pin = require(core::read_secret(require(core::SecretSource::parse(options.patient_pin_source, "patient PIN"))));
   }
-  const RecordRequests requests(options, std::move(doctor_pin), std::move(patient_pin));
+  std::vector<core::SecretBytes> doctor_sessions, patient_sessions;
+  if (options.sessions > 0) {
+    auto client = require(api::HttpsClient::connect_to(endpoint, client_options));
+    doctor_sessions = require(open_sessions(client, options.doctor, doctor_pin, options.sessions));
+    if (!patient_pin.empty()) patient_sessions = require(open_sessions(client, options.patient, patient_pin, options.sessions));
+  }
+  const RecordRequests requests(options, std::move(doctor_pin), std::move(patient_pin), std::move(doctor_sessions),
+                                std::move(patient_sessions));
 
   double warmup_seconds = 0;
   if (!options.quiet) std::fprintf(stderr, "bench: warm-up, writing %zu records\n", options.warmup);
@@ -234,8 +297,8 @@ void run_bench(const BenchOptions& options) {
   plan.drain_timeout = std::chrono::milliseconds(options.timeout_ms);
   const std::string& run_id = options.run_id;
   auto factory = [&](OperationKind kind, std::uint64_t n) {
-    if (kind == OperationKind::kWrite) return requests.write(run_id + "-" + std::to_string(n));
-    return requests.read(records[n % records.size()]);
+    if (kind == OperationKind::kWrite) return requests.write(run_id + "-" + std::to_string(n), n);
+    return requests.read(records[n % records.size()], n);
   };
   bench::LoadResult result = bench::run_load(*pool, options.connections, plan, factory);
 
@@ -265,6 +328,9 @@ void register_bench_commands(CLI::App& app) {
   bench->add_option("--patient", options->patient, "patient principal, e.g. hospital-a/pat-1")->required();
   bench->add_option("--doctor-pin", options->doctor_pin_source, "file:PATH or env:NAME (never the PIN)")->required();
   bench->add_option("--patient-pin", options->patient_pin_source, "file:PATH or env:NAME (needed for writes)");
+  bench->add_option("--sessions", options->sessions,
+                    "open N sessions per person first (PIN checked once each) and send session tokens, not PINs")
+      ->check(CLI::Range(std::size_t{0}, kMaxSessions));
   bench->add_option("--purpose", options->purpose, "purpose of the reads (audit trail)");
   bench->add_option("--warmup", options->warmup, "records written before the measured run (reads use them)")
       ->check(CLI::Range(std::size_t{0}, kMaxWarmupRecords));

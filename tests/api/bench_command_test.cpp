@@ -125,6 +125,16 @@ TEST_F(BenchCommand, OpenLoopJsonReportAddsUpAndEveryWriteIsOnTheLedger) {
   EXPECT_EQ(run.err.find(node::testing::kPatientPin), std::string::npos);
 }
 
+TEST_F(BenchCommand, WithSessionsEveryOperationSucceedsWithoutSendingPins) {
+  serve(node_a_.get(), pool_a_);
+  auto run = bench("--sessions 2 --rate 20 --duration 1 --connections 2 --mix 1:1 --warmup 2 --json --quiet");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto report = parse_report(run);
+  const auto& all = report.at("operations").at("all").as_object();
+  EXPECT_EQ(expect_consistent(all, "all"), 20);
+  EXPECT_TRUE(report.at("errors").as_object().empty()) << run.out;
+}
+
 TEST_F(BenchCommand, ClosedLoopTextReportHasATableAndAProgressLine) {
   serve(node_a_.get(), pool_a_);
   auto run = bench("--max --duration 2 --connections 2 --mix 1:4 --warmup 2");
