@@ -113,6 +113,21 @@ core::Result<std::shared_ptr<hsm::SessionPool>> open_pool(Modules& modules, cons
   return hsm::SessionPool::open(*module, hsm::TokenSelector::by_label(token.label), std::move(*pin));
 }
 
+// The same error, its message prefixed with which configured node it concerns
+// ("hospital[1]: PIN_INCORRECT ..." rather than a bare token error).
+template <typename T>
+T require_for(const std::string& key, core::Result<T> result) {
+  if (!result) {
+    core::Error error = result.error();
+    error.message = key + ": " + error.message;
+    return require(core::Result<T>(std::move(error)));
+  }
+  return std::move(*result);
+}
+void require_for(const std::string& key, core::Result<void> result) {
+  if (!result) require(core::Result<void>(core::make_error(result.error().code, key + ": " + result.error().message)));
+}
+
 std::string key_of(const api::ServerConfig& config, std::size_t index) {
   return config.hospitals.empty() ? std::string("node") : "hospital[" + std::to_string(index) + "]";
 }
@@ -156,15 +171,18 @@ ServedConsortium open_consortium(const api::ServerConfig& config) {
   require(read_node_configs(config, out));
   const auto hospitals = api::served_hospitals(config);
   Modules modules;
-  for (std::size_t i = 0; i < hospitals.size(); ++i) out.hospitals[i].pool = require(open_pool(modules, hospitals[i].token));
-  auto proposer = require(node::HospitalNode::signing_key(out.hospitals.front().config, out.hospitals.front().pool));
-  out.ledger = require(node::ConsortiumLedger::open(out.ledger_dir, std::move(proposer)));
+  for (std::size_t i = 0; i < hospitals.size(); ++i) {
+    out.hospitals[i].pool = require_for(out.hospitals[i].key, open_pool(modules, hospitals[i].token));
+  }
+  const auto& first = out.hospitals.front();
+  auto proposer = require_for(first.key, node::HospitalNode::signing_key(first.config, first.pool));
+  out.ledger = require_for("ledger " + out.ledger_dir.string(), node::ConsortiumLedger::open(out.ledger_dir, std::move(proposer)));
   out.binding = std::make_shared<api::NodeBinding>();
   for (std::size_t i = 0; i < hospitals.size(); ++i) {
     auto& served = out.hospitals[i];
-    served.node = require(node::HospitalNode::open(hospitals[i].data_dir, served.pool, *out.ledger));
-    auto checkpoint_signer = require(node::HospitalNode::signing_key(served.config, served.pool));
-    require(out.binding->host(served.node.get(), std::move(checkpoint_signer)));
+    served.node = require_for(served.key, node::HospitalNode::open(hospitals[i].data_dir, served.pool, *out.ledger));
+    auto checkpoint_signer = require_for(served.key, node::HospitalNode::signing_key(served.config, served.pool));
+    require_for(served.key, out.binding->host(served.node.get(), std::move(checkpoint_signer)));
     api::log_event(api::LogLevel::kInfo, "node_opened",
                    {{"hospital", served.config.hospital_id}, {"node", served.config.node_id}, {"token", served.pool->token().label}});
   }

@@ -119,5 +119,18 @@ TEST_F(ServeConsortium, BadConsortiumConfigsAreRefusedNamingTheKey) {
   }
 }
 
+// A node that cannot be opened stops start-up with the token's own code, naming the node.
+TEST_F(ServeConsortium, WrongPinOfTheSecondTokenStopsStartUpNamingTheHospital) {
+  ASSERT_EQ(setenv("MEDLEDGER_SERVE_CONSORTIUM_WRONG_PIN", "not-the-pin-0000", 1), 0);
+  auto config = write("wrong-pin.toml", head() + hospital(root_ / "a", "hospital-a") + "[[hospital]]\ndata_dir = \"" +
+                                            (root_ / "b").string() +
+                                            "\"\ntoken_label = \"hospital-b\"\ntoken_pin = \"env:MEDLEDGER_SERVE_CONSORTIUM_WRONG_PIN\"\n");
+  int exit_code = 0;
+  const std::string output = testing::serve_refused(config, exit_code);
+  EXPECT_EQ(exit_code, core::exit_code_for(core::ErrorCode::kPinIncorrect)) << output;
+  EXPECT_NE(output.find("PIN_INCORRECT: hospital[1]: "), std::string::npos) << output;
+  EXPECT_EQ(output.find("not-the-pin-0000"), std::string::npos) << output;
+}
+
 }  // namespace
 }  // namespace medledger::api
