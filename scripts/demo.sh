@@ -11,10 +11,14 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "Installing missing Debian packages"
 bash deploy/install-deps.sh
-step "Building (preset $preset)"
-cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" -j "$(nproc)" | tail -1
-ml="$root/build/$preset/app/medledger"
+if [[ -n ${MEDLEDGER_DEMO_BIN:-} ]]; then  # development: an already built binary
+  ml="$MEDLEDGER_DEMO_BIN"
+else
+  step "Building (preset $preset)"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$(nproc)" | tail -1
+  ml="$root/build/$preset/app/medledger"
+fi
 
 # A fresh, project-local SoftHSM2 token directory: nothing outside .medledger/ is touched.
 demo="$root/.medledger/demo"
@@ -115,49 +119,182 @@ step "Admitting hospital B: B's CA signs the request, A's CA countersigns (quoru
 "$ml" hospital admit "${node_a[@]}" --request "$demo/b-admit.json"
 "$ml" node register "${node_b[@]}"
 
-step "Enrolling a doctor and a patient at each hospital (keys in the token, cert.register, PIN as scrypt hash)"
-"$ml" enrol doctor "${node_a[@]}" --id dr-a --person-pin "$(pin dr-a)"
-"$ml" enrol patient "${node_a[@]}" --id pat-a --person-pin "$(pin pat-a)"
-"$ml" enrol doctor "${node_b[@]}" --id dr-b --person-pin "$(pin dr-b)"
-"$ml" enrol patient "${node_b[@]}" --id pat-b --person-pin "$(pin pat-b)"
+# ---------------------------------------------------------------------------
+# The appliance over HTTPS: one `medledger serve` on 127.0.0.1 (a free port) hosts
+# both hospitals' nodes ([[hospital]] tables, one shared ledger). Every call below
+# is curl with a client certificate issued by the caller's hospital CA; its role
+# (node, admin, auditor) decides what it may call. PINs travel only in request
+# bodies built from the 0600 PIN files (never in argv: curl reads --data-binary @file).
+# ---------------------------------------------------------------------------
+tls="$demo/https"
+mkdir -p "$tls"
+issue() {  # issue CA_DIR TOKEN PIN ROLE ID [SAN]: a P-256 key (0600) and its certificate from the token CA
+  local ca_dir=$1 token=$2 pin_source=$3 role=$4 id=$5 san=${6:-}
+  (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tls/$id.key" 2>/dev/null)
+  if [[ -n $san ]]; then
+    openssl req -new -key "$tls/$id.key" -subj "/CN=$id" -addext "subjectAltName=$san" -out "$tls/$id.csr"
+  else
+    openssl req -new -key "$tls/$id.key" -subj "/CN=$id" -out "$tls/$id.csr"
+  fi
+  "$ml" ca issue --ca-dir "$ca_dir" --token "$token" --pin "$pin_source" --csr "$tls/$id.csr" --role "$role" \
+    --id "$id" --out "$tls/$id.pem"
+  echo "  $id: role $role, $(openssl x509 -in "$tls/$id.pem" -noout -issuer)"
+}
 
-step "Storing a dual-verified record at A: doctor PIN + patient PIN + node endorsement"
+step "TLS certificates: the server's (A's CA, 127.0.0.1) and clients' (role node/admin/auditor, each by its hospital CA)"
+issue "$demo/ca" hospital-a "$user_pin" node node-a-tls "IP:127.0.0.1,DNS:localhost"
+cat "$tls/node-a-tls.pem" "$demo/ca/ca.pem" >"$tls/server-chain.pem"
+issue "$demo/ca" hospital-a "$user_pin" node his-a
+issue "$demo/ca" hospital-a "$user_pin" admin admin-a
+issue "$demo/ca" hospital-a "$user_pin" auditor auditor-a
+issue "$demo/b-ca" hospital-b "$b_pin" node his-b
+issue "$demo/b-ca" hospital-b "$b_pin" admin admin-b
+
+step "Starting medledger serve on 127.0.0.1 (free port) with both hospitals' nodes"
+cat >"$demo/serve.toml" <<TOML
+[listen]
+address = "127.0.0.1"
+port = 0
+[tls]
+certificate = "$tls/server-chain.pem"
+private_key = "$tls/node-a-tls.key"
+[log]
+level = "info"
+file = "$demo/serve.jsonl"
+[[hospital]]
+data_dir = "$demo/node-a"
+token_label = "hospital-a"
+token_pin = "$user_pin"
+[[hospital]]
+data_dir = "$demo/node-b"
+token_label = "hospital-b"
+token_pin = "$b_pin"
+TOML
+: >"$demo/serve.jsonl"
+"$ml" serve --config "$demo/serve.toml" 2>"$demo/serve.err" &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null || true' EXIT
+port=""
+for _ in $(seq 1 300); do
+  port=$(grep -o '"event":"listening"[^}]*"port":[0-9]*' "$demo/serve.jsonl" | grep -o '[0-9]*$' | tail -1 || true)
+  [[ -n $port ]] && break
+  kill -0 "$serve_pid" 2>/dev/null || { echo "UNEXPECTED: serve exited"; cat "$demo/serve.err"; exit 1; }
+  sleep 0.1
+done
+[[ -n $port ]] || { echo "UNEXPECTED: serve did not start listening"; cat "$demo/serve.err"; exit 1; }
+url="https://127.0.0.1:$port"
+echo "serving at $url (pid $serve_pid)"
+
+# json OUT key=value key=@pinfile ...: writes a JSON object to OUT (mode 0600); @FILE
+# values are read from the file (PINs), so no secret is ever an argument.
+json() {
+  local out=$1; shift
+  (umask 077; python3 - "$out" "$@" <<'PY'
+import json, sys
+body = {}
+for arg in sys.argv[2:]:
+    key, value = arg.split("=", 1)
+    if value.startswith("@"):
+        value = open(value[1:]).read().strip()
+    elif value.startswith("#"):
+        value = json.loads(value[1:])
+    body[key] = value
+open(sys.argv[1], "w").write(json.dumps(body))
+PY
+  )
+}
+field() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); [v:=v[k] for k in sys.argv[2:]]; print(v)' "$demo/out.json" "$@"; }
+# call WHO METHOD PATH [BODY_FILE]: curl with WHO's client certificate; the answer goes
+# to $demo/out.json and its HTTP status to $status. The body file is removed after use.
+call() {
+  local who=$1 method=$2 path=$3 body=${4:-}
+  local args=(-sS --cacert "$demo/ca/ca.pem" --cert "$tls/$who.pem" --key "$tls/$who.key"
+              -o "$demo/out.json" -w '%{http_code}' -X "$method" "$url$path")
+  [[ -n $body ]] && args+=(-H 'Content-Type: application/json' --data-binary "@$body")
+  status=$(curl "${args[@]}")
+  [[ -z $body ]] || rm -f "$body"
+}
+expect() {  # expect STATUS [CODE]: the last answer had this status (and error code)
+  local code=""
+  [[ -n ${2:-} ]] && code=$(field error code 2>/dev/null || true)
+  if [[ $status != "$1" || ${2:-} != "$code" ]]; then
+    echo "UNEXPECTED: HTTP $status $(cat "$demo/out.json")  (expected $1 ${2:-})"; exit 1
+  fi
+  if [[ -n ${2:-} ]]; then echo "refused as expected: HTTP $status $code"; else echo "HTTP $status"; fi
+}
+
+step "GET /healthz (no client certificate needed): tokens reachable, ledger writable"
+curl -sS --cacert "$demo/ca/ca.pem" "$url/healthz"; echo
+
+step "Admins enrol a doctor and a patient at A and a doctor at B (POST /v1/persons: keys in the tokens, cert.register)"
+json "$demo/b.json" role=doctor id=dr-a pin=@"$demo/secrets/dr-a.pin"
+call admin-a POST /v1/persons "$demo/b.json"; expect 201; echo "  $(field principal)"
+json "$demo/b.json" role=patient id=pat-a pin=@"$demo/secrets/pat-a.pin"
+call admin-a POST /v1/persons "$demo/b.json"; expect 201; echo "  $(field principal)"
+json "$demo/b.json" role=doctor id=dr-b pin=@"$demo/secrets/dr-b.pin"
+call admin-b POST /v1/persons "$demo/b.json"; expect 201; echo "  $(field principal)"
+
+step "A's hospital system stores a dual-verified record (POST /v1/records: doctor PIN + patient PIN + node endorsement)"
 printf '{"resourceType":"Observation","status":"final","code":{"text":"blood pressure"},"valueString":"120/80"}' \
   >"$demo/rec-1.json"
-"$ml" record put "${node_a[@]}" --record rec-1 --doctor hospital-a/dr-a --patient hospital-a/pat-a \
-  --file "$demo/rec-1.json" --doctor-pin "$(pin dr-a)" --patient-pin "$(pin pat-a)"
-"$ml" record history "${node_a[@]}" --record rec-1
+payload=$(python3 -c 'import base64,sys; print(base64.urlsafe_b64encode(open(sys.argv[1],"rb").read()).decode().rstrip("="))' "$demo/rec-1.json")
+json "$demo/b.json" record_id=rec-1 doctor=hospital-a/dr-a patient=hospital-a/pat-a content_type=application/fhir+json \
+  payload="$payload" doctor_pin=@"$demo/secrets/dr-a.pin" patient_pin=@"$demo/secrets/pat-a.pin"
+call his-a POST /v1/records "$demo/b.json"; expect 201
+echo "  receipt: $(field result_name), tx $(field tx_id)"
 
-step "A record signed by the doctor only (no patient signature) is refused by the contract"
-"$ml" record prepare "${node_a[@]}" --record rec-2 --doctor hospital-a/dr-a --patient hospital-a/pat-a \
-  --file "$demo/rec-1.json" --out "$demo/rec-2.tx.json"
-"$ml" record sign "${node_a[@]}" --tx "$demo/rec-2.tx.json" --as hospital-a/dr-a --person-pin "$(pin dr-a)"
-refused "$ml" record submit "${node_a[@]}" --tx "$demo/rec-2.tx.json"
+step "A record signed by the doctor only is refused by the contract (prepare, doctor signs, submit)"
+json "$demo/b.json" record_id=rec-2 doctor=hospital-a/dr-a patient=hospital-a/pat-a content_type=application/fhir+json \
+  payload="$payload"
+call his-a POST /v1/records/prepare "$demo/b.json"; expect 200
+tx=$(field tx); tx_id=$(field tx_id)
+json "$demo/b.json" digest="$tx_id" pin=@"$demo/secrets/dr-a.pin"
+call his-a POST /v1/persons/dr-a/sign "$demo/b.json"; expect 200
+python3 - "$demo/out.json" "$tx" "$demo/b.json" <<'PY'
+import json, sys
+signed = json.load(open(sys.argv[1]))
+sig = {"cert": signed["cert"], "sig": signed["sig"], "alg": signed["alg"]}
+json.dump({"tx": sys.argv[2], "signatures": [sig]}, open(sys.argv[3], "w"))
+PY
+call his-a POST /v1/transactions "$demo/b.json"; expect 422 PATIENT_SIGNATURE_MISSING
 
-step "Hospital B's doctor reads before any grant: refused (logged by the node, not on the ledger)"
-refused "$ml" record get "${node_b[@]}" --record rec-1 --doctor hospital-b/dr-b --doctor-pin "$(pin dr-b)" \
-  --purpose "second opinion"
+step "Hospital B's system reads before any grant: refused"
+json "$demo/b.json" doctor=hospital-b/dr-b doctor_pin=@"$demo/secrets/dr-b.pin" purpose="second opinion"
+call his-b POST /v1/records/rec-1/read "$demo/b.json"; expect 403 READ_NOT_AUTHORIZED
 
-step "The patient grants hospital B (patient PIN + node; the patient key wrapped for B's node key)"
-"$ml" access grant "${node_a[@]}" --patient hospital-a/pat-a --grantee hospital-b --patient-pin "$(pin pat-a)"
+step "The patient grants hospital B (POST /v1/grants: patient PIN + node; the patient key wrapped for B's node key)"
+json "$demo/b.json" patient=hospital-a/pat-a grantee=hospital-b patient_pin=@"$demo/secrets/pat-a.pin"
+call his-a POST /v1/grants "$demo/b.json"; expect 201; echo "  receipt: $(field result_name)"
 
 step "Hospital B's doctor reads the record (decrypted with B's token key; record.read on the ledger)"
-"$ml" record get "${node_b[@]}" --record rec-1 --doctor hospital-b/dr-b --doctor-pin "$(pin dr-b)" \
-  --purpose "second opinion"
+json "$demo/b.json" doctor=hospital-b/dr-b doctor_pin=@"$demo/secrets/dr-b.pin" purpose="second opinion"
+call his-b POST /v1/records/rec-1/read "$demo/b.json"; expect 200
+echo "  basis: $(field basis)"
+echo "  payload: $(field payload | python3 -c 'import base64,sys; s=sys.stdin.read().strip(); print(base64.urlsafe_b64decode(s+"="*(-len(s)%4)).decode())')"
 
-step "The audit trail shows the read; certificate chains verify with openssl"
-"$ml" audit export "${node_a[@]}" --patient hospital-a/pat-a --out "$demo/audit"
-echo "read entry: $(grep -o '"basis":"grant:hospital-b","doctor":"hospital-b/dr-b"' "$demo/audit/audit.json")"
-for chain in "$demo"/audit/*-chain.pem; do
-  echo "$(basename "$chain"): $(openssl verify -CAfile "$chain" "$chain" | sed 's/^.*: //')"
-done
+step "The auditor's export shows B's read (POST /v1/audit/export with an auditor certificate)"
+json "$demo/b.json" patient=hospital-a/pat-a
+call auditor-a POST /v1/audit/export "$demo/b.json"; expect 200
+if ! grep -q '\\"doctor\\":\\"hospital-b/dr-b\\"\|"doctor":"hospital-b/dr-b"' "$demo/out.json"; then
+  echo "UNEXPECTED: the export does not show hospital-b/dr-b's read"; exit 1
+fi
+echo "  the export lists the read by hospital-b/dr-b (grant:hospital-b)"
 
-step "The patient revokes hospital B's access (the patient key is rotated for later records)"
-"$ml" access revoke "${node_a[@]}" --patient hospital-a/pat-a --grantee hospital-b --patient-pin "$(pin pat-a)"
+step "The patient revokes hospital B's access (POST /v1/grants/revoke)"
+json "$demo/b.json" patient=hospital-a/pat-a grantee=hospital-b patient_pin=@"$demo/secrets/pat-a.pin"
+call his-a POST /v1/grants/revoke "$demo/b.json"; expect 200; echo "  receipt: $(field result_name)"
 
 step "Hospital B's next read is refused"
-refused "$ml" record get "${node_b[@]}" --record rec-1 --doctor hospital-b/dr-b --doctor-pin "$(pin dr-b)" \
-  --purpose "second opinion"
+json "$demo/b.json" doctor=hospital-b/dr-b doctor_pin=@"$demo/secrets/dr-b.pin" purpose="second opinion"
+call his-b POST /v1/records/rec-1/read "$demo/b.json"; expect 422 GRANT_REVOKED
+
+step "Stopping the server (SIGTERM: in-flight requests finish, then it exits)"
+kill -TERM "$serve_pid"
+serve_status=0
+wait "$serve_pid" || serve_status=$?
+trap - EXIT
+[[ $serve_status -eq 0 ]] || { echo "UNEXPECTED: serve exited with $serve_status"; cat "$demo/serve.err"; exit 1; }
+echo "serve exited cleanly"
 
 step "Verifying the consortium ledger from genesis (hashes, signatures, every contract decision, state)"
 "$ml" ledger verify --path "$demo/consortium"
