@@ -176,7 +176,13 @@ ServedConsortium open_consortium(const api::ServerConfig& config) {
   }
   const auto& first = out.hospitals.front();
   auto proposer = require_for(first.key, node::HospitalNode::signing_key(first.config, first.pool));
-  out.ledger = require_for("ledger " + out.ledger_dir.string(), node::ConsortiumLedger::open(out.ledger_dir, std::move(proposer)));
+  // [batch]: how the in-process solo orderer cuts blocks (the orderer clamps to its ceilings).
+  ledger::SoloOptions ordering;
+  ordering.max_batch_count = config.batch.max_transactions;
+  ordering.max_batch_bytes = config.batch.max_bytes;
+  ordering.batch_delay = config.batch.max_delay;
+  out.ledger = require_for("ledger " + out.ledger_dir.string(),
+                           node::ConsortiumLedger::open(out.ledger_dir, std::move(proposer), ordering));
   out.binding = std::make_shared<api::NodeBinding>();
   for (std::size_t i = 0; i < hospitals.size(); ++i) {
     auto& served = out.hospitals[i];

@@ -178,9 +178,10 @@ core::Result<void> read_hospital(Section& s, const TokenConfig& defaults, Hospit
 }
 
 core::Result<void> read_batch(Section& s, ServerConfig& c) {
-  MEDLEDGER_TRY(s.integer("max_transactions", 1, 65536, c.batch.max_transactions));
-  MEDLEDGER_TRY(s.integer("max_bytes", 1, 64 << 20, c.batch.max_bytes));
-  return s.millis("max_delay_ms", Millis(0), Millis(1000), c.batch.max_delay);
+  MEDLEDGER_TRY(s.integer("max_transactions", 1, static_cast<std::int64_t>(ledger::kMaxBlockTransactions),
+                          c.batch.max_transactions));
+  MEDLEDGER_TRY(s.integer("max_bytes", 1, static_cast<std::int64_t>(ledger::kMaxBatchBytes), c.batch.max_bytes));
+  return s.millis("max_delay_ms", Millis(0), ledger::kMaxBatchDelay, c.batch.max_delay);
 }
 
 const std::array<std::pair<const char*, SectionReader>, 9> kSections{{

@@ -15,6 +15,8 @@
 
 #include "medledger/core/result.h"
 #include "medledger/core/secret_source.h"
+#include "medledger/ledger/ledger.h"
+#include "medledger/ledger/ordering.h"
 
 namespace medledger::api {
 
@@ -104,10 +106,12 @@ struct HospitalServeConfig {
   std::filesystem::path data_dir;
   TokenConfig token;
 };
+/// How the in-process solo orderer cuts blocks (ledger::SoloOptions); the
+/// defaults and ceilings are the orderer's.
 struct BatchConfig {
-  std::uint32_t max_transactions = 256;
-  std::uint32_t max_bytes = 4u << 20;
-  std::chrono::milliseconds max_delay{5};
+  std::uint32_t max_transactions = static_cast<std::uint32_t>(ledger::kDefaultBatchCount);
+  std::uint32_t max_bytes = static_cast<std::uint32_t>(ledger::kDefaultBatchBytes);
+  std::chrono::milliseconds max_delay = ledger::kDefaultBatchDelay;
 };
 
 struct ServerConfig {
