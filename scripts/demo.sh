@@ -171,7 +171,7 @@ token_label = "hospital-b"
 token_pin = "$b_pin"
 TOML
 : >"$demo/serve.jsonl"
-"$ml" serve --config "$demo/serve.toml" 2>"$demo/serve.err" &
+"$ml" serve --config "$demo/serve.toml" >"$demo/serve.out" 2>"$demo/serve.err" &
 serve_pid=$!
 trap 'kill "$serve_pid" 2>/dev/null || true' EXIT
 port=""
