@@ -145,6 +145,34 @@ core::Result<std::vector<const ResolvedSigner*>> require_roles(const std::vector
                                                                const std::vector<ca::Role>& roles,
                                                                const ca::TrustAnchors& anchors, std::time_t at);
 
+// ---- caches (records_cert_cache.cpp) ----
+
+/// A role certificate parsed once per DER: the certificate, its SPKI and key algorithm.
+struct ParsedRoleCertificate {
+  ca::Certificate certificate;
+  core::Bytes spki;
+  core::KeyAlgorithm algorithm = core::KeyAlgorithm::kEcdsaP256;
+  std::optional<core::Error> algorithm_error;  // the SPKI's algorithm is unusable
+};
+/// Certificate::from_der + SPKI + algorithm, cached by SHA-256(DER) (a pure function
+/// of the bytes; bounded, thread-safe). kMalformedEncoding when the DER does not parse.
+core::Result<ParsedRoleCertificate> parse_role_certificate(const core::Bytes& der);
+/// verify_signature (transaction.h) with the parsed key material of `signer`; same
+/// errors (kUnsupportedAlgorithm, kMalformedEncoding, kSignatureInvalid). `id` = tx_id(tx).
+core::Result<void> verify_with(const Transaction& tx, std::size_t index, const ParsedRoleCertificate& signer,
+                               const core::Digest& id);
+/// SHA-256 over the anchors' fingerprints, roots and intermediates tagged apart:
+/// names the admitted-CA set a chain validation was made against.
+core::Digest trust_anchors_digest(const ca::TrustAnchors& anchors);
+/// ca::validate_chain(leaf, anchors, {}, at, role), success or failure only. A success
+/// is remembered with the path's common validity window under (leaf fingerprint,
+/// anchors_digest, role); a later call strictly inside that window returns success
+/// without building the path. Failures are never remembered, so a hit gives what a
+/// miss would. Cost: a map lookup on a hit, a full path validation on a miss.
+core::Result<void> validate_chain_cached(const ca::Certificate& leaf, const core::Digest& leaf_fp,
+                                         const ca::TrustAnchors& anchors, const core::Digest& anchors_digest,
+                                         std::time_t at, ca::Role role);
+
 // ---- per-type rules (records_rules_*.cpp): each returns the writes of an accepted tx ----
 core::Result<Plan> check_genesis(const Transaction& tx, const StateView& state, const BlockContext& ctx);
 core::Result<Plan> check_hospital_admit(const Transaction& tx, const StateView& state, const BlockContext& ctx);

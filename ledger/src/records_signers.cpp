@@ -83,18 +83,21 @@ Result<std::vector<ResolvedSigner>> resolve_signers(const Transaction& tx, const
                                                     const std::vector<ca::Certificate>& candidates) {
   std::vector<ResolvedSigner> out;
   out.reserve(tx.signatures.size());
+  const core::Digest id = tx_id(tx);
   for (std::size_t i = 0; i < tx.signatures.size(); ++i) {
     ResolvedSigner signer;
     signer.index = i;
     signer.fingerprint = tx.signatures[i].cert_fingerprint;
     auto entry = find_certificate(state, signer.fingerprint);
     if (!entry) return entry.error();
+    std::optional<ParsedRoleCertificate> parsed;  // role certificates: parsed once per DER
     if (*entry) {
-      auto cert = ca::Certificate::from_der((*entry)->der);
+      auto cert = parse_role_certificate((*entry)->der);
       if (!cert) return make_error(ErrorCode::kLedgerCorrupt, "state: a registered certificate does not parse");
       signer.kind = SignerKind::kRoleCertificate;
       signer.entry = std::move(**entry);
-      signer.certificate = std::move(*cert);
+      signer.certificate = cert->certificate;
+      parsed = std::move(*cert);
     } else {
       auto ca_cert = find_ca_certificate(state, signer.fingerprint);
       if (!ca_cert) return ca_cert.error();
@@ -114,7 +117,7 @@ Result<std::vector<ResolvedSigner>> resolve_signers(const Transaction& tx, const
         signer.certificate = *it;
       }
     }
-    auto verified = verify_signature(tx, i, signer.certificate->public_key_spki());
+    auto verified = parsed ? verify_with(tx, i, *parsed, id) : verify_signature(tx, i, signer.certificate->public_key_spki());
     if (!verified) {
       ErrorCode code = verified.error().code == ErrorCode::kUnsupportedAlgorithm ? ErrorCode::kUnsupportedAlgorithm
                                                                                   : ErrorCode::kSignatureInvalid;
@@ -177,13 +180,16 @@ Result<std::vector<const ResolvedSigner*>> require_roles(const std::vector<Resol
     return make_error(ErrorCode::kCertificateWrongRole,
                       "signature " + std::to_string(s.index) + " is by " + what + ", which this transaction does not take");
   }
+  const core::Digest anchors_digest = trust_anchors_digest(anchors);
   for (std::size_t i = 0; i < roles.size(); ++i) {
     const ResolvedSigner& s = *chosen[i];
     const std::string who = std::string(ca::role_name(roles[i])) + " certificate " + s.principal();
     if (s.entry->status == "revoked") {
       return make_error(ErrorCode::kCertificateRevoked, who + " was revoked (" + s.entry->reason + ")");
     }
-    auto valid = ca::validate_chain(*s.certificate, anchors, {}, at, roles[i]);
+    // Revocation was read from state just above, for this transaction; the cache
+    // only skips rebuilding a path that already validated under the same CA set.
+    auto valid = validate_chain_cached(*s.certificate, s.fingerprint, anchors, anchors_digest, at, roles[i]);
     if (!valid) return make_error(valid.error().code, who + ": " + valid.error().message);
   }
   return chosen;

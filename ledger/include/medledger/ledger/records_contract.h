@@ -139,6 +139,18 @@ struct RecordReadBody {
 };
 boost::json::object make_record_read_body(const RecordReadBody& body);
 
+// ---- the contract's chain-validation cache (process-wide; records_cert_cache.cpp) ----
+
+struct ChainCacheStats {
+  std::size_t size = 0;     // positive validations held now
+  std::uint64_t hits = 0;   // role-certificate checks answered from the cache
+  std::uint64_t misses = 0; // checks that ran ca::validate_chain
+};
+/// Counters since start (or the last clear). For tests and benchmarks.
+ChainCacheStats chain_cache_stats();
+/// Empties the chain-validation cache and zeroes its counters.
+void clear_chain_cache();
+
 // ---- the contract ----
 
 class RecordsContract final : public Contract {
