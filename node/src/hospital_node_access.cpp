@@ -12,6 +12,8 @@ namespace medledger::node {
 using core::ErrorCode;
 
 core::Result<PatientKey> HospitalNode::current_patient_key(std::string_view patient) {
+  const auto now = PatientKeyCache::Clock::now();
+  if (auto cached = patient_key_cache_.get(patient, now)) return std::move(*cached);
   auto keys = detail::load_patient_key_file(dir_, patient);
   if (!keys) return keys.error();
   if (keys->empty()) {
@@ -20,14 +22,20 @@ core::Result<PatientKey> HospitalNode::current_patient_key(std::string_view pati
   const auto newest = std::max_element(keys->begin(), keys->end(), [](const auto& a, const auto& b) {
     return a.key_version < b.key_version;
   });
-  return unwrap_patient_key(*keys_->encryption, *newest);
+  auto key = unwrap_patient_key(*keys_->encryption, *newest);
+  if (key) patient_key_cache_.put(*key, now);
+  return key;
 }
 
 core::Result<void> HospitalNode::store_patient_key(const PatientKey& key) {
   auto wrapped = wrap_patient_key_for(keys_->encryption->public_key_spki(), key);
   if (!wrapped) return wrapped.error();
   std::lock_guard<std::mutex> guard(patient_keys_mutex_);
-  return detail::append_patient_key_file(dir_, *wrapped);
+  MEDLEDGER_TRY(detail::append_patient_key_file(dir_, *wrapped));
+  // The newest version from now on (a rotation): later seals use it at once, and
+  // a concurrent writer's older version can no longer replace it in the cache.
+  patient_key_cache_.put(key, PatientKeyCache::Clock::now());
+  return core::success();
 }
 
 core::Result<std::vector<boost::json::object>> HospitalNode::wrap_for_hospital(

@@ -107,12 +107,26 @@ core::Result<std::string> HospitalNode::crl_pem() {
   // Revoked in the CA directory only (e.g. a TLS certificate never on the ledger).
   for (const auto& entry : ca::revoked_entries(*records)) revoked.emplace(entry.serial_hex, entry);
   std::vector<ca::RevokedEntry> entries;
-  for (auto& [serial, entry] : revoked) entries.push_back(std::move(entry));
+  std::string revocations;  // what the CRL lists, to tell whether the cached one still says it
+  for (auto& [serial, entry] : revoked) {
+    revocations += serial + ':' + std::to_string(entry.revoked_at) + ':' +
+                   std::to_string(static_cast<int>(entry.reason)) + ';';
+    entries.push_back(std::move(entry));
+  }
+  const std::time_t now = std::time(nullptr);
+  // The same CRL again while it lists the same revocations and is in the first half
+  // of its validity: a GET of the CRL costs no token signature and no CRL number.
+  if (crl_cache_ && crl_cache_->revocations == revocations && now >= crl_cache_->issued_at &&
+      now < crl_cache_->reissue_at) {
+    return crl_cache_->pem;
+  }
   auto number = keys_->ca_store->next_crl_number();
   if (!number) return number.error();
-  auto crl = keys_->authority->make_crl(entries, *number, std::time(nullptr), ca::kDefaultCrlValidityDays);
+  auto crl = keys_->authority->make_crl(entries, *number, now, ca::kDefaultCrlValidityDays);
   if (!crl) return crl.error();
-  return crl->to_pem();
+  const std::time_t validity = static_cast<std::time_t>(ca::kDefaultCrlValidityDays) * 86400;
+  crl_cache_ = CachedCrl{std::move(revocations), crl->to_pem(), now, now + validity / 2};
+  return crl_cache_->pem;
 }
 
 }  // namespace medledger::node

@@ -101,6 +101,11 @@ core::Result<PatientKey> HospitalNode::find_reading_key(const ledger::StateView&
   auto usable = [&](const WrappedPatientKey& w) {
     return w.patient_id == record.owner && w.key_version == key_version && w.recipient == recipient;
   };
+  // The current key is usually held unwrapped (sealing put it there).
+  if (auto cached = patient_key_cache_.get(record.owner, PatientKeyCache::Clock::now());
+      cached && cached->version == key_version) {
+    return std::move(*cached);
+  }
   auto local = detail::load_patient_key_file(dir_, record.owner);
   if (!local) return local.error();
   for (const auto& w : *local) {

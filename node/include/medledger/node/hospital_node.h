@@ -29,6 +29,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -56,6 +57,7 @@
 #include "medledger/ledger/records_state.h"
 #include "medledger/node/consortium_ledger.h"
 #include "medledger/node/node_config.h"
+#include "medledger/node/patient_key_cache.h"
 #include "medledger/node/person_directory.h"
 #include "medledger/node/person_session.h"
 #include "medledger/node/pin_store.h"
@@ -320,12 +322,17 @@ class HospitalNode {
 
   // ---- CA ----
 
-  /// A fresh CRL (PEM) signed by the hospital CA, listing every certificate it
-  /// issued that is revoked on the ledger (cert.revoke by the CA or the subject,
-  /// from any node) or in its CA directory. Each call takes the next CRL number.
-  /// kIoError (CA index), token errors. Cost: a scan of the ledger's certs table,
-  /// one token signature, one CA index write.
+  /// The CRL (PEM) signed by the hospital CA, listing every certificate it issued
+  /// that is revoked on the ledger (cert.revoke by the CA or the subject, from any
+  /// node) or in its CA directory. The last CRL is returned again (same number)
+  /// while it lists the same revocations and is in the first half of its validity;
+  /// otherwise a new one takes the next CRL number. kIoError (CA index), token
+  /// errors. Cost: a scan of the ledger's certs table; when re-issued, one token
+  /// signature and one CA index write.
   core::Result<std::string> crl_pem();
+
+  /// Counters of the in-memory patient-key cache (patient_key_cache.h). For tests and benchmarks.
+  PatientKeyCacheStats patient_key_cache_stats() const { return patient_key_cache_.stats(); }
 
   const NodeConfig& config() const { return config_; }
   std::string node_principal() const;
@@ -375,9 +382,18 @@ class HospitalNode {
   std::mutex custodial_mutex_;
   std::map<std::string, std::shared_ptr<const CustodialKey>, std::less<>> custodial_keys_;
   std::mutex patient_keys_mutex_;  // a patient-key file is read-modify-write
+  PatientKeyCache patient_key_cache_;  // unwrapped current keys: no token ECDH per seal
   std::mutex enrolling_mutex_;
   std::set<std::string, std::less<>> enrolling_;  // principals being enrolled now (no double enrolment)
   std::mutex ca_mutex_;  // the CA directory's index is read-modify-write: one issuer at a time
+  /// The last CRL crl_pem() issued (guarded by ca_mutex_).
+  struct CachedCrl {
+    std::string revocations;  // serial:revoked_at:reason; of every entry, in serial order
+    std::string pem;
+    std::time_t issued_at = 0;
+    std::time_t reissue_at = 0;  // half of the validity
+  };
+  std::optional<CachedCrl> crl_cache_;
 };
 
 }  // namespace medledger::node
