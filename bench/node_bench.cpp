@@ -445,6 +445,13 @@ int main(int argc, char** argv) {
     const auto cache = core::verify_key_cache_stats();
     std::printf(" parsed-key cache of verify_digest_signature: %zu keys, %llu hits, %llu misses\n", cache.size,
                 static_cast<unsigned long long>(cache.hits), static_cast<unsigned long long>(cache.misses));
+    const auto chains = ledger::chain_cache_stats();
+    std::printf(" contract chain-validation cache: %zu entries, %llu hits, %llu misses\n", chains.size,
+                static_cast<unsigned long long>(chains.hits), static_cast<unsigned long long>(chains.misses));
+    const auto patient_keys = shared.hospitals[0].node->patient_key_cache_stats();
+    std::printf(" hospital A patient-key cache: %zu keys, %llu hits, %llu misses\n", patient_keys.size,
+                static_cast<unsigned long long>(patient_keys.hits),
+                static_cast<unsigned long long>(patient_keys.misses));
     std::printf(" load average after: %s; %llu records written\n", load_average().c_str(),
                 static_cast<unsigned long long>(shared.next_record.load()));
     world = nullptr;
