@@ -130,15 +130,7 @@ boost::json::value receipt_json(const ledger::Receipt& receipt) {
   return boost::json::parse(ledger::encode_receipt(receipt));
 }
 
-}  // namespace node_routes
-
-namespace {
-
-using core::ErrorCode;
-using namespace node_routes;
-
-core::Result<Response> store_record(const NodeCall& call, const Request& request) {
-  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+core::Result<node::RecordPutRequest> parse_record_put(const boost::json::object& body) {
   node::RecordPutRequest put;
   MEDLEDGER_TRY_ASSIGN(put.record_id, required_string(body, "record_id"));
   MEDLEDGER_TRY_ASSIGN(put.doctor, required_string(body, "doctor"));
@@ -149,6 +141,19 @@ core::Result<Response> store_record(const NodeCall& call, const Request& request
   auto payload = core::base64url_decode(payload_text);
   if (!payload) return core::make_error(ErrorCode::kMalformedEncoding, "member 'payload' must be base64url");
   put.payload = std::move(*payload);
+  return put;
+}
+
+}  // namespace node_routes
+
+namespace {
+
+using core::ErrorCode;
+using namespace node_routes;
+
+core::Result<Response> store_record(const NodeCall& call, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  MEDLEDGER_TRY_ASSIGN(auto put, parse_record_put(body));
   MEDLEDGER_TRY_ASSIGN(auto doctor, take_credential(body, "doctor_pin", "doctor_session"));
   MEDLEDGER_TRY_ASSIGN(auto patient, take_credential(body, "patient_pin", "patient_session"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {

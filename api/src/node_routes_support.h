@@ -14,6 +14,7 @@
 #include "medledger/api/node_routes.h"
 #include "medledger/core/secret.h"
 #include "medledger/ledger/receipt.h"
+#include "medledger/node/hospital_node.h"
 #include "medledger/node/person_session.h"
 
 // Declares (or assigns) `lhs` from a Result `expr`, returning its error on failure.
@@ -92,5 +93,9 @@ std::string person_principal(const node::HospitalNode& node, std::string_view id
 core::Result<std::uint64_t> parse_u64(std::string_view text, const char* what);
 /// The receipt as a JSON value (ledger/receipt.h's canonical form).
 boost::json::value receipt_json(const ledger::Receipt& receipt);
+/// The record members of POST /v1/records and /v1/records/prepare: record_id, doctor,
+/// patient, content_type (optional), payload (base64url). kInvalidArgument /
+/// kMalformedEncoding naming the member.
+core::Result<node::RecordPutRequest> parse_record_put(const boost::json::object& body);
 
 }  // namespace medledger::api::node_routes

@@ -23,16 +23,7 @@ constexpr std::string_view kSubmittableType = "record.put";
 
 core::Result<Response> prepare_record(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
-  node::RecordPutRequest put;
-  MEDLEDGER_TRY_ASSIGN(put.record_id, required_string(body, "record_id"));
-  MEDLEDGER_TRY_ASSIGN(put.doctor, required_string(body, "doctor"));
-  MEDLEDGER_TRY_ASSIGN(put.patient, required_string(body, "patient"));
-  MEDLEDGER_TRY_ASSIGN(auto content_type, optional_string(body, "content_type"));
-  if (content_type) put.content_type = *content_type;
-  MEDLEDGER_TRY_ASSIGN(auto payload_text, required_string(body, "payload"));
-  auto payload = core::base64url_decode(payload_text);
-  if (!payload) return core::make_error(ErrorCode::kMalformedEncoding, "member 'payload' must be base64url");
-  put.payload = std::move(*payload);
+  MEDLEDGER_TRY_ASSIGN(auto put, parse_record_put(body));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto prepared, node.prepare_record_put(put));
     boost::json::object out;

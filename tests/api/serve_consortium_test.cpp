@@ -3,48 +3,15 @@
 // one process; each caller reaches its own hospital's node; trust is the ledger's.
 #include <gtest/gtest.h>
 
-#include <stdlib.h>
-
 #include <boost/json/parse.hpp>
 
-#include "../node/hospital_node_fixture.h"
-#include "api_test_support.h"
 #include "serve_process.h"
+#include "served_consortium_fixture.h"
 
 namespace medledger::api {
 namespace {
 
-constexpr const char* kPinVariable = "MEDLEDGER_SERVE_CONSORTIUM_TEST_PIN";
-
-class ServeConsortium : public node::testing::TwoHospitals {
- protected:
-  void SetUp() override {
-    TwoHospitals::SetUp();
-    pki_ = testing::Pki::create();
-    // The binary opens the ledger and the nodes itself: close the fixture's.
-    node_a_.reset();
-    node_b_.reset();
-    ledger_.reset();
-    ASSERT_EQ(setenv(kPinVariable, node::testing::kUserPin, 1), 0);
-  }
-
-  std::string head(const std::string& extra_tls = "") const {
-    return "[listen]\naddress = \"127.0.0.1\"\nport = 0\n[tls]\ncertificate = \"" + pki_->server_chain.string() +
-           "\"\nprivate_key = \"" + pki_->server_key.string() + "\"\n" + extra_tls + "[log]\nlevel = \"info\"\nfile = \"" +
-           log_path().string() + "\"\n";
-  }
-  static std::string hospital(const std::filesystem::path& dir, const std::string& label) {
-    return "[[hospital]]\ndata_dir = \"" + dir.string() + "\"\ntoken_label = \"" + label + "\"\ntoken_pin = \"env:" +
-           kPinVariable + "\"\n";
-  }
-  std::filesystem::path log_path() const { return root_ / "serve.jsonl"; }
-  std::filesystem::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(root_ / name) << text;
-    return root_ / name;
-  }
-
-  std::unique_ptr<testing::Pki> pki_;
-};
+using ServeConsortium = testing::ServedConsortium;
 
 TEST_F(ServeConsortium, EachHospitalsClientReachesItsOwnNode) {
   testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kNode, "client-node-a", pki_->dir.path());

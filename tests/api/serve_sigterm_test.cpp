@@ -4,8 +4,6 @@
 // that was answered 201 must be on the ledger afterwards, which must verify.
 #include <gtest/gtest.h>
 
-#include <stdlib.h>
-
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -13,34 +11,21 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "../node/hospital_node_fixture.h"
-#include "api_test_support.h"
 #include "medledger/api/https_client.h"
 #include "serve_process.h"
+#include "served_consortium_fixture.h"
 
 namespace medledger::api {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kPinVariable = "MEDLEDGER_SERVE_SIGTERM_TEST_PIN";
 constexpr int kClientThreads = 4;
 // Bounds of the load loop: writes per thread and acknowledged writes before SIGTERM.
 constexpr int kMaxWritesPerThread = 100;
 constexpr int kAcknowledgedBeforeSigterm = 6;
 
-class ServeSigterm : public node::testing::TwoHospitals {
- protected:
-  void SetUp() override {
-    TwoHospitals::SetUp();
-    pki_ = testing::Pki::create();
-    node_a_.reset();
-    node_b_.reset();
-    ledger_.reset();
-    ASSERT_EQ(setenv(kPinVariable, node::testing::kUserPin, 1), 0);
-  }
-  std::unique_ptr<testing::Pki> pki_;
-};
+using ServeSigterm = testing::ServedConsortium;
 
 std::string store_body(const std::string& record) {
   boost::json::object body;
@@ -55,13 +40,9 @@ std::string store_body(const std::string& record) {
 
 TEST_F(ServeSigterm, EveryAcknowledgedWriteSurvivesAGracefulStopUnderLoad) {
   testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kNode, "client-node-a", pki_->dir.path());
-  const auto log = root_ / "serve.jsonl";
-  const auto config = root_ / "serve.toml";
-  std::ofstream(config) << "[listen]\naddress = \"127.0.0.1\"\nport = 0\n[tls]\ncertificate = \""
-                        << pki_->server_chain.string() << "\"\nprivate_key = \"" << pki_->server_key.string()
-                        << "\"\n[limits]\nshutdown_grace_ms = 5000\n[threads]\nhandlers = 4\n[log]\nfile = \""
-                        << log.string() << "\"\n[[hospital]]\ndata_dir = \"" << (root_ / "a").string()
-                        << "\"\ntoken_label = \"hospital-a\"\ntoken_pin = \"env:" << kPinVariable << "\"\n";
+  const auto log = log_path();
+  const auto config = write("serve.toml", head() + "[limits]\nshutdown_grace_ms = 5000\n[threads]\nhandlers = 4\n" +
+                                              hospital(root_ / "a", "hospital-a"));
   testing::ServeProcess serve(config, log);
   const auto port = serve.start();
   ASSERT_NE(port, 0) << serve.log();
