@@ -24,6 +24,9 @@
 // Stateless between transactions except a one-entry memo of the last validated
 // transaction's writes (keyed by tx_id and sequence), so apply() need not verify
 // the signatures a second time; a fresh instance gives the same results (verify).
+// Process-wide caches (parsed role certificates; successful chain validations per
+// certificate, admitted-CA set and role, used only strictly inside the path's
+// validity window) hold nothing a miss would decide differently (docs/contract.md).
 #pragma once
 
 #include <cstddef>
@@ -164,7 +167,8 @@ class RecordsContract final : public Contract {
   /// Checks every rule of docs/contract.md; reads only. Errors: the codes listed
   /// there (kContract* block, kCertificate*, kSignatureInvalid, storage errors).
   /// Cost: one signature verification per signature + one chain validation per
-  /// role certificate used + O(hospitals) anchor parsing + a few B-tree lookups.
+  /// role certificate used (a map lookup when cached) + O(hospitals) anchor
+  /// lookups + a few B-tree lookups.
   core::Result<void> validate(const Transaction& tx, const StateView& state, const BlockContext& ctx) override;
   /// Writes the state changes of an accepted transaction (memoized from validate
   /// when ctx matches; otherwise validates again). Cost: a few B-tree inserts.
