@@ -49,6 +49,8 @@ core::Result<std::vector<WrappedPatientKey>> load_patient_key_file(const std::fi
                                                                     std::string_view patient);
 /// Appends `wrapped` to that file (atomically). kIoError.
 core::Result<void> append_patient_key_file(const std::filesystem::path& data_dir, const WrappedPatientKey& wrapped);
+/// Deletes a patient's key file (a failed enrolment's undo). kIoError; absent is ok.
+core::Result<void> remove_patient_key_file(const std::filesystem::path& data_dir, std::string_view patient);
 
 }  // namespace detail
 }  // namespace medledger::node

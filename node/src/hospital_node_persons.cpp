@@ -1,8 +1,11 @@
 // HospitalNode: enrolment, PINs and the signatures persons give (custodial after
 // their PIN, or made elsewhere and checked here).
 #include <algorithm>
+#include <ctime>
+#include <optional>
 
 #include "hospital_node_internal.h"
+#include "medledger/ca/revocation.h"
 #include "medledger/core/error.h"
 #include "medledger/hsm/key_store.h"
 #include "medledger/ledger/records_state.h"
@@ -10,6 +13,51 @@
 namespace medledger::node {
 
 using core::ErrorCode;
+
+// Undoes a half-done enrolment when enrol() returns early: a certificate
+// registered on the ledger is revoked there (cessationOfOperation) and in the CA
+// directory, the PIN record and patient-key file are deleted, a token key is
+// destroyed -- so a retry starts clean and nothing usable is left behind. Best
+// effort: enrol() returns the original error whatever happens here.
+struct HospitalNode::EnrolmentUndo {
+  EnrolmentUndo(HospitalNode& undoing, const PersonEntry& enrolling) : node(undoing), person(enrolling) {}
+  EnrolmentUndo(const EnrolmentUndo&) = delete;
+  EnrolmentUndo& operator=(const EnrolmentUndo&) = delete;
+
+  HospitalNode& node;
+  const PersonEntry& person;
+  // Of the certificate, once issued (copies: the certificate itself dies first).
+  std::optional<core::Digest> issued_fingerprint;
+  std::string issued_serial_hex;
+  bool registered = false;
+  bool pin_stored = false;
+  bool done = false;
+
+  ~EnrolmentUndo() {
+    if (done) return;
+    const std::string& principal = person.principal;
+    if (pin_stored) (void)node.pins_->remove(principal);
+    if (person.role == ca::Role::kPatient) {
+      std::lock_guard<std::mutex> guard(node.patient_keys_mutex_);
+      (void)detail::remove_patient_key_file(node.dir_, principal);
+      node.patient_key_cache_.invalidate(principal);
+    }
+    if (registered) {
+      (void)node.submit_ca_signed(
+          node.new_transaction(ledger::kTxCertRevoke,
+                               ledger::make_cert_revoke_body(*issued_fingerprint,
+                                                             ca::revocation_reason_name(
+                                                                 ca::RevocationReason::kCessationOfOperation))),
+          "cert.revoke of the failed enrolment of " + principal);
+    }
+    if (issued_fingerprint) {
+      std::lock_guard<std::mutex> guard(node.ca_mutex_);
+      (void)node.keys_->ca_store->mark_revoked(
+          {issued_serial_hex, std::time(nullptr), ca::RevocationReason::kCessationOfOperation});
+    }
+    if (!person.key_id.empty()) (void)hsm::KeyStore(node.pool_).destroy(person.key_id);
+  }
+};
 
 core::Result<Enrolment> HospitalNode::enrol(const EnrolRequest& request) {
   if (request.role != ca::Role::kDoctor && request.role != ca::Role::kPatient && request.role != ca::Role::kAuditor) {
@@ -40,6 +88,17 @@ core::Result<Enrolment> HospitalNode::enrol(const EnrolRequest& request) {
     }
   } release{*this, principal};
 
+  // Everything that can fail without side effects comes first: the PIN's scrypt
+  // and the patient key are made before any key, certificate or ledger entry.
+  auto pin_record = make_pin_record(principal, request.pin, options_.scrypt);
+  if (!pin_record) return pin_record.error();
+  std::optional<PatientKey> patient_key;
+  if (request.role == ca::Role::kPatient) {
+    auto key = generate_patient_key(principal, 1);
+    if (!key) return key.error();
+    patient_key = std::move(*key);
+  }
+
   PersonEntry person;
   person.principal = principal;
   person.id = request.id;
@@ -62,6 +121,9 @@ core::Result<Enrolment> HospitalNode::enrol(const EnrolRequest& request) {
     person.key_id = key->id;
     spki = key->public_key_spki;
   }
+  // Until the person is stored, a failure undoes what was made (best effort; the
+  // error returned is always the original one).
+  EnrolmentUndo undo(*this, person);
 
   ca::IssueRequest issue;
   issue.role = request.role;
@@ -73,20 +135,21 @@ core::Result<Enrolment> HospitalNode::enrol(const EnrolRequest& request) {
     if (!cert) return cert.error();
     MEDLEDGER_TRY(keys_->ca_store->record_issued(*cert, request.role));
   }
+  undo.issued_fingerprint = ledger::certificate_fingerprint(*cert);
+  undo.issued_serial_hex = cert->serial_hex();
   person.cert_pem = cert->to_pem();
 
   auto receipt = submit_ca_signed(new_transaction(ledger::kTxCertRegister, ledger::make_cert_register_body(*cert)),
                                   "cert.register of " + principal);
   if (!receipt) return receipt.error();
-  // The ledger knows the person now; the PIN verifier and the key reference make
-  // them usable here. A failure below leaves a registered certificate unused.
-  MEDLEDGER_TRY(pins_->enrol(principal, request.pin, options_.scrypt));
-  if (request.role == ca::Role::kPatient) {
-    auto key = generate_patient_key(principal, 1);
-    if (!key) return key.error();
-    MEDLEDGER_TRY(store_patient_key(*key));
-  }
+  undo.registered = true;
+  // The ledger knows the person now; the PIN verifier, the patient key and the
+  // directory entry make them usable here.
+  MEDLEDGER_TRY(pins_->enrol_record(*pin_record));
+  undo.pin_stored = true;
+  if (patient_key) MEDLEDGER_TRY(store_patient_key(*patient_key));
   MEDLEDGER_TRY(persons_.add(person));
+  undo.done = true;
   const core::Digest fingerprint = ledger::certificate_fingerprint(*cert);
   return Enrolment{principal, std::move(*cert), fingerprint, std::move(*receipt)};
 }

@@ -51,6 +51,13 @@ core::Result<std::vector<WrappedPatientKey>> load_patient_key_file(const fs::pat
   return out;
 }
 
+core::Result<void> remove_patient_key_file(const fs::path& data_dir, std::string_view patient) {
+  std::error_code ec;
+  fs::remove(key_file(data_dir, patient), ec);
+  if (ec) return core::make_error(ErrorCode::kIoError, "cannot remove the key file of " + std::string(patient) + ": " + ec.message());
+  return core::success();
+}
+
 core::Result<void> append_patient_key_file(const fs::path& data_dir, const WrappedPatientKey& wrapped) {
   auto existing = load_patient_key_file(data_dir, wrapped.patient_id);
   if (!existing) return existing.error();

@@ -138,15 +138,19 @@ core::Result<void> PinStore::remove(const std::string& person_id) {
 
 core::Result<void> PinStore::enrol(const std::string& person_id, const core::SecretBytes& pin,
                                    const ScryptParams& params) {
+  auto record = make_pin_record(person_id, pin, params);
+  if (!record) return record.error();
+  return enrol_record(*record);
+}
+
+core::Result<void> PinStore::enrol_record(const PinRecord& record) {
   std::lock_guard<std::mutex> guard(mutex_);
   DirectoryLock lock(directory_);
   if (!lock.locked()) return io_error("cannot lock", directory_ / kLockFileName);
-  if (std::filesystem::exists(path_for(person_id))) {
-    return core::make_error(ErrorCode::kAlreadyExists, "person '" + person_id + "' already has a PIN");
+  if (std::filesystem::exists(path_for(record.person_id))) {
+    return core::make_error(ErrorCode::kAlreadyExists, "person '" + record.person_id + "' already has a PIN");
   }
-  auto record = make_pin_record(person_id, pin, params);
-  if (!record) return record.error();
-  return put(*record);
+  return put(record);
 }
 
 core::Result<void> PinStore::verify(const std::string& person_id, const core::SecretBytes& pin,

@@ -16,6 +16,8 @@
 #include "medledger/ca/certificate.h"
 #include "medledger/core/openssl.h"
 #include "medledger/core/sha256.h"
+#include "medledger/core/bytes.h"
+#include "medledger/hsm/key_store.h"
 #include "medledger/ledger/records_state.h"
 
 namespace medledger::node::testing {
@@ -158,6 +160,41 @@ TEST_F(NodeAdminTest, DigestSignedForAPersonVerifiesUnderTheirCertificateOnlyAft
   EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/pat-a", secret("wrong-pin"), digest)),
             ErrorCode::kPersonPinIncorrect);
   EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/nobody", secret(kPatientPin), digest)), ErrorCode::kNotFound);
+}
+
+
+// An enrolment that fails after its cert.register is undone: the certificate is
+// revoked on the ledger and in the CA directory, no PIN or key is left behind,
+// and a retry enrols the person afresh.
+TEST_F(NodeAdminTest, EnrolmentFailingAfterItsCertRegisterRevokesTheCertificateAndLeavesNothingUsable) {
+  const std::string principal = "hospital-a/pat-late";
+  // A directory where the patient-key file goes: the write after cert.register fails.
+  const auto blocker = root_ / "a" / "patient-keys" /
+                       (core::hex_encode(core::sha256(core::to_bytes(principal))) + ".json");
+  std::filesystem::create_directories(blocker / "in-the-way");
+
+  auto failed = node_a_->enrol({ca::Role::kPatient, "pat-late", secret(kPatientPin), {}});
+  ASSERT_FALSE(failed);
+
+  auto state = expect_ok(ledger::StateSnapshot::open(ledger_->ledger().store()));
+  auto fingerprints = expect_ok(ledger::person_certificates(*state, principal));
+  ASSERT_EQ(fingerprints.size(), 1u) << "the certificate was registered before the failure";
+  const auto first = ledger_entry(*ledger_, fingerprints[0]);
+  EXPECT_EQ(first.status, "revoked");
+  auto first_cert = expect_ok(ca::Certificate::from_der(first.der));
+  EXPECT_TRUE(contains(crl_serials(*node_a_), first_cert.serial_hex()));
+  EXPECT_EQ(error_of(node_a_->person(principal)), ErrorCode::kNotFound);
+  EXPECT_EQ(error_of(node_a_->open_session(principal, secret(kPatientPin))), ErrorCode::kNotFound);
+  hsm::KeyStore keys(pool_a_);
+  EXPECT_EQ(error_of(keys.find_by_label("medledger-person:" + principal)), ErrorCode::kKeyNotFound)
+      << "the person's token key is destroyed";
+
+  std::filesystem::remove_all(blocker);
+  auto retried = expect_ok(node_a_->enrol({ca::Role::kPatient, "pat-late", secret(kPatientPin), {}}));
+  EXPECT_NE(retried.fingerprint, fingerprints[0]);
+  (void)expect_ok(node_a_->put_record({"rec-late", "hospital-a/dr-a", principal, "application/fhir+json",
+                                        core::to_bytes(R"({"resourceType":"Observation"})")},
+                                       secret(kDoctorPin), secret(kPatientPin)));
 }
 
 }  // namespace

@@ -383,6 +383,7 @@ class HospitalNode {
   std::map<std::string, std::shared_ptr<const CustodialKey>, std::less<>> custodial_keys_;
   std::mutex patient_keys_mutex_;  // a patient-key file is read-modify-write
   PatientKeyCache patient_key_cache_;  // unwrapped current keys: no token ECDH per seal
+  struct EnrolmentUndo;  // what a failed enrol() takes back (hospital_node_persons.cpp)
   std::mutex enrolling_mutex_;
   std::set<std::string, std::less<>> enrolling_;  // principals being enrolled now (no double enrolment)
   std::mutex ca_mutex_;  // the CA directory's index is read-modify-write: one issuer at a time

@@ -32,8 +32,11 @@ class PinStore {
   /// Removes the record. kNotFound if none.
   core::Result<void> remove(const std::string& person_id);
 
-  /// make_pin_record then put. kAlreadyExists if the person has a record.
+  /// make_pin_record then enrol_record. kAlreadyExists if the person has a record.
   core::Result<void> enrol(const std::string& person_id, const core::SecretBytes& pin, const ScryptParams& params = {});
+  /// Stores a record made beforehand (make_pin_record: the scrypt runs outside the
+  /// store's locks). kAlreadyExists if the person has a record; kIoError.
+  core::Result<void> enrol_record(const PinRecord& record);
 
   /// One attempt: load, check_pin at `now_unix`, store the next record, then return
   /// the outcome (ok, kPersonPinIncorrect, kPersonLocked; kNotFound, kIoError).
