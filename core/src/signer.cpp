@@ -120,6 +120,19 @@ Result<ParsedKey> cached_key(ByteView public_key_spki) {
 
 }  // namespace
 
+Result<KeyAlgorithm> key_algorithm_of_spki(ByteView public_key_spki) {
+  EvpPkeyPtr key = parse_public_key_spki(public_key_spki.data(), public_key_spki.size());
+  if (!key) {
+    ERR_clear_error();
+    return make_error(ErrorCode::kMalformedEncoding, "signer public key is not a DER SubjectPublicKeyInfo");
+  }
+  switch (EVP_PKEY_get_base_id(key.get())) {
+    case EVP_PKEY_ED25519: return KeyAlgorithm::kEd25519;
+    case EVP_PKEY_EC: return KeyAlgorithm::kEcdsaP256;  // the curve is checked on verify
+    default: return make_error(ErrorCode::kUnsupportedAlgorithm, "signer key is neither P-256 nor Ed25519");
+  }
+}
+
 Result<void> verify_digest_signature(ByteView public_key_spki, const Digest& digest, ByteView signature) {
   auto parsed = cached_key(public_key_spki);
   if (!parsed) return parsed.error();

@@ -5,10 +5,7 @@
 #include <map>
 #include <mutex>
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
-
-#include "medledger/core/openssl.h"
+#include "medledger/core/signer.h"
 #include "records_internal.h"
 
 namespace medledger::ledger::records {
@@ -23,19 +20,6 @@ namespace {
 constexpr std::size_t kMaxCachedRoleCertificates = 4096;
 /// Most positive chain validations kept ((certificate, CA set, role) triples).
 constexpr std::size_t kMaxCachedChainValidations = 4096;
-
-Result<core::KeyAlgorithm> key_algorithm_of(core::ByteView spki) {
-  core::EvpPkeyPtr key = core::parse_public_key_spki(spki.data(), spki.size());
-  if (!key) {
-    ERR_clear_error();
-    return make_error(ErrorCode::kMalformedEncoding, "signer public key is not a DER SubjectPublicKeyInfo");
-  }
-  switch (EVP_PKEY_get_base_id(key.get())) {
-    case EVP_PKEY_ED25519: return core::KeyAlgorithm::kEd25519;
-    case EVP_PKEY_EC: return core::KeyAlgorithm::kEcdsaP256;  // the curve is checked on verify
-    default: return make_error(ErrorCode::kUnsupportedAlgorithm, "signer key is neither P-256 nor Ed25519");
-  }
-}
 
 /// What a positive validation showed: it held for every time inside the path's
 /// common validity window (signatures, constraints and names do not depend on time).
@@ -79,7 +63,7 @@ Result<ParsedRoleCertificate> parse_role_certificate(const core::Bytes& der) {
   auto cert = ca::Certificate::from_der(der);
   if (!cert) return cert.error();
   ParsedRoleCertificate parsed{*cert, cert->public_key_spki(), core::KeyAlgorithm::kEcdsaP256, std::nullopt};
-  auto algorithm = key_algorithm_of(parsed.spki);
+  auto algorithm = core::key_algorithm_of_spki(parsed.spki);
   if (algorithm) {
     parsed.algorithm = *algorithm;
   } else {

@@ -3,35 +3,13 @@
 #include <algorithm>
 #include <string>
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
-
-#include "medledger/core/openssl.h"
+#include "medledger/core/signer.h"
 #include "medledger/ledger/transaction.h"
 
 namespace medledger::ledger {
-namespace {
-
 using core::ErrorCode;
 using core::make_error;
 using core::Result;
-
-// The algorithm of a DER SubjectPublicKeyInfo, so a signature cannot claim one
-// algorithm and be checked under a key of another.
-Result<core::KeyAlgorithm> key_algorithm_of(core::ByteView spki) {
-  core::EvpPkeyPtr key = core::parse_public_key_spki(spki.data(), spki.size());
-  if (!key) {
-    ERR_clear_error();
-    return make_error(ErrorCode::kMalformedEncoding, "signer public key is not a DER SubjectPublicKeyInfo");
-  }
-  switch (EVP_PKEY_get_base_id(key.get())) {
-    case EVP_PKEY_ED25519: return core::KeyAlgorithm::kEd25519;
-    case EVP_PKEY_EC: return core::KeyAlgorithm::kEcdsaP256;  // the curve is checked on verify
-    default: return make_error(ErrorCode::kUnsupportedAlgorithm, "signer key is neither P-256 nor Ed25519");
-  }
-}
-
-}  // namespace
 
 Result<void> add_signature(Transaction& tx, core::Signer& signer, const core::Digest& cert_fingerprint) {
   const bool already_signed =
@@ -57,7 +35,7 @@ Result<void> verify_signature(const Transaction& tx, std::size_t index, core::By
                                                        " signatures)");
   }
   const TransactionSignature& signature = tx.signatures[index];
-  auto algorithm = key_algorithm_of(signer_spki);
+  auto algorithm = core::key_algorithm_of_spki(signer_spki);
   if (!algorithm) return algorithm.error();
   if (*algorithm != signature.algorithm) {
     return make_error(ErrorCode::kUnsupportedAlgorithm,

@@ -36,6 +36,12 @@ class Signer {
   virtual KeyAlgorithm algorithm() const = 0;
 };
 
+/// The algorithm of a DER SubjectPublicKeyInfo (P-256 for any EC key: the curve is
+/// checked on verify), so a signature cannot claim one algorithm and be checked
+/// under a key of another. kMalformedEncoding if it does not parse,
+/// kUnsupportedAlgorithm for other key types. Cost: one DER parse.
+Result<KeyAlgorithm> key_algorithm_of_spki(ByteView public_key_spki);
+
 /// Checks `signature` over `digest` with a DER SubjectPublicKeyInfo, in software.
 /// Returns kSignatureInvalid when it does not verify, kMalformedEncoding when
 /// the key or signature cannot be parsed, kUnsupportedAlgorithm otherwise.
