@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -56,6 +57,7 @@ struct CaCommandOptions {
   std::string root_cert;
   std::string key_out;
   std::string intermediate_csr;
+  std::vector<std::string> subject_alt_names;
   int days = 0;
   bool der = false;
 };
@@ -154,6 +156,16 @@ void init_ca(const CaCommandOptions& o) {
   require(ca::CaDirectory::create(dir, settings, {cert}));
   std::cout << "CA initialised in " << dir.string() << " (key '" << label << "' in the token)\n";
   describe(cert, std::cout);
+}
+
+// A PKCS#10 request signed by a key in the token (e.g. the node's TLS key, which
+// `serve` then uses as pkcs11:object=<label>): the private key never leaves it.
+void request_for_token_key(const CaCommandOptions& o) {
+  hsm::KeyStore store(open_token(o.token));
+  auto key = require(store.find_by_label(o.key_label));
+  auto signer = require(store.signer(key.id));
+  auto csr = require(ca::CertificateRequest::for_key(*signer, o.id, o.subject_alt_names));
+  write_output(o.out, core::to_bytes(csr.to_pem()));
 }
 
 void issue(const CaCommandOptions& o) {
@@ -324,6 +336,15 @@ void register_ca_commands(CLI::App& app) {
     if (o->csr.empty() && o->public_key.empty()) fail(core::make_error(ErrorCode::kInvalidArgument, "give --csr FILE or --public-key FILE"));
     issue(*o);
   });
+
+  auto* request_cmd = subcommand(ca, "request",
+                                 "write a CSR for a key in the token (e.g. the node's TLS key), signed by that key", *o);
+  add_token_options(request_cmd, o->token);
+  request_cmd->add_option("--key-label", o->key_label, "CKA_LABEL of the key (medledger key generate --label)")->required();
+  request_cmd->add_option("--id", o->id, "CN= of the request")->required();
+  request_cmd->add_option("--san", o->subject_alt_names, "subjectAltName, IP:<address> or DNS:<name> (repeatable)");
+  request_cmd->add_option("--out", o->out, "request file (default: stdout)");
+  request_cmd->callback([o] { request_for_token_key(*o); });
 
   auto* revoke_cmd = subcommand(ca, "revoke", "mark an issued certificate revoked (then run ca crl)", *o);
   revoke_cmd->add_option("--serial", o->serial, "serial number, hex")->required();

@@ -5,7 +5,9 @@
 #   secrets/so-pin, secrets/user-pin   token PINs (0600), created at random unless given
 #   token <label>                      initialised with those PINs (medledger token init)
 #   ca/                                the hospital CA (key in the token; medledger ca init)
-#   tls/node.key, tls/node.crt         node TLS key (P-256, 0600) and its role-node certificate
+#   token key 'node-tls', tls/node.crt node TLS key (P-256, in the token, never exported; serve
+#                                      uses tls.private_key = "pkcs11:object=node-tls") and its
+#                                      role-node certificate (CSR signed in the token)
 #   tls/node-chain.pem                 node certificate then the CA (tls.certificate)
 #   tls/client-ca.pem                  the CA certificate (tls.client_ca)
 #   admin/admin.key, admin/admin.crt   first admin's key (0600) and role-admin certificate
@@ -59,7 +61,7 @@ command -v "$medledger" >/dev/null || die "medledger binary not found: $medledge
 command -v openssl >/dev/null || die "openssl not found"
 
 # Refuse rather than overwrite: a second run must not replace a CA or a key.
-for existing in "$out/ca" "$out/tls/node.key" "$out/tls/node.crt" "$out/admin/admin.key" "$out/admin/admin.crt"; do
+for existing in "$out/ca" "$out/tls/node.crt" "$out/admin/admin.key" "$out/admin/admin.crt"; do
   [[ ! -e "$existing" ]] || die "$existing already exists; this node is provisioned (move it away to start over)"
 done
 if "$medledger" token list --module "$module" 2>/dev/null | awk -F'\t' -v l="$token_label" '$1 == l {found = 1} END {exit !found}'; then
@@ -90,11 +92,14 @@ user_pin="file:$out/secrets/user-pin"
 "$medledger" ca init --ca-dir "$out/ca" --module "$module" --token "$token_label" \
   --pin "$user_pin" --hospital "$hospital"
 
-# Node TLS key: a PEM file, because serve reads tls.private_key today (docs/api.md).
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$out/tls/node.key" 2>/dev/null
+# Node TLS key: generated in the token (sensitive, never extractable); its CSR is signed
+# there too, and serve uses it as tls.private_key = "pkcs11:object=node-tls".
+"$medledger" key generate --module "$module" --token "$token_label" --pin "$user_pin" --label node-tls >/dev/null
 san_list=$(IFS=,; echo "${sans[*]}")
-openssl req -new -key "$out/tls/node.key" -subj "/CN=$node_id" \
-  -addext "subjectAltName=$san_list" -out "$out/tls/node.csr"
+san_args=()
+for san in "${sans[@]}"; do san_args+=(--san "$san"); done
+"$medledger" ca request --ca-dir "$out/ca" --module "$module" --token "$token_label" --pin "$user_pin" \
+  --key-label node-tls --id "$node_id" "${san_args[@]}" --out "$out/tls/node.csr"
 "$medledger" ca issue --ca-dir "$out/ca" --module "$module" --token "$token_label" --pin "$user_pin" \
   --csr "$out/tls/node.csr" --role node --id "$node_id" --out "$out/tls/node.crt"
 cat "$out/tls/node.crt" "$out/ca/ca.pem" > "$out/tls/node-chain.pem"
@@ -114,7 +119,7 @@ provisioned hospital '$hospital' in $out:
   token        '$token_label' ($module)
   PINs         $out/secrets/so-pin, $out/secrets/user-pin (0600; keep the SO PIN offline)
   CA           $out/ca ($(openssl x509 -in "$out/ca/ca.pem" -noout -subject))
-  node TLS     $out/tls/node.key, $out/tls/node-chain.pem (CN=$node_id, $san_list)
+  node TLS     key 'node-tls' in the token, $out/tls/node-chain.pem (CN=$node_id, $san_list)
   client CA    $out/tls/client-ca.pem
   first admin  $out/admin/admin.key, $out/admin/admin.crt (CN=$admin_id, role admin)
 next: point tls.* and token.* of medledger.toml at these; install the user PIN as the

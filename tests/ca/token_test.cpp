@@ -213,5 +213,39 @@ TEST_F(CaCli, IntermediateFlowWithOfflineRoot) {
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
 }
 
+
+// A node TLS key that never leaves the token: the CSR is signed by the token key,
+// carries the SANs, and the certificate the CA issues from it holds that key.
+TEST_F(CaCli, RequestForATokenKeyCarriesItsSansAndIsIssuedForThatKey) {
+  ASSERT_EQ(cli("ca init --hospital hospital-a " + token_args()).exit_code, 0);
+  const std::string token = std::string("--token ") + kTokenLabel + " --pin file:" + quoted(pin_);
+  ASSERT_EQ(cli("key generate --label node-tls " + token).exit_code, 0);
+  auto csr = temp_.path() / "node-tls.csr";
+  auto made = cli("ca request --key-label node-tls --id node-a --san IP:127.0.0.1 --san DNS:localhost --out " +
+                  quoted(csr) + " " + token_args());
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  auto checked = run("openssl req -verify -noout -text -in " + quoted(csr));
+  EXPECT_NE(checked.output.find("verify OK"), std::string::npos) << checked.output;
+  EXPECT_NE(checked.output.find("IP Address:127.0.0.1"), std::string::npos) << checked.output;
+  EXPECT_NE(checked.output.find("DNS:localhost"), std::string::npos) << checked.output;
+
+  auto cert = temp_.path() / "node-tls.pem";
+  auto issued = cli("ca issue --csr " + quoted(csr) + " --role node --id node-a --out " + quoted(cert) + " " + token_args());
+  ASSERT_EQ(issued.exit_code, 0) << issued.output;
+  auto public_key = temp_.path() / "node-tls.pub";
+  ASSERT_EQ(cli("key export-public --label node-tls --out " + quoted(public_key) + " " + token).exit_code, 0);
+  auto from_cert = run("openssl x509 -noout -pubkey -in " + quoted(cert));
+  EXPECT_EQ(from_cert.output, run("cat " + quoted(public_key)).output) << "the certificate is for the token key";
+  auto sans = run("openssl x509 -noout -ext subjectAltName -in " + quoted(cert));
+  EXPECT_NE(sans.output.find("IP Address:127.0.0.1"), std::string::npos) << sans.output;
+
+  // Bad input: an unknown key, a SAN of another kind.
+  auto missing = cli("ca request --key-label no-such-key --id node-a --out " + quoted(csr) + " " + token_args());
+  EXPECT_EQ(missing.exit_code, core::exit_code_for(core::ErrorCode::kKeyNotFound)) << missing.output;
+  auto bad_san = cli("ca request --key-label node-tls --id node-a --san email:x@example.org --out " + quoted(csr) + " " +
+                     token_args());
+  EXPECT_EQ(bad_san.exit_code, core::exit_code_for(core::ErrorCode::kInvalidArgument)) << bad_san.output;
+}
+
 }  // namespace
 }  // namespace medledger::ca

@@ -25,7 +25,7 @@ step "provision.sh makes token, CA, node and admin certificates"
 "$deploy/provision.sh" --out "$etc" --hospital hospital-a --dns localhost --ip 127.0.0.1 \
   --medledger "$medledger" > "$work/provision.out"
 grep -q "provisioned hospital 'hospital-a'" "$work/provision.out" || fail "no provisioning report"
-for f in secrets/so-pin secrets/user-pin tls/node.key admin/admin.key; do
+for f in secrets/so-pin secrets/user-pin admin/admin.key; do
   [[ "$(stat -c %a "$etc/$f")" == 600 ]] || fail "$f is not mode 0600"
 done
 # No PIN appears in what the script printed.
@@ -36,6 +36,7 @@ openssl verify -CAfile "$etc/ca/ca.pem" "$etc/admin/admin.crt" >/dev/null || fai
 openssl x509 -in "$etc/tls/node.crt" -noout -subject | grep -q "OU = node" || fail "node cert role"
 openssl x509 -in "$etc/admin/admin.crt" -noout -subject | grep -q "OU = admin" || fail "admin cert role"
 openssl x509 -in "$etc/tls/node.crt" -noout -ext subjectAltName | grep -q "IP Address:127.0.0.1" || fail "node SAN"
+[[ ! -e "$etc/tls/node.key" ]] || fail "the node TLS key left the token"
 # A foreign CA's certificate must not verify against this CA (the check can fail).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/f.key" \
   -subj /CN=foreign -days 1 -out "$work/foreign.pem" 2>/dev/null

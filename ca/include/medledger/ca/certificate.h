@@ -17,6 +17,7 @@
 #include "medledger/core/bytes.h"
 #include "medledger/core/openssl.h"
 #include "medledger/core/result.h"
+#include "medledger/core/signer.h"
 
 namespace medledger::ca {
 
@@ -100,6 +101,14 @@ class CertificateRequest {
   /// PEM ("-----BEGIN CERTIFICATE REQUEST-----") or DER; kCsrInvalid otherwise.
   static core::Result<CertificateRequest> parse(core::ByteView pem_or_der);
   static CertificateRequest adopt(X509ReqPtr req);
+  /// A request for `signer`'s key (e.g. a TLS key in the token, which cannot sign
+  /// through OpenSSL's own CSR code), subject CN=`common_name`, with a
+  /// subjectAltName extension of `subject_alt_names` in OpenSSL's form
+  /// ("IP:127.0.0.1", "DNS:node-a.example") when not empty; signed by `signer`
+  /// (ECDSA P-256 only). kInvalidArgument (empty CN, bad SAN),
+  /// kUnsupportedAlgorithm, the signer's errors. Cost: one signature.
+  static core::Result<CertificateRequest> for_key(core::Signer& signer, const std::string& common_name,
+                                                  const std::vector<std::string>& subject_alt_names);
 
   std::string to_pem() const;
   core::Bytes to_der() const;
