@@ -31,7 +31,9 @@ TEST(Crl, CrlIsV2NumberedWithAkiReasonsAndValidSignature) {
   ASSERT_NE(reason, nullptr);
   EXPECT_EQ(ASN1_ENUMERATED_get(reason), 1);
   ASN1_ENUMERATED_free(reason);
-  EXPECT_NE(X509_CRL_get_ext_d2i(crl->get(), NID_authority_key_identifier, nullptr, nullptr), nullptr);
+  auto* aki = static_cast<AUTHORITY_KEYID*>(X509_CRL_get_ext_d2i(crl->get(), NID_authority_key_identifier, nullptr, nullptr));
+  EXPECT_NE(aki, nullptr);
+  AUTHORITY_KEYID_free(aki);
 }
 
 TEST(Crl, UnspecifiedReasonIsOmittedAsRfc5280Asks) {
