@@ -1,6 +1,7 @@
 // What the token benchmarks share: PIN literals as SecretBytes, unwrapping a Result
 // (a benchmark cannot go on without its set-up), a fresh SoftHSM2 token directory,
-// and the median over --benchmark_repetitions (the 2-core machine is shared).
+// the median over --benchmark_repetitions (the 2-core machine is shared), and a console
+// reporter that keeps each run's rate and CPU cost for the ratio tables.
 #pragma once
 
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "medledger/core/result.h"
 #include "medledger/core/secret.h"
@@ -54,5 +57,31 @@ inline double median_of(const Samples& samples, const std::string& name, int thr
   std::sort(values.begin(), values.end());
   return values[values.size() / 2];
 }
+
+/// The console table, plus every run's items/s and CPU seconds per item kept per
+/// (benchmark function, threads), so ratios can be printed after the table.
+class RateReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const auto& run : runs) {
+      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      auto rate = run.counters.find("items_per_second");
+      if (rate == run.counters.end()) continue;
+      const std::pair<std::string, int> key{run.run_name.function_name, static_cast<int>(run.threads)};
+      rates_[key].push_back(rate->second.value);
+      // CPU seconds per item over all threads: what the code costs, robust against
+      // other processes taking the shared cores (real time is not).
+      cpu_[key].push_back(run.GetAdjustedCPUTime() * 1e-9);
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  /// Medians over the repetitions; 0 when (name, threads) did not run.
+  double rate(const std::string& name, int threads) const { return median_of(rates_, name, threads); }
+  double cpu_seconds(const std::string& name, int threads) const { return median_of(cpu_, name, threads); }
+
+ private:
+  Samples rates_;
+  Samples cpu_;
+};
 
 }  // namespace medledger::bench

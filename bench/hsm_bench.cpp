@@ -306,36 +306,6 @@ void bench_wrapped_signer(benchmark::State& state, const std::vector<std::unique
   state.SetItemsProcessed(state.iterations());
 }
 
-// Keeps every run's signatures/s so the ratios can be printed after the console table.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& run : runs) {
-      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
-      auto rate = run.counters.find("items_per_second");
-      if (rate == run.counters.end()) continue;
-      rates_[{run.run_name.function_name, static_cast<int>(run.threads)}].push_back(rate->second.value);
-      // CPU time per signature (all threads' CPU / all signatures): what the code costs,
-      // robust against other processes taking the cores (real time is not).
-      cpu_[{run.run_name.function_name, static_cast<int>(run.threads)}].push_back(run.GetAdjustedCPUTime());
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  // The median over repetitions (--benchmark_repetitions): the 2-core machine is shared.
-  double rate(const std::string& name, int threads) const { return median(rates_, name, threads); }
-  double cpu_ns(const std::string& name, int threads) const { return median(cpu_, name, threads); }
-
- private:
-  using Samples = bench::Samples;
-  static double median(const Samples& samples, const std::string& name, int threads) {
-    return bench::median_of(samples, name, threads);
-  }
-
- private:
-  Samples rates_;
-  Samples cpu_;
-};
-
 void print_ratio(const char* what, double value, double target = 0) {
   if (target > 0) {
     std::printf("  %-58s %7.3fx  (target %s %.2fx)\n", what, value, value >= target ? "met:" : "MISSED:", target);
@@ -344,7 +314,7 @@ void print_ratio(const char* what, double value, double target = 0) {
   }
 }
 
-void print_ratios(const RatioReporter& reporter) {
+void print_ratios(const bench::RateReporter& reporter) {
   std::printf("\nRatios (signatures/s, median of repetitions; real time; same run)\n");
   for (int threads = 1; threads <= kMaxThreads; ++threads) {
     const double raw_object = reporter.rate("raw_sign/token_object", threads);
@@ -358,12 +328,12 @@ void print_ratios(const RatioReporter& reporter) {
                 raw_copy >= raw_object ? "session copy" : "token object", openssl);
     print_ratio("raw loop session copy / raw loop token object", raw_copy / raw_object);
     print_ratio("pool (session copy, default) / best raw loop", pool_copy / best_raw, 0.9);
-    const double raw_cpu = reporter.cpu_ns("raw_sign/session_copy", threads);
-    const double pool_cpu = reporter.cpu_ns("pool_sign/session_copy", threads);
+    const double raw_cpu = reporter.cpu_seconds("raw_sign/session_copy", threads);
+    const double pool_cpu = reporter.cpu_seconds("pool_sign/session_copy", threads);
     if (raw_cpu > 0 && pool_cpu > 0) {
       std::printf("  %-58s %7.3fx  (%.1f us vs %.1f us CPU per signature)\n",
-                  "CPU per signature, raw session copy / pool (default)", raw_cpu / pool_cpu, raw_cpu / 1000,
-                  pool_cpu / 1000);
+                  "CPU per signature, raw session copy / pool (default)", raw_cpu / pool_cpu, raw_cpu * 1e6,
+                  pool_cpu * 1e6);
     }
     print_ratio("pool (token object) / best raw loop", pool_object / best_raw);
     print_ratio("best token (pool, default) / OpenSSL in memory", pool_copy / openssl);
@@ -375,7 +345,7 @@ void print_ratios(const RatioReporter& reporter) {
     auto versus_few = [&](const char* name, const char* what, bool target) {
       const double rate = reporter.rate(name, 1);
       if (rate <= 0) return;
-      const double cpu_ratio = reporter.cpu_ns(name, 1) / reporter.cpu_ns("wrapped_sign/few", 1);
+      const double cpu_ratio = reporter.cpu_seconds(name, 1) / reporter.cpu_seconds("wrapped_sign/few", 1);
       std::printf("  %-58s %7.3fx  (%.1f us; CPU %.3fx)", what, few / rate, 1e6 / rate, cpu_ratio);
       if (target) std::printf("  (target within 1.20x: %s)", few / rate <= 1.2 ? "met" : "MISSED");
       std::printf("\n");
@@ -427,7 +397,7 @@ int main(int argc, char** argv) {
     std::printf("fresh SoftHSM2 token in %s; %zu wrapped keys made in %.1f s\n", shared.root.c_str(),
                 shared.many_blobs.size(), shared.many_blobs_seconds);
     register_benchmarks();
-    RatioReporter reporter;
+    bench::RateReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
     print_ratios(reporter);
     token = nullptr;

@@ -343,35 +343,6 @@ void bench_read_session(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// Keeps every run's items/s so the ratios can be printed after the console table.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& run : runs) {
-      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
-      auto rate = run.counters.find("items_per_second");
-      if (rate == run.counters.end()) continue;
-      rates_[{run.run_name.function_name, static_cast<int>(run.threads)}].push_back(rate->second.value);
-      // CPU seconds per item over all threads: what the code costs, whatever else
-      // runs on the shared cores and however long the durable commit waits.
-      cpu_[{run.run_name.function_name, static_cast<int>(run.threads)}].push_back(run.GetAdjustedCPUTime() * 1e-9);
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  // The median over repetitions (--benchmark_repetitions): the 2-core machine is shared.
-  double rate(const std::string& name, int threads) const { return median(rates_, name, threads); }
-  double cpu_seconds(const std::string& name, int threads) const { return median(cpu_, name, threads); }
-
- private:
-  using Samples = bench::Samples;
-  static double median(const Samples& samples, const std::string& name, int threads) {
-    return bench::median_of(samples, name, threads);
-  }
-
-  Samples rates_;
-  Samples cpu_;
-};
-
 void print_against(const char* what, double rate, double ceiling, bool target) {
   if (rate <= 0 || ceiling <= 0) return;
   std::printf("  %-44s %9.2f/s  %7.4fx of ceiling", what, rate, rate / ceiling);
@@ -379,7 +350,7 @@ void print_against(const char* what, double rate, double ceiling, bool target) {
   std::printf("\n");
 }
 
-void print_ratios(const RatioReporter& reporter) {
+void print_ratios(const bench::RateReporter& reporter) {
   const double scrypt = reporter.rate("pin/scrypt_check", 1);
   std::printf("\nRatios (items/s, median of repetitions; real time; same run)\n");
   if (scrypt > 0) std::printf(" one PIN check (scrypt, production cost): %.1f ms\n", 1e3 / scrypt);
@@ -439,7 +410,7 @@ int main(int argc, char** argv) {
                 shared.root.c_str(), static_cast<long long>(World::orderer_options().batch_delay.count()),
                 load_average().c_str());
     register_benchmarks();
-    RatioReporter reporter;
+    bench::RateReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
     print_ratios(reporter);
     const auto cache = core::verify_key_cache_stats();
