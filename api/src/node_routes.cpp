@@ -111,6 +111,19 @@ core::Result<std::uint64_t> parse_u64(std::string_view text, const char* what) {
   return value;
 }
 
+core::Result<std::optional<std::uint64_t>> optional_query_u64(const Request& request, const char* name) {
+  auto text = request.query_param(name);
+  if (!text) return std::optional<std::uint64_t>();
+  MEDLEDGER_TRY_ASSIGN(auto value, parse_u64(*text, name));
+  return std::optional<std::uint64_t>(value);
+}
+
+core::Result<std::uint64_t> required_query_u64(const Request& request, const char* name) {
+  MEDLEDGER_TRY_ASSIGN(auto value, optional_query_u64(request, name));
+  if (!value) return core::make_error(ErrorCode::kInvalidArgument, std::string("query parameter '") + name + "' is required");
+  return *value;
+}
+
 core::Result<void> add_node_route_rows(Router& router, const std::shared_ptr<NodeBinding>& binding,
                                        std::span<const NodeRouteRow> rows) {
   for (const auto& row : rows) {

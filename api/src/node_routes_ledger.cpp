@@ -64,13 +64,8 @@ core::Result<Response> ledger_transaction(const NodeCall& call, const Request& r
 }
 
 core::Result<Response> inclusion_proof(const NodeCall& call, const Request& request) {
-  auto sequence_text = request.query_param("sequence");
-  if (!sequence_text) return core::make_error(ErrorCode::kInvalidArgument, "query parameter 'sequence' is required");
-  MEDLEDGER_TRY_ASSIGN(auto sequence, parse_u64(*sequence_text, "sequence"));
-  std::optional<std::uint64_t> size;
-  if (auto size_text = request.query_param("size")) {
-    MEDLEDGER_TRY_ASSIGN(size, parse_u64(*size_text, "size"));
-  }
+  MEDLEDGER_TRY_ASSIGN(auto sequence, required_query_u64(request, "sequence"));
+  MEDLEDGER_TRY_ASSIGN(auto size, optional_query_u64(request, "size"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     auto& ledger = node.consortium().ledger();
     if (!size) {
@@ -96,13 +91,8 @@ core::Result<Response> inclusion_proof(const NodeCall& call, const Request& requ
 // RFC 9162 2.1.4 PROOF(first, D[second]): the tree of `first` transactions is a
 // prefix of the tree of `second` (default: the head's log size).
 core::Result<Response> consistency_proof(const NodeCall& call, const Request& request) {
-  auto first_text = request.query_param("first");
-  if (!first_text) return core::make_error(ErrorCode::kInvalidArgument, "query parameter 'first' is required");
-  MEDLEDGER_TRY_ASSIGN(auto first, parse_u64(*first_text, "first"));
-  std::optional<std::uint64_t> second;
-  if (auto second_text = request.query_param("second")) {
-    MEDLEDGER_TRY_ASSIGN(second, parse_u64(*second_text, "second"));
-  }
+  MEDLEDGER_TRY_ASSIGN(auto first, required_query_u64(request, "first"));
+  MEDLEDGER_TRY_ASSIGN(auto second, optional_query_u64(request, "second"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     auto& ledger = node.consortium().ledger();
     MEDLEDGER_TRY_ASSIGN(auto tip, ledger.tip());

@@ -91,6 +91,10 @@ core::Result<node::PersonCredential> take_credential(boost::json::object& body, 
 std::string person_principal(const node::HospitalNode& node, std::string_view id);
 /// A decimal path or query segment: kInvalidArgument naming `what` otherwise.
 core::Result<std::uint64_t> parse_u64(std::string_view text, const char* what);
+/// Query parameter `name` as parse_u64 reads it; nullopt when absent.
+core::Result<std::optional<std::uint64_t>> optional_query_u64(const Request& request, const char* name);
+/// The same, kInvalidArgument "query parameter '<name>' is required" when absent.
+core::Result<std::uint64_t> required_query_u64(const Request& request, const char* name);
 /// The receipt as a JSON value (ledger/receipt.h's canonical form).
 boost::json::value receipt_json(const ledger::Receipt& receipt);
 /// The record members of POST /v1/records and /v1/records/prepare: record_id, doctor,

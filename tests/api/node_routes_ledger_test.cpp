@@ -67,6 +67,18 @@ TEST_F(NodeLedgerRoutes, ConsistencyProofRefusesSizesOutsideTheLog) {
   }
 }
 
+TEST_F(NodeLedgerRoutes, InclusionProofRefusesMissingMalformedAndOutOfRangeSequences) {
+  serve(node_a_.get(), pool_a_);
+  const std::uint64_t size = log_size();
+  const std::vector<std::string> queries = {"", "sequence=abc", "sequence=-1", "sequence=" + std::to_string(size),
+                                            "sequence=0&size=x", "sequence=2&size=2"};
+  for (const auto& query : queries) {
+    auto answer = get("/v1/ledger/proofs/inclusion?" + query, kAuditor);
+    EXPECT_EQ(answer.status, 400) << query << ": " << answer.body;
+    EXPECT_EQ(error_code_of(answer), "INVALID_ARGUMENT") << query;
+  }
+}
+
 TEST_F(NodeLedgerRoutes, ConsistencyProofIsNotForDoctors) {
   serve(node_a_.get(), pool_a_);
   auto answer = get("/v1/ledger/proofs/consistency?first=1", testing::kDoctor);
