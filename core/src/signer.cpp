@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "medledger/core/openssl.h"
+#include "verified_signatures.h"
 
 namespace medledger::core {
 
@@ -108,8 +109,7 @@ Result<ParsedKey> parse_for_verify(ByteView public_key_spki) {
   return make_error(ErrorCode::kUnsupportedAlgorithm, "public key is neither P-256 nor Ed25519");
 }
 
-Result<ParsedKey> cached_key(ByteView public_key_spki) {
-  const Digest id = sha256(public_key_spki);
+Result<ParsedKey> cached_key(const Digest& id, ByteView public_key_spki) {
   auto& cache = verify_key_cache();
   if (auto hit = cache.find(id)) return *hit;
   auto parsed = parse_for_verify(public_key_spki);
@@ -133,11 +133,11 @@ Result<KeyAlgorithm> key_algorithm_of_spki(ByteView public_key_spki) {
   }
 }
 
-Result<void> verify_digest_signature(ByteView public_key_spki, const Digest& digest, ByteView signature) {
-  auto parsed = cached_key(public_key_spki);
-  if (!parsed) return parsed.error();
-  EVP_PKEY* key = parsed->key.get();
-  if (parsed->kind == VerifyKind::kEd25519) {
+namespace {
+
+Result<void> verify_with_key(const ParsedKey& parsed, const Digest& digest, ByteView signature) {
+  EVP_PKEY* key = parsed.key.get();
+  if (parsed.kind == VerifyKind::kEd25519) {
     EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key) != 1) {
       return openssl_error(ErrorCode::kCryptoError, "Ed25519 verify init");
@@ -155,6 +155,26 @@ Result<void> verify_digest_signature(ByteView public_key_spki, const Digest& dig
   ERR_clear_error();
   if (rc != 1) return make_error(ErrorCode::kSignatureInvalid, "ECDSA signature does not verify");
   return success();
+}
+
+}  // namespace
+
+Result<void> verify_digest_signature(ByteView public_key_spki, const Digest& digest, ByteView signature) {
+  const Digest key_id = sha256(public_key_spki);
+  const Digest memo_key = detail::verified_signature_key(key_id, digest, signature);
+  if (detail::verified_signature_known(memo_key)) return success();
+  auto parsed = cached_key(key_id, public_key_spki);
+  if (!parsed) return parsed.error();
+  MEDLEDGER_TRY(verify_with_key(*parsed, digest, signature));
+  detail::remember_verified_signature(memo_key);
+  return success();
+}
+
+Result<void> verify_digest_signature_without_memo(ByteView public_key_spki, const Digest& digest,
+                                                  ByteView signature) {
+  auto parsed = cached_key(sha256(public_key_spki), public_key_spki);
+  if (!parsed) return parsed.error();
+  return verify_with_key(*parsed, digest, signature);
 }
 
 VerifyKeyCacheStats verify_key_cache_stats() { return verify_key_cache().stats(); }

@@ -22,8 +22,17 @@ Result<void> add_signature(Transaction& tx, core::Signer& signer, const core::Di
     return make_error(ErrorCode::kTxMalformed,
                       "transaction already has " + std::to_string(kMaxTransactionSignatures) + " signatures");
   }
-  auto signature = signer.sign_digest(tx_id(tx));
+  const core::Digest id = tx_id(tx);
+  auto signature = signer.sign_digest(id);
   if (!signature) return signature.error();
+  // Checked before it is attached: a faulty token (or a signer whose public key is
+  // not its private key's) cannot put a bad signature on a transaction. The check
+  // fills core's memo of valid signatures, so the contract finds it done.
+  if (auto checked = core::verify_digest_signature(signer.public_key_spki(), id, *signature); !checked) {
+    return make_error(ErrorCode::kSignatureInvalid,
+                      "the signer returned a signature that does not verify under its public key: " +
+                          checked.error().message);
+  }
   tx.signatures.push_back(TransactionSignature{signer.algorithm(), cert_fingerprint, std::move(*signature)});
   return core::success();
 }

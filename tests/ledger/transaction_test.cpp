@@ -307,6 +307,51 @@ TEST_P(TransactionSignatures, ChangedBodyOrOtherKeyDoesNotVerify) {
   EXPECT_FALSE(verify_signature(flipped, 0, (*signer)->public_key_spki()).ok());
 }
 
+// A fault-injecting wrapper: signs with the real key, then flips a bit of the
+// signature (a faulty token), or reports another signer's public key.
+class FaultySigner final : public core::Signer {
+ public:
+  FaultySigner(core::Signer& inner, const core::Bytes& reported_spki, bool flip_bit)
+      : inner_(inner), reported_spki_(reported_spki), flip_bit_(flip_bit) {}
+  core::Result<core::Bytes> sign_digest(const core::Digest& digest) override {
+    auto signature = inner_.sign_digest(digest);
+    if (signature && flip_bit_) (*signature)[signature->size() / 2] ^= 0x01;
+    return signature;
+  }
+  const core::Bytes& public_key_spki() const override { return reported_spki_; }
+  core::KeyAlgorithm algorithm() const override { return inner_.algorithm(); }
+
+ private:
+  core::Signer& inner_;
+  core::Bytes reported_spki_;
+  bool flip_bit_;
+};
+
+TEST_P(TransactionSignatures, AFaultySignatureIsRefusedBeforeItIsAttached) {
+  auto signer = core::SoftwareSigner::generate(GetParam());
+  ASSERT_TRUE(signer.ok());
+  FaultySigner faulty(**signer, (*signer)->public_key_spki(), /*flip_bit=*/true);
+  Transaction tx = sample_transaction();
+  auto added = add_signature(tx, faulty, digest_of("signer cert"));
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().code, ErrorCode::kSignatureInvalid);
+  EXPECT_TRUE(tx.signatures.empty());
+  // The certificate may still sign once the signer works.
+  EXPECT_TRUE(add_signature(tx, **signer, digest_of("signer cert")).ok());
+}
+
+TEST_P(TransactionSignatures, ASignerWhosePublicKeyIsNotItsPrivateKeysIsRefused) {
+  auto signer = core::SoftwareSigner::generate(GetParam());
+  auto other = core::SoftwareSigner::generate(GetParam());
+  ASSERT_TRUE(signer.ok() && other.ok());
+  FaultySigner mismatched(**signer, (*other)->public_key_spki(), /*flip_bit=*/false);
+  Transaction tx = sample_transaction();
+  auto added = add_signature(tx, mismatched, digest_of("signer cert"));
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().code, ErrorCode::kSignatureInvalid);
+  EXPECT_TRUE(tx.signatures.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(BothAlgorithms, TransactionSignatures,
                          ::testing::Values(core::KeyAlgorithm::kEcdsaP256, core::KeyAlgorithm::kEd25519));
 

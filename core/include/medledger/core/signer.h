@@ -48,9 +48,17 @@ Result<KeyAlgorithm> key_algorithm_of_spki(ByteView public_key_spki);
 /// Thread-safe. The parsed key is kept in a process-wide cache keyed by
 /// SHA-256(SPKI) (below), so verifying under the same certificates again -- what
 /// the ledger contract does for every transaction -- skips the DER parse and the
-/// point check. Cost: one SHA-256 + one verification (+ one parse on a miss).
+/// point check; a triple found valid before is answered from the memo below.
+/// Cost: two SHA-256 + one verification (+ one parse on a key miss); two SHA-256
+/// on a memo hit.
 Result<void> verify_digest_signature(ByteView public_key_spki, const Digest& digest,
                                      ByteView signature);
+
+/// The same check as verify_digest_signature without consulting or filling the
+/// memo of valid signatures (the parsed-key cache is still used): what the
+/// benchmarks' crypto ceiling measures. Cost: one SHA-256 + one verification.
+Result<void> verify_digest_signature_without_memo(ByteView public_key_spki, const Digest& digest,
+                                                  ByteView signature);
 
 /// Parsed public keys verify_digest_signature keeps (least recently used goes
 /// first). A consortium's active certificates (doctors, patients, nodes of a
@@ -66,6 +74,24 @@ struct VerifyKeyCacheStats {
 VerifyKeyCacheStats verify_key_cache_stats();
 /// Empties the cache and zeroes the counters.
 void clear_verify_key_cache();
+
+/// Valid signatures verify_digest_signature remembers, keyed by SHA-256(key
+/// fingerprint || digest || signature): verifying the same triple again costs one
+/// hash. Only successes are kept (a failure is re-checked every time), so an
+/// answer from the memo is exactly what verifying would give. 64 Ki entries of
+/// ~100 bytes: ~6 MiB; the oldest go first. Lets the node check each signature
+/// once, in the caller's thread, and the ledger's single writer find it done.
+inline constexpr std::size_t kVerifiedSignatureMemoCapacity = 65536;
+
+struct VerifiedSignatureMemoStats {
+  std::size_t size = 0;      // triples held now, <= kVerifiedSignatureMemoCapacity
+  std::uint64_t hits = 0;    // verifications answered from the memo
+  std::uint64_t misses = 0;  // verifications that ran the signature check
+};
+/// Counters since start (or the last clear). For tests and benchmarks.
+VerifiedSignatureMemoStats verified_signature_memo_stats();
+/// Empties the memo and zeroes its counters.
+void clear_verified_signature_memo();
 
 /// SHA-256 of the SubjectPublicKeyInfo DER: the key fingerprint used as CKA_ID
 /// and in transactions.

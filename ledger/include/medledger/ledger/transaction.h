@@ -108,10 +108,13 @@ core::Digest tx_id(const Transaction& tx);
 /// The canonical wire form including "signatures" (decode_transaction(encode(tx)) == tx).
 std::string encode_transaction(const Transaction& tx);
 
-/// Signs tx_id(tx) with `signer` and appends the signature under `cert_fingerprint`.
-/// Fails with kAlreadyExists if that certificate already signed, kTxMalformed when the
-/// limit of signatures is reached, or the signer's error. Cost: one sign_digest call
-/// (a token round trip for hsm::TokenSigner).
+/// Signs tx_id(tx) with `signer`, checks the signature under the signer's public key
+/// and appends it under `cert_fingerprint`. Fails with kAlreadyExists if that
+/// certificate already signed, kTxMalformed when the limit of signatures is reached,
+/// kSignatureInvalid if the signer returned a signature that does not verify, or the
+/// signer's error; the transaction is unchanged on failure. Cost: one sign_digest
+/// call (a token round trip for hsm::TokenSigner) + one software verification (which
+/// core remembers, so the contract's check of the same signature is a hash).
 core::Result<void> add_signature(Transaction& tx, core::Signer& signer,
                                  const core::Digest& cert_fingerprint);
 
