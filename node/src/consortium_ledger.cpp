@@ -64,13 +64,28 @@ ConsortiumLedger::~ConsortiumLedger() {
   if (orderer_) orderer_->stop();
 }
 
-core::Result<ledger::Receipt> ConsortiumLedger::submit(const ledger::Transaction& tx) {
-  auto future = orderer_->submit(ledger::encode_transaction(tx));
+namespace {
+
+core::Result<ledger::Receipt> wait_for_commit(std::future<core::Result<ledger::Receipt>>& future) {
+  if (!future.valid()) return core::make_error(ErrorCode::kInternal, "this commit was already waited for");
   if (future.wait_for(kCommitWaitLimit) != std::future_status::ready) {
     return core::make_error(ErrorCode::kOrderingStopped, "no durable commit within the wait limit");
   }
   return future.get();
 }
+
+}  // namespace
+
+core::Result<ledger::Receipt> ConsortiumLedger::submit(const ledger::Transaction& tx) {
+  auto future = submit_async(tx);
+  return wait_for_commit(future);
+}
+
+std::future<core::Result<ledger::Receipt>> ConsortiumLedger::submit_async(const ledger::Transaction& tx) {
+  return orderer_->submit(ledger::encode_transaction(tx));
+}
+
+core::Result<ledger::Receipt> PendingCommit::wait() { return accepted_or_error(wait_for_commit(future_), what_); }
 
 core::Result<ledger::Receipt> accepted_or_error(core::Result<ledger::Receipt> receipt, std::string_view what) {
   if (!receipt) return receipt;

@@ -251,9 +251,14 @@ core::Result<ledger::Receipt> HospitalNode::submit_ca_signed(ledger::Transaction
 }
 
 core::Result<ledger::Receipt> HospitalNode::endorse_and_submit(ledger::Transaction tx) {
+  auto pending = endorse_and_submit_async(std::move(tx));
+  if (!pending) return pending.error();
+  return pending->wait();
+}
+
+core::Result<PendingCommit> HospitalNode::endorse_and_submit_async(ledger::Transaction tx) {
   MEDLEDGER_TRY(ledger::add_signature(tx, *keys_->node_signer, ledger::certificate_fingerprint(signing_cert_)));
-  std::string what = tx.type;
-  return accepted_or_error(ledger_.submit(tx), what);
+  return PendingCommit(ledger_.submit_async(tx), tx.type);
 }
 
 core::Result<void> HospitalNode::register_node_certificates() {

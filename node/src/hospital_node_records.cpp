@@ -2,6 +2,8 @@
 // (grant checked on current state, decrypted, audited with record.read).
 #include <algorithm>
 
+#include <openssl/crypto.h>
+
 #include "hospital_node_internal.h"
 #include "medledger/core/error.h"
 #include "medledger/core/sha256.h"
@@ -58,11 +60,19 @@ core::Result<ledger::Receipt> HospitalNode::put_record(const RecordPutRequest& r
 
 core::Result<ledger::Receipt> HospitalNode::put_record(const RecordPutRequest& request, const PersonCredential& doctor,
                                                        const PersonCredential& patient) {
+  auto pending = put_record_async(request, doctor, patient);
+  if (!pending) return pending.error();
+  return pending->wait();
+}
+
+core::Result<PendingCommit> HospitalNode::put_record_async(const RecordPutRequest& request,
+                                                           const PersonCredential& doctor,
+                                                           const PersonCredential& patient) {
   auto prepared = prepare_record_put(request);
   if (!prepared) return prepared.error();
   MEDLEDGER_TRY(sign_as(prepared->tx, request.doctor, doctor));
   MEDLEDGER_TRY(sign_as(prepared->tx, request.patient, patient));
-  return endorse_and_submit(std::move(prepared->tx));
+  return endorse_and_submit_async(std::move(prepared->tx));
 }
 
 core::Result<std::string> HospitalNode::authorise_read(const ledger::StateView& state,
@@ -133,7 +143,25 @@ core::Result<RecordRead> HospitalNode::read_record(const ReadRequest& request, c
   return read_record(request, PersonCredential::pin(doctor_pin.clone()));
 }
 
+core::Result<RecordRead> PendingRead::wait() {
+  auto receipt = audit_.wait();
+  if (!receipt) {
+    OPENSSL_cleanse(read_.plaintext.data(), read_.plaintext.size());  // never released without its audit entry
+    if (on_failure_) on_failure_(receipt.error());
+    return receipt.error();
+  }
+  read_.receipt = std::move(*receipt);
+  return std::move(read_);
+}
+
 core::Result<RecordRead> HospitalNode::read_record(const ReadRequest& request, const PersonCredential& doctor_credential) {
+  auto pending = read_record_async(request, doctor_credential);
+  if (!pending) return pending.error();
+  return pending->wait();
+}
+
+core::Result<PendingRead> HospitalNode::read_record_async(const ReadRequest& request,
+                                                          const PersonCredential& doctor_credential) {
   auto doctor = persons_.find(request.doctor);
   if (!doctor) return doctor.error();
   if (doctor->role != ca::Role::kDoctor) {
@@ -194,13 +222,13 @@ core::Result<RecordRead> HospitalNode::read_record(const ReadRequest& request, c
   auto key = custodial_key(request.doctor);
   if (!key) return key.error();
   MEDLEDGER_TRY(ledger::add_signature(tx, *(*key)->signer, (*key)->fingerprint));
-  auto receipt = endorse_and_submit(std::move(tx));
-  if (!receipt) {
-    refuse(request, receipt.error());
-    return receipt.error();
+  auto audit = endorse_and_submit_async(std::move(tx));
+  if (!audit) {
+    refuse(request, audit.error());
+    return audit.error();
   }
-  out.receipt = std::move(*receipt);
-  return out;
+  return PendingRead(std::move(out), std::move(*audit),
+                     [this, request](const core::Error& reason) { refuse(request, reason); });
 }
 
 core::Result<std::vector<ledger::RecordEntry>> HospitalNode::list_records(std::string_view patient) const {

@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -67,6 +69,10 @@ class ConsortiumLedger {
   /// either way. Errors: those of SoloOrderer (kTxDuplicate, kTxMalformed,
   /// kOrderingStopped, kLedgerStorage, ...). Cost: one block commit (shared).
   core::Result<ledger::Receipt> submit(const ledger::Transaction& tx);
+  /// Encodes and queues without waiting: the future is ready after the block's
+  /// durable commit, with what submit() would return. Lets one caller keep several
+  /// transactions in flight (they share blocks). Cost: encode + the orderer's checks.
+  std::future<core::Result<ledger::Receipt>> submit_async(const ledger::Transaction& tx);
 
   ledger::Ledger& ledger() { return *ledger_; }
   const core::Signer& proposer() const { return *proposer_; }
@@ -84,5 +90,21 @@ class ConsortiumLedger {
 /// The receipt as an error when the contract rejected the transaction: the
 /// result code with "<type> rejected: <NAME> (tx <b64url>, sequence S)".
 core::Result<ledger::Receipt> accepted_or_error(core::Result<ledger::Receipt> receipt, std::string_view what);
+
+/// A transaction handed to the orderer whose block may not have committed yet.
+/// Move-only; wait() once.
+class PendingCommit {
+ public:
+  PendingCommit(std::future<core::Result<ledger::Receipt>> future, std::string what)
+      : future_(std::move(future)), what_(std::move(what)) {}
+  /// Waits (at most kCommitWaitLimit: kOrderingStopped) for the durable commit and
+  /// returns what the synchronous call would: the receipt if accepted, else the
+  /// rejection code as the error (accepted_or_error) or the orderer's error.
+  core::Result<ledger::Receipt> wait();
+
+ private:
+  std::future<core::Result<ledger::Receipt>> future_;
+  std::string what_;  // the transaction type, for the rejection message
+};
 
 }  // namespace medledger::node

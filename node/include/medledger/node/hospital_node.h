@@ -137,6 +137,23 @@ struct RecordRead {
   ledger::Receipt receipt;   // of the record.read audit entry
 };
 
+/// A read whose record.read audit entry is queued. The plaintext is held here and
+/// handed out by wait() only once that entry is durably on the ledger (on failure it
+/// is wiped, and the refusal is reported as read_record would). Move-only; must
+/// not outlive the node that made it (the refusal is reported through it).
+class PendingRead {
+ public:
+  PendingRead(RecordRead read, PendingCommit audit, std::function<void(const core::Error&)> on_failure)
+      : read_(std::move(read)), audit_(std::move(audit)), on_failure_(std::move(on_failure)) {}
+  /// What read_record returns: the decrypted record with the audit entry's receipt.
+  core::Result<RecordRead> wait();
+
+ private:
+  RecordRead read_;
+  PendingCommit audit_;
+  std::function<void(const core::Error&)> on_failure_;
+};
+
 struct GrantRequest {
   std::string patient;                    // principal, enrolled at this node
   std::string grantee;                    // hospital id or doctor principal
@@ -274,6 +291,9 @@ class HospitalNode {
   /// Node endorsement, then submit; the receipt if accepted, else the rejection
   /// code as the error (the transaction is logged with it).
   core::Result<ledger::Receipt> endorse_and_submit(ledger::Transaction tx);
+  /// The same without waiting for the commit: endorses, queues and returns the
+  /// pending commit (PendingCommit::wait gives the receipt or the rejection).
+  core::Result<PendingCommit> endorse_and_submit_async(ledger::Transaction tx);
 
   // ---- records ----
 
@@ -289,11 +309,20 @@ class HospitalNode {
                                            const PersonCredential& patient);
   core::Result<ledger::Receipt> put_record(const RecordPutRequest& request, const core::SecretBytes& doctor_pin,
                                            const core::SecretBytes& patient_pin);
+  /// put_record without waiting for the commit: everything up to the queued
+  /// transaction happens here (errors as put_record); wait() on the result gives
+  /// the receipt or the contract's rejection. One caller may keep many writes in
+  /// flight this way; they share blocks, so each pays a smaller share of one.
+  core::Result<PendingCommit> put_record_async(const RecordPutRequest& request, const PersonCredential& doctor,
+                                               const PersonCredential& patient);
   /// Checks the grant on current state (refusals: on_refused_read + the code),
   /// checks the doctor's credential, decrypts (kDecryptionFailed if tampered),
   /// appends record.read (doctor + node) and returns the plaintext.
   core::Result<RecordRead> read_record(const ReadRequest& request, const PersonCredential& doctor);
   core::Result<RecordRead> read_record(const ReadRequest& request, const core::SecretBytes& doctor_pin);
+  /// read_record without waiting for the audit entry's commit: errors before the
+  /// entry is queued come here, the rest from PendingRead::wait.
+  core::Result<PendingRead> read_record_async(const ReadRequest& request, const PersonCredential& doctor);
   /// Records owned by a patient (ids and latest version).
   core::Result<std::vector<ledger::RecordEntry>> list_records(std::string_view patient) const;
   /// Every version of a record, oldest first. kRecordNotFound.

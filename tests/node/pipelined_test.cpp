@@ -1,0 +1,107 @@
+// HospitalNode's asynchronous calls (put_record_async, read_record_async): one
+// caller keeps several operations in flight on real SoftHSM2 tokens and a real LMDB
+// ledger; each one's wait() gives exactly what the synchronous call would.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <vector>
+
+#include "hospital_node_fixture.h"
+
+namespace medledger::node::testing {
+namespace {
+
+using core::ErrorCode;
+using NodePipelinedTest = TwoHospitals;
+
+constexpr int kInFlight = 12;
+
+TEST_F(NodePipelinedTest, WritesKeptInFlightByOneCallerAllCommitAndShareBlocks) {
+  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
+  std::vector<PendingCommit> pending;
+  for (int i = 0; i < kInFlight; ++i) {
+    pending.push_back(expect_ok(node_a_->put_record_async(fhir("rec-" + std::to_string(i)),
+                                                          PersonCredential::session_token(doctor.token.clone()),
+                                                          PersonCredential::session_token(patient.token.clone()))));
+  }
+  std::set<std::uint64_t> heights;
+  for (auto& p : pending) {
+    auto receipt = expect_ok(p.wait());
+    EXPECT_EQ(receipt.result, ledger::kTxAccepted);
+    heights.insert(receipt.height);
+    EXPECT_TRUE(expect_ok(ledger_->ledger().find(receipt.tx_id)).has_value());
+  }
+  EXPECT_LT(heights.size(), static_cast<std::size_t>(kInFlight)) << "writes in flight together should share blocks";
+  EXPECT_EQ(expect_ok(node_a_->list_records("hospital-a/pat-a")).size(), static_cast<std::size_t>(kInFlight));
+  expect_verify_clean();
+}
+
+TEST_F(NodePipelinedTest, TwoFirstVersionsInFlightForOneRecordCommitOneAndRejectTheOther) {
+  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
+  // Both are prepared as version 1 before either commits; the contract decides.
+  auto first = expect_ok(node_a_->put_record_async(fhir("same", R"({"v":1})"),
+                                                   PersonCredential::session_token(doctor.token.clone()),
+                                                   PersonCredential::session_token(patient.token.clone())));
+  auto second = expect_ok(node_a_->put_record_async(fhir("same", R"({"v":2})"),
+                                                    PersonCredential::session_token(doctor.token.clone()),
+                                                    PersonCredential::session_token(patient.token.clone())));
+  auto committed = expect_ok(first.wait());
+  EXPECT_EQ(committed.result, ledger::kTxAccepted);
+  auto rejected = second.wait();
+  ASSERT_FALSE(rejected);
+  EXPECT_EQ(rejected.error().code, ErrorCode::kRecordAlreadyExists);  // version 1 again
+  auto read = expect_ok(node_a_->read_record(read_at_a("same"), PersonCredential::session_token(doctor.token.clone())));
+  EXPECT_EQ(core::to_string(read.plaintext), R"({"v":1})");
+  EXPECT_EQ(read.version, 1u);
+}
+
+TEST_F(NodePipelinedTest, ReadsInFlightReleaseThePlaintextWithTheirCommittedAuditEntry) {
+  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
+  (void)expect_ok(node_a_->put_record(fhir("chart", R"({"v":1})"), PersonCredential::session_token(doctor.token.clone()),
+                                      PersonCredential::session_token(patient.token.clone())));
+  std::vector<PendingRead> pending;
+  for (int i = 0; i < kInFlight; ++i) {
+    pending.push_back(
+        expect_ok(node_a_->read_record_async(read_at_a("chart"), PersonCredential::session_token(doctor.token.clone()))));
+  }
+  std::set<core::Digest> audit_entries;
+  for (auto& p : pending) {
+    auto read = expect_ok(p.wait());
+    EXPECT_EQ(core::to_string(read.plaintext), R"({"v":1})");
+    EXPECT_EQ(read.receipt.result, ledger::kTxAccepted);
+    EXPECT_TRUE(expect_ok(ledger_->ledger().find(read.receipt.tx_id)).has_value());
+    audit_entries.insert(read.receipt.tx_id);
+  }
+  EXPECT_EQ(audit_entries.size(), static_cast<std::size_t>(kInFlight));
+  expect_verify_clean();
+}
+
+TEST_F(NodePipelinedTest, RefusalsBeforeTheAuditEntryIsQueuedComeFromTheCallItself) {
+  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  auto missing = node_a_->read_record_async(read_at_a("no-such-record"),
+                                            PersonCredential::session_token(doctor.token.clone()));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kRecordNotFound);
+  auto wrong_session = node_a_->put_record_async(fhir("rec"), PersonCredential::session_token(doctor.token.clone()),
+                                                 PersonCredential::session_token(doctor.token.clone()));
+  ASSERT_FALSE(wrong_session);
+  EXPECT_EQ(wrong_session.error().code, ErrorCode::kPersonSessionInvalid);
+  EXPECT_TRUE(expect_ok(node_a_->list_records("hospital-a/pat-a")).empty());
+}
+
+TEST_F(NodePipelinedTest, APendingCommitCanBeWaitedForOnlyOnce) {
+  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
+  auto pending = expect_ok(node_a_->put_record_async(fhir("once"), PersonCredential::session_token(doctor.token.clone()),
+                                                     PersonCredential::session_token(patient.token.clone())));
+  EXPECT_TRUE(pending.wait().ok());
+  auto again = pending.wait();
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kInternal);
+}
+
+}  // namespace
+}  // namespace medledger::node::testing
