@@ -12,6 +12,11 @@ using core::make_error;
 using core::Result;
 
 Result<void> add_signature(Transaction& tx, core::Signer& signer, const core::Digest& cert_fingerprint) {
+  return add_signature(tx, tx_id(tx), signer, cert_fingerprint);
+}
+
+Result<void> add_signature(Transaction& tx, const core::Digest& id, core::Signer& signer,
+                           const core::Digest& cert_fingerprint) {
   const bool already_signed =
       std::any_of(tx.signatures.begin(), tx.signatures.end(),
                   [&](const TransactionSignature& s) { return s.cert_fingerprint == cert_fingerprint; });
@@ -22,7 +27,6 @@ Result<void> add_signature(Transaction& tx, core::Signer& signer, const core::Di
     return make_error(ErrorCode::kTxMalformed,
                       "transaction already has " + std::to_string(kMaxTransactionSignatures) + " signatures");
   }
-  const core::Digest id = tx_id(tx);
   auto signature = signer.sign_digest(id);
   if (!signature) return signature.error();
   // Checked before it is attached: a faulty token (or a signer whose public key is

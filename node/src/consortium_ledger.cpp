@@ -82,6 +82,8 @@ core::Result<ledger::Receipt> ConsortiumLedger::submit(const ledger::Transaction
 }
 
 std::future<core::Result<ledger::Receipt>> ConsortiumLedger::submit_async(const ledger::Transaction& tx) {
+  // The orderer parses the wire form back: the contract sees exactly what every
+  // other node and `ledger verify` will decode (number kinds, member order).
   return orderer_->submit(ledger::encode_transaction(tx));
 }
 

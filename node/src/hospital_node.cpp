@@ -257,8 +257,14 @@ core::Result<ledger::Receipt> HospitalNode::endorse_and_submit(ledger::Transacti
 }
 
 core::Result<PendingCommit> HospitalNode::endorse_and_submit_async(ledger::Transaction tx) {
-  MEDLEDGER_TRY(ledger::add_signature(tx, *keys_->node_signer, ledger::certificate_fingerprint(signing_cert_)));
-  return PendingCommit(ledger_.submit_async(tx), tx.type);
+  const core::Digest id = ledger::tx_id(tx);
+  return endorse_and_submit_async(std::move(tx), id);
+}
+
+core::Result<PendingCommit> HospitalNode::endorse_and_submit_async(ledger::Transaction tx, const core::Digest& id) {
+  MEDLEDGER_TRY(ledger::add_signature(tx, id, *keys_->node_signer, ledger::certificate_fingerprint(signing_cert_)));
+  std::string what = tx.type;
+  return PendingCommit(ledger_.submit_async(tx), std::move(what));
 }
 
 core::Result<void> HospitalNode::register_node_certificates() {

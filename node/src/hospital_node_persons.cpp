@@ -230,10 +230,15 @@ core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, std::string_vi
 
 core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, std::string_view principal,
                                          const PersonCredential& credential) {
+  return sign_as(tx, ledger::tx_id(tx), principal, credential);
+}
+
+core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, const core::Digest& id, std::string_view principal,
+                                         const PersonCredential& credential) {
   auto key = custodial_key(principal);
   if (!key) return key.error();
   MEDLEDGER_TRY(check_credential(principal, credential));  // before signing: nothing for a wrong PIN or a dead session
-  return ledger::add_signature(tx, *(*key)->signer, (*key)->fingerprint);
+  return ledger::add_signature(tx, id, *(*key)->signer, (*key)->fingerprint);
 }
 
 core::Result<DigestSignature> HospitalNode::sign_digest_as(std::string_view principal, const core::SecretBytes& pin,

@@ -70,9 +70,9 @@ core::Result<PendingCommit> HospitalNode::put_record_async(const RecordPutReques
                                                            const PersonCredential& patient) {
   auto prepared = prepare_record_put(request);
   if (!prepared) return prepared.error();
-  MEDLEDGER_TRY(sign_as(prepared->tx, request.doctor, doctor));
-  MEDLEDGER_TRY(sign_as(prepared->tx, request.patient, patient));
-  return endorse_and_submit_async(std::move(prepared->tx));
+  MEDLEDGER_TRY(sign_as(prepared->tx, prepared->tx_id, request.doctor, doctor));
+  MEDLEDGER_TRY(sign_as(prepared->tx, prepared->tx_id, request.patient, patient));
+  return endorse_and_submit_async(std::move(prepared->tx), prepared->tx_id);
 }
 
 core::Result<std::string> HospitalNode::authorise_read(const ledger::StateView& state,
@@ -221,8 +221,9 @@ core::Result<PendingRead> HospitalNode::read_record_async(const ReadRequest& req
                             ledger::make_record_read_body({request.record_id, version, request.purpose}));
   auto key = custodial_key(request.doctor);
   if (!key) return key.error();
-  MEDLEDGER_TRY(ledger::add_signature(tx, *(*key)->signer, (*key)->fingerprint));
-  auto audit = endorse_and_submit_async(std::move(tx));
+  const core::Digest id = ledger::tx_id(tx);
+  MEDLEDGER_TRY(ledger::add_signature(tx, id, *(*key)->signer, (*key)->fingerprint));
+  auto audit = endorse_and_submit_async(std::move(tx), id);
   if (!audit) {
     refuse(request, audit.error());
     return audit.error();

@@ -48,6 +48,19 @@ core::Result<void> PersonDirectory::add(const PersonEntry& person) {
 }
 
 core::Result<PersonEntry> PersonDirectory::find(std::string_view principal) const {
+  {
+    std::lock_guard<std::mutex> guard(cache_mutex_);
+    if (auto it = cache_.find(principal); it != cache_.end()) return it->second;
+  }
+  auto person = load(principal);
+  if (!person) return person.error();
+  std::lock_guard<std::mutex> guard(cache_mutex_);
+  if (cache_.size() >= kPersonCacheCapacity) cache_.clear();
+  cache_.emplace(person->principal, *person);
+  return person;
+}
+
+core::Result<PersonEntry> PersonDirectory::load(std::string_view principal) const {
   auto path = path_for(principal);
   auto text = read_small_file(path);
   if (!text) {

@@ -118,6 +118,13 @@ std::string encode_transaction(const Transaction& tx);
 core::Result<void> add_signature(Transaction& tx, core::Signer& signer,
                                  const core::Digest& cert_fingerprint);
 
+/// add_signature for a caller that already holds `id` = tx_id(tx) (several
+/// signers in a row): the canonical encoding is not recomputed. A wrong `id` only
+/// yields a signature the contract refuses (it checks against the transaction's
+/// own id). Errors as add_signature.
+core::Result<void> add_signature(Transaction& tx, const core::Digest& id, core::Signer& signer,
+                                 const core::Digest& cert_fingerprint);
+
 /// Verifies signature `index` over tx_id(tx) with the signer's public key (DER SPKI,
 /// taken by the caller from the certificate the fingerprint names). Fails with
 /// kInvalidArgument (index out of range), kUnsupportedAlgorithm (the key's type is not

@@ -386,6 +386,10 @@ class HospitalNode {
   core::Result<std::shared_ptr<core::Signer>> person_signer(const PersonEntry& person);
   core::Result<void> check_pin(std::string_view principal, const core::SecretBytes& pin);
   core::Result<void> check_credential(std::string_view principal, const PersonCredential& credential);
+  // sign_as / endorse_and_submit_async for a caller holding id = tx_id(tx).
+  core::Result<void> sign_as(ledger::Transaction& tx, const core::Digest& id, std::string_view principal,
+                             const PersonCredential& credential);
+  core::Result<PendingCommit> endorse_and_submit_async(ledger::Transaction tx, const core::Digest& id);
   core::Result<PatientKey> current_patient_key(std::string_view patient);
   core::Result<void> store_patient_key(const PatientKey& key);
   core::Result<std::vector<boost::json::object>> wrap_for_hospital(const ledger::StateView& state,

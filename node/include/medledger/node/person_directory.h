@@ -10,6 +10,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -32,6 +33,10 @@ struct PersonEntry {
   bool external() const { return !wrapped && key_id.empty(); }
 };
 
+/// Persons PersonDirectory::find keeps in memory; when full it starts afresh
+/// (a person is a few KiB: the PEM certificate).
+inline constexpr std::size_t kPersonCacheCapacity = 4096;
+
 class PersonDirectory {
  public:
   explicit PersonDirectory(std::filesystem::path dir) : dir_(std::move(dir)) {}
@@ -41,13 +46,20 @@ class PersonDirectory {
   /// because files are replaced atomically and never rewritten.
   core::Result<void> add(const PersonEntry& person);
   /// kNotFound if not enrolled here; kConfigInvalid if the file is damaged.
+  /// Thread-safe. A person found once is kept in memory (files are never
+  /// rewritten: the entry cannot change), so the hot path reads no file; absence
+  /// is not kept (another process may enrol). Cost: a map lookup, or a file read
+  /// and JSON parse the first time.
   core::Result<PersonEntry> find(std::string_view principal) const;
   bool contains(std::string_view principal) const;
 
  private:
   std::filesystem::path path_for(std::string_view principal) const;
+  core::Result<PersonEntry> load(std::string_view principal) const;
   std::filesystem::path dir_;
   std::mutex add_mutex_;
+  mutable std::mutex cache_mutex_;
+  mutable std::map<std::string, PersonEntry, std::less<>> cache_;  // bounded: kPersonCacheCapacity
 };
 
 }  // namespace medledger::node
