@@ -27,7 +27,7 @@
 // 3/verify) (doctor, patient and node signatures made, the three verified by the
 // contract; the block signature is amortised over the block), reads/s = 1 /
 // (2/sign + 2/verify). MEDLEDGER_BENCH_BATCH_DELAY_MS=N sets the orderer's batch
-// delay (default 2 ms).
+// delay (default: ledger::kDefaultBatchDelay, none).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
