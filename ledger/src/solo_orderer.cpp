@@ -89,10 +89,14 @@ std::deque<SoloOrderer::Queued> SoloOrderer::next_batch(std::unique_lock<std::mu
   arrived_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
   if (queue_.empty()) return {};
   // Wait (bounded) for the batch to fill, unless stopping: then drain at once.
-  auto deadline = std::chrono::steady_clock::now() + options_.batch_delay;
-  arrived_.wait_until(lock, deadline, [this] {
-    return stopping_ || queue_.size() >= options_.max_batch_count || queued_bytes_ >= options_.max_batch_bytes;
-  });
+  // Without a delay there is nothing to wait for (not even a timed-out wait's
+  // unlock and relock).
+  if (options_.batch_delay.count() > 0) {
+    auto deadline = std::chrono::steady_clock::now() + options_.batch_delay;
+    arrived_.wait_until(lock, deadline, [this] {
+      return stopping_ || queue_.size() >= options_.max_batch_count || queued_bytes_ >= options_.max_batch_bytes;
+    });
+  }
   std::deque<Queued> batch;
   std::size_t bytes = 0;
   while (!queue_.empty() && batch.size() < options_.max_batch_count) {

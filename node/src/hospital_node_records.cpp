@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 
 #include "hospital_node_internal.h"
+#include "medledger/core/canonical_json.h"
 #include "medledger/core/error.h"
 #include "medledger/core/sha256.h"
 #include "medledger/ledger/records_state.h"
@@ -43,9 +44,9 @@ core::Result<PreparedTransaction> HospitalNode::prepare_record_put(const RecordP
   auto sealed = seal_record({request.patient, request.record_id, body.version, request.content_type}, request.payload,
                             *key, limits);
   if (!sealed) return sealed.error();
-  body.envelope_digest = sealed->digest();
+  body.envelope = sealed->to_json();  // built once: digest() would build it again
+  body.envelope_digest = core::sha256(core::to_bytes(core::canonicalize(*body.envelope)));  // = sealed->digest()
   body.plaintext_digest = core::sha256(request.payload);
-  body.envelope = sealed->to_json();
   PreparedTransaction out;
   out.tx = new_transaction(ledger::kTxRecordPut, ledger::make_record_put_body(body));
   out.tx_id = ledger::tx_id(out.tx);
