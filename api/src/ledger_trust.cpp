@@ -59,17 +59,27 @@ core::Result<std::shared_ptr<const TrustSnapshot>> LedgerTrust::rebuild(std::uin
 
 bool LedgerTrust::trust_may_have_changed(std::uint64_t from, std::uint64_t to) const {
   if (to < from || to - from > kMaxTrustScanTransactions) return true;
-  for (std::uint64_t sequence = from; sequence < to; ++sequence) {
-    auto tx = ledger_.transaction(sequence);
-    if (!tx) return true;
+  bool changed = false;
+  std::uint64_t seen = from;
+  auto scanned = ledger_.scan_log(from, to, [&](std::uint64_t sequence, std::uint16_t, std::string_view wire) {
+    seen = sequence + 1;
     for (auto type : kTrustChangingTypes) {
-      if (tx->wire.find(type) != std::string::npos) return true;
+      if (wire.find(type) != std::string_view::npos) changed = true;
     }
-  }
-  return false;
+    return !changed;
+  });
+  if (!scanned || changed) return true;
+  return seen != to;  // the log ended early: unknowable, assume changed
 }
 
 std::shared_ptr<const TrustSnapshot> LedgerTrust::current() {
+  // Nothing committed since the last look (LMDB's last transaction id, read from
+  // the meta page without a transaction): the trust in force stands.
+  const std::uint64_t committed = ledger_.store().last_committed_txn();
+  {
+    std::lock_guard lock(mutex_);
+    if (snapshot_ && committed == seen_committed_txn_) return snapshot_;
+  }
   auto tip = ledger_.tip();
   std::lock_guard lock(mutex_);
   if (!tip) {
@@ -97,6 +107,7 @@ std::shared_ptr<const TrustSnapshot> LedgerTrust::current() {
   }
   seen_height_ = header.height;
   seen_log_size_ = header.log_size;
+  seen_committed_txn_ = committed;  // the tip read after `committed`: at least as new
   return snapshot_;
 }
 

@@ -195,6 +195,32 @@ Result<StoredTransaction> Ledger::transaction(std::uint64_t sequence) const {
   return tx;
 }
 
+Result<void> Ledger::scan_log(std::uint64_t from, std::uint64_t to,
+                              const std::function<bool(std::uint64_t, std::uint16_t, std::string_view)>& visit) const {
+  if (from >= to) return core::success();
+  auto txn = store_->read();
+  if (!txn) return txn.error();
+  auto cursor = Cursor::open(*txn, Table::kTxs);
+  if (!cursor) return cursor.error();
+  auto entry = cursor->seek(u64_key(from));
+  for (std::uint64_t expected = from; expected < to; ++expected) {
+    if (!entry) return entry.error();
+    if (!*entry) return core::success();  // the end of the log
+    auto sequence = read_u64_key((*entry)->key);
+    if (!sequence || *sequence != expected || (*entry)->value.size() <= kResultCodeBytes) {
+      return make_error(ErrorCode::kLedgerCorrupt, "ledger: the txs table is not a gapless log at " +
+                                                       std::to_string(expected));
+    }
+    const core::ByteView value = (*entry)->value;
+    const auto result = static_cast<std::uint16_t>((value[0] << 8) | value[1]);
+    const std::string_view wire(reinterpret_cast<const char*>(value.data()) + kResultCodeBytes,
+                                value.size() - kResultCodeBytes);
+    if (!visit(expected, result, wire)) return core::success();
+    entry = cursor->next();
+  }
+  return core::success();
+}
+
 Result<std::optional<std::uint64_t>> Ledger::find(const core::Digest& id) const {
   auto txn = store_->read();
   if (!txn) return txn.error();

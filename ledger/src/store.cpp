@@ -301,6 +301,12 @@ std::size_t Store::map_bytes() const {
   return info.me_mapsize;
 }
 
+std::uint64_t Store::last_committed_txn() const {
+  MDB_envinfo info{};
+  mdb_env_info(env_, &info);
+  return static_cast<std::uint64_t>(info.me_last_txnid);
+}
+
 Result<void> Store::grow_map() {
   std::size_t current = map_bytes();
   if (current >= options_.max_map_bytes) {

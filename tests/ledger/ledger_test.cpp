@@ -175,6 +175,53 @@ TEST(Ledger, MerkleRootAndProofsMatchTheStoredLog) {
                                  *consistency));
 }
 
+TEST(Ledger, ScanLogVisitsTheStoredEntriesInOrderAndStopsWhenAskedOrAtTheEnd) {
+  TestLedger t;
+  std::vector<std::string> batch;
+  for (int i = 0; i < 6; ++i) batch.push_back(kv_put("s" + std::to_string(i), "v"));
+  t.append(batch);
+  const std::uint64_t size = t.ledger->tip()->block.header.log_size;
+  ASSERT_EQ(size, 7u);  // genesis + 6
+  std::vector<std::uint64_t> seen;
+  ASSERT_TRUE(t.ledger->scan_log(2, 5, [&](std::uint64_t sequence, std::uint16_t result, std::string_view wire) {
+    auto stored = t.ledger->transaction(sequence);
+    EXPECT_TRUE(stored);
+    EXPECT_EQ(wire, stored->wire);
+    EXPECT_EQ(result, stored->result);
+    seen.push_back(sequence);
+    return true;
+  }));
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{2, 3, 4}));
+  seen.clear();
+  ASSERT_TRUE(t.ledger->scan_log(0, size, [&](std::uint64_t sequence, std::uint16_t, std::string_view) {
+    seen.push_back(sequence);
+    return sequence < 1;  // stop after the second entry
+  }));
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{0, 1}));
+  seen.clear();
+  ASSERT_TRUE(t.ledger->scan_log(5, size + 10, [&](std::uint64_t sequence, std::uint16_t, std::string_view) {
+    seen.push_back(sequence);
+    return true;
+  }));
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{5, 6}));  // the log ends at 7
+  seen.clear();
+  ASSERT_TRUE(t.ledger->scan_log(4, 4, [&](std::uint64_t sequence, std::uint16_t, std::string_view) {
+    seen.push_back(sequence);
+    return true;
+  }));
+  EXPECT_TRUE(seen.empty());
+}
+
+TEST(Ledger, LastCommittedTransactionIdMovesOnlyWhenSomethingIsWritten) {
+  TestLedger t;
+  const std::uint64_t before = t.ledger->store().last_committed_txn();
+  EXPECT_EQ(t.ledger->store().last_committed_txn(), before);
+  ASSERT_TRUE(t.ledger->tip());  // a read changes nothing
+  EXPECT_EQ(t.ledger->store().last_committed_txn(), before);
+  t.append({kv_put("x", "1")});
+  EXPECT_GT(t.ledger->store().last_committed_txn(), before);
+}
+
 TEST(Ledger, BlocksKeepCommittingWhileTheMapGrows) {
   LedgerOptions options;
   options.store.initial_map_bytes = kMinMapBytes;

@@ -8,9 +8,10 @@
 //     auto trust = std::make_shared<LedgerTrust>(ledger, extra_from_files);
 //     ChainValidatingAuthenticator auth([trust] { return trust->current(); });
 //
-// Cost: current() reads the chain tip (one LMDB read transaction) per call; only
-// when the height changed does it look at the new transactions (one log read
-// each), and only when one of them is a hospital.admit or cert.revoke (or too
+// Cost: current() compares LMDB's last committed transaction id (a meta-page read)
+// with the one it last saw and returns at once when nothing was written; else it
+// reads the chain tip (one LMDB read transaction); only when the height changed
+// does it look at the new transactions (one cursor pass, no decoding), and only when one of them is a hospital.admit or cert.revoke (or too
 // many arrived to look at) does it rebuild the anchors and bump the generation,
 // so keep-alive connections re-authenticate after trust really changed.
 // Revocation is looked up per authentication (one B-tree lookup per certificate).
@@ -54,6 +55,7 @@ class LedgerTrust {
   std::shared_ptr<const TrustSnapshot> snapshot_;
   std::uint64_t seen_height_ = 0;
   std::uint64_t seen_log_size_ = 0;
+  std::uint64_t seen_committed_txn_ = 0;
   std::uint64_t generation_ = 0;
 };
 

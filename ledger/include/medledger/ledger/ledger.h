@@ -13,9 +13,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -117,6 +119,12 @@ class Ledger {
   core::Result<std::uint64_t> block_of(std::uint64_t sequence) const;
   /// Transaction number `sequence`; kLedgerNotFound past the log.
   core::Result<StoredTransaction> transaction(std::uint64_t sequence) const;
+  /// Calls `visit(sequence, result, wire)` for the logged transactions in [from, to)
+  /// in order, until it returns false, without decoding them (the views are valid
+  /// during the call only). Stops early at the end of the log. Cost: one read
+  /// transaction and a cursor step per entry.
+  core::Result<void> scan_log(std::uint64_t from, std::uint64_t to,
+                              const std::function<bool(std::uint64_t, std::uint16_t, std::string_view)>& visit) const;
   /// The sequence of `tx_id`, nullopt if never logged. One lookup.
   core::Result<std::optional<std::uint64_t>> find(const core::Digest& tx_id) const;
 

@@ -208,6 +208,9 @@ class Store {
 
   /// Current map size in bytes.
   std::size_t map_bytes() const;
+  /// LMDB's id of the last committed write transaction (this process's or another's):
+  /// unchanged means nothing was written. Cost: reads the meta page, no transaction.
+  std::uint64_t last_committed_txn() const;
   /// Times the map has grown since open (for tests and logs).
   unsigned growth_count() const { return growths_; }
   const std::filesystem::path& dir() const { return dir_; }
