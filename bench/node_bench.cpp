@@ -501,6 +501,13 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(patient_keys.misses));
     std::printf(" load average after: %s; %llu records written\n", load_average().c_str(),
                 static_cast<unsigned long long>(shared.next_record.load()));
+    // Transactions per block: how much group commit amortised the per-block work.
+    if (auto tip = shared.ledger->ledger().tip()) {
+      const auto& header = tip->block.header;
+      std::printf(" ledger: %llu blocks, %llu transactions (%.1f per block)\n",
+                  static_cast<unsigned long long>(header.height + 1), static_cast<unsigned long long>(header.log_size),
+                  static_cast<double>(header.log_size) / static_cast<double>(header.height + 1));
+    }
     world = nullptr;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "node_bench: %s\n", error.what());
