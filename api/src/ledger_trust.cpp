@@ -89,7 +89,9 @@ std::shared_ptr<const TrustSnapshot> LedgerTrust::current() {
     return snapshot_;
   }
   const auto& header = tip->block.header;
-  if (snapshot_ && header.height == seen_height_) return snapshot_;
+  // The same tip, or an older one (another thread read a newer tip after this one
+  // and has looked at it already): nothing new to look at.
+  if (snapshot_ && header.height <= seen_height_) return snapshot_;
   if (!snapshot_ || trust_may_have_changed(seen_log_size_, header.log_size)) {
     auto rebuilt = rebuild(generation_ + 1);
     if (!rebuilt) {

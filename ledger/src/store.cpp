@@ -295,17 +295,18 @@ Result<ReadTxn> Store::read() {
   return ReadTxn(this, *txn);
 }
 
-std::size_t Store::map_bytes() const {
+MDB_envinfo Store::env_info() const {
+  // mdb_env_info reads the meta pages through the map: never while
+  // mdb_env_set_mapsize remaps it, which runs only under gate_mutex_.
+  std::lock_guard lock(gate_mutex_);
   MDB_envinfo info{};
   mdb_env_info(env_, &info);
-  return info.me_mapsize;
+  return info;
 }
 
-std::uint64_t Store::last_committed_txn() const {
-  MDB_envinfo info{};
-  mdb_env_info(env_, &info);
-  return static_cast<std::uint64_t>(info.me_last_txnid);
-}
+std::size_t Store::map_bytes() const { return env_info().me_mapsize; }
+
+std::uint64_t Store::last_committed_txn() const { return static_cast<std::uint64_t>(env_info().me_last_txnid); }
 
 Result<void> Store::grow_map() {
   std::size_t current = map_bytes();

@@ -1,7 +1,9 @@
 // The LMDB layer: tables, durable writes, map growth, readers beside the writer.
 #include "medledger/ledger/store.h"
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -73,6 +75,42 @@ TEST(Store, MapGrowsWhenFullAndKeepsEveryWrite) {
   auto txn = (*store)->read();
   ASSERT_TRUE(txn);
   EXPECT_EQ(*txn->count(Table::kTxs), kBatches * kPerBatch);
+}
+
+TEST(Store, LastCommittedTxnAndMapSizeAreSafeToReadWhileTheMapGrows) {
+  // Both read the meta pages through the map; a remap under them crashed the server.
+  TempDir dir;
+  StoreOptions options;
+  options.initial_map_bytes = kMinMapBytes;
+  auto store = Store::open(dir.path(), options);
+  ASSERT_TRUE(store);
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> reads{0};
+  std::uint64_t last_seen = 0;
+  bool went_back = false;
+  std::thread watcher([&] {
+    while (!done.load()) {
+      const std::uint64_t now = (*store)->last_committed_txn();
+      if (now < last_seen) went_back = true;
+      last_seen = now;
+      EXPECT_GE((*store)->map_bytes(), kMinMapBytes);
+      ++reads;
+    }
+  });
+  const std::string value(4096, 'z');
+  for (std::uint64_t b = 0; b < 40; ++b) {
+    auto written = (*store)->write([&](WriteTxn& txn) -> core::Result<void> {
+      for (std::uint64_t i = 0; i < 64; ++i) MEDLEDGER_TRY(txn.put(Table::kTxs, u64_key(b * 64 + i), bytes(value)));
+      return core::success();
+    });
+    ASSERT_TRUE(written) << written.error().to_string();
+  }
+  done = true;
+  watcher.join();
+  EXPECT_GT((*store)->growth_count(), 0u);
+  EXPECT_GT(reads.load(), 0u);
+  EXPECT_FALSE(went_back);
+  EXPECT_GE((*store)->last_committed_txn(), 40u);
 }
 
 TEST(Store, MapFullAtMaximumIsLedgerFullAndNothingCommitted) {

@@ -231,9 +231,10 @@ class Store {
   StoreOptions options_;
   MDB_env* env_ = nullptr;
   MDB_dbi dbis_[kTableCount] = {};
+  MDB_envinfo env_info() const;  // under gate_mutex_
   // Map growth needs no open transaction in this process (mdb_env_set_mapsize):
   // transactions are counted, and growth waits for zero while holding new ones back.
-  std::mutex gate_mutex_;
+  mutable std::mutex gate_mutex_;
   std::condition_variable gate_changed_;
   unsigned open_txns_ = 0;
   bool growing_ = false;
