@@ -9,9 +9,12 @@
 // [tls] private_key may name a key in the first node's token (pkcs11:...).
 #include <signal.h>
 
+#include <atomic>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 
@@ -53,8 +56,10 @@ core::Result<std::string> read_text(const std::filesystem::path& path, const std
   return text.str();
 }
 
-// [tls] client_ca / client_crls as a snapshot; null when client_ca is not set.
-core::Result<std::shared_ptr<const api::TrustSnapshot>> load_file_trust(const api::TlsConfig& tls) {
+// [tls] client_ca / client_crls as a snapshot under `generation`; null when
+// client_ca is not set.
+core::Result<std::shared_ptr<const api::TrustSnapshot>> load_file_trust(const api::TlsConfig& tls,
+                                                                        std::uint64_t generation = 1) {
   if (tls.client_ca.empty()) return std::shared_ptr<const api::TrustSnapshot>();
   auto bundle = read_text(tls.client_ca, "tls.client_ca");
   if (!bundle) return bundle.error();
@@ -64,9 +69,52 @@ core::Result<std::shared_ptr<const api::TrustSnapshot>> load_file_trust(const ap
     if (!crl) return crl.error();
     crls.push_back(std::move(*crl));
   }
-  auto snapshot = api::trust_snapshot_from_pem(*bundle, crls, 1);
+  auto snapshot = api::trust_snapshot_from_pem(*bundle, crls, generation);
   if (!snapshot) return config_error("tls.client_ca / tls.client_crls", snapshot.error().to_string());
   return snapshot;
+}
+
+// The file trust in force, replaced on SIGHUP (thread-safe).
+class FileTrust {
+ public:
+  explicit FileTrust(std::shared_ptr<const api::TrustSnapshot> initial) : current_(std::move(initial)) {}
+  std::shared_ptr<const api::TrustSnapshot> get() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
+  void set(std::shared_ptr<const api::TrustSnapshot> next) {
+    std::lock_guard lock(mutex_);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const api::TrustSnapshot> current_;
+};
+
+// SIGHUP: reads [tls] client_ca / client_crls again. A file that does not load
+// keeps the trust in force (and says why in the log).
+std::function<void()> reload_file_trust(const api::TlsConfig& tls, std::shared_ptr<FileTrust> files,
+                                        std::shared_ptr<api::LedgerTrust> ledger_trust) {
+  auto generation = std::make_shared<std::atomic<std::uint64_t>>(1);
+  return [tls, files, ledger_trust, generation] {
+    if (tls.client_ca.empty()) {
+      api::log_event(api::LogLevel::kInfo, "trust_reload", {{"result", "nothing to reload (no tls.client_ca)"}});
+      return;
+    }
+    auto fresh = load_file_trust(tls, ++*generation);
+    if (!fresh) {
+      api::log_event(api::LogLevel::kError, "trust_reload",
+                     {{"error", core::error_code_name(fresh.error().code)},
+                      {"message", fresh.error().message + "; the trust in force is kept"}});
+      return;
+    }
+    const std::size_t anchors = (*fresh)->anchors.roots.size() + (*fresh)->anchors.intermediates.size();
+    const std::size_t crls = (*fresh)->crls.size();
+    files->set(*fresh);
+    if (ledger_trust) ledger_trust->set_extra(*fresh);
+    api::log_event(api::LogLevel::kInfo, "trust_reload", {{"result", "reloaded"}, {"file_anchors", anchors}, {"crls", crls}});
+  };
 }
 
 // One hospital node of the process: its token and node; members in dependency order.
@@ -243,13 +291,15 @@ void run_serve(const std::string& config_path) {
   auto metrics = std::make_shared<api::MetricsRegistry>();
   api::describe_standard_metrics(*metrics);
   api::HealthProbes probes;
-  api::TrustProvider trust = [file_trust] { return file_trust; };
+  auto files = std::make_shared<FileTrust>(file_trust);
+  std::shared_ptr<api::LedgerTrust> ledger_trust;
+  api::TrustProvider trust = [files] { return files->get(); };
   if (served.ledger) {
     std::vector<std::shared_ptr<hsm::SessionPool>> pools;
     for (const auto& hospital : served.hospitals) pools.push_back(hospital.pool);
     probes.token = api::token_probe(std::move(pools));
     probes.ledger = api::ledger_probe(served.ledger->ledger(), served.ledger_dir, config.ledger.min_free_mb << 20);
-    auto ledger_trust = std::make_shared<api::LedgerTrust>(served.ledger->ledger(), file_trust);
+    ledger_trust = std::make_shared<api::LedgerTrust>(served.ledger->ledger(), file_trust);
     trust = [ledger_trust] { return ledger_trust->current(); };
   } else if (served.token_key_pool) {
     probes.token = api::token_probe({served.token_key_pool});
@@ -263,6 +313,7 @@ void run_serve(const std::string& config_path) {
   parts.authenticator = std::make_shared<api::ChainValidatingAuthenticator>(std::move(trust));
   parts.metrics = metrics;
   parts.handle_signals = true;
+  parts.on_reload = reload_file_trust(config.tls, files, ledger_trust);
   auto server = require(api::Server::start(config, std::move(parts)));
   server->wait();
 }

@@ -34,11 +34,18 @@ core::Result<ca::Certificate> read_ca_certificate(const ledger::StateView& state
 LedgerTrust::LedgerTrust(ledger::Ledger& ledger, std::shared_ptr<const TrustSnapshot> extra)
     : ledger_(ledger), extra_(std::move(extra)) {}
 
+void LedgerTrust::set_extra(std::shared_ptr<const TrustSnapshot> extra) {
+  std::lock_guard lock(mutex_);
+  extra_ = std::move(extra);
+  stale_ = true;  // rebuilt by the next current()
+}
+
 core::Result<std::shared_ptr<const TrustSnapshot>> LedgerTrust::rebuild(std::uint64_t generation) {
   auto out = std::make_shared<TrustSnapshot>();
-  if (extra_) {
-    out->anchors = extra_->anchors;
-    out->crls = extra_->crls;
+  std::shared_ptr<const TrustSnapshot> extra = extra_;
+  if (extra) {
+    out->anchors = extra->anchors;
+    out->crls = extra->crls;
   }
   auto state = ledger::StateSnapshot::open(ledger_.store());
   if (!state) return state.error();
@@ -78,7 +85,7 @@ std::shared_ptr<const TrustSnapshot> LedgerTrust::current() {
   const std::uint64_t committed = ledger_.store().last_committed_txn();
   {
     std::lock_guard lock(mutex_);
-    if (snapshot_ && committed == seen_committed_txn_) return snapshot_;
+    if (snapshot_ && !stale_ && committed == seen_committed_txn_) return snapshot_;
   }
   auto tip = ledger_.tip();
   std::lock_guard lock(mutex_);
@@ -91,8 +98,8 @@ std::shared_ptr<const TrustSnapshot> LedgerTrust::current() {
   const auto& header = tip->block.header;
   // The same tip, or an older one (another thread read a newer tip after this one
   // and has looked at it already): nothing new to look at.
-  if (snapshot_ && header.height <= seen_height_) return snapshot_;
-  if (!snapshot_ || trust_may_have_changed(seen_log_size_, header.log_size)) {
+  if (snapshot_ && !stale_ && header.height <= seen_height_) return snapshot_;
+  if (!snapshot_ || stale_ || trust_may_have_changed(seen_log_size_, header.log_size)) {
     auto rebuilt = rebuild(generation_ + 1);
     if (!rebuilt) {
       log_event(LogLevel::kError, "trust", {{"error", core::error_code_name(rebuilt.error().code)},
@@ -102,6 +109,7 @@ std::shared_ptr<const TrustSnapshot> LedgerTrust::current() {
     }
     ++generation_;
     snapshot_ = std::move(*rebuilt);
+    stale_ = false;
     log_event(LogLevel::kInfo, "trust",
               {{"generation", generation_},
                {"height", header.height},

@@ -431,6 +431,23 @@ struct Server::Impl {
   std::shared_ptr<Shared> shared;
   std::shared_ptr<Listener> listener;
   std::optional<net::signal_set> signals;
+  std::function<void()> on_reload;
+
+  // SIGHUP: reload on the handler pool (it may read files) and wait again;
+  // SIGTERM / SIGINT: a graceful stop.
+  void wait_for_signal() {
+    signals->async_wait([this](beast::error_code error, int signal) {
+      if (error) return;
+      if (signal == SIGHUP) {
+        log_event(LogLevel::kInfo, "signal", {{"signal", "SIGHUP"}});
+        net::post(handler_pool, [this] { on_reload(); });
+        wait_for_signal();
+        return;
+      }
+      log_event(LogLevel::kInfo, "signal", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      stop();
+    });
+  }
   std::vector<std::thread> io_threads;
   std::function<void()> on_drain;
 
@@ -456,11 +473,9 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config, 
   impl->listener->run();
   if (parts.handle_signals) {
     impl->signals.emplace(impl->ioc, SIGINT, SIGTERM);
-    impl->signals->async_wait([raw = impl.get()](beast::error_code error, int signal) {
-      if (error) return;
-      log_event(LogLevel::kInfo, "signal", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
-      raw->stop();
-    });
+    if (parts.on_reload) impl->signals->add(SIGHUP);
+    impl->on_reload = parts.on_reload;
+    impl->wait_for_signal();
   }
   for (std::uint32_t i = 0; i < config.threads.io; ++i) impl->io_threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
   log_event(LogLevel::kInfo, "listening",

@@ -4,6 +4,9 @@
 // the hospitals' token CAs. No trust file: only what the ledger says.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include <openssl/rand.h>
 
 #include <boost/json/parse.hpp>
@@ -173,6 +176,24 @@ TEST_F(LedgerTrustTest, GenerationMovesOnlyWhenTrustMayHaveChanged) {
       "cert.revoke"));
   EXPECT_GT(trust_->current()->generation, first->generation);
   EXPECT_TRUE(expect_ok(revoked_on_ledger(ledger_->ledger(), ledger::certificate_fingerprint(cert))));
+}
+
+TEST_F(LedgerTrustTest, ExtraFileAnchorsSetWhileServingAreTrustedUnderANewGeneration) {
+  // The api test PKI's CA is not on the ledger: refused until it is given as an extra anchor.
+  EXPECT_EQ(whoami(testing::kAdmin).status, 401);
+  const auto before = trust_->current();
+  std::ifstream in(pki_->ca_pem);
+  std::stringstream pem;
+  pem << in.rdbuf();
+  trust_->set_extra(expect_ok(trust_snapshot_from_pem(pem.str(), {}, 1)));
+  const auto after = trust_->current();
+  EXPECT_GT(after->generation, before->generation);
+  EXPECT_EQ(whoami(testing::kAdmin).status, 200);
+  // The ledger's anchors are still there.
+  testing::issue_from_token_ca(pool_b_, root_ / "b-ca", ca::Role::kAuditor, "auditor-b2", pki_->dir.path());
+  EXPECT_EQ(whoami("auditor-b2").status, 200);
+  trust_->set_extra(nullptr);
+  EXPECT_EQ(whoami(testing::kAdmin).status, 401);
 }
 
 }  // namespace

@@ -49,39 +49,57 @@ TEST(Serve, BadConfigRefusesToStartNamingTheKey) {
   EXPECT_NE(output.find("CONFIG_INVALID: listen.port: must be 0..65535, got 70000"), std::string::npos) << output;
 }
 
+// `medledger serve` as a child process; killed if a test fails before stopping it.
+struct ServeProcess {
+  pid_t pid = -1;
+  int port = 0;
+  bool reaped = false;
+  ServeProcess() = default;
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+  ~ServeProcess() {
+    if (pid > 0 && !reaped) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+  // Starts it and reads the port from the "listening" log line (0 if it never came).
+  void start(const std::filesystem::path& config, const std::filesystem::path& log) {
+    pid = fork();
+    if (pid == 0) {
+      execl(MEDLEDGER_CLI, MEDLEDGER_CLI, "serve", "--config", config.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 500 && port == 0 && pid > 0; ++i) {
+      std::istringstream lines(read_file(log));
+      std::string line;
+      while (std::getline(lines, line)) {
+        if (line.find("\"event\":\"listening\"") == std::string::npos) continue;
+        port = static_cast<int>(boost::json::parse(line).at("port").as_int64());
+      }
+      if (port == 0) std::this_thread::sleep_for(10ms);
+    }
+  }
+  // Waits up to 5 s for it to exit; the wait status, or -1.
+  int wait_exit() {
+    int status = 0;
+    for (int i = 0; i < 500 && !reaped; ++i) {
+      reaped = waitpid(pid, &status, WNOHANG) == pid;
+      if (!reaped) std::this_thread::sleep_for(10ms);
+    }
+    return reaped ? status : -1;
+  }
+};
+
 TEST(Serve, ServesHealthzAndWhoamiThenStopsCleanlyOnSigterm) {
   auto pki = Pki::create();
   const auto log = pki->dir.path() / "log.jsonl";
   auto config = pki->dir.write("good.toml", config_text(*pki, "port = 0", log));
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    execl(MEDLEDGER_CLI, MEDLEDGER_CLI, "serve", "--config", config.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  // Whatever fails below, the server process does not outlive the test.
-  struct KillOnExit {
-    pid_t pid;
-    bool reaped = false;
-    ~KillOnExit() {
-      if (!reaped) {
-        kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
-      }
-    }
-  } guard{child};
-  // The port is in the "listening" log line.
-  int port = 0;
-  for (int i = 0; i < 500 && port == 0; ++i) {
-    std::istringstream lines(read_file(log));
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (line.find("\"event\":\"listening\"") == std::string::npos) continue;
-      port = static_cast<int>(boost::json::parse(line).at("port").as_int64());
-    }
-    if (port == 0) std::this_thread::sleep_for(10ms);
-  }
-  ASSERT_NE(port, 0) << read_file(log);
+  ServeProcess serve;
+  serve.start(config, log);
+  ASSERT_GT(serve.pid, 0);
+  ASSERT_NE(serve.port, 0) << read_file(log);
+  const int port = serve.port;
 
   auto health = testing::curl(*pki, static_cast<std::uint16_t>(port), "/healthz");
   EXPECT_EQ(health.status, 200) << health.body;
@@ -90,13 +108,9 @@ TEST(Serve, ServesHealthzAndWhoamiThenStopsCleanlyOnSigterm) {
   auto revoked = testing::curl(*pki, static_cast<std::uint16_t>(port), "/v1/whoami", testing::kRevokedDoctor);
   EXPECT_EQ(revoked.status, 401);
 
-  ASSERT_EQ(kill(child, SIGTERM), 0);
-  int status = 0;
-  for (int i = 0; i < 500 && !guard.reaped; ++i) {
-    guard.reaped = waitpid(child, &status, WNOHANG) == child;
-    if (!guard.reaped) std::this_thread::sleep_for(10ms);
-  }
-  ASSERT_TRUE(guard.reaped) << "serve did not stop within 5 s of SIGTERM";
+  ASSERT_EQ(kill(serve.pid, SIGTERM), 0);
+  const int status = serve.wait_exit();
+  ASSERT_TRUE(serve.reaped) << "serve did not stop within 5 s of SIGTERM";
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
 
@@ -115,6 +129,59 @@ TEST(Serve, ServesHealthzAndWhoamiThenStopsCleanlyOnSigterm) {
     EXPECT_FALSE(ec) << line;
     EXPECT_TRUE(value.is_object()) << line;
   }
+}
+
+TEST(Serve, SighupReloadsTheClientCaFileWithoutARestartAndABadFileKeepsTheTrustInForce) {
+  auto pki = Pki::create();
+  const auto log = pki->dir.path() / "log.jsonl";
+  const auto bundle = pki->dir.write("bundle.pem", read_file(pki->ca_pem));  // hospital-a only
+  std::string text = config_text(*pki, "port = 0", log);
+  const std::string ca_line = "client_ca = \"" + pki->ca_pem.string() + "\"";
+  text.replace(text.find(ca_line), ca_line.size(), "client_ca = \"" + bundle.string() + "\"");
+  const std::string crl_line = "\nclient_crls = [\"" + pki->crl_pem.string() + "\"]";
+  text.erase(text.find(crl_line), crl_line.size());  // no CRLs: hospital-b's clients need none
+  auto config = pki->dir.write("reload.toml", text);
+  ServeProcess serve;
+  serve.start(config, log);
+  ASSERT_GT(serve.pid, 0);
+  ASSERT_NE(serve.port, 0) << read_file(log);
+  const auto port = static_cast<std::uint16_t>(serve.port);
+  auto whoami = [&](const char* client) { return testing::curl(*pki, port, "/v1/whoami", client).status; };
+  ASSERT_EQ(whoami(testing::kAuditor), 200);
+  EXPECT_EQ(whoami(testing::kForeignDoctor), 401);  // hospital-b's CA is not in the bundle
+
+  auto log_count = [&](const std::string& needle) {
+    const std::string lines = read_file(log);
+    std::size_t n = 0;
+    for (auto at = lines.find(needle); at != std::string::npos; at = lines.find(needle, at + 1)) ++n;
+    return n;
+  };
+  auto reload_and_wait = [&](std::size_t reloads_before) {
+    ASSERT_EQ(kill(serve.pid, SIGHUP), 0);
+    for (int i = 0; i < 500 && log_count("\"event\":\"trust_reload\"") == reloads_before; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+  };
+  // A damaged bundle: the reload fails, the trust in force stays.
+  pki->dir.write("bundle.pem", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+  reload_and_wait(0);
+  EXPECT_EQ(log_count("the trust in force is kept"), 1u) << read_file(log);
+  EXPECT_EQ(whoami(testing::kAuditor), 200);
+  EXPECT_EQ(whoami(testing::kForeignDoctor), 401);
+
+  // Both CAs: after SIGHUP hospital-b's doctor is trusted, without a restart.
+  pki->dir.write("bundle.pem", read_file(pki->ca_pem) + read_file(pki->foreign_ca_pem));
+  reload_and_wait(1);
+  EXPECT_EQ(log_count("\"result\":\"reloaded\""), 1u) << read_file(log);
+  EXPECT_EQ(whoami(testing::kForeignDoctor), 200);
+  EXPECT_EQ(whoami(testing::kAuditor), 200);
+
+  ASSERT_EQ(kill(serve.pid, SIGTERM), 0);
+  const int status = serve.wait_exit();
+  ASSERT_TRUE(serve.reaped);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(log_count("\"signal\":\"SIGHUP\""), 2u);
 }
 
 }  // namespace

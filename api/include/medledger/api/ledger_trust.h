@@ -40,6 +40,11 @@ class LedgerTrust {
   /// extra anchors only (ledger CAs untrusted until the ledger reads again).
   std::shared_ptr<const TrustSnapshot> current();
 
+  /// Replaces the extra (file) anchors and CRLs, e.g. after the files changed; the
+  /// next current() rebuilds with them under a new generation, so keep-alive
+  /// connections authenticate again. Thread-safe; `extra` may be null.
+  void set_extra(std::shared_ptr<const TrustSnapshot> extra);
+
   /// Builds a snapshot from the ledger state now: anchors of every admitted
   /// hospital, the extra anchors and CRLs, and the ledger revocation check.
   /// kLedgerStorage / kLedgerCorrupt. Cost: O(hospitals) reads and DER parses.
@@ -56,6 +61,7 @@ class LedgerTrust {
   std::uint64_t seen_height_ = 0;
   std::uint64_t seen_log_size_ = 0;
   std::uint64_t seen_committed_txn_ = 0;
+  bool stale_ = false;  // set_extra: rebuild at the next current()
   std::uint64_t generation_ = 0;
 };
 

@@ -31,6 +31,9 @@ struct ServerParts {
   std::shared_ptr<MetricsRegistry> metrics;
   std::function<void()> on_drain;  // after in-flight requests finished, before the threads stop
   bool handle_signals = false;     // SIGTERM / SIGINT start a graceful stop
+  // With handle_signals: SIGHUP runs this on the handler pool (reload what can be
+  // reloaded, e.g. trust files) and the server keeps serving.
+  std::function<void()> on_reload;
 };
 
 class Server {
