@@ -121,6 +121,11 @@ Result<ParsedKey> cached_key(const Digest& id, ByteView public_key_spki) {
 }  // namespace
 
 Result<KeyAlgorithm> key_algorithm_of_spki(ByteView public_key_spki) {
+  // A key verified before is in the parsed-key cache: its kind answers without a
+  // parse (an SPKI decode through OpenSSL 3's decoders costs more than a verify).
+  if (auto known = verify_key_cache().find(sha256(public_key_spki))) {
+    return known->kind == VerifyKind::kEd25519 ? KeyAlgorithm::kEd25519 : KeyAlgorithm::kEcdsaP256;
+  }
   EvpPkeyPtr key = parse_public_key_spki(public_key_spki.data(), public_key_spki.size());
   if (!key) {
     ERR_clear_error();

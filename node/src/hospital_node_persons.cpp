@@ -266,6 +266,10 @@ core::Result<void> HospitalNode::add_external_signature(ledger::Transaction& tx,
   }
   core::Bytes spki;
   {
+    std::lock_guard<std::mutex> guard(external_keys_mutex_);
+    if (auto it = external_keys_.find(signature.cert_fingerprint); it != external_keys_.end()) spki = it->second;
+  }
+  if (spki.empty()) {
     auto state = ledger::StateSnapshot::open(ledger_.ledger().store());
     if (!state) return state.error();
     auto entry = ledger::find_certificate(**state, signature.cert_fingerprint);
@@ -276,6 +280,9 @@ core::Result<void> HospitalNode::add_external_signature(ledger::Transaction& tx,
     auto cert = ca::Certificate::from_der((*entry)->der);
     if (!cert) return cert.error();
     spki = cert->public_key_spki();
+    std::lock_guard<std::mutex> guard(external_keys_mutex_);
+    if (external_keys_.size() >= kMaxCachedCustodialKeys) external_keys_.clear();  // rare: start over, stay bounded
+    external_keys_.emplace(signature.cert_fingerprint, spki);
   }
   tx.signatures.push_back(signature);
   auto verified = ledger::verify_signature(tx, tx.signatures.size() - 1, spki);

@@ -101,3 +101,22 @@ TEST(VerifiedSignatureMemo, MemoNeverHoldsMoreThanItsCapacityAndForgetsTheOldest
   EXPECT_FALSE(detail::verified_signature_known(key_number(0)));          // among the oldest
   EXPECT_TRUE(detail::verified_signature_known(key_number(total - 1)));   // the newest
 }
+
+TEST(VerifiedSignatureMemo, KeyAlgorithmOfAVerifiedKeyComesFromTheParsedKeyCacheAndAgreesWithTheParse) {
+  clear_verify_key_cache();
+  for (KeyAlgorithm algorithm : {KeyAlgorithm::kEcdsaP256, KeyAlgorithm::kEd25519}) {
+    auto s = make_signed(algorithm, "tx");
+    auto parsed = key_algorithm_of_spki(s.signer->public_key_spki());  // not cached yet: parsed
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(*parsed, algorithm);
+    ASSERT_TRUE(verify_digest_signature(s.signer->public_key_spki(), s.digest, s.signature));
+    const auto hits_before = verify_key_cache_stats().hits;
+    auto cached = key_algorithm_of_spki(s.signer->public_key_spki());
+    ASSERT_TRUE(cached);
+    EXPECT_EQ(*cached, algorithm);
+    EXPECT_EQ(verify_key_cache_stats().hits, hits_before + 1);
+  }
+  auto garbage = key_algorithm_of_spki(to_bytes("not a key"));
+  ASSERT_FALSE(garbage);
+  EXPECT_EQ(garbage.error().code, ErrorCode::kMalformedEncoding);
+}

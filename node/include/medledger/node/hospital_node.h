@@ -414,6 +414,11 @@ class HospitalNode {
   PersonSessionTable sessions_;
   std::mutex custodial_mutex_;
   std::map<std::string, std::shared_ptr<const CustodialKey>, std::less<>> custodial_keys_;
+  // The public key (SPKI) of each registered certificate add_external_signature has
+  // seen, by fingerprint: a certificate's DER (hence its key) never changes and a
+  // registration is never removed, so no ledger read or X.509 parse per signature.
+  std::mutex external_keys_mutex_;
+  std::map<core::Digest, core::Bytes> external_keys_;  // at most kMaxCachedCustodialKeys
   std::mutex patient_keys_mutex_;  // a patient-key file is read-modify-write
   PatientKeyCache patient_key_cache_;  // unwrapped current keys: no token ECDH per seal
   struct EnrolmentUndo;  // what a failed enrol() takes back (hospital_node_persons.cpp)
