@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "ledger_internal.h"
 #include "medledger/core/signer.h"
 #include "records_internal.h"
 
@@ -77,14 +78,8 @@ Result<ParsedRoleCertificate> parse_role_certificate(const core::Bytes& der) {
 
 Result<void> verify_with(const Transaction& tx, std::size_t index, const ParsedRoleCertificate& signer,
                          const core::Digest& id) {
-  const TransactionSignature& signature = tx.signatures[index];
   if (signer.algorithm_error) return *signer.algorithm_error;
-  if (signer.algorithm != signature.algorithm) {
-    return make_error(ErrorCode::kUnsupportedAlgorithm,
-                      "signature says " + std::string(core::key_algorithm_name(signature.algorithm)) +
-                          " but the signer key is " + std::string(core::key_algorithm_name(signer.algorithm)));
-  }
-  return core::verify_digest_signature(signer.spki, id, signature.signature);
+  return detail::verify_signature_as(tx.signatures[index], signer.algorithm, signer.spki, id);
 }
 
 core::Digest trust_anchors_digest(const ca::TrustAnchors& anchors) {
@@ -124,7 +119,6 @@ Result<void> validate_chain_cached(const ca::Certificate& leaf, const core::Dige
   std::lock_guard lock(records::chain_cache().mutex);
   if (records::chain_cache().passes.size() >= kMaxCachedChainValidations) records::chain_cache().passes.clear();
   records::chain_cache().passes[key] = pass;
-  records::chain_cache().stats.size = records::chain_cache().passes.size();
   return core::success();
 }
 

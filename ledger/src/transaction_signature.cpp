@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "ledger_internal.h"
 #include "medledger/core/signer.h"
 #include "medledger/ledger/transaction.h"
 
@@ -47,15 +48,23 @@ Result<void> verify_signature(const Transaction& tx, std::size_t index, core::By
                                                        " out of range (" + std::to_string(tx.signatures.size()) +
                                                        " signatures)");
   }
-  const TransactionSignature& signature = tx.signatures[index];
   auto algorithm = core::key_algorithm_of_spki(signer_spki);
   if (!algorithm) return algorithm.error();
-  if (*algorithm != signature.algorithm) {
+  return detail::verify_signature_as(tx.signatures[index], *algorithm, signer_spki, tx_id(tx));
+}
+
+namespace detail {
+
+Result<void> verify_signature_as(const TransactionSignature& signature, core::KeyAlgorithm key_algorithm,
+                                 core::ByteView signer_spki, const core::Digest& id) {
+  if (key_algorithm != signature.algorithm) {
     return make_error(ErrorCode::kUnsupportedAlgorithm,
                       "signature says " + std::string(core::key_algorithm_name(signature.algorithm)) +
-                          " but the signer key is " + std::string(core::key_algorithm_name(*algorithm)));
+                          " but the signer key is " + std::string(core::key_algorithm_name(key_algorithm)));
   }
-  return core::verify_digest_signature(signer_spki, tx_id(tx), signature.signature);
+  return core::verify_digest_signature(signer_spki, id, signature.signature);
 }
+
+}  // namespace detail
 
 }  // namespace medledger::ledger

@@ -5,7 +5,6 @@
 #include <openssl/crypto.h>
 
 #include "hospital_node_internal.h"
-#include "medledger/core/canonical_json.h"
 #include "medledger/core/error.h"
 #include "medledger/core/sha256.h"
 #include "medledger/ledger/records_state.h"
@@ -45,7 +44,7 @@ core::Result<PreparedTransaction> HospitalNode::prepare_record_put(const RecordP
                             *key, limits);
   if (!sealed) return sealed.error();
   body.envelope = sealed->to_json();  // built once: digest() would build it again
-  body.envelope_digest = core::sha256(core::to_bytes(core::canonicalize(*body.envelope)));  // = sealed->digest()
+  body.envelope_digest = sealed_record_digest(*body.envelope);
   body.plaintext_digest = core::sha256(request.payload);
   PreparedTransaction out;
   out.tx = new_transaction(ledger::kTxRecordPut, ledger::make_record_put_body(body));

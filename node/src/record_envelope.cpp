@@ -73,7 +73,11 @@ boost::json::object SealedRecord::to_json() const {
 
 std::string SealedRecord::to_json_text() const { return core::canonicalize(to_json()); }
 
-core::Digest SealedRecord::digest() const { return core::sha256(core::to_bytes(to_json_text())); }
+core::Digest SealedRecord::digest() const { return sealed_record_digest(to_json()); }
+
+core::Digest sealed_record_digest(const boost::json::object& envelope) {
+  return core::sha256(core::to_bytes(core::canonicalize(envelope)));
+}
 
 core::Result<SealedRecord> SealedRecord::from_json(const boost::json::object& object) {
   MEDLEDGER_TRY(detail::require_exactly(object,

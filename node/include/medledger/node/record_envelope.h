@@ -74,6 +74,10 @@ struct SealedRecord {
   core::Digest digest() const;
 };
 
+/// SHA-256 of an envelope object's canonical JSON text: SealedRecord::digest() of
+/// the record `envelope` encodes, for a caller that holds the object already.
+core::Digest sealed_record_digest(const boost::json::object& envelope);
+
 /// Encrypts `payload` under a fresh data key and wraps that key under
 /// `patient_key`. kInvalidArgument for a bad context or a patient key of another
 /// patient; kRecordTooLarge if the payload exceeds limits.max_payload (clamped to
