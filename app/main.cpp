@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "medledger/core/allocator.h"
 #include "medledger/core/secret.h"
 
 int main(int argc, char** argv) {
@@ -12,7 +13,8 @@ int main(int argc, char** argv) {
 
   CLI::App app{"medledger: HSM-backed identity, signing and ledger appliance for hospitals"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("medledger ") + MEDLEDGER_VERSION);
+  app.set_version_flag("--version", std::string("medledger ") + MEDLEDGER_VERSION + " (" +
+                                          medledger::core::allocator_name() + ")");
   medledger::app::register_commands(app);
 
   try {

@@ -50,6 +50,7 @@
 #include "bench_support.h"
 #include "medledger/ca/authority.h"
 #include "medledger/ca/store.h"
+#include "medledger/core/allocator.h"
 #include "medledger/core/sha256.h"
 #include "medledger/core/software_signer.h"
 #include "medledger/hsm/key_store.h"
@@ -499,6 +500,7 @@ int main(int argc, char** argv) {
     std::printf(" hospital A patient-key cache: %zu keys, %llu hits, %llu misses\n", patient_keys.size,
                 static_cast<unsigned long long>(patient_keys.hits),
                 static_cast<unsigned long long>(patient_keys.misses));
+    std::printf(" allocator: %s\n", core::allocator_name().c_str());
     std::printf(" load average after: %s; %llu records written\n", load_average().c_str(),
                 static_cast<unsigned long long>(shared.next_record.load()));
     // Transactions per block: how much group commit amortised the per-block work.

@@ -31,6 +31,7 @@
 #include "dispatcher.h"
 #include "medledger/api/logging.h"
 #include "medledger/api/server.h"
+#include "medledger/core/allocator.h"
 
 namespace medledger::api {
 
@@ -480,7 +481,7 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config, 
   for (std::uint32_t i = 0; i < config.threads.io; ++i) impl->io_threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
   log_event(LogLevel::kInfo, "listening",
             {{"address", config.listen.address}, {"port", impl->listener->port()}, {"io_threads", config.threads.io},
-             {"handler_threads", config.threads.handlers}});
+             {"handler_threads", config.threads.handlers}, {"allocator", core::allocator_name()}});
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
