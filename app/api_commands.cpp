@@ -314,6 +314,11 @@ void run_serve(const std::string& config_path) {
   parts.metrics = metrics;
   parts.handle_signals = true;
   parts.on_reload = reload_file_trust(config.tls, files, ledger_trust);
+  // Writes answer from the orderer's thread: it must be done before the server's
+  // threads go (what is queued still commits, and its clients get their answers).
+  parts.on_drain = [&served] {
+    if (served.ledger) served.ledger->stop();
+  };
   auto server = require(api::Server::start(config, std::move(parts)));
   server->wait();
 }

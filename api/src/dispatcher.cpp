@@ -55,8 +55,8 @@ Dispatcher::Dispatcher(std::shared_ptr<const Router> router, std::shared_ptr<Cli
                        std::shared_ptr<MetricsRegistry> metrics)
     : router_(std::move(router)), authenticator_(std::move(authenticator)), metrics_(std::move(metrics)) {}
 
-Response Dispatcher::route_and_call(Request& request, ConnectionIdentity& identity, const Route** route,
-                                    const Principal** principal) const {
+std::optional<Response> Dispatcher::admit(Request& request, ConnectionIdentity& identity, const Route** route,
+                                          const Principal** principal) const {
   if (auto parsed = parse_target(request); !parsed) return error_response(parsed.error());
   RouteMatch match = router_->match(request.method, request.path);
   if (match.route == nullptr) {
@@ -88,25 +88,44 @@ Response Dispatcher::route_and_call(Request& request, ConnectionIdentity& identi
     }
   }
 
-  try {
-    auto result = match.route->handler(request, *principal);
-    return result ? std::move(*result) : error_response(result.error());
-  } catch (const std::exception& e) {
-    // Handlers return errors as values; an exception here is a bug, not the client's fault.
-    log_event(LogLevel::kError, "handler_exception", {{"route", match.route->pattern}, {"what", e.what()}});
-    return error_response(core::make_error(ErrorCode::kInternal, "the handler failed"));
-  }
+  return std::nullopt;
 }
 
-Response Dispatcher::handle(Request& request, ConnectionIdentity& identity) const {
+void Dispatcher::handle(Request& request, ConnectionIdentity& identity, Reply reply, Responder::Post post) const {
   const auto started = Clock::now();
   const Route* route = nullptr;
   const Principal* principal = nullptr;
-  Response response = route_and_call(request, identity, &route, &principal);
-  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  record(method_name(request.method), route ? std::string_view(route->pattern) : kUnrouted, response, seconds,
-         principal);
-  return response;
+  std::optional<Response> refusal = admit(request, identity, &route, &principal);
+  // Called once per request, from whichever thread has the response.
+  auto finish = [this, started, method = request.method, route, principal_id = principal ? principal->id : std::string(),
+                 reply = std::move(reply)](core::Result<Response> result) {
+    Response response = result ? std::move(*result) : error_response(result.error());
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    record(method_name(method), route ? std::string_view(route->pattern) : kUnrouted, response, seconds,
+           principal_id.empty() ? nullptr : &principal_id);
+    reply(std::move(response));
+  };
+  if (refusal) return finish(std::move(*refusal));
+  auto failed = [&](const std::exception& e) {
+    // Handlers return errors as values; an exception here is a bug, not the client's fault.
+    log_event(LogLevel::kError, "handler_exception", {{"route", route->pattern}, {"what", e.what()}});
+    return core::make_error(ErrorCode::kInternal, "the handler failed");
+  };
+  if (route->handler) {
+    core::Result<Response> result = core::make_error(ErrorCode::kInternal, "unset");
+    try {
+      result = route->handler(request, principal);
+    } catch (const std::exception& e) {
+      result = failed(e);
+    }
+    return finish(std::move(result));
+  }
+  Responder responder(std::move(finish), std::move(post));
+  try {
+    route->async_handler(request, principal, responder);
+  } catch (const std::exception& e) {
+    responder.answer(failed(e));
+  }
 }
 
 Response Dispatcher::reject(const core::Error& error, std::string_view method) const {
@@ -116,7 +135,7 @@ Response Dispatcher::reject(const core::Error& error, std::string_view method) c
 }
 
 void Dispatcher::record(std::string_view method, std::string_view route, const Response& response, double seconds,
-                        const Principal* principal) const {
+                        const std::string* principal_id) const {
   const std::string route_label(route);
   metrics_->add(metric::kRequests,
                 {{"method", std::string(method)}, {"route", route_label}, {"status", std::to_string(response.status)}});
@@ -126,7 +145,7 @@ void Dispatcher::record(std::string_view method, std::string_view route, const R
                .route = route,
                .status = response.status,
                .latency_ms = seconds * 1000.0,
-               .principal = principal ? std::string_view(principal->id) : std::string_view(),
+               .principal = principal_id ? std::string_view(*principal_id) : std::string_view(),
                .error_code = response.error_code});
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -28,19 +29,25 @@ class Dispatcher {
   Dispatcher(std::shared_ptr<const Router> router, std::shared_ptr<ClientAuthenticator> authenticator,
              std::shared_ptr<MetricsRegistry> metrics);
 
-  /// Routes, authenticates, authorises and runs the handler; never throws (a
-  /// handler exception becomes 500 INTERNAL). Records metrics and one log line.
-  Response handle(Request& request, ConnectionIdentity& identity) const;
+  using Reply = std::function<void(Response)>;
+  /// Routes, authenticates, authorises and runs the handler. `reply` gets the
+  /// response once: before handle returns for a refusal or a plain handler, later
+  /// and from any thread for an async handler (Responder). Never throws (a handler
+  /// exception becomes 500 INTERNAL). Records metrics and one log line per request.
+  /// `post` runs work on the handler pool (Responder::answer_on_pool).
+  void handle(Request& request, ConnectionIdentity& identity, Reply reply, Responder::Post post) const;
 
   /// The response for a request the transport refused before routing (body or
   /// headers too large, unparsable HTTP), with metrics and a log line.
   Response reject(const core::Error& error, std::string_view method) const;
 
  private:
-  Response route_and_call(Request& request, ConnectionIdentity& identity, const Route** route,
-                          const Principal** principal) const;
+  /// The refusal, if routing, authentication or the role check refuses; else
+  /// sets *route (and *principal on non-public routes).
+  std::optional<Response> admit(Request& request, ConnectionIdentity& identity, const Route** route,
+                                const Principal** principal) const;
   void record(std::string_view method, std::string_view route, const Response& response, double seconds,
-              const Principal* principal) const;
+              const std::string* principal_id) const;
 
   std::shared_ptr<const Router> router_;
   std::shared_ptr<ClientAuthenticator> authenticator_;

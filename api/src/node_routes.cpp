@@ -131,9 +131,16 @@ core::Result<void> add_node_route_rows(Router& router, const std::shared_ptr<Nod
     route.method = row.method;
     route.pattern = row.pattern;
     route.access = row.access;
-    route.handler = [binding, fn = row.handler](const Request& request, const Principal* principal) {
-      return fn(NodeCall{binding, request, principal}, request);
-    };
+    if (row.async_handler != nullptr) {
+      route.async_handler = [binding, fn = row.async_handler](const Request& request, const Principal* principal,
+                                                              Responder responder) {
+        fn(NodeCall{binding, request, principal}, request, std::move(responder));
+      };
+    } else {
+      route.handler = [binding, fn = row.handler](const Request& request, const Principal* principal) {
+        return fn(NodeCall{binding, request, principal}, request);
+      };
+    }
     MEDLEDGER_TRY(router.add(std::move(route)));
   }
   return core::success();
@@ -164,18 +171,24 @@ namespace {
 using core::ErrorCode;
 using namespace node_routes;
 
-core::Result<Response> store_record(const NodeCall& call, const Request& request) {
+core::Result<node::PendingCommit> start_store_record(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   MEDLEDGER_TRY_ASSIGN(auto put, parse_record_put(body));
   MEDLEDGER_TRY_ASSIGN(auto doctor, take_credential(body, "doctor_pin", "doctor_session"));
   MEDLEDGER_TRY_ASSIGN(auto patient, take_credential(body, "patient_pin", "patient_session"));
-  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto receipt, node.put_record(put, doctor, patient));
-    return json_response(receipt_json(receipt), 201);
-  });
+  MEDLEDGER_TRY_ASSIGN(const HostedNode* hosted, hosted_node_for(call.binding.get(), call.principal));
+  return hosted->node->put_record_async(put, doctor, patient);
 }
 
-core::Result<Response> read_record(const NodeCall& call, const Request& request) {
+// Answers after the block's durable commit, without holding a thread meanwhile.
+void store_record(const NodeCall& call, const Request& request, Responder responder) {
+  auto pending = start_store_record(call, request);
+  if (!pending) return responder.answer(pending.error());
+  answer_when_committed(std::move(*pending), std::move(responder),
+                        [](const ledger::Receipt& receipt) { return json_response(receipt_json(receipt), 201); });
+}
+
+core::Result<node::PendingRead> start_read_record(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   node::ReadRequest read;
   read.record_id = std::string(request.param("id"));
@@ -184,17 +197,25 @@ core::Result<Response> read_record(const NodeCall& call, const Request& request)
   MEDLEDGER_TRY_ASSIGN(auto version, optional_int(body, "version"));
   if (version) read.version = static_cast<std::uint64_t>(*version);
   MEDLEDGER_TRY_ASSIGN(auto doctor, take_credential(body, "doctor_pin", "doctor_session"));
-  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto result, node.read_record(read, doctor));
-    boost::json::object out;
-    out["record_id"] = read.record_id;
-    out["version"] = result.version;
-    out["content_type"] = result.content_type;
-    out["basis"] = result.basis;
-    out["payload"] = core::base64url_encode(result.plaintext);
-    out["receipt"] = receipt_json(result.receipt);
-    return json_response(out);
-  });
+  MEDLEDGER_TRY_ASSIGN(const HostedNode* hosted, hosted_node_for(call.binding.get(), call.principal));
+  return hosted->node->read_record_async(read, doctor);
+}
+
+// The plaintext is released once the read's audit entry is durable (PendingRead).
+void read_record(const NodeCall& call, const Request& request, Responder responder) {
+  auto pending = start_read_record(call, request);
+  if (!pending) return responder.answer(pending.error());
+  answer_when_committed(std::move(*pending), std::move(responder),
+                        [record_id = std::string(request.param("id"))](const node::RecordRead& result) {
+                          boost::json::object out;
+                          out["record_id"] = record_id;
+                          out["version"] = result.version;
+                          out["content_type"] = result.content_type;
+                          out["basis"] = result.basis;
+                          out["payload"] = core::base64url_encode(result.plaintext);
+                          out["receipt"] = receipt_json(result.receipt);
+                          return json_response(out);
+                        });
 }
 
 core::Result<Response> list_records(const NodeCall& call, const Request& request) {
@@ -275,9 +296,9 @@ core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> 
   using ca::Role;
   // Who may call what (docs/openapi.yaml x-medledger-roles repeats this table).
   const NodeRouteRow rows[] = {
-      {Method::kPost, "/v1/records", Access::roles({Role::kNode}), store_record},
+      {Method::kPost, "/v1/records", Access::roles({Role::kNode}), nullptr, store_record},
       {Method::kGet, "/v1/records", Access::roles({Role::kNode}), list_records},
-      {Method::kPost, "/v1/records/{id}/read", Access::roles({Role::kNode}), read_record},
+      {Method::kPost, "/v1/records/{id}/read", Access::roles({Role::kNode}), nullptr, read_record},
       {Method::kPost, "/v1/grants", Access::roles({Role::kNode}), grant_access},
       {Method::kPost, "/v1/grants/revoke", Access::roles({Role::kNode}), revoke_access},
       {Method::kPost, "/v1/audit/export", Access::roles({Role::kAuditor}), export_audit},

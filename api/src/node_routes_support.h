@@ -12,6 +12,7 @@
 
 #include "medledger/api/http.h"
 #include "medledger/api/node_routes.h"
+#include "medledger/api/router.h"
 #include "medledger/core/secret.h"
 #include "medledger/ledger/receipt.h"
 #include "medledger/node/hospital_node.h"
@@ -55,6 +56,21 @@ core::Result<Response> with_node(const NodeCall& call, Fn&& fn) {
 
 /// A node route handler: `request` is `call.request`, passed for brevity.
 using NodeHandler = core::Result<Response> (*)(const NodeCall& call, const Request& request);
+/// A node route handler that answers through `responder` once its commit is known.
+using NodeAsyncHandler = void (*)(const NodeCall& call, const Request& request, Responder responder);
+
+/// Answers `responder` when `pending` (node::PendingCommit or PendingRead) is
+/// known: an error as it is, a value through `build(value)` on the handler pool --
+/// the ledger's writer thread, which reports the commit, only posts.
+template <typename Pending, typename Build>
+void answer_when_committed(Pending pending, Responder responder, Build build) {
+  pending.then([responder, build = std::move(build)](auto outcome) {
+    responder.answer_on_pool([outcome = std::move(outcome), build]() -> core::Result<Response> {
+      if (!outcome) return outcome.error();
+      return build(*outcome);
+    });
+  });
+}
 
 /// One row of a route table: the authorisation matrix docs/openapi.yaml repeats.
 struct NodeRouteRow {
@@ -62,6 +78,7 @@ struct NodeRouteRow {
   const char* pattern;
   Access access;
   NodeHandler handler;
+  NodeAsyncHandler async_handler = nullptr;  // instead of handler
 };
 
 /// Adds each row as a route whose handler gets a NodeCall. Router::add's errors.

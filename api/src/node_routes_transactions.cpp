@@ -58,7 +58,7 @@ core::Result<ledger::TransactionSignature> signature_of(const boost::json::value
   return signature;
 }
 
-core::Result<Response> submit_transaction(const NodeCall& call, const Request& request) {
+core::Result<node::PendingCommit> start_submit_transaction(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   MEDLEDGER_TRY_ASSIGN(auto tx_text, required_string(body, "tx"));
   auto wire = core::base64url_decode(tx_text);
@@ -82,11 +82,17 @@ core::Result<Response> submit_transaction(const NodeCall& call, const Request& r
     MEDLEDGER_TRY_ASSIGN(auto signature, signature_of(item));
     signatures.push_back(std::move(signature));
   }
-  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    for (const auto& signature : signatures) MEDLEDGER_TRY(node.add_external_signature(tx, signature));
-    MEDLEDGER_TRY_ASSIGN(auto receipt, node.endorse_and_submit(std::move(tx)));
-    return json_response(receipt_json(receipt), 201);
-  });
+  MEDLEDGER_TRY_ASSIGN(const HostedNode* hosted, hosted_node_for(call.binding.get(), call.principal));
+  for (const auto& signature : signatures) MEDLEDGER_TRY(hosted->node->add_external_signature(tx, signature));
+  return hosted->node->endorse_and_submit_async(std::move(tx));
+}
+
+// Answers after the block's durable commit, without holding a thread meanwhile.
+void submit_transaction(const NodeCall& call, const Request& request, Responder responder) {
+  auto pending = start_submit_transaction(call, request);
+  if (!pending) return responder.answer(pending.error());
+  answer_when_committed(std::move(*pending), std::move(responder),
+                        [](const ledger::Receipt& receipt) { return json_response(receipt_json(receipt), 201); });
 }
 
 }  // namespace
@@ -95,7 +101,7 @@ core::Result<void> node_routes::add_transaction_routes(Router& router, const std
   // POSTs by the hospital system (role node); docs/openapi.yaml x-medledger-roles repeats this.
   const NodeRouteRow rows[] = {
       {Method::kPost, "/v1/records/prepare", Access::roles({ca::Role::kNode}), prepare_record},
-      {Method::kPost, "/v1/transactions", Access::roles({ca::Role::kNode}), submit_transaction},
+      {Method::kPost, "/v1/transactions", Access::roles({ca::Role::kNode}), nullptr, submit_transaction},
   };
   return add_node_route_rows(router, binding, rows);
 }

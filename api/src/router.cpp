@@ -1,7 +1,11 @@
 #include "medledger/api/router.h"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <set>
+
+#include "medledger/api/logging.h"
 
 namespace medledger::api {
 
@@ -82,12 +86,48 @@ std::string Access::describe() const {
   return out;
 }
 
+struct Responder::State {
+  Answer answer;
+  Post post;
+  std::atomic<bool> answered{false};
+
+  void send(core::Result<Response> response) {
+    if (answered.exchange(true)) return;
+    answer(std::move(response));
+  }
+  ~State() {
+    // A handler that dropped its request must not leave the client waiting.
+    if (!answered.load()) {
+      answer(core::make_error(ErrorCode::kInternal, "the request was dropped without an answer"));
+    }
+  }
+};
+
+Responder::Responder(Answer answer, Post post) : state_(std::make_shared<State>()) {
+  state_->answer = std::move(answer);
+  state_->post = std::move(post);
+}
+
+void Responder::answer(core::Result<Response> response) const { state_->send(std::move(response)); }
+
+void Responder::answer_on_pool(std::function<core::Result<Response>()> build) const {
+  state_->post([state = state_, build = std::move(build)] {
+    try {
+      state->send(build());
+    } catch (const std::exception& e) {
+      log_event(LogLevel::kError, "handler_exception", {{"what", e.what()}});
+      state->send(core::make_error(ErrorCode::kInternal, "the handler failed"));
+    }
+  });
+}
+
 core::Result<void> Router::add(Route route) {
   auto invalid = [&](const std::string& why) {
     return core::make_error(ErrorCode::kInvalidArgument, "route " + std::string(method_name(route.method)) + " " +
                                                              route.pattern + ": " + why);
   };
-  if (!route.handler) return invalid("no handler");
+  if (!route.handler && !route.async_handler) return invalid("no handler");
+  if (route.handler && route.async_handler) return invalid("both a handler and an async handler");
   if (route.method == Method::kOther) return invalid("unsupported method");
   auto segments = split_path(route.pattern);
   if (segments.empty() || segments.size() > kMaxSegments) return invalid("must start with '/' and be at most 16 segments");

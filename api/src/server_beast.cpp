@@ -238,11 +238,17 @@ class Session : public std::enable_shared_from_this<Session> {
     auto request = std::make_shared<Request>(to_request(message));
     // Handlers may block (token, commit): they run on the handler pool, and the
     // response comes back to this connection's strand.
+    // An async handler (a write waiting for its block) answers later from the
+    // ledger's writer thread; nothing waits in between.
     net::post(shared_->handlers, [self = shared_from_this(), request, reply] {
-      Response response = self->shared_->dispatcher.handle(*request, self->identity_);
-      net::post(self->stream_.get_executor(), [self, reply, response = std::move(response)]() mutable {
-        self->do_write(std::move(response), reply);
-      });
+      self->shared_->dispatcher.handle(
+          *request, self->identity_,
+          [self, reply, request](Response response) {
+            net::post(self->stream_.get_executor(), [self, reply, response = std::move(response)]() mutable {
+              self->do_write(std::move(response), reply);
+            });
+          },
+          [shared = self->shared_](std::function<void()> work) { net::post(shared->handlers, std::move(work)); });
     });
   }
 

@@ -1,6 +1,7 @@
 // The embedded solo orderer (ordering.h).
 #include <algorithm>
 #include <chrono>
+#include <future>
 
 #include "medledger/core/assert.h"
 #include "medledger/ledger/ordering.h"
@@ -11,12 +12,6 @@ namespace {
 using core::ErrorCode;
 using core::make_error;
 using core::Result;
-
-std::future<Result<Receipt>> ready(core::Error error) {
-  std::promise<Result<Receipt>> p;
-  p.set_value(std::move(error));
-  return p.get_future();
-}
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -59,30 +54,40 @@ std::uint64_t SoloOrderer::blocks_committed() const {
   return blocks_;
 }
 
-std::future<Result<Receipt>> SoloOrderer::submit(std::string wire) {
+std::future<Result<Receipt>> Orderer::submit(std::string wire) {
+  auto promise = std::make_shared<std::promise<Result<Receipt>>>();
+  auto future = promise->get_future();
+  submit_then(std::move(wire), [promise](Result<Receipt> result) { promise->set_value(std::move(result)); });
+  return future;
+}
+
+void SoloOrderer::submit_then(std::string wire, CommitCallback on_commit) {
   auto pending = prepare_transaction(std::move(wire), ledger_.options().tx_limits);
-  if (!pending) return ready(pending.error());
+  if (!pending) return on_commit(pending.error());
   auto logged = ledger_.find(pending->id);
-  if (!logged) return ready(logged.error());
+  if (!logged) return on_commit(logged.error());
   if (*logged) {
-    return ready(make_error(ErrorCode::kTxDuplicate,
-                            "ordering: transaction " + core::hex_encode(pending->id) + " is already in the log"));
+    return on_commit(make_error(ErrorCode::kTxDuplicate,
+                                "ordering: transaction " + core::hex_encode(pending->id) + " is already in the log"));
   }
-  std::lock_guard lock(mutex_);
-  if (stopping_) return ready(make_error(ErrorCode::kOrderingStopped, "ordering: the orderer is stopping"));
+  std::unique_lock lock(mutex_);
+  auto refuse = [&](core::Error error) {
+    lock.unlock();  // the callback may submit again
+    on_commit(std::move(error));
+  };
+  if (stopping_) return refuse(make_error(ErrorCode::kOrderingStopped, "ordering: the orderer is stopping"));
   if (queue_.size() >= options_.max_queued) {
-    return ready(make_error(ErrorCode::kOrderingStopped, "ordering: the queue is full (" +
-                                                             std::to_string(options_.max_queued) +
-                                                             " transactions); retry later"));
+    return refuse(make_error(ErrorCode::kOrderingStopped, "ordering: the queue is full (" +
+                                                              std::to_string(options_.max_queued) +
+                                                              " transactions); retry later"));
   }
   if (!queued_ids_.insert(pending->id).second) {
-    return ready(make_error(ErrorCode::kTxDuplicate, "ordering: the same transaction is already queued"));
+    return refuse(make_error(ErrorCode::kTxDuplicate, "ordering: the same transaction is already queued"));
   }
   queued_bytes_ += pending->wire.size();
-  queue_.push_back(Queued{std::move(*pending), {}});
-  auto future = queue_.back().promise.get_future();
+  queue_.push_back(Queued{std::move(*pending), std::move(on_commit)});
+  lock.unlock();
   arrived_.notify_one();
-  return future;
 }
 
 std::deque<SoloOrderer::Queued> SoloOrderer::next_batch(std::unique_lock<std::mutex>& lock) {
@@ -127,7 +132,7 @@ void SoloOrderer::commit_batch(std::deque<Queued>& batch) {
   txs.reserve(batch.size());
   for (Queued& q : batch) txs.push_back(std::move(q.tx));
   auto fail_all = [&](const core::Error& error) {
-    for (Queued& q : batch) q.promise.set_value(error);
+    for (Queued& q : batch) q.on_commit(error);
   };
   auto block = ledger_.append_block(txs, now_ms(), contract_, signer_);
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].tx.id = txs[i].id;  // for queued_ids_ cleanup
@@ -137,7 +142,7 @@ void SoloOrderer::commit_batch(std::deque<Queued>& batch) {
     std::lock_guard lock(mutex_);
     ++blocks_;
   }
-  // The block is durable: from here on every promise is kept.
+  // The block is durable: from here on every callback is told so.
   std::optional<SignedCheckpoint> checkpoint;
   if (options_.make_receipts && block->committed) {
     auto signed_checkpoint = checkpoint_at(ledger_, block->header, signer_);
@@ -147,16 +152,15 @@ void SoloOrderer::commit_batch(std::deque<Queued>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const TxOutcome& outcome = block->outcomes[i];
     if (outcome.duplicate) {
-      batch[i].promise.set_value(make_error(ErrorCode::kTxDuplicate, "ordering: transaction " +
-                                                                         core::hex_encode(outcome.tx_id) +
-                                                                         " is already in the log"));
+      batch[i].on_commit(make_error(ErrorCode::kTxDuplicate,
+                                    "ordering: transaction " + core::hex_encode(outcome.tx_id) + " is already in the log"));
       continue;
     }
     if (!checkpoint) {
-      batch[i].promise.set_value(Receipt{outcome.tx_id, block->header.height, outcome.sequence, outcome.result, {}, {}});
+      batch[i].on_commit(Receipt{outcome.tx_id, block->header.height, outcome.sequence, outcome.result, {}, {}});
       continue;
     }
-    batch[i].promise.set_value(
+    batch[i].on_commit(
         make_receipt(ledger_, outcome.tx_id, block->header.height, outcome.sequence, outcome.result, *checkpoint));
   }
 }

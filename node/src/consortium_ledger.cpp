@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "medledger/core/error.h"
@@ -60,34 +64,80 @@ core::Result<void> ConsortiumLedger::start(const ledger::SoloOptions& options) {
   return core::success();
 }
 
-ConsortiumLedger::~ConsortiumLedger() {
+ConsortiumLedger::~ConsortiumLedger() { stop(); }
+
+void ConsortiumLedger::stop() {
   if (orderer_) orderer_->stop();
 }
 
-namespace {
+// What the orderer's callback and the waiter (or continuation) share.
+struct PendingCommit::State {
+  std::mutex mutex;
+  std::condition_variable known;
+  std::optional<core::Result<ledger::Receipt>> result;
+  std::function<void(core::Result<ledger::Receipt>)> continuation;
+  bool taken = false;  // wait() or then() was called
 
-core::Result<ledger::Receipt> wait_for_commit(std::future<core::Result<ledger::Receipt>>& future) {
-  if (!future.valid()) return core::make_error(ErrorCode::kInternal, "this commit was already waited for");
+  void fulfil(core::Result<ledger::Receipt> outcome) {
+    std::unique_lock lock(mutex);
+    if (continuation) {
+      auto done = std::move(continuation);
+      lock.unlock();
+      done(std::move(outcome));
+      return;
+    }
+    result = std::move(outcome);
+    lock.unlock();
+    known.notify_all();
+  }
+};
+
+core::Result<ledger::Receipt> ConsortiumLedger::submit(const ledger::Transaction& tx) {
+  auto future = orderer_->submit(ledger::encode_transaction(tx));
   if (future.wait_for(kCommitWaitLimit) != std::future_status::ready) {
     return core::make_error(ErrorCode::kOrderingStopped, "no durable commit within the wait limit");
   }
   return future.get();
 }
 
-}  // namespace
-
-core::Result<ledger::Receipt> ConsortiumLedger::submit(const ledger::Transaction& tx) {
-  auto future = submit_async(tx);
-  return wait_for_commit(future);
-}
-
-std::future<core::Result<ledger::Receipt>> ConsortiumLedger::submit_async(const ledger::Transaction& tx) {
+PendingCommit ConsortiumLedger::submit_pending(const ledger::Transaction& tx, std::string what) {
+  auto state = std::make_shared<PendingCommit::State>();
   // The orderer parses the wire form back: the contract sees exactly what every
   // other node and `ledger verify` will decode (number kinds, member order).
-  return orderer_->submit(ledger::encode_transaction(tx));
+  orderer_->submit_then(ledger::encode_transaction(tx),
+                        [state](core::Result<ledger::Receipt> outcome) { state->fulfil(std::move(outcome)); });
+  return PendingCommit(std::move(state), std::move(what));
 }
 
-core::Result<ledger::Receipt> PendingCommit::wait() { return accepted_or_error(wait_for_commit(future_), what_); }
+core::Result<ledger::Receipt> PendingCommit::wait() {
+  if (!state_) return core::make_error(ErrorCode::kInternal, "this commit was moved from");
+  std::unique_lock lock(state_->mutex);
+  if (state_->taken) return core::make_error(ErrorCode::kInternal, "this commit was already waited for");
+  state_->taken = true;
+  if (!state_->known.wait_for(lock, kCommitWaitLimit, [&] { return state_->result.has_value(); })) {
+    return core::make_error(ErrorCode::kOrderingStopped, "no durable commit within the wait limit");
+  }
+  return accepted_or_error(std::move(*state_->result), what_);
+}
+
+void PendingCommit::then(std::function<void(core::Result<ledger::Receipt>)> done) {
+  if (!state_) return done(core::make_error(ErrorCode::kInternal, "this commit was moved from"));
+  std::unique_lock lock(state_->mutex);
+  if (state_->taken) {
+    lock.unlock();
+    return done(core::make_error(ErrorCode::kInternal, "this commit was already waited for"));
+  }
+  state_->taken = true;
+  auto finish = [what = std::move(what_), done = std::move(done)](core::Result<ledger::Receipt> outcome) {
+    done(accepted_or_error(std::move(outcome), what));
+  };
+  if (state_->result) {
+    auto outcome = std::move(*state_->result);
+    lock.unlock();
+    return finish(std::move(outcome));
+  }
+  state_->continuation = std::move(finish);
+}
 
 core::Result<ledger::Receipt> accepted_or_error(core::Result<ledger::Receipt> receipt, std::string_view what) {
   if (!receipt) return receipt;

@@ -264,7 +264,7 @@ core::Result<PendingCommit> HospitalNode::endorse_and_submit_async(ledger::Trans
 core::Result<PendingCommit> HospitalNode::endorse_and_submit_async(ledger::Transaction tx, const core::Digest& id) {
   MEDLEDGER_TRY(ledger::add_signature(tx, id, *keys_->node_signer, ledger::certificate_fingerprint(signing_cert_)));
   std::string what = tx.type;
-  return PendingCommit(ledger_.submit_async(tx), std::move(what));
+  return ledger_.submit_pending(tx, std::move(what));
 }
 
 core::Result<void> HospitalNode::register_node_certificates() {

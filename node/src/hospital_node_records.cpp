@@ -154,6 +154,19 @@ core::Result<RecordRead> PendingRead::wait() {
   return std::move(read_);
 }
 
+void PendingRead::then(std::function<void(core::Result<RecordRead>)> done) {
+  audit_.then([read = std::move(read_), on_failure = std::move(on_failure_),
+               done = std::move(done)](core::Result<ledger::Receipt> receipt) mutable {
+    if (!receipt) {
+      OPENSSL_cleanse(read.plaintext.data(), read.plaintext.size());  // never released without its audit entry
+      if (on_failure) on_failure(receipt.error());
+      return done(receipt.error());
+    }
+    read.receipt = std::move(*receipt);
+    done(std::move(read));
+  });
+}
+
 core::Result<RecordRead> HospitalNode::read_record(const ReadRequest& request, const PersonCredential& doctor_credential) {
   auto pending = read_record_async(request, doctor_credential);
   if (!pending) return pending.error();

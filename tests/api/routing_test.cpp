@@ -67,6 +67,11 @@ TEST(Router, RefusesMalformedAndDuplicatePatterns) {
   Route no_handler = route(Method::kGet, "/v1/y");
   no_handler.handler = nullptr;
   EXPECT_EQ(router.add(std::move(no_handler)).error().code, ErrorCode::kInvalidArgument);
+  Route both = route(Method::kGet, "/v1/z");  // a handler and an async handler: which one?
+  both.async_handler = [](const Request&, const Principal*, Responder) {};
+  auto refused = router.add(std::move(both));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("both"), std::string::npos) << refused.error().message;
   ASSERT_TRUE(router.add(route(Method::kGet, "/v1/x/{a}")).ok());
   EXPECT_EQ(router.add(route(Method::kGet, "/v1/x/{b}")).error().code, ErrorCode::kInvalidArgument);
   EXPECT_TRUE(router.add(route(Method::kPost, "/v1/x/{b}")).ok());

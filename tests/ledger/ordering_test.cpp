@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <optional>
+#include <thread>
+
 #include "ledger_fixture.h"
 
 namespace medledger::ledger {
@@ -32,6 +36,46 @@ TEST(SoloOrderer, ReceiptsVerifyAgainstTheSignedCheckpoint) {
     // ... and it is durable: the ledger holds it at the sequence named.
     EXPECT_EQ(**t.ledger->find(receipt->tx_id), receipt->sequence);
   }
+}
+
+TEST(SoloOrderer, SubmitThenReportsOnTheWriterThreadAfterTheDurableCommit) {
+  TestLedger t;
+  auto orderer = SoloOrderer::start(*t.ledger, t.contract, *t.signer);
+  const std::string wire = kv_put("then", "1");
+  std::promise<std::pair<core::Result<Receipt>, std::thread::id>> told;
+  auto outcome = told.get_future();
+  orderer->submit_then(wire, [&](core::Result<Receipt> receipt) {
+    told.set_value({std::move(receipt), std::this_thread::get_id()});
+  });
+  auto [receipt, thread] = outcome.get();
+  ASSERT_TRUE(receipt) << receipt.error().to_string();
+  EXPECT_NE(thread, std::this_thread::get_id());  // the writer's, not the submitter's
+  EXPECT_TRUE(verify_receipt(*receipt, wire, t.signer->public_key_spki()));
+  EXPECT_EQ(**t.ledger->find(receipt->tx_id), receipt->sequence);  // durable when told
+}
+
+TEST(SoloOrderer, SubmitThenReportsASubmissionErrorAtOnceInTheCallersThread) {
+  TestLedger t;
+  auto orderer = SoloOrderer::start(*t.ledger, t.contract, *t.signer);
+  std::optional<core::Result<Receipt>> told;
+  std::thread::id thread;
+  orderer->submit_then("{not a transaction", [&](core::Result<Receipt> receipt) {
+    told = std::move(receipt);
+    thread = std::this_thread::get_id();
+  });
+  ASSERT_TRUE(told.has_value());  // before submit_then returned
+  ASSERT_FALSE(*told);
+  EXPECT_EQ(told->error().code, core::ErrorCode::kTxMalformed);
+  EXPECT_EQ(thread, std::this_thread::get_id());
+  EXPECT_EQ(orderer->blocks_committed(), 0u);
+  // After stop, a submission is refused the same way (and may submit again from the callback).
+  orderer->stop();
+  bool refused = false;
+  orderer->submit_then(kv_put("late", "1"), [&](core::Result<Receipt> receipt) {
+    refused = !receipt && receipt.error().code == core::ErrorCode::kOrderingStopped;
+    orderer->submit_then(kv_put("later", "1"), [](core::Result<Receipt>) {});  // no deadlock
+  });
+  EXPECT_TRUE(refused);
 }
 
 TEST(SoloOrderer, ReceiptFailsForAnotherTransactionKeyOrProof) {

@@ -3,6 +3,9 @@
 // ledger; each one's wait() gives exactly what the synchronous call would.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -101,6 +104,76 @@ TEST_F(NodePipelinedTest, APendingCommitCanBeWaitedForOnlyOnce) {
   auto again = pending.wait();
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, ErrorCode::kInternal);
+}
+
+TEST_F(NodePipelinedTest, ThenGivesWhatWaitWouldFromTheWriterThreadWithoutAWaiter) {
+  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
+  auto put = [&](const std::string& id, const std::string& body) {
+    return expect_ok(node_a_->put_record_async(fhir(id, body), PersonCredential::session_token(doctor.token.clone()),
+                                               PersonCredential::session_token(patient.token.clone())));
+  };
+  std::promise<core::Result<ledger::Receipt>> accepted, rejected;
+  put("twice", R"({"v":1})").then([&](core::Result<ledger::Receipt> r) { accepted.set_value(std::move(r)); });
+  put("twice", R"({"v":2})").then([&](core::Result<ledger::Receipt> r) { rejected.set_value(std::move(r)); });
+  auto receipt = accepted.get_future().get();
+  ASSERT_TRUE(receipt) << receipt.error().to_string();
+  EXPECT_TRUE(expect_ok(ledger_->ledger().find(receipt->tx_id)).has_value());  // durable when told
+  auto refusal = rejected.get_future().get();  // the contract's rejection, as wait() gives it
+  ASSERT_FALSE(refusal);
+  EXPECT_EQ(refusal.error().code, ErrorCode::kRecordAlreadyExists);
+
+  // A read's plaintext comes with its committed audit entry.
+  auto pending_read = expect_ok(node_a_->read_record_async(read_at_a("twice"),
+                                                           PersonCredential::session_token(doctor.token.clone())));
+  std::promise<core::Result<RecordRead>> read_told;
+  pending_read.then([&](core::Result<RecordRead> r) { read_told.set_value(std::move(r)); });
+  auto read = read_told.get_future().get();
+  ASSERT_TRUE(read) << read.error().to_string();
+  EXPECT_EQ(core::to_string(read->plaintext), R"({"v":1})");
+  EXPECT_TRUE(expect_ok(ledger_->ledger().find(read->receipt.tx_id)).has_value());
+  expect_verify_clean();
+}
+
+TEST_F(NodePipelinedTest, ThenAfterTheCommitIsKnownAnswersAtOnceAndWaitAfterThenIsRefused) {
+  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
+  auto first = expect_ok(node_a_->put_record_async(fhir("a"), PersonCredential::session_token(doctor.token.clone()),
+                                                   PersonCredential::session_token(patient.token.clone())));
+  // A later write committed means the earlier one is known too (blocks are in order).
+  auto later = expect_ok(node_a_->put_record_async(fhir("b"), PersonCredential::session_token(doctor.token.clone()),
+                                                   PersonCredential::session_token(patient.token.clone())));
+  ASSERT_TRUE(later.wait().ok());
+  std::optional<core::Result<ledger::Receipt>> told;
+  first.then([&](core::Result<ledger::Receipt> r) { told = std::move(r); });
+  ASSERT_TRUE(told.has_value());  // in this thread, before then() returned
+  EXPECT_TRUE(told->ok());
+  auto again = first.wait();
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kInternal);
+}
+
+TEST_F(NodePipelinedTest, AStoppedLedgerTellsEveryPendingCommitAndRefusesNewOnes) {
+  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
+  std::vector<std::promise<core::Result<ledger::Receipt>>> told(kInFlight);
+  for (int i = 0; i < kInFlight; ++i) {
+    expect_ok(node_a_->put_record_async(fhir("s-" + std::to_string(i)), PersonCredential::session_token(doctor.token.clone()),
+                                        PersonCredential::session_token(patient.token.clone())))
+        .then([&, i](core::Result<ledger::Receipt> r) { told[static_cast<std::size_t>(i)].set_value(std::move(r)); });
+  }
+  ledger_->stop();  // what `serve` does on SIGTERM once its requests drained
+  for (auto& promise : told) {
+    auto future = promise.get_future();
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::ready);  // told before stop() returned
+    EXPECT_TRUE(future.get().ok());  // queued ones commit
+  }
+  auto refused = node_a_->put_record_async(fhir("after"), PersonCredential::session_token(doctor.token.clone()),
+                                           PersonCredential::session_token(patient.token.clone()));
+  ASSERT_TRUE(refused);
+  auto outcome = refused->wait();
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error().code, ErrorCode::kOrderingStopped);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <functional>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,11 +49,37 @@ class Access {
 /// `principal` is null only on public routes. Errors become error_response().
 using Handler = std::function<core::Result<Response>(const Request&, const Principal*)>;
 
+/// Answers a request whose handler returned before its response was ready
+/// (AsyncHandler): a write waiting for its block's commit parks no thread.
+/// Copyable, any thread; the first answer counts, later ones are ignored, and a
+/// request whose last Responder goes away unanswered gets 500 INTERNAL.
+class Responder {
+ public:
+  using Answer = std::function<void(core::Result<Response>)>;
+  using Post = std::function<void(std::function<void()>)>;
+  /// `answer` sends the response; `post` runs work on the handler pool.
+  Responder(Answer answer, Post post);
+
+  void answer(core::Result<Response> response) const;
+  /// Runs `build` on the handler pool and answers with what it returns: for a
+  /// completion that arrives on a thread that must stay free (the ledger's writer).
+  void answer_on_pool(std::function<core::Result<Response>()> build) const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+/// A handler that answers through the Responder, now or later. It runs on the
+/// handler pool, as Handler does; what it returns with is not the response.
+using AsyncHandler = std::function<void(const Request&, const Principal*, Responder)>;
+
 struct Route {
   Method method = Method::kGet;
   std::string pattern;  // "/v1/records/{id}": literal segments and whole-segment {name}s
   Access access = Access::any_role();
-  Handler handler;
+  Handler handler;              // exactly one of handler and async_handler
+  AsyncHandler async_handler;
 };
 
 /// What the router found for a method and path.

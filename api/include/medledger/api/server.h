@@ -2,13 +2,16 @@
 //
 // Threads: `threads.io` threads run the io_context (accept, TLS, HTTP parsing,
 // writing; they never block); `threads.handlers` threads run route handlers,
-// which may block on the token or on a durable commit. A request is handed to
-// the handler pool once complete and its response is written back on its
-// connection's strand. One request per connection at a time (no pipelining).
+// which may block on the token. Writes and reads do not wait for their durable
+// commit there: their async handlers answer when the ledger's writer reports the
+// commit (Responder), so no thread is parked per request in flight. A request is
+// handed to the handler pool once complete and its response is written back on
+// its connection's strand. One request per connection at a time (no pipelining).
 //
 // Stopping (stop(), or SIGTERM/SIGINT with handle_signals): stop accepting,
 // close idle connections, let in-flight requests finish and their responses be
-// written (up to limits.shutdown_grace), call on_drain (node/ drains its commits),
+// written (up to limits.shutdown_grace), call on_drain (node/ drains its commits:
+// stop the orderer there, so that no commit is reported after the threads stop),
 // then stop the threads. wait() returns when all of that is done.
 #pragma once
 

@@ -7,9 +7,9 @@
 // max_batch_count transactions, max_batch_bytes bytes, or batch_delay after the
 // first one arrived, builds the block (Ledger::append_block: contract, Merkle,
 // signed header), commits it durably, signs a checkpoint, and only THEN fulfils
-// the futures with receipts. Nothing is acknowledged before its fsync.
+// the callbacks (or futures) with receipts. Nothing is acknowledged before its fsync.
 //
-// Future results: a Receipt (result ACCEPTED, or the contract's rejection code —
+// Results: a Receipt (result ACCEPTED, or the contract's rejection code —
 // the transaction is logged either way); or an error: kTxMalformed /
 // kTxNotCanonical / kTxTooLarge / kTxUnknownType (at submit), kTxDuplicate
 // (already logged or queued), kOrderingStopped (queue full or orderer stopped),
@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -35,12 +36,21 @@
 
 namespace medledger::ledger {
 
+/// Told once what became of a submitted transaction (what the future of submit()
+/// would hold). Runs on the orderer's writer thread after the block's durable
+/// commit, or, for an error found at submission, in the submitting thread before
+/// submit_then returns. It delays the next block while it runs: keep it short
+/// (hand the work to another thread), never block, never throw.
+using CommitCallback = std::function<void(core::Result<Receipt>)>;
+
 class Orderer {
  public:
   virtual ~Orderer() = default;
-  /// Queues one wire transaction; the future becomes ready after its block's
-  /// durable commit (or with an error; see above). Cost: decode + one read lookup.
-  virtual std::future<core::Result<Receipt>> submit(std::string wire) = 0;
+  /// Queues one wire transaction; `on_commit` is called after its block's durable
+  /// commit (or with an error; see above). Cost: decode + one read lookup.
+  virtual void submit_then(std::string wire, CommitCallback on_commit) = 0;
+  /// submit_then with a future: ready after the block's durable commit.
+  std::future<core::Result<Receipt>> submit(std::string wire);
   /// Stops accepting, commits what is queued, joins the writer. Idempotent.
   virtual void stop() = 0;
 };
@@ -77,7 +87,7 @@ class SoloOrderer final : public Orderer {
   SoloOrderer(const SoloOrderer&) = delete;  // owns a thread
   SoloOrderer& operator=(const SoloOrderer&) = delete;
 
-  std::future<core::Result<Receipt>> submit(std::string wire) override;
+  void submit_then(std::string wire, CommitCallback on_commit) override;
   void stop() override;
 
   /// Blocks committed by this orderer so far.
@@ -86,7 +96,7 @@ class SoloOrderer final : public Orderer {
  private:
   struct Queued {
     PendingTransaction tx;
-    std::promise<core::Result<Receipt>> promise;
+    CommitCallback on_commit;
   };
   SoloOrderer(Ledger& ledger, Contract& contract, core::Signer& signer, const SoloOptions& options);
   void run();

@@ -11,7 +11,7 @@
 
 #include <chrono>
 #include <filesystem>
-#include <future>
+#include <functional>
 #include <string>
 #include <memory>
 #include <vector>
@@ -69,10 +69,15 @@ class ConsortiumLedger {
   /// either way. Errors: those of SoloOrderer (kTxDuplicate, kTxMalformed,
   /// kOrderingStopped, kLedgerStorage, ...). Cost: one block commit (shared).
   core::Result<ledger::Receipt> submit(const ledger::Transaction& tx);
-  /// Encodes and queues without waiting: the future is ready after the block's
-  /// durable commit, with what submit() would return. Lets one caller keep several
-  /// transactions in flight (they share blocks). Cost: encode + the orderer's checks.
-  std::future<core::Result<ledger::Receipt>> submit_async(const ledger::Transaction& tx);
+  /// Encodes and queues without waiting: the PendingCommit learns of the block's
+  /// durable commit. Lets one caller keep several transactions in flight (they
+  /// share blocks). `what` names the transaction in a rejection message. Cost:
+  /// encode + the orderer's checks.
+  class PendingCommit submit_pending(const ledger::Transaction& tx, std::string what);
+
+  /// Stops the orderer: commits what is queued (every pending commit learns its
+  /// outcome), then refuses new submissions (kOrderingStopped). Idempotent.
+  void stop();
 
   ledger::Ledger& ledger() { return *ledger_; }
   const core::Signer& proposer() const { return *proposer_; }
@@ -92,19 +97,26 @@ class ConsortiumLedger {
 core::Result<ledger::Receipt> accepted_or_error(core::Result<ledger::Receipt> receipt, std::string_view what);
 
 /// A transaction handed to the orderer whose block may not have committed yet.
-/// Move-only; wait() once.
+/// Move-only; call wait() or then(), once.
 class PendingCommit {
  public:
-  PendingCommit(std::future<core::Result<ledger::Receipt>> future, std::string what)
-      : future_(std::move(future)), what_(std::move(what)) {}
   /// Waits (at most kCommitWaitLimit: kOrderingStopped) for the durable commit and
   /// returns what the synchronous call would: the receipt if accepted, else the
   /// rejection code as the error (accepted_or_error) or the orderer's error.
   core::Result<ledger::Receipt> wait();
+  /// Instead of wait(): `done` gets what wait() would return, at once if the commit
+  /// is already known, else on the orderer's writer thread when it is -- so it must
+  /// be short and must not block (hand the work to another thread), as
+  /// ledger::CommitCallback. Lets a server answer without parking a thread.
+  void then(std::function<void(core::Result<ledger::Receipt>)> done);
 
  private:
-  std::future<core::Result<ledger::Receipt>> future_;
-  std::string what_;  // the transaction type, for the rejection message
+  friend class ConsortiumLedger;
+  struct State;
+  PendingCommit(std::shared_ptr<State> state, std::string what) : state_(std::move(state)), what_(std::move(what)) {}
+
+  std::shared_ptr<State> state_;  // shared with the orderer's callback
+  std::string what_;              // the transaction type, for the rejection message
 };
 
 }  // namespace medledger::node

@@ -147,6 +147,10 @@ class PendingRead {
       : read_(std::move(read)), audit_(std::move(audit)), on_failure_(std::move(on_failure)) {}
   /// What read_record returns: the decrypted record with the audit entry's receipt.
   core::Result<RecordRead> wait();
+  /// Instead of wait(): `done` gets what wait() would return, on the orderer's
+  /// writer thread once the audit entry is durable (PendingCommit::then: keep it
+  /// short, never block).
+  void then(std::function<void(core::Result<RecordRead>)> done);
 
  private:
   RecordRead read_;
