@@ -68,10 +68,11 @@ struct LimitsConfig {
 
 struct ThreadsConfig {
   std::uint32_t io = 2;        // run the io_context: TLS, parsing, writing; never block
-  // Run handlers, which block on the token or a commit. Most of a handler's time is
-  // the wait for its block, so more handlers than cores: each request in flight
-  // joins the next block (8 handlers capped 16 connections at 8 in flight).
-  std::uint32_t handlers = 32;
+  // Run handlers: token signatures and verifications (CPU), and the rare routes
+  // that still wait for a commit (enrol, grant, revoke). Writes and reads answer
+  // when their commit is known, so requests in flight need no thread each; more
+  // threads than that only switch contexts (32 cost 20% of the writes of 4-8).
+  std::uint32_t handlers = 8;
 };
 
 struct LogConfig {
