@@ -150,6 +150,13 @@ boost::json::value receipt_json(const ledger::Receipt& receipt) {
   return boost::json::parse(ledger::encode_receipt(receipt));
 }
 
+Response receipt_response(const ledger::Receipt& receipt, int status) {
+  Response response;
+  response.status = status;
+  response.body = ledger::encode_receipt(receipt);  // canonical JSON already: no parse and re-serialise
+  return response;
+}
+
 core::Result<node::RecordPutRequest> parse_record_put(const boost::json::object& body) {
   node::RecordPutRequest put;
   MEDLEDGER_TRY_ASSIGN(put.record_id, required_string(body, "record_id"));
@@ -185,7 +192,7 @@ void store_record(const NodeCall& call, const Request& request, Responder respon
   auto pending = start_store_record(call, request);
   if (!pending) return responder.answer(pending.error());
   answer_when_committed(std::move(*pending), std::move(responder),
-                        [](const ledger::Receipt& receipt) { return json_response(receipt_json(receipt), 201); });
+                        [](const ledger::Receipt& receipt) { return receipt_response(receipt, 201); });
 }
 
 core::Result<node::PendingRead> start_read_record(const NodeCall& call, const Request& request) {
@@ -258,7 +265,7 @@ core::Result<Response> grant_access(const NodeCall& call, const Request& request
   MEDLEDGER_TRY_ASSIGN(auto patient, take_credential(body, "patient_pin", "patient_session"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto receipt, node.grant_access(grant, patient));
-    return json_response(receipt_json(receipt), 201);
+    return receipt_response(receipt, 201);
   });
 }
 
@@ -269,7 +276,7 @@ core::Result<Response> revoke_access(const NodeCall& call, const Request& reques
   MEDLEDGER_TRY_ASSIGN(auto credential, take_credential(body, "patient_pin", "patient_session"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto receipt, node.revoke_access(patient, grantee, credential));
-    return json_response(receipt_json(receipt));
+    return receipt_response(receipt);
   });
 }
 

@@ -60,7 +60,7 @@ core::Result<Response> revoke_person(const NodeCall& call, const Request& reques
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     const auto principal = person_principal(node, request.param("id"));
     MEDLEDGER_TRY_ASSIGN(auto receipt, node.revoke_person(principal, reason.value_or("unspecified")));
-    return json_response(receipt_json(receipt));
+    return receipt_response(receipt);
   });
 }
 

@@ -92,7 +92,7 @@ void submit_transaction(const NodeCall& call, const Request& request, Responder 
   auto pending = start_submit_transaction(call, request);
   if (!pending) return responder.answer(pending.error());
   answer_when_committed(std::move(*pending), std::move(responder),
-                        [](const ledger::Receipt& receipt) { return json_response(receipt_json(receipt), 201); });
+                        [](const ledger::Receipt& receipt) { return receipt_response(receipt, 201); });
 }
 
 }  // namespace
