@@ -251,6 +251,28 @@ core::Result<std::vector<std::string>> warm_up(const BenchOptions& options, cons
   return ids;
 }
 
+// Opens every connection of the pool (one GET /v1/whoami each, all at once) so
+// that the measured run sends its first operation over an open connection: TLS
+// handshakes are set-up, as in wrk or Caliper, not load.
+core::Result<void> open_all_connections(api::HttpsConnectionPool& pool, std::size_t connections) {
+  std::vector<std::promise<core::Result<api::HttpsResponse>>> answers(connections);
+  for (auto& answer : answers) {
+    if (!pool.submit({"GET", "/v1/whoami", {}, {}}, [&answer](core::Result<api::HttpsResponse> r) { answer.set_value(std::move(r)); })) {
+      return core::make_error(ErrorCode::kInternal, "opening connections: the connection pool refused a request");
+    }
+  }
+  for (auto& answer : answers) {
+    auto result = answer.get_future().get();
+    if (!result) return core::make_error(result.error().code, "opening connections: " + result.error().message);
+    if (result->status != 200) {
+      return core::make_error(code_named(bench::error_code_of(result)),
+                              "opening connections: GET /v1/whoami answered HTTP " + std::to_string(result->status) +
+                                  ": " + result->body);
+    }
+  }
+  return core::success();
+}
+
 void run_bench(const BenchOptions& options) {
   if (options.max == (options.rate > 0)) {
     fail(core::make_error(ErrorCode::kInvalidArgument, "give exactly one of --rate R (open loop) or --max (closed loop)"));
@@ -288,6 +310,7 @@ void run_bench(const BenchOptions& options) {
   const std::vector<std::string> records = require(warm_up(options, requests, endpoint, client_options, warmup_seconds));
 
   auto pool = require(api::HttpsConnectionPool::start(endpoint, client_options, options.connections));
+  require(open_all_connections(*pool, options.connections));
   bench::LoadPlan plan;
   if (options.rate > 0) plan.rate = options.rate;
   plan.duration = std::chrono::milliseconds(static_cast<std::int64_t>(options.duration_s) * 1000);
