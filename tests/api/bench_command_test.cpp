@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <set>
+#include <vector>
 
 #include <boost/json/parse.hpp>
 
@@ -133,6 +134,27 @@ TEST_F(BenchCommand, WithSessionsEveryOperationSucceedsWithoutSendingPins) {
   const auto& all = report.at("operations").at("all").as_object();
   EXPECT_EQ(expect_consistent(all, "all"), 20);
   EXPECT_TRUE(report.at("errors").as_object().empty()) << run.out;
+}
+
+TEST_F(BenchCommand, EveryConnectionIsOpenBeforeTheMeasuredRunStarts) {
+  serve(node_a_.get(), pool_a_);
+  auto run = bench("--rate 10 --duration 1 --connections 6 --mix 1:0 --warmup 2 --json --quiet");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  // The access log, in order: 2 warm-up writes, one GET /v1/whoami per connection
+  // (all connected before the first measured write), then the 10 measured writes.
+  std::vector<std::pair<std::string, std::string>> requests;
+  std::ifstream log(log_file_);
+  for (std::string line; std::getline(log, line);) {
+    boost::json::error_code ec;
+    auto entry = boost::json::parse(line, ec);
+    if (ec || !entry.is_object() || entry.at("event") != "request") continue;
+    requests.emplace_back(std::string(entry.at("method").as_string()), std::string(entry.at("route").as_string()));
+  }
+  std::vector<std::pair<std::string, std::string>> expected;
+  for (int i = 0; i < 2; ++i) expected.emplace_back("POST", "/v1/records");
+  for (int i = 0; i < 6; ++i) expected.emplace_back("GET", "/v1/whoami");
+  for (int i = 0; i < 10; ++i) expected.emplace_back("POST", "/v1/records");
+  EXPECT_EQ(requests, expected);
 }
 
 TEST_F(BenchCommand, ClosedLoopTextReportHasATableAndAProgressLine) {
