@@ -24,6 +24,7 @@
 
 #include "bench_load.h"
 #include "bench_report.h"
+#include "bench_sessions.h"
 #include "cli_support.h"
 #include "commands.h"
 #include "medledger/api/https_client.h"
@@ -34,6 +35,9 @@ namespace medledger::app {
 namespace {
 
 using core::ErrorCode;
+using bench::append_json_string;
+using bench::as_text;
+using bench::code_named;
 using bench::OperationKind;
 
 // Bounds of the options (each keeps a run from exhausting this machine or the node).
@@ -43,8 +47,10 @@ constexpr double kMaxRate = 1'000'000;
 constexpr unsigned kMaxMixWeight = 1000;
 constexpr unsigned kMaxDurationS = 24 * 3600;
 constexpr unsigned kWarmupConnections = 4;
-// A session allows 10,000 signatures (docs/api.md); requests rotate over the opened ones.
+// A session allows at most 10,000 signatures (docs/api.md); requests rotate over
+// --sessions of them, and used-up ones are replaced during the run (bench_sessions.h).
 constexpr std::size_t kMaxSessions = 64;
+constexpr std::uint32_t kMaxSessionSignatures = 10'000;
 constexpr int kSessionTtlSeconds = 1800;  // the longest the server grants
 
 struct BenchOptions {
@@ -57,36 +63,14 @@ struct BenchOptions {
   std::string doctor, patient, doctor_pin_source, patient_pin_source;
   std::string purpose = "load test";
   std::size_t warmup = 20;
-  std::size_t sessions = 0;  // sessions opened per person (0: every request carries the PINs)
+  std::size_t sessions = 0;  // sessions per person in use at a time (0: every request carries the PINs)
+  std::uint32_t session_signatures = kMaxSessionSignatures;  // each session's budget
   std::size_t payload_bytes = 512;
   unsigned timeout_ms = 30'000;
   std::string run_id;
   bool json = false;
   bool quiet = false;
 };
-
-// Appends `text` as a JSON string (quotes included). PINs pass through here:
-// no temporary copies besides `out`.
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      out += escaped;
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
-std::string_view as_text(const core::SecretBytes& secret) {
-  return {reinterpret_cast<const char*>(secret.data()), secret.size()};
-}
 
 core::Result<std::pair<unsigned, unsigned>> parse_mix(const std::string& mix) {
   unsigned writes = 0, reads = 0;
@@ -97,16 +81,6 @@ core::Result<std::pair<unsigned, unsigned>> parse_mix(const std::string& mix) {
                             "--mix must be WRITES:READS, weights 0-" + std::to_string(kMaxMixWeight) + ", not both 0");
   }
   return std::make_pair(writes, reads);
-}
-
-// The ErrorCode whose stable name is `name` (kInternal if none): the server's code
-// becomes this command's exit status.
-ErrorCode code_named(std::string_view name) {
-  constexpr int kCodeSpace = 1000;  // codes are below 1000 (core/error.h blocks)
-  for (int raw = 1; raw < kCodeSpace; ++raw) {
-    if (core::error_code_name(static_cast<ErrorCode>(raw)) == name) return static_cast<ErrorCode>(raw);
-  }
-  return ErrorCode::kInternal;
 }
 
 std::string default_run_id() {
@@ -120,13 +94,14 @@ std::string default_run_id() {
 // is wiped by the HTTPS client once sent.
 class RecordRequests {
  public:
+  // Null sessions: every request carries the PIN.
   RecordRequests(const BenchOptions& options, core::SecretBytes doctor_pin, core::SecretBytes patient_pin,
-                 std::vector<core::SecretBytes> doctor_sessions, std::vector<core::SecretBytes> patient_sessions)
+                 bench::PersonSessions* doctor_sessions, bench::PersonSessions* patient_sessions)
       : options_(options),
         doctor_pin_(std::move(doctor_pin)),
         patient_pin_(std::move(patient_pin)),
-        doctor_sessions_(std::move(doctor_sessions)),
-        patient_sessions_(std::move(patient_sessions)) {
+        doctor_sessions_(doctor_sessions),
+        patient_sessions_(patient_sessions) {
     // A FHIR-like JSON document padded to the payload size.
     std::string document = R"({"resourceType":"Observation","status":"final","note":")";
     const std::size_t closing = 2;
@@ -135,21 +110,21 @@ class RecordRequests {
     payload_ = core::base64url_encode(core::to_bytes(document));
   }
 
-  // `"doctor_pin":"..."` or, with sessions, `"doctor_session":"..."` (the n-th session, rotating).
+  // `"doctor_pin":"..."` or, with sessions, `"doctor_session":"..."` (one signature's worth).
   void append_credential(std::string& body, const char* person, const core::SecretBytes& pin,
-                         const std::vector<core::SecretBytes>& sessions, std::uint64_t n) const {
+                         bench::PersonSessions* sessions) const {
     body += '"';
     body += person;
-    if (sessions.empty()) {
+    if (sessions == nullptr) {
       body += R"(_pin":)";
       append_json_string(body, as_text(pin));
     } else {
       body += R"(_session":)";
-      append_json_string(body, as_text(sessions[n % sessions.size()]));
+      sessions->append_next(body);
     }
   }
 
-  api::HttpsRequest write(const std::string& record_id, std::uint64_t n = 0) const {
+  api::HttpsRequest write(const std::string& record_id) const {
     api::HttpsRequest request{"POST", "/v1/records", {}, {}};
     std::string& body = request.body;
     body.reserve(payload_.size() + 256);
@@ -162,20 +137,20 @@ class RecordRequests {
     body += R"(,"content_type":"application/fhir+json","payload":")";
     body += payload_;
     body += R"(",)";
-    append_credential(body, "doctor", doctor_pin_, doctor_sessions_, n);
+    append_credential(body, "doctor", doctor_pin_, doctor_sessions_);
     body += ',';
-    append_credential(body, "patient", patient_pin_, patient_sessions_, n);
+    append_credential(body, "patient", patient_pin_, patient_sessions_);
     body += '}';
     return request;
   }
 
-  api::HttpsRequest read(const std::string& record_id, std::uint64_t n = 0) const {
+  api::HttpsRequest read(const std::string& record_id) const {
     api::HttpsRequest request{"POST", "/v1/records/" + record_id + "/read", {}, {}};
     std::string& body = request.body;
     body += R"({"doctor":)";
     append_json_string(body, options_.doctor);
     body += ',';
-    append_credential(body, "doctor", doctor_pin_, doctor_sessions_, n);
+    append_credential(body, "doctor", doctor_pin_, doctor_sessions_);
     body += R"(,"purpose":)";
     append_json_string(body, options_.purpose);
     body += '}';
@@ -186,40 +161,10 @@ class RecordRequests {
   const BenchOptions& options_;
   core::SecretBytes doctor_pin_;
   core::SecretBytes patient_pin_;
-  std::vector<core::SecretBytes> doctor_sessions_;
-  std::vector<core::SecretBytes> patient_sessions_;
+  bench::PersonSessions* doctor_sessions_;
+  bench::PersonSessions* patient_sessions_;
   std::string payload_;
 };
-
-// Opens `count` sessions for `principal` ("hospital/person": the route takes the
-// person id) with its PIN. Each costs the server one PIN check (scrypt).
-core::Result<std::vector<core::SecretBytes>> open_sessions(api::HttpsClient& client, const std::string& principal,
-                                                           const core::SecretBytes& pin, std::size_t count) {
-  std::vector<core::SecretBytes> sessions;
-  const std::string person = principal.substr(principal.rfind('/') + 1);
-  for (std::size_t i = 0; i < count; ++i) {
-    std::string body = R"({"pin":)";
-    append_json_string(body, as_text(pin));
-    body += R"(,"ttl_seconds":)" + std::to_string(kSessionTtlSeconds) + "}";
-    auto reply = client.request("POST", "/v1/persons/" + person + "/sessions", std::move(body));
-    MEDLEDGER_TRY(reply);
-    std::string code = bench::error_code_of(reply);
-    if (!code.empty()) {
-      return core::make_error(code_named(code), "opening a session for " + principal + ": HTTP " +
-                                                    std::to_string(reply->status) + " " + code);
-    }
-    boost::json::error_code ec;
-    auto value = boost::json::parse(reply->body, ec);
-    const boost::json::value* token = (!ec && value.is_object()) ? value.as_object().if_contains("session") : nullptr;
-    if (token == nullptr || !token->is_string()) {
-      return core::make_error(ErrorCode::kInvalidArgument, "opening a session for " + principal + ": no session in the answer");
-    }
-    const auto& text = token->as_string();
-    sessions.emplace_back(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-    OPENSSL_cleanse(reply->body.data(), reply->body.size());
-  }
-  return sessions;
-}
 
 // Writes `count` records (ids returned) through the pool before the measured run.
 core::Result<std::vector<std::string>> warm_up(const BenchOptions& options, const RecordRequests& requests,
@@ -296,14 +241,19 @@ void run_bench(const BenchOptions& options) {
     }
     patient_pin = require(core::read_secret(require(core::SecretSource::parse(options.patient_pin_source, "patient PIN"))));
   }
-  std::vector<core::SecretBytes> doctor_sessions, patient_sessions;
+  std::unique_ptr<bench::PersonSessions> doctor_sessions, patient_sessions;
   if (options.sessions > 0) {
-    auto client = require(api::HttpsClient::connect_to(endpoint, client_options));
-    doctor_sessions = require(open_sessions(client, options.doctor, doctor_pin, options.sessions));
-    if (!patient_pin.empty()) patient_sessions = require(open_sessions(client, options.patient, patient_pin, options.sessions));
+    auto open = [&](const std::string& principal, const core::SecretBytes& pin) {
+      return require(bench::PersonSessions::open(require(api::HttpsClient::connect_to(endpoint, client_options)),
+                                                 require(api::HttpsClient::connect_to(endpoint, client_options)),
+                                                 principal, pin.clone(), options.sessions, options.session_signatures,
+                                                 kSessionTtlSeconds));
+    };
+    doctor_sessions = open(options.doctor, doctor_pin);
+    if (!patient_pin.empty()) patient_sessions = open(options.patient, patient_pin);
   }
-  const RecordRequests requests(options, std::move(doctor_pin), std::move(patient_pin), std::move(doctor_sessions),
-                                std::move(patient_sessions));
+  const RecordRequests requests(options, std::move(doctor_pin), std::move(patient_pin), doctor_sessions.get(),
+                                patient_sessions.get());
 
   double warmup_seconds = 0;
   if (!options.quiet) std::fprintf(stderr, "bench: warm-up, writing %zu records\n", options.warmup);
@@ -320,8 +270,8 @@ void run_bench(const BenchOptions& options) {
   plan.drain_timeout = std::chrono::milliseconds(options.timeout_ms);
   const std::string& run_id = options.run_id;
   auto factory = [&](OperationKind kind, std::uint64_t n) {
-    if (kind == OperationKind::kWrite) return requests.write(run_id + "-" + std::to_string(n), n);
-    return requests.read(records[n % records.size()], n);
+    if (kind == OperationKind::kWrite) return requests.write(run_id + "-" + std::to_string(n));
+    return requests.read(records[n % records.size()]);
   };
   bench::LoadResult result = bench::run_load(*pool, options.connections, plan, factory);
 
@@ -352,8 +302,12 @@ void register_bench_commands(CLI::App& app) {
   bench->add_option("--doctor-pin", options->doctor_pin_source, "file:PATH or env:NAME (never the PIN)")->required();
   bench->add_option("--patient-pin", options->patient_pin_source, "file:PATH or env:NAME (needed for writes)");
   bench->add_option("--sessions", options->sessions,
-                    "open N sessions per person first (PIN checked once each) and send session tokens, not PINs")
+                    "send session tokens, not PINs: N sessions per person in rotation (PIN checked once each), "
+                    "replaced as they are used up")
       ->check(CLI::Range(std::size_t{0}, kMaxSessions));
+  bench->add_option("--session-signatures", options->session_signatures,
+                    "signatures each session allows (the server's maximum by default)")
+      ->check(CLI::Range(std::uint32_t{1}, kMaxSessionSignatures));
   bench->add_option("--purpose", options->purpose, "purpose of the reads (audit trail)");
   bench->add_option("--warmup", options->warmup, "records written before the measured run (reads use them)")
       ->check(CLI::Range(std::size_t{0}, kMaxWarmupRecords));

@@ -119,10 +119,16 @@ core::Result<Response> open_session(const NodeCall& call, const Request& request
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   MEDLEDGER_TRY_ASSIGN(auto ttl_seconds, optional_int(body, "ttl_seconds"));
   const auto ttl = ttl_seconds ? std::chrono::seconds(*ttl_seconds) : node::kDefaultSessionTtl;
-  MEDLEDGER_TRY_ASSIGN(auto pin, take_secret(body, "pin"));
+  MEDLEDGER_TRY_ASSIGN(auto pin, take_secret(body, "pin"));  // first: the PIN is wiped from the body
+  MEDLEDGER_TRY_ASSIGN(auto signatures, optional_int(body, "signatures"));
+  if (signatures && (*signatures < 1 || *signatures > node::kMaxSessionSignatures)) {
+    return core::make_error(ErrorCode::kInvalidArgument, "member 'signatures' must be 1.." +
+                                                             std::to_string(node::kMaxSessionSignatures));
+  }
+  const auto budget = signatures ? static_cast<std::uint32_t>(*signatures) : node::kMaxSessionSignatures;
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     const auto principal = person_principal(node, request.param("id"));
-    MEDLEDGER_TRY_ASSIGN(auto session, node.open_session(principal, pin, ttl));
+    MEDLEDGER_TRY_ASSIGN(auto session, node.open_session(principal, pin, ttl, budget));
     boost::json::object out;
     out["principal"] = principal;
     // The one place a token leaves the node: the response body (never logged).

@@ -166,11 +166,8 @@ core::Result<void> HospitalNode::check_credential(std::string_view principal, co
 }
 
 core::Result<PersonSession> HospitalNode::open_session(std::string_view principal, const core::SecretBytes& pin,
-                                                       std::chrono::seconds ttl) {
-  if (ttl <= std::chrono::seconds::zero() || ttl > kMaxSessionTtl) {
-    return core::make_error(ErrorCode::kInvalidArgument, "a session lasts 1 s to " +
-                                                             std::to_string(kMaxSessionTtl.count()) + " s");
-  }
+                                                       std::chrono::seconds ttl, std::uint32_t signatures) {
+  MEDLEDGER_TRY(check_session_limits(ttl, signatures));  // before the scrypt
   auto person = persons_.find(principal);
   if (!person) return person.error();
   if (person->external()) {
@@ -178,7 +175,7 @@ core::Result<PersonSession> HospitalNode::open_session(std::string_view principa
                             person->principal + " keeps their own key: the node never signs for them");
   }
   MEDLEDGER_TRY(check_pin(principal, pin));
-  return sessions_.open(person->principal, ttl);
+  return sessions_.open(person->principal, ttl, signatures);
 }
 
 core::Result<void> HospitalNode::close_session(const core::SecretBytes& token) { return sessions_.close(token); }

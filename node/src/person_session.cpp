@@ -37,11 +37,21 @@ void PersonSessionTable::sweep_expired(std::int64_t now_ms) {
   }
 }
 
-core::Result<PersonSession> PersonSessionTable::open(std::string_view principal, std::chrono::seconds ttl) {
+core::Result<void> check_session_limits(std::chrono::seconds ttl, std::uint32_t signatures) {
   if (ttl <= std::chrono::seconds::zero() || ttl > kMaxSessionTtl) {
     return core::make_error(ErrorCode::kInvalidArgument, "a session lasts 1 s to " +
                                                              std::to_string(kMaxSessionTtl.count()) + " s");
   }
+  if (signatures == 0 || signatures > kMaxSessionSignatures) {
+    return core::make_error(ErrorCode::kInvalidArgument, "a session allows 1 to " +
+                                                             std::to_string(kMaxSessionSignatures) + " signatures");
+  }
+  return core::success();
+}
+
+core::Result<PersonSession> PersonSessionTable::open(std::string_view principal, std::chrono::seconds ttl,
+                                                     std::uint32_t signatures) {
+  MEDLEDGER_TRY(check_session_limits(ttl, signatures));
   core::SecretBytes random(kSessionTokenBytes);
   if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) std::abort();  // CSPRNG failure: no safe way on
   std::string text = core::base64url_encode(random.view());
@@ -50,7 +60,7 @@ core::Result<PersonSession> PersonSessionTable::open(std::string_view principal,
   OPENSSL_cleanse(text.data(), text.size());
   const std::int64_t now = now_();
   out.expires_ms = now + std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count();
-  out.signatures = kMaxSessionSignatures;
+  out.signatures = signatures;
 
   std::lock_guard<std::mutex> guard(mutex_);
   if (sessions_.size() >= kMaxOpenSessions) sweep_expired(now);

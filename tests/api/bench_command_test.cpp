@@ -157,6 +157,44 @@ TEST_F(BenchCommand, EveryConnectionIsOpenBeforeTheMeasuredRunStarts) {
   EXPECT_EQ(requests, expected);
 }
 
+TEST_F(BenchCommand, UsedUpSessionsAreReplacedDuringTheRun) {
+  serve(node_a_.get(), pool_a_);
+  // 2 sessions of 4 signatures per person in rotation: the doctor signs 3 warm-up
+  // writes + 30 operations (33 signatures = 9 sessions), the patient 3 + 15 writes.
+  auto run = bench("--sessions 2 --session-signatures 4 --rate 30 --duration 1 --connections 3 --mix 1:1 "
+                   "--warmup 3 --json --quiet");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto report = parse_report(run);
+  EXPECT_EQ(expect_consistent(report.at("operations").at("all").as_object(), "all"), 30);
+  EXPECT_TRUE(report.at("errors").as_object().empty()) << run.out;  // no PERSON_SESSION_INVALID
+  // The server opened more sessions than the two per person the run started with.
+  std::size_t opened = 0;
+  std::ifstream log(log_file_);
+  for (std::string line; std::getline(log, line);) {
+    if (line.find(R"("route":"/v1/persons/{id}/sessions")") != std::string::npos &&
+        line.find(R"("status":201)") != std::string::npos) {
+      ++opened;
+    }
+  }
+  EXPECT_GE(opened, 9u + 5u);
+}
+
+TEST_F(BenchCommand, SessionSignaturesOutsideTheServersRangeAreRefused) {
+  serve(node_a_.get(), pool_a_);
+  auto zero = bench("--sessions 1 --session-signatures 0 --rate 1 --duration 1");
+  EXPECT_NE(zero.exit_code, 0);
+  auto too_many = bench("--sessions 1 --session-signatures 10001 --rate 1 --duration 1");
+  EXPECT_NE(too_many.exit_code, 0);
+  // The route itself refuses a budget beyond its maximum, before any PIN check.
+  auto refused = post("/v1/persons/dr-a/sessions", R"({"pin":"12345678","signatures":10001})");
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(error_code_of(refused), "INVALID_ARGUMENT");
+  auto granted = post("/v1/persons/dr-a/sessions",
+                      std::string(R"({"pin":")") + node::testing::kDoctorPin + R"(","signatures":3})");
+  ASSERT_EQ(granted.status, 201) << granted.body;
+  EXPECT_EQ(json_of(granted).at("signatures").to_number<std::int64_t>(), 3);
+}
+
 TEST_F(BenchCommand, ClosedLoopTextReportHasATableAndAProgressLine) {
   serve(node_a_.get(), pool_a_);
   auto run = bench("--max --duration 2 --connections 2 --mix 1:4 --warmup 2");

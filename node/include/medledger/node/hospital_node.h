@@ -247,12 +247,13 @@ class HospitalNode {
   core::Result<PersonEntry> person(std::string_view principal) const;
   /// Verifies the person's PIN once (scrypt, lockout rules as for any PIN check)
   /// and opens a session: a random 256-bit token (base64url) that stands for the
-  /// PIN for `ttl` (at most kMaxSessionTtl) and kMaxSessionSignatures custodial
-  /// signatures. Only SHA-256(token) is kept, in memory. kNotFound,
+  /// PIN for `ttl` (at most kMaxSessionTtl) and `signatures` (at most
+  /// kMaxSessionSignatures) custodial signatures. Only SHA-256(token) is kept, in memory. kNotFound,
   /// kInvalidArgument (ttl; a person who keeps their own key), PIN codes,
   /// kSessionExhausted (kMaxOpenSessions live). Cost: one scrypt.
   core::Result<PersonSession> open_session(std::string_view principal, const core::SecretBytes& pin,
-                                           std::chrono::seconds ttl = kDefaultSessionTtl);
+                                           std::chrono::seconds ttl = kDefaultSessionTtl,
+                                           std::uint32_t signatures = kMaxSessionSignatures);
   /// Ends a session now. kPersonSessionInvalid if unknown, closed or expired.
   core::Result<void> close_session(const core::SecretBytes& token);
 

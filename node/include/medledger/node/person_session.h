@@ -57,6 +57,10 @@ struct PersonSession {
   std::uint32_t signatures = 0;    // how many custodial signatures it allows
 };
 
+/// kInvalidArgument unless ttl is in (0, kMaxSessionTtl] and signatures in
+/// [1, kMaxSessionSignatures].
+core::Result<void> check_session_limits(std::chrono::seconds ttl, std::uint32_t signatures);
+
 class PersonSessionTable {
  public:
   using Clock = std::function<std::int64_t()>;  // unix milliseconds
@@ -64,10 +68,11 @@ class PersonSessionTable {
   explicit PersonSessionTable(Clock now = {});
 
   /// A new session for `principal` (whose PIN the caller has just verified), valid
-  /// for `ttl` and kMaxSessionSignatures signatures. kInvalidArgument if ttl is not
-  /// in (0, kMaxSessionTtl]; kSessionExhausted if kMaxOpenSessions live sessions
-  /// exist (expired ones are dropped first). Cost: 32 random bytes, one SHA-256.
-  core::Result<PersonSession> open(std::string_view principal, std::chrono::seconds ttl);
+  /// for `ttl` and `signatures` signatures. kInvalidArgument (check_session_limits);
+  /// kSessionExhausted if kMaxOpenSessions live sessions exist (expired ones are
+  /// dropped first). Cost: 32 random bytes, one SHA-256.
+  core::Result<PersonSession> open(std::string_view principal, std::chrono::seconds ttl,
+                                   std::uint32_t signatures = kMaxSessionSignatures);
 
   /// Spends one signature of the session `token` for `principal`. kPersonSessionInvalid
   /// if the token is unknown, closed, expired, used up or another person's (the same

@@ -1,0 +1,147 @@
+#include "bench_sessions.h"
+
+#include <cstdio>
+
+#include <boost/json/parse.hpp>
+#include <openssl/crypto.h>
+
+#include "bench_load.h"
+#include "medledger/core/error.h"
+
+namespace medledger::app::bench {
+
+using core::ErrorCode;
+
+ErrorCode code_named(std::string_view name) {
+  constexpr int kCodeSpace = 1000;  // codes are below 1000 (core/error.h blocks)
+  for (int raw = 1; raw < kCodeSpace; ++raw) {
+    if (core::error_code_name(static_cast<ErrorCode>(raw)) == name) return static_cast<ErrorCode>(raw);
+  }
+  return ErrorCode::kInternal;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+std::string_view as_text(const core::SecretBytes& secret) {
+  return {reinterpret_cast<const char*>(secret.data()), secret.size()};
+}
+
+core::Result<core::SecretBytes> open_person_session(api::HttpsClient& client, const std::string& principal,
+                                                    const core::SecretBytes& pin, std::uint32_t signatures,
+                                                    int ttl_seconds) {
+  const std::string person = principal.substr(principal.rfind('/') + 1);
+  std::string body = R"({"pin":)";
+  append_json_string(body, as_text(pin));
+  body += R"(,"ttl_seconds":)" + std::to_string(ttl_seconds) + R"(,"signatures":)" + std::to_string(signatures) + "}";
+  auto reply = client.request("POST", "/v1/persons/" + person + "/sessions", std::move(body));
+  MEDLEDGER_TRY(reply);
+  const std::string code = error_code_of(reply);
+  if (!code.empty()) {
+    return core::make_error(code_named(code),
+                            "opening a session for " + principal + ": HTTP " + std::to_string(reply->status) + " " + code);
+  }
+  boost::json::error_code ec;
+  auto value = boost::json::parse(reply->body, ec);
+  OPENSSL_cleanse(reply->body.data(), reply->body.size());
+  const boost::json::value* token = (!ec && value.is_object()) ? value.as_object().if_contains("session") : nullptr;
+  if (token == nullptr || !token->is_string()) {
+    return core::make_error(ErrorCode::kInvalidArgument, "opening a session for " + principal + ": no session in the answer");
+  }
+  auto& text = value.as_object()["session"].as_string();
+  core::SecretBytes out(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  OPENSSL_cleanse(text.data(), text.size());
+  return out;
+}
+
+PersonSessions::PersonSessions(api::HttpsClient opener, std::string principal, core::SecretBytes pin,
+                               std::size_t window, std::uint32_t signatures, int ttl_seconds)
+    : opener_client_(std::move(opener)),
+      principal_(std::move(principal)),
+      pin_(std::move(pin)),
+      window_(window),
+      signatures_(signatures),
+      ttl_seconds_(ttl_seconds) {}
+
+core::Result<std::unique_ptr<PersonSessions>> PersonSessions::open(api::HttpsClient client, api::HttpsClient opener,
+                                                                   std::string principal, core::SecretBytes pin,
+                                                                   std::size_t window, std::uint32_t signatures,
+                                                                   int ttl_seconds) {
+  std::unique_ptr<PersonSessions> sessions(
+      new PersonSessions(std::move(opener), std::move(principal), std::move(pin), window, signatures, ttl_seconds));
+  for (std::size_t i = 0; i < window; ++i) {
+    auto token = open_person_session(client, sessions->principal_, sessions->pin_, signatures, ttl_seconds);
+    MEDLEDGER_TRY(token);
+    sessions->tokens_.push_back(std::move(*token));
+  }
+  sessions->opener_ = std::thread([raw = sessions.get()] { raw->run_opener(); });
+  return sessions;
+}
+
+PersonSessions::~PersonSessions() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (opener_.joinable()) opener_.join();
+}
+
+void PersonSessions::append_next(std::string& out) {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t use = uses_++;
+  // Uses [w * window * signatures, (w + 1) * window * signatures) rotate over window w's
+  // sessions, so each of them is used exactly `signatures` times.
+  const std::uint64_t per_window = static_cast<std::uint64_t>(window_) * signatures_;
+  const std::uint64_t index = (use / per_window) * window_ + use % window_;
+  if (use % per_window == 0) changed_.notify_all();  // a new window: the opener opens the one after
+  changed_.wait(lock, [&] { return index < tokens_.size() || error_ || stopping_; });
+  const auto& token = index < tokens_.size() ? tokens_[index] : tokens_.back();
+  append_json_string(out, as_text(token));
+}
+
+void PersonSessions::run_opener() {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t per_window = static_cast<std::uint64_t>(window_) * signatures_;
+  // Keeps the window after the one in use opened (read again at every wake-up).
+  auto wanted = [&] { return static_cast<std::size_t>((uses_ / per_window + 2) * window_); };
+  while (true) {
+    changed_.wait(lock, [&] { return stopping_ || error_ || tokens_.size() < wanted(); });
+    if (stopping_ || error_) return;
+    lock.unlock();
+    auto token = open_person_session(opener_client_, principal_, pin_, signatures_, ttl_seconds_);
+    lock.lock();
+    if (!token) {
+      error_ = token.error();
+    } else {
+      tokens_.push_back(std::move(*token));
+    }
+    changed_.notify_all();
+  }
+}
+
+std::size_t PersonSessions::opened() const {
+  std::lock_guard lock(mutex_);
+  return tokens_.size();
+}
+
+std::optional<core::Error> PersonSessions::opener_error() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+
+}  // namespace medledger::app::bench
