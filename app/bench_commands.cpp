@@ -14,6 +14,7 @@
 #include <future>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -201,19 +202,29 @@ core::Result<std::vector<std::string>> warm_up(const BenchOptions& options, cons
 // handshakes are set-up, as in wrk or Caliper, not load.
 core::Result<void> open_all_connections(api::HttpsConnectionPool& pool, std::size_t connections) {
   std::vector<std::promise<core::Result<api::HttpsResponse>>> answers(connections);
-  for (auto& answer : answers) {
+  std::size_t submitted = 0;
+  for (; submitted < connections; ++submitted) {
+    auto& answer = answers[submitted];
     if (!pool.submit({"GET", "/v1/whoami", {}, {}}, [&answer](core::Result<api::HttpsResponse> r) { answer.set_value(std::move(r)); })) {
-      return core::make_error(ErrorCode::kInternal, "opening connections: the connection pool refused a request");
+      break;
     }
   }
-  for (auto& answer : answers) {
-    auto result = answer.get_future().get();
-    if (!result) return core::make_error(result.error().code, "opening connections: " + result.error().message);
-    if (result->status != 200) {
-      return core::make_error(code_named(bench::error_code_of(result)),
-                              "opening connections: GET /v1/whoami answered HTTP " + std::to_string(result->status) +
-                                  ": " + result->body);
+  // Every submitted request is waited for, even after a failure: their callbacks hold `answers`.
+  std::optional<core::Error> first_error;
+  for (std::size_t i = 0; i < submitted; ++i) {
+    auto result = answers[i].get_future().get();
+    if (first_error) continue;
+    if (!result) {
+      first_error = core::make_error(result.error().code, "opening connections: " + result.error().message);
+    } else if (result->status != 200) {
+      first_error = core::make_error(code_named(bench::error_code_of(result)),
+                                     "opening connections: GET /v1/whoami answered HTTP " +
+                                         std::to_string(result->status) + ": " + result->body);
     }
+  }
+  if (first_error) return *first_error;
+  if (submitted < connections) {
+    return core::make_error(ErrorCode::kInternal, "opening connections: the connection pool refused a request");
   }
   return core::success();
 }

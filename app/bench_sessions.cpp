@@ -99,6 +99,19 @@ PersonSessions::~PersonSessions() {
   }
   changed_.notify_all();
   if (opener_.joinable()) opener_.join();
+  // Sessions opened ahead (and the window in use, partly spent) would hold their
+  // budgets until they expire: close them. Earlier windows are spent (gone).
+  const std::uint64_t per_window = static_cast<std::uint64_t>(window_) * signatures_;
+  const std::size_t in_use = static_cast<std::size_t>((uses_ / per_window) * window_);
+  for (std::size_t i = in_use; i < tokens_.size(); ++i) {
+    const auto& token = tokens_[i];
+    std::string body = R"({"session":)";
+    append_json_string(body, as_text(token));
+    body += '}';
+    const std::string person = principal_.substr(principal_.rfind('/') + 1);
+    auto reply = opener_client_.request("POST", "/v1/persons/" + person + "/sessions/close", std::move(body));
+    (void)reply;
+  }
 }
 
 void PersonSessions::append_next(std::string& out) {

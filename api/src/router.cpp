@@ -97,8 +97,10 @@ struct Responder::State {
   }
   ~State() {
     // A handler that dropped its request must not leave the client waiting.
-    if (!answered.load()) {
+    if (answered.load()) return;
+    try {
       answer(core::make_error(ErrorCode::kInternal, "the request was dropped without an answer"));
+    } catch (...) {  // a destructor must not throw; the connection's timeouts end it
     }
   }
 };

@@ -49,6 +49,7 @@ constexpr std::size_t kFirstReadBytes = 4096;
 constexpr std::chrono::seconds kCloseTimeout{2};
 // How often wait() looks whether in-flight requests and connections have drained.
 constexpr std::chrono::milliseconds kDrainPoll{10};
+constexpr std::chrono::milliseconds kAnswersAfterDrain{2000};  // after on_drain, for the answers it released
 
 class Session;
 
@@ -243,7 +244,7 @@ class Session : public std::enable_shared_from_this<Session> {
     net::post(shared_->handlers, [self = shared_from_this(), request, reply] {
       self->shared_->dispatcher.handle(
           *request, self->identity_,
-          [self, reply, request](Response response) {
+          [self, reply](Response response) {
             net::post(self->stream_.get_executor(), [self, reply, response = std::move(response)]() mutable {
               self->do_write(std::move(response), reply);
             });
@@ -419,6 +420,12 @@ struct Server::Impl {
       std::this_thread::sleep_for(kDrainPoll);
     }
     if (on_drain) on_drain();
+    // on_drain committed what was queued: the answers of requests that were still
+    // waiting for that commit are on their way to the connections; let them out.
+    const auto answers_deadline = std::chrono::steady_clock::now() + kAnswersAfterDrain;
+    while (shared->in_flight.load() > 0 && std::chrono::steady_clock::now() < answers_deadline) {
+      std::this_thread::sleep_for(kDrainPoll);
+    }
     work.reset();
     ioc.stop();
     for (auto& thread : io_threads) thread.join();

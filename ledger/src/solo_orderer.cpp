@@ -18,6 +18,15 @@ std::int64_t now_ms() {
       .count();
 }
 
+// A callback that throws (it must not; bad_alloc could) must not take the writer
+// thread down nor cost the rest of the batch its answers.
+void tell(const CommitCallback& on_commit, Result<Receipt> outcome) {
+  try {
+    on_commit(std::move(outcome));
+  } catch (...) {
+  }
+}
+
 SoloOptions clamp(SoloOptions o) {
   o.max_batch_count = std::clamp<std::size_t>(o.max_batch_count, 1, kMaxBlockTransactions);
   o.max_batch_bytes = std::clamp<std::size_t>(o.max_batch_bytes, 1, kMaxBatchBytes);
@@ -132,7 +141,7 @@ void SoloOrderer::commit_batch(std::deque<Queued>& batch) {
   txs.reserve(batch.size());
   for (Queued& q : batch) txs.push_back(std::move(q.tx));
   auto fail_all = [&](const core::Error& error) {
-    for (Queued& q : batch) q.on_commit(error);
+    for (Queued& q : batch) tell(q.on_commit, error);
   };
   auto block = ledger_.append_block(txs, now_ms(), contract_, signer_);
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].tx.id = txs[i].id;  // for queued_ids_ cleanup
@@ -152,16 +161,16 @@ void SoloOrderer::commit_batch(std::deque<Queued>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const TxOutcome& outcome = block->outcomes[i];
     if (outcome.duplicate) {
-      batch[i].on_commit(make_error(ErrorCode::kTxDuplicate,
+      tell(batch[i].on_commit, make_error(ErrorCode::kTxDuplicate,
                                     "ordering: transaction " + core::hex_encode(outcome.tx_id) + " is already in the log"));
       continue;
     }
     if (!checkpoint) {
-      batch[i].on_commit(Receipt{outcome.tx_id, block->header.height, outcome.sequence, outcome.result, {}, {}});
+      tell(batch[i].on_commit, Receipt{outcome.tx_id, block->header.height, outcome.sequence, outcome.result, {}, {}});
       continue;
     }
-    batch[i].on_commit(
-        make_receipt(ledger_, outcome.tx_id, block->header.height, outcome.sequence, outcome.result, *checkpoint));
+    tell(batch[i].on_commit,
+         make_receipt(ledger_, outcome.tx_id, block->header.height, outcome.sequence, outcome.result, *checkpoint));
   }
 }
 

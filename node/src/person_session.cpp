@@ -87,7 +87,8 @@ core::Result<void> PersonSessionTable::use(std::string_view principal, const cor
   }
   // Another person's token is refused without spending it (no denial of service on them).
   if (entry.principal != principal) return invalid_session();
-  --entry.signatures_left;
+  // The last signature spent frees the session's slot at once (not at its expiry).
+  if (--entry.signatures_left == 0) sessions_.erase(it);
   return core::success();
 }
 

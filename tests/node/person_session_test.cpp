@@ -53,6 +53,7 @@ TEST_F(SessionTableTest, ASmallerBudgetIsKeptAndOutOfRangeBudgetsAreRefused) {
   auto session = expect_ok(table_.open("h/dr-1", kMaxSessionTtl, 3));
   EXPECT_EQ(session.signatures, 3u);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(table_.use("h/dr-1", session.token).ok()) << i;
+  EXPECT_EQ(table_.size(), 0u);  // the last signature spent frees its slot at once
   EXPECT_EQ(error_of(table_.use("h/dr-1", session.token)), ErrorCode::kPersonSessionInvalid);
   EXPECT_EQ(error_of(table_.open("h/dr-1", kMaxSessionTtl, 0)), ErrorCode::kInvalidArgument);
   EXPECT_EQ(error_of(table_.open("h/dr-1", kMaxSessionTtl, kMaxSessionSignatures + 1)), ErrorCode::kInvalidArgument);

@@ -32,7 +32,9 @@ struct ServerParts {
   std::shared_ptr<const Router> router;
   std::shared_ptr<ClientAuthenticator> authenticator;
   std::shared_ptr<MetricsRegistry> metrics;
-  std::function<void()> on_drain;  // after in-flight requests finished, before the threads stop
+  // After in-flight requests finished, before the threads stop. With async routes it
+  // must stop whatever still reports to them (node: ConsortiumLedger::stop).
+  std::function<void()> on_drain;
   bool handle_signals = false;     // SIGTERM / SIGINT start a graceful stop
   // With handle_signals: SIGHUP runs this on the handler pool (reload what can be
   // reloaded, e.g. trust files) and the server keeps serving.

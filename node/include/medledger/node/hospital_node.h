@@ -78,6 +78,9 @@ struct NodeOptions {
   PinPolicy pin_policy;
   ScryptParams scrypt;  // tests lower the cost; production keeps the default
   /// Called for every refused read; default: one line on stderr (docs/node.md).
+  /// Thread-safe, short, never blocking and never submitting to the ledger: a read
+  /// whose audit entry fails is reported from the ledger's writer thread
+  /// (PendingRead::then).
   std::function<void(const RefusedRead&)> on_refused_read;
 };
 
