@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <future>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -93,11 +92,7 @@ struct PendingCommit::State {
 };
 
 core::Result<ledger::Receipt> ConsortiumLedger::submit(const ledger::Transaction& tx) {
-  auto future = orderer_->submit(ledger::encode_transaction(tx));
-  if (future.wait_for(kCommitWaitLimit) != std::future_status::ready) {
-    return core::make_error(ErrorCode::kOrderingStopped, "no durable commit within the wait limit");
-  }
-  return future.get();
+  return submit_pending(tx, std::string(tx.type)).wait_for_outcome();
 }
 
 PendingCommit ConsortiumLedger::submit_pending(const ledger::Transaction& tx, std::string what) {
@@ -109,7 +104,7 @@ PendingCommit ConsortiumLedger::submit_pending(const ledger::Transaction& tx, st
   return PendingCommit(std::move(state), std::move(what));
 }
 
-core::Result<ledger::Receipt> PendingCommit::wait() {
+core::Result<ledger::Receipt> PendingCommit::wait_for_outcome() {
   if (!state_) return core::make_error(ErrorCode::kInternal, "this commit was moved from");
   std::unique_lock lock(state_->mutex);
   if (state_->taken) return core::make_error(ErrorCode::kInternal, "this commit was already waited for");
@@ -117,8 +112,10 @@ core::Result<ledger::Receipt> PendingCommit::wait() {
   if (!state_->known.wait_for(lock, kCommitWaitLimit, [&] { return state_->result.has_value(); })) {
     return core::make_error(ErrorCode::kOrderingStopped, "no durable commit within the wait limit");
   }
-  return accepted_or_error(std::move(*state_->result), what_);
+  return std::move(*state_->result);
 }
+
+core::Result<ledger::Receipt> PendingCommit::wait() { return accepted_or_error(wait_for_outcome(), what_); }
 
 void PendingCommit::then(std::function<void(core::Result<ledger::Receipt>)> done) {
   if (!state_) return done(core::make_error(ErrorCode::kInternal, "this commit was moved from"));

@@ -81,7 +81,7 @@ core::Result<void> PersonSessionTable::use(std::string_view principal, const cor
   auto it = sessions_.find(key);
   if (it == sessions_.end()) return invalid_session();
   Entry& entry = it->second;
-  if (entry.expires_ms <= now || entry.signatures_left == 0) {
+  if (entry.expires_ms <= now) {  // a used-up session was dropped by its last use
     sessions_.erase(it);
     return invalid_session();
   }

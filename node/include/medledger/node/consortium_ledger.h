@@ -114,6 +114,8 @@ class PendingCommit {
   friend class ConsortiumLedger;
   struct State;
   PendingCommit(std::shared_ptr<State> state, std::string what) : state_(std::move(state)), what_(std::move(what)) {}
+  // wait() without accepted_or_error: a rejection is a receipt (ConsortiumLedger::submit).
+  core::Result<ledger::Receipt> wait_for_outcome();
 
   std::shared_ptr<State> state_;  // shared with the orderer's callback
   std::string what_;              // the transaction type, for the rejection message
