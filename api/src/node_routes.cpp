@@ -183,15 +183,13 @@ core::Result<node::PendingCommit> start_store_record(const NodeCall& call, const
   MEDLEDGER_TRY_ASSIGN(auto put, parse_record_put(body));
   MEDLEDGER_TRY_ASSIGN(auto doctor, take_credential(body, "doctor_pin", "doctor_session"));
   MEDLEDGER_TRY_ASSIGN(auto patient, take_credential(body, "patient_pin", "patient_session"));
-  MEDLEDGER_TRY_ASSIGN(const HostedNode* hosted, hosted_node_for(call.binding.get(), call.principal));
-  return hosted->node->put_record_async(put, doctor, patient);
+  return with_node<node::PendingCommit>(
+      call, [&](node::HospitalNode& node) { return node.put_record_async(put, doctor, patient); });
 }
 
 // Answers after the block's durable commit, without holding a thread meanwhile.
 void store_record(const NodeCall& call, const Request& request, Responder responder) {
-  auto pending = start_store_record(call, request);
-  if (!pending) return responder.answer(pending.error());
-  answer_when_committed(std::move(*pending), std::move(responder),
+  answer_when_committed(start_store_record(call, request), std::move(responder),
                         [](const ledger::Receipt& receipt) { return receipt_response(receipt, 201); });
 }
 
@@ -204,15 +202,13 @@ core::Result<node::PendingRead> start_read_record(const NodeCall& call, const Re
   MEDLEDGER_TRY_ASSIGN(auto version, optional_int(body, "version"));
   if (version) read.version = static_cast<std::uint64_t>(*version);
   MEDLEDGER_TRY_ASSIGN(auto doctor, take_credential(body, "doctor_pin", "doctor_session"));
-  MEDLEDGER_TRY_ASSIGN(const HostedNode* hosted, hosted_node_for(call.binding.get(), call.principal));
-  return hosted->node->read_record_async(read, doctor);
+  return with_node<node::PendingRead>(call,
+                                      [&](node::HospitalNode& node) { return node.read_record_async(read, doctor); });
 }
 
 // The plaintext is released once the read's audit entry is durable (PendingRead).
 void read_record(const NodeCall& call, const Request& request, Responder responder) {
-  auto pending = start_read_record(call, request);
-  if (!pending) return responder.answer(pending.error());
-  answer_when_committed(std::move(*pending), std::move(responder),
+  answer_when_committed(start_read_record(call, request), std::move(responder),
                         [record_id = std::string(request.param("id"))](const node::RecordRead& result) {
                           boost::json::object out;
                           out["record_id"] = record_id;

@@ -42,16 +42,17 @@ core::Result<const HostedNode*> hosted_node_for(const NodeBinding* binding, cons
 
 /// Runs `fn(hosted)` for the caller's hosted node. No lock: HospitalNode is
 /// thread-safe, so requests run concurrently (and concurrent writes share blocks).
-template <typename Fn>
-core::Result<Response> with_hosted(const NodeCall& call, Fn&& fn) {
+/// `T` is what `fn` gives back: a Response, or e.g. a PendingCommit for an async route.
+template <typename T = Response, typename Fn>
+core::Result<T> with_hosted(const NodeCall& call, Fn&& fn) {
   MEDLEDGER_TRY_ASSIGN(const HostedNode* hosted, hosted_node_for(call.binding.get(), call.principal));
   return fn(*hosted);
 }
 
 /// Runs `fn(node)` on the caller's hospital node.
-template <typename Fn>
-core::Result<Response> with_node(const NodeCall& call, Fn&& fn) {
-  return with_hosted(call, [&](const HostedNode& hosted) { return fn(*hosted.node); });
+template <typename T = Response, typename Fn>
+core::Result<T> with_node(const NodeCall& call, Fn&& fn) {
+  return with_hosted<T>(call, [&](const HostedNode& hosted) { return fn(*hosted.node); });
 }
 
 /// A node route handler: `request` is `call.request`, passed for brevity.
@@ -60,11 +61,13 @@ using NodeHandler = core::Result<Response> (*)(const NodeCall& call, const Reque
 using NodeAsyncHandler = void (*)(const NodeCall& call, const Request& request, Responder responder);
 
 /// Answers `responder` when `pending` (node::PendingCommit or PendingRead) is
-/// known: an error as it is, a value through `build(value)` on the handler pool --
-/// the ledger's writer thread, which reports the commit, only posts.
+/// known: an error as it is (at once if the operation never got queued), a value
+/// through `build(value)` on the handler pool -- the ledger's writer thread, which
+/// reports the commit, only posts.
 template <typename Pending, typename Build>
-void answer_when_committed(Pending pending, Responder responder, Build build) {
-  pending.then([responder, build = std::move(build)](auto outcome) {
+void answer_when_committed(core::Result<Pending> pending, Responder responder, Build build) {
+  if (!pending) return responder.answer(pending.error());
+  pending->then([responder, build = std::move(build)](auto outcome) {
     responder.answer_on_pool([outcome = std::move(outcome), build]() -> core::Result<Response> {
       if (!outcome) return outcome.error();
       return build(*outcome);

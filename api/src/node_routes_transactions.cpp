@@ -82,16 +82,15 @@ core::Result<node::PendingCommit> start_submit_transaction(const NodeCall& call,
     MEDLEDGER_TRY_ASSIGN(auto signature, signature_of(item));
     signatures.push_back(std::move(signature));
   }
-  MEDLEDGER_TRY_ASSIGN(const HostedNode* hosted, hosted_node_for(call.binding.get(), call.principal));
-  for (const auto& signature : signatures) MEDLEDGER_TRY(hosted->node->add_external_signature(tx, signature));
-  return hosted->node->endorse_and_submit_async(std::move(tx));
+  return with_node<node::PendingCommit>(call, [&](node::HospitalNode& node) -> core::Result<node::PendingCommit> {
+    for (const auto& signature : signatures) MEDLEDGER_TRY(node.add_external_signature(tx, signature));
+    return node.endorse_and_submit_async(std::move(tx));
+  });
 }
 
 // Answers after the block's durable commit, without holding a thread meanwhile.
 void submit_transaction(const NodeCall& call, const Request& request, Responder responder) {
-  auto pending = start_submit_transaction(call, request);
-  if (!pending) return responder.answer(pending.error());
-  answer_when_committed(std::move(*pending), std::move(responder),
+  answer_when_committed(start_submit_transaction(call, request), std::move(responder),
                         [](const ledger::Receipt& receipt) { return receipt_response(receipt, 201); });
 }
 
