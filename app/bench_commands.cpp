@@ -20,8 +20,6 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <boost/json/parse.hpp>
-#include <openssl/crypto.h>
 
 #include "bench_load.h"
 #include "bench_report.h"
@@ -31,6 +29,7 @@
 #include "medledger/api/https_client.h"
 #include "medledger/core/bytes.h"
 #include "medledger/core/secret_source.h"
+#include "medledger/node/limits.h"
 
 namespace medledger::app {
 namespace {
@@ -51,7 +50,7 @@ constexpr unsigned kWarmupConnections = 4;
 // A session allows at most 10,000 signatures (docs/api.md); requests rotate over
 // --sessions of them, and used-up ones are replaced during the run (bench_sessions.h).
 constexpr std::size_t kMaxSessions = 64;
-constexpr std::uint32_t kMaxSessionSignatures = 10'000;
+using node::kMaxSessionSignatures;
 constexpr int kSessionTtlSeconds = 1800;  // the longest the server grants
 
 struct BenchOptions {
@@ -290,6 +289,13 @@ void run_bench(const BenchOptions& options) {
                              read_weight, records.size(), warmup_seconds};
   std::cout << (options.json ? bench::report_json(header, result) : bench::report_text(header, result));
   std::cout.flush();
+  // Sessions the opener could not replace show as errors in the report; say why.
+  for (const auto* sessions : {doctor_sessions.get(), patient_sessions.get()}) {
+    if (sessions == nullptr) continue;
+    if (auto error = sessions->opener_error()) {
+      std::fprintf(stderr, "bench: replacing used-up sessions failed: %s\n", error->to_string().c_str());
+    }
+  }
 }
 
 }  // namespace

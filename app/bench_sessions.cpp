@@ -41,14 +41,20 @@ std::string_view as_text(const core::SecretBytes& secret) {
   return {reinterpret_cast<const char*>(secret.data()), secret.size()};
 }
 
+namespace {
+// POST /v1/persons/{id}/sessions for "hospital/person" (the route takes the person id).
+std::string sessions_path(const std::string& principal) {
+  return "/v1/persons/" + principal.substr(principal.rfind('/') + 1) + "/sessions";
+}
+}  // namespace
+
 core::Result<core::SecretBytes> open_person_session(api::HttpsClient& client, const std::string& principal,
                                                     const core::SecretBytes& pin, std::uint32_t signatures,
                                                     int ttl_seconds) {
-  const std::string person = principal.substr(principal.rfind('/') + 1);
   std::string body = R"({"pin":)";
   append_json_string(body, as_text(pin));
   body += R"(,"ttl_seconds":)" + std::to_string(ttl_seconds) + R"(,"signatures":)" + std::to_string(signatures) + "}";
-  auto reply = client.request("POST", "/v1/persons/" + person + "/sessions", std::move(body));
+  auto reply = client.request("POST", sessions_path(principal), std::move(body));
   MEDLEDGER_TRY(reply);
   const std::string code = error_code_of(reply);
   if (!code.empty()) {
@@ -75,7 +81,8 @@ PersonSessions::PersonSessions(api::HttpsClient opener, std::string principal, c
       pin_(std::move(pin)),
       window_(window),
       signatures_(signatures),
-      ttl_seconds_(ttl_seconds) {}
+      ttl_seconds_(ttl_seconds),
+      per_window_(static_cast<std::uint64_t>(window) * signatures) {}
 
 core::Result<std::unique_ptr<PersonSessions>> PersonSessions::open(api::HttpsClient client, api::HttpsClient opener,
                                                                    std::string principal, core::SecretBytes pin,
@@ -101,27 +108,23 @@ PersonSessions::~PersonSessions() {
   if (opener_.joinable()) opener_.join();
   // Sessions opened ahead (and the window in use, partly spent) would hold their
   // budgets until they expire: close them. Earlier windows are spent (gone).
-  const std::uint64_t per_window = static_cast<std::uint64_t>(window_) * signatures_;
-  const std::size_t in_use = static_cast<std::size_t>((uses_ / per_window) * window_);
+  const std::size_t in_use = static_cast<std::size_t>((uses_ / per_window_) * window_);
+  const std::string close_path = sessions_path(principal_) + "/close";
   for (std::size_t i = in_use; i < tokens_.size(); ++i) {
-    const auto& token = tokens_[i];
     std::string body = R"({"session":)";
-    append_json_string(body, as_text(token));
+    append_json_string(body, as_text(tokens_[i]));
     body += '}';
-    const std::string person = principal_.substr(principal_.rfind('/') + 1);
-    auto reply = opener_client_.request("POST", "/v1/persons/" + person + "/sessions/close", std::move(body));
-    (void)reply;
+    (void)opener_client_.request("POST", close_path, std::move(body));  // a refusal changes nothing here
   }
 }
 
 void PersonSessions::append_next(std::string& out) {
   std::unique_lock lock(mutex_);
   const std::uint64_t use = uses_++;
-  // Uses [w * window * signatures, (w + 1) * window * signatures) rotate over window w's
-  // sessions, so each of them is used exactly `signatures` times.
-  const std::uint64_t per_window = static_cast<std::uint64_t>(window_) * signatures_;
-  const std::uint64_t index = (use / per_window) * window_ + use % window_;
-  if (use % per_window == 0) changed_.notify_all();  // a new window: the opener opens the one after
+  // Uses [w * per_window_, (w + 1) * per_window_) rotate over window w's sessions,
+  // so each of them is used exactly `signatures_` times.
+  const std::uint64_t index = (use / per_window_) * window_ + use % window_;
+  if (use % per_window_ == 0) changed_.notify_all();  // a new window: the opener opens the one after
   changed_.wait(lock, [&] { return index < tokens_.size() || error_ || stopping_; });
   const auto& token = index < tokens_.size() ? tokens_[index] : tokens_.back();
   append_json_string(out, as_text(token));
@@ -129,9 +132,8 @@ void PersonSessions::append_next(std::string& out) {
 
 void PersonSessions::run_opener() {
   std::unique_lock lock(mutex_);
-  const std::uint64_t per_window = static_cast<std::uint64_t>(window_) * signatures_;
   // Keeps the window after the one in use opened (read again at every wake-up).
-  auto wanted = [&] { return static_cast<std::size_t>((uses_ / per_window + 2) * window_); };
+  auto wanted = [&] { return static_cast<std::size_t>((uses_ / per_window_ + 2) * window_); };
   while (true) {
     changed_.wait(lock, [&] { return stopping_ || error_ || tokens_.size() < wanted(); });
     if (stopping_ || error_) return;
@@ -145,11 +147,6 @@ void PersonSessions::run_opener() {
     }
     changed_.notify_all();
   }
-}
-
-std::size_t PersonSessions::opened() const {
-  std::lock_guard lock(mutex_);
-  return tokens_.size();
 }
 
 std::optional<core::Error> PersonSessions::opener_error() const {

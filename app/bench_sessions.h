@@ -54,7 +54,7 @@ class PersonSessions {
   /// refuse it, and the run counts that error) -- opener_error() says why.
   void append_next(std::string& out);
 
-  std::size_t opened() const;
+  /// Why the opener stopped replacing sessions, if it did.
   std::optional<core::Error> opener_error() const;
 
  private:
@@ -68,6 +68,7 @@ class PersonSessions {
   const std::size_t window_;
   const std::uint32_t signatures_;
   const int ttl_seconds_;
+  const std::uint64_t per_window_;  // window_ * signatures_: the uses one window serves
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
