@@ -15,18 +15,30 @@ namespace medledger::node::testing {
 namespace {
 
 using core::ErrorCode;
-using NodePipelinedTest = TwoHospitals;
+// Sessions of hospital A's doctor and patient, opened once per test (one scrypt each).
+class NodePipelinedTest : public TwoHospitals {
+ protected:
+  void SetUp() override {
+    TwoHospitals::SetUp();
+    doctor_ = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
+    patient_ = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
+  }
+  PersonCredential as_doctor() const { return PersonCredential::session_token(doctor_.token.clone()); }
+  PersonCredential as_patient() const { return PersonCredential::session_token(patient_.token.clone()); }
+  // put_record_async with both sessions.
+  core::Result<PendingCommit> put_async(const RecordPutRequest& request) {
+    return node_a_->put_record_async(request, as_doctor(), as_patient());
+  }
+
+  PersonSession doctor_, patient_;
+};
 
 constexpr int kInFlight = 12;
 
 TEST_F(NodePipelinedTest, WritesKeptInFlightByOneCallerAllCommitAndShareBlocks) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
   std::vector<PendingCommit> pending;
   for (int i = 0; i < kInFlight; ++i) {
-    pending.push_back(expect_ok(node_a_->put_record_async(fhir("rec-" + std::to_string(i)),
-                                                          PersonCredential::session_token(doctor.token.clone()),
-                                                          PersonCredential::session_token(patient.token.clone()))));
+    pending.push_back(expect_ok(put_async(fhir("rec-" + std::to_string(i)))));
   }
   std::set<std::uint64_t> heights;
   for (auto& p : pending) {
@@ -41,34 +53,25 @@ TEST_F(NodePipelinedTest, WritesKeptInFlightByOneCallerAllCommitAndShareBlocks) 
 }
 
 TEST_F(NodePipelinedTest, TwoFirstVersionsInFlightForOneRecordCommitOneAndRejectTheOther) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
   // Both are prepared as version 1 before either commits; the contract decides.
-  auto first = expect_ok(node_a_->put_record_async(fhir("same", R"({"v":1})"),
-                                                   PersonCredential::session_token(doctor.token.clone()),
-                                                   PersonCredential::session_token(patient.token.clone())));
-  auto second = expect_ok(node_a_->put_record_async(fhir("same", R"({"v":2})"),
-                                                    PersonCredential::session_token(doctor.token.clone()),
-                                                    PersonCredential::session_token(patient.token.clone())));
+  auto first = expect_ok(put_async(fhir("same", R"({"v":1})")));
+  auto second = expect_ok(put_async(fhir("same", R"({"v":2})")));
   auto committed = expect_ok(first.wait());
   EXPECT_EQ(committed.result, ledger::kTxAccepted);
   auto rejected = second.wait();
   ASSERT_FALSE(rejected);
   EXPECT_EQ(rejected.error().code, ErrorCode::kRecordAlreadyExists);  // version 1 again
-  auto read = expect_ok(node_a_->read_record(read_at_a("same"), PersonCredential::session_token(doctor.token.clone())));
+  auto read = expect_ok(node_a_->read_record(read_at_a("same"), as_doctor()));
   EXPECT_EQ(core::to_string(read.plaintext), R"({"v":1})");
   EXPECT_EQ(read.version, 1u);
 }
 
 TEST_F(NodePipelinedTest, ReadsInFlightReleaseThePlaintextWithTheirCommittedAuditEntry) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
-  (void)expect_ok(node_a_->put_record(fhir("chart", R"({"v":1})"), PersonCredential::session_token(doctor.token.clone()),
-                                      PersonCredential::session_token(patient.token.clone())));
+  (void)expect_ok(node_a_->put_record(fhir("chart", R"({"v":1})"), as_doctor(), as_patient()));
   std::vector<PendingRead> pending;
   for (int i = 0; i < kInFlight; ++i) {
     pending.push_back(
-        expect_ok(node_a_->read_record_async(read_at_a("chart"), PersonCredential::session_token(doctor.token.clone()))));
+        expect_ok(node_a_->read_record_async(read_at_a("chart"), as_doctor())));
   }
   std::set<core::Digest> audit_entries;
   for (auto& p : pending) {
@@ -83,23 +86,17 @@ TEST_F(NodePipelinedTest, ReadsInFlightReleaseThePlaintextWithTheirCommittedAudi
 }
 
 TEST_F(NodePipelinedTest, RefusalsBeforeTheAuditEntryIsQueuedComeFromTheCallItself) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  auto missing = node_a_->read_record_async(read_at_a("no-such-record"),
-                                            PersonCredential::session_token(doctor.token.clone()));
+  auto missing = node_a_->read_record_async(read_at_a("no-such-record"), as_doctor());
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kRecordNotFound);
-  auto wrong_session = node_a_->put_record_async(fhir("rec"), PersonCredential::session_token(doctor.token.clone()),
-                                                 PersonCredential::session_token(doctor.token.clone()));
+  auto wrong_session = node_a_->put_record_async(fhir("rec"), as_doctor(), as_doctor());
   ASSERT_FALSE(wrong_session);
   EXPECT_EQ(wrong_session.error().code, ErrorCode::kPersonSessionInvalid);
   EXPECT_TRUE(expect_ok(node_a_->list_records("hospital-a/pat-a")).empty());
 }
 
 TEST_F(NodePipelinedTest, APendingCommitCanBeWaitedForOnlyOnce) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
-  auto pending = expect_ok(node_a_->put_record_async(fhir("once"), PersonCredential::session_token(doctor.token.clone()),
-                                                     PersonCredential::session_token(patient.token.clone())));
+  auto pending = expect_ok(put_async(fhir("once")));
   EXPECT_TRUE(pending.wait().ok());
   auto again = pending.wait();
   ASSERT_FALSE(again);
@@ -107,15 +104,13 @@ TEST_F(NodePipelinedTest, APendingCommitCanBeWaitedForOnlyOnce) {
 }
 
 TEST_F(NodePipelinedTest, ThenGivesWhatWaitWouldFromTheWriterThreadWithoutAWaiter) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
-  auto put = [&](const std::string& id, const std::string& body) {
-    return expect_ok(node_a_->put_record_async(fhir(id, body), PersonCredential::session_token(doctor.token.clone()),
-                                               PersonCredential::session_token(patient.token.clone())));
-  };
   std::promise<core::Result<ledger::Receipt>> accepted, rejected;
-  put("twice", R"({"v":1})").then([&](core::Result<ledger::Receipt> r) { accepted.set_value(std::move(r)); });
-  put("twice", R"({"v":2})").then([&](core::Result<ledger::Receipt> r) { rejected.set_value(std::move(r)); });
+  expect_ok(put_async(fhir("twice", R"({"v":1})"))).then([&](core::Result<ledger::Receipt> r) {
+    accepted.set_value(std::move(r));
+  });
+  expect_ok(put_async(fhir("twice", R"({"v":2})"))).then([&](core::Result<ledger::Receipt> r) {
+    rejected.set_value(std::move(r));
+  });
   auto receipt = accepted.get_future().get();
   ASSERT_TRUE(receipt) << receipt.error().to_string();
   EXPECT_TRUE(expect_ok(ledger_->ledger().find(receipt->tx_id)).has_value());  // durable when told
@@ -124,8 +119,7 @@ TEST_F(NodePipelinedTest, ThenGivesWhatWaitWouldFromTheWriterThreadWithoutAWaite
   EXPECT_EQ(refusal.error().code, ErrorCode::kRecordAlreadyExists);
 
   // A read's plaintext comes with its committed audit entry.
-  auto pending_read = expect_ok(node_a_->read_record_async(read_at_a("twice"),
-                                                           PersonCredential::session_token(doctor.token.clone())));
+  auto pending_read = expect_ok(node_a_->read_record_async(read_at_a("twice"), as_doctor()));
   std::promise<core::Result<RecordRead>> read_told;
   pending_read.then([&](core::Result<RecordRead> r) { read_told.set_value(std::move(r)); });
   auto read = read_told.get_future().get();
@@ -136,13 +130,9 @@ TEST_F(NodePipelinedTest, ThenGivesWhatWaitWouldFromTheWriterThreadWithoutAWaite
 }
 
 TEST_F(NodePipelinedTest, ThenAfterTheCommitIsKnownAnswersAtOnceAndWaitAfterThenIsRefused) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
-  auto first = expect_ok(node_a_->put_record_async(fhir("a"), PersonCredential::session_token(doctor.token.clone()),
-                                                   PersonCredential::session_token(patient.token.clone())));
+  auto first = expect_ok(put_async(fhir("a")));
   // A later write committed means the earlier one is known too (blocks are in order).
-  auto later = expect_ok(node_a_->put_record_async(fhir("b"), PersonCredential::session_token(doctor.token.clone()),
-                                                   PersonCredential::session_token(patient.token.clone())));
+  auto later = expect_ok(put_async(fhir("b")));
   ASSERT_TRUE(later.wait().ok());
   std::optional<core::Result<ledger::Receipt>> told;
   first.then([&](core::Result<ledger::Receipt> r) { told = std::move(r); });
@@ -154,12 +144,9 @@ TEST_F(NodePipelinedTest, ThenAfterTheCommitIsKnownAnswersAtOnceAndWaitAfterThen
 }
 
 TEST_F(NodePipelinedTest, AStoppedLedgerTellsEveryPendingCommitAndRefusesNewOnes) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
   std::vector<std::promise<core::Result<ledger::Receipt>>> told(kInFlight);
   for (int i = 0; i < kInFlight; ++i) {
-    expect_ok(node_a_->put_record_async(fhir("s-" + std::to_string(i)), PersonCredential::session_token(doctor.token.clone()),
-                                        PersonCredential::session_token(patient.token.clone())))
+    expect_ok(put_async(fhir("s-" + std::to_string(i))))
         .then([&, i](core::Result<ledger::Receipt> r) { told[static_cast<std::size_t>(i)].set_value(std::move(r)); });
   }
   ledger_->stop();  // what `serve` does on SIGTERM once its requests drained
@@ -168,8 +155,7 @@ TEST_F(NodePipelinedTest, AStoppedLedgerTellsEveryPendingCommitAndRefusesNewOnes
     ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::ready);  // told before stop() returned
     EXPECT_TRUE(future.get().ok());  // queued ones commit
   }
-  auto refused = node_a_->put_record_async(fhir("after"), PersonCredential::session_token(doctor.token.clone()),
-                                           PersonCredential::session_token(patient.token.clone()));
+  auto refused = put_async(fhir("after"));
   ASSERT_TRUE(refused);
   auto outcome = refused->wait();
   ASSERT_FALSE(outcome);
