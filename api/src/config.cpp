@@ -139,6 +139,7 @@ core::Result<void> read_limits(Section& s, ServerConfig& c) {
   MEDLEDGER_TRY(s.millis("body_timeout_ms", kMinTimeout, kMaxTimeout, l.body_timeout));
   MEDLEDGER_TRY(s.millis("idle_timeout_ms", kMinTimeout, kMaxTimeout, l.idle_timeout));
   MEDLEDGER_TRY(s.millis("write_timeout_ms", kMinTimeout, kMaxTimeout, l.write_timeout));
+  MEDLEDGER_TRY(s.millis("answer_timeout_ms", kMinTimeout, kMaxTimeout, l.answer_timeout));
   return s.millis("shutdown_grace_ms", Millis(0), kMaxTimeout, l.shutdown_grace);
 }
 
@@ -306,6 +307,11 @@ core::Result<void> validate_server_config(const ServerConfig& c) {
   }
   if (c.limits.max_connections == 0 || c.limits.max_connections > kMaxConnectionsCeiling) {
     return invalid("limits.max_connections", "must be 1.." + std::to_string(kMaxConnectionsCeiling));
+  }
+  // Built in code (not only read from TOML): a zero limit would answer every write at once.
+  if (c.limits.answer_timeout < kMinTimeout || c.limits.answer_timeout > kMaxTimeout) {
+    return invalid("limits.answer_timeout_ms", "must be " + std::to_string(kMinTimeout.count()) + ".." +
+                                                   std::to_string(kMaxTimeout.count()));
   }
   if (c.threads.io == 0 || c.threads.io > kMaxIoThreads) return invalid("threads.io", "must be 1.." + std::to_string(kMaxIoThreads));
   if (c.threads.handlers == 0 || c.threads.handlers > kMaxHandlerThreads) {

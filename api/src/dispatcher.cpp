@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include <boost/url/parse.hpp>
 
@@ -51,9 +53,42 @@ std::string allow_header(const std::vector<Method>& methods) {
 }
 }  // namespace
 
+void AnswerDeadlines::watch(Responder::Weak request, const Route* route) {
+  const auto deadline = Clock::now() + limit_;
+  std::lock_guard lock(mutex_);
+  watched_.push_back(Watched{deadline, std::move(request), route});
+}
+
+AnswerDeadlines::Clock::time_point AnswerDeadlines::expire_due(Clock::time_point now) {
+  std::vector<Watched> due;
+  Clock::time_point next = now + limit_;  // nothing watched: a request watched from now is due no sooner
+  {
+    std::lock_guard lock(mutex_);
+    while (!watched_.empty() && watched_.front().deadline <= now) {
+      due.push_back(std::move(watched_.front()));
+      watched_.pop_front();
+    }
+    if (!watched_.empty()) next = watched_.front().deadline;
+  }
+  for (const auto& entry : due) {
+    // Most were answered long ago (their Weak is empty); the rest wait on a
+    // commit the ledger has not reported: its outcome is unknown, not failed.
+    if (entry.request.answer(core::make_error(
+            ErrorCode::kCommitUnconfirmed, "no answer within limits.answer_timeout_ms (" +
+                                               std::to_string(limit_.count()) +
+                                               " ms); the operation may still commit: look it up before repeating it"))) {
+      log_event(LogLevel::kWarn, "answer_timeout", {{"route", entry.route->pattern}, {"limit_ms", limit_.count()}});
+    }
+  }
+  return next;
+}
+
 Dispatcher::Dispatcher(std::shared_ptr<const Router> router, std::shared_ptr<ClientAuthenticator> authenticator,
-                       std::shared_ptr<MetricsRegistry> metrics)
-    : router_(std::move(router)), authenticator_(std::move(authenticator)), metrics_(std::move(metrics)) {}
+                       std::shared_ptr<MetricsRegistry> metrics, std::chrono::milliseconds answer_timeout)
+    : router_(std::move(router)),
+      authenticator_(std::move(authenticator)),
+      metrics_(std::move(metrics)),
+      deadlines_(std::make_shared<AnswerDeadlines>(answer_timeout)) {}
 
 std::optional<Response> Dispatcher::admit(Request& request, ConnectionIdentity& identity, const Route** route,
                                           const Principal** principal) const {
@@ -121,6 +156,7 @@ void Dispatcher::handle(Request& request, ConnectionIdentity& identity, Reply re
     return finish(std::move(result));
   }
   Responder responder(std::move(finish), std::move(post));
+  deadlines_->watch(responder.weak(), route);
   try {
     route->async_handler(request, principal, responder);
   } catch (const std::exception& e) {

@@ -3,8 +3,11 @@
 // the handler call, metrics and the access log. Runs on the handler pool.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -24,10 +27,35 @@ struct ConnectionIdentity {
   std::uint64_t generation = 0;
 };
 
+/// The answer-time limit of async requests: one still unanswered `limit` after
+/// its handler ran is answered COMMIT_UNCONFIRMED. Every request gets the same
+/// limit, so deadlines come due in arrival order: a FIFO, no heap, no thread
+/// (the server's timer calls expire_due).
+class AnswerDeadlines {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit AnswerDeadlines(std::chrono::milliseconds limit) : limit_(limit) {}
+
+  void watch(Responder::Weak request, const Route* route);
+  /// Answers every request due by `now` that is still unanswered (outside the
+  /// lock) and returns when to call again.
+  Clock::time_point expire_due(Clock::time_point now);
+
+ private:
+  struct Watched {
+    Clock::time_point deadline;
+    Responder::Weak request;
+    const Route* route;  // the router outlives the dispatcher's requests
+  };
+  const std::chrono::milliseconds limit_;
+  std::mutex mutex_;
+  std::deque<Watched> watched_;
+};
+
 class Dispatcher {
  public:
   Dispatcher(std::shared_ptr<const Router> router, std::shared_ptr<ClientAuthenticator> authenticator,
-             std::shared_ptr<MetricsRegistry> metrics);
+             std::shared_ptr<MetricsRegistry> metrics, std::chrono::milliseconds answer_timeout);
 
   using Reply = std::function<void(Response)>;
   /// Routes, authenticates, authorises and runs the handler. `reply` gets the
@@ -41,6 +69,12 @@ class Dispatcher {
   /// headers too large, unparsable HTTP), with metrics and a log line.
   Response reject(const core::Error& error, std::string_view method) const;
 
+  /// Answers the async requests whose answer-time limit has passed; returns when
+  /// the next one can come due. The server's timer calls it on an I/O thread.
+  AnswerDeadlines::Clock::time_point expire_unanswered(AnswerDeadlines::Clock::time_point now) const {
+    return deadlines_->expire_due(now);
+  }
+
  private:
   /// The refusal, if routing, authentication or the role check refuses; else
   /// sets *route (and *principal on non-public routes).
@@ -52,6 +86,7 @@ class Dispatcher {
   std::shared_ptr<const Router> router_;
   std::shared_ptr<ClientAuthenticator> authenticator_;
   std::shared_ptr<MetricsRegistry> metrics_;
+  std::shared_ptr<AnswerDeadlines> deadlines_;
 };
 
 }  // namespace medledger::api::detail

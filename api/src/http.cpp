@@ -81,6 +81,8 @@ constexpr StatusRow kStatusTable[] = {
     {ErrorCode::kSessionExhausted, 503},
     {ErrorCode::kOrderingStopped, 503},
     {ErrorCode::kLedgerFull, 507},
+    // the ledger did not report the commit in time: the outcome is unknown
+    {ErrorCode::kCommitUnconfirmed, 504},
     // the records contract (600-627): refused by its rules unless said otherwise
     {ErrorCode::kContractBodyInvalid, 422},
     {ErrorCode::kTxTimeOutsideWindow, 422},

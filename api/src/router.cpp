@@ -91,9 +91,10 @@ struct Responder::State {
   Post post;
   std::atomic<bool> answered{false};
 
-  void send(core::Result<Response> response) {
-    if (answered.exchange(true)) return;
+  bool send(core::Result<Response> response) {
+    if (answered.exchange(true)) return false;
     answer(std::move(response));
+    return true;
   }
   ~State() {
     // A handler that dropped its request must not leave the client waiting.
@@ -111,6 +112,17 @@ Responder::Responder(Answer answer, Post post) : state_(std::make_shared<State>(
 }
 
 void Responder::answer(core::Result<Response> response) const { state_->send(std::move(response)); }
+
+Responder::Weak Responder::weak() const {
+  Weak weak;
+  weak.state_ = state_;
+  return weak;
+}
+
+bool Responder::Weak::answer(core::Result<Response> response) const {
+  auto state = state_.lock();
+  return state && state->send(std::move(response));
+}
 
 void Responder::answer_on_pool(std::function<core::Result<Response>()> build) const {
   state_->post([state = state_, build = std::move(build)] {

@@ -21,6 +21,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -384,7 +385,8 @@ struct Server::Impl {
         ioc(static_cast<int>(config.threads.io)),
         work(net::make_work_guard(ioc)),
         shared(std::make_shared<Shared>(config, parts.tls.acquire(),
-                                        detail::Dispatcher(parts.router, parts.authenticator, parts.metrics),
+                                        detail::Dispatcher(parts.router, parts.authenticator, parts.metrics,
+                                                           config.limits.answer_timeout),
                                         parts.metrics, handler_pool)),
         on_drain(std::move(parts.on_drain)) {}
 
@@ -445,7 +447,18 @@ struct Server::Impl {
   std::shared_ptr<Shared> shared;
   std::shared_ptr<Listener> listener;
   std::optional<net::signal_set> signals;
+  std::optional<net::steady_timer> answer_timer;
   std::function<void()> on_reload;
+
+  // Async requests still unanswered past limits.answer_timeout are answered
+  // from here; one wait is outstanding at a time, re-armed by its own handler.
+  void expire_unanswered_at(std::chrono::steady_clock::time_point at) {
+    answer_timer->expires_at(at);
+    answer_timer->async_wait([this](beast::error_code error) {
+      if (error) return;
+      expire_unanswered_at(shared->dispatcher.expire_unanswered(std::chrono::steady_clock::now()));
+    });
+  }
 
   // SIGHUP: reload on the handler pool (it may read files) and wait again;
   // SIGTERM / SIGINT: a graceful stop.
@@ -485,6 +498,8 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config, 
   impl->listener = std::make_shared<Listener>(impl->ioc, impl->shared);
   MEDLEDGER_TRY(impl->listener->open(tcp::endpoint(address, config.listen.port)));
   impl->listener->run();
+  impl->answer_timer.emplace(impl->ioc);
+  impl->expire_unanswered_at(std::chrono::steady_clock::now() + config.limits.answer_timeout);
   if (parts.handle_signals) {
     impl->signals.emplace(impl->ioc, SIGINT, SIGTERM);
     if (parts.on_reload) impl->signals->add(SIGHUP);

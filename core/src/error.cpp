@@ -64,6 +64,7 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kProofInvalid, "PROOF_INVALID", 59},
     {ErrorCode::kOrderingStopped, "ORDERING_STOPPED", 60},
     {ErrorCode::kLedgerFull, "LEDGER_FULL", 61},
+    {ErrorCode::kCommitUnconfirmed, "COMMIT_UNCONFIRMED", 62},
 
     {ErrorCode::kDecryptionFailed, "DECRYPTION_FAILED", 70},
     {ErrorCode::kPersonPinIncorrect, "PERSON_PIN_INCORRECT", 71},

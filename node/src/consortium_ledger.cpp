@@ -110,7 +110,8 @@ core::Result<ledger::Receipt> PendingCommit::wait_for_outcome() {
   if (state_->taken) return core::make_error(ErrorCode::kInternal, "this commit was already waited for");
   state_->taken = true;
   if (!state_->known.wait_for(lock, kCommitWaitLimit, [&] { return state_->result.has_value(); })) {
-    return core::make_error(ErrorCode::kOrderingStopped, "no durable commit within the wait limit");
+    return core::make_error(ErrorCode::kCommitUnconfirmed,
+                            "no durable commit reported within the wait limit; the transaction may still commit");
   }
   return std::move(*state_->result);
 }

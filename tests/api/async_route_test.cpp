@@ -1,6 +1,7 @@
 // Async routes: a handler that answers later through its Responder parks no
 // handler thread, its answer reaches the client whenever (and from whichever
-// thread) it comes, and a request dropped unanswered is 500 INTERNAL.
+// thread) it comes, a request dropped unanswered is 500 INTERNAL, and one still
+// unanswered after limits.answer_timeout is 504 COMMIT_UNCONFIRMED.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -77,9 +78,13 @@ class AsyncRouteTest : public ::testing::Test {
   static void SetUpTestSuite() { pki_ = Pki::create().release(); }
   static void TearDownTestSuite() { delete pki_; }
 
-  testing::TestServer* start(std::uint32_t handler_threads) {
+  testing::TestServer* start(std::uint32_t handler_threads,
+                             std::chrono::milliseconds answer_timeout = LimitsConfig{}.answer_timeout) {
     testing::TestServerOptions options;
-    options.tweak_config = [handler_threads](ServerConfig& config) { config.threads.handlers = handler_threads; };
+    options.tweak_config = [handler_threads, answer_timeout](ServerConfig& config) {
+      config.threads.handlers = handler_threads;
+      config.limits.answer_timeout = answer_timeout;
+    };
     options.extra_routes = [parked = parked_](Router& router) { add_async_routes(router, parked); };
     server_ = testing::start_server(*pki_, options);
     return server_.get();
@@ -157,6 +162,46 @@ TEST_F(AsyncRouteTest, AsyncHandlerThatThrowsIs500InternalAndTheServerServesOn) 
   EXPECT_EQ(result.status, 500) << result.body;
   EXPECT_NE(result.body.find("INTERNAL"), std::string::npos) << result.body;
   EXPECT_EQ(curl(*pki_, server->port(), "/v1/whoami", testing::kNode).status, 200);
+}
+
+TEST_F(AsyncRouteTest, RequestUnansweredPastTheAnswerTimeoutIs504CommitUnconfirmedAndItsLateAnswerIsDropped) {
+  auto server = start(1, std::chrono::milliseconds(300));
+  const auto sent = std::chrono::steady_clock::now();
+  auto result = curl(*pki_, server->port(), "/v1/test/later", testing::kNode);
+  const auto waited = std::chrono::steady_clock::now() - sent;
+  EXPECT_EQ(result.status, 504) << result.body;
+  EXPECT_NE(result.body.find("COMMIT_UNCONFIRMED"), std::string::npos) << result.body;
+  EXPECT_GE(waited, std::chrono::milliseconds(300));  // not before its limit
+  // The handler still holds the request: its late answer is the second, dropped.
+  auto parked = parked_->take();
+  ASSERT_TRUE(parked);
+  EXPECT_FALSE(parked->weak().answer(json_response(boost::json::object{{"late", true}}, 201)));
+  // Counted as an error by code, and the server serves on.
+  auto metrics = curl(*pki_, server->port(), "/metrics", testing::kAuditor);
+  ASSERT_EQ(metrics.status, 200) << metrics.body;
+  EXPECT_NE(metrics.body.find("medledger_http_errors_total{code=\"COMMIT_UNCONFIRMED\"} 1"), std::string::npos)
+      << metrics.body;
+  EXPECT_EQ(curl(*pki_, server->port(), "/v1/whoami", testing::kNode).status, 200);
+}
+
+TEST_F(AsyncRouteTest, RequestAnsweredWithinTheAnswerTimeoutKeepsItsAnswer) {
+  auto server = start(1, std::chrono::milliseconds(300));
+  // Answered at once (each within its limit), one after another past one limit:
+  // the timer expires only requests that are still unanswered.
+  for (int i = 0; i < 3; ++i) {
+    auto request =
+        std::async(std::launch::async, [&] { return curl(*pki_, server->port(), "/v1/test/later", testing::kNode); });
+    ASSERT_TRUE(parked_->wait_for(1));
+    auto responder = parked_->take();
+    ASSERT_TRUE(responder);
+    EXPECT_TRUE(responder->weak().answer(json_response(boost::json::object{{"n", i}}, 201)));
+    auto result = request.get();
+    EXPECT_EQ(result.status, 201) << result.body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  }
+  auto metrics = curl(*pki_, server->port(), "/metrics", testing::kAuditor);
+  ASSERT_EQ(metrics.status, 200) << metrics.body;
+  EXPECT_EQ(metrics.body.find("COMMIT_UNCONFIRMED"), std::string::npos) << metrics.body;
 }
 
 TEST_F(AsyncRouteTest, AsyncRoutesStillNeedTheRightRole) {

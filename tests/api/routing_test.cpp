@@ -164,6 +164,7 @@ port = 9443
 max_body_bytes = 2048
 max_connections = 10
 header_timeout_ms = 1500
+answer_timeout_ms = 4000
 shutdown_grace_ms = 0
 [threads]
 io = 1
@@ -186,6 +187,7 @@ max_delay_ms = 2
   EXPECT_EQ(config->tls.certificate, dir_.path() / "cert.pem");
   EXPECT_EQ(config->limits.max_body_bytes, 2048u);
   EXPECT_EQ(config->limits.header_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(config->limits.answer_timeout, std::chrono::milliseconds(4000));
   EXPECT_EQ(config->threads.handlers, 3u);
   EXPECT_EQ(config->token.label, "hospital-a");
   EXPECT_EQ(config->ledger.path, dir_.path() / "ledger");
@@ -208,6 +210,8 @@ TEST_F(ConfigTest, EveryBadValueIsRefusedNamingItsKey) {
       {tls + "[limits]\nmax_body_bytes = 0\n", "limits.max_body_bytes"},
       {tls + "[limits]\nmax_body_bytes = 1073741824\n", "limits.max_body_bytes"},
       {tls + "[limits]\nheader_timeout_ms = 1\n", "limits.header_timeout_ms"},
+      {tls + "[limits]\nanswer_timeout_ms = 0\n", "limits.answer_timeout_ms"},
+      {tls + "[limits]\nanswer_timeout_ms = 600001\n", "limits.answer_timeout_ms"},
       {tls + "[threads]\nio = 0\n", "threads.io"},
       {tls + "[log]\nlevel = \"loud\"\n", "log.level"},
       {tls + "[token]\npin = \"1234\"\n", "token.pin"},

@@ -63,6 +63,9 @@ struct LimitsConfig {
   std::chrono::milliseconds body_timeout{30'000};     // end of headers to the end of the body
   std::chrono::milliseconds idle_timeout{60'000};     // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};
+  // An async request (it answers when its commit is reported) unanswered this
+  // long is answered COMMIT_UNCONFIRMED; the synchronous paths wait as long.
+  std::chrono::milliseconds answer_timeout{30'000};
   std::chrono::milliseconds shutdown_grace{30'000};   // in-flight requests may finish within this
 };
 

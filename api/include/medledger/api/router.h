@@ -67,6 +67,22 @@ class Responder {
 
  private:
   struct State;
+
+ public:
+  /// Answers only while the request is unanswered and a Responder still holds
+  /// it: a time limit watches a request without keeping it alive.
+  class Weak {
+   public:
+    /// True if this was the request's first answer.
+    bool answer(core::Result<Response> response) const;
+
+   private:
+    friend class Responder;
+    std::weak_ptr<State> state_;
+  };
+  Weak weak() const;
+
+ private:
   std::shared_ptr<State> state_;
 };
 

@@ -68,6 +68,7 @@ enum class ErrorCode : std::uint16_t {
   kProofInvalid = 309,
   kOrderingStopped = 310,
   kLedgerFull = 311,            // the disk is full; nothing acknowledged was lost
+  kCommitUnconfirmed = 312,     // no durable commit reported within the wait limit; it may still commit
 
   // node (400-499)
   kDecryptionFailed = 400,      // ciphertext, AAD, nonce or wrapped key tampered, or the wrong key

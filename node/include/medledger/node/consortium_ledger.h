@@ -29,7 +29,8 @@
 namespace medledger::node {
 
 /// How long submit() waits for its block's durable commit before giving up
-/// (kOrderingStopped). A block is one fsync; 30 s only trips on a stuck disk.
+/// (kCommitUnconfirmed: it may still commit). A block is one fsync; 30 s only
+/// trips on a stuck disk.
 inline constexpr std::chrono::seconds kCommitWaitLimit{30};
 
 /// A public key that may be listed as a genesis proposer without its private half
@@ -100,7 +101,7 @@ core::Result<ledger::Receipt> accepted_or_error(core::Result<ledger::Receipt> re
 /// Move-only; call wait() or then(), once.
 class PendingCommit {
  public:
-  /// Waits (at most kCommitWaitLimit: kOrderingStopped) for the durable commit and
+  /// Waits (at most kCommitWaitLimit: kCommitUnconfirmed) for the durable commit and
   /// returns what the synchronous call would: the receipt if accepted, else the
   /// rejection code as the error (accepted_or_error) or the orderer's error.
   core::Result<ledger::Receipt> wait();
