@@ -314,6 +314,9 @@ void run_serve(const std::string& config_path) {
   parts.metrics = metrics;
   parts.handle_signals = true;
   parts.on_reload = reload_file_trust(config.tls, files, ledger_trust);
+  // SIGHUP also reads tls.certificate (and a PEM tls.private_key) again: a renewed
+  // certificate goes into service without a restart; a token key stays the same object.
+  parts.reload_tls = [certificate = config.tls.certificate, key] { return api::make_tls_context(certificate, key); };
   // Writes answer from the orderer's thread: it must be done before the server's
   // threads go (what is queued still commits, and its clients get their answers).
   parts.on_drain = [&served] {

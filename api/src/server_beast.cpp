@@ -54,14 +54,34 @@ constexpr std::chrono::milliseconds kAnswersAfterDrain{2000};  // after on_drain
 
 class Session;
 
+// A TLS context as connections use it; the TlsContext keeps its key source alive.
+struct ServingTls {
+  explicit ServingTls(const TlsContext& source) : source(source), context(source.acquire()) {}
+  TlsContext source;
+  ssl::context context;
+};
+
 // What the listener and every session share. Sessions hold it by shared_ptr.
 struct Shared {
-  Shared(const ServerConfig& c, SSL_CTX* ctx, detail::Dispatcher d, std::shared_ptr<MetricsRegistry> m,
+  Shared(const ServerConfig& c, const TlsContext& t, detail::Dispatcher d, std::shared_ptr<MetricsRegistry> m,
          net::thread_pool& pool)
-      : config(c), tls(ctx), dispatcher(std::move(d)), metrics(std::move(m)), handlers(pool) {}
+      : config(c), tls(std::make_shared<ServingTls>(t)), dispatcher(std::move(d)), metrics(std::move(m)), handlers(pool) {}
+
+  // The context a new connection gets (a reload replaces it; each connection
+  // keeps the one it began with).
+  std::shared_ptr<ServingTls> current_tls() {
+    std::lock_guard lock(tls_mutex);
+    return tls;
+  }
+  void replace_tls(const TlsContext& next) {
+    auto serving = std::make_shared<ServingTls>(next);
+    std::lock_guard lock(tls_mutex);
+    tls.swap(serving);  // the old context is released with `serving`, after the lock
+  }
 
   const ServerConfig config;
-  ssl::context tls;
+  std::mutex tls_mutex;
+  std::shared_ptr<ServingTls> tls;
   const detail::Dispatcher dispatcher;
   const std::shared_ptr<MetricsRegistry> metrics;
   net::thread_pool& handlers;  // joined in wait() before the io_context is destroyed
@@ -95,7 +115,7 @@ Request to_request(http::request<http::string_body>& message) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket), shared->tls), shared_(std::move(shared)) {}
+      : tls_(shared->current_tls()), stream_(std::move(socket), tls_->context), shared_(std::move(shared)) {}
 
   ~Session() {
     {
@@ -307,6 +327,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // The peer may close without close_notify: either way the socket closes with us.
   }
 
+  std::shared_ptr<ServingTls> tls_;  // before stream_: the context it was built from
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -384,7 +405,7 @@ struct Server::Impl {
       : handler_pool(config.threads.handlers),
         ioc(static_cast<int>(config.threads.io)),
         work(net::make_work_guard(ioc)),
-        shared(std::make_shared<Shared>(config, parts.tls.acquire(),
+        shared(std::make_shared<Shared>(config, parts.tls,
                                         detail::Dispatcher(parts.router, parts.authenticator, parts.metrics,
                                                            config.limits.answer_timeout),
                                         parts.metrics, handler_pool)),
@@ -449,6 +470,19 @@ struct Server::Impl {
   std::optional<net::signal_set> signals;
   std::optional<net::steady_timer> answer_timer;
   std::function<void()> on_reload;
+  std::function<core::Result<TlsContext>()> reload_tls;
+
+  void reload_tls_context() {
+    auto next = reload_tls();
+    if (!next) {
+      log_event(LogLevel::kError, "tls_reload",
+                {{"error", core::error_code_name(next.error().code)},
+                 {"message", next.error().message + "; the certificate in force is kept"}});
+      return;
+    }
+    shared->replace_tls(*next);
+    log_event(LogLevel::kInfo, "tls_reload", {{"result", "reloaded"}, {"certificate", next->leaf_summary()}});
+  }
 
   // Async requests still unanswered past limits.answer_timeout are answered
   // from here; one wait is outstanding at a time, re-armed by its own handler.
@@ -467,7 +501,10 @@ struct Server::Impl {
       if (error) return;
       if (signal == SIGHUP) {
         log_event(LogLevel::kInfo, "signal", {{"signal", "SIGHUP"}});
-        net::post(handler_pool, [this] { on_reload(); });
+        net::post(handler_pool, [this] {
+          if (on_reload) on_reload();
+          if (reload_tls) reload_tls_context();
+        });
         wait_for_signal();
         return;
       }
@@ -502,8 +539,9 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config, 
   impl->expire_unanswered_at(std::chrono::steady_clock::now() + config.limits.answer_timeout);
   if (parts.handle_signals) {
     impl->signals.emplace(impl->ioc, SIGINT, SIGTERM);
-    if (parts.on_reload) impl->signals->add(SIGHUP);
+    if (parts.on_reload || parts.reload_tls) impl->signals->add(SIGHUP);
     impl->on_reload = parts.on_reload;
+    impl->reload_tls = parts.reload_tls;
     impl->wait_for_signal();
   }
   for (std::uint32_t i = 0; i < config.threads.io; ++i) impl->io_threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
@@ -524,5 +562,6 @@ std::uint16_t Server::port() const { return impl_->listener->port(); }
 void Server::stop() { impl_->stop(); }
 bool Server::stopping() const { return impl_->shared->stopping.load(); }
 void Server::wait() { impl_->wait(); }
+void Server::replace_tls(const TlsContext& next) { impl_->shared->replace_tls(next); }
 
 }  // namespace medledger::api

@@ -1,9 +1,12 @@
 #include "medledger/api/tls.h"
 
+#include <ctime>
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include "medledger/ca/certificate.h"
 #include "medledger/core/openssl.h"
 
 namespace medledger::api {
@@ -62,6 +65,17 @@ std::string PemFileTlsKey::describe() const { return "pem file " + path_.string(
 SSL_CTX* TlsContext::acquire() const {
   SSL_CTX_up_ref(context_.get());
   return context_.get();
+}
+
+std::string TlsContext::leaf_summary() const {
+  X509* leaf = SSL_CTX_get0_certificate(context_.get());
+  if (leaf == nullptr || X509_up_ref(leaf) != 1) return "no certificate";
+  const auto cert = ca::Certificate::adopt(core::X509Ptr(leaf));
+  const std::time_t not_after = cert.not_after();
+  std::tm parts{};
+  char text[32] = "?";
+  if (gmtime_r(&not_after, &parts) != nullptr) std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return "serial " + cert.serial_hex() + ", not after " + text;
 }
 
 core::Result<TlsContext> make_tls_context(const std::filesystem::path& certificate_chain,

@@ -172,7 +172,8 @@ TEST(Serve, SighupReloadsTheClientCaFileWithoutARestartAndABadFileKeepsTheTrustI
   // Both CAs: after SIGHUP hospital-b's doctor is trusted, without a restart.
   pki->dir.write("bundle.pem", read_file(pki->ca_pem) + read_file(pki->foreign_ca_pem));
   reload_and_wait(1);
-  EXPECT_EQ(log_count("\"result\":\"reloaded\""), 1u) << read_file(log);
+  EXPECT_EQ(log_count("\"event\":\"trust_reload\",\"result\":\"reloaded\""), 1u) << read_file(log);
+  EXPECT_EQ(log_count("\"event\":\"tls_reload\",\"result\":\"reloaded\""), 2u) << read_file(log);  // the same certificate again
   EXPECT_EQ(whoami(testing::kForeignDoctor), 200);
   EXPECT_EQ(whoami(testing::kAuditor), 200);
 

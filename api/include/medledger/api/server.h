@@ -39,6 +39,10 @@ struct ServerParts {
   // With handle_signals: SIGHUP runs this on the handler pool (reload what can be
   // reloaded, e.g. trust files) and the server keeps serving.
   std::function<void()> on_reload;
+  // With handle_signals: SIGHUP then builds the TLS context again (a renewed
+  // certificate, a rotated key file); connections accepted from then on use it,
+  // open ones keep theirs. An error keeps the context in force (logged: tls_reload).
+  std::function<core::Result<TlsContext>()> reload_tls;
 };
 
 class Server {
@@ -60,6 +64,9 @@ class Server {
   bool stopping() const;
   /// Blocks until a stop was requested and has completed.
   void wait();
+  /// Serves `next` to every connection accepted from now on; open connections
+  /// keep the context they began with. Thread-safe.
+  void replace_tls(const TlsContext& next);
 
   struct Impl;
 

@@ -65,6 +65,9 @@ class TlsContext {
  public:
   /// The SSL_CTX with one more reference taken for the caller (who must SSL_CTX_free it).
   SSL_CTX* acquire() const;
+  /// "serial <hex>, not after <YYYY-MM-DDTHH:MM:SSZ>" of the leaf certificate: what a
+  /// reload log line says was put in force.
+  std::string leaf_summary() const;
 
  private:
   friend core::Result<TlsContext> make_tls_context(const std::filesystem::path&,
