@@ -302,7 +302,9 @@ void run_bench(const BenchOptions& options) {
 
 void register_bench_commands(CLI::App& app) {
   auto options = std::make_shared<BenchOptions>();
-  CLI::App* bench = app.add_subcommand("bench", "drive a running node over HTTPS and report throughput and latency");
+  CLI::App* bench = app.add_subcommand("bench", "drive a running node over HTTPS and report throughput and latency; "
+                                                 "give exactly one of --rate (open loop) or --max (closed loop)");
+  bench->option_defaults()->always_capture_default();  // --help shows each default
   bench->add_option("--url", options->url, "https://host:port of `medledger serve`")->required();
   bench->add_option("--cacert", options->cacert, "PEM CA bundle that verifies the server")->required()->check(CLI::ExistingFile);
   bench->add_option("--cert", options->cert, "client certificate (role node, of the records' hospital)")->required()->check(CLI::ExistingFile);

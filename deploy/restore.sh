@@ -25,6 +25,9 @@ while [[ $# -gt 0 ]]; do
 done
 die() { echo "restore.sh: $*" >&2; exit 1; }
 [[ -n "$backup" && -n "$ledger" ]] || die "--backup and --ledger are required"
+# Absolute from here on: the checksum check runs from / (SHA256SUMS holds absolute paths).
+backup=$(realpath -m -- "$backup")
+ledger=$(realpath -m -- "$ledger")
 [[ -f "$backup/lmdb/data.mdb" ]] || die "$backup is not a ledger backup (no lmdb/data.mdb)"
 
 # Who has the ledger open: any process with data.mdb among its open files or mappings.

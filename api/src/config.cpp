@@ -386,8 +386,15 @@ core::Result<TokenKeyRef> parse_token_key_uri(std::string_view uri, const std::s
 
 core::Result<ServerConfig> load_server_config(const std::filesystem::path& file) {
   {
+    // A config that is not there is a config error (exit 3: systemd does not restart).
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) {
+      return core::make_error(ErrorCode::kConfigInvalid, "config " + file.string() + ": " +
+                                                             (std::filesystem::exists(file, ec) ? "not a regular file"
+                                                                                                : "no such file"));
+    }
     std::ifstream probe(file);
-    if (!probe) return core::make_error(ErrorCode::kIoError, "cannot read config file " + file.string());
+    if (!probe) return core::make_error(ErrorCode::kConfigInvalid, "config " + file.string() + ": cannot be read");
   }
   core::Result<ServerConfig> config = core::make_error(ErrorCode::kInternal, "unset");
   try {

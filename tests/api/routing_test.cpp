@@ -294,10 +294,15 @@ TEST_F(ConfigTest, SyntaxErrorIsConfigInvalidShowingTheLine) {
   EXPECT_NE(error.message.find("6 | port = = 3"), std::string::npos) << error.message;  // toml11 shows line 6
 }
 
-TEST_F(ConfigTest, MissingFileIsIoError) {
-  auto config = load_server_config(dir_.path() / "absent.toml");
-  ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.error().code, ErrorCode::kIoError);
+TEST_F(ConfigTest, MissingFileOrADirectoryIsConfigInvalidNamingIt) {
+  auto missing = load_server_config(dir_.path() / "absent.toml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kConfigInvalid);
+  EXPECT_NE(missing.error().message.find("absent.toml: no such file"), std::string::npos) << missing.error().message;
+  auto directory = load_server_config(dir_.path());
+  ASSERT_FALSE(directory.ok());
+  EXPECT_EQ(directory.error().code, ErrorCode::kConfigInvalid);
+  EXPECT_NE(directory.error().message.find("not a regular file"), std::string::npos) << directory.error().message;
 }
 
 }  // namespace

@@ -129,7 +129,8 @@ if "$deploy/backup.sh" --ledger "$ledger" --dest "$work/backup" --medledger "$me
   fail "backup overwrote an existing backup"
 fi
 
-"$deploy/restore.sh" --backup "$work/backup" --ledger "$work/restored" --medledger "$medledger" > "$work/restore.out"
+# Relative paths, as an operator types them in the backup's directory.
+(cd "$work" && "$deploy/restore.sh" --backup backup --ledger restored --medledger "$medledger") > "$work/restore.out"
 "$medledger" ledger verify --path "$work/restored" | grep -q "\"blocks\":$copy_blocks" || fail "restored ledger differs"
 # A tampered backup is refused.
 cp -a "$work/backup" "$work/tampered"
