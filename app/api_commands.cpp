@@ -234,7 +234,18 @@ ServedConsortium open_consortium(const api::ServerConfig& config) {
   out.binding = std::make_shared<api::NodeBinding>();
   for (std::size_t i = 0; i < hospitals.size(); ++i) {
     auto& served = out.hospitals[i];
-    served.node = require_for(served.key, node::HospitalNode::open(hospitals[i].data_dir, served.pool, *out.ledger));
+    // A refused read is a security event: one JSON line in serve's log (not the node's plain-text default).
+    node::NodeOptions options;
+    options.on_refused_read = [hospital = served.config.hospital_id](const node::RefusedRead& refused) {
+      api::log_event(api::LogLevel::kWarn, "read_refused",
+                     {{"hospital", hospital},
+                      {"doctor", refused.doctor},
+                      {"record", refused.record},
+                      {"error", core::error_code_name(refused.reason.code)},
+                      {"message", refused.reason.message}});
+    };
+    served.node = require_for(served.key, node::HospitalNode::open(hospitals[i].data_dir, served.pool, *out.ledger,
+                                                                   std::move(options)));
     auto checkpoint_signer = require_for(served.key, node::HospitalNode::signing_key(served.config, served.pool));
     require_for(served.key, out.binding->host(served.node.get(), std::move(checkpoint_signer)));
     api::log_event(api::LogLevel::kInfo, "node_opened",

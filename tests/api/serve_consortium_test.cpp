@@ -42,6 +42,13 @@ TEST_F(ServeConsortium, EachHospitalsClientReachesItsOwnNode) {
   auto foreign = testing::curl(*pki_, port, "/v1/whoami", testing::kNode);
   EXPECT_EQ(foreign.status, 401) << foreign.body;
   EXPECT_NE(foreign.body.find("CERTIFICATE_UNTRUSTED"), std::string::npos);
+  // A refused read is a JSON line of serve's log, naming the hospital (never the PIN).
+  auto refused = testing::curl(*pki_, port, "/v1/records/no-such-record/read", "client-node-b",
+                               "-X POST -H 'Content-Type: application/json' --data '{\"doctor\":\"hospital-b/dr-b\","
+                               "\"doctor_pin\":\"" + std::string(node::testing::kDoctorPin) +
+                                   "\",\"purpose\":\"second opinion\"}'");
+  EXPECT_EQ(refused.status, 404) << refused.body;
+  EXPECT_NE(refused.body.find("RECORD_NOT_FOUND"), std::string::npos) << refused.body;
   // /healthz probes both tokens and the ledger.
   auto health = testing::curl(*pki_, port, "/healthz");
   ASSERT_EQ(health.status, 200) << health.body;
@@ -55,6 +62,11 @@ TEST_F(ServeConsortium, EachHospitalsClientReachesItsOwnNode) {
   EXPECT_NE(log.find(R"("event":"node_opened","hospital":"hospital-a")"), std::string::npos) << log;
   EXPECT_NE(log.find(R"("event":"node_opened","hospital":"hospital-b")"), std::string::npos) << log;
   EXPECT_EQ(log.find(node::testing::kUserPin), std::string::npos);
+  EXPECT_NE(log.find(R"("event":"read_refused","hospital":"hospital-b","doctor":"hospital-b/dr-b",)"
+                     R"("record":"no-such-record","error":"RECORD_NOT_FOUND")"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find(node::testing::kDoctorPin), std::string::npos);
 }
 
 // Each bad consortium config stops start-up with CONFIG_INVALID naming the key.

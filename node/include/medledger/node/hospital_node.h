@@ -77,7 +77,7 @@ struct RefusedRead {
 struct NodeOptions {
   PinPolicy pin_policy;
   ScryptParams scrypt;  // tests lower the cost; production keeps the default
-  /// Called for every refused read; default: one line on stderr (docs/node.md).
+  /// Called for every refused read; default: one plain-text spdlog line (docs/node.md).
   /// Thread-safe, short, never blocking and never submitting to the ledger: a read
   /// whose audit entry fails is reported from the ledger's writer thread
   /// (PendingRead::then).
