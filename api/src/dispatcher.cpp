@@ -43,6 +43,11 @@ core::Result<void> parse_target(Request& request) {
   return core::success();
 }
 
+// "<hospital>/<id>": ids repeat across hospitals (each has its admin-1).
+std::string logged_principal(const Principal& principal) {
+  return principal.hospital.empty() ? principal.id : principal.hospital + "/" + principal.id;
+}
+
 std::string allow_header(const std::vector<Method>& methods) {
   std::string out;
   for (auto method : methods) {
@@ -132,7 +137,7 @@ void Dispatcher::handle(Request& request, ConnectionIdentity& identity, Reply re
   const Principal* principal = nullptr;
   std::optional<Response> refusal = admit(request, identity, &route, &principal);
   // Called once per request, from whichever thread has the response.
-  auto finish = [this, started, method = request.method, route, principal_id = principal ? principal->id : std::string(),
+  auto finish = [this, started, method = request.method, route, principal_id = principal ? logged_principal(*principal) : std::string(),
                  reply = std::move(reply)](core::Result<Response> result) {
     Response response = result ? std::move(*result) : error_response(result.error());
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();

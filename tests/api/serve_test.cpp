@@ -116,7 +116,7 @@ TEST(Serve, ServesHealthzAndWhoamiThenStopsCleanlyOnSigterm) {
 
   const std::string lines = read_file(log);
   EXPECT_NE(lines.find(R"("event":"request","method":"GET","route":"/v1/whoami","status":200)"), std::string::npos) << lines;
-  EXPECT_NE(lines.find(R"("principal":"auditor-1")"), std::string::npos);
+  EXPECT_NE(lines.find(R"("principal":"hospital-a/auditor-1")"), std::string::npos) << lines;
   EXPECT_NE(lines.find(R"("error":"CERTIFICATE_REVOKED")"), std::string::npos);
   EXPECT_NE(lines.find(R"("event":"signal","signal":"SIGTERM")"), std::string::npos);
   EXPECT_NE(lines.find(R"("event":"stopped")"), std::string::npos);

@@ -1,6 +1,6 @@
 // Structured logs: one JSON object per line (spdlog underneath), e.g.
 //   {"time":"2026-01-01T00:00:00.123Z","level":"info","event":"request","method":"GET",
-//    "route":"/v1/whoami","status":200,"latency_ms":1.25,"principal":"dr-1"}
+//    "route":"/v1/whoami","status":200,"latency_ms":1.25,"principal":"hospital-a/dr-1"}
 //
 // What is never logged: PINs, keys, request or response bodies, query strings,
 // raw paths (they may carry identifiers) -- the route pattern is logged instead.
@@ -33,7 +33,7 @@ struct AccessLogEntry {
   std::string_view route;      // the pattern ("/v1/records/{id}"), or "-" when unrouted
   int status = 0;
   double latency_ms = 0;
-  std::string_view principal;  // certificate CN, "" if none
+  std::string_view principal;  // "<certificate O>/<CN>", "" if none
   std::string_view error_code; // "" on success
 };
 void log_request(const AccessLogEntry& entry);
