@@ -70,6 +70,9 @@ fi
 
 umask 077
 mkdir -p "$out/secrets" "$out/tls" "$out/admin"
+# tls/ holds only public material (certificates, the CSR stays 0600): the service user
+# must reach tls.certificate and tls.client_ca there.
+chmod 0755 "$out/tls"
 
 # A PIN file: copied when given (so the layout is uniform), else 32 random hex characters.
 pin_into() {

@@ -37,6 +37,9 @@ openssl x509 -in "$etc/tls/node.crt" -noout -subject | grep -q "OU = node" || fa
 openssl x509 -in "$etc/admin/admin.crt" -noout -subject | grep -q "OU = admin" || fail "admin cert role"
 openssl x509 -in "$etc/tls/node.crt" -noout -ext subjectAltName | grep -q "IP Address:127.0.0.1" || fail "node SAN"
 [[ ! -e "$etc/tls/node.key" ]] || fail "the node TLS key left the token"
+# The service user (not root) reads tls.certificate / tls.client_ca there.
+[[ "$(stat -c %a "$etc/tls")" == 755 && "$(stat -c %a "$etc/tls/node-chain.pem")" == 644 ]] ||
+  fail "tls/ or node-chain.pem not readable by the service user"
 # A foreign CA's certificate must not verify against this CA (the check can fail).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/f.key" \
   -subj /CN=foreign -days 1 -out "$work/foreign.pem" 2>/dev/null
