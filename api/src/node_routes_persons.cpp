@@ -29,6 +29,18 @@ boost::json::object certificate_json(const std::string& principal, const std::st
   return out;
 }
 
+// A SHA-256 digest as 64 hex digits or 43 base64url characters; `what` names it in the error.
+core::Result<core::Digest> parse_digest(std::string_view text, const std::string& what) {
+  auto bytes = text.size() == kDigestHexChars ? core::hex_decode(text) : core::base64url_decode(text);
+  core::Digest digest{};
+  if (!bytes || bytes->size() != digest.size()) {
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            what + " must be a SHA-256 digest: 64 hex digits or 43 base64url characters");
+  }
+  std::copy(bytes->begin(), bytes->end(), digest.begin());
+  return digest;
+}
+
 core::Result<ca::Role> role_member(const boost::json::object& body) {
   MEDLEDGER_TRY_ASSIGN(auto name, required_string(body, "role"));
   auto role = ca::parse_role(name);
@@ -76,6 +88,18 @@ core::Result<Response> issue_certificate(const NodeCall& call, const Request& re
   });
 }
 
+// Any certificate of the caller's hospital CA, by the fingerprint issue and enrol
+// answered with: a CSR-issued admin or auditor certificate has no person to revoke.
+core::Result<Response> revoke_certificate(const NodeCall& call, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto fingerprint, parse_digest(request.param("fingerprint"), "the path's {fingerprint}"));
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  MEDLEDGER_TRY_ASSIGN(auto reason, optional_string(body, "reason"));
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto receipt, node.revoke_certificate(fingerprint, reason.value_or("unspecified")));
+    return receipt_response(receipt);
+  });
+}
+
 // A fresh CRL signed by the hospital CA (each call takes the next CRL number).
 core::Result<Response> crl(const NodeCall& call, const Request&) {
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
@@ -89,14 +113,7 @@ core::Result<Response> crl(const NodeCall& call, const Request&) {
 
 core::Result<core::Digest> digest_member(const boost::json::object& body) {
   MEDLEDGER_TRY_ASSIGN(auto text, required_string(body, "digest"));
-  auto bytes = text.size() == kDigestHexChars ? core::hex_decode(text) : core::base64url_decode(text);
-  core::Digest digest{};
-  if (!bytes || bytes->size() != digest.size()) {
-    return core::make_error(ErrorCode::kMalformedEncoding,
-                            "member 'digest' must be a SHA-256 digest: 64 hex digits or 43 base64url characters");
-  }
-  std::copy(bytes->begin(), bytes->end(), digest.begin());
-  return digest;
+  return parse_digest(text, "member 'digest'");
 }
 
 core::Result<Response> sign_digest(const NodeCall& call, const Request& request) {
@@ -161,6 +178,7 @@ core::Result<void> node_routes::add_person_routes(Router& router, const std::sha
       {Method::kPost, "/v1/persons", admins, enrol_person},
       {Method::kPost, "/v1/persons/{id}/revoke", admins, revoke_person},
       {Method::kPost, "/v1/certificates", admins, issue_certificate},
+      {Method::kPost, "/v1/certificates/{fingerprint}/revoke", admins, revoke_certificate},
       {Method::kGet, "/v1/ca/crl", Access::any_role(), crl},
       {Method::kPost, "/v1/persons/{id}/sign", nodes, sign_digest},
       {Method::kPost, "/v1/persons/{id}/sessions", nodes, open_session},

@@ -12,28 +12,76 @@ namespace medledger::node {
 
 using core::ErrorCode;
 
-core::Result<ledger::Receipt> HospitalNode::revoke_person(std::string_view principal, std::string_view reason) {
-  auto person = persons_.find(principal);
-  if (!person) return person.error();
+namespace {
+// An RFC 5280 reason name that a ledger revocation may carry (it is final).
+core::Result<ca::RevocationReason> final_revocation_reason(std::string_view reason) {
   auto parsed = ca::parse_revocation_reason(reason);
   if (!parsed) return parsed.error();
   if (*parsed == ca::RevocationReason::kRemoveFromCrl) {
     return core::make_error(ErrorCode::kInvalidArgument, "removeFromCRL is no revocation: ledger revocation is final");
   }
+  return *parsed;
+}
+}  // namespace
+
+core::Result<ledger::Receipt> HospitalNode::revoke_person(std::string_view principal, std::string_view reason) {
+  auto person = persons_.find(principal);
+  if (!person) return person.error();
+  auto parsed = final_revocation_reason(reason);
+  if (!parsed) return parsed.error();
   auto cert = ca::Certificate::from_pem(person->cert_pem);
   if (!cert) return cert.error();
   // Fail closed: from here on the node signs nothing for this person, even if
   // the ledger step below fails and is retried.
   MEDLEDGER_TRY(pins_->lock(person->principal));
   sessions_.close_all_of(person->principal);
+  return revoke_issued(*cert, *parsed, person->principal);
+}
+
+core::Result<ledger::Receipt> HospitalNode::revoke_certificate(const core::Digest& fingerprint, std::string_view reason) {
+  auto parsed = final_revocation_reason(reason);
+  if (!parsed) return parsed.error();
+  std::optional<ledger::CertificateEntry> entry;
+  {
+    auto state = ledger::StateSnapshot::open(ledger_.ledger().store());
+    if (!state) return state.error();
+    auto found = ledger::find_certificate(**state, fingerprint);
+    if (!found) return found.error();
+    entry = std::move(*found);
+  }
+  if (!entry) return core::make_error(ErrorCode::kNotFound, "no certificate with this fingerprint on the ledger");
+  const std::string principal = ledger::principal(entry->hospital, entry->id);
+  if (entry->hospital != config_.hospital_id) {
+    return core::make_error(ErrorCode::kRevokeNotAuthorized,
+                            principal + " was issued by another hospital's CA: only its issuer revokes it");
+  }
+  if (fingerprint == ledger::certificate_fingerprint(signing_cert_) ||
+      fingerprint == ledger::certificate_fingerprint(encryption_cert_)) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "this is the serving node's own certificate: revoke it from another node or offline "
+                            "(`medledger ca revoke`) once its replacement is registered");
+  }
+  // An enrolled person's certificate: their custodial key is shut first, as revoke_person does.
+  if (auto person = persons_.find(principal)) {
+    auto enrolled = ca::Certificate::from_pem(person->cert_pem);
+    if (enrolled && ledger::certificate_fingerprint(*enrolled) == fingerprint) return revoke_person(principal, reason);
+  }
+  auto cert = ca::Certificate::from_der(entry->der);
+  if (!cert) return cert.error();
+  return revoke_issued(*cert, *parsed, principal);
+}
+
+core::Result<ledger::Receipt> HospitalNode::revoke_issued(const ca::Certificate& cert, ca::RevocationReason reason,
+                                                          const std::string& principal) {
   auto receipt = submit_ca_signed(
-      new_transaction(ledger::kTxCertRevoke, ledger::make_cert_revoke_body(ledger::certificate_fingerprint(*cert),
-                                                                           ca::revocation_reason_name(*parsed))),
-      "cert.revoke of " + person->principal);
+      new_transaction(ledger::kTxCertRevoke, ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert),
+                                                                           ca::revocation_reason_name(reason))),
+      "cert.revoke of " + principal);
+  // Already revoked on the ledger: the CA directory (the CRL) is still brought in line.
   if (!receipt && receipt.error().code != ErrorCode::kCertAlreadyRevoked) return receipt.error();
   {
     std::lock_guard<std::mutex> guard(ca_mutex_);
-    auto marked = keys_->ca_store->mark_revoked({cert->serial_hex(), std::time(nullptr), *parsed});
+    auto marked = keys_->ca_store->mark_revoked({cert.serial_hex(), std::time(nullptr), reason});
     if (!marked && marked.error().code != ErrorCode::kAlreadyExists) return marked.error();
   }
   return receipt;

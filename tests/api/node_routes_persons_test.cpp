@@ -3,8 +3,11 @@
 // sessions (role node), and sessions in place of PINs on the record routes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "medledger/ca/certificate.h"
 #include "medledger/core/signer.h"
+#include "medledger/ledger/records_state.h"
 #include "node_routes_fixture.h"
 
 namespace medledger::api {
@@ -171,6 +174,52 @@ TEST_F(NodePersonRoutes, AdminIssuesACertificateFromACsrThatOpensslVerifies) {
   EXPECT_EQ(verified.exit, 0) << verified.output;
   auto subject = run("openssl x509 -in '" + cert.string() + "' -noout -subject");
   EXPECT_NE(subject.output.find("auditor"), std::string::npos) << subject.output;
+}
+
+TEST_F(NodePersonRoutes, AdminRevokesACsrIssuedCertificateByItsFingerprint) {
+  const auto key = root_ / "ops.key";
+  const auto csr = root_ / "ops.csr";
+  ASSERT_EQ(run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=ops-1' -keyout '" +
+                key.string() + "' -out '" + csr.string() + "'").exit, 0);
+  auto issued = post("/v1/certificates", body({{"role", "admin"}, {"id", "ops-1"}, {"csr", read_file(csr).c_str()}}), kAdmin);
+  ASSERT_EQ(issued.status, 201) << issued.body;
+  const std::string fingerprint(json_of(issued).at("fingerprint").as_string());
+  // Not a person: the persons route cannot reach it.
+  EXPECT_EQ(post("/v1/persons/ops-1/revoke", "{}", kAdmin).status, 404);
+
+  auto by_node = post("/v1/certificates/" + fingerprint + "/revoke", "{}", kNode);
+  EXPECT_EQ(by_node.status, 403) << by_node.body;
+  auto bad_reason = post("/v1/certificates/" + fingerprint + "/revoke", body({{"reason", "because"}}), kAdmin);
+  EXPECT_EQ(bad_reason.status, 400) << bad_reason.body;
+  auto revoked = post("/v1/certificates/" + fingerprint + "/revoke", body({{"reason", "keyCompromise"}}), kAdmin);
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_EQ(json_of(revoked).at("result_name").as_string(), "ACCEPTED");
+  // On the ledger (what the server's client authentication reads) and on the CRL.
+  {
+    auto fp = core::base64url_decode(fingerprint);
+    ASSERT_TRUE(fp && fp->size() == core::kSha256Size);
+    core::Digest digest{};
+    std::copy(fp->begin(), fp->end(), digest.begin());
+    auto state = node::testing::expect_ok(ledger::StateSnapshot::open(ledger_->ledger().store()));
+    auto entry = node::testing::expect_ok(ledger::find_certificate(*state, digest));
+    ASSERT_TRUE(entry);
+    EXPECT_EQ(entry->status, "revoked");
+  }
+  auto crl = get("/v1/ca/crl", kAdmin);
+  ASSERT_EQ(crl.status, 200);
+  auto parsed = node::testing::expect_ok(ca::Crl::parse(core::to_bytes(crl.body)));
+  auto cert = node::testing::expect_ok(ca::Certificate::from_pem(std::string(json_of(issued).at("certificate").as_string())));
+  const auto serials = parsed.revoked_serials();
+  EXPECT_NE(std::find(serials.begin(), serials.end(), cert.serial_hex()), serials.end());
+
+  auto again = post("/v1/certificates/" + fingerprint + "/revoke", "{}", kAdmin);
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_EQ(error_code_of(again), "CERT_ALREADY_REVOKED");
+  auto unknown = post("/v1/certificates/" + std::string(64, 'a') + "/revoke", "{}", kAdmin);
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  auto malformed = post("/v1/certificates/not-a-digest/revoke", "{}", kAdmin);
+  EXPECT_EQ(malformed.status, 400) << malformed.body;
+  EXPECT_EQ(error_code_of(malformed), "MALFORMED_ENCODING");
 }
 
 TEST_F(NodePersonRoutes, CertificateRouteRefusesBadCsrsNodeRoleAndNonAdmins) {

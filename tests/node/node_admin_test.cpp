@@ -111,6 +111,50 @@ TEST_F(NodeAdminTest, CrlCoversARevocationTheSubjectMadeOnTheLedgerWithoutTheCa)
   EXPECT_FALSE(contains(crl_serials(*node_b_), cert.serial_hex()));
 }
 
+TEST_F(NodeAdminTest, CertificateFromACsrIsRevokedByItsFingerprintOnTheLedgerAndInTheCrl) {
+  auto issued = expect_ok(node_a_->issue_certificate(make_csr_pem("ops-2", "admin", "hospital-a"), ca::Role::kAdmin, "ops-2"));
+  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/ops-2", "keyCompromise")), ErrorCode::kNotFound);  // no person
+
+  auto receipt = expect_ok(node_a_->revoke_certificate(issued.fingerprint, "keyCompromise"));
+  EXPECT_EQ(receipt.result, ledger::kTxAccepted);
+  auto entry = ledger_entry(*ledger_, issued.fingerprint);
+  EXPECT_EQ(entry.status, "revoked");
+  EXPECT_EQ(entry.reason, "keyCompromise");
+  EXPECT_TRUE(contains(crl_serials(*node_a_), issued.certificate.serial_hex()));
+  EXPECT_EQ(error_of(node_a_->revoke_certificate(issued.fingerprint, "keyCompromise")), ErrorCode::kCertAlreadyRevoked);
+  expect_verify_clean();
+}
+
+TEST_F(NodeAdminTest, RevokingAnEnrolledPersonsCertificateByFingerprintLocksThePersonToo) {
+  auto person = expect_ok(node_a_->person("hospital-a/dr-a"));
+  auto cert = expect_ok(ca::Certificate::from_pem(person.cert_pem));
+  (void)expect_ok(node_a_->revoke_certificate(ledger::certificate_fingerprint(cert), "superseded"));
+  EXPECT_EQ(ledger_entry(*ledger_, ledger::certificate_fingerprint(cert)).status, "revoked");
+  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/dr-a", secret(kDoctorPin), core::sha256(core::to_bytes("x")))),
+            ErrorCode::kPersonLocked);
+}
+
+TEST_F(NodeAdminTest, RevokeByFingerprintRefusesUnknownForeignAndOwnNodeCertificatesAndBadReasons) {
+  const auto size = log_size();
+  EXPECT_EQ(error_of(node_a_->revoke_certificate(core::sha256(core::to_bytes("no such certificate")), "unspecified")),
+            ErrorCode::kNotFound);
+  // Hospital B's doctor: only B's CA may revoke it.
+  auto foreign = expect_ok(ca::Certificate::from_pem(expect_ok(node_b_->person("hospital-b/dr-b")).cert_pem));
+  EXPECT_EQ(error_of(node_a_->revoke_certificate(ledger::certificate_fingerprint(foreign), "unspecified")),
+            ErrorCode::kRevokeNotAuthorized);
+  // The serving node's own signing certificate would stop its endorsements.
+  EXPECT_EQ(error_of(node_a_->revoke_certificate(ledger::certificate_fingerprint(node_a_->signing_certificate()),
+                                                 "unspecified")),
+            ErrorCode::kInvalidArgument);
+  auto issued = expect_ok(node_a_->issue_certificate(make_csr_pem("aud-9", "auditor", "hospital-a"), ca::Role::kAuditor, "aud-9"));
+  const auto after_issue = log_size();
+  EXPECT_GT(after_issue, size);
+  EXPECT_EQ(error_of(node_a_->revoke_certificate(issued.fingerprint, "removeFromCRL")), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(node_a_->revoke_certificate(issued.fingerprint, "because")), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(log_size(), after_issue);  // nothing refused reached the ledger
+  EXPECT_EQ(ledger_entry(*ledger_, issued.fingerprint).status, "valid");
+}
+
 TEST_F(NodeAdminTest, CertificateFromACsrIsIssuedByTheHospitalCaAndRegisteredOnTheLedger) {
   for (auto [role, ou, id] : {std::tuple{ca::Role::kDoctor, "doctor", "dr-device"},
                               std::tuple{ca::Role::kAdmin, "admin", "ops-1"},

@@ -283,6 +283,14 @@ class HospitalNode {
   /// kCertAlreadyRevoked (on the ledger already: the PIN and CA directory are still
   /// brought in line), ledger codes. Cost: a PIN file write, a token signature, a commit.
   core::Result<ledger::Receipt> revoke_person(std::string_view principal, std::string_view reason);
+  /// Revokes a certificate this hospital's CA issued, named by its fingerprint (as
+  /// issue_certificate and enrol return it): one issued from a CSR (an admin's,
+  /// an auditor's), or an enrolled person's (then as revoke_person). cert.revoke
+  /// signed by the hospital CA, then the CA directory (for crl_pem). kNotFound
+  /// (not on the ledger), kRevokeNotAuthorized (another hospital's),
+  /// kInvalidArgument (reason; this node's own certificates), kCertAlreadyRevoked,
+  /// ledger codes. Cost: a token signature and a commit.
+  core::Result<ledger::Receipt> revoke_certificate(const core::Digest& fingerprint, std::string_view reason);
   /// Issues a certificate for a PKCS#10 CSR (PEM or DER) with the hospital CA and
   /// registers it on the ledger (cert.register, which the contract accepts for
   /// doctor, patient, auditor and admin certificates). The key stays with its
@@ -385,6 +393,9 @@ class HospitalNode {
   std::int64_t now_ms() const;
   ledger::Transaction new_transaction(std::string_view type, boost::json::object body) const;
   core::Result<ledger::Receipt> submit_ca_signed(ledger::Transaction tx, std::string_view what);
+  // cert.revoke of `cert` (CA-signed), then its serial in the CA directory.
+  core::Result<ledger::Receipt> revoke_issued(const ca::Certificate& cert, ca::RevocationReason reason,
+                                              const std::string& principal);
   /// A person's custodial signer and certificate fingerprint, cached per principal.
   struct CustodialKey {
     std::shared_ptr<core::Signer> signer;  // thread-safe: signs through the SessionPool
