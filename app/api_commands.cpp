@@ -309,7 +309,8 @@ void run_serve(const std::string& config_path) {
     std::vector<std::shared_ptr<hsm::SessionPool>> pools;
     for (const auto& hospital : served.hospitals) pools.push_back(hospital.pool);
     probes.token = api::token_probe(std::move(pools));
-    probes.ledger = api::ledger_probe(served.ledger->ledger(), served.ledger_dir, config.ledger.min_free_mb << 20);
+    probes.ledger = api::ledger_probe(served.ledger->ledger(), served.ledger_dir, config.ledger.min_free_mb << 20,
+                                      [ledger = served.ledger.get()] { return ledger->commit_in_progress_for(); });
     ledger_trust = std::make_shared<api::LedgerTrust>(served.ledger->ledger(), file_trust);
     trust = [ledger_trust] { return ledger_trust->current(); };
   } else if (served.token_key_pool) {

@@ -37,13 +37,25 @@ HealthProbe token_probe(std::vector<std::shared_ptr<hsm::SessionPool>> pools) {
   };
 }
 
-HealthProbe ledger_probe(ledger::Ledger& ledger, std::filesystem::path dir, std::uint64_t min_free_bytes) {
-  return [&ledger, dir = std::move(dir), min_free_bytes]() -> core::Result<boost::json::object> {
+HealthProbe ledger_probe(ledger::Ledger& ledger, std::filesystem::path dir, std::uint64_t min_free_bytes,
+                         WriterBusyFor writer_busy_for, std::chrono::milliseconds stall_limit) {
+  return [&ledger, dir = std::move(dir), min_free_bytes, writer_busy_for = std::move(writer_busy_for),
+          stall_limit]() -> core::Result<boost::json::object> {
     auto tip = ledger.tip();
     if (!tip) return core::make_error(ErrorCode::kLedgerStorage, "ledger unreadable: " + tip.error().message);
+    if (writer_busy_for) {
+      if (auto busy = writer_busy_for(); busy && *busy >= stall_limit) {
+        return core::make_error(ErrorCode::kLedgerStorage,
+                                "the ledger's writer has been on one block commit for " + std::to_string(busy->count()) +
+                                    " ms (a block takes milliseconds): a stuck disk?");
+      }
+    }
     struct statvfs fs {};
     if (statvfs(dir.c_str(), &fs) != 0) {
       return core::make_error(ErrorCode::kLedgerStorage, "cannot stat the ledger's file system");
+    }
+    if ((fs.f_flag & ST_RDONLY) != 0) {
+      return core::make_error(ErrorCode::kLedgerStorage, "the ledger's file system is mounted read-only");
     }
     const std::uint64_t free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
     if (free_bytes < min_free_bytes) {

@@ -130,10 +130,20 @@ void SoloOrderer::run() {
     auto batch = next_batch(lock);
     if (batch.empty()) return;  // stopping and drained
     lock.unlock();
+    commit_started_.store(std::chrono::steady_clock::now().time_since_epoch().count());
     commit_batch(batch);
+    commit_started_.store(0);
     lock.lock();
     for (const Queued& q : batch) queued_ids_.erase(q.tx.id);
   }
+}
+
+std::optional<std::chrono::milliseconds> SoloOrderer::commit_in_progress_for() const {
+  const std::int64_t started = commit_started_.load();
+  if (started == 0) return std::nullopt;
+  const auto since = std::chrono::steady_clock::now().time_since_epoch() -
+                     std::chrono::steady_clock::duration(started);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(since);
 }
 
 void SoloOrderer::commit_batch(std::deque<Queued>& batch) {

@@ -5,6 +5,9 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
+#include <memory>
+
 #include <boost/json/parse.hpp>
 
 #include "../node/hospital_node_fixture.h"
@@ -97,6 +100,28 @@ TEST_F(LedgerHealth, LedgerProbeReportsHeightAndFailsBelowTheDiskFloor) {
   auto strict = testing::start_server(*pki, full);
   auto down = healthz(*pki, strict->port(), 503);
   EXPECT_EQ(down.at("checks").at("ledger").at("code").as_string(), "LEDGER_STORAGE");
+}
+
+TEST_F(LedgerHealth, LedgerProbeFailsWhileTheWriterIsStuckOnOneBlock) {
+  auto pki = testing::Pki::create();
+  // What node::ConsortiumLedger::commit_in_progress_for reports (tests/ledger/ordering_test.cpp
+  // drives the real orderer into a held block), set by the test.
+  auto busy = std::make_shared<std::atomic<std::int64_t>>(-1);  // -1: idle
+  testing::TestServerOptions options;
+  options.probes.ledger = ledger_probe(ledger_->ledger(), root_ / "ledger", 1, [busy]() -> std::optional<std::chrono::milliseconds> {
+    if (busy->load() < 0) return std::nullopt;
+    return std::chrono::milliseconds(busy->load());
+  });
+  auto server = testing::start_server(*pki, options);
+  (void)healthz(*pki, server->port(), 200);
+  busy->store(40);  // a block in progress, as usual
+  (void)healthz(*pki, server->port(), 200);
+  busy->store(kWriterStallLimit.count() + 1);
+  auto down = healthz(*pki, server->port(), 503);
+  EXPECT_EQ(down.at("checks").at("ledger").at("code").as_string(), "LEDGER_STORAGE");
+  EXPECT_NE(std::string(down.at("checks").at("ledger").at("message").as_string()).find("stuck disk"), std::string::npos);
+  busy->store(-1);  // the disk came back: healthy again, same process
+  (void)healthz(*pki, server->port(), 200);
 }
 
 }  // namespace

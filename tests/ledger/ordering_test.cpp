@@ -54,6 +54,47 @@ TEST(SoloOrderer, SubmitThenReportsOnTheWriterThreadAfterTheDurableCommit) {
   EXPECT_EQ(**t.ledger->find(receipt->tx_id), receipt->sequence);  // durable when told
 }
 
+// Holds the writer inside its block (as a stuck disk would) until released.
+class HeldContract final : public Contract {
+ public:
+  explicit HeldContract(Contract& inner) : inner_(inner) {}
+  std::string_view name() const override { return inner_.name(); }
+  core::Result<void> validate(const Transaction& tx, const StateView& state, const BlockContext& ctx) override {
+    entered_.set_value();
+    release_.get_future().wait();
+    return inner_.validate(tx, state, ctx);
+  }
+  core::Result<void> apply(const Transaction& tx, StateWriter& state, const BlockContext& ctx) override {
+    return inner_.apply(tx, state, ctx);
+  }
+  std::future<void> entered() { return entered_.get_future(); }
+  void release() { release_.set_value(); }
+
+ private:
+  Contract& inner_;
+  std::promise<void> entered_;
+  std::promise<void> release_;
+};
+
+TEST(SoloOrderer, CommitInProgressForTellsHowLongTheWriterIsOnItsBlockAndNothingWhileIdle) {
+  TestLedger t;
+  HeldContract held(t.contract);
+  auto orderer = SoloOrderer::start(*t.ledger, held, *t.signer);
+  EXPECT_FALSE(orderer->commit_in_progress_for());  // idle
+  auto entered = held.entered();
+  auto receipt = orderer->submit(kv_put("held", "1"));
+  entered.wait();
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  auto busy = orderer->commit_in_progress_for();
+  ASSERT_TRUE(busy);
+  EXPECT_GE(*busy, std::chrono::milliseconds(50));
+  held.release();
+  ASSERT_TRUE(receipt.get());
+  // The writer tells the commit, then clears its mark: give it a moment.
+  for (int i = 0; i < 200 && orderer->commit_in_progress_for(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_FALSE(orderer->commit_in_progress_for());  // the block is done
+}
+
 TEST(SoloOrderer, SubmitThenReportsASubmissionErrorAtOnceInTheCallersThread) {
   TestLedger t;
   auto orderer = SoloOrderer::start(*t.ledger, t.contract, *t.signer);

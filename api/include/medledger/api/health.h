@@ -2,9 +2,12 @@
 // the tokens answer, the ledger can take a write.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "medledger/api/builtin_routes.h"
@@ -20,10 +23,18 @@ namespace medledger::api {
 /// Cost: one PKCS#11 call per token (plus recovery when it failed).
 HealthProbe token_probe(std::vector<std::shared_ptr<hsm::SessionPool>> pools);
 
+/// How long the ledger's writer has been on its current block (nullopt: idle):
+/// node::ConsortiumLedger::commit_in_progress_for.
+using WriterBusyFor = std::function<std::optional<std::chrono::milliseconds>()>;
+/// A block commit takes milliseconds (one fsync); this long means a stuck disk.
+inline constexpr std::chrono::milliseconds kWriterStallLimit{10'000};
+
 /// The ledger can take a write: its LMDB environment answers a read transaction
-/// (the chain tip) and the file system holding `dir` has at least
-/// `min_free_bytes` free for this process (statvfs f_bavail). Details:
-/// {"height","free_bytes"}. Failure: kLedgerStorage. Cost: a read txn + statvfs.
-HealthProbe ledger_probe(ledger::Ledger& ledger, std::filesystem::path dir, std::uint64_t min_free_bytes);
+/// (the chain tip), the file system holding `dir` is writable and has at least
+/// `min_free_bytes` free for this process (statvfs f_bavail), and the writer
+/// (`writer_busy_for`, if given) is not stuck on one block for `stall_limit`.
+/// Details: {"height","free_bytes"}. Failure: kLedgerStorage. Cost: a read txn + statvfs.
+HealthProbe ledger_probe(ledger::Ledger& ledger, std::filesystem::path dir, std::uint64_t min_free_bytes,
+                         WriterBusyFor writer_busy_for = {}, std::chrono::milliseconds stall_limit = kWriterStallLimit);
 
 }  // namespace medledger::api

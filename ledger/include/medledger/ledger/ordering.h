@@ -16,6 +16,7 @@
 // kLedgerStorage / kLedgerFull (the block did not commit: nothing acknowledged).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -24,6 +25,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -53,6 +55,9 @@ class Orderer {
   std::future<core::Result<Receipt>> submit(std::string wire);
   /// Stops accepting, commits what is queued, joins the writer. Idempotent.
   virtual void stop() = 0;
+  /// How long the writer has been on the block it is committing now (nullopt:
+  /// idle). A block takes milliseconds; seconds mean a stuck disk (/healthz).
+  virtual std::optional<std::chrono::milliseconds> commit_in_progress_for() const { return std::nullopt; }
 };
 
 /// Defaults: 1000 per block (group commit amortizes the fsync), 8 MiB per block,
@@ -92,6 +97,7 @@ class SoloOrderer final : public Orderer {
 
   /// Blocks committed by this orderer so far.
   std::uint64_t blocks_committed() const;
+  std::optional<std::chrono::milliseconds> commit_in_progress_for() const override;
 
  private:
   struct Queued {
@@ -114,6 +120,8 @@ class SoloOrderer final : public Orderer {
   std::size_t queued_bytes_ = 0;
   bool stopping_ = false;
   std::uint64_t blocks_ = 0;
+  // steady_clock ticks when the writer took its current block; 0 while idle.
+  std::atomic<std::int64_t> commit_started_{0};
   std::thread writer_;
 };
 

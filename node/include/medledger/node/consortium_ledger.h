@@ -79,6 +79,8 @@ class ConsortiumLedger {
   /// Stops the orderer: commits what is queued (every pending commit learns its
   /// outcome), then refuses new submissions (kOrderingStopped). Idempotent.
   void stop();
+  /// How long the ordering writer has been on its current block (nullopt: idle).
+  std::optional<std::chrono::milliseconds> commit_in_progress_for() const { return orderer_->commit_in_progress_for(); }
 
   ledger::Ledger& ledger() { return *ledger_; }
   const core::Signer& proposer() const { return *proposer_; }
