@@ -410,6 +410,14 @@ core::Result<ServerConfig> load_server_config(const std::filesystem::path& file)
   if (!config->tls.private_key.empty()) MEDLEDGER_TRY(require_readable("tls.private_key", config->tls.private_key));
   if (!config->tls.client_ca.empty()) MEDLEDGER_TRY(require_readable("tls.client_ca", config->tls.client_ca));
   for (const auto& crl : config->tls.client_crls) MEDLEDGER_TRY(require_readable("tls.client_crls", crl));
+  if (!config->log.file.empty()) {
+    // A typo in the path would otherwise create directories where nobody looks for logs.
+    std::error_code ec;
+    const auto directory = config->log.file.parent_path();
+    if (!directory.empty() && !std::filesystem::is_directory(directory, ec)) {
+      return invalid("log.file", "the directory " + directory.string() + " does not exist");
+    }
+  }
   return config;
 }
 

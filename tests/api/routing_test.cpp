@@ -214,6 +214,7 @@ TEST_F(ConfigTest, EveryBadValueIsRefusedNamingItsKey) {
       {tls + "[limits]\nanswer_timeout_ms = 600001\n", "limits.answer_timeout_ms"},
       {tls + "[threads]\nio = 0\n", "threads.io"},
       {tls + "[log]\nlevel = \"loud\"\n", "log.level"},
+      {tls + "[log]\nfile = \"/nonexistent-medledger-dir/log.jsonl\"\n", "log.file"},
       {tls + "[token]\npin = \"1234\"\n", "token.pin"},
       {tls + "[batch]\nmax_delay_ms = -1\n", "batch.max_delay_ms"},
       {"[tls]\ncertificate = \"cert.pem\"\n", "tls.private_key"},
