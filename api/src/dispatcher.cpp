@@ -100,6 +100,15 @@ std::optional<Response> Dispatcher::admit(Request& request, ConnectionIdentity& 
   if (auto parsed = parse_target(request); !parsed) return error_response(parsed.error());
   RouteMatch match = router_->match(request.method, request.path);
   if (match.route == nullptr) {
+    // Which paths exist is told only to authenticated callers (the public /healthz aside).
+    bool public_path = false;
+    for (Method other : match.allowed) {
+      const RouteMatch same_path = router_->match(other, request.path);
+      public_path = public_path || (same_path.route != nullptr && same_path.route->access.is_public());
+    }
+    if (!public_path) {
+      if (auto refusal = authenticate(identity, principal)) return refusal;
+    }
     Response response = error_response(match.error);
     if (!match.allowed.empty()) response.headers.emplace_back("Allow", allow_header(match.allowed));
     return response;
@@ -108,18 +117,7 @@ std::optional<Response> Dispatcher::admit(Request& request, ConnectionIdentity& 
   request.path_params = std::move(match.params);
 
   if (!match.route->access.is_public()) {
-    if (identity.peer_chain.empty()) {
-      return error_response(core::make_error(ErrorCode::kClientCertificateRequired,
-                                             "this route needs a client certificate from an admitted hospital CA"));
-    }
-    // Re-authenticate when the trust changed (a CA admitted, a certificate revoked).
-    const std::uint64_t generation = authenticator_->trust_generation();
-    if (!identity.authenticated || identity.generation != generation) {
-      identity.authenticated = authenticator_->authenticate(identity.peer_chain);
-      identity.generation = generation;
-    }
-    if (!*identity.authenticated) return error_response(identity.authenticated->error());
-    *principal = &identity.authenticated->value();
+    if (auto refusal = authenticate(identity, principal)) return refusal;
     if (!match.route->access.allows((*principal)->role)) {
       return error_response(core::make_error(ErrorCode::kRoleForbidden,
                                              "role " + std::string(ca::role_name((*principal)->role)) +
@@ -128,6 +126,22 @@ std::optional<Response> Dispatcher::admit(Request& request, ConnectionIdentity& 
     }
   }
 
+  return std::nullopt;
+}
+
+std::optional<Response> Dispatcher::authenticate(ConnectionIdentity& identity, const Principal** principal) const {
+  if (identity.peer_chain.empty()) {
+    return error_response(core::make_error(ErrorCode::kClientCertificateRequired,
+                                           "this route needs a client certificate from an admitted hospital CA"));
+  }
+  // Re-authenticate when the trust changed (a CA admitted, a certificate revoked).
+  const std::uint64_t generation = authenticator_->trust_generation();
+  if (!identity.authenticated || identity.generation != generation) {
+    identity.authenticated = authenticator_->authenticate(identity.peer_chain);
+    identity.generation = generation;
+  }
+  if (!*identity.authenticated) return error_response(identity.authenticated->error());
+  *principal = &identity.authenticated->value();
   return std::nullopt;
 }
 

@@ -80,6 +80,9 @@ class Dispatcher {
   /// sets *route (and *principal on non-public routes).
   std::optional<Response> admit(Request& request, ConnectionIdentity& identity, const Route** route,
                                 const Principal** principal) const;
+  /// The refusal if the connection's client certificate does not authenticate
+  /// (cached per trust generation); else sets *principal.
+  std::optional<Response> authenticate(ConnectionIdentity& identity, const Principal** principal) const;
   void record(std::string_view method, std::string_view route, const Response& response, double seconds,
               const std::string* principal_id) const;
 

@@ -87,6 +87,25 @@ TEST_F(ServerTest, WhoamiWithoutClientCertificateIs401) {
   EXPECT_EQ(error_code_of(result.body), "CLIENT_CERTIFICATE_REQUIRED");
 }
 
+TEST_F(ServerTest, UnknownPathsAreToldOnlyToAuthenticatedCallers) {
+  auto server = testing::start_server(*pki_);
+  // Without a certificate (or with an untrusted one) a path that does not exist
+  // answers as one that does: the route table is not probed anonymously.
+  auto anonymous = curl(*pki_, server->port(), "/v1/no-such-route");
+  EXPECT_EQ(anonymous.status, 401) << anonymous.body;
+  EXPECT_NE(anonymous.body.find("CLIENT_CERTIFICATE_REQUIRED"), std::string::npos) << anonymous.body;
+  auto foreign = curl(*pki_, server->port(), "/v1/no-such-route", testing::kForeignDoctor);
+  EXPECT_EQ(foreign.status, 401) << foreign.body;
+  auto wrong_method = curl(*pki_, server->port(), "/v1/whoami", "", "-X DELETE");
+  EXPECT_EQ(wrong_method.status, 401) << wrong_method.body;
+  // An authenticated caller learns 404 / 405; the public /healthz path says 405 to anyone.
+  auto known = curl(*pki_, server->port(), "/v1/no-such-route", testing::kAuditor);
+  EXPECT_EQ(known.status, 404) << known.body;
+  EXPECT_NE(known.body.find("ROUTE_NOT_FOUND"), std::string::npos) << known.body;
+  EXPECT_EQ(curl(*pki_, server->port(), "/v1/whoami", testing::kAuditor, "-X DELETE").status, 405);
+  EXPECT_EQ(curl(*pki_, server->port(), "/healthz", "", "-X POST").status, 405);
+}
+
 TEST_F(ServerTest, WhoamiWithValidCertificateReturnsThePrincipal) {
   auto server = testing::start_server(*pki_);
   auto result = curl(*pki_, server->port(), "/v1/whoami", testing::kDoctor);
