@@ -63,6 +63,7 @@ struct BenchOptions {
   std::string doctor, patient, doctor_pin_source, patient_pin_source;
   std::string purpose = "load test";
   std::size_t warmup = 20;
+  unsigned ramp_up_s = 2;
   std::size_t sessions = 0;  // sessions per person in use at a time (0: every request carries the PINs)
   std::uint32_t session_signatures = kMaxSessionSignatures;  // each session's budget
   std::size_t payload_bytes = 512;
@@ -274,6 +275,7 @@ void run_bench(const BenchOptions& options) {
   bench::LoadPlan plan;
   if (options.rate > 0) plan.rate = options.rate;
   plan.duration = std::chrono::milliseconds(static_cast<std::int64_t>(options.duration_s) * 1000);
+  plan.ramp_up = std::chrono::milliseconds(static_cast<std::int64_t>(options.ramp_up_s) * 1000);
   plan.write_weight = write_weight;
   plan.read_weight = read_weight;
   plan.progress = !options.quiet;
@@ -286,7 +288,7 @@ void run_bench(const BenchOptions& options) {
   bench::LoadResult result = bench::run_load(*pool, options.connections, plan, factory);
 
   bench::ReportHeader header{options.url, plan.rate, options.connections, options.duration_s, write_weight,
-                             read_weight, records.size(), warmup_seconds};
+                             read_weight, records.size(), warmup_seconds, options.ramp_up_s};
   std::cout << (options.json ? bench::report_json(header, result) : bench::report_text(header, result));
   std::cout.flush();
   // Sessions the opener could not replace show as errors in the report; say why.
@@ -315,6 +317,10 @@ void register_bench_commands(CLI::App& app) {
       ->check(CLI::Range(0.001, kMaxRate));
   bench->add_flag("--max", options->max, "closed loop: each connection sends as soon as it is answered");
   bench->add_option("--duration", options->duration_s, "seconds of measured load")->check(CLI::Range(1u, kMaxDurationS));
+  bench->add_option("--ramp-up", options->ramp_up_s,
+                    "seconds of the same load before the measured duration, not measured (the server reaches its "
+                    "steady state: per-thread token sessions, caches)")
+      ->check(CLI::Range(0u, kMaxDurationS));
   bench->add_option("--mix", options->mix, "WRITES:READS weights, e.g. 1:0, 0:1, 1:4");
   bench->add_option("--doctor", options->doctor, "doctor principal, e.g. hospital-a/dr-1")->required();
   bench->add_option("--patient", options->patient, "patient principal, e.g. hospital-a/pat-1")->required();

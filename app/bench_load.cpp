@@ -42,8 +42,10 @@ struct Run {
   api::HttpsConnectionPool& pool;
   LoadResult result;
   Clock::time_point start;
+  Clock::time_point measured_from;  // operations due before this are the ramp-up
   Clock::time_point end;  // no operation is due at or after this
   std::atomic<std::uint64_t> next_operation{0};
+  std::atomic<std::uint64_t> ramp_up_sent{0};
   std::atomic<std::uint64_t> answered{0};
   std::atomic<std::uint64_t> ok{0};
   std::atomic<std::uint64_t> refused[kOperationKinds] = {};
@@ -54,6 +56,13 @@ struct Run {
 
   void record(OperationKind kind, Clock::time_point due, const core::Result<api::HttpsResponse>& answer) {
     const auto now = Clock::now();
+    if (due < measured_from) {
+      ++result.ramp_up_operations;
+      if (late.load() || !error_code_of(answer).empty()) ++result.ramp_up_errors;
+      else ok.fetch_add(1);  // the progress line's count
+      answered.fetch_add(1);
+      return;
+    }
     OperationStats& stats = result.by_kind[static_cast<std::size_t>(kind)];
     ++stats.count;
     if (late.load()) {
@@ -78,13 +87,14 @@ struct Run {
   // Sends operation i, due at `due`; in closed loop its answer sends the next one.
   void send(std::uint64_t i, Clock::time_point due, bool closed_loop) {
     auto [kind, n] = operation(i, plan);
+    if (due < measured_from) ramp_up_sent.fetch_add(1);
     bool queued = pool.submit(factory(kind, n), [this, kind = kind, due, closed_loop](core::Result<api::HttpsResponse> r) {
       record(kind, due, r);
       if (!closed_loop || late.load()) return;
       const auto now = Clock::now();
       if (now < end) send(next_operation.fetch_add(1), now, true);
     });
-    if (!queued) refused[static_cast<std::size_t>(kind)].fetch_add(1);
+    if (!queued && due >= measured_from) refused[static_cast<std::size_t>(kind)].fetch_add(1);
   }
 
   void run_open_loop(double rate) {
@@ -126,11 +136,13 @@ class ProgressLine {
     std::uint64_t previous_ok = 0;
     for (int second = 1; !changed_.wait_for(lock, kProgressPeriod, [&] { return stop_; }); ++second) {
       const std::uint64_t sent = run_.next_operation.load(), answered = run_.answered.load(), ok = run_.ok.load();
-      std::fprintf(stderr, "bench %4ds: sent %llu, answered %llu (ok %llu, errors %llu), in flight %llu, last 1s %llu ok/s\n",
+      const char* phase = Clock::now() < run_.measured_from ? " (ramp-up, not measured)" : "";
+      std::fprintf(stderr,
+                   "bench %4ds: sent %llu, answered %llu (ok %llu, errors %llu), in flight %llu, last 1s %llu ok/s%s\n",
                    second, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(answered),
                    static_cast<unsigned long long>(ok), static_cast<unsigned long long>(answered - ok),
                    static_cast<unsigned long long>(sent > answered ? sent - answered : 0),
-                   static_cast<unsigned long long>(ok - previous_ok));
+                   static_cast<unsigned long long>(ok - previous_ok), phase);
       std::fflush(stderr);
       previous_ok = ok;
     }
@@ -165,7 +177,8 @@ LoadResult run_load(api::HttpsConnectionPool& pool, std::size_t connections, con
   Run run(plan, factory, pool);
   // A little slack so that the first due time is not already in the past.
   run.start = Clock::now() + std::chrono::milliseconds(10);
-  run.end = run.start + plan.duration;
+  run.measured_from = run.start + plan.ramp_up;
+  run.end = run.measured_from + plan.duration;
   {
     std::optional<ProgressLine> progress;
     if (plan.progress) progress.emplace(run);
@@ -177,7 +190,7 @@ LoadResult run_load(api::HttpsConnectionPool& pool, std::size_t connections, con
   run.late.store(true);
   pool.stop();  // joins the I/O thread: `run.result` is ours from here on
   LoadResult result = std::move(run.result);
-  result.scheduled = run.next_operation.load();
+  result.scheduled = run.next_operation.load() - run.ramp_up_sent.load();
   for (std::size_t kind = 0; kind < kOperationKinds; ++kind) {
     const std::uint64_t refused = run.refused[kind].load();
     if (refused == 0) continue;
@@ -186,8 +199,8 @@ LoadResult run_load(api::HttpsConnectionPool& pool, std::size_t connections, con
     result.errors_by_code[kClientQueueFull] += refused;
   }
   const Clock::rep last = run.last_answer.load();
-  const auto last_answer = last == 0 ? run.start : Clock::time_point(Clock::duration(last));
-  result.elapsed_s = std::max(0.0, ms_between(run.start, std::max(last_answer, run.end)) / 1000.0);
+  const auto last_answer = last == 0 ? run.measured_from : Clock::time_point(Clock::duration(last));
+  result.elapsed_s = std::max(0.0, ms_between(run.measured_from, std::max(last_answer, run.end)) / 1000.0);
   return result;
 }
 

@@ -30,6 +30,10 @@ using RequestFactory = std::function<api::HttpsRequest(OperationKind kind, std::
 struct LoadPlan {
   std::optional<double> rate;  // operations/s (open loop); nullopt: closed loop at the maximum
   std::chrono::milliseconds duration{10'000};
+  // Load at the same rate (or the same closed loop) before the measured duration,
+  // not measured: the server's per-thread token sessions, caches and allocator
+  // reach their steady state (as a ramp-up in Caliper or JMeter).
+  std::chrono::milliseconds ramp_up{0};
   unsigned write_weight = 1;  // the mix: of every write_weight + read_weight operations,
   unsigned read_weight = 1;   // the first write_weight are writes
   std::chrono::milliseconds drain_timeout{30'000};  // after the schedule ends, wait this long for answers
@@ -50,6 +54,8 @@ struct LoadResult {
   double elapsed_s = 0;      // from the first due time to the last answer
   std::uint64_t scheduled = 0;
   std::uint64_t not_completed = 0;  // still unanswered after drain_timeout (counted as errors)
+  std::uint64_t ramp_up_operations = 0;  // due before the measured duration: in none of the above
+  std::uint64_t ramp_up_errors = 0;      // of those, not ok (the report says so)
 };
 
 /// The stable error code of an answer: "" for a 2xx, the body's error.code for

@@ -60,8 +60,12 @@ std::string report_text(const ReportHeader& header, LoadResult& result) {
                 header.url.c_str(), mode_text(header).c_str(), header.connections, header.duration_s,
                 header.write_weight, header.read_weight);
   out += buffer;
-  std::snprintf(buffer, sizeof buffer, "warm-up: %zu records in %.2f s; measured: %.2f s, %llu operations scheduled\n",
-                header.warmup_records, header.warmup_seconds, result.elapsed_s,
+  std::snprintf(buffer, sizeof buffer,
+                "warm-up: %zu records in %.2f s; ramp-up: %u s, %llu operations (%llu errors), not measured; "
+                "measured: %.2f s, %llu operations scheduled\n",
+                header.warmup_records, header.warmup_seconds, header.ramp_up_s,
+                static_cast<unsigned long long>(result.ramp_up_operations),
+                static_cast<unsigned long long>(result.ramp_up_errors), result.elapsed_s,
                 static_cast<unsigned long long>(result.scheduled));
   out += buffer;
   std::snprintf(buffer, sizeof buffer, "%-8s %10s %10s %8s %10s %9s %9s %9s %9s\n", "", "count", "ok", "errors", "ok/s",
@@ -95,6 +99,9 @@ std::string report_json(const ReportHeader& header, LoadResult& result) {
   report["duration_s"] = header.duration_s;
   report["mix"] = {{"writes", header.write_weight}, {"reads", header.read_weight}};
   report["warmup"] = {{"records", header.warmup_records}, {"seconds", header.warmup_seconds}};
+  report["ramp_up"] = {{"seconds", header.ramp_up_s},
+                       {"operations", result.ramp_up_operations},
+                       {"errors", result.ramp_up_errors}};
   report["elapsed_s"] = result.elapsed_s;
   report["scheduled"] = result.scheduled;
   report["not_completed"] = result.not_completed;

@@ -20,6 +20,7 @@ struct ReportHeader {
   unsigned read_weight = 0;
   std::size_t warmup_records = 0;
   double warmup_seconds = 0;
+  unsigned ramp_up_s = 0;  // load before the measured duration, not measured
 };
 
 /// A table: per kind (writes, reads, all) count, ok, errors, ok/s and latency

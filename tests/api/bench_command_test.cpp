@@ -40,8 +40,10 @@ class BenchCommand : public NodeRoutes {
   }
 
   // Runs `medledger bench` against the server (or `url`) with the node certificate; PINs from files.
-  BenchRun bench(const std::string& args, std::string url = "", const std::string& client = kNode) {
+  // Without a ramp-up unless `args` asks for one: the tests count every operation.
+  BenchRun bench(std::string args, std::string url = "", const std::string& client = kNode) {
     if (url.empty()) url = "https://127.0.0.1:" + std::to_string(server_->port());
+    if (args.find("--ramp-up") == std::string::npos) args = "--ramp-up 0 " + args;
     auto err_file = root_ / "bench.err";
     std::string command = std::string(MEDLEDGER_CLI) + " bench --url " + url + " --cacert " + pki_->ca_pem.string() +
                           " --cert " + pki_->cert(client).string() + " --key " + pki_->key(client).string() +
@@ -134,6 +136,29 @@ TEST_F(BenchCommand, WithSessionsEveryOperationSucceedsWithoutSendingPins) {
   const auto& all = report.at("operations").at("all").as_object();
   EXPECT_EQ(expect_consistent(all, "all"), 20);
   EXPECT_TRUE(report.at("errors").as_object().empty()) << run.out;
+}
+
+TEST_F(BenchCommand, RampUpLoadIsSentAtTheSameRateButNotMeasured) {
+  serve(node_a_.get(), pool_a_);
+  auto run = bench("--rate 20 --ramp-up 1 --duration 1 --connections 2 --mix 1:0 --warmup 0 --run-id ramp --json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto report = parse_report(run);
+  // 20/s: 20 operations due in the ramp-up second, 20 in the measured one.
+  EXPECT_EQ(report.at("ramp_up").at("seconds").to_number<std::int64_t>(), 1);
+  EXPECT_EQ(report.at("ramp_up").at("operations").to_number<std::int64_t>(), 20);
+  EXPECT_EQ(report.at("ramp_up").at("errors").to_number<std::int64_t>(), 0);
+  EXPECT_EQ(report.at("scheduled").to_number<std::int64_t>(), 20);
+  EXPECT_EQ(expect_consistent(report.at("operations").at("writes").as_object(), "writes"), 20);
+  // Both phases wrote: the node lists 40 records of the run.
+  auto listed = get("/v1/records?patient=hospital-a/pat-a");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  int ramp_records = 0;
+  for (const auto& record : json_of(listed).at("records").as_array()) {
+    if (record.at("record_id").as_string().starts_with("ramp-")) ++ramp_records;
+  }
+  EXPECT_EQ(ramp_records, 40);
+  // The progress line says which seconds were the ramp-up.
+  EXPECT_NE(run.err.find("(ramp-up, not measured)"), std::string::npos) << run.err;
 }
 
 TEST_F(BenchCommand, EveryConnectionIsOpenBeforeTheMeasuredRunStarts) {
