@@ -67,19 +67,20 @@ void AnswerDeadlines::watch(Responder::Weak request, const Route* route) {
   watched_.push_back(Watched{deadline, std::move(request), route});
 }
 
-AnswerDeadlines::Clock::time_point AnswerDeadlines::expire_due(Clock::time_point now) {
-  std::vector<Watched> due;
+AnswerDeadlines::Clock::time_point AnswerDeadlines::take_due(Clock::time_point now, std::vector<Watched>& due) {
   Clock::time_point next = now + limit_;  // nothing watched: a request watched from now is due no sooner
-  {
-    std::lock_guard lock(mutex_);
-    while (!watched_.empty() && watched_.front().deadline <= now) {
-      due.push_back(std::move(watched_.front()));
-      watched_.pop_front();
-    }
-    // Coalesced: under load a deadline comes due every fraction of a millisecond,
-    // and one wake-up per request would cost more than the late answers it saves.
-    if (!watched_.empty()) next = std::max(watched_.front().deadline, now + kExpiryGranularity);
+  std::lock_guard lock(mutex_);
+  while (!watched_.empty() && watched_.front().deadline <= now) {
+    due.push_back(std::move(watched_.front()));
+    watched_.pop_front();
   }
+  // Coalesced: under load a deadline comes due every fraction of a millisecond,
+  // and one wake-up per request would cost more than the late answers it saves.
+  if (!watched_.empty()) next = std::max(watched_.front().deadline, now + kExpiryGranularity);
+  return next;
+}
+
+void AnswerDeadlines::answer_expired(const std::vector<Watched>& due) const {
   for (const auto& entry : due) {
     // Most were answered long ago (their Weak is empty); the rest wait on a
     // commit the ledger has not reported: its outcome is unknown, not failed.
@@ -89,6 +90,16 @@ AnswerDeadlines::Clock::time_point AnswerDeadlines::expire_due(Clock::time_point
                                                " ms); the operation may still commit: look it up before repeating it"))) {
       log_event(LogLevel::kWarn, "answer_timeout", {{"route", entry.route->pattern}, {"limit_ms", limit_.count()}});
     }
+  }
+}
+
+AnswerDeadlines::Clock::time_point Dispatcher::expire_unanswered(AnswerDeadlines::Clock::time_point now,
+                                                                 const Responder::Post& post) const {
+  std::vector<AnswerDeadlines::Watched> due;
+  const auto next = deadlines_->take_due(now, due);
+  if (!due.empty()) {
+    // Answering logs and writes metrics (a stuck log disk must not stall TLS): on the handler pool.
+    post([deadlines = deadlines_, due = std::move(due)] { deadlines->answer_expired(due); });
   }
   return next;
 }
@@ -180,12 +191,14 @@ void Dispatcher::handle(Request& request, ConnectionIdentity& identity, Reply re
     return finish(std::move(result));
   }
   Responder responder(std::move(finish), std::move(post));
-  deadlines_->watch(responder.weak(), route);
   try {
     route->async_handler(request, principal, responder);
   } catch (const std::exception& e) {
     responder.answer(failed(e));
   }
+  // The limit runs from here: until the handler returned it used the connection's
+  // identity and request, which the next request on the connection reuses.
+  deadlines_->watch(responder.weak(), route);
 }
 
 Response Dispatcher::reject(const core::Error& error, std::string_view method) const {

@@ -36,17 +36,19 @@ class AnswerDeadlines {
   using Clock = std::chrono::steady_clock;
   explicit AnswerDeadlines(std::chrono::milliseconds limit) : limit_(limit) {}
 
-  void watch(Responder::Weak request, const Route* route);
-  /// Answers every request due by `now` that is still unanswered (outside the
-  /// lock) and returns when to call again.
-  Clock::time_point expire_due(Clock::time_point now);
-
- private:
   struct Watched {
     Clock::time_point deadline;
     Responder::Weak request;
     const Route* route;  // the router outlives the dispatcher's requests
   };
+
+  void watch(Responder::Weak request, const Route* route);
+  /// Moves every watch due by `now` to `due`; returns when to look again.
+  Clock::time_point take_due(Clock::time_point now, std::vector<Watched>& due);
+  /// Answers those still unanswered COMMIT_UNCONFIRMED (with a log line each).
+  void answer_expired(const std::vector<Watched>& due) const;
+
+ private:
   const std::chrono::milliseconds limit_;
   std::mutex mutex_;
   std::deque<Watched> watched_;
@@ -69,11 +71,11 @@ class Dispatcher {
   /// headers too large, unparsable HTTP), with metrics and a log line.
   Response reject(const core::Error& error, std::string_view method) const;
 
-  /// Answers the async requests whose answer-time limit has passed; returns when
-  /// the next one can come due. The server's timer calls it on an I/O thread.
-  AnswerDeadlines::Clock::time_point expire_unanswered(AnswerDeadlines::Clock::time_point now) const {
-    return deadlines_->expire_due(now);
-  }
+  /// Hands the async requests whose answer-time limit has passed to `post` (the
+  /// handler pool) to be answered; returns when the next one can come due. The
+  /// server's timer calls it on an I/O thread.
+  AnswerDeadlines::Clock::time_point expire_unanswered(AnswerDeadlines::Clock::time_point now,
+                                                       const Responder::Post& post) const;
 
  private:
   /// The refusal, if routing, authentication or the role check refuses; else

@@ -106,7 +106,9 @@ struct Responder::State {
   }
 };
 
-Responder::Responder(Answer answer, Post post) : state_(std::make_shared<State>()) {
+// Not make_shared: a Weak held by the answer-time limit would keep the whole block
+// (two std::functions) allocated for the limit's length; only the control block stays.
+Responder::Responder(Answer answer, Post post) : state_(new State()) {
   state_->answer = std::move(answer);
   state_->post = std::move(post);
 }

@@ -472,8 +472,14 @@ struct Server::Impl {
   std::function<void()> on_reload;
   std::function<core::Result<TlsContext>()> reload_tls;
 
+  std::mutex reload_mutex;  // two quick SIGHUPs: the later file read is the one installed
+
   void reload_tls_context() {
+    std::lock_guard lock(reload_mutex);
     auto next = reload_tls();
+    if (next) {
+      if (auto valid = next->leaf_valid_now(); !valid) next = valid.error();
+    }
     if (!next) {
       log_event(LogLevel::kError, "tls_reload",
                 {{"error", core::error_code_name(next.error().code)},
@@ -490,7 +496,8 @@ struct Server::Impl {
     answer_timer->expires_at(at);
     answer_timer->async_wait([this](beast::error_code error) {
       if (error) return;
-      expire_unanswered_at(shared->dispatcher.expire_unanswered(std::chrono::steady_clock::now()));
+      expire_unanswered_at(shared->dispatcher.expire_unanswered(
+          std::chrono::steady_clock::now(), [this](std::function<void()> work) { net::post(handler_pool, std::move(work)); }));
     });
   }
 

@@ -78,6 +78,18 @@ std::string TlsContext::leaf_summary() const {
   return "serial " + cert.serial_hex() + ", not after " + text;
 }
 
+core::Result<void> TlsContext::leaf_valid_now() const {
+  const X509* leaf = SSL_CTX_get0_certificate(context_.get());
+  if (leaf == nullptr) return core::make_error(ErrorCode::kConfigInvalid, "tls.certificate: no certificate");
+  if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
+    return core::make_error(ErrorCode::kConfigInvalid, "tls.certificate: the certificate has expired");
+  }
+  if (X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
+    return core::make_error(ErrorCode::kConfigInvalid, "tls.certificate: the certificate is not valid yet");
+  }
+  return core::success();
+}
+
 core::Result<TlsContext> make_tls_context(const std::filesystem::path& certificate_chain,
                                           std::shared_ptr<const TlsKeySource> key) {
   ERR_clear_error();

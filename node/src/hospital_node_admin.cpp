@@ -62,9 +62,13 @@ core::Result<ledger::Receipt> HospitalNode::revoke_certificate(const core::Diges
                             "(`medledger ca revoke`) once its replacement is registered");
   }
   // An enrolled person's certificate: their custodial key is shut first, as revoke_person does.
-  if (auto person = persons_.find(principal)) {
+  auto person = persons_.find(principal);
+  if (person) {
     auto enrolled = ca::Certificate::from_pem(person->cert_pem);
-    if (enrolled && ledger::certificate_fingerprint(*enrolled) == fingerprint) return revoke_person(principal, reason);
+    if (!enrolled) return enrolled.error();  // never revoke an enrolled person without the PIN lock
+    if (ledger::certificate_fingerprint(*enrolled) == fingerprint) return revoke_person(principal, reason);
+  } else if (person.error().code != ErrorCode::kNotFound) {
+    return person.error();
   }
   auto cert = ca::Certificate::from_der(entry->der);
   if (!cert) return cert.error();

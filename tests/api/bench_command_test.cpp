@@ -140,24 +140,24 @@ TEST_F(BenchCommand, WithSessionsEveryOperationSucceedsWithoutSendingPins) {
 
 TEST_F(BenchCommand, RampUpLoadIsSentAtTheSameRateButNotMeasured) {
   serve(node_a_.get(), pool_a_);
-  auto run = bench("--rate 20 --ramp-up 1 --duration 1 --connections 2 --mix 1:0 --warmup 0 --run-id ramp --json");
+  auto run = bench("--rate 10 --ramp-up 2 --duration 1 --connections 2 --mix 1:0 --warmup 0 --run-id ramp --json");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   auto report = parse_report(run);
-  // 20/s: 20 operations due in the ramp-up second, 20 in the measured one.
-  EXPECT_EQ(report.at("ramp_up").at("seconds").to_number<std::int64_t>(), 1);
+  // 10/s: 20 operations due in the two ramp-up seconds, 10 in the measured one.
+  EXPECT_EQ(report.at("ramp_up").at("seconds").to_number<std::int64_t>(), 2);
   EXPECT_EQ(report.at("ramp_up").at("operations").to_number<std::int64_t>(), 20);
   EXPECT_EQ(report.at("ramp_up").at("errors").to_number<std::int64_t>(), 0);
-  EXPECT_EQ(report.at("scheduled").to_number<std::int64_t>(), 20);
-  EXPECT_EQ(expect_consistent(report.at("operations").at("writes").as_object(), "writes"), 20);
-  // Both phases wrote: the node lists 40 records of the run.
+  EXPECT_EQ(report.at("scheduled").to_number<std::int64_t>(), 10);
+  EXPECT_EQ(expect_consistent(report.at("operations").at("writes").as_object(), "writes"), 10);
+  // Both phases wrote: the node lists 30 records of the run.
   auto listed = get("/v1/records?patient=hospital-a/pat-a");
   ASSERT_EQ(listed.status, 200) << listed.body;
   int ramp_records = 0;
   for (const auto& record : json_of(listed).at("records").as_array()) {
     if (record.at("record_id").as_string().starts_with("ramp-")) ++ramp_records;
   }
-  EXPECT_EQ(ramp_records, 40);
-  // The progress line says which seconds were the ramp-up.
+  EXPECT_EQ(ramp_records, 30);
+  // The progress line says which seconds were the ramp-up (its first tick, at 1 s, is one).
   EXPECT_NE(run.err.find("(ramp-up, not measured)"), std::string::npos) << run.err;
 }
 

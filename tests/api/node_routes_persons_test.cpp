@@ -30,6 +30,17 @@ class NodePersonRoutes : public NodeRoutes {
     return boost::json::serialize(out);
   }
 
+  // A PKCS#10 request (PEM) for a fresh P-256 key made by `openssl req`, subject CN=`cn`;
+  // the key stays in <root>/<name>.key.
+  std::string openssl_csr(const std::string& name, const std::string& cn) {
+    const auto key = root_ / (name + ".key");
+    const auto csr = root_ / (name + ".csr");
+    auto made = run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=" + cn +
+                    "' -keyout '" + key.string() + "' -out '" + csr.string() + "'");
+    EXPECT_EQ(made.exit, 0) << made.output;
+    return read_file(csr);
+  }
+
   // A session token for `id` at hospital-a.
   std::string open_session(const std::string& id, const std::string& pin) {
     auto opened = post("/v1/persons/" + id + "/sessions", body({{"pin", pin.c_str()}}));
@@ -158,13 +169,8 @@ TEST_F(NodePersonRoutes, RevokeRefusesUnknownPersonsBadReasonsAndNonAdmins) {
 }
 
 TEST_F(NodePersonRoutes, AdminIssuesACertificateFromACsrThatOpensslVerifies) {
-  const auto key = root_ / "auditor.key";
-  const auto csr = root_ / "auditor.csr";
-  auto made = run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=aud-x' -keyout '" +
-                  key.string() + "' -out '" + csr.string() + "'");
-  ASSERT_EQ(made.exit, 0) << made.output;
-  auto issued = post("/v1/certificates", body({{"role", "auditor"}, {"id", "aud-x"}, {"csr", read_file(csr).c_str()}}),
-                     kAdmin);
+  const std::string csr = openssl_csr("auditor", "aud-x");
+  auto issued = post("/v1/certificates", body({{"role", "auditor"}, {"id", "aud-x"}, {"csr", csr.c_str()}}), kAdmin);
   ASSERT_EQ(issued.status, 201) << issued.body;
   auto answer = json_of(issued);
   EXPECT_EQ(answer.at("principal").as_string(), "hospital-a/aud-x");
@@ -177,11 +183,8 @@ TEST_F(NodePersonRoutes, AdminIssuesACertificateFromACsrThatOpensslVerifies) {
 }
 
 TEST_F(NodePersonRoutes, AdminRevokesACsrIssuedCertificateByItsFingerprint) {
-  const auto key = root_ / "ops.key";
-  const auto csr = root_ / "ops.csr";
-  ASSERT_EQ(run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=ops-1' -keyout '" +
-                key.string() + "' -out '" + csr.string() + "'").exit, 0);
-  auto issued = post("/v1/certificates", body({{"role", "admin"}, {"id", "ops-1"}, {"csr", read_file(csr).c_str()}}), kAdmin);
+  const std::string csr = openssl_csr("ops", "ops-1");
+  auto issued = post("/v1/certificates", body({{"role", "admin"}, {"id", "ops-1"}, {"csr", csr.c_str()}}), kAdmin);
   ASSERT_EQ(issued.status, 201) << issued.body;
   const std::string fingerprint(json_of(issued).at("fingerprint").as_string());
   // Not a person: the persons route cannot reach it.
@@ -229,14 +232,11 @@ TEST_F(NodePersonRoutes, CertificateRouteRefusesBadCsrsNodeRoleAndNonAdmins) {
   auto missing = post("/v1/certificates", body({{"role", "auditor"}, {"id", "aud-y"}}), kAdmin);
   EXPECT_EQ(missing.status, 400) << missing.body;
   EXPECT_EQ(error_code_of(missing), "INVALID_ARGUMENT");
-  const auto key = root_ / "n.key";
-  const auto csr = root_ / "n.csr";
-  ASSERT_EQ(run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=n' -keyout '" +
-                key.string() + "' -out '" + csr.string() + "'").exit, 0);
-  auto node_role = post("/v1/certificates", body({{"role", "node"}, {"id", "node-x"}, {"csr", read_file(csr).c_str()}}), kAdmin);
+  const std::string csr = openssl_csr("n", "n");
+  auto node_role = post("/v1/certificates", body({{"role", "node"}, {"id", "node-x"}, {"csr", csr.c_str()}}), kAdmin);
   EXPECT_EQ(node_role.status, 400) << node_role.body;
   EXPECT_EQ(error_code_of(node_role), "INVALID_ARGUMENT");
-  auto by_auditor = post("/v1/certificates", body({{"role", "auditor"}, {"id", "aud-y"}, {"csr", read_file(csr).c_str()}}),
+  auto by_auditor = post("/v1/certificates", body({{"role", "auditor"}, {"id", "aud-y"}, {"csr", csr.c_str()}}),
                          testing::kAuditor);
   EXPECT_EQ(by_auditor.status, 403) << by_auditor.body;
 }

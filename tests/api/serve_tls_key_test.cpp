@@ -49,12 +49,12 @@ class ServeTokenTlsKey : public ::testing::Test {
   }
 
   // A node certificate of the test CA for `spki` (each with a fresh serial).
-  ca::Certificate issue_server_certificate(const core::Bytes& spki) {
+  ca::Certificate issue_server_certificate(const core::Bytes& spki, std::time_t not_before = std::time(nullptr) - 300) {
     auto authority = expect_ok(ca::CertificateAuthority::open(*ca_signer_, *ca_cert_, {}));
     ca::IssueRequest request;
     request.role = ca::Role::kNode;
     request.subject_id = "node-1";
-    return expect_ok(authority.issue_for_key(spki, request, std::time(nullptr) - 300));
+    return expect_ok(authority.issue_for_key(spki, request, not_before));
   }
 
   std::string token_key_uri() const {
@@ -170,10 +170,19 @@ TEST_F(ServeTokenTlsKey, SighupServesARenewedCertificateAndABadOneKeepsTheCertif
   EXPECT_NE(serve.log().find("the certificate in force is kept"), std::string::npos) << serve.log();
   EXPECT_EQ(served_serial(port), first);
 
+  // One of this key, but valid only from tomorrow: refused too.
+  const auto early = issue_server_certificate(key_spki_, std::time(nullptr) + 86'400);
+  pki_->dir.write("token-chain.pem", early.to_pem() + ca_cert_->to_pem());
+  reload(1);
+  EXPECT_NE(serve.log().find("tls.certificate: the certificate is not valid yet; the certificate in force is kept"),
+            std::string::npos)
+      << serve.log();
+  EXPECT_EQ(served_serial(port), first);
+
   // The renewed certificate (same token key, new serial) is served to new connections.
   const auto renewed = issue_server_certificate(key_spki_);
   pki_->dir.write("token-chain.pem", renewed.to_pem() + ca_cert_->to_pem());
-  reload(1);
+  reload(2);
   const std::string second = served_serial(port);
   EXPECT_EQ(second, renewed.serial_hex()) << serve.log();
   EXPECT_NE(second, first);

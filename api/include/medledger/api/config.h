@@ -64,7 +64,8 @@ struct LimitsConfig {
   std::chrono::milliseconds idle_timeout{60'000};     // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};
   // An async request (it answers when its commit is reported) unanswered this
-  // long is answered COMMIT_UNCONFIRMED; the synchronous paths wait as long.
+  // long is answered COMMIT_UNCONFIRMED. (The synchronous routes -- enrol, grant,
+  // revoke -- wait node::kCommitWaitLimit, 30 s, whatever this says.)
   std::chrono::milliseconds answer_timeout{30'000};
   std::chrono::milliseconds shutdown_grace{30'000};   // in-flight requests may finish within this
 };

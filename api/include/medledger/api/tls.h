@@ -68,6 +68,8 @@ class TlsContext {
   /// "serial <hex>, not after <YYYY-MM-DDTHH:MM:SSZ>" of the leaf certificate: what a
   /// reload log line says was put in force.
   std::string leaf_summary() const;
+  /// kConfigInvalid if the leaf certificate is expired or not yet valid now.
+  core::Result<void> leaf_valid_now() const;
 
  private:
   friend core::Result<TlsContext> make_tls_context(const std::filesystem::path&,
