@@ -153,7 +153,8 @@ TEST_F(BenchCommand, RampUpLoadIsSentAtTheSameRateButNotMeasured) {
   auto listed = get("/v1/records?patient=hospital-a/pat-a");
   ASSERT_EQ(listed.status, 200) << listed.body;
   int ramp_records = 0;
-  for (const auto& record : json_of(listed).at("records").as_array()) {
+  const auto listing = json_of(listed);  // the loop must not range over a temporary's member
+  for (const auto& record : listing.at("records").as_array()) {
     if (record.at("record_id").as_string().starts_with("ramp-")) ++ramp_records;
   }
   EXPECT_EQ(ramp_records, 30);
