@@ -245,7 +245,7 @@ core::Result<Response> list_records(const NodeCall& call, const Request& request
   });
 }
 
-core::Result<Response> grant_access(const NodeCall& call, const Request& request) {
+core::Result<node::PendingCommit> start_grant_access(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   node::GrantRequest grant;
   MEDLEDGER_TRY_ASSIGN(grant.patient, required_string(body, "patient"));
@@ -259,10 +259,14 @@ core::Result<Response> grant_access(const NodeCall& call, const Request& request
   }
   MEDLEDGER_TRY_ASSIGN(grant.expires_ms, optional_int(body, "expires_ms"));
   MEDLEDGER_TRY_ASSIGN(auto patient, take_credential(body, "patient_pin", "patient_session"));
-  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto receipt, node.grant_access(grant, patient));
-    return receipt_response(receipt, 201);
-  });
+  return with_node<node::PendingCommit>(call,
+                                        [&](node::HospitalNode& node) { return node.grant_access_async(grant, patient); });
+}
+
+// Answers after the block's durable commit, as a write does.
+void grant_access(const NodeCall& call, const Request& request, Responder responder) {
+  answer_when_committed(start_grant_access(call, request), std::move(responder),
+                        [](const ledger::Receipt& receipt) { return receipt_response(receipt, 201); });
 }
 
 core::Result<Response> revoke_access(const NodeCall& call, const Request& request) {
@@ -302,7 +306,7 @@ core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> 
       {Method::kPost, "/v1/records", Access::roles({Role::kNode}), nullptr, store_record},
       {Method::kGet, "/v1/records", Access::roles({Role::kNode}), list_records},
       {Method::kPost, "/v1/records/{id}/read", Access::roles({Role::kNode}), nullptr, read_record},
-      {Method::kPost, "/v1/grants", Access::roles({Role::kNode}), grant_access},
+      {Method::kPost, "/v1/grants", Access::roles({Role::kNode}), nullptr, grant_access},
       {Method::kPost, "/v1/grants/revoke", Access::roles({Role::kNode}), revoke_access},
       {Method::kPost, "/v1/audit/export", Access::roles({Role::kAuditor}), export_audit},
   };

@@ -67,6 +67,13 @@ core::Result<ledger::Receipt> HospitalNode::grant_access(const GrantRequest& req
 
 core::Result<ledger::Receipt> HospitalNode::grant_access(const GrantRequest& request,
                                                          const PersonCredential& patient_credential) {
+  auto pending = grant_access_async(request, patient_credential);
+  if (!pending) return pending.error();
+  return pending->wait();
+}
+
+core::Result<PendingCommit> HospitalNode::grant_access_async(const GrantRequest& request,
+                                                             const PersonCredential& patient_credential) {
   auto person = persons_.find(request.patient);
   if (!person) return person.error();
   if (person->role != ca::Role::kPatient) {
@@ -102,7 +109,7 @@ core::Result<ledger::Receipt> HospitalNode::grant_access(const GrantRequest& req
   }
   auto tx = new_transaction(ledger::kTxAccessGrant, ledger::make_access_grant_body(body));
   MEDLEDGER_TRY(sign_as(tx, request.patient, patient_credential));
-  return endorse_and_submit(std::move(tx));
+  return endorse_and_submit_async(std::move(tx));
 }
 
 core::Result<ledger::Receipt> HospitalNode::revoke_access(std::string_view patient, std::string_view grantee,

@@ -64,8 +64,8 @@ struct LimitsConfig {
   std::chrono::milliseconds idle_timeout{60'000};     // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};
   // An async request (it answers when its commit is reported) unanswered this
-  // long is answered COMMIT_UNCONFIRMED. (The synchronous routes -- enrol, grant,
-  // revoke -- wait node::kCommitWaitLimit, 30 s, whatever this says.)
+  // long is answered COMMIT_UNCONFIRMED. (The synchronous routes -- enrol and the
+  // revocations -- wait node::kCommitWaitLimit, 30 s, whatever this says.)
   std::chrono::milliseconds answer_timeout{30'000};
   std::chrono::milliseconds shutdown_grace{30'000};   // in-flight requests may finish within this
 };
@@ -73,7 +73,7 @@ struct LimitsConfig {
 struct ThreadsConfig {
   std::uint32_t io = 2;        // run the io_context: TLS, parsing, writing; never block
   // Run handlers: token signatures and verifications (CPU), and the rare routes
-  // that still wait for a commit (enrol, grant, revoke). Writes and reads answer
+  // that still wait for a commit (enrol, revoke). Writes, reads and grants answer
   // when their commit is known, so requests in flight need no thread each; more
   // threads than that only switch contexts (32 cost 20% of the writes of 4-8).
   std::uint32_t handlers = 8;

@@ -351,6 +351,9 @@ class HospitalNode {
   /// registered on the ledger (kNotFound if it has none).
   core::Result<ledger::Receipt> grant_access(const GrantRequest& request, const PersonCredential& patient);
   core::Result<ledger::Receipt> grant_access(const GrantRequest& request, const core::SecretBytes& patient_pin);
+  /// grant_access up to the queued transaction: errors before it is queued come
+  /// here, the commit's outcome from PendingCommit::wait / then.
+  core::Result<PendingCommit> grant_access_async(const GrantRequest& request, const PersonCredential& patient);
   /// access.revoke signed by the patient + node; rotates the patient key (new
   /// version wrapped for this hospital's nodes and the remaining grantees).
   core::Result<ledger::Receipt> revoke_access(std::string_view patient, std::string_view grantee,
