@@ -12,13 +12,7 @@ namespace medledger::app::bench {
 
 using core::ErrorCode;
 
-ErrorCode code_named(std::string_view name) {
-  constexpr int kCodeSpace = 1000;  // codes are below 1000 (core/error.h blocks)
-  for (int raw = 1; raw < kCodeSpace; ++raw) {
-    if (core::error_code_name(static_cast<ErrorCode>(raw)) == name) return static_cast<ErrorCode>(raw);
-  }
-  return ErrorCode::kInternal;
-}
+ErrorCode code_named(std::string_view name) { return core::error_code_named(name).value_or(ErrorCode::kInternal); }
 
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';

@@ -126,6 +126,13 @@ std::string_view error_code_name(ErrorCode code) {
   return info ? info->name : std::string_view("UNKNOWN");
 }
 
+std::optional<ErrorCode> error_code_named(std::string_view name) {
+  for (const auto& info : kCodes) {
+    if (info.name == name) return info.code;
+  }
+  return std::nullopt;
+}
+
 int exit_code_for(ErrorCode code) {
   const CodeInfo* info = find(code);
   return info ? info->exit_code : 1;

@@ -23,6 +23,21 @@ TEST(ErrorCodes, EveryCodeHasAUniqueNameAndExitCode) {
   EXPECT_GE(count, 40);
 }
 
+TEST(ErrorCodes, EveryNameReadsBackAsItsCodeAndAnUnknownNameAsNone) {
+  int count = 0;
+  for (int raw = 0; raw < 1000; ++raw) {
+    auto code = static_cast<ErrorCode>(raw);
+    auto name = error_code_name(code);
+    if (name == "UNKNOWN") continue;
+    ++count;
+    EXPECT_EQ(error_code_named(name), code) << name;
+  }
+  EXPECT_GE(count, 40);
+  EXPECT_FALSE(error_code_named("UNKNOWN"));
+  EXPECT_FALSE(error_code_named("pin_incorrect"));  // names are exact
+  EXPECT_FALSE(error_code_named(""));
+}
+
 TEST(ErrorCodes, ToStringStartsWithTheStableName) {
   Error e{ErrorCode::kPinIncorrect, "wrong PIN"};
   EXPECT_EQ(e.to_string(), "PIN_INCORRECT: wrong PIN");

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -122,6 +123,9 @@ enum class ErrorCode : std::uint16_t {
 
 /// The stable upper-snake-case name of a code, e.g. "PIN_INCORRECT".
 std::string_view error_code_name(ErrorCode code);
+/// The code whose stable name is `name` (as error_code_name gives it), if any:
+/// a server's error code read back by a client.
+std::optional<ErrorCode> error_code_named(std::string_view name);
 
 /// The process exit code the CLI uses for this error (documented in docs/errors.md).
 int exit_code_for(ErrorCode code);
