@@ -189,8 +189,7 @@ core::Result<node::PendingCommit> start_store_record(const NodeCall& call, const
 
 // Answers after the block's durable commit, without holding a thread meanwhile.
 void store_record(const NodeCall& call, const Request& request, Responder responder) {
-  answer_when_committed(start_store_record(call, request), std::move(responder),
-                        [](const ledger::Receipt& receipt) { return receipt_response(receipt, 201); });
+  answer_receipt_when_committed(start_store_record(call, request), std::move(responder));
 }
 
 core::Result<node::PendingRead> start_read_record(const NodeCall& call, const Request& request) {
@@ -265,8 +264,7 @@ core::Result<node::PendingCommit> start_grant_access(const NodeCall& call, const
 
 // Answers after the block's durable commit, as a write does.
 void grant_access(const NodeCall& call, const Request& request, Responder responder) {
-  answer_when_committed(start_grant_access(call, request), std::move(responder),
-                        [](const ledger::Receipt& receipt) { return receipt_response(receipt, 201); });
+  answer_receipt_when_committed(start_grant_access(call, request), std::move(responder));
 }
 
 core::Result<Response> revoke_access(const NodeCall& call, const Request& request) {

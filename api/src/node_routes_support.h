@@ -75,6 +75,15 @@ void answer_when_committed(core::Result<Pending> pending, Responder responder, B
   });
 }
 
+/// The receipt as the whole response body (ledger/receipt.h JSON).
+Response receipt_response(const ledger::Receipt& receipt, int status = 200);
+
+/// answer_when_committed for a transaction whose answer is its receipt (201 Created).
+inline void answer_receipt_when_committed(core::Result<node::PendingCommit> pending, Responder responder) {
+  answer_when_committed(std::move(pending), std::move(responder),
+                        [](const ledger::Receipt& receipt) { return receipt_response(receipt, 201); });
+}
+
 /// One row of a route table: the authorisation matrix docs/openapi.yaml repeats.
 struct NodeRouteRow {
   Method method;
@@ -117,8 +126,6 @@ core::Result<std::optional<std::uint64_t>> optional_query_u64(const Request& req
 core::Result<std::uint64_t> required_query_u64(const Request& request, const char* name);
 /// The receipt as a JSON value (ledger/receipt.h's canonical form).
 boost::json::value receipt_json(const ledger::Receipt& receipt);
-/// The receipt as the whole response body (ledger/receipt.h JSON).
-Response receipt_response(const ledger::Receipt& receipt, int status = 200);
 /// The record members of POST /v1/records and /v1/records/prepare: record_id, doctor,
 /// patient, content_type (optional), payload (base64url). kInvalidArgument /
 /// kMalformedEncoding naming the member.

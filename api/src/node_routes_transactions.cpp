@@ -90,8 +90,7 @@ core::Result<node::PendingCommit> start_submit_transaction(const NodeCall& call,
 
 // Answers after the block's durable commit, without holding a thread meanwhile.
 void submit_transaction(const NodeCall& call, const Request& request, Responder responder) {
-  answer_when_committed(start_submit_transaction(call, request), std::move(responder),
-                        [](const ledger::Receipt& receipt) { return receipt_response(receipt, 201); });
+  answer_receipt_when_committed(start_submit_transaction(call, request), std::move(responder));
 }
 
 }  // namespace
