@@ -81,13 +81,15 @@ AnswerDeadlines::Clock::time_point AnswerDeadlines::take_due(Clock::time_point n
 }
 
 void AnswerDeadlines::answer_expired(const std::vector<Watched>& due) const {
+  // The rest wait on a commit the ledger has not reported: its outcome is unknown, not failed.
+  const core::Error unconfirmed =
+      core::make_error(ErrorCode::kCommitUnconfirmed, "no answer within limits.answer_timeout_ms (" +
+                                                          std::to_string(limit_.count()) +
+                                                          " ms); the operation may still commit: look it up before "
+                                                          "repeating it");
   for (const auto& entry : due) {
-    // Most were answered long ago (their Weak is empty); the rest wait on a
-    // commit the ledger has not reported: its outcome is unknown, not failed.
-    if (entry.request.answer(core::make_error(
-            ErrorCode::kCommitUnconfirmed, "no answer within limits.answer_timeout_ms (" +
-                                               std::to_string(limit_.count()) +
-                                               " ms); the operation may still commit: look it up before repeating it"))) {
+    // Most were answered long ago: their Weak answers nothing.
+    if (entry.request.answer(unconfirmed)) {
       log_event(LogLevel::kWarn, "answer_timeout", {{"route", entry.route->pattern}, {"limit_ms", limit_.count()}});
     }
   }

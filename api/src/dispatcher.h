@@ -30,7 +30,7 @@ struct ConnectionIdentity {
 /// The answer-time limit of async requests: one still unanswered `limit` after
 /// its handler ran is answered COMMIT_UNCONFIRMED. Every request gets the same
 /// limit, so deadlines come due in arrival order: a FIFO, no heap, no thread
-/// (the server's timer calls expire_due).
+/// (the server's timer calls Dispatcher::expire_unanswered).
 class AnswerDeadlines {
  public:
   using Clock = std::chrono::steady_clock;
