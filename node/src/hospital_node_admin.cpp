@@ -31,11 +31,16 @@ core::Result<ledger::Receipt> HospitalNode::revoke_person(std::string_view princ
   if (!parsed) return parsed.error();
   auto cert = ca::Certificate::from_pem(person->cert_pem);
   if (!cert) return cert.error();
+  return revoke_enrolled(*person, *cert, *parsed);
+}
+
+core::Result<ledger::Receipt> HospitalNode::revoke_enrolled(const PersonEntry& person, const ca::Certificate& cert,
+                                                            ca::RevocationReason reason) {
   // Fail closed: from here on the node signs nothing for this person, even if
   // the ledger step below fails and is retried.
-  MEDLEDGER_TRY(pins_->lock(person->principal));
-  sessions_.close_all_of(person->principal);
-  return revoke_issued(*cert, *parsed, person->principal);
+  MEDLEDGER_TRY(pins_->lock(person.principal));
+  sessions_.close_all_of(person.principal);
+  return revoke_issued(cert, reason, person.principal);
 }
 
 core::Result<ledger::Receipt> HospitalNode::revoke_certificate(const core::Digest& fingerprint, std::string_view reason) {
@@ -66,7 +71,7 @@ core::Result<ledger::Receipt> HospitalNode::revoke_certificate(const core::Diges
   if (person) {
     auto enrolled = ca::Certificate::from_pem(person->cert_pem);
     if (!enrolled) return enrolled.error();  // never revoke an enrolled person without the PIN lock
-    if (ledger::certificate_fingerprint(*enrolled) == fingerprint) return revoke_person(principal, reason);
+    if (ledger::certificate_fingerprint(*enrolled) == fingerprint) return revoke_enrolled(*person, *enrolled, *parsed);
   } else if (person.error().code != ErrorCode::kNotFound) {
     return person.error();
   }

@@ -396,6 +396,9 @@ class HospitalNode {
   std::int64_t now_ms() const;
   ledger::Transaction new_transaction(std::string_view type, boost::json::object body) const;
   core::Result<ledger::Receipt> submit_ca_signed(ledger::Transaction tx, std::string_view what);
+  // An enrolled person's PIN locked and sessions closed, then revoke_issued.
+  core::Result<ledger::Receipt> revoke_enrolled(const PersonEntry& person, const ca::Certificate& cert,
+                                                ca::RevocationReason reason);
   // cert.revoke of `cert` (CA-signed), then its serial in the CA directory.
   core::Result<ledger::Receipt> revoke_issued(const ca::Certificate& cert, ca::RevocationReason reason,
                                               const std::string& principal);
