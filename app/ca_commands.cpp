@@ -89,17 +89,9 @@ void write_output(const std::string& path, const core::Bytes& content) {
 
 std::time_t now() { return std::time(nullptr); }
 
-std::string utc(std::time_t t) {
-  char text[32];
-  struct tm parts {};
-  gmtime_r(&t, &parts);
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
-
 void describe(const ca::Certificate& cert, std::ostream& out) {
   out << "subject: " << cert.subject() << "\nissuer: " << cert.issuer() << "\nserial: " << cert.serial_hex()
-      << "\nvalid: " << utc(cert.not_before()) << " .. " << utc(cert.not_after())
+      << "\nvalid: " << ca::utc_text(cert.not_before()) << " .. " << ca::utc_text(cert.not_after())
       << "\nsha256: " << core::hex_encode(core::sha256(cert.to_der())) << "\n";
 }
 
@@ -186,7 +178,7 @@ void issue(const CaCommandOptions& o) {
   require(ca.store->record_issued(*cert, role));
   write_output(o.out, o.der ? cert->to_der() : core::to_bytes(cert->to_pem()));
   (o.out.empty() ? std::cerr : std::cout) << "issued " << cert->serial_hex() << " " << cert->subject() << " until "
-                                          << utc(cert->not_after()) << "\n";
+                                          << ca::utc_text(cert->not_after()) << "\n";
 }
 
 void make_crl(const CaCommandOptions& o) {
@@ -197,7 +189,7 @@ void make_crl(const CaCommandOptions& o) {
                                             o.days > 0 ? o.days : ca::kDefaultCrlValidityDays));
   write_output(o.out, o.der ? crl.to_der() : core::to_bytes(crl.to_pem()));
   (o.out.empty() ? std::cerr : std::cout) << "CRL number " << number << " with " << crl.revoked_serials().size()
-                                          << " revoked, next update " << utc(*crl.next_update()) << "\n";
+                                          << " revoked, next update " << ca::utc_text(*crl.next_update()) << "\n";
 }
 
 void revoke(const CaCommandOptions& o) {
@@ -227,7 +219,7 @@ void show(const CaCommandOptions& o) {
     describe(cert, std::cout);
     for (const auto& record : require(store.records())) {
       if (record.serial_hex == cert.serial_hex() && record.revocation) {
-        std::cout << "revoked: " << utc(record.revocation->revoked_at) << " ("
+        std::cout << "revoked: " << ca::utc_text(record.revocation->revoked_at) << " ("
                   << ca::revocation_reason_name(record.revocation->reason) << ")\n";
       }
     }
@@ -238,7 +230,7 @@ void show(const CaCommandOptions& o) {
   describe(store.chain().front(), std::cout);
   for (std::size_t i = 1; i < store.chain().size(); ++i) std::cout << "chain[" << i << "]: " << store.chain()[i].subject() << "\n";
   for (const auto& record : require(store.records())) {
-    std::cout << record.serial_hex << "\t" << ca::role_name(record.role) << "\t" << record.subject << "\t" << utc(record.not_after)
+    std::cout << record.serial_hex << "\t" << ca::role_name(record.role) << "\t" << record.subject << "\t" << ca::utc_text(record.not_after)
               << "\t" << (record.revocation ? "revoked:" + std::string(ca::revocation_reason_name(record.revocation->reason)) : "valid")
               << "\n";
   }

@@ -1,6 +1,7 @@
 #include "medledger/api/tls.h"
 
 #include <ctime>
+#include <optional>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -67,24 +68,29 @@ SSL_CTX* TlsContext::acquire() const {
   return context_.get();
 }
 
+namespace {
+// The context's leaf certificate (shared with the context), if it has one.
+std::optional<ca::Certificate> leaf_of(SSL_CTX* context) {
+  X509* leaf = SSL_CTX_get0_certificate(context);
+  if (leaf == nullptr || X509_up_ref(leaf) != 1) return std::nullopt;
+  return ca::Certificate::adopt(core::X509Ptr(leaf));
+}
+}  // namespace
+
 std::string TlsContext::leaf_summary() const {
-  X509* leaf = SSL_CTX_get0_certificate(context_.get());
-  if (leaf == nullptr || X509_up_ref(leaf) != 1) return "no certificate";
-  const auto cert = ca::Certificate::adopt(core::X509Ptr(leaf));
-  const std::time_t not_after = cert.not_after();
-  std::tm parts{};
-  char text[32] = "?";
-  if (gmtime_r(&not_after, &parts) != nullptr) std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return "serial " + cert.serial_hex() + ", not after " + text;
+  const auto leaf = leaf_of(context_.get());
+  if (!leaf) return "no certificate";
+  return "serial " + leaf->serial_hex() + ", not after " + ca::utc_text(leaf->not_after());
 }
 
 core::Result<void> TlsContext::leaf_valid_now() const {
-  const X509* leaf = SSL_CTX_get0_certificate(context_.get());
-  if (leaf == nullptr) return core::make_error(ErrorCode::kConfigInvalid, "tls.certificate: no certificate");
-  if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
+  const auto leaf = leaf_of(context_.get());
+  if (!leaf) return core::make_error(ErrorCode::kConfigInvalid, "tls.certificate: no certificate");
+  const std::time_t now = std::time(nullptr);
+  if (now >= leaf->not_after()) {
     return core::make_error(ErrorCode::kConfigInvalid, "tls.certificate: the certificate has expired");
   }
-  if (X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
+  if (now < leaf->not_before()) {
     return core::make_error(ErrorCode::kConfigInvalid, "tls.certificate: the certificate is not valid yet");
   }
   return core::success();

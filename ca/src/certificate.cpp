@@ -1,5 +1,7 @@
 #include "medledger/ca/certificate.h"
 
+#include <ctime>
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -65,6 +67,13 @@ std::optional<std::string> Certificate::subject_attribute(std::string_view short
 
 std::string Certificate::serial_hex() const { return detail::integer_hex(X509_get0_serialNumber(x509_.get())); }
 std::time_t Certificate::not_before() const { return detail::to_time_t(X509_get0_notBefore(x509_.get())); }
+std::string utc_text(std::time_t time) {
+  char text[32] = "?";
+  struct tm parts {};
+  if (gmtime_r(&time, &parts) != nullptr) std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
 std::time_t Certificate::not_after() const { return detail::to_time_t(X509_get0_notAfter(x509_.get())); }
 
 core::Bytes Certificate::public_key_spki() const {

@@ -24,6 +24,9 @@ namespace medledger::ca {
 using X509CrlPtr = std::unique_ptr<X509_CRL, core::OpenSslDeleter<X509_CRL_free>>;
 using X509ReqPtr = std::unique_ptr<X509_REQ, core::OpenSslDeleter<X509_REQ_free>>;
 
+/// `time` as "YYYY-MM-DDTHH:MM:SSZ" (UTC): how validity dates are shown to people.
+std::string utc_text(std::time_t time);
+
 /// One X.509 certificate. Copies share the (immutable) OpenSSL object.
 class Certificate {
  public:
