@@ -58,8 +58,8 @@ core::Result<std::string> read_text(const std::filesystem::path& path, const std
 
 // [tls] client_ca / client_crls as a snapshot under `generation`; null when
 // client_ca is not set.
-core::Result<std::shared_ptr<const api::TrustSnapshot>> load_file_trust(const api::TlsConfig& tls,
-                                                                        std::uint64_t generation = 1) {
+core::Result<std::shared_ptr<const api::TrustSnapshot>> load_file_trust(
+    const api::TlsConfig& tls, std::uint64_t generation = 1) {
   if (tls.client_ca.empty()) return std::shared_ptr<const api::TrustSnapshot>();
   auto bundle = read_text(tls.client_ca, "tls.client_ca");
   if (!bundle) return bundle.error();
@@ -70,14 +70,16 @@ core::Result<std::shared_ptr<const api::TrustSnapshot>> load_file_trust(const ap
     crls.push_back(std::move(*crl));
   }
   auto snapshot = api::trust_snapshot_from_pem(*bundle, crls, generation);
-  if (!snapshot) return config_error("tls.client_ca / tls.client_crls", snapshot.error().to_string());
+  if (!snapshot)
+    return config_error("tls.client_ca / tls.client_crls", snapshot.error().to_string());
   return snapshot;
 }
 
 // The file trust in force, replaced on SIGHUP (thread-safe).
 class FileTrust {
  public:
-  explicit FileTrust(std::shared_ptr<const api::TrustSnapshot> initial) : current_(std::move(initial)) {}
+  explicit FileTrust(std::shared_ptr<const api::TrustSnapshot> initial)
+      : current_(std::move(initial)) {}
   std::shared_ptr<const api::TrustSnapshot> get() const {
     std::lock_guard lock(mutex_);
     return current_;
@@ -99,7 +101,8 @@ std::function<void()> reload_file_trust(const api::TlsConfig& tls, std::shared_p
   auto generation = std::make_shared<std::atomic<std::uint64_t>>(1);
   return [tls, files, ledger_trust, generation] {
     if (tls.client_ca.empty()) {
-      api::log_event(api::LogLevel::kInfo, "trust_reload", {{"result", "nothing to reload (no tls.client_ca)"}});
+      api::log_event(api::LogLevel::kInfo, "trust_reload",
+                     {{"result", "nothing to reload (no tls.client_ca)"}});
       return;
     }
     auto fresh = load_file_trust(tls, ++*generation);
@@ -109,11 +112,13 @@ std::function<void()> reload_file_trust(const api::TlsConfig& tls, std::shared_p
                       {"message", fresh.error().message + "; the trust in force is kept"}});
       return;
     }
-    const std::size_t anchors = (*fresh)->anchors.roots.size() + (*fresh)->anchors.intermediates.size();
+    const std::size_t anchors =
+        (*fresh)->anchors.roots.size() + (*fresh)->anchors.intermediates.size();
     const std::size_t crls = (*fresh)->crls.size();
     files->set(*fresh);
     if (ledger_trust) ledger_trust->set_extra(*fresh);
-    api::log_event(api::LogLevel::kInfo, "trust_reload", {{"result", "reloaded"}, {"file_anchors", anchors}, {"crls", crls}});
+    api::log_event(api::LogLevel::kInfo, "trust_reload",
+                   {{"result", "reloaded"}, {"file_anchors", anchors}, {"crls", crls}});
   };
 }
 
@@ -131,7 +136,8 @@ struct ServedConsortium {
   std::filesystem::path ledger_dir;
   std::vector<ServedHospital> hospitals;
   std::shared_ptr<api::NodeBinding> binding;
-  std::shared_ptr<hsm::SessionPool> token_key_pool;  // infrastructure-only: [token] for a pkcs11: TLS key
+  std::shared_ptr<hsm::SessionPool>
+      token_key_pool;  // infrastructure-only: [token] for a pkcs11: TLS key
 };
 
 // One Module per library path: PKCS#11 modules are process-global.
@@ -151,14 +157,17 @@ class Modules {
   std::map<std::string, std::shared_ptr<hsm::Module>> loaded_;
 };
 
-core::Result<std::shared_ptr<hsm::SessionPool>> open_pool(Modules& modules, const api::TokenConfig& token) {
+core::Result<std::shared_ptr<hsm::SessionPool>> open_pool(Modules& modules,
+                                                          const api::TokenConfig& token) {
   auto module = modules.get(token.module);
   if (!module) return module.error();
-  auto source = core::SecretSource::parse(token.pin_source, "user PIN of token '" + token.label + "'");
+  auto source =
+      core::SecretSource::parse(token.pin_source, "user PIN of token '" + token.label + "'");
   if (!source) return source.error();
   auto pin = core::read_secret(*source);
   if (!pin) return pin.error();
-  return hsm::SessionPool::open(*module, hsm::TokenSelector::by_label(token.label), std::move(*pin));
+  return hsm::SessionPool::open(*module, hsm::TokenSelector::by_label(token.label),
+                                std::move(*pin));
 }
 
 // The same error, its message prefixed with which configured node it concerns
@@ -173,7 +182,9 @@ T require_for(const std::string& key, core::Result<T> result) {
   return std::move(*result);
 }
 void require_for(const std::string& key, core::Result<void> result) {
-  if (!result) require(core::Result<void>(core::make_error(result.error().code, key + ": " + result.error().message)));
+  if (!result)
+    require(core::Result<void>(
+        core::make_error(result.error().code, key + ": " + result.error().message)));
 }
 
 std::string key_of(const api::ServerConfig& config, std::size_t index) {
@@ -189,23 +200,28 @@ core::Result<void> read_node_configs(const api::ServerConfig& config, ServedCons
     served.key = key_of(config, i);
     auto node_config = node::load_node_config(hospitals[i].data_dir);
     if (!node_config) {
-      return config_error(served.key + ".data_dir", hospitals[i].data_dir.string() + " is not a provisioned node (" +
+      return config_error(served.key + ".data_dir", hospitals[i].data_dir.string() +
+                                                        " is not a provisioned node (" +
                                                         node_config.error().to_string() + ")");
     }
     served.config = std::move(*node_config);
     auto [it, fresh] = seen.emplace(served.config.hospital_id, served.key);
     if (!fresh) {
-      return config_error(served.key + ".data_dir", "a second node of hospital '" + served.config.hospital_id +
-                                                        "' (first: " + it->second + "); one node per hospital");
+      return config_error(served.key + ".data_dir",
+                          "a second node of hospital '" + served.config.hospital_id +
+                              "' (first: " + it->second + "); one node per hospital");
     }
-    const auto ledger_dir = config.ledger.path.empty() ? served.config.ledger_dir : config.ledger.path;
+    const auto ledger_dir =
+        config.ledger.path.empty() ? served.config.ledger_dir : config.ledger.path;
     if (i == 0) {
       out.ledger_dir = ledger_dir;
     } else if (config.ledger.path.empty() &&
-               std::filesystem::weakly_canonical(ledger_dir) != std::filesystem::weakly_canonical(out.ledger_dir)) {
-      return config_error(served.key + ".data_dir", "its ledger " + ledger_dir.string() + " is not " +
-                                                        out.ledger_dir.string() +
-                                                        " (one serve process shares one ledger; set [ledger] path)");
+               std::filesystem::weakly_canonical(ledger_dir) !=
+                   std::filesystem::weakly_canonical(out.ledger_dir)) {
+      return config_error(served.key + ".data_dir",
+                          "its ledger " + ledger_dir.string() + " is not " +
+                              out.ledger_dir.string() +
+                              " (one serve process shares one ledger; set [ledger] path)");
     }
     out.hospitals.push_back(std::move(served));
   }
@@ -220,7 +236,8 @@ ServedConsortium open_consortium(const api::ServerConfig& config) {
   const auto hospitals = api::served_hospitals(config);
   Modules modules;
   for (std::size_t i = 0; i < hospitals.size(); ++i) {
-    out.hospitals[i].pool = require_for(out.hospitals[i].key, open_pool(modules, hospitals[i].token));
+    out.hospitals[i].pool =
+        require_for(out.hospitals[i].key, open_pool(modules, hospitals[i].token));
   }
   const auto& first = out.hospitals.front();
   auto proposer = require_for(first.key, node::HospitalNode::signing_key(first.config, first.pool));
@@ -229,14 +246,17 @@ ServedConsortium open_consortium(const api::ServerConfig& config) {
   ordering.max_batch_count = config.batch.max_transactions;
   ordering.max_batch_bytes = config.batch.max_bytes;
   ordering.batch_delay = config.batch.max_delay;
-  out.ledger = require_for("ledger " + out.ledger_dir.string(),
-                           node::ConsortiumLedger::open(out.ledger_dir, std::move(proposer), ordering));
+  out.ledger =
+      require_for("ledger " + out.ledger_dir.string(),
+                  node::ConsortiumLedger::open(out.ledger_dir, std::move(proposer), ordering));
   out.binding = std::make_shared<api::NodeBinding>();
   for (std::size_t i = 0; i < hospitals.size(); ++i) {
     auto& served = out.hospitals[i];
-    // A refused read is a security event: one JSON line in serve's log (not the node's plain-text default).
+    // A refused read is a security event: one JSON line in serve's log (not the node's plain-text
+    // default).
     node::NodeOptions options;
-    options.on_refused_read = [hospital = served.config.hospital_id](const node::RefusedRead& refused) {
+    options.on_refused_read = [hospital =
+                                   served.config.hospital_id](const node::RefusedRead& refused) {
       api::log_event(api::LogLevel::kWarn, "read_refused",
                      {{"hospital", hospital},
                       {"doctor", refused.doctor},
@@ -244,19 +264,26 @@ ServedConsortium open_consortium(const api::ServerConfig& config) {
                       {"error", core::error_code_name(refused.reason.code)},
                       {"message", refused.reason.message}});
     };
-    served.node = require_for(served.key, node::HospitalNode::open(hospitals[i].data_dir, served.pool, *out.ledger,
-                                                                   std::move(options)));
-    auto checkpoint_signer = require_for(served.key, node::HospitalNode::signing_key(served.config, served.pool));
+    served.node =
+        require_for(served.key, node::HospitalNode::open(hospitals[i].data_dir, served.pool,
+                                                         *out.ledger, std::move(options)));
+    auto checkpoint_signer =
+        require_for(served.key, node::HospitalNode::signing_key(served.config, served.pool));
     require_for(served.key, out.binding->host(served.node.get(), std::move(checkpoint_signer)));
     api::log_event(api::LogLevel::kInfo, "node_opened",
-                   {{"hospital", served.config.hospital_id}, {"node", served.config.node_id}, {"token", served.pool->token().label}});
+                   {{"hospital", served.config.hospital_id},
+                    {"node", served.config.node_id},
+                    {"token", served.pool->token().label}});
   }
   return out;
 }
 
 // The TLS key: a PEM file, or a key object in the first node's token (never leaves it).
-core::Result<std::shared_ptr<const api::TlsKeySource>> tls_key(const api::ServerConfig& config, ServedConsortium& served) {
-  if (config.tls.private_key_in_token.empty()) return std::shared_ptr<const api::TlsKeySource>(std::make_shared<api::PemFileTlsKey>(config.tls.private_key));
+core::Result<std::shared_ptr<const api::TlsKeySource>> tls_key(const api::ServerConfig& config,
+                                                               ServedConsortium& served) {
+  if (config.tls.private_key_in_token.empty())
+    return std::shared_ptr<const api::TlsKeySource>(
+        std::make_shared<api::PemFileTlsKey>(config.tls.private_key));
   std::shared_ptr<hsm::SessionPool> pool;
   if (!served.hospitals.empty()) {
     pool = served.hospitals.front().pool;
@@ -276,9 +303,12 @@ core::Result<std::shared_ptr<const api::TlsKeySource>> tls_key(const api::Server
   } else {
     found = keys.find_by_label(ref.label);
   }
-  if (!found) return config_error("tls.private_key", "no such key in token '" + pool->token().label + "' (" + found.error().to_string() + ")");
+  if (!found)
+    return config_error("tls.private_key", "no such key in token '" + pool->token().label + "' (" +
+                                               found.error().to_string() + ")");
   if (!ref.label.empty() && found->label != ref.label) {
-    return config_error("tls.private_key", "the key with that id is labelled '" + found->label + "', not '" + ref.label + "'");
+    return config_error("tls.private_key", "the key with that id is labelled '" + found->label +
+                                               "', not '" + ref.label + "'");
   }
   auto signer = keys.signer(found->id);
   if (!signer) return signer.error();
@@ -309,8 +339,9 @@ void run_serve(const std::string& config_path) {
     std::vector<std::shared_ptr<hsm::SessionPool>> pools;
     for (const auto& hospital : served.hospitals) pools.push_back(hospital.pool);
     probes.token = api::token_probe(std::move(pools));
-    probes.ledger = api::ledger_probe(served.ledger->ledger(), served.ledger_dir, config.ledger.min_free_mb << 20,
-                                      [ledger = served.ledger.get()] { return ledger->commit_in_progress_for(); });
+    probes.ledger = api::ledger_probe(
+        served.ledger->ledger(), served.ledger_dir, config.ledger.min_free_mb << 20,
+        [ledger = served.ledger.get()] { return ledger->commit_in_progress_for(); });
     ledger_trust = std::make_shared<api::LedgerTrust>(served.ledger->ledger(), file_trust);
     trust = [ledger_trust] { return ledger_trust->current(); };
   } else if (served.token_key_pool) {
@@ -328,7 +359,9 @@ void run_serve(const std::string& config_path) {
   parts.on_reload = reload_file_trust(config.tls, files, ledger_trust);
   // SIGHUP also reads tls.certificate (and a PEM tls.private_key) again: a renewed
   // certificate goes into service without a restart; a token key stays the same object.
-  parts.reload_tls = [certificate = config.tls.certificate, key] { return api::make_tls_context(certificate, key); };
+  parts.reload_tls = [certificate = config.tls.certificate, key] {
+    return api::make_tls_context(certificate, key);
+  };
   // Writes answer from the orderer's thread: it must be done before the server's
   // threads go (what is queued still commits, and its clients get their answers).
   parts.on_drain = [&served] {
@@ -342,7 +375,8 @@ void run_serve(const std::string& config_path) {
 
 void register_api_commands(CLI::App& app) {
   auto config_path = std::make_shared<std::string>();
-  CLI::App* serve = app.add_subcommand("serve", "run the HTTPS appliance until SIGTERM/SIGINT (graceful stop)");
+  CLI::App* serve =
+      app.add_subcommand("serve", "run the HTTPS appliance until SIGTERM/SIGINT (graceful stop)");
   serve->add_option("--config", *config_path, "TOML configuration file (docs/api.md)")->required();
   serve->callback([config_path] { run_serve(*config_path); });
 }

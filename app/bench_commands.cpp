@@ -34,11 +34,11 @@
 namespace medledger::app {
 namespace {
 
-using core::ErrorCode;
 using bench::append_json_string;
 using bench::as_text;
 using bench::code_named;
 using bench::OperationKind;
+using core::ErrorCode;
 
 // Bounds of the options (each keeps a run from exhausting this machine or the node).
 constexpr std::size_t kMaxWarmupRecords = 100'000;
@@ -64,7 +64,8 @@ struct BenchOptions {
   std::string purpose = "load test";
   std::size_t warmup = 20;
   unsigned ramp_up_s = 2;
-  std::size_t sessions = 0;  // sessions per person in use at a time (0: every request carries the PINs)
+  std::size_t sessions =
+      0;  // sessions per person in use at a time (0: every request carries the PINs)
   std::uint32_t session_signatures = kMaxSessionSignatures;  // each session's budget
   std::size_t payload_bytes = 512;
   unsigned timeout_ms = 30'000;
@@ -78,8 +79,9 @@ core::Result<std::pair<unsigned, unsigned>> parse_mix(const std::string& mix) {
   char tail = 0;
   if (std::sscanf(mix.c_str(), "%u:%u%c", &writes, &reads, &tail) != 2 || writes + reads == 0 ||
       writes > kMaxMixWeight || reads > kMaxMixWeight) {
-    return core::make_error(ErrorCode::kInvalidArgument,
-                            "--mix must be WRITES:READS, weights 0-" + std::to_string(kMaxMixWeight) + ", not both 0");
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        "--mix must be WRITES:READS, weights 0-" + std::to_string(kMaxMixWeight) + ", not both 0");
   }
   return std::make_pair(writes, reads);
 }
@@ -96,8 +98,9 @@ std::string default_run_id() {
 class RecordRequests {
  public:
   // Null sessions: every request carries the PIN.
-  RecordRequests(const BenchOptions& options, core::SecretBytes doctor_pin, core::SecretBytes patient_pin,
-                 bench::PersonSessions* doctor_sessions, bench::PersonSessions* patient_sessions)
+  RecordRequests(const BenchOptions& options, core::SecretBytes doctor_pin,
+                 core::SecretBytes patient_pin, bench::PersonSessions* doctor_sessions,
+                 bench::PersonSessions* patient_sessions)
       : options_(options),
         doctor_pin_(std::move(doctor_pin)),
         patient_pin_(std::move(patient_pin)),
@@ -106,7 +109,8 @@ class RecordRequests {
     // A FHIR-like JSON document padded to the payload size.
     std::string document = R"({"resourceType":"Observation","status":"final","note":")";
     const std::size_t closing = 2;
-    if (options.payload_bytes > document.size() + closing) document.append(options.payload_bytes - document.size() - closing, 'x');
+    if (options.payload_bytes > document.size() + closing)
+      document.append(options.payload_bytes - document.size() - closing, 'x');
     document += "\"}";
     payload_ = core::base64url_encode(core::to_bytes(document));
   }
@@ -168,12 +172,15 @@ class RecordRequests {
 };
 
 // Writes `count` records (ids returned) through the pool before the measured run.
-core::Result<std::vector<std::string>> warm_up(const BenchOptions& options, const RecordRequests& requests,
+core::Result<std::vector<std::string>> warm_up(const BenchOptions& options,
+                                               const RecordRequests& requests,
                                                const api::HttpsEndpoint& endpoint,
-                                               const api::HttpsClientOptions& client_options, double& seconds) {
+                                               const api::HttpsClientOptions& client_options,
+                                               double& seconds) {
   std::vector<std::string> ids;
   if (options.warmup == 0) return ids;
-  auto pool = api::HttpsConnectionPool::start(endpoint, client_options, std::min<std::size_t>(kWarmupConnections, options.connections));
+  auto pool = api::HttpsConnectionPool::start(
+      endpoint, client_options, std::min<std::size_t>(kWarmupConnections, options.connections));
   MEDLEDGER_TRY(pool);
   // One write at a time: the warm-up only has to leave records behind.
   const auto started = std::chrono::steady_clock::now();
@@ -181,15 +188,19 @@ core::Result<std::vector<std::string>> warm_up(const BenchOptions& options, cons
     const std::string id = options.run_id + "-warm-" + std::to_string(i);
     std::promise<core::Result<api::HttpsResponse>> answer;
     auto future = answer.get_future();
-    if (!(*pool)->submit(requests.write(id), [&](core::Result<api::HttpsResponse> r) { answer.set_value(std::move(r)); })) {
-      return core::make_error(ErrorCode::kInternal, "warm-up: the connection pool refused a request");
+    if (!(*pool)->submit(requests.write(id), [&](core::Result<api::HttpsResponse> r) {
+          answer.set_value(std::move(r));
+        })) {
+      return core::make_error(ErrorCode::kInternal,
+                              "warm-up: the connection pool refused a request");
     }
     auto result = future.get();
     if (!result) return core::make_error(result.error().code, "warm-up: " + result.error().message);
     std::string code = bench::error_code_of(result);
     if (!code.empty()) {
-      return core::make_error(code_named(code), "warm-up write " + std::to_string(i) + " refused with HTTP " +
-                                                    std::to_string(result->status) + ": " + result->body);
+      return core::make_error(code_named(code),
+                              "warm-up write " + std::to_string(i) + " refused with HTTP " +
+                                  std::to_string(result->status) + ": " + result->body);
     }
     ids.push_back(id);
   }
@@ -205,7 +216,9 @@ core::Result<void> open_all_connections(api::HttpsConnectionPool& pool, std::siz
   std::size_t submitted = 0;
   for (; submitted < connections; ++submitted) {
     auto& answer = answers[submitted];
-    if (!pool.submit({"GET", "/v1/whoami", {}, {}}, [&answer](core::Result<api::HttpsResponse> r) { answer.set_value(std::move(r)); })) {
+    if (!pool.submit({"GET", "/v1/whoami", {}, {}}, [&answer](core::Result<api::HttpsResponse> r) {
+          answer.set_value(std::move(r));
+        })) {
       break;
     }
   }
@@ -215,7 +228,8 @@ core::Result<void> open_all_connections(api::HttpsConnectionPool& pool, std::siz
     auto result = answers[i].get_future().get();
     if (first_error) continue;
     if (!result) {
-      first_error = core::make_error(result.error().code, "opening connections: " + result.error().message);
+      first_error =
+          core::make_error(result.error().code, "opening connections: " + result.error().message);
     } else if (result->status != 200) {
       first_error = core::make_error(code_named(bench::error_code_of(result)),
                                      "opening connections: GET /v1/whoami answered HTTP " +
@@ -224,18 +238,21 @@ core::Result<void> open_all_connections(api::HttpsConnectionPool& pool, std::siz
   }
   if (first_error) return *first_error;
   if (submitted < connections) {
-    return core::make_error(ErrorCode::kInternal, "opening connections: the connection pool refused a request");
+    return core::make_error(ErrorCode::kInternal,
+                            "opening connections: the connection pool refused a request");
   }
   return core::success();
 }
 
 void run_bench(const BenchOptions& options) {
   if (options.max == (options.rate > 0)) {
-    fail(core::make_error(ErrorCode::kInvalidArgument, "give exactly one of --rate R (open loop) or --max (closed loop)"));
+    fail(core::make_error(ErrorCode::kInvalidArgument,
+                          "give exactly one of --rate R (open loop) or --max (closed loop)"));
   }
   auto [write_weight, read_weight] = require(parse_mix(options.mix));
   if (read_weight > 0 && options.warmup == 0) {
-    fail(core::make_error(ErrorCode::kInvalidArgument, "reads need records: --warmup must be at least 1"));
+    fail(core::make_error(ErrorCode::kInvalidArgument,
+                          "reads need records: --warmup must be at least 1"));
   }
   auto endpoint = require(api::parse_https_url(options.url));
   api::HttpsClientOptions client_options;
@@ -244,33 +261,38 @@ void run_bench(const BenchOptions& options) {
   client_options.client_key = options.key;
   client_options.request_timeout = std::chrono::milliseconds(options.timeout_ms);
 
-  auto doctor_pin = require(core::read_secret(require(core::SecretSource::parse(options.doctor_pin_source, "doctor PIN"))));
+  auto doctor_pin = require(core::read_secret(
+      require(core::SecretSource::parse(options.doctor_pin_source, "doctor PIN"))));
   core::SecretBytes patient_pin;
   if (write_weight > 0 || options.warmup > 0) {
     if (options.patient_pin_source.empty()) {
-      fail(core::make_error(ErrorCode::kInvalidArgument, "writes (and the warm-up) need --patient-pin"));
+      fail(core::make_error(ErrorCode::kInvalidArgument,
+                            "writes (and the warm-up) need --patient-pin"));
     }
-    patient_pin = require(core::read_secret(require(core::SecretSource::parse(options.patient_pin_source, "patient PIN"))));
+    patient_pin = require(core::read_secret(
+        require(core::SecretSource::parse(options.patient_pin_source, "patient PIN"))));
   }
   std::unique_ptr<bench::PersonSessions> doctor_sessions, patient_sessions;
   if (options.sessions > 0) {
     auto open = [&](const std::string& principal, const core::SecretBytes& pin) {
-      return require(bench::PersonSessions::open(require(api::HttpsClient::connect_to(endpoint, client_options)),
-                                                 require(api::HttpsClient::connect_to(endpoint, client_options)),
-                                                 principal, pin.clone(), options.sessions, options.session_signatures,
-                                                 kSessionTtlSeconds));
+      return require(bench::PersonSessions::open(
+          require(api::HttpsClient::connect_to(endpoint, client_options)),
+          require(api::HttpsClient::connect_to(endpoint, client_options)), principal, pin.clone(),
+          options.sessions, options.session_signatures, kSessionTtlSeconds));
     };
     doctor_sessions = open(options.doctor, doctor_pin);
     if (!patient_pin.empty()) patient_sessions = open(options.patient, patient_pin);
   }
-  const RecordRequests requests(options, std::move(doctor_pin), std::move(patient_pin), doctor_sessions.get(),
-                                patient_sessions.get());
+  const RecordRequests requests(options, std::move(doctor_pin), std::move(patient_pin),
+                                doctor_sessions.get(), patient_sessions.get());
 
   double warmup_seconds = 0;
   if (!options.quiet) std::fprintf(stderr, "bench: warm-up, writing %zu records\n", options.warmup);
-  const std::vector<std::string> records = require(warm_up(options, requests, endpoint, client_options, warmup_seconds));
+  const std::vector<std::string> records =
+      require(warm_up(options, requests, endpoint, client_options, warmup_seconds));
 
-  auto pool = require(api::HttpsConnectionPool::start(endpoint, client_options, options.connections));
+  auto pool =
+      require(api::HttpsConnectionPool::start(endpoint, client_options, options.connections));
   require(open_all_connections(*pool, options.connections));
   bench::LoadPlan plan;
   if (options.rate > 0) plan.rate = options.rate;
@@ -287,15 +309,18 @@ void run_bench(const BenchOptions& options) {
   };
   bench::LoadResult result = bench::run_load(*pool, options.connections, plan, factory);
 
-  bench::ReportHeader header{options.url, plan.rate, options.connections, options.duration_s, write_weight,
-                             read_weight, records.size(), warmup_seconds, options.ramp_up_s};
-  std::cout << (options.json ? bench::report_json(header, result) : bench::report_text(header, result));
+  bench::ReportHeader header{options.url,        plan.rate,      options.connections,
+                             options.duration_s, write_weight,   read_weight,
+                             records.size(),     warmup_seconds, options.ramp_up_s};
+  std::cout << (options.json ? bench::report_json(header, result)
+                             : bench::report_text(header, result));
   std::cout.flush();
   // Sessions the opener could not replace show as errors in the report; say why.
   for (const auto* sessions : {doctor_sessions.get(), patient_sessions.get()}) {
     if (sessions == nullptr) continue;
     if (auto error = sessions->opener_error()) {
-      std::fprintf(stderr, "bench: replacing used-up sessions failed: %s\n", error->to_string().c_str());
+      std::fprintf(stderr, "bench: replacing used-up sessions failed: %s\n",
+                   error->to_string().c_str());
     }
   }
 }
@@ -304,43 +329,73 @@ void run_bench(const BenchOptions& options) {
 
 void register_bench_commands(CLI::App& app) {
   auto options = std::make_shared<BenchOptions>();
-  CLI::App* bench = app.add_subcommand("bench", "drive a running node over HTTPS and report throughput and latency; "
-                                                 "give exactly one of --rate (open loop) or --max (closed loop)");
+  CLI::App* bench =
+      app.add_subcommand("bench",
+                         "drive a running node over HTTPS and report throughput and latency; "
+                         "give exactly one of --rate (open loop) or --max (closed loop)");
   bench->option_defaults()->always_capture_default();  // --help shows each default
   bench->add_option("--url", options->url, "https://host:port of `medledger serve`")->required();
-  bench->add_option("--cacert", options->cacert, "PEM CA bundle that verifies the server")->required()->check(CLI::ExistingFile);
-  bench->add_option("--cert", options->cert, "client certificate (role node, of the records' hospital)")->required()->check(CLI::ExistingFile);
-  bench->add_option("--key", options->key, "its private key (PEM)")->required()->check(CLI::ExistingFile);
+  bench->add_option("--cacert", options->cacert, "PEM CA bundle that verifies the server")
+      ->required()
+      ->check(CLI::ExistingFile);
+  bench
+      ->add_option("--cert", options->cert,
+                   "client certificate (role node, of the records' hospital)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  bench->add_option("--key", options->key, "its private key (PEM)")
+      ->required()
+      ->check(CLI::ExistingFile);
   bench->add_option("--connections", options->connections, "keep-alive HTTPS connections")
       ->check(CLI::Range(std::size_t{1}, api::HttpsConnectionPool::kMaxConnections));
-  bench->add_option("--rate", options->rate, "operations/s, open loop (latency from each scheduled time)")
+  bench
+      ->add_option("--rate", options->rate,
+                   "operations/s, open loop (latency from each scheduled time)")
       ->check(CLI::Range(0.001, kMaxRate));
-  bench->add_flag("--max", options->max, "closed loop: each connection sends as soon as it is answered");
-  bench->add_option("--duration", options->duration_s, "seconds of measured load")->check(CLI::Range(1u, kMaxDurationS));
-  bench->add_option("--ramp-up", options->ramp_up_s,
-                    "seconds of the same load before the measured duration, not measured (the server reaches its "
-                    "steady state: per-thread token sessions, caches)")
+  bench->add_flag("--max", options->max,
+                  "closed loop: each connection sends as soon as it is answered");
+  bench->add_option("--duration", options->duration_s, "seconds of measured load")
+      ->check(CLI::Range(1u, kMaxDurationS));
+  bench
+      ->add_option("--ramp-up", options->ramp_up_s,
+                   "seconds of the same load before the measured duration, not measured (the "
+                   "server reaches its "
+                   "steady state: per-thread token sessions, caches)")
       ->check(CLI::Range(0u, kMaxDurationS));
   bench->add_option("--mix", options->mix, "WRITES:READS weights, e.g. 1:0, 0:1, 1:4");
-  bench->add_option("--doctor", options->doctor, "doctor principal, e.g. hospital-a/dr-1")->required();
-  bench->add_option("--patient", options->patient, "patient principal, e.g. hospital-a/pat-1")->required();
-  bench->add_option("--doctor-pin", options->doctor_pin_source, "file:PATH or env:NAME (never the PIN)")->required();
-  bench->add_option("--patient-pin", options->patient_pin_source, "file:PATH or env:NAME (needed for writes)");
-  bench->add_option("--sessions", options->sessions,
-                    "send session tokens, not PINs: N sessions per person in rotation (PIN checked once each), "
-                    "replaced as they are used up")
+  bench->add_option("--doctor", options->doctor, "doctor principal, e.g. hospital-a/dr-1")
+      ->required();
+  bench->add_option("--patient", options->patient, "patient principal, e.g. hospital-a/pat-1")
+      ->required();
+  bench
+      ->add_option("--doctor-pin", options->doctor_pin_source,
+                   "file:PATH or env:NAME (never the PIN)")
+      ->required();
+  bench->add_option("--patient-pin", options->patient_pin_source,
+                    "file:PATH or env:NAME (needed for writes)");
+  bench
+      ->add_option("--sessions", options->sessions,
+                   "send session tokens, not PINs: N sessions per person in rotation (PIN checked "
+                   "once each), "
+                   "replaced as they are used up")
       ->check(CLI::Range(std::size_t{0}, kMaxSessions));
-  bench->add_option("--session-signatures", options->session_signatures,
-                    "signatures each session allows (the server's maximum by default)")
+  bench
+      ->add_option("--session-signatures", options->session_signatures,
+                   "signatures each session allows (the server's maximum by default)")
       ->check(CLI::Range(std::uint32_t{1}, kMaxSessionSignatures));
   bench->add_option("--purpose", options->purpose, "purpose of the reads (audit trail)");
-  bench->add_option("--warmup", options->warmup, "records written before the measured run (reads use them)")
+  bench
+      ->add_option("--warmup", options->warmup,
+                   "records written before the measured run (reads use them)")
       ->check(CLI::Range(std::size_t{0}, kMaxWarmupRecords));
   bench->add_option("--payload-bytes", options->payload_bytes, "size of each record's document")
       ->check(CLI::Range(std::size_t{1}, kMaxPayloadBytes));
-  bench->add_option("--timeout-ms", options->timeout_ms, "per-request timeout, and the drain wait after the run")
+  bench
+      ->add_option("--timeout-ms", options->timeout_ms,
+                   "per-request timeout, and the drain wait after the run")
       ->check(CLI::Range(1u, 600'000u));
-  bench->add_option("--run-id", options->run_id, "prefix of the record ids (default: bench-<random>)");
+  bench->add_option("--run-id", options->run_id,
+                    "prefix of the record ids (default: bench-<random>)");
   bench->add_flag("--json", options->json, "print the report as JSON");
   bench->add_flag("--quiet", options->quiet, "no progress line on stderr");
   bench->callback([options] {

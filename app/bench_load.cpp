@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kDrainPoll{5};
 constexpr std::chrono::seconds kProgressPeriod{1};
 // Codes the engine itself reports.
-constexpr const char* kNotCompleted = "NOT_COMPLETED";   // no answer within the drain timeout
+constexpr const char* kNotCompleted = "NOT_COMPLETED";         // no answer within the drain timeout
 constexpr const char* kClientQueueFull = "CLIENT_QUEUE_FULL";  // the pool refused to queue more
 
 double ms_between(Clock::time_point from, Clock::time_point to) {
@@ -43,7 +43,7 @@ struct Run {
   LoadResult result;
   Clock::time_point start;
   Clock::time_point measured_from;  // operations due before this are the ramp-up
-  Clock::time_point end;  // no operation is due at or after this
+  Clock::time_point end;            // no operation is due at or after this
   std::atomic<std::uint64_t> next_operation{0};
   std::atomic<std::uint64_t> ramp_up_sent{0};
   std::atomic<std::uint64_t> answered{0};
@@ -52,14 +52,18 @@ struct Run {
   std::atomic<Clock::rep> last_answer{0};
   std::atomic<bool> late{false};  // set when the drain timeout is over: answers are NOT_COMPLETED
 
-  Run(const LoadPlan& p, const RequestFactory& f, api::HttpsConnectionPool& pl) : plan(p), factory(f), pool(pl) {}
+  Run(const LoadPlan& p, const RequestFactory& f, api::HttpsConnectionPool& pl)
+      : plan(p), factory(f), pool(pl) {}
 
-  void record(OperationKind kind, Clock::time_point due, const core::Result<api::HttpsResponse>& answer) {
+  void record(OperationKind kind, Clock::time_point due,
+              const core::Result<api::HttpsResponse>& answer) {
     const auto now = Clock::now();
     if (due < measured_from) {
       ++result.ramp_up_operations;
-      if (late.load() || !error_code_of(answer).empty()) ++result.ramp_up_errors;
-      else ok.fetch_add(1);  // the progress line's count
+      if (late.load() || !error_code_of(answer).empty())
+        ++result.ramp_up_errors;
+      else
+        ok.fetch_add(1);  // the progress line's count
       answered.fetch_add(1);
       return;
     }
@@ -88,7 +92,8 @@ struct Run {
   void send(std::uint64_t i, Clock::time_point due, bool closed_loop) {
     auto [kind, n] = operation(i, plan);
     if (due < measured_from) ramp_up_sent.fetch_add(1);
-    bool queued = pool.submit(factory(kind, n), [this, kind = kind, due, closed_loop](core::Result<api::HttpsResponse> r) {
+    bool queued = pool.submit(factory(kind, n), [this, kind = kind, due,
+                                                 closed_loop](core::Result<api::HttpsResponse> r) {
       record(kind, due, r);
       if (!closed_loop || late.load()) return;
       const auto now = Clock::now();
@@ -100,7 +105,8 @@ struct Run {
   void run_open_loop(double rate) {
     const std::chrono::duration<double> interval(1.0 / rate);
     for (std::uint64_t i = 0;; ++i) {
-      const auto due = start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i));
+      const auto due =
+          start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i));
       if (due >= end) break;
       std::this_thread::sleep_until(due);
       send(i, due, false);
@@ -110,7 +116,8 @@ struct Run {
 
   void run_closed_loop(std::size_t connections) {
     std::this_thread::sleep_until(start);
-    for (std::size_t c = 0; c < connections; ++c) send(next_operation.fetch_add(1), Clock::now(), true);
+    for (std::size_t c = 0; c < connections; ++c)
+      send(next_operation.fetch_add(1), Clock::now(), true);
     std::this_thread::sleep_until(end);
   }
 };
@@ -134,13 +141,17 @@ class ProgressLine {
   void loop() {
     std::unique_lock lock(mutex_);
     std::uint64_t previous_ok = 0;
-    for (int second = 1; !changed_.wait_for(lock, kProgressPeriod, [&] { return stop_; }); ++second) {
-      const std::uint64_t sent = run_.next_operation.load(), answered = run_.answered.load(), ok = run_.ok.load();
+    for (int second = 1; !changed_.wait_for(lock, kProgressPeriod, [&] { return stop_; });
+         ++second) {
+      const std::uint64_t sent = run_.next_operation.load(), answered = run_.answered.load(),
+                          ok = run_.ok.load();
       const char* phase = Clock::now() < run_.measured_from ? " (ramp-up, not measured)" : "";
       std::fprintf(stderr,
-                   "bench %4ds: sent %llu, answered %llu (ok %llu, errors %llu), in flight %llu, last 1s %llu ok/s%s\n",
-                   second, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(answered),
-                   static_cast<unsigned long long>(ok), static_cast<unsigned long long>(answered - ok),
+                   "bench %4ds: sent %llu, answered %llu (ok %llu, errors %llu), in flight %llu, "
+                   "last 1s %llu ok/s%s\n",
+                   second, static_cast<unsigned long long>(sent),
+                   static_cast<unsigned long long>(answered), static_cast<unsigned long long>(ok),
+                   static_cast<unsigned long long>(answered - ok),
                    static_cast<unsigned long long>(sent > answered ? sent - answered : 0),
                    static_cast<unsigned long long>(ok - previous_ok), phase);
       std::fflush(stderr);
@@ -182,10 +193,13 @@ LoadResult run_load(api::HttpsConnectionPool& pool, std::size_t connections, con
   {
     std::optional<ProgressLine> progress;
     if (plan.progress) progress.emplace(run);
-    if (plan.rate) run.run_open_loop(*plan.rate);
-    else run.run_closed_loop(connections);
+    if (plan.rate)
+      run.run_open_loop(*plan.rate);
+    else
+      run.run_closed_loop(connections);
     const auto drain_deadline = Clock::now() + plan.drain_timeout;
-    while (pool.outstanding() > 0 && Clock::now() < drain_deadline) std::this_thread::sleep_for(kDrainPoll);
+    while (pool.outstanding() > 0 && Clock::now() < drain_deadline)
+      std::this_thread::sleep_for(kDrainPoll);
   }
   run.late.store(true);
   pool.stop();  // joins the I/O thread: `run.result` is ours from here on
@@ -200,7 +214,8 @@ LoadResult run_load(api::HttpsConnectionPool& pool, std::size_t connections, con
   }
   const Clock::rep last = run.last_answer.load();
   const auto last_answer = last == 0 ? run.measured_from : Clock::time_point(Clock::duration(last));
-  result.elapsed_s = std::max(0.0, ms_between(run.measured_from, std::max(last_answer, run.end)) / 1000.0);
+  result.elapsed_s =
+      std::max(0.0, ms_between(run.measured_from, std::max(last_answer, run.end)) / 1000.0);
   return result;
 }
 

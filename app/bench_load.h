@@ -36,8 +36,9 @@ struct LoadPlan {
   std::chrono::milliseconds ramp_up{0};
   unsigned write_weight = 1;  // the mix: of every write_weight + read_weight operations,
   unsigned read_weight = 1;   // the first write_weight are writes
-  std::chrono::milliseconds drain_timeout{30'000};  // after the schedule ends, wait this long for answers
-  bool progress = true;       // one line on stderr per second
+  std::chrono::milliseconds drain_timeout{
+      30'000};           // after the schedule ends, wait this long for answers
+  bool progress = true;  // one line on stderr per second
 };
 
 /// What one kind of operation did.
@@ -50,10 +51,11 @@ struct OperationStats {
 
 struct LoadResult {
   OperationStats by_kind[kOperationKinds];
-  std::map<std::string, std::uint64_t> errors_by_code;  // stable code, or HTTP_<status> if the body had none
-  double elapsed_s = 0;      // from the first due time to the last answer
+  std::map<std::string, std::uint64_t>
+      errors_by_code;    // stable code, or HTTP_<status> if the body had none
+  double elapsed_s = 0;  // from the first due time to the last answer
   std::uint64_t scheduled = 0;
-  std::uint64_t not_completed = 0;  // still unanswered after drain_timeout (counted as errors)
+  std::uint64_t not_completed = 0;       // still unanswered after drain_timeout (counted as errors)
   std::uint64_t ramp_up_operations = 0;  // due before the measured duration: in none of the above
   std::uint64_t ramp_up_errors = 0;      // of those, not ok (the report says so)
 };

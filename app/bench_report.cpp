@@ -46,8 +46,10 @@ std::vector<Line> lines_of(LoadResult& result) {
 
 std::string mode_text(const ReportHeader& header) {
   char text[64];
-  if (header.rate) std::snprintf(text, sizeof text, "open loop at %.1f/s", *header.rate);
-  else std::snprintf(text, sizeof text, "closed loop (maximum)");
+  if (header.rate)
+    std::snprintf(text, sizeof text, "open loop at %.1f/s", *header.rate);
+  else
+    std::snprintf(text, sizeof text, "closed loop (maximum)");
   return text;
 }
 
@@ -56,26 +58,29 @@ std::string mode_text(const ReportHeader& header) {
 std::string report_text(const ReportHeader& header, LoadResult& result) {
   std::string out;
   char buffer[256];
-  std::snprintf(buffer, sizeof buffer, "medledger bench  %s  %s, %zu connections, %u s, mix %u:%u (writes:reads)\n",
-                header.url.c_str(), mode_text(header).c_str(), header.connections, header.duration_s,
-                header.write_weight, header.read_weight);
-  out += buffer;
   std::snprintf(buffer, sizeof buffer,
-                "warm-up: %zu records in %.2f s; ramp-up: %u s, %llu operations (%llu errors), not measured; "
-                "measured: %.2f s, %llu operations scheduled\n",
-                header.warmup_records, header.warmup_seconds, header.ramp_up_s,
-                static_cast<unsigned long long>(result.ramp_up_operations),
-                static_cast<unsigned long long>(result.ramp_up_errors), result.elapsed_s,
-                static_cast<unsigned long long>(result.scheduled));
+                "medledger bench  %s  %s, %zu connections, %u s, mix %u:%u (writes:reads)\n",
+                header.url.c_str(), mode_text(header).c_str(), header.connections,
+                header.duration_s, header.write_weight, header.read_weight);
   out += buffer;
-  std::snprintf(buffer, sizeof buffer, "%-8s %10s %10s %8s %10s %9s %9s %9s %9s\n", "", "count", "ok", "errors", "ok/s",
-                "p50 ms", "p95 ms", "p99 ms", "max ms");
+  std::snprintf(
+      buffer, sizeof buffer,
+      "warm-up: %zu records in %.2f s; ramp-up: %u s, %llu operations (%llu errors), not measured; "
+      "measured: %.2f s, %llu operations scheduled\n",
+      header.warmup_records, header.warmup_seconds, header.ramp_up_s,
+      static_cast<unsigned long long>(result.ramp_up_operations),
+      static_cast<unsigned long long>(result.ramp_up_errors), result.elapsed_s,
+      static_cast<unsigned long long>(result.scheduled));
+  out += buffer;
+  std::snprintf(buffer, sizeof buffer, "%-8s %10s %10s %8s %10s %9s %9s %9s %9s\n", "", "count",
+                "ok", "errors", "ok/s", "p50 ms", "p95 ms", "p99 ms", "max ms");
   out += buffer;
   for (const Line& line : lines_of(result)) {
-    std::snprintf(buffer, sizeof buffer, "%-8s %10llu %10llu %8llu %10.1f %9.2f %9.2f %9.2f %9.2f\n", line.name,
-                  static_cast<unsigned long long>(line.count), static_cast<unsigned long long>(line.ok),
-                  static_cast<unsigned long long>(line.errors), line.throughput, line.latency.p50, line.latency.p95,
-                  line.latency.p99, line.latency.max);
+    std::snprintf(
+        buffer, sizeof buffer, "%-8s %10llu %10llu %8llu %10.1f %9.2f %9.2f %9.2f %9.2f\n",
+        line.name, static_cast<unsigned long long>(line.count),
+        static_cast<unsigned long long>(line.ok), static_cast<unsigned long long>(line.errors),
+        line.throughput, line.latency.p50, line.latency.p95, line.latency.p99, line.latency.max);
     out += buffer;
   }
   if (result.errors_by_code.empty()) {
@@ -94,7 +99,8 @@ std::string report_json(const ReportHeader& header, LoadResult& result) {
   boost::json::object report;
   report["url"] = header.url;
   report["mode"] = header.rate ? "open-loop" : "closed-loop";
-  report["target_rate"] = header.rate ? boost::json::value(*header.rate) : boost::json::value(nullptr);
+  report["target_rate"] =
+      header.rate ? boost::json::value(*header.rate) : boost::json::value(nullptr);
   report["connections"] = header.connections;
   report["duration_s"] = header.duration_s;
   report["mix"] = {{"writes", header.write_weight}, {"reads", header.read_weight}};
@@ -113,7 +119,10 @@ std::string report_json(const ReportHeader& header, LoadResult& result) {
         {"errors", line.errors},
         {"throughput_per_s", line.throughput},
         {"latency_ms",
-         {{"p50", line.latency.p50}, {"p95", line.latency.p95}, {"p99", line.latency.p99}, {"max", line.latency.max},
+         {{"p50", line.latency.p50},
+          {"p95", line.latency.p95},
+          {"p99", line.latency.p99},
+          {"max", line.latency.max},
           {"mean", line.latency.mean}}},
     };
   }

@@ -12,7 +12,9 @@ namespace medledger::app::bench {
 
 using core::ErrorCode;
 
-ErrorCode code_named(std::string_view name) { return core::error_code_named(name).value_or(ErrorCode::kInternal); }
+ErrorCode code_named(std::string_view name) {
+  return core::error_code_named(name).value_or(ErrorCode::kInternal);
+}
 
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';
@@ -22,7 +24,8 @@ void append_json_string(std::string& out, std::string_view text) {
       out += c;
     } else if (static_cast<unsigned char>(c) < 0x20) {
       char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      std::snprintf(escaped, sizeof escaped, "\\u%04x",
+                    static_cast<unsigned>(static_cast<unsigned char>(c)));
       out += escaped;
     } else {
       out += c;
@@ -42,34 +45,40 @@ std::string sessions_path(const std::string& principal) {
 }
 }  // namespace
 
-core::Result<core::SecretBytes> open_person_session(api::HttpsClient& client, const std::string& principal,
-                                                    const core::SecretBytes& pin, std::uint32_t signatures,
-                                                    int ttl_seconds) {
+core::Result<core::SecretBytes> open_person_session(api::HttpsClient& client,
+                                                    const std::string& principal,
+                                                    const core::SecretBytes& pin,
+                                                    std::uint32_t signatures, int ttl_seconds) {
   std::string body = R"({"pin":)";
   append_json_string(body, as_text(pin));
-  body += R"(,"ttl_seconds":)" + std::to_string(ttl_seconds) + R"(,"signatures":)" + std::to_string(signatures) + "}";
+  body += R"(,"ttl_seconds":)" + std::to_string(ttl_seconds) + R"(,"signatures":)" +
+          std::to_string(signatures) + "}";
   auto reply = client.request("POST", sessions_path(principal), std::move(body));
   MEDLEDGER_TRY(reply);
   const std::string code = error_code_of(reply);
   if (!code.empty()) {
-    return core::make_error(code_named(code),
-                            "opening a session for " + principal + ": HTTP " + std::to_string(reply->status) + " " + code);
+    return core::make_error(code_named(code), "opening a session for " + principal + ": HTTP " +
+                                                  std::to_string(reply->status) + " " + code);
   }
   boost::json::error_code ec;
   auto value = boost::json::parse(reply->body, ec);
   OPENSSL_cleanse(reply->body.data(), reply->body.size());
-  const boost::json::value* token = (!ec && value.is_object()) ? value.as_object().if_contains("session") : nullptr;
+  const boost::json::value* token =
+      (!ec && value.is_object()) ? value.as_object().if_contains("session") : nullptr;
   if (token == nullptr || !token->is_string()) {
-    return core::make_error(ErrorCode::kInvalidArgument, "opening a session for " + principal + ": no session in the answer");
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "opening a session for " + principal + ": no session in the answer");
   }
   auto& text = value.as_object()["session"].as_string();
-  core::SecretBytes out(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  core::SecretBytes out(
+      core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   OPENSSL_cleanse(text.data(), text.size());
   return out;
 }
 
-PersonSessions::PersonSessions(api::HttpsClient opener, std::string principal, core::SecretBytes pin,
-                               std::size_t window, std::uint32_t signatures, int ttl_seconds)
+PersonSessions::PersonSessions(api::HttpsClient opener, std::string principal,
+                               core::SecretBytes pin, std::size_t window, std::uint32_t signatures,
+                               int ttl_seconds)
     : opener_client_(std::move(opener)),
       principal_(std::move(principal)),
       pin_(std::move(pin)),
@@ -78,14 +87,14 @@ PersonSessions::PersonSessions(api::HttpsClient opener, std::string principal, c
       ttl_seconds_(ttl_seconds),
       per_window_(static_cast<std::uint64_t>(window) * signatures) {}
 
-core::Result<std::unique_ptr<PersonSessions>> PersonSessions::open(api::HttpsClient client, api::HttpsClient opener,
-                                                                   std::string principal, core::SecretBytes pin,
-                                                                   std::size_t window, std::uint32_t signatures,
-                                                                   int ttl_seconds) {
-  std::unique_ptr<PersonSessions> sessions(
-      new PersonSessions(std::move(opener), std::move(principal), std::move(pin), window, signatures, ttl_seconds));
+core::Result<std::unique_ptr<PersonSessions>> PersonSessions::open(
+    api::HttpsClient client, api::HttpsClient opener, std::string principal, core::SecretBytes pin,
+    std::size_t window, std::uint32_t signatures, int ttl_seconds) {
+  std::unique_ptr<PersonSessions> sessions(new PersonSessions(
+      std::move(opener), std::move(principal), std::move(pin), window, signatures, ttl_seconds));
   for (std::size_t i = 0; i < window; ++i) {
-    auto token = open_person_session(client, sessions->principal_, sessions->pin_, signatures, ttl_seconds);
+    auto token =
+        open_person_session(client, sessions->principal_, sessions->pin_, signatures, ttl_seconds);
     MEDLEDGER_TRY(token);
     sessions->tokens_.push_back(std::move(*token));
   }
@@ -108,7 +117,8 @@ PersonSessions::~PersonSessions() {
     std::string body = R"({"session":)";
     append_json_string(body, as_text(tokens_[i]));
     body += '}';
-    (void)opener_client_.request("POST", close_path, std::move(body));  // a refusal changes nothing here
+    (void)opener_client_.request("POST", close_path,
+                                 std::move(body));  // a refusal changes nothing here
   }
 }
 
@@ -118,7 +128,8 @@ void PersonSessions::append_next(std::string& out) {
   // Uses [w * per_window_, (w + 1) * per_window_) rotate over window w's sessions,
   // so each of them is used exactly `signatures_` times.
   const std::uint64_t index = (use / per_window_) * window_ + use % window_;
-  if (use % per_window_ == 0) changed_.notify_all();  // a new window: the opener opens the one after
+  if (use % per_window_ == 0)
+    changed_.notify_all();  // a new window: the opener opens the one after
   changed_.wait(lock, [&] { return index < tokens_.size() || error_ || stopping_; });
   const auto& token = index < tokens_.size() ? tokens_[index] : tokens_.back();
   append_json_string(out, as_text(token));

@@ -33,18 +33,18 @@ std::string_view as_text(const core::SecretBytes& secret);
 
 /// Opens one session for `principal` ("hospital/person") allowing `signatures`
 /// signatures. The server's error code (and its exit status) on refusal.
-core::Result<core::SecretBytes> open_person_session(api::HttpsClient& client, const std::string& principal,
-                                                    const core::SecretBytes& pin, std::uint32_t signatures,
-                                                    int ttl_seconds);
+core::Result<core::SecretBytes> open_person_session(api::HttpsClient& client,
+                                                    const std::string& principal,
+                                                    const core::SecretBytes& pin,
+                                                    std::uint32_t signatures, int ttl_seconds);
 
 class PersonSessions {
  public:
   /// Opens the first window of `window` sessions (each allowing `signatures`
   /// signatures) with `client`, then starts the background opener on `opener`.
-  static core::Result<std::unique_ptr<PersonSessions>> open(api::HttpsClient client, api::HttpsClient opener,
-                                                            std::string principal, core::SecretBytes pin,
-                                                            std::size_t window, std::uint32_t signatures,
-                                                            int ttl_seconds);
+  static core::Result<std::unique_ptr<PersonSessions>> open(
+      api::HttpsClient client, api::HttpsClient opener, std::string principal,
+      core::SecretBytes pin, std::size_t window, std::uint32_t signatures, int ttl_seconds);
   ~PersonSessions();  // stops and joins the opener
   PersonSessions(const PersonSessions&) = delete;
   PersonSessions& operator=(const PersonSessions&) = delete;
@@ -58,8 +58,8 @@ class PersonSessions {
   std::optional<core::Error> opener_error() const;
 
  private:
-  PersonSessions(api::HttpsClient opener, std::string principal, core::SecretBytes pin, std::size_t window,
-                 std::uint32_t signatures, int ttl_seconds);
+  PersonSessions(api::HttpsClient opener, std::string principal, core::SecretBytes pin,
+                 std::size_t window, std::uint32_t signatures, int ttl_seconds);
   void run_opener();
 
   api::HttpsClient opener_client_;

@@ -73,14 +73,16 @@ core::Bytes read_input(const std::string& path) {
   if (!in) fail(core::make_error(ErrorCode::kIoError, "cannot read " + path));
   std::ostringstream text;
   text << in.rdbuf();
-  if (text.str().size() > ca::kMaxEncodedInput) fail(core::make_error(ErrorCode::kInvalidArgument, path + " is too large"));
+  if (text.str().size() > ca::kMaxEncodedInput)
+    fail(core::make_error(ErrorCode::kInvalidArgument, path + " is too large"));
   return core::to_bytes(text.str());
 }
 
 // Writes to a file atomically, or to stdout when no path is given.
 void write_output(const std::string& path, const core::Bytes& content) {
   if (path.empty()) {
-    std::cout.write(reinterpret_cast<const char*>(content.data()), static_cast<std::streamsize>(content.size()));
+    std::cout.write(reinterpret_cast<const char*>(content.data()),
+                    static_cast<std::streamsize>(content.size()));
     std::cout.flush();
     return;
   }
@@ -90,8 +92,9 @@ void write_output(const std::string& path, const core::Bytes& content) {
 std::time_t now() { return std::time(nullptr); }
 
 void describe(const ca::Certificate& cert, std::ostream& out) {
-  out << "subject: " << cert.subject() << "\nissuer: " << cert.issuer() << "\nserial: " << cert.serial_hex()
-      << "\nvalid: " << ca::utc_text(cert.not_before()) << " .. " << ca::utc_text(cert.not_after())
+  out << "subject: " << cert.subject() << "\nissuer: " << cert.issuer()
+      << "\nserial: " << cert.serial_hex() << "\nvalid: " << ca::utc_text(cert.not_before())
+      << " .. " << ca::utc_text(cert.not_after())
       << "\nsha256: " << core::hex_encode(core::sha256(cert.to_der())) << "\n";
 }
 
@@ -104,7 +107,8 @@ struct TokenCa {
   std::optional<ca::CertificateAuthority> authority;
 };
 
-std::unique_ptr<hsm::TokenSigner> token_signer(const std::shared_ptr<hsm::SessionPool>& pool, const ca::CaSettings& settings) {
+std::unique_ptr<hsm::TokenSigner> token_signer(const std::shared_ptr<hsm::SessionPool>& pool,
+                                               const ca::CaSettings& settings) {
   hsm::KeyStore keys(pool);
   return require(keys.signer(require(core::hex_decode(settings.key_id_hex))));
 }
@@ -120,12 +124,15 @@ TokenCa open_token_ca(const CaCommandOptions& o) {
   return out;
 }
 
-std::optional<int> days_option(const CaCommandOptions& o) { return o.days > 0 ? std::optional<int>(o.days) : std::nullopt; }
+std::optional<int> days_option(const CaCommandOptions& o) {
+  return o.days > 0 ? std::optional<int>(o.days) : std::nullopt;
+}
 
 void init_ca(const CaCommandOptions& o) {
   fs::path dir = ca_dir(o);
   if (ca::CaDirectory::read_settings(dir).ok()) {
-    fail(core::make_error(ErrorCode::kAlreadyExists, "a CA (or a pending intermediate) already exists in " + dir.string()));
+    fail(core::make_error(ErrorCode::kAlreadyExists,
+                          "a CA (or a pending intermediate) already exists in " + dir.string()));
   }
   auto pool = open_token(o.token);
   hsm::KeyStore keys(pool);
@@ -140,8 +147,10 @@ void init_ca(const CaCommandOptions& o) {
     auto csr = require(ca::CertificateAuthority::intermediate_request(*signer, options));
     require(ca::CaDirectory::create(dir, settings, {}));
     write_output(o.intermediate_csr, core::to_bytes(csr.to_pem()));
-    std::cout << "CA key '" << label << "' generated in the token; intermediate request written to " << o.intermediate_csr
-              << "\nhave the root sign it (medledger ca sign-intermediate), then run medledger ca import\n";
+    std::cout << "CA key '" << label << "' generated in the token; intermediate request written to "
+              << o.intermediate_csr
+              << "\nhave the root sign it (medledger ca sign-intermediate), then run medledger ca "
+                 "import\n";
     return;
   }
   auto cert = require(ca::CertificateAuthority::self_signed(*signer, options, now()));
@@ -177,8 +186,9 @@ void issue(const CaCommandOptions& o) {
   }
   require(ca.store->record_issued(*cert, role));
   write_output(o.out, o.der ? cert->to_der() : core::to_bytes(cert->to_pem()));
-  (o.out.empty() ? std::cerr : std::cout) << "issued " << cert->serial_hex() << " " << cert->subject() << " until "
-                                          << ca::utc_text(cert->not_after()) << "\n";
+  (o.out.empty() ? std::cerr : std::cout)
+      << "issued " << cert->serial_hex() << " " << cert->subject() << " until "
+      << ca::utc_text(cert->not_after()) << "\n";
 }
 
 void make_crl(const CaCommandOptions& o) {
@@ -188,8 +198,9 @@ void make_crl(const CaCommandOptions& o) {
   auto crl = require(ca.authority->make_crl(ca::revoked_entries(records), number, now(),
                                             o.days > 0 ? o.days : ca::kDefaultCrlValidityDays));
   write_output(o.out, o.der ? crl.to_der() : core::to_bytes(crl.to_pem()));
-  (o.out.empty() ? std::cerr : std::cout) << "CRL number " << number << " with " << crl.revoked_serials().size()
-                                          << " revoked, next update " << ca::utc_text(*crl.next_update()) << "\n";
+  (o.out.empty() ? std::cerr : std::cout)
+      << "CRL number " << number << " with " << crl.revoked_serials().size()
+      << " revoked, next update " << ca::utc_text(*crl.next_update()) << "\n";
 }
 
 void revoke(const CaCommandOptions& o) {
@@ -197,8 +208,8 @@ void revoke(const CaCommandOptions& o) {
   auto reason = require(ca::parse_revocation_reason(o.reason));
   auto cert = require(store.issued_certificate(o.serial));
   require(store.mark_revoked({cert.serial_hex(), now(), reason}));
-  std::cout << "revoked " << cert.serial_hex() << " " << cert.subject() << " (" << ca::revocation_reason_name(reason)
-            << "); publish a new CRL with medledger ca crl\n";
+  std::cout << "revoked " << cert.serial_hex() << " " << cert.subject() << " ("
+            << ca::revocation_reason_name(reason) << "); publish a new CRL with medledger ca crl\n";
 }
 
 void export_chain(const CaCommandOptions& o) {
@@ -208,7 +219,8 @@ void export_chain(const CaCommandOptions& o) {
   certs.insert(certs.end(), store.chain().begin(), store.chain().end());
   if (o.format == "pem") return write_output(o.out, core::to_bytes(ca::pem_bundle(certs)));
   if (o.format == "p7b") return write_output(o.out, require(ca::pkcs7_certs_only_der(certs)));
-  if (o.format == "p7b-pem") return write_output(o.out, core::to_bytes(require(ca::pkcs7_certs_only_pem(certs))));
+  if (o.format == "p7b-pem")
+    return write_output(o.out, core::to_bytes(require(ca::pkcs7_certs_only_pem(certs))));
   fail(core::make_error(ErrorCode::kInvalidArgument, "--format must be pem, p7b or p7b-pem"));
 }
 
@@ -225,13 +237,19 @@ void show(const CaCommandOptions& o) {
     }
     return;
   }
-  std::cout << "hospital: " << store.settings().hospital_id << "\nkey: " << store.settings().key_label << " (id "
-            << store.settings().key_id_hex << ")\n";
+  std::cout << "hospital: " << store.settings().hospital_id
+            << "\nkey: " << store.settings().key_label << " (id " << store.settings().key_id_hex
+            << ")\n";
   describe(store.chain().front(), std::cout);
-  for (std::size_t i = 1; i < store.chain().size(); ++i) std::cout << "chain[" << i << "]: " << store.chain()[i].subject() << "\n";
+  for (std::size_t i = 1; i < store.chain().size(); ++i)
+    std::cout << "chain[" << i << "]: " << store.chain()[i].subject() << "\n";
   for (const auto& record : require(store.records())) {
-    std::cout << record.serial_hex << "\t" << ca::role_name(record.role) << "\t" << record.subject << "\t" << ca::utc_text(record.not_after)
-              << "\t" << (record.revocation ? "revoked:" + std::string(ca::revocation_reason_name(record.revocation->reason)) : "valid")
+    std::cout << record.serial_hex << "\t" << ca::role_name(record.role) << "\t" << record.subject
+              << "\t" << ca::utc_text(record.not_after) << "\t"
+              << (record.revocation
+                      ? "revoked:" +
+                            std::string(ca::revocation_reason_name(record.revocation->reason))
+                      : "valid")
               << "\n";
   }
 }
@@ -239,14 +257,17 @@ void show(const CaCommandOptions& o) {
 void verify(const CaCommandOptions& o) {
   auto leaf = require(ca::Certificate::parse(read_input(o.cert)));
   std::vector<ca::Certificate> chain =
-      o.chain.empty() ? require(ca::CaDirectory::open(ca_dir(o))).chain() : require(ca::parse_pem_bundle(core::to_string(read_input(o.chain))));
-  ca::TrustAnchors anchors{{chain.back()}, std::vector<ca::Certificate>(chain.begin(), chain.end() - 1)};
+      o.chain.empty() ? require(ca::CaDirectory::open(ca_dir(o))).chain()
+                      : require(ca::parse_pem_bundle(core::to_string(read_input(o.chain))));
+  ca::TrustAnchors anchors{{chain.back()},
+                           std::vector<ca::Certificate>(chain.begin(), chain.end() - 1)};
   std::vector<ca::Crl> crls;
   if (!o.crl.empty()) crls.push_back(require(ca::Crl::parse(read_input(o.crl))));
   std::optional<ca::Role> role;
   if (!o.role.empty()) role = require(ca::parse_role(o.role));
   auto valid = require(ca::validate_chain(leaf, anchors, crls, now(), role));
-  std::cout << "OK " << ca::role_name(valid.role) << " " << valid.subject_id << " of " << valid.hospital_id << "\n";
+  std::cout << "OK " << ca::role_name(valid.role) << " " << valid.subject_id << " of "
+            << valid.hospital_id << "\n";
 }
 
 void root_init(const CaCommandOptions& o) {
@@ -267,8 +288,8 @@ void sign_intermediate(const CaCommandOptions& o) {
   // Read as a secret (wiped after use), never into a plain string.
   auto source = require(core::SecretSource::parse("file:" + o.root_key, "root key"));
   core::SecretBytes key_pem = require(core::read_secret(source));
-  auto signer = require(core::SoftwareSigner::from_pem(
-      std::string_view(reinterpret_cast<const char*>(key_pem.view().data()), key_pem.view().size())));
+  auto signer = require(core::SoftwareSigner::from_pem(std::string_view(
+      reinterpret_cast<const char*>(key_pem.view().data()), key_pem.view().size())));
   auto root_cert = require(ca::Certificate::parse(read_input(o.root_cert)));
   auto root = require(ca::CertificateAuthority::open(*signer, root_cert, {}));
   auto csr = require(ca::CertificateRequest::parse(read_input(o.csr)));
@@ -295,7 +316,8 @@ void import_intermediate(const CaCommandOptions& o) {
 
 CLI::App* subcommand(CLI::App* parent, const char* name, const char* help, CaCommandOptions& o) {
   auto* cmd = parent->add_subcommand(name, help);
-  cmd->add_option("--ca-dir", o.ca_dir, "CA state directory (default: $MEDLEDGER_DATA_DIR/ca, else .medledger/ca)");
+  cmd->add_option("--ca-dir", o.ca_dir,
+                  "CA state directory (default: $MEDLEDGER_DATA_DIR/ca, else .medledger/ca)");
   return cmd;
 }
 
@@ -306,18 +328,23 @@ void register_ca_commands(CLI::App& app) {
   auto* ca = app.add_subcommand("ca", "the hospital certificate authority (key in the token)");
   ca->require_subcommand(1);
 
-  auto* init = subcommand(ca, "init", "generate the CA key in the token and a self-signed CA certificate", *o);
+  auto* init = subcommand(ca, "init",
+                          "generate the CA key in the token and a self-signed CA certificate", *o);
   add_token_options(init, o->token);
   init->add_option("--hospital", o->hospital, "hospital id (O= of every certificate)")->required();
   init->add_option("--key-label", o->key_label, "CKA_LABEL of the CA key (default: ca-<hospital>)");
   init->add_option("--days", o->days, "validity of the CA certificate (default 3650)");
-  init->add_option("--intermediate-csr", o->intermediate_csr, "instead of self-signing, write an intermediate CA request here");
+  init->add_option("--intermediate-csr", o->intermediate_csr,
+                   "instead of self-signing, write an intermediate CA request here");
   init->callback([o] { init_ca(*o); });
 
-  auto* issue_cmd = subcommand(ca, "issue", "issue a role certificate from a CSR or a public key", *o);
+  auto* issue_cmd =
+      subcommand(ca, "issue", "issue a role certificate from a CSR or a public key", *o);
   add_token_options(issue_cmd, o->token);
   auto* csr = issue_cmd->add_option("--csr", o->csr, "PKCS#10 request (PEM or DER)");
-  auto* key = issue_cmd->add_option("--public-key", o->public_key, "public key (PEM or DER SPKI), e.g. from medledger key export-public");
+  auto* key =
+      issue_cmd->add_option("--public-key", o->public_key,
+                            "public key (PEM or DER SPKI), e.g. from medledger key export-public");
   csr->excludes(key);
   issue_cmd->add_option("--role", o->role, "doctor, patient, node, auditor or admin")->required();
   issue_cmd->add_option("--id", o->id, "pseudonymous id (CN=)")->required();
@@ -325,32 +352,43 @@ void register_ca_commands(CLI::App& app) {
   issue_cmd->add_option("--out", o->out, "certificate file (default: stdout)");
   issue_cmd->add_flag("--der", o->der, "write DER instead of PEM");
   issue_cmd->callback([o] {
-    if (o->csr.empty() && o->public_key.empty()) fail(core::make_error(ErrorCode::kInvalidArgument, "give --csr FILE or --public-key FILE"));
+    if (o->csr.empty() && o->public_key.empty())
+      fail(core::make_error(ErrorCode::kInvalidArgument, "give --csr FILE or --public-key FILE"));
     issue(*o);
   });
 
-  auto* request_cmd = subcommand(ca, "request",
-                                 "write a CSR for a key in the token (e.g. the node's TLS key), signed by that key", *o);
+  auto* request_cmd = subcommand(
+      ca, "request",
+      "write a CSR for a key in the token (e.g. the node's TLS key), signed by that key", *o);
   add_token_options(request_cmd, o->token);
-  request_cmd->add_option("--key-label", o->key_label, "CKA_LABEL of the key (medledger key generate --label)")->required();
+  request_cmd
+      ->add_option("--key-label", o->key_label,
+                   "CKA_LABEL of the key (medledger key generate --label)")
+      ->required();
   request_cmd->add_option("--id", o->id, "CN= of the request")->required();
-  request_cmd->add_option("--san", o->subject_alt_names, "subjectAltName, IP:<address> or DNS:<name> (repeatable)");
+  request_cmd->add_option("--san", o->subject_alt_names,
+                          "subjectAltName, IP:<address> or DNS:<name> (repeatable)");
   request_cmd->add_option("--out", o->out, "request file (default: stdout)");
   request_cmd->callback([o] { request_for_token_key(*o); });
 
-  auto* revoke_cmd = subcommand(ca, "revoke", "mark an issued certificate revoked (then run ca crl)", *o);
+  auto* revoke_cmd =
+      subcommand(ca, "revoke", "mark an issued certificate revoked (then run ca crl)", *o);
   revoke_cmd->add_option("--serial", o->serial, "serial number, hex")->required();
-  revoke_cmd->add_option("--reason", o->reason, "RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, ...");
+  revoke_cmd->add_option("--reason", o->reason,
+                         "RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, "
+                         "superseded, cessationOfOperation, ...");
   revoke_cmd->callback([o] { revoke(*o); });
 
-  auto* crl = subcommand(ca, "crl", "sign a CRL of every revoked certificate with the token key", *o);
+  auto* crl =
+      subcommand(ca, "crl", "sign a CRL of every revoked certificate with the token key", *o);
   add_token_options(crl, o->token);
   crl->add_option("--out", o->out, "CRL file (default: stdout)");
   crl->add_flag("--der", o->der, "write DER instead of PEM");
   crl->add_option("--days", o->days, "days until nextUpdate (default 7)");
   crl->callback([o] { make_crl(*o); });
 
-  auto* exp = subcommand(ca, "export", "the CA chain (optionally led by an issued certificate) for auditors", *o);
+  auto* exp = subcommand(ca, "export",
+                         "the CA chain (optionally led by an issued certificate) for auditors", *o);
   exp->add_option("--format", o->format, "pem (bundle), p7b (PKCS#7 DER) or p7b-pem");
   exp->add_option("--serial", o->serial, "put this issued certificate first");
   exp->add_option("--out", o->out, "output file (default: stdout)");
@@ -360,21 +398,26 @@ void register_ca_commands(CLI::App& app) {
   show_cmd->add_option("--serial", o->serial, "show one issued certificate");
   show_cmd->callback([o] { show(*o); });
 
-  auto* verify_cmd = subcommand(ca, "verify", "validate a certificate against the CA chain (RFC 5280)", *o);
+  auto* verify_cmd =
+      subcommand(ca, "verify", "validate a certificate against the CA chain (RFC 5280)", *o);
   verify_cmd->add_option("--cert", o->cert, "certificate (PEM or DER)")->required();
-  verify_cmd->add_option("--chain", o->chain, "PEM bundle CA..root (default: the CA directory's chain)");
+  verify_cmd->add_option("--chain", o->chain,
+                         "PEM bundle CA..root (default: the CA directory's chain)");
   verify_cmd->add_option("--crl", o->crl, "check revocation against this CRL");
   verify_cmd->add_option("--role", o->role, "require this role");
   verify_cmd->callback([o] { verify(*o); });
 
-  auto* root = ca->add_subcommand("root-init", "offline root in software (pathlen 1) to sign intermediates");
+  auto* root =
+      ca->add_subcommand("root-init", "offline root in software (pathlen 1) to sign intermediates");
   root->add_option("--hospital", o->hospital, "hospital or consortium id (O=)")->required();
-  root->add_option("--key-out", o->key_out, "root private key PEM (mode 0600; keep offline)")->required();
+  root->add_option("--key-out", o->key_out, "root private key PEM (mode 0600; keep offline)")
+      ->required();
   root->add_option("--out", o->out, "root certificate (default: stdout)");
   root->add_option("--days", o->days, "validity (default 3650)");
   root->callback([o] { root_init(*o); });
 
-  auto* sign = ca->add_subcommand("sign-intermediate", "sign an intermediate CA request with the offline root key");
+  auto* sign = ca->add_subcommand("sign-intermediate",
+                                  "sign an intermediate CA request with the offline root key");
   sign->add_option("--root-key", o->root_key, "root private key PEM")->required();
   sign->add_option("--root-cert", o->root_cert, "root certificate")->required();
   sign->add_option("--csr", o->csr, "request from ca init --intermediate-csr")->required();
@@ -387,7 +430,8 @@ void register_ca_commands(CLI::App& app) {
   add_token_options(import, o->token);
   import->add_option("--cert", o->cert, "intermediate certificate")->required();
   import->add_option("--chain", o->chain, "PEM bundle of its issuers up to the root")->required();
-  import->callback([o] { import_intermediate(*o); });
-}
+  import->callback([o] { import_intermediate(*o);
+});
+}  // namespace medledger::app
 
 }  // namespace medledger::app

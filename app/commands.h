@@ -18,7 +18,7 @@ void register_ledger_commands(CLI::App& app);  // ledger ...
 void register_node_commands(CLI::App& app);  // node, enrol, record, access, audit, hospital
 #endif
 #ifdef MEDLEDGER_WITH_API
-void register_api_commands(CLI::App& app);  // serve
+void register_api_commands(CLI::App& app);    // serve
 void register_bench_commands(CLI::App& app);  // bench (bench_commands.cpp)
 #endif
 

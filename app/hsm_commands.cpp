@@ -26,7 +26,8 @@ namespace {
 using core::ErrorCode;
 
 struct HsmOptions {
-  TokenOptions token;  // --module, --token, --pin, --so-pin: defaults and PIN rules in token_options
+  TokenOptions
+      token;  // --module, --token, --pin, --so-pin: defaults and PIN rules in token_options
   std::string label;
   std::string algorithm = "ecdsa-p256";
   std::string id_hex;
@@ -36,7 +37,8 @@ struct HsmOptions {
 
 hsm::KeyInfo find_key(hsm::KeyStore& store, const HsmOptions& o) {
   if (!o.id_hex.empty()) return require(store.find_by_id(require(core::hex_decode(o.id_hex))));
-  if (o.label.empty()) fail(core::make_error(ErrorCode::kInvalidArgument, "name the key with --id HEX or --label L"));
+  if (o.label.empty())
+    fail(core::make_error(ErrorCode::kInvalidArgument, "name the key with --id HEX or --label L"));
   return require(store.find_by_label(o.label));
 }
 
@@ -46,7 +48,8 @@ void print_token(const hsm::TokenInfo& t) {
             << "manufacturer: " << t.manufacturer << "\n"
             << "model: " << t.model << "\n"
             << "initialized: " << (t.initialized ? "yes" : "no") << "\n"
-            << "user pin initialized: " << ((t.flags & CKF_USER_PIN_INITIALIZED) != 0 ? "yes" : "no") << "\n";
+            << "user pin initialized: "
+            << ((t.flags & CKF_USER_PIN_INITIALIZED) != 0 ? "yes" : "no") << "\n";
 }
 
 // ulSessionCount / ulMaxSessionCount as PKCS#11 2.40 defines them: a number, or
@@ -96,7 +99,8 @@ void register_token_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o
     }
   });
 
-  auto* status = token->add_subcommand("status", "mechanisms, missing mechanisms, sessions, objects");
+  auto* status =
+      token->add_subcommand("status", "mechanisms, missing mechanisms, sessions, objects");
   add_token_options(status, o->token);
   status->callback([o] {
     auto module = load_module(o->token);
@@ -104,7 +108,8 @@ void register_token_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o
     // Counting private objects needs a login; without a PIN source the counts are skipped.
     std::unique_ptr<core::SecretBytes> pin;
     if (user_pin_given(o->token)) {
-      pin = std::make_unique<core::SecretBytes>(read_user_pin(o->token, "user PIN for " + selector.describe()));
+      pin = std::make_unique<core::SecretBytes>(
+          read_user_pin(o->token, "user PIN for " + selector.describe()));
     }
     auto s = require(hsm::token_status(*module, selector, pin.get()));
     print_token(s.token);
@@ -118,14 +123,15 @@ void register_token_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o
     for (const auto& m : s.missing_optional) std::cout << " " << m;
     std::cout << (s.missing_optional.empty() ? " none" : "") << "\n";
     if (s.objects_counted) {
-      std::cout << "objects: " << s.private_keys << " private keys, " << s.public_keys << " public keys, "
-                << s.secret_keys << " secret keys\n";
+      std::cout << "objects: " << s.private_keys << " private keys, " << s.public_keys
+                << " public keys, " << s.secret_keys << " secret keys\n";
     } else {
       std::cout << "objects: not counted (give --pin or set MEDLEDGER_USER_PIN)\n";
     }
     if (!s.missing_required.empty()) {
       fail(core::make_error(ErrorCode::kMechanismMissing, "token '" + s.token.label + "' lacks " +
-                                                              s.missing_required.front() + ", which medledger requires"));
+                                                              s.missing_required.front() +
+                                                              ", which medledger requires"));
     }
   });
 }
@@ -134,7 +140,8 @@ void register_key_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o) 
   auto* key = app.add_subcommand("key", "signing keys in the token");
   key->require_subcommand(1);
 
-  auto* generate = key->add_subcommand("generate", "generate a non-extractable signing key pair in the token");
+  auto* generate =
+      key->add_subcommand("generate", "generate a non-extractable signing key pair in the token");
   add_token_options(generate, o->token);
   generate->add_option("--label", o->label, "CKA_LABEL of the new key")->required();
   generate->add_option("--algorithm", o->algorithm, "ecdsa-p256 (default) or ed25519");
@@ -151,7 +158,8 @@ void register_key_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o) 
   list->callback([o] {
     hsm::KeyStore store(open_token(o->token));
     for (const auto& k : require(store.list())) {
-      std::cout << core::hex_encode(k.id) << "\t" << core::key_algorithm_name(k.algorithm) << "\t" << k.label << "\n";
+      std::cout << core::hex_encode(k.id) << "\t" << core::key_algorithm_name(k.algorithm) << "\t"
+                << k.label << "\n";
     }
   });
 
@@ -171,14 +179,16 @@ void register_key_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o) 
     if (!file.flush()) fail(core::make_error(ErrorCode::kIoError, "cannot write '" + o->out + "'"));
   });
 
-  auto* sign = key->add_subcommand("sign", "sign a SHA-256 digest; prints the signature (DER for ECDSA) as hex");
+  auto* sign = key->add_subcommand(
+      "sign", "sign a SHA-256 digest; prints the signature (DER for ECDSA) as hex");
   add_token_options(sign, o->token);
   add_key_choice(sign, *o);
   sign->add_option("--digest", o->digest_hex, "SHA-256 digest, 64 hex characters")->required();
   sign->callback([o] {
     auto bytes = require(core::hex_decode(o->digest_hex));
     if (bytes.size() != core::kSha256Size) {
-      fail(core::make_error(ErrorCode::kInvalidArgument, "--digest must be 32 bytes (64 hex characters)"));
+      fail(core::make_error(ErrorCode::kInvalidArgument,
+                            "--digest must be 32 bytes (64 hex characters)"));
     }
     core::Digest digest{};
     std::copy(bytes.begin(), bytes.end(), digest.begin());
@@ -189,7 +199,8 @@ void register_key_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o) 
 
   auto* kek = key->add_subcommand("kek", "the key-encryption key that wraps person keys");
   kek->require_subcommand(1);
-  auto* kek_create = kek->add_subcommand("create", "create the trusted AES-256 KEK (needs the SO PIN)");
+  auto* kek_create =
+      kek->add_subcommand("create", "create the trusted AES-256 KEK (needs the SO PIN)");
   add_module_option(kek_create, o->token);
   add_token_selector_option(kek_create, o->token);
   add_so_pin_option(kek_create, o->token);
@@ -198,7 +209,8 @@ void register_key_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o) 
     auto module = load_module(o->token);
     auto selector = token_selector(o->token);
     auto so_pin = read_so_pin(o->token, "SO PIN for " + selector.describe());
-    auto id = require(hsm::create_kek(*module, selector, so_pin, o->label.empty() ? hsm::kDefaultKekLabel : o->label));
+    auto id = require(hsm::create_kek(*module, selector, so_pin,
+                                      o->label.empty() ? hsm::kDefaultKekLabel : o->label));
     std::cout << "kek id: " << core::hex_encode(id) << "\n";
   });
 }

@@ -63,18 +63,21 @@ struct LedgerCliOptions {
   std::string tx_id;
   std::uint64_t from = 0;
   std::int64_t to = -1;
-  TokenOptions token;            // --module, --token, --pin: where the proposer key lives
-  std::string proposer_key;      // --proposer-key: CKA_LABEL of the proposer key in the token
-  bool software_proposer = false;  // --software-proposer: <path>/proposer-key.pem (trials only)
+  TokenOptions token;                // --module, --token, --pin: where the proposer key lives
+  std::string proposer_key;          // --proposer-key: CKA_LABEL of the proposer key in the token
+  bool software_proposer = false;    // --software-proposer: <path>/proposer-key.pem (trials only)
   std::string contract = "records";  // --contract at init: records or kv
 };
 
 // The contract named in genesis decides the rules; every command on the ledger
 // after init uses that one, so append and verify can never disagree.
 std::unique_ptr<ledger::Contract> make_contract(const std::string& genesis_name) {
-  if (genesis_name == ledger::kRecordsContractName) return std::make_unique<ledger::RecordsContract>();
-  if (genesis_name == ledger::kKeyValueContractName) return std::make_unique<ledger::KeyValueContract>();
-  fail(core::make_error(ErrorCode::kConfigInvalid, "genesis names an unknown contract '" + genesis_name + "'"));
+  if (genesis_name == ledger::kRecordsContractName)
+    return std::make_unique<ledger::RecordsContract>();
+  if (genesis_name == ledger::kKeyValueContractName)
+    return std::make_unique<ledger::KeyValueContract>();
+  fail(core::make_error(ErrorCode::kConfigInvalid,
+                        "genesis names an unknown contract '" + genesis_name + "'"));
 }
 
 std::string contract_name_for_option(const std::string& option) {
@@ -84,7 +87,8 @@ std::string contract_name_for_option(const std::string& option) {
 }
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -96,18 +100,22 @@ std::string read_file(const std::string& path) {
   return buffer.str();
 }
 
-std::filesystem::path ledger_dir(const LedgerCliOptions& o) { return std::filesystem::path(o.path) / "lmdb"; }
+std::filesystem::path ledger_dir(const LedgerCliOptions& o) {
+  return std::filesystem::path(o.path) / "lmdb";
+}
 
 // Exactly one proposer source: the token key, or the software key by explicit choice.
 void check_proposer_choice(const LedgerCliOptions& o) {
   const bool token = !o.token.token.empty() || !o.proposer_key.empty();
   if (o.software_proposer && token) {
-    fail(core::make_error(ErrorCode::kInvalidArgument, "--software-proposer excludes --token/--proposer-key"));
+    fail(core::make_error(ErrorCode::kInvalidArgument,
+                          "--software-proposer excludes --token/--proposer-key"));
   }
   if (!o.software_proposer && (o.token.token.empty() || o.proposer_key.empty())) {
-    fail(core::make_error(ErrorCode::kInvalidArgument,
-                          "the block proposer is a token key: give --token and --proposer-key LABEL "
-                          "(or --software-proposer for a local trial, not for production)"));
+    fail(
+        core::make_error(ErrorCode::kInvalidArgument,
+                         "the block proposer is a token key: give --token and --proposer-key LABEL "
+                         "(or --software-proposer for a local trial, not for production)"));
   }
 }
 
@@ -136,7 +144,8 @@ void write_software_proposer(const LedgerCliOptions& o, const core::SoftwareSign
 
 // The proposer of an existing ledger; refuses a key the genesis does not list
 // (its blocks would never verify).
-std::unique_ptr<core::Signer> load_proposer(const LedgerCliOptions& o, const ledger::Ledger& ledger) {
+std::unique_ptr<core::Signer> load_proposer(const LedgerCliOptions& o,
+                                            const ledger::Ledger& ledger) {
   check_proposer_choice(o);
   auto signer = o.software_proposer ? load_software_proposer(o) : token_proposer(o);
   const auto& keys = ledger.proposer_keys();
@@ -154,7 +163,9 @@ json::object proposer_json(const LedgerCliOptions& o, const core::Signer& signer
   return out;
 }
 
-std::unique_ptr<ledger::Ledger> open_ledger(const LedgerCliOptions& o) { return require(ledger::Ledger::open(ledger_dir(o))); }
+std::unique_ptr<ledger::Ledger> open_ledger(const LedgerCliOptions& o) {
+  return require(ledger::Ledger::open(ledger_dir(o)));
+}
 
 json::object header_json(const ledger::Block& block) {
   json::object out = json::parse(block.header_json).as_object();
@@ -175,8 +186,10 @@ void run_init(const LedgerCliOptions& o) {
   check_proposer_choice(o);
   std::unique_ptr<core::SoftwareSigner> software;
   std::unique_ptr<core::Signer> token;
-  if (o.software_proposer) software = require(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
-  else token = token_proposer(o);
+  if (o.software_proposer)
+    software = require(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
+  else
+    token = token_proposer(o);
   core::Signer& signer = software ? static_cast<core::Signer&>(*software) : *token;
   std::filesystem::create_directories(o.path);
   ledger::GenesisConfig config;
@@ -188,8 +201,8 @@ void run_init(const LedgerCliOptions& o) {
   config.proposers = {&signer};  // its SPKI goes into genesis: verify needs no token
   config.contract = contract_name_for_option(o.contract);
   auto contract = make_contract(config.contract);
-  auto created = require(ledger::Ledger::create(ledger_dir(o), ledger::make_genesis_document(config), *contract,
-                                                signer, now_ms()));
+  auto created = require(ledger::Ledger::create(
+      ledger_dir(o), ledger::make_genesis_document(config), *contract, signer, now_ms()));
   // The software key is written only once the ledger exists, owner-only.
   if (software) write_software_proposer(o, *software);
   auto genesis = require(created->block(0));
@@ -245,7 +258,8 @@ void run_show(const LedgerCliOptions& o) {
     core::Digest id{};
     std::copy(id_bytes->begin(), id_bytes->end(), id.begin());
     auto sequence = require(ledger->find(id));
-    if (!sequence) fail(core::make_error(ErrorCode::kLedgerNotFound, "no transaction " + core::hex_encode(id)));
+    if (!sequence)
+      fail(core::make_error(ErrorCode::kLedgerNotFound, "no transaction " + core::hex_encode(id)));
     json::object out = tx_json(require(ledger->transaction(*sequence)));
     out["block"] = static_cast<std::int64_t>(require(ledger->block_of(*sequence)));
     print(out);
@@ -254,7 +268,8 @@ void run_show(const LedgerCliOptions& o) {
   if (o.block >= 0) {
     auto block = require(ledger->block(static_cast<std::uint64_t>(o.block)));
     json::array txs;
-    for (std::uint64_t s = block.header.log_size - block.header.tx_count; s < block.header.log_size; ++s) {
+    for (std::uint64_t s = block.header.log_size - block.header.tx_count; s < block.header.log_size;
+         ++s) {
       auto tx = require(ledger->transaction(s));
       txs.emplace_back(json::object{{"sequence", static_cast<std::int64_t>(s)},
                                     {"tx_id", core::hex_encode(tx.tx_id)},
@@ -276,16 +291,19 @@ void run_export(const LedgerCliOptions& o) {
   auto tip = require(ledger->tip());
   std::uint64_t to = o.to < 0 ? tip.block.header.height : static_cast<std::uint64_t>(o.to);
   if (o.from > to || to > tip.block.header.height || to - o.from >= kMaxExportBlocks) {
-    fail(core::make_error(ErrorCode::kInvalidArgument, "--from/--to must name at most 100000 existing blocks, from <= to"));
+    fail(core::make_error(ErrorCode::kInvalidArgument,
+                          "--from/--to must name at most 100000 existing blocks, from <= to"));
   }
   json::array blocks;
   for (std::uint64_t h = o.from; h <= to; ++h) {
     auto block = require(ledger->block(h));
     json::array txs;
-    for (std::uint64_t s = block.header.log_size - block.header.tx_count; s < block.header.log_size; ++s) {
+    for (std::uint64_t s = block.header.log_size - block.header.tx_count; s < block.header.log_size;
+         ++s) {
       txs.emplace_back(tx_json(require(ledger->transaction(s))));
     }
-    blocks.emplace_back(json::object{{"header", header_json(block)}, {"transactions", std::move(txs)}});
+    blocks.emplace_back(
+        json::object{{"header", header_json(block)}, {"transactions", std::move(txs)}});
   }
   print(json::object{{"origin", ledger->origin()}, {"blocks", std::move(blocks)}});
 }
@@ -293,11 +311,15 @@ void run_export(const LedgerCliOptions& o) {
 // --module/--token/--pin + --proposer-key (the default, real path) or --software-proposer.
 void add_proposer_options(CLI::App* command, LedgerCliOptions& o) {
   add_module_option(command, o.token);
-  auto* token = command->add_option("--token", o.token.token, "token holding the proposer key: label, serial or pkcs11: URI");
+  auto* token = command->add_option("--token", o.token.token,
+                                    "token holding the proposer key: label, serial or pkcs11: URI");
   add_pin_option(command, o.token);
-  auto* key = command->add_option("--proposer-key", o.proposer_key, "CKA_LABEL of the proposer (node) key in the token");
-  command->add_flag("--software-proposer", o.software_proposer,
-                    "sign blocks with <path>/proposer-key.pem instead of a token key: local trials only, NOT for production")
+  auto* key = command->add_option("--proposer-key", o.proposer_key,
+                                  "CKA_LABEL of the proposer (node) key in the token");
+  command
+      ->add_flag("--software-proposer", o.software_proposer,
+                 "sign blocks with <path>/proposer-key.pem instead of a token key: local trials "
+                 "only, NOT for production")
       ->excludes(token)
       ->excludes(key);
 }
@@ -306,38 +328,46 @@ void add_proposer_options(CLI::App* command, LedgerCliOptions& o) {
 
 void register_ledger_commands(CLI::App& app) {
   auto o = std::make_shared<LedgerCliOptions>();
-  CLI::App* ledger = app.add_subcommand("ledger", "the tamper-evident ledger (LMDB): init, append, verify, show, export");
+  CLI::App* ledger = app.add_subcommand(
+      "ledger", "the tamper-evident ledger (LMDB): init, append, verify, show, export");
   ledger->require_subcommand(1);
 
   CLI::App* init = ledger->add_subcommand("init", "create a ledger with its genesis block");
   init->add_option("--path", o->path, "ledger directory")->required();
   init->add_option("--consortium", o->consortium, "consortium name in the genesis configuration");
   init->add_option("--hospital", o->hospital, "founding hospital id");
-  init->add_option("--ca-cert", o->ca_certs, "founding hospital CA certificate (PEM file); repeatable");
+  init->add_option("--ca-cert", o->ca_certs,
+                   "founding hospital CA certificate (PEM file); repeatable");
   init->add_option("--admit-quorum", o->admit_quorum, "member CAs needed to admit a hospital");
   init->add_option("--contract", o->contract,
-                   "rules the ledger runs, fixed in genesis: records (medical records, default) or kv (storage trials)");
+                   "rules the ledger runs, fixed in genesis: records (medical records, default) or "
+                   "kv (storage trials)");
   add_proposer_options(init, *o);
   init->callback([o] { run_init(*o); });
 
-  CLI::App* append = ledger->add_subcommand("append", "append one wire transaction through the solo orderer; prints its receipt");
+  CLI::App* append = ledger->add_subcommand(
+      "append", "append one wire transaction through the solo orderer; prints its receipt");
   append->add_option("--path", o->path, "ledger directory")->required();
   append->add_option("--tx", o->tx_file, "file holding the canonical wire transaction")->required();
   add_proposer_options(append, *o);
   append->callback([o] { run_append(*o); });
 
-  CLI::App* verify = ledger->add_subcommand("verify", "recompute every hash, root, link, signature and state transition");
+  CLI::App* verify = ledger->add_subcommand(
+      "verify", "recompute every hash, root, link, signature and state transition");
   verify->add_option("--path", o->path, "ledger directory")->required();
-  verify->add_flag("--progress", o->progress, "print progress on stderr even when it is not a terminal");
+  verify->add_flag("--progress", o->progress,
+                   "print progress on stderr even when it is not a terminal");
   verify->callback([o] { run_verify(*o); });
 
-  CLI::App* show = ledger->add_subcommand("show", "the tip, a block (--block) or a transaction (--tx) as JSON");
+  CLI::App* show =
+      ledger->add_subcommand("show", "the tip, a block (--block) or a transaction (--tx) as JSON");
   show->add_option("--path", o->path, "ledger directory")->required();
   auto* block_opt = show->add_option("--block", o->block, "block height");
   show->add_option("--tx", o->tx_id, "tx_id (hex or base64url)")->excludes(block_opt);
   show->callback([o] { run_show(*o); });
 
-  CLI::App* exp = ledger->add_subcommand("export", "blocks with their transactions as one JSON document");
+  CLI::App* exp =
+      ledger->add_subcommand("export", "blocks with their transactions as one JSON document");
   exp->add_option("--path", o->path, "ledger directory")->required();
   exp->add_option("--from", o->from, "first block (default 0)");
   exp->add_option("--to", o->to, "last block (default the tip)");

@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   CLI::App app{"medledger: HSM-backed identity, signing and ledger appliance for hospitals"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("medledger ") + MEDLEDGER_VERSION + " (" +
-                                          medledger::core::allocator_name() + ")");
+                                        medledger::core::allocator_name() + ")");
   medledger::app::register_commands(app);
 
   try {

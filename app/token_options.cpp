@@ -16,8 +16,9 @@ bool environment_set(const char* name) {
 
 // The PIN source rule, in one place: the option, else env:NAME when that variable
 // is set, else an interactive prompt.
-core::SecretBytes read_pin(const std::string& spec, const char* environment, const std::string& what) {
-  std::string source_spec = !spec.empty()                 ? spec
+core::SecretBytes read_pin(const std::string& spec, const char* environment,
+                           const std::string& what) {
+  std::string source_spec = !spec.empty()                  ? spec
                             : environment_set(environment) ? std::string("env:") + environment
                                                            : "prompt";
   auto source = require(core::SecretSource::parse(source_spec, what));
@@ -26,7 +27,8 @@ core::SecretBytes read_pin(const std::string& spec, const char* environment, con
 }  // namespace
 
 void add_module_option(CLI::App* command, TokenOptions& options) {
-  command->add_option("--module", options.module, "PKCS#11 module (default: $MEDLEDGER_PKCS11_MODULE, else SoftHSM2)");
+  command->add_option("--module", options.module,
+                      "PKCS#11 module (default: $MEDLEDGER_PKCS11_MODULE, else SoftHSM2)");
 }
 
 void add_token_selector_option(CLI::App* command, TokenOptions& options) {
@@ -35,12 +37,14 @@ void add_token_selector_option(CLI::App* command, TokenOptions& options) {
 
 void add_pin_option(CLI::App* command, TokenOptions& options) {
   command->add_option("--pin", options.pin,
-                      "user PIN source: file:PATH, env:NAME or prompt (default: env:MEDLEDGER_USER_PIN if set, else prompt)");
+                      "user PIN source: file:PATH, env:NAME or prompt (default: "
+                      "env:MEDLEDGER_USER_PIN if set, else prompt)");
 }
 
 void add_so_pin_option(CLI::App* command, TokenOptions& options) {
   command->add_option("--so-pin", options.so_pin,
-                      "SO PIN source: file:PATH, env:NAME or prompt (default: env:MEDLEDGER_SO_PIN if set, else prompt)");
+                      "SO PIN source: file:PATH, env:NAME or prompt (default: env:MEDLEDGER_SO_PIN "
+                      "if set, else prompt)");
 }
 
 void add_token_options(CLI::App* command, TokenOptions& options) {

@@ -24,7 +24,8 @@
 namespace medledger::bench {
 
 inline core::SecretBytes secret(std::string_view text) {
-  return core::SecretBytes(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  return core::SecretBytes(
+      core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 
 template <typename T>
@@ -40,8 +41,9 @@ inline std::filesystem::path make_softhsm_directory(const std::string& prefix) {
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   std::filesystem::path root = pattern;
   std::filesystem::create_directories(root / "tokens");
-  std::ofstream(root / "softhsm2.conf") << "directories.tokendir = " << (root / "tokens").string() << "\n"
-                                        << "objectstore.backend = file\nlog.level = ERROR\n";
+  std::ofstream(root / "softhsm2.conf")
+      << "directories.tokendir = " << (root / "tokens").string() << "\n"
+      << "objectstore.backend = file\nlog.level = ERROR\n";
   ::setenv("SOFTHSM2_CONF", (root / "softhsm2.conf").c_str(), 1);
   return root;
 }
@@ -67,7 +69,8 @@ class RateReporter : public benchmark::ConsoleReporter {
       if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
       auto rate = run.counters.find("items_per_second");
       if (rate == run.counters.end()) continue;
-      const std::pair<std::string, int> key{run.run_name.function_name, static_cast<int>(run.threads)};
+      const std::pair<std::string, int> key{run.run_name.function_name,
+                                            static_cast<int>(run.threads)};
       rates_[key].push_back(rate->second.value);
       // CPU seconds per item over all threads: what the code costs, robust against
       // other processes taking the shared cores (real time is not).
@@ -76,8 +79,12 @@ class RateReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
   }
   /// Medians over the repetitions; 0 when (name, threads) did not run.
-  double rate(const std::string& name, int threads) const { return median_of(rates_, name, threads); }
-  double cpu_seconds(const std::string& name, int threads) const { return median_of(cpu_, name, threads); }
+  double rate(const std::string& name, int threads) const {
+    return median_of(rates_, name, threads);
+  }
+  double cpu_seconds(const std::string& name, int threads) const {
+    return median_of(cpu_, name, threads);
+  }
 
  private:
   Samples rates_;

@@ -83,28 +83,36 @@ struct BenchState {
     root = bench::make_softhsm_directory("medledger-ca-bench");
     module = must(hsm::Module::load(hsm::kDefaultModulePath), "load SoftHSM2");
     must(hsm::init_token(*module, kTokenLabel, secret(kSoPin), secret(kUserPin)), "init token");
-    pool = must(hsm::SessionPool::open(module, hsm::TokenSelector::by_label(kTokenLabel), secret(kUserPin)), "open pool");
+    pool = must(
+        hsm::SessionPool::open(module, hsm::TokenSelector::by_label(kTokenLabel), secret(kUserPin)),
+        "open pool");
     hsm::KeyStore keys(pool);
     auto key = must(keys.generate({"ca-bench", core::KeyAlgorithm::kEcdsaP256}), "generate CA key");
     token_signer = must(keys.signer(key.id), "token signer");
-    software_signer = must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "software key");
+    software_signer =
+        must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "software key");
 
     std::time_t now = std::time(nullptr);
     ca::CaOptions options;
     options.hospital_id = "hospital-bench";
-    for (auto [signer, out] : {std::pair{static_cast<core::Signer*>(token_signer.get()), &token_ca},
-                               std::pair{static_cast<core::Signer*>(software_signer.get()), &software_ca}}) {
-      auto cert = must(ca::CertificateAuthority::self_signed(*signer, options, now), "CA certificate");
-      *out = std::make_unique<ca::CertificateAuthority>(must(ca::CertificateAuthority::open(*signer, cert, {}), "open CA"));
+    for (auto [signer, out] :
+         {std::pair{static_cast<core::Signer*>(token_signer.get()), &token_ca},
+          std::pair{static_cast<core::Signer*>(software_signer.get()), &software_ca}}) {
+      auto cert =
+          must(ca::CertificateAuthority::self_signed(*signer, options, now), "CA certificate");
+      *out = std::make_unique<ca::CertificateAuthority>(
+          must(ca::CertificateAuthority::open(*signer, cert, {}), "open CA"));
     }
     core::SecretBytes pem = software_signer->private_key_pem();
     core::BioPtr bio(BIO_new_mem_buf(pem.view().data(), static_cast<int>(pem.view().size())));
     plain_key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
     for (std::size_t i = 0; i < kCsrCount; ++i) csrs.push_back(make_csr());
 
-    leaf = std::make_unique<ca::Certificate>(must(software_ca->issue(csrs[0], doctor_request(), now), "leaf"));
+    leaf = std::make_unique<ca::Certificate>(
+        must(software_ca->issue(csrs[0], doctor_request(), now), "leaf"));
     std::vector<ca::RevokedEntry> revoked;
-    for (long i = 0; i < kRevokedInCrl; ++i) revoked.push_back({std::to_string(100000 + i), now, ca::RevocationReason::kSuperseded});
+    for (long i = 0; i < kRevokedInCrl; ++i)
+      revoked.push_back({std::to_string(100000 + i), now, ca::RevocationReason::kSuperseded});
     crl = std::make_unique<ca::Crl>(must(software_ca->make_crl(revoked, 1, now, 7), "CRL"));
   }
 
@@ -124,7 +132,8 @@ void bench_issue(benchmark::State& state, bool token) {
   ca::CertificateAuthority& authority = token ? *state_->token_ca : *state_->software_ca;
   std::size_t i = 0;
   for (auto _ : state) {
-    auto cert = authority.issue(state_->csrs[i++ % kCsrCount], doctor_request(), std::time(nullptr));
+    auto cert =
+        authority.issue(state_->csrs[i++ % kCsrCount], doctor_request(), std::time(nullptr));
     if (!cert) state.SkipWithError(cert.error().to_string().c_str());
     benchmark::DoNotOptimize(cert);
   }
@@ -147,9 +156,12 @@ void bench_issue_plain(benchmark::State& state) {
     BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()));
     X509_set_version(cert.get(), X509_VERSION_3);
     X509_NAME* name = X509_NAME_new();
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("hospital-bench"), -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("doctor"), -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("dr-bench"), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>("hospital-bench"), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>("doctor"), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>("dr-bench"), -1, -1, 0);
     X509_set_subject_name(cert.get(), name);
     X509_NAME_free(name);
     X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert));
@@ -159,15 +171,17 @@ void bench_issue_plain(benchmark::State& state) {
     X509_set_pubkey(cert.get(), subject_key);
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, ca_cert, cert.get(), nullptr, nullptr, 0);
-    for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:FALSE"},
-                              std::pair{NID_key_usage, "critical,digitalSignature,nonRepudiation"},
-                              std::pair{NID_ext_key_usage, "clientAuth"}, std::pair{NID_subject_key_identifier, "hash"},
-                              std::pair{NID_authority_key_identifier, "keyid:always"}}) {
+    for (auto [nid, value] :
+         {std::pair{NID_basic_constraints, "critical,CA:FALSE"},
+          std::pair{NID_key_usage, "critical,digitalSignature,nonRepudiation"},
+          std::pair{NID_ext_key_usage, "clientAuth"}, std::pair{NID_subject_key_identifier, "hash"},
+          std::pair{NID_authority_key_identifier, "keyid:always"}}) {
       X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
       X509_add_ext(cert.get(), ext, -1);
       X509_EXTENSION_free(ext);
     }
-    if (X509_sign(cert.get(), state_->plain_key.get(), EVP_sha256()) <= 0) state.SkipWithError("X509_sign");
+    if (X509_sign(cert.get(), state_->plain_key.get(), EVP_sha256()) <= 0)
+      state.SkipWithError("X509_sign");
     benchmark::DoNotOptimize(cert);
   }
   state.SetItemsProcessed(state.iterations());
@@ -178,7 +192,8 @@ void bench_validate(benchmark::State& state, bool with_crl) {
   std::vector<ca::Crl> crls;
   if (with_crl) crls.push_back(*state_->crl);
   for (auto _ : state) {
-    auto valid = ca::validate_chain(*state_->leaf, anchors, crls, std::time(nullptr), ca::Role::kDoctor);
+    auto valid =
+        ca::validate_chain(*state_->leaf, anchors, crls, std::time(nullptr), ca::Role::kDoctor);
     if (!valid) state.SkipWithError(valid.error().to_string().c_str());
     benchmark::DoNotOptimize(valid);
   }
@@ -211,7 +226,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
       if (run.run_type == Run::RT_Iteration && run.real_accumulated_time > 0) {
-        rates_[run.benchmark_name()] = static_cast<double>(run.iterations) / run.real_accumulated_time;
+        rates_[run.benchmark_name()] =
+            static_cast<double>(run.iterations) / run.real_accumulated_time;
       }
     }
     ConsoleReporter::ReportRuns(runs);
@@ -228,10 +244,13 @@ class RatioReporter : public benchmark::ConsoleReporter {
 };
 
 void print_ratios(const RatioReporter& r) {
-  double plain = r.rate("issue/plain_openssl"), software = r.rate("issue/software_key"), token = r.rate("issue/token_key");
+  double plain = r.rate("issue/plain_openssl"), software = r.rate("issue/software_key"),
+         token = r.rate("issue/token_key");
   std::printf("\nca_bench summary (one thread, real time)\n");
-  std::printf(" issue: plain OpenSSL %.0f/s, CertificateAuthority+SoftwareSigner %.0f/s, +TokenSigner (SoftHSM2) %.0f/s\n",
-              plain, software, token);
+  std::printf(
+      " issue: plain OpenSSL %.0f/s, CertificateAuthority+SoftwareSigner %.0f/s, +TokenSigner "
+      "(SoftHSM2) %.0f/s\n",
+      plain, software, token);
   if (plain > 0 && software > 0 && token > 0) {
     std::printf("  %-56s %7.3fx\n", "software-key CA / plain OpenSSL", software / plain);
     std::printf("  %-56s %7.3fx\n", "token-key CA / plain OpenSSL", token / plain);
@@ -241,7 +260,9 @@ void print_ratios(const RatioReporter& r) {
     double ours = r.rate(std::string("validate/validate_chain/") + kind);
     double base = r.rate(std::string("validate/plain_openssl/") + kind);
     if (ours <= 0 || base <= 0) continue;
-    std::printf(" validate (%s): validate_chain %.0f/s, plain X509_verify_cert %.0f/s, ratio %.3fx\n", kind, ours, base, ours / base);
+    std::printf(
+        " validate (%s): validate_chain %.0f/s, plain X509_verify_cert %.0f/s, ratio %.3fx\n", kind,
+        ours, base, ours / base);
   }
 }
 
@@ -257,10 +278,14 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("issue/plain_openssl", bench_issue_plain)->UseRealTime();
     benchmark::RegisterBenchmark("issue/software_key", bench_issue, false)->UseRealTime();
     benchmark::RegisterBenchmark("issue/token_key", bench_issue, true)->UseRealTime();
-    benchmark::RegisterBenchmark("validate/plain_openssl/no_crl", bench_validate_plain, false)->UseRealTime();
-    benchmark::RegisterBenchmark("validate/validate_chain/no_crl", bench_validate, false)->UseRealTime();
-    benchmark::RegisterBenchmark("validate/plain_openssl/crl", bench_validate_plain, true)->UseRealTime();
-    benchmark::RegisterBenchmark("validate/validate_chain/crl", bench_validate, true)->UseRealTime();
+    benchmark::RegisterBenchmark("validate/plain_openssl/no_crl", bench_validate_plain, false)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("validate/validate_chain/no_crl", bench_validate, false)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("validate/plain_openssl/crl", bench_validate_plain, true)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("validate/validate_chain/crl", bench_validate, true)
+        ->UseRealTime();
     RatioReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
     print_ratios(reporter);

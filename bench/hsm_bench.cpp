@@ -53,7 +53,7 @@ namespace {
 using namespace medledger;
 
 constexpr const char* kTokenLabel = "bench";
-constexpr const char* kSoPin = "bench-so-pin";     // a throwaway token: fixed PINs are fine here
+constexpr const char* kSoPin = "bench-so-pin";  // a throwaway token: fixed PINs are fine here
 constexpr const char* kUserPin = "bench-user-pin";
 constexpr std::size_t kFewWrappedKeys = 10;
 constexpr std::size_t kDefaultManyWrappedKeys = 100000;
@@ -96,10 +96,12 @@ struct BenchToken {
     must(hsm::init_token(*module, kTokenLabel, secret(kSoPin), secret(kUserPin)), "init token");
     auto selector = hsm::TokenSelector::by_label(kTokenLabel);
     auto kek = must(hsm::create_kek(*module, selector, secret(kSoPin)), "create KEK");
-    for (auto strategy : {hsm::SigningKeyStrategy::kTokenObject, hsm::SigningKeyStrategy::kSessionCopy}) {
+    for (auto strategy :
+         {hsm::SigningKeyStrategy::kTokenObject, hsm::SigningKeyStrategy::kSessionCopy}) {
       hsm::PoolOptions options;
       options.strategy = strategy;
-      pools[strategy] = must(hsm::SessionPool::open(module, selector, secret(kUserPin), options), "open pool");
+      pools[strategy] =
+          must(hsm::SessionPool::open(module, selector, secret(kUserPin), options), "open pool");
     }
     auto& default_pool = pools.at(hsm::kDefaultSigningKeyStrategy);
     hsm::KeyStore keys(default_pool);
@@ -107,9 +109,11 @@ struct BenchToken {
     for (auto& [strategy, pool] : pools) {
       token_signers[strategy] = must(hsm::KeyStore(pool).signer(key.id), "token signer");
     }
-    software_signer = must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "software key");
+    software_signer =
+        must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "software key");
 
-    auto wrapped_group = [&](std::shared_ptr<hsm::SessionPool>& pool, std::unique_ptr<hsm::WrappedKeyStore>& store) {
+    auto wrapped_group = [&](std::shared_ptr<hsm::SessionPool>& pool,
+                             std::unique_ptr<hsm::WrappedKeyStore>& store) {
       pool = must(hsm::SessionPool::open(module, selector, secret(kUserPin)), "open wrapped pool");
       store = must(hsm::WrappedKeyStore::open(pool, kek), "open wrapped store");
     };
@@ -121,7 +125,8 @@ struct BenchToken {
     many_blobs = generate_blobs(*miss_store, many_wrapped_keys());
     many_blobs_seconds = seconds_since(started);
     active_blobs.assign(many_blobs.begin(),
-                        many_blobs.begin() + static_cast<std::ptrdiff_t>(std::min(kActiveWrappedKeys, many_blobs.size())));
+                        many_blobs.begin() + static_cast<std::ptrdiff_t>(
+                                                 std::min(kActiveWrappedKeys, many_blobs.size())));
     // Steady state: every active key unwrapped (and paired: hot_store did not make
     // them) once before the measurement, as a running node would have.
     started = std::chrono::steady_clock::now();
@@ -136,7 +141,8 @@ struct BenchToken {
       must(miss_store->sign_digest(many_blobs[pick(warm_random)], warm_up), "warm up");
     }
     warm_up_seconds = seconds_since(started);
-    for (const auto& blob : few_blobs) few_signers.push_back(must(hot_store->signer(blob), "wrapped signer"));
+    for (const auto& blob : few_blobs)
+      few_signers.push_back(must(hot_store->signer(blob), "wrapped signer"));
   }
 
   ~BenchToken() {
@@ -217,7 +223,8 @@ void bench_raw_sign(benchmark::State& state, bool session_copy) {
       {CKA_CLASS, &private_class, sizeof(private_class)},
       {CKA_ID, token->key.id.data(), token->key.id.size()},
   };
-  auto found = session->find_objects(match, 1);  // logged in already: login state is per application
+  auto found =
+      session->find_objects(match, 1);  // logged in already: login state is per application
   if (!found || found->size() != 1) {
     state.SkipWithError("private key not found by CKA_ID");
     return;
@@ -227,7 +234,8 @@ void bench_raw_sign(benchmark::State& state, bool session_copy) {
     CK_BBOOL no = CK_FALSE;
     CK_ATTRIBUTE session_object = {CKA_TOKEN, &no, sizeof(no)};
     CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
-    if (CK_RV rv = p11->C_CopyObject(session->handle(), key, &session_object, 1, &copy); rv != CKR_OK) {
+    if (CK_RV rv = p11->C_CopyObject(session->handle(), key, &session_object, 1, &copy);
+        rv != CKR_OK) {
       state.SkipWithError(("C_CopyObject failed: " + std::to_string(rv)).c_str());
       return;
     }
@@ -240,7 +248,8 @@ void bench_raw_sign(benchmark::State& state, bool session_copy) {
     std::uint8_t signature[kP256SignatureSize];
     CK_ULONG length = sizeof(signature);
     CK_RV rv = p11->C_SignInit(session->handle(), &ecdsa, key);
-    if (rv == CKR_OK) rv = p11->C_Sign(session->handle(), digest.data(), digest.size(), signature, &length);
+    if (rv == CKR_OK)
+      rv = p11->C_Sign(session->handle(), digest.data(), digest.size(), signature, &length);
     if (rv != CKR_OK) {
       state.SkipWithError(("C_SignInit/C_Sign failed: " + std::to_string(rv)).c_str());
       return;
@@ -263,7 +272,8 @@ void bench_pool_sign(benchmark::State& state, hsm::SigningKeyStrategy strategy) 
 
 // (e): a random key among N; with N far above the cache bound almost every
 // signature needs a C_UnwrapKey first.
-void bench_wrapped_sign(benchmark::State& state, hsm::WrappedKeyStore* store, const std::vector<core::Bytes>* blobs) {
+void bench_wrapped_sign(benchmark::State& state, hsm::WrappedKeyStore* store,
+                        const std::vector<core::Bytes>* blobs) {
   // One generator for the whole program: a run must not replay the draws of the run
   // before it (they would all be cache hits).
   static std::mt19937_64 random(42);
@@ -287,14 +297,16 @@ void bench_wrapped_first_use(benchmark::State& state) {
       state.SkipWithError("no fresh blobs left: raise MEDLEDGER_BENCH_WRAPPED_KEYS");
       return;
     }
-    auto signature = token->first_use_store->sign_digest(token->many_blobs[index], digest_for(counter++));
+    auto signature =
+        token->first_use_store->sign_digest(token->many_blobs[index], digest_for(counter++));
     if (!signature) return report_failure(state, signature.error());
     benchmark::DoNotOptimize(signature->data());
   }
   state.SetItemsProcessed(state.iterations());
 }
 
-void bench_wrapped_signer(benchmark::State& state, const std::vector<std::unique_ptr<core::Signer>>* signers) {
+void bench_wrapped_signer(benchmark::State& state,
+                          const std::vector<std::unique_ptr<core::Signer>>* signers) {
   std::mt19937_64 random(42);
   std::uniform_int_distribution<std::size_t> pick(0, signers->size() - 1);
   std::uint64_t counter = 0;
@@ -308,7 +320,8 @@ void bench_wrapped_signer(benchmark::State& state, const std::vector<std::unique
 
 void print_ratio(const char* what, double value, double target = 0) {
   if (target > 0) {
-    std::printf("  %-58s %7.3fx  (target %s %.2fx)\n", what, value, value >= target ? "met:" : "MISSED:", target);
+    std::printf("  %-58s %7.3fx  (target %s %.2fx)\n", what, value,
+                value >= target ? "met:" : "MISSED:", target);
   } else {
     std::printf("  %-58s %7.3fx\n", what, value);
   }
@@ -332,8 +345,8 @@ void print_ratios(const bench::RateReporter& reporter) {
     const double pool_cpu = reporter.cpu_seconds("pool_sign/session_copy", threads);
     if (raw_cpu > 0 && pool_cpu > 0) {
       std::printf("  %-58s %7.3fx  (%.1f us vs %.1f us CPU per signature)\n",
-                  "CPU per signature, raw session copy / pool (default)", raw_cpu / pool_cpu, raw_cpu * 1e6,
-                  pool_cpu * 1e6);
+                  "CPU per signature, raw session copy / pool (default)", raw_cpu / pool_cpu,
+                  raw_cpu * 1e6, pool_cpu * 1e6);
     }
     print_ratio("pool (token object) / best raw loop", pool_object / best_raw);
     print_ratio("best token (pool, default) / OpenSSL in memory", pool_copy / openssl);
@@ -345,7 +358,8 @@ void print_ratios(const bench::RateReporter& reporter) {
     auto versus_few = [&](const char* name, const char* what, bool target) {
       const double rate = reporter.rate(name, 1);
       if (rate <= 0) return;
-      const double cpu_ratio = reporter.cpu_seconds(name, 1) / reporter.cpu_seconds("wrapped_sign/few", 1);
+      const double cpu_ratio =
+          reporter.cpu_seconds(name, 1) / reporter.cpu_seconds("wrapped_sign/few", 1);
       std::printf("  %-58s %7.3fx  (%.1f us; CPU %.3fx)", what, few / rate, 1e6 / rate, cpu_ratio);
       if (target) std::printf("  (target within 1.20x: %s)", few / rate <= 1.2 ? "met" : "MISSED");
       std::printf("\n");
@@ -354,13 +368,16 @@ void print_ratios(const bench::RateReporter& reporter) {
     versus_few("wrapped_sign/many_uniform", "latency, uniform over the many keys / 10 keys", true);
     versus_few("wrapped_sign/first_use", "latency, first use of a blob / 10 keys", false);
     versus_few("wrapped_signer/few", "latency, signer objects / sign_digest(blob), 10 keys", false);
-    if (pool_one > 0) print_ratio("latency, 10 wrapped keys / token key through the pool", pool_one / few);
+    if (pool_one > 0)
+      print_ratio("latency, 10 wrapped keys / token key through the pool", pool_one / few);
   }
-  std::printf(" setup: %zu wrapped keys generated in %.1f s (%.0f keys/s on %d threads); warm-up (%zu active keys, "
-              "%zu uniform draws) %.1f s; cache bound %zu keys per pool\n",
-              token->many_blobs.size(), token->many_blobs_seconds, token->many_blobs.size() / token->many_blobs_seconds,
-              kMaxThreads, token->active_blobs.size(), hsm::kDefaultUnwrappedKeys, token->warm_up_seconds,
-              hsm::kDefaultUnwrappedKeys);
+  std::printf(
+      " setup: %zu wrapped keys generated in %.1f s (%.0f keys/s on %d threads); warm-up (%zu "
+      "active keys, "
+      "%zu uniform draws) %.1f s; cache bound %zu keys per pool\n",
+      token->many_blobs.size(), token->many_blobs_seconds,
+      token->many_blobs.size() / token->many_blobs_seconds, kMaxThreads, token->active_blobs.size(),
+      hsm::kDefaultUnwrappedKeys, token->warm_up_seconds, hsm::kDefaultUnwrappedKeys);
 }
 
 void register_benchmarks() {
@@ -374,16 +391,18 @@ void register_benchmarks() {
                                         hsm::SigningKeyStrategy::kTokenObject));
   threaded(benchmark::RegisterBenchmark("pool_sign/session_copy", bench_pool_sign,
                                         hsm::SigningKeyStrategy::kSessionCopy));
-  benchmark::RegisterBenchmark("wrapped_sign/few", bench_wrapped_sign, token->hot_store.get(), &token->few_blobs)
+  benchmark::RegisterBenchmark("wrapped_sign/few", bench_wrapped_sign, token->hot_store.get(),
+                               &token->few_blobs)
       ->UseRealTime();
-  benchmark::RegisterBenchmark("wrapped_sign/many_active", bench_wrapped_sign, token->hot_store.get(),
-                               &token->active_blobs)
+  benchmark::RegisterBenchmark("wrapped_sign/many_active", bench_wrapped_sign,
+                               token->hot_store.get(), &token->active_blobs)
       ->UseRealTime();
-  benchmark::RegisterBenchmark("wrapped_sign/many_uniform", bench_wrapped_sign, token->miss_store.get(),
-                               &token->many_blobs)
+  benchmark::RegisterBenchmark("wrapped_sign/many_uniform", bench_wrapped_sign,
+                               token->miss_store.get(), &token->many_blobs)
       ->UseRealTime();
   benchmark::RegisterBenchmark("wrapped_sign/first_use", bench_wrapped_first_use)->UseRealTime();
-  benchmark::RegisterBenchmark("wrapped_signer/few", bench_wrapped_signer, &token->few_signers)->UseRealTime();
+  benchmark::RegisterBenchmark("wrapped_signer/few", bench_wrapped_signer, &token->few_signers)
+      ->UseRealTime();
 }
 
 }  // namespace
@@ -394,8 +413,8 @@ int main(int argc, char** argv) {
   try {
     BenchToken shared;
     token = &shared;
-    std::printf("fresh SoftHSM2 token in %s; %zu wrapped keys made in %.1f s\n", shared.root.c_str(),
-                shared.many_blobs.size(), shared.many_blobs_seconds);
+    std::printf("fresh SoftHSM2 token in %s; %zu wrapped keys made in %.1f s\n",
+                shared.root.c_str(), shared.many_blobs.size(), shared.many_blobs_seconds);
     register_benchmarks();
     bench::RateReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);

@@ -28,15 +28,19 @@ namespace {
 using namespace medledger;
 using namespace medledger::ledger;
 
-constexpr std::size_t kRecordBytes = 2048;           // a record.put envelope
-constexpr std::uint64_t kProofTreeSize = 1000000;    // 10^6 entries
-constexpr std::uint64_t kProofBuildChunk = 100000;   // leaves per write txn while building
+constexpr std::size_t kRecordBytes = 2048;          // a record.put envelope
+constexpr std::uint64_t kProofTreeSize = 1000000;   // 10^6 entries
+constexpr std::uint64_t kProofBuildChunk = 100000;  // leaves per write txn while building
 
 class AcceptAll final : public Contract {
  public:
   std::string_view name() const override { return "accept-all"; }
-  core::Result<void> validate(const Transaction&, const StateView&, const BlockContext&) override { return core::success(); }
-  core::Result<void> apply(const Transaction&, StateWriter&, const BlockContext&) override { return core::success(); }
+  core::Result<void> validate(const Transaction&, const StateView&, const BlockContext&) override {
+    return core::success();
+  }
+  core::Result<void> apply(const Transaction&, StateWriter&, const BlockContext&) override {
+    return core::success();
+  }
 };
 
 std::filesystem::path bench_dir(const std::string& name) {
@@ -72,7 +76,8 @@ void BM_LedgerDurableAppend(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     std::vector<PendingTransaction> batch;
-    for (std::size_t i = 0; i < batch_size; ++i) batch.push_back(*prepare_transaction(record_tx(n++)));
+    for (std::size_t i = 0; i < batch_size; ++i)
+      batch.push_back(*prepare_transaction(record_tx(n++)));
     state.ResumeTiming();
     auto block = (*ledger)->append_block(batch, 2, contract, **signer);
     if (!block) return state.SkipWithError(block.error().to_string().c_str());
@@ -169,7 +174,12 @@ void BM_InclusionProofAtMillion(benchmark::State& state) {
   state.counters["max_reads"] = static_cast<double>(max_reads);
 }
 
-BENCHMARK(BM_LedgerDurableAppend)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_LedgerDurableAppend)
+    ->Arg(1)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_PlainLmdbDurablePuts)
     ->ArgsProduct({{1, 100, 1000}, {0, 1}})
     ->ArgNames({"batch", "append"})

@@ -5,7 +5,8 @@
 // Everything is removed at exit.
 //
 //   ceiling/token_sign       TokenSigner (pool, default strategy), P-256, a key in token A
-//   ceiling/openssl_verify   core::verify_digest_signature_without_memo, P-256 (the check the contract runs;
+//   ceiling/openssl_verify   core::verify_digest_signature_without_memo, P-256 (the check the
+//   contract runs;
 //                            parsed keys cached by SHA-256(SPKI), as in the contract)
 //   pin/scrypt_check         one person-PIN check at the production scrypt cost
 //   write/custodial_pin      put_record with the two PINs: two scrypt checks per write
@@ -79,8 +80,8 @@ constexpr std::uint32_t kSessionRefreshBeforeRun = node::kMaxSessionSignatures /
 constexpr std::uint32_t kSessionRefreshInRun = node::kMaxSessionSignatures - 256;
 constexpr std::size_t kPayloadBytes = 1024;  // a small FHIR resource
 constexpr double kTargetRatio = 0.5;
-constexpr int kSignaturesPerWrite = 3;  // doctor, patient, node
-constexpr int kSignaturesPerRead = 2;   // doctor, node
+constexpr int kSignaturesPerWrite = 3;      // doctor, patient, node
+constexpr int kSignaturesPerRead = 2;       // doctor, node
 constexpr std::size_t kPipelineDepth = 32;  // operations one pipelined worker keeps in flight
 
 using bench::must;
@@ -103,8 +104,8 @@ struct Hospital {
   std::string id;
   std::shared_ptr<hsm::SessionPool> pool;
   std::unique_ptr<node::HospitalNode> node;
-  std::string doctor, patient;                 // custodial
-  std::string device_doctor, device_patient;   // external
+  std::string doctor, patient;                // custodial
+  std::string device_doctor, device_patient;  // external
   std::unique_ptr<core::SoftwareSigner> doctor_device, patient_device;
   core::Digest doctor_fingerprint{}, patient_fingerprint{};
   std::string read_record_id;
@@ -139,34 +140,42 @@ struct World {
       Hospital& h = hospitals[i];
       h.id = ids[i];
       must(hsm::init_token(*module, h.id, secret(kSoPin), secret(kUserPin)), "init token");
-      h.pool = must(hsm::SessionPool::open(module, hsm::TokenSelector::by_label(h.id), secret(kUserPin)), "pool");
+      h.pool =
+          must(hsm::SessionPool::open(module, hsm::TokenSelector::by_label(h.id), secret(kUserPin)),
+               "pool");
       make_ca(h);
       node::NodeSetup setup;
       setup.hospital_id = h.id;
       setup.ca_dir = root / (h.id + "-ca");
       setup.ledger_dir = root / "ledger";
-      configs.push_back(must(node::HospitalNode::provision(root / h.id, h.pool, setup), "provision"));
+      configs.push_back(
+          must(node::HospitalNode::provision(root / h.id, h.pool, setup), "provision"));
     }
-    auto proposer = must(node::HospitalNode::signing_key(configs[0], hospitals[0].pool), "node key");
+    auto proposer =
+        must(node::HospitalNode::signing_key(configs[0], hospitals[0].pool), "node key");
     auto chain = must(ca::CaDirectory::open(root / "hospital-a-ca"), "CA dir").chain();
     auto genesis = node::founding_genesis("bench-consortium", "hospital-a", chain, *proposer, {});
-    ledger = must(node::ConsortiumLedger::create(root / "ledger", genesis, std::move(proposer), orderer_options()),
+    ledger = must(node::ConsortiumLedger::create(root / "ledger", genesis, std::move(proposer),
+                                                 orderer_options()),
                   "ledger");
 
     node::NodeOptions options;  // production scrypt cost: PIN checks as users meet them
     options.on_refused_read = [](const node::RefusedRead&) {};
-    for (auto& h : hospitals) h.node = must(node::HospitalNode::open(root / h.id, h.pool, *ledger, options), "open");
+    for (auto& h : hospitals)
+      h.node = must(node::HospitalNode::open(root / h.id, h.pool, *ledger, options), "open");
     must_ok(hospitals[0].node->register_node_certificates(), "register A");
     auto request = must(hospitals[1].node->admission_request(), "admission request");
     must(hospitals[0].node->countersign_admission(request.tx), "admit B");
     must_ok(hospitals[1].node->register_node_certificates(), "register B");
     for (auto& h : hospitals) enrol_persons(h);
 
-    token_signer = must(hsm::KeyStore(hospitals[0].pool).signer(
-                            must(hsm::KeyStore(hospitals[0].pool).generate({"bench-sign", core::KeyAlgorithm::kEcdsaP256}),
-                                 "bench key")
-                                .id),
-                        "bench signer");
+    token_signer =
+        must(hsm::KeyStore(hospitals[0].pool)
+                 .signer(must(hsm::KeyStore(hospitals[0].pool)
+                                  .generate({"bench-sign", core::KeyAlgorithm::kEcdsaP256}),
+                              "bench key")
+                             .id),
+             "bench signer");
     verify_key = must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "verify key");
     verify_digest = core::sha256(core::to_bytes(std::string("medledger node bench")));
     verify_signature = must(verify_key->sign_digest(verify_digest), "sign");
@@ -200,8 +209,11 @@ struct World {
     auto signer = must(keys.signer(key.id), "CA signer");
     ca::CaOptions options;
     options.hospital_id = h.id;
-    auto cert = must(ca::CertificateAuthority::self_signed(*signer, options, std::time(nullptr) - 3600), "CA cert");
-    must(ca::CaDirectory::create(root / (h.id + "-ca"), {h.id, "ca-" + h.id, core::hex_encode(key.id)}, {cert}),
+    auto cert =
+        must(ca::CertificateAuthority::self_signed(*signer, options, std::time(nullptr) - 3600),
+             "CA cert");
+    must(ca::CaDirectory::create(root / (h.id + "-ca"),
+                                 {h.id, "ca-" + h.id, core::hex_encode(key.id)}, {cert}),
          "CA dir");
   }
 
@@ -213,8 +225,10 @@ struct World {
     };
     h.doctor = enrol(ca::Role::kDoctor, "dr", nullptr).principal;
     h.patient = enrol(ca::Role::kPatient, "pat", nullptr).principal;
-    h.doctor_device = must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "device key");
-    h.patient_device = must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "device key");
+    h.doctor_device =
+        must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "device key");
+    h.patient_device =
+        must(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "device key");
     auto doctor = enrol(ca::Role::kDoctor, "dr-device", h.doctor_device.get());
     auto patient = enrol(ca::Role::kPatient, "pat-device", h.patient_device.get());
     h.device_doctor = doctor.principal;
@@ -222,14 +236,17 @@ struct World {
     h.doctor_fingerprint = doctor.fingerprint;
     h.patient_fingerprint = patient.fingerprint;
     h.read_record_id = "read-" + h.id;
-    must(h.node->put_record(request(h, h.read_record_id, false), secret(kPersonPin), secret(kPersonPin)),
+    must(h.node->put_record(request(h, h.read_record_id, false), secret(kPersonPin),
+                            secret(kPersonPin)),
          "record to read");
   }
 
   node::RecordPutRequest request(const Hospital& h, std::string record_id, bool external) const {
-    std::string payload = R"({"resourceType":"Observation","note":")" + std::string(kPayloadBytes, 'x') + "\"}";
-    return {std::move(record_id), external ? h.device_doctor : h.doctor, external ? h.device_patient : h.patient,
-            "application/fhir+json", core::to_bytes(payload)};
+    std::string payload =
+        R"({"resourceType":"Observation","note":")" + std::string(kPayloadBytes, 'x') + "\"}";
+    return {std::move(record_id), external ? h.device_doctor : h.doctor,
+            external ? h.device_patient : h.patient, "application/fhir+json",
+            core::to_bytes(payload)};
   }
 
   std::string fresh_record_id() { return "rec-" + std::to_string(next_record.fetch_add(1)); }
@@ -242,11 +259,14 @@ struct World {
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    const bool stale = !s.doctor || s.used >= refresh_after || s.doctor->expires_ms - now_ms < 60'000 ||
+    const bool stale = !s.doctor || s.used >= refresh_after ||
+                       s.doctor->expires_ms - now_ms < 60'000 ||
                        s.patient->expires_ms - now_ms < 60'000;
     if (stale) {
-      s.doctor = must(h.node->open_session(h.doctor, secret(kPersonPin), node::kMaxSessionTtl), "doctor session");
-      s.patient = must(h.node->open_session(h.patient, secret(kPersonPin), node::kMaxSessionTtl), "patient session");
+      s.doctor = must(h.node->open_session(h.doctor, secret(kPersonPin), node::kMaxSessionTtl),
+                      "doctor session");
+      s.patient = must(h.node->open_session(h.patient, secret(kPersonPin), node::kMaxSessionTtl),
+                       "patient session");
       s.used = 0;
     }
     return s;
@@ -262,7 +282,8 @@ void report_failure(benchmark::State& state, const core::Error& error) {
 void bench_token_sign(benchmark::State& state) {
   std::uint64_t counter = static_cast<std::uint64_t>(state.thread_index()) << 40;
   for (auto _ : state) {
-    auto signature = world->token_signer->sign_digest(core::sha256(core::to_bytes(std::to_string(counter++))));
+    auto signature =
+        world->token_signer->sign_digest(core::sha256(core::to_bytes(std::to_string(counter++))));
     if (!signature) return report_failure(state, signature.error());
     benchmark::DoNotOptimize(signature->data());
   }
@@ -271,9 +292,8 @@ void bench_token_sign(benchmark::State& state) {
 
 void bench_openssl_verify(benchmark::State& state) {
   for (auto _ : state) {
-    auto verified =
-        core::verify_digest_signature_without_memo(world->verify_key->public_key_spki(), world->verify_digest,
-                                                  world->verify_signature);
+    auto verified = core::verify_digest_signature_without_memo(
+        world->verify_key->public_key_spki(), world->verify_digest, world->verify_signature);
     if (!verified) return report_failure(state, verified.error());
   }
   state.SetItemsProcessed(state.iterations());
@@ -302,9 +322,10 @@ void bench_write_custodial_session(benchmark::State& state) {
   Hospital& h = world->hospitals[0];
   World::Sessions& sessions = world->sessions_for(state.thread_index());
   for (auto _ : state) {
-    auto receipt = h.node->put_record(world->request(h, world->fresh_record_id(), false),
-                                      node::PersonCredential::session_token(sessions.doctor->token.clone()),
-                                      node::PersonCredential::session_token(sessions.patient->token.clone()));
+    auto receipt =
+        h.node->put_record(world->request(h, world->fresh_record_id(), false),
+                           node::PersonCredential::session_token(sessions.doctor->token.clone()),
+                           node::PersonCredential::session_token(sessions.patient->token.clone()));
     if (!receipt) return report_failure(state, receipt.error());
     if (++sessions.used >= kSessionRefreshInRun) {
       state.PauseTiming();
@@ -323,12 +344,15 @@ void bench_write_external(benchmark::State& state) {
     // The devices' signatures (software keys, what a phone or smart card would return).
     auto by_doctor = h.doctor_device->sign_digest(prepared->tx_id);
     auto by_patient = h.patient_device->sign_digest(prepared->tx_id);
-    if (!by_doctor || !by_patient) return report_failure(state, (by_doctor ? by_patient : by_doctor).error());
-    auto added = h.node->add_external_signature(prepared->tx, {core::KeyAlgorithm::kEcdsaP256, h.doctor_fingerprint,
-                                                               std::move(*by_doctor)});
+    if (!by_doctor || !by_patient)
+      return report_failure(state, (by_doctor ? by_patient : by_doctor).error());
+    auto added = h.node->add_external_signature(
+        prepared->tx,
+        {core::KeyAlgorithm::kEcdsaP256, h.doctor_fingerprint, std::move(*by_doctor)});
     if (added) {
-      added = h.node->add_external_signature(prepared->tx, {core::KeyAlgorithm::kEcdsaP256, h.patient_fingerprint,
-                                                            std::move(*by_patient)});
+      added = h.node->add_external_signature(
+          prepared->tx,
+          {core::KeyAlgorithm::kEcdsaP256, h.patient_fingerprint, std::move(*by_patient)});
     }
     if (!added) return report_failure(state, added.error());
     auto receipt = h.node->endorse_and_submit(std::move(prepared->tx));
@@ -342,7 +366,8 @@ void bench_read_session(benchmark::State& state) {
   World::Sessions& sessions = world->sessions_for(state.thread_index());
   const node::ReadRequest request{h.read_record_id, std::nullopt, h.doctor, "benchmark"};
   for (auto _ : state) {
-    auto read = h.node->read_record(request, node::PersonCredential::session_token(sessions.doctor->token.clone()));
+    auto read = h.node->read_record(
+        request, node::PersonCredential::session_token(sessions.doctor->token.clone()));
     if (!read) return report_failure(state, read.error());
     benchmark::DoNotOptimize(read->plaintext.data());
     if (++sessions.used >= kSessionRefreshInRun) {
@@ -386,9 +411,10 @@ void bench_write_pipelined(benchmark::State& state) {
   Hospital& h = world->hospitals[0];
   World::Sessions& sessions = world->sessions_for(state.thread_index());
   run_pipelined<node::PendingCommit>(state, sessions, [&] {
-    return h.node->put_record_async(world->request(h, world->fresh_record_id(), false),
-                                    node::PersonCredential::session_token(sessions.doctor->token.clone()),
-                                    node::PersonCredential::session_token(sessions.patient->token.clone()));
+    return h.node->put_record_async(
+        world->request(h, world->fresh_record_id(), false),
+        node::PersonCredential::session_token(sessions.doctor->token.clone()),
+        node::PersonCredential::session_token(sessions.patient->token.clone()));
   });
 }
 
@@ -397,14 +423,17 @@ void bench_read_pipelined(benchmark::State& state) {
   World::Sessions& sessions = world->sessions_for(state.thread_index());
   const node::ReadRequest request{h.read_record_id, std::nullopt, h.doctor, "benchmark"};
   run_pipelined<node::PendingRead>(state, sessions, [&] {
-    return h.node->read_record_async(request, node::PersonCredential::session_token(sessions.doctor->token.clone()));
+    return h.node->read_record_async(
+        request, node::PersonCredential::session_token(sessions.doctor->token.clone()));
   });
 }
 
 void print_against(const char* what, double rate, double ceiling, bool target) {
   if (rate <= 0 || ceiling <= 0) return;
   std::printf("  %-44s %9.2f/s  %7.4fx of ceiling", what, rate, rate / ceiling);
-  if (target) std::printf("  (target %.2fx %s)", kTargetRatio, rate / ceiling >= kTargetRatio ? "met" : "MISSED");
+  if (target)
+    std::printf("  (target %.2fx %s)", kTargetRatio,
+                rate / ceiling >= kTargetRatio ? "met" : "MISSED");
   std::printf("\n");
 }
 
@@ -419,43 +448,59 @@ void print_ratios(const bench::RateReporter& reporter) {
     if (sign <= 0 || verify <= 0) continue;
     const double write_ceiling = 1.0 / (kSignaturesPerWrite / sign + kSignaturesPerWrite / verify);
     const double read_ceiling = 1.0 / (kSignaturesPerRead / sign + kSignaturesPerRead / verify);
-    std::printf(" %d thread(s) vs the %d-thread ceiling: token signs %.0f/s, OpenSSL verifies %.0f/s -> %.1f writes/s, "
-                "%.1f reads/s\n",
-                threads, ceiling_threads, sign, verify, write_ceiling, read_ceiling);
-    print_against("write, custodial, 2 PIN checks", reporter.rate("write/custodial_pin", threads), write_ceiling, true);
-    print_against("write, custodial, sessions", reporter.rate("write/custodial_session", threads), write_ceiling, true);
-    print_against("write, external signatures", reporter.rate("write/external", threads), write_ceiling, true);
+    std::printf(
+        " %d thread(s) vs the %d-thread ceiling: token signs %.0f/s, OpenSSL verifies %.0f/s -> "
+        "%.1f writes/s, "
+        "%.1f reads/s\n",
+        threads, ceiling_threads, sign, verify, write_ceiling, read_ceiling);
+    print_against("write, custodial, 2 PIN checks", reporter.rate("write/custodial_pin", threads),
+                  write_ceiling, true);
+    print_against("write, custodial, sessions", reporter.rate("write/custodial_session", threads),
+                  write_ceiling, true);
+    print_against("write, external signatures", reporter.rate("write/external", threads),
+                  write_ceiling, true);
     print_against("read, session", reporter.rate("read/session", threads), read_ceiling, true);
-    print_against("write, sessions, pipelined", reporter.rate("write/pipelined", threads), write_ceiling, true);
-    print_against("read, session, pipelined", reporter.rate("read/pipelined", threads), read_ceiling, true);
+    print_against("write, sessions, pipelined", reporter.rate("write/pipelined", threads),
+                  write_ceiling, true);
+    print_against("read, session, pipelined", reporter.rate("read/pipelined", threads),
+                  read_ceiling, true);
     if (threads < kCeilingThreads) {
       // The pipelined worker shares the machine with the orderer thread: also set
       // it against the whole machine's (2-thread) ceiling.
       const double machine_sign = reporter.rate("ceiling/token_sign", kCeilingThreads);
       const double machine_verify = reporter.rate("ceiling/openssl_verify", kCeilingThreads);
       if (machine_sign > 0 && machine_verify > 0) {
-        print_against("write, sessions, pipelined vs 2-thread ceiling", reporter.rate("write/pipelined", threads),
-                      1.0 / (kSignaturesPerWrite / machine_sign + kSignaturesPerWrite / machine_verify), true);
-        print_against("read, session, pipelined vs 2-thread ceiling", reporter.rate("read/pipelined", threads),
-                      1.0 / (kSignaturesPerRead / machine_sign + kSignaturesPerRead / machine_verify), true);
+        print_against(
+            "write, sessions, pipelined vs 2-thread ceiling",
+            reporter.rate("write/pipelined", threads),
+            1.0 / (kSignaturesPerWrite / machine_sign + kSignaturesPerWrite / machine_verify),
+            true);
+        print_against(
+            "read, session, pipelined vs 2-thread ceiling",
+            reporter.rate("read/pipelined", threads),
+            1.0 / (kSignaturesPerRead / machine_sign + kSignaturesPerRead / machine_verify), true);
       }
     }
     // CPU view: the crypto's CPU per operation (1 thread's rates) / the operation's
     // process CPU per item (all threads, the orderer's included).
-    const double crypto_write_cpu = kSignaturesPerWrite / reporter.rate("ceiling/token_sign", 1) +
-                                    kSignaturesPerWrite / reporter.rate("ceiling/openssl_verify", 1);
+    const double crypto_write_cpu =
+        kSignaturesPerWrite / reporter.rate("ceiling/token_sign", 1) +
+        kSignaturesPerWrite / reporter.rate("ceiling/openssl_verify", 1);
     // 1 thread only: with N threads each thread's timer sees the whole process.
     for (const char* name : {"write/custodial_session", "write/external"}) {
       const double cpu = threads == 1 ? reporter.cpu_seconds(name, threads) : 0;
       if (cpu > 0) {
-        std::printf("  %-44s %9.3f ms CPU  crypto share %.4fx\n", name, cpu * 1e3, crypto_write_cpu / cpu);
+        std::printf("  %-44s %9.3f ms CPU  crypto share %.4fx\n", name, cpu * 1e3,
+                    crypto_write_cpu / cpu);
       }
     }
   }
 }
 
 void register_benchmarks() {
-  auto ceiling = [](benchmark::internal::Benchmark* bench) { bench->Threads(1)->Threads(2)->UseRealTime(); };
+  auto ceiling = [](benchmark::internal::Benchmark* bench) {
+    bench->Threads(1)->Threads(2)->UseRealTime();
+  };
   auto node = [](benchmark::internal::Benchmark* bench) {
     // Process CPU: the orderer thread (contract verifications, commit) and the
     // token library count too, not only the calling threads.
@@ -464,7 +509,9 @@ void register_benchmarks() {
   ceiling(benchmark::RegisterBenchmark("ceiling/token_sign", bench_token_sign));
   ceiling(benchmark::RegisterBenchmark("ceiling/openssl_verify", bench_openssl_verify));
   benchmark::RegisterBenchmark("pin/scrypt_check", bench_scrypt_check)->UseRealTime();
-  benchmark::RegisterBenchmark("write/custodial_pin", bench_write_custodial_pin)->MeasureProcessCPUTime()->UseRealTime();
+  benchmark::RegisterBenchmark("write/custodial_pin", bench_write_custodial_pin)
+      ->MeasureProcessCPUTime()
+      ->UseRealTime();
   node(benchmark::RegisterBenchmark("write/custodial_session", bench_write_custodial_session));
   node(benchmark::RegisterBenchmark("write/external", bench_write_external));
   node(benchmark::RegisterBenchmark("read/session", bench_read_session));
@@ -483,22 +530,26 @@ int main(int argc, char** argv) {
   try {
     World shared;
     world = &shared;
-    std::printf("fresh SoftHSM2 tokens and ledger in %s; orderer batch delay %lld ms; load average before: %s\n",
-                shared.root.c_str(), static_cast<long long>(World::orderer_options().batch_delay.count()),
-                load_average().c_str());
+    std::printf(
+        "fresh SoftHSM2 tokens and ledger in %s; orderer batch delay %lld ms; load average before: "
+        "%s\n",
+        shared.root.c_str(), static_cast<long long>(World::orderer_options().batch_delay.count()),
+        load_average().c_str());
     register_benchmarks();
     bench::RateReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
     print_ratios(reporter);
     const auto cache = core::verify_key_cache_stats();
-    std::printf(" parsed-key cache of verify_digest_signature: %zu keys, %llu hits, %llu misses\n", cache.size,
-                static_cast<unsigned long long>(cache.hits), static_cast<unsigned long long>(cache.misses));
+    std::printf(" parsed-key cache of verify_digest_signature: %zu keys, %llu hits, %llu misses\n",
+                cache.size, static_cast<unsigned long long>(cache.hits),
+                static_cast<unsigned long long>(cache.misses));
     const auto chains = ledger::chain_cache_stats();
-    std::printf(" contract chain-validation cache: %zu entries, %llu hits, %llu misses\n", chains.size,
-                static_cast<unsigned long long>(chains.hits), static_cast<unsigned long long>(chains.misses));
+    std::printf(" contract chain-validation cache: %zu entries, %llu hits, %llu misses\n",
+                chains.size, static_cast<unsigned long long>(chains.hits),
+                static_cast<unsigned long long>(chains.misses));
     const auto patient_keys = shared.hospitals[0].node->patient_key_cache_stats();
-    std::printf(" hospital A patient-key cache: %zu keys, %llu hits, %llu misses\n", patient_keys.size,
-                static_cast<unsigned long long>(patient_keys.hits),
+    std::printf(" hospital A patient-key cache: %zu keys, %llu hits, %llu misses\n",
+                patient_keys.size, static_cast<unsigned long long>(patient_keys.hits),
                 static_cast<unsigned long long>(patient_keys.misses));
     std::printf(" allocator: %s\n", core::allocator_name().c_str());
     std::printf(" load average after: %s; %llu records written\n", load_average().c_str(),
@@ -507,7 +558,8 @@ int main(int argc, char** argv) {
     if (auto tip = shared.ledger->ledger().tip()) {
       const auto& header = tip->block.header;
       std::printf(" ledger: %llu blocks, %llu transactions (%.1f per block)\n",
-                  static_cast<unsigned long long>(header.height + 1), static_cast<unsigned long long>(header.log_size),
+                  static_cast<unsigned long long>(header.height + 1),
+                  static_cast<unsigned long long>(header.log_size),
                   static_cast<double>(header.log_size) / static_cast<double>(header.height + 1));
     }
     world = nullptr;

@@ -51,14 +51,18 @@ class HealthGauges {
 };
 }  // namespace
 
-core::Result<void> add_health_route(Router& router, HealthProbes probes, std::shared_ptr<MetricsRegistry> metrics) {
-  if (metrics) metrics->describe(kHealthUpMetric, "gauge", "1 if the component was usable at the last /healthz, else 0");
+core::Result<void> add_health_route(Router& router, HealthProbes probes,
+                                    std::shared_ptr<MetricsRegistry> metrics) {
+  if (metrics)
+    metrics->describe(kHealthUpMetric, "gauge",
+                      "1 if the component was usable at the last /healthz, else 0");
   Route route;
   route.method = Method::kGet;
   route.pattern = "/healthz";
   route.access = Access::public_route();
   auto gauges = std::make_shared<HealthGauges>(std::move(metrics));
-  route.handler = [probes = std::move(probes), gauges](const Request&, const Principal*) -> core::Result<Response> {
+  route.handler = [probes = std::move(probes), gauges](const Request&,
+                                                       const Principal*) -> core::Result<Response> {
     bool healthy = true;
     boost::json::object checks;
     checks["token"] = check_result(probes.token, healthy);
@@ -74,12 +78,14 @@ core::Result<void> add_health_route(Router& router, HealthProbes probes, std::sh
   return router.add(std::move(route));
 }
 
-core::Result<void> add_metrics_route(Router& router, std::shared_ptr<const MetricsRegistry> metrics, Access access) {
+core::Result<void> add_metrics_route(Router& router, std::shared_ptr<const MetricsRegistry> metrics,
+                                     Access access) {
   Route route;
   route.method = Method::kGet;
   route.pattern = "/metrics";
   route.access = access;
-  route.handler = [metrics = std::move(metrics)](const Request&, const Principal*) -> core::Result<Response> {
+  route.handler = [metrics = std::move(metrics)](const Request&,
+                                                 const Principal*) -> core::Result<Response> {
     Response response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     response.body = metrics->render_prometheus();
@@ -104,7 +110,8 @@ core::Result<void> add_whoami_route(Router& router) {
   return router.add(std::move(route));
 }
 
-core::Result<void> add_appliance_routes(Router& router, ApplianceRoutes parts, std::shared_ptr<NodeBinding> node) {
+core::Result<void> add_appliance_routes(Router& router, ApplianceRoutes parts,
+                                        std::shared_ptr<NodeBinding> node) {
   MEDLEDGER_TRY(add_health_route(router, std::move(parts.probes), parts.metrics));
   MEDLEDGER_TRY(add_metrics_route(router, std::move(parts.metrics)));
   MEDLEDGER_TRY(add_whoami_route(router));

@@ -13,19 +13,23 @@ using core::ErrorCode;
 constexpr std::size_t kMaxPeerChainLength = 8;
 }  // namespace
 
-ChainValidatingAuthenticator::ChainValidatingAuthenticator(TrustProvider trust) : trust_(std::move(trust)) {}
+ChainValidatingAuthenticator::ChainValidatingAuthenticator(TrustProvider trust)
+    : trust_(std::move(trust)) {}
 
 std::uint64_t ChainValidatingAuthenticator::trust_generation() const {
   auto snapshot = trust_();
   return snapshot ? snapshot->generation : 0;
 }
 
-core::Result<Principal> ChainValidatingAuthenticator::authenticate(const std::vector<core::Bytes>& peer_chain_der) {
+core::Result<Principal> ChainValidatingAuthenticator::authenticate(
+    const std::vector<core::Bytes>& peer_chain_der) {
   if (peer_chain_der.empty()) {
-    return core::make_error(ErrorCode::kClientCertificateRequired, "no client certificate was presented");
+    return core::make_error(ErrorCode::kClientCertificateRequired,
+                            "no client certificate was presented");
   }
   if (peer_chain_der.size() > kMaxPeerChainLength) {
-    return core::make_error(ErrorCode::kCertificateInvalid, "the client sent too many certificates");
+    return core::make_error(ErrorCode::kCertificateInvalid,
+                            "the client sent too many certificates");
   }
   auto snapshot = trust_();
   if (!snapshot || snapshot->anchors.roots.empty()) {
@@ -53,7 +57,9 @@ core::Result<Principal> ChainValidatingAuthenticator::authenticate(const std::ve
     for (const auto& der : peer_chain_der) {
       auto revoked = snapshot->is_revoked(core::sha256(der));
       if (!revoked) return revoked.error();  // fail closed: unknown status is no access
-      if (*revoked) return core::make_error(ErrorCode::kCertificateRevoked, "the certificate is revoked on the ledger");
+      if (*revoked)
+        return core::make_error(ErrorCode::kCertificateRevoked,
+                                "the certificate is revoked on the ledger");
     }
   }
 
@@ -65,18 +71,21 @@ core::Result<Principal> ChainValidatingAuthenticator::authenticate(const std::ve
   return principal;
 }
 
-core::Result<std::shared_ptr<const TrustSnapshot>> trust_snapshot_from_pem(std::string_view ca_bundle_pem,
-                                                                           const std::vector<std::string>& crl_pems,
-                                                                           std::uint64_t generation) {
+core::Result<std::shared_ptr<const TrustSnapshot>> trust_snapshot_from_pem(
+    std::string_view ca_bundle_pem, const std::vector<std::string>& crl_pems,
+    std::uint64_t generation) {
   auto certificates = ca::parse_pem_bundle(ca_bundle_pem);
   if (!certificates) return certificates.error();
   auto snapshot = std::make_shared<TrustSnapshot>();
   for (auto& certificate : *certificates) {
-    if (certificate.is_self_signed()) snapshot->anchors.roots.push_back(certificate);
-    else snapshot->anchors.intermediates.push_back(certificate);
+    if (certificate.is_self_signed())
+      snapshot->anchors.roots.push_back(certificate);
+    else
+      snapshot->anchors.intermediates.push_back(certificate);
   }
   for (const auto& pem : crl_pems) {
-    auto crl = ca::Crl::parse(core::ByteView(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size()));
+    auto crl = ca::Crl::parse(
+        core::ByteView(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size()));
     if (!crl) return crl.error();
     snapshot->crls.push_back(*crl);
   }

@@ -43,11 +43,16 @@ enum class Step { kResolve, kConnect, kHandshake, kWrite, kRead };
 
 std::string_view step_name(Step step) {
   switch (step) {
-    case Step::kResolve: return "resolve";
-    case Step::kConnect: return "connect";
-    case Step::kHandshake: return "TLS handshake";
-    case Step::kWrite: return "write request";
-    case Step::kRead: return "read response";
+    case Step::kResolve:
+      return "resolve";
+    case Step::kConnect:
+      return "connect";
+    case Step::kHandshake:
+      return "TLS handshake";
+    case Step::kWrite:
+      return "write request";
+    case Step::kRead:
+      return "read response";
   }
   return "?";
 }
@@ -61,19 +66,23 @@ struct ConnectionSettings {
 };
 
 // The stable code for a transport failure at `step` (see https_client.h).
-core::Error transport_error(Step step, const beast::error_code& ec, SSL* ssl, const ConnectionSettings& settings) {
+core::Error transport_error(Step step, const beast::error_code& ec, SSL* ssl,
+                            const ConnectionSettings& settings) {
   std::string what = std::string(step_name(step)) + " with " + settings.where() + ": ";
   if (ec == beast::error::timeout) {
     auto limit = step <= Step::kHandshake ? settings.connect_timeout : settings.request_timeout;
-    return core::make_error(ErrorCode::kRequestTimeout, what + "timed out after " + std::to_string(limit.count()) + " ms");
+    return core::make_error(ErrorCode::kRequestTimeout,
+                            what + "timed out after " + std::to_string(limit.count()) + " ms");
   }
   if (step == Step::kResolve || step == Step::kConnect) {
     return core::make_error(ErrorCode::kConnectionRefused, what + ec.message());
   }
   if (step == Step::kHandshake) {
     std::string reason = ssl != nullptr ? detail::verify_failure(ssl) : std::string();
-    if (!reason.empty()) reason = "server certificate: " + reason;
-    else reason = ec.message();
+    if (!reason.empty())
+      reason = "server certificate: " + reason;
+    else
+      reason = ec.message();
     return core::make_error(ErrorCode::kTlsHandshakeFailed, what + reason);
   }
   // A TLS alert after the handshake (e.g. TLS 1.3 client certificate refused) is a TLS failure too.
@@ -86,12 +95,14 @@ core::Error transport_error(Step step, const beast::error_code& ec, SSL* ssl, co
 // A keep-alive connection the server closed while idle fails its next exchange with
 // one of these before any byte of a response arrives: safe to resend once.
 bool closed_while_idle(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
-         ec == net::error::broken_pipe || ec == ssl::error::stream_truncated;
+  return ec == http::error::end_of_stream || ec == net::error::eof ||
+         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+         ec == ssl::error::stream_truncated;
 }
 
 std::string host_header(const HttpsEndpoint& endpoint) {
-  std::string host = endpoint.host.find(':') != std::string::npos ? "[" + endpoint.host + "]" : endpoint.host;
+  std::string host =
+      endpoint.host.find(':') != std::string::npos ? "[" + endpoint.host + "]" : endpoint.host;
   if (endpoint.port != kDefaultHttpsPort) host += ":" + std::to_string(endpoint.port);
   return host;
 }
@@ -135,8 +146,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     request_ = {};
     request_.version(11);
     http::verb verb = http::string_to_verb(request.method);
-    if (verb == http::verb::unknown) request_.method_string(request.method);
-    else request_.method(verb);
+    if (verb == http::verb::unknown)
+      request_.method_string(request.method);
+    else
+      request_.method(verb);
     head_ = verb == http::verb::head;
     request_.target(request.target);
     request_.set(http::field::host, host_header(settings_.endpoint));
@@ -160,8 +173,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.emplace(executor_, tls_);
     if (!detail::expect_server_name(stream_->native_handle(), settings_.server_name)) {
       reset();
-      return finish(core::make_error(ErrorCode::kTlsHandshakeFailed,
-                                     "cannot expect the server name '" + settings_.server_name + "'"));
+      return finish(
+          core::make_error(ErrorCode::kTlsHandshakeFailed,
+                           "cannot expect the server name '" + settings_.server_name + "'"));
     }
     beast::get_lowest_layer(*stream_).expires_after(settings_.connect_timeout);
     beast::get_lowest_layer(*stream_).async_connect(
@@ -171,8 +185,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_connect(beast::error_code ec, const tcp::endpoint&) {
     if (ec) return fail(Step::kConnect, ec);
     opened_.fetch_add(1);
-    stream_->async_handshake(ssl::stream_base::client,
-                             beast::bind_front_handler(&Connection::on_handshake, shared_from_this()));
+    stream_->async_handshake(
+        ssl::stream_base::client,
+        beast::bind_front_handler(&Connection::on_handshake, shared_from_this()));
   }
 
   void on_handshake(beast::error_code ec) {
@@ -183,7 +198,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void do_write() {
     // One deadline for the whole exchange: the write and the read of the response.
     beast::get_lowest_layer(*stream_).expires_after(settings_.request_timeout);
-    http::async_write(*stream_, request_, beast::bind_front_handler(&Connection::on_write, shared_from_this()));
+    http::async_write(*stream_, request_,
+                      beast::bind_front_handler(&Connection::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
@@ -193,7 +209,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->header_limit(static_cast<std::uint32_t>(kMaxResponseHeaderBytes));
     if (head_) parser_->skip(true);
     buffer_.clear();
-    http::async_read(*stream_, buffer_, *parser_, beast::bind_front_handler(&Connection::on_read, shared_from_this()));
+    http::async_read(*stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Connection::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t bytes) {
@@ -209,8 +226,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     response.body = std::move(message.body());
     const bool keep_alive = message.keep_alive();
     parser_.reset();
-    if (keep_alive) beast::get_lowest_layer(*stream_).expires_never();
-    else reset();
+    if (keep_alive)
+      beast::get_lowest_layer(*stream_).expires_never();
+    else
+      reset();
     finish(std::move(response));
   }
 
@@ -224,7 +243,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void fail(Step step, const beast::error_code& ec) {
-    core::Error error = transport_error(step, ec, stream_ ? stream_->native_handle() : nullptr, settings_);
+    core::Error error =
+        transport_error(step, ec, stream_ ? stream_->native_handle() : nullptr, settings_);
     reset();
     finish(std::move(error));
   }
@@ -259,7 +279,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 ConnectionSettings settings_for(const HttpsEndpoint& endpoint, const HttpsClientOptions& options) {
-  return ConnectionSettings{endpoint, options.server_name.empty() ? endpoint.host : options.server_name,
+  return ConnectionSettings{endpoint,
+                            options.server_name.empty() ? endpoint.host : options.server_name,
                             options.connect_timeout, options.request_timeout};
 }
 
@@ -285,7 +306,8 @@ struct HttpsClient::Impl {
   }
 };
 
-core::Result<HttpsClient> HttpsClient::connect_to(const HttpsEndpoint& endpoint, const HttpsClientOptions& options) {
+core::Result<HttpsClient> HttpsClient::connect_to(const HttpsEndpoint& endpoint,
+                                                  const HttpsClientOptions& options) {
   auto ctx = detail::make_client_ssl_context(options);
   MEDLEDGER_TRY(ctx);
   return HttpsClient(std::make_unique<Impl>(std::move(*ctx), settings_for(endpoint, options)));
@@ -299,15 +321,19 @@ HttpsClient::~HttpsClient() { close(); }
 core::Result<HttpsResponse> HttpsClient::request(const HttpsRequest& request) {
   std::optional<core::Result<HttpsResponse>> outcome;
   impl_->run_here([&] {
-    impl_->connection->run(request, [&](core::Result<HttpsResponse> result) { outcome.emplace(std::move(result)); });
+    impl_->connection->run(
+        request, [&](core::Result<HttpsResponse> result) { outcome.emplace(std::move(result)); });
   });
-  if (!outcome) return core::make_error(ErrorCode::kInternal, "HTTPS exchange ended without an outcome");
+  if (!outcome)
+    return core::make_error(ErrorCode::kInternal, "HTTPS exchange ended without an outcome");
   return std::move(*outcome);
 }
 
-core::Result<HttpsResponse> HttpsClient::request(std::string_view method, std::string_view target, std::string body,
-                                                 std::vector<std::pair<std::string, std::string>> headers) {
-  return request(HttpsRequest{std::string(method), std::string(target), std::move(headers), std::move(body)});
+core::Result<HttpsResponse> HttpsClient::request(
+    std::string_view method, std::string_view target, std::string body,
+    std::vector<std::pair<std::string, std::string>> headers) {
+  return request(
+      HttpsRequest{std::string(method), std::string(target), std::move(headers), std::move(body)});
 }
 
 bool HttpsClient::connected() const { return impl_ && impl_->connection->is_open(); }
@@ -349,7 +375,8 @@ struct HttpsConnectionPool::Impl {
       idle.pop_back();
       Pending next = std::move(queue.front());
       queue.pop_front();
-      connection->run(next.request, [this, connection, done = std::move(next.done)](core::Result<HttpsResponse> r) {
+      connection->run(next.request, [this, connection,
+                                     done = std::move(next.done)](core::Result<HttpsResponse> r) {
         outstanding.fetch_sub(1);
         done(std::move(r));
         if (stopping) return connection->shutdown([] {});
@@ -374,9 +401,8 @@ struct HttpsConnectionPool::Impl {
   }
 };
 
-core::Result<std::unique_ptr<HttpsConnectionPool>> HttpsConnectionPool::start(const HttpsEndpoint& endpoint,
-                                                                              const HttpsClientOptions& options,
-                                                                              std::size_t connections) {
+core::Result<std::unique_ptr<HttpsConnectionPool>> HttpsConnectionPool::start(
+    const HttpsEndpoint& endpoint, const HttpsClientOptions& options, std::size_t connections) {
   if (connections == 0 || connections > kMaxConnections) {
     return core::make_error(ErrorCode::kInvalidArgument,
                             "connections must be 1.." + std::to_string(kMaxConnections));
@@ -385,7 +411,8 @@ core::Result<std::unique_ptr<HttpsConnectionPool>> HttpsConnectionPool::start(co
   MEDLEDGER_TRY(ctx);
   auto impl = std::make_shared<Impl>(std::move(*ctx), settings_for(endpoint, options));
   for (std::size_t i = 0; i < connections; ++i) {
-    impl->idle.push_back(std::make_shared<Connection>(impl->io.get_executor(), impl->tls, impl->settings, impl->opened));
+    impl->idle.push_back(std::make_shared<Connection>(impl->io.get_executor(), impl->tls,
+                                                      impl->settings, impl->opened));
   }
   impl->work.emplace(impl->io.get_executor());
   impl->thread = std::thread([raw = impl.get()] { raw->io.run(); });
@@ -397,7 +424,8 @@ HttpsConnectionPool::HttpsConnectionPool(std::shared_ptr<Impl> impl) : impl_(std
 bool HttpsConnectionPool::submit(HttpsRequest request, HttpsCompletion done) {
   if (impl_->closed.load() || impl_->outstanding.load() >= kMaxQueued) return false;
   impl_->outstanding.fetch_add(1);
-  net::post(impl_->io, [impl = impl_.get(), pending = Impl::Pending{std::move(request), std::move(done)}]() mutable {
+  net::post(impl_->io, [impl = impl_.get(),
+                        pending = Impl::Pending{std::move(request), std::move(done)}]() mutable {
     if (impl->stopping) {
       impl->outstanding.fetch_sub(1);
       return pending.done(core::make_error(ErrorCode::kIoError, "HTTPS connection pool stopped"));

@@ -50,7 +50,8 @@ class Section {
     if (!v->is_array()) return invalid(qualified(key), "must be an array of strings");
     out.clear();
     for (const auto& item : v->as_array()) {
-      if (!item.is_string() || item.as_string().str.empty()) return invalid(qualified(key), "must be an array of non-empty strings");
+      if (!item.is_string() || item.as_string().str.empty())
+        return invalid(qualified(key), "must be an array of non-empty strings");
       out.push_back(resolve(item.as_string().str));
     }
     return core::success();
@@ -63,8 +64,8 @@ class Section {
     if (!v->is_integer()) return invalid(qualified(key), "must be an integer");
     std::int64_t value = v->as_integer();
     if (value < min || value > max) {
-      return invalid(qualified(key), "must be " + std::to_string(min) + ".." + std::to_string(max) + ", got " +
-                                         std::to_string(value));
+      return invalid(qualified(key), "must be " + std::to_string(min) + ".." + std::to_string(max) +
+                                         ", got " + std::to_string(value));
     }
     out = static_cast<T>(value);
     return core::success();
@@ -132,7 +133,8 @@ core::Result<void> read_tls(Section& s, ServerConfig& c) {
 
 core::Result<void> read_limits(Section& s, ServerConfig& c) {
   auto& l = c.limits;
-  MEDLEDGER_TRY(s.integer("max_body_bytes", 1, static_cast<std::int64_t>(kMaxBodyBytesCeiling), l.max_body_bytes));
+  MEDLEDGER_TRY(s.integer("max_body_bytes", 1, static_cast<std::int64_t>(kMaxBodyBytesCeiling),
+                          l.max_body_bytes));
   MEDLEDGER_TRY(s.integer("max_connections", 1, kMaxConnectionsCeiling, l.max_connections));
   MEDLEDGER_TRY(s.millis("handshake_timeout_ms", kMinTimeout, kMaxTimeout, l.handshake_timeout));
   MEDLEDGER_TRY(s.millis("header_timeout_ms", kMinTimeout, kMaxTimeout, l.header_timeout));
@@ -161,14 +163,18 @@ core::Result<void> read_token(Section& s, ServerConfig& c) {
 
 core::Result<void> read_ledger(Section& s, ServerConfig& c) {
   MEDLEDGER_TRY(s.path("path", c.ledger.path));
-  return s.integer("min_free_mb", 0, static_cast<std::int64_t>(kMaxLedgerMinFreeMb), c.ledger.min_free_mb);
+  return s.integer("min_free_mb", 0, static_cast<std::int64_t>(kMaxLedgerMinFreeMb),
+                   c.ledger.min_free_mb);
 }
 
-core::Result<void> read_node(Section& s, ServerConfig& c) { return s.path("data_dir", c.node.data_dir); }
+core::Result<void> read_node(Section& s, ServerConfig& c) {
+  return s.path("data_dir", c.node.data_dir);
+}
 
 // One [[hospital]] table: data_dir, and its token as token_module / token_label /
 // token_pin (token_module defaults to [token] module, read before).
-core::Result<void> read_hospital(Section& s, const TokenConfig& defaults, HospitalServeConfig& out) {
+core::Result<void> read_hospital(Section& s, const TokenConfig& defaults,
+                                 HospitalServeConfig& out) {
   out.token = TokenConfig{};
   out.token.module = defaults.module;
   MEDLEDGER_TRY(s.path("data_dir", out.data_dir));
@@ -179,9 +185,11 @@ core::Result<void> read_hospital(Section& s, const TokenConfig& defaults, Hospit
 }
 
 core::Result<void> read_batch(Section& s, ServerConfig& c) {
-  MEDLEDGER_TRY(s.integer("max_transactions", 1, static_cast<std::int64_t>(ledger::kMaxBlockTransactions),
+  MEDLEDGER_TRY(s.integer("max_transactions", 1,
+                          static_cast<std::int64_t>(ledger::kMaxBlockTransactions),
                           c.batch.max_transactions));
-  MEDLEDGER_TRY(s.integer("max_bytes", 1, static_cast<std::int64_t>(ledger::kMaxBatchBytes), c.batch.max_bytes));
+  MEDLEDGER_TRY(s.integer("max_bytes", 1, static_cast<std::int64_t>(ledger::kMaxBatchBytes),
+                          c.batch.max_bytes));
   return s.millis("max_delay_ms", Millis(0), ledger::kMaxBatchDelay, c.batch.max_delay);
 }
 
@@ -205,14 +213,17 @@ core::Result<void> require_readable(const std::string& key, const std::filesyste
 
 constexpr const char* kHospitalArray = "hospital";
 
-core::Result<void> read_hospitals(const toml::value& root, const std::filesystem::path& base, ServerConfig& config) {
+core::Result<void> read_hospitals(const toml::value& root, const std::filesystem::path& base,
+                                  ServerConfig& config) {
   const auto& table = root.as_table();
   auto it = table.find(kHospitalArray);
   if (it == table.end()) return core::success();
-  if (!it->second.is_array()) return invalid(kHospitalArray, "must be an array of [[hospital]] tables");
+  if (!it->second.is_array())
+    return invalid(kHospitalArray, "must be an array of [[hospital]] tables");
   const auto& entries = it->second.as_array();
   if (entries.empty() || entries.size() > kMaxServedHospitals) {
-    return invalid(kHospitalArray, "must list 1.." + std::to_string(kMaxServedHospitals) + " hospitals");
+    return invalid(kHospitalArray,
+                   "must list 1.." + std::to_string(kMaxServedHospitals) + " hospitals");
   }
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string name = std::string(kHospitalArray) + "[" + std::to_string(i) + "]";
@@ -225,7 +236,8 @@ core::Result<void> read_hospitals(const toml::value& root, const std::filesystem
   return core::success();
 }
 
-core::Result<ServerConfig> read_document(const toml::value& root, const std::filesystem::path& base) {
+core::Result<ServerConfig> read_document(const toml::value& root,
+                                         const std::filesystem::path& base) {
   ServerConfig config;
   for (const auto& [key, value] : root.as_table()) {
     if (key == kHospitalArray) continue;  // an array of tables, read below
@@ -246,36 +258,43 @@ core::Result<ServerConfig> read_document(const toml::value& root, const std::fil
 }
 
 // `label_key` / `pin_key`: how the file names them ("token.label" or "hospital[1].token_label").
-core::Result<void> validate_token(const TokenConfig& token, const std::string& label_key, const std::string& pin_key) {
+core::Result<void> validate_token(const TokenConfig& token, const std::string& label_key,
+                                  const std::string& pin_key) {
   if (token.label.empty()) return invalid(label_key, "required: the token's label");
   auto pin = core::SecretSource::parse(token.pin_source, "token PIN");
-  if (!pin) return invalid(pin_key, "must be file:PATH, env:NAME or prompt (" + pin.error().message + ")");
+  if (!pin)
+    return invalid(pin_key, "must be file:PATH, env:NAME or prompt (" + pin.error().message + ")");
   return core::success();
 }
 
 core::Result<void> validate_hospitals(const ServerConfig& c) {
   if (c.hospitals.empty()) {
-    if (!c.node.data_dir.empty()) MEDLEDGER_TRY(validate_token(c.token, "token.label", "token.pin"));
+    if (!c.node.data_dir.empty())
+      MEDLEDGER_TRY(validate_token(c.token, "token.label", "token.pin"));
     return core::success();
   }
   if (!c.node.data_dir.empty()) {
-    return invalid("node.data_dir", "cannot be combined with [[hospital]] (list every node as a [[hospital]])");
+    return invalid("node.data_dir",
+                   "cannot be combined with [[hospital]] (list every node as a [[hospital]])");
   }
   if (c.hospitals.size() > kMaxServedHospitals) {
-    return invalid(kHospitalArray, "must list 1.." + std::to_string(kMaxServedHospitals) + " hospitals");
+    return invalid(kHospitalArray,
+                   "must list 1.." + std::to_string(kMaxServedHospitals) + " hospitals");
   }
   std::set<std::filesystem::path> dirs;
   std::set<std::string> labels;
   for (std::size_t i = 0; i < c.hospitals.size(); ++i) {
     const auto& h = c.hospitals[i];
     const std::string prefix = std::string(kHospitalArray) + "[" + std::to_string(i) + "].";
-    if (h.data_dir.empty()) return invalid(prefix + "data_dir", "required: the node's data directory");
+    if (h.data_dir.empty())
+      return invalid(prefix + "data_dir", "required: the node's data directory");
     MEDLEDGER_TRY(validate_token(h.token, prefix + "token_label", prefix + "token_pin"));
     if (!dirs.insert(h.data_dir.lexically_normal()).second) {
       return invalid(prefix + "data_dir", "listed twice: " + h.data_dir.string());
     }
     if (!labels.insert(h.token.module.string() + '\n' + h.token.label).second) {
-      return invalid(prefix + "token_label", "'" + h.token.label + "' is another hospital's token (each node has its own)");
+      return invalid(prefix + "token_label",
+                     "'" + h.token.label + "' is another hospital's token (each node has its own)");
     }
   }
   return core::success();
@@ -286,18 +305,25 @@ core::Result<void> validate_server_config(const ServerConfig& c) {
   unsigned char address[16];
   if (inet_pton(AF_INET, c.listen.address.c_str(), address) != 1 &&
       inet_pton(AF_INET6, c.listen.address.c_str(), address) != 1) {
-    return invalid("listen.address", "must be an IPv4 or IPv6 address, got '" + c.listen.address + "'");
+    return invalid("listen.address",
+                   "must be an IPv4 or IPv6 address, got '" + c.listen.address + "'");
   }
-  if (c.tls.certificate.empty()) return invalid("tls.certificate", "required (PEM: node certificate, then its issuers)");
+  if (c.tls.certificate.empty())
+    return invalid("tls.certificate", "required (PEM: node certificate, then its issuers)");
   const bool serves_node = !served_hospitals(c).empty();
   if (c.tls.private_key.empty() && c.tls.private_key_in_token.empty()) {
-    return invalid("tls.private_key", "required (PEM private key file of tls.certificate, or pkcs11:object=...;id=...)");
+    return invalid(
+        "tls.private_key",
+        "required (PEM private key file of tls.certificate, or pkcs11:object=...;id=...)");
   }
   if (!c.tls.private_key_in_token.empty() && !serves_node && c.token.label.empty()) {
-    return invalid("tls.private_key", "a pkcs11: key needs a token ([node]/[token] or [[hospital]])");
+    return invalid("tls.private_key",
+                   "a pkcs11: key needs a token ([node]/[token] or [[hospital]])");
   }
   if (c.tls.client_ca.empty() && !serves_node) {
-    return invalid("tls.client_ca", "required without a served node (PEM bundle of the hospital CAs that may connect)");
+    return invalid(
+        "tls.client_ca",
+        "required without a served node (PEM bundle of the hospital CAs that may connect)");
   }
   if (c.tls.client_ca.empty() && !c.tls.client_crls.empty()) {
     return invalid("tls.client_crls", "needs tls.client_ca (the CRLs' issuers)");
@@ -306,23 +332,30 @@ core::Result<void> validate_server_config(const ServerConfig& c) {
     return invalid("limits.max_body_bytes", "must be 1.." + std::to_string(kMaxBodyBytesCeiling));
   }
   if (c.limits.max_connections == 0 || c.limits.max_connections > kMaxConnectionsCeiling) {
-    return invalid("limits.max_connections", "must be 1.." + std::to_string(kMaxConnectionsCeiling));
+    return invalid("limits.max_connections",
+                   "must be 1.." + std::to_string(kMaxConnectionsCeiling));
   }
   // Built in code (not only read from TOML): a zero limit would answer every write at once.
   if (c.limits.answer_timeout < kMinTimeout || c.limits.answer_timeout > kMaxTimeout) {
-    return invalid("limits.answer_timeout_ms", "must be " + std::to_string(kMinTimeout.count()) + ".." +
-                                                   std::to_string(kMaxTimeout.count()));
+    return invalid("limits.answer_timeout_ms", "must be " + std::to_string(kMinTimeout.count()) +
+                                                   ".." + std::to_string(kMaxTimeout.count()));
   }
-  if (c.threads.io == 0 || c.threads.io > kMaxIoThreads) return invalid("threads.io", "must be 1.." + std::to_string(kMaxIoThreads));
+  if (c.threads.io == 0 || c.threads.io > kMaxIoThreads)
+    return invalid("threads.io", "must be 1.." + std::to_string(kMaxIoThreads));
   if (c.threads.handlers == 0 || c.threads.handlers > kMaxHandlerThreads) {
     return invalid("threads.handlers", "must be 1.." + std::to_string(kMaxHandlerThreads));
   }
-  static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+  static const std::set<std::string> kLevels{"trace", "debug",    "info", "warn",
+                                             "error", "critical", "off"};
   if (kLevels.count(c.log.level) == 0) {
-    return invalid("log.level", "must be one of trace, debug, info, warn, error, critical, off; got '" + c.log.level + "'");
+    return invalid(
+        "log.level",
+        "must be one of trace, debug, info, warn, error, critical, off; got '" + c.log.level + "'");
   }
   auto pin = core::SecretSource::parse(c.token.pin_source, "token PIN");
-  if (!pin) return invalid("token.pin", "must be file:PATH, env:NAME or prompt (" + pin.error().message + ")");
+  if (!pin)
+    return invalid("token.pin",
+                   "must be file:PATH, env:NAME or prompt (" + pin.error().message + ")");
   return validate_hospitals(c);
 }
 
@@ -375,7 +408,8 @@ core::Result<TokenKeyRef> parse_token_key_uri(std::string_view uri, const std::s
     if (name == "object") {
       ref.label = *value;
     } else if (name == "id") {
-      ref.id_hex = core::hex_encode(core::ByteView(reinterpret_cast<const std::uint8_t*>(value->data()), value->size()));
+      ref.id_hex = core::hex_encode(
+          core::ByteView(reinterpret_cast<const std::uint8_t*>(value->data()), value->size()));
     } else {
       return invalid(key, "unsupported pkcs11: attribute '" + std::string(name) + "' (object, id)");
     }
@@ -389,12 +423,15 @@ core::Result<ServerConfig> load_server_config(const std::filesystem::path& file)
     // A config that is not there is a config error (exit 3: systemd does not restart).
     std::error_code ec;
     if (!std::filesystem::is_regular_file(file, ec)) {
-      return core::make_error(ErrorCode::kConfigInvalid, "config " + file.string() + ": " +
-                                                             (std::filesystem::exists(file, ec) ? "not a regular file"
-                                                                                                : "no such file"));
+      return core::make_error(
+          ErrorCode::kConfigInvalid,
+          "config " + file.string() + ": " +
+              (std::filesystem::exists(file, ec) ? "not a regular file" : "no such file"));
     }
     std::ifstream probe(file);
-    if (!probe) return core::make_error(ErrorCode::kConfigInvalid, "config " + file.string() + ": cannot be read");
+    if (!probe)
+      return core::make_error(ErrorCode::kConfigInvalid,
+                              "config " + file.string() + ": cannot be read");
   }
   core::Result<ServerConfig> config = core::make_error(ErrorCode::kInternal, "unset");
   try {
@@ -402,14 +439,18 @@ core::Result<ServerConfig> load_server_config(const std::filesystem::path& file)
     config = read_document(root, file.parent_path());
   } catch (const std::exception& e) {
     // toml11 reports syntax errors with the file, line and a caret.
-    return core::make_error(ErrorCode::kConfigInvalid, std::string("config ") + file.string() + ": " + e.what());
+    return core::make_error(ErrorCode::kConfigInvalid,
+                            std::string("config ") + file.string() + ": " + e.what());
   }
   if (!config) return config.error();
   MEDLEDGER_TRY(validate_server_config(*config));
   MEDLEDGER_TRY(require_readable("tls.certificate", config->tls.certificate));
-  if (!config->tls.private_key.empty()) MEDLEDGER_TRY(require_readable("tls.private_key", config->tls.private_key));
-  if (!config->tls.client_ca.empty()) MEDLEDGER_TRY(require_readable("tls.client_ca", config->tls.client_ca));
-  for (const auto& crl : config->tls.client_crls) MEDLEDGER_TRY(require_readable("tls.client_crls", crl));
+  if (!config->tls.private_key.empty())
+    MEDLEDGER_TRY(require_readable("tls.private_key", config->tls.private_key));
+  if (!config->tls.client_ca.empty())
+    MEDLEDGER_TRY(require_readable("tls.client_ca", config->tls.client_ca));
+  for (const auto& crl : config->tls.client_crls)
+    MEDLEDGER_TRY(require_readable("tls.client_crls", crl));
   if (!config->log.file.empty()) {
     // A typo in the path would otherwise create directories where nobody looks for logs.
     std::error_code ec;

@@ -25,7 +25,8 @@ constexpr std::size_t kMaxQueryParams = 64;
 // Fills request.path / request.query from request.target (origin-form only).
 core::Result<void> parse_target(Request& request) {
   auto url = boost::urls::parse_origin_form(request.target);
-  if (!url) return core::make_error(ErrorCode::kInvalidArgument, "the request target is not a valid path");
+  if (!url)
+    return core::make_error(ErrorCode::kInvalidArgument, "the request target is not a valid path");
   request.path.clear();
   for (const std::string& segment : url->segments()) {
     // An encoded '/' inside a segment would change which route matches.
@@ -67,8 +68,10 @@ void AnswerDeadlines::watch(Responder::Weak request, const Route* route) {
   watched_.push_back(Watched{deadline, std::move(request), route});
 }
 
-AnswerDeadlines::Clock::time_point AnswerDeadlines::take_due(Clock::time_point now, std::vector<Watched>& due) {
-  Clock::time_point next = now + limit_;  // nothing watched: a request watched from now is due no sooner
+AnswerDeadlines::Clock::time_point AnswerDeadlines::take_due(Clock::time_point now,
+                                                             std::vector<Watched>& due) {
+  Clock::time_point next =
+      now + limit_;  // nothing watched: a request watched from now is due no sooner
   std::lock_guard lock(mutex_);
   while (!watched_.empty() && watched_.front().deadline <= now) {
     due.push_back(std::move(watched_.front()));
@@ -82,21 +85,22 @@ AnswerDeadlines::Clock::time_point AnswerDeadlines::take_due(Clock::time_point n
 
 void AnswerDeadlines::answer_expired(const std::vector<Watched>& due) const {
   // The rest wait on a commit the ledger has not reported: its outcome is unknown, not failed.
-  const core::Error unconfirmed =
-      core::make_error(ErrorCode::kCommitUnconfirmed, "no answer within limits.answer_timeout_ms (" +
-                                                          std::to_string(limit_.count()) +
-                                                          " ms); the operation may still commit: look it up before "
-                                                          "repeating it");
+  const core::Error unconfirmed = core::make_error(
+      ErrorCode::kCommitUnconfirmed, "no answer within limits.answer_timeout_ms (" +
+                                         std::to_string(limit_.count()) +
+                                         " ms); the operation may still commit: look it up before "
+                                         "repeating it");
   for (const auto& entry : due) {
     // Most were answered long ago: their Weak answers nothing.
     if (entry.request.answer(unconfirmed)) {
-      log_event(LogLevel::kWarn, "answer_timeout", {{"route", entry.route->pattern}, {"limit_ms", limit_.count()}});
+      log_event(LogLevel::kWarn, "answer_timeout",
+                {{"route", entry.route->pattern}, {"limit_ms", limit_.count()}});
     }
   }
 }
 
-AnswerDeadlines::Clock::time_point Dispatcher::expire_unanswered(AnswerDeadlines::Clock::time_point now,
-                                                                 const Responder::Post& post) const {
+AnswerDeadlines::Clock::time_point Dispatcher::expire_unanswered(
+    AnswerDeadlines::Clock::time_point now, const Responder::Post& post) const {
   std::vector<AnswerDeadlines::Watched> due;
   const auto next = deadlines_->take_due(now, due);
   if (!due.empty()) {
@@ -106,15 +110,17 @@ AnswerDeadlines::Clock::time_point Dispatcher::expire_unanswered(AnswerDeadlines
   return next;
 }
 
-Dispatcher::Dispatcher(std::shared_ptr<const Router> router, std::shared_ptr<ClientAuthenticator> authenticator,
-                       std::shared_ptr<MetricsRegistry> metrics, std::chrono::milliseconds answer_timeout)
+Dispatcher::Dispatcher(std::shared_ptr<const Router> router,
+                       std::shared_ptr<ClientAuthenticator> authenticator,
+                       std::shared_ptr<MetricsRegistry> metrics,
+                       std::chrono::milliseconds answer_timeout)
     : router_(std::move(router)),
       authenticator_(std::move(authenticator)),
       metrics_(std::move(metrics)),
       deadlines_(std::make_shared<AnswerDeadlines>(answer_timeout)) {}
 
-std::optional<Response> Dispatcher::admit(Request& request, ConnectionIdentity& identity, const Route** route,
-                                          const Principal** principal) const {
+std::optional<Response> Dispatcher::admit(Request& request, ConnectionIdentity& identity,
+                                          const Route** route, const Principal** principal) const {
   if (auto parsed = parse_target(request); !parsed) return error_response(parsed.error());
   RouteMatch match = router_->match(request.method, request.path);
   if (match.route == nullptr) {
@@ -122,7 +128,8 @@ std::optional<Response> Dispatcher::admit(Request& request, ConnectionIdentity& 
     bool public_path = false;
     for (Method other : match.allowed) {
       const RouteMatch same_path = router_->match(other, request.path);
-      public_path = public_path || (same_path.route != nullptr && same_path.route->access.is_public());
+      public_path =
+          public_path || (same_path.route != nullptr && same_path.route->access.is_public());
     }
     if (!public_path) {
       if (auto refusal = authenticate(identity, principal)) return refusal;
@@ -137,20 +144,22 @@ std::optional<Response> Dispatcher::admit(Request& request, ConnectionIdentity& 
   if (!match.route->access.is_public()) {
     if (auto refusal = authenticate(identity, principal)) return refusal;
     if (!match.route->access.allows((*principal)->role)) {
-      return error_response(core::make_error(ErrorCode::kRoleForbidden,
-                                             "role " + std::string(ca::role_name((*principal)->role)) +
-                                                 " may not call " + std::string(method_name(match.route->method)) +
-                                                 " " + match.route->pattern));
+      return error_response(core::make_error(
+          ErrorCode::kRoleForbidden,
+          "role " + std::string(ca::role_name((*principal)->role)) + " may not call " +
+              std::string(method_name(match.route->method)) + " " + match.route->pattern));
     }
   }
 
   return std::nullopt;
 }
 
-std::optional<Response> Dispatcher::authenticate(ConnectionIdentity& identity, const Principal** principal) const {
+std::optional<Response> Dispatcher::authenticate(ConnectionIdentity& identity,
+                                                 const Principal** principal) const {
   if (identity.peer_chain.empty()) {
-    return error_response(core::make_error(ErrorCode::kClientCertificateRequired,
-                                           "this route needs a client certificate from an admitted hospital CA"));
+    return error_response(
+        core::make_error(ErrorCode::kClientCertificateRequired,
+                         "this route needs a client certificate from an admitted hospital CA"));
   }
   // Re-authenticate when the trust changed (a CA admitted, a certificate revoked).
   const std::uint64_t generation = authenticator_->trust_generation();
@@ -163,24 +172,27 @@ std::optional<Response> Dispatcher::authenticate(ConnectionIdentity& identity, c
   return std::nullopt;
 }
 
-void Dispatcher::handle(Request& request, ConnectionIdentity& identity, Reply reply, Responder::Post post) const {
+void Dispatcher::handle(Request& request, ConnectionIdentity& identity, Reply reply,
+                        Responder::Post post) const {
   const auto started = Clock::now();
   const Route* route = nullptr;
   const Principal* principal = nullptr;
   std::optional<Response> refusal = admit(request, identity, &route, &principal);
   // Called once per request, from whichever thread has the response.
-  auto finish = [this, started, method = request.method, route, principal_id = principal ? logged_principal(*principal) : std::string(),
+  auto finish = [this, started, method = request.method, route,
+                 principal_id = principal ? logged_principal(*principal) : std::string(),
                  reply = std::move(reply)](core::Result<Response> result) {
     Response response = result ? std::move(*result) : error_response(result.error());
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    record(method_name(method), route ? std::string_view(route->pattern) : kUnrouted, response, seconds,
-           principal_id.empty() ? nullptr : &principal_id);
+    record(method_name(method), route ? std::string_view(route->pattern) : kUnrouted, response,
+           seconds, principal_id.empty() ? nullptr : &principal_id);
     reply(std::move(response));
   };
   if (refusal) return finish(std::move(*refusal));
   auto failed = [&](const std::exception& e) {
     // Handlers return errors as values; an exception here is a bug, not the client's fault.
-    log_event(LogLevel::kError, "handler_exception", {{"route", route->pattern}, {"what", e.what()}});
+    log_event(LogLevel::kError, "handler_exception",
+              {{"route", route->pattern}, {"what", e.what()}});
     return core::make_error(ErrorCode::kInternal, "the handler failed");
   };
   if (route->handler) {
@@ -209,11 +221,12 @@ Response Dispatcher::reject(const core::Error& error, std::string_view method) c
   return response;
 }
 
-void Dispatcher::record(std::string_view method, std::string_view route, const Response& response, double seconds,
-                        const std::string* principal_id) const {
+void Dispatcher::record(std::string_view method, std::string_view route, const Response& response,
+                        double seconds, const std::string* principal_id) const {
   const std::string route_label(route);
-  metrics_->add(metric::kRequests,
-                {{"method", std::string(method)}, {"route", route_label}, {"status", std::to_string(response.status)}});
+  metrics_->add(metric::kRequests, {{"method", std::string(method)},
+                                    {"route", route_label},
+                                    {"status", std::to_string(response.status)}});
   metrics_->observe_seconds(metric::kRequestSeconds, seconds, {{"route", route_label}});
   if (!response.error_code.empty()) metrics_->add(metric::kErrors, {{"code", response.error_code}});
   log_request({.method = method,

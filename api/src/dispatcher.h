@@ -22,7 +22,7 @@ namespace medledger::api::detail {
 /// What one TLS connection knows about its client. Used by one request at a
 /// time (the server reads the next request only after writing a response).
 struct ConnectionIdentity {
-  std::vector<core::Bytes> peer_chain;  // DER, leaf first; empty: no certificate
+  std::vector<core::Bytes> peer_chain;                   // DER, leaf first; empty: no certificate
   std::optional<core::Result<Principal>> authenticated;  // cached for trust_generation
   std::uint64_t generation = 0;
 };
@@ -56,7 +56,8 @@ class AnswerDeadlines {
 
 class Dispatcher {
  public:
-  Dispatcher(std::shared_ptr<const Router> router, std::shared_ptr<ClientAuthenticator> authenticator,
+  Dispatcher(std::shared_ptr<const Router> router,
+             std::shared_ptr<ClientAuthenticator> authenticator,
              std::shared_ptr<MetricsRegistry> metrics, std::chrono::milliseconds answer_timeout);
 
   using Reply = std::function<void(Response)>;
@@ -65,7 +66,8 @@ class Dispatcher {
   /// and from any thread for an async handler (Responder). Never throws (a handler
   /// exception becomes 500 INTERNAL). Records metrics and one log line per request.
   /// `post` runs work on the handler pool (Responder::answer_on_pool).
-  void handle(Request& request, ConnectionIdentity& identity, Reply reply, Responder::Post post) const;
+  void handle(Request& request, ConnectionIdentity& identity, Reply reply,
+              Responder::Post post) const;
 
   /// The response for a request the transport refused before routing (body or
   /// headers too large, unparsable HTTP), with metrics and a log line.
@@ -84,9 +86,10 @@ class Dispatcher {
                                 const Principal** principal) const;
   /// The refusal if the connection's client certificate does not authenticate
   /// (cached per trust generation); else sets *principal.
-  std::optional<Response> authenticate(ConnectionIdentity& identity, const Principal** principal) const;
-  void record(std::string_view method, std::string_view route, const Response& response, double seconds,
-              const std::string* principal_id) const;
+  std::optional<Response> authenticate(ConnectionIdentity& identity,
+                                       const Principal** principal) const;
+  void record(std::string_view method, std::string_view route, const Response& response,
+              double seconds, const std::string* principal_id) const;
 
   std::shared_ptr<const Router> router_;
   std::shared_ptr<ClientAuthenticator> authenticator_;

@@ -175,17 +175,21 @@ int http_status_for(core::ErrorCode code) {
 }
 
 core::Result<boost::json::value> parse_json_body(const Request& request) {
-  if (request.body.empty()) return core::make_error(ErrorCode::kJsonMalformed, "the request body is empty");
+  if (request.body.empty())
+    return core::make_error(ErrorCode::kJsonMalformed, "the request body is empty");
   boost::json::error_code ec;
   boost::json::value value = boost::json::parse(request.body, ec);
-  if (ec) return core::make_error(ErrorCode::kJsonMalformed, "the request body is not JSON: " + ec.message());
+  if (ec)
+    return core::make_error(ErrorCode::kJsonMalformed,
+                            "the request body is not JSON: " + ec.message());
   return value;
 }
 
 core::Result<boost::json::object> parse_json_object(const Request& request) {
   auto value = parse_json_body(request);
   if (!value) return value.error();
-  if (!value->is_object()) return core::make_error(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
+  if (!value->is_object())
+    return core::make_error(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
   return std::move(value->as_object());
 }
 

@@ -12,13 +12,15 @@ constexpr std::uint16_t kDefaultHttpsPort = 443;
 
 core::Result<HttpsEndpoint> parse_https_url(std::string_view url) {
   auto bad = [&](const std::string& why) {
-    return core::make_error(core::ErrorCode::kInvalidArgument, "URL '" + std::string(url) + "': " + why);
+    return core::make_error(core::ErrorCode::kInvalidArgument,
+                            "URL '" + std::string(url) + "': " + why);
   };
   if (url.substr(0, kScheme.size()) != kScheme) return bad("expected https://host[:port]");
   std::string_view rest = url.substr(kScheme.size());
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.empty()) return bad("no host");
-  if (rest.find_first_of("/?#@") != std::string_view::npos) return bad("only scheme, host and port are allowed");
+  if (rest.find_first_of("/?#@") != std::string_view::npos)
+    return bad("only scheme, host and port are allowed");
   HttpsEndpoint endpoint;
   std::string_view port_text;
   if (rest.front() == '[') {  // [IPv6]:port
@@ -40,7 +42,8 @@ core::Result<HttpsEndpoint> parse_https_url(std::string_view url) {
   if (!port_text.empty() || rest.back() == ':') {
     unsigned value = 0;
     auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (ec != std::errc() || end != port_text.data() + port_text.size() || value == 0 || value > 65535) {
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || value == 0 ||
+        value > 65535) {
       return bad("bad port");
     }
     endpoint.port = static_cast<std::uint16_t>(value);

@@ -15,14 +15,21 @@ using core::ErrorCode;
 
 // Transactions that change who may connect; a conservative text match on the
 // wire bytes (a false positive only costs a rebuild).
-constexpr std::string_view kTrustChangingTypes[] = {ledger::kTxHospitalAdmit, ledger::kTxCertRevoke};
+constexpr std::string_view kTrustChangingTypes[] = {ledger::kTxHospitalAdmit,
+                                                    ledger::kTxCertRevoke};
 
-core::Result<ca::Certificate> read_ca_certificate(const ledger::StateView& state, const core::Digest& fingerprint) {
-  auto raw = state.get(ledger::kTableCaCerts, core::ByteView(fingerprint.data(), fingerprint.size()));
+core::Result<ca::Certificate> read_ca_certificate(const ledger::StateView& state,
+                                                  const core::Digest& fingerprint) {
+  auto raw =
+      state.get(ledger::kTableCaCerts, core::ByteView(fingerprint.data(), fingerprint.size()));
   if (!raw) return raw.error();
-  if (!*raw) return core::make_error(ErrorCode::kLedgerCorrupt, "state: an admitted CA certificate is missing");
-  auto value = core::parse_restricted_json(std::string_view(reinterpret_cast<const char*>((*raw)->data()), (*raw)->size()));
-  if (!value || !value->is_object() || !value->as_object().contains("der") || !value->as_object().at("der").is_string()) {
+  if (!*raw)
+    return core::make_error(ErrorCode::kLedgerCorrupt,
+                            "state: an admitted CA certificate is missing");
+  auto value = core::parse_restricted_json(
+      std::string_view(reinterpret_cast<const char*>((*raw)->data()), (*raw)->size()));
+  if (!value || !value->is_object() || !value->as_object().contains("der") ||
+      !value->as_object().at("der").is_string()) {
     return core::make_error(ErrorCode::kLedgerCorrupt, "state: bad cacerts entry");
   }
   auto der = core::base64url_decode(std::string_view(value->as_object().at("der").as_string()));
@@ -55,11 +62,15 @@ core::Result<std::shared_ptr<const TrustSnapshot>> LedgerTrust::rebuild(std::uin
     for (const auto& fingerprint : hospital.ca_certs) {
       auto cert = read_ca_certificate(**state, fingerprint);
       if (!cert) return cert.error();
-      if (cert->is_self_signed()) out->anchors.roots.push_back(*cert);
-      else out->anchors.intermediates.push_back(*cert);
+      if (cert->is_self_signed())
+        out->anchors.roots.push_back(*cert);
+      else
+        out->anchors.intermediates.push_back(*cert);
     }
   }
-  out->is_revoked = [ledger = &ledger_](const core::Digest& fingerprint) { return revoked_on_ledger(*ledger, fingerprint); };
+  out->is_revoked = [ledger = &ledger_](const core::Digest& fingerprint) {
+    return revoked_on_ledger(*ledger, fingerprint);
+  };
   out->generation = generation;
   return std::shared_ptr<const TrustSnapshot>(std::move(out));
 }
@@ -68,13 +79,14 @@ bool LedgerTrust::trust_may_have_changed(std::uint64_t from, std::uint64_t to) c
   if (to < from || to - from > kMaxTrustScanTransactions) return true;
   bool changed = false;
   std::uint64_t seen = from;
-  auto scanned = ledger_.scan_log(from, to, [&](std::uint64_t sequence, std::uint16_t, std::string_view wire) {
-    seen = sequence + 1;
-    for (auto type : kTrustChangingTypes) {
-      if (wire.find(type) != std::string_view::npos) changed = true;
-    }
-    return !changed;
-  });
+  auto scanned =
+      ledger_.scan_log(from, to, [&](std::uint64_t sequence, std::uint16_t, std::string_view wire) {
+        seen = sequence + 1;
+        for (auto type : kTrustChangingTypes) {
+          if (wire.find(type) != std::string_view::npos) changed = true;
+        }
+        return !changed;
+      });
   if (!scanned || changed) return true;
   return seen != to;  // the log ended early: unknowable, assume changed
 }
@@ -90,8 +102,9 @@ std::shared_ptr<const TrustSnapshot> LedgerTrust::current() {
   auto tip = ledger_.tip();
   std::lock_guard lock(mutex_);
   if (!tip) {
-    log_event(LogLevel::kError, "trust", {{"error", core::error_code_name(tip.error().code)},
-                                          {"message", "ledger tip unreadable; trust unchanged"}});
+    log_event(LogLevel::kError, "trust",
+              {{"error", core::error_code_name(tip.error().code)},
+               {"message", "ledger tip unreadable; trust unchanged"}});
     if (!snapshot_ && extra_) return extra_;
     return snapshot_;
   }
@@ -102,18 +115,20 @@ std::shared_ptr<const TrustSnapshot> LedgerTrust::current() {
   if (!snapshot_ || stale_ || trust_may_have_changed(seen_log_size_, header.log_size)) {
     auto rebuilt = rebuild(generation_ + 1);
     if (!rebuilt) {
-      log_event(LogLevel::kError, "trust", {{"error", core::error_code_name(rebuilt.error().code)},
-                                            {"message", "ledger trust not rebuilt; previous trust in force"}});
+      log_event(LogLevel::kError, "trust",
+                {{"error", core::error_code_name(rebuilt.error().code)},
+                 {"message", "ledger trust not rebuilt; previous trust in force"}});
       if (!snapshot_ && extra_) return extra_;
       return snapshot_;
     }
     ++generation_;
     snapshot_ = std::move(*rebuilt);
     stale_ = false;
-    log_event(LogLevel::kInfo, "trust",
-              {{"generation", generation_},
-               {"height", header.height},
-               {"anchors", snapshot_->anchors.roots.size() + snapshot_->anchors.intermediates.size()}});
+    log_event(
+        LogLevel::kInfo, "trust",
+        {{"generation", generation_},
+         {"height", header.height},
+         {"anchors", snapshot_->anchors.roots.size() + snapshot_->anchors.intermediates.size()}});
   }
   seen_height_ = header.height;
   seen_log_size_ = header.log_size;

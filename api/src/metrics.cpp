@@ -37,14 +37,19 @@ std::string format_number(double value) {
 // Label values escape backslash, double quote and newline (exposition format).
 void append_escaped(std::string& out, std::string_view value) {
   for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
 }
 
-std::string render_labels(const Labels& labels, const char* extra_name = nullptr, const std::string& extra_value = {}) {
+std::string render_labels(const Labels& labels, const char* extra_name = nullptr,
+                          const std::string& extra_value = {}) {
   if (labels.empty() && extra_name == nullptr) return {};
   std::string out = "{";
   bool first = true;
@@ -71,17 +76,20 @@ std::string render_labels(const Labels& labels, const char* extra_name = nullptr
 MetricsRegistry::Family& MetricsRegistry::family(std::string_view name, std::string_view type) {
   MEDLEDGER_ASSERT(valid_name(name));
   auto it = families_.find(name);
-  if (it == families_.end()) it = families_.emplace(std::string(name), Family{std::string(type), {}, {}, {}}).first;
+  if (it == families_.end())
+    it = families_.emplace(std::string(name), Family{std::string(type), {}, {}, {}}).first;
   return it->second;
 }
 
-const Labels& MetricsRegistry::bounded(const Family& family, const Labels& labels, std::size_t series) {
+const Labels& MetricsRegistry::bounded(const Family& family, const Labels& labels,
+                                       std::size_t series) {
   bool known = family.values.count(labels) != 0 || family.histograms.count(labels) != 0;
   if (known || series < kMaxSeriesPerFamily) return labels;
   return kOverflowLabels;
 }
 
-void MetricsRegistry::describe(std::string_view name, std::string_view type, std::string_view help) {
+void MetricsRegistry::describe(std::string_view name, std::string_view type,
+                               std::string_view help) {
   std::lock_guard lock(mutex_);
   Family& f = family(name, type);
   f.type = std::string(type);
@@ -94,7 +102,8 @@ void MetricsRegistry::add(std::string_view name, const Labels& labels, std::uint
   f.values[bounded(f, labels, f.values.size())] += static_cast<double>(by);
 }
 
-void MetricsRegistry::adjust_gauge(std::string_view name, std::int64_t delta, const Labels& labels) {
+void MetricsRegistry::adjust_gauge(std::string_view name, std::int64_t delta,
+                                   const Labels& labels) {
   std::lock_guard lock(mutex_);
   Family& f = family(name, "gauge");
   f.values[bounded(f, labels, f.values.size())] += static_cast<double>(delta);
@@ -136,10 +145,12 @@ std::string MetricsRegistry::render_prometheus() const {
       std::uint64_t cumulative = 0;
       for (std::size_t i = 0; i < kBucketCount; ++i) {
         cumulative += h.buckets[i];
-        out += name + "_bucket" + render_labels(labels, "le", format_number(kLatencyBucketsSeconds[i])) + " " +
+        out += name + "_bucket" +
+               render_labels(labels, "le", format_number(kLatencyBucketsSeconds[i])) + " " +
                std::to_string(cumulative) + "\n";
       }
-      out += name + "_bucket" + render_labels(labels, "le", "+Inf") + " " + std::to_string(h.count) + "\n";
+      out += name + "_bucket" + render_labels(labels, "le", "+Inf") + " " +
+             std::to_string(h.count) + "\n";
       out += name + "_sum" + render_labels(labels) + " " + format_number(h.sum) + "\n";
       out += name + "_count" + render_labels(labels) + " " + std::to_string(h.count) + "\n";
     }
@@ -148,15 +159,20 @@ std::string MetricsRegistry::render_prometheus() const {
 }
 
 void describe_standard_metrics(MetricsRegistry& registry) {
-  registry.describe(metric::kRequests, "counter", "HTTPS requests answered, by method, route and status");
-  registry.describe(metric::kRequestSeconds, "histogram", "Time from a complete request to its response, by route");
+  registry.describe(metric::kRequests, "counter",
+                    "HTTPS requests answered, by method, route and status");
+  registry.describe(metric::kRequestSeconds, "histogram",
+                    "Time from a complete request to its response, by route");
   registry.describe(metric::kInFlight, "gauge", "Requests being handled or written");
   registry.describe(metric::kErrors, "counter", "Error responses by stable error code");
   registry.describe(metric::kConnections, "gauge", "Open client connections");
-  registry.describe(metric::kConnectionsRefused, "counter", "Connections closed at accept: over limits.max_connections or stopping");
-  registry.describe(metric::kConnectionsTimedOut, "counter", "Connections closed by a timeout, by phase");
+  registry.describe(metric::kConnectionsRefused, "counter",
+                    "Connections closed at accept: over limits.max_connections or stopping");
+  registry.describe(metric::kConnectionsTimedOut, "counter",
+                    "Connections closed by a timeout, by phase");
   registry.describe(metric::kCommits, "counter", "Ledger blocks durably committed");
-  registry.describe(metric::kTokenOperations, "counter", "PKCS#11 token operations by operation and result");
+  registry.describe(metric::kTokenOperations, "counter",
+                    "PKCS#11 token operations by operation and result");
   registry.adjust_gauge(metric::kInFlight, 0);
   registry.adjust_gauge(metric::kConnections, 0);
   registry.add(metric::kConnectionsRefused, {}, 0);

@@ -99,8 +99,9 @@ core::Result<Response> consistency_proof(const NodeCall& call, const Request& re
     const std::uint64_t log_size = tip.block.header.log_size;
     if (!second) second = log_size;
     if (first == 0 || first > *second || *second > log_size) {
-      return core::make_error(ErrorCode::kInvalidArgument, "need 0 < first <= second <= the log size (" +
-                                                               std::to_string(log_size) + ")");
+      return core::make_error(
+          ErrorCode::kInvalidArgument,
+          "need 0 < first <= second <= the log size (" + std::to_string(log_size) + ")");
     }
     MEDLEDGER_TRY_ASSIGN(auto proof, ledger.consistency_proof(first, *second));
     MEDLEDGER_TRY_ASSIGN(auto first_root, ledger.root_at(first));
@@ -124,7 +125,8 @@ core::Result<Response> signed_checkpoint(const NodeCall& call, const Request&) {
     }
     auto& ledger = hosted.node->consortium().ledger();
     MEDLEDGER_TRY_ASSIGN(auto tip, ledger.tip());
-    MEDLEDGER_TRY_ASSIGN(auto checkpoint, ledger::checkpoint_at(ledger, tip.block.header, *hosted.checkpoint_signer));
+    MEDLEDGER_TRY_ASSIGN(auto checkpoint, ledger::checkpoint_at(ledger, tip.block.header,
+                                                                *hosted.checkpoint_signer));
     boost::json::object out;
     out["height"] = tip.block.header.height;
     out["size"] = checkpoint.checkpoint.size;

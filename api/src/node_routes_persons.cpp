@@ -20,7 +20,8 @@ using namespace node_routes;
 constexpr std::size_t kDigestHexChars = 2 * core::kSha256Size;
 
 boost::json::object certificate_json(const std::string& principal, const std::string& pem,
-                                     const core::Digest& fingerprint, const ledger::Receipt& receipt) {
+                                     const core::Digest& fingerprint,
+                                     const ledger::Receipt& receipt) {
   boost::json::object out;
   out["principal"] = principal;
   out["certificate"] = pem;
@@ -31,11 +32,13 @@ boost::json::object certificate_json(const std::string& principal, const std::st
 
 // A SHA-256 digest as 64 hex digits or 43 base64url characters; `what` names it in the error.
 core::Result<core::Digest> parse_digest(std::string_view text, const std::string& what) {
-  auto bytes = text.size() == kDigestHexChars ? core::hex_decode(text) : core::base64url_decode(text);
+  auto bytes =
+      text.size() == kDigestHexChars ? core::hex_decode(text) : core::base64url_decode(text);
   core::Digest digest{};
   if (!bytes || bytes->size() != digest.size()) {
-    return core::make_error(ErrorCode::kMalformedEncoding,
-                            what + " must be a SHA-256 digest: 64 hex digits or 43 base64url characters");
+    return core::make_error(
+        ErrorCode::kMalformedEncoding,
+        what + " must be a SHA-256 digest: 64 hex digits or 43 base64url characters");
   }
   std::copy(bytes->begin(), bytes->end(), digest.begin());
   return digest;
@@ -44,7 +47,8 @@ core::Result<core::Digest> parse_digest(std::string_view text, const std::string
 core::Result<ca::Role> role_member(const boost::json::object& body) {
   MEDLEDGER_TRY_ASSIGN(auto name, required_string(body, "role"));
   auto role = ca::parse_role(name);
-  if (!role) return core::make_error(ErrorCode::kInvalidArgument, "member 'role' is not a role name");
+  if (!role)
+    return core::make_error(ErrorCode::kInvalidArgument, "member 'role' is not a role name");
   return *role;
 }
 
@@ -55,7 +59,8 @@ core::Result<Response> enrol_person(const NodeCall& call, const Request& request
   MEDLEDGER_TRY_ASSIGN(enrol.id, required_string(body, "id"));
   MEDLEDGER_TRY_ASSIGN(auto public_key, optional_string(body, "public_key"));
   if (public_key) {
-    MEDLEDGER_TRY_ASSIGN(enrol.external_public_key, ca::parse_public_key(core::to_bytes(*public_key)));
+    MEDLEDGER_TRY_ASSIGN(enrol.external_public_key,
+                         ca::parse_public_key(core::to_bytes(*public_key)));
   }
   MEDLEDGER_TRY_ASSIGN(enrol.pin, take_secret(body, "pin"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
@@ -71,7 +76,8 @@ core::Result<Response> revoke_person(const NodeCall& call, const Request& reques
   MEDLEDGER_TRY_ASSIGN(auto reason, optional_string(body, "reason"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     const auto principal = person_principal(node, request.param("id"));
-    MEDLEDGER_TRY_ASSIGN(auto receipt, node.revoke_person(principal, reason.value_or("unspecified")));
+    MEDLEDGER_TRY_ASSIGN(auto receipt,
+                         node.revoke_person(principal, reason.value_or("unspecified")));
     return receipt_response(receipt);
   });
 }
@@ -83,19 +89,22 @@ core::Result<Response> issue_certificate(const NodeCall& call, const Request& re
   MEDLEDGER_TRY_ASSIGN(auto csr, required_string(body, "csr"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto issued, node.issue_certificate(csr, role, id));
-    return json_response(
-        certificate_json(issued.principal, issued.certificate_pem, issued.fingerprint, issued.receipt), 201);
+    return json_response(certificate_json(issued.principal, issued.certificate_pem,
+                                          issued.fingerprint, issued.receipt),
+                         201);
   });
 }
 
 // Any certificate of the caller's hospital CA, by the fingerprint issue and enrol
 // answered with: a CSR-issued admin or auditor certificate has no person to revoke.
 core::Result<Response> revoke_certificate(const NodeCall& call, const Request& request) {
-  MEDLEDGER_TRY_ASSIGN(auto fingerprint, parse_digest(request.param("fingerprint"), "the path's {fingerprint}"));
+  MEDLEDGER_TRY_ASSIGN(auto fingerprint,
+                       parse_digest(request.param("fingerprint"), "the path's {fingerprint}"));
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   MEDLEDGER_TRY_ASSIGN(auto reason, optional_string(body, "reason"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto receipt, node.revoke_certificate(fingerprint, reason.value_or("unspecified")));
+    MEDLEDGER_TRY_ASSIGN(auto receipt,
+                         node.revoke_certificate(fingerprint, reason.value_or("unspecified")));
     return receipt_response(receipt);
   });
 }
@@ -136,20 +145,24 @@ core::Result<Response> open_session(const NodeCall& call, const Request& request
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   MEDLEDGER_TRY_ASSIGN(auto ttl_seconds, optional_int(body, "ttl_seconds"));
   const auto ttl = ttl_seconds ? std::chrono::seconds(*ttl_seconds) : node::kDefaultSessionTtl;
-  MEDLEDGER_TRY_ASSIGN(auto pin, take_secret(body, "pin"));  // first: the PIN is wiped from the body
+  MEDLEDGER_TRY_ASSIGN(auto pin,
+                       take_secret(body, "pin"));  // first: the PIN is wiped from the body
   MEDLEDGER_TRY_ASSIGN(auto signatures, optional_int(body, "signatures"));
   if (signatures && (*signatures < 1 || *signatures > node::kMaxSessionSignatures)) {
-    return core::make_error(ErrorCode::kInvalidArgument, "member 'signatures' must be 1.." +
-                                                             std::to_string(node::kMaxSessionSignatures));
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        "member 'signatures' must be 1.." + std::to_string(node::kMaxSessionSignatures));
   }
-  const auto budget = signatures ? static_cast<std::uint32_t>(*signatures) : node::kMaxSessionSignatures;
+  const auto budget =
+      signatures ? static_cast<std::uint32_t>(*signatures) : node::kMaxSessionSignatures;
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     const auto principal = person_principal(node, request.param("id"));
     MEDLEDGER_TRY_ASSIGN(auto session, node.open_session(principal, pin, ttl, budget));
     boost::json::object out;
     out["principal"] = principal;
     // The one place a token leaves the node: the response body (never logged).
-    out["session"] = std::string_view(reinterpret_cast<const char*>(session.token.data()), session.token.size());
+    out["session"] =
+        std::string_view(reinterpret_cast<const char*>(session.token.data()), session.token.size());
     out["expires_ms"] = session.expires_ms;
     out["signatures"] = session.signatures;
     return json_response(out, 201);
@@ -169,7 +182,8 @@ core::Result<Response> close_session(const NodeCall& call, const Request& reques
 
 }  // namespace
 
-core::Result<void> node_routes::add_person_routes(Router& router, const std::shared_ptr<NodeBinding>& binding) {
+core::Result<void> node_routes::add_person_routes(Router& router,
+                                                  const std::shared_ptr<NodeBinding>& binding) {
   using ca::Role;
   const Access admins = Access::roles({Role::kAdmin});
   const Access nodes = Access::roles({Role::kNode});

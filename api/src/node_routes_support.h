@@ -22,10 +22,11 @@
 #define MEDLEDGER_API_CONCAT2(a, b) a##b
 #define MEDLEDGER_API_CONCAT(a, b) MEDLEDGER_API_CONCAT2(a, b)
 #define MEDLEDGER_API_ASSIGN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                               \
-  if (!tmp) return tmp.error();                    \
+  auto tmp = (expr);                              \
+  if (!tmp) return tmp.error();                   \
   lhs = std::move(*tmp)
-#define MEDLEDGER_TRY_ASSIGN(lhs, expr) MEDLEDGER_API_ASSIGN_IMPL(MEDLEDGER_API_CONCAT(medledger_assign_, __LINE__), lhs, expr)
+#define MEDLEDGER_TRY_ASSIGN(lhs, expr) \
+  MEDLEDGER_API_ASSIGN_IMPL(MEDLEDGER_API_CONCAT(medledger_assign_, __LINE__), lhs, expr)
 
 namespace medledger::api::node_routes {
 
@@ -38,14 +39,16 @@ struct NodeCall {
 
 /// The hosted node of the caller's hospital: 503 TOKEN_UNAVAILABLE without a
 /// binding or node, 404 NOT_FOUND when the caller's hospital has no node here.
-core::Result<const HostedNode*> hosted_node_for(const NodeBinding* binding, const Principal* principal);
+core::Result<const HostedNode*> hosted_node_for(const NodeBinding* binding,
+                                                const Principal* principal);
 
 /// Runs `fn(hosted)` for the caller's hosted node. No lock: HospitalNode is
 /// thread-safe, so requests run concurrently (and concurrent writes share blocks).
 /// `T` is what `fn` gives back: a Response, or e.g. a PendingCommit for an async route.
 template <typename T = Response, typename Fn>
 core::Result<T> with_hosted(const NodeCall& call, Fn&& fn) {
-  MEDLEDGER_TRY_ASSIGN(const HostedNode* hosted, hosted_node_for(call.binding.get(), call.principal));
+  MEDLEDGER_TRY_ASSIGN(const HostedNode* hosted,
+                       hosted_node_for(call.binding.get(), call.principal));
   return fn(*hosted);
 }
 
@@ -58,7 +61,8 @@ core::Result<T> with_node(const NodeCall& call, Fn&& fn) {
 /// A node route handler: `request` is `call.request`, passed for brevity.
 using NodeHandler = core::Result<Response> (*)(const NodeCall& call, const Request& request);
 /// A node route handler that answers through `responder` once its commit is known.
-using NodeAsyncHandler = void (*)(const NodeCall& call, const Request& request, Responder responder);
+using NodeAsyncHandler = void (*)(const NodeCall& call, const Request& request,
+                                  Responder responder);
 
 /// Answers `responder` when `pending` (node::PendingCommit or PendingRead) is
 /// known: an error as it is (at once if the operation never got queued), a value
@@ -79,9 +83,11 @@ void answer_when_committed(core::Result<Pending> pending, Responder responder, B
 Response receipt_response(const ledger::Receipt& receipt, int status = 200);
 
 /// answer_when_committed for a transaction whose answer is its receipt (201 Created).
-inline void answer_receipt_when_committed(core::Result<node::PendingCommit> pending, Responder responder) {
-  answer_when_committed(std::move(pending), std::move(responder),
-                        [](const ledger::Receipt& receipt) { return receipt_response(receipt, 201); });
+inline void answer_receipt_when_committed(core::Result<node::PendingCommit> pending,
+                                          Responder responder) {
+  answer_when_committed(
+      std::move(pending), std::move(responder),
+      [](const ledger::Receipt& receipt) { return receipt_response(receipt, 201); });
 }
 
 /// One row of a route table: the authorisation matrix docs/openapi.yaml repeats.
@@ -99,29 +105,34 @@ core::Result<void> add_node_route_rows(Router& router, const std::shared_ptr<Nod
 
 /// Adders of the other files' tables (node_routes_<x>.cpp), called by add_node_routes.
 core::Result<void> add_ledger_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
-core::Result<void> add_transaction_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
+core::Result<void> add_transaction_routes(Router& router,
+                                          const std::shared_ptr<NodeBinding>& binding);
 core::Result<void> add_person_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
 
 /// A required string member: kInvalidArgument naming it when absent or not a string.
 core::Result<std::string> required_string(const boost::json::object& body, const char* name);
 /// An optional string member (kInvalidArgument when present but not a string).
-core::Result<std::optional<std::string>> optional_string(const boost::json::object& body, const char* name);
+core::Result<std::optional<std::string>> optional_string(const boost::json::object& body,
+                                                         const char* name);
 /// An optional integer member (kInvalidArgument when present but not an integer >= 0).
-core::Result<std::optional<std::int64_t>> optional_int(const boost::json::object& body, const char* name);
+core::Result<std::optional<std::int64_t>> optional_int(const boost::json::object& body,
+                                                       const char* name);
 /// A required secret (PIN) string member: copied into SecretBytes and the JSON copy
 /// overwritten. kInvalidArgument (naming the member, never its value).
 core::Result<core::SecretBytes> take_secret(boost::json::object& body, const char* name);
 /// How a person proves presence in a body: exactly one of `pin_member` (the PIN)
 /// and `session_member` (a token from POST /v1/persons/{id}/sessions), taken as
 /// take_secret takes it. kInvalidArgument (naming the members, never a value).
-core::Result<node::PersonCredential> take_credential(boost::json::object& body, const std::string& pin_member,
+core::Result<node::PersonCredential> take_credential(boost::json::object& body,
+                                                     const std::string& pin_member,
                                                      const std::string& session_member);
 /// The principal of person `id` at the caller's hospital node: "<hospital>/<id>".
 std::string person_principal(const node::HospitalNode& node, std::string_view id);
 /// A decimal path or query segment: kInvalidArgument naming `what` otherwise.
 core::Result<std::uint64_t> parse_u64(std::string_view text, const char* what);
 /// Query parameter `name` as parse_u64 reads it; nullopt when absent.
-core::Result<std::optional<std::uint64_t>> optional_query_u64(const Request& request, const char* name);
+core::Result<std::optional<std::uint64_t>> optional_query_u64(const Request& request,
+                                                              const char* name);
 /// The same, kInvalidArgument "query parameter '<name>' is required" when absent.
 core::Result<std::uint64_t> required_query_u64(const Request& request, const char* name);
 /// The receipt as a JSON value (ledger/receipt.h's canonical form).

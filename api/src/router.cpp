@@ -45,16 +45,20 @@ std::string shape_of(const std::vector<std::string_view>& segments) {
 
 // Number of literal segments: the more specific route wins.
 int specificity(const std::vector<std::string_view>& pattern) {
-  return static_cast<int>(std::count_if(pattern.begin(), pattern.end(), [](auto s) { return !is_param(s); }));
+  return static_cast<int>(
+      std::count_if(pattern.begin(), pattern.end(), [](auto s) { return !is_param(s); }));
 }
 
-bool matches(const std::vector<std::string_view>& pattern, const std::vector<std::string_view>& path,
+bool matches(const std::vector<std::string_view>& pattern,
+             const std::vector<std::string_view>& path,
              std::map<std::string, std::string, std::less<>>* params) {
   if (pattern.size() != path.size()) return false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (is_param(pattern[i])) {
       if (path[i].empty()) return false;
-      if (params) params->emplace(std::string(pattern[i].substr(1, pattern[i].size() - 2)), std::string(path[i]));
+      if (params)
+        params->emplace(std::string(pattern[i].substr(1, pattern[i].size() - 2)),
+                        std::string(path[i]));
     } else if (pattern[i] != path[i]) {
       return false;
     }
@@ -139,14 +143,16 @@ void Responder::answer_on_pool(std::function<core::Result<Response>()> build) co
 
 core::Result<void> Router::add(Route route) {
   auto invalid = [&](const std::string& why) {
-    return core::make_error(ErrorCode::kInvalidArgument, "route " + std::string(method_name(route.method)) + " " +
-                                                             route.pattern + ": " + why);
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        "route " + std::string(method_name(route.method)) + " " + route.pattern + ": " + why);
   };
   if (!route.handler && !route.async_handler) return invalid("no handler");
   if (route.handler && route.async_handler) return invalid("both a handler and an async handler");
   if (route.method == Method::kOther) return invalid("unsupported method");
   auto segments = split_path(route.pattern);
-  if (segments.empty() || segments.size() > kMaxSegments) return invalid("must start with '/' and be at most 16 segments");
+  if (segments.empty() || segments.size() > kMaxSegments)
+    return invalid("must start with '/' and be at most 16 segments");
   std::set<std::string_view> names;
   for (auto segment : segments) {
     if (segment.empty()) return invalid("empty segment");
@@ -173,9 +179,11 @@ RouteMatch Router::match(Method method, std::string_view path) const {
     const auto pattern = split_path(route.pattern);
     if (!matches(pattern, path_segments, nullptr)) continue;
     // HEAD is served by GET routes (the server sends no body).
-    bool method_fits = route.method == method || (method == Method::kHead && route.method == Method::kGet);
+    bool method_fits =
+        route.method == method || (method == Method::kHead && route.method == Method::kGet);
     if (!method_fits) {
-      if (std::find(result.allowed.begin(), result.allowed.end(), route.method) == result.allowed.end()) {
+      if (std::find(result.allowed.begin(), result.allowed.end(), route.method) ==
+          result.allowed.end()) {
         result.allowed.push_back(route.method);
       }
       continue;
@@ -192,8 +200,9 @@ RouteMatch Router::match(Method method, std::string_view path) const {
     return result;
   }
   if (!result.allowed.empty()) {
-    result.error = core::make_error(ErrorCode::kMethodNotAllowed,
-                                    std::string(method_name(method)) + " is not allowed on this path");
+    result.error =
+        core::make_error(ErrorCode::kMethodNotAllowed,
+                         std::string(method_name(method)) + " is not allowed on this path");
   } else {
     result.error = core::make_error(ErrorCode::kRouteNotFound, "no route for this path");
   }

@@ -50,7 +50,8 @@ constexpr std::size_t kFirstReadBytes = 4096;
 constexpr std::chrono::seconds kCloseTimeout{2};
 // How often wait() looks whether in-flight requests and connections have drained.
 constexpr std::chrono::milliseconds kDrainPoll{10};
-constexpr std::chrono::milliseconds kAnswersAfterDrain{2000};  // after on_drain, for the answers it released
+constexpr std::chrono::milliseconds kAnswersAfterDrain{
+    2000};  // after on_drain, for the answers it released
 
 class Session;
 
@@ -63,9 +64,13 @@ struct ServingTls {
 
 // What the listener and every session share. Sessions hold it by shared_ptr.
 struct Shared {
-  Shared(const ServerConfig& c, const TlsContext& t, detail::Dispatcher d, std::shared_ptr<MetricsRegistry> m,
-         net::thread_pool& pool)
-      : config(c), tls(std::make_shared<ServingTls>(t)), dispatcher(std::move(d)), metrics(std::move(m)), handlers(pool) {}
+  Shared(const ServerConfig& c, const TlsContext& t, detail::Dispatcher d,
+         std::shared_ptr<MetricsRegistry> m, net::thread_pool& pool)
+      : config(c),
+        tls(std::make_shared<ServingTls>(t)),
+        dispatcher(std::move(d)),
+        metrics(std::move(m)),
+        handlers(pool) {}
 
   // The context a new connection gets (a reload replaces it; each connection
   // keeps the one it began with).
@@ -105,7 +110,8 @@ Request to_request(http::request<http::string_body>& message) {
   request.target = std::string(message.target());
   for (const auto& field : message) {
     std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     request.headers.emplace_back(std::move(name), std::string(field.value()));
   }
   request.body = std::move(message.body());
@@ -115,7 +121,9 @@ Request to_request(http::request<http::string_body>& message) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
-      : tls_(shared->current_tls()), stream_(std::move(socket), tls_->context), shared_(std::move(shared)) {}
+      : tls_(shared->current_tls()),
+        stream_(std::move(socket), tls_->context),
+        shared_(std::move(shared)) {}
 
   ~Session() {
     {
@@ -132,7 +140,8 @@ class Session : public std::enable_shared_from_this<Session> {
       id_ = shared_->next_session_id++;
       shared_->sessions.emplace(id_, weak_from_this());
     }
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_handshake, shared_from_this()));
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::do_handshake, shared_from_this()));
   }
 
   // Graceful stop: a connection without a request in flight closes now (also one
@@ -176,8 +185,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // Idle: wait for the first byte of the next request under the idle timeout.
     state_ = State::kIdle;
     beast::get_lowest_layer(stream_).expires_after(shared_->config.limits.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                            beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+    stream_.async_read_some(
+        buffer_.prepare(kFirstReadBytes),
+        beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
   }
 
   void on_first_bytes(beast::error_code ec, std::size_t bytes) {
@@ -191,8 +201,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // byte a second cannot hold the connection (slowloris).
     state_ = State::kReading;
     beast::get_lowest_layer(stream_).expires_after(shared_->config.limits.header_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
   }
 
   void on_read_header(beast::error_code ec, std::size_t) {
@@ -206,7 +217,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_write_continue() {
     continue_.emplace(http::status::continue_, parser_->get().version());
     beast::get_lowest_layer(stream_).expires_after(shared_->config.limits.write_timeout);
-    http::async_write(stream_, *continue_, beast::bind_front_handler(&Session::on_write_continue, shared_from_this()));
+    http::async_write(stream_, *continue_,
+                      beast::bind_front_handler(&Session::on_write_continue, shared_from_this()));
   }
 
   void on_write_continue(beast::error_code ec, std::size_t) {
@@ -216,7 +228,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void do_read_body() {
     beast::get_lowest_layer(stream_).expires_after(shared_->config.limits.body_timeout);
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
   }
 
   void on_read_body(beast::error_code ec, std::size_t) {
@@ -226,14 +239,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read_error(beast::error_code ec, const char* phase) {
     if (ec == http::error::body_limit) {
-      return respond_and_close(ErrorCode::kBodyTooLarge,
-                               "the body exceeds " + std::to_string(shared_->config.limits.max_body_bytes) + " bytes");
+      return respond_and_close(
+          ErrorCode::kBodyTooLarge,
+          "the body exceeds " + std::to_string(shared_->config.limits.max_body_bytes) + " bytes");
     }
     if (ec == http::error::header_limit) {
       return respond_and_close(ErrorCode::kHeadersTooLarge, "the request headers exceed the limit");
     }
-    if (is_http_error(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message) {
-      return respond_and_close(ErrorCode::kInvalidArgument, "malformed HTTP request: " + ec.message());
+    if (is_http_error(ec) && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message) {
+      return respond_and_close(ErrorCode::kInvalidArgument,
+                               "malformed HTTP request: " + ec.message());
     }
     on_transport_error(ec, phase);
   }
@@ -247,7 +263,8 @@ class Session : public std::enable_shared_from_this<Session> {
       shared_->metrics->add(metric::kConnectionsTimedOut, {{"phase", phase}});
       return;
     }
-    if (ec == net::error::operation_aborted || ec == net::error::bad_descriptor) return;  // closed by stop()
+    if (ec == net::error::operation_aborted || ec == net::error::bad_descriptor)
+      return;  // closed by stop()
     do_close();
   }
 
@@ -256,7 +273,8 @@ class Session : public std::enable_shared_from_this<Session> {
     shared_->in_flight.fetch_add(1);
     shared_->metrics->adjust_gauge(metric::kInFlight, 1);
     auto& message = parser_->get();
-    Reply reply{message.version(), message.keep_alive(), message.method() == http::verb::head, true};
+    Reply reply{message.version(), message.keep_alive(), message.method() == http::verb::head,
+                true};
     auto request = std::make_shared<Request>(to_request(message));
     // Handlers may block (token, commit): they run on the handler pool, and the
     // response comes back to this connection's strand.
@@ -266,11 +284,14 @@ class Session : public std::enable_shared_from_this<Session> {
       self->shared_->dispatcher.handle(
           *request, self->identity_,
           [self, reply](Response response) {
-            net::post(self->stream_.get_executor(), [self, reply, response = std::move(response)]() mutable {
-              self->do_write(std::move(response), reply);
-            });
+            net::post(self->stream_.get_executor(),
+                      [self, reply, response = std::move(response)]() mutable {
+                        self->do_write(std::move(response), reply);
+                      });
           },
-          [shared = self->shared_](std::function<void()> work) { net::post(shared->handlers, std::move(work)); });
+          [shared = self->shared_](std::function<void()> work) {
+            net::post(shared->handlers, std::move(work));
+          });
     });
   }
 
@@ -302,7 +323,8 @@ class Session : public std::enable_shared_from_this<Session> {
     response_->prepare_payload();
     if (reply.head) response_->body().clear();  // Content-Length stays that of the GET
     beast::get_lowest_layer(stream_).expires_after(shared_->config.limits.write_timeout);
-    http::async_write(stream_, *response_, beast::bind_front_handler(&Session::on_write, shared_from_this()));
+    http::async_write(stream_, *response_,
+                      beast::bind_front_handler(&Session::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
@@ -318,7 +340,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void do_close() {
     state_ = State::kClosing;
-    if (!beast::get_lowest_layer(stream_).socket().is_open()) return;  // closed by stop() or a timeout
+    if (!beast::get_lowest_layer(stream_).socket().is_open())
+      return;  // closed by stop() or a timeout
     beast::get_lowest_layer(stream_).expires_after(kCloseTimeout);
     stream_.async_shutdown(beast::bind_front_handler(&Session::on_shutdown, shared_from_this()));
   }
@@ -348,12 +371,14 @@ class Listener : public std::enable_shared_from_this<Listener> {
   core::Result<void> open(const tcp::endpoint& endpoint) {
     beast::error_code ec;
     auto fail = [&](const char* what) {
-      return core::make_error(ErrorCode::kIoError, std::string("listen ") + endpoint.address().to_string() + ":" +
-                                                       std::to_string(endpoint.port()) + ": " + what + ": " +
-                                                       ec.message());
+      return core::make_error(ErrorCode::kIoError, std::string("listen ") +
+                                                       endpoint.address().to_string() + ":" +
+                                                       std::to_string(endpoint.port()) + ": " +
+                                                       what + ": " + ec.message());
     };
     if (acceptor_.open(endpoint.protocol(), ec); ec) return fail("open");
-    if (acceptor_.set_option(net::socket_base::reuse_address(true), ec); ec) return fail("SO_REUSEADDR");
+    if (acceptor_.set_option(net::socket_base::reuse_address(true), ec); ec)
+      return fail("SO_REUSEADDR");
     if (acceptor_.bind(endpoint, ec); ec) return fail("bind");
     if (acceptor_.listen(net::socket_base::max_listen_connections, ec); ec) return fail("listen");
     return core::success();
@@ -362,7 +387,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
   void run() {
-    net::dispatch(acceptor_.get_executor(), beast::bind_front_handler(&Listener::do_accept, shared_from_this()));
+    net::dispatch(acceptor_.get_executor(),
+                  beast::bind_front_handler(&Listener::do_accept, shared_from_this()));
   }
 
   void stop() {
@@ -374,14 +400,16 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void do_accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
   }
 
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;  // stopped
     if (ec) {
       log_event(LogLevel::kWarn, "accept_failed", {{"reason", ec.message()}});
-    } else if (shared_->stopping || shared_->connections.load() >= shared_->config.limits.max_connections) {
+    } else if (shared_->stopping ||
+               shared_->connections.load() >= shared_->config.limits.max_connections) {
       // Over the limit: refuse at once rather than queue (the client retries elsewhere).
       shared_->metrics->add(metric::kConnectionsRefused);
       beast::error_code ignored;
@@ -405,10 +433,11 @@ struct Server::Impl {
       : handler_pool(config.threads.handlers),
         ioc(static_cast<int>(config.threads.io)),
         work(net::make_work_guard(ioc)),
-        shared(std::make_shared<Shared>(config, parts.tls,
-                                        detail::Dispatcher(parts.router, parts.authenticator, parts.metrics,
-                                                           config.limits.answer_timeout),
-                                        parts.metrics, handler_pool)),
+        shared(std::make_shared<Shared>(
+            config, parts.tls,
+            detail::Dispatcher(parts.router, parts.authenticator, parts.metrics,
+                               config.limits.answer_timeout),
+            parts.metrics, handler_pool)),
         on_drain(std::move(parts.on_drain)) {}
 
   void stop() {
@@ -487,7 +516,8 @@ struct Server::Impl {
       return;
     }
     shared->replace_tls(*next);
-    log_event(LogLevel::kInfo, "tls_reload", {{"result", "reloaded"}, {"certificate", next->leaf_summary()}});
+    log_event(LogLevel::kInfo, "tls_reload",
+              {{"result", "reloaded"}, {"certificate", next->leaf_summary()}});
   }
 
   // Async requests still unanswered past limits.answer_timeout are answered
@@ -497,7 +527,8 @@ struct Server::Impl {
     answer_timer->async_wait([this](beast::error_code error) {
       if (error) return;
       expire_unanswered_at(shared->dispatcher.expire_unanswered(
-          std::chrono::steady_clock::now(), [this](std::function<void()> work) { net::post(handler_pool, std::move(work)); }));
+          std::chrono::steady_clock::now(),
+          [this](std::function<void()> work) { net::post(handler_pool, std::move(work)); }));
     });
   }
 
@@ -532,7 +563,8 @@ struct Server::Impl {
 core::Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config, ServerParts parts) {
   MEDLEDGER_TRY(validate_server_config(config));
   if (!parts.router || !parts.authenticator || !parts.metrics) {
-    return core::make_error(ErrorCode::kInvalidArgument, "a server needs a router, an authenticator and metrics");
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "a server needs a router, an authenticator and metrics");
   }
   beast::error_code ec;
   auto address = net::ip::make_address(config.listen.address, ec);
@@ -551,10 +583,14 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config, 
     impl->reload_tls = parts.reload_tls;
     impl->wait_for_signal();
   }
-  for (std::uint32_t i = 0; i < config.threads.io; ++i) impl->io_threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
+  for (std::uint32_t i = 0; i < config.threads.io; ++i)
+    impl->io_threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
   log_event(LogLevel::kInfo, "listening",
-            {{"address", config.listen.address}, {"port", impl->listener->port()}, {"io_threads", config.threads.io},
-             {"handler_threads", config.threads.handlers}, {"allocator", core::allocator_name()}});
+            {{"address", config.listen.address},
+             {"port", impl->listener->port()},
+             {"io_threads", config.threads.io},
+             {"handler_threads", config.threads.handlers},
+             {"allocator", core::allocator_name()}});
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 

@@ -18,30 +18,38 @@ using core::ErrorCode;
 // TLS 1.2 suites: forward-secret AEAD only (the server key is ECDSA P-256).
 constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305";
-constexpr const char* kTls13Ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+constexpr const char* kTls13Ciphersuites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 constexpr const char* kGroups = "X25519:P-256:P-384";
 // What we accept in a client's CertificateVerify: the key types the CA issues
 // (P-256, Ed25519) plus common ones a foreign CA might use, so that such a client
 // fails with a clear authentication error rather than a handshake alert.
 constexpr const char* kClientSignatureAlgorithms =
-    "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ed25519:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:RSA+SHA256";
+    "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ed25519:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:RSA+"
+    "SHA256";
 
 // The handshake accepts any client certificate: authentication against the current
 // trust (which can change while the server runs) is the ClientAuthenticator's job.
 int accept_any_client_certificate(int /*preverify_ok*/, X509_STORE_CTX* /*store*/) { return 1; }
 
-core::Error tls_error(ErrorCode code, const std::string& what) { return core::openssl_error(code, what); }
+core::Error tls_error(ErrorCode code, const std::string& what) {
+  return core::openssl_error(code, what);
+}
 
 core::Result<void> apply_policy(SSL_CTX* ctx) {
-  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) return tls_error(ErrorCode::kCryptoError, "TLS 1.2 minimum");
-  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) return tls_error(ErrorCode::kCryptoError, "TLS 1.2 ciphers");
-  if (SSL_CTX_set_ciphersuites(ctx, kTls13Ciphersuites) != 1) return tls_error(ErrorCode::kCryptoError, "TLS 1.3 suites");
-  if (SSL_CTX_set1_groups_list(ctx, kGroups) != 1) return tls_error(ErrorCode::kCryptoError, "groups");
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+    return tls_error(ErrorCode::kCryptoError, "TLS 1.2 minimum");
+  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1)
+    return tls_error(ErrorCode::kCryptoError, "TLS 1.2 ciphers");
+  if (SSL_CTX_set_ciphersuites(ctx, kTls13Ciphersuites) != 1)
+    return tls_error(ErrorCode::kCryptoError, "TLS 1.3 suites");
+  if (SSL_CTX_set1_groups_list(ctx, kGroups) != 1)
+    return tls_error(ErrorCode::kCryptoError, "groups");
   if (SSL_CTX_set1_client_sigalgs_list(ctx, kClientSignatureAlgorithms) != 1) {
     return tls_error(ErrorCode::kCryptoError, "client signature algorithms");
   }
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-                               SSL_OP_NO_TICKET);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                               SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
   // No resumption: every connection presents its certificate and is authenticated afresh.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(ctx, 0);
@@ -52,9 +60,12 @@ core::Result<void> apply_policy(SSL_CTX* ctx) {
 
 core::Result<void> PemFileTlsKey::install(SSL_CTX* context) const {
   core::BioPtr bio(BIO_new_file(path_.c_str(), "r"));
-  if (!bio) return tls_error(ErrorCode::kConfigInvalid, "tls.private_key: cannot read " + path_.string());
+  if (!bio)
+    return tls_error(ErrorCode::kConfigInvalid, "tls.private_key: cannot read " + path_.string());
   core::EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) return tls_error(ErrorCode::kConfigInvalid, "tls.private_key: no PEM private key in " + path_.string());
+  if (!key)
+    return tls_error(ErrorCode::kConfigInvalid,
+                     "tls.private_key: no PEM private key in " + path_.string());
   if (SSL_CTX_use_PrivateKey(context, key.get()) != 1) {
     return tls_error(ErrorCode::kConfigInvalid, "tls.private_key: does not match the certificate");
   }
@@ -88,10 +99,12 @@ core::Result<void> TlsContext::leaf_valid_now() const {
   if (!leaf) return core::make_error(ErrorCode::kConfigInvalid, "tls.certificate: no certificate");
   const std::time_t now = std::time(nullptr);
   if (now >= leaf->not_after()) {
-    return core::make_error(ErrorCode::kConfigInvalid, "tls.certificate: the certificate has expired");
+    return core::make_error(ErrorCode::kConfigInvalid,
+                            "tls.certificate: the certificate has expired");
   }
   if (now < leaf->not_before()) {
-    return core::make_error(ErrorCode::kConfigInvalid, "tls.certificate: the certificate is not valid yet");
+    return core::make_error(ErrorCode::kConfigInvalid,
+                            "tls.certificate: the certificate is not valid yet");
   }
   return core::success();
 }
@@ -103,7 +116,8 @@ core::Result<TlsContext> make_tls_context(const std::filesystem::path& certifica
   if (!ctx) return tls_error(ErrorCode::kCryptoError, "SSL_CTX_new");
   MEDLEDGER_TRY(apply_policy(ctx.get()));
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), certificate_chain.c_str()) != 1) {
-    return tls_error(ErrorCode::kConfigInvalid, "tls.certificate: cannot load the PEM chain " + certificate_chain.string());
+    return tls_error(ErrorCode::kConfigInvalid,
+                     "tls.certificate: cannot load the PEM chain " + certificate_chain.string());
   }
   MEDLEDGER_TRY(key->install(ctx.get()));
   if (SSL_CTX_check_private_key(ctx.get()) != 1) {

@@ -44,15 +44,17 @@ ECDSA_SIG* sign_with_signer(const unsigned char* digest, int digest_length, cons
   std::memcpy(d.data(), digest, d.size());
   auto signature = signer->sign_digest(d);
   if (!signature) {
-    ERR_raise_data(ERR_LIB_EC, ERR_R_INTERNAL_ERROR, "signer: %s", std::string(core::error_code_name(signature.error().code)).c_str());
+    ERR_raise_data(ERR_LIB_EC, ERR_R_INTERNAL_ERROR, "signer: %s",
+                   std::string(core::error_code_name(signature.error().code)).c_str());
     return nullptr;
   }
   const unsigned char* in = signature->data();
   return d2i_ECDSA_SIG(nullptr, &in, static_cast<long>(signature->size()));
 }
 
-int sign_der_with_signer(int /*type*/, const unsigned char* digest, int digest_length, unsigned char* out,
-                         unsigned int* out_length, const BIGNUM* kinv, const BIGNUM* r, EC_KEY* key) {
+int sign_der_with_signer(int /*type*/, const unsigned char* digest, int digest_length,
+                         unsigned char* out, unsigned int* out_length, const BIGNUM* kinv,
+                         const BIGNUM* r, EC_KEY* key) {
   ECDSA_SIG* signature = sign_with_signer(digest, digest_length, kinv, r, key);
   if (signature == nullptr) return 0;
   int length = i2d_ECDSA_SIG(signature, &out);
@@ -75,20 +77,24 @@ const EC_KEY_METHOD* signer_method() {
 
 core::Result<void> SignerTlsKey::install(SSL_CTX* context) const {
   if (!signer_ || signer_->algorithm() != core::KeyAlgorithm::kEcdsaP256) {
-    return core::make_error(ErrorCode::kUnsupportedAlgorithm, "a TLS signer key must be ECDSA P-256");
+    return core::make_error(ErrorCode::kUnsupportedAlgorithm,
+                            "a TLS signer key must be ECDSA P-256");
   }
   const core::Bytes& spki = signer_->public_key_spki();
   const unsigned char* in = spki.data();
   EC_KEY* raw = d2i_EC_PUBKEY(nullptr, &in, static_cast<long>(spki.size()));
-  if (raw == nullptr) return core::openssl_error(ErrorCode::kMalformedEncoding, "signer public key");
+  if (raw == nullptr)
+    return core::openssl_error(ErrorCode::kMalformedEncoding, "signer public key");
   core::EvpPkeyPtr key(EVP_PKEY_new());
   if (!key || signer_method() == nullptr || EC_KEY_set_method(raw, signer_method()) != 1 ||
-      EC_KEY_set_ex_data(raw, signer_index(), signer_.get()) != 1 || EVP_PKEY_assign_EC_KEY(key.get(), raw) != 1) {
+      EC_KEY_set_ex_data(raw, signer_index(), signer_.get()) != 1 ||
+      EVP_PKEY_assign_EC_KEY(key.get(), raw) != 1) {
     EC_KEY_free(raw);
     return core::openssl_error(ErrorCode::kCryptoError, "signer-backed EC key");
   }
   if (SSL_CTX_use_PrivateKey(context, key.get()) != 1) {
-    return core::openssl_error(ErrorCode::kConfigInvalid, "the signer key does not match tls.certificate");
+    return core::openssl_error(ErrorCode::kConfigInvalid,
+                               "the signer key does not match tls.certificate");
   }
   if (SSL_CTX_set1_sigalgs_list(context, kServerSignatureAlgorithms) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "server signature algorithms");
@@ -97,7 +103,8 @@ core::Result<void> SignerTlsKey::install(SSL_CTX* context) const {
 }
 
 std::string SignerTlsKey::describe() const {
-  return signer_ ? "signer (" + std::string(core::key_algorithm_name(signer_->algorithm())) + ")" : "signer (none)";
+  return signer_ ? "signer (" + std::string(core::key_algorithm_name(signer_->algorithm())) + ")"
+                 : "signer (none)";
 }
 
 }  // namespace medledger::api

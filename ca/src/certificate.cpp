@@ -17,7 +17,8 @@ namespace {
 core::Result<void> check_size(core::ByteView data, ErrorCode code, const char* what) {
   if (data.empty()) return core::make_error(code, std::string(what) + " is empty");
   if (data.size() > kMaxEncodedInput) {
-    return core::make_error(code, std::string(what) + " is larger than " + std::to_string(kMaxEncodedInput) + " bytes");
+    return core::make_error(
+        code, std::string(what) + " is larger than " + std::to_string(kMaxEncodedInput) + " bytes");
   }
   return core::success();
 }
@@ -47,7 +48,9 @@ core::Result<Certificate> Certificate::from_der(core::ByteView der) {
   const unsigned char* p = der.data();
   core::X509Ptr x509(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!x509) return core::openssl_error(ErrorCode::kMalformedEncoding, "not a DER certificate");
-  if (p != der.data() + der.size()) return core::make_error(ErrorCode::kMalformedEncoding, "trailing bytes after the DER certificate");
+  if (p != der.data() + der.size())
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "trailing bytes after the DER certificate");
   return adopt(std::move(x509));
 }
 
@@ -58,23 +61,34 @@ core::Result<Certificate> Certificate::parse(core::ByteView pem_or_der) {
 
 std::string Certificate::to_pem() const { return detail::to_pem(x509_.get(), PEM_write_bio_X509); }
 core::Bytes Certificate::to_der() const { return detail::to_der(x509_.get(), i2d_X509); }
-std::string Certificate::subject() const { return detail::name_to_string(X509_get_subject_name(x509_.get())); }
-std::string Certificate::issuer() const { return detail::name_to_string(X509_get_issuer_name(x509_.get())); }
+std::string Certificate::subject() const {
+  return detail::name_to_string(X509_get_subject_name(x509_.get()));
+}
+std::string Certificate::issuer() const {
+  return detail::name_to_string(X509_get_issuer_name(x509_.get()));
+}
 
 std::optional<std::string> Certificate::subject_attribute(std::string_view short_name) const {
   return detail::name_attribute(X509_get_subject_name(x509_.get()), short_name);
 }
 
-std::string Certificate::serial_hex() const { return detail::integer_hex(X509_get0_serialNumber(x509_.get())); }
-std::time_t Certificate::not_before() const { return detail::to_time_t(X509_get0_notBefore(x509_.get())); }
+std::string Certificate::serial_hex() const {
+  return detail::integer_hex(X509_get0_serialNumber(x509_.get()));
+}
+std::time_t Certificate::not_before() const {
+  return detail::to_time_t(X509_get0_notBefore(x509_.get()));
+}
 std::string utc_text(std::time_t time) {
   char text[32] = "?";
   struct tm parts {};
-  if (gmtime_r(&time, &parts) != nullptr) std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  if (gmtime_r(&time, &parts) != nullptr)
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
   return text;
 }
 
-std::time_t Certificate::not_after() const { return detail::to_time_t(X509_get0_notAfter(x509_.get())); }
+std::time_t Certificate::not_after() const {
+  return detail::to_time_t(X509_get0_notAfter(x509_.get()));
+}
 
 core::Bytes Certificate::public_key_spki() const {
   return detail::to_der(X509_get_X509_PUBKEY(x509_.get()), i2d_X509_PUBKEY);
@@ -93,12 +107,15 @@ core::Result<std::vector<Certificate>> parse_pem_bundle(std::string_view pem) {
     core::X509Ptr x509(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
     if (!x509) break;
     if (out.size() == kMaxBundleCertificates) {
-      return core::make_error(ErrorCode::kMalformedEncoding, "bundle holds more than " + std::to_string(kMaxBundleCertificates) + " certificates");
+      return core::make_error(
+          ErrorCode::kMalformedEncoding,
+          "bundle holds more than " + std::to_string(kMaxBundleCertificates) + " certificates");
     }
     out.push_back(Certificate::adopt(std::move(x509)));
   }
   ERR_clear_error();  // the end of the bundle leaves a "no start line" error behind
-  if (out.empty()) return core::make_error(ErrorCode::kMalformedEncoding, "no PEM certificate in the bundle");
+  if (out.empty())
+    return core::make_error(ErrorCode::kMalformedEncoding, "no PEM certificate in the bundle");
   return out;
 }
 
@@ -117,7 +134,9 @@ core::Result<core::Bytes> parse_public_key(core::ByteView pem_or_der) {
 
 // ---- Crl --------------------------------------------------------------------
 
-Crl Crl::adopt(X509CrlPtr crl) { return Crl(std::shared_ptr<X509_CRL>(crl.release(), X509_CRL_free)); }
+Crl Crl::adopt(X509CrlPtr crl) {
+  return Crl(std::shared_ptr<X509_CRL>(crl.release(), X509_CRL_free));
+}
 
 core::Result<Crl> Crl::parse(core::ByteView pem_or_der) {
   MEDLEDGER_TRY(check_size(pem_or_der, ErrorCode::kCrlInvalid, "CRL"));
@@ -139,7 +158,9 @@ core::Result<Crl> Crl::parse(core::ByteView pem_or_der) {
 std::string Crl::to_pem() const { return detail::to_pem(crl_.get(), PEM_write_bio_X509_CRL); }
 core::Bytes Crl::to_der() const { return detail::to_der(crl_.get(), i2d_X509_CRL); }
 std::string Crl::issuer() const { return detail::name_to_string(X509_CRL_get_issuer(crl_.get())); }
-std::time_t Crl::this_update() const { return detail::to_time_t(X509_CRL_get0_lastUpdate(crl_.get())); }
+std::time_t Crl::this_update() const {
+  return detail::to_time_t(X509_CRL_get0_lastUpdate(crl_.get()));
+}
 
 std::optional<std::time_t> Crl::next_update() const {
   const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl_.get());
@@ -148,7 +169,8 @@ std::optional<std::time_t> Crl::next_update() const {
 }
 
 std::optional<std::uint64_t> Crl::number() const {
-  detail::Asn1IntegerPtr number(static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl_.get(), NID_crl_number, nullptr, nullptr)));
+  detail::Asn1IntegerPtr number(static_cast<ASN1_INTEGER*>(
+      X509_CRL_get_ext_d2i(crl_.get(), NID_crl_number, nullptr, nullptr)));
   std::uint64_t value = 0;
   if (!number || ASN1_INTEGER_get_uint64(&value, number.get()) != 1) return std::nullopt;
   return value;
@@ -158,7 +180,8 @@ std::vector<std::string> Crl::revoked_serials() const {
   std::vector<std::string> out;
   STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl_.get());
   for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
-    out.push_back(detail::integer_hex(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i))));
+    out.push_back(
+        detail::integer_hex(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i))));
   }
   return out;
 }

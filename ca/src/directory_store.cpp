@@ -28,7 +28,8 @@ constexpr const char* kIssuedDir = "issued";
 constexpr int kIndexVersion = 1;
 
 core::Error io_error(const std::string& what, const fs::path& path) {
-  return core::make_error(ErrorCode::kIoError, what + " " + path.string() + ": " + std::strerror(errno));
+  return core::make_error(ErrorCode::kIoError,
+                          what + " " + path.string() + ": " + std::strerror(errno));
 }
 
 core::Result<std::string> read_file(const fs::path& path) {
@@ -36,7 +37,8 @@ core::Result<std::string> read_file(const fs::path& path) {
   if (!in) return io_error("cannot read", path);
   std::ostringstream text;
   text << in.rdbuf();
-  if (text.str().size() > kMaxEncodedInput * 16) return core::make_error(ErrorCode::kIoError, path.string() + " is too large");
+  if (text.str().size() > kMaxEncodedInput * 16)
+    return core::make_error(ErrorCode::kIoError, path.string() + " is too large");
   return text.str();
 }
 
@@ -45,14 +47,16 @@ core::Result<void> write_text(const fs::path& path, const std::string& text) {
 }
 
 std::string upper(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return text;
 }
 
 core::Result<json::object> parse_object(const std::string& text, const fs::path& path) {
   boost::system::error_code ec;
   json::value value = json::parse(text, ec);
-  if (ec || !value.is_object()) return core::make_error(ErrorCode::kConfigInvalid, path.string() + " is not a JSON object");
+  if (ec || !value.is_object())
+    return core::make_error(ErrorCode::kConfigInvalid, path.string() + " is not a JSON object");
   return value.as_object();
 }
 
@@ -101,13 +105,18 @@ core::Result<CaDirectory> CaDirectory::create(const fs::path& dir, const CaSetti
                                               const std::vector<Certificate>& chain) {
   std::error_code ec;
   if (fs::exists(dir / kCertificateFile, ec)) {
-    return core::make_error(ErrorCode::kAlreadyExists, "a CA is already initialised in " + dir.string());
+    return core::make_error(ErrorCode::kAlreadyExists,
+                            "a CA is already initialised in " + dir.string());
   }
   fs::create_directories(dir / kIssuedDir, ec);
-  if (ec) return core::make_error(ErrorCode::kIoError, "cannot create " + dir.string() + ": " + ec.message());
+  if (ec)
+    return core::make_error(ErrorCode::kIoError,
+                            "cannot create " + dir.string() + ": " + ec.message());
   fs::permissions(dir, fs::perms::owner_all, ec);
 
-  json::object object{{"hospital_id", settings.hospital_id}, {"key_label", settings.key_label}, {"key_id", settings.key_id_hex}};
+  json::object object{{"hospital_id", settings.hospital_id},
+                      {"key_label", settings.key_label},
+                      {"key_id", settings.key_id_hex}};
   MEDLEDGER_TRY(write_text(dir / kSettingsFile, json::serialize(object) + "\n"));
   CaDirectory store(dir, settings, chain);
   MEDLEDGER_TRY(store.save_index(Index{}));
@@ -119,7 +128,8 @@ core::Result<CaDirectory> CaDirectory::create(const fs::path& dir, const CaSetti
 core::Result<CaDirectory> CaDirectory::open(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir / kCertificateFile, ec)) {
-    return core::make_error(ErrorCode::kCaNotInitialized, "no CA in " + dir.string() + " (run `medledger ca init`)");
+    return core::make_error(ErrorCode::kCaNotInitialized,
+                            "no CA in " + dir.string() + " (run `medledger ca init`)");
   }
   auto settings = read_settings(dir);
   if (!settings) return settings.error();
@@ -133,18 +143,21 @@ core::Result<CaDirectory> CaDirectory::open(const fs::path& dir) {
 core::Result<CaSettings> CaDirectory::read_settings(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir / kSettingsFile, ec)) {
-    return core::make_error(ErrorCode::kCaNotInitialized, "no CA in " + dir.string() + " (run `medledger ca init`)");
+    return core::make_error(ErrorCode::kCaNotInitialized,
+                            "no CA in " + dir.string() + " (run `medledger ca init`)");
   }
   auto settings_text = read_file(dir / kSettingsFile);
   if (!settings_text) return settings_text.error();
   auto object = parse_object(*settings_text, dir / kSettingsFile);
   if (!object) return object.error();
   CaSettings settings;
-  for (auto [key, target] : {std::pair{"hospital_id", &settings.hospital_id}, std::pair{"key_label", &settings.key_label},
-                             std::pair{"key_id", &settings.key_id_hex}}) {
+  for (auto [key, target] :
+       {std::pair{"hospital_id", &settings.hospital_id},
+        std::pair{"key_label", &settings.key_label}, std::pair{"key_id", &settings.key_id_hex}}) {
     const json::value* value = object->if_contains(key);
     if (value == nullptr || !value->is_string()) {
-      return core::make_error(ErrorCode::kConfigInvalid, (dir / kSettingsFile).string() + " lacks \"" + key + "\"");
+      return core::make_error(ErrorCode::kConfigInvalid,
+                              (dir / kSettingsFile).string() + " lacks \"" + key + "\"");
     }
     *target = std::string(value->as_string());
   }
@@ -152,7 +165,8 @@ core::Result<CaSettings> CaDirectory::read_settings(const fs::path& dir) {
 }
 
 core::Result<void> CaDirectory::replace_chain(const std::vector<Certificate>& chain) {
-  if (chain.empty()) return core::make_error(ErrorCode::kInvalidArgument, "no CA certificate to store");
+  if (chain.empty())
+    return core::make_error(ErrorCode::kInvalidArgument, "no CA certificate to store");
   std::string bundle;
   for (const Certificate& cert : chain) bundle += cert.to_pem();
   MEDLEDGER_TRY(write_text(dir_ / kChainFile, bundle));
@@ -169,7 +183,9 @@ core::Result<Certificate> CaDirectory::issued_certificate(const std::string& ser
   }
   fs::path path = dir_ / kIssuedDir / (serial + ".pem");
   std::error_code ec;
-  if (!fs::exists(path, ec)) return core::make_error(ErrorCode::kNotFound, "no certificate with serial " + serial + " was issued here");
+  if (!fs::exists(path, ec))
+    return core::make_error(ErrorCode::kNotFound,
+                            "no certificate with serial " + serial + " was issued here");
   auto text = read_file(path);
   if (!text) return text.error();
   return Certificate::from_pem(*text);
@@ -181,7 +197,9 @@ core::Result<CaDirectory::Index> CaDirectory::load_index() const {
   if (!text) return text.error();
   auto object = parse_object(*text, path);
   if (!object) return object.error();
-  auto bad = [&](const std::string& what) { return core::make_error(ErrorCode::kConfigInvalid, path.string() + ": " + what); };
+  auto bad = [&](const std::string& what) {
+    return core::make_error(ErrorCode::kConfigInvalid, path.string() + ": " + what);
+  };
   try {
     Index index;
     if (object->at("version").to_number<int>() != kIndexVersion) return bad("unknown version");
@@ -198,7 +216,8 @@ core::Result<CaDirectory::Index> CaDirectory::load_index() const {
       if (entry.at("status").as_string() == "revoked") {
         auto reason = parse_revocation_reason(std::string(entry.at("reason").as_string()));
         if (!reason) return bad(reason.error().message);
-        record.revocation = RevokedEntry{record.serial_hex, entry.at("revoked_at").to_number<std::time_t>(), *reason};
+        record.revocation = RevokedEntry{record.serial_hex,
+                                         entry.at("revoked_at").to_number<std::time_t>(), *reason};
       }
       index.records.push_back(std::move(record));
     }
@@ -222,7 +241,9 @@ core::Result<void> CaDirectory::save_index(const Index& index) const {
     }
     certificates.push_back(std::move(entry));
   }
-  json::object object{{"version", kIndexVersion}, {"crl_number", index.crl_number}, {"certificates", std::move(certificates)}};
+  json::object object{{"version", kIndexVersion},
+                      {"crl_number", index.crl_number},
+                      {"certificates", std::move(certificates)}};
   return write_text(dir_ / kIndexFile, json::serialize(object) + "\n");
 }
 
@@ -231,12 +252,16 @@ core::Result<void> CaDirectory::record_issued(const Certificate& certificate, Ro
   if (!index) return index.error();
   std::string serial = certificate.serial_hex();
   for (const IssuedRecord& record : index->records) {
-    if (record.serial_hex == serial) return core::make_error(ErrorCode::kAlreadyExists, "serial " + serial + " is already recorded");
+    if (record.serial_hex == serial)
+      return core::make_error(ErrorCode::kAlreadyExists,
+                              "serial " + serial + " is already recorded");
   }
-  if (index->records.size() >= kMaxIndexEntries) return core::make_error(ErrorCode::kIoError, "the CA index is full");
+  if (index->records.size() >= kMaxIndexEntries)
+    return core::make_error(ErrorCode::kIoError, "the CA index is full");
   // The certificate file first: an index entry never points at a missing file.
   MEDLEDGER_TRY(write_text(dir_ / kIssuedDir / (serial + ".pem"), certificate.to_pem()));
-  index->records.push_back(IssuedRecord{serial, certificate.subject(), role, certificate.not_after(), std::nullopt});
+  index->records.push_back(
+      IssuedRecord{serial, certificate.subject(), role, certificate.not_after(), std::nullopt});
   return save_index(*index);
 }
 
@@ -246,11 +271,14 @@ core::Result<void> CaDirectory::mark_revoked(const RevokedEntry& entry) {
   std::string serial = upper(entry.serial_hex);
   for (IssuedRecord& record : index->records) {
     if (record.serial_hex != serial) continue;
-    if (record.revocation) return core::make_error(ErrorCode::kAlreadyExists, "serial " + serial + " is already revoked");
+    if (record.revocation)
+      return core::make_error(ErrorCode::kAlreadyExists,
+                              "serial " + serial + " is already revoked");
     record.revocation = RevokedEntry{serial, entry.revoked_at, entry.reason};
     return save_index(*index);
   }
-  return core::make_error(ErrorCode::kNotFound, "no certificate with serial " + serial + " was issued here");
+  return core::make_error(ErrorCode::kNotFound,
+                          "no certificate with serial " + serial + " was issued here");
 }
 
 core::Result<std::vector<IssuedRecord>> CaDirectory::records() const {

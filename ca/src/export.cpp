@@ -15,13 +15,16 @@ using Pkcs7Ptr = std::unique_ptr<PKCS7, core::OpenSslDeleter<PKCS7_free>>;
 // The degenerate SignedData that `openssl crl2pkcs7 -nocrl` writes: no signers,
 // empty data content, the certificates in the certificates field.
 core::Result<Pkcs7Ptr> certs_only(const std::vector<Certificate>& certificates) {
-  if (certificates.empty()) return core::make_error(ErrorCode::kInvalidArgument, "nothing to export");
+  if (certificates.empty())
+    return core::make_error(ErrorCode::kInvalidArgument, "nothing to export");
   Pkcs7Ptr p7(PKCS7_new());
-  if (!p7 || PKCS7_set_type(p7.get(), NID_pkcs7_signed) != 1 || PKCS7_content_new(p7.get(), NID_pkcs7_data) != 1) {
+  if (!p7 || PKCS7_set_type(p7.get(), NID_pkcs7_signed) != 1 ||
+      PKCS7_content_new(p7.get(), NID_pkcs7_data) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "create PKCS#7");
   }
   for (const Certificate& cert : certificates) {
-    if (PKCS7_add_certificate(p7.get(), cert.get()) != 1) return core::openssl_error(ErrorCode::kCryptoError, "add certificate to PKCS#7");
+    if (PKCS7_add_certificate(p7.get(), cert.get()) != 1)
+      return core::openssl_error(ErrorCode::kCryptoError, "add certificate to PKCS#7");
   }
   return p7;
 }

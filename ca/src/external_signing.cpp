@@ -50,9 +50,10 @@ core::Result<core::EvpPkeyPtr> signer_key(const core::Signer& signer) {
 
 core::Result<void> require_p256_ca_key(const core::Signer& signer) {
   if (signer.algorithm() != core::KeyAlgorithm::kEcdsaP256) {
-    return core::make_error(ErrorCode::kUnsupportedAlgorithm,
-                            "the CA key must be ECDSA P-256 (an X.509 Ed25519 signature covers the whole "
-                            "to-be-signed data, which a digest signer cannot produce)");
+    return core::make_error(
+        ErrorCode::kUnsupportedAlgorithm,
+        "the CA key must be ECDSA P-256 (an X.509 Ed25519 signature covers the whole "
+        "to-be-signed data, which a digest signer cannot produce)");
   }
   return core::success();
 }
@@ -69,12 +70,15 @@ core::Result<Certificate> sign_certificate(core::X509Ptr cert, core::Signer& sig
   MEDLEDGER_TRY(set_signature_bits(signature_field, *signature));
 
   auto result = Certificate::from_der(to_der(cert.get(), i2d_X509));
-  if (!result) return core::make_error(ErrorCode::kInternal, "signed certificate does not re-parse: " + result.error().message);
+  if (!result)
+    return core::make_error(ErrorCode::kInternal,
+                            "signed certificate does not re-parse: " + result.error().message);
   auto key = signer_key(signer);
   if (!key) return key.error();
   // Check after writing: a token that returned a wrong signature is caught here.
   if (X509_verify(result->get(), key->get()) != 1) {
-    return core::openssl_error(ErrorCode::kSignatureInvalid, "the signer's certificate signature does not verify");
+    return core::openssl_error(ErrorCode::kSignatureInvalid,
+                               "the signer's certificate signature does not verify");
   }
   return result;
 }
@@ -93,11 +97,14 @@ core::Result<Crl> sign_crl(X509CrlPtr crl, core::Signer& signer) {
   MEDLEDGER_TRY(set_signature_bits(signature_field, *signature));
 
   auto result = Crl::parse(to_der(crl.get(), i2d_X509_CRL));
-  if (!result) return core::make_error(ErrorCode::kInternal, "signed CRL does not re-parse: " + result.error().message);
+  if (!result)
+    return core::make_error(ErrorCode::kInternal,
+                            "signed CRL does not re-parse: " + result.error().message);
   auto key = signer_key(signer);
   if (!key) return key.error();
   if (X509_CRL_verify(result->get(), key->get()) != 1) {
-    return core::openssl_error(ErrorCode::kSignatureInvalid, "the signer's CRL signature does not verify");
+    return core::openssl_error(ErrorCode::kSignatureInvalid,
+                               "the signer's CRL signature does not verify");
   }
   return result;
 }
@@ -113,7 +120,9 @@ core::Result<CertificateRequest> sign_request(X509ReqPtr req, core::Signer& sign
   MEDLEDGER_TRY(set_signature_bits(signature_field, *signature));
 
   auto result = CertificateRequest::parse(to_der(req.get(), i2d_X509_REQ));
-  if (!result) return core::make_error(ErrorCode::kInternal, "signed CSR does not re-parse: " + result.error().message);
+  if (!result)
+    return core::make_error(ErrorCode::kInternal,
+                            "signed CSR does not re-parse: " + result.error().message);
   MEDLEDGER_TRY(result->verify_signature());
   return result;
 }

@@ -11,36 +11,51 @@ namespace medledger::ca {
 using core::ErrorCode;
 
 namespace {
-using ExtensionStack = std::unique_ptr<STACK_OF(X509_EXTENSION), void (*)(STACK_OF(X509_EXTENSION)*)>;
-void free_extensions(STACK_OF(X509_EXTENSION)* stack) { sk_X509_EXTENSION_pop_free(stack, X509_EXTENSION_free); }
+using ExtensionStack =
+    std::unique_ptr<STACK_OF(X509_EXTENSION), void (*)(STACK_OF(X509_EXTENSION)*)>;
+void free_extensions(STACK_OF(X509_EXTENSION) * stack) {
+  sk_X509_EXTENSION_pop_free(stack, X509_EXTENSION_free);
+}
 
-core::Error violation(std::string message) { return core::make_error(ErrorCode::kProfileViolation, std::move(message)); }
+core::Error violation(std::string message) {
+  return core::make_error(ErrorCode::kProfileViolation, std::move(message));
+}
 
 core::Result<void> check_key(EVP_PKEY* key, const Profile& profile) {
   if (detail::is_p256(key)) return core::success();
-  if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 && profile.allows_ed25519) return core::success();
+  if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 && profile.allows_ed25519)
+    return core::success();
   return violation("role " + std::string(role_name(profile.role)) + " may hold " +
-                   (profile.allows_ed25519 ? "P-256 or Ed25519" : "P-256") + " keys, not " + detail::describe_key(key));
+                   (profile.allows_ed25519 ? "P-256 or Ed25519" : "P-256") + " keys, not " +
+                   detail::describe_key(key));
 }
 
 // Each attribute the CSR names must be CN, OU or O and agree with what the CA
 // writes: a CSR cannot put words in the CA's mouth, and an empty subject is fine.
-core::Result<void> check_subject(const X509_NAME* name, const IssueRequest& request, const std::string& hospital) {
+core::Result<void> check_subject(const X509_NAME* name, const IssueRequest& request,
+                                 const std::string& hospital) {
   for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
     const X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
     int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
     const std::string* expected = nullptr;
     std::string role(role_name(request.role));
-    if (nid == NID_commonName) expected = &request.subject_id;
-    else if (nid == NID_organizationalUnitName) expected = &role;
-    else if (nid == NID_organizationName) expected = &hospital;
-    else return violation(std::string("CSR subject may hold only CN, OU and O, not ") + OBJ_nid2sn(nid));
+    if (nid == NID_commonName)
+      expected = &request.subject_id;
+    else if (nid == NID_organizationalUnitName)
+      expected = &role;
+    else if (nid == NID_organizationName)
+      expected = &hospital;
+    else
+      return violation(std::string("CSR subject may hold only CN, OU and O, not ") +
+                       OBJ_nid2sn(nid));
     unsigned char* utf8 = nullptr;
     int size = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
-    std::string value = size >= 0 ? std::string(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(size)) : "";
+    std::string value =
+        size >= 0 ? std::string(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(size)) : "";
     OPENSSL_free(utf8);
     if (value != *expected) {
-      return violation(std::string("CSR subject ") + OBJ_nid2sn(nid) + "=" + value + " disagrees with " + *expected +
+      return violation(std::string("CSR subject ") + OBJ_nid2sn(nid) + "=" + value +
+                       " disagrees with " + *expected +
                        (nid == NID_organizationName ? " (a name outside this hospital)" : ""));
     }
   }
@@ -48,7 +63,8 @@ core::Result<void> check_subject(const X509_NAME* name, const IssueRequest& requ
 }
 
 // Returns the subjectAltName extension to copy (nodes only), or null.
-core::Result<X509_EXTENSION*> check_extensions(const STACK_OF(X509_EXTENSION)* extensions, const Profile& profile) {
+core::Result<X509_EXTENSION*> check_extensions(const STACK_OF(X509_EXTENSION) * extensions,
+                                               const Profile& profile) {
   X509_EXTENSION* alt_names = nullptr;
   for (int i = 0; i < sk_X509_EXTENSION_num(extensions); ++i) {
     X509_EXTENSION* ext = sk_X509_EXTENSION_value(extensions, i);
@@ -60,15 +76,18 @@ core::Result<X509_EXTENSION*> check_extensions(const STACK_OF(X509_EXTENSION)* e
       if (ca) return violation("CSR requests CA:TRUE; role certificates are never CAs");
     } else if (nid == NID_key_usage) {
       auto* usage = static_cast<ASN1_BIT_STRING*>(X509V3_EXT_d2i(ext));
-      bool ca_usage = usage != nullptr && (ASN1_BIT_STRING_get_bit(usage, 5) || ASN1_BIT_STRING_get_bit(usage, 6));
+      bool ca_usage = usage != nullptr &&
+                      (ASN1_BIT_STRING_get_bit(usage, 5) || ASN1_BIT_STRING_get_bit(usage, 6));
       ASN1_BIT_STRING_free(usage);
       if (ca_usage) return violation("CSR requests keyCertSign/cRLSign, which only CAs have");
     } else if (nid == NID_subject_alt_name) {
       if (!profile.allows_subject_alt_names) {
-        return violation("role " + std::string(role_name(profile.role)) + " may not have subjectAltName entries");
+        return violation("role " + std::string(role_name(profile.role)) +
+                         " may not have subjectAltName entries");
       }
       auto* names = static_cast<GENERAL_NAMES*>(X509V3_EXT_d2i(ext));
-      if (names == nullptr) return core::make_error(ErrorCode::kCsrInvalid, "CSR subjectAltName cannot be decoded");
+      if (names == nullptr)
+        return core::make_error(ErrorCode::kCsrInvalid, "CSR subjectAltName cannot be decoded");
       int count = sk_GENERAL_NAME_num(names);
       bool only_dns_ip = true;
       for (int j = 0; j < count; ++j) {
@@ -76,9 +95,11 @@ core::Result<X509_EXTENSION*> check_extensions(const STACK_OF(X509_EXTENSION)* e
         only_dns_ip = only_dns_ip && (type == GEN_DNS || type == GEN_IPADD);
       }
       GENERAL_NAMES_free(names);
-      if (!only_dns_ip) return violation("a node's subjectAltName may hold only DNS names and IP addresses");
+      if (!only_dns_ip)
+        return violation("a node's subjectAltName may hold only DNS names and IP addresses");
       if (count == 0 || static_cast<std::size_t>(count) > kMaxSubjectAltNames) {
-        return violation("a node's subjectAltName must hold 1.." + std::to_string(kMaxSubjectAltNames) + " entries");
+        return violation("a node's subjectAltName must hold 1.." +
+                         std::to_string(kMaxSubjectAltNames) + " entries");
       }
       alt_names = ext;
     }
@@ -95,7 +116,8 @@ std::string key_usage_for(const Profile& profile) {
 }
 }  // namespace
 
-core::Result<Certificate> CertificateAuthority::issue(const CertificateRequest& csr, const IssueRequest& request,
+core::Result<Certificate> CertificateAuthority::issue(const CertificateRequest& csr,
+                                                      const IssueRequest& request,
                                                       std::time_t now) {
   MEDLEDGER_TRY(csr.verify_signature());
   auto spki = csr.public_key_spki();
@@ -103,33 +125,42 @@ core::Result<Certificate> CertificateAuthority::issue(const CertificateRequest& 
   return issue_checked(*spki, request, csr.get(), now);
 }
 
-core::Result<Certificate> CertificateAuthority::issue_for_key(core::ByteView spki, const IssueRequest& request,
+core::Result<Certificate> CertificateAuthority::issue_for_key(core::ByteView spki,
+                                                              const IssueRequest& request,
                                                               std::time_t now) {
   return issue_checked(spki, request, nullptr, now);
 }
 
-core::Result<Certificate> CertificateAuthority::issue_checked(core::ByteView spki, const IssueRequest& request,
-                                                              const X509_REQ* csr, std::time_t now) {
+core::Result<Certificate> CertificateAuthority::issue_checked(core::ByteView spki,
+                                                              const IssueRequest& request,
+                                                              const X509_REQ* csr,
+                                                              std::time_t now) {
   if (!is_valid_identifier(request.subject_id)) {
-    return core::make_error(ErrorCode::kInvalidArgument,
-                            "subject id '" + request.subject_id + "' must be 1-64 of [A-Za-z0-9._-]");
+    return core::make_error(ErrorCode::kInvalidArgument, "subject id '" + request.subject_id +
+                                                             "' must be 1-64 of [A-Za-z0-9._-]");
   }
   const Profile& profile = profile_for(request.role);
   auto key = detail::parse_spki(spki);
   if (!key) return key.error();
   MEDLEDGER_TRY(check_key(key->get(), profile));
 
-  if (now < certificate_.not_before()) return core::make_error(ErrorCode::kCertificateNotYetValid, "the CA certificate is not yet valid");
-  if (now >= certificate_.not_after()) return core::make_error(ErrorCode::kCertificateExpired, "the CA certificate has expired");
+  if (now < certificate_.not_before())
+    return core::make_error(ErrorCode::kCertificateNotYetValid,
+                            "the CA certificate is not yet valid");
+  if (now >= certificate_.not_after())
+    return core::make_error(ErrorCode::kCertificateExpired, "the CA certificate has expired");
   int days = request.validity_days.value_or(profile.default_validity_days);
-  if (days <= 0) return core::make_error(ErrorCode::kInvalidArgument, "validity must be at least one day");
+  if (days <= 0)
+    return core::make_error(ErrorCode::kInvalidArgument, "validity must be at least one day");
   if (days > profile.max_validity_days) {
-    return violation(std::to_string(days) + " days is longer than the " + std::to_string(profile.max_validity_days) +
-                     " days role " + std::string(role_name(profile.role)) + " may have");
+    return violation(std::to_string(days) + " days is longer than the " +
+                     std::to_string(profile.max_validity_days) + " days role " +
+                     std::string(role_name(profile.role)) + " may have");
   }
   std::time_t not_after = now + days * detail::kSecondsPerDay;
   if (not_after > certificate_.not_after()) {
-    // A certificate never outlives its CA: an explicit request is refused, the default is shortened.
+    // A certificate never outlives its CA: an explicit request is refused, the default is
+    // shortened.
     if (request.validity_days) return violation("the certificate would outlive the CA certificate");
     not_after = certificate_.not_after();
   }
@@ -144,18 +175,25 @@ core::Result<Certificate> CertificateAuthority::issue_checked(core::ByteView spk
     alt_names = *checked;
   }
 
-  auto subject = detail::make_name({{"O", hospital_id_}, {"OU", std::string(role_name(request.role))}, {"CN", request.subject_id}});
+  auto subject = detail::make_name({{"O", hospital_id_},
+                                    {"OU", std::string(role_name(request.role))},
+                                    {"CN", request.subject_id}});
   if (!subject) return subject.error();
-  auto cert = detail::new_certificate(subject->get(), X509_get_subject_name(certificate_.get()), key->get(),
-                                      now - kNotBeforeBackdateSeconds, not_after);
+  auto cert = detail::new_certificate(subject->get(), X509_get_subject_name(certificate_.get()),
+                                      key->get(), now - kNotBeforeBackdateSeconds, not_after);
   if (!cert) return cert.error();
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, certificate_.get(), cert->get(), nullptr, nullptr, 0);
-  MEDLEDGER_TRY(detail::add_extension(cert->get(), &ctx, NID_basic_constraints, "critical,CA:FALSE"));
-  MEDLEDGER_TRY(detail::add_extension(cert->get(), &ctx, NID_key_usage, key_usage_for(profile).c_str()));
-  MEDLEDGER_TRY(detail::add_extension(cert->get(), &ctx, NID_ext_key_usage, profile.server_auth ? "serverAuth,clientAuth" : "clientAuth"));
+  MEDLEDGER_TRY(
+      detail::add_extension(cert->get(), &ctx, NID_basic_constraints, "critical,CA:FALSE"));
+  MEDLEDGER_TRY(
+      detail::add_extension(cert->get(), &ctx, NID_key_usage, key_usage_for(profile).c_str()));
+  MEDLEDGER_TRY(
+      detail::add_extension(cert->get(), &ctx, NID_ext_key_usage,
+                            profile.server_auth ? "serverAuth,clientAuth" : "clientAuth"));
   MEDLEDGER_TRY(detail::add_extension(cert->get(), &ctx, NID_subject_key_identifier, "hash"));
-  MEDLEDGER_TRY(detail::add_extension(cert->get(), &ctx, NID_authority_key_identifier, "keyid:always"));
+  MEDLEDGER_TRY(
+      detail::add_extension(cert->get(), &ctx, NID_authority_key_identifier, "keyid:always"));
   if (alt_names != nullptr && X509_add_ext(cert->get(), alt_names, -1) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "copy subjectAltName");
   }

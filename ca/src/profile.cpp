@@ -19,7 +19,8 @@ constexpr std::array<Profile, 5> kProfiles{{
     {Role::kAdmin, true, 180, 365, false, false, false, false},
 }};
 
-constexpr std::array<std::string_view, 5> kRoleNames{"doctor", "patient", "node", "auditor", "admin"};
+constexpr std::array<std::string_view, 5> kRoleNames{"doctor", "patient", "node", "auditor",
+                                                     "admin"};
 }  // namespace
 
 std::string_view role_name(Role role) { return kRoleNames[static_cast<std::size_t>(role)]; }
@@ -28,8 +29,9 @@ core::Result<Role> parse_role(std::string_view name) {
   for (std::size_t i = 0; i < kRoleNames.size(); ++i) {
     if (kRoleNames[i] == name) return static_cast<Role>(i);
   }
-  return core::make_error(core::ErrorCode::kInvalidArgument,
-                          "unknown role '" + std::string(name) + "' (doctor, patient, node, auditor, admin)");
+  return core::make_error(
+      core::ErrorCode::kInvalidArgument,
+      "unknown role '" + std::string(name) + "' (doctor, patient, node, auditor, admin)");
 }
 
 const Profile& profile_for(Role role) { return kProfiles[static_cast<std::size_t>(role)]; }
@@ -37,7 +39,9 @@ std::span<const Profile> all_profiles() { return kProfiles; }
 
 bool is_valid_identifier(std::string_view id) {
   if (id.empty() || id.size() > kMaxIdLength) return false;
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
   if (!alnum(id.front())) return false;
   for (char c : id) {
     if (!alnum(c) && c != '.' && c != '_' && c != '-') return false;

@@ -33,14 +33,17 @@ std::string_view revocation_reason_name(RevocationReason reason) {
 
 core::Result<RevocationReason> parse_revocation_reason(std::string_view name) {
   for (const auto& entry : kReasons) {
-    if (entry.name.size() == name.size() && strncasecmp(entry.name.data(), name.data(), name.size()) == 0) {
+    if (entry.name.size() == name.size() &&
+        strncasecmp(entry.name.data(), name.data(), name.size()) == 0) {
       return entry.reason;
     }
   }
-  return core::make_error(core::ErrorCode::kInvalidArgument,
-                          "unknown revocation reason '" + std::string(name) +
-                              "' (unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, "
-                              "cessationOfOperation, certificateHold, removeFromCRL, privilegeWithdrawn, aACompromise)");
+  return core::make_error(
+      core::ErrorCode::kInvalidArgument,
+      "unknown revocation reason '" + std::string(name) +
+          "' (unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, "
+          "cessationOfOperation, certificateHold, removeFromCRL, privilegeWithdrawn, "
+          "aACompromise)");
 }
 
 }  // namespace medledger::ca

@@ -15,10 +15,10 @@ namespace {
 using X509StorePtr = std::unique_ptr<X509_STORE, core::OpenSslDeleter<X509_STORE_free>>;
 using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, core::OpenSslDeleter<X509_STORE_CTX_free>>;
 struct CertStackFree {
-  void operator()(STACK_OF(X509)* s) const { sk_X509_pop_free(s, X509_free); }
+  void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
 };
 struct CrlStackFree {
-  void operator()(STACK_OF(X509_CRL)* s) const { sk_X509_CRL_pop_free(s, X509_CRL_free); }
+  void operator()(STACK_OF(X509_CRL) * s) const { sk_X509_CRL_pop_free(s, X509_CRL_free); }
 };
 using CertStack = std::unique_ptr<STACK_OF(X509), CertStackFree>;
 using CrlStack = std::unique_ptr<STACK_OF(X509_CRL), CrlStackFree>;
@@ -55,24 +55,35 @@ ErrorCode code_for(int verify_error) {
   }
 }
 
-core::Result<void> check_leaf(const Certificate& leaf, const Certificate& issuer, std::optional<Role> expected_role,
-                              ValidatedCertificate& out) {
-  if (leaf.is_ca()) return core::make_error(ErrorCode::kCertificateInvalid, "'" + leaf.subject() + "' is a CA certificate, not a role certificate");
+core::Result<void> check_leaf(const Certificate& leaf, const Certificate& issuer,
+                              std::optional<Role> expected_role, ValidatedCertificate& out) {
+  if (leaf.is_ca())
+    return core::make_error(ErrorCode::kCertificateInvalid,
+                            "'" + leaf.subject() + "' is a CA certificate, not a role certificate");
   if ((X509_get_key_usage(leaf.get()) & KU_DIGITAL_SIGNATURE) == 0) {
-    return core::make_error(ErrorCode::kCertificateInvalid, "'" + leaf.subject() + "' does not allow digitalSignature");
+    return core::make_error(ErrorCode::kCertificateInvalid,
+                            "'" + leaf.subject() + "' does not allow digitalSignature");
   }
   auto cn = leaf.subject_attribute("CN");
   auto ou = leaf.subject_attribute("OU");
   auto o = leaf.subject_attribute("O");
-  if (!cn || !is_valid_identifier(*cn)) return core::make_error(ErrorCode::kCertificateInvalid, "'" + leaf.subject() + "' has no valid CN");
-  auto role = ou ? parse_role(*ou) : core::Result<Role>(core::make_error(ErrorCode::kInvalidArgument, "no OU"));
-  if (!role) return core::make_error(ErrorCode::kCertificateWrongRole, "'" + leaf.subject() + "' names no role in its OU");
+  if (!cn || !is_valid_identifier(*cn))
+    return core::make_error(ErrorCode::kCertificateInvalid,
+                            "'" + leaf.subject() + "' has no valid CN");
+  auto role = ou ? parse_role(*ou)
+                 : core::Result<Role>(core::make_error(ErrorCode::kInvalidArgument, "no OU"));
+  if (!role)
+    return core::make_error(ErrorCode::kCertificateWrongRole,
+                            "'" + leaf.subject() + "' names no role in its OU");
   if (expected_role && *role != *expected_role) {
-    return core::make_error(ErrorCode::kCertificateWrongRole, "'" + leaf.subject() + "' has role " + std::string(role_name(*role)) +
-                                                                  ", not " + std::string(role_name(*expected_role)));
+    return core::make_error(ErrorCode::kCertificateWrongRole,
+                            "'" + leaf.subject() + "' has role " + std::string(role_name(*role)) +
+                                ", not " + std::string(role_name(*expected_role)));
   }
   if (!o || o != issuer.subject_attribute("O")) {
-    return core::make_error(ErrorCode::kCertificateUntrusted, "'" + leaf.subject() + "' names a hospital other than its CA's ('" + issuer.subject() + "')");
+    return core::make_error(ErrorCode::kCertificateUntrusted,
+                            "'" + leaf.subject() + "' names a hospital other than its CA's ('" +
+                                issuer.subject() + "')");
   }
   out.role = *role;
   out.subject_id = *cn;
@@ -81,17 +92,21 @@ core::Result<void> check_leaf(const Certificate& leaf, const Certificate& issuer
 }
 }  // namespace
 
-core::Result<ValidatedCertificate> validate_chain(const Certificate& leaf, const TrustAnchors& anchors,
+core::Result<ValidatedCertificate> validate_chain(const Certificate& leaf,
+                                                  const TrustAnchors& anchors,
                                                   const std::vector<Crl>& crls, std::time_t at,
                                                   std::optional<Role> expected_role) {
-  if (anchors.roots.empty()) return core::make_error(ErrorCode::kCertificateUntrusted, "no trusted CA certificates given");
+  if (anchors.roots.empty())
+    return core::make_error(ErrorCode::kCertificateUntrusted, "no trusted CA certificates given");
   X509StorePtr store(X509_STORE_new());
   CertStack untrusted(sk_X509_new_null());
   CrlStack crl_stack(sk_X509_CRL_new_null());
   X509StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!store || !untrusted || !crl_stack || !ctx) return core::openssl_error(ErrorCode::kCryptoError, "allocate verify context");
+  if (!store || !untrusted || !crl_stack || !ctx)
+    return core::openssl_error(ErrorCode::kCryptoError, "allocate verify context");
   for (const Certificate& root : anchors.roots) {
-    if (X509_STORE_add_cert(store.get(), root.get()) != 1) return core::openssl_error(ErrorCode::kCryptoError, "add trust anchor");
+    if (X509_STORE_add_cert(store.get(), root.get()) != 1)
+      return core::openssl_error(ErrorCode::kCryptoError, "add trust anchor");
   }
   for (const Certificate& intermediate : anchors.intermediates) {
     if (!X509_up_ref(intermediate.get()) || !sk_X509_push(untrusted.get(), intermediate.get())) {
@@ -120,7 +135,8 @@ core::Result<ValidatedCertificate> validate_chain(const Certificate& leaf, const
     int error = X509_STORE_CTX_get_error(ctx.get());
     int depth = X509_STORE_CTX_get_error_depth(ctx.get());
     X509* at_fault = X509_STORE_CTX_get_current_cert(ctx.get());
-    std::string who = at_fault != nullptr ? detail::name_to_string(X509_get_subject_name(at_fault)) : leaf.subject();
+    std::string who = at_fault != nullptr ? detail::name_to_string(X509_get_subject_name(at_fault))
+                                          : leaf.subject();
     ERR_clear_error();
     return core::make_error(code_for(error), "'" + who + "' (depth " + std::to_string(depth) +
                                                  "): " + X509_verify_cert_error_string(error));
@@ -133,7 +149,9 @@ core::Result<ValidatedCertificate> validate_chain(const Certificate& leaf, const
     X509_up_ref(cert);
     out.path.push_back(Certificate::adopt(core::X509Ptr(cert)));
   }
-  if (out.path.size() < 2) return core::make_error(ErrorCode::kCertificateInvalid, "'" + leaf.subject() + "' is a trust anchor, not a role certificate");
+  if (out.path.size() < 2)
+    return core::make_error(ErrorCode::kCertificateInvalid,
+                            "'" + leaf.subject() + "' is a trust anchor, not a role certificate");
   MEDLEDGER_TRY(check_leaf(leaf, out.path[1], expected_role, out));
   return out;
 }

@@ -8,14 +8,16 @@ namespace medledger::ca::detail {
 
 using core::ErrorCode;
 
-core::Result<X509NamePtr> make_name(std::initializer_list<std::pair<const char*, std::string>> rdns) {
+core::Result<X509NamePtr> make_name(
+    std::initializer_list<std::pair<const char*, std::string>> rdns) {
   X509NamePtr name(X509_NAME_new());
   if (!name) return core::openssl_error(ErrorCode::kCryptoError, "allocate name");
   for (const auto& [field, value] : rdns) {
     if (X509_NAME_add_entry_by_txt(name.get(), field, MBSTRING_UTF8,
                                    reinterpret_cast<const unsigned char*>(value.data()),
                                    static_cast<int>(value.size()), -1, 0) != 1) {
-      return core::openssl_error(ErrorCode::kInvalidArgument, std::string("name attribute ") + field);
+      return core::openssl_error(ErrorCode::kInvalidArgument,
+                                 std::string("name attribute ") + field);
     }
   }
   return name;
@@ -47,7 +49,8 @@ std::optional<std::string> name_attribute(const X509_NAME* name, std::string_vie
 
 core::Result<Asn1IntegerPtr> random_serial() {
   unsigned char bytes[kSerialBytes];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) return core::openssl_error(ErrorCode::kCryptoError, "serial RAND_bytes");
+  if (RAND_bytes(bytes, sizeof bytes) != 1)
+    return core::openssl_error(ErrorCode::kCryptoError, "serial RAND_bytes");
   bytes[0] &= 0x7f;  // positive INTEGER
   bytes[0] |= 0x40;  // and full length, so it always has 127 bits and no leading-zero trimming
   core::BignumPtr bn(BN_bin2bn(bytes, sizeof bytes, nullptr));
@@ -75,14 +78,17 @@ std::time_t to_time_t(const ASN1_TIME* time) {
 core::Result<void> add_extension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
   X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
   if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
-    return core::openssl_error(ErrorCode::kCryptoError, std::string("extension ") + OBJ_nid2sn(nid) + "=" + value);
+    return core::openssl_error(ErrorCode::kCryptoError,
+                               std::string("extension ") + OBJ_nid2sn(nid) + "=" + value);
   }
   return core::success();
 }
 
 core::Result<core::EvpPkeyPtr> parse_spki(core::ByteView spki) {
   core::EvpPkeyPtr key = core::parse_public_key_spki(spki.data(), spki.size());
-  if (!key) return core::openssl_error(ErrorCode::kMalformedEncoding, "public key is not a DER SubjectPublicKeyInfo");
+  if (!key)
+    return core::openssl_error(ErrorCode::kMalformedEncoding,
+                               "public key is not a DER SubjectPublicKeyInfo");
   return key;
 }
 
@@ -102,9 +108,12 @@ bool is_p256(EVP_PKEY* key) {
 
 std::string describe_key(EVP_PKEY* key) {
   switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_ED25519: return "Ed25519";
-    case EVP_PKEY_ED448: return "Ed448";
-    case EVP_PKEY_RSA: return "RSA-" + std::to_string(EVP_PKEY_get_bits(key));
+    case EVP_PKEY_ED25519:
+      return "Ed25519";
+    case EVP_PKEY_ED448:
+      return "Ed448";
+    case EVP_PKEY_RSA:
+      return "RSA-" + std::to_string(EVP_PKEY_get_bits(key));
     case EVP_PKEY_EC: {
       if (is_p256(key)) return "P-256";
       char group[64] = {};
@@ -112,7 +121,8 @@ std::string describe_key(EVP_PKEY* key) {
       EVP_PKEY_get_group_name(key, group, sizeof group, &length);
       return std::string("EC ") + group;
     }
-    default: return std::string("key type ") + OBJ_nid2sn(EVP_PKEY_get_base_id(key));
+    default:
+      return std::string("key type ") + OBJ_nid2sn(EVP_PKEY_get_base_id(key));
   }
 }
 
@@ -135,7 +145,8 @@ core::Result<core::X509Ptr> new_certificate(const X509_NAME* subject, const X509
   if (!serial) return serial.error();
   if (X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
       X509_set_serialNumber(cert.get(), serial->get()) != 1 ||
-      X509_set_subject_name(cert.get(), subject) != 1 || X509_set_issuer_name(cert.get(), issuer) != 1 ||
+      X509_set_subject_name(cert.get(), subject) != 1 ||
+      X509_set_issuer_name(cert.get(), issuer) != 1 ||
       ASN1_TIME_set(X509_getm_notBefore(cert.get()), not_before) == nullptr ||
       ASN1_TIME_set(X509_getm_notAfter(cert.get()), not_after) == nullptr ||
       X509_set_pubkey(cert.get(), subject_key) != 1) {

@@ -23,7 +23,8 @@ using Asn1TimePtr = std::unique_ptr<ASN1_TIME, core::OpenSslDeleter<ASN1_TIME_fr
 inline constexpr long kSecondsPerDay = 24L * 60 * 60;
 
 /// A name built from (short name, value) pairs, most significant first (O, OU, CN).
-core::Result<X509NamePtr> make_name(std::initializer_list<std::pair<const char*, std::string>> rdns);
+core::Result<X509NamePtr> make_name(
+    std::initializer_list<std::pair<const char*, std::string>> rdns);
 /// RFC 2253 string of a name ("CN=a,OU=b,O=c").
 std::string name_to_string(const X509_NAME* name);
 /// Value of the first entry with this short name ("CN", "O"...).

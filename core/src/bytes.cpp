@@ -45,8 +45,9 @@ Result<Bytes> hex_decode(std::string_view text) {
     int hi = hex_value(text[i]);
     int lo = hex_value(text[i + 1]);
     if (hi < 0 || lo < 0) {
-      return make_error(ErrorCode::kMalformedEncoding,
-                        "hex text has a non-hex character at offset " + std::to_string(hi < 0 ? i : i + 1));
+      return make_error(
+          ErrorCode::kMalformedEncoding,
+          "hex text has a non-hex character at offset " + std::to_string(hi < 0 ? i : i + 1));
     }
     out.push_back(static_cast<std::uint8_t>(hi << 4 | lo));
   }
@@ -89,8 +90,9 @@ Result<Bytes> base64url_decode(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     int v = kBase64UrlValues[static_cast<unsigned char>(text[i])];
     if (v < 0) {
-      return make_error(ErrorCode::kMalformedEncoding,
-                        "base64url text has a character outside the alphabet at offset " + std::to_string(i));
+      return make_error(
+          ErrorCode::kMalformedEncoding,
+          "base64url text has a character outside the alphabet at offset " + std::to_string(i));
     }
     acc = acc << 6 | static_cast<std::uint32_t>(v);
     bits += 6;

@@ -59,7 +59,8 @@ class Parser {
   char peek() const { return text_[pos_]; }
 
   void skip_whitespace() {
-    while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')) ++pos_;
+    while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r'))
+      ++pos_;
   }
 
   bool consume_literal(std::string_view word) {
@@ -71,8 +72,10 @@ class Parser {
   Result<json::value> parse_value(std::size_t depth) {
     if (at_end()) return error("unexpected end of text");
     switch (peek()) {
-      case '{': return parse_object(depth);
-      case '[': return parse_array(depth);
+      case '{':
+        return parse_object(depth);
+      case '[':
+        return parse_array(depth);
       case '"': {
         auto s = parse_string();
         if (!s) return s.error();
@@ -97,7 +100,8 @@ class Parser {
     std::int64_t magnitude = 0;
     if (peek() == '0') {
       ++pos_;
-      if (!at_end() && peek() >= '0' && peek() <= '9') return error("leading zeros are not allowed");
+      if (!at_end() && peek() >= '0' && peek() <= '9')
+        return error("leading zeros are not allowed");
     } else {
       while (!at_end() && peek() >= '0' && peek() <= '9') {
         magnitude = magnitude * 10 + (peek() - '0');
@@ -124,10 +128,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       const char c = text_[pos_++];
       value <<= 4;
-      if (c >= '0' && c <= '9') value |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') value |= static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') value |= static_cast<unsigned>(c - 'A' + 10);
-      else return error("bad hex digit in \\u escape");
+      if (c >= '0' && c <= '9')
+        value |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        value |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        value |= static_cast<unsigned>(c - 'A' + 10);
+      else
+        return error("bad hex digit in \\u escape");
     }
     return value;
   }
@@ -177,14 +185,30 @@ class Parser {
       if (at_end()) return error("unterminated escape");
       const char e = text_[pos_++];
       switch (e) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case '/': out.push_back('/'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '/':
+          out.push_back('/');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
         case 'u': {
           auto cp = parse_unicode_escape();
           if (!cp) return cp.error();
@@ -274,7 +298,8 @@ Result<void> check_value(const json::value& value, std::size_t depth) {
   switch (value.kind()) {
     case json::kind::int64: {
       const std::int64_t n = value.get_int64();
-      if (n > kMaxJsonInteger || n < -kMaxJsonInteger) return malformed("integer outside +-(2^53-1)");
+      if (n > kMaxJsonInteger || n < -kMaxJsonInteger)
+        return malformed("integer outside +-(2^53-1)");
       return success();
     }
     case json::kind::uint64:
@@ -286,19 +311,25 @@ Result<void> check_value(const json::value& value, std::size_t depth) {
       if (!is_valid_utf8(value.get_string())) return malformed("string is not valid UTF-8");
       return success();
     case json::kind::array:
-      if (depth > kMaxJsonDepth) return malformed("nesting deeper than " + std::to_string(kMaxJsonDepth));
-      for (const json::value& element : value.get_array()) MEDLEDGER_TRY(check_value(element, depth + 1));
+      if (depth > kMaxJsonDepth)
+        return malformed("nesting deeper than " + std::to_string(kMaxJsonDepth));
+      for (const json::value& element : value.get_array())
+        MEDLEDGER_TRY(check_value(element, depth + 1));
       return success();
     case json::kind::object:
-      if (depth > kMaxJsonDepth) return malformed("nesting deeper than " + std::to_string(kMaxJsonDepth));
+      if (depth > kMaxJsonDepth)
+        return malformed("nesting deeper than " + std::to_string(kMaxJsonDepth));
       for (const auto& member : value.get_object()) {
         if (!is_valid_utf8(member.key())) return malformed("member name is not valid UTF-8");
         MEDLEDGER_TRY(check_value(member.value(), depth + 1));
       }
       return success();
-    case json::kind::bool_: return malformed("booleans are not in the schema");
-    case json::kind::null: return malformed("null is not in the schema");
-    case json::kind::double_: return malformed("floating-point numbers are not in the schema");
+    case json::kind::bool_:
+      return malformed("booleans are not in the schema");
+    case json::kind::null:
+      return malformed("null is not in the schema");
+    case json::kind::double_:
+      return malformed("floating-point numbers are not in the schema");
   }
   return malformed("unknown JSON kind");
 }
@@ -323,13 +354,27 @@ void write_string(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char escaped[8];
@@ -351,7 +396,9 @@ void write_object(std::string& out, const json::object& object, std::size_t dept
   members.reserve(object.size());
   for (const auto& member : object) members.push_back(&member);
   std::sort(members.begin(), members.end(),
-            [](const json::key_value_pair* a, const json::key_value_pair* b) { return utf16_less(a->key(), b->key()); });
+            [](const json::key_value_pair* a, const json::key_value_pair* b) {
+              return utf16_less(a->key(), b->key());
+            });
   out.push_back('{');
   for (std::size_t i = 0; i < members.size(); ++i) {
     if (i > 0) out.push_back(',');

@@ -32,7 +32,8 @@ bool decode_utf8(std::string_view text, std::size_t& pos, char32_t& out) {
     if ((byte(pos + i) & 0xC0) != 0x80) return false;
     out = (out << 6) | (byte(pos + i) & 0x3F);
   }
-  if (out < min || out > kMaxCodePoint || (out >= kSurrogateFirst && out <= kSurrogateLast)) return false;
+  if (out < min || out > kMaxCodePoint || (out >= kSurrogateFirst && out <= kSurrogateLast))
+    return false;
   pos += length;
   return true;
 }
@@ -67,7 +68,6 @@ void append_utf8(std::string& out, char32_t cp) {
   }
 }
 
-
 // RFC 8785 section 3.2.3: member names compare as arrays of UTF-16 code units.
 // UTF-8 byte order equals code point order, which equals UTF-16 order except that a
 // code point above U+FFFF (a surrogate pair, D800..DBFF first) sorts before
@@ -93,6 +93,5 @@ bool utf16_less(std::string_view a, std::string_view b) {
   if (first_unit(cp_a) != first_unit(cp_b)) return first_unit(cp_a) < first_unit(cp_b);
   return cp_a < cp_b;  // same high surrogate: the low surrogates follow code point order
 }
-
 
 }  // namespace medledger::core::detail

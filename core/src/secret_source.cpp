@@ -27,7 +27,8 @@ Result<SecretBytes> read_fd(int fd, const std::string& what, bool stop_at_newlin
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       OPENSSL_cleanse(buffer.data(), buffer.size());
-      return make_error(ErrorCode::kSecretUnavailable, "cannot read " + what + ": " + std::strerror(errno));
+      return make_error(ErrorCode::kSecretUnavailable,
+                        "cannot read " + what + ": " + std::strerror(errno));
     }
     if (n == 0) break;
     size += static_cast<std::size_t>(n);
@@ -59,12 +60,15 @@ Result<SecretBytes> read_from_file(const std::string& path) {
 Result<SecretBytes> read_from_env(const std::string& name) {
   const char* value = std::getenv(name.c_str());
   if (value == nullptr) {
-    return make_error(ErrorCode::kSecretUnavailable, "environment variable " + name + " is not set");
+    return make_error(ErrorCode::kSecretUnavailable,
+                      "environment variable " + name + " is not set");
   }
   std::size_t size = std::strlen(value);
-  if (size == 0) return make_error(ErrorCode::kSecretUnavailable, "environment variable " + name + " is empty");
+  if (size == 0)
+    return make_error(ErrorCode::kSecretUnavailable, "environment variable " + name + " is empty");
   if (size > kMaxSecretSize) {
-    return make_error(ErrorCode::kSecretUnavailable, "environment variable " + name + " is too long");
+    return make_error(ErrorCode::kSecretUnavailable,
+                      "environment variable " + name + " is too long");
   }
   return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(value), size));
 }
@@ -94,8 +98,10 @@ Result<SecretBytes> read_from_prompt(const std::string& prompt) {
 
 Result<SecretSource> SecretSource::parse(const std::string& spec, const std::string& what) {
   if (spec == "prompt") return SecretSource{Kind::kPrompt, what};
-  if (spec.rfind("file:", 0) == 0 && spec.size() > 5) return SecretSource{Kind::kFile, spec.substr(5)};
-  if (spec.rfind("env:", 0) == 0 && spec.size() > 4) return SecretSource{Kind::kEnv, spec.substr(4)};
+  if (spec.rfind("file:", 0) == 0 && spec.size() > 5)
+    return SecretSource{Kind::kFile, spec.substr(5)};
+  if (spec.rfind("env:", 0) == 0 && spec.size() > 4)
+    return SecretSource{Kind::kEnv, spec.substr(4)};
   // Deliberately does not echo `spec`: a user may have typed the PIN itself here.
   return make_error(ErrorCode::kInvalidArgument,
                     "the source of the " + what + " must be file:PATH, env:NAME or prompt");
@@ -103,18 +109,24 @@ Result<SecretSource> SecretSource::parse(const std::string& spec, const std::str
 
 std::string SecretSource::describe() const {
   switch (kind) {
-    case Kind::kFile: return "file:" + location;
-    case Kind::kEnv: return "env:" + location;
-    case Kind::kPrompt: return "prompt";
+    case Kind::kFile:
+      return "file:" + location;
+    case Kind::kEnv:
+      return "env:" + location;
+    case Kind::kPrompt:
+      return "prompt";
   }
   return "prompt";
 }
 
 Result<SecretBytes> read_secret(const SecretSource& source) {
   switch (source.kind) {
-    case SecretSource::Kind::kFile: return read_from_file(source.location);
-    case SecretSource::Kind::kEnv: return read_from_env(source.location);
-    case SecretSource::Kind::kPrompt: return read_from_prompt(source.location);
+    case SecretSource::Kind::kFile:
+      return read_from_file(source.location);
+    case SecretSource::Kind::kEnv:
+      return read_from_env(source.location);
+    case SecretSource::Kind::kPrompt:
+      return read_from_prompt(source.location);
   }
   return make_error(ErrorCode::kInternal, "unknown secret source");
 }

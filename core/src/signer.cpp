@@ -14,8 +14,10 @@ namespace medledger::core {
 
 std::string_view key_algorithm_name(KeyAlgorithm algorithm) {
   switch (algorithm) {
-    case KeyAlgorithm::kEcdsaP256: return "ecdsa-p256";
-    case KeyAlgorithm::kEd25519: return "ed25519";
+    case KeyAlgorithm::kEcdsaP256:
+      return "ecdsa-p256";
+    case KeyAlgorithm::kEd25519:
+      return "ed25519";
   }
   return "unknown";
 }
@@ -32,7 +34,8 @@ namespace {
 // What verification needs of a parsed key, decided once per key.
 enum class VerifyKind { kEd25519, kEcdsaP256 };
 struct ParsedKey {
-  std::shared_ptr<EVP_PKEY> key;  // shared: OpenSSL 3 allows concurrent verifications with one EVP_PKEY
+  std::shared_ptr<EVP_PKEY>
+      key;  // shared: OpenSSL 3 allows concurrent verifications with one EVP_PKEY
   VerifyKind kind = VerifyKind::kEcdsaP256;
 };
 
@@ -93,10 +96,12 @@ Result<ParsedKey> parse_for_verify(ByteView public_key_spki) {
   EvpPkeyPtr key = parse_public_key_spki(public_key_spki.data(), public_key_spki.size());
   if (!key) {
     ERR_clear_error();
-    return make_error(ErrorCode::kMalformedEncoding, "public key is not a DER SubjectPublicKeyInfo");
+    return make_error(ErrorCode::kMalformedEncoding,
+                      "public key is not a DER SubjectPublicKeyInfo");
   }
   int id = EVP_PKEY_get_base_id(key.get());
-  if (id == EVP_PKEY_ED25519) return ParsedKey{std::shared_ptr<EVP_PKEY>(key.release(), EVP_PKEY_free), VerifyKind::kEd25519};
+  if (id == EVP_PKEY_ED25519)
+    return ParsedKey{std::shared_ptr<EVP_PKEY>(key.release(), EVP_PKEY_free), VerifyKind::kEd25519};
   if (id == EVP_PKEY_EC) {
     char group[64] = {};
     size_t len = 0;
@@ -104,7 +109,8 @@ Result<ParsedKey> parse_for_verify(ByteView public_key_spki) {
         std::string_view(group) != "prime256v1") {
       return make_error(ErrorCode::kUnsupportedAlgorithm, "EC key is not on P-256");
     }
-    return ParsedKey{std::shared_ptr<EVP_PKEY>(key.release(), EVP_PKEY_free), VerifyKind::kEcdsaP256};
+    return ParsedKey{std::shared_ptr<EVP_PKEY>(key.release(), EVP_PKEY_free),
+                     VerifyKind::kEcdsaP256};
   }
   return make_error(ErrorCode::kUnsupportedAlgorithm, "public key is neither P-256 nor Ed25519");
 }
@@ -129,12 +135,17 @@ Result<KeyAlgorithm> key_algorithm_of_spki(ByteView public_key_spki) {
   EvpPkeyPtr key = parse_public_key_spki(public_key_spki.data(), public_key_spki.size());
   if (!key) {
     ERR_clear_error();
-    return make_error(ErrorCode::kMalformedEncoding, "signer public key is not a DER SubjectPublicKeyInfo");
+    return make_error(ErrorCode::kMalformedEncoding,
+                      "signer public key is not a DER SubjectPublicKeyInfo");
   }
   switch (EVP_PKEY_get_base_id(key.get())) {
-    case EVP_PKEY_ED25519: return KeyAlgorithm::kEd25519;
-    case EVP_PKEY_EC: return KeyAlgorithm::kEcdsaP256;  // the curve is checked on verify
-    default: return make_error(ErrorCode::kUnsupportedAlgorithm, "signer key is neither P-256 nor Ed25519");
+    case EVP_PKEY_ED25519:
+      return KeyAlgorithm::kEd25519;
+    case EVP_PKEY_EC:
+      return KeyAlgorithm::kEcdsaP256;  // the curve is checked on verify
+    default:
+      return make_error(ErrorCode::kUnsupportedAlgorithm,
+                        "signer key is neither P-256 nor Ed25519");
   }
 }
 
@@ -147,16 +158,19 @@ Result<void> verify_with_key(const ParsedKey& parsed, const Digest& digest, Byte
     if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key) != 1) {
       return openssl_error(ErrorCode::kCryptoError, "Ed25519 verify init");
     }
-    int rc = EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), digest.data(), digest.size());
+    int rc = EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), digest.data(),
+                              digest.size());
     ERR_clear_error();
-    if (rc != 1) return make_error(ErrorCode::kSignatureInvalid, "Ed25519 signature does not verify");
+    if (rc != 1)
+      return make_error(ErrorCode::kSignatureInvalid, "Ed25519 signature does not verify");
     return success();
   }
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(key, nullptr));
   if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1) {
     return openssl_error(ErrorCode::kCryptoError, "ECDSA verify init");
   }
-  int rc = EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(), digest.size());
+  int rc =
+      EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(), digest.size());
   ERR_clear_error();
   if (rc != 1) return make_error(ErrorCode::kSignatureInvalid, "ECDSA signature does not verify");
   return success();
@@ -164,7 +178,8 @@ Result<void> verify_with_key(const ParsedKey& parsed, const Digest& digest, Byte
 
 }  // namespace
 
-Result<void> verify_digest_signature(ByteView public_key_spki, const Digest& digest, ByteView signature) {
+Result<void> verify_digest_signature(ByteView public_key_spki, const Digest& digest,
+                                     ByteView signature) {
   const Digest key_id = sha256(public_key_spki);
   const Digest memo_key = detail::verified_signature_key(key_id, digest, signature);
   if (detail::verified_signature_known(memo_key)) return success();

@@ -41,14 +41,16 @@ SoftwareSigner::SoftwareSigner(std::unique_ptr<Key> key, KeyAlgorithm algorithm,
 SoftwareSigner::~SoftwareSigner() = default;
 
 Result<std::unique_ptr<SoftwareSigner>> SoftwareSigner::generate(KeyAlgorithm algorithm) {
-  EvpPkeyPtr pkey(algorithm == KeyAlgorithm::kEd25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
-                                                      : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  EvpPkeyPtr pkey(algorithm == KeyAlgorithm::kEd25519
+                      ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
+                      : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!pkey) return openssl_error(ErrorCode::kCryptoError, "generate key");
   auto spki = spki_of(pkey.get());
   if (!spki) return spki.error();
   auto key = std::make_unique<Key>();
   key->pkey = std::move(pkey);
-  return std::unique_ptr<SoftwareSigner>(new SoftwareSigner(std::move(key), algorithm, std::move(*spki)));
+  return std::unique_ptr<SoftwareSigner>(
+      new SoftwareSigner(std::move(key), algorithm, std::move(*spki)));
 }
 
 Result<std::unique_ptr<SoftwareSigner>> SoftwareSigner::from_pem(std::string_view private_key_pem) {
@@ -61,7 +63,8 @@ Result<std::unique_ptr<SoftwareSigner>> SoftwareSigner::from_pem(std::string_vie
   if (!spki) return spki.error();
   auto key = std::make_unique<Key>();
   key->pkey = std::move(pkey);
-  return std::unique_ptr<SoftwareSigner>(new SoftwareSigner(std::move(key), *algorithm, std::move(*spki)));
+  return std::unique_ptr<SoftwareSigner>(
+      new SoftwareSigner(std::move(key), *algorithm, std::move(*spki)));
 }
 
 Result<Bytes> SoftwareSigner::sign_digest(const Digest& digest) {
@@ -79,7 +82,8 @@ Result<Bytes> SoftwareSigner::sign_digest(const Digest& digest) {
     return sig;
   }
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(key_->pkey.get(), nullptr));
-  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1) return openssl_error(ErrorCode::kCryptoError, "ECDSA sign init");
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1)
+    return openssl_error(ErrorCode::kCryptoError, "ECDSA sign init");
   size_t size = 0;
   if (EVP_PKEY_sign(ctx.get(), nullptr, &size, digest.data(), digest.size()) != 1) {
     return openssl_error(ErrorCode::kCryptoError, "ECDSA sign size");
@@ -97,7 +101,8 @@ SecretBytes SoftwareSigner::private_key_pem() const {
   PEM_write_bio_PrivateKey(bio.get(), key_->pkey.get(), nullptr, nullptr, 0, nullptr, nullptr);
   char* data = nullptr;
   long size = BIO_get_mem_data(bio.get(), &data);
-  return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(size)));
+  return SecretBytes(
+      ByteView(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(size)));
 }
 
 }  // namespace medledger::core

@@ -46,7 +46,8 @@ Shard& shard_of(const Digest& key) { return shards()[key[sizeof(std::size_t)] % 
 
 }  // namespace
 
-Digest verified_signature_key(const Digest& key_fingerprint, const Digest& digest, ByteView signature) {
+Digest verified_signature_key(const Digest& key_fingerprint, const Digest& digest,
+                              ByteView signature) {
   Sha256 h;
   h.update(ByteView(key_fingerprint.data(), key_fingerprint.size()));
   h.update(ByteView(digest.data(), digest.size()));

@@ -11,7 +11,8 @@ namespace medledger::core::detail {
 
 /// The memo key: SHA-256(key fingerprint || digest || signature). The first two
 /// have fixed lengths, so distinct triples cannot share the hashed bytes.
-Digest verified_signature_key(const Digest& key_fingerprint, const Digest& digest, ByteView signature);
+Digest verified_signature_key(const Digest& key_fingerprint, const Digest& digest,
+                              ByteView signature);
 
 /// True if `key` was remembered as valid (counts a hit or a miss).
 bool verified_signature_known(const Digest& key);

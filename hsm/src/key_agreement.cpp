@@ -18,7 +18,8 @@ constexpr std::size_t kP256CoordinateSize = 32;
 // Destroys the derived session object on every path out of derive_shared_secret.
 class DerivedObjectGuard {
  public:
-  DerivedObjectGuard(Session& session, CK_OBJECT_HANDLE object) : session_(session), object_(object) {}
+  DerivedObjectGuard(Session& session, CK_OBJECT_HANDLE object)
+      : session_(session), object_(object) {}
   ~DerivedObjectGuard() { (void)session_.destroy(object_); }
   DerivedObjectGuard(const DerivedObjectGuard&) = delete;  // one owner destroys the object once
   DerivedObjectGuard& operator=(const DerivedObjectGuard&) = delete;
@@ -32,7 +33,8 @@ bool is_p256(EVP_PKEY* key) {
   if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return false;
   char group[64] = {};
   std::size_t length = 0;
-  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &length) != 1) {
+  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                     &length) != 1) {
     return false;
   }
   return std::string_view(group, length) == kP256GroupName;
@@ -45,26 +47,31 @@ core::Result<core::Bytes> coordinate(EVP_PKEY* key, const char* name) {
   }
   core::BignumPtr value(raw);
   core::Bytes out(kP256CoordinateSize);
-  if (BN_bn2binpad(value.get(), out.data(), static_cast<int>(out.size())) != static_cast<int>(out.size())) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "a P-256 coordinate does not fit 32 bytes");
+  if (BN_bn2binpad(value.get(), out.data(), static_cast<int>(out.size())) !=
+      static_cast<int>(out.size())) {
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "a P-256 coordinate does not fit 32 bytes");
   }
   return out;
 }
 
 // A private key on the token with this CKA_ID, checked to be a P-256 key that may derive.
-core::Result<CK_OBJECT_HANDLE> derive_key_handle(Lease& lease, SessionPool& pool, core::ByteView key_id) {
+core::Result<CK_OBJECT_HANDLE> derive_key_handle(Lease& lease, SessionPool& pool,
+                                                 core::ByteView key_id) {
   auto handle = pool.find_key(lease, CKO_PRIVATE_KEY, key_id);
   if (!handle) return handle.error();
   auto key_type = lease.session().ulong_attribute(*handle, CKA_KEY_TYPE);
   if (!key_type) return key_type.error();
   if (*key_type != CKK_EC) {
-    return core::make_error(ErrorCode::kUnsupportedAlgorithm, "key agreement needs an EC P-256 key");
+    return core::make_error(ErrorCode::kUnsupportedAlgorithm,
+                            "key agreement needs an EC P-256 key");
   }
   auto may_derive = lease.session().bool_attribute(*handle, CKA_DERIVE);
   if (!may_derive) return may_derive.error();
   if (!*may_derive) {
-    return core::make_error(ErrorCode::kInvalidArgument,
-                            "the key " + core::hex_encode(key_id) + " is not a key agreement key (CKA_DERIVE=FALSE)");
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        "the key " + core::hex_encode(key_id) + " is not a key agreement key (CKA_DERIVE=FALSE)");
   }
   return *handle;
 }
@@ -72,9 +79,11 @@ core::Result<CK_OBJECT_HANDLE> derive_key_handle(Lease& lease, SessionPool& pool
 
 core::Result<core::Bytes> p256_point_from_spki(core::ByteView spki) {
   core::EvpPkeyPtr key = core::parse_public_key_spki(spki.data(), spki.size());
-  if (!key) return core::openssl_error(ErrorCode::kMalformedEncoding, "the public key is not a DER SPKI");
+  if (!key)
+    return core::openssl_error(ErrorCode::kMalformedEncoding, "the public key is not a DER SPKI");
   if (!is_p256(key.get())) {
-    return core::make_error(ErrorCode::kUnsupportedAlgorithm, "the public key is not an EC P-256 key");
+    return core::make_error(ErrorCode::kUnsupportedAlgorithm,
+                            "the public key is not an EC P-256 key");
   }
   auto x = coordinate(key.get(), OSSL_PKEY_PARAM_EC_PUB_X);
   if (!x) return x.error();
@@ -91,88 +100,107 @@ core::Result<core::Bytes> p256_point_from_spki(core::ByteView spki) {
 core::Result<KeyInfo> TokenKeyAgreement::generate(const std::shared_ptr<SessionPool>& pool,
                                                   const std::string& label) {
   if (label.empty()) return core::make_error(ErrorCode::kInvalidArgument, "a key needs a label");
-  return pool->with_retry<KeyInfo>("generate encryption key", [&](Lease& lease) -> core::Result<KeyInfo> {
-    CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
-    std::vector<CK_ATTRIBUTE> by_label = {{CKA_CLASS, &private_class, sizeof private_class},
-                                          {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
-    auto taken = lease.session().find_objects(std::move(by_label), 1);
-    if (!taken) return taken.error();
-    if (!taken->empty()) {
-      return core::make_error(ErrorCode::kAlreadyExists, "a key labelled '" + label + "' already exists");
-    }
-    auto pair = detail::generate_key_pair(lease, core::KeyAlgorithm::kEcdsaP256, label, detail::KeyResidence::kToken,
-                                          detail::KeyUsage::kKeyAgreement);
-    if (!pair) return pair.error();
-    return KeyInfo{pair->id, label, core::KeyAlgorithm::kEcdsaP256, pair->spki};
-  });
+  return pool->with_retry<KeyInfo>(
+      "generate encryption key", [&](Lease& lease) -> core::Result<KeyInfo> {
+        CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
+        std::vector<CK_ATTRIBUTE> by_label = {
+            {CKA_CLASS, &private_class, sizeof private_class},
+            {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
+        auto taken = lease.session().find_objects(std::move(by_label), 1);
+        if (!taken) return taken.error();
+        if (!taken->empty()) {
+          return core::make_error(ErrorCode::kAlreadyExists,
+                                  "a key labelled '" + label + "' already exists");
+        }
+        auto pair = detail::generate_key_pair(lease, core::KeyAlgorithm::kEcdsaP256, label,
+                                              detail::KeyResidence::kToken,
+                                              detail::KeyUsage::kKeyAgreement);
+        if (!pair) return pair.error();
+        return KeyInfo{pair->id, label, core::KeyAlgorithm::kEcdsaP256, pair->spki};
+      });
 }
 
-core::Result<std::unique_ptr<TokenKeyAgreement>> TokenKeyAgreement::open(std::shared_ptr<SessionPool> pool,
-                                                                         core::ByteView key_id) {
+core::Result<std::unique_ptr<TokenKeyAgreement>> TokenKeyAgreement::open(
+    std::shared_ptr<SessionPool> pool, core::ByteView key_id) {
   core::Bytes id(key_id.begin(), key_id.end());
-  auto spki = pool->with_retry<core::Bytes>("open encryption key", [&](Lease& lease) -> core::Result<core::Bytes> {
-    auto private_key = derive_key_handle(lease, *pool, id);
-    if (!private_key) return private_key.error();
-    auto public_key = pool->find_key(lease, CKO_PUBLIC_KEY, id);
-    if (!public_key) return public_key.error();
-    core::KeyAlgorithm algorithm = core::KeyAlgorithm::kEcdsaP256;
-    auto der = detail::read_public_key(lease.session(), *public_key, &algorithm);
-    if (!der) return der.error();
-    if (algorithm != core::KeyAlgorithm::kEcdsaP256) {
-      return core::make_error(ErrorCode::kUnsupportedAlgorithm, "key agreement needs an EC P-256 key");
-    }
-    return der;
-  });
+  auto spki = pool->with_retry<core::Bytes>(
+      "open encryption key", [&](Lease& lease) -> core::Result<core::Bytes> {
+        auto private_key = derive_key_handle(lease, *pool, id);
+        if (!private_key) return private_key.error();
+        auto public_key = pool->find_key(lease, CKO_PUBLIC_KEY, id);
+        if (!public_key) return public_key.error();
+        core::KeyAlgorithm algorithm = core::KeyAlgorithm::kEcdsaP256;
+        auto der = detail::read_public_key(lease.session(), *public_key, &algorithm);
+        if (!der) return der.error();
+        if (algorithm != core::KeyAlgorithm::kEcdsaP256) {
+          return core::make_error(ErrorCode::kUnsupportedAlgorithm,
+                                  "key agreement needs an EC P-256 key");
+        }
+        return der;
+      });
   if (!spki) return spki.error();
-  return std::unique_ptr<TokenKeyAgreement>(new TokenKeyAgreement(std::move(pool), std::move(id), std::move(*spki)));
+  return std::unique_ptr<TokenKeyAgreement>(
+      new TokenKeyAgreement(std::move(pool), std::move(id), std::move(*spki)));
 }
 
-core::Result<core::SecretBytes> TokenKeyAgreement::derive_shared_secret(core::ByteView peer_public_key_spki) {
+core::Result<core::SecretBytes> TokenKeyAgreement::derive_shared_secret(
+    core::ByteView peer_public_key_spki) {
   auto point = p256_point_from_spki(peer_public_key_spki);
   if (!point) return point.error();
-  return pool_->with_retry<core::SecretBytes>("ECDH", [&](Lease& lease) -> core::Result<core::SecretBytes> {
-    auto private_key = derive_key_handle(lease, *pool_, key_id_);
-    if (!private_key) return private_key.error();
+  return pool_->with_retry<core::SecretBytes>(
+      "ECDH", [&](Lease& lease) -> core::Result<core::SecretBytes> {
+        auto private_key = derive_key_handle(lease, *pool_, key_id_);
+        if (!private_key) return private_key.error();
 
-    CK_ECDH1_DERIVE_PARAMS params{};
-    params.kdf = CKD_NULL;  // the raw x-coordinate; HKDF runs in software (docs/encryption.md)
-    params.public_data_len = point->size();
-    params.public_data = point->data();
-    CK_MECHANISM mechanism{CKM_ECDH1_DERIVE, &params, sizeof params};
+        CK_ECDH1_DERIVE_PARAMS params{};
+        params.kdf = CKD_NULL;  // the raw x-coordinate; HKDF runs in software (docs/encryption.md)
+        params.public_data_len = point->size();
+        params.public_data = point->data();
+        CK_MECHANISM mechanism{CKM_ECDH1_DERIVE, &params, sizeof params};
 
-    CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
-    CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
-    CK_ULONG length = kEcdhP256SecretSize;
-    CK_BBOOL yes = CK_TRUE;
-    CK_BBOOL no = CK_FALSE;
-    // A session object that can do nothing but be read once and destroyed.
-    CK_ATTRIBUTE secret_template[] = {
-        {CKA_CLASS, &secret_class, sizeof secret_class}, {CKA_KEY_TYPE, &generic, sizeof generic},
-        {CKA_TOKEN, &no, sizeof no},                     {CKA_PRIVATE, &yes, sizeof yes},
-        {CKA_SENSITIVE, &no, sizeof no},                 {CKA_EXTRACTABLE, &yes, sizeof yes},
-        {CKA_VALUE_LEN, &length, sizeof length},         {CKA_ENCRYPT, &no, sizeof no},
-        {CKA_DECRYPT, &no, sizeof no},                   {CKA_SIGN, &no, sizeof no},
-        {CKA_VERIFY, &no, sizeof no},                    {CKA_WRAP, &no, sizeof no},
-        {CKA_UNWRAP, &no, sizeof no},                    {CKA_DERIVE, &no, sizeof no},
-    };
-    CK_OBJECT_HANDLE derived = CK_INVALID_HANDLE;
-    MEDLEDGER_TRY(lease.check("C_DeriveKey",
-                              lease.fn()->C_DeriveKey(lease.handle(), &mechanism, *private_key, secret_template,
-                                                      std::size(secret_template), &derived),
-                              "ECDH with CKM_ECDH1_DERIVE"));
-    DerivedObjectGuard guard(lease.session(), derived);
+        CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
+        CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
+        CK_ULONG length = kEcdhP256SecretSize;
+        CK_BBOOL yes = CK_TRUE;
+        CK_BBOOL no = CK_FALSE;
+        // A session object that can do nothing but be read once and destroyed.
+        CK_ATTRIBUTE secret_template[] = {
+            {CKA_CLASS, &secret_class, sizeof secret_class},
+            {CKA_KEY_TYPE, &generic, sizeof generic},
+            {CKA_TOKEN, &no, sizeof no},
+            {CKA_PRIVATE, &yes, sizeof yes},
+            {CKA_SENSITIVE, &no, sizeof no},
+            {CKA_EXTRACTABLE, &yes, sizeof yes},
+            {CKA_VALUE_LEN, &length, sizeof length},
+            {CKA_ENCRYPT, &no, sizeof no},
+            {CKA_DECRYPT, &no, sizeof no},
+            {CKA_SIGN, &no, sizeof no},
+            {CKA_VERIFY, &no, sizeof no},
+            {CKA_WRAP, &no, sizeof no},
+            {CKA_UNWRAP, &no, sizeof no},
+            {CKA_DERIVE, &no, sizeof no},
+        };
+        CK_OBJECT_HANDLE derived = CK_INVALID_HANDLE;
+        MEDLEDGER_TRY(lease.check(
+            "C_DeriveKey",
+            lease.fn()->C_DeriveKey(lease.handle(), &mechanism, *private_key, secret_template,
+                                    std::size(secret_template), &derived),
+            "ECDH with CKM_ECDH1_DERIVE"));
+        DerivedObjectGuard guard(lease.session(), derived);
 
-    core::SecretBytes secret(kEcdhP256SecretSize);
-    CK_ATTRIBUTE value{CKA_VALUE, secret.data(), secret.size()};
-    MEDLEDGER_TRY(lease.check("C_GetAttributeValue",
-                              lease.fn()->C_GetAttributeValue(lease.handle(), derived, &value, 1),
-                              "reading the ECDH shared secret"));
-    if (value.ulValueLen != kEcdhP256SecretSize) {
-      return core::make_error(ErrorCode::kTokenError, "the token returned an ECDH secret of " +
-                                                          std::to_string(value.ulValueLen) + " bytes, not 32");
-    }
-    return secret;
-  });
+        core::SecretBytes secret(kEcdhP256SecretSize);
+        CK_ATTRIBUTE value{CKA_VALUE, secret.data(), secret.size()};
+        MEDLEDGER_TRY(
+            lease.check("C_GetAttributeValue",
+                        lease.fn()->C_GetAttributeValue(lease.handle(), derived, &value, 1),
+                        "reading the ECDH shared secret"));
+        if (value.ulValueLen != kEcdhP256SecretSize) {
+          return core::make_error(ErrorCode::kTokenError, "the token returned an ECDH secret of " +
+                                                              std::to_string(value.ulValueLen) +
+                                                              " bytes, not 32");
+        }
+        return secret;
+      });
 }
 
 }  // namespace medledger::hsm

@@ -30,7 +30,8 @@ struct GeneratedKeyPair {
 /// C_GenerateKeyPair with the documented template, then CKA_EC_POINT read back and
 /// CKA_ID set on both halves (C_SetAttributeValue). Destroys both halves if a step
 /// after generation fails. kKeyAgreement with Ed25519 is kUnsupportedAlgorithm.
-core::Result<GeneratedKeyPair> generate_key_pair(SessionPool::Lease& lease, core::KeyAlgorithm algorithm,
+core::Result<GeneratedKeyPair> generate_key_pair(SessionPool::Lease& lease,
+                                                 core::KeyAlgorithm algorithm,
                                                  const std::string& label, KeyResidence residence,
                                                  KeyUsage usage = KeyUsage::kSign);
 

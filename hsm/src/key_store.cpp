@@ -16,7 +16,8 @@ using Lease = SessionPool::Lease;
 std::string text_of(const core::Bytes& b) { return std::string(b.begin(), b.end()); }
 
 // Private keys on the token matching `extra` (CKA_ID or CKA_LABEL).
-core::Result<std::vector<CK_OBJECT_HANDLE>> find_private_keys(Lease& lease, std::vector<CK_ATTRIBUTE> extra,
+core::Result<std::vector<CK_OBJECT_HANDLE>> find_private_keys(Lease& lease,
+                                                              std::vector<CK_ATTRIBUTE> extra,
                                                               std::size_t limit) {
   static CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
   static CK_BBOOL yes = CK_TRUE;
@@ -26,7 +27,8 @@ core::Result<std::vector<CK_OBJECT_HANDLE>> find_private_keys(Lease& lease, std:
 }
 
 // A key pair from its private half: id, label, and the public half's SPKI.
-core::Result<KeyInfo> describe_private_key(Lease& lease, SessionPool& pool, CK_OBJECT_HANDLE private_key) {
+core::Result<KeyInfo> describe_private_key(Lease& lease, SessionPool& pool,
+                                           CK_OBJECT_HANDLE private_key) {
   KeyInfo info;
   auto id = lease.session().attribute(private_key, CKA_ID);
   if (!id) return id.error();
@@ -44,39 +46,45 @@ core::Result<KeyInfo> describe_private_key(Lease& lease, SessionPool& pool, CK_O
 }  // namespace
 
 core::Result<KeyInfo> KeyStore::generate(const KeySpec& spec) {
-  if (spec.label.empty()) return core::make_error(ErrorCode::kInvalidArgument, "a key needs a label");
+  if (spec.label.empty())
+    return core::make_error(ErrorCode::kInvalidArgument, "a key needs a label");
   return pool_->with_retry<KeyInfo>("generate key", [&](Lease& lease) -> core::Result<KeyInfo> {
-    std::vector<CK_ATTRIBUTE> by_label = {{CKA_LABEL, const_cast<char*>(spec.label.data()), spec.label.size()}};
+    std::vector<CK_ATTRIBUTE> by_label = {
+        {CKA_LABEL, const_cast<char*>(spec.label.data()), spec.label.size()}};
     auto taken = find_private_keys(lease, by_label, 1);
     if (!taken) return taken.error();
     if (!taken->empty()) {
-      return core::make_error(ErrorCode::kAlreadyExists, "a key labelled '" + spec.label + "' already exists");
+      return core::make_error(ErrorCode::kAlreadyExists,
+                              "a key labelled '" + spec.label + "' already exists");
     }
-    auto pair = detail::generate_key_pair(lease, spec.algorithm, spec.label, detail::KeyResidence::kToken);
+    auto pair =
+        detail::generate_key_pair(lease, spec.algorithm, spec.label, detail::KeyResidence::kToken);
     if (!pair) return pair.error();
     return KeyInfo{pair->id, spec.label, spec.algorithm, pair->spki};
   });
 }
 
 core::Result<std::vector<KeyInfo>> KeyStore::list() {
-  return pool_->with_retry<std::vector<KeyInfo>>("list keys", [&](Lease& lease) -> core::Result<std::vector<KeyInfo>> {
-    auto handles = find_private_keys(lease, {}, kMaxListedObjects);
-    if (!handles) return handles.error();
-    std::vector<KeyInfo> keys;
-    for (CK_OBJECT_HANDLE handle : *handles) {
-      auto info = describe_private_key(lease, *pool_, handle);
-      if (info) {
-        keys.push_back(std::move(*info));
-      } else if (classify_fault(lease.last_failure()) != FaultClass::kNone) {
-        return info.error();  // the token failed; other errors mean a key we do not handle (RSA, no public half)
-      }
-      lease.session().clear_failure();
-    }
-    std::sort(keys.begin(), keys.end(), [](const KeyInfo& a, const KeyInfo& b) {
-      return std::tie(a.label, a.id) < std::tie(b.label, b.id);
-    });
-    return keys;
-  });
+  return pool_->with_retry<std::vector<KeyInfo>>(
+      "list keys", [&](Lease& lease) -> core::Result<std::vector<KeyInfo>> {
+        auto handles = find_private_keys(lease, {}, kMaxListedObjects);
+        if (!handles) return handles.error();
+        std::vector<KeyInfo> keys;
+        for (CK_OBJECT_HANDLE handle : *handles) {
+          auto info = describe_private_key(lease, *pool_, handle);
+          if (info) {
+            keys.push_back(std::move(*info));
+          } else if (classify_fault(lease.last_failure()) != FaultClass::kNone) {
+            return info.error();  // the token failed; other errors mean a key we do not handle
+                                  // (RSA, no public half)
+          }
+          lease.session().clear_failure();
+        }
+        std::sort(keys.begin(), keys.end(), [](const KeyInfo& a, const KeyInfo& b) {
+          return std::tie(a.label, a.id) < std::tie(b.label, b.id);
+        });
+        return keys;
+      });
 }
 
 core::Result<KeyInfo> KeyStore::find_by_id(core::ByteView id) {
@@ -89,12 +97,14 @@ core::Result<KeyInfo> KeyStore::find_by_id(core::ByteView id) {
 
 core::Result<KeyInfo> KeyStore::find_by_label(const std::string& label) {
   return pool_->with_retry<KeyInfo>("find key", [&](Lease& lease) -> core::Result<KeyInfo> {
-    std::vector<CK_ATTRIBUTE> by_label = {{CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
+    std::vector<CK_ATTRIBUTE> by_label = {
+        {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
     auto handles = find_private_keys(lease, by_label, 2);
     if (!handles) return handles.error();
     if (handles->empty()) {
-      return core::make_error(ErrorCode::kKeyNotFound,
-                              "no key labelled '" + label + "' in token '" + pool_->token().label + "'");
+      return core::make_error(
+          ErrorCode::kKeyNotFound,
+          "no key labelled '" + label + "' in token '" + pool_->token().label + "'");
     }
     if (handles->size() > 1) {
       return core::make_error(ErrorCode::kInvalidArgument,

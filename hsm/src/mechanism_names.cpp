@@ -355,8 +355,9 @@ static_assert(sorted_by_value(), "kMechanismNames must be sorted by value, one r
 }  // namespace
 
 const char* standard_mechanism_name(CK_MECHANISM_TYPE mechanism) {
-  auto found = std::lower_bound(kMechanismNames.begin(), kMechanismNames.end(), mechanism,
-                                [](const MechanismName& row, CK_MECHANISM_TYPE m) { return row.mechanism < m; });
+  auto found = std::lower_bound(
+      kMechanismNames.begin(), kMechanismNames.end(), mechanism,
+      [](const MechanismName& row, CK_MECHANISM_TYPE m) { return row.mechanism < m; });
   if (found == kMechanismNames.end() || found->mechanism != mechanism) return nullptr;
   return found->name;
 }

@@ -20,7 +20,8 @@ CK_C_INITIALIZE_ARGS os_locking_args() {
 
 std::string resolve_module_path(const std::string& explicit_path) {
   if (!explicit_path.empty()) return explicit_path;
-  if (const char* env = std::getenv("MEDLEDGER_PKCS11_MODULE"); env != nullptr && *env != '\0') return env;
+  if (const char* env = std::getenv("MEDLEDGER_PKCS11_MODULE"); env != nullptr && *env != '\0')
+    return env;
   return kDefaultModulePath;
 }
 
@@ -28,14 +29,16 @@ core::Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
   using core::ErrorCode;
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    return core::make_error(ErrorCode::kModuleLoadFailed, "PKCS#11 module '" + path + "' does not exist");
+    return core::make_error(ErrorCode::kModuleLoadFailed,
+                            "PKCS#11 module '" + path + "' does not exist");
   }
   // RTLD_LOCAL keeps one module's symbols from resolving another's.
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = ::dlerror();
-    return core::make_error(ErrorCode::kModuleLoadFailed,
-                            "cannot load PKCS#11 module '" + path + "': " + (why != nullptr ? why : "dlopen failed"));
+    return core::make_error(
+        ErrorCode::kModuleLoadFailed,
+        "cannot load PKCS#11 module '" + path + "': " + (why != nullptr ? why : "dlopen failed"));
   }
   auto get_list = reinterpret_cast<CK_C_GetFunctionList>(::dlsym(handle, "C_GetFunctionList"));
   if (get_list == nullptr) {
@@ -61,7 +64,8 @@ Module::Module(std::string path, void* handle, CK_FUNCTION_LIST* functions)
 core::Result<void> Module::initialize() {
   CK_C_INITIALIZE_ARGS args = os_locking_args();
   CK_RV rv = functions_->C_Initialize(&args);
-  if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) return core::success();  // someone else in this process owns it
+  if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED)
+    return core::success();  // someone else in this process owns it
   if (rv != CKR_OK) {
     auto err = token_error("C_Initialize", rv, "PKCS#11 module '" + path_ + "' failed to start");
     return core::make_error(core::ErrorCode::kModuleInitFailed, err.message);

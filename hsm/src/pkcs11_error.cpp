@@ -111,27 +111,38 @@ std::string_view ckr_name(CK_RV rv) {
 core::ErrorCode error_code_for(CK_RV rv) {
   using core::ErrorCode;
   switch (rv) {
-    case CKR_PIN_INCORRECT: return ErrorCode::kPinIncorrect;
-    case CKR_PIN_LOCKED: return ErrorCode::kPinLocked;
+    case CKR_PIN_INCORRECT:
+      return ErrorCode::kPinIncorrect;
+    case CKR_PIN_LOCKED:
+      return ErrorCode::kPinLocked;
     case CKR_PIN_INVALID:
     case CKR_PIN_LEN_RANGE:
     case CKR_PIN_EXPIRED:
-    case CKR_PIN_TOO_WEAK: return ErrorCode::kPinInvalid;
+    case CKR_PIN_TOO_WEAK:
+      return ErrorCode::kPinInvalid;
     case CKR_MECHANISM_INVALID:
-    case CKR_CURVE_NOT_SUPPORTED: return ErrorCode::kMechanismMissing;
+    case CKR_CURVE_NOT_SUPPORTED:
+      return ErrorCode::kMechanismMissing;
     case CKR_SLOT_ID_INVALID:
-    case CKR_TOKEN_NOT_RECOGNIZED: return ErrorCode::kTokenNotFound;
+    case CKR_TOKEN_NOT_RECOGNIZED:
+      return ErrorCode::kTokenNotFound;
     case CKR_TOKEN_NOT_PRESENT:
     case CKR_DEVICE_ERROR:
     case CKR_DEVICE_REMOVED:
-    case CKR_DEVICE_MEMORY: return ErrorCode::kTokenUnavailable;
-    case CKR_USER_PIN_NOT_INITIALIZED: return ErrorCode::kTokenNotInitialized;
-    case CKR_CRYPTOKI_NOT_INITIALIZED: return ErrorCode::kModuleInitFailed;
+    case CKR_DEVICE_MEMORY:
+      return ErrorCode::kTokenUnavailable;
+    case CKR_USER_PIN_NOT_INITIALIZED:
+      return ErrorCode::kTokenNotInitialized;
+    case CKR_CRYPTOKI_NOT_INITIALIZED:
+      return ErrorCode::kModuleInitFailed;
     case CKR_KEY_HANDLE_INVALID:
-    case CKR_OBJECT_HANDLE_INVALID: return ErrorCode::kKeyNotFound;
+    case CKR_OBJECT_HANDLE_INVALID:
+      return ErrorCode::kKeyNotFound;
     case CKR_WRAPPED_KEY_INVALID:
-    case CKR_WRAPPED_KEY_LEN_RANGE: return ErrorCode::kWrappedKeyInvalid;
-    default: return ErrorCode::kTokenError;
+    case CKR_WRAPPED_KEY_LEN_RANGE:
+      return ErrorCode::kWrappedKeyInvalid;
+    default:
+      return ErrorCode::kTokenError;
   }
 }
 
@@ -146,16 +157,20 @@ FaultClass classify_fault(CK_RV rv) {
     case CKR_SESSION_HANDLE_INVALID:
     case CKR_SESSION_CLOSED:
     case CKR_SESSION_COUNT:
-    case CKR_OPERATION_ACTIVE: return FaultClass::kSession;  // a session left mid-operation is unusable
+    case CKR_OPERATION_ACTIVE:
+      return FaultClass::kSession;  // a session left mid-operation is unusable
     case CKR_DEVICE_ERROR:
     case CKR_DEVICE_REMOVED:
     case CKR_DEVICE_MEMORY:
     case CKR_TOKEN_NOT_PRESENT:
     case CKR_USER_NOT_LOGGED_IN:
-    case CKR_CRYPTOKI_NOT_INITIALIZED: return FaultClass::kDevice;
+    case CKR_CRYPTOKI_NOT_INITIALIZED:
+      return FaultClass::kDevice;
     case CKR_OBJECT_HANDLE_INVALID:
-    case CKR_KEY_HANDLE_INVALID: return FaultClass::kStaleHandle;
-    default: return FaultClass::kNone;
+    case CKR_KEY_HANDLE_INVALID:
+      return FaultClass::kStaleHandle;
+    default:
+      return FaultClass::kNone;
   }
 }
 

@@ -15,12 +15,13 @@ namespace {
 using core::ErrorCode;
 
 constexpr std::uint8_t kDerOctetString = 0x04;
-constexpr std::size_t kP256PointSize = 65;     // 0x04 || X || Y
+constexpr std::size_t kP256PointSize = 65;  // 0x04 || X || Y
 constexpr std::size_t kEd25519PointSize = 32;
 constexpr std::size_t kP256CoordinateSize = 32;
 
 // OBJECT IDENTIFIER prime256v1 (1.2.840.10045.3.1.7) and id-Ed25519 (1.3.101.112).
-constexpr std::array<std::uint8_t, 10> kP256Params = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+constexpr std::array<std::uint8_t, 10> kP256Params = {0x06, 0x08, 0x2a, 0x86, 0x48,
+                                                      0xce, 0x3d, 0x03, 0x01, 0x07};
 constexpr std::array<std::uint8_t, 5> kEd25519Params = {0x06, 0x03, 0x2b, 0x65, 0x70};
 
 // SubjectPublicKeyInfo prefixes up to the BIT STRING contents (RFC 5480, RFC 8410).
@@ -29,10 +30,11 @@ constexpr std::array<std::uint8_t, 26> kP256SpkiPrefix = {
     0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,                    // prime256v1
     0x03, 0x42, 0x00};
 constexpr std::array<std::uint8_t, 12> kEd25519SpkiPrefix = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
-                                                              0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+                                                             0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
 
 bool is_raw_point(core::KeyAlgorithm algorithm, core::ByteView p) {
-  if (algorithm == core::KeyAlgorithm::kEcdsaP256) return p.size() == kP256PointSize && p[0] == 0x04;
+  if (algorithm == core::KeyAlgorithm::kEcdsaP256)
+    return p.size() == kP256PointSize && p[0] == 0x04;
   return p.size() == kEd25519PointSize;
 }
 }  // namespace
@@ -43,8 +45,10 @@ core::ByteView ed25519_ec_params() { return kEd25519Params; }
 core::Result<core::Bytes> ec_point_raw(core::KeyAlgorithm algorithm, core::ByteView ec_point) {
   // Check the wrapped form first: a 65-byte bare P-256 point starts with 0x04 too,
   // but its second byte (X's first) cannot make a consistent OCTET STRING of length 63.
-  std::size_t expected = algorithm == core::KeyAlgorithm::kEcdsaP256 ? kP256PointSize : kEd25519PointSize;
-  if (ec_point.size() == expected + 2 && ec_point[0] == kDerOctetString && ec_point[1] == expected) {
+  std::size_t expected =
+      algorithm == core::KeyAlgorithm::kEcdsaP256 ? kP256PointSize : kEd25519PointSize;
+  if (ec_point.size() == expected + 2 && ec_point[0] == kDerOctetString &&
+      ec_point[1] == expected) {
     core::ByteView inner = ec_point.subspan(2);
     if (is_raw_point(algorithm, inner)) return core::Bytes(inner.begin(), inner.end());
   }
@@ -54,16 +58,20 @@ core::Result<core::Bytes> ec_point_raw(core::KeyAlgorithm algorithm, core::ByteV
                               std::string(core::key_algorithm_name(algorithm)) + " point");
 }
 
-core::Result<core::Bytes> spki_from_ec_point(core::KeyAlgorithm algorithm, core::ByteView ec_point) {
+core::Result<core::Bytes> spki_from_ec_point(core::KeyAlgorithm algorithm,
+                                             core::ByteView ec_point) {
   auto raw = ec_point_raw(algorithm, ec_point);
   if (!raw) return raw.error();
   core::Bytes spki;
-  if (algorithm == core::KeyAlgorithm::kEcdsaP256) spki.assign(kP256SpkiPrefix.begin(), kP256SpkiPrefix.end());
-  else spki.assign(kEd25519SpkiPrefix.begin(), kEd25519SpkiPrefix.end());
+  if (algorithm == core::KeyAlgorithm::kEcdsaP256)
+    spki.assign(kP256SpkiPrefix.begin(), kP256SpkiPrefix.end());
+  else
+    spki.assign(kEd25519SpkiPrefix.begin(), kEd25519SpkiPrefix.end());
   spki.insert(spki.end(), raw->begin(), raw->end());
   // Pair the hand-built DER with OpenSSL's parser: a point off the curve fails here.
   if (!core::parse_public_key_spki(spki.data(), spki.size())) {
-    return core::openssl_error(ErrorCode::kMalformedEncoding, "CKA_EC_POINT is not a valid public key");
+    return core::openssl_error(ErrorCode::kMalformedEncoding,
+                               "CKA_EC_POINT is not a valid public key");
   }
   return spki;
 }
@@ -104,8 +112,9 @@ void put_der_unsigned(std::uint8_t*& out, core::ByteView value) {
 
 core::Result<core::Bytes> ecdsa_raw_to_der(core::ByteView raw) {
   if (raw.size() != 2 * kP256CoordinateSize) {
-    return core::make_error(ErrorCode::kMalformedEncoding,
-                            "ECDSA signature from the token has " + std::to_string(raw.size()) + " bytes, not 64");
+    return core::make_error(
+        ErrorCode::kMalformedEncoding,
+        "ECDSA signature from the token has " + std::to_string(raw.size()) + " bytes, not 64");
   }
   // Hand-written rather than ECDSA_SIG + two BIGNUMs: it is on every signature's
   // path and needs no allocation but the result (tests compare it with OpenSSL).

@@ -7,7 +7,8 @@ namespace medledger::hsm {
 
 core::Result<Session> Session::open(std::shared_ptr<Module> module, CK_SLOT_ID slot) {
   CK_SESSION_HANDLE handle = CK_INVALID_HANDLE;
-  CK_RV rv = module->fn()->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &handle);
+  CK_RV rv = module->fn()->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr,
+                                         nullptr, &handle);
   if (rv != CKR_OK) return token_error("C_OpenSession", rv);
   return Session(std::move(module), handle);
 }
@@ -17,7 +18,8 @@ Session::Session(std::shared_ptr<Module> module, CK_SESSION_HANDLE handle)
 
 Session::~Session() { close(); }
 
-Session::Session(Session&& other) noexcept : module_(std::move(other.module_)), handle_(other.handle_) {
+Session::Session(Session&& other) noexcept
+    : module_(std::move(other.module_)), handle_(other.handle_) {
   other.handle_ = CK_INVALID_HANDLE;
 }
 
@@ -47,7 +49,7 @@ core::Result<void> Session::login(CK_USER_TYPE user_type, const core::SecretByte
   if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) return core::success();
   const char* who = user_type == CKU_SO ? "the SO PIN" : "the user PIN";
   std::string why = rv == CKR_PIN_INCORRECT ? std::string(who) + " was rejected"
-                  : rv == CKR_PIN_LOCKED    ? std::string(who) + " is locked"
+                    : rv == CKR_PIN_LOCKED  ? std::string(who) + " is locked"
                                             : std::string("login with ") + who + " failed";
   return failure("C_Login", rv, why);
 }
@@ -78,17 +80,20 @@ core::Result<std::vector<CK_OBJECT_HANDLE>> Session::find_objects(std::vector<CK
     if (count == 0) break;
     for (CK_ULONG i = 0; i < count && found.size() < limit; ++i) found.push_back(batch[i]);
   }
-  CK_RV final_rv = fn()->C_FindObjectsFinal(handle_);  // always, so the session is not left mid-search
+  CK_RV final_rv =
+      fn()->C_FindObjectsFinal(handle_);  // always, so the session is not left mid-search
   if (rv != CKR_OK) return failure("C_FindObjects", rv);
   if (final_rv != CKR_OK) return failure("C_FindObjectsFinal", final_rv);
   return found;
 }
 
-core::Result<core::Bytes> Session::attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) const {
+core::Result<core::Bytes> Session::attribute(CK_OBJECT_HANDLE object,
+                                             CK_ATTRIBUTE_TYPE type) const {
   CK_ATTRIBUTE attr{type, nullptr, 0};
   CK_RV rv = fn()->C_GetAttributeValue(handle_, object, &attr, 1);
   if (rv != CKR_OK) return failure("C_GetAttributeValue", rv);
-  if (attr.ulValueLen == CK_UNAVAILABLE_INFORMATION) return failure("C_GetAttributeValue", CKR_ATTRIBUTE_SENSITIVE);
+  if (attr.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+    return failure("C_GetAttributeValue", CKR_ATTRIBUTE_SENSITIVE);
   core::Bytes value(attr.ulValueLen);
   attr.pValue = value.data();
   rv = fn()->C_GetAttributeValue(handle_, object, &attr, 1);
@@ -105,7 +110,8 @@ core::Result<bool> Session::bool_attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE
   return value == CK_TRUE;
 }
 
-core::Result<CK_ULONG> Session::ulong_attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) const {
+core::Result<CK_ULONG> Session::ulong_attribute(CK_OBJECT_HANDLE object,
+                                                CK_ATTRIBUTE_TYPE type) const {
   CK_ULONG value = 0;
   CK_ATTRIBUTE attr{type, &value, sizeof value};
   CK_RV rv = fn()->C_GetAttributeValue(handle_, object, &attr, 1);

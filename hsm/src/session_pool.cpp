@@ -82,7 +82,8 @@ CK_FUNCTION_LIST* SessionPool::Lease::fn() const { return session_->session.fn()
 Session& SessionPool::Lease::session() { return session_->session; }
 CK_RV SessionPool::Lease::last_failure() const { return session_->session.last_failure(); }
 
-core::Result<void> SessionPool::Lease::check(std::string_view call, CK_RV rv, std::string_view context) {
+core::Result<void> SessionPool::Lease::check(std::string_view call, CK_RV rv,
+                                             std::string_view context) {
   if (rv == CKR_OK) return core::success();
   return session_->session.failure(call, rv, context);
 }
@@ -91,13 +92,15 @@ core::Result<CK_OBJECT_HANDLE> SessionPool::Lease::signing_key(core::ByteView ke
   if (pool_->options_.strategy == SigningKeyStrategy::kTokenObject) {
     return pool_->find_key(*this, CKO_PRIVATE_KEY, key_id);
   }
-  if (auto it = session_->key_copies.find(key_id); it != session_->key_copies.end()) return it->second;
+  if (auto it = session_->key_copies.find(key_id); it != session_->key_copies.end())
+    return it->second;
   auto original = pool_->find_key(*this, CKO_PRIVATE_KEY, key_id);
   if (!original) return original.error();
   CK_BBOOL no = CK_FALSE;
   CK_ATTRIBUTE session_object{CKA_TOKEN, &no, sizeof no};
   CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
-  MEDLEDGER_TRY(check("C_CopyObject", fn()->C_CopyObject(handle(), *original, &session_object, 1, &copy),
+  MEDLEDGER_TRY(check("C_CopyObject",
+                      fn()->C_CopyObject(handle(), *original, &session_object, 1, &copy),
                       "copying a signing key into the session"));
   session_->key_copies.emplace(core::Bytes(key_id.begin(), key_id.end()), copy);
   return copy;
@@ -109,7 +112,8 @@ void SessionPool::Lease::unpin() {
   pinned_.reset();
 }
 
-std::optional<CK_OBJECT_HANDLE> SessionPool::Lease::cached_unwrapped_key(const core::Digest& blob_id) {
+std::optional<CK_OBJECT_HANDLE> SessionPool::Lease::cached_unwrapped_key(
+    const core::Digest& blob_id) {
   unpin();
   auto hit = pool_->unwrapped_->find_and_pin(blob_id);
   if (!hit) return std::nullopt;
@@ -117,7 +121,8 @@ std::optional<CK_OBJECT_HANDLE> SessionPool::Lease::cached_unwrapped_key(const c
   return hit->object;
 }
 
-void SessionPool::Lease::remember_unwrapped_key(const core::Digest& blob_id, CK_OBJECT_HANDLE object) {
+void SessionPool::Lease::remember_unwrapped_key(const core::Digest& blob_id,
+                                                CK_OBJECT_HANDLE object) {
   for (CK_OBJECT_HANDLE victim : pool_->unwrapped_->insert(blob_id, object, slot_)) {
     // Session objects of other sessions of this application may be destroyed from
     // this one; a failure only leaves the object until its session closes.
@@ -135,8 +140,8 @@ std::size_t SessionPool::Lease::unwrapped_key_count() const { return pool_->unwr
 
 // ---- SessionPool: sessions --------------------------------------------------
 
-SessionPool::SessionPool(std::shared_ptr<Module> module, TokenSelector selector, core::SecretBytes pin,
-                         PoolOptions options)
+SessionPool::SessionPool(std::shared_ptr<Module> module, TokenSelector selector,
+                         core::SecretBytes pin, PoolOptions options)
     : module_(std::move(module)),
       selector_(std::move(selector)),
       user_pin_(std::move(pin)),
@@ -144,7 +149,8 @@ SessionPool::SessionPool(std::shared_ptr<Module> module, TokenSelector selector,
       id_(next_pool_id.fetch_add(1)) {
   options_.max_sessions = std::clamp<std::size_t>(options_.max_sessions, 1, kMaxPoolSessions);
   options_.wait = std::min(options_.wait, kSessionWaitLimit);
-  options_.max_unwrapped_keys = std::clamp<std::size_t>(options_.max_unwrapped_keys, 1, kMaxUnwrappedKeys);
+  options_.max_unwrapped_keys =
+      std::clamp<std::size_t>(options_.max_unwrapped_keys, 1, kMaxUnwrappedKeys);
   unwrapped_ = std::make_unique<UnwrappedKeyCache>(options_.max_unwrapped_keys);
 }
 
@@ -157,12 +163,15 @@ SessionPool::~SessionPool() {
   }
 }
 
-core::Result<std::shared_ptr<SessionPool>> SessionPool::open(std::shared_ptr<Module> module, TokenSelector selector,
-                                                             core::SecretBytes user_pin, PoolOptions options) {
+core::Result<std::shared_ptr<SessionPool>> SessionPool::open(std::shared_ptr<Module> module,
+                                                             TokenSelector selector,
+                                                             core::SecretBytes user_pin,
+                                                             PoolOptions options) {
   auto token = find_token(*module, selector);
   if (!token) return token.error();
   MEDLEDGER_TRY(probe_required_mechanisms(*module, *token));
-  std::shared_ptr<SessionPool> pool(new SessionPool(std::move(module), std::move(selector), std::move(user_pin), options));
+  std::shared_ptr<SessionPool> pool(
+      new SessionPool(std::move(module), std::move(selector), std::move(user_pin), options));
   std::lock_guard lock(pool->mutex_);
   pool->token_ = *token;
   pool->generation_ = pool->module_->generation();
@@ -183,12 +192,14 @@ core::Result<std::unique_ptr<PooledSession>> SessionPool::open_session_locked() 
   if (!*logged_in) {
     auto login = session->login(CKU_USER, user_pin_);
     if (!login) {
-      return core::make_error(login.error().code, "token '" + token_.label + "': " + login.error().message);
+      return core::make_error(login.error().code,
+                              "token '" + token_.label + "': " + login.error().message);
     }
     std::lock_guard handles(handles_mutex_);
     key_handles_.clear();  // handles of private objects did not survive the logout
   }
-  return std::make_unique<PooledSession>(PooledSession{std::move(*session), generation_.load(), {}});
+  return std::make_unique<PooledSession>(
+      PooledSession{std::move(*session), generation_.load(), {}});
 }
 
 bool SessionPool::is_current(const PooledSession& session) const {
@@ -213,7 +224,7 @@ void SessionPool::drop_session(std::size_t index, bool close) {
   Slot& slot = slots_[index];
   unwrapped_->forget_owner(index);  // before the close: nobody may pick up its objects after
   if (!close) slot.session->session.release();  // opened before a re-initialisation: never close
-  slot.session.reset();  // C_CloseSession unless released
+  slot.session.reset();                         // C_CloseSession unless released
   --open_count_;
   slot.state.store(kSlotEmpty);
 }
@@ -271,8 +282,9 @@ core::Result<std::size_t> SessionPool::acquire_slow(std::size_t preferred) {
         drop_session(*index, false);
       }
       return core::make_error(ErrorCode::kSessionExhausted,
-                              "all " + std::to_string(options_.max_sessions) + " sessions of token '" + token_.label +
-                                  "' stayed busy for " + std::to_string(options_.wait.count()) + " ms");
+                              "all " + std::to_string(options_.max_sessions) +
+                                  " sessions of token '" + token_.label + "' stayed busy for " +
+                                  std::to_string(options_.wait.count()) + " ms");
     }
   }
 }
@@ -355,15 +367,18 @@ bool SessionPool::note_fault(RetryState& retry, const core::Error& acquire_error
 
 core::Result<void> SessionPool::prepare_retry(std::string_view what, RetryState& retry) {
   auto unavailable = [&](const std::string& why) {
-    return core::make_error(ErrorCode::kTokenUnavailable,
-                            std::string(what) + ": " + selector_.describe() + " is unavailable: " + why);
+    return core::make_error(
+        ErrorCode::kTokenUnavailable,
+        std::string(what) + ": " + selector_.describe() + " is unavailable: " + why);
   };
-  if (retry.attempt + 1 == kAttempts) return unavailable(retry.first_failure + "; after one retry: " + retry.failure);
+  if (retry.attempt + 1 == kAttempts)
+    return unavailable(retry.first_failure + "; after one retry: " + retry.failure);
   ++retry.attempt;
   retry.first_failure = retry.failure;
   if (retry.fault == FaultClass::kDevice) {
     auto recovered = recover(retry.generation);
-    if (!recovered) return unavailable(retry.failure + "; recovery failed: " + recovered.error().message);
+    if (!recovered)
+      return unavailable(retry.failure + "; recovery failed: " + recovered.error().message);
   } else if (retry.fault == FaultClass::kStaleHandle) {
     std::lock_guard handles(handles_mutex_);
     key_handles_.clear();
@@ -373,7 +388,8 @@ core::Result<void> SessionPool::prepare_retry(std::string_view what, RetryState&
 
 // ---- SessionPool: token object handles ----------------------------------------
 
-std::optional<CK_OBJECT_HANDLE> SessionPool::cached_key_handle(CK_OBJECT_CLASS object_class, core::ByteView key_id,
+std::optional<CK_OBJECT_HANDLE> SessionPool::cached_key_handle(CK_OBJECT_CLASS object_class,
+                                                               core::ByteView key_id,
                                                                std::uint64_t generation) const {
   std::lock_guard handles(handles_mutex_);
   if (generation != handles_generation_) return std::nullopt;
@@ -384,20 +400,24 @@ std::optional<CK_OBJECT_HANDLE> SessionPool::cached_key_handle(CK_OBJECT_CLASS o
   return found->second;
 }
 
-core::Result<CK_OBJECT_HANDLE> SessionPool::find_key(Lease& lease, CK_OBJECT_CLASS object_class, core::ByteView key_id) {
+core::Result<CK_OBJECT_HANDLE> SessionPool::find_key(Lease& lease, CK_OBJECT_CLASS object_class,
+                                                     core::ByteView key_id) {
   const std::uint64_t generation = lease.session_->generation;
   if (auto cached = cached_key_handle(object_class, key_id, generation)) return *cached;
   CK_BBOOL yes = CK_TRUE;
-  std::vector<CK_ATTRIBUTE> match = {{CKA_CLASS, &object_class, sizeof object_class},
-                                     {CKA_TOKEN, &yes, sizeof yes},
-                                     {CKA_ID, const_cast<std::uint8_t*>(key_id.data()), key_id.size()}};
+  std::vector<CK_ATTRIBUTE> match = {
+      {CKA_CLASS, &object_class, sizeof object_class},
+      {CKA_TOKEN, &yes, sizeof yes},
+      {CKA_ID, const_cast<std::uint8_t*>(key_id.data()), key_id.size()}};
   auto found = lease.session().find_objects(match, 1);
   if (!found) return found.error();
   if (found->empty()) {
-    return core::make_error(ErrorCode::kKeyNotFound,
-                            "no key with CKA_ID " + core::hex_encode(key_id) + " in token '" + token().label + "'");
+    return core::make_error(
+        ErrorCode::kKeyNotFound,
+        "no key with CKA_ID " + core::hex_encode(key_id) + " in token '" + token().label + "'");
   }
-  if (generation != generation_.load()) return found->front();  // a session of an older generation: do not cache
+  if (generation != generation_.load())
+    return found->front();  // a session of an older generation: do not cache
   std::lock_guard handles(handles_mutex_);
   if (generation != handles_generation_) {  // the first lookup under a new generation
     key_handles_.clear();
@@ -410,7 +430,8 @@ core::Result<CK_OBJECT_HANDLE> SessionPool::find_key(Lease& lease, CK_OBJECT_CLA
 void SessionPool::forget_key(core::ByteView key_id) {
   {
     std::lock_guard handles(handles_mutex_);
-    for (auto& [object_class, by_id] : key_handles_) by_id.erase(core::Bytes(key_id.begin(), key_id.end()));
+    for (auto& [object_class, by_id] : key_handles_)
+      by_id.erase(core::Bytes(key_id.begin(), key_id.end()));
   }
   // Idle sessions lose their copy now; leased ones keep it until they are dropped.
   for (std::size_t index = 0; index < options_.max_sessions; ++index) {

@@ -41,9 +41,9 @@ TokenInfo to_token_info(CK_SLOT_ID slot, const CK_TOKEN_INFO& info) {
 
 core::Result<std::size_t> count_objects(const Session& session, CK_OBJECT_CLASS object_class) {
   CK_BBOOL on_token = CK_TRUE;  // not this process's session objects (unwrapped keys, copies)
-  auto found = session.find_objects({{CKA_CLASS, &object_class, sizeof object_class},
-                                     {CKA_TOKEN, &on_token, sizeof on_token}},
-                                    kMaxListedObjects);
+  auto found = session.find_objects(
+      {{CKA_CLASS, &object_class, sizeof object_class}, {CKA_TOKEN, &on_token, sizeof on_token}},
+      kMaxListedObjects);
   if (!found) return found.error();
   return found->size();
 }
@@ -67,13 +67,16 @@ core::Result<std::vector<TokenInfo>> list_tokens(const Module& module) {
   std::vector<CK_SLOT_ID> slots(std::min<CK_ULONG>(count, kMaxSlots));
   count = slots.size();
   rv = module.fn()->C_GetSlotList(CK_TRUE, slots.data(), &count);
-  if (rv == CKR_BUFFER_TOO_SMALL) count = slots.size();  // a token arrived in between: look at the first ones
-  else if (rv != CKR_OK) return token_error("C_GetSlotList", rv);
+  if (rv == CKR_BUFFER_TOO_SMALL)
+    count = slots.size();  // a token arrived in between: look at the first ones
+  else if (rv != CKR_OK)
+    return token_error("C_GetSlotList", rv);
   std::vector<TokenInfo> tokens;
   for (CK_ULONG i = 0; i < count; ++i) {
     CK_TOKEN_INFO info{};
     rv = module.fn()->C_GetTokenInfo(slots[i], &info);
-    if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_TOKEN_NOT_RECOGNIZED) continue;  // pulled between the two calls
+    if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_TOKEN_NOT_RECOGNIZED)
+      continue;  // pulled between the two calls
     if (rv != CKR_OK) return token_error("C_GetTokenInfo", rv);
     tokens.push_back(to_token_info(slots[i], info));
   }
@@ -88,17 +91,20 @@ core::Result<TokenInfo> find_token(const Module& module, const TokenSelector& se
     if (t.initialized && selector.matches(t)) matches.push_back(&t);
   }
   if (matches.empty()) {
-    return core::make_error(ErrorCode::kTokenNotFound, "no " + selector.describe() + " in module '" +
-                                                           module.path() + "'; " + labels_seen(*tokens));
+    return core::make_error(ErrorCode::kTokenNotFound, "no " + selector.describe() +
+                                                           " in module '" + module.path() + "'; " +
+                                                           labels_seen(*tokens));
   }
   if (matches.size() > 1) {
-    return core::make_error(ErrorCode::kTokenAmbiguous, std::to_string(matches.size()) + " tokens match " +
-                                                            selector.describe() + "; name one by serial");
+    return core::make_error(ErrorCode::kTokenAmbiguous, std::to_string(matches.size()) +
+                                                            " tokens match " + selector.describe() +
+                                                            "; name one by serial");
   }
   return *matches.front();
 }
 
-core::Result<TokenInfo> init_token(const Module& module, const std::string& label, const core::SecretBytes& so_pin,
+core::Result<TokenInfo> init_token(const Module& module, const std::string& label,
+                                   const core::SecretBytes& so_pin,
                                    const core::SecretBytes& user_pin) {
   if (label.empty() || label.size() > kLabelSize) {
     return core::make_error(ErrorCode::kInvalidArgument, "a token label has 1 to 32 bytes");
@@ -108,19 +114,23 @@ core::Result<TokenInfo> init_token(const Module& module, const std::string& labe
   const TokenInfo* free_token = nullptr;
   for (const auto& t : *tokens) {
     if (t.initialized && t.label == label) {
-      return core::make_error(ErrorCode::kAlreadyExists, "a token labelled '" + label + "' already exists (serial " +
-                                                             t.serial + ")");
+      return core::make_error(
+          ErrorCode::kAlreadyExists,
+          "a token labelled '" + label + "' already exists (serial " + t.serial + ")");
     }
     if (!t.initialized && free_token == nullptr) free_token = &t;
   }
   if (free_token == nullptr) {
-    return core::make_error(ErrorCode::kTokenNotFound, "no slot holds an uninitialised token to initialise");
+    return core::make_error(ErrorCode::kTokenNotFound,
+                            "no slot holds an uninitialised token to initialise");
   }
   unsigned char padded[kLabelSize];
   std::memset(padded, ' ', sizeof padded);
   std::memcpy(padded, label.data(), label.size());
-  CK_RV rv = module.fn()->C_InitToken(free_token->slot, const_cast<CK_UTF8CHAR*>(so_pin.data()), so_pin.size(), padded);
-  if (rv != CKR_OK) return token_error("C_InitToken", rv, "initialising token '" + label + "' failed");
+  CK_RV rv = module.fn()->C_InitToken(free_token->slot, const_cast<CK_UTF8CHAR*>(so_pin.data()),
+                                      so_pin.size(), padded);
+  if (rv != CKR_OK)
+    return token_error("C_InitToken", rv, "initialising token '" + label + "' failed");
 
   // Slot ids may change once a token is initialised (SoftHSM2 does this): find it again by label.
   auto token = find_token(module, TokenSelector::by_label(label));
@@ -128,10 +138,13 @@ core::Result<TokenInfo> init_token(const Module& module, const std::string& labe
   auto session = Session::open(module.share(), token->slot);
   if (!session) return session.error();
   MEDLEDGER_TRY(session->login(CKU_SO, so_pin));
-  rv = module.fn()->C_InitPIN(session->handle(), const_cast<CK_UTF8CHAR*>(user_pin.data()), user_pin.size());
-  if (rv != CKR_OK) return token_error("C_InitPIN", rv, "setting the user PIN of token '" + label + "' failed");
+  rv = module.fn()->C_InitPIN(session->handle(), const_cast<CK_UTF8CHAR*>(user_pin.data()),
+                              user_pin.size());
+  if (rv != CKR_OK)
+    return token_error("C_InitPIN", rv, "setting the user PIN of token '" + label + "' failed");
   MEDLEDGER_TRY(session->logout());
-  return find_token(module, TokenSelector::by_label(label));  // flags now include CKF_USER_PIN_INITIALIZED
+  return find_token(module,
+                    TokenSelector::by_label(label));  // flags now include CKF_USER_PIN_INITIALIZED
 }
 
 const std::vector<MechanismNeed>& mechanism_needs() {
@@ -151,17 +164,21 @@ std::string mechanism_name(CK_MECHANISM_TYPE mechanism) {
   if (const char* name = detail::standard_mechanism_name(mechanism)) return name;
   char buffer[48];  // the longer prefix (21) + 16 hex digits + NUL
   const char* kind = mechanism >= CKM_VENDOR_DEFINED ? "CKM_VENDOR_DEFINED+0x" : "CKM_0x";
-  CK_MECHANISM_TYPE shown = mechanism >= CKM_VENDOR_DEFINED ? mechanism - CKM_VENDOR_DEFINED : mechanism;
+  CK_MECHANISM_TYPE shown =
+      mechanism >= CKM_VENDOR_DEFINED ? mechanism - CKM_VENDOR_DEFINED : mechanism;
   std::snprintf(buffer, sizeof buffer, "%s%lx", kind, static_cast<unsigned long>(shown));
   return buffer;
 }
 
-core::Result<std::vector<CK_MECHANISM_TYPE>> token_mechanisms(const Module& module, CK_SLOT_ID slot) {
+core::Result<std::vector<CK_MECHANISM_TYPE>> token_mechanisms(const Module& module,
+                                                              CK_SLOT_ID slot) {
   std::vector<CK_MECHANISM_TYPE> mechanisms(kMaxMechanisms);
   CK_ULONG count = mechanisms.size();
   CK_RV rv = module.fn()->C_GetMechanismList(slot, mechanisms.data(), &count);
-  if (rv == CKR_BUFFER_TOO_SMALL) count = mechanisms.size();
-  else if (rv != CKR_OK) return token_error("C_GetMechanismList", rv);
+  if (rv == CKR_BUFFER_TOO_SMALL)
+    count = mechanisms.size();
+  else if (rv != CKR_OK)
+    return token_error("C_GetMechanismList", rv);
   mechanisms.resize(count);
   return mechanisms;
 }
@@ -172,9 +189,9 @@ core::Result<void> probe_required_mechanisms(const Module& module, const TokenIn
   for (const auto& need : mechanism_needs()) {
     if (!need.required) continue;
     if (std::find(offered->begin(), offered->end(), need.mechanism) == offered->end()) {
-      return core::make_error(ErrorCode::kMechanismMissing, "token '" + token.label + "' lacks " + need.name +
-                                                                ", which medledger requires (module '" +
-                                                                module.path() + "')");
+      return core::make_error(ErrorCode::kMechanismMissing,
+                              "token '" + token.label + "' lacks " + need.name +
+                                  ", which medledger requires (module '" + module.path() + "')");
     }
   }
   return core::success();
@@ -192,7 +209,8 @@ core::Result<TokenStatus> token_status(const Module& module, const TokenSelector
   for (const auto& need : mechanism_needs()) {
     bool offered = std::find(status.mechanisms.begin(), status.mechanisms.end(), need.mechanism) !=
                    status.mechanisms.end();
-    if (!offered) (need.required ? status.missing_required : status.missing_optional).push_back(need.name);
+    if (!offered)
+      (need.required ? status.missing_required : status.missing_optional).push_back(need.name);
   }
   if (user_pin == nullptr) return status;
   auto session = Session::open(module.share(), token->slot);
@@ -220,8 +238,9 @@ core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& 
   auto login = session->login(CKU_SO, so_pin);
   if (!login && session->last_failure() == CKR_USER_ANOTHER_ALREADY_LOGGED_IN) {
     // Login state is per process: the SO cannot log in while a user session is open.
-    return core::make_error(login.error().code, "create the KEK from a process with no user session open (" +
-                                                    login.error().message + ")");
+    return core::make_error(
+        login.error().code,
+        "create the KEK from a process with no user session open (" + login.error().message + ")");
   }
   if (!login) return login.error();
 
@@ -231,7 +250,8 @@ core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& 
   auto existing = session->find_objects(by_label, 1);
   if (!existing) return existing.error();
   if (!existing->empty()) {
-    return core::make_error(ErrorCode::kAlreadyExists, "a key-encryption key labelled '" + label + "' already exists");
+    return core::make_error(ErrorCode::kAlreadyExists,
+                            "a key-encryption key labelled '" + label + "' already exists");
   }
 
   core::Digest label_digest = core::sha256(core::to_bytes(label));
@@ -260,8 +280,10 @@ core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& 
   };
   CK_MECHANISM mechanism{CKM_AES_KEY_GEN, nullptr, 0};
   CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
-  CK_RV rv = module.fn()->C_GenerateKey(session->handle(), &mechanism, templ.data(), templ.size(), &key);
-  if (rv != CKR_OK) return token_error("C_GenerateKey", rv, "creating the key-encryption key failed");
+  CK_RV rv =
+      module.fn()->C_GenerateKey(session->handle(), &mechanism, templ.data(), templ.size(), &key);
+  if (rv != CKR_OK)
+    return token_error("C_GenerateKey", rv, "creating the key-encryption key failed");
   MEDLEDGER_TRY(session->logout());
   return id;
 }

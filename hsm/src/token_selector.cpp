@@ -62,11 +62,16 @@ core::Result<TokenSelector> parse_uri(const std::string& text) {
       return core::success();
     };
     core::Result<void> r;
-    if (name == "token") r = set(selector.label);
-    else if (name == "serial") r = set(selector.serial);
-    else if (name == "manufacturer") r = set(selector.manufacturer);
-    else if (name == "model") r = set(selector.model);
-    else if (name == "object") r = set(selector.object_label);
+    if (name == "token")
+      r = set(selector.label);
+    else if (name == "serial")
+      r = set(selector.serial);
+    else if (name == "manufacturer")
+      r = set(selector.manufacturer);
+    else if (name == "model")
+      r = set(selector.model);
+    else if (name == "object")
+      r = set(selector.object_label);
     else if (name == "id") {
       if (selector.object_id) return uri_error(text, "duplicate attribute 'id'");
       selector.object_id = core::to_bytes(*value);
@@ -74,7 +79,8 @@ core::Result<TokenSelector> parse_uri(const std::string& text) {
                name == "slot-manufacturer" || name == "library-manufacturer" ||
                name == "library-description" || name == "library-version") {
       // Valid RFC 7512 attributes we do not select by: a slot id is not a stable name.
-      return uri_error(text, "attribute '" + std::string(name) + "' is not supported for token selection");
+      return uri_error(
+          text, "attribute '" + std::string(name) + "' is not supported for token selection");
     } else {
       return uri_error(text, "unknown attribute '" + std::string(name) + "'");
     }

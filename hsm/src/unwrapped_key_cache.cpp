@@ -7,7 +7,9 @@
 
 namespace medledger::hsm {
 
-UnwrappedKeyCache::UnwrappedKeyCache(std::size_t bound) : bound_(bound) { MEDLEDGER_ASSERT(bound_ >= 1); }
+UnwrappedKeyCache::UnwrappedKeyCache(std::size_t bound) : bound_(bound) {
+  MEDLEDGER_ASSERT(bound_ >= 1);
+}
 
 std::size_t DigestHash::operator()(const core::Digest& d) const {
   std::size_t h = 0;
@@ -33,7 +35,8 @@ void UnwrappedKeyCache::unpin(const core::Digest& blob_id, std::uint64_t ticket)
   --found->second->pins;
 }
 
-std::vector<CK_OBJECT_HANDLE> UnwrappedKeyCache::insert(const core::Digest& blob_id, CK_OBJECT_HANDLE object,
+std::vector<CK_OBJECT_HANDLE> UnwrappedKeyCache::insert(const core::Digest& blob_id,
+                                                        CK_OBJECT_HANDLE object,
                                                         std::size_t owner) {
   std::vector<CK_OBJECT_HANDLE> victims;
   std::lock_guard lock(mutex_);

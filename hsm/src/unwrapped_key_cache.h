@@ -44,7 +44,8 @@ class UnwrappedKeyCache {
   /// are unpinned); the caller destroys them. If the
   /// blob is already cached (two threads missed at once), `object` itself is
   /// returned for destruction and the cached one stays.
-  std::vector<CK_OBJECT_HANDLE> insert(const core::Digest& blob_id, CK_OBJECT_HANDLE object, std::size_t owner);
+  std::vector<CK_OBJECT_HANDLE> insert(const core::Digest& blob_id, CK_OBJECT_HANDLE object,
+                                       std::size_t owner);
 
   /// Forgets every object made by the session in slot `owner`: it is being closed
   /// and its session objects die with it (PKCS#11), so nothing is destroyed. O(n).

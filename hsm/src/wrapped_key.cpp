@@ -41,7 +41,8 @@ using core::ErrorCode;
 using detail::invalid_wrapped_key;
 using Lease = SessionPool::Lease;
 
-constexpr const char* kWrappedKeyLabel = "medledger-wrapped";  // label of the short-lived session objects
+constexpr const char* kWrappedKeyLabel =
+    "medledger-wrapped";  // label of the short-lived session objects
 
 // Destroys session objects that must not outlive one operation.
 struct SessionObjectGuard {
@@ -75,14 +76,14 @@ core::Result<CK_OBJECT_HANDLE> unwrap(SessionPool& pool, Lease& lease, const cor
   }};
   CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
   CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
-  CK_RV rv = lease.fn()->C_UnwrapKey(lease.handle(), &mechanism, *kek,
-                                     const_cast<std::uint8_t*>(key.wrapped_private_key.data()),
-                                     key.wrapped_private_key.size(), templ.data(), templ.size(), &object);
+  CK_RV rv = lease.fn()->C_UnwrapKey(
+      lease.handle(), &mechanism, *kek, const_cast<std::uint8_t*>(key.wrapped_private_key.data()),
+      key.wrapped_private_key.size(), templ.data(), templ.size(), &object);
   if (rv != CKR_OK) {
     auto error = lease.check("C_UnwrapKey", rv, "unwrapping a person key");
     if (classify_fault(rv) != FaultClass::kNone) return error.error();
-    return invalid_wrapped_key("it does not unwrap under KEK " + core::hex_encode(kek_id) + " (C_UnwrapKey: " +
-                               std::string(ckr_name(rv)) + ")");
+    return invalid_wrapped_key("it does not unwrap under KEK " + core::hex_encode(kek_id) +
+                               " (C_UnwrapKey: " + std::string(ckr_name(rv)) + ")");
   }
   return object;
 }
@@ -97,55 +98,60 @@ struct WrappedKeyRef {
   const WrappedKey* decoded = nullptr;
 };
 
-core::Result<core::Bytes> sign_wrapped(SessionPool& pool, const core::Bytes& kek_id, PairedBlobs& paired,
-                                       WrappedKeyRef ref, const core::Digest& digest) {
+core::Result<core::Bytes> sign_wrapped(SessionPool& pool, const core::Bytes& kek_id,
+                                       PairedBlobs& paired, WrappedKeyRef ref,
+                                       const core::Digest& digest) {
   std::optional<WrappedKey> decoded_here;  // decoded at most once per call, and only on a miss
-  return pool.with_retry<core::Bytes>("sign with wrapped key", [&](Lease& lease) -> core::Result<core::Bytes> {
-    if (auto cached = lease.cached_unwrapped_key(ref.blob_id)) {
-      auto signature = sign_with_object(lease, *cached, ref.algorithm, digest);
-      if (!signature && classify_fault(lease.last_failure()) == FaultClass::kStaleHandle) {
-        lease.forget_unwrapped_key(ref.blob_id);
-      }
-      return signature;
-    }
-    const bool was_paired = paired.contains(ref.blob_id);
-    if (ref.decoded == nullptr) {
-      // A blob already paired needs no OpenSSL parse of its SPKI (it costs more than a signature).
-      auto key = was_paired ? detail::decode_wrapped_key_fields(ref.blob) : decode_wrapped_key(ref.blob);
-      if (!key) return key.error();
-      decoded_here = std::move(*key);
-      ref.decoded = &*decoded_here;
-    }
-    auto object = unwrap(pool, lease, kek_id, *ref.decoded);
-    if (!object) return object.error();
-    SessionObjectGuard guard{lease.session(), {*object}};
-    auto signature = sign_with_object(lease, *object, ref.algorithm, digest);
-    if (!signature) return signature.error();
-    if (!was_paired) {
-      // Pair the unwrapped private key with the blob's public key once per blob: a
-      // blob whose SPKI was swapped must not yield signatures that fail later.
-      if (!core::verify_digest_signature(ref.decoded->public_key_spki, digest, *signature)) {
-        return invalid_wrapped_key("its private key does not match its public key");
-      }
-      paired.insert(ref.blob_id);
-    }
-    guard.objects.clear();
-    lease.remember_unwrapped_key(ref.blob_id, *object);
-    return signature;
-  });
+  return pool.with_retry<core::Bytes>(
+      "sign with wrapped key", [&](Lease& lease) -> core::Result<core::Bytes> {
+        if (auto cached = lease.cached_unwrapped_key(ref.blob_id)) {
+          auto signature = sign_with_object(lease, *cached, ref.algorithm, digest);
+          if (!signature && classify_fault(lease.last_failure()) == FaultClass::kStaleHandle) {
+            lease.forget_unwrapped_key(ref.blob_id);
+          }
+          return signature;
+        }
+        const bool was_paired = paired.contains(ref.blob_id);
+        if (ref.decoded == nullptr) {
+          // A blob already paired needs no OpenSSL parse of its SPKI (it costs more than a
+          // signature).
+          auto key = was_paired ? detail::decode_wrapped_key_fields(ref.blob)
+                                : decode_wrapped_key(ref.blob);
+          if (!key) return key.error();
+          decoded_here = std::move(*key);
+          ref.decoded = &*decoded_here;
+        }
+        auto object = unwrap(pool, lease, kek_id, *ref.decoded);
+        if (!object) return object.error();
+        SessionObjectGuard guard{lease.session(), {*object}};
+        auto signature = sign_with_object(lease, *object, ref.algorithm, digest);
+        if (!signature) return signature.error();
+        if (!was_paired) {
+          // Pair the unwrapped private key with the blob's public key once per blob: a
+          // blob whose SPKI was swapped must not yield signatures that fail later.
+          if (!core::verify_digest_signature(ref.decoded->public_key_spki, digest, *signature)) {
+            return invalid_wrapped_key("its private key does not match its public key");
+          }
+          paired.insert(ref.blob_id);
+        }
+        guard.objects.clear();
+        lease.remember_unwrapped_key(ref.blob_id, *object);
+        return signature;
+      });
 }
 
 class WrappedKeySigner final : public core::Signer {
  public:
-  WrappedKeySigner(std::shared_ptr<SessionPool> pool, core::Bytes kek_id, std::shared_ptr<PairedBlobs> paired,
-                   WrappedKey key, core::Digest blob_id)
+  WrappedKeySigner(std::shared_ptr<SessionPool> pool, core::Bytes kek_id,
+                   std::shared_ptr<PairedBlobs> paired, WrappedKey key, core::Digest blob_id)
       : pool_(std::move(pool)),
         kek_id_(std::move(kek_id)),
         paired_(std::move(paired)),
         key_(std::move(key)),
         blob_id_(blob_id) {}
   core::Result<core::Bytes> sign_digest(const core::Digest& digest) override {
-    return sign_wrapped(*pool_, kek_id_, *paired_, WrappedKeyRef{blob_id_, key_.algorithm, {}, &key_}, digest);
+    return sign_wrapped(*pool_, kek_id_, *paired_,
+                        WrappedKeyRef{blob_id_, key_.algorithm, {}, &key_}, digest);
   }
   const core::Bytes& public_key_spki() const override { return key_.public_key_spki; }
   core::KeyAlgorithm algorithm() const override { return key_.algorithm; }
@@ -164,48 +170,55 @@ core::Error foreign_kek(core::ByteView kek_id) {
 }  // namespace
 
 WrappedKeyStore::WrappedKeyStore(std::shared_ptr<SessionPool> pool, core::Bytes kek_id)
-    : pool_(std::move(pool)), kek_id_(std::move(kek_id)), paired_(std::make_shared<PairedBlobs>()) {}
+    : pool_(std::move(pool)),
+      kek_id_(std::move(kek_id)),
+      paired_(std::make_shared<PairedBlobs>()) {}
 
 WrappedKeyStore::~WrappedKeyStore() = default;
 
-core::Result<std::unique_ptr<WrappedKeyStore>> WrappedKeyStore::open(std::shared_ptr<SessionPool> pool,
-                                                                     core::Bytes kek_id) {
+core::Result<std::unique_ptr<WrappedKeyStore>> WrappedKeyStore::open(
+    std::shared_ptr<SessionPool> pool, core::Bytes kek_id) {
   if (kek_id.empty() || kek_id.size() > detail::kMaxKekIdSize) {
     return core::make_error(ErrorCode::kInvalidArgument, "a KEK id has 1 to 255 bytes");
   }
-  auto found = pool->with_retry<CK_OBJECT_HANDLE>("find KEK", [&](Lease& lease) {
-    return pool->find_key(lease, CKO_SECRET_KEY, kek_id);
-  });
+  auto found = pool->with_retry<CK_OBJECT_HANDLE>(
+      "find KEK", [&](Lease& lease) { return pool->find_key(lease, CKO_SECRET_KEY, kek_id); });
   if (!found) return found.error();
   return std::unique_ptr<WrappedKeyStore>(new WrappedKeyStore(std::move(pool), std::move(kek_id)));
 }
 
 core::Result<core::Bytes> WrappedKeyStore::generate(core::KeyAlgorithm algorithm) {
-  auto blob = pool_->with_retry<core::Bytes>("generate wrapped key", [&](Lease& lease) -> core::Result<core::Bytes> {
-    auto kek = pool_->find_key(lease, CKO_SECRET_KEY, kek_id_);
-    if (!kek) return kek.error();
-    auto pair = detail::generate_key_pair(lease, algorithm, kWrappedKeyLabel, detail::KeyResidence::kSessionForWrapping);
-    if (!pair) return pair.error();
-    SessionObjectGuard guard{lease.session(), {pair->private_key, pair->public_key}};  // the clear copy dies here
-    CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
-    core::Bytes wrapped(detail::kMaxWrappedPrivateKey);
-    CK_ULONG size = wrapped.size();
-    CK_RV rv = lease.fn()->C_WrapKey(lease.handle(), &mechanism, *kek, pair->private_key, wrapped.data(), &size);
-    if (rv == CKR_KEY_NOT_WRAPPABLE) {  // SoftHSM 2.6 wraps EC but not Edwards private keys
-      return core::make_error(ErrorCode::kUnsupportedAlgorithm,
-                              "the token cannot wrap " + std::string(core::key_algorithm_name(algorithm)) +
-                                  " private keys (C_WrapKey: CKR_KEY_NOT_WRAPPABLE)");
-    }
-    MEDLEDGER_TRY(lease.check("C_WrapKey", rv, "wrapping a person key"));
-    wrapped.resize(size);
-    return encode_wrapped_key(WrappedKey{algorithm, kek_id_, pair->spki, std::move(wrapped)});
-  });
+  auto blob = pool_->with_retry<core::Bytes>(
+      "generate wrapped key", [&](Lease& lease) -> core::Result<core::Bytes> {
+        auto kek = pool_->find_key(lease, CKO_SECRET_KEY, kek_id_);
+        if (!kek) return kek.error();
+        auto pair = detail::generate_key_pair(lease, algorithm, kWrappedKeyLabel,
+                                              detail::KeyResidence::kSessionForWrapping);
+        if (!pair) return pair.error();
+        SessionObjectGuard guard{
+            lease.session(), {pair->private_key, pair->public_key}};  // the clear copy dies here
+        CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+        core::Bytes wrapped(detail::kMaxWrappedPrivateKey);
+        CK_ULONG size = wrapped.size();
+        CK_RV rv = lease.fn()->C_WrapKey(lease.handle(), &mechanism, *kek, pair->private_key,
+                                         wrapped.data(), &size);
+        if (rv == CKR_KEY_NOT_WRAPPABLE) {  // SoftHSM 2.6 wraps EC but not Edwards private keys
+          return core::make_error(ErrorCode::kUnsupportedAlgorithm,
+                                  "the token cannot wrap " +
+                                      std::string(core::key_algorithm_name(algorithm)) +
+                                      " private keys (C_WrapKey: CKR_KEY_NOT_WRAPPABLE)");
+        }
+        MEDLEDGER_TRY(lease.check("C_WrapKey", rv, "wrapping a person key"));
+        wrapped.resize(size);
+        return encode_wrapped_key(WrappedKey{algorithm, kek_id_, pair->spki, std::move(wrapped)});
+      });
   // The public key in the blob was read from the token's own key pair: paired by construction.
   if (blob) paired_->insert(core::sha256(*blob));
   return blob;
 }
 
-core::Result<core::Bytes> WrappedKeyStore::sign_digest(core::ByteView blob, const core::Digest& digest) {
+core::Result<core::Bytes> WrappedKeyStore::sign_digest(core::ByteView blob,
+                                                       const core::Digest& digest) {
   // The header alone picks the mechanism and names the KEK; the rest is decoded only on a miss.
   auto header = detail::read_blob_header(blob);
   if (!header) return header.error();
@@ -213,15 +226,16 @@ core::Result<core::Bytes> WrappedKeyStore::sign_digest(core::ByteView blob, cons
     return foreign_kek(header->kek_id);
   }
   const core::Digest blob_id = core::sha256(blob);
-  return sign_wrapped(*pool_, kek_id_, *paired_, WrappedKeyRef{blob_id, header->algorithm, blob}, digest);
+  return sign_wrapped(*pool_, kek_id_, *paired_, WrappedKeyRef{blob_id, header->algorithm, blob},
+                      digest);
 }
 
 core::Result<std::unique_ptr<core::Signer>> WrappedKeyStore::signer(core::ByteView blob) {
   auto key = decode_wrapped_key(blob);
   if (!key) return key.error();
   if (key->kek_id != kek_id_) return foreign_kek(key->kek_id);
-  return std::unique_ptr<core::Signer>(
-      std::make_unique<WrappedKeySigner>(pool_, kek_id_, paired_, std::move(*key), core::sha256(blob)));
+  return std::unique_ptr<core::Signer>(std::make_unique<WrappedKeySigner>(
+      pool_, kek_id_, paired_, std::move(*key), core::sha256(blob)));
 }
 
 }  // namespace medledger::hsm

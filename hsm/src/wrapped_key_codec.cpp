@@ -51,11 +51,15 @@ core::Result<detail::BlobHeader> read_header(core::ByteView blob, Reader& reader
   reader.rest = blob.subspan(kMagic.size());
   detail::BlobHeader header{};
   auto version = reader.take_length(1);
-  if (*version != kWrappedKeyVersion) return invalid_wrapped_key("unsupported version " + std::to_string(*version));
+  if (*version != kWrappedKeyVersion)
+    return invalid_wrapped_key("unsupported version " + std::to_string(*version));
   auto algorithm = reader.take_length(1);
-  if (*algorithm == kAlgorithmP256) header.algorithm = core::KeyAlgorithm::kEcdsaP256;
-  else if (*algorithm == kAlgorithmEd25519) header.algorithm = core::KeyAlgorithm::kEd25519;
-  else return invalid_wrapped_key("unknown algorithm " + std::to_string(*algorithm));
+  if (*algorithm == kAlgorithmP256)
+    header.algorithm = core::KeyAlgorithm::kEcdsaP256;
+  else if (*algorithm == kAlgorithmEd25519)
+    header.algorithm = core::KeyAlgorithm::kEd25519;
+  else
+    return invalid_wrapped_key("unknown algorithm " + std::to_string(*algorithm));
   auto kek_size = reader.take_length(1);
   auto kek_id = kek_size ? reader.take(*kek_size) : std::nullopt;
   if (!kek_id) return invalid_wrapped_key("truncated");
@@ -76,10 +80,12 @@ core::Result<detail::BlobHeader> detail::read_blob_header(core::ByteView blob) {
 
 core::Bytes encode_wrapped_key(const WrappedKey& key) {
   MEDLEDGER_ASSERT(!key.kek_id.empty() && key.kek_id.size() <= detail::kMaxKekIdSize);
-  MEDLEDGER_ASSERT(key.public_key_spki.size() <= kMaxFieldSize && key.wrapped_private_key.size() <= kMaxFieldSize);
+  MEDLEDGER_ASSERT(key.public_key_spki.size() <= kMaxFieldSize &&
+                   key.wrapped_private_key.size() <= kMaxFieldSize);
   core::Bytes out(kMagic.begin(), kMagic.end());
   out.push_back(kWrappedKeyVersion);
-  out.push_back(key.algorithm == core::KeyAlgorithm::kEcdsaP256 ? kAlgorithmP256 : kAlgorithmEd25519);
+  out.push_back(key.algorithm == core::KeyAlgorithm::kEcdsaP256 ? kAlgorithmP256
+                                                                : kAlgorithmEd25519);
   out.push_back(static_cast<std::uint8_t>(key.kek_id.size()));
   out.insert(out.end(), key.kek_id.begin(), key.kek_id.end());
   put_u16(out, key.public_key_spki.size());
@@ -103,19 +109,22 @@ core::Result<WrappedKey> detail::decode_wrapped_key_fields(core::ByteView blob) 
     return invalid_wrapped_key("wrapped private key has a bad size");
   }
   return WrappedKey{header->algorithm, core::Bytes(header->kek_id.begin(), header->kek_id.end()),
-                    core::Bytes(spki->begin(), spki->end()), core::Bytes(wrapped->begin(), wrapped->end())};
+                    core::Bytes(spki->begin(), spki->end()),
+                    core::Bytes(wrapped->begin(), wrapped->end())};
 }
 
 core::Result<WrappedKey> decode_wrapped_key(core::ByteView blob) {
   auto key = detail::decode_wrapped_key_fields(blob);
   if (!key) return key.error();
-  core::EvpPkeyPtr public_key = core::parse_public_key_spki(key->public_key_spki.data(), key->public_key_spki.size());
+  core::EvpPkeyPtr public_key =
+      core::parse_public_key_spki(key->public_key_spki.data(), key->public_key_spki.size());
   if (!public_key) {
     (void)core::openssl_error(ErrorCode::kWrappedKeyInvalid, "");  // drain OpenSSL's queue
     return invalid_wrapped_key("its public key is not a DER SubjectPublicKeyInfo");
   }
   int type = EVP_PKEY_get_base_id(public_key.get());
-  bool expected = key->algorithm == core::KeyAlgorithm::kEcdsaP256 ? type == EVP_PKEY_EC : type == EVP_PKEY_ED25519;
+  bool expected = key->algorithm == core::KeyAlgorithm::kEcdsaP256 ? type == EVP_PKEY_EC
+                                                                   : type == EVP_PKEY_ED25519;
   if (!expected) return invalid_wrapped_key("its public key does not match its algorithm");
   return key;
 }

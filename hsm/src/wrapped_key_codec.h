@@ -7,8 +7,9 @@
 
 namespace medledger::hsm::detail {
 
-inline constexpr std::size_t kMaxKekIdSize = 255;          // one length byte
-inline constexpr std::size_t kMaxWrappedPrivateKey = 1024;  // PKCS#8 of P-256/Ed25519 wrapped is < 200 bytes
+inline constexpr std::size_t kMaxKekIdSize = 255;  // one length byte
+inline constexpr std::size_t kMaxWrappedPrivateKey =
+    1024;  // PKCS#8 of P-256/Ed25519 wrapped is < 200 bytes
 
 /// The fixed header of a blob: enough to pick the mechanism and check the KEK
 /// without decoding the rest. Bad magic, version, algorithm or truncation is

@@ -31,7 +31,9 @@ json::object header_object(const BlockHeader& h, bool with_signature) {
   return o;
 }
 
-core::Error corrupt(const std::string& what) { return make_error(ErrorCode::kLedgerCorrupt, "block header: " + what); }
+core::Error corrupt(const std::string& what) {
+  return make_error(ErrorCode::kLedgerCorrupt, "block header: " + what);
+}
 
 Result<std::int64_t> int_member(const json::object& o, std::string_view name) {
   auto it = o.find(name);
@@ -43,7 +45,8 @@ Result<std::int64_t> int_member(const json::object& o, std::string_view name) {
 
 Result<core::Bytes> bytes_member(const json::object& o, std::string_view name) {
   auto it = o.find(name);
-  if (it == o.end() || !it->value().is_string()) return corrupt("member \"" + std::string(name) + "\" is missing");
+  if (it == o.end() || !it->value().is_string())
+    return corrupt("member \"" + std::string(name) + "\" is missing");
   auto bytes = core::base64url_decode(std::string_view(it->value().as_string()));
   if (!bytes) return corrupt("member \"" + std::string(name) + "\" is not base64url");
   return std::move(*bytes);
@@ -52,7 +55,8 @@ Result<core::Bytes> bytes_member(const json::object& o, std::string_view name) {
 Result<core::Digest> digest_member(const json::object& o, std::string_view name) {
   auto bytes = bytes_member(o, name);
   if (!bytes) return bytes.error();
-  if (bytes->size() != core::kSha256Size) return corrupt("member \"" + std::string(name) + "\" is not 32 bytes");
+  if (bytes->size() != core::kSha256Size)
+    return corrupt("member \"" + std::string(name) + "\" is not 32 bytes");
   core::Digest d{};
   std::copy(bytes->begin(), bytes->end(), d.begin());
   return d;
@@ -60,9 +64,15 @@ Result<core::Digest> digest_member(const json::object& o, std::string_view name)
 
 }  // namespace
 
-std::string header_signing_bytes(const BlockHeader& header) { return core::canonicalize(header_object(header, false)); }
-std::string encode_header(const BlockHeader& header) { return core::canonicalize(header_object(header, true)); }
-core::Digest block_hash(const BlockHeader& header) { return core::sha256(core::to_bytes(encode_header(header))); }
+std::string header_signing_bytes(const BlockHeader& header) {
+  return core::canonicalize(header_object(header, false));
+}
+std::string encode_header(const BlockHeader& header) {
+  return core::canonicalize(header_object(header, true));
+}
+core::Digest block_hash(const BlockHeader& header) {
+  return core::sha256(core::to_bytes(encode_header(header)));
+}
 
 Result<BlockHeader> decode_header(std::string_view text) {
   if (!core::is_canonical_json(text, kMaxBlockHeaderBytes)) return corrupt("not canonical JSON");
@@ -72,7 +82,8 @@ Result<BlockHeader> decode_header(std::string_view text) {
   if (o.size() != kHeaderMembers) return corrupt("wrong number of members");
   auto version = int_member(o, "version");
   if (!version) return version.error();
-  if (*version != kBlockFormatVersion) return corrupt("unknown version " + std::to_string(*version));
+  if (*version != kBlockFormatVersion)
+    return corrupt("unknown version " + std::to_string(*version));
   BlockHeader h;
   auto height = int_member(o, "height");
   auto time = int_member(o, "time");
@@ -83,11 +94,12 @@ Result<BlockHeader> decode_header(std::string_view text) {
   auto state = digest_member(o, "state_digest");
   auto proposer = digest_member(o, "proposer");
   auto signature = bytes_member(o, "signature");
-  for (const core::Error* e : {height ? nullptr : &height.error(), time ? nullptr : &time.error(),
-                               log_size ? nullptr : &log_size.error(), tx_count ? nullptr : &tx_count.error(),
-                               prev ? nullptr : &prev.error(), root ? nullptr : &root.error(),
-                               state ? nullptr : &state.error(), proposer ? nullptr : &proposer.error(),
-                               signature ? nullptr : &signature.error()}) {
+  for (const core::Error* e :
+       {height ? nullptr : &height.error(), time ? nullptr : &time.error(),
+        log_size ? nullptr : &log_size.error(), tx_count ? nullptr : &tx_count.error(),
+        prev ? nullptr : &prev.error(), root ? nullptr : &root.error(),
+        state ? nullptr : &state.error(), proposer ? nullptr : &proposer.error(),
+        signature ? nullptr : &signature.error()}) {
     if (e != nullptr) return *e;
   }
   h.height = static_cast<std::uint64_t>(*height);
@@ -113,11 +125,12 @@ Result<void> sign_header(BlockHeader& header, core::Signer& signer) {
 
 Result<void> verify_header_signature(const BlockHeader& header, core::ByteView proposer_spki) {
   if (core::public_key_fingerprint(proposer_spki) != header.proposer) {
-    return make_error(ErrorCode::kSignatureInvalid, "block " + std::to_string(header.height) +
-                                                        ": proposer fingerprint does not match the key");
+    return make_error(
+        ErrorCode::kSignatureInvalid,
+        "block " + std::to_string(header.height) + ": proposer fingerprint does not match the key");
   }
-  return core::verify_digest_signature(proposer_spki, core::sha256(core::to_bytes(header_signing_bytes(header))),
-                                       header.signature);
+  return core::verify_digest_signature(
+      proposer_spki, core::sha256(core::to_bytes(header_signing_bytes(header))), header.signature);
 }
 
 }  // namespace medledger::ledger

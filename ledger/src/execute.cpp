@@ -22,16 +22,19 @@ bool valid_table_char(char c) {
 }
 
 bool valid_table_name(std::string_view table) {
-  return !table.empty() && table.size() <= kMaxStateTableName && std::all_of(table.begin(), table.end(), valid_table_char);
+  return !table.empty() && table.size() <= kMaxStateTableName &&
+         std::all_of(table.begin(), table.end(), valid_table_char);
 }
 
 void append_u32(core::Bytes& out, std::size_t n) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>((n >> shift) & 0xff));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<std::uint8_t>((n >> shift) & 0xff));
 }
 
 Result<void> scan_txn(const Txn& txn, std::string_view table, core::ByteView prefix,
                       const std::function<bool(core::ByteView, core::ByteView)>& visit) {
-  if (!valid_table_name(table)) return make_error(ErrorCode::kInvalidArgument, "state: bad table name");
+  if (!valid_table_name(table))
+    return make_error(ErrorCode::kInvalidArgument, "state: bad table name");
   core::Bytes seek_key(table.begin(), table.end());
   seek_key.push_back(kTableSeparator);
   seek_key.insert(seek_key.end(), prefix.begin(), prefix.end());
@@ -43,7 +46,8 @@ Result<void> scan_txn(const Txn& txn, std::string_view table, core::ByteView pre
     if (!entry) return entry.error();
     if (!*entry) return core::success();
     core::ByteView key = (*entry)->key;
-    if (key.size() < seek_key.size() || !std::equal(seek_key.begin(), seek_key.end(), key.begin())) {
+    if (key.size() < seek_key.size() ||
+        !std::equal(seek_key.begin(), seek_key.end(), key.begin())) {
       return core::success();
     }
     if (!visit(key.subspan(table_prefix), (*entry)->value)) return core::success();
@@ -55,7 +59,8 @@ Result<void> scan_txn(const Txn& txn, std::string_view table, core::ByteView pre
 class TxnStateView final : public StateView {
  public:
   explicit TxnStateView(const Txn& txn) : txn_(txn) {}
-  Result<std::optional<core::Bytes>> get(std::string_view table, core::ByteView key) const override {
+  Result<std::optional<core::Bytes>> get(std::string_view table,
+                                         core::ByteView key) const override {
     auto k = state_key(table, key);
     if (!k) return k.error();
     auto v = txn_.get(Table::kState, *k);
@@ -63,8 +68,9 @@ class TxnStateView final : public StateView {
     if (!*v) return std::optional<core::Bytes>{};
     return std::optional<core::Bytes>(core::Bytes((*v)->begin(), (*v)->end()));
   }
-  Result<void> scan(std::string_view table, core::ByteView prefix,
-                    const std::function<bool(core::ByteView, core::ByteView)>& visit) const override {
+  Result<void> scan(
+      std::string_view table, core::ByteView prefix,
+      const std::function<bool(core::ByteView, core::ByteView)>& visit) const override {
     return scan_txn(txn_, table, prefix, visit);
   }
 
@@ -78,17 +84,20 @@ class NestedStateWriter final : public StateWriter {
  public:
   explicit NestedStateWriter(WriteTxn& parent) : parent_(parent) {}
 
-  Result<std::optional<core::Bytes>> get(std::string_view table, core::ByteView key) const override {
+  Result<std::optional<core::Bytes>> get(std::string_view table,
+                                         core::ByteView key) const override {
     return TxnStateView(current()).get(table, key);
   }
-  Result<void> scan(std::string_view table, core::ByteView prefix,
-                    const std::function<bool(core::ByteView, core::ByteView)>& visit) const override {
+  Result<void> scan(
+      std::string_view table, core::ByteView prefix,
+      const std::function<bool(core::ByteView, core::ByteView)>& visit) const override {
     return scan_txn(current(), table, prefix, visit);
   }
   Result<void> put(std::string_view table, core::ByteView key, core::ByteView value) override {
     auto k = state_key(table, key);
     if (!k) return k.error();
-    if (value.size() > kMaxStateValueBytes) return make_error(ErrorCode::kInvalidArgument, "state: value too large");
+    if (value.size() > kMaxStateValueBytes)
+      return make_error(ErrorCode::kInvalidArgument, "state: value too large");
     MEDLEDGER_TRY(ensure_child());
     MEDLEDGER_TRY(child_->put(Table::kState, *k, value));
     record(kOpPut, *k, value);
@@ -138,10 +147,12 @@ class NestedStateWriter final : public StateWriter {
 
 Result<core::Bytes> state_key(std::string_view table, core::ByteView key) {
   if (!valid_table_name(table)) {
-    return make_error(ErrorCode::kInvalidArgument, "state: table name must be 1-64 characters of [a-z0-9._-]");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "state: table name must be 1-64 characters of [a-z0-9._-]");
   }
   if (key.empty() || key.size() > kMaxStateKeyBytes) {
-    return make_error(ErrorCode::kInvalidArgument, "state: key must be 1-" + std::to_string(kMaxStateKeyBytes) + " bytes");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "state: key must be 1-" + std::to_string(kMaxStateKeyBytes) + " bytes");
   }
   core::Bytes out(table.begin(), table.end());
   out.push_back(kTableSeparator);
@@ -156,10 +167,13 @@ core::Digest chain_state_digest(const core::Digest& previous, const core::Digest
   return h.finish();
 }
 
-bool is_storage_failure(ErrorCode code) { return code == ErrorCode::kLedgerStorage || code == ErrorCode::kLedgerFull; }
+bool is_storage_failure(ErrorCode code) {
+  return code == ErrorCode::kLedgerStorage || code == ErrorCode::kLedgerFull;
+}
 
-Result<std::uint16_t> execute_transaction(Contract& contract, const Transaction& tx, WriteTxn& block_txn,
-                                          const BlockContext& ctx, StateWriteLog& log) {
+Result<std::uint16_t> execute_transaction(Contract& contract, const Transaction& tx,
+                                          WriteTxn& block_txn, const BlockContext& ctx,
+                                          StateWriteLog& log) {
   {
     TxnStateView view(block_txn);
     auto valid = contract.validate(tx, view, ctx);

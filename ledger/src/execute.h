@@ -30,14 +30,16 @@ class StateWriteLog {
   core::Sha256 hasher_;
 };
 
-/// state_digest(h) = SHA-256(state_digest(h-1) || block_writes(h)); state_digest(-1) = 32 zero bytes.
+/// state_digest(h) = SHA-256(state_digest(h-1) || block_writes(h)); state_digest(-1) = 32 zero
+/// bytes.
 core::Digest chain_state_digest(const core::Digest& previous, const core::Digest& block_writes);
 
 /// Validates then applies `tx`: returns kTxAccepted or the rejection's code (the
 /// state is then unchanged). Storage errors (kLedgerStorage, kLedgerFull) come back
 /// as errors: the caller aborts the whole block.
-core::Result<std::uint16_t> execute_transaction(Contract& contract, const Transaction& tx, WriteTxn& block_txn,
-                                                const BlockContext& ctx, StateWriteLog& log);
+core::Result<std::uint16_t> execute_transaction(Contract& contract, const Transaction& tx,
+                                                WriteTxn& block_txn, const BlockContext& ctx,
+                                                StateWriteLog& log);
 
 /// True for the codes that abort a block instead of rejecting one transaction.
 bool is_storage_failure(core::ErrorCode code);

@@ -21,8 +21,9 @@ json::object make_genesis_document(const GenesisConfig& config) {
   doc["policies"] = json::object{{"admit_quorum", config.admit_quorum}};
   json::array proposers;
   for (const core::Signer* signer : config.proposers) {
-    proposers.emplace_back(json::object{{"alg", std::string(core::key_algorithm_name(signer->algorithm()))},
-                                        {"spki", core::base64url_encode(signer->public_key_spki())}});
+    proposers.emplace_back(
+        json::object{{"alg", std::string(core::key_algorithm_name(signer->algorithm()))},
+                     {"spki", core::base64url_encode(signer->public_key_spki())}});
   }
   doc["proposers"] = std::move(proposers);
   return doc;
@@ -40,7 +41,8 @@ core::Result<std::vector<core::Bytes>> genesis_proposer_keys(const json::object&
   for (const json::value& entry : list) {
     if (!entry.is_object()) return bad("a proposer is not an object");
     auto spki = entry.as_object().find("spki");
-    if (spki == entry.as_object().end() || !spki->value().is_string()) return bad("a proposer lacks \"spki\"");
+    if (spki == entry.as_object().end() || !spki->value().is_string())
+      return bad("a proposer lacks \"spki\"");
     auto der = core::base64url_decode(std::string_view(spki->value().as_string()));
     if (!der || der->empty()) return bad("a proposer's \"spki\" is not base64url");
     keys.push_back(std::move(*der));

@@ -25,7 +25,8 @@ const boost::json::string* string_member(const boost::json::object& body, std::s
 
 }  // namespace
 
-Result<void> KeyValueContract::validate(const Transaction& tx, const StateView& state, const BlockContext& ctx) {
+Result<void> KeyValueContract::validate(const Transaction& tx, const StateView& state,
+                                        const BlockContext& ctx) {
   if (tx.type == "genesis") {
     if (ctx.height != 0) return make_error(ErrorCode::kTxRejected, "kv: genesis after block 0");
     return core::success();
@@ -34,7 +35,8 @@ Result<void> KeyValueContract::validate(const Transaction& tx, const StateView& 
   const auto* key = string_member(tx.body, "key");
   const auto* value = string_member(tx.body, "value");
   if (key == nullptr || value == nullptr || key->empty() || key->size() > kMaxStateKeyBytes) {
-    return make_error(ErrorCode::kTxRejected, "kv: record.put needs string \"key\" (1-400 bytes) and \"value\"");
+    return make_error(ErrorCode::kTxRejected,
+                      "kv: record.put needs string \"key\" (1-400 bytes) and \"value\"");
   }
   if (const auto* expect = string_member(tx.body, "expect")) {
     auto current = state.get(kKvTable, view(*key));
@@ -46,12 +48,14 @@ Result<void> KeyValueContract::validate(const Transaction& tx, const StateView& 
   return core::success();
 }
 
-Result<void> KeyValueContract::apply(const Transaction& tx, StateWriter& state, const BlockContext&) {
+Result<void> KeyValueContract::apply(const Transaction& tx, StateWriter& state,
+                                     const BlockContext&) {
   if (tx.type == "genesis") {
     return state.put(kConfigTable, view(kGenesisKey), view(core::canonicalize(tx.body)));
   }
   if (tx.type != "record.put") return core::success();
-  return state.put(kKvTable, view(*string_member(tx.body, "key")), view(*string_member(tx.body, "value")));
+  return state.put(kKvTable, view(*string_member(tx.body, "key")),
+                   view(*string_member(tx.body, "value")));
 }
 
 }  // namespace medledger::ledger

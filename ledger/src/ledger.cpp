@@ -27,11 +27,14 @@ core::ByteView view(std::string_view s) {
   return core::ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
 }
 
-core::Error not_found(const std::string& what) { return make_error(ErrorCode::kLedgerNotFound, "ledger: " + what); }
+core::Error not_found(const std::string& what) {
+  return make_error(ErrorCode::kLedgerNotFound, "ledger: " + what);
+}
 
 Result<StoredTransaction> decode_entry(std::uint64_t sequence, core::ByteView entry) {
   if (entry.size() <= kResultCodeBytes) {
-    return make_error(ErrorCode::kLedgerCorrupt, "ledger: transaction " + std::to_string(sequence) + " is truncated");
+    return make_error(ErrorCode::kLedgerCorrupt,
+                      "ledger: transaction " + std::to_string(sequence) + " is truncated");
   }
   StoredTransaction tx;
   tx.sequence = sequence;
@@ -61,13 +64,15 @@ core::Bytes log_entry(std::uint16_t result, std::string_view wire) {
   return entry;
 }
 
-Result<std::unique_ptr<Ledger>> Ledger::create(const std::filesystem::path& dir, const boost::json::object& document,
-                                               Contract& contract, core::Signer& proposer, std::int64_t time_ms,
-                                               const LedgerOptions& options) {
+Result<std::unique_ptr<Ledger>> Ledger::create(const std::filesystem::path& dir,
+                                               const boost::json::object& document,
+                                               Contract& contract, core::Signer& proposer,
+                                               std::int64_t time_ms, const LedgerOptions& options) {
   auto keys = genesis_proposer_keys(document);
   if (!keys) return keys.error();
   if (std::find(keys->begin(), keys->end(), proposer.public_key_spki()) == keys->end()) {
-    return make_error(ErrorCode::kInvalidArgument, "ledger: the genesis proposer is not listed in \"proposers\"");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "ledger: the genesis proposer is not listed in \"proposers\"");
   }
   Transaction genesis;
   genesis.type = std::string(kGenesisType);
@@ -89,7 +94,9 @@ Result<std::unique_ptr<Ledger>> Ledger::create(const std::filesystem::path& dir,
   auto written = (*store)->write([&](WriteTxn& txn) -> Result<void> {
     auto existing = txn.count(Table::kBlocks);
     if (!existing) return existing.error();
-    if (*existing != 0) return make_error(ErrorCode::kAlreadyExists, "ledger: " + dir.string() + " already holds a ledger");
+    if (*existing != 0)
+      return make_error(ErrorCode::kAlreadyExists,
+                        "ledger: " + dir.string() + " already holds a ledger");
     auto format = u64_key(kLedgerFormatVersion);
     MEDLEDGER_TRY(txn.put(Table::kMeta, view(kMetaFormat), format));
     auto built = detail::build_block(txn, std::nullopt, batch, time_ms, contract, proposer);
@@ -97,7 +104,9 @@ Result<std::unique_ptr<Ledger>> Ledger::create(const std::filesystem::path& dir,
     code = built->outcomes.front().result;
     rejected = code != kTxAccepted;
     // A rejected genesis would found a ledger without a configuration: do not commit.
-    if (rejected) return make_error(ErrorCode::kTxRejected, "ledger: the contract rejected the genesis configuration");
+    if (rejected)
+      return make_error(ErrorCode::kTxRejected,
+                        "ledger: the contract rejected the genesis configuration");
     return core::success();
   });
   if (!written) return written.error();
@@ -106,7 +115,8 @@ Result<std::unique_ptr<Ledger>> Ledger::create(const std::filesystem::path& dir,
   return ledger;
 }
 
-Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& dir, const LedgerOptions& options) {
+Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& dir,
+                                             const LedgerOptions& options) {
   if (!std::filesystem::exists(dir / "data.mdb")) return not_found("no ledger in " + dir.string());
   auto store = Store::open(dir, options.store);
   if (!store) return store.error();
@@ -117,10 +127,10 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& dir, c
     if (!format) return format.error();
     auto version = *format ? read_u64_key(**format) : std::nullopt;
     if (version != kLedgerFormatVersion) {
-      return make_error(ErrorCode::kLedgerCorrupt, "ledger: " + dir.string() + " has table format " +
-                                                       (version ? std::to_string(*version) : "(unreadable)") +
-                                                       ", this build reads format " +
-                                                       std::to_string(kLedgerFormatVersion));
+      return make_error(ErrorCode::kLedgerCorrupt,
+                        "ledger: " + dir.string() + " has table format " +
+                            (version ? std::to_string(*version) : "(unreadable)") +
+                            ", this build reads format " + std::to_string(kLedgerFormatVersion));
     }
   }
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(*store), options));
@@ -130,12 +140,15 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& dir, c
 
 Result<void> Ledger::load_genesis() {
   auto genesis = block(0);
-  if (!genesis) return genesis.error().code == ErrorCode::kLedgerNotFound ? not_found("no genesis block") : genesis.error();
+  if (!genesis)
+    return genesis.error().code == ErrorCode::kLedgerNotFound ? not_found("no genesis block")
+                                                              : genesis.error();
   auto tx = transaction(0);
   if (!tx) return tx.error();
   auto decoded = decode_transaction(tx->wire, options_.tx_limits);
   if (!decoded || decoded->type != kGenesisType) {
-    return make_error(ErrorCode::kLedgerCorrupt, "ledger: transaction 0 is not a readable genesis transaction");
+    return make_error(ErrorCode::kLedgerCorrupt,
+                      "ledger: transaction 0 is not a readable genesis transaction");
   }
   auto keys = genesis_proposer_keys(decoded->body);
   if (!keys) return make_error(ErrorCode::kLedgerCorrupt, "ledger: " + keys.error().message);
@@ -145,7 +158,9 @@ Result<void> Ledger::load_genesis() {
   return core::success();
 }
 
-std::string Ledger::origin() const { return std::string(kOriginPrefix) + core::hex_encode(genesis_hash_); }
+std::string Ledger::origin() const {
+  return std::string(kOriginPrefix) + core::hex_encode(genesis_hash_);
+}
 
 Result<ChainTip> Ledger::tip() const {
   auto txn = store_->read();
@@ -168,7 +183,8 @@ Result<Block> Ledger::block(std::uint64_t height) const {
 Result<std::uint64_t> Ledger::block_of(std::uint64_t sequence) const {
   auto top = tip();
   if (!top) return top.error();
-  if (sequence >= top->block.header.log_size) return not_found("no transaction " + std::to_string(sequence));
+  if (sequence >= top->block.header.log_size)
+    return not_found("no transaction " + std::to_string(sequence));
   // The first block whose log_size exceeds `sequence`.
   std::uint64_t lo = 0;
   std::uint64_t hi = top->block.header.height;
@@ -176,8 +192,10 @@ Result<std::uint64_t> Ledger::block_of(std::uint64_t sequence) const {
     std::uint64_t mid = lo + (hi - lo) / 2;
     auto b = block(mid);
     if (!b) return b.error();
-    if (b->header.log_size > sequence) hi = mid;
-    else lo = mid + 1;
+    if (b->header.log_size > sequence)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   return lo;
 }
@@ -190,13 +208,15 @@ Result<StoredTransaction> Ledger::transaction(std::uint64_t sequence) const {
   if (!*stored) return not_found("no transaction " + std::to_string(sequence));
   auto tx = decode_entry(sequence, **stored);
   if (!tx) return tx.error();
-  auto decoded = decode_transaction(tx->wire, {kMaxTransactionBytesCeiling, kMaxTransactionSignatures});
+  auto decoded =
+      decode_transaction(tx->wire, {kMaxTransactionBytesCeiling, kMaxTransactionSignatures});
   if (decoded) tx->tx_id = tx_id(*decoded);
   return tx;
 }
 
-Result<void> Ledger::scan_log(std::uint64_t from, std::uint64_t to,
-                              const std::function<bool(std::uint64_t, std::uint16_t, std::string_view)>& visit) const {
+Result<void> Ledger::scan_log(
+    std::uint64_t from, std::uint64_t to,
+    const std::function<bool(std::uint64_t, std::uint16_t, std::string_view)>& visit) const {
   if (from >= to) return core::success();
   auto txn = store_->read();
   if (!txn) return txn.error();
@@ -208,8 +228,9 @@ Result<void> Ledger::scan_log(std::uint64_t from, std::uint64_t to,
     if (!*entry) return core::success();  // the end of the log
     auto sequence = read_u64_key((*entry)->key);
     if (!sequence || *sequence != expected || (*entry)->value.size() <= kResultCodeBytes) {
-      return make_error(ErrorCode::kLedgerCorrupt, "ledger: the txs table is not a gapless log at " +
-                                                       std::to_string(expected));
+      return make_error(
+          ErrorCode::kLedgerCorrupt,
+          "ledger: the txs table is not a gapless log at " + std::to_string(expected));
     }
     const core::ByteView value = (*entry)->value;
     const auto result = static_cast<std::uint16_t>((value[0] << 8) | value[1]);
@@ -228,7 +249,8 @@ Result<std::optional<std::uint64_t>> Ledger::find(const core::Digest& id) const 
   if (!stored) return stored.error();
   if (!*stored) return std::optional<std::uint64_t>{};
   auto sequence = read_u64_key(**stored);
-  if (!sequence) return make_error(ErrorCode::kLedgerCorrupt, "ledger: a txid entry is not 8 bytes");
+  if (!sequence)
+    return make_error(ErrorCode::kLedgerCorrupt, "ledger: a txid entry is not 8 bytes");
   return sequence;
 }
 
@@ -238,13 +260,15 @@ Result<MerkleHash> Ledger::root_at(std::uint64_t size) const {
   return ledger::root_at(MerkleTable(*txn), size);
 }
 
-Result<std::vector<MerkleHash>> Ledger::inclusion_proof(std::uint64_t sequence, std::uint64_t size) const {
+Result<std::vector<MerkleHash>> Ledger::inclusion_proof(std::uint64_t sequence,
+                                                        std::uint64_t size) const {
   auto txn = store_->read();
   if (!txn) return txn.error();
   return ledger::inclusion_proof(MerkleTable(*txn), sequence, size);
 }
 
-Result<std::vector<MerkleHash>> Ledger::consistency_proof(std::uint64_t old_size, std::uint64_t new_size) const {
+Result<std::vector<MerkleHash>> Ledger::consistency_proof(std::uint64_t old_size,
+                                                          std::uint64_t new_size) const {
   auto txn = store_->read();
   if (!txn) return txn.error();
   return ledger::consistency_proof(MerkleTable(*txn), old_size, new_size);

@@ -43,12 +43,14 @@ constexpr std::size_t kResultCodeBytes = 2;
 /// log, and every repeat of an earlier batch entry. Looks the ids up in sorted
 /// order (neighbouring keys share B-tree pages). Returns the batch indices in
 /// tx_id order, for the inserts.
-Result<std::vector<std::size_t>> find_duplicates(const Txn& txn, const std::vector<PendingTransaction>& batch,
+Result<std::vector<std::size_t>> find_duplicates(const Txn& txn,
+                                                 const std::vector<PendingTransaction>& batch,
                                                  std::vector<bool>& duplicate) {
   std::vector<std::size_t> order(batch.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return batch[a].id != batch[b].id ? batch[a].id < batch[b].id : a < b;  // first occurrence first
+    return batch[a].id != batch[b].id ? batch[a].id < batch[b].id
+                                      : a < b;  // first occurrence first
   });
   duplicate.assign(batch.size(), false);
   for (std::size_t k = 0; k < order.size(); ++k) {
@@ -66,8 +68,10 @@ Result<std::vector<std::size_t>> find_duplicates(const Txn& txn, const std::vect
 
 /// Stores log entry `sequence` (result code || wire) straight into LMDB's page
 /// (MDB_APPEND | MDB_RESERVE: no copy built) and returns its Merkle leaf hash.
-Result<MerkleHash> store_log_entry(WriteTxn& txn, std::uint64_t sequence, std::uint16_t result, std::string_view wire) {
-  auto reserved = txn.append_reserved(Table::kTxs, u64_key(sequence), kResultCodeBytes + wire.size());
+Result<MerkleHash> store_log_entry(WriteTxn& txn, std::uint64_t sequence, std::uint16_t result,
+                                   std::string_view wire) {
+  auto reserved =
+      txn.append_reserved(Table::kTxs, u64_key(sequence), kResultCodeBytes + wire.size());
   if (!reserved) return reserved.error();
   if (!*reserved) {
     return make_error(ErrorCode::kLedgerCorrupt, "ledger: transaction " + std::to_string(sequence) +
@@ -83,8 +87,9 @@ Result<MerkleHash> store_log_entry(WriteTxn& txn, std::uint64_t sequence, std::u
 }  // namespace
 
 Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& prev,
-                                   const std::vector<PendingTransaction>& batch, std::int64_t time_ms,
-                                   Contract& contract, core::Signer& proposer) {
+                                   const std::vector<PendingTransaction>& batch,
+                                   std::int64_t time_ms, Contract& contract,
+                                   core::Signer& proposer) {
   MEDLEDGER_ASSERT(batch.size() <= kMaxBlockTransactions);
   CommittedBlock out;
   BlockHeader& header = out.header;
@@ -107,7 +112,8 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
   }
   for (std::size_t i : *id_order) {
     if (duplicate[i]) continue;
-    auto inserted = txn.put_if_absent(Table::kTxIds, batch[i].id, u64_key(out.outcomes[i].sequence));
+    auto inserted =
+        txn.put_if_absent(Table::kTxIds, batch[i].id, u64_key(out.outcomes[i].sequence));
     if (!inserted) return inserted.error();
     MEDLEDGER_ASSERT(*inserted);  // checked absent above, in this same txn
   }
@@ -135,7 +141,8 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
   auto root = root_at(merkle, size);
   if (!root) return root.error();
   header.merkle_root = *root;
-  header.state_digest = chain_state_digest(prev ? prev->header.state_digest : core::Digest{}, writes.finish());
+  header.state_digest =
+      chain_state_digest(prev ? prev->header.state_digest : core::Digest{}, writes.finish());
   MEDLEDGER_TRY(sign_header(header, proposer));
   std::string stored = encode_header(header);
   auto appended = txn.append(Table::kBlocks, u64_key(header.height), core::to_bytes(stored));
@@ -148,17 +155,20 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
 
 }  // namespace detail
 
-core::Result<CommittedBlock> Ledger::append_block(const std::vector<PendingTransaction>& batch, std::int64_t time_ms,
-                                            Contract& contract, core::Signer& proposer) {
+core::Result<CommittedBlock> Ledger::append_block(const std::vector<PendingTransaction>& batch,
+                                                  std::int64_t time_ms, Contract& contract,
+                                                  core::Signer& proposer) {
   if (batch.size() > kMaxBlockTransactions) {
-    return core::make_error(core::ErrorCode::kInvalidArgument,
-                            "ledger: a block holds at most " + std::to_string(kMaxBlockTransactions) + " transactions");
+    return core::make_error(
+        core::ErrorCode::kInvalidArgument,
+        "ledger: a block holds at most " + std::to_string(kMaxBlockTransactions) + " transactions");
   }
   CommittedBlock result;
   auto written = store_->write([&](WriteTxn& txn) -> core::Result<void> {
     auto prev = detail::read_tip(txn);
     if (!prev) return prev.error();
-    if (!*prev) return core::make_error(core::ErrorCode::kLedgerNotFound, "ledger: no genesis block");
+    if (!*prev)
+      return core::make_error(core::ErrorCode::kLedgerNotFound, "ledger: no genesis block");
     auto built = detail::build_block(txn, *prev, batch, time_ms, contract, proposer);
     if (!built) return built.error();
     result = std::move(*built);

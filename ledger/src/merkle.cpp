@@ -34,7 +34,8 @@ Result<MerkleHash> read_node(const MerkleNodeReader& reader, unsigned level, std
 // MTH of leaves [begin, begin + size). `begin` is aligned as in every range the RFC
 // recursion visits (a multiple of bit_ceil(size)), so the range is the concatenation
 // of popcount(size) stored perfect subtrees, largest first; MTH folds them from the right.
-Result<MerkleHash> range_hash(const MerkleNodeReader& reader, std::uint64_t begin, std::uint64_t size) {
+Result<MerkleHash> range_hash(const MerkleNodeReader& reader, std::uint64_t begin,
+                              std::uint64_t size) {
   MEDLEDGER_ASSERT(size >= 1);
   MEDLEDGER_ASSERT(begin % std::bit_ceil(size) == 0);
   std::vector<MerkleHash> pieces;
@@ -152,9 +153,9 @@ Result<MerkleHash> root_at(const MerkleNodeReader& reader, std::uint64_t size) {
 Result<std::vector<MerkleHash>> inclusion_proof(const MerkleNodeReader& reader, std::uint64_t index,
                                                 std::uint64_t size) {
   if (index >= size) {
-    return make_error(ErrorCode::kInvalidArgument, "inclusion proof: leaf index " +
-                                                       std::to_string(index) + " is not below tree size " +
-                                                       std::to_string(size));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "inclusion proof: leaf index " + std::to_string(index) +
+                          " is not below tree size " + std::to_string(size));
   }
   std::vector<MerkleHash> proof;
   MEDLEDGER_TRY(path(reader, index, 0, size, proof));
@@ -162,12 +163,12 @@ Result<std::vector<MerkleHash>> inclusion_proof(const MerkleNodeReader& reader, 
   return proof;
 }
 
-Result<std::vector<MerkleHash>> consistency_proof(const MerkleNodeReader& reader, std::uint64_t old_size,
-                                                  std::uint64_t new_size) {
+Result<std::vector<MerkleHash>> consistency_proof(const MerkleNodeReader& reader,
+                                                  std::uint64_t old_size, std::uint64_t new_size) {
   if (old_size == 0 || old_size > new_size) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "consistency proof needs 0 < old size <= new size (got " + std::to_string(old_size) +
-                          ", " + std::to_string(new_size) + ")");
+                      "consistency proof needs 0 < old size <= new size (got " +
+                          std::to_string(old_size) + ", " + std::to_string(new_size) + ")");
   }
   std::vector<MerkleHash> proof;
   MEDLEDGER_TRY(subproof(reader, old_size, 0, new_size, true, proof));

@@ -17,7 +17,9 @@ using core::Result;
 // A receipt holds one proof (<= kMaxMerkleProofHashes) and a short note.
 constexpr std::size_t kMaxReceiptBytes = 16 * 1024;
 
-core::Error malformed(const std::string& what) { return make_error(ErrorCode::kMalformedEncoding, "receipt: " + what); }
+core::Error malformed(const std::string& what) {
+  return make_error(ErrorCode::kMalformedEncoding, "receipt: " + what);
+}
 
 }  // namespace
 
@@ -26,13 +28,15 @@ std::string result_name(std::uint16_t result) {
   return std::string(core::error_code_name(static_cast<ErrorCode>(result)));
 }
 
-Result<SignedCheckpoint> checkpoint_at(const Ledger& ledger, const BlockHeader& block, core::Signer& signer) {
+Result<SignedCheckpoint> checkpoint_at(const Ledger& ledger, const BlockHeader& block,
+                                       core::Signer& signer) {
   std::string origin = ledger.origin();
   return sign_checkpoint(Checkpoint{origin, block.log_size, block.merkle_root}, signer, origin);
 }
 
 Result<Receipt> make_receipt(const Ledger& ledger, const core::Digest& tx_id, std::uint64_t height,
-                             std::uint64_t sequence, std::uint16_t result, const SignedCheckpoint& checkpoint) {
+                             std::uint64_t sequence, std::uint16_t result,
+                             const SignedCheckpoint& checkpoint) {
   auto proof = ledger.inclusion_proof(sequence, checkpoint.checkpoint.size);
   if (!proof) return proof.error();
   return Receipt{tx_id, height, sequence, result, std::move(*proof), checkpoint};
@@ -101,11 +105,14 @@ Result<void> verify_receipt(const Receipt& r, std::string_view wire, core::ByteV
   MEDLEDGER_TRY(verify_checkpoint(r.checkpoint, node_spki));
   auto tx = decode_transaction(wire, {kMaxTransactionBytesCeiling, kMaxTransactionSignatures});
   if (!tx || tx_id(*tx) != r.tx_id) {
-    return make_error(ErrorCode::kProofInvalid, "receipt: the transaction given is not the one the receipt names");
+    return make_error(ErrorCode::kProofInvalid,
+                      "receipt: the transaction given is not the one the receipt names");
   }
   MerkleHash leaf = merkle_leaf_hash(log_entry(r.result, wire));
-  if (!verify_inclusion(r.sequence, r.checkpoint.checkpoint.size, leaf, r.inclusion_proof, r.checkpoint.checkpoint.root)) {
-    return make_error(ErrorCode::kProofInvalid, "receipt: the inclusion proof does not lead to the checkpoint's root");
+  if (!verify_inclusion(r.sequence, r.checkpoint.checkpoint.size, leaf, r.inclusion_proof,
+                        r.checkpoint.checkpoint.root)) {
+    return make_error(ErrorCode::kProofInvalid,
+                      "receipt: the inclusion proof does not lead to the checkpoint's root");
   }
   return core::success();
 }

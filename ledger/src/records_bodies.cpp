@@ -14,7 +14,9 @@ using core::make_error;
 using core::Result;
 namespace json = boost::json;
 
-core::Digest certificate_fingerprint(const ca::Certificate& certificate) { return core::sha256(certificate.to_der()); }
+core::Digest certificate_fingerprint(const ca::Certificate& certificate) {
+  return core::sha256(certificate.to_der());
+}
 
 std::string principal(std::string_view hospital_id, std::string_view person_id) {
   std::string out(hospital_id);
@@ -75,7 +77,8 @@ json::object make_access_grant_body(const AccessGrantBody& body) {
 
 json::object make_access_revoke_body(const AccessRevokeBody& body) {
   json::object o{{"patient", body.patient}, {"grantee", body.grantee}};
-  if (body.patient_key_version) o["patient_key_version"] = static_cast<std::int64_t>(*body.patient_key_version);
+  if (body.patient_key_version)
+    o["patient_key_version"] = static_cast<std::int64_t>(*body.patient_key_version);
   if (!body.wrapped_keys.empty()) o["wrapped_keys"] = objects_array(body.wrapped_keys);
   return o;
 }
@@ -102,7 +105,8 @@ bool printable(std::string_view text, bool spaces) {
 bool is_principal(std::string_view text) {
   auto slash = text.find('/');
   if (slash == std::string_view::npos) return false;
-  return ca::is_valid_identifier(text.substr(0, slash)) && ca::is_valid_identifier(text.substr(slash + 1));
+  return ca::is_valid_identifier(text.substr(0, slash)) &&
+         ca::is_valid_identifier(text.substr(slash + 1));
 }
 
 bool is_record_id(std::string_view text) {
@@ -126,14 +130,16 @@ Result<std::string> BodyReader::string(std::string_view name, std::size_t max_by
   if (!v) return v.error();
   if (!(*v)->is_string()) return invalid(name, "must be a string");
   std::string_view s = (*v)->as_string();
-  if (s.empty() || s.size() > max_bytes) return invalid(name, "must be 1-" + std::to_string(max_bytes) + " bytes");
+  if (s.empty() || s.size() > max_bytes)
+    return invalid(name, "must be 1-" + std::to_string(max_bytes) + " bytes");
   return std::string(s);
 }
 
 Result<std::string> BodyReader::identifier(std::string_view name) {
   auto s = string(name, kMaxRecordIdBytes);
   if (!s) return s.error();
-  if (!ca::is_valid_identifier(*s)) return invalid(name, "must be an id of [A-Za-z0-9._-] (at most 64)");
+  if (!ca::is_valid_identifier(*s))
+    return invalid(name, "must be an id of [A-Za-z0-9._-] (at most 64)");
   return s;
 }
 
@@ -160,12 +166,14 @@ Result<std::string> BodyReader::text(std::string_view name, std::size_t max_byte
   return s;
 }
 
-Result<std::int64_t> BodyReader::integer(std::string_view name, std::int64_t min, std::int64_t max) {
+Result<std::int64_t> BodyReader::integer(std::string_view name, std::int64_t min,
+                                         std::int64_t max) {
   auto v = value(name);
   if (!v) return v.error();
   if (!(*v)->is_int64()) return invalid(name, "must be an integer");
   std::int64_t n = (*v)->as_int64();
-  if (n < min || n > max) return invalid(name, "must be in " + std::to_string(min) + ".." + std::to_string(max));
+  if (n < min || n > max)
+    return invalid(name, "must be in " + std::to_string(min) + ".." + std::to_string(max));
   return n;
 }
 
@@ -173,7 +181,8 @@ Result<core::Bytes> BodyReader::bytes(std::string_view name, std::size_t max_byt
   auto s = string(name, max_bytes * 2);  // base64url is 4/3 of the bytes
   if (!s) return s.error();
   auto raw = core::base64url_decode(*s);
-  if (!raw || raw->empty() || raw->size() > max_bytes) return invalid(name, "must be base64url of 1-" + std::to_string(max_bytes) + " bytes");
+  if (!raw || raw->empty() || raw->size() > max_bytes)
+    return invalid(name, "must be base64url of 1-" + std::to_string(max_bytes) + " bytes");
   return std::move(*raw);
 }
 

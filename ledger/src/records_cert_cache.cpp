@@ -44,7 +44,8 @@ ChainCache& chain_cache() {
 
 namespace {
 
-core::Digest chain_key(const core::Digest& leaf_fp, const core::Digest& anchors_digest, ca::Role role) {
+core::Digest chain_key(const core::Digest& leaf_fp, const core::Digest& anchors_digest,
+                       ca::Role role) {
   core::Bytes material(leaf_fp.begin(), leaf_fp.end());
   material.insert(material.end(), anchors_digest.begin(), anchors_digest.end());
   material.push_back(static_cast<std::uint8_t>(role));
@@ -63,7 +64,8 @@ Result<ParsedRoleCertificate> parse_role_certificate(const core::Bytes& der) {
   }
   auto cert = ca::Certificate::from_der(der);
   if (!cert) return cert.error();
-  ParsedRoleCertificate parsed{*cert, cert->public_key_spki(), core::KeyAlgorithm::kEcdsaP256, std::nullopt};
+  ParsedRoleCertificate parsed{*cert, cert->public_key_spki(), core::KeyAlgorithm::kEcdsaP256,
+                               std::nullopt};
   auto algorithm = core::key_algorithm_of_spki(parsed.spki);
   if (algorithm) {
     parsed.algorithm = *algorithm;
@@ -76,8 +78,8 @@ Result<ParsedRoleCertificate> parse_role_certificate(const core::Bytes& der) {
   return parsed;
 }
 
-Result<void> verify_with(const Transaction& tx, std::size_t index, const ParsedRoleCertificate& signer,
-                         const core::Digest& id) {
+Result<void> verify_with(const Transaction& tx, std::size_t index,
+                         const ParsedRoleCertificate& signer, const core::Digest& id) {
   if (signer.algorithm_error) return *signer.algorithm_error;
   return detail::verify_signature_as(tx.signatures[index], signer.algorithm, signer.spki, id);
 }
@@ -95,15 +97,17 @@ core::Digest trust_anchors_digest(const ca::TrustAnchors& anchors) {
 }
 
 Result<void> validate_chain_cached(const ca::Certificate& leaf, const core::Digest& leaf_fp,
-                                   const ca::TrustAnchors& anchors, const core::Digest& anchors_digest,
-                                   std::time_t at, ca::Role role) {
+                                   const ca::TrustAnchors& anchors,
+                                   const core::Digest& anchors_digest, std::time_t at,
+                                   ca::Role role) {
   const core::Digest key = chain_key(leaf_fp, anchors_digest, role);
   {
     std::lock_guard lock(records::chain_cache().mutex);
     auto it = records::chain_cache().passes.find(key);
     // Strictly inside the window: at its edges (and outside) validate in full, so
     // the boundary semantics and the error messages are exactly OpenSSL's.
-    if (it != records::chain_cache().passes.end() && it->second.not_before < at && at < it->second.not_after) {
+    if (it != records::chain_cache().passes.end() && it->second.not_before < at &&
+        at < it->second.not_after) {
       ++records::chain_cache().stats.hits;
       return core::success();
     }
@@ -117,7 +121,8 @@ Result<void> validate_chain_cached(const ca::Certificate& leaf, const core::Dige
     pass.not_after = std::min(pass.not_after, c.not_after());
   }
   std::lock_guard lock(records::chain_cache().mutex);
-  if (records::chain_cache().passes.size() >= kMaxCachedChainValidations) records::chain_cache().passes.clear();
+  if (records::chain_cache().passes.size() >= kMaxCachedChainValidations)
+    records::chain_cache().passes.clear();
   records::chain_cache().passes[key] = pass;
   return core::success();
 }

@@ -21,15 +21,18 @@ struct RecordsContract::Memo {
 
 namespace {
 
-Result<records::Plan> check(const Transaction& tx, const StateView& state, const BlockContext& ctx) {
+Result<records::Plan> check(const Transaction& tx, const StateView& state,
+                            const BlockContext& ctx) {
   if (tx.type == kTxGenesis) return records::check_genesis(tx, state, ctx);
   // Replay bound: the ledger refuses a repeated tx_id; the window refuses an old
   // transaction re-signed with a new nonce being passed off as current.
-  const std::int64_t skew = tx.time_ms > ctx.time_ms ? tx.time_ms - ctx.time_ms : ctx.time_ms - tx.time_ms;
+  const std::int64_t skew =
+      tx.time_ms > ctx.time_ms ? tx.time_ms - ctx.time_ms : ctx.time_ms - tx.time_ms;
   if (skew > kTxTimeWindowMs) {
     return make_error(ErrorCode::kTxTimeOutsideWindow,
-                      "transaction time is " + std::to_string(skew) + " ms from the block time (window " +
-                          std::to_string(kTxTimeWindowMs) + " ms)");
+                      "transaction time is " + std::to_string(skew) +
+                          " ms from the block time (window " + std::to_string(kTxTimeWindowMs) +
+                          " ms)");
   }
   if (tx.type == kTxHospitalAdmit) return records::check_hospital_admit(tx, state, ctx);
   if (tx.type == kTxCertRegister) return records::check_cert_register(tx, state, ctx);
@@ -50,7 +53,8 @@ bool same_position(const RecordsContract::Memo& memo, const BlockContext& ctx) {
 RecordsContract::RecordsContract() = default;
 RecordsContract::~RecordsContract() = default;
 
-Result<void> RecordsContract::validate(const Transaction& tx, const StateView& state, const BlockContext& ctx) {
+Result<void> RecordsContract::validate(const Transaction& tx, const StateView& state,
+                                       const BlockContext& ctx) {
   memo_.reset();
   auto plan = check(tx, state, ctx);
   if (!plan) return plan.error();
@@ -58,7 +62,8 @@ Result<void> RecordsContract::validate(const Transaction& tx, const StateView& s
   return core::success();
 }
 
-Result<void> RecordsContract::apply(const Transaction& tx, StateWriter& state, const BlockContext& ctx) {
+Result<void> RecordsContract::apply(const Transaction& tx, StateWriter& state,
+                                    const BlockContext& ctx) {
   records::Plan plan;
   if (memo_ && same_position(*memo_, ctx)) {
     plan = std::move(memo_->plan);

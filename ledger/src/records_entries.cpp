@@ -16,7 +16,6 @@ namespace json = boost::json;
 
 namespace records {
 
-
 std::time_t block_seconds(const BlockContext& ctx) {
   // Block times are >= 0 (orderer clock); floor division keeps negatives sane anyway.
   std::int64_t s = ctx.time_ms / 1000;
@@ -50,7 +49,9 @@ core::Bytes prefix_key(std::string_view a) {
   return out;
 }
 
-std::string b64(const core::Digest& d) { return core::base64url_encode(core::ByteView(d.data(), d.size())); }
+std::string b64(const core::Digest& d) {
+  return core::base64url_encode(core::ByteView(d.data(), d.size()));
+}
 std::string b64(core::ByteView b) { return core::base64url_encode(b); }
 
 namespace {
@@ -125,8 +126,9 @@ class EntryReader {
 
  private:
   core::Error bad(std::string_view name) const {
-    return make_error(ErrorCode::kLedgerCorrupt,
-                      "state: " + std::string(what_) + " entry lacks a valid \"" + std::string(name) + "\"");
+    return make_error(
+        ErrorCode::kLedgerCorrupt,
+        "state: " + std::string(what_) + " entry lacks a valid \"" + std::string(name) + "\"");
   }
   const json::object& o_;
   std::string_view what_;
@@ -135,18 +137,19 @@ class EntryReader {
 Result<json::object> parse_entry(std::string_view text, std::string_view what) {
   auto v = core::parse_restricted_json(text, kMaxStateValueBytes);
   if (!v || !v->is_object()) {
-    return make_error(ErrorCode::kLedgerCorrupt, "state: " + std::string(what) + " entry is not a JSON object");
+    return make_error(ErrorCode::kLedgerCorrupt,
+                      "state: " + std::string(what) + " entry is not a JSON object");
   }
   return std::move(v->as_object());
 }
 
 }  // namespace
 
-#define MEDLEDGER_ASSIGN(lhs, expr)   \
-  do {                                \
-    auto assign_result_ = (expr);     \
+#define MEDLEDGER_ASSIGN(lhs, expr)                     \
+  do {                                                  \
+    auto assign_result_ = (expr);                       \
     if (!assign_result_) return assign_result_.error(); \
-    lhs = std::move(*assign_result_); \
+    lhs = std::move(*assign_result_);                   \
   } while (false)
 
 Result<HospitalEntry> parse_hospital_entry(std::string_view text) {
@@ -161,7 +164,8 @@ Result<HospitalEntry> parse_hospital_entry(std::string_view text) {
   MEDLEDGER_ASSIGN(fps, r.strings("ca_certs"));
   for (const auto& s : fps) {
     auto raw = core::base64url_decode(s);
-    if (!raw || raw->size() != core::kSha256Size) return make_error(ErrorCode::kLedgerCorrupt, "state: bad CA fingerprint");
+    if (!raw || raw->size() != core::kSha256Size)
+      return make_error(ErrorCode::kLedgerCorrupt, "state: bad CA fingerprint");
     core::Digest d{};
     std::copy(raw->begin(), raw->end(), d.begin());
     e.ca_certs.push_back(d);
@@ -187,7 +191,8 @@ Result<RecordVersionEntry> parse_record_version_entry(std::string_view text) {
   MEDLEDGER_ASSIGN(e.content_type, r.str("content_type"));
   MEDLEDGER_ASSIGN(e.envelope_digest, r.digest("envelope_digest"));
   MEDLEDGER_ASSIGN(e.plaintext_digest, r.digest("plaintext_digest"));
-  if (auto it = o->find("envelope"); it != o->end() && it->value().is_object()) e.envelope = it->value().as_object();
+  if (auto it = o->find("envelope"); it != o->end() && it->value().is_object())
+    e.envelope = it->value().as_object();
   MEDLEDGER_ASSIGN(e.doctor, r.str("doctor"));
   MEDLEDGER_ASSIGN(e.patient, r.str("patient"));
   MEDLEDGER_ASSIGN(e.doctor_cert, r.digest("doctor_cert"));
@@ -232,8 +237,9 @@ Result<PatientKeyEntry> parse_patient_key_entry(std::string_view text) {
   return e;
 }
 
-std::string_view as_text(core::ByteView b) { return std::string_view(reinterpret_cast<const char*>(b.data()), b.size()); }
-
+std::string_view as_text(core::ByteView b) {
+  return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 json::object certificate_json(const CertificateEntry& e) {
   return json::object{{"der", b64(core::ByteView(e.der))},
@@ -283,14 +289,10 @@ json::object record_version_json(const RecordVersionEntry& e) {
 }
 
 json::object grant_json(const GrantEntry& e) {
-  json::object o{{"patient", e.patient},
-                 {"grantee", e.grantee},
-                 {"scope", strings_json(e.scope)},
-                 {"status", e.status},
-                 {"granted_at", e.granted_at_ms},
-                 {"grant_tx", b64(e.grant_tx)},
-                 {"revoked_at", e.revoked_at_ms},
-                 {"wrapped_keys", objects_json(e.wrapped_keys)}};
+  json::object o{{"patient", e.patient},           {"grantee", e.grantee},
+                 {"scope", strings_json(e.scope)}, {"status", e.status},
+                 {"granted_at", e.granted_at_ms},  {"grant_tx", b64(e.grant_tx)},
+                 {"revoked_at", e.revoked_at_ms},  {"wrapped_keys", objects_json(e.wrapped_keys)}};
   if (e.expires_ms) o["expires"] = *e.expires_ms;
   if (e.revoke_tx) o["revoke_tx"] = b64(*e.revoke_tx);
   return o;

@@ -30,7 +30,7 @@ namespace json = boost::json;
 struct Write {
   std::string_view table;  // one of the kTable* constants (static storage)
   core::Bytes key;
-  std::string value;       // canonical JSON
+  std::string value;  // canonical JSON
 };
 using Plan = std::vector<Write>;
 
@@ -122,16 +122,19 @@ struct ResolvedSigner {
   std::size_t index = 0;  // in tx.signatures
   core::Digest fingerprint{};
   SignerKind kind = SignerKind::kRoleCertificate;
-  std::optional<CertificateEntry> entry;  // role certificates
-  std::string hospital;                    // CA certificates: the hospital id
+  std::optional<CertificateEntry> entry;       // role certificates
+  std::string hospital;                        // CA certificates: the hospital id
   std::optional<ca::Certificate> certificate;  // parsed DER (always set once resolved)
-  std::string principal() const { return entry ? ledger::principal(entry->hospital, entry->id) : hospital; }
+  std::string principal() const {
+    return entry ? ledger::principal(entry->hospital, entry->id) : hospital;
+  }
 };
 
 /// Looks up every signature's certificate (certs, cacerts, then `candidates`) and
 /// verifies it over tx_id: kCertNotOnLedger, kSignatureInvalid, kUnsupportedAlgorithm.
-core::Result<std::vector<ResolvedSigner>> resolve_signers(const Transaction& tx, const StateView& state,
-                                                          const std::vector<ca::Certificate>& candidates = {});
+core::Result<std::vector<ResolvedSigner>> resolve_signers(
+    const Transaction& tx, const StateView& state,
+    const std::vector<ca::Certificate>& candidates = {});
 
 /// The admitted hospitals' CA certificates (self-signed as roots, others as intermediates).
 core::Result<ca::TrustAnchors> load_trust_anchors(const StateView& state);
@@ -141,9 +144,9 @@ core::Result<ca::TrustAnchors> load_trust_anchors(const StateView& state);
 /// kNodeSignatureMissing, kSignerRoleDuplicated, kCertificateWrongRole. Then each is
 /// not revoked (kCertificateRevoked) and validates at the block time with its role.
 /// Returns the signers in `roles` order.
-core::Result<std::vector<const ResolvedSigner*>> require_roles(const std::vector<ResolvedSigner>& signers,
-                                                               const std::vector<ca::Role>& roles,
-                                                               const ca::TrustAnchors& anchors, std::time_t at);
+core::Result<std::vector<const ResolvedSigner*>> require_roles(
+    const std::vector<ResolvedSigner>& signers, const std::vector<ca::Role>& roles,
+    const ca::TrustAnchors& anchors, std::time_t at);
 
 // ---- caches (records_cert_cache.cpp) ----
 
@@ -159,8 +162,8 @@ struct ParsedRoleCertificate {
 core::Result<ParsedRoleCertificate> parse_role_certificate(const core::Bytes& der);
 /// verify_signature (transaction.h) with the parsed key material of `signer`; same
 /// errors (kUnsupportedAlgorithm, kMalformedEncoding, kSignatureInvalid). `id` = tx_id(tx).
-core::Result<void> verify_with(const Transaction& tx, std::size_t index, const ParsedRoleCertificate& signer,
-                               const core::Digest& id);
+core::Result<void> verify_with(const Transaction& tx, std::size_t index,
+                               const ParsedRoleCertificate& signer, const core::Digest& id);
 /// SHA-256 over the anchors' fingerprints, roots and intermediates tagged apart:
 /// names the admitted-CA set a chain validation was made against.
 core::Digest trust_anchors_digest(const ca::TrustAnchors& anchors);
@@ -170,17 +173,26 @@ core::Digest trust_anchors_digest(const ca::TrustAnchors& anchors);
 /// without building the path. Failures are never remembered, so a hit gives what a
 /// miss would. Cost: a map lookup on a hit, a full path validation on a miss.
 core::Result<void> validate_chain_cached(const ca::Certificate& leaf, const core::Digest& leaf_fp,
-                                         const ca::TrustAnchors& anchors, const core::Digest& anchors_digest,
-                                         std::time_t at, ca::Role role);
+                                         const ca::TrustAnchors& anchors,
+                                         const core::Digest& anchors_digest, std::time_t at,
+                                         ca::Role role);
 
 // ---- per-type rules (records_rules_*.cpp): each returns the writes of an accepted tx ----
-core::Result<Plan> check_genesis(const Transaction& tx, const StateView& state, const BlockContext& ctx);
-core::Result<Plan> check_hospital_admit(const Transaction& tx, const StateView& state, const BlockContext& ctx);
-core::Result<Plan> check_cert_register(const Transaction& tx, const StateView& state, const BlockContext& ctx);
-core::Result<Plan> check_cert_revoke(const Transaction& tx, const StateView& state, const BlockContext& ctx);
-core::Result<Plan> check_record_put(const Transaction& tx, const StateView& state, const BlockContext& ctx);
-core::Result<Plan> check_access_grant(const Transaction& tx, const StateView& state, const BlockContext& ctx);
-core::Result<Plan> check_access_revoke(const Transaction& tx, const StateView& state, const BlockContext& ctx);
-core::Result<Plan> check_record_read(const Transaction& tx, const StateView& state, const BlockContext& ctx);
+core::Result<Plan> check_genesis(const Transaction& tx, const StateView& state,
+                                 const BlockContext& ctx);
+core::Result<Plan> check_hospital_admit(const Transaction& tx, const StateView& state,
+                                        const BlockContext& ctx);
+core::Result<Plan> check_cert_register(const Transaction& tx, const StateView& state,
+                                       const BlockContext& ctx);
+core::Result<Plan> check_cert_revoke(const Transaction& tx, const StateView& state,
+                                     const BlockContext& ctx);
+core::Result<Plan> check_record_put(const Transaction& tx, const StateView& state,
+                                    const BlockContext& ctx);
+core::Result<Plan> check_access_grant(const Transaction& tx, const StateView& state,
+                                      const BlockContext& ctx);
+core::Result<Plan> check_access_revoke(const Transaction& tx, const StateView& state,
+                                       const BlockContext& ctx);
+core::Result<Plan> check_record_read(const Transaction& tx, const StateView& state,
+                                     const BlockContext& ctx);
 
 }  // namespace medledger::ledger::records

@@ -16,13 +16,15 @@ namespace {
 using Role = ca::Role;
 
 /// The hospital part of a grantee: the id itself, or the part before '/'.
-std::string_view grantee_hospital(std::string_view grantee) { return grantee.substr(0, grantee.find('/')); }
+std::string_view grantee_hospital(std::string_view grantee) {
+  return grantee.substr(0, grantee.find('/'));
+}
 
 /// The signing patient must be the body's patient.
 Result<void> require_patient(const ResolvedSigner& patient, const std::string& named) {
   if (patient.principal() != named) {
-    return make_error(ErrorCode::kPatientMismatch,
-                      "the body names patient " + named + " but " + patient.principal() + " signed");
+    return make_error(ErrorCode::kPatientMismatch, "the body names patient " + named + " but " +
+                                                       patient.principal() + " signed");
   }
   return core::success();
 }
@@ -30,15 +32,17 @@ Result<void> require_patient(const ResolvedSigner& patient, const std::string& n
 /// The endorsing node must belong to the doctor's hospital.
 Result<void> require_node_of(const ResolvedSigner& node, const ResolvedSigner& doctor) {
   if (node.entry->hospital != doctor.entry->hospital) {
-    return make_error(ErrorCode::kNodeHospitalMismatch, "node " + node.principal() + " endorses for doctor " +
-                                                            doctor.principal() + " of another hospital");
+    return make_error(ErrorCode::kNodeHospitalMismatch,
+                      "node " + node.principal() + " endorses for doctor " + doctor.principal() +
+                          " of another hospital");
   }
   return core::success();
 }
 
 /// Resolves the signers and checks exactly `roles` signed, each certificate valid at the block.
 Result<std::vector<const ResolvedSigner*>> signed_by(const Transaction& tx, const StateView& state,
-                                                     const BlockContext& ctx, const std::vector<Role>& roles,
+                                                     const BlockContext& ctx,
+                                                     const std::vector<Role>& roles,
                                                      std::vector<ResolvedSigner>& storage) {
   auto signers = resolve_signers(tx, state);
   if (!signers) return signers.error();
@@ -52,12 +56,14 @@ Result<std::vector<const ResolvedSigner*>> signed_by(const Transaction& tx, cons
 /// the same record, version, patient and content type as the body.
 Result<void> check_envelope(const json::object& envelope, const RecordPutBody& put) {
   if (core::sha256(core::to_bytes(core::canonicalize(envelope))) != put.envelope_digest) {
-    return make_error(ErrorCode::kRecordDigestMismatch, "the envelope does not hash to \"envelope_digest\"");
+    return make_error(ErrorCode::kRecordDigestMismatch,
+                      "the envelope does not hash to \"envelope_digest\"");
   }
   auto field = [&](std::string_view name, const std::string& expected) -> Result<void> {
     auto it = envelope.find(name);
     if (it == envelope.end() || !it->value().is_string() || it->value().as_string() != expected) {
-      return make_error(ErrorCode::kRecordDigestMismatch, "the envelope's \"" + std::string(name) + "\" differs from the body");
+      return make_error(ErrorCode::kRecordDigestMismatch,
+                        "the envelope's \"" + std::string(name) + "\" differs from the body");
     }
     return core::success();
   };
@@ -67,7 +73,8 @@ Result<void> check_envelope(const json::object& envelope, const RecordPutBody& p
   auto version = envelope.find("version");
   if (version == envelope.end() || !version->value().is_int64() ||
       version->value().as_int64() != static_cast<std::int64_t>(put.version)) {
-    return make_error(ErrorCode::kRecordDigestMismatch, "the envelope's \"version\" differs from the body");
+    return make_error(ErrorCode::kRecordDigestMismatch,
+                      "the envelope's \"version\" differs from the body");
   }
   return core::success();
 }
@@ -98,8 +105,10 @@ Result<RecordPutBody> read_put_body(const Transaction& tx) {
     if (!previous) return previous.error();
     put.previous = *previous;
   }
-  if (put.version == 1 && put.previous) return body.invalid("previous", "must be absent for version 1");
-  if (put.version > 1 && !put.previous) return body.invalid("previous", "is required after version 1");
+  if (put.version == 1 && put.previous)
+    return body.invalid("previous", "must be absent for version 1");
+  if (put.version > 1 && !put.previous)
+    return body.invalid("previous", "is required after version 1");
   if (body.has("envelope")) {
     auto envelope = body.value("envelope");
     if (!envelope) return envelope.error();
@@ -112,12 +121,14 @@ Result<RecordPutBody> read_put_body(const Transaction& tx) {
 
 /// True when a grant's scope covers `record` (empty scope = all records).
 bool covers(const GrantEntry& grant, std::string_view record) {
-  return grant.scope.empty() || std::find(grant.scope.begin(), grant.scope.end(), record) != grant.scope.end();
+  return grant.scope.empty() ||
+         std::find(grant.scope.begin(), grant.scope.end(), record) != grant.scope.end();
 }
 
 }  // namespace
 
-Result<Plan> check_record_put(const Transaction& tx, const StateView& state, const BlockContext& ctx) {
+Result<Plan> check_record_put(const Transaction& tx, const StateView& state,
+                              const BlockContext& ctx) {
   auto put = read_put_body(tx);
   if (!put) return put.error();
   std::vector<ResolvedSigner> storage;
@@ -133,20 +144,25 @@ Result<Plan> check_record_put(const Transaction& tx, const StateView& state, con
   if (!record) return record.error();
   RecordEntry entry;
   if (put->version == 1) {
-    if (*record) return make_error(ErrorCode::kRecordAlreadyExists, "record " + put->record + " already exists");
+    if (*record)
+      return make_error(ErrorCode::kRecordAlreadyExists,
+                        "record " + put->record + " already exists");
     entry.id = put->record;
     entry.owner = put->patient;
     entry.hospital = patient.entry->hospital;
   } else {
-    if (!*record) return make_error(ErrorCode::kRecordNotFound, "record " + put->record + " does not exist");
+    if (!*record)
+      return make_error(ErrorCode::kRecordNotFound, "record " + put->record + " does not exist");
     entry = std::move(**record);
     if (entry.owner != put->patient) {
-      return make_error(ErrorCode::kRecordNotOwner, put->patient + " does not own record " + put->record);
+      return make_error(ErrorCode::kRecordNotOwner,
+                        put->patient + " does not own record " + put->record);
     }
     if (put->version != entry.latest + 1 || *put->previous != entry.latest_tx) {
       return make_error(ErrorCode::kRecordVersionConflict,
                         "record " + put->record + " is at version " + std::to_string(entry.latest) +
-                            "; a new version must be " + std::to_string(entry.latest + 1) + " and link to its tx_id");
+                            "; a new version must be " + std::to_string(entry.latest + 1) +
+                            " and link to its tx_id");
     }
   }
   if (put->envelope) MEDLEDGER_TRY(check_envelope(*put->envelope, *put));
@@ -173,11 +189,13 @@ Result<Plan> check_record_put(const Transaction& tx, const StateView& state, con
   plan.push_back({kTableRecords, text_key(put->record), core::canonicalize(record_json(entry))});
   plan.push_back({kTableRecordVersions, numbered_key(put->record, put->version),
                   core::canonicalize(record_version_json(version))});
-  if (put->version == 1) plan.push_back({kTableRecordsByPatient, pair_key(put->patient, put->record), "{}"});
+  if (put->version == 1)
+    plan.push_back({kTableRecordsByPatient, pair_key(put->patient, put->record), "{}"});
   return plan;
 }
 
-Result<Plan> check_access_grant(const Transaction& tx, const StateView& state, const BlockContext& ctx) {
+Result<Plan> check_access_grant(const Transaction& tx, const StateView& state,
+                                const BlockContext& ctx) {
   BodyReader body(tx.body, tx.type);
   GrantEntry grant;
   auto patient = body.principal("patient");
@@ -190,16 +208,19 @@ Result<Plan> check_access_grant(const Transaction& tx, const StateView& state, c
   if (!scope) return scope.error();
   if ((*scope)->is_string() && (*scope)->as_string() == kScopeAll) {
     // empty scope list = all
-  } else if ((*scope)->is_array() && !(*scope)->as_array().empty() && (*scope)->as_array().size() <= kMaxGrantScopeRecords) {
+  } else if ((*scope)->is_array() && !(*scope)->as_array().empty() &&
+             (*scope)->as_array().size() <= kMaxGrantScopeRecords) {
     for (const auto& id : (*scope)->as_array()) {
-      if (!id.is_string() || !is_record_id(id.as_string())) return body.invalid("scope", "must list record ids");
+      if (!id.is_string() || !is_record_id(id.as_string()))
+        return body.invalid("scope", "must list record ids");
       if (std::find(grant.scope.begin(), grant.scope.end(), id.as_string()) != grant.scope.end()) {
         return body.invalid("scope", "lists a record twice");
       }
       grant.scope.emplace_back(id.as_string());
     }
   } else {
-    return body.invalid("scope", "must be \"all\" or an array of 1-" + std::to_string(kMaxGrantScopeRecords) + " record ids");
+    return body.invalid("scope", "must be \"all\" or an array of 1-" +
+                                     std::to_string(kMaxGrantScopeRecords) + " record ids");
   }
   if (body.has("expires")) {
     auto expires = body.integer("expires", 0, core::kMaxJsonInteger);
@@ -223,7 +244,8 @@ Result<Plan> check_access_grant(const Transaction& tx, const StateView& state, c
   auto admitted = find_hospital(state, hospital);
   if (!admitted) return admitted.error();
   if (!*admitted) {
-    return make_error(ErrorCode::kHospitalNotAdmitted, "grantee hospital " + std::string(hospital) + " is not admitted");
+    return make_error(ErrorCode::kHospitalNotAdmitted,
+                      "grantee hospital " + std::string(hospital) + " is not admitted");
   }
   for (const auto& id : grant.scope) {
     auto record = find_record(state, id);
@@ -237,11 +259,13 @@ Result<Plan> check_access_grant(const Transaction& tx, const StateView& state, c
   grant.granted_at_ms = ctx.time_ms;
   grant.grant_tx = ctx.tx_id;
   Plan plan;
-  plan.push_back({kTableGrants, pair_key(grant.patient, grant.grantee), core::canonicalize(grant_json(grant))});
+  plan.push_back({kTableGrants, pair_key(grant.patient, grant.grantee),
+                  core::canonicalize(grant_json(grant))});
   return plan;
 }
 
-Result<Plan> check_access_revoke(const Transaction& tx, const StateView& state, const BlockContext& ctx) {
+Result<Plan> check_access_revoke(const Transaction& tx, const StateView& state,
+                                 const BlockContext& ctx) {
   BodyReader body(tx.body, tx.type);
   auto patient = body.principal("patient");
   if (!patient) return patient.error();
@@ -270,7 +294,8 @@ Result<Plan> check_access_revoke(const Transaction& tx, const StateView& state, 
   auto grant = find_grant(state, *patient, *grantee);
   if (!grant) return grant.error();
   if (!*grant || (*grant)->status != "active") {
-    return make_error(ErrorCode::kGrantNotFound, "no active grant of " + *patient + " to " + *grantee);
+    return make_error(ErrorCode::kGrantNotFound,
+                      "no active grant of " + *patient + " to " + *grantee);
   }
   Plan plan;
   if (rotated) {
@@ -279,19 +304,23 @@ Result<Plan> check_access_revoke(const Transaction& tx, const StateView& state, 
     const std::uint64_t last = *latest ? (*latest)->version : 0;
     if (rotated->version <= last) {
       return make_error(ErrorCode::kPatientKeyVersionStale,
-                        "patient key version " + std::to_string(rotated->version) + " is not above " + std::to_string(last));
+                        "patient key version " + std::to_string(rotated->version) +
+                            " is not above " + std::to_string(last));
     }
-    plan.push_back({kTablePatientKeys, numbered_key(*patient, rotated->version), core::canonicalize(patient_key_json(*rotated))});
+    plan.push_back({kTablePatientKeys, numbered_key(*patient, rotated->version),
+                    core::canonicalize(patient_key_json(*rotated))});
   }
   GrantEntry updated = std::move(**grant);
   updated.status = "revoked";
   updated.revoked_at_ms = ctx.time_ms;
   updated.revoke_tx = ctx.tx_id;
-  plan.push_back({kTableGrants, pair_key(*patient, *grantee), core::canonicalize(grant_json(updated))});
+  plan.push_back(
+      {kTableGrants, pair_key(*patient, *grantee), core::canonicalize(grant_json(updated))});
   return plan;
 }
 
-Result<Plan> check_record_read(const Transaction& tx, const StateView& state, const BlockContext& ctx) {
+Result<Plan> check_record_read(const Transaction& tx, const StateView& state,
+                               const BlockContext& ctx) {
   BodyReader body(tx.body, tx.type);
   auto record_id = body.text("record", kMaxRecordIdBytes, false);
   if (!record_id) return record_id.error();
@@ -314,10 +343,12 @@ Result<Plan> check_record_read(const Transaction& tx, const StateView& state, co
 
   auto record = find_record(state, *record_id);
   if (!record) return record.error();
-  if (!*record) return make_error(ErrorCode::kRecordNotFound, "record " + *record_id + " does not exist");
+  if (!*record)
+    return make_error(ErrorCode::kRecordNotFound, "record " + *record_id + " does not exist");
   const std::uint64_t read_version = version.value_or((*record)->latest);
   if (read_version > (*record)->latest) {
-    return make_error(ErrorCode::kRecordNotFound, "record " + *record_id + " has no version " + std::to_string(read_version));
+    return make_error(ErrorCode::kRecordNotFound,
+                      "record " + *record_id + " has no version " + std::to_string(read_version));
   }
 
   std::string basis;
@@ -340,10 +371,15 @@ Result<Plan> check_record_read(const Transaction& tx, const StateView& state, co
       }
     }
     if (basis.empty()) {
-      if (expired) return make_error(ErrorCode::kGrantExpired, "the grant covering " + *record_id + " has expired");
-      if (revoked) return make_error(ErrorCode::kGrantRevoked, "the grant covering " + *record_id + " was revoked");
+      if (expired)
+        return make_error(ErrorCode::kGrantExpired,
+                          "the grant covering " + *record_id + " has expired");
+      if (revoked)
+        return make_error(ErrorCode::kGrantRevoked,
+                          "the grant covering " + *record_id + " was revoked");
       return make_error(ErrorCode::kReadNotAuthorized,
-                        doctor.principal() + " is not at the owner's hospital and holds no grant for " + *record_id);
+                        doctor.principal() +
+                            " is not at the owner's hospital and holds no grant for " + *record_id);
     }
   }
 

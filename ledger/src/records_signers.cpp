@@ -42,18 +42,21 @@ Result<std::pair<ca::Certificate, bool>> parse_ca_der(const core::Bytes& der) {
 }
 
 /// A CA certificate of an admitted hospital: {"der","hospital"}.
-Result<std::optional<std::pair<std::string, ca::Certificate>>> find_ca_certificate(const StateView& state,
-                                                                                   const core::Digest& fp) {
+Result<std::optional<std::pair<std::string, ca::Certificate>>> find_ca_certificate(
+    const StateView& state, const core::Digest& fp) {
   using Found = std::optional<std::pair<std::string, ca::Certificate>>;
   auto raw = state.get(kTableCaCerts, digest_key(fp));
   if (!raw) return raw.error();
   if (!*raw) return Found{};
-  auto value = core::parse_restricted_json(std::string_view(reinterpret_cast<const char*>((*raw)->data()), (*raw)->size()));
-  if (!value || !value->is_object()) return make_error(ErrorCode::kLedgerCorrupt, "state: bad cacerts entry");
+  auto value = core::parse_restricted_json(
+      std::string_view(reinterpret_cast<const char*>((*raw)->data()), (*raw)->size()));
+  if (!value || !value->is_object())
+    return make_error(ErrorCode::kLedgerCorrupt, "state: bad cacerts entry");
   const auto& o = value->as_object();
   auto der = o.find("der");
   auto hospital = o.find("hospital");
-  if (der == o.end() || !der->value().is_string() || hospital == o.end() || !hospital->value().is_string()) {
+  if (der == o.end() || !der->value().is_string() || hospital == o.end() ||
+      !hospital->value().is_string()) {
     return make_error(ErrorCode::kLedgerCorrupt, "state: bad cacerts entry");
   }
   auto bytes = core::base64url_decode(std::string_view(der->value().as_string()));
@@ -70,17 +73,21 @@ ca::Role role_of(const CertificateEntry& entry) {
 
 ErrorCode missing_code(ca::Role role) {
   switch (role) {
-    case ca::Role::kDoctor: return ErrorCode::kDoctorSignatureMissing;
-    case ca::Role::kPatient: return ErrorCode::kPatientSignatureMissing;
-    case ca::Role::kNode: return ErrorCode::kNodeSignatureMissing;
-    default: return ErrorCode::kCertificateWrongRole;
+    case ca::Role::kDoctor:
+      return ErrorCode::kDoctorSignatureMissing;
+    case ca::Role::kPatient:
+      return ErrorCode::kPatientSignatureMissing;
+    case ca::Role::kNode:
+      return ErrorCode::kNodeSignatureMissing;
+    default:
+      return ErrorCode::kCertificateWrongRole;
   }
 }
 
 }  // namespace
 
-Result<std::vector<ResolvedSigner>> resolve_signers(const Transaction& tx, const StateView& state,
-                                                    const std::vector<ca::Certificate>& candidates) {
+Result<std::vector<ResolvedSigner>> resolve_signers(
+    const Transaction& tx, const StateView& state, const std::vector<ca::Certificate>& candidates) {
   std::vector<ResolvedSigner> out;
   out.reserve(tx.signatures.size());
   const core::Digest id = tx_id(tx);
@@ -93,7 +100,9 @@ Result<std::vector<ResolvedSigner>> resolve_signers(const Transaction& tx, const
     std::optional<ParsedRoleCertificate> parsed;  // role certificates: parsed once per DER
     if (*entry) {
       auto cert = parse_role_certificate((*entry)->der);
-      if (!cert) return make_error(ErrorCode::kLedgerCorrupt, "state: a registered certificate does not parse");
+      if (!cert)
+        return make_error(ErrorCode::kLedgerCorrupt,
+                          "state: a registered certificate does not parse");
       signer.kind = SignerKind::kRoleCertificate;
       signer.entry = std::move(**entry);
       signer.certificate = cert->certificate;
@@ -106,22 +115,26 @@ Result<std::vector<ResolvedSigner>> resolve_signers(const Transaction& tx, const
         signer.hospital = (*ca_cert)->first;
         signer.certificate = std::move((*ca_cert)->second);
       } else {
-        auto it = std::find_if(candidates.begin(), candidates.end(),
-                               [&](const ca::Certificate& c) { return certificate_fingerprint(c) == signer.fingerprint; });
+        auto it = std::find_if(candidates.begin(), candidates.end(), [&](const ca::Certificate& c) {
+          return certificate_fingerprint(c) == signer.fingerprint;
+        });
         if (it == candidates.end()) {
           return make_error(ErrorCode::kCertNotOnLedger,
-                            "signature " + std::to_string(i) + ": certificate " + short_fp(signer.fingerprint) +
-                                "... is not on the ledger");
+                            "signature " + std::to_string(i) + ": certificate " +
+                                short_fp(signer.fingerprint) + "... is not on the ledger");
         }
         signer.kind = SignerKind::kCandidateCa;
         signer.certificate = *it;
       }
     }
-    auto verified = parsed ? verify_with(tx, i, *parsed, id) : verify_signature(tx, i, signer.certificate->public_key_spki());
+    auto verified = parsed ? verify_with(tx, i, *parsed, id)
+                           : verify_signature(tx, i, signer.certificate->public_key_spki());
     if (!verified) {
-      ErrorCode code = verified.error().code == ErrorCode::kUnsupportedAlgorithm ? ErrorCode::kUnsupportedAlgorithm
-                                                                                  : ErrorCode::kSignatureInvalid;
-      return make_error(code, "signature " + std::to_string(i) + " (certificate " + short_fp(signer.fingerprint) +
+      ErrorCode code = verified.error().code == ErrorCode::kUnsupportedAlgorithm
+                           ? ErrorCode::kUnsupportedAlgorithm
+                           : ErrorCode::kSignatureInvalid;
+      return make_error(code, "signature " + std::to_string(i) + " (certificate " +
+                                  short_fp(signer.fingerprint) +
                                   "...): " + verified.error().message);
     }
     out.push_back(std::move(signer));
@@ -141,7 +154,8 @@ Result<ca::TrustAnchors> load_trust_anchors(const StateView& state) {
     std::copy(key.begin(), key.end(), fp.begin());
     auto found = find_ca_certificate(state, fp);
     if (!found || !*found) {
-      failure = found ? make_error(ErrorCode::kLedgerCorrupt, "state: cacerts vanished") : found.error();
+      failure =
+          found ? make_error(ErrorCode::kLedgerCorrupt, "state: cacerts vanished") : found.error();
       return false;
     }
     auto& cert = (*found)->second;
@@ -157,39 +171,47 @@ Result<ca::TrustAnchors> load_trust_anchors(const StateView& state) {
 
 Result<std::vector<const ResolvedSigner*>> require_roles(const std::vector<ResolvedSigner>& signers,
                                                          const std::vector<ca::Role>& roles,
-                                                         const ca::TrustAnchors& anchors, std::time_t at) {
+                                                         const ca::TrustAnchors& anchors,
+                                                         std::time_t at) {
   std::vector<const ResolvedSigner*> chosen;
   for (ca::Role role : roles) {
     const ResolvedSigner* found = nullptr;
     for (const auto& s : signers) {
       if (s.kind != SignerKind::kRoleCertificate || role_of(*s.entry) != role) continue;
       if (found != nullptr) {
-        return make_error(ErrorCode::kSignerRoleDuplicated,
-                          "two signatures by " + std::string(ca::role_name(role)) + " certificates");
+        return make_error(
+            ErrorCode::kSignerRoleDuplicated,
+            "two signatures by " + std::string(ca::role_name(role)) + " certificates");
       }
       found = &s;
     }
     if (found == nullptr) {
-      return make_error(missing_code(role), "no signature by a " + std::string(ca::role_name(role)) + " certificate");
+      return make_error(missing_code(role),
+                        "no signature by a " + std::string(ca::role_name(role)) + " certificate");
     }
     chosen.push_back(found);
   }
   for (const auto& s : signers) {
     if (std::find(chosen.begin(), chosen.end(), &s) != chosen.end()) continue;
-    std::string what = s.kind == SignerKind::kRoleCertificate ? "a " + s.entry->role + " certificate" : "a CA certificate";
+    std::string what = s.kind == SignerKind::kRoleCertificate
+                           ? "a " + s.entry->role + " certificate"
+                           : "a CA certificate";
     return make_error(ErrorCode::kCertificateWrongRole,
-                      "signature " + std::to_string(s.index) + " is by " + what + ", which this transaction does not take");
+                      "signature " + std::to_string(s.index) + " is by " + what +
+                          ", which this transaction does not take");
   }
   const core::Digest anchors_digest = trust_anchors_digest(anchors);
   for (std::size_t i = 0; i < roles.size(); ++i) {
     const ResolvedSigner& s = *chosen[i];
     const std::string who = std::string(ca::role_name(roles[i])) + " certificate " + s.principal();
     if (s.entry->status == "revoked") {
-      return make_error(ErrorCode::kCertificateRevoked, who + " was revoked (" + s.entry->reason + ")");
+      return make_error(ErrorCode::kCertificateRevoked,
+                        who + " was revoked (" + s.entry->reason + ")");
     }
     // Revocation was read from state just above, for this transaction; the cache
     // only skips rebuilding a path that already validated under the same CA set.
-    auto valid = validate_chain_cached(*s.certificate, s.fingerprint, anchors, anchors_digest, at, roles[i]);
+    auto valid =
+        validate_chain_cached(*s.certificate, s.fingerprint, anchors, anchors_digest, at, roles[i]);
     if (!valid) return make_error(valid.error().code, who + ": " + valid.error().message);
   }
   return chosen;

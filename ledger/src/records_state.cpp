@@ -23,7 +23,8 @@ Result<std::unique_ptr<StateSnapshot>> StateSnapshot::open(Store& store) {
   return std::unique_ptr<StateSnapshot>(new StateSnapshot(std::move(*txn)));
 }
 
-Result<std::optional<core::Bytes>> StateSnapshot::get(std::string_view table, core::ByteView key) const {
+Result<std::optional<core::Bytes>> StateSnapshot::get(std::string_view table,
+                                                      core::ByteView key) const {
   auto k = detail::state_key(table, key);
   if (!k) return k.error();
   auto v = txn_.get(Table::kState, *k);
@@ -32,8 +33,9 @@ Result<std::optional<core::Bytes>> StateSnapshot::get(std::string_view table, co
   return std::optional<core::Bytes>(core::Bytes((*v)->begin(), (*v)->end()));
 }
 
-Result<void> StateSnapshot::scan(std::string_view table, core::ByteView prefix,
-                                 const std::function<bool(core::ByteView, core::ByteView)>& visit) const {
+Result<void> StateSnapshot::scan(
+    std::string_view table, core::ByteView prefix,
+    const std::function<bool(core::ByteView, core::ByteView)>& visit) const {
   // The prefix may be empty (a whole table), which state_key refuses as a key: check
   // the table name with a one-byte probe key, then build the seek prefix by hand.
   static constexpr std::uint8_t kProbe[1] = {0x01};
@@ -49,7 +51,8 @@ Result<void> StateSnapshot::scan(std::string_view table, core::ByteView prefix,
     if (!entry) return entry.error();
     if (!*entry) return core::success();
     core::ByteView key = (*entry)->key;
-    if (key.size() < seek.size() || !std::equal(seek.begin(), seek.end(), key.begin())) return core::success();
+    if (key.size() < seek.size() || !std::equal(seek.begin(), seek.end(), key.begin()))
+      return core::success();
     if (!visit(key.subspan(table_prefix), (*entry)->value)) return core::success();
     entry = cursor->next();
   }
@@ -62,7 +65,8 @@ namespace {
 using records::as_text;
 
 template <typename T, typename Parse>
-Result<std::optional<T>> lookup(const StateView& state, std::string_view table, const core::Bytes& key, Parse parse) {
+Result<std::optional<T>> lookup(const StateView& state, std::string_view table,
+                                const core::Bytes& key, Parse parse) {
   auto raw = state.get(table, key);
   if (!raw) return raw.error();
   if (!*raw) return std::optional<T>{};
@@ -72,7 +76,8 @@ Result<std::optional<T>> lookup(const StateView& state, std::string_view table, 
 }
 
 template <typename T, typename Parse>
-Result<std::vector<T>> collect(const StateView& state, std::string_view table, const core::Bytes& prefix, Parse parse) {
+Result<std::vector<T>> collect(const StateView& state, std::string_view table,
+                               const core::Bytes& prefix, Parse parse) {
   std::vector<T> out;
   std::optional<core::Error> failure;
   auto scanned = state.scan(table, prefix, [&](core::ByteView, core::ByteView value) {
@@ -91,20 +96,25 @@ Result<std::vector<T>> collect(const StateView& state, std::string_view table, c
 
 }  // namespace
 
-Result<std::optional<CertificateEntry>> find_certificate(const StateView& state, const core::Digest& fingerprint) {
-  return lookup<CertificateEntry>(state, kTableCerts, records::digest_key(fingerprint), records::parse_certificate_entry);
+Result<std::optional<CertificateEntry>> find_certificate(const StateView& state,
+                                                         const core::Digest& fingerprint) {
+  return lookup<CertificateEntry>(state, kTableCerts, records::digest_key(fingerprint),
+                                  records::parse_certificate_entry);
 }
 
-Result<std::optional<HospitalEntry>> find_hospital(const StateView& state, std::string_view hospital_id) {
+Result<std::optional<HospitalEntry>> find_hospital(const StateView& state,
+                                                   std::string_view hospital_id) {
   if (hospital_id.empty()) return std::optional<HospitalEntry>{};
-  return lookup<HospitalEntry>(state, kTableHospitals, records::text_key(hospital_id), records::parse_hospital_entry);
+  return lookup<HospitalEntry>(state, kTableHospitals, records::text_key(hospital_id),
+                               records::parse_hospital_entry);
 }
 
 Result<std::vector<HospitalEntry>> list_hospitals(const StateView& state) {
   return collect<HospitalEntry>(state, kTableHospitals, {}, records::parse_hospital_entry);
 }
 
-Result<std::vector<core::Digest>> person_certificates(const StateView& state, std::string_view principal) {
+Result<std::vector<core::Digest>> person_certificates(const StateView& state,
+                                                      std::string_view principal) {
   std::vector<core::Digest> out;
   const core::Bytes prefix = records::prefix_key(principal);
   auto scanned = state.scan(kTablePersons, prefix, [&](core::ByteView key, core::ByteView) {
@@ -121,47 +131,59 @@ Result<std::vector<core::Digest>> person_certificates(const StateView& state, st
 
 Result<std::optional<RecordEntry>> find_record(const StateView& state, std::string_view record_id) {
   if (record_id.empty()) return std::optional<RecordEntry>{};
-  return lookup<RecordEntry>(state, kTableRecords, records::text_key(record_id), records::parse_record_entry);
+  return lookup<RecordEntry>(state, kTableRecords, records::text_key(record_id),
+                             records::parse_record_entry);
 }
 
-Result<std::optional<RecordVersionEntry>> find_record_version(const StateView& state, std::string_view record_id,
+Result<std::optional<RecordVersionEntry>> find_record_version(const StateView& state,
+                                                              std::string_view record_id,
                                                               std::uint64_t version) {
-  return lookup<RecordVersionEntry>(state, kTableRecordVersions, records::numbered_key(record_id, version),
+  return lookup<RecordVersionEntry>(state, kTableRecordVersions,
+                                    records::numbered_key(record_id, version),
                                     records::parse_record_version_entry);
 }
 
 Result<std::vector<std::string>> patient_records(const StateView& state, std::string_view patient) {
   std::vector<std::string> out;
   const core::Bytes prefix = records::prefix_key(patient);
-  auto scanned = state.scan(kTableRecordsByPatient, prefix, [&](core::ByteView key, core::ByteView) {
-    out.emplace_back(as_text(key.subspan(prefix.size())));
-    return true;
-  });
+  auto scanned =
+      state.scan(kTableRecordsByPatient, prefix, [&](core::ByteView key, core::ByteView) {
+        out.emplace_back(as_text(key.subspan(prefix.size())));
+        return true;
+      });
   if (!scanned) return scanned.error();
   return out;
 }
 
-Result<std::optional<GrantEntry>> find_grant(const StateView& state, std::string_view patient, std::string_view grantee) {
-  return lookup<GrantEntry>(state, kTableGrants, records::pair_key(patient, grantee), records::parse_grant_entry);
+Result<std::optional<GrantEntry>> find_grant(const StateView& state, std::string_view patient,
+                                             std::string_view grantee) {
+  return lookup<GrantEntry>(state, kTableGrants, records::pair_key(patient, grantee),
+                            records::parse_grant_entry);
 }
 
 Result<std::vector<GrantEntry>> patient_grants(const StateView& state, std::string_view patient) {
-  return collect<GrantEntry>(state, kTableGrants, records::prefix_key(patient), records::parse_grant_entry);
+  return collect<GrantEntry>(state, kTableGrants, records::prefix_key(patient),
+                             records::parse_grant_entry);
 }
 
-Result<std::optional<PatientKeyEntry>> latest_patient_key(const StateView& state, std::string_view patient) {
-  auto all = collect<PatientKeyEntry>(state, kTablePatientKeys, records::prefix_key(patient), records::parse_patient_key_entry);
+Result<std::optional<PatientKeyEntry>> latest_patient_key(const StateView& state,
+                                                          std::string_view patient) {
+  auto all = collect<PatientKeyEntry>(state, kTablePatientKeys, records::prefix_key(patient),
+                                      records::parse_patient_key_entry);
   if (!all) return all.error();
   if (all->empty()) return std::optional<PatientKeyEntry>{};
-  return std::optional<PatientKeyEntry>(std::move(all->back()));  // u64 BE keys: the last is the highest
+  return std::optional<PatientKeyEntry>(
+      std::move(all->back()));  // u64 BE keys: the last is the highest
 }
 
 Result<std::vector<ReadEntry>> reads_of_record(const StateView& state, std::string_view record_id) {
-  return collect<ReadEntry>(state, kTableReadsByRecord, records::prefix_key(record_id), records::parse_read_entry);
+  return collect<ReadEntry>(state, kTableReadsByRecord, records::prefix_key(record_id),
+                            records::parse_read_entry);
 }
 
 Result<std::vector<ReadEntry>> reads_of_patient(const StateView& state, std::string_view patient) {
-  return collect<ReadEntry>(state, kTableReadsByPatient, records::prefix_key(patient), records::parse_read_entry);
+  return collect<ReadEntry>(state, kTableReadsByPatient, records::prefix_key(patient),
+                            records::parse_read_entry);
 }
 
 }  // namespace medledger::ledger

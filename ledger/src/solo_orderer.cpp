@@ -14,7 +14,8 @@ using core::make_error;
 using core::Result;
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -23,8 +24,7 @@ std::int64_t now_ms() {
 void tell(const CommitCallback& on_commit, Result<Receipt> outcome) {
   try {
     on_commit(std::move(outcome));
-  } catch (...) {
-  }
+  } catch (...) {}
 }
 
 SoloOptions clamp(SoloOptions o) {
@@ -37,11 +37,12 @@ SoloOptions clamp(SoloOptions o) {
 
 }  // namespace
 
-SoloOrderer::SoloOrderer(Ledger& ledger, Contract& contract, core::Signer& signer, const SoloOptions& options)
+SoloOrderer::SoloOrderer(Ledger& ledger, Contract& contract, core::Signer& signer,
+                         const SoloOptions& options)
     : ledger_(ledger), contract_(contract), signer_(signer), options_(clamp(options)) {}
 
-std::unique_ptr<SoloOrderer> SoloOrderer::start(Ledger& ledger, Contract& contract, core::Signer& signer,
-                                                const SoloOptions& options) {
+std::unique_ptr<SoloOrderer> SoloOrderer::start(Ledger& ledger, Contract& contract,
+                                                core::Signer& signer, const SoloOptions& options) {
   std::unique_ptr<SoloOrderer> orderer(new SoloOrderer(ledger, contract, signer, options));
   orderer->writer_ = std::thread([o = orderer.get()] { o->run(); });
   return orderer;
@@ -66,7 +67,8 @@ std::uint64_t SoloOrderer::blocks_committed() const {
 std::future<Result<Receipt>> Orderer::submit(std::string wire) {
   auto promise = std::make_shared<std::promise<Result<Receipt>>>();
   auto future = promise->get_future();
-  submit_then(std::move(wire), [promise](Result<Receipt> result) { promise->set_value(std::move(result)); });
+  submit_then(std::move(wire),
+              [promise](Result<Receipt> result) { promise->set_value(std::move(result)); });
   return future;
 }
 
@@ -76,22 +78,25 @@ void SoloOrderer::submit_then(std::string wire, CommitCallback on_commit) {
   auto logged = ledger_.find(pending->id);
   if (!logged) return on_commit(logged.error());
   if (*logged) {
-    return on_commit(make_error(ErrorCode::kTxDuplicate,
-                                "ordering: transaction " + core::hex_encode(pending->id) + " is already in the log"));
+    return on_commit(make_error(
+        ErrorCode::kTxDuplicate,
+        "ordering: transaction " + core::hex_encode(pending->id) + " is already in the log"));
   }
   std::unique_lock lock(mutex_);
   auto refuse = [&](core::Error error) {
     lock.unlock();  // the callback may submit again
     on_commit(std::move(error));
   };
-  if (stopping_) return refuse(make_error(ErrorCode::kOrderingStopped, "ordering: the orderer is stopping"));
+  if (stopping_)
+    return refuse(make_error(ErrorCode::kOrderingStopped, "ordering: the orderer is stopping"));
   if (queue_.size() >= options_.max_queued) {
     return refuse(make_error(ErrorCode::kOrderingStopped, "ordering: the queue is full (" +
                                                               std::to_string(options_.max_queued) +
                                                               " transactions); retry later"));
   }
   if (!queued_ids_.insert(pending->id).second) {
-    return refuse(make_error(ErrorCode::kTxDuplicate, "ordering: the same transaction is already queued"));
+    return refuse(
+        make_error(ErrorCode::kTxDuplicate, "ordering: the same transaction is already queued"));
   }
   queued_bytes_ += pending->wire.size();
   queue_.push_back(Queued{std::move(*pending), std::move(on_commit)});
@@ -108,7 +113,8 @@ std::deque<SoloOrderer::Queued> SoloOrderer::next_batch(std::unique_lock<std::mu
   if (options_.batch_delay.count() > 0) {
     auto deadline = std::chrono::steady_clock::now() + options_.batch_delay;
     arrived_.wait_until(lock, deadline, [this] {
-      return stopping_ || queue_.size() >= options_.max_batch_count || queued_bytes_ >= options_.max_batch_bytes;
+      return stopping_ || queue_.size() >= options_.max_batch_count ||
+             queued_bytes_ >= options_.max_batch_bytes;
     });
   }
   std::deque<Queued> batch;
@@ -154,7 +160,8 @@ void SoloOrderer::commit_batch(std::deque<Queued>& batch) {
     for (Queued& q : batch) tell(q.on_commit, error);
   };
   auto block = ledger_.append_block(txs, now_ms(), contract_, signer_);
-  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].tx.id = txs[i].id;  // for queued_ids_ cleanup
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    batch[i].tx.id = txs[i].id;  // for queued_ids_ cleanup
   if (!block) return fail_all(block.error());
   MEDLEDGER_ASSERT(block->outcomes.size() == batch.size());
   if (block->committed) {
@@ -171,16 +178,19 @@ void SoloOrderer::commit_batch(std::deque<Queued>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const TxOutcome& outcome = block->outcomes[i];
     if (outcome.duplicate) {
-      tell(batch[i].on_commit, make_error(ErrorCode::kTxDuplicate,
-                                    "ordering: transaction " + core::hex_encode(outcome.tx_id) + " is already in the log"));
+      tell(batch[i].on_commit,
+           make_error(ErrorCode::kTxDuplicate, "ordering: transaction " +
+                                                   core::hex_encode(outcome.tx_id) +
+                                                   " is already in the log"));
       continue;
     }
     if (!checkpoint) {
-      tell(batch[i].on_commit, Receipt{outcome.tx_id, block->header.height, outcome.sequence, outcome.result, {}, {}});
+      tell(batch[i].on_commit,
+           Receipt{outcome.tx_id, block->header.height, outcome.sequence, outcome.result, {}, {}});
       continue;
     }
-    tell(batch[i].on_commit,
-         make_receipt(ledger_, outcome.tx_id, block->header.height, outcome.sequence, outcome.result, *checkpoint));
+    tell(batch[i].on_commit, make_receipt(ledger_, outcome.tx_id, block->header.height,
+                                          outcome.sequence, outcome.result, *checkpoint));
   }
 }
 

@@ -19,14 +19,16 @@ constexpr unsigned kMaxDatabases = kTableCount + 1;
 // Files are created owner read/write, group read (the service account and auditors' group).
 constexpr mdb_mode_t kFileMode = 0640;
 
-constexpr std::string_view kTableNames[kTableCount] = {"blocks", "txs", "txid", "merkle", "meta", "state"};
+constexpr std::string_view kTableNames[kTableCount] = {"blocks", "txs",  "txid",
+                                                       "merkle", "meta", "state"};
 
 core::Error storage_error(std::string_view call, int rc) {
   return make_error(ErrorCode::kLedgerStorage, std::string(call) + ": " + mdb_strerror(rc));
 }
 
 MDB_val to_val(core::ByteView bytes) {
-  return MDB_val{bytes.size(), const_cast<std::uint8_t*>(bytes.data())};  // LMDB does not write through it
+  return MDB_val{bytes.size(),
+                 const_cast<std::uint8_t*>(bytes.data())};  // LMDB does not write through it
 }
 core::ByteView from_val(const MDB_val& val) {
   return core::ByteView(static_cast<const std::uint8_t*>(val.mv_data), val.mv_size);
@@ -69,14 +71,16 @@ Result<std::optional<core::ByteView>> Txn::get(Table table, core::ByteView key) 
   MDB_val v{};
   int rc = mdb_get(txn_, dbi(table), &k, &v);
   if (rc == MDB_NOTFOUND) return std::optional<core::ByteView>{};
-  if (rc != MDB_SUCCESS) return storage_error("mdb_get(" + std::string(table_name(table)) + ")", rc);
+  if (rc != MDB_SUCCESS)
+    return storage_error("mdb_get(" + std::string(table_name(table)) + ")", rc);
   return std::optional<core::ByteView>(from_val(v));
 }
 
 Result<std::uint64_t> Txn::count(Table table) const {
   MDB_stat stat{};
   int rc = mdb_stat(txn_, dbi(table), &stat);
-  if (rc != MDB_SUCCESS) return storage_error("mdb_stat(" + std::string(table_name(table)) + ")", rc);
+  if (rc != MDB_SUCCESS)
+    return storage_error("mdb_stat(" + std::string(table_name(table)) + ")", rc);
   return static_cast<std::uint64_t>(stat.ms_entries);
 }
 
@@ -131,7 +135,8 @@ Result<bool> WriteTxn::append(Table table, core::ByteView key, core::ByteView va
   return true;
 }
 
-Result<std::optional<std::span<std::uint8_t>>> WriteTxn::append_reserved(Table table, core::ByteView key,
+Result<std::optional<std::span<std::uint8_t>>> WriteTxn::append_reserved(Table table,
+                                                                         core::ByteView key,
                                                                          std::size_t size) {
   MEDLEDGER_ASSERT(txn_ != nullptr);
   MDB_val k = to_val(key);
@@ -139,7 +144,8 @@ Result<std::optional<std::span<std::uint8_t>>> WriteTxn::append_reserved(Table t
   int rc = mdb_put(txn_, dbi(table), &k, &v, MDB_APPEND | MDB_RESERVE);
   if (rc == MDB_KEYEXIST) return std::optional<std::span<std::uint8_t>>{};
   if (rc != MDB_SUCCESS) return fail("mdb_put(append, reserve)", table, rc);
-  return std::optional<std::span<std::uint8_t>>(std::span<std::uint8_t>(static_cast<std::uint8_t*>(v.mv_data), size));
+  return std::optional<std::span<std::uint8_t>>(
+      std::span<std::uint8_t>(static_cast<std::uint8_t*>(v.mv_data), size));
 }
 
 Result<bool> WriteTxn::erase(Table table, core::ByteView key) {
@@ -178,7 +184,8 @@ Result<void> WriteTxn::commit_nested() {
 Result<Cursor> Cursor::open(const Txn& txn, Table table) {
   MDB_cursor* cursor = nullptr;
   int rc = mdb_cursor_open(txn.handle(), txn.dbi(table), &cursor);
-  if (rc != MDB_SUCCESS) return storage_error("mdb_cursor_open(" + std::string(table_name(table)) + ")", rc);
+  if (rc != MDB_SUCCESS)
+    return storage_error("mdb_cursor_open(" + std::string(table_name(table)) + ")", rc);
   return Cursor(cursor);
 }
 
@@ -206,18 +213,24 @@ Result<std::optional<Entry>> Cursor::seek(core::ByteView key) {
 
 // ---- Store -----------------------------------------------------------------
 
-Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, const StoreOptions& options) {
-  if (options.initial_map_bytes < kMinMapBytes || options.max_map_bytes < options.initial_map_bytes) {
-    return make_error(ErrorCode::kInvalidArgument, "store: map sizes must satisfy 1 MiB <= initial <= max");
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir,
+                                           const StoreOptions& options) {
+  if (options.initial_map_bytes < kMinMapBytes ||
+      options.max_map_bytes < options.initial_map_bytes) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "store: map sizes must satisfy 1 MiB <= initial <= max");
   }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return make_error(ErrorCode::kIoError, "store: cannot create " + dir.string() + ": " + ec.message());
+  if (ec)
+    return make_error(ErrorCode::kIoError,
+                      "store: cannot create " + dir.string() + ": " + ec.message());
 
   std::unique_ptr<Store> store(new Store(dir, options));
   int rc = mdb_env_create(&store->env_);
   if (rc != MDB_SUCCESS) return storage_error("mdb_env_create", rc);
-  if ((rc = mdb_env_set_maxdbs(store->env_, kMaxDatabases)) != MDB_SUCCESS) return storage_error("mdb_env_set_maxdbs", rc);
+  if ((rc = mdb_env_set_maxdbs(store->env_, kMaxDatabases)) != MDB_SUCCESS)
+    return storage_error("mdb_env_set_maxdbs", rc);
   if ((rc = mdb_env_set_maxreaders(store->env_, options.max_readers)) != MDB_SUCCESS) {
     return storage_error("mdb_env_set_maxreaders", rc);
   }
@@ -230,7 +243,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, con
   if (rc != MDB_SUCCESS) return storage_error("mdb_env_open(" + dir.string() + ")", rc);
   // A process killed inside a read txn leaves its slot behind; free it now.
   int dead = 0;
-  if ((rc = mdb_reader_check(store->env_, &dead)) != MDB_SUCCESS) return storage_error("mdb_reader_check", rc);
+  if ((rc = mdb_reader_check(store->env_, &dead)) != MDB_SUCCESS)
+    return storage_error("mdb_reader_check", rc);
   MEDLEDGER_TRY(store->open_tables());
   return store;
 }
@@ -284,7 +298,8 @@ Result<MDB_txn*> Store::begin(MDB_txn* parent, unsigned flags) {
   }
   if (rc != MDB_SUCCESS) {
     leave_txn();
-    return storage_error((flags & MDB_RDONLY) != 0 ? "mdb_txn_begin(read)" : "mdb_txn_begin(write)", rc);
+    return storage_error((flags & MDB_RDONLY) != 0 ? "mdb_txn_begin(read)" : "mdb_txn_begin(write)",
+                         rc);
   }
   return txn;
 }
@@ -306,23 +321,28 @@ MDB_envinfo Store::env_info() const {
 
 std::size_t Store::map_bytes() const { return env_info().me_mapsize; }
 
-std::uint64_t Store::last_committed_txn() const { return static_cast<std::uint64_t>(env_info().me_last_txnid); }
+std::uint64_t Store::last_committed_txn() const {
+  return static_cast<std::uint64_t>(env_info().me_last_txnid);
+}
 
 Result<void> Store::grow_map() {
   std::size_t current = map_bytes();
   if (current >= options_.max_map_bytes) {
-    return make_error(ErrorCode::kLedgerFull, "store: map is at its maximum of " +
-                                                  std::to_string(options_.max_map_bytes) + " bytes");
+    return make_error(
+        ErrorCode::kLedgerFull,
+        "store: map is at its maximum of " + std::to_string(options_.max_map_bytes) + " bytes");
   }
   std::size_t next = current > options_.max_map_bytes / 2 ? options_.max_map_bytes : current * 2;
   std::unique_lock lock(gate_mutex_);
   growing_ = true;  // hold new transactions back so growth is not starved
-  bool idle = gate_changed_.wait_for(lock, options_.growth_wait, [this] { return open_txns_ == 0; });
+  bool idle =
+      gate_changed_.wait_for(lock, options_.growth_wait, [this] { return open_txns_ == 0; });
   if (!idle) {
     growing_ = false;
     gate_changed_.notify_all();
-    return make_error(ErrorCode::kLedgerStorage,
-                      "store: map full and read transactions stayed open longer than the growth wait");
+    return make_error(
+        ErrorCode::kLedgerStorage,
+        "store: map full and read transactions stayed open longer than the growth wait");
   }
   int rc = mdb_env_set_mapsize(env_, next);
   growing_ = false;
@@ -351,8 +371,9 @@ Result<void> Store::write(const std::function<Result<void>(WriteTxn&)>& body) {
         if (rc == MDB_MAP_FULL) {
           map_full = true;
         } else if (disk_full(rc)) {
-          outcome = make_error(ErrorCode::kLedgerFull, std::string("mdb_txn_commit: ") + mdb_strerror(rc) +
-                                                           " (nothing of this block was committed)");
+          outcome = make_error(ErrorCode::kLedgerFull,
+                               std::string("mdb_txn_commit: ") + mdb_strerror(rc) +
+                                   " (nothing of this block was committed)");
         } else {
           outcome = storage_error("mdb_txn_commit", rc);
         }
@@ -361,7 +382,8 @@ Result<void> Store::write(const std::function<Result<void>(WriteTxn&)>& body) {
     }
     leave_txn();
     if (!map_full) return outcome;
-    if (attempt >= kMaxGrowthRetries) return make_error(ErrorCode::kLedgerFull, "store: map growth did not help");
+    if (attempt >= kMaxGrowthRetries)
+      return make_error(ErrorCode::kLedgerFull, "store: map growth did not help");
     MEDLEDGER_TRY(grow_map());
   }
 }

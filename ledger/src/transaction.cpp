@@ -32,8 +32,8 @@ constexpr std::string_view kCertMember = "cert";
 constexpr std::string_view kSigMember = "sig";
 
 constexpr std::array<std::string_view, 8> kKnownTypes = {
-    "genesis",      "hospital.admit", "cert.register", "cert.revoke",
-    "record.put",   "access.grant",   "access.revoke", "record.read",
+    "genesis",    "hospital.admit", "cert.register", "cert.revoke",
+    "record.put", "access.grant",   "access.revoke", "record.read",
 };
 
 core::Error malformed(std::string what) {
@@ -47,29 +47,33 @@ std::size_t effective_max_signatures(const TransactionLimits& limits) {
   return std::min(limits.max_signatures, kMaxTransactionSignatures);
 }
 
-Result<void> require_only_members(const json::object& object, std::initializer_list<std::string_view> names,
+Result<void> require_only_members(const json::object& object,
+                                  std::initializer_list<std::string_view> names,
                                   std::string_view where) {
   for (std::string_view name : names) {
-    if (!object.contains(name)) return malformed(std::string(where) + " lacks member \"" + std::string(name) + "\"");
+    if (!object.contains(name))
+      return malformed(std::string(where) + " lacks member \"" + std::string(name) + "\"");
   }
   for (const auto& member : object) {
     if (std::find(names.begin(), names.end(), std::string_view(member.key())) == names.end()) {
-      return malformed(std::string(where) + " has unknown member \"" + std::string(member.key()) + "\"");
+      return malformed(std::string(where) + " has unknown member \"" + std::string(member.key()) +
+                       "\"");
     }
   }
   return core::success();
 }
 
-Result<core::Bytes> base64url_member(const json::object& object, std::string_view name, std::size_t min_bytes,
-                                     std::size_t max_bytes, std::string_view where) {
+Result<core::Bytes> base64url_member(const json::object& object, std::string_view name,
+                                     std::size_t min_bytes, std::size_t max_bytes,
+                                     std::string_view where) {
   const json::value& value = object.at(name);
   const std::string field = std::string(where) + "." + std::string(name);
   if (!value.is_string()) return malformed(field + " is not a string");
   auto bytes = core::base64url_decode(value.get_string());
   if (!bytes) return malformed(field + " is not base64url without padding");
   if (bytes->size() < min_bytes || bytes->size() > max_bytes) {
-    return malformed(field + " must decode to " + std::to_string(min_bytes) + ".." + std::to_string(max_bytes) +
-                     " bytes, got " + std::to_string(bytes->size()));
+    return malformed(field + " must decode to " + std::to_string(min_bytes) + ".." +
+                     std::to_string(max_bytes) + " bytes, got " + std::to_string(bytes->size()));
   }
   return bytes;
 }
@@ -77,10 +81,12 @@ Result<core::Bytes> base64url_member(const json::object& object, std::string_vie
 // The one spelling of an algorithm on the wire (core's parser also accepts CLI aliases).
 Result<core::KeyAlgorithm> parse_wire_algorithm(const json::value& value) {
   if (!value.is_string()) return malformed("signature alg is not a string");
-  for (core::KeyAlgorithm algorithm : {core::KeyAlgorithm::kEcdsaP256, core::KeyAlgorithm::kEd25519}) {
+  for (core::KeyAlgorithm algorithm :
+       {core::KeyAlgorithm::kEcdsaP256, core::KeyAlgorithm::kEd25519}) {
     if (value.get_string() == core::key_algorithm_name(algorithm)) return algorithm;
   }
-  return malformed("signature alg \"" + std::string(value.get_string()) + "\" is not ecdsa-p256 or ed25519");
+  return malformed("signature alg \"" + std::string(value.get_string()) +
+                   "\" is not ecdsa-p256 or ed25519");
 }
 
 Result<TransactionSignature> decode_signature(const json::value& value) {
@@ -91,7 +97,8 @@ Result<TransactionSignature> decode_signature(const json::value& value) {
   auto algorithm = parse_wire_algorithm(object.at(kAlgMember));
   if (!algorithm) return algorithm.error();
   signature.algorithm = *algorithm;
-  auto cert = base64url_member(object, kCertMember, kCertFingerprintBytes, kCertFingerprintBytes, "signature");
+  auto cert = base64url_member(object, kCertMember, kCertFingerprintBytes, kCertFingerprintBytes,
+                               "signature");
   if (!cert) return cert.error();
   std::copy(cert->begin(), cert->end(), signature.cert_fingerprint.begin());
   auto sig = base64url_member(object, kSigMember, 1, kMaxSignatureBytes, "signature");
@@ -100,9 +107,11 @@ Result<TransactionSignature> decode_signature(const json::value& value) {
   return signature;
 }
 
-Result<void> check_signatures(const std::vector<TransactionSignature>& signatures, const TransactionLimits& limits) {
+Result<void> check_signatures(const std::vector<TransactionSignature>& signatures,
+                              const TransactionLimits& limits) {
   if (signatures.size() > effective_max_signatures(limits)) {
-    return malformed("more than " + std::to_string(effective_max_signatures(limits)) + " signatures");
+    return malformed("more than " + std::to_string(effective_max_signatures(limits)) +
+                     " signatures");
   }
   for (std::size_t i = 0; i < signatures.size(); ++i) {
     const TransactionSignature& s = signatures[i];
@@ -120,11 +129,13 @@ Result<void> check_signatures(const std::vector<TransactionSignature>& signature
 
 // Checks of the covered fields shared by decode (after parsing) and check_transaction.
 Result<void> check_covered_fields(const Transaction& tx) {
-  if (tx.type.empty() || tx.type.size() > kMaxTypeNameBytes) return malformed("type has a wrong length");
-  if (tx.time_ms < 0 || tx.time_ms > core::kMaxJsonInteger) return malformed("time is out of range");
+  if (tx.type.empty() || tx.type.size() > kMaxTypeNameBytes)
+    return malformed("type has a wrong length");
+  if (tx.time_ms < 0 || tx.time_ms > core::kMaxJsonInteger)
+    return malformed("time is out of range");
   if (tx.nonce.size() < kMinNonceBytes || tx.nonce.size() > kMaxNonceBytes) {
-    return malformed("nonce must be " + std::to_string(kMinNonceBytes) + ".." + std::to_string(kMaxNonceBytes) +
-                     " bytes");
+    return malformed("nonce must be " + std::to_string(kMinNonceBytes) + ".." +
+                     std::to_string(kMaxNonceBytes) + " bytes");
   }
   return core::success();
 }
@@ -187,14 +198,16 @@ Result<Transaction> decode_transaction(std::string_view text, const TransactionL
   const std::size_t max_bytes = effective_max_bytes(limits);
   if (text.size() > max_bytes) {
     return make_error(ErrorCode::kTxTooLarge, "transaction of " + std::to_string(text.size()) +
-                                                  " bytes exceeds the limit of " + std::to_string(max_bytes));
+                                                  " bytes exceeds the limit of " +
+                                                  std::to_string(max_bytes));
   }
   auto parsed = core::parse_restricted_json(text, max_bytes);
   if (!parsed) return malformed(parsed.error().message);
   if (!parsed->is_object()) return malformed("the top-level value is not an object");
   json::object& object = parsed->get_object();
   MEDLEDGER_TRY(require_only_members(
-      object, {kTypeMember, kTimeMember, kNonceMember, kBodyMember, kSignaturesMember}, "transaction"));
+      object, {kTypeMember, kTimeMember, kNonceMember, kBodyMember, kSignaturesMember},
+      "transaction"));
 
   Transaction tx;
   const json::value& type = object.at(kTypeMember);
@@ -203,7 +216,8 @@ Result<Transaction> decode_transaction(std::string_view text, const TransactionL
   const json::value& time = object.at(kTimeMember);
   if (!time.is_int64()) return malformed("time is not an integer");
   tx.time_ms = time.get_int64();
-  auto nonce = base64url_member(object, kNonceMember, kMinNonceBytes, kMaxNonceBytes, "transaction");
+  auto nonce =
+      base64url_member(object, kNonceMember, kMinNonceBytes, kMaxNonceBytes, "transaction");
   if (!nonce) return nonce.error();
   tx.nonce = std::move(*nonce);
   json::value& body = object.at(kBodyMember);
@@ -212,7 +226,8 @@ Result<Transaction> decode_transaction(std::string_view text, const TransactionL
   const json::value& signatures = object.at(kSignaturesMember);
   if (!signatures.is_array()) return malformed("signatures is not an array");
   if (signatures.get_array().size() > effective_max_signatures(limits)) {
-    return malformed("more than " + std::to_string(effective_max_signatures(limits)) + " signatures");
+    return malformed("more than " + std::to_string(effective_max_signatures(limits)) +
+                     " signatures");
   }
   for (const json::value& value : signatures.get_array()) {
     auto signature = decode_signature(value);
@@ -224,9 +239,10 @@ Result<Transaction> decode_transaction(std::string_view text, const TransactionL
   MEDLEDGER_TRY(check_type_known(tx.type));
   // One meaning, one spelling: the stored bytes are exactly the canonical encoding.
   if (encode_transaction(tx) != text) {
-    return make_error(ErrorCode::kTxNotCanonical,
-                      "transaction is not in canonical form (RFC 8785: sorted members, no whitespace, "
-                      "minimal escapes); see docs/transactions.md");
+    return make_error(
+        ErrorCode::kTxNotCanonical,
+        "transaction is not in canonical form (RFC 8785: sorted members, no whitespace, "
+        "minimal escapes); see docs/transactions.md");
   }
   return tx;
 }
@@ -250,7 +266,9 @@ Result<void> check_transaction(const Transaction& tx, const TransactionLimits& l
 
 std::string signing_bytes(const Transaction& tx) { return canonical_envelope(tx, false); }
 
-core::Digest tx_id(const Transaction& tx) { return core::sha256(core::to_bytes(signing_bytes(tx))); }
+core::Digest tx_id(const Transaction& tx) {
+  return core::sha256(core::to_bytes(signing_bytes(tx)));
+}
 
 std::string encode_transaction(const Transaction& tx) { return canonical_envelope(tx, true); }
 

@@ -62,10 +62,12 @@ class MerkleFrontier final : public MerkleNodeReader {
 class ScratchDir {
  public:
   static Result<ScratchDir> make(const std::filesystem::path& parent_option) {
-    std::filesystem::path parent = parent_option.empty() ? std::filesystem::temp_directory_path() : parent_option;
+    std::filesystem::path parent =
+        parent_option.empty() ? std::filesystem::temp_directory_path() : parent_option;
     std::string pattern = (parent / "medledger-verify-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) {
-      return make_error(ErrorCode::kIoError, "verify: cannot create a scratch directory in " + parent.string());
+      return make_error(ErrorCode::kIoError,
+                        "verify: cannot create a scratch directory in " + parent.string());
     }
     return ScratchDir(pattern);
   }
@@ -90,20 +92,26 @@ struct Verifier {
   MerkleFrontier frontier;
   VerifyReport report;
 
-  Result<void> verify_block(std::uint64_t height, core::ByteView stored, const std::optional<Block>& prev);
-  Result<void> replay_transactions(const BlockHeader& header, WriteTxn& txn, detail::StateWriteLog& log);
+  Result<void> verify_block(std::uint64_t height, core::ByteView stored,
+                            const std::optional<Block>& prev);
+  Result<void> replay_transactions(const BlockHeader& header, WriteTxn& txn,
+                                   detail::StateWriteLog& log);
   Result<void> final_checks();
 };
 
-Result<void> Verifier::verify_block(std::uint64_t height, core::ByteView stored, const std::optional<Block>& prev) {
+Result<void> Verifier::verify_block(std::uint64_t height, core::ByteView stored,
+                                    const std::optional<Block>& prev) {
   auto block = detail::decode_block(stored);
   if (!block) return corrupt_at(height, block.error().message);
   const BlockHeader& h = block->header;
-  if (h.height != height) return corrupt_at(height, "header says height " + std::to_string(h.height));
-  if (h.prev_hash != (prev ? prev->hash : core::Digest{})) return corrupt_at(height, "previous block hash does not match");
+  if (h.height != height)
+    return corrupt_at(height, "header says height " + std::to_string(h.height));
+  if (h.prev_hash != (prev ? prev->hash : core::Digest{}))
+    return corrupt_at(height, "previous block hash does not match");
   if (prev && h.time_ms < prev->header.time_ms) return corrupt_at(height, "time goes backwards");
   std::uint64_t size_before = prev ? prev->header.log_size : 0;
-  if (h.tx_count == 0 || (height == 0 && h.tx_count != 1) || h.log_size != size_before + h.tx_count) {
+  if (h.tx_count == 0 || (height == 0 && h.tx_count != 1) ||
+      h.log_size != size_before + h.tx_count) {
     return corrupt_at(height, "tx_count / log_size do not follow the previous block");
   }
 
@@ -116,7 +124,8 @@ Result<void> Verifier::verify_block(std::uint64_t height, core::ByteView stored,
     frontier = frontier_before;
     report = report_before;
     replayed = replay_transactions(h, txn, attempt);
-    if (!replayed && !detail::is_storage_failure(replayed.error().code)) return core::success();  // keep the finding
+    if (!replayed && !detail::is_storage_failure(replayed.error().code))
+      return core::success();  // keep the finding
     if (!replayed) return replayed.error();
     log = std::move(attempt);
     return core::success();
@@ -125,15 +134,19 @@ Result<void> Verifier::verify_block(std::uint64_t height, core::ByteView stored,
   if (!replayed) return replayed.error();
 
   // The signature is checked once block 0 has given the proposer keys.
-  auto key = std::find_if(proposer_keys.begin(), proposer_keys.end(),
-                          [&](const core::Bytes& spki) { return core::public_key_fingerprint(spki) == h.proposer; });
+  auto key = std::find_if(proposer_keys.begin(), proposer_keys.end(), [&](const core::Bytes& spki) {
+    return core::public_key_fingerprint(spki) == h.proposer;
+  });
   if (key == proposer_keys.end()) return corrupt_at(height, "proposer is not a genesis proposer");
-  if (!verify_header_signature(h, *key)) return corrupt_at(height, "proposer signature does not verify");
+  if (!verify_header_signature(h, *key))
+    return corrupt_at(height, "proposer signature does not verify");
 
   auto root = root_at(frontier, frontier.size());
   if (!root) return corrupt_at(height, root.error().message);
-  if (*root != h.merkle_root) return corrupt_at(height, "Merkle root does not match the transactions");
-  if (detail::chain_state_digest(prev ? prev->header.state_digest : core::Digest{}, log.finish()) != h.state_digest) {
+  if (*root != h.merkle_root)
+    return corrupt_at(height, "Merkle root does not match the transactions");
+  if (detail::chain_state_digest(prev ? prev->header.state_digest : core::Digest{}, log.finish()) !=
+      h.state_digest) {
     return corrupt_at(height, "state digest does not match the replayed state transitions");
   }
   report.blocks = height + 1;
@@ -142,25 +155,31 @@ Result<void> Verifier::verify_block(std::uint64_t height, core::ByteView stored,
   return core::success();
 }
 
-Result<void> Verifier::replay_transactions(const BlockHeader& h, WriteTxn& txn, detail::StateWriteLog& log) {
+Result<void> Verifier::replay_transactions(const BlockHeader& h, WriteTxn& txn,
+                                           detail::StateWriteLog& log) {
   const std::uint64_t first = h.log_size - h.tx_count;
   MerkleTable stored_nodes(snapshot);
   for (std::uint64_t seq = first; seq < h.log_size; ++seq) {
     auto entry = snapshot.get(Table::kTxs, u64_key(seq));
     if (!entry) return entry.error();
-    if (!*entry || (*entry)->size() <= 2) return corrupt_at(h.height, "transaction " + std::to_string(seq) + " is missing");
+    if (!*entry || (*entry)->size() <= 2)
+      return corrupt_at(h.height, "transaction " + std::to_string(seq) + " is missing");
     std::uint16_t stored_code = static_cast<std::uint16_t>(((**entry)[0] << 8) | (**entry)[1]);
     std::string wire((*entry)->begin() + 2, (*entry)->end());
     auto tx = decode_transaction(wire, {kMaxTransactionBytesCeiling, kMaxTransactionSignatures});
-    if (!tx) return corrupt_at(h.height, "transaction " + std::to_string(seq) + " does not decode: " + tx.error().message);
+    if (!tx)
+      return corrupt_at(h.height, "transaction " + std::to_string(seq) +
+                                      " does not decode: " + tx.error().message);
     if ((h.height == 0) != (tx->type == "genesis" && seq == 0)) {
-      return corrupt_at(h.height, "the genesis transaction must be transaction 0, alone in block 0");
+      return corrupt_at(h.height,
+                        "the genesis transaction must be transaction 0, alone in block 0");
     }
     core::Digest id = tx_id(*tx);
     auto indexed = snapshot.get(Table::kTxIds, id);
     if (!indexed) return indexed.error();
     if (!*indexed || read_u64_key(**indexed) != seq) {
-      return corrupt_at(h.height, "txid index does not map transaction " + std::to_string(seq) + " to its sequence");
+      return corrupt_at(h.height, "txid index does not map transaction " + std::to_string(seq) +
+                                      " to its sequence");
     }
     if (h.height == 0) {
       auto keys = genesis_proposer_keys(tx->body);
@@ -171,8 +190,9 @@ Result<void> Verifier::replay_transactions(const BlockHeader& h, WriteTxn& txn, 
     auto code = detail::execute_transaction(contract, *tx, txn, ctx, log);
     if (!code) return code.error();
     if (*code != stored_code) {
-      return corrupt_at(h.height, "transaction " + std::to_string(seq) + " is recorded with result " +
-                                      std::to_string(stored_code) + " but the contract gives " + std::to_string(*code));
+      return corrupt_at(h.height, "transaction " + std::to_string(seq) +
+                                      " is recorded with result " + std::to_string(stored_code) +
+                                      " but the contract gives " + std::to_string(*code));
     }
     if (stored_code != kTxAccepted) ++report.rejected;
     auto completed = frontier.append(merkle_leaf_hash(**entry));
@@ -180,7 +200,8 @@ Result<void> Verifier::replay_transactions(const BlockHeader& h, WriteTxn& txn, 
     for (const MerkleNode& node : *completed) {
       if (stored_nodes.node(node.level, node.index) != node.hash) {
         return corrupt_at(h.height, "stored Merkle node (" + std::to_string(node.level) + ", " +
-                                        std::to_string(node.index) + ") does not match the transactions");
+                                        std::to_string(node.index) +
+                                        ") does not match the transactions");
       }
     }
     ++report.transactions;
@@ -194,8 +215,9 @@ Result<void> Verifier::final_checks() {
     auto count = snapshot.count(table);
     if (!count) return count.error();
     if (*count != expected) {
-      return make_error(ErrorCode::kLedgerCorrupt, "tables: " + std::string(table_name(table)) + " holds " +
-                                                       std::to_string(*count) + " entries, the log implies " +
+      return make_error(ErrorCode::kLedgerCorrupt, "tables: " + std::string(table_name(table)) +
+                                                       " holds " + std::to_string(*count) +
+                                                       " entries, the log implies " +
                                                        std::to_string(expected));
     }
     return core::success();
@@ -217,12 +239,15 @@ Result<void> Verifier::final_checks() {
     if (!a) return a.error();
     if (!b) return b.error();
     if (!*a && !*b) return core::success();
-    auto same = [](core::ByteView x, core::ByteView y) { return std::equal(x.begin(), x.end(), y.begin(), y.end()); };
+    auto same = [](core::ByteView x, core::ByteView y) {
+      return std::equal(x.begin(), x.end(), y.begin(), y.end());
+    };
     if (!*a || !*b || !same((*a)->key, (*b)->key) || !same((*a)->value, (*b)->value)) {
       const Entry& e = a->has_value() ? **a : **b;
       std::string key(e.key.begin(), e.key.end());
       std::replace(key.begin(), key.end(), '\0', '/');
-      return make_error(ErrorCode::kLedgerCorrupt, "state: entry \"" + key + "\" differs from the replayed state");
+      return make_error(ErrorCode::kLedgerCorrupt,
+                        "state: entry \"" + key + "\" differs from the replayed state");
     }
     ++report.state_entries;
     a = ours->next();
@@ -232,7 +257,8 @@ Result<void> Verifier::final_checks() {
 
 }  // namespace
 
-Result<VerifyReport> verify_ledger(const Ledger& ledger, Contract& contract, const VerifyOptions& options) {
+Result<VerifyReport> verify_ledger(const Ledger& ledger, Contract& contract,
+                                   const VerifyOptions& options) {
   auto scratch_dir = ScratchDir::make(options.scratch_parent);
   if (!scratch_dir) return scratch_dir.error();
   StoreOptions scratch_options;
@@ -255,7 +281,8 @@ Result<VerifyReport> verify_ledger(const Ledger& ledger, Contract& contract, con
   for (auto entry = cursor->first();; entry = cursor->next(), ++height) {
     if (!entry) return entry.error();
     if (!*entry) break;
-    if (read_u64_key((*entry)->key) != height) return corrupt_at(height, "missing (block keys are not contiguous)");
+    if (read_u64_key((*entry)->key) != height)
+      return corrupt_at(height, "missing (block keys are not contiguous)");
     MEDLEDGER_TRY(v.verify_block(height, (*entry)->value, prev));
     prev = *detail::decode_block((*entry)->value);
     if (options.progress) options.progress(height, tip_height);

@@ -15,7 +15,8 @@ using core::ErrorCode;
 
 namespace {
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 }  // namespace
@@ -24,10 +25,9 @@ core::Result<core::Bytes> ProposerPublicKey::sign_digest(const core::Digest&) {
   return core::make_error(ErrorCode::kUnsupportedAlgorithm, "a proposer public key cannot sign");
 }
 
-core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::create(const std::filesystem::path& dir,
-                                                                         const ledger::GenesisConfig& genesis,
-                                                                         std::unique_ptr<core::Signer> proposer,
-                                                                         const ledger::SoloOptions& options) {
+core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::create(
+    const std::filesystem::path& dir, const ledger::GenesisConfig& genesis,
+    std::unique_ptr<core::Signer> proposer, const ledger::SoloOptions& options) {
   if (!proposer) return core::make_error(ErrorCode::kInvalidArgument, "no proposer key");
   std::unique_ptr<ConsortiumLedger> out(new ConsortiumLedger());
   out->proposer_ = std::move(proposer);
@@ -39,9 +39,9 @@ core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::create(const s
   return out;
 }
 
-core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::open(const std::filesystem::path& dir,
-                                                                       std::unique_ptr<core::Signer> proposer,
-                                                                       const ledger::SoloOptions& options) {
+core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::open(
+    const std::filesystem::path& dir, std::unique_ptr<core::Signer> proposer,
+    const ledger::SoloOptions& options) {
   if (!proposer) return core::make_error(ErrorCode::kInvalidArgument, "no proposer key");
   std::unique_ptr<ConsortiumLedger> out(new ConsortiumLedger());
   out->proposer_ = std::move(proposer);
@@ -50,8 +50,9 @@ core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::open(const std
   out->ledger_ = std::move(*opened);
   const auto& keys = out->ledger_->proposer_keys();
   if (std::find(keys.begin(), keys.end(), out->proposer_->public_key_spki()) == keys.end()) {
-    return core::make_error(ErrorCode::kInvalidArgument,
-                            "this node's signing key is not a proposer in the genesis of " + dir.string());
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        "this node's signing key is not a proposer in the genesis of " + dir.string());
   }
   MEDLEDGER_TRY(out->start(options));
   return out;
@@ -99,24 +100,29 @@ PendingCommit ConsortiumLedger::submit_pending(const ledger::Transaction& tx, st
   auto state = std::make_shared<PendingCommit::State>();
   // The orderer parses the wire form back: the contract sees exactly what every
   // other node and `ledger verify` will decode (number kinds, member order).
-  orderer_->submit_then(ledger::encode_transaction(tx),
-                        [state](core::Result<ledger::Receipt> outcome) { state->fulfil(std::move(outcome)); });
+  orderer_->submit_then(
+      ledger::encode_transaction(tx),
+      [state](core::Result<ledger::Receipt> outcome) { state->fulfil(std::move(outcome)); });
   return PendingCommit(std::move(state), std::move(what));
 }
 
 core::Result<ledger::Receipt> PendingCommit::wait_for_outcome() {
   if (!state_) return core::make_error(ErrorCode::kInternal, "this commit was moved from");
   std::unique_lock lock(state_->mutex);
-  if (state_->taken) return core::make_error(ErrorCode::kInternal, "this commit was already waited for");
+  if (state_->taken)
+    return core::make_error(ErrorCode::kInternal, "this commit was already waited for");
   state_->taken = true;
   if (!state_->known.wait_for(lock, kCommitWaitLimit, [&] { return state_->result.has_value(); })) {
-    return core::make_error(ErrorCode::kCommitUnconfirmed,
-                            "no durable commit reported within the wait limit; the transaction may still commit");
+    return core::make_error(
+        ErrorCode::kCommitUnconfirmed,
+        "no durable commit reported within the wait limit; the transaction may still commit");
   }
   return std::move(*state_->result);
 }
 
-core::Result<ledger::Receipt> PendingCommit::wait() { return accepted_or_error(wait_for_outcome(), what_); }
+core::Result<ledger::Receipt> PendingCommit::wait() {
+  return accepted_or_error(wait_for_outcome(), what_);
+}
 
 void PendingCommit::then(std::function<void(core::Result<ledger::Receipt>)> done) {
   if (!state_) return done(core::make_error(ErrorCode::kInternal, "this commit was moved from"));
@@ -126,7 +132,8 @@ void PendingCommit::then(std::function<void(core::Result<ledger::Receipt>)> done
     return done(core::make_error(ErrorCode::kInternal, "this commit was already waited for"));
   }
   state_->taken = true;
-  auto finish = [what = std::move(what_), done = std::move(done)](core::Result<ledger::Receipt> outcome) {
+  auto finish = [what = std::move(what_),
+                 done = std::move(done)](core::Result<ledger::Receipt> outcome) {
     done(accepted_or_error(std::move(outcome), what));
   };
   if (state_->result) {
@@ -137,11 +144,13 @@ void PendingCommit::then(std::function<void(core::Result<ledger::Receipt>)> done
   state_->continuation = std::move(finish);
 }
 
-core::Result<ledger::Receipt> accepted_or_error(core::Result<ledger::Receipt> receipt, std::string_view what) {
+core::Result<ledger::Receipt> accepted_or_error(core::Result<ledger::Receipt> receipt,
+                                                std::string_view what) {
   if (!receipt) return receipt;
   if (receipt->result == ledger::kTxAccepted) return receipt;
   return core::make_error(static_cast<ErrorCode>(receipt->result),
-                          std::string(what) + " rejected by the contract: " + ledger::result_name(receipt->result) +
+                          std::string(what) +
+                              " rejected by the contract: " + ledger::result_name(receipt->result) +
                               " (tx " + core::base64url_encode(receipt->tx_id) + ", sequence " +
                               std::to_string(receipt->sequence) + ", logged with its code)");
 }

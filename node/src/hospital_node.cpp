@@ -24,7 +24,8 @@ constexpr const char* kSigningCertFile = "node-signing.pem";
 constexpr const char* kEncryptionCertFile = "node-encryption.pem";
 
 std::int64_t system_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -34,20 +35,22 @@ struct OpenCa {
   std::optional<ca::CertificateAuthority> authority;
 };
 
-core::Result<OpenCa> open_ca(const fs::path& ca_dir, const std::shared_ptr<hsm::SessionPool>& pool) {
+core::Result<OpenCa> open_ca(const fs::path& ca_dir,
+                             const std::shared_ptr<hsm::SessionPool>& pool) {
   OpenCa out;
   auto store = ca::CaDirectory::open(ca_dir);
   if (!store) return store.error();
   out.store.emplace(std::move(*store));
   auto key_id = core::hex_decode(out.store->settings().key_id_hex);
-  if (!key_id) return core::make_error(ErrorCode::kConfigInvalid, "CA settings hold a malformed key id");
+  if (!key_id)
+    return core::make_error(ErrorCode::kConfigInvalid, "CA settings hold a malformed key id");
   hsm::KeyStore keys(pool);
   auto signer = keys.signer(*key_id);
   if (!signer) return signer.error();
   out.signer = std::move(*signer);
   const auto& chain = out.store->chain();
-  auto authority = ca::CertificateAuthority::open(*out.signer, chain.front(),
-                                                  std::vector<ca::Certificate>(chain.begin() + 1, chain.end()));
+  auto authority = ca::CertificateAuthority::open(
+      *out.signer, chain.front(), std::vector<ca::Certificate>(chain.begin() + 1, chain.end()));
   if (!authority) return authority.error();
   out.authority.emplace(std::move(*authority));
   return out;
@@ -61,7 +64,8 @@ core::Result<hsm::KeyInfo> node_signing_key(hsm::KeyStore& keys, const std::stri
   return keys.generate({label, core::KeyAlgorithm::kEcdsaP256});
 }
 
-core::Result<hsm::KeyInfo> node_encryption_key(const std::shared_ptr<hsm::SessionPool>& pool, const std::string& label) {
+core::Result<hsm::KeyInfo> node_encryption_key(const std::shared_ptr<hsm::SessionPool>& pool,
+                                               const std::string& label) {
   auto made = hsm::TokenKeyAgreement::generate(pool, label);
   if (made || made.error().code != ErrorCode::kAlreadyExists) return made;
   hsm::KeyStore keys(pool);
@@ -69,8 +73,8 @@ core::Result<hsm::KeyInfo> node_encryption_key(const std::shared_ptr<hsm::Sessio
 }
 
 // The certificate in `file` if present, else a new one from the CA for `spki`.
-core::Result<ca::Certificate> node_certificate(const fs::path& file, OpenCa& ca, core::ByteView spki,
-                                               const std::string& subject_id) {
+core::Result<ca::Certificate> node_certificate(const fs::path& file, OpenCa& ca,
+                                               core::ByteView spki, const std::string& subject_id) {
   if (auto text = read_small_file(file)) return ca::Certificate::from_pem(*text);
   ca::IssueRequest request;
   request.role = ca::Role::kNode;
@@ -85,7 +89,8 @@ core::Result<ca::Certificate> node_certificate(const fs::path& file, OpenCa& ca,
 }  // namespace
 
 ledger::GenesisConfig founding_genesis(std::string consortium, const std::string& hospital_id,
-                                       const std::vector<ca::Certificate>& ca_chain, const core::Signer& node_signer,
+                                       const std::vector<ca::Certificate>& ca_chain,
+                                       const core::Signer& node_signer,
                                        const std::vector<const core::Signer*>& extra_proposers,
                                        std::int64_t admit_quorum) {
   ledger::GenesisConfig config;
@@ -100,21 +105,24 @@ ledger::GenesisConfig founding_genesis(std::string consortium, const std::string
   return config;
 }
 
-core::Result<NodeConfig> HospitalNode::provision(const fs::path& data_dir, const std::shared_ptr<hsm::SessionPool>& pool,
+core::Result<NodeConfig> HospitalNode::provision(const fs::path& data_dir,
+                                                 const std::shared_ptr<hsm::SessionPool>& pool,
                                                  const NodeSetup& setup) {
   NodeConfig config;
   if (auto existing = load_node_config(data_dir)) {
     config = *existing;
     if (config.hospital_id != setup.hospital_id || config.node_id != setup.node_id) {
-      return core::make_error(ErrorCode::kAlreadyExists,
-                              data_dir.string() + " holds node " + config.hospital_id + "/" + config.node_id);
+      return core::make_error(
+          ErrorCode::kAlreadyExists,
+          data_dir.string() + " holds node " + config.hospital_id + "/" + config.node_id);
     }
   } else if (existing.error().code != ErrorCode::kNotFound) {
     return existing.error();
   } else {
     if (!ca::is_valid_identifier(setup.hospital_id) || !ca::is_valid_identifier(setup.node_id) ||
         setup.node_id == kNodeEncryptionId) {
-      return core::make_error(ErrorCode::kInvalidArgument, "hospital and node ids must be identifiers");
+      return core::make_error(ErrorCode::kInvalidArgument,
+                              "hospital and node ids must be identifiers");
     }
     config.hospital_id = setup.hospital_id;
     config.node_id = setup.node_id;
@@ -126,15 +134,17 @@ core::Result<NodeConfig> HospitalNode::provision(const fs::path& data_dir, const
   }
   if (config.person_keys == PersonKeyStorage::kWrapped) {
     auto kek = core::hex_decode(config.kek_id_hex);
-    if (!kek || kek->empty()) return core::make_error(ErrorCode::kInvalidArgument, "wrapped person keys need a KEK id");
+    if (!kek || kek->empty())
+      return core::make_error(ErrorCode::kInvalidArgument, "wrapped person keys need a KEK id");
     auto store = hsm::WrappedKeyStore::open(pool, *kek);
     if (!store) return store.error();
   }
   auto ca = open_ca(config.ca_dir, pool);
   if (!ca) return ca.error();
   if (ca->store->settings().hospital_id != config.hospital_id) {
-    return core::make_error(ErrorCode::kInvalidArgument, "the CA in " + config.ca_dir.string() + " belongs to " +
-                                                             ca->store->settings().hospital_id);
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        "the CA in " + config.ca_dir.string() + " belongs to " + ca->store->settings().hospital_id);
   }
   hsm::KeyStore keys(pool);
   auto signing = node_signing_key(keys, detail::node_signing_label(config.node_id));
@@ -144,25 +154,29 @@ core::Result<NodeConfig> HospitalNode::provision(const fs::path& data_dir, const
   config.signing_key_id_hex = core::hex_encode(signing->id);
   config.encryption_key_id_hex = core::hex_encode(encryption->id);
   MEDLEDGER_TRY(save_node_config(data_dir, config));
-  auto signing_cert = node_certificate(data_dir / kSigningCertFile, *ca, signing->public_key_spki, config.node_id);
+  auto signing_cert =
+      node_certificate(data_dir / kSigningCertFile, *ca, signing->public_key_spki, config.node_id);
   if (!signing_cert) return signing_cert.error();
-  auto encryption_cert = node_certificate(data_dir / kEncryptionCertFile, *ca, encryption->public_key_spki,
-                                          std::string(kNodeEncryptionId));
+  auto encryption_cert =
+      node_certificate(data_dir / kEncryptionCertFile, *ca, encryption->public_key_spki,
+                       std::string(kNodeEncryptionId));
   if (!encryption_cert) return encryption_cert.error();
   return config;
 }
 
-core::Result<std::unique_ptr<hsm::TokenSigner>> HospitalNode::signing_key(const NodeConfig& config,
-                                                                           const std::shared_ptr<hsm::SessionPool>& pool) {
+core::Result<std::unique_ptr<hsm::TokenSigner>> HospitalNode::signing_key(
+    const NodeConfig& config, const std::shared_ptr<hsm::SessionPool>& pool) {
   auto id = core::hex_decode(config.signing_key_id_hex);
-  if (!id) return core::make_error(ErrorCode::kConfigInvalid, "node.json holds a malformed signing key id");
+  if (!id)
+    return core::make_error(ErrorCode::kConfigInvalid,
+                            "node.json holds a malformed signing key id");
   hsm::KeyStore keys(pool);
   return keys.signer(*id);
 }
 
 HospitalNode::HospitalNode(fs::path dir, NodeConfig config, std::shared_ptr<hsm::SessionPool> pool,
-                           ConsortiumLedger& ledger, NodeOptions options, ca::Certificate signing_cert,
-                           ca::Certificate encryption_cert)
+                           ConsortiumLedger& ledger, NodeOptions options,
+                           ca::Certificate signing_cert, ca::Certificate encryption_cert)
     : dir_(std::move(dir)),
       config_(std::move(config)),
       pool_(std::move(pool)),
@@ -175,9 +189,9 @@ HospitalNode::HospitalNode(fs::path dir, NodeConfig config, std::shared_ptr<hsm:
 
 HospitalNode::~HospitalNode() = default;
 
-core::Result<std::unique_ptr<HospitalNode>> HospitalNode::open(const fs::path& data_dir,
-                                                               std::shared_ptr<hsm::SessionPool> pool,
-                                                               ConsortiumLedger& ledger, NodeOptions options) {
+core::Result<std::unique_ptr<HospitalNode>> HospitalNode::open(
+    const fs::path& data_dir, std::shared_ptr<hsm::SessionPool> pool, ConsortiumLedger& ledger,
+    NodeOptions options) {
   auto config = load_node_config(data_dir);
   if (!config) return config.error();
   auto signing_text = read_small_file(data_dir / kSigningCertFile);
@@ -194,13 +208,16 @@ core::Result<std::unique_ptr<HospitalNode>> HospitalNode::open(const fs::path& d
   if (!signer) return signer.error();
   keys->node_signer = std::move(*signer);
   auto encryption_id = core::hex_decode(config->encryption_key_id_hex);
-  if (!encryption_id) return core::make_error(ErrorCode::kConfigInvalid, "node.json holds a malformed encryption key id");
+  if (!encryption_id)
+    return core::make_error(ErrorCode::kConfigInvalid,
+                            "node.json holds a malformed encryption key id");
   auto encryption = hsm::TokenKeyAgreement::open(pool, *encryption_id);
   if (!encryption) return encryption.error();
   keys->encryption = std::move(*encryption);
   if (signing_cert->public_key_spki() != keys->node_signer->public_key_spki() ||
       encryption_cert->public_key_spki() != keys->encryption->public_key_spki()) {
-    return core::make_error(ErrorCode::kConfigInvalid, "the node certificates do not match the token keys");
+    return core::make_error(ErrorCode::kConfigInvalid,
+                            "the node certificates do not match the token keys");
   }
   auto ca = open_ca(config->ca_dir, pool);
   if (!ca) return ca.error();
@@ -209,7 +226,8 @@ core::Result<std::unique_ptr<HospitalNode>> HospitalNode::open(const fs::path& d
   keys->authority.emplace(std::move(*ca->authority));
   if (config->person_keys == PersonKeyStorage::kWrapped) {
     auto kek = core::hex_decode(config->kek_id_hex);
-    if (!kek) return core::make_error(ErrorCode::kConfigInvalid, "node.json holds a malformed KEK id");
+    if (!kek)
+      return core::make_error(ErrorCode::kConfigInvalid, "node.json holds a malformed KEK id");
     auto wrapped = hsm::WrappedKeyStore::open(pool, *kek);
     if (!wrapped) return wrapped.error();
     keys->wrapped = std::move(*wrapped);
@@ -222,9 +240,9 @@ core::Result<std::unique_ptr<HospitalNode>> HospitalNode::open(const fs::path& d
                    core::error_code_name(refused.reason.code), refused.reason.message);
     };
   }
-  std::unique_ptr<HospitalNode> node(new HospitalNode(data_dir, std::move(*config), std::move(pool), ledger,
-                                                      std::move(options), std::move(*signing_cert),
-                                                      std::move(*encryption_cert)));
+  std::unique_ptr<HospitalNode> node(
+      new HospitalNode(data_dir, std::move(*config), std::move(pool), ledger, std::move(options),
+                       std::move(*signing_cert), std::move(*encryption_cert)));
   node->keys_ = std::move(keys);
   node->pins_ = std::move(*pins);
   return node;
@@ -232,21 +250,26 @@ core::Result<std::unique_ptr<HospitalNode>> HospitalNode::open(const fs::path& d
 
 std::int64_t HospitalNode::now_ms() const { return system_ms(); }
 
-std::string HospitalNode::node_principal() const { return ledger::principal(config_.hospital_id, config_.node_id); }
+std::string HospitalNode::node_principal() const {
+  return ledger::principal(config_.hospital_id, config_.node_id);
+}
 
-ledger::Transaction HospitalNode::new_transaction(std::string_view type, boost::json::object body) const {
+ledger::Transaction HospitalNode::new_transaction(std::string_view type,
+                                                  boost::json::object body) const {
   ledger::Transaction tx;
   tx.type = std::string(type);
   tx.time_ms = now_ms();
   tx.nonce.resize(ledger::kMinNonceBytes);
-  if (RAND_bytes(tx.nonce.data(), static_cast<int>(tx.nonce.size())) != 1) std::abort();  // CSPRNG failure: no safe way on
+  if (RAND_bytes(tx.nonce.data(), static_cast<int>(tx.nonce.size())) != 1)
+    std::abort();  // CSPRNG failure: no safe way on
   tx.body = std::move(body);
   return tx;
 }
 
-core::Result<ledger::Receipt> HospitalNode::submit_ca_signed(ledger::Transaction tx, std::string_view what) {
-  MEDLEDGER_TRY(ledger::add_signature(tx, *keys_->ca_signer,
-                                      ledger::certificate_fingerprint(keys_->ca_store->chain().front())));
+core::Result<ledger::Receipt> HospitalNode::submit_ca_signed(ledger::Transaction tx,
+                                                             std::string_view what) {
+  MEDLEDGER_TRY(ledger::add_signature(
+      tx, *keys_->ca_signer, ledger::certificate_fingerprint(keys_->ca_store->chain().front())));
   return accepted_or_error(ledger_.submit(tx), what);
 }
 
@@ -261,8 +284,10 @@ core::Result<PendingCommit> HospitalNode::endorse_and_submit_async(ledger::Trans
   return endorse_and_submit_async(std::move(tx), id);
 }
 
-core::Result<PendingCommit> HospitalNode::endorse_and_submit_async(ledger::Transaction tx, const core::Digest& id) {
-  MEDLEDGER_TRY(ledger::add_signature(tx, id, *keys_->node_signer, ledger::certificate_fingerprint(signing_cert_)));
+core::Result<PendingCommit> HospitalNode::endorse_and_submit_async(ledger::Transaction tx,
+                                                                   const core::Digest& id) {
+  MEDLEDGER_TRY(ledger::add_signature(tx, id, *keys_->node_signer,
+                                      ledger::certificate_fingerprint(signing_cert_)));
   std::string what = tx.type;
   return ledger_.submit_pending(tx, std::move(what));
 }
@@ -275,8 +300,9 @@ core::Result<void> HospitalNode::register_node_certificates() {
     auto hospital = ledger::find_hospital(**state, config_.hospital_id);
     if (!hospital) return hospital.error();
     if (!*hospital) {
-      return core::make_error(ErrorCode::kHospitalNotAdmitted,
-                              config_.hospital_id + " is not admitted to this ledger yet (hospital admit)");
+      return core::make_error(
+          ErrorCode::kHospitalNotAdmitted,
+          config_.hospital_id + " is not admitted to this ledger yet (hospital admit)");
     }
     for (const auto* cert : {&signing_cert_, &encryption_cert_}) {
       auto found = ledger::find_certificate(**state, ledger::certificate_fingerprint(*cert));
@@ -285,8 +311,9 @@ core::Result<void> HospitalNode::register_node_certificates() {
     }
   }
   for (const auto* cert : pending) {
-    auto receipt = submit_ca_signed(new_transaction(ledger::kTxCertRegister, ledger::make_cert_register_body(*cert)),
-                                    "cert.register of the node certificate");
+    auto receipt = submit_ca_signed(
+        new_transaction(ledger::kTxCertRegister, ledger::make_cert_register_body(*cert)),
+        "cert.register of the node certificate");
     if (!receipt) return receipt.error();
   }
   return core::success();
@@ -298,8 +325,9 @@ core::Result<PreparedTransaction> HospitalNode::admission_request() {
   for (const auto& cert : keys_->ca_store->chain()) body.ca_certs_pem.push_back(cert.to_pem());
   PreparedTransaction out;
   out.tx = new_transaction(ledger::kTxHospitalAdmit, ledger::make_hospital_admit_body(body));
-  MEDLEDGER_TRY(ledger::add_signature(out.tx, *keys_->ca_signer,
-                                      ledger::certificate_fingerprint(keys_->ca_store->chain().front())));
+  MEDLEDGER_TRY(
+      ledger::add_signature(out.tx, *keys_->ca_signer,
+                            ledger::certificate_fingerprint(keys_->ca_store->chain().front())));
   out.tx_id = ledger::tx_id(out.tx);
   return out;
 }

@@ -17,11 +17,12 @@ core::Result<PatientKey> HospitalNode::current_patient_key(std::string_view pati
   auto keys = detail::load_patient_key_file(dir_, patient);
   if (!keys) return keys.error();
   if (keys->empty()) {
-    return core::make_error(ErrorCode::kNotFound, "no patient key for " + std::string(patient) + " at this node");
+    return core::make_error(ErrorCode::kNotFound,
+                            "no patient key for " + std::string(patient) + " at this node");
   }
-  const auto newest = std::max_element(keys->begin(), keys->end(), [](const auto& a, const auto& b) {
-    return a.key_version < b.key_version;
-  });
+  const auto newest =
+      std::max_element(keys->begin(), keys->end(),
+                       [](const auto& a, const auto& b) { return a.key_version < b.key_version; });
   auto key = unwrap_patient_key(*keys_->encryption, *newest);
   if (key) patient_key_cache_.put(*key, now);
   return key;
@@ -39,19 +40,24 @@ core::Result<void> HospitalNode::store_patient_key(const PatientKey& key) {
 }
 
 core::Result<std::vector<boost::json::object>> HospitalNode::wrap_for_hospital(
-    const ledger::StateView& state, std::string_view hospital_id, const std::vector<const PatientKey*>& keys) {
+    const ledger::StateView& state, std::string_view hospital_id,
+    const std::vector<const PatientKey*>& keys) {
   std::vector<boost::json::object> out;
-  auto fingerprints = ledger::person_certificates(state, ledger::principal(hospital_id, kNodeEncryptionId));
+  auto fingerprints =
+      ledger::person_certificates(state, ledger::principal(hospital_id, kNodeEncryptionId));
   if (!fingerprints) return fingerprints.error();
   const std::int64_t now_s = now_ms() / 1000;
   for (const auto& fp : *fingerprints) {
     auto entry = ledger::find_certificate(state, fp);
     if (!entry) return entry.error();
-    if (!*entry || (*entry)->status != "valid" || (*entry)->role != "node" || (*entry)->not_after <= now_s) continue;
+    if (!*entry || (*entry)->status != "valid" || (*entry)->role != "node" ||
+        (*entry)->not_after <= now_s)
+      continue;
     auto cert = ca::Certificate::from_der((*entry)->der);
     if (!cert) return cert.error();
     for (const PatientKey* key : keys) {
-      if (out.size() == ledger::kMaxWrappedKeys) return out;  // the contract's bound; newest keys come first
+      if (out.size() == ledger::kMaxWrappedKeys)
+        return out;  // the contract's bound; newest keys come first
       auto wrapped = wrap_patient_key_for(cert->public_key_spki(), *key);
       if (!wrapped) return wrapped.error();
       out.push_back(wrapped->to_json());
@@ -65,19 +71,20 @@ core::Result<ledger::Receipt> HospitalNode::grant_access(const GrantRequest& req
   return grant_access(request, PersonCredential::pin(patient_pin.clone()));
 }
 
-core::Result<ledger::Receipt> HospitalNode::grant_access(const GrantRequest& request,
-                                                         const PersonCredential& patient_credential) {
+core::Result<ledger::Receipt> HospitalNode::grant_access(
+    const GrantRequest& request, const PersonCredential& patient_credential) {
   auto pending = grant_access_async(request, patient_credential);
   if (!pending) return pending.error();
   return pending->wait();
 }
 
-core::Result<PendingCommit> HospitalNode::grant_access_async(const GrantRequest& request,
-                                                             const PersonCredential& patient_credential) {
+core::Result<PendingCommit> HospitalNode::grant_access_async(
+    const GrantRequest& request, const PersonCredential& patient_credential) {
   auto person = persons_.find(request.patient);
   if (!person) return person.error();
   if (person->role != ca::Role::kPatient) {
-    return core::make_error(ErrorCode::kCertificateWrongRole, request.patient + " is not a patient");
+    return core::make_error(ErrorCode::kCertificateWrongRole,
+                            request.patient + " is not a patient");
   }
   // Every version the node holds, newest first, so the grantee can read old records too.
   auto stored = detail::load_patient_key_file(dir_, request.patient);
@@ -102,8 +109,9 @@ core::Result<PendingCommit> HospitalNode::grant_access_async(const GrantRequest&
     auto wrapped = wrap_for_hospital(**state, detail::hospital_of(request.grantee), key_refs);
     if (!wrapped) return wrapped.error();
     if (wrapped->empty()) {
-      return core::make_error(ErrorCode::kNotFound, "hospital " + std::string(detail::hospital_of(request.grantee)) +
-                                                        " has no node encryption certificate on the ledger");
+      return core::make_error(ErrorCode::kNotFound,
+                              "hospital " + std::string(detail::hospital_of(request.grantee)) +
+                                  " has no node encryption certificate on the ledger");
     }
     body.wrapped_keys = std::move(*wrapped);
   }
@@ -112,12 +120,14 @@ core::Result<PendingCommit> HospitalNode::grant_access_async(const GrantRequest&
   return endorse_and_submit_async(std::move(tx));
 }
 
-core::Result<ledger::Receipt> HospitalNode::revoke_access(std::string_view patient, std::string_view grantee,
+core::Result<ledger::Receipt> HospitalNode::revoke_access(std::string_view patient,
+                                                          std::string_view grantee,
                                                           const core::SecretBytes& patient_pin) {
   return revoke_access(patient, grantee, PersonCredential::pin(patient_pin.clone()));
 }
 
-core::Result<ledger::Receipt> HospitalNode::revoke_access(std::string_view patient, std::string_view grantee,
+core::Result<ledger::Receipt> HospitalNode::revoke_access(std::string_view patient,
+                                                          std::string_view grantee,
                                                           const PersonCredential& credential) {
   auto person = persons_.find(patient);
   if (!person) return person.error();
@@ -135,14 +145,16 @@ core::Result<ledger::Receipt> HospitalNode::revoke_access(std::string_view patie
     auto grant = ledger::find_grant(**state, patient, grantee);
     if (!grant) return grant.error();
     if (!*grant || (*grant)->status != "active") {
-      return core::make_error(ErrorCode::kGrantNotFound, "no active grant of " + std::string(patient) + " to " +
-                                                             std::string(grantee));
+      return core::make_error(
+          ErrorCode::kGrantNotFound,
+          "no active grant of " + std::string(patient) + " to " + std::string(grantee));
     }
     // The rotated version must exceed the one on the ledger (another node of
     // this hospital may have rotated already).
     auto on_ledger = ledger::latest_patient_key(**state, patient);
     if (!on_ledger) return on_ledger.error();
-    if (*on_ledger && (*on_ledger)->version >= next->version) next->version = (*on_ledger)->version + 1;
+    if (*on_ledger && (*on_ledger)->version >= next->version)
+      next->version = (*on_ledger)->version + 1;
 
     // Who may still read later records: this hospital's nodes and the other active grantees' nodes.
     std::set<std::string> hospitals{config_.hospital_id};
@@ -157,7 +169,8 @@ core::Result<ledger::Receipt> HospitalNode::revoke_access(std::string_view patie
       auto wrapped = wrap_for_hospital(**state, hospital, {&*next});
       if (!wrapped) return wrapped.error();
       for (auto& w : *wrapped) {
-        if (body.wrapped_keys.size() < ledger::kMaxWrappedKeys) body.wrapped_keys.push_back(std::move(w));
+        if (body.wrapped_keys.size() < ledger::kMaxWrappedKeys)
+          body.wrapped_keys.push_back(std::move(w));
       }
     }
   }

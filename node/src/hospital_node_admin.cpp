@@ -18,13 +18,15 @@ core::Result<ca::RevocationReason> final_revocation_reason(std::string_view reas
   auto parsed = ca::parse_revocation_reason(reason);
   if (!parsed) return parsed.error();
   if (*parsed == ca::RevocationReason::kRemoveFromCrl) {
-    return core::make_error(ErrorCode::kInvalidArgument, "removeFromCRL is no revocation: ledger revocation is final");
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "removeFromCRL is no revocation: ledger revocation is final");
   }
   return *parsed;
 }
 }  // namespace
 
-core::Result<ledger::Receipt> HospitalNode::revoke_person(std::string_view principal, std::string_view reason) {
+core::Result<ledger::Receipt> HospitalNode::revoke_person(std::string_view principal,
+                                                          std::string_view reason) {
   auto person = persons_.find(principal);
   if (!person) return person.error();
   auto parsed = final_revocation_reason(reason);
@@ -34,7 +36,8 @@ core::Result<ledger::Receipt> HospitalNode::revoke_person(std::string_view princ
   return revoke_enrolled(*person, *cert, *parsed);
 }
 
-core::Result<ledger::Receipt> HospitalNode::revoke_enrolled(const PersonEntry& person, const ca::Certificate& cert,
+core::Result<ledger::Receipt> HospitalNode::revoke_enrolled(const PersonEntry& person,
+                                                            const ca::Certificate& cert,
                                                             ca::RevocationReason reason) {
   // Fail closed: from here on the node signs nothing for this person, even if
   // the ledger step below fails and is retried.
@@ -43,7 +46,8 @@ core::Result<ledger::Receipt> HospitalNode::revoke_enrolled(const PersonEntry& p
   return revoke_issued(cert, reason, person.principal);
 }
 
-core::Result<ledger::Receipt> HospitalNode::revoke_certificate(const core::Digest& fingerprint, std::string_view reason) {
+core::Result<ledger::Receipt> HospitalNode::revoke_certificate(const core::Digest& fingerprint,
+                                                               std::string_view reason) {
   auto parsed = final_revocation_reason(reason);
   if (!parsed) return parsed.error();
   std::optional<ledger::CertificateEntry> entry;
@@ -54,24 +58,29 @@ core::Result<ledger::Receipt> HospitalNode::revoke_certificate(const core::Diges
     if (!found) return found.error();
     entry = std::move(*found);
   }
-  if (!entry) return core::make_error(ErrorCode::kNotFound, "no certificate with this fingerprint on the ledger");
+  if (!entry)
+    return core::make_error(ErrorCode::kNotFound,
+                            "no certificate with this fingerprint on the ledger");
   const std::string principal = ledger::principal(entry->hospital, entry->id);
   if (entry->hospital != config_.hospital_id) {
-    return core::make_error(ErrorCode::kRevokeNotAuthorized,
-                            principal + " was issued by another hospital's CA: only its issuer revokes it");
+    return core::make_error(
+        ErrorCode::kRevokeNotAuthorized,
+        principal + " was issued by another hospital's CA: only its issuer revokes it");
   }
   if (fingerprint == ledger::certificate_fingerprint(signing_cert_) ||
       fingerprint == ledger::certificate_fingerprint(encryption_cert_)) {
-    return core::make_error(ErrorCode::kInvalidArgument,
-                            "this is the serving node's own certificate: revoke it from another node or offline "
-                            "(`medledger ca revoke`) once its replacement is registered");
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        "this is the serving node's own certificate: revoke it from another node or offline "
+        "(`medledger ca revoke`) once its replacement is registered");
   }
   // An enrolled person's certificate: their custodial key is shut first, as revoke_person does.
   auto person = persons_.find(principal);
   if (person) {
     auto enrolled = ca::Certificate::from_pem(person->cert_pem);
     if (!enrolled) return enrolled.error();  // never revoke an enrolled person without the PIN lock
-    if (ledger::certificate_fingerprint(*enrolled) == fingerprint) return revoke_enrolled(*person, *enrolled, *parsed);
+    if (ledger::certificate_fingerprint(*enrolled) == fingerprint)
+      return revoke_enrolled(*person, *enrolled, *parsed);
   } else if (person.error().code != ErrorCode::kNotFound) {
     return person.error();
   }
@@ -80,11 +89,13 @@ core::Result<ledger::Receipt> HospitalNode::revoke_certificate(const core::Diges
   return revoke_issued(*cert, *parsed, principal);
 }
 
-core::Result<ledger::Receipt> HospitalNode::revoke_issued(const ca::Certificate& cert, ca::RevocationReason reason,
+core::Result<ledger::Receipt> HospitalNode::revoke_issued(const ca::Certificate& cert,
+                                                          ca::RevocationReason reason,
                                                           const std::string& principal) {
   auto receipt = submit_ca_signed(
-      new_transaction(ledger::kTxCertRevoke, ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert),
-                                                                           ca::revocation_reason_name(reason))),
+      new_transaction(ledger::kTxCertRevoke,
+                      ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert),
+                                                    ca::revocation_reason_name(reason))),
       "cert.revoke of " + principal);
   // Already revoked on the ledger: the CA directory (the CRL) is still brought in line.
   if (!receipt && receipt.error().code != ErrorCode::kCertAlreadyRevoked) return receipt.error();
@@ -96,17 +107,20 @@ core::Result<ledger::Receipt> HospitalNode::revoke_issued(const ca::Certificate&
   return receipt;
 }
 
-core::Result<IssuedCertificate> HospitalNode::issue_certificate(std::string_view csr_pem, ca::Role role,
+core::Result<IssuedCertificate> HospitalNode::issue_certificate(std::string_view csr_pem,
+                                                                ca::Role role,
                                                                 std::string_view id) {
   if (role != ca::Role::kDoctor && role != ca::Role::kPatient && role != ca::Role::kAuditor &&
       role != ca::Role::kAdmin) {
-    return core::make_error(ErrorCode::kInvalidArgument,
-                            "certificates from CSRs are for doctors, patients, auditors and admins; node "
-                            "certificates come from provisioning");
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        "certificates from CSRs are for doctors, patients, auditors and admins; node "
+        "certificates come from provisioning");
   }
   if (!ca::is_valid_identifier(id) || id == config_.node_id || id == kNodeEncryptionId) {
-    return core::make_error(ErrorCode::kInvalidArgument,
-                            "subject id must be 1-64 of [A-Za-z0-9._-] and not a node id: '" + std::string(id) + "'");
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        "subject id must be 1-64 of [A-Za-z0-9._-] and not a node id: '" + std::string(id) + "'");
   }
   auto csr = ca::CertificateRequest::parse(core::to_bytes(csr_pem));
   if (!csr) return csr.error();
@@ -121,12 +135,14 @@ core::Result<IssuedCertificate> HospitalNode::issue_certificate(std::string_view
     MEDLEDGER_TRY(keys_->ca_store->record_issued(*cert, role));
   }
   std::string principal = ledger::principal(config_.hospital_id, id);
-  auto receipt = submit_ca_signed(new_transaction(ledger::kTxCertRegister, ledger::make_cert_register_body(*cert)),
-                                  "cert.register of " + principal);
+  auto receipt = submit_ca_signed(
+      new_transaction(ledger::kTxCertRegister, ledger::make_cert_register_body(*cert)),
+      "cert.register of " + principal);
   if (!receipt) return receipt.error();
   const core::Digest fingerprint = ledger::certificate_fingerprint(*cert);
   std::string pem = cert->to_pem();
-  return IssuedCertificate{std::move(principal), std::move(*cert), std::move(pem), fingerprint, std::move(*receipt)};
+  return IssuedCertificate{std::move(principal), std::move(*cert), std::move(pem), fingerprint,
+                           std::move(*receipt)};
 }
 
 core::Result<std::string> HospitalNode::crl_pem() {

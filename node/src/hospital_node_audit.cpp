@@ -28,10 +28,12 @@ bool in_range(const AuditQuery& q, std::int64_t time_ms) {
 }
 
 // The log entry of a transaction and its inclusion proof in the tree of `size`.
-core::Result<json::object> proof_of(const ledger::Ledger& ledger, const core::Digest& tx, std::uint64_t size) {
+core::Result<json::object> proof_of(const ledger::Ledger& ledger, const core::Digest& tx,
+                                    std::uint64_t size) {
   auto sequence = ledger.find(tx);
   if (!sequence) return sequence.error();
-  if (!*sequence) return core::make_error(ErrorCode::kLedgerCorrupt, "state names a transaction not in the log");
+  if (!*sequence)
+    return core::make_error(ErrorCode::kLedgerCorrupt, "state names a transaction not in the log");
   auto stored = ledger.transaction(**sequence);
   if (!stored) return stored.error();
   auto path = ledger.inclusion_proof(**sequence, size);
@@ -51,7 +53,8 @@ class CertificateCollector {
   explicit CertificateCollector(const ledger::StateView& state) : state_(state) {}
   void note(const core::Digest& fp) { wanted_.insert(fp); }
 
-  core::Result<void> finish(json::array& out, std::vector<std::pair<std::string, std::string>>& pems) {
+  core::Result<void> finish(json::array& out,
+                            std::vector<std::pair<std::string, std::string>>& pems) {
     for (const auto& fp : wanted_) {
       auto entry = ledger::find_certificate(state_, fp);
       if (!entry) return entry.error();
@@ -76,12 +79,18 @@ class CertificateCollector {
       }
       std::string file = core::hex_encode(core::ByteView(fp.data(), 16)) + "-chain.pem";
       pems.emplace_back(file, chain);
-      json::object o{{"fingerprint", b64(fp)},  {"role", c.role},
-                     {"id", c.id},              {"hospital", c.hospital},
-                     {"issuer", b64(c.issuer)}, {"not_before", c.not_before},
-                     {"not_after", c.not_after}, {"status", c.status},
-                     {"registered_at", c.registered_at_ms}, {"revoked_at", c.revoked_at_ms},
-                     {"reason", c.reason},      {"chain_file", file}};
+      json::object o{{"fingerprint", b64(fp)},
+                     {"role", c.role},
+                     {"id", c.id},
+                     {"hospital", c.hospital},
+                     {"issuer", b64(c.issuer)},
+                     {"not_before", c.not_before},
+                     {"not_after", c.not_after},
+                     {"status", c.status},
+                     {"registered_at", c.registered_at_ms},
+                     {"revoked_at", c.revoked_at_ms},
+                     {"reason", c.reason},
+                     {"chain_file", file}};
       out.push_back(std::move(o));
     }
     return core::success();
@@ -94,8 +103,10 @@ class CertificateCollector {
     if (!*value) return std::string();
     std::error_code ec;
     json::value parsed = json::parse(core::to_string(**value), ec);
-    const json::value* der = (!ec && parsed.is_object()) ? parsed.as_object().if_contains("der") : nullptr;
-    if (der == nullptr || !der->is_string()) return core::make_error(ErrorCode::kLedgerCorrupt, "a cacerts entry is damaged");
+    const json::value* der =
+        (!ec && parsed.is_object()) ? parsed.as_object().if_contains("der") : nullptr;
+    if (der == nullptr || !der->is_string())
+      return core::make_error(ErrorCode::kLedgerCorrupt, "a cacerts entry is damaged");
     auto bytes = core::base64url_decode(std::string_view(der->as_string()));
     if (!bytes) return bytes.error();
     auto cert = ca::Certificate::from_der(*bytes);
@@ -111,7 +122,8 @@ class CertificateCollector {
 
 core::Result<AuditBundle> HospitalNode::export_audit(const AuditQuery& query) const {
   if (!query.patient && !query.from_ms && !query.to_ms) {
-    return core::make_error(ErrorCode::kInvalidArgument, "an audit export needs a patient or a time range");
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "an audit export needs a patient or a time range");
   }
   const ledger::Ledger& ledger = ledger_.ledger();
   auto tip = ledger.tip();
@@ -133,10 +145,11 @@ core::Result<AuditBundle> HospitalNode::export_audit(const AuditQuery& query) co
     if (!ids) return ids.error();
     record_ids = std::move(*ids);
   } else {
-    MEDLEDGER_TRY((*state)->scan(ledger::kTableRecords, {}, [&](core::ByteView key, core::ByteView) {
-      record_ids.push_back(core::to_string(key));
-      return true;
-    }));
+    MEDLEDGER_TRY(
+        (*state)->scan(ledger::kTableRecords, {}, [&](core::ByteView key, core::ByteView) {
+          record_ids.push_back(core::to_string(key));
+          return true;
+        }));
   }
 
   CertificateCollector certs(**state);
@@ -213,17 +226,17 @@ core::Result<AuditBundle> HospitalNode::export_audit(const AuditQuery& query) co
   if (query.from_ms) q["from"] = *query.from_ms;
   if (query.to_ms) q["to"] = *query.to_ms;
   const auto& header = tip->block.header;
-  out.bundle = json::object{
-      {"format", std::string(kAuditFormat)},
-      {"query", std::move(q)},
-      {"anchor", json::object{{"height", static_cast<std::int64_t>(header.height)},
-                              {"log_size", static_cast<std::int64_t>(size)},
-                              {"merkle_root", b64(header.merkle_root)},
-                              {"block_header", tip->block.header_json},
-                              {"origin", ledger.origin()}}},
-      {"records", std::move(records)},
-      {"reads", std::move(reads)},
-      {"certificates", std::move(certificates)}};
+  out.bundle =
+      json::object{{"format", std::string(kAuditFormat)},
+                   {"query", std::move(q)},
+                   {"anchor", json::object{{"height", static_cast<std::int64_t>(header.height)},
+                                           {"log_size", static_cast<std::int64_t>(size)},
+                                           {"merkle_root", b64(header.merkle_root)},
+                                           {"block_header", tip->block.header_json},
+                                           {"origin", ledger.origin()}}},
+                   {"records", std::move(records)},
+                   {"reads", std::move(reads)},
+                   {"certificates", std::move(certificates)}};
   return out;
 }
 

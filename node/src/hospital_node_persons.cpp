@@ -20,7 +20,8 @@ using core::ErrorCode;
 // destroyed -- so a retry starts clean and nothing usable is left behind. Best
 // effort: enrol() returns the original error whatever happens here.
 struct HospitalNode::EnrolmentUndo {
-  EnrolmentUndo(HospitalNode& undoing, const PersonEntry& enrolling) : node(undoing), person(enrolling) {}
+  EnrolmentUndo(HospitalNode& undoing, const PersonEntry& enrolling)
+      : node(undoing), person(enrolling) {}
   EnrolmentUndo(const EnrolmentUndo&) = delete;
   EnrolmentUndo& operator=(const EnrolmentUndo&) = delete;
 
@@ -44,10 +45,11 @@ struct HospitalNode::EnrolmentUndo {
     }
     if (registered) {
       (void)node.submit_ca_signed(
-          node.new_transaction(ledger::kTxCertRevoke,
-                               ledger::make_cert_revoke_body(*issued_fingerprint,
-                                                             ca::revocation_reason_name(
-                                                                 ca::RevocationReason::kCessationOfOperation))),
+          node.new_transaction(
+              ledger::kTxCertRevoke,
+              ledger::make_cert_revoke_body(
+                  *issued_fingerprint,
+                  ca::revocation_reason_name(ca::RevocationReason::kCessationOfOperation))),
           "cert.revoke of the failed enrolment of " + principal);
     }
     if (issued_fingerprint) {
@@ -60,12 +62,16 @@ struct HospitalNode::EnrolmentUndo {
 };
 
 core::Result<Enrolment> HospitalNode::enrol(const EnrolRequest& request) {
-  if (request.role != ca::Role::kDoctor && request.role != ca::Role::kPatient && request.role != ca::Role::kAuditor) {
-    return core::make_error(ErrorCode::kInvalidArgument, "only doctors, patients and auditors are enrolled");
-  }
-  if (!ca::is_valid_identifier(request.id) || request.id == config_.node_id || request.id == kNodeEncryptionId) {
+  if (request.role != ca::Role::kDoctor && request.role != ca::Role::kPatient &&
+      request.role != ca::Role::kAuditor) {
     return core::make_error(ErrorCode::kInvalidArgument,
-                            "person id must be 1-64 of [A-Za-z0-9._-] and not a node id: '" + request.id + "'");
+                            "only doctors, patients and auditors are enrolled");
+  }
+  if (!ca::is_valid_identifier(request.id) || request.id == config_.node_id ||
+      request.id == kNodeEncryptionId) {
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        "person id must be 1-64 of [A-Za-z0-9._-] and not a node id: '" + request.id + "'");
   }
   if (request.pin.size() < kMinPinBytes || request.pin.size() > kMaxPinBytes) {
     return core::make_error(ErrorCode::kInvalidArgument, "the person's PIN must be 4 to 64 bytes");
@@ -76,7 +82,8 @@ core::Result<Enrolment> HospitalNode::enrol(const EnrolRequest& request) {
   {
     std::lock_guard<std::mutex> guard(enrolling_mutex_);
     if (persons_.contains(principal) || !enrolling_.insert(principal).second) {
-      return core::make_error(ErrorCode::kAlreadyExists, principal + " is enrolled at this node already");
+      return core::make_error(ErrorCode::kAlreadyExists,
+                              principal + " is enrolled at this node already");
     }
   }
   struct Release {
@@ -139,8 +146,9 @@ core::Result<Enrolment> HospitalNode::enrol(const EnrolRequest& request) {
   undo.issued_serial_hex = cert->serial_hex();
   person.cert_pem = cert->to_pem();
 
-  auto receipt = submit_ca_signed(new_transaction(ledger::kTxCertRegister, ledger::make_cert_register_body(*cert)),
-                                  "cert.register of " + principal);
+  auto receipt = submit_ca_signed(
+      new_transaction(ledger::kTxCertRegister, ledger::make_cert_register_body(*cert)),
+      "cert.register of " + principal);
   if (!receipt) return receipt.error();
   undo.registered = true;
   // The ledger knows the person now; the PIN verifier, the patient key and the
@@ -154,33 +162,44 @@ core::Result<Enrolment> HospitalNode::enrol(const EnrolRequest& request) {
   return Enrolment{principal, std::move(*cert), fingerprint, std::move(*receipt)};
 }
 
-core::Result<PersonEntry> HospitalNode::person(std::string_view principal) const { return persons_.find(principal); }
+core::Result<PersonEntry> HospitalNode::person(std::string_view principal) const {
+  return persons_.find(principal);
+}
 
-core::Result<void> HospitalNode::check_pin(std::string_view principal, const core::SecretBytes& pin) {
+core::Result<void> HospitalNode::check_pin(std::string_view principal,
+                                           const core::SecretBytes& pin) {
   return pins_->verify(std::string(principal), pin, now_ms() / 1000);
 }
 
-core::Result<void> HospitalNode::check_credential(std::string_view principal, const PersonCredential& credential) {
-  if (credential.kind() == PersonCredential::Kind::kSessionToken) return sessions_.use(principal, credential.secret());
+core::Result<void> HospitalNode::check_credential(std::string_view principal,
+                                                  const PersonCredential& credential) {
+  if (credential.kind() == PersonCredential::Kind::kSessionToken)
+    return sessions_.use(principal, credential.secret());
   return check_pin(principal, credential.secret());
 }
 
-core::Result<PersonSession> HospitalNode::open_session(std::string_view principal, const core::SecretBytes& pin,
-                                                       std::chrono::seconds ttl, std::uint32_t signatures) {
+core::Result<PersonSession> HospitalNode::open_session(std::string_view principal,
+                                                       const core::SecretBytes& pin,
+                                                       std::chrono::seconds ttl,
+                                                       std::uint32_t signatures) {
   MEDLEDGER_TRY(check_session_limits(ttl, signatures));  // before the scrypt
   auto person = persons_.find(principal);
   if (!person) return person.error();
   if (person->external()) {
-    return core::make_error(ErrorCode::kInvalidArgument,
-                            person->principal + " keeps their own key: the node never signs for them");
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        person->principal + " keeps their own key: the node never signs for them");
   }
   MEDLEDGER_TRY(check_pin(principal, pin));
   return sessions_.open(person->principal, ttl, signatures);
 }
 
-core::Result<void> HospitalNode::close_session(const core::SecretBytes& token) { return sessions_.close(token); }
+core::Result<void> HospitalNode::close_session(const core::SecretBytes& token) {
+  return sessions_.close(token);
+}
 
-core::Result<std::shared_ptr<const HospitalNode::CustodialKey>> HospitalNode::custodial_key(std::string_view principal) {
+core::Result<std::shared_ptr<const HospitalNode::CustodialKey>> HospitalNode::custodial_key(
+    std::string_view principal) {
   {
     std::lock_guard<std::mutex> guard(custodial_mutex_);
     auto it = custodial_keys_.find(principal);
@@ -194,21 +213,25 @@ core::Result<std::shared_ptr<const HospitalNode::CustodialKey>> HospitalNode::cu
   if (!cert) return cert.error();
   auto signer = person_signer(*person);
   if (!signer) return signer.error();
-  auto key = std::make_shared<const CustodialKey>(CustodialKey{std::move(*signer), ledger::certificate_fingerprint(*cert)});
+  auto key = std::make_shared<const CustodialKey>(
+      CustodialKey{std::move(*signer), ledger::certificate_fingerprint(*cert)});
   std::lock_guard<std::mutex> guard(custodial_mutex_);
-  if (custodial_keys_.size() >= kMaxCachedCustodialKeys) custodial_keys_.clear();  // rare: start over, stay bounded
+  if (custodial_keys_.size() >= kMaxCachedCustodialKeys)
+    custodial_keys_.clear();  // rare: start over, stay bounded
   custodial_keys_.emplace(person->principal, key);
   return key;
 }
 
 core::Result<std::shared_ptr<core::Signer>> HospitalNode::person_signer(const PersonEntry& person) {
   if (person.external()) {
-    return core::make_error(ErrorCode::kInvalidArgument,
-                            person.principal + " keeps their own key: bring their signature (external signing)");
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        person.principal + " keeps their own key: bring their signature (external signing)");
   }
   if (person.wrapped) {
     if (!keys_->wrapped) {
-      return core::make_error(ErrorCode::kConfigInvalid, person.principal + " has a wrapped key but no KEK is configured");
+      return core::make_error(ErrorCode::kConfigInvalid,
+                              person.principal + " has a wrapped key but no KEK is configured");
     }
     auto signer = keys_->wrapped->signer(person.wrapped_blob);
     if (!signer) return signer.error();
@@ -230,15 +253,18 @@ core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, std::string_vi
   return sign_as(tx, ledger::tx_id(tx), principal, credential);
 }
 
-core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, const core::Digest& id, std::string_view principal,
+core::Result<void> HospitalNode::sign_as(ledger::Transaction& tx, const core::Digest& id,
+                                         std::string_view principal,
                                          const PersonCredential& credential) {
   auto key = custodial_key(principal);
   if (!key) return key.error();
-  MEDLEDGER_TRY(check_credential(principal, credential));  // before signing: nothing for a wrong PIN or a dead session
+  MEDLEDGER_TRY(check_credential(
+      principal, credential));  // before signing: nothing for a wrong PIN or a dead session
   return ledger::add_signature(tx, id, *(*key)->signer, (*key)->fingerprint);
 }
 
-core::Result<DigestSignature> HospitalNode::sign_digest_as(std::string_view principal, const core::SecretBytes& pin,
+core::Result<DigestSignature> HospitalNode::sign_digest_as(std::string_view principal,
+                                                           const core::SecretBytes& pin,
                                                            const core::Digest& digest) {
   return sign_digest_as(principal, PersonCredential::pin(pin.clone()), digest);
 }
@@ -254,8 +280,8 @@ core::Result<DigestSignature> HospitalNode::sign_digest_as(std::string_view prin
   return DigestSignature{std::move(*signature), (*key)->signer->algorithm(), (*key)->fingerprint};
 }
 
-core::Result<void> HospitalNode::add_external_signature(ledger::Transaction& tx,
-                                                        const ledger::TransactionSignature& signature) {
+core::Result<void> HospitalNode::add_external_signature(
+    ledger::Transaction& tx, const ledger::TransactionSignature& signature) {
   for (const auto& existing : tx.signatures) {
     if (existing.cert_fingerprint == signature.cert_fingerprint) {
       return core::make_error(ErrorCode::kAlreadyExists, "this certificate has signed already");
@@ -264,7 +290,8 @@ core::Result<void> HospitalNode::add_external_signature(ledger::Transaction& tx,
   core::Bytes spki;
   {
     std::lock_guard<std::mutex> guard(external_keys_mutex_);
-    if (auto it = external_keys_.find(signature.cert_fingerprint); it != external_keys_.end()) spki = it->second;
+    if (auto it = external_keys_.find(signature.cert_fingerprint); it != external_keys_.end())
+      spki = it->second;
   }
   if (spki.empty()) {
     auto state = ledger::StateSnapshot::open(ledger_.ledger().store());
@@ -272,13 +299,15 @@ core::Result<void> HospitalNode::add_external_signature(ledger::Transaction& tx,
     auto entry = ledger::find_certificate(**state, signature.cert_fingerprint);
     if (!entry) return entry.error();
     if (!*entry) {
-      return core::make_error(ErrorCode::kCertNotOnLedger, "the signature names a certificate the ledger does not hold");
+      return core::make_error(ErrorCode::kCertNotOnLedger,
+                              "the signature names a certificate the ledger does not hold");
     }
     auto cert = ca::Certificate::from_der((*entry)->der);
     if (!cert) return cert.error();
     spki = cert->public_key_spki();
     std::lock_guard<std::mutex> guard(external_keys_mutex_);
-    if (external_keys_.size() >= kMaxCachedCustodialKeys) external_keys_.clear();  // rare: start over, stay bounded
+    if (external_keys_.size() >= kMaxCachedCustodialKeys)
+      external_keys_.clear();  // rare: start over, stay bounded
     external_keys_.emplace(signature.cert_fingerprint, spki);
   }
   tx.signatures.push_back(signature);
@@ -291,7 +320,8 @@ core::Result<void> HospitalNode::add_external_signature(ledger::Transaction& tx,
 }
 
 void HospitalNode::refuse(const ReadRequest& request, const core::Error& reason) const {
-  if (options_.on_refused_read) options_.on_refused_read({request.doctor, request.record_id, request.purpose, reason});
+  if (options_.on_refused_read)
+    options_.on_refused_read({request.doctor, request.record_id, request.purpose, reason});
 }
 
 }  // namespace medledger::node

@@ -10,10 +10,12 @@ namespace {
 using core::ErrorCode;
 
 core::Error malformed(std::string_view name, std::string_view problem) {
-  return core::make_error(ErrorCode::kMalformedEncoding, "field '" + std::string(name) + "' " + std::string(problem));
+  return core::make_error(ErrorCode::kMalformedEncoding,
+                          "field '" + std::string(name) + "' " + std::string(problem));
 }
 
-core::Result<const boost::json::value*> member(const boost::json::object& object, std::string_view name) {
+core::Result<const boost::json::value*> member(const boost::json::object& object,
+                                               std::string_view name) {
   const boost::json::value* value = object.if_contains(name);
   if (!value) return malformed(name, "is missing");
   return value;
@@ -46,12 +48,14 @@ core::Result<void> require_version(std::string_view what, std::uint64_t value) {
   return core::make_error(ErrorCode::kInvalidArgument, std::string(what) + " must be in 1..2^53-1");
 }
 
-core::Result<void> require_exactly(const boost::json::object& object, std::initializer_list<std::string_view> allowed,
+core::Result<void> require_exactly(const boost::json::object& object,
+                                   std::initializer_list<std::string_view> allowed,
                                    std::string_view what) {
   for (const auto& entry : object) {
     if (std::find(allowed.begin(), allowed.end(), std::string_view(entry.key())) == allowed.end()) {
-      return core::make_error(ErrorCode::kMalformedEncoding,
-                              std::string(what) + " has an unknown member '" + std::string(entry.key()) + "'");
+      return core::make_error(
+          ErrorCode::kMalformedEncoding,
+          std::string(what) + " has an unknown member '" + std::string(entry.key()) + "'");
     }
   }
   for (std::string_view name : allowed) {
@@ -67,19 +71,22 @@ core::Result<std::string> string_field(const boost::json::object& object, std::s
   return std::string((*value)->get_string());
 }
 
-core::Result<std::uint64_t> integer_field(const boost::json::object& object, std::string_view name) {
+core::Result<std::uint64_t> integer_field(const boost::json::object& object,
+                                          std::string_view name) {
   auto value = member(object, name);
   if (!value) return value.error();
-  if (!(*value)->is_int64() || (*value)->get_int64() < 0) return malformed(name, "is not a non-negative integer");
+  if (!(*value)->is_int64() || (*value)->get_int64() < 0)
+    return malformed(name, "is not a non-negative integer");
   return static_cast<std::uint64_t>((*value)->get_int64());
 }
 
-core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::string_view name, std::size_t size) {
+core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::string_view name,
+                                      std::size_t size) {
   return bytes_field(object, name, size, size);
 }
 
-core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::string_view name, std::size_t min_size,
-                                      std::size_t max_size) {
+core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::string_view name,
+                                      std::size_t min_size, std::size_t max_size) {
   auto text = string_field(object, name);
   if (!text) return text.error();
   // A bound on the text before decoding keeps a huge field from being decoded at all.
@@ -87,9 +94,10 @@ core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::st
   auto bytes = core::base64url_decode(*text);
   if (!bytes) return malformed(name, "is not base64url");
   if (bytes->size() < min_size || bytes->size() > max_size) {
-    return malformed(name, min_size == max_size ? "must decode to " + std::to_string(min_size) + " bytes"
-                                                : "has a size outside " + std::to_string(min_size) + ".." +
-                                                      std::to_string(max_size) + " bytes");
+    return malformed(name, min_size == max_size
+                               ? "must decode to " + std::to_string(min_size) + " bytes"
+                               : "has a size outside " + std::to_string(min_size) + ".." +
+                                     std::to_string(max_size) + " bytes");
   }
   return bytes;
 }

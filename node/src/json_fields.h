@@ -28,15 +28,17 @@ core::Result<void> require_identifier(std::string_view what, std::string_view va
 core::Result<void> require_version(std::string_view what, std::uint64_t value);
 
 /// Rejects members not in `allowed` and any missing one (all are required).
-core::Result<void> require_exactly(const boost::json::object& object, std::initializer_list<std::string_view> allowed,
+core::Result<void> require_exactly(const boost::json::object& object,
+                                   std::initializer_list<std::string_view> allowed,
                                    std::string_view what);
 core::Result<std::string> string_field(const boost::json::object& object, std::string_view name);
 /// A non-negative integer member.
 core::Result<std::uint64_t> integer_field(const boost::json::object& object, std::string_view name);
 /// A base64url member whose decoded size is exactly `size`.
-core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::string_view name, std::size_t size);
+core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::string_view name,
+                                      std::size_t size);
 /// A base64url member whose decoded size is in [min_size, max_size].
-core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::string_view name, std::size_t min_size,
-                                      std::size_t max_size);
+core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::string_view name,
+                                      std::size_t min_size, std::size_t max_size);
 
 }  // namespace medledger::node::detail

@@ -25,15 +25,18 @@ std::string_view person_key_storage_name(PersonKeyStorage storage) {
 core::Result<PersonKeyStorage> parse_person_key_storage(std::string_view name) {
   if (name == "token") return PersonKeyStorage::kToken;
   if (name == "wrapped") return PersonKeyStorage::kWrapped;
-  return core::make_error(ErrorCode::kInvalidArgument, "person key storage must be 'token' or 'wrapped'");
+  return core::make_error(ErrorCode::kInvalidArgument,
+                          "person key storage must be 'token' or 'wrapped'");
 }
 
 core::Result<std::string> read_small_file(const fs::path& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) return core::make_error(ErrorCode::kNotFound, path.string() + " does not exist");
+  if (!fs::exists(path, ec))
+    return core::make_error(ErrorCode::kNotFound, path.string() + " does not exist");
   auto size = fs::file_size(path, ec);
   if (ec) return core::make_error(ErrorCode::kIoError, "cannot stat " + path.string());
-  if (size > kMaxNodeFileBytes) return core::make_error(ErrorCode::kIoError, path.string() + " is too large");
+  if (size > kMaxNodeFileBytes)
+    return core::make_error(ErrorCode::kIoError, path.string() + " is too large");
   std::ifstream in(path, std::ios::binary);
   if (!in) return core::make_error(ErrorCode::kIoError, "cannot read " + path.string());
   std::ostringstream text;
@@ -67,14 +70,17 @@ core::Result<NodeConfig> load_node_config(const fs::path& dir) {
   } catch (const std::exception&) {
     return bad("a member is missing or of the wrong type");
   }
-  if (config.max_payload == 0 || config.max_payload > kMaxRecordPayloadCeiling) return bad("max_payload out of range");
+  if (config.max_payload == 0 || config.max_payload > kMaxRecordPayloadCeiling)
+    return bad("max_payload out of range");
   return config;
 }
 
 core::Result<void> save_node_config(const fs::path& dir, const NodeConfig& config) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return core::make_error(ErrorCode::kIoError, "cannot create " + dir.string() + ": " + ec.message());
+  if (ec)
+    return core::make_error(ErrorCode::kIoError,
+                            "cannot create " + dir.string() + ": " + ec.message());
   ::chmod(dir.c_str(), 0700);
   json::object o{{"hospital", config.hospital_id},
                  {"node_id", config.node_id},

@@ -17,14 +17,16 @@ constexpr std::size_t kFingerprintSize = core::kSha256Size;
 constexpr std::size_t kWrappedKeyCiphertextSize = kPatientKeySize + kGcmTagSize;
 
 // The bytes bound into both HKDF info and the AES-GCM AAD (docs/encryption.md).
-core::Bytes wrap_context(std::string_view patient_id, std::uint64_t version, core::ByteView recipient) {
+core::Bytes wrap_context(std::string_view patient_id, std::uint64_t version,
+                         core::ByteView recipient) {
   detail::ContextBytes context;
   context.field(kWrappedPatientKeyFormat).field(patient_id).integer(version).field(recipient);
   return context.bytes();
 }
 
 core::Result<core::SecretBytes> key_encryption_key(const core::SecretBytes& shared_secret,
-                                                   core::ByteView ephemeral_point, core::ByteView context) {
+                                                   core::ByteView ephemeral_point,
+                                                   core::ByteView context) {
   return detail::hkdf_sha256(shared_secret.view(), ephemeral_point, context, kAesKeySize);
 }
 
@@ -49,7 +51,8 @@ core::Result<PatientKey> generate_patient_key(std::string patient_id, std::uint6
 core::Result<PatientKey> rotate_patient_key(const PatientKey& current) {
   MEDLEDGER_TRY(check_patient_key(current));
   if (current.version >= kMaxVersion) {
-    return core::make_error(ErrorCode::kInvalidArgument, "the patient key version cannot grow further");
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "the patient key version cannot grow further");
   }
   return generate_patient_key(current.patient_id, current.version + 1);
 }
@@ -69,25 +72,29 @@ boost::json::object WrappedPatientKey::to_json() const {
 std::string WrappedPatientKey::to_json_text() const { return core::canonicalize(to_json()); }
 
 core::Result<WrappedPatientKey> WrappedPatientKey::from_json(const boost::json::object& object) {
-  MEDLEDGER_TRY(detail::require_exactly(
-      object, {"format", "patient_id", "key_version", "recipient", "ephemeral_public_key", "nonce", "ciphertext"},
-      "a wrapped patient key"));
+  MEDLEDGER_TRY(detail::require_exactly(object,
+                                        {"format", "patient_id", "key_version", "recipient",
+                                         "ephemeral_public_key", "nonce", "ciphertext"},
+                                        "a wrapped patient key"));
   auto format = detail::string_field(object, "format");
   if (!format) return format.error();
   if (*format != kWrappedPatientKeyFormat) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "not a " + std::string(kWrappedPatientKeyFormat) + " object");
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "not a " + std::string(kWrappedPatientKeyFormat) + " object");
   }
   WrappedPatientKey out;
   auto patient_id = detail::string_field(object, "patient_id");
   if (!patient_id) return patient_id.error();
   if (!detail::valid_identifier(*patient_id)) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "field 'patient_id' is not a valid identifier");
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "field 'patient_id' is not a valid identifier");
   }
   out.patient_id = std::move(*patient_id);
   auto version = detail::integer_field(object, "key_version");
   if (!version) return version.error();
   if (!detail::valid_version(*version)) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "field 'key_version' must be at least 1");
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "field 'key_version' must be at least 1");
   }
   out.key_version = *version;
   auto recipient = detail::bytes_field(object, "recipient", kFingerprintSize);
@@ -108,11 +115,13 @@ core::Result<WrappedPatientKey> WrappedPatientKey::from_json(const boost::json::
 core::Result<WrappedPatientKey> WrappedPatientKey::from_json_text(std::string_view text) {
   auto value = core::parse_restricted_json(text, kMaxWrappedPatientKeyJson);
   if (!value) return value.error();
-  if (!value->is_object()) return core::make_error(ErrorCode::kMalformedEncoding, "a wrapped patient key is an object");
+  if (!value->is_object())
+    return core::make_error(ErrorCode::kMalformedEncoding, "a wrapped patient key is an object");
   return from_json(value->get_object());
 }
 
-core::Result<WrappedPatientKey> wrap_patient_key_for(core::ByteView recipient_spki, const PatientKey& key) {
+core::Result<WrappedPatientKey> wrap_patient_key_for(core::ByteView recipient_spki,
+                                                     const PatientKey& key) {
   MEDLEDGER_TRY(check_patient_key(key));
   // Parse first: a bad recipient key fails before any key material is made.
   auto recipient_point = hsm::p256_point_from_spki(recipient_spki);
@@ -140,36 +149,47 @@ core::Result<WrappedPatientKey> wrap_patient_key_for(core::ByteView recipient_sp
   return out;
 }
 
-core::Result<PatientKey> unwrap_patient_key(hsm::KeyAgreement& recipient, const WrappedPatientKey& wrapped) {
-  if (wrapped.recipient.size() != kFingerprintSize || wrapped.ephemeral_public.size() != hsm::kP256PointSize ||
-      wrapped.nonce.size() != kGcmNonceSize || wrapped.ciphertext.size() != kWrappedKeyCiphertextSize ||
-      !detail::valid_identifier(wrapped.patient_id) || !detail::valid_version(wrapped.key_version)) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "a wrapped patient key field has the wrong size or form");
+core::Result<PatientKey> unwrap_patient_key(hsm::KeyAgreement& recipient,
+                                            const WrappedPatientKey& wrapped) {
+  if (wrapped.recipient.size() != kFingerprintSize ||
+      wrapped.ephemeral_public.size() != hsm::kP256PointSize ||
+      wrapped.nonce.size() != kGcmNonceSize ||
+      wrapped.ciphertext.size() != kWrappedKeyCiphertextSize ||
+      !detail::valid_identifier(wrapped.patient_id) ||
+      !detail::valid_version(wrapped.key_version)) {
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "a wrapped patient key field has the wrong size or form");
   }
   const core::Digest own = core::public_key_fingerprint(recipient.public_key_spki());
   if (!core::constant_time_equal(own, wrapped.recipient)) {
     return core::make_error(ErrorCode::kDecryptionFailed,
                             "the patient key is wrapped for another node's key (recipient " +
-                                core::hex_encode(wrapped.recipient) + ", ours " + core::hex_encode(own) + ")");
+                                core::hex_encode(wrapped.recipient) + ", ours " +
+                                core::hex_encode(own) + ")");
   }
   // An ephemeral point off the curve is a tampered blob, like any other altered byte.
-  auto ephemeral_spki = hsm::spki_from_ec_point(core::KeyAlgorithm::kEcdsaP256, wrapped.ephemeral_public);
+  auto ephemeral_spki =
+      hsm::spki_from_ec_point(core::KeyAlgorithm::kEcdsaP256, wrapped.ephemeral_public);
   if (!ephemeral_spki) {
-    return core::make_error(ErrorCode::kDecryptionFailed, "the ephemeral key of the wrapped patient key is not a P-256 point");
+    return core::make_error(ErrorCode::kDecryptionFailed,
+                            "the ephemeral key of the wrapped patient key is not a P-256 point");
   }
   auto shared = recipient.derive_shared_secret(*ephemeral_spki);
   if (!shared) {
     if (shared.error().code == ErrorCode::kMalformedEncoding) {
-      return core::make_error(ErrorCode::kDecryptionFailed, "the ephemeral key of the wrapped patient key is not a P-256 point");
+      return core::make_error(ErrorCode::kDecryptionFailed,
+                              "the ephemeral key of the wrapped patient key is not a P-256 point");
     }
     return shared.error();
   }
-  const core::Bytes context = wrap_context(wrapped.patient_id, wrapped.key_version, wrapped.recipient);
+  const core::Bytes context =
+      wrap_context(wrapped.patient_id, wrapped.key_version, wrapped.recipient);
   auto kek = key_encryption_key(*shared, wrapped.ephemeral_public, context);
   if (!kek) return kek.error();
   auto key = detail::aes256gcm_open_secret(*kek, wrapped.nonce, context, wrapped.ciphertext);
   if (!key) {
-    return core::make_error(ErrorCode::kDecryptionFailed, "the wrapped patient key does not decrypt: " + key.error().message);
+    return core::make_error(ErrorCode::kDecryptionFailed,
+                            "the wrapped patient key does not decrypt: " + key.error().message);
   }
   return PatientKey{wrapped.patient_id, wrapped.key_version, std::move(*key)};
 }

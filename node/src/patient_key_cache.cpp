@@ -33,12 +33,13 @@ void PatientKeyCache::put(const PatientKey& key, Clock::time_point now) {
     std::erase_if(entries_, [&](const auto& e) { return now - e.second.stored >= ttl_; });
   }
   if (entries_.size() >= capacity_) {
-    auto oldest = std::min_element(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
-      return a.second.stored < b.second.stored;
-    });
+    auto oldest = std::min_element(
+        entries_.begin(), entries_.end(),
+        [](const auto& a, const auto& b) { return a.second.stored < b.second.stored; });
     entries_.erase(oldest);
   }
-  entries_.emplace(key.patient_id, Entry{PatientKey{key.patient_id, key.version, key.key.clone()}, now});
+  entries_.emplace(key.patient_id,
+                   Entry{PatientKey{key.patient_id, key.version, key.key.clone()}, now});
 }
 
 void PatientKeyCache::invalidate(std::string_view patient) {

@@ -20,11 +20,13 @@ namespace fs = std::filesystem;
 
 namespace {
 fs::path key_file(const fs::path& data_dir, std::string_view patient) {
-  return data_dir / "patient-keys" / (core::hex_encode(core::sha256(core::to_bytes(patient))) + ".json");
+  return data_dir / "patient-keys" /
+         (core::hex_encode(core::sha256(core::to_bytes(patient))) + ".json");
 }
 }  // namespace
 
-core::Result<std::vector<WrappedPatientKey>> load_patient_key_file(const fs::path& data_dir, std::string_view patient) {
+core::Result<std::vector<WrappedPatientKey>> load_patient_key_file(const fs::path& data_dir,
+                                                                   std::string_view patient) {
   std::vector<WrappedPatientKey> out;
   auto path = key_file(data_dir, patient);
   auto text = read_small_file(path);
@@ -32,14 +34,17 @@ core::Result<std::vector<WrappedPatientKey>> load_patient_key_file(const fs::pat
     if (text.error().code == ErrorCode::kNotFound) return out;
     return text.error();
   }
-  auto bad = [&] { return core::make_error(ErrorCode::kConfigInvalid, path.string() + " is damaged"); };
+  auto bad = [&] {
+    return core::make_error(ErrorCode::kConfigInvalid, path.string() + " is damaged");
+  };
   std::error_code ec;
   json::value value = json::parse(*text, ec);
   if (ec || !value.is_object()) return bad();
   const auto& o = value.as_object();
   const auto* keys = o.if_contains("keys");
   const auto* owner = o.if_contains("patient");
-  if (keys == nullptr || !keys->is_array() || owner == nullptr || !owner->is_string() || owner->as_string() != patient) {
+  if (keys == nullptr || !keys->is_array() || owner == nullptr || !owner->is_string() ||
+      owner->as_string() != patient) {
     return bad();
   }
   for (const auto& item : keys->as_array()) {
@@ -54,11 +59,14 @@ core::Result<std::vector<WrappedPatientKey>> load_patient_key_file(const fs::pat
 core::Result<void> remove_patient_key_file(const fs::path& data_dir, std::string_view patient) {
   std::error_code ec;
   fs::remove(key_file(data_dir, patient), ec);
-  if (ec) return core::make_error(ErrorCode::kIoError, "cannot remove the key file of " + std::string(patient) + ": " + ec.message());
+  if (ec)
+    return core::make_error(ErrorCode::kIoError, "cannot remove the key file of " +
+                                                     std::string(patient) + ": " + ec.message());
   return core::success();
 }
 
-core::Result<void> append_patient_key_file(const fs::path& data_dir, const WrappedPatientKey& wrapped) {
+core::Result<void> append_patient_key_file(const fs::path& data_dir,
+                                           const WrappedPatientKey& wrapped) {
   auto existing = load_patient_key_file(data_dir, wrapped.patient_id);
   if (!existing) return existing.error();
   json::array keys;
@@ -66,10 +74,13 @@ core::Result<void> append_patient_key_file(const fs::path& data_dir, const Wrapp
   keys.push_back(wrapped.to_json());
   std::error_code ec;
   fs::create_directories(data_dir / "patient-keys", ec);
-  if (ec) return core::make_error(ErrorCode::kIoError, "cannot create the patient-keys directory: " + ec.message());
+  if (ec)
+    return core::make_error(ErrorCode::kIoError,
+                            "cannot create the patient-keys directory: " + ec.message());
   ::chmod((data_dir / "patient-keys").c_str(), 0700);
   json::object o{{"patient", wrapped.patient_id}, {"keys", std::move(keys)}};
-  return ca::write_file_atomically(key_file(data_dir, wrapped.patient_id), core::to_bytes(core::canonicalize(o) + "\n"));
+  return ca::write_file_atomically(key_file(data_dir, wrapped.patient_id),
+                                   core::to_bytes(core::canonicalize(o) + "\n"));
 }
 
 }  // namespace medledger::node::detail

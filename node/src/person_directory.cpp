@@ -30,21 +30,28 @@ bool PersonDirectory::contains(std::string_view principal) const {
 core::Result<void> PersonDirectory::add(const PersonEntry& person) {
   std::lock_guard<std::mutex> guard(add_mutex_);
   if (contains(person.principal)) {
-    return core::make_error(ErrorCode::kAlreadyExists, person.principal + " is enrolled at this node already");
+    return core::make_error(ErrorCode::kAlreadyExists,
+                            person.principal + " is enrolled at this node already");
   }
   std::error_code ec;
   fs::create_directories(dir_, ec);
-  if (ec) return core::make_error(ErrorCode::kIoError, "cannot create " + dir_.string() + ": " + ec.message());
+  if (ec)
+    return core::make_error(ErrorCode::kIoError,
+                            "cannot create " + dir_.string() + ": " + ec.message());
   ::chmod(dir_.c_str(), 0700);
-  json::object key = person.wrapped    ? json::object{{"kind", "wrapped"}, {"blob", core::base64url_encode(person.wrapped_blob)}}
-                     : person.external() ? json::object{{"kind", "external"}}
-                                         : json::object{{"kind", "token"}, {"id", core::hex_encode(person.key_id)}};
+  json::object key =
+      person.wrapped
+          ? json::object{{"kind", "wrapped"}, {"blob", core::base64url_encode(person.wrapped_blob)}}
+      : person.external()
+          ? json::object{{"kind", "external"}}
+          : json::object{{"kind", "token"}, {"id", core::hex_encode(person.key_id)}};
   json::object o{{"principal", person.principal},
                  {"id", person.id},
                  {"role", std::string(ca::role_name(person.role))},
                  {"cert", person.cert_pem},
                  {"key", std::move(key)}};
-  return ca::write_file_atomically(path_for(person.principal), core::to_bytes(core::canonicalize(o) + "\n"));
+  return ca::write_file_atomically(path_for(person.principal),
+                                   core::to_bytes(core::canonicalize(o) + "\n"));
 }
 
 core::Result<PersonEntry> PersonDirectory::find(std::string_view principal) const {
@@ -65,11 +72,14 @@ core::Result<PersonEntry> PersonDirectory::load(std::string_view principal) cons
   auto text = read_small_file(path);
   if (!text) {
     if (text.error().code == ErrorCode::kNotFound) {
-      return core::make_error(ErrorCode::kNotFound, std::string(principal) + " is not enrolled at this node");
+      return core::make_error(ErrorCode::kNotFound,
+                              std::string(principal) + " is not enrolled at this node");
     }
     return text.error();
   }
-  auto bad = [&] { return core::make_error(ErrorCode::kConfigInvalid, path.string() + " is damaged"); };
+  auto bad = [&] {
+    return core::make_error(ErrorCode::kConfigInvalid, path.string() + " is damaged");
+  };
   std::error_code ec;
   json::value value = json::parse(*text, ec);
   if (ec || !value.is_object()) return bad();

@@ -15,14 +15,16 @@ using core::ErrorCode;
 namespace {
 
 std::int64_t system_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
 core::Error invalid_session() {
   // One message for every cause: the caller learns nothing about other sessions.
-  return core::make_error(ErrorCode::kPersonSessionInvalid,
-                          "the person session is unknown, closed, expired, used up or not this person's");
+  return core::make_error(
+      ErrorCode::kPersonSessionInvalid,
+      "the person session is unknown, closed, expired, used up or not this person's");
 }
 
 core::Digest token_hash(const core::SecretBytes& token) { return core::sha256(token.view()); }
@@ -39,21 +41,25 @@ void PersonSessionTable::sweep_expired(std::int64_t now_ms) {
 
 core::Result<void> check_session_limits(std::chrono::seconds ttl, std::uint32_t signatures) {
   if (ttl <= std::chrono::seconds::zero() || ttl > kMaxSessionTtl) {
-    return core::make_error(ErrorCode::kInvalidArgument, "a session lasts 1 s to " +
-                                                             std::to_string(kMaxSessionTtl.count()) + " s");
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        "a session lasts 1 s to " + std::to_string(kMaxSessionTtl.count()) + " s");
   }
   if (signatures == 0 || signatures > kMaxSessionSignatures) {
-    return core::make_error(ErrorCode::kInvalidArgument, "a session allows 1 to " +
-                                                             std::to_string(kMaxSessionSignatures) + " signatures");
+    return core::make_error(
+        ErrorCode::kInvalidArgument,
+        "a session allows 1 to " + std::to_string(kMaxSessionSignatures) + " signatures");
   }
   return core::success();
 }
 
-core::Result<PersonSession> PersonSessionTable::open(std::string_view principal, std::chrono::seconds ttl,
+core::Result<PersonSession> PersonSessionTable::open(std::string_view principal,
+                                                     std::chrono::seconds ttl,
                                                      std::uint32_t signatures) {
   MEDLEDGER_TRY(check_session_limits(ttl, signatures));
   core::SecretBytes random(kSessionTokenBytes);
-  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) std::abort();  // CSPRNG failure: no safe way on
+  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1)
+    std::abort();  // CSPRNG failure: no safe way on
   std::string text = core::base64url_encode(random.view());
   PersonSession out;
   out.token = core::SecretBytes(core::to_bytes(text));
@@ -65,16 +71,18 @@ core::Result<PersonSession> PersonSessionTable::open(std::string_view principal,
   std::lock_guard<std::mutex> guard(mutex_);
   if (sessions_.size() >= kMaxOpenSessions) sweep_expired(now);
   if (sessions_.size() >= kMaxOpenSessions) {
-    return core::make_error(ErrorCode::kSessionExhausted, "too many open person sessions at this node; retry later");
+    return core::make_error(ErrorCode::kSessionExhausted,
+                            "too many open person sessions at this node; retry later");
   }
   // A collision of 256 random bits does not happen; if it did, refusing is safe.
-  auto [it, inserted] = sessions_.try_emplace(token_hash(out.token), Entry{std::string(principal), out.expires_ms,
-                                                                          out.signatures});
+  auto [it, inserted] = sessions_.try_emplace(
+      token_hash(out.token), Entry{std::string(principal), out.expires_ms, out.signatures});
   if (!inserted) return core::make_error(ErrorCode::kInternal, "session token collision");
   return out;
 }
 
-core::Result<void> PersonSessionTable::use(std::string_view principal, const core::SecretBytes& token) {
+core::Result<void> PersonSessionTable::use(std::string_view principal,
+                                           const core::SecretBytes& token) {
   const core::Digest key = token_hash(token);
   const std::int64_t now = now_();
   std::lock_guard<std::mutex> guard(mutex_);

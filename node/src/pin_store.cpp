@@ -21,7 +21,8 @@ constexpr const char* kLockFileName = ".lock";
 constexpr mode_t kFileMode = 0600;
 
 core::Error io_error(const std::string& what, const std::filesystem::path& path) {
-  return core::make_error(ErrorCode::kIoError, what + " " + path.string() + ": " + std::strerror(errno));
+  return core::make_error(ErrorCode::kIoError,
+                          what + " " + path.string() + ": " + std::strerror(errno));
 }
 
 // A file descriptor closed on scope exit.
@@ -76,12 +77,17 @@ class DirectoryLock {
 };
 }  // namespace
 
-core::Result<std::unique_ptr<PinStore>> PinStore::open(std::filesystem::path directory, PinPolicy policy) {
+core::Result<std::unique_ptr<PinStore>> PinStore::open(std::filesystem::path directory,
+                                                       PinPolicy policy) {
   std::error_code error;
   std::filesystem::create_directories(directory, error);
-  if (error) return core::make_error(ErrorCode::kIoError, "cannot create " + directory.string() + ": " + error.message());
+  if (error)
+    return core::make_error(ErrorCode::kIoError,
+                            "cannot create " + directory.string() + ": " + error.message());
   std::filesystem::permissions(directory, std::filesystem::perms::owner_all, error);
-  if (error) return core::make_error(ErrorCode::kIoError, "cannot restrict " + directory.string() + ": " + error.message());
+  if (error)
+    return core::make_error(ErrorCode::kIoError,
+                            "cannot restrict " + directory.string() + ": " + error.message());
   return std::unique_ptr<PinStore>(new PinStore(std::move(directory), policy));
 }
 
@@ -118,10 +124,12 @@ core::Result<PinRecord> PinStore::get(const std::string& person_id) const {
   text.resize(static_cast<std::size_t>(in.gcount()));
   auto record = PinRecord::from_json_text(text);
   if (!record) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "PIN record " + path.string() + ": " + record.error().message);
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "PIN record " + path.string() + ": " + record.error().message);
   }
   if (record->person_id != person_id) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "PIN record " + path.string() + " is not for '" + person_id + "'");
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "PIN record " + path.string() + " is not for '" + person_id + "'");
   }
   return record;
 }
@@ -148,7 +156,8 @@ core::Result<void> PinStore::enrol_record(const PinRecord& record) {
   DirectoryLock lock(directory_);
   if (!lock.locked()) return io_error("cannot lock", directory_ / kLockFileName);
   if (std::filesystem::exists(path_for(record.person_id))) {
-    return core::make_error(ErrorCode::kAlreadyExists, "person '" + record.person_id + "' already has a PIN");
+    return core::make_error(ErrorCode::kAlreadyExists,
+                            "person '" + record.person_id + "' already has a PIN");
   }
   return put(record);
 }
@@ -162,7 +171,8 @@ core::Result<void> PinStore::verify(const std::string& person_id, const core::Se
   if (!record) return record.error();
   PinAttempt attempt = check_pin(*record, pin, now_unix, policy_);
   // The failure count is durable before anyone learns the outcome.
-  const bool changed = attempt.next.failures != record->failures || attempt.next.state != record->state ||
+  const bool changed = attempt.next.failures != record->failures ||
+                       attempt.next.state != record->state ||
                        attempt.next.last_failure_unix != record->last_failure_unix;
   if (changed) MEDLEDGER_TRY(put(attempt.next));
   return attempt.outcome;

@@ -23,15 +23,17 @@ constexpr std::uint64_t kScryptMemoryMargin = std::uint64_t{1} << 20;
 
 bool params_accepted(const ScryptParams& params) {
   if (params.log2_n < kMinScryptLogN || params.log2_n > kMaxScryptLogN) return false;
-  if (params.r < 1 || params.r > kMaxScryptR || params.p < 1 || params.p > kMaxScryptP) return false;
+  if (params.r < 1 || params.r > kMaxScryptR || params.p < 1 || params.p > kMaxScryptP)
+    return false;
   return std::uint64_t{128} * (std::uint64_t{1} << params.log2_n) * params.r <= kMaxScryptMemory;
 }
 
-core::Result<core::Bytes> scrypt(const core::SecretBytes& pin, core::ByteView salt, const ScryptParams& params) {
+core::Result<core::Bytes> scrypt(const core::SecretBytes& pin, core::ByteView salt,
+                                 const ScryptParams& params) {
   core::Bytes out(kPinHashSize);
-  if (EVP_PBE_scrypt(reinterpret_cast<const char*>(pin.data()), pin.size(), salt.data(), salt.size(),
-                     std::uint64_t{1} << params.log2_n, params.r, params.p, kMaxScryptMemory + kScryptMemoryMargin,
-                     out.data(), out.size()) != 1) {
+  if (EVP_PBE_scrypt(reinterpret_cast<const char*>(pin.data()), pin.size(), salt.data(),
+                     salt.size(), std::uint64_t{1} << params.log2_n, params.r, params.p,
+                     kMaxScryptMemory + kScryptMemoryMargin, out.data(), out.size()) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "scrypt");
   }
   return out;
@@ -45,8 +47,8 @@ std::int64_t backoff_seconds(std::uint32_t failures) {
 
 core::Result<PinRecord> from_object(const boost::json::object& object) {
   MEDLEDGER_TRY(detail::require_exactly(object,
-                                        {"format", "person_id", "kdf", "log2_n", "r", "p", "salt", "hash", "state",
-                                         "failures", "last_failure"},
+                                        {"format", "person_id", "kdf", "log2_n", "r", "p", "salt",
+                                         "hash", "state", "failures", "last_failure"},
                                         "a PIN record"));
   auto format = detail::string_field(object, "format");
   if (!format) return format.error();
@@ -59,7 +61,8 @@ core::Result<PinRecord> from_object(const boost::json::object& object) {
   auto person = detail::string_field(object, "person_id");
   if (!person) return person.error();
   if (!detail::valid_identifier(*person)) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "field 'person_id' is not a valid identifier");
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "field 'person_id' is not a valid identifier");
   }
   out.person_id = std::move(*person);
   auto log2_n = detail::integer_field(object, "log2_n");
@@ -69,12 +72,14 @@ core::Result<PinRecord> from_object(const boost::json::object& object) {
   auto p = detail::integer_field(object, "p");
   if (!p) return p.error();
   if (*log2_n > kMaxScryptLogN || *r > kMaxScryptR || *p > kMaxScryptP) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "scrypt parameters outside the accepted bounds");
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "scrypt parameters outside the accepted bounds");
   }
   out.params = ScryptParams{static_cast<unsigned>(*log2_n), static_cast<std::uint32_t>(*r),
                             static_cast<std::uint32_t>(*p)};
   if (!params_accepted(out.params)) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "scrypt parameters outside the accepted bounds");
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "scrypt parameters outside the accepted bounds");
   }
   auto salt = detail::bytes_field(object, "salt", kPinSaltSize);
   if (!salt) return salt.error();
@@ -85,7 +90,8 @@ core::Result<PinRecord> from_object(const boost::json::object& object) {
   auto state = detail::string_field(object, "state");
   if (!state) return state.error();
   if (*state != kActive && *state != kLocked) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "field 'state' is neither 'active' nor 'locked'");
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "field 'state' is neither 'active' nor 'locked'");
   }
   out.state = *state == kLocked ? PinState::kLocked : PinState::kActive;
   auto failures = detail::integer_field(object, "failures");
@@ -120,7 +126,8 @@ std::string PinRecord::to_json_text() const {
 core::Result<PinRecord> PinRecord::from_json_text(std::string_view text) {
   auto value = core::parse_restricted_json(text, kMaxPinRecordJson);
   if (!value) return value.error();
-  if (!value->is_object()) return core::make_error(ErrorCode::kMalformedEncoding, "a PIN record is an object");
+  if (!value->is_object())
+    return core::make_error(ErrorCode::kMalformedEncoding, "a PIN record is an object");
   return from_object(value->get_object());
 }
 
@@ -128,11 +135,13 @@ core::Result<PinRecord> make_pin_record(std::string person_id, const core::Secre
                                         const ScryptParams& params) {
   MEDLEDGER_TRY(detail::require_identifier("a person id", person_id));
   if (pin.size() < kMinPinBytes || pin.size() > kMaxPinBytes) {
-    return core::make_error(ErrorCode::kInvalidArgument, "a PIN must be " + std::to_string(kMinPinBytes) + "-" +
-                                                             std::to_string(kMaxPinBytes) + " bytes long");
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "a PIN must be " + std::to_string(kMinPinBytes) + "-" +
+                                std::to_string(kMaxPinBytes) + " bytes long");
   }
   if (!params_accepted(params)) {
-    return core::make_error(ErrorCode::kInvalidArgument, "scrypt parameters outside the accepted bounds");
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "scrypt parameters outside the accepted bounds");
   }
   PinRecord out;
   out.person_id = std::move(person_id);
@@ -148,7 +157,8 @@ core::Result<PinRecord> make_pin_record(std::string person_id, const core::Secre
 
 PinAttempt check_pin(const PinRecord& record, const core::SecretBytes& pin, std::int64_t now_unix,
                      const PinPolicy& policy) {
-  const std::uint32_t max_failures = std::clamp<std::uint32_t>(policy.max_failures, 1, kMaxPinFailuresCeiling);
+  const std::uint32_t max_failures =
+      std::clamp<std::uint32_t>(policy.max_failures, 1, kMaxPinFailuresCeiling);
   PinAttempt attempt{record, core::success()};
   if (record.state == PinState::kLocked || record.failures >= max_failures) {
     attempt.next.state = PinState::kLocked;
@@ -161,10 +171,10 @@ PinAttempt check_pin(const PinRecord& record, const core::SecretBytes& pin, std:
   if (policy.backoff) {
     const std::int64_t ready_at = record.last_failure_unix + backoff_seconds(record.failures);
     if (record.failures > 0 && now_unix < ready_at) {
-      attempt.outcome = core::make_error(ErrorCode::kPersonLocked, "person '" + record.person_id +
-                                                                       "' must wait " +
-                                                                       std::to_string(ready_at - now_unix) +
-                                                                       " s before the next PIN attempt");
+      attempt.outcome = core::make_error(ErrorCode::kPersonLocked,
+                                         "person '" + record.person_id + "' must wait " +
+                                             std::to_string(ready_at - now_unix) +
+                                             " s before the next PIN attempt");
       return attempt;
     }
   }
@@ -189,7 +199,8 @@ PinAttempt check_pin(const PinRecord& record, const core::SecretBytes& pin, std:
     attempt.next.state = PinState::kLocked;
     message += "; the person is now locked";
   } else {
-    message += "; " + std::to_string(max_failures - attempt.next.failures) + " attempt(s) left before lockout";
+    message += "; " + std::to_string(max_failures - attempt.next.failures) +
+               " attempt(s) left before lockout";
   }
   attempt.outcome = core::make_error(ErrorCode::kPersonPinIncorrect, std::move(message));
   return attempt;

@@ -43,16 +43,17 @@ core::Result<void> check_context(const RecordContext& context) {
   MEDLEDGER_TRY(detail::require_identifier("a record id", context.record_id));
   MEDLEDGER_TRY(detail::require_version("a record version", context.version));
   if (!detail::valid_content_type(context.content_type)) {
-    return core::make_error(ErrorCode::kInvalidArgument,
-                            "a content type must be 1-" + std::to_string(kMaxContentTypeBytes) +
-                                " printable ASCII characters");
+    return core::make_error(ErrorCode::kInvalidArgument, "a content type must be 1-" +
+                                                             std::to_string(kMaxContentTypeBytes) +
+                                                             " printable ASCII characters");
   }
   return core::success();
 }
 
 core::Error too_large(std::size_t size, std::size_t limit) {
-  return core::make_error(ErrorCode::kRecordTooLarge, "the payload is " + std::to_string(size) +
-                                                          " bytes; the limit is " + std::to_string(limit));
+  return core::make_error(
+      ErrorCode::kRecordTooLarge,
+      "the payload is " + std::to_string(size) + " bytes; the limit is " + std::to_string(limit));
 }
 }  // namespace
 
@@ -80,15 +81,16 @@ core::Digest sealed_record_digest(const boost::json::object& envelope) {
 }
 
 core::Result<SealedRecord> SealedRecord::from_json(const boost::json::object& object) {
-  MEDLEDGER_TRY(detail::require_exactly(object,
-                                        {"format", "patient_id", "record_id", "version", "content_type",
-                                         "patient_key_version", "data_key_nonce", "wrapped_data_key", "nonce",
-                                         "ciphertext"},
-                                        "a sealed record"));
+  MEDLEDGER_TRY(detail::require_exactly(
+      object,
+      {"format", "patient_id", "record_id", "version", "content_type", "patient_key_version",
+       "data_key_nonce", "wrapped_data_key", "nonce", "ciphertext"},
+      "a sealed record"));
   auto format = detail::string_field(object, "format");
   if (!format) return format.error();
   if (*format != kSealedRecordFormat) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "not a " + std::string(kSealedRecordFormat) + " object");
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "not a " + std::string(kSealedRecordFormat) + " object");
   }
   SealedRecord out;
   auto patient_id = detail::string_field(object, "patient_id");
@@ -99,14 +101,17 @@ core::Result<SealedRecord> SealedRecord::from_json(const boost::json::object& ob
   if (!version) return version.error();
   auto content_type = detail::string_field(object, "content_type");
   if (!content_type) return content_type.error();
-  out.context = RecordContext{std::move(*patient_id), std::move(*record_id), *version, std::move(*content_type)};
+  out.context = RecordContext{std::move(*patient_id), std::move(*record_id), *version,
+                              std::move(*content_type)};
   if (auto valid = check_context(out.context); !valid) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "sealed record: " + valid.error().message);
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "sealed record: " + valid.error().message);
   }
   auto key_version = detail::integer_field(object, "patient_key_version");
   if (!key_version) return key_version.error();
   if (!detail::valid_version(*key_version)) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "field 'patient_key_version' must be at least 1");
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "field 'patient_key_version' must be at least 1");
   }
   out.patient_key_version = *key_version;
   auto data_key_nonce = detail::bytes_field(object, "data_key_nonce", kGcmNonceSize);
@@ -121,7 +126,8 @@ core::Result<SealedRecord> SealedRecord::from_json(const boost::json::object& ob
   auto text = detail::string_field(object, "ciphertext");
   if (!text) return text.error();
   const std::size_t max_ciphertext = kMaxRecordPayloadCeiling + kGcmTagSize;
-  if (text->size() > (max_ciphertext * 4 + 2) / 3) return too_large(text->size() * 3 / 4, kMaxRecordPayloadCeiling);
+  if (text->size() > (max_ciphertext * 4 + 2) / 3)
+    return too_large(text->size() * 3 / 4, kMaxRecordPayloadCeiling);
   auto ciphertext = detail::bytes_field(object, "ciphertext", kGcmTagSize, max_ciphertext);
   if (!ciphertext) return ciphertext.error();
   out.ciphertext = std::move(*ciphertext);
@@ -130,23 +136,26 @@ core::Result<SealedRecord> SealedRecord::from_json(const boost::json::object& ob
 
 core::Result<SealedRecord> SealedRecord::from_json_text(std::string_view text) {
   if (text.size() > kMaxSealedRecordJson) {
-    return core::make_error(ErrorCode::kRecordTooLarge, "a sealed record over " +
-                                                            std::to_string(kMaxSealedRecordJson) + " bytes of JSON");
+    return core::make_error(
+        ErrorCode::kRecordTooLarge,
+        "a sealed record over " + std::to_string(kMaxSealedRecordJson) + " bytes of JSON");
   }
   auto value = core::parse_restricted_json(text, kMaxSealedRecordJson);
   if (!value) return value.error();
-  if (!value->is_object()) return core::make_error(ErrorCode::kMalformedEncoding, "a sealed record is an object");
+  if (!value->is_object())
+    return core::make_error(ErrorCode::kMalformedEncoding, "a sealed record is an object");
   return from_json(value->get_object());
 }
 
 core::Result<SealedRecord> seal_record(const RecordContext& context, core::ByteView payload,
                                        const PatientKey& patient_key, const RecordLimits& limits) {
   MEDLEDGER_TRY(check_context(context));
-  if (payload.size() > payload_limit(limits)) return too_large(payload.size(), payload_limit(limits));
+  if (payload.size() > payload_limit(limits))
+    return too_large(payload.size(), payload_limit(limits));
   if (patient_key.patient_id != context.patient_id || patient_key.key.size() != kPatientKeySize ||
       !detail::valid_version(patient_key.version)) {
-    return core::make_error(ErrorCode::kInvalidArgument, "the patient key is not a key of patient '" +
-                                                             context.patient_id + "'");
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "the patient key is not a key of patient '" + context.patient_id + "'");
   }
   SealedRecord out;
   out.context = context;
@@ -157,15 +166,17 @@ core::Result<SealedRecord> seal_record(const RecordContext& context, core::ByteV
   auto nonce = detail::random_bytes(kGcmNonceSize);
   if (!nonce) return nonce.error();
   out.nonce = std::move(*nonce);
-  auto ciphertext = detail::aes256gcm_seal(*data_key, out.nonce, record_aad(context, out.patient_key_version), payload);
+  auto ciphertext = detail::aes256gcm_seal(*data_key, out.nonce,
+                                           record_aad(context, out.patient_key_version), payload);
   if (!ciphertext) return ciphertext.error();
   out.ciphertext = std::move(*ciphertext);
 
   auto data_key_nonce = detail::random_bytes(kGcmNonceSize);
   if (!data_key_nonce) return data_key_nonce.error();
   out.data_key_nonce = std::move(*data_key_nonce);
-  auto wrapped = detail::aes256gcm_seal(patient_key.key, out.data_key_nonce,
-                                        data_key_aad(context, out.patient_key_version), data_key->view());
+  auto wrapped =
+      detail::aes256gcm_seal(patient_key.key, out.data_key_nonce,
+                             data_key_aad(context, out.patient_key_version), data_key->view());
   if (!wrapped) return wrapped.error();
   out.wrapped_data_key = std::move(*wrapped);
   return out;
@@ -174,30 +185,37 @@ core::Result<SealedRecord> seal_record(const RecordContext& context, core::ByteV
 core::Result<core::Bytes> open_record(const SealedRecord& sealed, const PatientKey& patient_key,
                                       const RecordLimits& limits) {
   if (auto valid = check_context(sealed.context); !valid) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "sealed record: " + valid.error().message);
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "sealed record: " + valid.error().message);
   }
   if (sealed.nonce.size() != kGcmNonceSize || sealed.data_key_nonce.size() != kGcmNonceSize ||
-      sealed.wrapped_data_key.size() != kWrappedDataKeySize || sealed.ciphertext.size() < kGcmTagSize) {
-    return core::make_error(ErrorCode::kMalformedEncoding, "a sealed record field has the wrong size");
+      sealed.wrapped_data_key.size() != kWrappedDataKeySize ||
+      sealed.ciphertext.size() < kGcmTagSize) {
+    return core::make_error(ErrorCode::kMalformedEncoding,
+                            "a sealed record field has the wrong size");
   }
   const std::size_t payload_size = sealed.ciphertext.size() - kGcmTagSize;
   if (payload_size > payload_limit(limits)) return too_large(payload_size, payload_limit(limits));
-  if (patient_key.patient_id != sealed.context.patient_id || patient_key.version != sealed.patient_key_version) {
-    return core::make_error(ErrorCode::kDecryptionFailed,
-                            "the record is sealed under version " + std::to_string(sealed.patient_key_version) +
-                                " of patient '" + sealed.context.patient_id + "''s key; this node holds version " +
-                                std::to_string(patient_key.version) + " of '" + patient_key.patient_id + "'");
+  if (patient_key.patient_id != sealed.context.patient_id ||
+      patient_key.version != sealed.patient_key_version) {
+    return core::make_error(
+        ErrorCode::kDecryptionFailed,
+        "the record is sealed under version " + std::to_string(sealed.patient_key_version) +
+            " of patient '" + sealed.context.patient_id + "''s key; this node holds version " +
+            std::to_string(patient_key.version) + " of '" + patient_key.patient_id + "'");
   }
   if (patient_key.key.size() != kPatientKeySize) {
     return core::make_error(ErrorCode::kInvalidArgument, "a patient key must be 32 bytes");
   }
-  auto data_key = detail::aes256gcm_open_secret(patient_key.key, sealed.data_key_nonce,
-                                                data_key_aad(sealed.context, sealed.patient_key_version),
-                                                sealed.wrapped_data_key);
+  auto data_key = detail::aes256gcm_open_secret(
+      patient_key.key, sealed.data_key_nonce,
+      data_key_aad(sealed.context, sealed.patient_key_version), sealed.wrapped_data_key);
   if (!data_key) {
-    return core::make_error(ErrorCode::kDecryptionFailed, "the data key does not unwrap: " + data_key.error().message);
+    return core::make_error(ErrorCode::kDecryptionFailed,
+                            "the data key does not unwrap: " + data_key.error().message);
   }
-  return detail::aes256gcm_open(*data_key, sealed.nonce, record_aad(sealed.context, sealed.patient_key_version),
+  return detail::aes256gcm_open(*data_key, sealed.nonce,
+                                record_aad(sealed.context, sealed.patient_key_version),
                                 sealed.ciphertext);
 }
 

@@ -24,14 +24,18 @@ core::Result<std::unique_ptr<SoftwareKeyAgreement>> SoftwareKeyAgreement::genera
       new SoftwareKeyAgreement(std::move(key), std::move(spki), std::move(*point)));
 }
 
-core::Result<core::SecretBytes> SoftwareKeyAgreement::derive_shared_secret(core::ByteView peer_public_key_spki) {
+core::Result<core::SecretBytes> SoftwareKeyAgreement::derive_shared_secret(
+    core::ByteView peer_public_key_spki) {
   // Parsing through p256_point_from_spki first gives the same errors as the token path.
   auto point = hsm::p256_point_from_spki(peer_public_key_spki);
   if (!point) return point.error();
-  core::EvpPkeyPtr peer = core::parse_public_key_spki(peer_public_key_spki.data(), peer_public_key_spki.size());
-  if (!peer) return core::openssl_error(ErrorCode::kMalformedEncoding, "the peer key is not a DER SPKI");
+  core::EvpPkeyPtr peer =
+      core::parse_public_key_spki(peer_public_key_spki.data(), peer_public_key_spki.size());
+  if (!peer)
+    return core::openssl_error(ErrorCode::kMalformedEncoding, "the peer key is not a DER SPKI");
   core::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
-  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1) {
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
+      EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "ECDH setup");
   }
   std::size_t size = 0;

@@ -76,12 +76,16 @@ ca::CertificateRequest server_csr(EVP_PKEY* key) {
   ca::X509ReqPtr req(X509_REQ_new());
   X509_REQ_set_version(req.get(), 0);
   X509_NAME* name = X509_REQ_get_subject_name(req.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("node-1"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("node"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("hospital-a"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("node-1"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("node"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("hospital-a"), -1, -1, 0);
   X509_REQ_set_pubkey(req.get(), key);
   STACK_OF(X509_EXTENSION)* extensions = sk_X509_EXTENSION_new_null();
-  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+  X509_EXTENSION* san =
+      X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
   sk_X509_EXTENSION_push(extensions, san);
   X509_REQ_add_extensions(req.get(), extensions);
   sk_X509_EXTENSION_pop_free(extensions, X509_EXTENSION_free);
@@ -92,8 +96,10 @@ ca::CertificateRequest server_csr(EVP_PKEY* key) {
 std::string shell_quote(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -103,26 +109,31 @@ std::unique_ptr<Pki> Pki::create() {
   auto pki = std::make_unique<Pki>();
   const std::time_t now = std::time(nullptr) - kBackdateSeconds;
 
-  auto ca_signer = expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "CA key");
-  auto ca_cert = expect_ok(ca::CertificateAuthority::self_signed(*ca_signer, ca_options("hospital-a"), now), "CA");
+  auto ca_signer =
+      expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "CA key");
+  auto ca_cert = expect_ok(
+      ca::CertificateAuthority::self_signed(*ca_signer, ca_options("hospital-a"), now), "CA");
   auto authority = expect_ok(ca::CertificateAuthority::open(*ca_signer, ca_cert, {}), "open CA");
   pki->ca_pem = pki->dir.write("ca.pem", ca_cert.to_pem());
 
   // The server key: one key, as a PEM file and as a Signer.
-  auto server_signer = expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "server key");
+  auto server_signer =
+      expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "server key");
   auto server_pem = server_signer->private_key_pem();
   std::string server_key_pem(reinterpret_cast<const char*>(server_pem.data()), server_pem.size());
   pki->server_key = pki->dir.write("server.key", server_key_pem);
   core::BioPtr bio(BIO_new_mem_buf(server_key_pem.data(), static_cast<int>(server_key_pem.size())));
   core::EvpPkeyPtr server_key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  auto server_cert = expect_ok(authority.issue(server_csr(server_key.get()), issue_request(ca::Role::kNode, "node-1"), now),
-                               "server certificate");
+  auto server_cert = expect_ok(
+      authority.issue(server_csr(server_key.get()), issue_request(ca::Role::kNode, "node-1"), now),
+      "server certificate");
   pki->server_chain = pki->dir.write("server-chain.pem", server_cert.to_pem() + ca_cert.to_pem());
   pki->server_signer = std::move(server_signer);
 
   auto issue_client = [&](ca::CertificateAuthority& issuer, ca::Role role, const std::string& id) {
     core::EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-    auto cert = expect_ok(issuer.issue_for_key(spki_of(key.get()), issue_request(role, id), now), "client certificate");
+    auto cert = expect_ok(issuer.issue_for_key(spki_of(key.get()), issue_request(role, id), now),
+                          "client certificate");
     pki->dir.write(id + ".pem", cert.to_pem());
     pki->dir.write(id + ".key", private_key_pem(key.get()));
     return cert;
@@ -141,14 +152,18 @@ std::unique_ptr<Pki> Pki::create() {
   auto crl = expect_ok(authority.make_crl({entry}, 1, now, 7), "CRL");
   pki->crl_pem = pki->dir.write("crl.pem", crl.to_pem());
 
-  auto foreign_signer = expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "foreign CA key");
-  auto foreign_cert =
-      expect_ok(ca::CertificateAuthority::self_signed(*foreign_signer, ca_options("hospital-b"), now), "foreign CA");
-  auto foreign = expect_ok(ca::CertificateAuthority::open(*foreign_signer, foreign_cert, {}), "open foreign CA");
+  auto foreign_signer =
+      expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256), "foreign CA key");
+  auto foreign_cert = expect_ok(
+      ca::CertificateAuthority::self_signed(*foreign_signer, ca_options("hospital-b"), now),
+      "foreign CA");
+  auto foreign = expect_ok(ca::CertificateAuthority::open(*foreign_signer, foreign_cert, {}),
+                           "open foreign CA");
   issue_client(foreign, ca::Role::kDoctor, kForeignDoctor);
   issue_client(foreign, ca::Role::kNode, kForeignNode);
   pki->foreign_ca_pem = pki->dir.write("foreign-ca.pem", foreign_cert.to_pem());
-  pki->foreign_crl_pem = pki->dir.write("foreign-crl.pem", expect_ok(foreign.make_crl({}, 1, now, 7), "foreign CRL").to_pem());
+  pki->foreign_crl_pem = pki->dir.write(
+      "foreign-crl.pem", expect_ok(foreign.make_crl({}, 1, now, 7), "foreign CRL").to_pem());
   return pki;
 }
 
@@ -185,8 +200,10 @@ std::unique_ptr<TestServer> start_server(const Pki& pki, TestServerOptions optio
   auto trust = expect_ok(trust_snapshot_from_pem(ca_text, {crl_text}, 1), "trust");
 
   std::shared_ptr<const TlsKeySource> key;
-  if (options.signer_tls_key) key = std::make_shared<SignerTlsKey>(pki.server_signer);
-  else key = std::make_shared<PemFileTlsKey>(config.tls.private_key);
+  if (options.signer_tls_key)
+    key = std::make_shared<SignerTlsKey>(pki.server_signer);
+  else
+    key = std::make_shared<PemFileTlsKey>(config.tls.private_key);
 
   auto server = std::make_unique<TestServer>();
   server->metrics = std::make_shared<MetricsRegistry>();
@@ -206,14 +223,16 @@ std::unique_ptr<TestServer> start_server(const Pki& pki, TestServerOptions optio
   return server;
 }
 
-HttpResult curl(const Pki& pki, std::uint16_t port, const std::string& path, const std::string& client,
-                const std::string& extra_args) {
+HttpResult curl(const Pki& pki, std::uint16_t port, const std::string& path,
+                const std::string& client, const std::string& extra_args) {
   std::string command = "curl -sS --max-time 15 --cacert " + shell_quote(pki.ca_pem.string()) +
                         " -w '\\n%{http_code}' ";
   if (!client.empty()) {
-    command += "--cert " + shell_quote(pki.cert(client).string()) + " --key " + shell_quote(pki.key(client).string()) + " ";
+    command += "--cert " + shell_quote(pki.cert(client).string()) + " --key " +
+               shell_quote(pki.key(client).string()) + " ";
   }
-  command += extra_args + " " + shell_quote("https://127.0.0.1:" + std::to_string(port) + path) + " 2>/dev/null";
+  command += extra_args + " " + shell_quote("https://127.0.0.1:" + std::to_string(port) + path) +
+             " 2>/dev/null";
   HttpResult result;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
@@ -237,7 +256,8 @@ RawTlsClient::~RawTlsClient() {
   if (fd_ >= 0) close(fd_);
 }
 
-bool RawTlsClient::connect(const Pki& pki, std::uint16_t port, const std::string& client, int max_tls_version) {
+bool RawTlsClient::connect(const Pki& pki, std::uint16_t port, const std::string& client,
+                           int max_tls_version) {
   // Writing to a connection the server closed must fail, not kill the test with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
   fd_ = socket(AF_INET, SOCK_STREAM, 0);
@@ -282,7 +302,8 @@ std::string RawTlsClient::read_all(int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (true) {
     if (SSL_pending(ssl) == 0) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return out;
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, static_cast<int>(left.count())) == 0) return out;

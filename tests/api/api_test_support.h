@@ -36,15 +36,20 @@ inline constexpr const char* kForeignNode = "node-b";        // role node, issue
 
 struct Pki {
   TempDir dir;
-  std::filesystem::path ca_pem;        // hospital-a CA certificate
-  std::filesystem::path crl_pem;       // revokes kRevokedDoctor
-  std::filesystem::path foreign_ca_pem;   // hospital-b CA certificate (start_server does not trust it)
+  std::filesystem::path ca_pem;   // hospital-a CA certificate
+  std::filesystem::path crl_pem;  // revokes kRevokedDoctor
+  std::filesystem::path
+      foreign_ca_pem;  // hospital-b CA certificate (start_server does not trust it)
   std::filesystem::path foreign_crl_pem;  // an empty CRL of hospital-b's CA
-  std::filesystem::path server_chain;  // node-1 (SAN IP:127.0.0.1, DNS:localhost), then the CA
+  std::filesystem::path server_chain;     // node-1 (SAN IP:127.0.0.1, DNS:localhost), then the CA
   std::filesystem::path server_key;
   std::shared_ptr<core::SoftwareSigner> server_signer;  // the server key as a Signer
-  std::filesystem::path cert(const std::string& client) const { return dir.path() / (client + ".pem"); }
-  std::filesystem::path key(const std::string& client) const { return dir.path() / (client + ".key"); }
+  std::filesystem::path cert(const std::string& client) const {
+    return dir.path() / (client + ".pem");
+  }
+  std::filesystem::path key(const std::string& client) const {
+    return dir.path() / (client + ".key");
+  }
 
   /// Builds everything (a few ms of ECDSA).
   static std::unique_ptr<Pki> create();
@@ -78,8 +83,8 @@ struct HttpResult {
 };
 /// Runs curl against https://127.0.0.1:port (trusting the PKI's CA) with the
 /// client certificate `client` (none if empty) and any extra curl arguments.
-HttpResult curl(const Pki& pki, std::uint16_t port, const std::string& path, const std::string& client = "",
-                const std::string& extra_args = "");
+HttpResult curl(const Pki& pki, std::uint16_t port, const std::string& path,
+                const std::string& client = "", const std::string& extra_args = "");
 
 /// A TLS client on a raw OpenSSL socket, for what curl cannot do (half requests).
 class RawTlsClient {
@@ -92,7 +97,8 @@ class RawTlsClient {
   /// TCP connect + TLS handshake, with an optional client certificate. False on
   /// failure. `max_tls_version` (e.g. TLS1_1_VERSION) caps the client's protocol and
   /// lowers its own security level, so that only the server's policy can refuse.
-  bool connect(const Pki& pki, std::uint16_t port, const std::string& client = "", int max_tls_version = 0);
+  bool connect(const Pki& pki, std::uint16_t port, const std::string& client = "",
+               int max_tls_version = 0);
   /// Writes bytes; false once the server has closed.
   bool send(const std::string& bytes);
   /// True if the server closed the connection (EOF or error) within `timeout_ms`.

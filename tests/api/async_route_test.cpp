@@ -60,7 +60,8 @@ void add_async_routes(Router& router, const std::shared_ptr<ParkedRequests>& par
   dropped.method = Method::kGet;
   dropped.pattern = "/v1/test/dropped";
   dropped.access = Access::any_role();
-  dropped.async_handler = [](const Request&, const Principal*, Responder) {};  // forgets the request
+  dropped.async_handler = [](const Request&, const Principal*, Responder) {
+  };  // forgets the request
   ASSERT_TRUE(router.add(std::move(dropped)).ok());
 
   Route throws;
@@ -78,8 +79,9 @@ class AsyncRouteTest : public ::testing::Test {
   static void SetUpTestSuite() { pki_ = Pki::create().release(); }
   static void TearDownTestSuite() { delete pki_; }
 
-  testing::TestServer* start(std::uint32_t handler_threads,
-                             std::chrono::milliseconds answer_timeout = LimitsConfig{}.answer_timeout) {
+  testing::TestServer* start(
+      std::uint32_t handler_threads,
+      std::chrono::milliseconds answer_timeout = LimitsConfig{}.answer_timeout) {
     testing::TestServerOptions options;
     options.tweak_config = [handler_threads, answer_timeout](ServerConfig& config) {
       config.threads.handlers = handler_threads;
@@ -107,7 +109,9 @@ TEST_F(AsyncRouteTest, PendingRequestsHoldNoHandlerThreadAndAreAnsweredFromAnoth
   // Three requests wait for their answers at once...
   std::vector<std::future<testing::HttpResult>> waiting;
   for (int i = 0; i < 3; ++i) {
-    waiting.push_back(std::async(std::launch::async, [&] { return curl(*pki_, server->port(), "/v1/test/later", testing::kNode); }));
+    waiting.push_back(std::async(std::launch::async, [&] {
+      return curl(*pki_, server->port(), "/v1/test/later", testing::kNode);
+    }));
   }
   ASSERT_TRUE(parked_->wait_for(3));
   // ...and the one handler thread still serves a plain route meanwhile.
@@ -136,13 +140,16 @@ TEST_F(AsyncRouteTest, PendingRequestsHoldNoHandlerThreadAndAreAnsweredFromAnoth
 
 TEST_F(AsyncRouteTest, AnswerOnPoolBuildsTheResponseOnAHandlerThread) {
   auto server = start(2);
-  auto request = std::async(std::launch::async, [&] { return curl(*pki_, server->port(), "/v1/test/later", testing::kNode); });
+  auto request = std::async(std::launch::async, [&] {
+    return curl(*pki_, server->port(), "/v1/test/later", testing::kNode);
+  });
   ASSERT_TRUE(parked_->wait_for(1));
   auto responder = parked_->take();
   ASSERT_TRUE(responder);
   const auto caller = std::this_thread::get_id();
   responder->answer_on_pool([caller]() -> core::Result<Response> {
-    if (std::this_thread::get_id() == caller) return core::make_error(core::ErrorCode::kInternal, "built on the caller's thread");
+    if (std::this_thread::get_id() == caller)
+      return core::make_error(core::ErrorCode::kInternal, "built on the caller's thread");
     return json_response(boost::json::object{{"built", "on the pool"}});
   });
   auto result = request.get();
@@ -164,7 +171,8 @@ TEST_F(AsyncRouteTest, AsyncHandlerThatThrowsIs500InternalAndTheServerServesOn) 
   EXPECT_EQ(curl(*pki_, server->port(), "/v1/whoami", testing::kNode).status, 200);
 }
 
-TEST_F(AsyncRouteTest, RequestUnansweredPastTheAnswerTimeoutIs504CommitUnconfirmedAndItsLateAnswerIsDropped) {
+TEST_F(AsyncRouteTest,
+       RequestUnansweredPastTheAnswerTimeoutIs504CommitUnconfirmedAndItsLateAnswerIsDropped) {
   auto server = start(1, std::chrono::milliseconds(300));
   const auto sent = std::chrono::steady_clock::now();
   auto result = curl(*pki_, server->port(), "/v1/test/later", testing::kNode);
@@ -179,7 +187,8 @@ TEST_F(AsyncRouteTest, RequestUnansweredPastTheAnswerTimeoutIs504CommitUnconfirm
   // Counted as an error by code, and the server serves on.
   auto metrics = curl(*pki_, server->port(), "/metrics", testing::kAuditor);
   ASSERT_EQ(metrics.status, 200) << metrics.body;
-  EXPECT_NE(metrics.body.find("medledger_http_errors_total{code=\"COMMIT_UNCONFIRMED\"} 1"), std::string::npos)
+  EXPECT_NE(metrics.body.find("medledger_http_errors_total{code=\"COMMIT_UNCONFIRMED\"} 1"),
+            std::string::npos)
       << metrics.body;
   EXPECT_EQ(curl(*pki_, server->port(), "/v1/whoami", testing::kNode).status, 200);
 }
@@ -189,8 +198,9 @@ TEST_F(AsyncRouteTest, RequestAnsweredWithinTheAnswerTimeoutKeepsItsAnswer) {
   // Answered at once (each within its limit), one after another past one limit:
   // the timer expires only requests that are still unanswered.
   for (int i = 0; i < 3; ++i) {
-    auto request =
-        std::async(std::launch::async, [&] { return curl(*pki_, server->port(), "/v1/test/later", testing::kNode); });
+    auto request = std::async(std::launch::async, [&] {
+      return curl(*pki_, server->port(), "/v1/test/later", testing::kNode);
+    });
     ASSERT_TRUE(parked_->wait_for(1));
     auto responder = parked_->take();
     ASSERT_TRUE(responder);
@@ -203,7 +213,8 @@ TEST_F(AsyncRouteTest, RequestAnsweredWithinTheAnswerTimeoutKeepsItsAnswer) {
   EXPECT_EQ(curl(*pki_, server->port(), "/v1/test/later", testing::kNode).status, 504);
   auto metrics = curl(*pki_, server->port(), "/metrics", testing::kAuditor);
   ASSERT_EQ(metrics.status, 200) << metrics.body;
-  EXPECT_NE(metrics.body.find("medledger_http_errors_total{code=\"COMMIT_UNCONFIRMED\"} 1\n"), std::string::npos)
+  EXPECT_NE(metrics.body.find("medledger_http_errors_total{code=\"COMMIT_UNCONFIRMED\"} 1\n"),
+            std::string::npos)
       << metrics.body;
 }
 

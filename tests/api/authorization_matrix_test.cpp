@@ -23,17 +23,22 @@ namespace {
 // valid one, its role.
 struct Caller {
   std::string name;
-  std::string certificate;    // Pki file stem; empty: no client certificate
+  std::string certificate;       // Pki file stem; empty: no client certificate
   std::optional<ca::Role> role;  // nullopt: must fail authentication
 };
 
 std::string pki_certificate_of(ca::Role role) {
   switch (role) {
-    case ca::Role::kAdmin: return testing::kAdmin;
-    case ca::Role::kDoctor: return testing::kDoctor;
-    case ca::Role::kPatient: return testing::kPatient;
-    case ca::Role::kAuditor: return testing::kAuditor;
-    case ca::Role::kNode: return testing::kNode;
+    case ca::Role::kAdmin:
+      return testing::kAdmin;
+    case ca::Role::kDoctor:
+      return testing::kDoctor;
+    case ca::Role::kPatient:
+      return testing::kPatient;
+    case ca::Role::kAuditor:
+      return testing::kAuditor;
+    case ca::Role::kNode:
+      return testing::kNode;
   }
   return "";
 }
@@ -64,7 +69,8 @@ TEST(AuthorizationMatrix, EveryRouteTimesEveryCallerAnswersAsItsAccessDeclares) 
   // The table `medledger serve` serves (infrastructure-only: node routes answer 503
   // after authentication, which is all this test looks at).
   auto probe_router = std::make_shared<Router>();
-  ASSERT_TRUE(add_appliance_routes(*probe_router, {{}, std::make_shared<MetricsRegistry>()}, nullptr).ok());
+  ASSERT_TRUE(
+      add_appliance_routes(*probe_router, {{}, std::make_shared<MetricsRegistry>()}, nullptr).ok());
   const std::vector<Route> routes = probe_router->routes();
   ASSERT_GE(routes.size(), 10u);
   auto server = testing::start_server(*pki);
@@ -72,7 +78,8 @@ TEST(AuthorizationMatrix, EveryRouteTimesEveryCallerAnswersAsItsAccessDeclares) 
   std::vector<Caller> callers;
   for (const auto& profile : ca::all_profiles()) {
     const std::string certificate = pki_certificate_of(profile.role);
-    ASSERT_FALSE(certificate.empty()) << "no test certificate for role " << ca::role_name(profile.role);
+    ASSERT_FALSE(certificate.empty())
+        << "no test certificate for role " << ca::role_name(profile.role);
     callers.push_back({std::string(ca::role_name(profile.role)), certificate, profile.role});
   }
   callers.push_back({"no certificate", "", std::nullopt});
@@ -91,8 +98,10 @@ TEST(AuthorizationMatrix, EveryRouteTimesEveryCallerAnswersAsItsAccessDeclares) 
     ASSERT_TRUE(client.ok()) << client.error().to_string();
     for (const auto& route : routes) {
       const std::string method(method_name(route.method));
-      const std::string where = caller.name + " " + method + " " + route.pattern + " (access " + route.access.describe() + ")";
-      auto reply = client->request(method, concrete_path(route.pattern), route.method == Method::kPost ? "{}" : "");
+      const std::string where = caller.name + " " + method + " " + route.pattern + " (access " +
+                                route.access.describe() + ")";
+      auto reply = client->request(method, concrete_path(route.pattern),
+                                   route.method == Method::kPost ? "{}" : "");
       ASSERT_TRUE(reply.ok()) << where << ": " << reply.error().to_string();
       const std::string code = error_code_of(reply->body);
       if (route.access.is_public()) {
@@ -100,7 +109,8 @@ TEST(AuthorizationMatrix, EveryRouteTimesEveryCallerAnswersAsItsAccessDeclares) 
         EXPECT_NE(reply->status, 403) << where;
       } else if (!caller.role) {
         EXPECT_EQ(reply->status, 401) << where << ": " << reply->body;
-        EXPECT_TRUE(code == "CLIENT_CERTIFICATE_REQUIRED" || code == "CERTIFICATE_UNTRUSTED" || code == "CERTIFICATE_REVOKED")
+        EXPECT_TRUE(code == "CLIENT_CERTIFICATE_REQUIRED" || code == "CERTIFICATE_UNTRUSTED" ||
+                    code == "CERTIFICATE_REVOKED")
             << where << ": " << code;
       } else if (!route.access.allows(*caller.role)) {
         EXPECT_EQ(reply->status, 403) << where << ": " << reply->body;
@@ -114,11 +124,14 @@ TEST(AuthorizationMatrix, EveryRouteTimesEveryCallerAnswersAsItsAccessDeclares) 
   }
   EXPECT_EQ(checked, routes.size() * callers.size());
   // The three kinds of bad certificate fail for their own reasons.
-  std::map<std::string, std::string> expected_code{{"no certificate", "CLIENT_CERTIFICATE_REQUIRED"},
-                                                   {"foreign CA", "CERTIFICATE_UNTRUSTED"},
-                                                   {"revoked", "CERTIFICATE_REVOKED"}};
-  for (const auto& [name, certificate] : std::vector<std::pair<std::string, std::string>>{
-           {"no certificate", ""}, {"foreign CA", testing::kForeignDoctor}, {"revoked", testing::kRevokedDoctor}}) {
+  std::map<std::string, std::string> expected_code{
+      {"no certificate", "CLIENT_CERTIFICATE_REQUIRED"},
+      {"foreign CA", "CERTIFICATE_UNTRUSTED"},
+      {"revoked", "CERTIFICATE_REVOKED"}};
+  for (const auto& [name, certificate] :
+       std::vector<std::pair<std::string, std::string>>{{"no certificate", ""},
+                                                        {"foreign CA", testing::kForeignDoctor},
+                                                        {"revoked", testing::kRevokedDoctor}}) {
     HttpsClientOptions options;
     options.ca_bundle = pki->ca_pem;
     if (!certificate.empty()) {

@@ -39,17 +39,18 @@ class BenchCommand : public NodeRoutes {
     return path;
   }
 
-  // Runs `medledger bench` against the server (or `url`) with the node certificate; PINs from files.
-  // Without a ramp-up unless `args` asks for one: the tests count every operation.
+  // Runs `medledger bench` against the server (or `url`) with the node certificate; PINs from
+  // files. Without a ramp-up unless `args` asks for one: the tests count every operation.
   BenchRun bench(std::string args, std::string url = "", const std::string& client = kNode) {
     if (url.empty()) url = "https://127.0.0.1:" + std::to_string(server_->port());
     if (args.find("--ramp-up") == std::string::npos) args = "--ramp-up 0 " + args;
     auto err_file = root_ / "bench.err";
-    std::string command = std::string(MEDLEDGER_CLI) + " bench --url " + url + " --cacert " + pki_->ca_pem.string() +
-                          " --cert " + pki_->cert(client).string() + " --key " + pki_->key(client).string() +
-                          " --doctor hospital-a/dr-a --patient hospital-a/pat-a --doctor-pin file:" +
-                          doctor_pin_.string() + " --patient-pin file:" + patient_pin_.string() + " " + args +
-                          " 2>" + err_file.string();
+    std::string command =
+        std::string(MEDLEDGER_CLI) + " bench --url " + url + " --cacert " + pki_->ca_pem.string() +
+        " --cert " + pki_->cert(client).string() + " --key " + pki_->key(client).string() +
+        " --doctor hospital-a/dr-a --patient hospital-a/pat-a --doctor-pin file:" +
+        doctor_pin_.string() + " --patient-pin file:" + patient_pin_.string() + " " + args + " 2>" +
+        err_file.string();
     BenchRun run;
     FILE* pipe = ::popen(command.c_str(), "r");
     EXPECT_NE(pipe, nullptr);
@@ -95,7 +96,8 @@ class BenchCommand : public NodeRoutes {
 
 TEST_F(BenchCommand, OpenLoopJsonReportAddsUpAndEveryWriteIsOnTheLedger) {
   serve(node_a_.get(), pool_a_);
-  auto run = bench("--rate 20 --duration 1 --connections 4 --mix 1:1 --warmup 3 --run-id t1 --json");
+  auto run =
+      bench("--rate 20 --duration 1 --connections 4 --mix 1:1 --warmup 3 --run-id t1 --json");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   auto report = parse_report(run);
   EXPECT_EQ(report.at("mode").as_string(), "open-loop");
@@ -130,7 +132,8 @@ TEST_F(BenchCommand, OpenLoopJsonReportAddsUpAndEveryWriteIsOnTheLedger) {
 
 TEST_F(BenchCommand, WithSessionsEveryOperationSucceedsWithoutSendingPins) {
   serve(node_a_.get(), pool_a_);
-  auto run = bench("--sessions 2 --rate 20 --duration 1 --connections 2 --mix 1:1 --warmup 2 --json --quiet");
+  auto run = bench(
+      "--sessions 2 --rate 20 --duration 1 --connections 2 --mix 1:1 --warmup 2 --json --quiet");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   auto report = parse_report(run);
   const auto& all = report.at("operations").at("all").as_object();
@@ -140,7 +143,9 @@ TEST_F(BenchCommand, WithSessionsEveryOperationSucceedsWithoutSendingPins) {
 
 TEST_F(BenchCommand, RampUpLoadIsSentAtTheSameRateButNotMeasured) {
   serve(node_a_.get(), pool_a_);
-  auto run = bench("--rate 10 --ramp-up 2 --duration 1 --connections 2 --mix 1:0 --warmup 0 --run-id ramp --json");
+  auto run = bench(
+      "--rate 10 --ramp-up 2 --duration 1 --connections 2 --mix 1:0 --warmup 0 --run-id ramp "
+      "--json");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   auto report = parse_report(run);
   // 10/s: 20 operations due in the two ramp-up seconds, 10 in the measured one.
@@ -174,7 +179,8 @@ TEST_F(BenchCommand, EveryConnectionIsOpenBeforeTheMeasuredRunStarts) {
     boost::json::error_code ec;
     auto entry = boost::json::parse(line, ec);
     if (ec || !entry.is_object() || entry.at("event") != "request") continue;
-    requests.emplace_back(std::string(entry.at("method").as_string()), std::string(entry.at("route").as_string()));
+    requests.emplace_back(std::string(entry.at("method").as_string()),
+                          std::string(entry.at("route").as_string()));
   }
   std::vector<std::pair<std::string, std::string>> expected;
   for (int i = 0; i < 2; ++i) expected.emplace_back("POST", "/v1/records");
@@ -187,8 +193,9 @@ TEST_F(BenchCommand, UsedUpSessionsAreReplacedDuringTheRun) {
   serve(node_a_.get(), pool_a_);
   // 2 sessions of 4 signatures per person in rotation: the doctor signs 3 warm-up
   // writes + 30 operations (33 signatures = 9 sessions), the patient 3 + 15 writes.
-  auto run = bench("--sessions 2 --session-signatures 4 --rate 30 --duration 1 --connections 3 --mix 1:1 "
-                   "--warmup 3 --json --quiet");
+  auto run = bench(
+      "--sessions 2 --session-signatures 4 --rate 30 --duration 1 --connections 3 --mix 1:1 "
+      "--warmup 3 --json --quiet");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   auto report = parse_report(run);
   EXPECT_EQ(expect_consistent(report.at("operations").at("all").as_object(), "all"), 30);
@@ -215,8 +222,9 @@ TEST_F(BenchCommand, SessionSignaturesOutsideTheServersRangeAreRefused) {
   auto refused = post("/v1/persons/dr-a/sessions", R"({"pin":"12345678","signatures":10001})");
   EXPECT_EQ(refused.status, 400) << refused.body;
   EXPECT_EQ(error_code_of(refused), "INVALID_ARGUMENT");
-  auto granted = post("/v1/persons/dr-a/sessions",
-                      std::string(R"({"pin":")") + node::testing::kDoctorPin + R"(","signatures":3})");
+  auto granted =
+      post("/v1/persons/dr-a/sessions",
+           std::string(R"({"pin":")") + node::testing::kDoctorPin + R"(","signatures":3})");
   ASSERT_EQ(granted.status, 201) << granted.body;
   EXPECT_EQ(json_of(granted).at("signatures").to_number<std::int64_t>(), 3);
 }
@@ -229,7 +237,8 @@ TEST_F(BenchCommand, ClosedLoopTextReportHasATableAndAProgressLine) {
   for (const char* column : {"count", "ok/s", "p50 ms", "p95 ms", "p99 ms", "max ms"}) {
     EXPECT_NE(run.out.find(column), std::string::npos) << column << "\n" << run.out;
   }
-  for (const char* line : {"\nwrites ", "\nreads ", "\nall "}) EXPECT_NE(run.out.find(line), std::string::npos) << line;
+  for (const char* line : {"\nwrites ", "\nreads ", "\nall "})
+    EXPECT_NE(run.out.find(line), std::string::npos) << line;
   EXPECT_NE(run.out.find("errors: none"), std::string::npos) << run.out;
   EXPECT_NE(run.err.find("bench    1s: sent "), std::string::npos) << run.err;
 }

@@ -43,8 +43,8 @@ class TokenHealth : public ::testing::Test {
     clear_ = reinterpret_cast<medledger_fault_clear_fn>(::dlsym(fault_, "medledger_fault_clear"));
     ASSERT_TRUE(set_device_removed_ && clear_);
     auto module = node::testing::expect_ok(hsm::Module::load(MEDLEDGER_FAULT_MODULE));
-    pool_ = node::testing::expect_ok(
-        hsm::SessionPool::open(module, hsm::TokenSelector::by_label(kLabel), node::testing::secret(kUserPin)));
+    pool_ = node::testing::expect_ok(hsm::SessionPool::open(
+        module, hsm::TokenSelector::by_label(kLabel), node::testing::secret(kUserPin)));
     pki_ = testing::Pki::create();
   }
   void TearDown() override {
@@ -71,7 +71,8 @@ TEST_F(TokenHealth, TokenGoingAwayIs503TokenUnavailableAndRecoversWithoutRestart
   auto down = healthz(*pki_, server->port(), 503);
   EXPECT_EQ(down.at("status").as_string(), "unavailable");
   EXPECT_EQ(down.at("checks").at("token").at("code").as_string(), "TOKEN_UNAVAILABLE");
-  EXPECT_NE(std::string(down.at("checks").at("token").at("message").as_string()).find(kLabel), std::string::npos);
+  EXPECT_NE(std::string(down.at("checks").at("token").at("message").as_string()).find(kLabel),
+            std::string::npos);
   EXPECT_EQ(server->metrics->value(kHealthUpMetric, {{"component", "token"}}), 0);
 
   set_device_removed_(0);  // the token is back: the same process answers healthy again
@@ -79,7 +80,8 @@ TEST_F(TokenHealth, TokenGoingAwayIs503TokenUnavailableAndRecoversWithoutRestart
   EXPECT_EQ(back.at("checks").at("token").at("status").as_string(), "ok");
   EXPECT_EQ(server->metrics->value(kHealthUpMetric, {{"component", "token"}}), 1);
   auto metrics = testing::curl(*pki_, server->port(), "/metrics", testing::kAdmin);
-  EXPECT_NE(metrics.body.find("medledger_health_up{component=\"token\"} 1"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("medledger_health_up{component=\"token\"} 1"), std::string::npos)
+      << metrics.body;
 }
 
 class LedgerHealth : public node::testing::TwoHospitals {};
@@ -108,10 +110,11 @@ TEST_F(LedgerHealth, LedgerProbeFailsWhileTheWriterIsStuckOnOneBlock) {
   // drives the real orderer into a held block), set by the test.
   auto busy = std::make_shared<std::atomic<std::int64_t>>(-1);  // -1: idle
   testing::TestServerOptions options;
-  options.probes.ledger = ledger_probe(ledger_->ledger(), root_ / "ledger", 1, [busy]() -> std::optional<std::chrono::milliseconds> {
-    if (busy->load() < 0) return std::nullopt;
-    return std::chrono::milliseconds(busy->load());
-  });
+  options.probes.ledger = ledger_probe(ledger_->ledger(), root_ / "ledger", 1,
+                                       [busy]() -> std::optional<std::chrono::milliseconds> {
+                                         if (busy->load() < 0) return std::nullopt;
+                                         return std::chrono::milliseconds(busy->load());
+                                       });
   auto server = testing::start_server(*pki, options);
   (void)healthz(*pki, server->port(), 200);
   busy->store(40);  // a block in progress, as usual
@@ -119,7 +122,9 @@ TEST_F(LedgerHealth, LedgerProbeFailsWhileTheWriterIsStuckOnOneBlock) {
   busy->store(kWriterStallLimit.count() + 1);
   auto down = healthz(*pki, server->port(), 503);
   EXPECT_EQ(down.at("checks").at("ledger").at("code").as_string(), "LEDGER_STORAGE");
-  EXPECT_NE(std::string(down.at("checks").at("ledger").at("message").as_string()).find("stuck disk"), std::string::npos);
+  EXPECT_NE(
+      std::string(down.at("checks").at("ledger").at("message").as_string()).find("stuck disk"),
+      std::string::npos);
   busy->store(-1);  // the disk came back: healthy again, same process
   (void)healthz(*pki, server->port(), 200);
 }

@@ -107,7 +107,8 @@ class HttpsClientTest : public ::testing::Test {
     return testing::start_server(*pki_, options);
   }
 
-  static HttpsClient client_for(std::uint16_t port, const HttpsClientOptions& options, const std::string& host = "127.0.0.1") {
+  static HttpsClient client_for(std::uint16_t port, const HttpsClientOptions& options,
+                                const std::string& host = "127.0.0.1") {
     auto client = HttpsClient::connect_to({host, port}, options);
     EXPECT_TRUE(client.ok()) << client.error().to_string();
     return std::move(*client);
@@ -176,7 +177,8 @@ TEST_F(HttpsClientTest, ClientKeyAsAnEvpPkeyObjectAuthenticates) {
 }
 
 TEST_F(HttpsClientTest, ServerClosingAnIdleConnectionIsReopenedOnce) {
-  auto server = start([](ServerConfig& config) { config.limits.idle_timeout = std::chrono::milliseconds(200); });
+  auto server = start(
+      [](ServerConfig& config) { config.limits.idle_timeout = std::chrono::milliseconds(200); });
   auto client = client_for(server->port(), options_for(testing::kDoctor));
   ASSERT_TRUE(client.request("GET", "/v1/whoami").ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the server's idle timeout
@@ -203,7 +205,8 @@ TEST_F(HttpsClientTest, ServerNotChainingToTheCaBundleIsTlsHandshakeFailed) {
   auto reply = client.request("GET", "/healthz");
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.error().code, ErrorCode::kTlsHandshakeFailed);
-  EXPECT_NE(reply.error().message.find("server certificate"), std::string::npos) << reply.error().message;
+  EXPECT_NE(reply.error().message.find("server certificate"), std::string::npos)
+      << reply.error().message;
 }
 
 TEST_F(HttpsClientTest, ServerCertificateWithoutTheExpectedNameIsTlsHandshakeFailed) {
@@ -232,7 +235,8 @@ TEST_F(HttpsClientTest, SilentServerIsRequestTimeoutWithinTheConnectTimeout) {
   auto reply = client.request("GET", "/healthz");
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.error().code, ErrorCode::kRequestTimeout);
-  EXPECT_NE(reply.error().message.find("TLS handshake"), std::string::npos) << reply.error().message;
+  EXPECT_NE(reply.error().message.find("TLS handshake"), std::string::npos)
+      << reply.error().message;
 }
 
 TEST_F(HttpsClientTest, SlowResponseIsRequestTimeoutAndTheNextRequestReconnects) {
@@ -281,8 +285,8 @@ TEST(HttpsUrl, ParsesHostAndPortAndRefusesAnythingElse) {
   ASSERT_TRUE(v6.ok());
   EXPECT_EQ(v6->host, "::1");
   EXPECT_EQ(v6->port, 9000);
-  for (const char* bad : {"http://127.0.0.1:80", "https://", "https://h:0", "https://h:70000", "https://h:8x",
-                          "https://h:1/v1", "https://u@h:1", "https://h:"}) {
+  for (const char* bad : {"http://127.0.0.1:80", "https://", "https://h:0", "https://h:70000",
+                          "https://h:8x", "https://h:1/v1", "https://u@h:1", "https://h:"}) {
     auto result = parse_https_url(bad);
     ASSERT_FALSE(result.ok()) << bad;
     EXPECT_EQ(result.error().code, ErrorCode::kInvalidArgument) << bad;
@@ -301,7 +305,8 @@ struct Completions {
   }
   bool wait_for(std::size_t expected) {
     std::unique_lock lock(mutex);
-    return changed.wait_for(lock, std::chrono::seconds(20), [&] { return results.size() >= expected; });
+    return changed.wait_for(lock, std::chrono::seconds(20),
+                            [&] { return results.size() >= expected; });
   }
 };
 
@@ -309,7 +314,8 @@ TEST_F(HttpsClientTest, PoolServesManyRequestsOverAtMostItsConnections) {
   auto server = start();
   constexpr std::size_t kConnections = 4;
   constexpr std::size_t kRequests = 64;
-  auto pool = HttpsConnectionPool::start({"127.0.0.1", server->port()}, options_for(testing::kNode), kConnections);
+  auto pool = HttpsConnectionPool::start({"127.0.0.1", server->port()}, options_for(testing::kNode),
+                                         kConnections);
   ASSERT_TRUE(pool.ok()) << pool.error().to_string();
   Completions completions;
   for (std::size_t i = 0; i < kRequests; ++i) {
@@ -326,18 +332,20 @@ TEST_F(HttpsClientTest, PoolServesManyRequestsOverAtMostItsConnections) {
   EXPECT_GE((*pool)->connections_opened(), 1u);
   EXPECT_LE((*pool)->connections_opened(), kConnections);
   (*pool)->stop();
-  EXPECT_FALSE((*pool)->submit({"GET", "/healthz", {}, {}}, [](core::Result<HttpsResponse>) { FAIL(); }));
+  EXPECT_FALSE(
+      (*pool)->submit({"GET", "/healthz", {}, {}}, [](core::Result<HttpsResponse>) { FAIL(); }));
 }
 
 TEST_F(HttpsClientTest, PoolStopFailsQueuedRequestsAndFinishesTheOneInFlight) {
   auto server = start();
-  auto pool = HttpsConnectionPool::start({"127.0.0.1", server->port()}, options_for(testing::kNode), 1);
+  auto pool =
+      HttpsConnectionPool::start({"127.0.0.1", server->port()}, options_for(testing::kNode), 1);
   ASSERT_TRUE(pool.ok()) << pool.error().to_string();
   Completions completions;
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE((*pool)->submit({"GET", "/v1/test/slow", {}, {}}, [&](core::Result<HttpsResponse> r) {
-      completions.add(std::move(r));
-    }));
+    ASSERT_TRUE(
+        (*pool)->submit({"GET", "/v1/test/slow", {}, {}},
+                        [&](core::Result<HttpsResponse> r) { completions.add(std::move(r)); }));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the first is in flight
   (*pool)->stop();
@@ -360,7 +368,8 @@ TEST_F(HttpsClientTest, PoolRefusesZeroOrTooManyConnections) {
   auto zero = HttpsConnectionPool::start({"127.0.0.1", 1}, options_for(""), 0);
   ASSERT_FALSE(zero.ok());
   EXPECT_EQ(zero.error().code, ErrorCode::kInvalidArgument);
-  auto many = HttpsConnectionPool::start({"127.0.0.1", 1}, options_for(""), HttpsConnectionPool::kMaxConnections + 1);
+  auto many = HttpsConnectionPool::start({"127.0.0.1", 1}, options_for(""),
+                                         HttpsConnectionPool::kMaxConnections + 1);
   ASSERT_FALSE(many.ok());
   EXPECT_EQ(many.error().code, ErrorCode::kInvalidArgument);
 }

@@ -28,7 +28,8 @@ using node::testing::expect_ok;
 std::string error_code_of(const testing::HttpResult& result) {
   boost::json::error_code ec;
   auto value = boost::json::parse(result.body, ec);
-  if (ec || !value.is_object() || !value.as_object().contains("error")) return "(no error) " + result.body;
+  if (ec || !value.is_object() || !value.as_object().contains("error"))
+    return "(no error) " + result.body;
   return std::string(value.at("error").at("code").as_string());
 }
 
@@ -44,9 +45,11 @@ class LedgerTrustTest : public node::testing::TwoHospitals {
     auto router = std::make_shared<Router>();
     ASSERT_TRUE(add_whoami_route(*router).ok());
     ServerParts parts;
-    parts.tls = expect_ok(make_tls_context(config.tls.certificate, std::make_shared<PemFileTlsKey>(config.tls.private_key)));
+    parts.tls = expect_ok(make_tls_context(
+        config.tls.certificate, std::make_shared<PemFileTlsKey>(config.tls.private_key)));
     parts.router = router;
-    parts.authenticator = std::make_shared<ChainValidatingAuthenticator>([trust = trust_] { return trust->current(); });
+    parts.authenticator = std::make_shared<ChainValidatingAuthenticator>(
+        [trust = trust_] { return trust->current(); });
     parts.metrics = metrics;
     server_ = expect_ok(Server::start(config, std::move(parts)));
   }
@@ -55,18 +58,24 @@ class LedgerTrustTest : public node::testing::TwoHospitals {
     return testing::curl(*pki_, server_->port(), "/v1/whoami", client);
   }
 
-  ledger::Transaction ca_signed(std::string_view type, boost::json::object body, const std::shared_ptr<hsm::SessionPool>& pool,
+  ledger::Transaction ca_signed(std::string_view type, boost::json::object body,
+                                const std::shared_ptr<hsm::SessionPool>& pool,
                                 const std::filesystem::path& ca_dir) {
     ledger::Transaction tx;
     tx.type = std::string(type);
-    tx.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    tx.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
     tx.nonce.resize(ledger::kMinNonceBytes);
     EXPECT_EQ(RAND_bytes(tx.nonce.data(), static_cast<int>(tx.nonce.size())), 1);
     tx.body = std::move(body);
     auto directory = expect_ok(ca::CaDirectory::open(ca_dir));
     hsm::KeyStore keys(pool);
-    auto signer = expect_ok(keys.signer(expect_ok(core::hex_decode(directory.settings().key_id_hex))));
-    EXPECT_TRUE(ledger::add_signature(tx, *signer, ledger::certificate_fingerprint(directory.chain().front())).ok());
+    auto signer =
+        expect_ok(keys.signer(expect_ok(core::hex_decode(directory.settings().key_id_hex))));
+    EXPECT_TRUE(ledger::add_signature(tx, *signer,
+                                      ledger::certificate_fingerprint(directory.chain().front()))
+                    .ok());
     return tx;
   }
 
@@ -76,7 +85,8 @@ class LedgerTrustTest : public node::testing::TwoHospitals {
 };
 
 TEST_F(LedgerTrustTest, CertificateOfAnAdmittedHospitalCaIsAccepted) {
-  testing::issue_from_token_ca(pool_b_, root_ / "b-ca", ca::Role::kAuditor, "auditor-b", pki_->dir.path());
+  testing::issue_from_token_ca(pool_b_, root_ / "b-ca", ca::Role::kAuditor, "auditor-b",
+                               pki_->dir.path());
   auto result = whoami("auditor-b");
   ASSERT_EQ(result.status, 200) << result.body;
   auto body = boost::json::parse(result.body);
@@ -92,12 +102,15 @@ TEST_F(LedgerTrustTest, CertificateOfACaNotOnTheLedgerIsRefused) {
 }
 
 TEST_F(LedgerTrustTest, HospitalAdmittedWhileServingIsAcceptedAfterwards) {
-  (void)expect_ok(hsm::init_token(*module_, "hospital-c", node::testing::secret(node::testing::kSoPin),
+  (void)expect_ok(hsm::init_token(*module_, "hospital-c",
+                                  node::testing::secret(node::testing::kSoPin),
                                   node::testing::secret(node::testing::kUserPin)));
-  auto pool_c = expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-c"),
-                                                 node::testing::secret(node::testing::kUserPin)));
+  auto pool_c =
+      expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-c"),
+                                       node::testing::secret(node::testing::kUserPin)));
   node::testing::make_token_ca(pool_c, "hospital-c", root_ / "c-ca");
-  testing::issue_from_token_ca(pool_c, root_ / "c-ca", ca::Role::kAdmin, "admin-c", pki_->dir.path());
+  testing::issue_from_token_ca(pool_c, root_ / "c-ca", ca::Role::kAdmin, "admin-c",
+                               pki_->dir.path());
   auto before = whoami("admin-c");
   EXPECT_EQ(before.status, 401);
   EXPECT_EQ(error_code_of(before), "CERTIFICATE_UNTRUSTED");
@@ -115,29 +128,35 @@ TEST_F(LedgerTrustTest, HospitalAdmittedWhileServingIsAcceptedAfterwards) {
 }
 
 TEST_F(LedgerTrustTest, CertificateRevokedOnTheLedgerIsRefusedOnTheNextConnection) {
-  auto cert = testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kDoctor, "dr-tls", pki_->dir.path());
+  auto cert = testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kDoctor, "dr-tls",
+                                           pki_->dir.path());
   (void)expect_ok(node::accepted_or_error(
-      ledger_->submit(ca_signed(ledger::kTxCertRegister, ledger::make_cert_register_body(cert), pool_a_, root_ / "a-ca")),
+      ledger_->submit(ca_signed(ledger::kTxCertRegister, ledger::make_cert_register_body(cert),
+                                pool_a_, root_ / "a-ca")),
       "cert.register"));
   ASSERT_EQ(whoami("dr-tls").status, 200);
 
   (void)expect_ok(node::accepted_or_error(
-      ledger_->submit(ca_signed(ledger::kTxCertRevoke,
-                                ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "keyCompromise"),
-                                pool_a_, root_ / "a-ca")),
+      ledger_->submit(ca_signed(
+          ledger::kTxCertRevoke,
+          ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "keyCompromise"),
+          pool_a_, root_ / "a-ca")),
       "cert.revoke"));
   auto refused = whoami("dr-tls");
   EXPECT_EQ(refused.status, 401) << refused.body;
   EXPECT_EQ(error_code_of(refused), "CERTIFICATE_REVOKED");
   // Other certificates of the same CA are unaffected.
-  testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kAuditor, "auditor-a", pki_->dir.path());
+  testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kAuditor, "auditor-a",
+                               pki_->dir.path());
   EXPECT_EQ(whoami("auditor-a").status, 200);
 }
 
 TEST_F(LedgerTrustTest, KeepAliveConnectionIsReauthenticatedAfterARevocation) {
-  auto cert = testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kDoctor, "dr-keep", pki_->dir.path());
+  auto cert = testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kDoctor, "dr-keep",
+                                           pki_->dir.path());
   (void)expect_ok(node::accepted_or_error(
-      ledger_->submit(ca_signed(ledger::kTxCertRegister, ledger::make_cert_register_body(cert), pool_a_, root_ / "a-ca")),
+      ledger_->submit(ca_signed(ledger::kTxCertRegister, ledger::make_cert_register_body(cert),
+                                pool_a_, root_ / "a-ca")),
       "cert.register"));
   HttpsClientOptions options;
   options.ca_bundle = pki_->ca_pem;
@@ -147,9 +166,10 @@ TEST_F(LedgerTrustTest, KeepAliveConnectionIsReauthenticatedAfterARevocation) {
   ASSERT_EQ(expect_ok(client.request("GET", "/v1/whoami")).status, 200);
 
   (void)expect_ok(node::accepted_or_error(
-      ledger_->submit(ca_signed(ledger::kTxCertRevoke,
-                                ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "keyCompromise"),
-                                pool_a_, root_ / "a-ca")),
+      ledger_->submit(ca_signed(
+          ledger::kTxCertRevoke,
+          ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "keyCompromise"),
+          pool_a_, root_ / "a-ca")),
       "cert.revoke"));
   // The same TLS connection: the trust generation moved, so it authenticates again.
   auto refused = expect_ok(client.request("GET", "/v1/whoami"));
@@ -161,21 +181,26 @@ TEST_F(LedgerTrustTest, KeepAliveConnectionIsReauthenticatedAfterARevocation) {
 TEST_F(LedgerTrustTest, GenerationMovesOnlyWhenTrustMayHaveChanged) {
   const auto first = trust_->current();
   // An enrolment (cert.register) adds blocks but changes no anchor or revocation.
-  (void)expect_ok(node_a_->enrol({ca::Role::kPatient, "pat-x", node::testing::secret(node::testing::kPatientPin), {}}));
+  (void)expect_ok(node_a_->enrol(
+      {ca::Role::kPatient, "pat-x", node::testing::secret(node::testing::kPatientPin), {}}));
   EXPECT_EQ(trust_->current()->generation, first->generation);
   EXPECT_EQ(trust_->current(), first);  // the same snapshot: no rebuild
 
-  auto cert = testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kDoctor, "dr-gen", pki_->dir.path());
+  auto cert = testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kDoctor, "dr-gen",
+                                           pki_->dir.path());
   (void)expect_ok(node::accepted_or_error(
-      ledger_->submit(ca_signed(ledger::kTxCertRegister, ledger::make_cert_register_body(cert), pool_a_, root_ / "a-ca")),
+      ledger_->submit(ca_signed(ledger::kTxCertRegister, ledger::make_cert_register_body(cert),
+                                pool_a_, root_ / "a-ca")),
       "cert.register"));
   (void)expect_ok(node::accepted_or_error(
-      ledger_->submit(ca_signed(ledger::kTxCertRevoke,
-                                ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "superseded"),
-                                pool_a_, root_ / "a-ca")),
+      ledger_->submit(ca_signed(
+          ledger::kTxCertRevoke,
+          ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "superseded"),
+          pool_a_, root_ / "a-ca")),
       "cert.revoke"));
   EXPECT_GT(trust_->current()->generation, first->generation);
-  EXPECT_TRUE(expect_ok(revoked_on_ledger(ledger_->ledger(), ledger::certificate_fingerprint(cert))));
+  EXPECT_TRUE(
+      expect_ok(revoked_on_ledger(ledger_->ledger(), ledger::certificate_fingerprint(cert))));
 }
 
 TEST_F(LedgerTrustTest, ExtraFileAnchorsSetWhileServingAreTrustedUnderANewGeneration) {
@@ -190,7 +215,8 @@ TEST_F(LedgerTrustTest, ExtraFileAnchorsSetWhileServingAreTrustedUnderANewGenera
   EXPECT_GT(after->generation, before->generation);
   EXPECT_EQ(whoami(testing::kAdmin).status, 200);
   // The ledger's anchors are still there.
-  testing::issue_from_token_ca(pool_b_, root_ / "b-ca", ca::Role::kAuditor, "auditor-b2", pki_->dir.path());
+  testing::issue_from_token_ca(pool_b_, root_ / "b-ca", ca::Role::kAuditor, "auditor-b2",
+                               pki_->dir.path());
   EXPECT_EQ(whoami("auditor-b2").status, 200);
   trust_->set_extra(nullptr);
   EXPECT_EQ(whoami(testing::kAdmin).status, 401);

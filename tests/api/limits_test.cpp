@@ -41,7 +41,8 @@ TEST_F(LimitsTest, SlowClientSendingHeadersByteByByteIsDisconnectedAfterTheHeade
   auto server = testing::start_server(*pki_, options);
   RawTlsClient client;
   ASSERT_TRUE(client.connect(*pki_, server->port()));
-  const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(200, 'a') + "\r\n\r\n";
+  const std::string request =
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(200, 'a') + "\r\n\r\n";
   const auto started = std::chrono::steady_clock::now();
   std::size_t sent = 0;
   bool closed = false;
@@ -62,7 +63,13 @@ TEST_F(LimitsTest, SlowClientSendingHeadersByteByByteIsDisconnectedAfterTheHeade
   EXPECT_LT(sent, request.size());
   EXPECT_GE(elapsed, 900ms);
   EXPECT_LT(elapsed, 3s);
-  EXPECT_EQ(eventually([&] { return server->metrics->value(metric::kConnectionsTimedOut, {{"phase", "header"}}); }, 1), 1);
+  EXPECT_EQ(
+      eventually(
+          [&] {
+            return server->metrics->value(metric::kConnectionsTimedOut, {{"phase", "header"}});
+          },
+          1),
+      1);
 }
 
 TEST_F(LimitsTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
@@ -73,7 +80,12 @@ TEST_F(LimitsTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
   ASSERT_TRUE(client.connect(*pki_, server->port()));
   EXPECT_FALSE(client.closed_within(200));
   EXPECT_TRUE(client.closed_within(2000));
-  EXPECT_EQ(eventually([&] { return server->metrics->value(metric::kConnectionsTimedOut, {{"phase", "idle"}}); }, 1), 1);
+  EXPECT_EQ(eventually(
+                [&] {
+                  return server->metrics->value(metric::kConnectionsTimedOut, {{"phase", "idle"}});
+                },
+                1),
+            1);
 }
 
 TEST_F(LimitsTest, KeepAliveConnectionServesSeveralRequests) {
@@ -112,7 +124,8 @@ TEST_F(LimitsTest, ConnectionsBeyondTheLimitAreRefused) {
 
 TEST_F(LimitsTest, OversizedHeadersAre431) {
   auto server = testing::start_server(*pki_);
-  auto result = curl(*pki_, server->port(), "/healthz", "", "-H 'X-Big: " + std::string(kMaxHeaderBytes + 100, 'b') + "'");
+  auto result = curl(*pki_, server->port(), "/healthz", "",
+                     "-H 'X-Big: " + std::string(kMaxHeaderBytes + 100, 'b') + "'");
   EXPECT_EQ(result.status, 431);
   EXPECT_NE(result.body.find("HEADERS_TOO_LARGE"), std::string::npos);
 }

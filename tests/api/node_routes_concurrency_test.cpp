@@ -12,7 +12,7 @@
 namespace medledger::api {
 namespace {
 
-constexpr int kClients = 4;            // at most the test server's handler threads
+constexpr int kClients = 4;  // at most the test server's handler threads
 constexpr int kRecordsPerClient = 3;
 
 class NodeConcurrentRoutes : public NodeRoutes {};
@@ -25,7 +25,8 @@ TEST_F(NodeConcurrentRoutes, ConcurrentClientsStoreEveryRecordOnceAndTheLedgerVe
   std::vector<std::vector<std::string>> bodies(kClients);
   for (int c = 0; c < kClients; ++c) {
     for (int r = 0; r < kRecordsPerClient; ++r) {
-      const auto file = root_ / ("concurrent-" + std::to_string(c) + "-" + std::to_string(r) + ".json");
+      const auto file =
+          root_ / ("concurrent-" + std::to_string(c) + "-" + std::to_string(r) + ".json");
       std::ofstream(file) << store_body("rec-" + std::to_string(c) + "-" + std::to_string(r));
       bodies[c].push_back(file.string());
     }
@@ -33,15 +34,17 @@ TEST_F(NodeConcurrentRoutes, ConcurrentClientsStoreEveryRecordOnceAndTheLedgerVe
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
       for (const auto& file : bodies[c]) {
-        results[c].push_back(testing::curl(*pki_, server_->port(), "/v1/records", kNode,
-                                           "-H 'Content-Type: application/json' --data-binary @" + file));
+        results[c].push_back(
+            testing::curl(*pki_, server_->port(), "/v1/records", kNode,
+                          "-H 'Content-Type: application/json' --data-binary @" + file));
       }
     });
   }
   // A reader of the other hospital alongside the writers.
   std::vector<testing::HttpResult> heads;
   std::thread reader([&] {
-    for (int i = 0; i < kRecordsPerClient; ++i) heads.push_back(testing::curl(*pki_, server_->port(), "/v1/ledger/head", kForeignNode));
+    for (int i = 0; i < kRecordsPerClient; ++i)
+      heads.push_back(testing::curl(*pki_, server_->port(), "/v1/ledger/head", kForeignNode));
   });
   for (auto& client : clients) client.join();
   reader.join();
@@ -53,13 +56,15 @@ TEST_F(NodeConcurrentRoutes, ConcurrentClientsStoreEveryRecordOnceAndTheLedgerVe
       ASSERT_EQ(stored.status, 201) << stored.body;
       auto receipt = json_of(stored);
       EXPECT_EQ(receipt.at("result_name").as_string(), "ACCEPTED");
-      EXPECT_TRUE(sequences.insert(receipt.at("sequence").as_int64()).second) << "sequence acknowledged twice";
+      EXPECT_TRUE(sequences.insert(receipt.at("sequence").as_int64()).second)
+          << "sequence acknowledged twice";
     }
   }
   for (const auto& head : heads) EXPECT_EQ(head.status, 200) << head.body;
   auto listed = get("/v1/records?patient=hospital-a/pat-a");
   ASSERT_EQ(listed.status, 200) << listed.body;
-  EXPECT_EQ(json_of(listed).at("records").as_array().size(), static_cast<std::size_t>(kClients * kRecordsPerClient));
+  EXPECT_EQ(json_of(listed).at("records").as_array().size(),
+            static_cast<std::size_t>(kClients * kRecordsPerClient));
   server_.reset();
   expect_verify_clean();
 }

@@ -62,7 +62,8 @@ inline Command run(const std::string& command) {
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer;
   std::size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.output.append(buffer.data(), n);
   const int status = pclose(pipe);
   result.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -80,17 +81,24 @@ class NodeRoutes : public node::testing::TwoHospitals {
   void serve(node::HospitalNode* node, const std::shared_ptr<hsm::SessionPool>& pool) {
     if (node == nullptr) return start(nullptr);
     auto binding = std::make_shared<NodeBinding>();
-    ASSERT_TRUE(binding->host(node, node::testing::expect_ok(node::HospitalNode::signing_key(node->config(), pool))).ok());
+    ASSERT_TRUE(binding
+                    ->host(node, node::testing::expect_ok(
+                                     node::HospitalNode::signing_key(node->config(), pool)))
+                    .ok());
     start(binding);
   }
 
   // One server hosting both hospitals' nodes (a single-machine consortium).
   void serve_both() {
     auto binding = std::make_shared<NodeBinding>();
-    ASSERT_TRUE(binding->host(node_a_.get(), node::testing::expect_ok(
-                                                 node::HospitalNode::signing_key(node_a_->config(), pool_a_))).ok());
-    ASSERT_TRUE(binding->host(node_b_.get(), node::testing::expect_ok(
-                                                 node::HospitalNode::signing_key(node_b_->config(), pool_b_))).ok());
+    ASSERT_TRUE(binding
+                    ->host(node_a_.get(), node::testing::expect_ok(node::HospitalNode::signing_key(
+                                              node_a_->config(), pool_a_)))
+                    .ok());
+    ASSERT_TRUE(binding
+                    ->host(node_b_.get(), node::testing::expect_ok(node::HospitalNode::signing_key(
+                                              node_b_->config(), pool_b_)))
+                    .ok());
     start(binding);
   }
 
@@ -108,8 +116,8 @@ class NodeRoutes : public node::testing::TwoHospitals {
     auto router = std::make_shared<Router>();
     ASSERT_TRUE(add_appliance_routes(*router, {{}, metrics}, binding).ok());
     ServerParts parts;
-    parts.tls = node::testing::expect_ok(make_tls_context(config.tls.certificate,
-                                                          std::make_shared<PemFileTlsKey>(config.tls.private_key)));
+    parts.tls = node::testing::expect_ok(make_tls_context(
+        config.tls.certificate, std::make_shared<PemFileTlsKey>(config.tls.private_key)));
     parts.router = router;
     parts.authenticator = std::make_shared<ChainValidatingAuthenticator>([trust] { return trust; });
     parts.metrics = metrics;
@@ -117,7 +125,8 @@ class NodeRoutes : public node::testing::TwoHospitals {
   }
 
   // POSTs `body` from a file (so that PINs stay off curl's argv).
-  testing::HttpResult post(const std::string& path, const std::string& body, const std::string& client = kNode) {
+  testing::HttpResult post(const std::string& path, const std::string& body,
+                           const std::string& client = kNode) {
     auto file = root_ / ("body-" + std::to_string(++bodies_) + ".json");
     std::ofstream(file) << body;
     return testing::curl(*pki_, server_->port(), path, client,
@@ -127,7 +136,8 @@ class NodeRoutes : public node::testing::TwoHospitals {
     return testing::curl(*pki_, server_->port(), path, client);
   }
 
-  std::string store_body(const std::string& record, const std::string& doctor_pin = node::testing::kDoctorPin) {
+  std::string store_body(const std::string& record,
+                         const std::string& doctor_pin = node::testing::kDoctorPin) {
     boost::json::object body;
     body["record_id"] = record;
     body["doctor"] = "hospital-a/dr-a";
@@ -137,7 +147,8 @@ class NodeRoutes : public node::testing::TwoHospitals {
     body["patient_pin"] = node::testing::kPatientPin;
     return boost::json::serialize(body);
   }
-  static std::string read_body(const std::string& doctor, const std::string& pin = node::testing::kDoctorPin) {
+  static std::string read_body(const std::string& doctor,
+                               const std::string& pin = node::testing::kDoctorPin) {
     boost::json::object body;
     body["doctor"] = doctor;
     body["doctor_pin"] = pin;

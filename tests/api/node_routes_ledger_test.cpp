@@ -15,7 +15,8 @@ class NodeLedgerRoutes : public NodeRoutes {
     auto bytes = core::base64url_decode(std::string(text.as_string()));
     EXPECT_TRUE(bytes.ok());
     ledger::MerkleHash hash{};
-    if (bytes.ok() && bytes->size() == hash.size()) std::copy(bytes->begin(), bytes->end(), hash.begin());
+    if (bytes.ok() && bytes->size() == hash.size())
+      std::copy(bytes->begin(), bytes->end(), hash.begin());
     return hash;
   }
 };
@@ -58,8 +59,9 @@ TEST_F(NodeLedgerRoutes, ConsistencyProofBetweenEqualSizesIsEmpty) {
 TEST_F(NodeLedgerRoutes, ConsistencyProofRefusesSizesOutsideTheLog) {
   serve(node_a_.get(), pool_a_);
   const std::uint64_t size = log_size();
-  const std::vector<std::string> queries = {"first=0", "first=2&second=1", "first=1&second=" + std::to_string(size + 1),
-                                            "", "first=abc", "first=1&second=-3"};
+  const std::vector<std::string> queries = {
+      "first=0", "first=2&second=1", "first=1&second=" + std::to_string(size + 1),
+      "",        "first=abc",        "first=1&second=-3"};
   for (const auto& query : queries) {
     auto answer = get("/v1/ledger/proofs/consistency?" + query, kAuditor);
     EXPECT_EQ(answer.status, 400) << query << ": " << answer.body;
@@ -70,8 +72,12 @@ TEST_F(NodeLedgerRoutes, ConsistencyProofRefusesSizesOutsideTheLog) {
 TEST_F(NodeLedgerRoutes, InclusionProofRefusesMissingMalformedAndOutOfRangeSequences) {
   serve(node_a_.get(), pool_a_);
   const std::uint64_t size = log_size();
-  const std::vector<std::string> queries = {"", "sequence=abc", "sequence=-1", "sequence=" + std::to_string(size),
-                                            "sequence=0&size=x", "sequence=2&size=2"};
+  const std::vector<std::string> queries = {"",
+                                            "sequence=abc",
+                                            "sequence=-1",
+                                            "sequence=" + std::to_string(size),
+                                            "sequence=0&size=x",
+                                            "sequence=2&size=2"};
   for (const auto& query : queries) {
     auto answer = get("/v1/ledger/proofs/inclusion?" + query, kAuditor);
     EXPECT_EQ(answer.status, 400) << query << ": " << answer.body;

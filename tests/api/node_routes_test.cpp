@@ -42,8 +42,9 @@ TEST_F(NodeRoutes, ReadReturnsThePlaintextAtTheOwnersHospital) {
 }
 
 TEST_F(NodeRoutes, ReadByAnotherHospitalWithoutGrantIs403ReadNotAuthorized) {
-  (void)node::testing::expect_ok(node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
-                                                     medledger::testing::secret(node::testing::kPatientPin)));
+  (void)node::testing::expect_ok(
+      node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
+                          medledger::testing::secret(node::testing::kPatientPin)));
   serve_both();
   auto read = post("/v1/records/rec-1/read", read_body("hospital-b/dr-b"), kForeignNode);
   EXPECT_EQ(read.status, 403) << read.body;
@@ -51,11 +52,13 @@ TEST_F(NodeRoutes, ReadByAnotherHospitalWithoutGrantIs403ReadNotAuthorized) {
 }
 
 TEST_F(NodeRoutes, GrantLetsTheOtherHospitalRead) {
-  (void)node::testing::expect_ok(node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
-                                                     medledger::testing::secret(node::testing::kPatientPin)));
+  (void)node::testing::expect_ok(
+      node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
+                          medledger::testing::secret(node::testing::kPatientPin)));
   serve_both();
-  auto granted = post("/v1/grants", R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":")" +
-                                        std::string(node::testing::kPatientPin) + "\"}");
+  auto granted =
+      post("/v1/grants", R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":")" +
+                             std::string(node::testing::kPatientPin) + "\"}");
   ASSERT_EQ(granted.status, 201) << granted.body;
   auto read = post("/v1/records/rec-1/read", read_body("hospital-b/dr-b"), kForeignNode);
   ASSERT_EQ(read.status, 200) << read.body;
@@ -63,10 +66,12 @@ TEST_F(NodeRoutes, GrantLetsTheOtherHospitalRead) {
 }
 
 TEST_F(NodeRoutes, RevokedGrantNoLongerLetsTheOtherHospitalRead) {
-  (void)node::testing::expect_ok(node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
-                                                     medledger::testing::secret(node::testing::kPatientPin)));
-  const std::string grant = R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":")" +
-                            std::string(node::testing::kPatientPin) + "\"}";
+  (void)node::testing::expect_ok(
+      node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
+                          medledger::testing::secret(node::testing::kPatientPin)));
+  const std::string grant =
+      R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":")" +
+      std::string(node::testing::kPatientPin) + "\"}";
   serve_both();
   ASSERT_EQ(post("/v1/grants", grant).status, 201);
   auto revoked = post("/v1/grants/revoke", grant);
@@ -79,7 +84,9 @@ TEST_F(NodeRoutes, RevokedGrantNoLongerLetsTheOtherHospitalRead) {
 
 TEST_F(NodeRoutes, GrantWithAWrongPatientPinIs403) {
   serve(node_a_.get(), pool_a_);
-  auto granted = post("/v1/grants", R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":"not-the-pin-99"})");
+  auto granted = post(
+      "/v1/grants",
+      R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":"not-the-pin-99"})");
   EXPECT_EQ(granted.status, 403) << granted.body;
   EXPECT_EQ(error_code_of(granted), "PERSON_PIN_INCORRECT");
 }
@@ -239,16 +246,18 @@ TEST_F(NodeRoutes, ServeOpensTheConfiguredNodeAndStoresARecord) {
   ASSERT_EQ(setenv("MEDLEDGER_NODE_ROUTES_TEST_PIN", node::testing::kUserPin, 1), 0);
   const auto log = root_ / "serve.jsonl";
   const auto config = root_ / "serve.toml";
-  std::ofstream(config) << "[listen]\naddress = \"127.0.0.1\"\nport = 0\n[tls]\ncertificate = \""
-                        << pki_->server_chain.string() << "\"\nprivate_key = \"" << pki_->server_key.string()
-                        << "\"\nclient_ca = \"" << pki_->ca_pem.string() << "\"\nclient_crls = [\""
-                        << pki_->crl_pem.string() << "\"]\n[log]\nlevel = \"info\"\nfile = \"" << log.string()
-                        << "\"\n[token]\nlabel = \"hospital-a\"\npin = \"env:MEDLEDGER_NODE_ROUTES_TEST_PIN\"\n"
-                        << "[node]\ndata_dir = \"" << (root_ / "a").string() << "\"\n";
+  std::ofstream(config)
+      << "[listen]\naddress = \"127.0.0.1\"\nport = 0\n[tls]\ncertificate = \""
+      << pki_->server_chain.string() << "\"\nprivate_key = \"" << pki_->server_key.string()
+      << "\"\nclient_ca = \"" << pki_->ca_pem.string() << "\"\nclient_crls = [\""
+      << pki_->crl_pem.string() << "\"]\n[log]\nlevel = \"info\"\nfile = \"" << log.string()
+      << "\"\n[token]\nlabel = \"hospital-a\"\npin = \"env:MEDLEDGER_NODE_ROUTES_TEST_PIN\"\n"
+      << "[node]\ndata_dir = \"" << (root_ / "a").string() << "\"\n";
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    execl(MEDLEDGER_CLI, MEDLEDGER_CLI, "serve", "--config", config.c_str(), static_cast<char*>(nullptr));
+    execl(MEDLEDGER_CLI, MEDLEDGER_CLI, "serve", "--config", config.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   struct KillOnExit {
@@ -272,10 +281,12 @@ TEST_F(NodeRoutes, ServeOpensTheConfiguredNodeAndStoresARecord) {
   ASSERT_NE(port, 0) << read_file(log);
   auto file = root_ / "serve-body.json";
   std::ofstream(file) << store_body("rec-serve");
-  auto stored = testing::curl(*pki_, static_cast<std::uint16_t>(port), "/v1/records", kNode,
-                              "-H 'Content-Type: application/json' --data-binary @" + file.string());
+  auto stored =
+      testing::curl(*pki_, static_cast<std::uint16_t>(port), "/v1/records", kNode,
+                    "-H 'Content-Type: application/json' --data-binary @" + file.string());
   ASSERT_EQ(stored.status, 201) << stored.body;
-  auto read = testing::curl(*pki_, static_cast<std::uint16_t>(port), "/v1/records?patient=hospital-a/pat-a", kNode);
+  auto read = testing::curl(*pki_, static_cast<std::uint16_t>(port),
+                            "/v1/records?patient=hospital-a/pat-a", kNode);
   ASSERT_EQ(read.status, 200) << read.body;
   EXPECT_NE(read.body.find("rec-serve"), std::string::npos);
   // No PIN in the log.

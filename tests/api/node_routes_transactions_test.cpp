@@ -28,8 +28,10 @@ class NodeTransactionRoutes : public NodeRoutes {
 
   Device enrol(ca::Role role, const std::string& id) {
     Device device;
-    device.key = node::testing::expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
-    node::EnrolRequest request{role, id, medledger::testing::secret("device-pin-1234"), device.key->public_key_spki()};
+    device.key =
+        node::testing::expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
+    node::EnrolRequest request{role, id, medledger::testing::secret("device-pin-1234"),
+                               device.key->public_key_spki()};
     auto enrolment = node::testing::expect_ok(node_a_->enrol(request));
     device.principal = enrolment.principal;
     device.cert = core::base64url_encode(enrolment.fingerprint);
@@ -56,7 +58,8 @@ class NodeTransactionRoutes : public NodeRoutes {
     auto bytes = core::base64url_decode(std::string(prepared.at("tx_id").as_string()));
     core::Digest digest{};
     EXPECT_TRUE(bytes.ok() && bytes->size() == digest.size());
-    if (bytes.ok() && bytes->size() == digest.size()) std::copy(bytes->begin(), bytes->end(), digest.begin());
+    if (bytes.ok() && bytes->size() == digest.size())
+      std::copy(bytes->begin(), bytes->end(), digest.begin());
     return digest;
   }
 
@@ -69,7 +72,8 @@ class NodeTransactionRoutes : public NodeRoutes {
     return out;
   }
 
-  static std::string submit_body(const boost::json::object& prepared, boost::json::array signatures) {
+  static std::string submit_body(const boost::json::object& prepared,
+                                 boost::json::array signatures) {
     boost::json::object body;
     body["tx"] = prepared.at("tx");
     body["signatures"] = std::move(signatures);
@@ -99,14 +103,17 @@ TEST_F(NodeTransactionRoutes, PrepareReturnsAnUnsignedRecordPutAndItsId) {
 TEST_F(NodeTransactionRoutes, ExternallySignedRecordIsStoredWithAReceipt) {
   auto prepared = prepare("rec-ext");
   const auto digest = digest_of(prepared);
-  auto submitted = post("/v1/transactions",
-                        submit_body(prepared, {signature(doctor_, digest), signature(patient_, digest)}));
+  auto submitted =
+      post("/v1/transactions",
+           submit_body(prepared, {signature(doctor_, digest), signature(patient_, digest)}));
   ASSERT_EQ(submitted.status, 201) << submitted.body;
   EXPECT_EQ(json_of(submitted).at("result_name").as_string(), "ACCEPTED");
   EXPECT_EQ(json_of(submitted).at("tx_id"), prepared.at("tx_id"));
   EXPECT_EQ(records_of_patient(), 1u);
   // Submitting the same transaction again is a duplicate, not a second version.
-  auto again = post("/v1/transactions", submit_body(prepared, {signature(doctor_, digest), signature(patient_, digest)}));
+  auto again =
+      post("/v1/transactions",
+           submit_body(prepared, {signature(doctor_, digest), signature(patient_, digest)}));
   EXPECT_EQ(again.status / 100, 4) << again.body;
   EXPECT_EQ(records_of_patient(), 1u);
 }
@@ -117,8 +124,9 @@ TEST_F(NodeTransactionRoutes, SignatureOverOtherBytesIsSignatureInvalidAndNothin
   auto other = digest;
   other[0] ^= 0x55;
   const auto before = log_size();
-  auto submitted = post("/v1/transactions",
-                        submit_body(prepared, {signature(doctor_, digest), signature(patient_, other)}));
+  auto submitted =
+      post("/v1/transactions",
+           submit_body(prepared, {signature(doctor_, digest), signature(patient_, other)}));
   EXPECT_EQ(submitted.status, 422) << submitted.body;
   EXPECT_EQ(error_code_of(submitted), "SIGNATURE_INVALID");
   EXPECT_EQ(records_of_patient(), 0u);
@@ -130,7 +138,8 @@ TEST_F(NodeTransactionRoutes, SignatureByAnotherKeyUnderTheCertificateIsSignatur
   const auto digest = digest_of(prepared);
   auto impostor = signature(doctor_, digest);
   impostor["cert"] = patient_.cert;  // the doctor's key, claimed as the patient's certificate
-  auto submitted = post("/v1/transactions", submit_body(prepared, {signature(doctor_, digest), impostor}));
+  auto submitted =
+      post("/v1/transactions", submit_body(prepared, {signature(doctor_, digest), impostor}));
   EXPECT_EQ(submitted.status, 422) << submitted.body;
   EXPECT_EQ(error_code_of(submitted), "SIGNATURE_INVALID");
   EXPECT_EQ(records_of_patient(), 0u);
@@ -138,7 +147,8 @@ TEST_F(NodeTransactionRoutes, SignatureByAnotherKeyUnderTheCertificateIsSignatur
 
 TEST_F(NodeTransactionRoutes, MissingPatientSignatureIsRejectedByTheContract) {
   auto prepared = prepare("rec-ext");
-  auto submitted = post("/v1/transactions", submit_body(prepared, {signature(doctor_, digest_of(prepared))}));
+  auto submitted =
+      post("/v1/transactions", submit_body(prepared, {signature(doctor_, digest_of(prepared))}));
   EXPECT_EQ(submitted.status, 422) << submitted.body;
   EXPECT_EQ(error_code_of(submitted), "PATIENT_SIGNATURE_MISSING");
   EXPECT_EQ(records_of_patient(), 0u);
@@ -165,17 +175,22 @@ TEST_F(NodeTransactionRoutes, MalformedSubmissionsAre400WithStableCodes) {
   const Case cases[] = {
       {R"({"tx": )", "JSON_MALFORMED"},
       {"[1,2]", "INVALID_ARGUMENT"},
-      {R"({"signatures":)" + sigs + "}", "INVALID_ARGUMENT"},                          // no tx
-      {R"({"tx":42,"signatures":)" + sigs + "}", "INVALID_ARGUMENT"},                  // tx of the wrong type
-      {R"({"tx":"***","signatures":)" + sigs + "}", "MALFORMED_ENCODING"},             // not base64url
-      {R"({"tx":")" + core::base64url_encode(core::to_bytes("{}")) + R"(","signatures":)" + sigs + "}", "TX_MALFORMED"},
-      {R"({"tx":")" + good_tx + R"("})", "INVALID_ARGUMENT"},                          // no signatures
-      {R"({"tx":")" + good_tx + R"(","signatures":[]})", "INVALID_ARGUMENT"},          // empty
-      {R"({"tx":")" + good_tx + R"(","signatures":"x"})", "INVALID_ARGUMENT"},         // not an array
-      {R"({"tx":")" + good_tx + R"(","signatures":[7]})", "INVALID_ARGUMENT"},         // not objects
-      {R"({"tx":")" + good_tx + R"(","signatures":[{"cert":"AAAA","sig":"AAAA"}]})", "MALFORMED_ENCODING"},
-      {R"({"tx":")" + good_tx + R"(","signatures":[{"cert":")" + doctor_.cert + R"("}]})", "INVALID_ARGUMENT"},
-      {R"({"tx":")" + good_tx + R"(","signatures":[{"cert":")" + doctor_.cert + R"(","sig":"AAAA","alg":"rsa"}]})",
+      {R"({"signatures":)" + sigs + "}", "INVALID_ARGUMENT"},               // no tx
+      {R"({"tx":42,"signatures":)" + sigs + "}", "INVALID_ARGUMENT"},       // tx of the wrong type
+      {R"({"tx":"***","signatures":)" + sigs + "}", "MALFORMED_ENCODING"},  // not base64url
+      {R"({"tx":")" + core::base64url_encode(core::to_bytes("{}")) + R"(","signatures":)" + sigs +
+           "}",
+       "TX_MALFORMED"},
+      {R"({"tx":")" + good_tx + R"("})", "INVALID_ARGUMENT"},                   // no signatures
+      {R"({"tx":")" + good_tx + R"(","signatures":[]})", "INVALID_ARGUMENT"},   // empty
+      {R"({"tx":")" + good_tx + R"(","signatures":"x"})", "INVALID_ARGUMENT"},  // not an array
+      {R"({"tx":")" + good_tx + R"(","signatures":[7]})", "INVALID_ARGUMENT"},  // not objects
+      {R"({"tx":")" + good_tx + R"(","signatures":[{"cert":"AAAA","sig":"AAAA"}]})",
+       "MALFORMED_ENCODING"},
+      {R"({"tx":")" + good_tx + R"(","signatures":[{"cert":")" + doctor_.cert + R"("}]})",
+       "INVALID_ARGUMENT"},
+      {R"({"tx":")" + good_tx + R"(","signatures":[{"cert":")" + doctor_.cert +
+           R"(","sig":"AAAA","alg":"rsa"}]})",
        "UNSUPPORTED_ALGORITHM"},
   };
   for (const auto& c : cases) {
@@ -190,14 +205,16 @@ TEST_F(NodeTransactionRoutes, OnlyUnsignedRecordPutsAreEndorsed) {
   // A signed transaction: the signatures must come in "signatures", where the node checks them.
   auto prepared = prepare("rec-ext");
   auto wire = core::base64url_decode(std::string(prepared.at("tx").as_string()));
-  auto tx = node::testing::expect_ok(ledger::decode_transaction(std::string(wire->begin(), wire->end())));
+  auto tx =
+      node::testing::expect_ok(ledger::decode_transaction(std::string(wire->begin(), wire->end())));
   auto fingerprint = node::testing::expect_ok(core::base64url_decode(doctor_.cert));
   core::Digest digest{};
   std::copy(fingerprint.begin(), fingerprint.end(), digest.begin());
   ASSERT_TRUE(ledger::add_signature(tx, *doctor_.key, digest).ok());
   boost::json::object signed_prepared;
   signed_prepared["tx"] = core::base64url_encode(core::to_bytes(ledger::encode_transaction(tx)));
-  auto submitted = post("/v1/transactions", submit_body(signed_prepared, {signature(patient_, ledger::tx_id(tx))}));
+  auto submitted = post("/v1/transactions",
+                        submit_body(signed_prepared, {signature(patient_, ledger::tx_id(tx))}));
   EXPECT_EQ(submitted.status, 400) << submitted.body;
   EXPECT_EQ(error_code_of(submitted), "INVALID_ARGUMENT");
 
@@ -209,31 +226,38 @@ TEST_F(NodeTransactionRoutes, OnlyUnsignedRecordPutsAreEndorsed) {
   grant.body = tx.body;
   boost::json::object other;
   other["tx"] = core::base64url_encode(core::to_bytes(ledger::encode_transaction(grant)));
-  auto refused = post("/v1/transactions", submit_body(other, {signature(patient_, ledger::tx_id(grant))}));
+  auto refused =
+      post("/v1/transactions", submit_body(other, {signature(patient_, ledger::tx_id(grant))}));
   EXPECT_EQ(refused.status, 400) << refused.body;
   EXPECT_EQ(error_code_of(refused), "INVALID_ARGUMENT");
   EXPECT_EQ(records_of_patient(), 0u);
 }
 
 TEST_F(NodeTransactionRoutes, PrepareRefusesBadBodiesAndUnknownPatients) {
-  auto missing = post("/v1/records/prepare", R"({"record_id":"r","doctor":"hospital-a/dr-a","patient":"hospital-a/pat-a"})");
+  auto missing =
+      post("/v1/records/prepare",
+           R"({"record_id":"r","doctor":"hospital-a/dr-a","patient":"hospital-a/pat-a"})");
   EXPECT_EQ(missing.status, 400) << missing.body;
   EXPECT_EQ(error_code_of(missing), "INVALID_ARGUMENT");
   EXPECT_NE(missing.body.find("payload"), std::string::npos);
-  auto encoding = post("/v1/records/prepare",
-                       R"({"record_id":"r","doctor":"hospital-a/dr-a","patient":"hospital-a/pat-a","payload":"%%"})");
+  auto encoding = post(
+      "/v1/records/prepare",
+      R"({"record_id":"r","doctor":"hospital-a/dr-a","patient":"hospital-a/pat-a","payload":"%%"})");
   EXPECT_EQ(encoding.status, 400) << encoding.body;
   EXPECT_EQ(error_code_of(encoding), "MALFORMED_ENCODING");
-  auto wrong_type = post("/v1/records/prepare", R"({"record_id":7,"doctor":"d","patient":"p","payload":"AA"})");
+  auto wrong_type =
+      post("/v1/records/prepare", R"({"record_id":7,"doctor":"d","patient":"p","payload":"AA"})");
   EXPECT_EQ(wrong_type.status, 400) << wrong_type.body;
-  auto unknown = post("/v1/records/prepare",
-                      R"({"record_id":"r","doctor":"hospital-a/dr-a","patient":"hospital-a/nobody","payload":"AA"})");
+  auto unknown = post(
+      "/v1/records/prepare",
+      R"({"record_id":"r","doctor":"hospital-a/dr-a","patient":"hospital-a/nobody","payload":"AA"})");
   EXPECT_EQ(unknown.status, 404) << unknown.body;
   EXPECT_EQ(error_code_of(unknown), "NOT_FOUND");
 }
 
 TEST_F(NodeTransactionRoutes, OnlyNodesMayPrepareOrSubmit) {
-  for (const char* client : {testing::kAuditor, testing::kAdmin, testing::kDoctor, testing::kPatient}) {
+  for (const char* client :
+       {testing::kAuditor, testing::kAdmin, testing::kDoctor, testing::kPatient}) {
     auto prepared = post("/v1/records/prepare", prepare_body("rec-ext"), client);
     EXPECT_EQ(prepared.status, 403) << client;
     EXPECT_EQ(error_code_of(prepared), "ROLE_FORBIDDEN");

@@ -59,7 +59,8 @@ Operations served_operations() {
   EXPECT_TRUE(add_appliance_routes(router, {{}, metrics}).ok());
   Operations operations;
   for (const auto& route : router.routes()) {
-    operations[std::string(method_name(route.method)) + " " + route.pattern] = split_roles(route.access.describe());
+    operations[std::string(method_name(route.method)) + " " + route.pattern] =
+        split_roles(route.access.describe());
   }
   return operations;
 }

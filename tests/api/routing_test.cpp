@@ -15,7 +15,9 @@ namespace {
 using core::ErrorCode;
 
 Handler ok_handler(std::string tag) {
-  return [tag](const Request&, const Principal*) -> core::Result<Response> { return Response{200, "text/plain", tag, {}, {}}; };
+  return [tag](const Request&, const Principal*) -> core::Result<Response> {
+    return Response{200, "text/plain", tag, {}, {}};
+  };
 }
 
 Route route(Method method, std::string pattern, std::string tag = "") {
@@ -30,7 +32,8 @@ TEST(Router, MatchesParametersAndPrefersLiteralSegments) {
   Router router;
   ASSERT_TRUE(router.add(route(Method::kGet, "/v1/records/{id}", "by-id")).ok());
   ASSERT_TRUE(router.add(route(Method::kGet, "/v1/records/latest", "latest")).ok());
-  ASSERT_TRUE(router.add(route(Method::kGet, "/v1/patients/{patient}/records/{id}", "nested")).ok());
+  ASSERT_TRUE(
+      router.add(route(Method::kGet, "/v1/patients/{patient}/records/{id}", "nested")).ok());
 
   auto by_id = router.match(Method::kGet, "/v1/records/r-17");
   ASSERT_NE(by_id.route, nullptr);
@@ -52,7 +55,8 @@ TEST(Router, UnknownPathIsRouteNotFoundAndOtherMethodIsMethodNotAllowed) {
   EXPECT_EQ(missing.route, nullptr);
   EXPECT_EQ(missing.error.code, ErrorCode::kRouteNotFound);
   EXPECT_EQ(router.match(Method::kGet, "/v1/things").error.code, ErrorCode::kRouteNotFound);
-  EXPECT_EQ(router.match(Method::kGet, "/v1/things/").error.code, ErrorCode::kRouteNotFound);  // empty {id}
+  EXPECT_EQ(router.match(Method::kGet, "/v1/things/").error.code,
+            ErrorCode::kRouteNotFound);  // empty {id}
   auto wrong = router.match(Method::kPost, "/v1/things/1");
   EXPECT_EQ(wrong.error.code, ErrorCode::kMethodNotAllowed);
   EXPECT_EQ(wrong.allowed, (std::vector<Method>{Method::kGet, Method::kPut}));
@@ -63,7 +67,8 @@ TEST(Router, RefusesMalformedAndDuplicatePatterns) {
   EXPECT_EQ(router.add(route(Method::kGet, "v1/x")).error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(router.add(route(Method::kGet, "/v1//x")).error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(router.add(route(Method::kGet, "/v1/x{id}")).error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(router.add(route(Method::kGet, "/v1/{id}/{id}")).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(router.add(route(Method::kGet, "/v1/{id}/{id}")).error().code,
+            ErrorCode::kInvalidArgument);
   Route no_handler = route(Method::kGet, "/v1/y");
   no_handler.handler = nullptr;
   EXPECT_EQ(router.add(std::move(no_handler)).error().code, ErrorCode::kInvalidArgument);
@@ -131,7 +136,8 @@ TEST(Metrics, RendersCountersGaugesAndCumulativeHistograms) {
 
 TEST(Metrics, SeriesPerFamilyAreBounded) {
   MetricsRegistry metrics;
-  for (std::size_t i = 0; i < kMaxSeriesPerFamily + 10; ++i) metrics.add("many_total", {{"i", std::to_string(i)}});
+  for (std::size_t i = 0; i < kMaxSeriesPerFamily + 10; ++i)
+    metrics.add("many_total", {{"i", std::to_string(i)}});
   EXPECT_EQ(metrics.value("many_total", {{"overflow", "true"}}), 10);
   EXPECT_EQ(metrics.value("many_total", {{"i", "0"}}), 1);
 }
@@ -140,7 +146,9 @@ TEST(Metrics, SeriesPerFamilyAreBounded) {
 
 class ConfigTest : public ::testing::Test {
  protected:
-  std::filesystem::path write(const std::string& text) { return dir_.write("medledger.toml", text); }
+  std::filesystem::path write(const std::string& text) {
+    return dir_.write("medledger.toml", text);
+  }
   std::string tls_section() {
     dir_.write("cert.pem", "x");
     dir_.write("key.pem", "x");
@@ -218,20 +226,25 @@ TEST_F(ConfigTest, EveryBadValueIsRefusedNamingItsKey) {
       {tls + "[token]\npin = \"1234\"\n", "token.pin"},
       {tls + "[batch]\nmax_delay_ms = -1\n", "batch.max_delay_ms"},
       {"[tls]\ncertificate = \"cert.pem\"\n", "tls.private_key"},
-      {"[tls]\ncertificate = \"missing.pem\"\nprivate_key = \"key.pem\"\nclient_ca = \"ca.pem\"\n", "tls.certificate"},
+      {"[tls]\ncertificate = \"missing.pem\"\nprivate_key = \"key.pem\"\nclient_ca = \"ca.pem\"\n",
+       "tls.certificate"},
       {tls + "[ledger]\nmin_free_mb = -1\n", "ledger.min_free_mb"},
       {tls + "[node]\ndata_dir = \"n\"\n", "token.label"},
       {tls + "[[hospital]]\ntoken_label = \"a\"\n", "hospital[0].data_dir"},
-      {tls + "[[hospital]]\ndata_dir = \"a\"\ntoken_label = \"a\"\ntoken_pin = \"1234\"\n", "hospital[0].token_pin"},
-      {"[tls]\ncertificate = \"cert.pem\"\nprivate_key = \"pkcs11:object=tls\"\nclient_ca = \"ca.pem\"\n", "tls.private_key"},
-      {tls + "[[hospital]]\ndata_dir = \"a\"\ntoken_label = \"a\"\n[[hospital]]\ndata_dir = \"a\"\ntoken_label = \"b\"\n",
+      {tls + "[[hospital]]\ndata_dir = \"a\"\ntoken_label = \"a\"\ntoken_pin = \"1234\"\n",
+       "hospital[0].token_pin"},
+      {"[tls]\ncertificate = \"cert.pem\"\nprivate_key = \"pkcs11:object=tls\"\nclient_ca = "
+       "\"ca.pem\"\n",
+       "tls.private_key"},
+      {tls + "[[hospital]]\ndata_dir = \"a\"\ntoken_label = \"a\"\n[[hospital]]\ndata_dir = "
+             "\"a\"\ntoken_label = \"b\"\n",
        "hospital[1].data_dir"},
   };
   for (const auto& c : cases) {
     core::Error error = expect_invalid(c.text);
     EXPECT_EQ(error.code, ErrorCode::kConfigInvalid) << c.text;
-    EXPECT_EQ(error.message.rfind(c.key + ":", 0), 0u) << "expected the message to start with " << c.key
-                                                          << ": got " << error.message;
+    EXPECT_EQ(error.message.rfind(c.key + ":", 0), 0u)
+        << "expected the message to start with " << c.key << ": got " << error.message;
   }
 }
 
@@ -267,7 +280,8 @@ token_module = "/opt/other.so"
 }
 
 TEST_F(ConfigTest, OneNodeFormIsOneServedHospital) {
-  auto config = load_server_config(write(tls_section() + "[token]\nlabel = \"h\"\n[node]\ndata_dir = \"n\"\n"));
+  auto config = load_server_config(
+      write(tls_section() + "[token]\nlabel = \"h\"\n[node]\ndata_dir = \"n\"\n"));
   ASSERT_TRUE(config.ok()) << config.error().to_string();
   auto hospitals = served_hospitals(*config);
   ASSERT_EQ(hospitals.size(), 1u);
@@ -280,8 +294,8 @@ TEST(TokenKeyUri, ParsesObjectAndIdAndRefusesTheRest) {
   ASSERT_TRUE(both.ok());
   EXPECT_EQ(both->label, "tls key");
   EXPECT_EQ(both->id_hex, "00ff");
-  for (const char* bad : {"pkcs11:", "pkcs11:token=x", "pkcs11:object", "pkcs11:id=%zz", "pkcs11:id=%0", "file:x",
-                          "pkcs11:object="}) {
+  for (const char* bad : {"pkcs11:", "pkcs11:token=x", "pkcs11:object", "pkcs11:id=%zz",
+                          "pkcs11:id=%0", "file:x", "pkcs11:object="}) {
     auto refused = parse_token_key_uri(bad, "tls.private_key");
     ASSERT_FALSE(refused.ok()) << bad;
     EXPECT_EQ(refused.error().code, ErrorCode::kConfigInvalid);
@@ -292,18 +306,21 @@ TEST(TokenKeyUri, ParsesObjectAndIdAndRefusesTheRest) {
 TEST_F(ConfigTest, SyntaxErrorIsConfigInvalidShowingTheLine) {
   core::Error error = expect_invalid(tls_section() + "[listen]\nport = = 3\n");
   EXPECT_EQ(error.code, ErrorCode::kConfigInvalid);
-  EXPECT_NE(error.message.find("6 | port = = 3"), std::string::npos) << error.message;  // toml11 shows line 6
+  EXPECT_NE(error.message.find("6 | port = = 3"), std::string::npos)
+      << error.message;  // toml11 shows line 6
 }
 
 TEST_F(ConfigTest, MissingFileOrADirectoryIsConfigInvalidNamingIt) {
   auto missing = load_server_config(dir_.path() / "absent.toml");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kConfigInvalid);
-  EXPECT_NE(missing.error().message.find("absent.toml: no such file"), std::string::npos) << missing.error().message;
+  EXPECT_NE(missing.error().message.find("absent.toml: no such file"), std::string::npos)
+      << missing.error().message;
   auto directory = load_server_config(dir_.path());
   ASSERT_FALSE(directory.ok());
   EXPECT_EQ(directory.error().code, ErrorCode::kConfigInvalid);
-  EXPECT_NE(directory.error().message.find("not a regular file"), std::string::npos) << directory.error().message;
+  EXPECT_NE(directory.error().message.find("not a regular file"), std::string::npos)
+      << directory.error().message;
 }
 
 }  // namespace

@@ -14,9 +14,12 @@ namespace {
 using ServeConsortium = testing::ServedConsortium;
 
 TEST_F(ServeConsortium, EachHospitalsClientReachesItsOwnNode) {
-  testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kNode, "client-node-a", pki_->dir.path());
-  testing::issue_from_token_ca(pool_b_, root_ / "b-ca", ca::Role::kNode, "client-node-b", pki_->dir.path());
-  auto config = write("two.toml", head() + hospital(root_ / "a", "hospital-a") + hospital(root_ / "b", "hospital-b"));
+  testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kNode, "client-node-a",
+                               pki_->dir.path());
+  testing::issue_from_token_ca(pool_b_, root_ / "b-ca", ca::Role::kNode, "client-node-b",
+                               pki_->dir.path());
+  auto config = write("two.toml", head() + hospital(root_ / "a", "hospital-a") +
+                                      hospital(root_ / "b", "hospital-b"));
   // The two tokens are open in the test too; SoftHSM2 allows that (sessions per process).
   testing::ServeProcess serve(config, log_path());
   const auto port = serve.start();
@@ -43,10 +46,11 @@ TEST_F(ServeConsortium, EachHospitalsClientReachesItsOwnNode) {
   EXPECT_EQ(foreign.status, 401) << foreign.body;
   EXPECT_NE(foreign.body.find("CERTIFICATE_UNTRUSTED"), std::string::npos);
   // A refused read is a JSON line of serve's log, naming the hospital (never the PIN).
-  auto refused = testing::curl(*pki_, port, "/v1/records/no-such-record/read", "client-node-b",
-                               "-X POST -H 'Content-Type: application/json' --data '{\"doctor\":\"hospital-b/dr-b\","
-                               "\"doctor_pin\":\"" + std::string(node::testing::kDoctorPin) +
-                                   "\",\"purpose\":\"second opinion\"}'");
+  auto refused = testing::curl(
+      *pki_, port, "/v1/records/no-such-record/read", "client-node-b",
+      "-X POST -H 'Content-Type: application/json' --data '{\"doctor\":\"hospital-b/dr-b\","
+      "\"doctor_pin\":\"" +
+          std::string(node::testing::kDoctorPin) + "\",\"purpose\":\"second opinion\"}'");
   EXPECT_EQ(refused.status, 404) << refused.body;
   EXPECT_NE(refused.body.find("RECORD_NOT_FOUND"), std::string::npos) << refused.body;
   // /healthz probes both tokens and the ledger.
@@ -76,13 +80,17 @@ TEST_F(ServeConsortium, BadConsortiumConfigsAreRefusedNamingTheKey) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {head() + hospital(root_ / "a", "hospital-a") + "[node]\ndata_dir = \"" + (root_ / "a").string() + "\"\n",
+      {head() + hospital(root_ / "a", "hospital-a") + "[node]\ndata_dir = \"" +
+           (root_ / "a").string() + "\"\n",
        "node.data_dir: cannot be combined with [[hospital]]"},
-      {head() + hospital(root_ / "a", "hospital-a") + hospital(root_ / "a", "hospital-b"), "hospital[1].data_dir: listed twice"},
+      {head() + hospital(root_ / "a", "hospital-a") + hospital(root_ / "a", "hospital-b"),
+       "hospital[1].data_dir: listed twice"},
       {head() + hospital(root_ / "a", "hospital-a") + hospital(root_ / "b", "hospital-a"),
        "hospital[1].token_label: 'hospital-a' is another hospital's token"},
-      {head() + "[[hospital]]\ndata_dir = \"" + (root_ / "a").string() + "\"\n", "hospital[0].token_label: required"},
-      {head() + hospital(root_ / "a", "hospital-a") + "[[hospital]]\ndata_dir = \"x\"\ntoken_label = \"b\"\nsurprise = 1\n",
+      {head() + "[[hospital]]\ndata_dir = \"" + (root_ / "a").string() + "\"\n",
+       "hospital[0].token_label: required"},
+      {head() + hospital(root_ / "a", "hospital-a") +
+           "[[hospital]]\ndata_dir = \"x\"\ntoken_label = \"b\"\nsurprise = 1\n",
        "hospital[1].surprise: unknown key"},
       {"hospital = 3\n" + head(), "hospital: must be an array of [[hospital]] tables"},
       {head() + hospital(root_ / "a", "hospital-a") + hospital(root_ / "nowhere", "hospital-b"),
@@ -93,17 +101,20 @@ TEST_F(ServeConsortium, BadConsortiumConfigsAreRefusedNamingTheKey) {
     auto config = write("bad-" + std::to_string(i) + ".toml", cases[i].text);
     int exit_code = 0;
     const std::string output = testing::serve_refused(config, exit_code);
-    EXPECT_EQ(exit_code, core::exit_code_for(core::ErrorCode::kConfigInvalid)) << i << ": " << output;
-    EXPECT_NE(output.find("CONFIG_INVALID: " + cases[i].expected), std::string::npos) << i << ": " << output;
+    EXPECT_EQ(exit_code, core::exit_code_for(core::ErrorCode::kConfigInvalid))
+        << i << ": " << output;
+    EXPECT_NE(output.find("CONFIG_INVALID: " + cases[i].expected), std::string::npos)
+        << i << ": " << output;
   }
 }
 
 // A node that cannot be opened stops start-up with the token's own code, naming the node.
 TEST_F(ServeConsortium, WrongPinOfTheSecondTokenStopsStartUpNamingTheHospital) {
   ASSERT_EQ(setenv("MEDLEDGER_SERVE_CONSORTIUM_WRONG_PIN", "not-the-pin-0000", 1), 0);
-  auto config = write("wrong-pin.toml", head() + hospital(root_ / "a", "hospital-a") + "[[hospital]]\ndata_dir = \"" +
-                                            (root_ / "b").string() +
-                                            "\"\ntoken_label = \"hospital-b\"\ntoken_pin = \"env:MEDLEDGER_SERVE_CONSORTIUM_WRONG_PIN\"\n");
+  auto config = write("wrong-pin.toml", head() + hospital(root_ / "a", "hospital-a") +
+                                            "[[hospital]]\ndata_dir = \"" + (root_ / "b").string() +
+                                            "\"\ntoken_label = \"hospital-b\"\ntoken_pin = "
+                                            "\"env:MEDLEDGER_SERVE_CONSORTIUM_WRONG_PIN\"\n");
   int exit_code = 0;
   const std::string output = testing::serve_refused(config, exit_code);
   EXPECT_EQ(exit_code, core::exit_code_for(core::ErrorCode::kPinIncorrect)) << output;

@@ -40,7 +40,8 @@ inline std::string slurp(const std::filesystem::path& path) {
 /// `medledger serve --config FILE` in a child process; SIGKILLed if the test ends first.
 class ServeProcess {
  public:
-  ServeProcess(std::filesystem::path config, std::filesystem::path log) : config_(std::move(config)), log_(std::move(log)) {}
+  ServeProcess(std::filesystem::path config, std::filesystem::path log)
+      : config_(std::move(config)), log_(std::move(log)) {}
   ~ServeProcess() {
     if (pid_ > 0 && !reaped_) {
       kill(pid_, SIGKILL);
@@ -55,7 +56,8 @@ class ServeProcess {
   std::uint16_t start() {
     pid_ = fork();
     if (pid_ == 0) {
-      execl(MEDLEDGER_CLI, MEDLEDGER_CLI, "serve", "--config", config_.c_str(), static_cast<char*>(nullptr));
+      execl(MEDLEDGER_CLI, MEDLEDGER_CLI, "serve", "--config", config_.c_str(),
+            static_cast<char*>(nullptr));
       _exit(127);
     }
     reaped_ = false;
@@ -125,14 +127,16 @@ inline std::string run_command(const std::string& command, int& exit_code) {
 /// Runs `medledger serve` on a config that must be refused; returns its output
 /// and sets `exit_code`.
 inline std::string serve_refused(const std::filesystem::path& config, int& exit_code) {
-  return run_command(std::string(MEDLEDGER_CLI) + " serve --config '" + config.string() + "' 2>&1", exit_code);
+  return run_command(std::string(MEDLEDGER_CLI) + " serve --config '" + config.string() + "' 2>&1",
+                     exit_code);
 }
 
 /// Issues a client certificate (fresh P-256 key) from the CA in `ca_dir`, whose
 /// key is in the token behind `pool`; writes <id>.pem and <id>.key into `out_dir`
 /// (so Pki-based curl() finds them when out_dir is the Pki's directory).
 inline ca::Certificate issue_from_token_ca(const std::shared_ptr<hsm::SessionPool>& pool,
-                                           const std::filesystem::path& ca_dir, ca::Role role, const std::string& id,
+                                           const std::filesystem::path& ca_dir, ca::Role role,
+                                           const std::string& id,
                                            const std::filesystem::path& out_dir) {
   auto directory = ca::CaDirectory::open(ca_dir);
   EXPECT_TRUE(directory.ok());

@@ -32,17 +32,20 @@ std::string store_body(const std::string& record) {
   body["record_id"] = record;
   body["doctor"] = "hospital-a/dr-a";
   body["patient"] = "hospital-a/pat-a";
-  body["payload"] = core::base64url_encode(core::to_bytes(R"({"resourceType":"Observation","status":"final"})"));
+  body["payload"] =
+      core::base64url_encode(core::to_bytes(R"({"resourceType":"Observation","status":"final"})"));
   body["doctor_pin"] = node::testing::kDoctorPin;
   body["patient_pin"] = node::testing::kPatientPin;
   return boost::json::serialize(body);
 }
 
 TEST_F(ServeSigterm, EveryAcknowledgedWriteSurvivesAGracefulStopUnderLoad) {
-  testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kNode, "client-node-a", pki_->dir.path());
+  testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kNode, "client-node-a",
+                               pki_->dir.path());
   const auto log = log_path();
-  const auto config = write("serve.toml", head() + "[limits]\nshutdown_grace_ms = 5000\n[threads]\nhandlers = 4\n" +
-                                              hospital(root_ / "a", "hospital-a"));
+  const auto config =
+      write("serve.toml", head() + "[limits]\nshutdown_grace_ms = 5000\n[threads]\nhandlers = 4\n" +
+                              hospital(root_ / "a", "hospital-a"));
   testing::ServeProcess serve(config, log);
   const auto port = serve.start();
   ASSERT_NE(port, 0) << serve.log();
@@ -62,8 +65,9 @@ TEST_F(ServeSigterm, EveryAcknowledgedWriteSurvivesAGracefulStopUnderLoad) {
       auto client = HttpsClient::connect_to({"127.0.0.1", port}, options);
       if (!client) return;
       for (int i = 0; i < kMaxWritesPerThread; ++i) {
-        auto reply = client->request("POST", "/v1/records",
-                                     store_body("rec-" + std::to_string(t) + "-" + std::to_string(i)));
+        auto reply =
+            client->request("POST", "/v1/records",
+                            store_body("rec-" + std::to_string(t) + "-" + std::to_string(i)));
         if (!reply) return;  // the server stopped: connection closed or refused
         if (reply->status == 201) {
           std::lock_guard lock(mutex);
@@ -77,7 +81,8 @@ TEST_F(ServeSigterm, EveryAcknowledgedWriteSurvivesAGracefulStopUnderLoad) {
       }
     });
   }
-  for (int i = 0; i < 3000 && acknowledged_count < kAcknowledgedBeforeSigterm; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 3000 && acknowledged_count < kAcknowledgedBeforeSigterm; ++i)
+    std::this_thread::sleep_for(10ms);
   ASSERT_GE(acknowledged_count.load(), kAcknowledgedBeforeSigterm) << serve.log();
   // Writes are in flight now (every thread loops without pause).
   const bool stopped = serve.terminate(10s);  // grace 5 s + drain
@@ -93,7 +98,8 @@ TEST_F(ServeSigterm, EveryAcknowledgedWriteSurvivesAGracefulStopUnderLoad) {
   std::filesystem::create_directory_symlink(ledger_dir, root_ / "cli" / "lmdb");
   int verify_exit = -1;
   const std::string verify = testing::run_command(
-      std::string(MEDLEDGER_CLI) + " ledger verify --path '" + (root_ / "cli").string() + "' 2>&1", verify_exit);
+      std::string(MEDLEDGER_CLI) + " ledger verify --path '" + (root_ / "cli").string() + "' 2>&1",
+      verify_exit);
   EXPECT_EQ(verify_exit, 0) << verify;
   auto ledger = node::testing::expect_ok(ledger::Ledger::open(ledger_dir));
   for (const auto& tx : acknowledged) {

@@ -27,17 +27,21 @@ std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
-std::string config_text(const Pki& pki, const std::string& listen_extra, const std::filesystem::path& log) {
-  return "[listen]\naddress = \"127.0.0.1\"\n" + listen_extra + "\n[tls]\ncertificate = \"" + pki.server_chain.string() +
-         "\"\nprivate_key = \"" + pki.server_key.string() + "\"\nclient_ca = \"" + pki.ca_pem.string() +
-         "\"\nclient_crls = [\"" + pki.crl_pem.string() + "\"]\n[log]\nlevel = \"info\"\nfile = \"" + log.string() +
+std::string config_text(const Pki& pki, const std::string& listen_extra,
+                        const std::filesystem::path& log) {
+  return "[listen]\naddress = \"127.0.0.1\"\n" + listen_extra + "\n[tls]\ncertificate = \"" +
+         pki.server_chain.string() + "\"\nprivate_key = \"" + pki.server_key.string() +
+         "\"\nclient_ca = \"" + pki.ca_pem.string() + "\"\nclient_crls = [\"" +
+         pki.crl_pem.string() + "\"]\n[log]\nlevel = \"info\"\nfile = \"" + log.string() +
          "\"\n[ledger]\npath = \"" + pki.dir.path().string() + "\"\n";
 }
 
 TEST(Serve, BadConfigRefusesToStartNamingTheKey) {
   auto pki = Pki::create();
-  auto config = pki->dir.write("bad.toml", config_text(*pki, "port = 70000", pki->dir.path() / "log.jsonl"));
-  const std::string command = std::string(MEDLEDGER_CLI) + " serve --config '" + config.string() + "' 2>&1";
+  auto config =
+      pki->dir.write("bad.toml", config_text(*pki, "port = 70000", pki->dir.path() / "log.jsonl"));
+  const std::string command =
+      std::string(MEDLEDGER_CLI) + " serve --config '" + config.string() + "' 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string output;
@@ -46,7 +50,9 @@ TEST(Serve, BadConfigRefusesToStartNamingTheKey) {
   int status = pclose(pipe);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), core::exit_code_for(core::ErrorCode::kConfigInvalid));
-  EXPECT_NE(output.find("CONFIG_INVALID: listen.port: must be 0..65535, got 70000"), std::string::npos) << output;
+  EXPECT_NE(output.find("CONFIG_INVALID: listen.port: must be 0..65535, got 70000"),
+            std::string::npos)
+      << output;
 }
 
 // `medledger serve` as a child process; killed if a test fails before stopping it.
@@ -67,7 +73,8 @@ struct ServeProcess {
   void start(const std::filesystem::path& config, const std::filesystem::path& log) {
     pid = fork();
     if (pid == 0) {
-      execl(MEDLEDGER_CLI, MEDLEDGER_CLI, "serve", "--config", config.c_str(), static_cast<char*>(nullptr));
+      execl(MEDLEDGER_CLI, MEDLEDGER_CLI, "serve", "--config", config.c_str(),
+            static_cast<char*>(nullptr));
       _exit(127);
     }
     for (int i = 0; i < 500 && port == 0 && pid > 0; ++i) {
@@ -103,9 +110,11 @@ TEST(Serve, ServesHealthzAndWhoamiThenStopsCleanlyOnSigterm) {
 
   auto health = testing::curl(*pki, static_cast<std::uint16_t>(port), "/healthz");
   EXPECT_EQ(health.status, 200) << health.body;
-  auto whoami = testing::curl(*pki, static_cast<std::uint16_t>(port), "/v1/whoami", testing::kAuditor);
+  auto whoami =
+      testing::curl(*pki, static_cast<std::uint16_t>(port), "/v1/whoami", testing::kAuditor);
   EXPECT_EQ(whoami.status, 200);
-  auto revoked = testing::curl(*pki, static_cast<std::uint16_t>(port), "/v1/whoami", testing::kRevokedDoctor);
+  auto revoked =
+      testing::curl(*pki, static_cast<std::uint16_t>(port), "/v1/whoami", testing::kRevokedDoctor);
   EXPECT_EQ(revoked.status, 401);
 
   ASSERT_EQ(kill(serve.pid, SIGTERM), 0);
@@ -115,7 +124,9 @@ TEST(Serve, ServesHealthzAndWhoamiThenStopsCleanlyOnSigterm) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 
   const std::string lines = read_file(log);
-  EXPECT_NE(lines.find(R"("event":"request","method":"GET","route":"/v1/whoami","status":200)"), std::string::npos) << lines;
+  EXPECT_NE(lines.find(R"("event":"request","method":"GET","route":"/v1/whoami","status":200)"),
+            std::string::npos)
+      << lines;
   EXPECT_NE(lines.find(R"("principal":"hospital-a/auditor-1")"), std::string::npos) << lines;
   EXPECT_NE(lines.find(R"("error":"CERTIFICATE_REVOKED")"), std::string::npos);
   EXPECT_NE(lines.find(R"("event":"signal","signal":"SIGTERM")"), std::string::npos);
@@ -146,14 +157,17 @@ TEST(Serve, SighupReloadsTheClientCaFileWithoutARestartAndABadFileKeepsTheTrustI
   ASSERT_GT(serve.pid, 0);
   ASSERT_NE(serve.port, 0) << read_file(log);
   const auto port = static_cast<std::uint16_t>(serve.port);
-  auto whoami = [&](const char* client) { return testing::curl(*pki, port, "/v1/whoami", client).status; };
+  auto whoami = [&](const char* client) {
+    return testing::curl(*pki, port, "/v1/whoami", client).status;
+  };
   ASSERT_EQ(whoami(testing::kAuditor), 200);
   EXPECT_EQ(whoami(testing::kForeignDoctor), 401);  // hospital-b's CA is not in the bundle
 
   auto log_count = [&](const std::string& needle) {
     const std::string lines = read_file(log);
     std::size_t n = 0;
-    for (auto at = lines.find(needle); at != std::string::npos; at = lines.find(needle, at + 1)) ++n;
+    for (auto at = lines.find(needle); at != std::string::npos; at = lines.find(needle, at + 1))
+      ++n;
     return n;
   };
   auto reload_and_wait = [&](std::size_t reloads_before) {
@@ -164,7 +178,8 @@ TEST(Serve, SighupReloadsTheClientCaFileWithoutARestartAndABadFileKeepsTheTrustI
     }
   };
   // A damaged bundle: the reload fails, the trust in force stays.
-  pki->dir.write("bundle.pem", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+  pki->dir.write("bundle.pem",
+                 "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
   reload_and_wait(0);
   EXPECT_EQ(log_count("the trust in force is kept"), 1u) << read_file(log);
   EXPECT_EQ(whoami(testing::kAuditor), 200);
@@ -174,7 +189,8 @@ TEST(Serve, SighupReloadsTheClientCaFileWithoutARestartAndABadFileKeepsTheTrustI
   pki->dir.write("bundle.pem", read_file(pki->ca_pem) + read_file(pki->foreign_ca_pem));
   reload_and_wait(1);
   EXPECT_EQ(log_count("\"event\":\"trust_reload\",\"result\":\"reloaded\""), 1u) << read_file(log);
-  EXPECT_EQ(log_count("\"event\":\"tls_reload\",\"result\":\"reloaded\""), 2u) << read_file(log);  // the same certificate again
+  EXPECT_EQ(log_count("\"event\":\"tls_reload\",\"result\":\"reloaded\""), 2u)
+      << read_file(log);  // the same certificate again
   EXPECT_EQ(whoami(testing::kForeignDoctor), 200);
   EXPECT_EQ(whoami(testing::kAuditor), 200);
 

@@ -37,14 +37,14 @@ class ServedConsortium : public node::testing::TwoHospitals {
   /// [listen] on an ephemeral loopback port, [tls] with the test PKI's server
   /// certificate (plus `extra_tls` lines), [log] to log_path().
   std::string head(const std::string& extra_tls = "") const {
-    return "[listen]\naddress = \"127.0.0.1\"\nport = 0\n[tls]\ncertificate = \"" + pki_->server_chain.string() +
-           "\"\nprivate_key = \"" + pki_->server_key.string() + "\"\n" + extra_tls + "[log]\nlevel = \"info\"\nfile = \"" +
-           log_path().string() + "\"\n";
+    return "[listen]\naddress = \"127.0.0.1\"\nport = 0\n[tls]\ncertificate = \"" +
+           pki_->server_chain.string() + "\"\nprivate_key = \"" + pki_->server_key.string() +
+           "\"\n" + extra_tls + "[log]\nlevel = \"info\"\nfile = \"" + log_path().string() + "\"\n";
   }
   /// One [[hospital]] table: the node in `dir`, its token by label.
   static std::string hospital(const std::filesystem::path& dir, const std::string& label) {
-    return "[[hospital]]\ndata_dir = \"" + dir.string() + "\"\ntoken_label = \"" + label + "\"\ntoken_pin = \"env:" +
-           kServedTokenPinVariable + "\"\n";
+    return "[[hospital]]\ndata_dir = \"" + dir.string() + "\"\ntoken_label = \"" + label +
+           "\"\ntoken_pin = \"env:" + kServedTokenPinVariable + "\"\n";
   }
   std::filesystem::path log_path() const { return root_ / "serve.jsonl"; }
   std::filesystem::path write(const std::string& name, const std::string& text) const {

@@ -68,9 +68,12 @@ TEST_F(ServerTest, HealthzAnswersWithoutClientCertificate) {
 TEST_F(ServerTest, HealthzIs503WithTheFailingCheckNamed) {
   testing::TestServerOptions options;
   options.probes.token = [] {
-    return core::Result<boost::json::object>(core::make_error(core::ErrorCode::kTokenUnavailable, "gone"));
+    return core::Result<boost::json::object>(
+        core::make_error(core::ErrorCode::kTokenUnavailable, "gone"));
   };
-  options.probes.ledger = [] { return core::Result<boost::json::object>(boost::json::object{{"height", 7}}); };
+  options.probes.ledger = [] {
+    return core::Result<boost::json::object>(boost::json::object{{"height", 7}});
+  };
   auto server = testing::start_server(*pki_, options);
   auto result = curl(*pki_, server->port(), "/healthz");
   EXPECT_EQ(result.status, 503);
@@ -93,7 +96,8 @@ TEST_F(ServerTest, UnknownPathsAreToldOnlyToAuthenticatedCallers) {
   // answers as one that does: the route table is not probed anonymously.
   auto anonymous = curl(*pki_, server->port(), "/v1/no-such-route");
   EXPECT_EQ(anonymous.status, 401) << anonymous.body;
-  EXPECT_NE(anonymous.body.find("CLIENT_CERTIFICATE_REQUIRED"), std::string::npos) << anonymous.body;
+  EXPECT_NE(anonymous.body.find("CLIENT_CERTIFICATE_REQUIRED"), std::string::npos)
+      << anonymous.body;
   auto foreign = curl(*pki_, server->port(), "/v1/no-such-route", testing::kForeignDoctor);
   EXPECT_EQ(foreign.status, 401) << foreign.body;
   auto wrong_method = curl(*pki_, server->port(), "/v1/whoami", "", "-X DELETE");
@@ -146,7 +150,8 @@ TEST_F(ServerTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   auto wrong = curl(*pki_, server->port(), "/v1/whoami", testing::kAdmin, "-X DELETE");
   EXPECT_EQ(wrong.status, 405);
   EXPECT_EQ(error_code_of(wrong.body), "METHOD_NOT_ALLOWED");
-  auto allow = curl(*pki_, server->port(), "/v1/whoami", testing::kAdmin, "-X DELETE -o /dev/null -D -");
+  auto allow =
+      curl(*pki_, server->port(), "/v1/whoami", testing::kAdmin, "-X DELETE -o /dev/null -D -");
   EXPECT_NE(allow.body.find("Allow: GET"), std::string::npos) << allow.body;
 }
 
@@ -158,10 +163,12 @@ TEST_F(ServerTest, MalformedJsonIs400JsonMalformed) {
                   "-H 'Content-Type: application/json' --data-binary '{\"a\": [1, 2'");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(error_code_of(bad.body), "JSON_MALFORMED");
-  auto not_object = curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor, "--data-binary '[1]'");
+  auto not_object =
+      curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor, "--data-binary '[1]'");
   EXPECT_EQ(not_object.status, 400);
   EXPECT_EQ(error_code_of(not_object.body), "INVALID_ARGUMENT");
-  auto good = curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor, "--data-binary '{\"a\":[1,2]}'");
+  auto good = curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor,
+                   "--data-binary '{\"a\":[1,2]}'");
   EXPECT_EQ(good.status, 200);
   EXPECT_EQ(good.body, "{\"a\":[1,2]}");
 }
@@ -172,22 +179,28 @@ TEST_F(ServerTest, OversizedBodyIs413BodyTooLarge) {
   options.tweak_config = [](ServerConfig& c) { c.limits.max_body_bytes = 1024; };
   auto server = testing::start_server(*pki_, options);
   auto file = pki_->dir.write("big.json", "{\"pad\":\"" + std::string(4096, 'x') + "\"}");
-  auto result = curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor, "--data-binary @" + file.string());
+  auto result = curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor,
+                     "--data-binary @" + file.string());
   EXPECT_EQ(result.status, 413);
   EXPECT_EQ(error_code_of(result.body), "BODY_TOO_LARGE");
   // Just under the limit is fine.
   auto fits = pki_->dir.write("fits.json", "{\"pad\":\"" + std::string(1000, 'x') + "\"}");
-  EXPECT_EQ(curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor, "--data-binary @" + fits.string()).status, 200);
+  EXPECT_EQ(curl(*pki_, server->port(), "/v1/test/echo", testing::kDoctor,
+                 "--data-binary @" + fits.string())
+                .status,
+            200);
 }
 
 TEST_F(ServerTest, EightConcurrentClientsAllGetTheirOwnPrincipal) {
   auto server = testing::start_server(*pki_);
-  const std::vector<std::string> clients{testing::kAdmin, testing::kDoctor, testing::kPatient, testing::kAuditor,
-                                         testing::kNode,  testing::kAdmin,  testing::kDoctor,  testing::kPatient};
+  const std::vector<std::string> clients{testing::kAdmin,   testing::kDoctor, testing::kPatient,
+                                         testing::kAuditor, testing::kNode,   testing::kAdmin,
+                                         testing::kDoctor,  testing::kPatient};
   std::vector<testing::HttpResult> results(clients.size());
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < clients.size(); ++i) {
-    threads.emplace_back([&, i] { results[i] = curl(*pki_, server->port(), "/v1/whoami", clients[i]); });
+    threads.emplace_back(
+        [&, i] { results[i] = curl(*pki_, server->port(), "/v1/whoami", clients[i]); });
   }
   for (auto& thread : threads) thread.join();
   for (std::size_t i = 0; i < clients.size(); ++i) {
@@ -202,7 +215,8 @@ TEST_F(ServerTest, MetricsAreValidPrometheusTextWithRequestCounts) {
   ASSERT_EQ(curl(*pki_, server->port(), "/v1/whoami").status, 401);
   auto result = curl(*pki_, server->port(), "/metrics", testing::kAuditor);
   ASSERT_EQ(result.status, 200);
-  const std::regex sample(R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|\+Inf|-Inf|NaN)$)");
+  const std::regex sample(
+      R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|\+Inf|-Inf|NaN)$)");
   const std::regex comment(R"(^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$)");
   std::istringstream lines(result.body);
   std::string line;
@@ -216,13 +230,18 @@ TEST_F(ServerTest, MetricsAreValidPrometheusTextWithRequestCounts) {
     }
   }
   EXPECT_GT(samples, 10);
-  EXPECT_NE(result.body.find(R"(medledger_http_requests_total{method="GET",route="/healthz",status="200"} 1)"),
+  EXPECT_NE(result.body.find(
+                R"(medledger_http_requests_total{method="GET",route="/healthz",status="200"} 1)"),
             std::string::npos);
-  EXPECT_NE(result.body.find(R"(medledger_http_errors_total{code="CLIENT_CERTIFICATE_REQUIRED"} 1)"), std::string::npos);
-  EXPECT_NE(result.body.find("medledger_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 1"),
+  EXPECT_NE(
+      result.body.find(R"(medledger_http_errors_total{code="CLIENT_CERTIFICATE_REQUIRED"} 1)"),
+      std::string::npos);
+  EXPECT_NE(result.body.find(
+                "medledger_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 1"),
             std::string::npos);
   EXPECT_NE(result.body.find("medledger_ledger_commits_total 0"), std::string::npos);
-  EXPECT_NE(result.body.find("medledger_http_requests_in_flight 1"), std::string::npos);  // this request
+  EXPECT_NE(result.body.find("medledger_http_requests_in_flight 1"),
+            std::string::npos);  // this request
 }
 
 // The TLS key used only through core::Signer (as with a key in the token): every
@@ -255,15 +274,17 @@ TEST_F(ServerTest, TlsKeyBehindASignerSignsEveryHandshake) {
   auto server = Server::start(testing::test_config(*pki_), std::move(parts));
   ASSERT_TRUE(server.ok()) << server.error().to_string();
 
-  EXPECT_EQ(curl(*pki_, (*server)->port(), "/healthz").status, 200);                                // TLS 1.3
-  EXPECT_EQ(curl(*pki_, (*server)->port(), "/healthz", "", "--tlsv1.2 --tls-max 1.2").status, 200);  // TLS 1.2
+  EXPECT_EQ(curl(*pki_, (*server)->port(), "/healthz").status, 200);  // TLS 1.3
+  EXPECT_EQ(curl(*pki_, (*server)->port(), "/healthz", "", "--tlsv1.2 --tls-max 1.2").status,
+            200);  // TLS 1.2
   EXPECT_EQ(counting->signatures.load(), 2);
 }
 
 TEST_F(ServerTest, SignerTlsKeyMustBeP256) {
   auto ed25519 = core::SoftwareSigner::generate(core::KeyAlgorithm::kEd25519);
   ASSERT_TRUE(ed25519.ok());
-  auto tls = make_tls_context(pki_->server_chain, std::make_shared<SignerTlsKey>(std::move(*ed25519)));
+  auto tls =
+      make_tls_context(pki_->server_chain, std::make_shared<SignerTlsKey>(std::move(*ed25519)));
   ASSERT_FALSE(tls.ok());
   EXPECT_EQ(tls.error().code, core::ErrorCode::kUnsupportedAlgorithm);
 }

@@ -19,10 +19,12 @@ TEST(CaCertificate, SelfSignedCaHasCaExtensionsAndHospitalSubject) {
   EXPECT_TRUE(cert.is_ca());
   EXPECT_TRUE(cert.is_self_signed());
   EXPECT_EQ(X509_get_pathlen(cert.get()), 0);
-  EXPECT_EQ(X509_get_key_usage(cert.get()), static_cast<std::uint32_t>(KU_KEY_CERT_SIGN | KU_CRL_SIGN));
+  EXPECT_EQ(X509_get_key_usage(cert.get()),
+            static_cast<std::uint32_t>(KU_KEY_CERT_SIGN | KU_CRL_SIGN));
   EXPECT_NE(X509_get0_subject_key_id(cert.get()), nullptr);
   int critical = -1;
-  auto* bc = static_cast<BASIC_CONSTRAINTS*>(X509_get_ext_d2i(cert.get(), NID_basic_constraints, &critical, nullptr));
+  auto* bc = static_cast<BASIC_CONSTRAINTS*>(
+      X509_get_ext_d2i(cert.get(), NID_basic_constraints, &critical, nullptr));
   ASSERT_NE(bc, nullptr);
   EXPECT_EQ(critical, 1);
   BASIC_CONSTRAINTS_free(bc);
@@ -33,7 +35,8 @@ TEST(CaCertificate, SelfSignedCaHasCaExtensionsAndHospitalSubject) {
 
 TEST(CaCertificate, SelfSignedSignatureVerifiesWithTheSignerKey) {
   auto ca = testing::make_ca();
-  EXPECT_EQ(X509_verify(ca.ca->certificate().get(), X509_get0_pubkey(ca.ca->certificate().get())), 1);
+  EXPECT_EQ(X509_verify(ca.ca->certificate().get(), X509_get0_pubkey(ca.ca->certificate().get())),
+            1);
   EXPECT_EQ(ca.ca->certificate().public_key_spki(), ca.signer->public_key_spki());
 }
 
@@ -47,7 +50,8 @@ TEST(CaCertificate, Ed25519CaKeyIsRefusedAsUnsupported) {
 
 TEST(CaCertificate, InvalidHospitalIdIsRefused) {
   auto signer = core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256);
-  for (const std::string& id : std::vector<std::string>{"", "has space", "-leading", std::string(kMaxIdLength + 1, 'a'), "a,O=evil"}) {
+  for (const std::string& id : std::vector<std::string>{
+           "", "has space", "-leading", std::string(kMaxIdLength + 1, 'a'), "a,O=evil"}) {
     auto cert = CertificateAuthority::self_signed(**signer, testing::ca_options(id), kNow);
     ASSERT_FALSE(cert.ok()) << id;
     EXPECT_EQ(cert.error().code, core::ErrorCode::kInvalidArgument);
@@ -56,7 +60,8 @@ TEST(CaCertificate, InvalidHospitalIdIsRefused) {
 
 TEST(CaCertificate, ValidityBeyondTheCaMaximumIsRefused) {
   auto signer = core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256);
-  auto cert = CertificateAuthority::self_signed(**signer, testing::ca_options("h", kMaxCaValidityDays + 1), kNow);
+  auto cert = CertificateAuthority::self_signed(
+      **signer, testing::ca_options("h", kMaxCaValidityDays + 1), kNow);
   ASSERT_FALSE(cert.ok());
   EXPECT_EQ(cert.error().code, core::ErrorCode::kInvalidArgument);
 }
@@ -72,7 +77,8 @@ TEST(CaOpen, CertificateForAnotherKeyIsRefused) {
 TEST(CaOpen, EndEntityCertificateIsNotACa) {
   auto ca = testing::make_ca();
   auto signer = core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256);
-  auto leaf = ca.ca->issue_for_key((*signer)->public_key_spki(), testing::request(Role::kAdmin, "adm-1"), kNow);
+  auto leaf = ca.ca->issue_for_key((*signer)->public_key_spki(),
+                                   testing::request(Role::kAdmin, "adm-1"), kNow);
   ASSERT_TRUE(leaf.ok());
   auto opened = CertificateAuthority::open(**signer, *leaf, {ca.ca->certificate()});
   ASSERT_FALSE(opened.ok());
@@ -82,11 +88,13 @@ TEST(CaOpen, EndEntityCertificateIsNotACa) {
 TEST(CaOpen, ChainThatDoesNotLinkIsRefused) {
   auto [root, intermediate] = testing::make_root_and_intermediate();
   auto stranger = testing::make_ca("hospital-b");
-  auto opened = CertificateAuthority::open(*intermediate.signer, intermediate.ca->certificate(), {stranger.ca->certificate()});
+  auto opened = CertificateAuthority::open(*intermediate.signer, intermediate.ca->certificate(),
+                                           {stranger.ca->certificate()});
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.error().code, core::ErrorCode::kCertificateInvalid);
   // Without the root the chain does not end in a self-signed certificate.
-  auto missing = CertificateAuthority::open(*intermediate.signer, intermediate.ca->certificate(), {});
+  auto missing =
+      CertificateAuthority::open(*intermediate.signer, intermediate.ca->certificate(), {});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, core::ErrorCode::kCertificateInvalid);
 }
@@ -136,10 +144,12 @@ TEST(Intermediate, DefaultValidityIsClampedToTheRoot) {
   auto [root, intermediate] = testing::make_root_and_intermediate();
   auto sub = core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256);
   auto csr = CertificateAuthority::intermediate_request(**sub, testing::ca_options("hospital-a"));
-  auto later = root.ca->issue_intermediate(*csr, testing::ca_options("hospital-a"), kNow + 100 * kDay);
+  auto later =
+      root.ca->issue_intermediate(*csr, testing::ca_options("hospital-a"), kNow + 100 * kDay);
   ASSERT_TRUE(later.ok()) << later.error().to_string();
   EXPECT_EQ(later->not_after(), root.ca->certificate().not_after());
-  auto explicit_days = root.ca->issue_intermediate(*csr, testing::ca_options("hospital-a", 3650), kNow + 100 * kDay);
+  auto explicit_days =
+      root.ca->issue_intermediate(*csr, testing::ca_options("hospital-a", 3650), kNow + 100 * kDay);
   ASSERT_FALSE(explicit_days.ok());
   EXPECT_EQ(explicit_days.error().code, core::ErrorCode::kProfileViolation);
 }

@@ -12,8 +12,11 @@
 namespace medledger::ca::testing {
 
 namespace {
-using ExtensionStack = std::unique_ptr<STACK_OF(X509_EXTENSION), void (*)(STACK_OF(X509_EXTENSION)*)>;
-void free_extensions(STACK_OF(X509_EXTENSION)* s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
+using ExtensionStack =
+    std::unique_ptr<STACK_OF(X509_EXTENSION), void (*)(STACK_OF(X509_EXTENSION)*)>;
+void free_extensions(STACK_OF(X509_EXTENSION) * s) {
+  sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);
+}
 
 std::unique_ptr<core::SoftwareSigner> p256_signer() {
   auto signer = core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256);
@@ -30,7 +33,8 @@ IssueRequest request(Role role, std::string subject_id, std::optional<int> valid
   return out;
 }
 
-CaOptions ca_options(std::string hospital, int validity_days, int path_length, std::string common_name) {
+CaOptions ca_options(std::string hospital, int validity_days, int path_length,
+                     std::string common_name) {
   CaOptions out;
   out.hospital_id = std::move(hospital);
   out.validity_days = validity_days;
@@ -41,7 +45,8 @@ CaOptions ca_options(std::string hospital, int validity_days, int path_length, s
 
 SoftwareCa make_ca(const std::string& hospital, std::time_t now, int days) {
   SoftwareCa out{p256_signer(), nullptr};
-  auto cert = CertificateAuthority::self_signed(*out.signer, testing::ca_options(hospital, days), now);
+  auto cert =
+      CertificateAuthority::self_signed(*out.signer, testing::ca_options(hospital, days), now);
   EXPECT_TRUE(cert.ok()) << cert.error().to_string();
   auto ca = CertificateAuthority::open(*out.signer, *cert, {});
   EXPECT_TRUE(ca.ok()) << ca.error().to_string();
@@ -54,7 +59,8 @@ std::pair<SoftwareCa, SoftwareCa> make_root_and_intermediate(const std::string& 
   auto root_cert = CertificateAuthority::self_signed(
       *root.signer, ca_options(hospital, 0, 1, hospital + " Root CA"), kNow);
   EXPECT_TRUE(root_cert.ok()) << root_cert.error().to_string();
-  root.ca = std::make_unique<CertificateAuthority>(*CertificateAuthority::open(*root.signer, *root_cert, {}));
+  root.ca = std::make_unique<CertificateAuthority>(
+      *CertificateAuthority::open(*root.signer, *root_cert, {}));
 
   SoftwareCa intermediate{p256_signer(), nullptr};
   CaOptions options = ca_options(hospital, 1825);
@@ -70,10 +76,14 @@ std::pair<SoftwareCa, SoftwareCa> make_root_and_intermediate(const std::string& 
 
 core::EvpPkeyPtr generate_key(TestKey type) {
   switch (type) {
-    case TestKey::kP256: return core::EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-    case TestKey::kP384: return core::EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
-    case TestKey::kRsa2048: return core::EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
-    case TestKey::kEd25519: return core::EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+    case TestKey::kP256:
+      return core::EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+    case TestKey::kP384:
+      return core::EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
+    case TestKey::kRsa2048:
+      return core::EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
+    case TestKey::kEd25519:
+      return core::EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
   }
   return nullptr;
 }
@@ -96,7 +106,9 @@ CertificateRequest make_csr(const CsrSpec& spec) {
     }
     X509_REQ_add_extensions(req.get(), stack.get());
   }
-  EXPECT_GT(X509_REQ_sign(req.get(), key.get(), spec.key == TestKey::kEd25519 ? nullptr : EVP_sha256()), 0);
+  EXPECT_GT(
+      X509_REQ_sign(req.get(), key.get(), spec.key == TestKey::kEd25519 ? nullptr : EVP_sha256()),
+      0);
   core::Bytes der(static_cast<std::size_t>(i2d_X509_REQ(req.get(), nullptr)));
   unsigned char* p = der.data();
   i2d_X509_REQ(req.get(), &p);

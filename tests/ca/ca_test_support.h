@@ -20,18 +20,22 @@ inline constexpr std::time_t kNow = 1767225600;  // 2026-01-01T00:00:00Z
 inline constexpr long kDay = 86400;
 
 /// An IssueRequest (designated initialisers that omit fields trip -Wextra on g++ 12).
-IssueRequest request(Role role, std::string subject_id, std::optional<int> validity_days = std::nullopt);
+IssueRequest request(Role role, std::string subject_id,
+                     std::optional<int> validity_days = std::nullopt);
 /// CaOptions with the given fields.
-CaOptions ca_options(std::string hospital, int validity_days = 0, int path_length = 0, std::string common_name = "");
+CaOptions ca_options(std::string hospital, int validity_days = 0, int path_length = 0,
+                     std::string common_name = "");
 
 /// A CA with an in-memory P-256 key (self-signed, or an intermediate under a root).
 struct SoftwareCa {
   std::unique_ptr<core::SoftwareSigner> signer;
   std::unique_ptr<CertificateAuthority> ca;
 };
-SoftwareCa make_ca(const std::string& hospital = "hospital-a", std::time_t now = kNow, int days = 0);
+SoftwareCa make_ca(const std::string& hospital = "hospital-a", std::time_t now = kNow,
+                   int days = 0);
 /// A root (pathlen 1) and an intermediate below it; returns {root, intermediate}.
-std::pair<SoftwareCa, SoftwareCa> make_root_and_intermediate(const std::string& hospital = "hospital-a");
+std::pair<SoftwareCa, SoftwareCa> make_root_and_intermediate(
+    const std::string& hospital = "hospital-a");
 
 enum class TestKey { kP256, kP384, kRsa2048, kEd25519 };
 core::EvpPkeyPtr generate_key(TestKey type);
@@ -45,10 +49,22 @@ struct CsrSpec {
   Extensions extensions;
   bool corrupt_signature = false;
 
-  CsrSpec& with_key(TestKey k) { key = k; return *this; }
-  CsrSpec& with_subject(Subject s) { subject = std::move(s); return *this; }
-  CsrSpec& with_extensions(Extensions e) { extensions = std::move(e); return *this; }
-  CsrSpec& corrupted() { corrupt_signature = true; return *this; }
+  CsrSpec& with_key(TestKey k) {
+    key = k;
+    return *this;
+  }
+  CsrSpec& with_subject(Subject s) {
+    subject = std::move(s);
+    return *this;
+  }
+  CsrSpec& with_extensions(Extensions e) {
+    extensions = std::move(e);
+    return *this;
+  }
+  CsrSpec& corrupted() {
+    corrupt_signature = true;
+    return *this;
+  }
 };
 /// A CSR signed with a fresh key (corrupt_signature flips one signature bit).
 CertificateRequest make_csr(const CsrSpec& spec = {});

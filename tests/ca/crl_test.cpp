@@ -13,9 +13,11 @@ using testing::kNow;
 
 TEST(Crl, CrlIsV2NumberedWithAkiReasonsAndValidSignature) {
   auto ca = testing::make_ca();
-  auto leaf = ca.ca->issue_for_key(testing::make_spki(testing::TestKey::kP256), testing::request(Role::kDoctor, "dr-1"), kNow);
+  auto leaf = ca.ca->issue_for_key(testing::make_spki(testing::TestKey::kP256),
+                                   testing::request(Role::kDoctor, "dr-1"), kNow);
   ASSERT_TRUE(leaf.ok());
-  auto crl = ca.ca->make_crl({{leaf->serial_hex(), kNow - 10, RevocationReason::kKeyCompromise}}, 7, kNow, 7);
+  auto crl = ca.ca->make_crl({{leaf->serial_hex(), kNow - 10, RevocationReason::kKeyCompromise}}, 7,
+                             kNow, 7);
   ASSERT_TRUE(crl.ok()) << crl.error().to_string();
   EXPECT_EQ(X509_CRL_get_version(crl->get()), X509_CRL_VERSION_2);
   EXPECT_EQ(crl->number(), 7u);
@@ -27,11 +29,13 @@ TEST(Crl, CrlIsV2NumberedWithAkiReasonsAndValidSignature) {
   EXPECT_EQ(X509_CRL_verify(crl->get(), X509_get0_pubkey(ca.ca->certificate().get())), 1);
 
   X509_REVOKED* entry = sk_X509_REVOKED_value(X509_CRL_get_REVOKED(crl->get()), 0);
-  auto* reason = static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nullptr, nullptr));
+  auto* reason = static_cast<ASN1_ENUMERATED*>(
+      X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nullptr, nullptr));
   ASSERT_NE(reason, nullptr);
   EXPECT_EQ(ASN1_ENUMERATED_get(reason), 1);
   ASN1_ENUMERATED_free(reason);
-  auto* aki = static_cast<AUTHORITY_KEYID*>(X509_CRL_get_ext_d2i(crl->get(), NID_authority_key_identifier, nullptr, nullptr));
+  auto* aki = static_cast<AUTHORITY_KEYID*>(
+      X509_CRL_get_ext_d2i(crl->get(), NID_authority_key_identifier, nullptr, nullptr));
   EXPECT_NE(aki, nullptr);
   AUTHORITY_KEYID_free(aki);
 }
@@ -70,7 +74,8 @@ TEST(Crl, ParseRoundTripsAndRejectsGarbage) {
   auto from_pem = Crl::parse(core::to_bytes(crl->to_pem()));
   ASSERT_TRUE(from_pem.ok());
   EXPECT_EQ(from_pem->to_der(), crl->to_der());
-  auto garbage = Crl::parse(core::to_bytes("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"));
+  auto garbage =
+      Crl::parse(core::to_bytes("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"));
   ASSERT_FALSE(garbage.ok());
   EXPECT_EQ(garbage.error().code, ErrorCode::kCrlInvalid);
 }
@@ -79,7 +84,8 @@ TEST(RevocationReasons, NamesRoundTripCaseInsensitively) {
   auto reason = parse_revocation_reason("KEYCOMPROMISE");
   ASSERT_TRUE(reason.ok());
   EXPECT_EQ(*reason, RevocationReason::kKeyCompromise);
-  EXPECT_EQ(revocation_reason_name(RevocationReason::kCessationOfOperation), "cessationOfOperation");
+  EXPECT_EQ(revocation_reason_name(RevocationReason::kCessationOfOperation),
+            "cessationOfOperation");
   auto bad = parse_revocation_reason("bored");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);

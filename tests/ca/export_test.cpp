@@ -38,7 +38,8 @@ TEST(Export, Pkcs7HoldsEveryCertificateAndNoSigner) {
 }
 
 TEST(CertificateParse, MalformedPemAndDerAreMalformedEncoding) {
-  for (std::string text : {"", "not a cert", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}) {
+  for (std::string text :
+       {"", "not a cert", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}) {
     auto cert = Certificate::parse(core::to_bytes(text));
     ASSERT_FALSE(cert.ok()) << text;
     EXPECT_EQ(cert.error().code, ErrorCode::kMalformedEncoding);

@@ -17,8 +17,10 @@ using testing::TestKey;
 
 std::set<std::string> extended_key_usages(const Certificate& cert) {
   std::set<std::string> out;
-  auto* eku = static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(cert.get(), NID_ext_key_usage, nullptr, nullptr));
-  for (int i = 0; eku != nullptr && i < sk_ASN1_OBJECT_num(eku); ++i) out.insert(OBJ_nid2sn(OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i))));
+  auto* eku = static_cast<EXTENDED_KEY_USAGE*>(
+      X509_get_ext_d2i(cert.get(), NID_ext_key_usage, nullptr, nullptr));
+  for (int i = 0; eku != nullptr && i < sk_ASN1_OBJECT_num(eku); ++i)
+    out.insert(OBJ_nid2sn(OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i))));
   EXTENDED_KEY_USAGE_free(eku);
   return out;
 }
@@ -43,7 +45,8 @@ TEST_F(Issue, DoctorCertificateHasSubjectExtensionsAndVerifiesWithTheCaKey) {
   EXPECT_EQ(cert->issuer(), ca_.ca->certificate().subject());
   EXPECT_EQ(X509_get_version(cert->get()), X509_VERSION_3);
   EXPECT_FALSE(cert->is_ca());
-  EXPECT_EQ(X509_get_key_usage(cert->get()), static_cast<std::uint32_t>(KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION));
+  EXPECT_EQ(X509_get_key_usage(cert->get()),
+            static_cast<std::uint32_t>(KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION));
   EXPECT_EQ(extended_key_usages(*cert), (std::set<std::string>{"clientAuth"}));
   EXPECT_NE(X509_get0_subject_key_id(cert->get()), nullptr);
   const ASN1_OCTET_STRING* aki = X509_get0_authority_key_id(cert->get());
@@ -56,18 +59,21 @@ TEST_F(Issue, DoctorCertificateHasSubjectExtensionsAndVerifiesWithTheCaKey) {
 }
 
 TEST_F(Issue, NodeCertificateHasServerAndClientAuthKeyAgreementAndDnsNames) {
-  auto csr = testing::make_csr(testing::CsrSpec().with_extensions({{NID_subject_alt_name, "DNS:node1.hospital-a.example,IP:10.0.0.7"}}));
+  auto csr = testing::make_csr(testing::CsrSpec().with_extensions(
+      {{NID_subject_alt_name, "DNS:node1.hospital-a.example,IP:10.0.0.7"}}));
   auto cert = ca_.ca->issue(csr, testing::request(Role::kNode, "node-1"), kNow);
   ASSERT_TRUE(cert.ok()) << cert.error().to_string();
   EXPECT_EQ(extended_key_usages(*cert), (std::set<std::string>{"serverAuth", "clientAuth"}));
-  EXPECT_EQ(X509_get_key_usage(cert->get()), static_cast<std::uint32_t>(KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT));
+  EXPECT_EQ(X509_get_key_usage(cert->get()),
+            static_cast<std::uint32_t>(KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT));
   EXPECT_EQ(X509_check_host(cert->get(), "node1.hospital-a.example", 0, 0, nullptr), 1);
 }
 
 TEST_F(Issue, SerialsAreRandomPositiveAndAtLeast64Bits) {
   std::set<std::string> serials;
   for (int i = 0; i < 20; ++i) {
-    auto cert = ca_.ca->issue_for_key(testing::make_spki(TestKey::kP256), testing::request(Role::kPatient, "p-1"), kNow);
+    auto cert = ca_.ca->issue_for_key(testing::make_spki(TestKey::kP256),
+                                      testing::request(Role::kPatient, "p-1"), kNow);
     ASSERT_TRUE(cert.ok());
     const ASN1_INTEGER* serial = X509_get0_serialNumber(cert->get());
     EXPECT_EQ(ASN1_STRING_type(serial), V_ASN1_INTEGER);  // not V_ASN1_NEG_INTEGER
@@ -78,10 +84,12 @@ TEST_F(Issue, SerialsAreRandomPositiveAndAtLeast64Bits) {
 }
 
 TEST_F(Issue, PersonsMayHoldEd25519KeysButNodesMayNot) {
-  auto patient = ca_.ca->issue(testing::make_csr(testing::CsrSpec().with_key(TestKey::kEd25519)), testing::request(Role::kPatient, "p-9"), kNow);
+  auto patient = ca_.ca->issue(testing::make_csr(testing::CsrSpec().with_key(TestKey::kEd25519)),
+                               testing::request(Role::kPatient, "p-9"), kNow);
   ASSERT_TRUE(patient.ok()) << patient.error().to_string();
   EXPECT_EQ(EVP_PKEY_get_base_id(X509_get0_pubkey(patient->get())), EVP_PKEY_ED25519);
-  expect_refused(testing::make_csr(testing::CsrSpec().with_key(TestKey::kEd25519)), testing::request(Role::kNode, "n-1"), ErrorCode::kProfileViolation);
+  expect_refused(testing::make_csr(testing::CsrSpec().with_key(TestKey::kEd25519)),
+                 testing::request(Role::kNode, "n-1"), ErrorCode::kProfileViolation);
 }
 
 TEST_F(Issue, IssueForTokenPublicKeyNeedsNoCsr) {
@@ -101,85 +109,106 @@ TEST_F(Issue, MalformedPublicKeyIsMalformedEncoding) {
 }
 
 TEST_F(Issue, CsrWithBadSignatureIsRefused) {
-  expect_refused(testing::make_csr(testing::CsrSpec().corrupted()), testing::request(Role::kDoctor, "dr-1"),
-                 ErrorCode::kCsrSignatureInvalid);
+  expect_refused(testing::make_csr(testing::CsrSpec().corrupted()),
+                 testing::request(Role::kDoctor, "dr-1"), ErrorCode::kCsrSignatureInvalid);
 }
 
 TEST_F(Issue, CsrRequestingCaIsRefused) {
-  expect_refused(testing::make_csr(testing::CsrSpec().with_extensions({{NID_basic_constraints, "critical,CA:TRUE"}})),
+  expect_refused(testing::make_csr(testing::CsrSpec().with_extensions(
+                     {{NID_basic_constraints, "critical,CA:TRUE"}})),
                  testing::request(Role::kAdmin, "adm-1"), ErrorCode::kProfileViolation);
-  expect_refused(testing::make_csr(testing::CsrSpec().with_extensions({{NID_key_usage, "keyCertSign"}})),
-                 testing::request(Role::kAdmin, "adm-1"), ErrorCode::kProfileViolation);
+  expect_refused(
+      testing::make_csr(testing::CsrSpec().with_extensions({{NID_key_usage, "keyCertSign"}})),
+      testing::request(Role::kAdmin, "adm-1"), ErrorCode::kProfileViolation);
 }
 
 TEST_F(Issue, CsrRequestingCaFalseIsAccepted) {
-  auto cert = ca_.ca->issue(testing::make_csr(testing::CsrSpec().with_extensions({{NID_basic_constraints, "CA:FALSE"}})),
-                            testing::request(Role::kAdmin, "adm-1"), kNow);
+  auto cert = ca_.ca->issue(
+      testing::make_csr(testing::CsrSpec().with_extensions({{NID_basic_constraints, "CA:FALSE"}})),
+      testing::request(Role::kAdmin, "adm-1"), kNow);
   EXPECT_TRUE(cert.ok());
 }
 
 TEST_F(Issue, KeyTypesOutsideEveryProfileAreRefused) {
-  expect_refused(testing::make_csr(testing::CsrSpec().with_key(TestKey::kRsa2048)), testing::request(Role::kDoctor, "dr-1"), ErrorCode::kProfileViolation);
-  expect_refused(testing::make_csr(testing::CsrSpec().with_key(TestKey::kP384)), testing::request(Role::kDoctor, "dr-1"), ErrorCode::kProfileViolation);
+  expect_refused(testing::make_csr(testing::CsrSpec().with_key(TestKey::kRsa2048)),
+                 testing::request(Role::kDoctor, "dr-1"), ErrorCode::kProfileViolation);
+  expect_refused(testing::make_csr(testing::CsrSpec().with_key(TestKey::kP384)),
+                 testing::request(Role::kDoctor, "dr-1"), ErrorCode::kProfileViolation);
 }
 
 TEST_F(Issue, ValidityLongerThanTheProfileIsRefusedAndTheMaximumIsAccepted) {
   const Profile& doctor = profile_for(Role::kDoctor);
-  auto at_max = ca_.ca->issue(testing::make_csr(), testing::request(Role::kDoctor, "dr-1", doctor.max_validity_days), kNow);
+  auto at_max = ca_.ca->issue(
+      testing::make_csr(), testing::request(Role::kDoctor, "dr-1", doctor.max_validity_days), kNow);
   ASSERT_TRUE(at_max.ok());
   EXPECT_EQ(at_max->not_after() - kNow, doctor.max_validity_days * kDay);
-  expect_refused(testing::make_csr(), testing::request(Role::kDoctor, "dr-1", doctor.max_validity_days + 1),
+  expect_refused(testing::make_csr(),
+                 testing::request(Role::kDoctor, "dr-1", doctor.max_validity_days + 1),
                  ErrorCode::kProfileViolation);
-  expect_refused(testing::make_csr(), testing::request(Role::kDoctor, "dr-1", 0), ErrorCode::kInvalidArgument);
+  expect_refused(testing::make_csr(), testing::request(Role::kDoctor, "dr-1", 0),
+                 ErrorCode::kInvalidArgument);
 }
 
 TEST_F(Issue, CertificateNeverOutlivesTheCa) {
   auto short_ca = testing::make_ca("hospital-a", kNow, 100);
-  auto explicit_days = short_ca.ca->issue(testing::make_csr(), testing::request(Role::kDoctor, "dr-1", 200), kNow);
+  auto explicit_days =
+      short_ca.ca->issue(testing::make_csr(), testing::request(Role::kDoctor, "dr-1", 200), kNow);
   ASSERT_FALSE(explicit_days.ok());
   EXPECT_EQ(explicit_days.error().code, ErrorCode::kProfileViolation);
-  auto defaulted = short_ca.ca->issue(testing::make_csr(), testing::request(Role::kDoctor, "dr-1"), kNow);
+  auto defaulted =
+      short_ca.ca->issue(testing::make_csr(), testing::request(Role::kDoctor, "dr-1"), kNow);
   ASSERT_TRUE(defaulted.ok());
   EXPECT_EQ(defaulted->not_after(), short_ca.ca->certificate().not_after());
 }
 
 TEST_F(Issue, ExpiredCaIssuesNothing) {
-  auto cert = ca_.ca->issue(testing::make_csr(), testing::request(Role::kDoctor, "dr-1"), ca_.ca->certificate().not_after() + 1);
+  auto cert = ca_.ca->issue(testing::make_csr(), testing::request(Role::kDoctor, "dr-1"),
+                            ca_.ca->certificate().not_after() + 1);
   ASSERT_FALSE(cert.ok());
   EXPECT_EQ(cert.error().code, ErrorCode::kCertificateExpired);
 }
 
 TEST_F(Issue, CsrSubjectThatAgreesIsAcceptedAndOneOutsideTheHospitalIsRefused) {
-  auto agrees = ca_.ca->issue(testing::make_csr(testing::CsrSpec().with_subject({{"O", "hospital-a"}, {"OU", "doctor"}, {"CN", "dr-5"}})),
+  auto agrees = ca_.ca->issue(testing::make_csr(testing::CsrSpec().with_subject(
+                                  {{"O", "hospital-a"}, {"OU", "doctor"}, {"CN", "dr-5"}})),
                               testing::request(Role::kDoctor, "dr-5"), kNow);
   EXPECT_TRUE(agrees.ok());
-  expect_refused(testing::make_csr(testing::CsrSpec().with_subject({{"O", "hospital-b"}, {"CN", "dr-5"}})), testing::request(Role::kDoctor, "dr-5"),
-                 ErrorCode::kProfileViolation);
-  expect_refused(testing::make_csr(testing::CsrSpec().with_subject({{"OU", "admin"}})), testing::request(Role::kDoctor, "dr-5"),
-                 ErrorCode::kProfileViolation);
-  expect_refused(testing::make_csr(testing::CsrSpec().with_subject({{"CN", "someone-else"}})), testing::request(Role::kDoctor, "dr-5"),
-                 ErrorCode::kProfileViolation);
+  expect_refused(
+      testing::make_csr(testing::CsrSpec().with_subject({{"O", "hospital-b"}, {"CN", "dr-5"}})),
+      testing::request(Role::kDoctor, "dr-5"), ErrorCode::kProfileViolation);
+  expect_refused(testing::make_csr(testing::CsrSpec().with_subject({{"OU", "admin"}})),
+                 testing::request(Role::kDoctor, "dr-5"), ErrorCode::kProfileViolation);
+  expect_refused(testing::make_csr(testing::CsrSpec().with_subject({{"CN", "someone-else"}})),
+                 testing::request(Role::kDoctor, "dr-5"), ErrorCode::kProfileViolation);
   // Other attributes (here an e-mail address: PHI) are never copied nor accepted.
-  expect_refused(testing::make_csr(testing::CsrSpec().with_subject({{"emailAddress", "jane@example.org"}})), testing::request(Role::kDoctor, "dr-5"),
-                 ErrorCode::kProfileViolation);
+  expect_refused(
+      testing::make_csr(testing::CsrSpec().with_subject({{"emailAddress", "jane@example.org"}})),
+      testing::request(Role::kDoctor, "dr-5"), ErrorCode::kProfileViolation);
 }
 
 TEST_F(Issue, SubjectAltNamesAreRefusedForPersonsAndLimitedToDnsAndIpForNodes) {
-  expect_refused(testing::make_csr(testing::CsrSpec().with_extensions({{NID_subject_alt_name, "email:jane@example.org"}})),
+  expect_refused(testing::make_csr(testing::CsrSpec().with_extensions(
+                     {{NID_subject_alt_name, "email:jane@example.org"}})),
                  testing::request(Role::kDoctor, "dr-1"), ErrorCode::kProfileViolation);
-  expect_refused(testing::make_csr(testing::CsrSpec().with_extensions({{NID_subject_alt_name, "DNS:x.example"}})),
+  expect_refused(testing::make_csr(
+                     testing::CsrSpec().with_extensions({{NID_subject_alt_name, "DNS:x.example"}})),
                  testing::request(Role::kPatient, "p-1"), ErrorCode::kProfileViolation);
-  expect_refused(testing::make_csr(testing::CsrSpec().with_extensions({{NID_subject_alt_name, "URI:https://evil.example"}})),
+  expect_refused(testing::make_csr(testing::CsrSpec().with_extensions(
+                     {{NID_subject_alt_name, "URI:https://evil.example"}})),
                  testing::request(Role::kNode, "n-1"), ErrorCode::kProfileViolation);
 }
 
 TEST_F(Issue, InvalidSubjectIdIsInvalidArgument) {
-  expect_refused(testing::make_csr(), testing::request(Role::kDoctor, "dr 1,O=x"), ErrorCode::kInvalidArgument);
-  expect_refused(testing::make_csr(), testing::request(Role::kDoctor, ""), ErrorCode::kInvalidArgument);
+  expect_refused(testing::make_csr(), testing::request(Role::kDoctor, "dr 1,O=x"),
+                 ErrorCode::kInvalidArgument);
+  expect_refused(testing::make_csr(), testing::request(Role::kDoctor, ""),
+                 ErrorCode::kInvalidArgument);
 }
 
 TEST(CsrParse, MalformedInputIsCsrInvalid) {
-  for (std::string text : {"", "garbage", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"}) {
+  for (std::string text :
+       {"", "garbage",
+        "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"}) {
     auto csr = CertificateRequest::parse(core::to_bytes(text));
     ASSERT_FALSE(csr.ok()) << text;
     EXPECT_EQ(csr.error().code, ErrorCode::kCsrInvalid);

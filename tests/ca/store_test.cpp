@@ -21,7 +21,8 @@ class Store : public ::testing::Test {
   CaSettings settings_{"hospital-a", "ca-hospital-a", "0a0b"};
 
   Certificate issue(const std::string& id) {
-    return *ca_.ca->issue_for_key(testing::make_spki(testing::TestKey::kP256), testing::request(Role::kDoctor, id), kNow);
+    return *ca_.ca->issue_for_key(testing::make_spki(testing::TestKey::kP256),
+                                  testing::request(Role::kDoctor, id), kNow);
   }
 };
 
@@ -63,8 +64,10 @@ TEST_F(Store, IssuedRevokedAndCrlNumbersPersistAcrossReopen) {
   ASSERT_FALSE(duplicate.ok());
   EXPECT_EQ(duplicate.error().code, ErrorCode::kAlreadyExists);
 
-  ASSERT_TRUE(store->mark_revoked({second.serial_hex(), kNow, RevocationReason::kAffiliationChanged}).ok());
-  auto twice = store->mark_revoked({second.serial_hex(), kNow, RevocationReason::kAffiliationChanged});
+  ASSERT_TRUE(
+      store->mark_revoked({second.serial_hex(), kNow, RevocationReason::kAffiliationChanged}).ok());
+  auto twice =
+      store->mark_revoked({second.serial_hex(), kNow, RevocationReason::kAffiliationChanged});
   ASSERT_FALSE(twice.ok());
   EXPECT_EQ(twice.error().code, ErrorCode::kAlreadyExists);
   auto unknown = store->mark_revoked({"ABCDEF", kNow, RevocationReason::kUnspecified});

@@ -5,7 +5,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-
 #include "ca_test_support.h"
 #include "medledger/ca/store.h"
 #include "medledger/ca/validation.h"
@@ -48,7 +47,8 @@ class TokenCa : public ::testing::Test {
     pool_ = *pool;
   }
 
-  std::unique_ptr<hsm::TokenSigner> token_key(const std::string& label, core::KeyAlgorithm algorithm) {
+  std::unique_ptr<hsm::TokenSigner> token_key(const std::string& label,
+                                              core::KeyAlgorithm algorithm) {
     hsm::KeyStore keys(pool_);
     auto info = keys.generate({label, algorithm});
     EXPECT_TRUE(info.ok()) << info.error().to_string();
@@ -63,21 +63,26 @@ class TokenCa : public ::testing::Test {
 
 TEST_F(TokenCa, CaKeyInTokenIssuesCertificatesAndCrlsThatValidate) {
   auto signer = token_key("ca-hospital-a", core::KeyAlgorithm::kEcdsaP256);
-  auto cert = CertificateAuthority::self_signed(*signer, testing::ca_options("hospital-a"), testing::kNow);
+  auto cert =
+      CertificateAuthority::self_signed(*signer, testing::ca_options("hospital-a"), testing::kNow);
   ASSERT_TRUE(cert.ok()) << cert.error().to_string();
   auto ca = CertificateAuthority::open(*signer, *cert, {});
   ASSERT_TRUE(ca.ok()) << ca.error().to_string();
 
   // The subject key also lives in the token: issue for its public key.
   auto doctor_key = token_key("dr-1", core::KeyAlgorithm::kEcdsaP256);
-  auto doctor = ca->issue_for_key(doctor_key->public_key_spki(), testing::request(Role::kDoctor, "dr-1"), testing::kNow);
+  auto doctor = ca->issue_for_key(doctor_key->public_key_spki(),
+                                  testing::request(Role::kDoctor, "dr-1"), testing::kNow);
   ASSERT_TRUE(doctor.ok()) << doctor.error().to_string();
-  auto patient = ca->issue(testing::make_csr(testing::CsrSpec().with_key(testing::TestKey::kEd25519)),
-                           testing::request(Role::kPatient, "p-1"), testing::kNow);
+  auto patient =
+      ca->issue(testing::make_csr(testing::CsrSpec().with_key(testing::TestKey::kEd25519)),
+                testing::request(Role::kPatient, "p-1"), testing::kNow);
   ASSERT_TRUE(patient.ok()) << patient.error().to_string();
 
   TrustAnchors anchors{{*cert}, {}};
-  auto crl = ca->make_crl({{patient->serial_hex(), testing::kNow, RevocationReason::kAffiliationChanged}}, 1, testing::kNow, 7);
+  auto crl =
+      ca->make_crl({{patient->serial_hex(), testing::kNow, RevocationReason::kAffiliationChanged}},
+                   1, testing::kNow, 7);
   ASSERT_TRUE(crl.ok()) << crl.error().to_string();
   EXPECT_TRUE(validate_chain(*doctor, anchors, {*crl}, testing::kNow + 60, Role::kDoctor).ok());
   auto revoked = validate_chain(*patient, anchors, {*crl}, testing::kNow + 60, Role::kPatient);
@@ -87,29 +92,35 @@ TEST_F(TokenCa, CaKeyInTokenIssuesCertificatesAndCrlsThatValidate) {
 
 TEST_F(TokenCa, Ed25519TokenKeyCannotBeACaKey) {
   auto signer = token_key("ca-ed", core::KeyAlgorithm::kEd25519);
-  auto cert = CertificateAuthority::self_signed(*signer, testing::ca_options("hospital-a"), testing::kNow);
+  auto cert =
+      CertificateAuthority::self_signed(*signer, testing::ca_options("hospital-a"), testing::kNow);
   ASSERT_FALSE(cert.ok());
   EXPECT_EQ(cert.error().code, core::ErrorCode::kUnsupportedAlgorithm);
 }
 
 TEST_F(TokenCa, IntermediateInTokenUnderSoftwareRootVerifiesWithOpenssl) {
   auto root = core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256);
-  auto root_cert = CertificateAuthority::self_signed(**root, testing::ca_options("hospital-a", 0, 1, "hospital-a Root CA"), std::time(nullptr));
+  auto root_cert = CertificateAuthority::self_signed(
+      **root, testing::ca_options("hospital-a", 0, 1, "hospital-a Root CA"), std::time(nullptr));
   ASSERT_TRUE(root_cert.ok());
   auto root_ca = CertificateAuthority::open(**root, *root_cert, {});
   auto signer = token_key("ca-hospital-a", core::KeyAlgorithm::kEcdsaP256);
   auto csr = CertificateAuthority::intermediate_request(*signer, testing::ca_options("hospital-a"));
   ASSERT_TRUE(csr.ok()) << csr.error().to_string();
-  auto intermediate_cert = root_ca->issue_intermediate(*csr, testing::ca_options("hospital-a"), std::time(nullptr));
+  auto intermediate_cert =
+      root_ca->issue_intermediate(*csr, testing::ca_options("hospital-a"), std::time(nullptr));
   ASSERT_TRUE(intermediate_cert.ok()) << intermediate_cert.error().to_string();
   auto ca = CertificateAuthority::open(*signer, *intermediate_cert, {*root_cert});
   ASSERT_TRUE(ca.ok()) << ca.error().to_string();
-  auto node = ca->issue(testing::make_csr(), testing::request(Role::kNode, "node-1"), std::time(nullptr));
+  auto node =
+      ca->issue(testing::make_csr(), testing::request(Role::kNode, "node-1"), std::time(nullptr));
   ASSERT_TRUE(node.ok());
 
   testing::TempDir temp;
-  auto result = run("openssl verify -x509_strict -CAfile " + quoted(temp.write("root.pem", root_cert->to_pem())) + " -untrusted " +
-                    quoted(temp.write("int.pem", intermediate_cert->to_pem())) + " " + quoted(temp.write("node.pem", node->to_pem())));
+  auto result = run("openssl verify -x509_strict -CAfile " +
+                    quoted(temp.write("root.pem", root_cert->to_pem())) + " -untrusted " +
+                    quoted(temp.write("int.pem", intermediate_cert->to_pem())) + " " +
+                    quoted(temp.write("node.pem", node->to_pem())));
   EXPECT_EQ(result.exit_code, 0) << result.output;
 }
 
@@ -126,7 +137,8 @@ class CaCli : public ::testing::Test {
     return run(std::string("'") + MEDLEDGER_CLI + "' " + args);
   }
   std::string token_args() const {
-    return std::string("--token ") + kTokenLabel + " --pin file:" + quoted(pin_) + " --ca-dir " + quoted(ca_dir_);
+    return std::string("--token ") + kTokenLabel + " --pin file:" + quoted(pin_) + " --ca-dir " +
+           quoted(ca_dir_);
   }
   std::string dir_args() const { return "--ca-dir " + quoted(ca_dir_); }
 
@@ -140,10 +152,13 @@ TEST_F(CaCli, InitIssueRevokeCrlExportRoundTripThroughOpenssl) {
   auto init = cli("ca init --hospital hospital-a " + token_args());
   ASSERT_EQ(init.exit_code, 0) << init.output;
   auto csr = temp_.path() / "dr.csr";
-  ASSERT_EQ(run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + quoted(temp_.path() / "dr.key") +
-                " -out " + quoted(csr) + " -subj /CN=dr-1").exit_code, 0);
+  ASSERT_EQ(run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " +
+                quoted(temp_.path() / "dr.key") + " -out " + quoted(csr) + " -subj /CN=dr-1")
+                .exit_code,
+            0);
   auto cert = temp_.path() / "dr.pem";
-  auto issued = cli("ca issue --csr " + quoted(csr) + " --role doctor --id dr-1 --out " + quoted(cert) + " " + token_args());
+  auto issued = cli("ca issue --csr " + quoted(csr) + " --role doctor --id dr-1 --out " +
+                    quoted(cert) + " " + token_args());
   ASSERT_EQ(issued.exit_code, 0) << issued.output;
   auto chain = temp_.path() / "chain.pem";
   ASSERT_EQ(cli("ca export --out " + quoted(chain) + " " + dir_args()).exit_code, 0);
@@ -157,15 +172,21 @@ TEST_F(CaCli, InitIssueRevokeCrlExportRoundTripThroughOpenssl) {
   auto crl = temp_.path() / "crl.pem";
   auto made = cli("ca crl --out " + quoted(crl) + " " + token_args());
   ASSERT_EQ(made.exit_code, 0) << made.output;
-  auto crl_ok = run("openssl crl -in " + quoted(crl) + " -CAfile " + quoted(chain) + " -verify -noout");
+  auto crl_ok =
+      run("openssl crl -in " + quoted(crl) + " -CAfile " + quoted(chain) + " -verify -noout");
   EXPECT_NE(crl_ok.output.find("verify OK"), std::string::npos) << crl_ok.output;
-  auto rejected = run("openssl verify -crl_check -CAfile " + quoted(chain) + " -CRLfile " + quoted(crl) + " " + quoted(cert));
+  auto rejected = run("openssl verify -crl_check -CAfile " + quoted(chain) + " -CRLfile " +
+                      quoted(crl) + " " + quoted(cert));
   EXPECT_NE(rejected.exit_code, 0) << rejected.output;
   auto ours = cli("ca verify --cert " + quoted(cert) + " --crl " + quoted(crl) + " " + dir_args());
-  EXPECT_EQ(ours.exit_code, core::exit_code_for(core::ErrorCode::kCertificateRevoked)) << ours.output;
+  EXPECT_EQ(ours.exit_code, core::exit_code_for(core::ErrorCode::kCertificateRevoked))
+      << ours.output;
 
   auto p7b = temp_.path() / "chain.p7b";
-  ASSERT_EQ(cli("ca export --format p7b --serial " + serial + " --out " + quoted(p7b) + " " + dir_args()).exit_code, 0);
+  ASSERT_EQ(
+      cli("ca export --format p7b --serial " + serial + " --out " + quoted(p7b) + " " + dir_args())
+          .exit_code,
+      0);
   auto printed = run("openssl pkcs7 -inform DER -print_certs -noout -in " + quoted(p7b));
   EXPECT_NE(printed.output.find("CN = dr-1"), std::string::npos) << printed.output;
 }
@@ -174,16 +195,24 @@ TEST_F(CaCli, BadInputsEndWithTheirStableExitCodes) {
   ASSERT_EQ(cli("ca init --hospital hospital-a " + token_args()).exit_code, 0);
   auto again = cli("ca init --hospital hospital-a " + token_args());
   EXPECT_EQ(again.exit_code, core::exit_code_for(core::ErrorCode::kAlreadyExists)) << again.output;
-  auto junk = temp_.write("junk.csr", std::string("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"));
+  auto junk = temp_.write(
+      "junk.csr",
+      std::string(
+          "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"));
   auto bad_csr = cli("ca issue --csr " + quoted(junk) + " --role doctor --id dr-1 " + token_args());
   EXPECT_EQ(bad_csr.exit_code, core::exit_code_for(core::ErrorCode::kCsrInvalid)) << bad_csr.output;
-  auto csr = temp_.write("ca.csr", testing::make_csr(testing::CsrSpec().with_extensions({{NID_basic_constraints, "critical,CA:TRUE"}})).to_pem());
+  auto csr =
+      temp_.write("ca.csr", testing::make_csr(testing::CsrSpec().with_extensions(
+                                                  {{NID_basic_constraints, "critical,CA:TRUE"}}))
+                                .to_pem());
   auto ca_true = cli("ca issue --csr " + quoted(csr) + " --role admin --id adm-1 " + token_args());
-  EXPECT_EQ(ca_true.exit_code, core::exit_code_for(core::ErrorCode::kProfileViolation)) << ca_true.output;
+  EXPECT_EQ(ca_true.exit_code, core::exit_code_for(core::ErrorCode::kProfileViolation))
+      << ca_true.output;
   auto unknown = cli("ca revoke --serial ABCDEF " + dir_args());
   EXPECT_EQ(unknown.exit_code, core::exit_code_for(core::ErrorCode::kNotFound)) << unknown.output;
   auto no_ca = cli("ca show --ca-dir " + quoted(temp_.path() / "nothing"));
-  EXPECT_EQ(no_ca.exit_code, core::exit_code_for(core::ErrorCode::kCaNotInitialized)) << no_ca.output;
+  EXPECT_EQ(no_ca.exit_code, core::exit_code_for(core::ErrorCode::kCaNotInitialized))
+      << no_ca.output;
   // The PIN never appears in output.
   EXPECT_EQ(bad_csr.output.find(kUserPin), std::string::npos);
 }
@@ -191,28 +220,36 @@ TEST_F(CaCli, BadInputsEndWithTheirStableExitCodes) {
 TEST_F(CaCli, IntermediateFlowWithOfflineRoot) {
   auto root_key = temp_.path() / "root.key";
   auto root_cert = temp_.path() / "root.pem";
-  ASSERT_EQ(cli("ca root-init --hospital hospital-a --key-out " + quoted(root_key) + " --out " + quoted(root_cert)).exit_code, 0);
+  ASSERT_EQ(cli("ca root-init --hospital hospital-a --key-out " + quoted(root_key) + " --out " +
+                quoted(root_cert))
+                .exit_code,
+            0);
   auto csr = temp_.path() / "int.csr";
-  auto init = cli("ca init --hospital hospital-a --intermediate-csr " + quoted(csr) + " " + token_args());
+  auto init =
+      cli("ca init --hospital hospital-a --intermediate-csr " + quoted(csr) + " " + token_args());
   ASSERT_EQ(init.exit_code, 0) << init.output;
   auto pending = cli("ca show " + dir_args());
-  EXPECT_EQ(pending.exit_code, core::exit_code_for(core::ErrorCode::kCaNotInitialized)) << pending.output;
+  EXPECT_EQ(pending.exit_code, core::exit_code_for(core::ErrorCode::kCaNotInitialized))
+      << pending.output;
   auto int_cert = temp_.path() / "int.pem";
-  auto signed_ = cli("ca sign-intermediate --root-key " + quoted(root_key) + " --root-cert " + quoted(root_cert) + " --csr " +
-                     quoted(csr) + " --hospital hospital-a --days 1000 --out " + quoted(int_cert));
+  auto signed_ = cli("ca sign-intermediate --root-key " + quoted(root_key) + " --root-cert " +
+                     quoted(root_cert) + " --csr " + quoted(csr) +
+                     " --hospital hospital-a --days 1000 --out " + quoted(int_cert));
   ASSERT_EQ(signed_.exit_code, 0) << signed_.output;
-  auto imported = cli("ca import --cert " + quoted(int_cert) + " --chain " + quoted(root_cert) + " " + token_args());
+  auto imported = cli("ca import --cert " + quoted(int_cert) + " --chain " + quoted(root_cert) +
+                      " " + token_args());
   ASSERT_EQ(imported.exit_code, 0) << imported.output;
   auto node_key = temp_.write("node.pub", public_key_pem());
   auto node = temp_.path() / "node.pem";
-  auto issued = cli("ca issue --public-key " + quoted(node_key) + " --role node --id node-1 --out " + quoted(node) + " " + token_args());
+  auto issued = cli("ca issue --public-key " + quoted(node_key) +
+                    " --role node --id node-1 --out " + quoted(node) + " " + token_args());
   ASSERT_EQ(issued.exit_code, 0) << issued.output;
   auto chain = temp_.path() / "chain.pem";
   ASSERT_EQ(cli("ca export --out " + quoted(chain) + " " + dir_args()).exit_code, 0);
-  auto ok = run("openssl verify -x509_strict -CAfile " + quoted(root_cert) + " -untrusted " + quoted(chain) + " " + quoted(node));
+  auto ok = run("openssl verify -x509_strict -CAfile " + quoted(root_cert) + " -untrusted " +
+                quoted(chain) + " " + quoted(node));
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
 }
-
 
 // A node TLS key that never leaves the token: the CSR is signed by the token key,
 // carries the SANs, and the certificate the CA issues from it holds that key.
@@ -221,8 +258,9 @@ TEST_F(CaCli, RequestForATokenKeyCarriesItsSansAndIsIssuedForThatKey) {
   const std::string token = std::string("--token ") + kTokenLabel + " --pin file:" + quoted(pin_);
   ASSERT_EQ(cli("key generate --label node-tls " + token).exit_code, 0);
   auto csr = temp_.path() / "node-tls.csr";
-  auto made = cli("ca request --key-label node-tls --id node-a --san IP:127.0.0.1 --san DNS:localhost --out " +
-                  quoted(csr) + " " + token_args());
+  auto made = cli(
+      "ca request --key-label node-tls --id node-a --san IP:127.0.0.1 --san DNS:localhost --out " +
+      quoted(csr) + " " + token_args());
   ASSERT_EQ(made.exit_code, 0) << made.output;
   auto checked = run("openssl req -verify -noout -text -in " + quoted(csr));
   EXPECT_NE(checked.output.find("verify OK"), std::string::npos) << checked.output;
@@ -230,21 +268,29 @@ TEST_F(CaCli, RequestForATokenKeyCarriesItsSansAndIsIssuedForThatKey) {
   EXPECT_NE(checked.output.find("DNS:localhost"), std::string::npos) << checked.output;
 
   auto cert = temp_.path() / "node-tls.pem";
-  auto issued = cli("ca issue --csr " + quoted(csr) + " --role node --id node-a --out " + quoted(cert) + " " + token_args());
+  auto issued = cli("ca issue --csr " + quoted(csr) + " --role node --id node-a --out " +
+                    quoted(cert) + " " + token_args());
   ASSERT_EQ(issued.exit_code, 0) << issued.output;
   auto public_key = temp_.path() / "node-tls.pub";
-  ASSERT_EQ(cli("key export-public --label node-tls --out " + quoted(public_key) + " " + token).exit_code, 0);
+  ASSERT_EQ(
+      cli("key export-public --label node-tls --out " + quoted(public_key) + " " + token).exit_code,
+      0);
   auto from_cert = run("openssl x509 -noout -pubkey -in " + quoted(cert));
-  EXPECT_EQ(from_cert.output, run("cat " + quoted(public_key)).output) << "the certificate is for the token key";
+  EXPECT_EQ(from_cert.output, run("cat " + quoted(public_key)).output)
+      << "the certificate is for the token key";
   auto sans = run("openssl x509 -noout -ext subjectAltName -in " + quoted(cert));
   EXPECT_NE(sans.output.find("IP Address:127.0.0.1"), std::string::npos) << sans.output;
 
   // Bad input: an unknown key, a SAN of another kind.
-  auto missing = cli("ca request --key-label no-such-key --id node-a --out " + quoted(csr) + " " + token_args());
-  EXPECT_EQ(missing.exit_code, core::exit_code_for(core::ErrorCode::kKeyNotFound)) << missing.output;
-  auto bad_san = cli("ca request --key-label node-tls --id node-a --san email:x@example.org --out " + quoted(csr) + " " +
+  auto missing = cli("ca request --key-label no-such-key --id node-a --out " + quoted(csr) + " " +
                      token_args());
-  EXPECT_EQ(bad_san.exit_code, core::exit_code_for(core::ErrorCode::kInvalidArgument)) << bad_san.output;
+  EXPECT_EQ(missing.exit_code, core::exit_code_for(core::ErrorCode::kKeyNotFound))
+      << missing.output;
+  auto bad_san =
+      cli("ca request --key-label node-tls --id node-a --san email:x@example.org --out " +
+          quoted(csr) + " " + token_args());
+  EXPECT_EQ(bad_san.exit_code, core::exit_code_for(core::ErrorCode::kInvalidArgument))
+      << bad_san.output;
 }
 
 }  // namespace

@@ -39,34 +39,44 @@ TEST_F(Validation, AnyRoleWhenNoneIsExpected) {
 }
 
 TEST_F(Validation, WrongRoleIsRefused) {
-  expect_code(validate_chain(doctor_, anchors_, {}, kNow, Role::kAdmin), ErrorCode::kCertificateWrongRole);
+  expect_code(validate_chain(doctor_, anchors_, {}, kNow, Role::kAdmin),
+              ErrorCode::kCertificateWrongRole);
 }
 
 // OpenSSL counts notAfter itself as expired (X509_cmp_time): the last valid second is notAfter - 1.
 TEST_F(Validation, ExpiryBoundaryIsExact) {
   EXPECT_TRUE(validate_chain(doctor_, anchors_, {}, doctor_.not_after() - 1, Role::kDoctor).ok());
-  expect_code(validate_chain(doctor_, anchors_, {}, doctor_.not_after(), Role::kDoctor), ErrorCode::kCertificateExpired);
+  expect_code(validate_chain(doctor_, anchors_, {}, doctor_.not_after(), Role::kDoctor),
+              ErrorCode::kCertificateExpired);
 }
 
 TEST_F(Validation, NotYetValidIsRefused) {
-  expect_code(validate_chain(doctor_, anchors_, {}, doctor_.not_before() - 1, Role::kDoctor), ErrorCode::kCertificateNotYetValid);
+  expect_code(validate_chain(doctor_, anchors_, {}, doctor_.not_before() - 1, Role::kDoctor),
+              ErrorCode::kCertificateNotYetValid);
 }
 
 TEST_F(Validation, CertificateFromAnotherCaIsUntrusted) {
   auto other = testing::make_ca("hospital-a");  // same names, different key
-  auto stranger = other.ca->issue_for_key(testing::make_spki(testing::TestKey::kP256), testing::request(Role::kDoctor, "dr-1"), kNow);
+  auto stranger = other.ca->issue_for_key(testing::make_spki(testing::TestKey::kP256),
+                                          testing::request(Role::kDoctor, "dr-1"), kNow);
   ASSERT_TRUE(stranger.ok());
-  expect_code(validate_chain(*stranger, anchors_, {}, kNow, Role::kDoctor), ErrorCode::kCertificateUntrusted);
+  expect_code(validate_chain(*stranger, anchors_, {}, kNow, Role::kDoctor),
+              ErrorCode::kCertificateUntrusted);
   auto foreign = testing::make_ca("hospital-b");
-  auto from_b = foreign.ca->issue_for_key(testing::make_spki(testing::TestKey::kP256), testing::request(Role::kDoctor, "dr-1"), kNow);
-  expect_code(validate_chain(*from_b, anchors_, {}, kNow, Role::kDoctor), ErrorCode::kCertificateUntrusted);
-  expect_code(validate_chain(doctor_, TrustAnchors{}, {}, kNow, Role::kDoctor), ErrorCode::kCertificateUntrusted);
+  auto from_b = foreign.ca->issue_for_key(testing::make_spki(testing::TestKey::kP256),
+                                          testing::request(Role::kDoctor, "dr-1"), kNow);
+  expect_code(validate_chain(*from_b, anchors_, {}, kNow, Role::kDoctor),
+              ErrorCode::kCertificateUntrusted);
+  expect_code(validate_chain(doctor_, TrustAnchors{}, {}, kNow, Role::kDoctor),
+              ErrorCode::kCertificateUntrusted);
 }
 
 TEST_F(Validation, RevokedCertificateIsRefusedWhenCrlGiven) {
-  auto crl = ca_.ca->make_crl({{doctor_.serial_hex(), kNow, RevocationReason::kKeyCompromise}}, 1, kNow, 7);
+  auto crl = ca_.ca->make_crl({{doctor_.serial_hex(), kNow, RevocationReason::kKeyCompromise}}, 1,
+                              kNow, 7);
   ASSERT_TRUE(crl.ok());
-  expect_code(validate_chain(doctor_, anchors_, {*crl}, kNow + 60, Role::kDoctor), ErrorCode::kCertificateRevoked);
+  expect_code(validate_chain(doctor_, anchors_, {*crl}, kNow + 60, Role::kDoctor),
+              ErrorCode::kCertificateRevoked);
   auto clean = ca_.ca->make_crl({}, 2, kNow, 7);
   EXPECT_TRUE(validate_chain(doctor_, anchors_, {*clean}, kNow + 60, Role::kDoctor).ok());
 }
@@ -74,35 +84,42 @@ TEST_F(Validation, RevokedCertificateIsRefusedWhenCrlGiven) {
 TEST_F(Validation, ExpiredOrForeignCrlIsCrlInvalid) {
   auto crl = ca_.ca->make_crl({}, 1, kNow, 1);
   ASSERT_TRUE(crl.ok());
-  expect_code(validate_chain(doctor_, anchors_, {*crl}, kNow + 2 * kDay, Role::kDoctor), ErrorCode::kCrlInvalid);
+  expect_code(validate_chain(doctor_, anchors_, {*crl}, kNow + 2 * kDay, Role::kDoctor),
+              ErrorCode::kCrlInvalid);
   auto other = testing::make_ca("hospital-b");
   auto foreign = other.ca->make_crl({}, 1, kNow, 7);
-  expect_code(validate_chain(doctor_, anchors_, {*foreign}, kNow, Role::kDoctor), ErrorCode::kCrlInvalid);
+  expect_code(validate_chain(doctor_, anchors_, {*foreign}, kNow, Role::kDoctor),
+              ErrorCode::kCrlInvalid);
 }
 
 TEST_F(Validation, ChainThroughIntermediateValidatesAndNeedsTheIntermediate) {
   auto [root, intermediate] = testing::make_root_and_intermediate("hospital-c");
-  auto nurse = intermediate.ca->issue_for_key(testing::make_spki(testing::TestKey::kP256), testing::request(Role::kNode, "node-1"), kNow);
+  auto nurse = intermediate.ca->issue_for_key(testing::make_spki(testing::TestKey::kP256),
+                                              testing::request(Role::kNode, "node-1"), kNow);
   ASSERT_TRUE(nurse.ok());
   TrustAnchors anchors{{root.ca->certificate()}, {intermediate.ca->certificate()}};
   auto result = validate_chain(*nurse, anchors, {}, kNow, Role::kNode);
   ASSERT_TRUE(result.ok()) << result.error().to_string();
   EXPECT_EQ(result->path.size(), 3u);
-  expect_code(validate_chain(*nurse, TrustAnchors{{root.ca->certificate()}, {}}, {}, kNow, Role::kNode), ErrorCode::kCertificateUntrusted);
+  expect_code(
+      validate_chain(*nurse, TrustAnchors{{root.ca->certificate()}, {}}, {}, kNow, Role::kNode),
+      ErrorCode::kCertificateUntrusted);
 }
 
 TEST_F(Validation, ExpiredCaMakesTheChainExpired) {
   auto short_ca = testing::make_ca("hospital-a", kNow, 10);
-  auto leaf = short_ca.ca->issue_for_key(testing::make_spki(testing::TestKey::kP256), testing::request(Role::kPatient, "p-1"), kNow);
+  auto leaf = short_ca.ca->issue_for_key(testing::make_spki(testing::TestKey::kP256),
+                                         testing::request(Role::kPatient, "p-1"), kNow);
   ASSERT_TRUE(leaf.ok());
   // The leaf's notAfter was clamped to the CA's: one second later both have expired.
-  expect_code(validate_chain(*leaf, TrustAnchors{{short_ca.ca->certificate()}, {}}, {}, short_ca.ca->certificate().not_after() + 1,
-                             Role::kPatient),
+  expect_code(validate_chain(*leaf, TrustAnchors{{short_ca.ca->certificate()}, {}}, {},
+                             short_ca.ca->certificate().not_after() + 1, Role::kPatient),
               ErrorCode::kCertificateExpired);
 }
 
 TEST_F(Validation, TrustAnchorItselfIsNotARoleCertificate) {
-  expect_code(validate_chain(ca_.ca->certificate(), anchors_, {}, kNow, std::nullopt), ErrorCode::kCertificateInvalid);
+  expect_code(validate_chain(ca_.ca->certificate(), anchors_, {}, kNow, std::nullopt),
+              ErrorCode::kCertificateInvalid);
 }
 
 }  // namespace

@@ -21,7 +21,8 @@ TEST(ErrorDocs, EveryCodeIsDocumentedWithItsExitCode) {
     auto name = error_code_name(code);
     if (name == "UNKNOWN") continue;
     ++checked;
-    std::string row = "| `" + std::string(name) + "` | " + std::to_string(exit_code_for(code)) + " |";
+    std::string row =
+        "| `" + std::string(name) + "` | " + std::to_string(exit_code_for(code)) + " |";
     EXPECT_NE(doc.find(row), std::string::npos) << "docs/errors.md lacks: " << row;
   }
   EXPECT_GT(checked, 0);

@@ -72,5 +72,10 @@ TEST(Result, TryPropagatesTheFirstError) {
 }
 
 TEST(ResultDeathTest, ValueOfAnErrorAborts) {
-  EXPECT_DEATH({ auto r = half(3); (void)*r; }, "");
+  EXPECT_DEATH(
+      {
+        auto r = half(3);
+        (void)*r;
+      },
+      "");
 }

@@ -45,7 +45,8 @@ TEST(SecretSource, ALiteralPinIsRejectedWithoutEchoingIt) {
 }
 
 TEST(SecretSource, FileSecretDropsTrailingNewline) {
-  auto path = std::filesystem::temp_directory_path() / ("medledger-pin-" + std::to_string(::getpid()));
+  auto path =
+      std::filesystem::temp_directory_path() / ("medledger-pin-" + std::to_string(::getpid()));
   { std::ofstream(path) << "4321\n"; }
   auto pin = read_secret({SecretSource::Kind::kFile, path.string()});
   std::filesystem::remove(path);
@@ -71,7 +72,8 @@ TEST(SecretSource, EnvSecretIsRead) {
 }
 
 TEST(SecretSource, EmptyFileIsRejected) {
-  auto path = std::filesystem::temp_directory_path() / ("medledger-empty-" + std::to_string(::getpid()));
+  auto path =
+      std::filesystem::temp_directory_path() / ("medledger-empty-" + std::to_string(::getpid()));
   { std::ofstream(path) << "\n"; }
   auto pin = read_secret({SecretSource::Kind::kFile, path.string()});
   std::filesystem::remove(path);

@@ -27,7 +27,8 @@ TEST_P(SoftwareSignerTest, PemRoundTripKeepsThePublicKey) {
   auto signer = SoftwareSigner::generate(GetParam());
   ASSERT_TRUE(signer);
   auto pem = (*signer)->private_key_pem();
-  auto loaded = SoftwareSigner::from_pem(std::string_view(reinterpret_cast<const char*>(pem.data()), pem.size()));
+  auto loaded = SoftwareSigner::from_pem(
+      std::string_view(reinterpret_cast<const char*>(pem.data()), pem.size()));
   ASSERT_TRUE(loaded);
   EXPECT_EQ((*loaded)->public_key_spki(), (*signer)->public_key_spki());
   EXPECT_EQ((*loaded)->algorithm(), GetParam());
@@ -35,7 +36,10 @@ TEST_P(SoftwareSignerTest, PemRoundTripKeepsThePublicKey) {
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, SoftwareSignerTest,
                          ::testing::Values(KeyAlgorithm::kEcdsaP256, KeyAlgorithm::kEd25519),
-                         [](const auto& info) { return std::string(info.param == KeyAlgorithm::kEd25519 ? "Ed25519" : "P256"); });
+                         [](const auto& info) {
+                           return std::string(info.param == KeyAlgorithm::kEd25519 ? "Ed25519"
+                                                                                   : "P256");
+                         });
 
 TEST(VerifyDigestSignature, GarbageKeyIsMalformed) {
   auto r = verify_digest_signature(to_bytes("not a key"), sha256(to_bytes("x")), to_bytes("sig"));
@@ -44,8 +48,10 @@ TEST(VerifyDigestSignature, GarbageKeyIsMalformed) {
 }
 
 TEST(KeyAlgorithmNames, ParseAndPrintAgree) {
-  EXPECT_EQ(*parse_key_algorithm(key_algorithm_name(KeyAlgorithm::kEcdsaP256)), KeyAlgorithm::kEcdsaP256);
-  EXPECT_EQ(*parse_key_algorithm(key_algorithm_name(KeyAlgorithm::kEd25519)), KeyAlgorithm::kEd25519);
+  EXPECT_EQ(*parse_key_algorithm(key_algorithm_name(KeyAlgorithm::kEcdsaP256)),
+            KeyAlgorithm::kEcdsaP256);
+  EXPECT_EQ(*parse_key_algorithm(key_algorithm_name(KeyAlgorithm::kEd25519)),
+            KeyAlgorithm::kEd25519);
   auto bad = parse_key_algorithm("rsa");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kUnsupportedAlgorithm);
@@ -134,7 +140,8 @@ TEST(VerifyKeyCache, ConcurrentVerificationsUnderSharedKeysAllSucceed) {
     threads.emplace_back([&] {
       for (int i = 0; i < 200; ++i) {
         const auto k = static_cast<std::size_t>(i % 4);
-        if (!verify_digest_signature(signers[k]->public_key_spki(), digest, signatures[k])) ++failures;
+        if (!verify_digest_signature(signers[k]->public_key_spki(), digest, signatures[k]))
+          ++failures;
       }
     });
   }

@@ -64,10 +64,12 @@ TEST(VerifiedSignatureMemo, ARememberedSignatureDoesNotVouchForAnotherKeyOrDiges
     auto s = make_signed(algorithm, "tx");
     auto other = make_signed(algorithm, "tx");
     ASSERT_TRUE(verify_digest_signature(s.signer->public_key_spki(), s.digest, s.signature));
-    auto other_key = verify_digest_signature(other.signer->public_key_spki(), s.digest, s.signature);
+    auto other_key =
+        verify_digest_signature(other.signer->public_key_spki(), s.digest, s.signature);
     ASSERT_FALSE(other_key);
     EXPECT_EQ(other_key.error().code, ErrorCode::kSignatureInvalid);
-    auto other_digest = verify_digest_signature(s.signer->public_key_spki(), sha256(to_bytes("tx2")), s.signature);
+    auto other_digest =
+        verify_digest_signature(s.signer->public_key_spki(), sha256(to_bytes("tx2")), s.signature);
     ASSERT_FALSE(other_digest);
     EXPECT_EQ(other_digest.error().code, ErrorCode::kSignatureInvalid);
   }
@@ -76,13 +78,16 @@ TEST(VerifiedSignatureMemo, ARememberedSignatureDoesNotVouchForAnotherKeyOrDiges
 TEST(VerifiedSignatureMemo, WithoutMemoVerificationNeitherConsultsNorFillsIt) {
   clear_verified_signature_memo();
   auto s = make_signed(KeyAlgorithm::kEcdsaP256, "tx");
-  ASSERT_TRUE(verify_digest_signature_without_memo(s.signer->public_key_spki(), s.digest, s.signature));
+  ASSERT_TRUE(
+      verify_digest_signature_without_memo(s.signer->public_key_spki(), s.digest, s.signature));
   EXPECT_EQ(verified_signature_memo_stats().size, 0u);
   ASSERT_TRUE(verify_digest_signature(s.signer->public_key_spki(), s.digest, s.signature));
-  ASSERT_TRUE(verify_digest_signature_without_memo(s.signer->public_key_spki(), s.digest, s.signature));
+  ASSERT_TRUE(
+      verify_digest_signature_without_memo(s.signer->public_key_spki(), s.digest, s.signature));
   EXPECT_EQ(verified_signature_memo_stats().hits, 0u);
   s.signature[4] ^= 0x01;
-  auto bad = verify_digest_signature_without_memo(s.signer->public_key_spki(), s.digest, s.signature);
+  auto bad =
+      verify_digest_signature_without_memo(s.signer->public_key_spki(), s.digest, s.signature);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kSignatureInvalid);
 }
@@ -98,11 +103,12 @@ TEST(VerifiedSignatureMemo, MemoNeverHoldsMoreThanItsCapacityAndForgetsTheOldest
   for (std::uint32_t n = 0; n < total; ++n) detail::remember_verified_signature(key_number(n));
   EXPECT_LE(verified_signature_memo_stats().size, kVerifiedSignatureMemoCapacity);
   EXPECT_GT(verified_signature_memo_stats().size, kVerifiedSignatureMemoCapacity * 9 / 10);
-  EXPECT_FALSE(detail::verified_signature_known(key_number(0)));          // among the oldest
-  EXPECT_TRUE(detail::verified_signature_known(key_number(total - 1)));   // the newest
+  EXPECT_FALSE(detail::verified_signature_known(key_number(0)));         // among the oldest
+  EXPECT_TRUE(detail::verified_signature_known(key_number(total - 1)));  // the newest
 }
 
-TEST(VerifiedSignatureMemo, KeyAlgorithmOfAVerifiedKeyComesFromTheParsedKeyCacheAndAgreesWithTheParse) {
+TEST(VerifiedSignatureMemo,
+     KeyAlgorithmOfAVerifiedKeyComesFromTheParsedKeyCacheAndAgreesWithTheParse) {
   clear_verify_key_cache();
   for (KeyAlgorithm algorithm : {KeyAlgorithm::kEcdsaP256, KeyAlgorithm::kEd25519}) {
     auto s = make_signed(algorithm, "tx");

@@ -40,7 +40,8 @@ CK_RV load_target() {
   static CK_RV outcome = CKR_GENERAL_ERROR;
   std::call_once(once, [] {
     if (!rules_error().empty()) {
-      std::fprintf(stderr, "medledger_fault_pkcs11: MEDLEDGER_FAULT_RULES: %s\n", rules_error().c_str());
+      std::fprintf(stderr, "medledger_fault_pkcs11: MEDLEDGER_FAULT_RULES: %s\n",
+                   rules_error().c_str());
       return;
     }
     const char* target = std::getenv("MEDLEDGER_FAULT_TARGET");
@@ -57,9 +58,9 @@ CK_RV load_target() {
       return;
     }
     wrapped_list = *real_list;
-#define MEDLEDGER_FAULT_WRAP(name)                                                                       \
-  wrapped_list.name = &Forwarder<decltype(CK_FUNCTION_LIST::name)>::call<&CK_FUNCTION_LIST::name,         \
-                                                                         Function::name>;
+#define MEDLEDGER_FAULT_WRAP(name) \
+  wrapped_list.name =              \
+      &Forwarder<decltype(CK_FUNCTION_LIST::name)>::call<&CK_FUNCTION_LIST::name, Function::name>;
     MEDLEDGER_FAULT_FUNCTIONS(MEDLEDGER_FAULT_WRAP)
 #undef MEDLEDGER_FAULT_WRAP
     wrapped_list.C_GetFunctionList = &::C_GetFunctionList;
@@ -76,14 +77,16 @@ using medledger::fault::function_from_name;
 
 MEDLEDGER_FAULT_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST** function_list) {
   if (function_list == nullptr) return CKR_ARGUMENTS_BAD;
-  if (auto injected = fault_state().intercept(medledger::fault::Function::C_GetFunctionList)) return *injected;
+  if (auto injected = fault_state().intercept(medledger::fault::Function::C_GetFunctionList))
+    return *injected;
   CK_RV rv = medledger::fault::load_target();
   if (rv != CKR_OK) return rv;
   *function_list = &medledger::fault::wrapped_list;
   return CKR_OK;
 }
 
-MEDLEDGER_FAULT_EXPORT int medledger_fault_inject(const char* function_name, CK_RV rv, int count, int skip) {
+MEDLEDGER_FAULT_EXPORT int medledger_fault_inject(const char* function_name, CK_RV rv, int count,
+                                                  int skip) {
   if (function_name == nullptr || skip < 0) return -1;
   auto function = function_from_name(function_name);
   if (!function) return -1;

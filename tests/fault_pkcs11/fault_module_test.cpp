@@ -26,12 +26,14 @@ class FaultModule : public ::testing::Test {
     auto get_list = reinterpret_cast<CK_C_GetFunctionList>(::dlsym(handle_, "C_GetFunctionList"));
     ASSERT_NE(get_list, nullptr);
     ASSERT_EQ(get_list(&p11_), CKR_OK);
-    inject_ = reinterpret_cast<medledger_fault_inject_fn>(::dlsym(handle_, "medledger_fault_inject"));
+    inject_ =
+        reinterpret_cast<medledger_fault_inject_fn>(::dlsym(handle_, "medledger_fault_inject"));
     clear_ = reinterpret_cast<medledger_fault_clear_fn>(::dlsym(handle_, "medledger_fault_clear"));
     removed_ = reinterpret_cast<medledger_fault_set_device_removed_fn>(
         ::dlsym(handle_, "medledger_fault_set_device_removed"));
     calls_ = reinterpret_cast<medledger_fault_count_fn>(::dlsym(handle_, "medledger_fault_calls"));
-    injected_ = reinterpret_cast<medledger_fault_count_fn>(::dlsym(handle_, "medledger_fault_injected"));
+    injected_ =
+        reinterpret_cast<medledger_fault_count_fn>(::dlsym(handle_, "medledger_fault_injected"));
     ASSERT_TRUE(inject_ && clear_ && removed_ && calls_ && injected_);
   }
   void initialize() {
@@ -47,7 +49,8 @@ class FaultModule : public ::testing::Test {
     EXPECT_EQ(p11_->C_GetSlotList(CK_TRUE, slots, &count), CKR_OK);
     for (CK_ULONG i = 0; i < count; ++i) {
       CK_TOKEN_INFO info{};
-      if (p11_->C_GetTokenInfo(slots[i], &info) == CKR_OK && (info.flags & CKF_TOKEN_INITIALIZED) != 0) {
+      if (p11_->C_GetTokenInfo(slots[i], &info) == CKR_OK &&
+          (info.flags & CKF_TOKEN_INITIALIZED) != 0) {
         return slots[i];
       }
     }
@@ -106,7 +109,8 @@ TEST_F(FaultModule, NegativeCountFailsUntilCleared) {
   initialize();
   ASSERT_EQ(inject_("C_GetSlotList", CKR_GENERAL_ERROR, -1, 0), 0);
   CK_ULONG count = 0;
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(p11_->C_GetSlotList(CK_TRUE, nullptr, &count), CKR_GENERAL_ERROR);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(p11_->C_GetSlotList(CK_TRUE, nullptr, &count), CKR_GENERAL_ERROR);
   clear_();
   EXPECT_EQ(p11_->C_GetSlotList(CK_TRUE, nullptr, &count), CKR_OK);
   EXPECT_GE(count, 1u);
@@ -131,7 +135,8 @@ TEST_F(FaultModule, DeviceRemovedFailsTokenCallsButNotLibraryCallsAndClears) {
   CK_ULONG count = 0;
   EXPECT_EQ(p11_->C_GetSlotList(CK_TRUE, nullptr, &count), CKR_DEVICE_REMOVED);
   EXPECT_EQ(p11_->C_GetTokenInfo(slot, &token), CKR_DEVICE_REMOVED);
-  EXPECT_EQ(p11_->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(kUserPin)), 6),
+  EXPECT_EQ(p11_->C_Login(session, CKU_USER,
+                          reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(kUserPin)), 6),
             CKR_DEVICE_REMOVED);
   CK_INFO library{};
   EXPECT_EQ(p11_->C_GetInfo(&library), CKR_OK);
@@ -146,7 +151,8 @@ TEST_F(FaultModule, DeviceRemovedFailsTokenCallsButNotLibraryCallsAndClears) {
 
 TEST_F(FaultModule, RulesFromEnvironmentAreArmedAtLoad) {
   softhsm_.init_token_with_softhsm_util("env", "12345678", kUserPin);
-  ::setenv("MEDLEDGER_FAULT_RULES", "C_GetMechanismList=CKR_TOKEN_NOT_PRESENT:1, C_GetSlotInfo=0x30:*:1", 1);
+  ::setenv("MEDLEDGER_FAULT_RULES",
+           "C_GetMechanismList=CKR_TOKEN_NOT_PRESENT:1, C_GetSlotInfo=0x30:*:1", 1);
   load();
   initialize();
   const CK_SLOT_ID slot = token_slot();
@@ -211,7 +217,8 @@ TEST_F(FaultModule, ConcurrentCallersConsumeEachInjectedFailureOnce) {
   int total = 0;
   for (int count : failures) total += count;
   EXPECT_EQ(total, kFailures);
-  EXPECT_EQ(calls_("C_GetTokenInfo") - calls_before, static_cast<unsigned long>(kThreads * kCallsPerThread));
+  EXPECT_EQ(calls_("C_GetTokenInfo") - calls_before,
+            static_cast<unsigned long>(kThreads * kCallsPerThread));
 }
 
 }  // namespace

@@ -41,7 +41,8 @@ class CliTest : public ::testing::Test {
     so_pin_file_ = dir_.write_private_file("so.pin", std::string(kSoPin) + "\n").string();
     ::setenv("MEDLEDGER_USER_PIN", kUserPin, 1);
     ::unsetenv("MEDLEDGER_SO_PIN");
-    ::setenv("MEDLEDGER_PKCS11_MODULE", medledger::testing::SoftHsmDirectory::module_path().c_str(), 1);
+    ::setenv("MEDLEDGER_PKCS11_MODULE", medledger::testing::SoftHsmDirectory::module_path().c_str(),
+             1);
     auto init = cli("token init --label clinic --so-pin file:" + so_pin_file_);
     ASSERT_EQ(init.exit_code, 0) << init.output;
   }
@@ -67,9 +68,11 @@ TEST_F(CliTest, InitGenerateSignAndOpensslVerifyWithPinsFromEnvAndFileNeverPrint
   // SoftHSM2 does not report are named, not printed as numbers.
   EXPECT_EQ(status.output.find("CKM_0x"), std::string::npos) << status.output;
   EXPECT_NE(status.output.find(" CKM_AES_KEY_WRAP_PAD"), std::string::npos) << status.output;
-  EXPECT_NE(status.output.find("sessions open: not reported (CK_UNAVAILABLE_INFORMATION)"), std::string::npos)
+  EXPECT_NE(status.output.find("sessions open: not reported (CK_UNAVAILABLE_INFORMATION)"),
+            std::string::npos)
       << status.output;
-  EXPECT_NE(status.output.find("session limit: none (CK_EFFECTIVELY_INFINITE)"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("session limit: none (CK_EFFECTIVELY_INFINITE)"), std::string::npos)
+      << status.output;
 
   auto user_pin_file = dir_.write_private_file("user.pin", kUserPin).string();
   auto generate = cli("key generate --token clinic --label dr-house --pin file:" + user_pin_file);
@@ -89,11 +92,13 @@ TEST_F(CliTest, InitGenerateSignAndOpensslVerifyWithPinsFromEnvAndFileNeverPrint
   ASSERT_EQ(sign.exit_code, 0) << sign.output;
   std::string signature_hex = sign.output.substr(0, sign.output.find('\n'));
   auto root = dir_.root().string();
-  auto verify = run_command("printf '%s' '" + signature_hex + "' | xxd -r -p > " + root + "/sig.der && printf '%s' '" + digest +
-                    "' | xxd -r -p > " + root + "/digest.bin && openssl pkeyutl -verify -pubin -inkey " + pem +
-                    " -in " + root + "/digest.bin -sigfile " + root + "/sig.der");
+  auto verify = run_command("printf '%s' '" + signature_hex + "' | xxd -r -p > " + root +
+                            "/sig.der && printf '%s' '" + digest + "' | xxd -r -p > " + root +
+                            "/digest.bin && openssl pkeyutl -verify -pubin -inkey " + pem +
+                            " -in " + root + "/digest.bin -sigfile " + root + "/sig.der");
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
-  EXPECT_NE(verify.output.find("Signature Verified Successfully"), std::string::npos) << verify.output;
+  EXPECT_NE(verify.output.find("Signature Verified Successfully"), std::string::npos)
+      << verify.output;
 
   auto kek = cli("key kek create --token clinic --so-pin file:" + so_pin_file_);
   EXPECT_EQ(kek.exit_code, 0) << kek.output;
@@ -118,8 +123,8 @@ TEST_F(CliTest, EachErrorClassHasItsOwnExitCode) {
   EXPECT_EQ(bad_uri.exit_code, exit_code_for(ErrorCode::kUriInvalid)) << bad_uri.output;
   auto no_key = cli("key sign --token clinic --label nobody --digest " + std::string(64, 'a'));
   EXPECT_EQ(no_key.exit_code, exit_code_for(ErrorCode::kKeyNotFound)) << no_key.output;
-  std::set<int> codes = {wrong_pin.exit_code, rejected.exit_code, no_token.exit_code, no_module.exit_code,
-                         bad_uri.exit_code, no_key.exit_code};
+  std::set<int> codes = {wrong_pin.exit_code, rejected.exit_code, no_token.exit_code,
+                         no_module.exit_code, bad_uri.exit_code,  no_key.exit_code};
   EXPECT_EQ(codes.size(), 6u);
 }
 

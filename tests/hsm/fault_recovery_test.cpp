@@ -32,7 +32,8 @@ constexpr const char* kSoPin = "87654321";
 constexpr const char* kUserPin = "246810";
 
 core::SecretBytes secret(std::string_view text) {
-  return core::SecretBytes(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  return core::SecretBytes(
+      core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 
 // The control functions of the fault module the hsm code loaded (same path, so the
@@ -52,13 +53,18 @@ class FaultRecovery : public ::testing::Test {
     softhsm_.init_token_with_softhsm_util(kLabel, kSoPin, kUserPin);
     fault_.handle = ::dlopen(MEDLEDGER_FAULT_MODULE, RTLD_NOW | RTLD_LOCAL);
     ASSERT_NE(fault_.handle, nullptr) << ::dlerror();
-    fault_.inject = reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault_.handle, "medledger_fault_inject"));
+    fault_.inject = reinterpret_cast<medledger_fault_inject_fn>(
+        ::dlsym(fault_.handle, "medledger_fault_inject"));
     fault_.set_device_removed = reinterpret_cast<medledger_fault_set_device_removed_fn>(
         ::dlsym(fault_.handle, "medledger_fault_set_device_removed"));
-    fault_.clear = reinterpret_cast<medledger_fault_clear_fn>(::dlsym(fault_.handle, "medledger_fault_clear"));
-    fault_.calls = reinterpret_cast<medledger_fault_count_fn>(::dlsym(fault_.handle, "medledger_fault_calls"));
-    fault_.injected = reinterpret_cast<medledger_fault_count_fn>(::dlsym(fault_.handle, "medledger_fault_injected"));
-    ASSERT_TRUE(fault_.inject && fault_.set_device_removed && fault_.clear && fault_.calls && fault_.injected);
+    fault_.clear =
+        reinterpret_cast<medledger_fault_clear_fn>(::dlsym(fault_.handle, "medledger_fault_clear"));
+    fault_.calls =
+        reinterpret_cast<medledger_fault_count_fn>(::dlsym(fault_.handle, "medledger_fault_calls"));
+    fault_.injected = reinterpret_cast<medledger_fault_count_fn>(
+        ::dlsym(fault_.handle, "medledger_fault_injected"));
+    ASSERT_TRUE(fault_.inject && fault_.set_device_removed && fault_.clear && fault_.calls &&
+                fault_.injected);
 
     auto module = Module::load(MEDLEDGER_FAULT_MODULE);
     ASSERT_TRUE(module) << module.error().to_string();
@@ -174,11 +180,13 @@ TEST_F(FaultRecovery, DeviceErrorTwiceIsTokenUnavailableAfterExactlyOneRetry) {
 
   ASSERT_FALSE(signature);
   EXPECT_EQ(signature.error().code, ErrorCode::kTokenUnavailable) << signature.error().to_string();
-  EXPECT_TRUE(names_call_and_ckr(signature.error().message, "CKR_DEVICE_ERROR")) << signature.error().message;
+  EXPECT_TRUE(names_call_and_ckr(signature.error().message, "CKR_DEVICE_ERROR"))
+      << signature.error().message;
   EXPECT_EQ(calls("C_Sign") - sign_before, 2u) << "one retry, not more";
 }
 
-TEST_F(FaultRecovery, PersistentDeviceRemovedIsTokenUnavailableNamingTheCallAndRecoversWhenCleared) {
+TEST_F(FaultRecovery,
+       PersistentDeviceRemovedIsTokenUnavailableNamingTheCallAndRecoversWhenCleared) {
   auto signer = make_signer("removed");
   ASSERT_NE(signer, nullptr);
   fault_.set_device_removed(1);
@@ -187,8 +195,10 @@ TEST_F(FaultRecovery, PersistentDeviceRemovedIsTokenUnavailableNamingTheCallAndR
 
   ASSERT_FALSE(signature);
   EXPECT_EQ(signature.error().code, ErrorCode::kTokenUnavailable) << signature.error().to_string();
-  EXPECT_TRUE(names_call_and_ckr(signature.error().message, "CKR_DEVICE_REMOVED")) << signature.error().message;
-  EXPECT_EQ(signature.error().message.find(kUserPin), std::string::npos) << "never the PIN in a message";
+  EXPECT_TRUE(names_call_and_ckr(signature.error().message, "CKR_DEVICE_REMOVED"))
+      << signature.error().message;
+  EXPECT_EQ(signature.error().message.find(kUserPin), std::string::npos)
+      << "never the PIN in a message";
 
   // The device comes back: the same pool and signer work again, no restart.
   fault_.clear();
@@ -309,7 +319,8 @@ TEST(FaultAtStartup, FailingCInitializeIsModuleInitFailedNamingTheCall) {
   testing::SoftHsmDirectory softhsm;
   void* fault = ::dlopen(MEDLEDGER_FAULT_MODULE, RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(fault, nullptr);
-  auto inject = reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault, "medledger_fault_inject"));
+  auto inject =
+      reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault, "medledger_fault_inject"));
   ASSERT_EQ(inject("C_Initialize", CKR_GENERAL_ERROR, 1, 0), 0);
 
   auto module = Module::load(MEDLEDGER_FAULT_MODULE);
@@ -325,7 +336,8 @@ TEST(FaultAtStartup, FailingCGetSlotListIsReportedWhenOpeningThePool) {
   softhsm.init_token_with_softhsm_util(kLabel, kSoPin, kUserPin);
   void* fault = ::dlopen(MEDLEDGER_FAULT_MODULE, RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(fault, nullptr);
-  auto inject = reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault, "medledger_fault_inject"));
+  auto inject =
+      reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault, "medledger_fault_inject"));
   auto module = Module::load(MEDLEDGER_FAULT_MODULE);
   ASSERT_TRUE(module) << module.error().to_string();
   ASSERT_EQ(inject("C_GetSlotList", CKR_FUNCTION_FAILED, -1, 0), 0);
@@ -342,7 +354,8 @@ TEST(FaultAtStartup, FailingCOpenSessionIsReportedWhenOpeningThePool) {
   softhsm.init_token_with_softhsm_util(kLabel, kSoPin, kUserPin);
   void* fault = ::dlopen(MEDLEDGER_FAULT_MODULE, RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(fault, nullptr);
-  auto inject = reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault, "medledger_fault_inject"));
+  auto inject =
+      reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault, "medledger_fault_inject"));
   auto module = Module::load(MEDLEDGER_FAULT_MODULE);
   ASSERT_TRUE(module) << module.error().to_string();
   ASSERT_EQ(inject("C_OpenSession", CKR_SESSION_COUNT, -1, 0), 0);
@@ -359,7 +372,8 @@ TEST(FaultAtStartup, LoginRejectedWithPinLockedIsPinLocked) {
   softhsm.init_token_with_softhsm_util(kLabel, kSoPin, kUserPin);
   void* fault = ::dlopen(MEDLEDGER_FAULT_MODULE, RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(fault, nullptr);
-  auto inject = reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault, "medledger_fault_inject"));
+  auto inject =
+      reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault, "medledger_fault_inject"));
   auto module = Module::load(MEDLEDGER_FAULT_MODULE);
   ASSERT_TRUE(module) << module.error().to_string();
   ASSERT_EQ(inject("C_Login", CKR_PIN_LOCKED, 1, 0), 0);
@@ -368,7 +382,8 @@ TEST(FaultAtStartup, LoginRejectedWithPinLockedIsPinLocked) {
 
   ASSERT_FALSE(pool);
   EXPECT_EQ(pool.error().code, ErrorCode::kPinLocked) << pool.error().to_string();
-  EXPECT_NE(pool.error().message.find("C_Login: CKR_PIN_LOCKED"), std::string::npos) << pool.error().message;
+  EXPECT_NE(pool.error().message.find("C_Login: CKR_PIN_LOCKED"), std::string::npos)
+      << pool.error().message;
 }
 
 }  // namespace

@@ -31,7 +31,8 @@ class TokenTest : public ::testing::Test {
   }
 
   std::shared_ptr<SessionPool> open_pool(PoolOptions options = {}) {
-    return expect_ok(SessionPool::open(module_, TokenSelector::by_label(kLabel), secret(kUserPin), options));
+    return expect_ok(
+        SessionPool::open(module_, TokenSelector::by_label(kLabel), secret(kUserPin), options));
   }
 
   medledger::testing::SoftHsmDirectory dir_;  // first: sets SOFTHSM2_CONF before the module loads

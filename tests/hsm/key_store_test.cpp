@@ -43,7 +43,8 @@ TEST_P(KeyStoreTest, GeneratedKeyIsSensitiveNeverExtractableSignOnlyWithOneIdOnB
   // The private value cannot be read.
   auto value = s.attribute(priv, CKA_VALUE);
   ASSERT_FALSE(value);
-  EXPECT_NE(value.error().message.find("CKR_ATTRIBUTE_SENSITIVE"), std::string::npos) << value.error().message;
+  EXPECT_NE(value.error().message.find("CKR_ATTRIBUTE_SENSITIVE"), std::string::npos)
+      << value.error().message;
 }
 
 TEST_P(KeyStoreTest, TokenSignaturesVerifyWithOpenSsl) {
@@ -76,8 +77,11 @@ TEST_P(KeyStoreTest, KeysAreListedFoundByIdOrLabelAndExportedAsPem) {
   EXPECT_EQ(pem.rfind("-----BEGIN PUBLIC KEY-----", 0), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Algorithms, KeyStoreTest, ::testing::Values(KeyAlgorithm::kEcdsaP256, KeyAlgorithm::kEd25519),
-                         [](const auto& info) { return info.param == KeyAlgorithm::kEd25519 ? "Ed25519" : "P256"; });
+INSTANTIATE_TEST_SUITE_P(Algorithms, KeyStoreTest,
+                         ::testing::Values(KeyAlgorithm::kEcdsaP256, KeyAlgorithm::kEd25519),
+                         [](const auto& info) {
+                           return info.param == KeyAlgorithm::kEd25519 ? "Ed25519" : "P256";
+                         });
 
 TEST_F(TokenTest, MissingKeysAreKeyNotFoundAndTakenLabelsAlreadyExists) {
   KeyStore store(open_pool());
@@ -88,7 +92,8 @@ TEST_F(TokenTest, MissingKeysAreKeyNotFoundAndTakenLabelsAlreadyExists) {
   auto again = store.generate({"same", KeyAlgorithm::kEcdsaP256});
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
-  EXPECT_EQ(store.generate({"", KeyAlgorithm::kEcdsaP256}).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store.generate({"", KeyAlgorithm::kEcdsaP256}).error().code,
+            ErrorCode::kInvalidArgument);
 }
 
 TEST_F(TokenTest, DestroyedKeyIsGoneForListingFindingAndSigning) {
@@ -100,7 +105,8 @@ TEST_F(TokenTest, DestroyedKeyIsGoneForListingFindingAndSigning) {
   EXPECT_EQ(store.destroy(key.id).error().code, ErrorCode::kKeyNotFound);
 }
 
-class ConcurrentSigning : public TokenTest, public ::testing::WithParamInterface<SigningKeyStrategy> {};
+class ConcurrentSigning : public TokenTest,
+                          public ::testing::WithParamInterface<SigningKeyStrategy> {};
 
 TEST_P(ConcurrentSigning, FourThreadsSignThroughThePoolAndEverySignatureVerifies) {
   constexpr int kThreads = 4;
@@ -117,9 +123,11 @@ TEST_P(ConcurrentSigning, FourThreadsSignThroughThePoolAndEverySignatureVerifies
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kSignaturesPerThread; ++i) {
-        auto digest = core::sha256(core::to_bytes("tx " + std::to_string(t) + "/" + std::to_string(i)));
+        auto digest =
+            core::sha256(core::to_bytes("tx " + std::to_string(t) + "/" + std::to_string(i)));
         auto signature = signer->sign_digest(digest);
-        if (signature && core::verify_digest_signature(key.public_key_spki, digest, *signature)) ++verified;
+        if (signature && core::verify_digest_signature(key.public_key_spki, digest, *signature))
+          ++verified;
       }
     });
   }
@@ -129,9 +137,11 @@ TEST_P(ConcurrentSigning, FourThreadsSignThroughThePoolAndEverySignatureVerifies
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, ConcurrentSigning,
-                         ::testing::Values(SigningKeyStrategy::kTokenObject, SigningKeyStrategy::kSessionCopy),
+                         ::testing::Values(SigningKeyStrategy::kTokenObject,
+                                           SigningKeyStrategy::kSessionCopy),
                          [](const auto& info) {
-                           return info.param == SigningKeyStrategy::kTokenObject ? "TokenObject" : "SessionCopy";
+                           return info.param == SigningKeyStrategy::kTokenObject ? "TokenObject"
+                                                                                 : "SessionCopy";
                          });
 
 }  // namespace

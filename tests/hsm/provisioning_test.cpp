@@ -15,10 +15,12 @@ TEST_F(TokenTest, InitTokenCreatesAnInitialisedTokenWithAUserPin) {
   EXPECT_NE(token_.flags & CKF_USER_PIN_INITIALIZED, 0u);
   EXPECT_FALSE(token_.serial.empty());
   auto tokens = expect_ok(list_tokens(*module_));
-  auto ours = std::count_if(tokens.begin(), tokens.end(), [](const TokenInfo& t) { return t.label == kLabel; });
+  auto ours = std::count_if(tokens.begin(), tokens.end(),
+                            [](const TokenInfo& t) { return t.label == kLabel; });
   EXPECT_EQ(ours, 1);
   // SoftHSM2 always offers one more free slot after an init.
-  EXPECT_TRUE(std::any_of(tokens.begin(), tokens.end(), [](const TokenInfo& t) { return !t.initialized; }));
+  EXPECT_TRUE(
+      std::any_of(tokens.begin(), tokens.end(), [](const TokenInfo& t) { return !t.initialized; }));
 }
 
 TEST_F(TokenTest, InitTokenWithATakenLabelIsAlreadyExists) {
@@ -29,10 +31,13 @@ TEST_F(TokenTest, InitTokenWithATakenLabelIsAlreadyExists) {
 
 TEST_F(TokenTest, TokenIsFoundByLabelSerialAndUriButNeverBySlot) {
   EXPECT_EQ(expect_ok(find_token(*module_, TokenSelector::by_label(kLabel))).serial, token_.serial);
-  EXPECT_EQ(expect_ok(find_token(*module_, expect_ok(TokenSelector::parse(token_.serial)))).label, kLabel);
-  auto uri = expect_ok(TokenSelector::parse("pkcs11:token=medledger%2dtest;serial=" + token_.serial));
+  EXPECT_EQ(expect_ok(find_token(*module_, expect_ok(TokenSelector::parse(token_.serial)))).label,
+            kLabel);
+  auto uri =
+      expect_ok(TokenSelector::parse("pkcs11:token=medledger%2dtest;serial=" + token_.serial));
   EXPECT_EQ(expect_ok(find_token(*module_, uri)).serial, token_.serial);
-  auto slot_as_name = find_token(*module_, expect_ok(TokenSelector::parse(std::to_string(token_.slot))));
+  auto slot_as_name =
+      find_token(*module_, expect_ok(TokenSelector::parse(std::to_string(token_.slot))));
   if (std::to_string(token_.slot) != token_.serial) {
     ASSERT_FALSE(slot_as_name);
     EXPECT_EQ(slot_as_name.error().code, ErrorCode::kTokenNotFound);
@@ -43,8 +48,10 @@ TEST_F(TokenTest, MissingTokenIsTokenNotFoundAndListsTheLabelsSeen) {
   auto missing = find_token(*module_, TokenSelector::by_label("no-such-token"));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kTokenNotFound);
-  EXPECT_NE(missing.error().message.find("'medledger-test'"), std::string::npos) << missing.error().message;
-  auto pool = SessionPool::open(module_, TokenSelector::by_label("no-such-token"), secret(kUserPin));
+  EXPECT_NE(missing.error().message.find("'medledger-test'"), std::string::npos)
+      << missing.error().message;
+  auto pool =
+      SessionPool::open(module_, TokenSelector::by_label("no-such-token"), secret(kUserPin));
   ASSERT_FALSE(pool);
   EXPECT_EQ(pool.error().code, ErrorCode::kTokenNotFound);
 }
@@ -87,7 +94,8 @@ TEST(MechanismName, StandardMechanismsHaveTheirNamesOthersTheirValue) {
 TEST_F(TokenTest, EveryMechanismSoftHsmOffersHasAStandardName) {
   auto status = expect_ok(token_status(*module_, TokenSelector::by_label(kLabel), nullptr));
   ASSERT_FALSE(status.mechanisms.empty());
-  for (auto m : status.mechanisms) EXPECT_EQ(mechanism_name(m).rfind("CKM_0x", 0), std::string::npos) << m;
+  for (auto m : status.mechanisms)
+    EXPECT_EQ(mechanism_name(m).rfind("CKM_0x", 0), std::string::npos) << m;
 }
 
 TEST_F(TokenTest, StatusWithAWrongPinIsPinIncorrect) {
@@ -101,7 +109,8 @@ TEST_F(TokenTest, WrongUserPinIsPinIncorrectNamingTheCallAndNeverThePin) {
   auto pool = SessionPool::open(module_, TokenSelector::by_label(kLabel), secret("wrong-pin-9999"));
   ASSERT_FALSE(pool);
   EXPECT_EQ(pool.error().code, ErrorCode::kPinIncorrect);
-  EXPECT_NE(pool.error().message.find("C_Login: CKR_PIN_INCORRECT"), std::string::npos) << pool.error().message;
+  EXPECT_NE(pool.error().message.find("C_Login: CKR_PIN_INCORRECT"), std::string::npos)
+      << pool.error().message;
   EXPECT_EQ(pool.error().message.find("wrong-pin-9999"), std::string::npos);
 }
 

@@ -44,15 +44,18 @@ TEST_P(EcPoint, BareAndOctetStringWrappedPointsGiveTheSameSpki) {
   EXPECT_EQ(*from_wrapped, expected);
 }
 
-INSTANTIATE_TEST_SUITE_P(Algorithms, EcPoint,
-                         ::testing::Values(std::make_pair(KeyAlgorithm::kEcdsaP256, std::size_t{65}),
-                                           std::make_pair(KeyAlgorithm::kEd25519, std::size_t{32})));
+INSTANTIATE_TEST_SUITE_P(
+    Algorithms, EcPoint,
+    ::testing::Values(std::make_pair(KeyAlgorithm::kEcdsaP256, std::size_t{65}),
+                      std::make_pair(KeyAlgorithm::kEd25519, std::size_t{32})));
 
 TEST(EcPointRejects, WrongLengthsTagsAndOffCurvePoints) {
   core::Bytes p256(65, 0x11);
   p256[0] = 0x04;
-  EXPECT_EQ(ec_point_raw(KeyAlgorithm::kEcdsaP256, core::Bytes(64, 0x04)).error().code, ErrorCode::kMalformedEncoding);
-  EXPECT_EQ(ec_point_raw(KeyAlgorithm::kEcdsaP256, core::Bytes(67, 0x04)).error().code, ErrorCode::kMalformedEncoding);
+  EXPECT_EQ(ec_point_raw(KeyAlgorithm::kEcdsaP256, core::Bytes(64, 0x04)).error().code,
+            ErrorCode::kMalformedEncoding);
+  EXPECT_EQ(ec_point_raw(KeyAlgorithm::kEcdsaP256, core::Bytes(67, 0x04)).error().code,
+            ErrorCode::kMalformedEncoding);
   core::Bytes compressed(33, 0x02);
   EXPECT_FALSE(ec_point_raw(KeyAlgorithm::kEcdsaP256, compressed));
   auto wrong_tag = octet_string(core::Bytes(32, 0x09));
@@ -90,7 +93,8 @@ core::Bytes openssl_der(const core::Bytes& raw) {
 
 TEST(EcdsaRawToDer, MatchesOpenSslForHighBitsLeadingZerosAndExtremes) {
   std::vector<core::Bytes> cases;
-  auto with = [&](std::uint8_t r_fill, std::uint8_t s_fill, std::size_t r_zeros, std::size_t s_zeros) {
+  auto with = [&](std::uint8_t r_fill, std::uint8_t s_fill, std::size_t r_zeros,
+                  std::size_t s_zeros) {
     core::Bytes raw(64);
     std::fill(raw.begin(), raw.begin() + 32, r_fill);
     std::fill(raw.begin() + 32, raw.end(), s_fill);
@@ -144,8 +148,8 @@ TEST(CkrNames, StandardCodesHaveTheirNamesAndStableErrorCodes) {
 TEST(FaultClasses, SessionFaultsDropTheSessionDeviceFaultsReinitialise) {
   EXPECT_EQ(classify_fault(CKR_SESSION_HANDLE_INVALID), FaultClass::kSession);
   EXPECT_EQ(classify_fault(CKR_SESSION_CLOSED), FaultClass::kSession);
-  for (CK_RV rv : {CKR_DEVICE_ERROR, CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_USER_NOT_LOGGED_IN,
-                   CKR_CRYPTOKI_NOT_INITIALIZED}) {
+  for (CK_RV rv : {CKR_DEVICE_ERROR, CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT,
+                   CKR_USER_NOT_LOGGED_IN, CKR_CRYPTOKI_NOT_INITIALIZED}) {
     EXPECT_EQ(classify_fault(rv), FaultClass::kDevice) << ckr_name(rv);
   }
   EXPECT_EQ(classify_fault(CKR_PIN_INCORRECT), FaultClass::kNone);

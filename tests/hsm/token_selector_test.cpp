@@ -29,7 +29,8 @@ TEST(TokenSelector, PlainTextMatchesLabelOrSerial) {
 }
 
 TEST(TokenSelector, UriAttributesArePercentDecodedAndAllMustMatch) {
-  auto s = TokenSelector::parse("pkcs11:token=My%20Token;serial=42;manufacturer=SoftHSM%20project;object=ca%2dkey;id=%01%ff");
+  auto s = TokenSelector::parse(
+      "pkcs11:token=My%20Token;serial=42;manufacturer=SoftHSM%20project;object=ca%2dkey;id=%01%ff");
   ASSERT_TRUE(s) << s.error().to_string();
   EXPECT_EQ(*s->label, "My Token");
   EXPECT_EQ(*s->serial, "42");
@@ -47,9 +48,10 @@ TEST(TokenSelector, UriQueryPartIsIgnored) {
 }
 
 TEST(TokenSelector, MalformedUrisAreUriInvalid) {
-  for (const char* bad : {"pkcs11:", "pkcs11:token=a%2", "pkcs11:token=a%zz", "pkcs11:token", "pkcs11:=x",
-                          "pkcs11:token=", "pkcs11:token=a;token=b", "pkcs11:colour=red", "pkcs11:slot-id=0",
-                          "pkcs11:object=key-only", "pkcs11:token=a;;serial=1"}) {
+  for (const char* bad :
+       {"pkcs11:", "pkcs11:token=a%2", "pkcs11:token=a%zz", "pkcs11:token", "pkcs11:=x",
+        "pkcs11:token=", "pkcs11:token=a;token=b", "pkcs11:colour=red", "pkcs11:slot-id=0",
+        "pkcs11:object=key-only", "pkcs11:token=a;;serial=1"}) {
     auto s = TokenSelector::parse(bad);
     ASSERT_FALSE(s) << bad;
     EXPECT_EQ(s.error().code, ErrorCode::kUriInvalid) << bad;

@@ -25,7 +25,8 @@ constexpr const char* kSoPin = "87654321";
 constexpr const char* kUserPin = "246810";
 
 core::SecretBytes secret(std::string_view text) {
-  return core::SecretBytes(core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  return core::SecretBytes(
+      core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 
 class WrappedKeyCache : public ::testing::Test {
@@ -45,7 +46,8 @@ class WrappedKeyCache : public ::testing::Test {
   }
 
   void open(PoolOptions options) {
-    auto pool = SessionPool::open(module_, TokenSelector::by_label(kLabel), secret(kUserPin), options);
+    auto pool =
+        SessionPool::open(module_, TokenSelector::by_label(kLabel), secret(kUserPin), options);
     ASSERT_TRUE(pool) << pool.error().to_string();
     pool_ = *pool;
     auto store = WrappedKeyStore::open(pool_, kek_id_);
@@ -86,7 +88,8 @@ TEST_F(WrappedKeyCache, HitSignsWithoutUnwrappingAgain) {
   expect_signs(blob, "first");
   EXPECT_EQ(calls("C_UnwrapKey") - unwraps, 1u);
   for (int i = 0; i < 5; ++i) expect_signs(blob, "again " + std::to_string(i));
-  auto signer = store_->signer(blob);  // the same blob through a signer object shares the cache entry
+  auto signer =
+      store_->signer(blob);  // the same blob through a signer object shares the cache entry
   ASSERT_TRUE(signer);
   auto signature = (*signer)->sign_digest(core::sha256(core::to_bytes("signer")));
   ASSERT_TRUE(signature) << signature.error().to_string();
@@ -119,7 +122,8 @@ TEST_F(WrappedKeyCache, EvictionDestroysTheLeastRecentlyUsedObject) {
   EXPECT_FALSE(lease->cached_unwrapped_key(core::sha256(a)).has_value());
   auto gone = lease->session().attribute(object_a, CKA_KEY_TYPE);
   ASSERT_FALSE(gone);
-  EXPECT_NE(gone.error().message.find("CKR_OBJECT_HANDLE_INVALID"), std::string::npos) << gone.error().to_string();
+  EXPECT_NE(gone.error().message.find("CKR_OBJECT_HANDLE_INVALID"), std::string::npos)
+      << gone.error().to_string();
 }
 
 TEST_F(WrappedKeyCache, AnObjectMadeByAnotherSessionIsDestroyedWhenEvicted) {
@@ -129,7 +133,7 @@ TEST_F(WrappedKeyCache, AnObjectMadeByAnotherSessionIsDestroyedWhenEvicted) {
   open(options);
   auto a = make_blob();
   auto b = make_blob();
-  expect_signs(a, "a");  // unwrapped by the session this thread uses
+  expect_signs(a, "a");            // unwrapped by the session this thread uses
   auto holder = pool_->acquire();  // that session, busy now: b goes to the other one
   ASSERT_TRUE(holder);
   CK_OBJECT_HANDLE object_a = CK_INVALID_HANDLE;
@@ -145,7 +149,8 @@ TEST_F(WrappedKeyCache, AnObjectMadeByAnotherSessionIsDestroyedWhenEvicted) {
   EXPECT_EQ(calls("C_DestroyObject") - destroys, 1u);
   auto gone = holder->session().attribute(object_a, CKA_KEY_TYPE);
   ASSERT_FALSE(gone) << "the evicted object still exists";
-  EXPECT_NE(gone.error().message.find("CKR_OBJECT_HANDLE_INVALID"), std::string::npos) << gone.error().to_string();
+  EXPECT_NE(gone.error().message.find("CKR_OBJECT_HANDLE_INVALID"), std::string::npos)
+      << gone.error().to_string();
   EXPECT_EQ(holder->unwrapped_key_count(), 1u);
 }
 
@@ -161,7 +166,8 @@ TEST_F(WrappedKeyCache, KeyInUseByALeaseIsNotEvicted) {
   auto pinned = holder->cached_unwrapped_key(core::sha256(a));  // a thread about to sign with a
   ASSERT_TRUE(pinned.has_value());
   expect_signs(b, "b");  // another session: b is cached, a must survive while pinned
-  EXPECT_TRUE(holder->session().attribute(*pinned, CKA_KEY_TYPE)) << "a pinned object was destroyed";
+  EXPECT_TRUE(holder->session().attribute(*pinned, CKA_KEY_TYPE))
+      << "a pinned object was destroyed";
   EXPECT_EQ(holder->unwrapped_key_count(), 2u);
 }
 

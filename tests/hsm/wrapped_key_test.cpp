@@ -14,7 +14,8 @@ using core::KeyAlgorithm;
 class WrappedKeyTest : public TokenTest {
  protected:
   std::unique_ptr<WrappedKeyStore> open_store(PoolOptions options = {}) {
-    if (kek_id_.empty()) kek_id_ = expect_ok(create_kek(*module_, TokenSelector::by_label(kLabel), secret(kSoPin)));
+    if (kek_id_.empty())
+      kek_id_ = expect_ok(create_kek(*module_, TokenSelector::by_label(kLabel), secret(kSoPin)));
     pool_ = open_pool(options);
     return expect_ok(WrappedKeyStore::open(pool_, kek_id_));
   }
@@ -35,9 +36,11 @@ TEST_F(WrappedKeyTest, KekIsTrustedSensitiveNonExtractableWrapUnwrapOnly) {
   EXPECT_FALSE(expect_ok(s.bool_attribute(kek, CKA_ENCRYPT)));
   EXPECT_EQ(expect_ok(s.ulong_attribute(kek, CKA_VALUE_LEN)), 32u);
   // The SO cannot log in while this process has a user session open.
-  auto while_user_logged_in = create_kek(*module_, TokenSelector::by_label(kLabel), secret(kSoPin), "second");
+  auto while_user_logged_in =
+      create_kek(*module_, TokenSelector::by_label(kLabel), secret(kSoPin), "second");
   ASSERT_FALSE(while_user_logged_in);
-  EXPECT_NE(while_user_logged_in.error().message.find("CKR_USER_ANOTHER_ALREADY_LOGGED_IN"), std::string::npos);
+  EXPECT_NE(while_user_logged_in.error().message.find("CKR_USER_ANOTHER_ALREADY_LOGGED_IN"),
+            std::string::npos);
 }
 
 TEST_F(WrappedKeyTest, SecondKekWithTheSameLabelIsAlreadyExists) {
@@ -79,7 +82,8 @@ TEST_F(WrappedKeyTest, Ed25519KeysThatTheTokenCannotWrapAreUnsupportedAndLeaveNo
   EXPECT_NE(blob.error().message.find("C_WrapKey: CKR_KEY_NOT_WRAPPABLE"), std::string::npos);
   auto lease = expect_ok(pool_->acquire());
   CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
-  auto left = expect_ok(lease.session().find_objects({{CKA_CLASS, &private_class, sizeof private_class}}, 10));
+  auto left = expect_ok(
+      lease.session().find_objects({{CKA_CLASS, &private_class, sizeof private_class}}, 10));
   EXPECT_TRUE(left.empty());
 }
 
@@ -107,7 +111,8 @@ TEST_F(WrappedKeyTest, UnwrappedKeyCacheKeepsAtMostTheConfiguredNumberPerSession
   options.max_unwrapped_keys = kBound;
   auto store = open_store(options);
   std::vector<core::Bytes> blobs;
-  for (std::size_t i = 0; i < kBound + 2; ++i) blobs.push_back(expect_ok(store->generate(KeyAlgorithm::kEcdsaP256)));
+  for (std::size_t i = 0; i < kBound + 2; ++i)
+    blobs.push_back(expect_ok(store->generate(KeyAlgorithm::kEcdsaP256)));
   auto digest = core::sha256(core::to_bytes("lru"));
   for (const auto& blob : blobs) expect_ok(store->sign_digest(blob, digest));
   {
@@ -118,7 +123,8 @@ TEST_F(WrappedKeyTest, UnwrappedKeyCacheKeepsAtMostTheConfiguredNumberPerSession
   }
   // An evicted key unwraps again and still signs.
   auto signature = expect_ok(store->sign_digest(blobs[0], digest));
-  expect_ok(core::verify_digest_signature(expect_ok(decode_wrapped_key(blobs[0])).public_key_spki, digest, signature));
+  expect_ok(core::verify_digest_signature(expect_ok(decode_wrapped_key(blobs[0])).public_key_spki,
+                                          digest, signature));
   auto lease = expect_ok(pool_->acquire());
   EXPECT_EQ(lease.unwrapped_key_count(), kBound);
 }
@@ -130,7 +136,8 @@ TEST_F(WrappedKeyTest, CorruptedOrForeignBlobsAreWrappedKeyInvalid) {
   auto expect_invalid = [&](const core::Bytes& bad, const char* what) {
     auto r = store->sign_digest(bad, digest);
     ASSERT_FALSE(r) << what;
-    EXPECT_EQ(r.error().code, ErrorCode::kWrappedKeyInvalid) << what << ": " << r.error().to_string();
+    EXPECT_EQ(r.error().code, ErrorCode::kWrappedKeyInvalid)
+        << what << ": " << r.error().to_string();
   };
   core::Bytes flipped = blob;
   flipped.back() ^= 0x01;  // inside the RFC 5649 ciphertext: the integrity check fails
@@ -158,7 +165,8 @@ TEST_F(WrappedKeyTest, CorruptedOrForeignBlobsAreWrappedKeyInvalid) {
 
 TEST(WrappedKeyCodec, EncodeDecodeRoundTripsAndFormatIsAsDocumented) {
   auto software = expect_ok(core::SoftwareSigner::generate(KeyAlgorithm::kEd25519));
-  WrappedKey key{KeyAlgorithm::kEd25519, core::Bytes{0xaa, 0xbb}, software->public_key_spki(), core::Bytes(40, 0x5c)};
+  WrappedKey key{KeyAlgorithm::kEd25519, core::Bytes{0xaa, 0xbb}, software->public_key_spki(),
+                 core::Bytes(40, 0x5c)};
   auto blob = encode_wrapped_key(key);
   ASSERT_GE(blob.size(), 9u);
   EXPECT_EQ(core::to_string(core::ByteView(blob).first(4)), "MLWK");

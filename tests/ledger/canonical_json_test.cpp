@@ -55,7 +55,8 @@ TEST(CanonicalJson, MembersSortByUtf16CodeUnitsAsInRfc8785Example) {
 
 TEST(CanonicalJson, AstralKeySortsBeforePrivateUseKeyUnlikeUtf8Order) {
   // U+E000 is EE 80 80 in UTF-8 (< F0 ...) but E000 in UTF-16 (> D800).
-  EXPECT_EQ(canonical(R"({"\ue000":1,"\ud800\udc00":2})"), "{\"\xf0\x90\x80\x80\":2,\"\xee\x80\x80\":1}");
+  EXPECT_EQ(canonical(R"({"\ue000":1,"\ud800\udc00":2})"),
+            "{\"\xf0\x90\x80\x80\":2,\"\xee\x80\x80\":1}");
 }
 
 // Reference for the order: convert to UTF-16 and compare code units.
@@ -95,8 +96,8 @@ std::string to_utf8(const std::u32string& code_points) {
 }
 
 TEST(CanonicalJson, MemberOrderMatchesUtf16OrderForRandomNames) {
-  const std::u32string alphabet = {U'a', U'z', 0x7F, 0xE9, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFF,
-                                   0x10000, 0x1F600, 0x1F601, 0x10FFFF, 0x20000};
+  const std::u32string alphabet = {U'a',   U'z',   0x7F,    0xE9,    0x7FF,   0x800,    0xD7FF,
+                                   0xE000, 0xFFFF, 0x10000, 0x1F600, 0x1F601, 0x10FFFF, 0x20000};
   std::mt19937 random(7);
   for (int round = 0; round < 200; ++round) {
     std::vector<std::u32string> names;
@@ -114,7 +115,8 @@ TEST(CanonicalJson, MemberOrderMatchesUtf16OrderForRandomNames) {
     std::string expected = "{";
     for (const auto& name : names) {
       if (expected.size() > 1) expected += ',';
-      expected += "\"" + to_utf8(name) + "\":" + std::to_string(object.at(to_utf8(name)).as_int64());
+      expected +=
+          "\"" + to_utf8(name) + "\":" + std::to_string(object.at(to_utf8(name)).as_int64());
     }
     expected += "}";
     ASSERT_EQ(canonicalize(object), expected);
@@ -123,7 +125,8 @@ TEST(CanonicalJson, MemberOrderMatchesUtf16OrderForRandomNames) {
 
 TEST(CanonicalJson, StringsEscapeOnlyQuoteBackslashAndControls) {
   EXPECT_EQ(canonical(R"(["\u0000\u0001\b\t\n\u000b\f\r\u001F", "\"\\\/", "\u007f\u00e9\u2028"])"),
-            "[\"\\u0000\\u0001\\b\\t\\n\\u000b\\f\\r\\u001f\",\"\\\"\\\\/\",\"\x7f\xc3\xa9\xe2\x80\xa8\"]");
+            "[\"\\u0000\\u0001\\b\\t\\n\\u000b\\f\\r\\u001f\",\"\\\"\\\\/"
+            "\",\"\x7f\xc3\xa9\xe2\x80\xa8\"]");
 }
 
 TEST(CanonicalJson, IntegersAreWrittenInPlainDecimalUpToTwoToThe53MinusOne) {
@@ -132,15 +135,16 @@ TEST(CanonicalJson, IntegersAreWrittenInPlainDecimalUpToTwoToThe53MinusOne) {
 }
 
 TEST(CanonicalJson, NumbersOutsideTheSchemaAreRejected) {
-  for (std::string_view text : {"9007199254740992", "-9007199254740992", "18446744073709551616", "-0", "01",
-                                "-01", "1.0", "1e3", "1E3", "0.5", "-", "+1", ".5", "1.", "[1,]", "NaN",
-                                "Infinity"}) {
+  for (std::string_view text :
+       {"9007199254740992", "-9007199254740992", "18446744073709551616", "-0", "01", "-01", "1.0",
+        "1e3", "1E3", "0.5", "-", "+1", ".5", "1.", "[1,]", "NaN", "Infinity"}) {
     expect_rejected(text);
   }
 }
 
 TEST(CanonicalJson, BooleansAndNullAreNotInTheSchema) {
-  for (std::string_view text : {"true", "false", "null", R"({"a":true})", "[null]"}) expect_rejected(text);
+  for (std::string_view text : {"true", "false", "null", R"({"a":true})", "[null]"})
+    expect_rejected(text);
 }
 
 TEST(CanonicalJson, DuplicateMemberNamesAreRejectedEvenWhenSpelledDifferently) {
@@ -165,16 +169,19 @@ TEST(CanonicalJson, InvalidUtf8AndLoneSurrogatesAreRejected) {
            "\"\xf5\x80\x80\x80\"",  // invalid lead byte
            "\"\xc3\"",              // truncated
            "\"\x80\"",              // stray continuation byte
-           R"("\ud800")", R"("\udc00")", R"("\ud800\u0041")", R"("\ud800x")",
+           R"("\ud800")",
+           R"("\udc00")",
+           R"("\ud800\u0041")",
+           R"("\ud800x")",
        }) {
     expect_rejected(text);
   }
 }
 
 TEST(CanonicalJson, SyntaxErrorsAreRejected) {
-  for (std::string_view text : {"", " ", "{", "}", "[1 2]", R"({"a" 1})", R"({"a":1,})", R"({a:1})",
-                                R"("unterminated)", "\"raw\ncontrol\"", R"("\x")", R"("\u12")", "[] []",
-                                R"({"a":1} x)", "'single'"}) {
+  for (std::string_view text :
+       {"", " ", "{", "}", "[1 2]", R"({"a" 1})", R"({"a":1,})", R"({a:1})", R"("unterminated)",
+        "\"raw\ncontrol\"", R"("\x")", R"("\u12")", "[] []", R"({"a":1} x)", "'single'"}) {
     expect_rejected(text);
   }
 }
@@ -188,11 +195,12 @@ TEST(CanonicalJson, TextsOverTheSizeLimitAreRejected) {
 }
 
 TEST(CanonicalJson, SchemaCheckRejectsValuesBuiltOutsideTheSchema) {
-  EXPECT_TRUE(check_restricted_schema(json::value(json::object{{"a", 1}, {"b", json::array{"x"}}})).ok());
-  for (const json::value& bad : {json::value(true), json::value(nullptr), json::value(1.5),
-                                 json::value(kMaxJsonInteger + 1), json::value(std::uint64_t{1} << 60),
-                                 json::value(json::array{json::value(false)}),
-                                 json::value(json::string("\xff"))}) {
+  EXPECT_TRUE(
+      check_restricted_schema(json::value(json::object{{"a", 1}, {"b", json::array{"x"}}})).ok());
+  for (const json::value& bad :
+       {json::value(true), json::value(nullptr), json::value(1.5), json::value(kMaxJsonInteger + 1),
+        json::value(std::uint64_t{1} << 60), json::value(json::array{json::value(false)}),
+        json::value(json::string("\xff"))}) {
     auto result = check_restricted_schema(bad);
     ASSERT_FALSE(result.ok()) << json::serialize(bad);
     EXPECT_EQ(result.error().code, ErrorCode::kMalformedEncoding);

@@ -40,14 +40,17 @@ constexpr int kInFlight = 64;  // concurrent submissions per wave in the writer
   for (std::uint64_t wave = 0;; ++wave) {
     std::vector<std::future<core::Result<Receipt>>> futures;
     for (int i = 0; i < kInFlight; ++i) {
-      std::string key = "r" + std::to_string(round) + "w" + std::to_string(wave) + "i" + std::to_string(i);
+      std::string key =
+          "r" + std::to_string(round) + "w" + std::to_string(wave) + "i" + std::to_string(i);
       futures.push_back(orderer->submit(testing::kv_put(key, std::string(200, 'v'))));
     }
     for (auto& f : futures) {
       auto receipt = f.get();
       if (!receipt) _exit(12);
       std::string line = core::hex_encode(receipt->tx_id) + "\n";
-      if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fsync(fd) != 0) _exit(13);
+      if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+          ::fsync(fd) != 0)
+        _exit(13);
     }
   }
 }
@@ -87,7 +90,8 @@ TEST(CrashSafety, EveryAcknowledgedTransactionSurvivesSigkillAndVerifies) {
     ASSERT_EQ(kill(child, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(waitpid(child, &status, 0), child);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the writer ended by itself with status " << WEXITSTATUS(status);
+    ASSERT_TRUE(WIFSIGNALED(status))
+        << "the writer ended by itself with status " << WEXITSTATUS(status);
 
     auto ledger = Ledger::open(ledger_dir);
     ASSERT_TRUE(ledger) << ledger.error().to_string();
@@ -97,7 +101,8 @@ TEST(CrashSafety, EveryAcknowledgedTransactionSurvivesSigkillAndVerifies) {
       auto bytes = core::hex_decode(hex);
       std::copy(bytes->begin(), bytes->end(), id.begin());
       auto found = (*ledger)->find(id);
-      ASSERT_TRUE(found && *found) << "round " << round << ": acknowledged " << hex << " is missing";
+      ASSERT_TRUE(found && *found)
+          << "round " << round << ": acknowledged " << hex << " is missing";
     }
     checked = acks.size();
     KeyValueContract contract;

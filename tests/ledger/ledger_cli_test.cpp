@@ -65,19 +65,24 @@ class LedgerCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ::setenv("MEDLEDGER_USER_PIN", kUserPin, 1);
-    ::setenv("MEDLEDGER_PKCS11_MODULE", medledger::testing::SoftHsmDirectory::module_path().c_str(), 1);
+    ::setenv("MEDLEDGER_PKCS11_MODULE", medledger::testing::SoftHsmDirectory::module_path().c_str(),
+             1);
     hsm_.init_token_with_softhsm_util(kTokenLabel, kSoPin, kUserPin);
-    auto key = cli(std::string("key generate --token ") + kTokenLabel + " --label " + kProposerLabel);
+    auto key =
+        cli(std::string("key generate --token ") + kTokenLabel + " --label " + kProposerLabel);
     ASSERT_EQ(key.exit_code, 0) << key.all;
     path_ = (tmp_.path() / "ledger").string();
   }
 
   CommandRun cli(const std::string& args) {
-    CommandRun run = run_command(std::string(MEDLEDGER_CLI) + " " + args, tmp_.path() / "stderr.txt");
+    CommandRun run =
+        run_command(std::string(MEDLEDGER_CLI) + " " + args, tmp_.path() / "stderr.txt");
     all_output_ += run.all;
     return run;
   }
-  std::string token_proposer() const { return std::string(" --token ") + kTokenLabel + " --proposer-key " + kProposerLabel; }
+  std::string token_proposer() const {
+    return std::string(" --token ") + kTokenLabel + " --proposer-key " + kProposerLabel;
+  }
   CommandRun init() { return cli("ledger init --contract kv --path " + path_ + token_proposer()); }
   CommandRun append(const std::string& wire, const std::string& name) {
     auto file = tmp_.path() / name;
@@ -129,7 +134,8 @@ TEST_F(LedgerCliTest, TokenProposerLedgerAppendsRefusesReplayAndBadInputAndVerif
   json::value tip = parse_output(shown);
   ASSERT_TRUE(tip.is_object());
   EXPECT_EQ(tip.at("height"), 1);
-  EXPECT_EQ(tip.at("genesis").at("proposers").at(0).at("spki"), init_json.at("proposer").at("spki"));
+  EXPECT_EQ(tip.at("genesis").at("proposers").at(0).at("spki"),
+            init_json.at("proposer").at("spki"));
 
   auto block = cli("ledger show --path " + path_ + " --block 1");
   ASSERT_EQ(block.exit_code, 0) << block.all;
@@ -142,7 +148,14 @@ TEST_F(LedgerCliTest, TokenProposerLedgerAppendsRefusesReplayAndBadInputAndVerif
   json::value export_json = parse_output(exported);
   ASSERT_TRUE(export_json.is_object());
   ASSERT_EQ(export_json.at("blocks").as_array().size(), 2u);
-  EXPECT_EQ(export_json.at("blocks").at(1).at("transactions").at(0).at("transaction").at("body").at("key"), "patient-17");
+  EXPECT_EQ(export_json.at("blocks")
+                .at(1)
+                .at("transactions")
+                .at(0)
+                .at("transaction")
+                .at("body")
+                .at("key"),
+            "patient-17");
 
   auto missing = cli("ledger show --path " + path_ + " --block 7");
   EXPECT_EQ(missing.exit_code, exit_code_for(ErrorCode::kLedgerNotFound)) << missing.all;
@@ -186,15 +199,17 @@ TEST_F(LedgerCliTest, ProposerMustBeChosenAndListedInGenesisSoftwareKeyOnlyOnReq
   EXPECT_EQ(no_proposer.exit_code, exit_code_for(ErrorCode::kInvalidArgument)) << no_proposer.all;
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(path_) / "lmdb"));
 
-  auto no_key = cli("ledger init --path " + path_ + " --token " + kTokenLabel + " --proposer-key nobody");
+  auto no_key =
+      cli("ledger init --path " + path_ + " --token " + kTokenLabel + " --proposer-key nobody");
   EXPECT_EQ(no_key.exit_code, exit_code_for(ErrorCode::kKeyNotFound)) << no_key.all;
 
   ASSERT_EQ(init().exit_code, 0);
-  ASSERT_EQ(cli(std::string("key generate --token ") + kTokenLabel + " --label other").exit_code, 0);
+  ASSERT_EQ(cli(std::string("key generate --token ") + kTokenLabel + " --label other").exit_code,
+            0);
   auto file = tmp_.path() / "tx.json";
   write_file(file, kv_put("k", "v"));
-  auto other = cli("ledger append --path " + path_ + " --tx " + file.string() + " --token " + kTokenLabel +
-                   " --proposer-key other");
+  auto other = cli("ledger append --path " + path_ + " --tx " + file.string() + " --token " +
+                   kTokenLabel + " --proposer-key other");
   EXPECT_EQ(other.exit_code, exit_code_for(ErrorCode::kInvalidArgument)) << other.all;
   EXPECT_NE(other.all.find("genesis"), std::string::npos) << other.all;
 
@@ -205,7 +220,8 @@ TEST_F(LedgerCliTest, ProposerMustBeChosenAndListedInGenesisSoftwareKeyOnlyOnReq
   struct stat st {};
   ASSERT_EQ(::stat((std::filesystem::path(trial) / "proposer-key.pem").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  auto trial_append = cli("ledger append --path " + trial + " --tx " + file.string() + " --software-proposer");
+  auto trial_append =
+      cli("ledger append --path " + trial + " --tx " + file.string() + " --software-proposer");
   EXPECT_EQ(trial_append.exit_code, 0) << trial_append.all;
   EXPECT_EQ(cli("ledger verify --path " + trial).exit_code, 0);
 }
@@ -215,10 +231,13 @@ TEST_F(LedgerCliTest, ProposerMustBeChosenAndListedInGenesisSoftwareKeyOnlyOnReq
 // replays with the same rules and stays clean.
 TEST_F(LedgerCliTest, DefaultContractIsMedicalRecordsFixedInGenesis) {
   auto ca = tmp_.path() / "ca";
-  ASSERT_EQ(cli("ca init --ca-dir " + ca.string() + " --token " + kTokenLabel + " --hospital hospital-a").exit_code, 0)
+  ASSERT_EQ(
+      cli("ca init --ca-dir " + ca.string() + " --token " + kTokenLabel + " --hospital hospital-a")
+          .exit_code,
+      0)
       << all_output_;
-  auto created = cli("ledger init --path " + path_ + " --hospital hospital-a --ca-cert " + (ca / "ca.pem").string() +
-                     token_proposer());
+  auto created = cli("ledger init --path " + path_ + " --hospital hospital-a --ca-cert " +
+                     (ca / "ca.pem").string() + token_proposer());
   ASSERT_EQ(created.exit_code, 0) << created.all;
   auto shown = parse_output(cli("ledger show --path " + path_));
   EXPECT_EQ(shown.at("genesis").at("contract"), "medical-records/1");
@@ -230,8 +249,8 @@ TEST_F(LedgerCliTest, DefaultContractIsMedicalRecordsFixedInGenesis) {
   auto verified = cli("ledger verify --path " + path_);
   EXPECT_EQ(verified.exit_code, 0) << verified.all;
 
-  auto unknown = cli("ledger init --path " + (tmp_.path() / "other").string() + " --contract nosuch" +
-                     token_proposer());
+  auto unknown = cli("ledger init --path " + (tmp_.path() / "other").string() +
+                     " --contract nosuch" + token_proposer());
   EXPECT_EQ(unknown.exit_code, exit_code_for(ErrorCode::kInvalidArgument)) << unknown.all;
 }
 

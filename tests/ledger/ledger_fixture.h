@@ -58,10 +58,11 @@ struct TestLedger {
     signer = std::move(*made);
     GenesisConfig config;
     config.consortium = "test-consortium";
-    config.hospitals = {{"hospital-a", {"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}}};
+    config.hospitals = {
+        {"hospital-a", {"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}}};
     config.proposers = {signer.get()};
-    auto created = Ledger::create(dir.path() / "ledger", make_genesis_document(config), contract, *signer,
-                                  kTestTimeMs, options);
+    auto created = Ledger::create(dir.path() / "ledger", make_genesis_document(config), contract,
+                                  *signer, kTestTimeMs, options);
     if (!created) {
       ADD_FAILURE() << created.error().to_string();
       std::abort();

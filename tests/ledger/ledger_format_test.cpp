@@ -60,7 +60,8 @@ TEST(LedgerFormat, OpenRefusesAnotherFormatVersionWithLedgerCorrupt) {
   KeyValueContract contract;
   GenesisConfig config{"format-test", {}, 1, {signer->get()}};
   {
-    auto created = Ledger::create(dir.path(), make_genesis_document(config), contract, **signer, kTestTimeMs);
+    auto created =
+        Ledger::create(dir.path(), make_genesis_document(config), contract, **signer, kTestTimeMs);
     ASSERT_TRUE(created.ok()) << created.error().to_string();
   }
   ASSERT_TRUE(Ledger::open(dir.path()).ok());
@@ -69,13 +70,15 @@ TEST(LedgerFormat, OpenRefusesAnotherFormatVersionWithLedgerCorrupt) {
     ASSERT_TRUE(store.ok());
     const std::string name = "format";
     core::ByteView key(reinterpret_cast<const std::uint8_t*>(name.data()), name.size());
-    auto written = (*store)->write([&](WriteTxn& txn) { return txn.put(Table::kMeta, key, u64_key(1)); });
+    auto written =
+        (*store)->write([&](WriteTxn& txn) { return txn.put(Table::kMeta, key, u64_key(1)); });
     ASSERT_TRUE(written.ok());
   }
   auto reopened = Ledger::open(dir.path());
   ASSERT_FALSE(reopened.ok());
   EXPECT_EQ(reopened.error().code, core::ErrorCode::kLedgerCorrupt);
-  EXPECT_NE(reopened.error().message.find("format 1"), std::string::npos) << reopened.error().message;
+  EXPECT_NE(reopened.error().message.find("format 1"), std::string::npos)
+      << reopened.error().message;
 }
 
 }  // namespace

@@ -9,8 +9,8 @@
 namespace medledger::ledger {
 namespace {
 
-using testing::TestLedger;
 using testing::kv_put;
+using testing::TestLedger;
 
 std::optional<std::string> kv_value(const Ledger& ledger, const std::string& key) {
   auto txn = ledger.store().read();
@@ -49,7 +49,8 @@ TEST(Ledger, CreatingTwiceInOneDirectoryIsAlreadyExists) {
   GenesisConfig config;
   config.consortium = "again";
   config.proposers = {t.signer.get()};
-  auto again = Ledger::create(t.dir.path() / "ledger", make_genesis_document(config), contract, *t.signer, 1);
+  auto again = Ledger::create(t.dir.path() / "ledger", make_genesis_document(config), contract,
+                              *t.signer, 1);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, core::ErrorCode::kAlreadyExists);
 }
@@ -171,8 +172,8 @@ TEST(Ledger, MerkleRootAndProofsMatchTheStoredLog) {
   auto b2 = t.ledger->block(2);
   auto consistency = t.ledger->consistency_proof(b2->header.log_size, size);
   ASSERT_TRUE(consistency);
-  EXPECT_TRUE(verify_consistency(b2->header.log_size, size, b2->header.merkle_root, tip->block.header.merkle_root,
-                                 *consistency));
+  EXPECT_TRUE(verify_consistency(b2->header.log_size, size, b2->header.merkle_root,
+                                 tip->block.header.merkle_root, *consistency));
 }
 
 TEST(Ledger, ScanLogVisitsTheStoredEntriesInOrderAndStopsWhenAskedOrAtTheEnd) {
@@ -183,32 +184,36 @@ TEST(Ledger, ScanLogVisitsTheStoredEntriesInOrderAndStopsWhenAskedOrAtTheEnd) {
   const std::uint64_t size = t.ledger->tip()->block.header.log_size;
   ASSERT_EQ(size, 7u);  // genesis + 6
   std::vector<std::uint64_t> seen;
-  ASSERT_TRUE(t.ledger->scan_log(2, 5, [&](std::uint64_t sequence, std::uint16_t result, std::string_view wire) {
-    auto stored = t.ledger->transaction(sequence);
-    EXPECT_TRUE(stored);
-    EXPECT_EQ(wire, stored->wire);
-    EXPECT_EQ(result, stored->result);
-    seen.push_back(sequence);
-    return true;
-  }));
+  ASSERT_TRUE(t.ledger->scan_log(
+      2, 5, [&](std::uint64_t sequence, std::uint16_t result, std::string_view wire) {
+        auto stored = t.ledger->transaction(sequence);
+        EXPECT_TRUE(stored);
+        EXPECT_EQ(wire, stored->wire);
+        EXPECT_EQ(result, stored->result);
+        seen.push_back(sequence);
+        return true;
+      }));
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{2, 3, 4}));
   seen.clear();
-  ASSERT_TRUE(t.ledger->scan_log(0, size, [&](std::uint64_t sequence, std::uint16_t, std::string_view) {
-    seen.push_back(sequence);
-    return sequence < 1;  // stop after the second entry
-  }));
+  ASSERT_TRUE(
+      t.ledger->scan_log(0, size, [&](std::uint64_t sequence, std::uint16_t, std::string_view) {
+        seen.push_back(sequence);
+        return sequence < 1;  // stop after the second entry
+      }));
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{0, 1}));
   seen.clear();
-  ASSERT_TRUE(t.ledger->scan_log(5, size + 10, [&](std::uint64_t sequence, std::uint16_t, std::string_view) {
-    seen.push_back(sequence);
-    return true;
-  }));
+  ASSERT_TRUE(t.ledger->scan_log(5, size + 10,
+                                 [&](std::uint64_t sequence, std::uint16_t, std::string_view) {
+                                   seen.push_back(sequence);
+                                   return true;
+                                 }));
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{5, 6}));  // the log ends at 7
   seen.clear();
-  ASSERT_TRUE(t.ledger->scan_log(4, 4, [&](std::uint64_t sequence, std::uint16_t, std::string_view) {
-    seen.push_back(sequence);
-    return true;
-  }));
+  ASSERT_TRUE(
+      t.ledger->scan_log(4, 4, [&](std::uint64_t sequence, std::uint16_t, std::string_view) {
+        seen.push_back(sequence);
+        return true;
+      }));
   EXPECT_TRUE(seen.empty());
 }
 

@@ -72,7 +72,8 @@ MerkleHash ref_mth(const std::vector<Bytes>& d, std::size_t begin, std::size_t e
   return core::sha256(input);
 }
 
-std::vector<MerkleHash> ref_path(std::size_t m, const std::vector<Bytes>& d, std::size_t begin, std::size_t end) {
+std::vector<MerkleHash> ref_path(std::size_t m, const std::vector<Bytes>& d, std::size_t begin,
+                                 std::size_t end) {
   const std::size_t n = end - begin;
   if (n == 1) return {};
   const std::size_t k = ref_split(n);
@@ -87,8 +88,8 @@ std::vector<MerkleHash> ref_path(std::size_t m, const std::vector<Bytes>& d, std
   return out;
 }
 
-std::vector<MerkleHash> ref_subproof(std::size_t m, const std::vector<Bytes>& d, std::size_t begin, std::size_t end,
-                                     bool b) {
+std::vector<MerkleHash> ref_subproof(std::size_t m, const std::vector<Bytes>& d, std::size_t begin,
+                                     std::size_t end, bool b) {
   const std::size_t n = end - begin;
   if (m == n) {
     if (b) return {};
@@ -112,7 +113,8 @@ TEST(MerkleKnownAnswers, EmptyTreeRootIsSha256OfNothing) {
   MemoryMerkleTree tree;
   auto root = root_at(tree, 0);
   ASSERT_TRUE(root.ok());
-  EXPECT_EQ(core::hex_encode(*root), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(core::hex_encode(*root),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 TEST(MerkleKnownAnswers, RootsOfTheRfc6962ReferenceTreeForSizes1To8) {
@@ -142,16 +144,19 @@ TEST(MerkleKnownAnswers, InclusionProofsOfTheRfc6962ReferenceTree) {
   };
   const std::vector<Case> cases = {
       {0, 1, {}},
-      {0, 8, hashes_from_hex({"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-                              "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                              "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"})},
-      {5, 8, hashes_from_hex({"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-                              "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-                              "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"})},
+      {0, 8,
+       hashes_from_hex({"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"})},
+      {5, 8,
+       hashes_from_hex({"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"})},
       {2, 3, hashes_from_hex({"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"})},
-      {1, 5, hashes_from_hex({"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-                              "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                              "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"})},
+      {1, 5,
+       hashes_from_hex({"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+                        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                        "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"})},
   };
   const auto leaves = reference_leaves();
   const MemoryMerkleTree tree = tree_of(leaves, leaves.size());
@@ -171,14 +176,17 @@ TEST(MerkleKnownAnswers, ConsistencyProofsOfTheRfc6962ReferenceTree) {
   };
   const std::vector<Case> cases = {
       {1, 1, {}},
-      {1, 8, hashes_from_hex({"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-                              "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                              "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"})},
-      {6, 8, hashes_from_hex({"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-                              "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-                              "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"})},
-      {2, 5, hashes_from_hex({"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                              "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"})},
+      {1, 8,
+       hashes_from_hex({"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"})},
+      {6, 8,
+       hashes_from_hex({"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+                        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"})},
+      {2, 5,
+       hashes_from_hex({"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                        "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"})},
   };
   const auto leaves = reference_leaves();
   const MemoryMerkleTree tree = tree_of(leaves, leaves.size());
@@ -197,7 +205,8 @@ constexpr std::size_t kExhaustiveSize = 70;
 
 std::vector<Bytes> numbered_leaves(std::size_t count) {
   std::vector<Bytes> leaves;
-  for (std::size_t i = 0; i < count; ++i) leaves.push_back(core::to_bytes("leaf " + std::to_string(i)));
+  for (std::size_t i = 0; i < count; ++i)
+    leaves.push_back(core::to_bytes("leaf " + std::to_string(i)));
   return leaves;
 }
 
@@ -243,10 +252,11 @@ TEST(MerkleReference, AppendWritesTheLeafAndEveryNewlyCompletedAncestor) {
 TEST(MerkleReadBounds, ProofsAndRootsReadLogarithmicallyManyNodes) {
   constexpr std::size_t kSize = 3000;
   MemoryMerkleTree tree;
-  for (std::size_t i = 0; i < kSize; ++i) tree.append(merkle_leaf_hash(core::to_bytes(std::to_string(i))));
+  for (std::size_t i = 0; i < kSize; ++i)
+    tree.append(merkle_leaf_hash(core::to_bytes(std::to_string(i))));
   for (std::uint64_t n = 1; n <= kSize; n += 7) {
-    const std::uint64_t bound =
-        static_cast<std::uint64_t>(std::bit_width(n - 1)) + static_cast<std::uint64_t>(std::popcount(n));
+    const std::uint64_t bound = static_cast<std::uint64_t>(std::bit_width(n - 1)) +
+                                static_cast<std::uint64_t>(std::popcount(n));
     tree.reset_reads();
     ASSERT_TRUE(root_at(tree, n).ok());
     EXPECT_LE(tree.reads(), static_cast<std::uint64_t>(std::popcount(n)));
@@ -278,7 +288,8 @@ class SyntheticReader final : public MerkleNodeReader {
 TEST(MerkleReadBounds, ProofsAtTenMillionLeavesReadAtMostFortyEightNodes) {
   constexpr std::uint64_t kLeaves = 10'000'000;
   SyntheticReader reader(kLeaves);
-  for (std::uint64_t n : {kLeaves, kLeaves - 1, std::uint64_t{8'388'607}, std::uint64_t{8'388'609}}) {
+  for (std::uint64_t n :
+       {kLeaves, kLeaves - 1, std::uint64_t{8'388'607}, std::uint64_t{8'388'609}}) {
     for (std::uint64_t i : {std::uint64_t{0}, n / 3, n / 2, n - 2, n - 1}) {
       reader.reads_ = 0;
       ASSERT_TRUE(inclusion_proof(reader, i, n).ok());

@@ -12,8 +12,8 @@
 namespace medledger::ledger {
 namespace {
 
-using testing::TestLedger;
 using testing::kv_put;
+using testing::TestLedger;
 
 TEST(SoloOrderer, ReceiptsVerifyAgainstTheSignedCheckpoint) {
   TestLedger t;
@@ -59,12 +59,14 @@ class HeldContract final : public Contract {
  public:
   explicit HeldContract(Contract& inner) : inner_(inner) {}
   std::string_view name() const override { return inner_.name(); }
-  core::Result<void> validate(const Transaction& tx, const StateView& state, const BlockContext& ctx) override {
+  core::Result<void> validate(const Transaction& tx, const StateView& state,
+                              const BlockContext& ctx) override {
     entered_.set_value();
     release_.get_future().wait();
     return inner_.validate(tx, state, ctx);
   }
-  core::Result<void> apply(const Transaction& tx, StateWriter& state, const BlockContext& ctx) override {
+  core::Result<void> apply(const Transaction& tx, StateWriter& state,
+                           const BlockContext& ctx) override {
     return inner_.apply(tx, state, ctx);
   }
   std::future<void> entered() { return entered_.get_future(); }
@@ -91,7 +93,8 @@ TEST(SoloOrderer, CommitInProgressForTellsHowLongTheWriterIsOnItsBlockAndNothing
   held.release();
   ASSERT_TRUE(receipt.get());
   // The writer tells the commit, then clears its mark: give it a moment.
-  for (int i = 0; i < 200 && orderer->commit_in_progress_for(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 200 && orderer->commit_in_progress_for(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_FALSE(orderer->commit_in_progress_for());  // the block is done
 }
 
@@ -148,7 +151,10 @@ TEST(SoloOrderer, BadTransactionsFailAtSubmitAndNothingIsStored) {
   EXPECT_EQ(orderer->submit("{\"type\":").get().error().code, core::ErrorCode::kTxMalformed);
   EXPECT_EQ(orderer->submit(" " + wire).get().error().code, core::ErrorCode::kTxNotCanonical);
   EXPECT_EQ(orderer->submit(unknown).get().error().code, core::ErrorCode::kTxUnknownType);
-  EXPECT_EQ(orderer->submit(kv_put("big", std::string(kDefaultMaxTransactionBytes, 'x'))).get().error().code,
+  EXPECT_EQ(orderer->submit(kv_put("big", std::string(kDefaultMaxTransactionBytes, 'x')))
+                .get()
+                .error()
+                .code,
             core::ErrorCode::kTxTooLarge);
   orderer->stop();
   EXPECT_EQ(t.ledger->tip()->block.header.height, 0u);
@@ -200,11 +206,13 @@ TEST(SoloOrderer, StopDrainsTheQueueThenRefuses) {
   options.batch_delay = std::chrono::milliseconds(1000);
   auto orderer = SoloOrderer::start(*t.ledger, t.contract, *t.signer, options);
   std::vector<std::future<core::Result<Receipt>>> futures;
-  for (int i = 0; i < 10; ++i) futures.push_back(orderer->submit(kv_put("k" + std::to_string(i), "v")));
+  for (int i = 0; i < 10; ++i)
+    futures.push_back(orderer->submit(kv_put("k" + std::to_string(i), "v")));
   orderer->stop();
   for (auto& f : futures) EXPECT_TRUE(f.get());
   EXPECT_EQ(t.ledger->tip()->block.header.log_size, 11u);
-  EXPECT_EQ(orderer->submit(kv_put("late", "v")).get().error().code, core::ErrorCode::kOrderingStopped);
+  EXPECT_EQ(orderer->submit(kv_put("late", "v")).get().error().code,
+            core::ErrorCode::kOrderingStopped);
 }
 
 TEST(SoloOrderer, BatchesAreCutByCount) {
@@ -214,7 +222,8 @@ TEST(SoloOrderer, BatchesAreCutByCount) {
   options.batch_delay = std::chrono::milliseconds(1000);
   auto orderer = SoloOrderer::start(*t.ledger, t.contract, *t.signer, options);
   std::vector<std::future<core::Result<Receipt>>> futures;
-  for (int i = 0; i < 8; ++i) futures.push_back(orderer->submit(kv_put("k" + std::to_string(i), "v")));
+  for (int i = 0; i < 8; ++i)
+    futures.push_back(orderer->submit(kv_put("k" + std::to_string(i), "v")));
   for (auto& f : futures) {
     auto r = f.get();
     ASSERT_TRUE(r);
@@ -241,8 +250,10 @@ TEST(Checkpoint, NoteRoundTripsAndVerifies) {
   changed[changed.find("12345")] = '2';
   auto tampered = parse_checkpoint(changed);
   ASSERT_TRUE(tampered);
-  EXPECT_EQ(verify_checkpoint(*tampered, (*signer)->public_key_spki()).error().code, core::ErrorCode::kSignatureInvalid);
-  EXPECT_EQ(parse_checkpoint("medledger/test\n12\n").error().code, core::ErrorCode::kMalformedEncoding);
+  EXPECT_EQ(verify_checkpoint(*tampered, (*signer)->public_key_spki()).error().code,
+            core::ErrorCode::kSignatureInvalid);
+  EXPECT_EQ(parse_checkpoint("medledger/test\n12\n").error().code,
+            core::ErrorCode::kMalformedEncoding);
   EXPECT_EQ(parse_checkpoint(note + "extra\n").error().code, core::ErrorCode::kMalformedEncoding);
 }
 
@@ -251,7 +262,8 @@ TEST(Checkpoint, ConsistencyProofsBetweenCheckpointsVerify) {
   auto orderer = SoloOrderer::start(*t.ledger, t.contract, *t.signer);
   auto first = orderer->submit(kv_put("a", "1")).get();
   ASSERT_TRUE(first);
-  for (int i = 0; i < 13; ++i) ASSERT_TRUE(orderer->submit(kv_put("b" + std::to_string(i), "2")).get());
+  for (int i = 0; i < 13; ++i)
+    ASSERT_TRUE(orderer->submit(kv_put("b" + std::to_string(i), "2")).get());
   auto last = orderer->submit(kv_put("c", "3")).get();
   ASSERT_TRUE(last);
   const Checkpoint& old_cp = first->checkpoint.checkpoint;

@@ -26,8 +26,8 @@ class RecordsAccess : public RecordsLedgerTest {
 
   std::uint16_t read(const Identity& doctor, const Identity& node, const std::string& record,
                      std::optional<std::uint64_t> version = {}) {
-    return signed_submit(std::string(kTxRecordRead), make_record_read_body({record, version, "treatment"}),
-                         {&doctor, &node});
+    return signed_submit(std::string(kTxRecordRead),
+                         make_record_read_body({record, version, "treatment"}), {&doctor, &node});
   }
   std::uint16_t grant(AccessGrantBody body, const std::vector<const Identity*>& signers) {
     return signed_submit(std::string(kTxAccessGrant), make_access_grant_body(body), signers);
@@ -81,9 +81,11 @@ TEST_F(RecordsAccess, ReadOfAnUnknownRecordOrVersionIsRejected) {
 }
 
 TEST_F(RecordsAccess, ReadNeedsTheDoctorAndANodeOfTheDoctorsHospital) {
-  EXPECT_CODE(signed_submit(std::string(kTxRecordRead), make_record_read_body({"rec-1", {}, "x"}), {&node_a}),
+  EXPECT_CODE(signed_submit(std::string(kTxRecordRead), make_record_read_body({"rec-1", {}, "x"}),
+                            {&node_a}),
               kDoctorSignatureMissing);
-  EXPECT_CODE(signed_submit(std::string(kTxRecordRead), make_record_read_body({"rec-1", {}, "x"}), {&doctor_a}),
+  EXPECT_CODE(signed_submit(std::string(kTxRecordRead), make_record_read_body({"rec-1", {}, "x"}),
+                            {&doctor_a}),
               kNodeSignatureMissing);
   EXPECT_CODE(read(doctor_a, node_b, "rec-1"), kNodeHospitalMismatch);
   EXPECT_CODE(signed_submit(std::string(kTxRecordRead), make_record_read_body({"rec-1", {}, "x"}),
@@ -117,7 +119,8 @@ TEST_F(RecordsAccess, ScopedGrantCoversOnlyTheListedRecords) {
 
 TEST_F(RecordsAccess, GrantIsStoredWithItsScopeExpiryAndWrappedKeys) {
   AccessGrantBody body = grant_to("hospital-b", {"rec-1"}, now_ms + kDayMs);
-  body.wrapped_keys = {boost::json::object{{"format", "medledger-patient-key-v1"}, {"key_version", 1}}};
+  body.wrapped_keys = {
+      boost::json::object{{"format", "medledger-patient-key-v1"}, {"key_version", 1}}};
   EXPECT_ACCEPTED(grant(body, {&patient, &node_b}));  // any admitted node may endorse a grant
   auto found = find_grant(*snapshot(), "hospital-a/p-1", "hospital-b");
   ASSERT_TRUE(found && *found);
@@ -130,7 +133,8 @@ TEST_F(RecordsAccess, GrantIsStoredWithItsScopeExpiryAndWrappedKeys) {
 }
 
 TEST_F(RecordsAccess, ExpiredGrantNoLongerAllowsReading) {
-  EXPECT_ACCEPTED(grant(grant_to("hospital-b", {}, now_ms + 10 * kBlockStepMs), {&patient, &node_a}));
+  EXPECT_ACCEPTED(
+      grant(grant_to("hospital-b", {}, now_ms + 10 * kBlockStepMs), {&patient, &node_a}));
   EXPECT_ACCEPTED(read(doctor_b, node_b, "rec-1"));
   now_ms += 20 * kBlockStepMs;
   EXPECT_CODE(read(doctor_b, node_b, "rec-1"), kGrantExpired);
@@ -161,7 +165,8 @@ TEST_F(RecordsAccess, RevokedGrantStopsLaterReads) {
 
 TEST_F(RecordsAccess, RevokeRecordsTheRotatedPatientKeyVersion) {
   EXPECT_ACCEPTED(grant(grant_to("hospital-b"), {&patient, &node_a}));
-  AccessRevokeBody body{patient.principal, "hospital-b", 2, {boost::json::object{{"key_version", 2}}}};
+  AccessRevokeBody body{
+      patient.principal, "hospital-b", 2, {boost::json::object{{"key_version", 2}}}};
   EXPECT_ACCEPTED(revoke(body, {&patient, &node_a}));
   auto key = latest_patient_key(*snapshot(), "hospital-a/p-1");
   ASSERT_TRUE(key && *key);
@@ -169,15 +174,18 @@ TEST_F(RecordsAccess, RevokeRecordsTheRotatedPatientKeyVersion) {
   ASSERT_EQ((*key)->wrapped_keys.size(), 1u);
   // A later rotation must go above version 2.
   EXPECT_ACCEPTED(grant(grant_to("hospital-b"), {&patient, &node_a}));
-  EXPECT_CODE(revoke({patient.principal, "hospital-b", 2, {}}, {&patient, &node_a}), kPatientKeyVersionStale);
+  EXPECT_CODE(revoke({patient.principal, "hospital-b", 2, {}}, {&patient, &node_a}),
+              kPatientKeyVersionStale);
   EXPECT_ACCEPTED(revoke({patient.principal, "hospital-b", 3, {}}, {&patient, &node_a}));
 }
 
 TEST_F(RecordsAccess, RevokeOfAGrantThatIsNotActiveIsRejected) {
-  EXPECT_CODE(revoke({patient.principal, "hospital-b", {}, {}}, {&patient, &node_a}), kGrantNotFound);
+  EXPECT_CODE(revoke({patient.principal, "hospital-b", {}, {}}, {&patient, &node_a}),
+              kGrantNotFound);
   EXPECT_ACCEPTED(grant(grant_to("hospital-b"), {&patient, &node_a}));
   EXPECT_ACCEPTED(revoke({patient.principal, "hospital-b", {}, {}}, {&patient, &node_a}));
-  EXPECT_CODE(revoke({patient.principal, "hospital-b", {}, {}}, {&patient, &node_a}), kGrantNotFound);
+  EXPECT_CODE(revoke({patient.principal, "hospital-b", {}, {}}, {&patient, &node_a}),
+              kGrantNotFound);
 }
 
 TEST_F(RecordsAccess, OnlyThePatientGrantsOrRevokes) {
@@ -187,37 +195,43 @@ TEST_F(RecordsAccess, OnlyThePatientGrantsOrRevokes) {
   EXPECT_CODE(grant(grant_to("hospital-b"), {&other_patient, &node_a}), kPatientMismatch);
   EXPECT_CODE(grant(grant_to("hospital-b"), {&patient, &node_a, &doctor_a}), kCertificateWrongRole);
   EXPECT_ACCEPTED(grant(grant_to("hospital-b"), {&patient, &node_a}));
-  EXPECT_CODE(revoke({patient.principal, "hospital-b", {}, {}}, {&doctor_a, &node_a}), kPatientSignatureMissing);
-  EXPECT_CODE(revoke({patient.principal, "hospital-b", {}, {}}, {&other_patient, &node_a}), kPatientMismatch);
+  EXPECT_CODE(revoke({patient.principal, "hospital-b", {}, {}}, {&doctor_a, &node_a}),
+              kPatientSignatureMissing);
+  EXPECT_CODE(revoke({patient.principal, "hospital-b", {}, {}}, {&other_patient, &node_a}),
+              kPatientMismatch);
   EXPECT_ACCEPTED(read(doctor_b, node_b, "rec-1"));
 }
 
 TEST_F(RecordsAccess, GrantOfAnotherPatientsRecordOrToAnUnknownHospitalIsRejected) {
   Identity other_patient = enrol(*a, Role::kPatient, "p-2");
-  EXPECT_ACCEPTED(put(put_body("rec-x", 1, other_patient), {&doctor_a, &other_patient, &node_a}).first);
+  EXPECT_ACCEPTED(
+      put(put_body("rec-x", 1, other_patient), {&doctor_a, &other_patient, &node_a}).first);
   EXPECT_CODE(grant(grant_to("hospital-b", {"rec-x"}), {&patient, &node_a}), kRecordNotOwner);
   EXPECT_CODE(grant(grant_to("hospital-b", {"rec-404"}), {&patient, &node_a}), kRecordNotFound);
   EXPECT_CODE(grant(grant_to("hospital-c"), {&patient, &node_a}), kHospitalNotAdmitted);
-  EXPECT_CODE(grant(grant_to("hospital-b", {"rec-1", "rec-1"}), {&patient, &node_a}), kContractBodyInvalid);
+  EXPECT_CODE(grant(grant_to("hospital-b", {"rec-1", "rec-1"}), {&patient, &node_a}),
+              kContractBodyInvalid);
 }
 
 TEST_F(RecordsAccess, RevokedPatientCertificateCannotGrant) {
-  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(patient.fp, "keyCompromise"),
-                                {&patient}));
+  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke),
+                                make_cert_revoke_body(patient.fp, "keyCompromise"), {&patient}));
   EXPECT_CODE(grant(grant_to("hospital-b"), {&patient, &node_a}), kCertificateRevoked);
 }
 
 TEST_F(RecordsAccess, TwoHospitalScenarioVerifiesCleanWithAFreshContract) {
   // Admit a third hospital, share across hospitals, revoke, and mix in rejections.
-  EXPECT_ACCEPTED(signed_submit(std::string(kTxHospitalAdmit),
-                                make_hospital_admit_body({"hospital-c", {c->ca_identity.cert->to_pem()}}),
-                                {&c->ca_identity, &b->ca_identity}));
+  EXPECT_ACCEPTED(
+      signed_submit(std::string(kTxHospitalAdmit),
+                    make_hospital_admit_body({"hospital-c", {c->ca_identity.cert->to_pem()}}),
+                    {&c->ca_identity, &b->ca_identity}));
   Identity doctor_c = enrol(*c, Role::kDoctor, "dr-c");
   Identity node_c = enrol(*c, Role::kNode, "node-c");
   EXPECT_CODE(read(doctor_c, node_c, "rec-1"), kReadNotAuthorized);
   EXPECT_ACCEPTED(grant(grant_to("hospital-c", {"rec-1"}, now_ms + kDayMs), {&patient, &node_a}));
   EXPECT_ACCEPTED(read(doctor_c, node_c, "rec-1"));
-  EXPECT_ACCEPTED(put(put_body("rec-1", 2, patient, rec1_v1), {&doctor_a, &patient, &node_a}).first);
+  EXPECT_ACCEPTED(
+      put(put_body("rec-1", 2, patient, rec1_v1), {&doctor_a, &patient, &node_a}).first);
   EXPECT_ACCEPTED(read(doctor_c, node_c, "rec-1", 2));
   EXPECT_ACCEPTED(revoke({patient.principal, "hospital-c", 2, {}}, {&patient, &node_a}));
   EXPECT_CODE(read(doctor_c, node_c, "rec-1"), kGrantRevoked);

@@ -44,7 +44,8 @@ TEST_F(RecordsChainCache, SecondWriteBySameSignersIsAnsweredFromTheCache) {
 TEST_F(RecordsChainCache, CachedCertificateLaterRevokedIsRejected) {
   EXPECT_ACCEPTED(put_new(doctor, patient, node));
   EXPECT_ACCEPTED(put_new(doctor, patient, node));
-  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(doctor.fp, "keyCompromise"),
+  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke),
+                                make_cert_revoke_body(doctor.fp, "keyCompromise"),
                                 {&a->ca_identity}));
   EXPECT_CODE(put_new(doctor, patient, node), kCertificateRevoked);
   EXPECT_ACCEPTED(put_new(enrol(*a, Role::kDoctor, "dr-2"), patient, node));
@@ -80,9 +81,10 @@ TEST_F(RecordsChainCache, AdmittingAHospitalChangesTheCaSetAndRevalidates) {
   Identity doctor_c = issue(*c, Role::kDoctor, "dr-c");
   EXPECT_CODE(register_cert(*c, doctor_c), kCertNotOnLedger);
   EXPECT_CODE(register_cert(*a, doctor_c), kCertificateUntrusted);
-  EXPECT_ACCEPTED(signed_submit(std::string(kTxHospitalAdmit),
-                                make_hospital_admit_body({"hospital-c", {c->ca_identity.cert->to_pem()}}),
-                                {&c->ca_identity, &a->ca_identity}));
+  EXPECT_ACCEPTED(
+      signed_submit(std::string(kTxHospitalAdmit),
+                    make_hospital_admit_body({"hospital-c", {c->ca_identity.cert->to_pem()}}),
+                    {&c->ca_identity, &a->ca_identity}));
   // ...and can afterwards: no earlier outcome sticks to the new CA set.
   EXPECT_ACCEPTED(register_cert(*c, doctor_c));
   Identity node_c = enrol(*c, Role::kNode, "node-c");

@@ -73,8 +73,10 @@ TEST_F(RecordsPut, NoSignatureAtAllIsRejected) {
 TEST_F(RecordsPut, DoctorSigningInThePatientsPlaceIsRejected) {
   Identity other_doctor = enrol(*a, Role::kDoctor, "dr-2");
   // Two doctors and a node: one doctor signs where the patient should.
-  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&doctor, &other_doctor, &node}).first, kSignerRoleDuplicated);
-  // The body names the doctor as the patient: the doctor's certificate cannot fill the patient's role.
+  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&doctor, &other_doctor, &node}).first,
+              kSignerRoleDuplicated);
+  // The body names the doctor as the patient: the doctor's certificate cannot fill the patient's
+  // role.
   RecordPutBody as_patient = put_body("rec-1", 1, patient);
   as_patient.patient = doctor.principal;
   EXPECT_CODE(put(as_patient, {&doctor, &node}).first, kPatientSignatureMissing);
@@ -84,18 +86,21 @@ TEST_F(RecordsPut, DoctorSigningInThePatientsPlaceIsRejected) {
 
 TEST_F(RecordsPut, ExtraSignerOfAnotherRoleIsRejectedAsWrongRole) {
   Identity auditor = enrol(*a, Role::kAuditor, "aud-1");
-  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&doctor, &patient, &node, &auditor}).first, kCertificateWrongRole);
+  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&doctor, &patient, &node, &auditor}).first,
+              kCertificateWrongRole);
   EXPECT_CODE(put(put_body("rec-1", 1, patient), {&doctor, &patient, &node, &a->ca_identity}).first,
               kCertificateWrongRole);
 }
 
 TEST_F(RecordsPut, SignerCertificateNotOnTheLedgerIsRejected) {
   Identity unregistered = issue(*a, Role::kDoctor, "dr-ghost");
-  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&unregistered, &patient, &node}).first, kCertNotOnLedger);
+  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&unregistered, &patient, &node}).first,
+              kCertNotOnLedger);
 }
 
 TEST_F(RecordsPut, BadSignatureIsRejected) {
-  Transaction tx = make_tx(std::string(kTxRecordPut), make_record_put_body(put_body("rec-1", 1, patient)));
+  Transaction tx =
+      make_tx(std::string(kTxRecordPut), make_record_put_body(put_body("rec-1", 1, patient)));
   sign(tx, doctor);
   sign(tx, patient);
   sign(tx, node);
@@ -108,7 +113,8 @@ TEST_F(RecordsPut, BadSignatureIsRejected) {
 }
 
 TEST_F(RecordsPut, TamperedBodyAfterSigningIsRejected) {
-  Transaction tx = make_tx(std::string(kTxRecordPut), make_record_put_body(put_body("rec-1", 1, patient)));
+  Transaction tx =
+      make_tx(std::string(kTxRecordPut), make_record_put_body(put_body("rec-1", 1, patient)));
   sign(tx, doctor);
   sign(tx, patient);
   sign(tx, node);
@@ -118,7 +124,8 @@ TEST_F(RecordsPut, TamperedBodyAfterSigningIsRejected) {
 }
 
 TEST_F(RecordsPut, SignatureWithAWrongAlgorithmNameIsRejected) {
-  Transaction tx = make_tx(std::string(kTxRecordPut), make_record_put_body(put_body("rec-1", 1, patient)));
+  Transaction tx =
+      make_tx(std::string(kTxRecordPut), make_record_put_body(put_body("rec-1", 1, patient)));
   sign(tx, doctor);
   sign(tx, patient);
   sign(tx, node);
@@ -127,15 +134,18 @@ TEST_F(RecordsPut, SignatureWithAWrongAlgorithmNameIsRejected) {
 }
 
 TEST_F(RecordsPut, RevokedDoctorCertificateIsRejected) {
-  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(doctor.fp, "keyCompromise"),
+  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke),
+                                make_cert_revoke_body(doctor.fp, "keyCompromise"),
                                 {&a->ca_identity}));
-  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&doctor, &patient, &node}).first, kCertificateRevoked);
+  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&doctor, &patient, &node}).first,
+              kCertificateRevoked);
 }
 
 TEST_F(RecordsPut, RevokedNodeCertificateIsRejected) {
-  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(node.fp, "cessationOfOperation"),
-                                {&node}));
-  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&doctor, &patient, &node}).first, kCertificateRevoked);
+  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke),
+                                make_cert_revoke_body(node.fp, "cessationOfOperation"), {&node}));
+  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&doctor, &patient, &node}).first,
+              kCertificateRevoked);
 }
 
 TEST_F(RecordsPut, PatientCertificateExpiredAtTheBlockTimeIsRejected) {
@@ -144,13 +154,15 @@ TEST_F(RecordsPut, PatientCertificateExpiredAtTheBlockTimeIsRejected) {
   EXPECT_ACCEPTED(put(put_body("rec-1", 1, short_lived), {&doctor, &short_lived, &node}).first);
   // Two days later (block time), the same patient's certificate has expired.
   now_ms += 2 * kDayMs;
-  EXPECT_CODE(put(put_body("rec-2", 1, short_lived), {&doctor, &short_lived, &node}).first, kCertificateExpired);
+  EXPECT_CODE(put(put_body("rec-2", 1, short_lived), {&doctor, &short_lived, &node}).first,
+              kCertificateExpired);
 }
 
 TEST_F(RecordsPut, DoctorCertificateNotYetValidAtTheBlockTimeIsRejected) {
   Identity later = issue(*a, Role::kDoctor, "dr-later", kT0 + 10 * 86400);
   EXPECT_ACCEPTED(register_cert(*a, later));
-  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&later, &patient, &node}).first, kCertificateNotYetValid);
+  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&later, &patient, &node}).first,
+              kCertificateNotYetValid);
   now_ms += 11 * kDayMs;
   // By then the other certificates (valid 365/730 days) are still valid.
   EXPECT_ACCEPTED(put(put_body("rec-1", 1, patient), {&later, &patient, &node}).first);
@@ -158,7 +170,8 @@ TEST_F(RecordsPut, DoctorCertificateNotYetValidAtTheBlockTimeIsRejected) {
 
 TEST_F(RecordsPut, NodeOfAnotherHospitalCannotEndorse) {
   Identity node_b = enrol(*b, Role::kNode, "node-b");
-  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&doctor, &patient, &node_b}).first, kNodeHospitalMismatch);
+  EXPECT_CODE(put(put_body("rec-1", 1, patient), {&doctor, &patient, &node_b}).first,
+              kNodeHospitalMismatch);
 }
 
 TEST_F(RecordsPut, DoctorOfAnotherHospitalMayWriteWithItsOwnNode) {
@@ -199,11 +212,14 @@ TEST_F(RecordsPut, VersionThatDoesNotFollowTheLatestIsAConflict) {
   auto [r2, id2] = put(put_body("rec-1", 2, patient, id1), {&doctor, &patient, &node});
   EXPECT_ACCEPTED(r2);
   // Another version 2 on top of version 1 (a concurrent writer that lost).
-  EXPECT_CODE(put(put_body("rec-1", 2, patient, id1, "late"), {&doctor, &patient, &node}).first, kRecordVersionConflict);
+  EXPECT_CODE(put(put_body("rec-1", 2, patient, id1, "late"), {&doctor, &patient, &node}).first,
+              kRecordVersionConflict);
   // Version 3 that links to version 1 instead of 2.
-  EXPECT_CODE(put(put_body("rec-1", 3, patient, id1), {&doctor, &patient, &node}).first, kRecordVersionConflict);
+  EXPECT_CODE(put(put_body("rec-1", 3, patient, id1), {&doctor, &patient, &node}).first,
+              kRecordVersionConflict);
   // A skipped version.
-  EXPECT_CODE(put(put_body("rec-1", 4, patient, id2), {&doctor, &patient, &node}).first, kRecordVersionConflict);
+  EXPECT_CODE(put(put_body("rec-1", 4, patient, id2), {&doctor, &patient, &node}).first,
+              kRecordVersionConflict);
   auto record = find_record(*snapshot(), "rec-1");
   EXPECT_EQ((*record)->latest, 2u);
 }
@@ -211,29 +227,35 @@ TEST_F(RecordsPut, VersionThatDoesNotFollowTheLatestIsAConflict) {
 TEST_F(RecordsPut, VersionOneOfAnExistingRecordOrALaterVersionOfAnUnknownOneIsRejected) {
   auto [r1, id1] = put(put_body("rec-1", 1, patient), {&doctor, &patient, &node});
   EXPECT_ACCEPTED(r1);
-  EXPECT_CODE(put(put_body("rec-1", 1, patient, {}, "again"), {&doctor, &patient, &node}).first, kRecordAlreadyExists);
-  EXPECT_CODE(put(put_body("rec-9", 2, patient, id1), {&doctor, &patient, &node}).first, kRecordNotFound);
+  EXPECT_CODE(put(put_body("rec-1", 1, patient, {}, "again"), {&doctor, &patient, &node}).first,
+              kRecordAlreadyExists);
+  EXPECT_CODE(put(put_body("rec-9", 2, patient, id1), {&doctor, &patient, &node}).first,
+              kRecordNotFound);
 }
 
 TEST_F(RecordsPut, PatientOfAnotherRecordCannotAddAVersion) {
   Identity other_patient = enrol(*a, Role::kPatient, "p-2");
   auto [r1, id1] = put(put_body("rec-1", 1, patient), {&doctor, &patient, &node});
   EXPECT_ACCEPTED(r1);
-  EXPECT_CODE(put(put_body("rec-1", 2, other_patient, id1), {&doctor, &other_patient, &node}).first, kRecordNotOwner);
-  EXPECT_CODE(put(put_body("rec-1", 1, other_patient), {&doctor, &other_patient, &node}).first, kRecordAlreadyExists);
+  EXPECT_CODE(put(put_body("rec-1", 2, other_patient, id1), {&doctor, &other_patient, &node}).first,
+              kRecordNotOwner);
+  EXPECT_CODE(put(put_body("rec-1", 1, other_patient), {&doctor, &other_patient, &node}).first,
+              kRecordAlreadyExists);
 }
 
 TEST_F(RecordsPut, PreviousIsRequiredAfterVersionOneAndRefusedForIt) {
   auto with_previous = put_body("rec-1", 1, patient, core::sha256(core::to_bytes("x")));
   EXPECT_CODE(put(with_previous, {&doctor, &patient, &node}).first, kContractBodyInvalid);
-  EXPECT_CODE(put(put_body("rec-1", 2, patient), {&doctor, &patient, &node}).first, kContractBodyInvalid);
+  EXPECT_CODE(put(put_body("rec-1", 2, patient), {&doctor, &patient, &node}).first,
+              kContractBodyInvalid);
 }
 
 TEST_F(RecordsPut, MalformedBodiesAreRejected) {
   auto body = make_record_put_body(put_body("rec-1", 1, patient));
   auto expect_invalid = [&](boost::json::object changed) {
-    EXPECT_CODE(signed_submit(std::string(kTxRecordPut), std::move(changed), {&doctor, &patient, &node}),
-                kContractBodyInvalid);
+    EXPECT_CODE(
+        signed_submit(std::string(kTxRecordPut), std::move(changed), {&doctor, &patient, &node}),
+        kContractBodyInvalid);
   };
   auto changed = body;
   changed["version"] = 0;
@@ -254,8 +276,11 @@ TEST_F(RecordsPut, MalformedBodiesAreRejected) {
 }
 
 TEST_F(RecordsPut, EnvelopeOnTheLedgerMustHashToItsDigestAndNameTheSameRecord) {
-  boost::json::object envelope{{"format", "medledger-record-v1"}, {"record_id", "rec-1"}, {"version", 1},
-                               {"patient_id", patient.principal}, {"content_type", "application/fhir+json"},
+  boost::json::object envelope{{"format", "medledger-record-v1"},
+                               {"record_id", "rec-1"},
+                               {"version", 1},
+                               {"patient_id", patient.principal},
+                               {"content_type", "application/fhir+json"},
                                {"ciphertext", "AAAA"}};
   RecordPutBody body = put_body("rec-1", 1, patient);
   body.envelope = envelope;
@@ -265,7 +290,8 @@ TEST_F(RecordsPut, EnvelopeOnTheLedgerMustHashToItsDigestAndNameTheSameRecord) {
   EXPECT_CODE(put(wrong_digest, {&doctor, &patient, &node}).first, kRecordDigestMismatch);
   RecordPutBody other_record = body;
   other_record.envelope->at("record_id") = "rec-2";
-  other_record.envelope_digest = core::sha256(core::to_bytes(core::canonicalize(*other_record.envelope)));
+  other_record.envelope_digest =
+      core::sha256(core::to_bytes(core::canonicalize(*other_record.envelope)));
   EXPECT_CODE(put(other_record, {&doctor, &patient, &node}).first, kRecordDigestMismatch);
   EXPECT_ACCEPTED(put(body, {&doctor, &patient, &node}).first);
   auto version = find_record_version(*snapshot(), "rec-1", 1);
@@ -278,9 +304,10 @@ TEST_F(RecordsPut, LedgerWithAcceptedAndRejectedRecordsVerifiesClean) {
   EXPECT_ACCEPTED(r1);
   EXPECT_CODE(put(put_body("rec-2", 1, patient), {&doctor, &node}).first, kPatientSignatureMissing);
   EXPECT_ACCEPTED(put(put_body("rec-1", 2, patient, id1), {&doctor, &patient, &node}).first);
-  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(doctor.fp, "superseded"),
-                                {&a->ca_identity}));
-  EXPECT_CODE(put(put_body("rec-3", 1, patient), {&doctor, &patient, &node}).first, kCertificateRevoked);
+  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke),
+                                make_cert_revoke_body(doctor.fp, "superseded"), {&a->ca_identity}));
+  EXPECT_CODE(put(put_body("rec-3", 1, patient), {&doctor, &patient, &node}).first,
+              kCertificateRevoked);
   expect_verify_clean();
 }
 

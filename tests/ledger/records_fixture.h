@@ -33,7 +33,9 @@ inline constexpr std::int64_t kDayMs = 24LL * 3600 * 1000;
 /// Marker for "the ledger left the transaction out as a duplicate".
 inline constexpr std::uint16_t kDuplicate = 0xffff;
 
-inline std::string b64_digest(const core::Digest& d) { return core::base64url_encode(core::ByteView(d.data(), d.size())); }
+inline std::string b64_digest(const core::Digest& d) {
+  return core::base64url_encode(core::ByteView(d.data(), d.size()));
+}
 inline std::uint16_t code(core::ErrorCode c) { return static_cast<std::uint16_t>(c); }
 inline std::string code_name(std::uint16_t c) {
   if (c == kTxAccepted) return "ACCEPTED";
@@ -67,7 +69,8 @@ inline std::unique_ptr<Hospital> make_hospital(const std::string& id) {
   h->ca_identity.key = new_key();
   ca::CaOptions options;
   options.hospital_id = id;
-  auto cert = ca::CertificateAuthority::self_signed(*h->ca_identity.key, options, kT0 - 100 * 86400);
+  auto cert =
+      ca::CertificateAuthority::self_signed(*h->ca_identity.key, options, kT0 - 100 * 86400);
   if (!cert) std::abort();
   h->ca_identity.cert = *cert;
   h->ca_identity.fp = certificate_fingerprint(*cert);
@@ -89,10 +92,12 @@ class RecordsLedgerTest : public ::testing::Test {
     proposer = new_key();
     GenesisConfig config;
     config.consortium = "test-consortium";
-    config.hospitals = {{a->id, {a->ca_identity.cert->to_pem()}}, {b->id, {b->ca_identity.cert->to_pem()}}};
+    config.hospitals = {{a->id, {a->ca_identity.cert->to_pem()}},
+                        {b->id, {b->ca_identity.cert->to_pem()}}};
     config.admit_quorum = admit_quorum();
     config.proposers = {proposer.get()};
-    auto created = Ledger::create(dir.path() / "ledger", make_genesis_document(config), contract, *proposer, kT0Ms - 1000);
+    auto created = Ledger::create(dir.path() / "ledger", make_genesis_document(config), contract,
+                                  *proposer, kT0Ms - 1000);
     ASSERT_TRUE(created) << created.error().to_string();
     ledger = std::move(*created);
   }
@@ -129,7 +134,8 @@ class RecordsLedgerTest : public ::testing::Test {
   }
 
   /// A transaction of `type` with a fresh nonce, timed at the next block's time.
-  Transaction make_tx(const std::string& type, boost::json::object body, std::optional<std::int64_t> time = {}) {
+  Transaction make_tx(const std::string& type, boost::json::object body,
+                      std::optional<std::int64_t> time = {}) {
     Transaction tx;
     tx.type = type;
     tx.time_ms = time.value_or(now_ms + kBlockStepMs);
@@ -159,7 +165,8 @@ class RecordsLedgerTest : public ::testing::Test {
 
   /// A record.put body for `patient` with digests derived from `tag`.
   RecordPutBody put_body(const std::string& record, std::uint64_t version, const Identity& patient,
-                         std::optional<core::Digest> previous = {}, const std::string& tag = "payload") {
+                         std::optional<core::Digest> previous = {},
+                         const std::string& tag = "payload") {
     RecordPutBody body;
     body.record = record;
     body.version = version;
@@ -172,7 +179,8 @@ class RecordsLedgerTest : public ::testing::Test {
   }
 
   /// record.put signed by the given signers (in order); its result and tx_id.
-  std::pair<std::uint16_t, core::Digest> put(const RecordPutBody& body, const std::vector<const Identity*>& signers) {
+  std::pair<std::uint16_t, core::Digest> put(const RecordPutBody& body,
+                                             const std::vector<const Identity*>& signers) {
     Transaction tx = make_tx(std::string(kTxRecordPut), make_record_put_body(body));
     for (const Identity* s : signers) sign(tx, *s);
     return {submit(tx), tx_id(tx)};
@@ -207,7 +215,8 @@ class RecordsLedgerTest : public ::testing::Test {
   std::int64_t now_ms = kT0Ms;
 };
 
-#define EXPECT_CODE(expr, error_code) EXPECT_EQ(code_name(expr), code_name(code(core::ErrorCode::error_code)))
+#define EXPECT_CODE(expr, error_code) \
+  EXPECT_EQ(code_name(expr), code_name(code(core::ErrorCode::error_code)))
 #define EXPECT_ACCEPTED(expr) EXPECT_EQ(code_name(expr), "ACCEPTED")
 
 }  // namespace medledger::ledger::testing

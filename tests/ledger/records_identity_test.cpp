@@ -31,7 +31,8 @@ TEST_F(RecordsIdentity, GenesisWithANonCaCertificateIsRefusedAndNoLedgerIsFounde
   config.hospitals = {{"hospital-a", {doctor.cert->to_pem()}}};
   config.proposers = {proposer.get()};
   RecordsContract fresh;
-  auto created = Ledger::create(dir.path() / "other", make_genesis_document(config), fresh, *proposer, kT0Ms);
+  auto created =
+      Ledger::create(dir.path() / "other", make_genesis_document(config), fresh, *proposer, kT0Ms);
   ASSERT_FALSE(created);
   EXPECT_EQ(created.error().code, ErrorCode::kTxRejected);
 }
@@ -42,7 +43,8 @@ TEST_F(RecordsIdentity, GenesisWhoseCaNamesAnotherHospitalIsRefused) {
   config.hospitals = {{"hospital-x", {a->ca_identity.cert->to_pem()}}};
   config.proposers = {proposer.get()};
   RecordsContract fresh;
-  EXPECT_FALSE(Ledger::create(dir.path() / "other", make_genesis_document(config), fresh, *proposer, kT0Ms));
+  EXPECT_FALSE(
+      Ledger::create(dir.path() / "other", make_genesis_document(config), fresh, *proposer, kT0Ms));
 }
 
 TEST_F(RecordsIdentity, RegisterSignedByTheIssuingCaStoresTheCertificateAndThePerson) {
@@ -72,14 +74,16 @@ TEST_F(RecordsIdentity, RegisterSignedByAnotherHospitalsCaIsRejected) {
 
 TEST_F(RecordsIdentity, RegisterWithoutAnySignatureIsRejected) {
   Identity doctor = issue(*a, Role::kDoctor, "dr-1");
-  EXPECT_CODE(signed_submit(std::string(kTxCertRegister), make_cert_register_body(*doctor.cert), {}),
-              kIssuerSignatureMissing);
+  EXPECT_CODE(
+      signed_submit(std::string(kTxCertRegister), make_cert_register_body(*doctor.cert), {}),
+      kIssuerSignatureMissing);
 }
 
 TEST_F(RecordsIdentity, RegisterSignedByAPersonIsRejectedAsWrongRole) {
   Identity admin = enrol(*a, Role::kAdmin, "admin-1");
   Identity doctor = issue(*a, Role::kDoctor, "dr-1");
-  EXPECT_CODE(signed_submit(std::string(kTxCertRegister), make_cert_register_body(*doctor.cert), {&a->ca_identity, &admin}),
+  EXPECT_CODE(signed_submit(std::string(kTxCertRegister), make_cert_register_body(*doctor.cert),
+                            {&a->ca_identity, &admin}),
               kCertificateWrongRole);
 }
 
@@ -110,12 +114,14 @@ TEST_F(RecordsIdentity, BodyWithAnUnknownMemberIsRejected) {
   Identity doctor = issue(*a, Role::kDoctor, "dr-1");
   auto body = make_cert_register_body(*doctor.cert);
   body["note"] = "x";
-  EXPECT_CODE(signed_submit(std::string(kTxCertRegister), body, {&a->ca_identity}), kContractBodyInvalid);
+  EXPECT_CODE(signed_submit(std::string(kTxCertRegister), body, {&a->ca_identity}),
+              kContractBodyInvalid);
 }
 
 TEST_F(RecordsIdentity, RevokeByTheIssuingCaMarksTheCertificateRevoked) {
   Identity doctor = enrol(*a, Role::kDoctor, "dr-1");
-  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(doctor.fp, "keyCompromise"),
+  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke),
+                                make_cert_revoke_body(doctor.fp, "keyCompromise"),
                                 {&a->ca_identity}));
   auto entry = find_certificate(*snapshot(), doctor.fp);
   ASSERT_TRUE(entry && *entry);
@@ -126,37 +132,40 @@ TEST_F(RecordsIdentity, RevokeByTheIssuingCaMarksTheCertificateRevoked) {
 
 TEST_F(RecordsIdentity, RevokeByTheSubjectIsAccepted) {
   Identity patient = enrol(*a, Role::kPatient, "p-1");
-  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(patient.fp, "superseded"), {&patient}));
+  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke),
+                                make_cert_revoke_body(patient.fp, "superseded"), {&patient}));
 }
 
 TEST_F(RecordsIdentity, RevokeByAnyoneElseIsNotAuthorized) {
   Identity patient = enrol(*a, Role::kPatient, "p-1");
   Identity doctor = enrol(*a, Role::kDoctor, "dr-1");
-  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(patient.fp, "superseded"), {&doctor}),
+  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke),
+                            make_cert_revoke_body(patient.fp, "superseded"), {&doctor}),
               kRevokeNotAuthorized);
-  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(patient.fp, "superseded"),
-                            {&b->ca_identity}),
+  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke),
+                            make_cert_revoke_body(patient.fp, "superseded"), {&b->ca_identity}),
               kRevokeNotAuthorized);
-  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(patient.fp, "superseded"), {}),
+  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke),
+                            make_cert_revoke_body(patient.fp, "superseded"), {}),
               kRevokeNotAuthorized);
 }
 
 TEST_F(RecordsIdentity, RevokeTwiceUnknownOrWithABadReasonIsRejected) {
   Identity doctor = enrol(*a, Role::kDoctor, "dr-1");
   Identity stranger = issue(*a, Role::kDoctor, "dr-2");
-  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(doctor.fp, "notAReason"),
-                            {&a->ca_identity}),
+  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke),
+                            make_cert_revoke_body(doctor.fp, "notAReason"), {&a->ca_identity}),
               kContractBodyInvalid);
-  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(doctor.fp, "removeFromCRL"),
-                            {&a->ca_identity}),
+  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke),
+                            make_cert_revoke_body(doctor.fp, "removeFromCRL"), {&a->ca_identity}),
               kContractBodyInvalid);
-  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(stranger.fp, "superseded"),
-                            {&a->ca_identity}),
+  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke),
+                            make_cert_revoke_body(stranger.fp, "superseded"), {&a->ca_identity}),
               kCertNotOnLedger);
-  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(doctor.fp, "superseded"),
-                                {&a->ca_identity}));
-  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body(doctor.fp, "superseded"),
-                            {&a->ca_identity}),
+  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke),
+                                make_cert_revoke_body(doctor.fp, "superseded"), {&a->ca_identity}));
+  EXPECT_CODE(signed_submit(std::string(kTxCertRevoke),
+                            make_cert_revoke_body(doctor.fp, "superseded"), {&a->ca_identity}),
               kCertAlreadyRevoked);
 }
 
@@ -185,8 +194,9 @@ TEST_F(RecordsIdentity, ReplayedTransactionIsLeftOutAsADuplicate) {
 }
 
 TEST_F(RecordsIdentity, AdmitSignedByTheCandidateAndOneMemberAdmitsTheHospital) {
-  Transaction tx = make_tx(std::string(kTxHospitalAdmit),
-                           make_hospital_admit_body({"hospital-c", {c->ca_identity.cert->to_pem()}}));
+  Transaction tx =
+      make_tx(std::string(kTxHospitalAdmit),
+              make_hospital_admit_body({"hospital-c", {c->ca_identity.cert->to_pem()}}));
   sign(tx, c->ca_identity);
   sign(tx, a->ca_identity);
   EXPECT_ACCEPTED(submit(tx));
@@ -198,32 +208,36 @@ TEST_F(RecordsIdentity, AdmitSignedByTheCandidateAndOneMemberAdmitsTheHospital) 
 }
 
 TEST_F(RecordsIdentity, AdmitWithoutTheCandidatesSignatureIsRejected) {
-  EXPECT_CODE(signed_submit(std::string(kTxHospitalAdmit),
-                            make_hospital_admit_body({"hospital-c", {c->ca_identity.cert->to_pem()}}),
-                            {&a->ca_identity, &b->ca_identity}),
-              kIssuerSignatureMissing);
+  EXPECT_CODE(
+      signed_submit(std::string(kTxHospitalAdmit),
+                    make_hospital_admit_body({"hospital-c", {c->ca_identity.cert->to_pem()}}),
+                    {&a->ca_identity, &b->ca_identity}),
+      kIssuerSignatureMissing);
 }
 
 TEST_F(RecordsIdentity, AdmitOfAnAdmittedHospitalIsRejected) {
-  EXPECT_CODE(signed_submit(std::string(kTxHospitalAdmit),
-                            make_hospital_admit_body({"hospital-b", {b->ca_identity.cert->to_pem()}}),
-                            {&b->ca_identity, &a->ca_identity}),
-              kHospitalAlreadyAdmitted);
+  EXPECT_CODE(
+      signed_submit(std::string(kTxHospitalAdmit),
+                    make_hospital_admit_body({"hospital-b", {b->ca_identity.cert->to_pem()}}),
+                    {&b->ca_identity, &a->ca_identity}),
+      kHospitalAlreadyAdmitted);
 }
 
 TEST_F(RecordsIdentity, AdmitSignedByAPersonIsRejectedAsWrongRole) {
   Identity doctor = enrol(*a, Role::kDoctor, "dr-1");
-  EXPECT_CODE(signed_submit(std::string(kTxHospitalAdmit),
-                            make_hospital_admit_body({"hospital-c", {c->ca_identity.cert->to_pem()}}),
-                            {&c->ca_identity, &a->ca_identity, &doctor}),
-              kCertificateWrongRole);
+  EXPECT_CODE(
+      signed_submit(std::string(kTxHospitalAdmit),
+                    make_hospital_admit_body({"hospital-c", {c->ca_identity.cert->to_pem()}}),
+                    {&c->ca_identity, &a->ca_identity, &doctor}),
+      kCertificateWrongRole);
 }
 
 TEST_F(RecordsIdentity, AdmitWithACaCertificateOfAnotherNameIsRejected) {
-  EXPECT_CODE(signed_submit(std::string(kTxHospitalAdmit),
-                            make_hospital_admit_body({"hospital-z", {c->ca_identity.cert->to_pem()}}),
-                            {&c->ca_identity, &a->ca_identity}),
-              kCertificateInvalid);
+  EXPECT_CODE(
+      signed_submit(std::string(kTxHospitalAdmit),
+                    make_hospital_admit_body({"hospital-z", {c->ca_identity.cert->to_pem()}}),
+                    {&c->ca_identity, &a->ca_identity}),
+      kCertificateInvalid);
 }
 
 TEST_F(RecordsIdentity, GenesisAfterBlockZeroIsRejected) {
@@ -231,7 +245,8 @@ TEST_F(RecordsIdentity, GenesisAfterBlockZeroIsRejected) {
   config.consortium = "again";
   config.hospitals = {{"hospital-a", {a->ca_identity.cert->to_pem()}}};
   config.proposers = {proposer.get()};
-  EXPECT_CODE(signed_submit(std::string(kTxGenesis), make_genesis_document(config), {}), kGenesisInvalid);
+  EXPECT_CODE(signed_submit(std::string(kTxGenesis), make_genesis_document(config), {}),
+              kGenesisInvalid);
 }
 
 TEST_F(RecordsIdentity, APersonHoldsAtMostTheCertificateLimit) {
@@ -242,7 +257,8 @@ TEST_F(RecordsIdentity, APersonHoldsAtMostTheCertificateLimit) {
   auto held = person_certificates(*snapshot(), "hospital-a/dr-many");
   ASSERT_TRUE(held);
   ASSERT_EQ(held->size(), kMaxCertsPerPerson);
-  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke), make_cert_revoke_body((*held)[0], "superseded"),
+  EXPECT_ACCEPTED(signed_submit(std::string(kTxCertRevoke),
+                                make_cert_revoke_body((*held)[0], "superseded"),
                                 {&a->ca_identity}));
   EXPECT_ACCEPTED(register_cert(*a, one_more));
 }
@@ -273,8 +289,11 @@ class RecordsQuorumOfTwo : public RecordsLedgerTest {
 
 TEST_F(RecordsQuorumOfTwo, AdmitNeedsTwoDistinctMemberHospitals) {
   auto body = make_hospital_admit_body({"hospital-c", {c->ca_identity.cert->to_pem()}});
-  EXPECT_CODE(signed_submit(std::string(kTxHospitalAdmit), body, {&c->ca_identity, &a->ca_identity}), kAdmitQuorumNotMet);
-  EXPECT_ACCEPTED(signed_submit(std::string(kTxHospitalAdmit), body, {&c->ca_identity, &a->ca_identity, &b->ca_identity}));
+  EXPECT_CODE(
+      signed_submit(std::string(kTxHospitalAdmit), body, {&c->ca_identity, &a->ca_identity}),
+      kAdmitQuorumNotMet);
+  EXPECT_ACCEPTED(signed_submit(std::string(kTxHospitalAdmit), body,
+                                {&c->ca_identity, &a->ca_identity, &b->ca_identity}));
   expect_verify_clean();
 }
 

@@ -23,7 +23,8 @@ TEST(Store, WriteThenReadBackAcrossReopen) {
   {
     auto store = Store::open(dir.path());
     ASSERT_TRUE(store) << store.error().to_string();
-    ASSERT_TRUE((*store)->write([](WriteTxn& txn) { return txn.put(Table::kMeta, bytes("k"), bytes("v")); }));
+    ASSERT_TRUE((*store)->write(
+        [](WriteTxn& txn) { return txn.put(Table::kMeta, bytes("k"), bytes("v")); }));
   }
   auto store = Store::open(dir.path());
   ASSERT_TRUE(store);
@@ -100,7 +101,8 @@ TEST(Store, LastCommittedTxnAndMapSizeAreSafeToReadWhileTheMapGrows) {
   const std::string value(4096, 'z');
   for (std::uint64_t b = 0; b < 40; ++b) {
     auto written = (*store)->write([&](WriteTxn& txn) -> core::Result<void> {
-      for (std::uint64_t i = 0; i < 64; ++i) MEDLEDGER_TRY(txn.put(Table::kTxs, u64_key(b * 64 + i), bytes(value)));
+      for (std::uint64_t i = 0; i < 64; ++i)
+        MEDLEDGER_TRY(txn.put(Table::kTxs, u64_key(b * 64 + i), bytes(value)));
       return core::success();
     });
     ASSERT_TRUE(written) << written.error().to_string();
@@ -122,7 +124,8 @@ TEST(Store, MapFullAtMaximumIsLedgerFullAndNothingCommitted) {
   ASSERT_TRUE(store);
   const std::string value(4096, 'y');
   auto written = (*store)->write([&](WriteTxn& txn) -> core::Result<void> {
-    for (std::uint64_t i = 0; i < 2000; ++i) MEDLEDGER_TRY(txn.put(Table::kTxs, u64_key(i), bytes(value)));
+    for (std::uint64_t i = 0; i < 2000; ++i)
+      MEDLEDGER_TRY(txn.put(Table::kTxs, u64_key(i), bytes(value)));
     return core::success();
   });
   ASSERT_FALSE(written);
@@ -136,13 +139,13 @@ TEST(Store, LongLivedReaderDoesNotBlockWriterAndKeepsItsSnapshot) {
   TempDir dir;
   auto store = Store::open(dir.path());
   ASSERT_TRUE(store);
-  ASSERT_TRUE((*store)->write([](WriteTxn& txn) { return txn.put(Table::kMeta, bytes("n"), bytes("0")); }));
+  ASSERT_TRUE(
+      (*store)->write([](WriteTxn& txn) { return txn.put(Table::kMeta, bytes("n"), bytes("0")); }));
   auto reader = (*store)->read();
   ASSERT_TRUE(reader);
   for (int i = 1; i <= 50; ++i) {
-    auto written = (*store)->write([&](WriteTxn& txn) {
-      return txn.put(Table::kMeta, bytes("n"), bytes(std::to_string(i)));
-    });
+    auto written = (*store)->write(
+        [&](WriteTxn& txn) { return txn.put(Table::kMeta, bytes("n"), bytes(std::to_string(i))); });
     ASSERT_TRUE(written) << written.error().to_string();
   }
   EXPECT_EQ(core::to_string(**reader->get(Table::kMeta, bytes("n"))), "0");  // its snapshot
@@ -156,7 +159,8 @@ TEST(Store, CursorWalksInKeyOrder) {
   auto store = Store::open(dir.path());
   ASSERT_TRUE(store);
   ASSERT_TRUE((*store)->write([](WriteTxn& txn) -> core::Result<void> {
-    for (std::uint64_t i : {300u, 2u, 70000u}) MEDLEDGER_TRY(txn.put(Table::kBlocks, u64_key(i), bytes("b")));
+    for (std::uint64_t i : {300u, 2u, 70000u})
+      MEDLEDGER_TRY(txn.put(Table::kBlocks, u64_key(i), bytes("b")));
     return core::success();
   }));
   auto txn = (*store)->read();
@@ -164,7 +168,8 @@ TEST(Store, CursorWalksInKeyOrder) {
   auto cursor = Cursor::open(*txn, Table::kBlocks);
   ASSERT_TRUE(cursor);
   std::vector<std::uint64_t> seen;
-  for (auto e = cursor->first(); e && *e; e = cursor->next()) seen.push_back(*read_u64_key((*e)->key));
+  for (auto e = cursor->first(); e && *e; e = cursor->next())
+    seen.push_back(*read_u64_key((*e)->key));
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{2, 300, 70000}));
   auto last = cursor->last();
   ASSERT_TRUE(last && *last);

@@ -25,9 +25,11 @@ std::string read_all(const std::filesystem::path& p) {
 }
 
 /// Offsets of `needle` in `haystack`, optionally only where the previous byte is not `not_after`.
-std::vector<std::size_t> find_all(const std::string& haystack, const std::string& needle, int not_after = -1) {
+std::vector<std::size_t> find_all(const std::string& haystack, const std::string& needle,
+                                  int not_after = -1) {
   std::vector<std::size_t> out;
-  for (std::size_t pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) {
+  for (std::size_t pos = haystack.find(needle); pos != std::string::npos;
+       pos = haystack.find(needle, pos + 1)) {
     if (not_after >= 0 && pos > 0 && haystack[pos - 1] == static_cast<char>(not_after)) continue;
     out.push_back(pos);
   }
@@ -74,13 +76,15 @@ class Tamper : public ::testing::Test {
     std::filesystem::create_directories(copy);
     std::string changed = image_;
     changed[offset] = static_cast<char>(changed[offset] ^ mask);
-    std::ofstream(copy / "data.mdb", std::ios::binary).write(changed.data(), static_cast<std::streamsize>(changed.size()));
+    std::ofstream(copy / "data.mdb", std::ios::binary)
+        .write(changed.data(), static_cast<std::streamsize>(changed.size()));
     bool passed = verify_passes_in_child(copy);
     std::filesystem::remove_all(copy);
     return passed;
   }
 
-  void expect_every_flip_detected(const std::vector<std::size_t>& offsets, std::size_t delta, const char* what) {
+  void expect_every_flip_detected(const std::vector<std::size_t>& offsets, std::size_t delta,
+                                  const char* what) {
     ASSERT_FALSE(offsets.empty()) << "pattern for " << what << " not found";
     for (std::size_t offset : offsets) {
       for (std::uint8_t mask : {std::uint8_t{0x01}, std::uint8_t{0x40}}) {

@@ -61,7 +61,8 @@ TEST(TransactionVectors, ValidVectorsDecodeAndGiveTheRecordedSigningBytesAndTxId
     const std::string input = str(v.at("input"));
     auto tx = decode_transaction(input);
     ASSERT_TRUE(tx.ok()) << name << ": " << tx.error().to_string();
-    EXPECT_EQ(core::hex_encode(core::to_bytes(signing_bytes(*tx))), str(v.at("signing_bytes_hex"))) << name;
+    EXPECT_EQ(core::hex_encode(core::to_bytes(signing_bytes(*tx))), str(v.at("signing_bytes_hex")))
+        << name;
     EXPECT_EQ(core::hex_encode(tx_id(*tx)), str(v.at("tx_id_hex"))) << name;
     EXPECT_EQ(encode_transaction(*tx), input) << name;
   }
@@ -81,7 +82,8 @@ TEST(TransactionVectors, InvalidVectorsAreRejectedWithTheRecordedCode) {
     }
     auto tx = decode_transaction(input);
     ASSERT_FALSE(tx.ok()) << name << " was accepted";
-    EXPECT_EQ(core::error_code_name(tx.error().code), str(v.at("error"))) << name << ": " << tx.error().message;
+    EXPECT_EQ(core::error_code_name(tx.error().code), str(v.at("error")))
+        << name << ": " << tx.error().message;
   }
 }
 
@@ -124,9 +126,10 @@ TEST(TransactionCodec, EncodeThenDecodeGivesTheSameTransaction) {
 
 TEST(TransactionCodec, SigningBytesAreTheCanonicalObjectWithoutSignatures) {
   Transaction tx = sample_transaction();
-  EXPECT_EQ(signing_bytes(tx),
-            R"({"body":{"record":"rec-9","tags":["b","a"],"version":2},"nonce":"WlpaWlpaWlpaWlpaWlpaWg",)"
-            R"("time":1700000000123,"type":"record.put"})");
+  EXPECT_EQ(
+      signing_bytes(tx),
+      R"({"body":{"record":"rec-9","tags":["b","a"],"version":2},"nonce":"WlpaWlpaWlpaWlpaWlpaWg",)"
+      R"("time":1700000000123,"type":"record.put"})");
   const core::Digest before = tx_id(tx);
   tx.signatures.push_back({core::KeyAlgorithm::kEcdsaP256, digest_of("c"), core::Bytes(70, 1)});
   EXPECT_EQ(tx_id(tx), before);
@@ -141,7 +144,9 @@ TEST(TransactionCodec, DirectEncodingEqualsTheGenericCanonicalization) {
   tx.body["\xf0\x9f\x98\x80"] = json::object{{"\xee\x80\x80", -7}};
   tx.signatures.push_back({core::KeyAlgorithm::kEd25519, digest_of("a"), core::Bytes(64, 9)});
   tx.signatures.push_back({core::KeyAlgorithm::kEcdsaP256, digest_of("b"), core::Bytes(71, 8)});
-  json::object covered{{"type", tx.type}, {"time", tx.time_ms}, {"nonce", core::base64url_encode(tx.nonce)},
+  json::object covered{{"type", tx.type},
+                       {"time", tx.time_ms},
+                       {"nonce", core::base64url_encode(tx.nonce)},
                        {"body", tx.body}};
   EXPECT_EQ(signing_bytes(tx), core::canonicalize(covered));
   json::array signatures;
@@ -180,8 +185,8 @@ TEST(TransactionCodec, CheckTransactionAppliesTheDecodeRulesToBuiltTransactions)
 }
 
 TEST(TransactionCodec, EveryKnownTypeIsKnownAndOthersAreNot) {
-  for (std::string_view type : {"genesis", "hospital.admit", "cert.register", "cert.revoke", "record.put",
-                                "access.grant", "access.revoke", "record.read"}) {
+  for (std::string_view type : {"genesis", "hospital.admit", "cert.register", "cert.revoke",
+                                "record.put", "access.grant", "access.revoke", "record.read"}) {
     EXPECT_TRUE(is_known_transaction_type(type)) << type;
   }
   for (std::string_view type : {"", "record", "record.put ", "Record.Put", "record.delete"}) {
@@ -218,23 +223,28 @@ TEST(TransactionLimits, ATransactionExactlyAtTheLimitIsAccepted) {
 TEST(TransactionLimits, ConfiguredLimitsLowerButNeverRaiseTheCeilings) {
   Transaction tx = sample_transaction();
   for (int i = 0; i < 3; ++i) {
-    tx.signatures.push_back({core::KeyAlgorithm::kEd25519, digest_of(std::to_string(i)), core::Bytes(64, 1)});
+    tx.signatures.push_back(
+        {core::KeyAlgorithm::kEd25519, digest_of(std::to_string(i)), core::Bytes(64, 1)});
   }
   const std::string wire = encode_transaction(tx);
   EXPECT_TRUE(decode_transaction(wire).ok());
   EXPECT_EQ(decode_transaction(wire, {wire.size() - 1, kMaxTransactionSignatures}).error().code,
             ErrorCode::kTxTooLarge);
-  EXPECT_EQ(decode_transaction(wire, {kDefaultMaxTransactionBytes, 2}).error().code, ErrorCode::kTxMalformed);
+  EXPECT_EQ(decode_transaction(wire, {kDefaultMaxTransactionBytes, 2}).error().code,
+            ErrorCode::kTxMalformed);
 
   Transaction huge = sample_transaction();
   huge.body["blob"] = std::string(kMaxTransactionBytesCeiling, 'x');
   const TransactionLimits unlimited{std::size_t{1} << 40, 1000};
-  EXPECT_EQ(decode_transaction(encode_transaction(huge), unlimited).error().code, ErrorCode::kTxTooLarge);
+  EXPECT_EQ(decode_transaction(encode_transaction(huge), unlimited).error().code,
+            ErrorCode::kTxTooLarge);
   Transaction many = sample_transaction();
   for (std::size_t i = 0; i <= kMaxTransactionSignatures; ++i) {
-    many.signatures.push_back({core::KeyAlgorithm::kEd25519, digest_of(std::to_string(i)), core::Bytes(64, 1)});
+    many.signatures.push_back(
+        {core::KeyAlgorithm::kEd25519, digest_of(std::to_string(i)), core::Bytes(64, 1)});
   }
-  EXPECT_EQ(decode_transaction(encode_transaction(many), unlimited).error().code, ErrorCode::kTxMalformed);
+  EXPECT_EQ(decode_transaction(encode_transaction(many), unlimited).error().code,
+            ErrorCode::kTxMalformed);
 }
 
 TEST(TransactionCodec, RandomMutationsAreRejectedOrStillCanonical) {
@@ -251,9 +261,15 @@ TEST(TransactionCodec, RandomMutationsAreRejectedOrStillCanonical) {
     for (int e = 0; e < edits; ++e) {
       const std::size_t at = random() % mutated.size();
       switch (random() % 3) {
-        case 0: mutated[at] = static_cast<char>(random() % 256); break;
-        case 1: mutated.erase(at, 1); break;
-        default: mutated.insert(at, 1, static_cast<char>(random() % 256)); break;
+        case 0:
+          mutated[at] = static_cast<char>(random() % 256);
+          break;
+        case 1:
+          mutated.erase(at, 1);
+          break;
+        default:
+          mutated.insert(at, 1, static_cast<char>(random() % 256));
+          break;
       }
     }
     auto decoded = decode_transaction(mutated);
@@ -295,13 +311,16 @@ TEST_P(TransactionSignatures, ChangedBodyOrOtherKeyDoesNotVerify) {
   ASSERT_TRUE(signer.ok() && other.ok());
   Transaction tx = sample_transaction();
   ASSERT_TRUE(add_signature(tx, **signer, digest_of("signer cert")).ok());
-  EXPECT_EQ(verify_signature(tx, 0, (*other)->public_key_spki()).error().code, ErrorCode::kSignatureInvalid);
+  EXPECT_EQ(verify_signature(tx, 0, (*other)->public_key_spki()).error().code,
+            ErrorCode::kSignatureInvalid);
   Transaction changed = tx;
   changed.body["version"] = 3;
-  EXPECT_EQ(verify_signature(changed, 0, (*signer)->public_key_spki()).error().code, ErrorCode::kSignatureInvalid);
+  EXPECT_EQ(verify_signature(changed, 0, (*signer)->public_key_spki()).error().code,
+            ErrorCode::kSignatureInvalid);
   Transaction retimed = tx;
   retimed.time_ms += 1;
-  EXPECT_EQ(verify_signature(retimed, 0, (*signer)->public_key_spki()).error().code, ErrorCode::kSignatureInvalid);
+  EXPECT_EQ(verify_signature(retimed, 0, (*signer)->public_key_spki()).error().code,
+            ErrorCode::kSignatureInvalid);
   Transaction flipped = tx;
   flipped.signatures[0].signature.back() ^= 0x01;
   EXPECT_FALSE(verify_signature(flipped, 0, (*signer)->public_key_spki()).ok());
@@ -353,7 +372,8 @@ TEST_P(TransactionSignatures, ASignerWhosePublicKeyIsNotItsPrivateKeysIsRefused)
 }
 
 INSTANTIATE_TEST_SUITE_P(BothAlgorithms, TransactionSignatures,
-                         ::testing::Values(core::KeyAlgorithm::kEcdsaP256, core::KeyAlgorithm::kEd25519));
+                         ::testing::Values(core::KeyAlgorithm::kEcdsaP256,
+                                           core::KeyAlgorithm::kEd25519));
 
 TEST(TransactionSignatureChecks, AlgorithmMustMatchTheSignerKey) {
   auto ed = core::SoftwareSigner::generate(core::KeyAlgorithm::kEd25519);
@@ -362,18 +382,22 @@ TEST(TransactionSignatureChecks, AlgorithmMustMatchTheSignerKey) {
   Transaction tx = sample_transaction();
   ASSERT_TRUE(add_signature(tx, **ed, digest_of("ed cert")).ok());
   tx.signatures[0].algorithm = core::KeyAlgorithm::kEcdsaP256;  // claims ECDSA, key is Ed25519
-  EXPECT_EQ(verify_signature(tx, 0, (*ed)->public_key_spki()).error().code, ErrorCode::kUnsupportedAlgorithm);
+  EXPECT_EQ(verify_signature(tx, 0, (*ed)->public_key_spki()).error().code,
+            ErrorCode::kUnsupportedAlgorithm);
   tx.signatures[0].algorithm = core::KeyAlgorithm::kEd25519;
-  EXPECT_EQ(verify_signature(tx, 0, (*ec)->public_key_spki()).error().code, ErrorCode::kUnsupportedAlgorithm);
+  EXPECT_EQ(verify_signature(tx, 0, (*ec)->public_key_spki()).error().code,
+            ErrorCode::kUnsupportedAlgorithm);
 }
 
 TEST(TransactionSignatureChecks, BadIndexOrKeyEncodingIsReported) {
   auto ed = core::SoftwareSigner::generate(core::KeyAlgorithm::kEd25519);
   ASSERT_TRUE(ed.ok());
   Transaction tx = sample_transaction();
-  EXPECT_EQ(verify_signature(tx, 0, (*ed)->public_key_spki()).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(verify_signature(tx, 0, (*ed)->public_key_spki()).error().code,
+            ErrorCode::kInvalidArgument);
   ASSERT_TRUE(add_signature(tx, **ed, digest_of("ed cert")).ok());
-  EXPECT_EQ(verify_signature(tx, 1, (*ed)->public_key_spki()).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(verify_signature(tx, 1, (*ed)->public_key_spki()).error().code,
+            ErrorCode::kInvalidArgument);
   const core::Bytes garbage = core::to_bytes("not a key");
   EXPECT_EQ(verify_signature(tx, 0, garbage).error().code, ErrorCode::kMalformedEncoding);
 }

@@ -10,20 +10,23 @@
 namespace medledger::ledger {
 namespace {
 
-using testing::TestLedger;
 using testing::kv_put;
+using testing::TestLedger;
 
 void build_chain(TestLedger& t) {
   for (int b = 0; b < 6; ++b) {
     std::vector<std::string> batch;
-    for (int i = 0; i < 5; ++i) batch.push_back(kv_put("k" + std::to_string(b * 5 + i), "v" + std::to_string(b)));
-    batch.push_back(testing::make_wire("record.put", boost::json::object{{"value", "no key"}}));  // rejected
+    for (int i = 0; i < 5; ++i)
+      batch.push_back(kv_put("k" + std::to_string(b * 5 + i), "v" + std::to_string(b)));
+    batch.push_back(
+        testing::make_wire("record.put", boost::json::object{{"value", "no key"}}));  // rejected
     t.append(batch);
   }
 }
 
 /// Overwrites one stored value directly in LMDB, as an attacker with file access could.
-void overwrite(Ledger& ledger, Table table, core::ByteView key, const std::function<void(core::Bytes&)>& change) {
+void overwrite(Ledger& ledger, Table table, core::ByteView key,
+               const std::function<void(core::Bytes&)>& change) {
   auto written = ledger.store().write([&](WriteTxn& txn) -> core::Result<void> {
     auto current = txn.get(table, key);
     EXPECT_TRUE(current && *current);
@@ -105,7 +108,8 @@ TEST(Verify, ExtraStateEntryIsFound) {
   TestLedger t;
   build_chain(t);
   ASSERT_TRUE(t.ledger->store().write([](WriteTxn& txn) {
-    return txn.put(Table::kState, core::to_bytes(std::string("kv") + '\0' + "planted"), core::to_bytes(std::string("x")));
+    return txn.put(Table::kState, core::to_bytes(std::string("kv") + '\0' + "planted"),
+                   core::to_bytes(std::string("x")));
   }));
   EXPECT_EQ(verify_error(*t.ledger).message.rfind("state:", 0), 0u);
 }

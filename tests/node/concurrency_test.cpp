@@ -31,9 +31,10 @@ TEST_F(NodeConcurrencyTest, RecordsStoredFromEightThreadsAllCommitAndShareBlocks
     threads.emplace_back([&, t] {
       start.arrive_and_wait();
       for (int i = 0; i < kRecordsPerThread; ++i) {
-        results[t].push_back(node_a_->put_record(fhir("rec-" + std::to_string(t) + "-" + std::to_string(i)),
-                                                 PersonCredential::session_token(doctor.token.clone()),
-                                                 PersonCredential::session_token(patient.token.clone())));
+        results[t].push_back(
+            node_a_->put_record(fhir("rec-" + std::to_string(t) + "-" + std::to_string(i)),
+                                PersonCredential::session_token(doctor.token.clone()),
+                                PersonCredential::session_token(patient.token.clone())));
       }
     });
   }
@@ -59,7 +60,8 @@ TEST_F(NodeConcurrencyTest, RecordsStoredFromEightThreadsAllCommitAndShareBlocks
 TEST_F(NodeConcurrencyTest, ReadsAndWritesFromSeveralThreadsAllSucceed) {
   auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
   auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
-  (void)expect_ok(node_a_->put_record(fhir("shared", R"({"v":1})"), PersonCredential::session_token(doctor.token.clone()),
+  (void)expect_ok(node_a_->put_record(fhir("shared", R"({"v":1})"),
+                                      PersonCredential::session_token(doctor.token.clone()),
                                       PersonCredential::session_token(patient.token.clone())));
   std::atomic<int> failures{0};
   std::latch start(4);
@@ -69,7 +71,8 @@ TEST_F(NodeConcurrencyTest, ReadsAndWritesFromSeveralThreadsAllSucceed) {
       start.arrive_and_wait();
       for (int i = 0; i < 3; ++i) {
         if (t % 2 == 0) {
-          auto read = node_a_->read_record(read_at_a("shared"), PersonCredential::session_token(doctor.token.clone()));
+          auto read = node_a_->read_record(read_at_a("shared"),
+                                           PersonCredential::session_token(doctor.token.clone()));
           if (!read || core::to_string(read->plaintext) != R"({"v":1})") ++failures;
         } else {
           auto put = node_a_->put_record(fhir("w-" + std::to_string(t) + "-" + std::to_string(i)),

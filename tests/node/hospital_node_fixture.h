@@ -25,15 +25,17 @@ inline constexpr const char* kDoctorPin = "4711-doctor";
 inline constexpr const char* kPatientPin = "0815-patient";
 
 /// A CA whose key is generated in the token, as `medledger ca init` makes it.
-inline void make_token_ca(const std::shared_ptr<hsm::SessionPool>& pool, const std::string& hospital,
-                          const std::filesystem::path& dir) {
+inline void make_token_ca(const std::shared_ptr<hsm::SessionPool>& pool,
+                          const std::string& hospital, const std::filesystem::path& dir) {
   hsm::KeyStore keys(pool);
   auto key = expect_ok(keys.generate({"ca-" + hospital, core::KeyAlgorithm::kEcdsaP256}));
   auto signer = expect_ok(keys.signer(key.id));
   ca::CaOptions options;
   options.hospital_id = hospital;
-  auto cert = expect_ok(ca::CertificateAuthority::self_signed(*signer, options, std::time(nullptr) - 3600));
-  (void)expect_ok(ca::CaDirectory::create(dir, {hospital, "ca-" + hospital, core::hex_encode(key.id)}, {cert}));
+  auto cert =
+      expect_ok(ca::CertificateAuthority::self_signed(*signer, options, std::time(nullptr) - 3600));
+  (void)expect_ok(
+      ca::CaDirectory::create(dir, {hospital, "ca-" + hospital, core::hex_encode(key.id)}, {cert}));
 }
 
 class TwoHospitals : public TwoNodeTokens {
@@ -85,12 +87,18 @@ class TwoHospitals : public TwoNodeTokens {
     return o;
   }
 
-  RecordPutRequest fhir(const std::string& record, const std::string& text = R"({"resourceType":"Observation"})") {
-    return {record, "hospital-a/dr-a", "hospital-a/pat-a", "application/fhir+json", core::to_bytes(text)};
+  RecordPutRequest fhir(const std::string& record,
+                        const std::string& text = R"({"resourceType":"Observation"})") {
+    return {record, "hospital-a/dr-a", "hospital-a/pat-a", "application/fhir+json",
+            core::to_bytes(text)};
   }
 
-  ReadRequest read_at_b(const std::string& record) { return {record, std::nullopt, "hospital-b/dr-b", "second opinion"}; }
-  ReadRequest read_at_a(const std::string& record) { return {record, std::nullopt, "hospital-a/dr-a", "follow-up"}; }
+  ReadRequest read_at_b(const std::string& record) {
+    return {record, std::nullopt, "hospital-b/dr-b", "second opinion"};
+  }
+  ReadRequest read_at_a(const std::string& record) {
+    return {record, std::nullopt, "hospital-a/dr-a", "follow-up"};
+  }
 
   std::uint64_t log_size() { return expect_ok(ledger_->ledger().tip()).block.header.log_size; }
 

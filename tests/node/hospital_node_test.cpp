@@ -17,7 +17,8 @@ using core::ErrorCode;
 using HospitalNodeTest = TwoHospitals;
 
 TEST_F(HospitalNodeTest, DualVerifiedRecordIsStoredAndReadByADoctorOfTheOwnersHospital) {
-  auto receipt = expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
+  auto receipt =
+      expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
   EXPECT_EQ(receipt.result, ledger::kTxAccepted);
 
   auto read = expect_ok(node_a_->read_record(read_at_a("rec-1"), secret(kDoctorPin)));
@@ -32,7 +33,8 @@ TEST_F(HospitalNodeTest, DualVerifiedRecordIsStoredAndReadByADoctorOfTheOwnersHo
 TEST_F(HospitalNodeTest, RecordSignedOnlyByTheDoctorIsRefusedWithPatientSignatureMissing) {
   auto prepared = expect_ok(node_a_->prepare_record_put(fhir("rec-1")));
   expect_ok(node_a_->sign_as(prepared.tx, "hospital-a/dr-a", secret(kDoctorPin)));
-  EXPECT_EQ(error_of(node_a_->endorse_and_submit(prepared.tx)), ErrorCode::kPatientSignatureMissing);
+  EXPECT_EQ(error_of(node_a_->endorse_and_submit(prepared.tx)),
+            ErrorCode::kPatientSignatureMissing);
   EXPECT_TRUE(expect_ok(node_a_->list_records("hospital-a/pat-a")).empty());
 }
 
@@ -53,8 +55,10 @@ TEST_F(HospitalNodeTest, PatientSigningInTheDoctorsPlaceIsRefused) {
 }
 
 TEST_F(HospitalNodeTest, SecondVersionLinksToTheFirstAndBothStayInTheHistory) {
-  auto first = expect_ok(node_a_->put_record(fhir("rec-1", R"({"v":1})"), secret(kDoctorPin), secret(kPatientPin)));
-  (void)expect_ok(node_a_->put_record(fhir("rec-1", R"({"v":2})"), secret(kDoctorPin), secret(kPatientPin)));
+  auto first = expect_ok(
+      node_a_->put_record(fhir("rec-1", R"({"v":1})"), secret(kDoctorPin), secret(kPatientPin)));
+  (void)expect_ok(
+      node_a_->put_record(fhir("rec-1", R"({"v":2})"), secret(kDoctorPin), secret(kPatientPin)));
   auto history = expect_ok(node_a_->record_history("rec-1"));
   ASSERT_EQ(history.size(), 2u);
   EXPECT_FALSE(history[0].previous.has_value());
@@ -70,13 +74,15 @@ TEST_F(HospitalNodeTest, GrantLetsHospitalBReadTheReadIsAuditedAndRevokeRefusesT
 
   // Before any grant: refused, logged by the node, nothing on the ledger.
   auto size_before = log_size();
-  EXPECT_EQ(error_of(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin))), ErrorCode::kReadNotAuthorized);
+  EXPECT_EQ(error_of(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin))),
+            ErrorCode::kReadNotAuthorized);
   EXPECT_EQ(log_size(), size_before);
   ASSERT_EQ(refused_.size(), 1u);
   EXPECT_EQ(refused_[0].reason.code, ErrorCode::kReadNotAuthorized);
   EXPECT_EQ(refused_[0].doctor, "hospital-b/dr-b");
 
-  (void)expect_ok(node_a_->grant_access({"hospital-a/pat-a", "hospital-b", {}, std::nullopt}, secret(kPatientPin)));
+  (void)expect_ok(node_a_->grant_access({"hospital-a/pat-a", "hospital-b", {}, std::nullopt},
+                                        secret(kPatientPin)));
   auto read = expect_ok(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin)));
   EXPECT_EQ(core::to_string(read.plaintext), R"({"resourceType":"Observation"})");
   EXPECT_EQ(read.basis, "grant:hospital-b");
@@ -89,12 +95,14 @@ TEST_F(HospitalNodeTest, GrantLetsHospitalBReadTheReadIsAuditedAndRevokeRefusesT
   EXPECT_EQ(reads[0].as_object().at("basis").as_string(), "grant:hospital-b");
 
   (void)expect_ok(node_a_->revoke_access("hospital-a/pat-a", "hospital-b", secret(kPatientPin)));
-  EXPECT_EQ(error_of(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin))), ErrorCode::kGrantRevoked);
+  EXPECT_EQ(error_of(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin))),
+            ErrorCode::kGrantRevoked);
   ASSERT_EQ(refused_.size(), 2u);
   EXPECT_EQ(refused_[1].reason.code, ErrorCode::kGrantRevoked);
 
   // Later records use the rotated key, which hospital A's node still holds.
-  (void)expect_ok(node_a_->put_record(fhir("rec-2", "after revoke"), secret(kDoctorPin), secret(kPatientPin)));
+  (void)expect_ok(
+      node_a_->put_record(fhir("rec-2", "after revoke"), secret(kDoctorPin), secret(kPatientPin)));
   auto own = expect_ok(node_a_->read_record(read_at_a("rec-2"), secret(kDoctorPin)));
   EXPECT_EQ(core::to_string(own.plaintext), "after revoke");
   expect_verify_clean();
@@ -103,24 +111,29 @@ TEST_F(HospitalNodeTest, GrantLetsHospitalBReadTheReadIsAuditedAndRevokeRefusesT
 TEST_F(HospitalNodeTest, GrantToAnotherDoctorDoesNotCoverHisColleague) {
   (void)expect_ok(node_b_->enrol({ca::Role::kDoctor, "dr-b2", secret(kDoctorPin), {}}));
   (void)expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
-  (void)expect_ok(node_a_->grant_access({"hospital-a/pat-a", "hospital-b/dr-b", {"rec-1"}, std::nullopt},
-                                        secret(kPatientPin)));
+  (void)expect_ok(node_a_->grant_access(
+      {"hospital-a/pat-a", "hospital-b/dr-b", {"rec-1"}, std::nullopt}, secret(kPatientPin)));
   (void)expect_ok(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin)));
   ReadRequest colleague{"rec-1", std::nullopt, "hospital-b/dr-b2", "curiosity"};
-  EXPECT_EQ(error_of(node_b_->read_record(colleague, secret(kDoctorPin))), ErrorCode::kReadNotAuthorized);
+  EXPECT_EQ(error_of(node_b_->read_record(colleague, secret(kDoctorPin))),
+            ErrorCode::kReadNotAuthorized);
 }
 
 TEST_F(HospitalNodeTest, ExpiredGrantIsRefusedWithGrantExpired) {
   (void)expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch()).count();
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
   // Expires one second after now: accepted (after the block time), expired by the read below.
-  (void)expect_ok(node_a_->grant_access({"hospital-a/pat-a", "hospital-b", {}, now + 1000}, secret(kPatientPin)));
+  (void)expect_ok(node_a_->grant_access({"hospital-a/pat-a", "hospital-b", {}, now + 1000},
+                                        secret(kPatientPin)));
   while (std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count() <= now + 1000) {
+             std::chrono::system_clock::now().time_since_epoch())
+             .count() <= now + 1000) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_EQ(error_of(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin))), ErrorCode::kGrantExpired);
+  EXPECT_EQ(error_of(node_b_->read_record(read_at_b("rec-1"), secret(kDoctorPin))),
+            ErrorCode::kGrantExpired);
 }
 
 TEST_F(HospitalNodeTest, WrongPinIsRefusedWithoutSigningAndLeavesTheLedgerUnchanged) {
@@ -144,17 +157,20 @@ class LockoutTest : public TwoHospitals {
 TEST_F(LockoutTest, FiveWrongPinsLockThePersonAndEvenTheRightPinIsThenRefused) {
   (void)expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
   for (std::uint32_t i = 0; i < kDefaultMaxPinFailures; ++i) {
-    EXPECT_EQ(error_of(node_a_->read_record(read_at_a("rec-1"), secret("wrong-pin"))), ErrorCode::kPersonPinIncorrect);
+    EXPECT_EQ(error_of(node_a_->read_record(read_at_a("rec-1"), secret("wrong-pin"))),
+              ErrorCode::kPersonPinIncorrect);
   }
-  EXPECT_EQ(error_of(node_a_->read_record(read_at_a("rec-1"), secret(kDoctorPin))), ErrorCode::kPersonLocked);
+  EXPECT_EQ(error_of(node_a_->read_record(read_at_a("rec-1"), secret(kDoctorPin))),
+            ErrorCode::kPersonLocked);
   EXPECT_EQ(error_of(node_a_->put_record(fhir("rec-2"), secret(kDoctorPin), secret(kPatientPin))),
             ErrorCode::kPersonLocked);
 }
 
-TEST_F(HospitalNodeTest, ExternalPatientSignatureOverTheDocumentedBytesIsAcceptedLikeACustodialOne) {
+TEST_F(HospitalNodeTest,
+       ExternalPatientSignatureOverTheDocumentedBytesIsAcceptedLikeACustodialOne) {
   auto device = expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
-  auto enrolment = expect_ok(node_a_->enrol({ca::Role::kPatient, "pat-device", secret(kPatientPin),
-                                             device->public_key_spki()}));
+  auto enrolment = expect_ok(node_a_->enrol(
+      {ca::Role::kPatient, "pat-device", secret(kPatientPin), device->public_key_spki()}));
   RecordPutRequest request = fhir("rec-ext");
   request.patient = "hospital-a/pat-device";
   auto prepared = expect_ok(node_a_->prepare_record_put(request));
@@ -162,7 +178,8 @@ TEST_F(HospitalNodeTest, ExternalPatientSignatureOverTheDocumentedBytesIsAccepte
   // The device signs tx_id = SHA-256(signing bytes), as docs/transactions.md says.
   EXPECT_EQ(core::sha256(core::to_bytes(ledger::signing_bytes(prepared.tx))), prepared.tx_id);
   auto signature = expect_ok(device->sign_digest(prepared.tx_id));
-  expect_ok(node_a_->add_external_signature(prepared.tx, {core::KeyAlgorithm::kEcdsaP256, enrolment.fingerprint, signature}));
+  expect_ok(node_a_->add_external_signature(
+      prepared.tx, {core::KeyAlgorithm::kEcdsaP256, enrolment.fingerprint, signature}));
   auto receipt = expect_ok(node_a_->endorse_and_submit(prepared.tx));
   EXPECT_EQ(receipt.result, ledger::kTxAccepted);
   // Custodial signing is impossible for a person who keeps their own key.
@@ -173,15 +190,17 @@ TEST_F(HospitalNodeTest, ExternalPatientSignatureOverTheDocumentedBytesIsAccepte
 
 TEST_F(HospitalNodeTest, ExternalSignatureOverOtherBytesOrByAnUnknownCertificateIsRefused) {
   auto device = expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
-  auto enrolment = expect_ok(node_a_->enrol({ca::Role::kPatient, "pat-device", secret(kPatientPin),
-                                             device->public_key_spki()}));
+  auto enrolment = expect_ok(node_a_->enrol(
+      {ca::Role::kPatient, "pat-device", secret(kPatientPin), device->public_key_spki()}));
   auto prepared = expect_ok(node_a_->prepare_record_put(fhir("rec-1")));
   auto wrong = expect_ok(device->sign_digest(core::sha256(core::to_bytes("something else"))));
-  EXPECT_EQ(error_of(node_a_->add_external_signature(prepared.tx, {core::KeyAlgorithm::kEcdsaP256, enrolment.fingerprint, wrong})),
+  EXPECT_EQ(error_of(node_a_->add_external_signature(
+                prepared.tx, {core::KeyAlgorithm::kEcdsaP256, enrolment.fingerprint, wrong})),
             ErrorCode::kSignatureInvalid);
   auto right = expect_ok(device->sign_digest(prepared.tx_id));
   core::Digest unknown = core::sha256(core::to_bytes("no such certificate"));
-  EXPECT_EQ(error_of(node_a_->add_external_signature(prepared.tx, {core::KeyAlgorithm::kEcdsaP256, unknown, right})),
+  EXPECT_EQ(error_of(node_a_->add_external_signature(
+                prepared.tx, {core::KeyAlgorithm::kEcdsaP256, unknown, right})),
             ErrorCode::kCertNotOnLedger);
   EXPECT_TRUE(prepared.tx.signatures.empty());
 }
@@ -226,11 +245,15 @@ TEST_F(HospitalNodeTest, AuditExportByTimeRangeHoldsProofsCertificatesAndChains)
 }
 
 TEST_F(HospitalNodeTest, EnrolmentRefusesNodeIdsDuplicatesAndShortPins) {
-  EXPECT_EQ(error_of(node_a_->enrol({ca::Role::kDoctor, "node-encryption", secret(kDoctorPin), {}})),
+  EXPECT_EQ(
+      error_of(node_a_->enrol({ca::Role::kDoctor, "node-encryption", secret(kDoctorPin), {}})),
+      ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(node_a_->enrol({ca::Role::kDoctor, "dr-a", secret(kDoctorPin), {}})),
+            ErrorCode::kAlreadyExists);
+  EXPECT_EQ(error_of(node_a_->enrol({ca::Role::kDoctor, "dr-new", secret("12"), {}})),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->enrol({ca::Role::kDoctor, "dr-a", secret(kDoctorPin), {}})), ErrorCode::kAlreadyExists);
-  EXPECT_EQ(error_of(node_a_->enrol({ca::Role::kDoctor, "dr-new", secret("12"), {}})), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->enrol({ca::Role::kNode, "n2", secret(kDoctorPin), {}})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(node_a_->enrol({ca::Role::kNode, "n2", secret(kDoctorPin), {}})),
+            ErrorCode::kInvalidArgument);
 }
 
 class WrappedPersonKeysTest : public TwoHospitals {
@@ -238,10 +261,12 @@ class WrappedPersonKeysTest : public TwoHospitals {
   void adjust_setup(NodeSetup& setup) override {
     // The KEK is made in an SO session, which needs every user session closed.
     pool_a_.reset();
-    auto kek = expect_ok(hsm::create_kek(*module_, hsm::TokenSelector::by_label("hospital-a"), secret(kSoPin)));
+    auto kek = expect_ok(
+        hsm::create_kek(*module_, hsm::TokenSelector::by_label("hospital-a"), secret(kSoPin)));
     setup.person_keys = PersonKeyStorage::kWrapped;
     setup.kek_id_hex = core::hex_encode(kek);
-    pool_a_ = expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-a"), secret(kUserPin)));
+    pool_a_ = expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-a"),
+                                               secret(kUserPin)));
   }
 };
 
@@ -249,7 +274,8 @@ TEST_F(WrappedPersonKeysTest, PersonKeysWrappedUnderTheTokenKekSignRecordsLikeTo
   auto person = expect_ok(node_a_->person("hospital-a/dr-a"));
   EXPECT_TRUE(person.wrapped);
   EXPECT_FALSE(person.wrapped_blob.empty());
-  auto receipt = expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
+  auto receipt =
+      expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
   EXPECT_EQ(receipt.result, ledger::kTxAccepted);
   expect_verify_clean();
 }

@@ -67,7 +67,8 @@ TEST_F(KeyAgreementTest, DerivedSecretObjectsDoNotStayInTheSession) {
   for (int i = 0; i < 3; ++i) (void)expect_ok(token->derive_shared_secret(peer->public_key_spki()));
   auto lease = expect_ok(pool_a_->acquire());
   CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
-  auto secrets = expect_ok(lease.session().find_objects({{CKA_CLASS, &secret_class, sizeof secret_class}}, 16));
+  auto secrets = expect_ok(
+      lease.session().find_objects({{CKA_CLASS, &secret_class, sizeof secret_class}}, 16));
   EXPECT_TRUE(secrets.empty());
 }
 
@@ -92,7 +93,8 @@ TEST_F(KeyAgreementTest, MissingKeyIsKeyNotFoundAndDuplicateLabelIsAlreadyExists
   EXPECT_EQ(error_of(hsm::TokenKeyAgreement::open(pool_a_, core::Bytes(hsm::kKeyIdSize, 0x42))),
             ErrorCode::kKeyNotFound);
   (void)expect_ok(hsm::TokenKeyAgreement::generate(pool_a_, "node-encryption"));
-  EXPECT_EQ(error_of(hsm::TokenKeyAgreement::generate(pool_a_, "node-encryption")), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(error_of(hsm::TokenKeyAgreement::generate(pool_a_, "node-encryption")),
+            ErrorCode::kAlreadyExists);
   EXPECT_EQ(error_of(hsm::TokenKeyAgreement::generate(pool_a_, "")), ErrorCode::kInvalidArgument);
 }
 
@@ -100,8 +102,10 @@ TEST_F(KeyAgreementTest, PeerKeyThatIsNotP256IsRefusedBeforeTheToken) {
   auto key = expect_ok(hsm::TokenKeyAgreement::generate(pool_a_, "node-encryption"));
   auto token = expect_ok(hsm::TokenKeyAgreement::open(pool_a_, key.id));
   auto ed25519 = expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEd25519));
-  EXPECT_EQ(error_of(token->derive_shared_secret(ed25519->public_key_spki())), ErrorCode::kUnsupportedAlgorithm);
-  EXPECT_EQ(error_of(token->derive_shared_secret(core::to_bytes("not a key"))), ErrorCode::kMalformedEncoding);
+  EXPECT_EQ(error_of(token->derive_shared_secret(ed25519->public_key_spki())),
+            ErrorCode::kUnsupportedAlgorithm);
+  EXPECT_EQ(error_of(token->derive_shared_secret(core::to_bytes("not a key"))),
+            ErrorCode::kMalformedEncoding);
   // A P-256 SPKI whose point was altered is off the curve and does not parse.
   auto peer = expect_ok(SoftwareKeyAgreement::generate());
   core::Bytes bent = peer->public_key_spki();

@@ -34,8 +34,8 @@ std::string make_csr_pem(const std::string& cn, const std::string& ou, const std
   X509_REQ_set_version(req.get(), 0);
   X509_NAME* name = X509_REQ_get_subject_name(req.get());
   for (const auto& [field, value] : {std::pair{"CN", cn}, std::pair{"OU", ou}, std::pair{"O", o}}) {
-    X509_NAME_add_entry_by_txt(name, field, MBSTRING_ASC, reinterpret_cast<const unsigned char*>(value.c_str()), -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, field, MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1, 0);
   }
   X509_REQ_set_pubkey(req.get(), key.get());
   EXPECT_GT(X509_REQ_sign(req.get(), key.get(), EVP_sha256()), 0);
@@ -54,7 +54,9 @@ std::vector<std::string> crl_serials(HospitalNode& node) {
   return crl.revoked_serials();
 }
 
-bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 TEST_F(NodeAdminTest, RevokedPersonIsRevokedOnTheLedgerListedInTheCrlAndCannotSignAnyMore) {
   auto person = expect_ok(node_a_->person("hospital-a/dr-a"));
@@ -70,24 +72,32 @@ TEST_F(NodeAdminTest, RevokedPersonIsRevokedOnTheLedgerListedInTheCrlAndCannotSi
 
   // Even the right PIN signs nothing any more.
   auto prepared = expect_ok(node_a_->prepare_record_put(fhir("rec-1")));
-  EXPECT_EQ(error_of(node_a_->sign_as(prepared.tx, "hospital-a/dr-a", secret(kDoctorPin))), ErrorCode::kPersonLocked);
-  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/dr-a", secret(kDoctorPin), core::sha256(core::to_bytes("x")))),
+  EXPECT_EQ(error_of(node_a_->sign_as(prepared.tx, "hospital-a/dr-a", secret(kDoctorPin))),
+            ErrorCode::kPersonLocked);
+  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/dr-a", secret(kDoctorPin),
+                                             core::sha256(core::to_bytes("x")))),
             ErrorCode::kPersonLocked);
   expect_verify_clean();
 }
 
 TEST_F(NodeAdminTest, RevokingTwiceIsCertAlreadyRevokedAndUnknownPersonsOrReasonsAreRefused) {
   (void)expect_ok(node_a_->revoke_person("hospital-a/pat-a", "affiliationChanged"));
-  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/pat-a", "keyCompromise")), ErrorCode::kCertAlreadyRevoked);
-  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/nobody", "keyCompromise")), ErrorCode::kNotFound);
+  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/pat-a", "keyCompromise")),
+            ErrorCode::kCertAlreadyRevoked);
+  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/nobody", "keyCompromise")),
+            ErrorCode::kNotFound);
   // A person of another hospital is not enrolled here.
-  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-b/dr-b", "keyCompromise")), ErrorCode::kNotFound);
+  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-b/dr-b", "keyCompromise")),
+            ErrorCode::kNotFound);
   const auto size = log_size();
-  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/dr-a", "no-such-reason")), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/dr-a", "removeFromCRL")), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/dr-a", "no-such-reason")),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/dr-a", "removeFromCRL")),
+            ErrorCode::kInvalidArgument);
   EXPECT_EQ(log_size(), size);
   // The refused reasons locked nobody: dr-a still signs.
-  (void)expect_ok(node_a_->sign_digest_as("hospital-a/dr-a", secret(kDoctorPin), core::sha256(core::to_bytes("x"))));
+  (void)expect_ok(node_a_->sign_digest_as("hospital-a/dr-a", secret(kDoctorPin),
+                                          core::sha256(core::to_bytes("x"))));
 }
 
 TEST_F(NodeAdminTest, CrlCoversARevocationTheSubjectMadeOnTheLedgerWithoutTheCa) {
@@ -112,8 +122,10 @@ TEST_F(NodeAdminTest, CrlCoversARevocationTheSubjectMadeOnTheLedgerWithoutTheCa)
 }
 
 TEST_F(NodeAdminTest, CertificateFromACsrIsRevokedByItsFingerprintOnTheLedgerAndInTheCrl) {
-  auto issued = expect_ok(node_a_->issue_certificate(make_csr_pem("ops-2", "admin", "hospital-a"), ca::Role::kAdmin, "ops-2"));
-  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/ops-2", "keyCompromise")), ErrorCode::kNotFound);  // no person
+  auto issued = expect_ok(node_a_->issue_certificate(make_csr_pem("ops-2", "admin", "hospital-a"),
+                                                     ca::Role::kAdmin, "ops-2"));
+  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/ops-2", "keyCompromise")),
+            ErrorCode::kNotFound);  // no person
 
   auto receipt = expect_ok(node_a_->revoke_certificate(issued.fingerprint, "keyCompromise"));
   EXPECT_EQ(receipt.result, ledger::kTxAccepted);
@@ -121,7 +133,8 @@ TEST_F(NodeAdminTest, CertificateFromACsrIsRevokedByItsFingerprintOnTheLedgerAnd
   EXPECT_EQ(entry.status, "revoked");
   EXPECT_EQ(entry.reason, "keyCompromise");
   EXPECT_TRUE(contains(crl_serials(*node_a_), issued.certificate.serial_hex()));
-  EXPECT_EQ(error_of(node_a_->revoke_certificate(issued.fingerprint, "keyCompromise")), ErrorCode::kCertAlreadyRevoked);
+  EXPECT_EQ(error_of(node_a_->revoke_certificate(issued.fingerprint, "keyCompromise")),
+            ErrorCode::kCertAlreadyRevoked);
   expect_verify_clean();
 }
 
@@ -130,25 +143,32 @@ TEST_F(NodeAdminTest, RevokingAnEnrolledPersonsCertificateByFingerprintLocksTheP
   auto cert = expect_ok(ca::Certificate::from_pem(person.cert_pem));
   (void)expect_ok(node_a_->revoke_certificate(ledger::certificate_fingerprint(cert), "superseded"));
   EXPECT_EQ(ledger_entry(*ledger_, ledger::certificate_fingerprint(cert)).status, "revoked");
-  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/dr-a", secret(kDoctorPin), core::sha256(core::to_bytes("x")))),
+  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/dr-a", secret(kDoctorPin),
+                                             core::sha256(core::to_bytes("x")))),
             ErrorCode::kPersonLocked);
 }
 
 TEST_F(NodeAdminTest, RevokeByFingerprintRefusesUnknownForeignAndOwnNodeCertificatesAndBadReasons) {
-  auto issued = expect_ok(node_a_->issue_certificate(make_csr_pem("aud-9", "auditor", "hospital-a"), ca::Role::kAuditor, "aud-9"));
+  auto issued = expect_ok(node_a_->issue_certificate(make_csr_pem("aud-9", "auditor", "hospital-a"),
+                                                     ca::Role::kAuditor, "aud-9"));
   const auto size = log_size();
-  EXPECT_EQ(error_of(node_a_->revoke_certificate(core::sha256(core::to_bytes("no such certificate")), "unspecified")),
+  EXPECT_EQ(error_of(node_a_->revoke_certificate(
+                core::sha256(core::to_bytes("no such certificate")), "unspecified")),
             ErrorCode::kNotFound);
   // Hospital B's doctor: only B's CA may revoke it.
-  auto foreign = expect_ok(ca::Certificate::from_pem(expect_ok(node_b_->person("hospital-b/dr-b")).cert_pem));
-  EXPECT_EQ(error_of(node_a_->revoke_certificate(ledger::certificate_fingerprint(foreign), "unspecified")),
+  auto foreign =
+      expect_ok(ca::Certificate::from_pem(expect_ok(node_b_->person("hospital-b/dr-b")).cert_pem));
+  EXPECT_EQ(error_of(node_a_->revoke_certificate(ledger::certificate_fingerprint(foreign),
+                                                 "unspecified")),
             ErrorCode::kRevokeNotAuthorized);
   // The serving node's own signing certificate would stop its endorsements.
-  EXPECT_EQ(error_of(node_a_->revoke_certificate(ledger::certificate_fingerprint(node_a_->signing_certificate()),
-                                                 "unspecified")),
+  EXPECT_EQ(error_of(node_a_->revoke_certificate(
+                ledger::certificate_fingerprint(node_a_->signing_certificate()), "unspecified")),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->revoke_certificate(issued.fingerprint, "removeFromCRL")), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->revoke_certificate(issued.fingerprint, "because")), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(node_a_->revoke_certificate(issued.fingerprint, "removeFromCRL")),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(node_a_->revoke_certificate(issued.fingerprint, "because")),
+            ErrorCode::kInvalidArgument);
   EXPECT_EQ(log_size(), size);  // nothing refused reached the ledger
   EXPECT_EQ(ledger_entry(*ledger_, issued.fingerprint).status, "valid");
 }
@@ -157,11 +177,13 @@ TEST_F(NodeAdminTest, CertificateFromACsrIsIssuedByTheHospitalCaAndRegisteredOnT
   for (auto [role, ou, id] : {std::tuple{ca::Role::kDoctor, "doctor", "dr-device"},
                               std::tuple{ca::Role::kAdmin, "admin", "ops-1"},
                               std::tuple{ca::Role::kAuditor, "auditor", "aud-1"}}) {
-    auto issued = expect_ok(node_a_->issue_certificate(make_csr_pem(id, ou, "hospital-a"), role, id));
+    auto issued =
+        expect_ok(node_a_->issue_certificate(make_csr_pem(id, ou, "hospital-a"), role, id));
     EXPECT_EQ(issued.principal, std::string("hospital-a/") + id);
     EXPECT_EQ(issued.receipt.result, ledger::kTxAccepted);
     EXPECT_EQ(issued.fingerprint, ledger::certificate_fingerprint(issued.certificate));
-    EXPECT_EQ(expect_ok(ca::Certificate::from_pem(issued.certificate_pem)).to_pem(), issued.certificate_pem);
+    EXPECT_EQ(expect_ok(ca::Certificate::from_pem(issued.certificate_pem)).to_pem(),
+              issued.certificate_pem);
     auto entry = ledger_entry(*ledger_, issued.fingerprint);
     EXPECT_EQ(entry.role, ou);
     EXPECT_EQ(entry.id, id);
@@ -170,45 +192,55 @@ TEST_F(NodeAdminTest, CertificateFromACsrIsIssuedByTheHospitalCaAndRegisteredOnT
   expect_verify_clean();
 }
 
-TEST_F(NodeAdminTest, CertificateRequestsThatAreBrokenOrForTheWrongRoleAreRefusedAndNothingIsRegistered) {
+TEST_F(NodeAdminTest,
+       CertificateRequestsThatAreBrokenOrForTheWrongRoleAreRefusedAndNothingIsRegistered) {
   const auto size = log_size();
-  EXPECT_EQ(error_of(node_a_->issue_certificate("not a csr", ca::Role::kDoctor, "dr-x")), ErrorCode::kCsrInvalid);
-  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("node-9", "node", "hospital-a"), ca::Role::kNode, "node-9")),
+  EXPECT_EQ(error_of(node_a_->issue_certificate("not a csr", ca::Role::kDoctor, "dr-x")),
+            ErrorCode::kCsrInvalid);
+  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("node-9", "node", "hospital-a"),
+                                                ca::Role::kNode, "node-9")),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("node", "doctor", "hospital-a"), ca::Role::kDoctor, "node")),
+  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("node", "doctor", "hospital-a"),
+                                                ca::Role::kDoctor, "node")),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("dr-x", "doctor", "hospital-a"), ca::Role::kDoctor, "bad id!")),
+  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("dr-x", "doctor", "hospital-a"),
+                                                ca::Role::kDoctor, "bad id!")),
             ErrorCode::kInvalidArgument);
   // The CSR's subject disagrees with the request (another hospital, another role).
-  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("dr-x", "doctor", "hospital-b"), ca::Role::kDoctor, "dr-x")),
+  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("dr-x", "doctor", "hospital-b"),
+                                                ca::Role::kDoctor, "dr-x")),
             ErrorCode::kProfileViolation);
-  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("dr-x", "admin", "hospital-a"), ca::Role::kDoctor, "dr-x")),
+  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("dr-x", "admin", "hospital-a"),
+                                                ca::Role::kDoctor, "dr-x")),
             ErrorCode::kProfileViolation);
   EXPECT_EQ(log_size(), size);
 }
 
 TEST_F(NodeAdminTest, DigestSignedForAPersonVerifiesUnderTheirCertificateOnlyAfterTheRightPin) {
   const core::Digest digest = core::sha256(core::to_bytes("a document the EHR signs"));
-  auto signature = expect_ok(node_a_->sign_digest_as("hospital-a/pat-a", secret(kPatientPin), digest));
+  auto signature =
+      expect_ok(node_a_->sign_digest_as("hospital-a/pat-a", secret(kPatientPin), digest));
   auto person = expect_ok(node_a_->person("hospital-a/pat-a"));
   auto cert = expect_ok(ca::Certificate::from_pem(person.cert_pem));
   EXPECT_EQ(signature.cert_fingerprint, ledger::certificate_fingerprint(cert));
   EXPECT_EQ(signature.algorithm, core::KeyAlgorithm::kEcdsaP256);
   expect_ok(core::verify_digest_signature(cert.public_key_spki(), digest, signature.signature));
-  EXPECT_EQ(error_of(core::verify_digest_signature(cert.public_key_spki(), core::sha256(core::to_bytes("other")),
-                                                   signature.signature)),
-            ErrorCode::kSignatureInvalid);
+  EXPECT_EQ(
+      error_of(core::verify_digest_signature(
+          cert.public_key_spki(), core::sha256(core::to_bytes("other")), signature.signature)),
+      ErrorCode::kSignatureInvalid);
 
   EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/pat-a", secret("wrong-pin"), digest)),
             ErrorCode::kPersonPinIncorrect);
-  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/nobody", secret(kPatientPin), digest)), ErrorCode::kNotFound);
+  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/nobody", secret(kPatientPin), digest)),
+            ErrorCode::kNotFound);
 }
-
 
 // An enrolment that fails after its cert.register is undone: the certificate is
 // revoked on the ledger and in the CA directory, no PIN or key is left behind,
 // and a retry enrols the person afresh.
-TEST_F(NodeAdminTest, EnrolmentFailingAfterItsCertRegisterRevokesTheCertificateAndLeavesNothingUsable) {
+TEST_F(NodeAdminTest,
+       EnrolmentFailingAfterItsCertRegisterRevokesTheCertificateAndLeavesNothingUsable) {
   const std::string principal = "hospital-a/pat-late";
   // A directory where the patient-key file goes: the write after cert.register fails.
   const auto blocker = root_ / "a" / "patient-keys" /
@@ -232,11 +264,13 @@ TEST_F(NodeAdminTest, EnrolmentFailingAfterItsCertRegisterRevokesTheCertificateA
       << "the person's token key is destroyed";
 
   std::filesystem::remove_all(blocker);
-  auto retried = expect_ok(node_a_->enrol({ca::Role::kPatient, "pat-late", secret(kPatientPin), {}}));
+  auto retried =
+      expect_ok(node_a_->enrol({ca::Role::kPatient, "pat-late", secret(kPatientPin), {}}));
   EXPECT_NE(retried.fingerprint, fingerprints[0]);
-  (void)expect_ok(node_a_->put_record({"rec-late", "hospital-a/dr-a", principal, "application/fhir+json",
-                                        core::to_bytes(R"({"resourceType":"Observation"})")},
-                                       secret(kDoctorPin), secret(kPatientPin)));
+  (void)expect_ok(
+      node_a_->put_record({"rec-late", "hospital-a/dr-a", principal, "application/fhir+json",
+                           core::to_bytes(R"({"resourceType":"Observation"})")},
+                          secret(kDoctorPin), secret(kPatientPin)));
 }
 
 }  // namespace

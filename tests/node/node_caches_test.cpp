@@ -38,16 +38,21 @@ TEST_F(NodeCachesTest, SecondWriteForAPatientUsesTheKeyHeldInMemory) {
 TEST_F(NodeCachesTest, RevokeAccessRotatesTheHeldKeySoLaterRecordsUseTheNewVersion) {
   (void)expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
   EXPECT_EQ(sealed_key_version(*ledger_, "rec-1"), 1);
-  (void)expect_ok(node_a_->grant_access({"hospital-a/pat-a", "hospital-b", {}, std::nullopt}, secret(kPatientPin)));
+  (void)expect_ok(node_a_->grant_access({"hospital-a/pat-a", "hospital-b", {}, std::nullopt},
+                                        secret(kPatientPin)));
   (void)expect_ok(node_a_->revoke_access("hospital-a/pat-a", "hospital-b", secret(kPatientPin)));
-  (void)expect_ok(node_a_->put_record(fhir("rec-2", "after revoke"), secret(kDoctorPin), secret(kPatientPin)));
+  (void)expect_ok(
+      node_a_->put_record(fhir("rec-2", "after revoke"), secret(kDoctorPin), secret(kPatientPin)));
   EXPECT_EQ(sealed_key_version(*ledger_, "rec-2"), 2);
   // Both versions still open at A; B holds neither the grant nor the new key.
-  EXPECT_EQ(core::to_string(expect_ok(node_a_->read_record(read_at_a("rec-1"), secret(kDoctorPin))).plaintext),
+  EXPECT_EQ(core::to_string(
+                expect_ok(node_a_->read_record(read_at_a("rec-1"), secret(kDoctorPin))).plaintext),
             R"({"resourceType":"Observation"})");
-  EXPECT_EQ(core::to_string(expect_ok(node_a_->read_record(read_at_a("rec-2"), secret(kDoctorPin))).plaintext),
+  EXPECT_EQ(core::to_string(
+                expect_ok(node_a_->read_record(read_at_a("rec-2"), secret(kDoctorPin))).plaintext),
             "after revoke");
-  EXPECT_EQ(error_of(node_b_->read_record(read_at_b("rec-2"), secret(kDoctorPin))), ErrorCode::kGrantRevoked);
+  EXPECT_EQ(error_of(node_b_->read_record(read_at_b("rec-2"), secret(kDoctorPin))),
+            ErrorCode::kGrantRevoked);
   expect_verify_clean();
 }
 

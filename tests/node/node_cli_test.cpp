@@ -32,7 +32,8 @@ CliRun run(const std::string& args) {
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return r;
   std::array<char, 4096> buffer{};
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) r.output.append(buffer.data(), n);
+  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
+    r.output.append(buffer.data(), n);
   int status = ::pclose(pipe);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
@@ -51,17 +52,23 @@ class NodeCliTest : public ::testing::Test {
     ledger_ = (root_ / "consortium").string();
     ok("token init --label hospital-a --so-pin " + pin("so") + " --pin " + pin("user-a"));
     ok("token init --label hospital-b --so-pin " + pin("so") + " --pin " + pin("user-b"));
-    ok("ca init --token hospital-a --pin " + pin("user-a") + " --hospital hospital-a --ca-dir " + (root_ / "a-ca").string());
-    ok("ca init --token hospital-b --pin " + pin("user-b") + " --hospital hospital-b --ca-dir " + (root_ / "b-ca").string());
-    ok("node init" + b_ + " --hospital hospital-b --ca-dir " + (root_ / "b-ca").string() + " --ledger " + ledger_);
-    ok("node init" + a_ + " --hospital hospital-a --ca-dir " + (root_ / "a-ca").string() + " --ledger " + ledger_ +
-       " --genesis --proposer " + (root_ / "node-b" / "node-signing.pub.pem").string());
+    ok("ca init --token hospital-a --pin " + pin("user-a") + " --hospital hospital-a --ca-dir " +
+       (root_ / "a-ca").string());
+    ok("ca init --token hospital-b --pin " + pin("user-b") + " --hospital hospital-b --ca-dir " +
+       (root_ / "b-ca").string());
+    ok("node init" + b_ + " --hospital hospital-b --ca-dir " + (root_ / "b-ca").string() +
+       " --ledger " + ledger_);
+    ok("node init" + a_ + " --hospital hospital-a --ca-dir " + (root_ / "a-ca").string() +
+       " --ledger " + ledger_ + " --genesis --proposer " +
+       (root_ / "node-b" / "node-signing.pub.pem").string());
     ok("hospital admit-request" + b_ + " --out " + (root_ / "admit.json").string());
     ok("hospital admit" + a_ + " --request " + (root_ / "admit.json").string());
     ok("node register" + b_);
   }
 
-  std::string pin(const std::string& name) const { return "file:" + (root_ / (name + ".pin")).string(); }
+  std::string pin(const std::string& name) const {
+    return "file:" + (root_ / (name + ".pin")).string();
+  }
 
   CliRun ok(const std::string& args) {
     CliRun r = run(args);
@@ -78,40 +85,53 @@ TEST_F(NodeCliTest, MainFlowStoresRefusesSingleSignatureSharesReadsAuditsRevokes
   ok("enrol doctor" + a_ + " --id dr-a --person-pin " + pin("dr-a"));
   ok("enrol patient" + a_ + " --id pat-a --person-pin " + pin("pat-a"));
   ok("enrol doctor" + b_ + " --id dr-b --person-pin " + pin("dr-b"));
-  auto payload = dir_.write_private_file("rec.json", R"({"resourceType":"Observation","valueString":"120/80"})");
-  const std::string put_args = " --record rec-1 --doctor hospital-a/dr-a --patient hospital-a/pat-a --file " + payload.string();
-  auto put = ok("record put" + a_ + put_args + " --doctor-pin " + pin("dr-a") + " --patient-pin " + pin("pat-a"));
+  auto payload = dir_.write_private_file(
+      "rec.json", R"({"resourceType":"Observation","valueString":"120/80"})");
+  const std::string put_args =
+      " --record rec-1 --doctor hospital-a/dr-a --patient hospital-a/pat-a --file " +
+      payload.string();
+  auto put = ok("record put" + a_ + put_args + " --doctor-pin " + pin("dr-a") + " --patient-pin " +
+                pin("pat-a"));
   EXPECT_NE(put.output.find("\"result\":\"ACCEPTED\""), std::string::npos) << put.output;
 
   const std::string tx = (root_ / "rec-2.tx.json").string();
-  ok("record prepare" + a_ + " --record rec-2 --doctor hospital-a/dr-a --patient hospital-a/pat-a --file " +
+  ok("record prepare" + a_ +
+     " --record rec-2 --doctor hospital-a/dr-a --patient hospital-a/pat-a --file " +
      payload.string() + " --out " + tx);
   ok("record sign" + a_ + " --tx " + tx + " --as hospital-a/dr-a --person-pin " + pin("dr-a"));
   auto single = run("record submit" + a_ + " --tx " + tx);
   EXPECT_NE(single.status, 0);
   EXPECT_NE(single.output.find("PATIENT_SIGNATURE_MISSING"), std::string::npos) << single.output;
 
-  const std::string read_b = "record get" + b_ + " --record rec-1 --doctor hospital-b/dr-b --doctor-pin " + pin("dr-b") +
-                             " --purpose consult";
+  const std::string read_b = "record get" + b_ +
+                             " --record rec-1 --doctor hospital-b/dr-b --doctor-pin " +
+                             pin("dr-b") + " --purpose consult";
   auto before = run(read_b);
   EXPECT_NE(before.output.find("READ_NOT_AUTHORIZED"), std::string::npos) << before.output;
-  ok("access grant" + a_ + " --patient hospital-a/pat-a --grantee hospital-b --patient-pin " + pin("pat-a"));
+  ok("access grant" + a_ + " --patient hospital-a/pat-a --grantee hospital-b --patient-pin " +
+     pin("pat-a"));
   auto read = ok(read_b);
-  EXPECT_NE(read.output.find(R"({"resourceType":"Observation","valueString":"120/80"})"), std::string::npos) << read.output;
+  EXPECT_NE(read.output.find(R"({"resourceType":"Observation","valueString":"120/80"})"),
+            std::string::npos)
+      << read.output;
 
   ok("audit export" + a_ + " --patient hospital-a/pat-a --out " + (root_ / "audit").string());
   std::ifstream audit(root_ / "audit" / "audit.json");
   std::stringstream text;
   text << audit.rdbuf();
-  EXPECT_NE(text.str().find(R"("basis":"grant:hospital-b","doctor":"hospital-b/dr-b")"), std::string::npos);
+  EXPECT_NE(text.str().find(R"("basis":"grant:hospital-b","doctor":"hospital-b/dr-b")"),
+            std::string::npos);
 
-  ok("access revoke" + a_ + " --patient hospital-a/pat-a --grantee hospital-b --patient-pin " + pin("pat-a"));
+  ok("access revoke" + a_ + " --patient hospital-a/pat-a --grantee hospital-b --patient-pin " +
+     pin("pat-a"));
   auto after = run(read_b);
   EXPECT_NE(after.status, 0);
   EXPECT_NE(after.output.find("GRANT_REVOKED"), std::string::npos) << after.output;
 
-  auto wrong = run("record put" + a_ + " --record rec-3 --doctor hospital-a/dr-a --patient hospital-a/pat-a --file " +
-                   payload.string() + " --doctor-pin " + pin("pat-a") + " --patient-pin " + pin("pat-a"));
+  auto wrong =
+      run("record put" + a_ +
+          " --record rec-3 --doctor hospital-a/dr-a --patient hospital-a/pat-a --file " +
+          payload.string() + " --doctor-pin " + pin("pat-a") + " --patient-pin " + pin("pat-a"));
   EXPECT_NE(wrong.output.find("PERSON_PIN_INCORRECT"), std::string::npos) << wrong.output;
 
   auto verify = ok("node verify --ledger " + ledger_);
@@ -119,7 +139,8 @@ TEST_F(NodeCliTest, MainFlowStoresRefusesSingleSignatureSharesReadsAuditsRevokes
 }
 
 TEST_F(NodeCliTest, BulkEnrolmentWritesRandomInitialPinsToANewPrivateFile) {
-  auto csv = dir_.write_private_file("people.csv", "id,role\ndr-1,doctor\npat-1,patient\npat-2,patient\n");
+  auto csv =
+      dir_.write_private_file("people.csv", "id,role\ndr-1,doctor\npat-1,patient\npat-2,patient\n");
   const std::string pins = (root_ / "pins.csv").string();
   auto bulk = ok("enrol --csv " + csv.string() + " --pins-out " + pins + a_);
   EXPECT_NE(bulk.output.find("3/3"), std::string::npos) << bulk.output;

@@ -36,8 +36,10 @@ class TwoNodeTokens : public ::testing::Test {
     module_ = expect_ok(hsm::Module::load(medledger::testing::SoftHsmDirectory::module_path()));
     (void)expect_ok(hsm::init_token(*module_, "hospital-a", secret(kSoPin), secret(kUserPin)));
     (void)expect_ok(hsm::init_token(*module_, "hospital-b", secret(kSoPin), secret(kUserPin)));
-    pool_a_ = expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-a"), secret(kUserPin)));
-    pool_b_ = expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-b"), secret(kUserPin)));
+    pool_a_ = expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-a"),
+                                               secret(kUserPin)));
+    pool_b_ = expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-b"),
+                                               secret(kUserPin)));
   }
 
   medledger::testing::SoftHsmDirectory dir_;  // first: sets SOFTHSM2_CONF before the module loads

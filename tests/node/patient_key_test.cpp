@@ -32,7 +32,8 @@ class PatientKeyTest : public TwoNodeTokens {
 
 TEST_F(PatientKeyTest, KeyWrappedForNodeBUnwrapsWithBsTokenKey) {
   auto wrapped = expect_ok(wrap_patient_key_for(node_b_->public_key_spki(), key_));
-  EXPECT_EQ(wrapped.recipient, core::to_bytes(core::public_key_fingerprint(node_b_->public_key_spki())));
+  EXPECT_EQ(wrapped.recipient,
+            core::to_bytes(core::public_key_fingerprint(node_b_->public_key_spki())));
   auto parsed = expect_ok(WrappedPatientKey::from_json_text(wrapped.to_json_text()));
   EXPECT_EQ(parsed.to_json_text(), wrapped.to_json_text());
   auto unwrapped = expect_ok(unwrap_patient_key(*node_b_, parsed));
@@ -58,7 +59,8 @@ TEST_F(PatientKeyTest, NodeWithoutAWrappedKeyCannotUnwrapOrDecrypt) {
   relabelled.recipient = core::to_bytes(core::public_key_fingerprint(node_a_->public_key_spki()));
   EXPECT_EQ(error_of(unwrap_patient_key(*node_a_, relabelled)), ErrorCode::kDecryptionFailed);
   // Guessing a patient key does not open the record either.
-  auto sealed = expect_ok(seal_record({"patient-42", "rec-1", 1, "text/plain"}, core::to_bytes("x"), key_));
+  auto sealed =
+      expect_ok(seal_record({"patient-42", "rec-1", 1, "text/plain"}, core::to_bytes("x"), key_));
   auto guess = expect_ok(generate_patient_key("patient-42", 3));
   EXPECT_EQ(error_of(open_record(sealed, guess)), ErrorCode::kDecryptionFailed);
 }
@@ -68,7 +70,8 @@ TEST_F(PatientKeyTest, EveryTamperedFieldIsDecryptionFailed) {
   for (std::size_t i = 0; i < wrapped.ciphertext.size(); ++i) {
     WrappedPatientKey bent = wrapped;
     bent.ciphertext[i] ^= 0x04;
-    EXPECT_EQ(error_of(unwrap_patient_key(*node_b_, bent)), ErrorCode::kDecryptionFailed) << "ciphertext " << i;
+    EXPECT_EQ(error_of(unwrap_patient_key(*node_b_, bent)), ErrorCode::kDecryptionFailed)
+        << "ciphertext " << i;
   }
   WrappedPatientKey bent = wrapped;
   bent.nonce[5] ^= 0x01;
@@ -99,8 +102,10 @@ TEST_F(PatientKeyTest, RotatedKeyIsNewAndOldRecordsNeedTheOldVersion) {
   auto rotated = expect_ok(rotate_patient_key(key_));
   EXPECT_EQ(rotated.version, 4u);
   EXPECT_FALSE(core::constant_time_equal(rotated.key.view(), key_.key.view()));
-  auto old_record = expect_ok(seal_record({"patient-42", "rec-1", 1, "text/plain"}, core::to_bytes("old"), key_));
-  auto new_record = expect_ok(seal_record({"patient-42", "rec-2", 1, "text/plain"}, core::to_bytes("new"), rotated));
+  auto old_record =
+      expect_ok(seal_record({"patient-42", "rec-1", 1, "text/plain"}, core::to_bytes("old"), key_));
+  auto new_record = expect_ok(
+      seal_record({"patient-42", "rec-2", 1, "text/plain"}, core::to_bytes("new"), rotated));
   EXPECT_EQ(error_of(open_record(new_record, key_)), ErrorCode::kDecryptionFailed);
   EXPECT_EQ(core::to_string(expect_ok(open_record(old_record, key_))), "old");
   EXPECT_EQ(core::to_string(expect_ok(open_record(new_record, rotated))), "new");
@@ -118,7 +123,8 @@ TEST_F(PatientKeyTest, BadRecipientKeysAndMalformedJsonAreRefused) {
   ASSERT_TRUE(ed25519_spki.ok());
   EXPECT_EQ(error_of(wrap_patient_key_for((*ed25519_spki)->public_key_spki(), key_)),
             ErrorCode::kUnsupportedAlgorithm);
-  EXPECT_EQ(error_of(wrap_patient_key_for(core::to_bytes("junk"), key_)), ErrorCode::kMalformedEncoding);
+  EXPECT_EQ(error_of(wrap_patient_key_for(core::to_bytes("junk"), key_)),
+            ErrorCode::kMalformedEncoding);
 
   auto object = expect_ok(wrap_patient_key_for(node_b_->public_key_spki(), key_)).to_json();
   auto missing = object;
@@ -130,7 +136,8 @@ TEST_F(PatientKeyTest, BadRecipientKeysAndMalformedJsonAreRefused) {
   auto zero_version = object;
   zero_version["key_version"] = 0;
   EXPECT_EQ(error_of(WrappedPatientKey::from_json(zero_version)), ErrorCode::kMalformedEncoding);
-  EXPECT_EQ(error_of(WrappedPatientKey::from_json_text(std::string(5000, ' '))), ErrorCode::kMalformedEncoding);
+  EXPECT_EQ(error_of(WrappedPatientKey::from_json_text(std::string(5000, ' '))),
+            ErrorCode::kMalformedEncoding);
 }
 
 }  // namespace

@@ -45,7 +45,8 @@ TEST_F(SessionTableTest, SessionWorksUntilItsExpiryAndNotAfter) {
 
 TEST_F(SessionTableTest, SessionSignsExactlyItsBudgetThenIsRefused) {
   auto session = expect_ok(table_.open("h/dr-1", kMaxSessionTtl));
-  for (std::uint32_t i = 0; i < kMaxSessionSignatures; ++i) ASSERT_TRUE(table_.use("h/dr-1", session.token).ok()) << i;
+  for (std::uint32_t i = 0; i < kMaxSessionSignatures; ++i)
+    ASSERT_TRUE(table_.use("h/dr-1", session.token).ok()) << i;
   EXPECT_EQ(error_of(table_.use("h/dr-1", session.token)), ErrorCode::kPersonSessionInvalid);
 }
 
@@ -56,7 +57,8 @@ TEST_F(SessionTableTest, ASmallerBudgetIsKeptAndOutOfRangeBudgetsAreRefused) {
   EXPECT_EQ(table_.size(), 0u);  // the last signature spent frees its slot at once
   EXPECT_EQ(error_of(table_.use("h/dr-1", session.token)), ErrorCode::kPersonSessionInvalid);
   EXPECT_EQ(error_of(table_.open("h/dr-1", kMaxSessionTtl, 0)), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(table_.open("h/dr-1", kMaxSessionTtl, kMaxSessionSignatures + 1)), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(table_.open("h/dr-1", kMaxSessionTtl, kMaxSessionSignatures + 1)),
+            ErrorCode::kInvalidArgument);
 }
 
 TEST_F(SessionTableTest, AnotherPersonsTokenIsRefusedWithoutSpendingIt) {
@@ -67,7 +69,8 @@ TEST_F(SessionTableTest, AnotherPersonsTokenIsRefusedWithoutSpendingIt) {
 
 TEST_F(SessionTableTest, UnknownTamperedClosedAndRevokedTokensAreRefused) {
   auto session = expect_ok(table_.open("h/dr-1", 60s));
-  EXPECT_EQ(error_of(table_.use("h/dr-1", secret("not-a-token"))), ErrorCode::kPersonSessionInvalid);
+  EXPECT_EQ(error_of(table_.use("h/dr-1", secret("not-a-token"))),
+            ErrorCode::kPersonSessionInvalid);
   core::SecretBytes tampered = session.token.clone();
   tampered.data()[0] ^= 0x01;
   EXPECT_EQ(error_of(table_.use("h/dr-1", tampered)), ErrorCode::kPersonSessionInvalid);
@@ -93,7 +96,8 @@ TEST_F(SessionTableTest, LifetimeMustBePositiveAndAtMostTheMaximum) {
 }
 
 TEST_F(SessionTableTest, FullTableRefusesNewSessionsUntilExpiredOnesAreSwept) {
-  for (std::size_t i = 0; i < kMaxOpenSessions; ++i) ASSERT_TRUE(table_.open("h/dr-1", 1s).ok()) << i;
+  for (std::size_t i = 0; i < kMaxOpenSessions; ++i)
+    ASSERT_TRUE(table_.open("h/dr-1", 1s).ok()) << i;
   EXPECT_EQ(error_of(table_.open("h/dr-2", 60s)), ErrorCode::kSessionExhausted);
   now_ms_ += 1'000;  // all of them expire
   (void)expect_ok(table_.open("h/dr-2", 60s));
@@ -111,30 +115,38 @@ TEST_F(NodeSessionTest, SessionsStoreAndReadRecordsWithoutThePins) {
   EXPECT_EQ(receipt.result, ledger::kTxAccepted);
   auto read = expect_ok(node_a_->read_record(read_at_a("rec-1"), as_doctor()));
   EXPECT_EQ(core::to_string(read.plaintext), R"({"resourceType":"Observation"})");
-  (void)expect_ok(node_a_->grant_access({"hospital-a/pat-a", "hospital-b", {}, std::nullopt}, as_patient()));
+  (void)expect_ok(
+      node_a_->grant_access({"hospital-a/pat-a", "hospital-b", {}, std::nullopt}, as_patient()));
   (void)expect_ok(node_a_->revoke_access("hospital-a/pat-a", "hospital-b", as_patient()));
-  auto signature = expect_ok(node_a_->sign_digest_as("hospital-a/dr-a", as_doctor(), core::sha256(core::to_bytes("x"))));
+  auto signature = expect_ok(
+      node_a_->sign_digest_as("hospital-a/dr-a", as_doctor(), core::sha256(core::to_bytes("x"))));
   EXPECT_FALSE(signature.signature.empty());
   expect_verify_clean();
 }
 
 TEST_F(NodeSessionTest, OpeningASessionNeedsTheRightPinAndCountsFailuresTowardsLockout) {
-  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/dr-a", secret("wrong-pin"))), ErrorCode::kPersonPinIncorrect);
-  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/nobody", secret(kDoctorPin))), ErrorCode::kNotFound);
-  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin), 0s)), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin), kMaxSessionTtl + 1s)),
+  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/dr-a", secret("wrong-pin"))),
+            ErrorCode::kPersonPinIncorrect);
+  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/nobody", secret(kDoctorPin))),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin), 0s)),
             ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      error_of(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin), kMaxSessionTtl + 1s)),
+      ErrorCode::kInvalidArgument);
 }
 
 TEST_F(NodeSessionTest, APatientsSessionCannotSignAsTheDoctorAndNothingIsStored) {
   auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
   const auto size = log_size();
-  EXPECT_EQ(error_of(node_a_->put_record(fhir("rec-1"), PersonCredential::session_token(patient.token.clone()),
+  EXPECT_EQ(error_of(node_a_->put_record(fhir("rec-1"),
+                                         PersonCredential::session_token(patient.token.clone()),
                                          PersonCredential::session_token(patient.token.clone()))),
             ErrorCode::kPersonSessionInvalid);
-  EXPECT_EQ(error_of(node_a_->put_record(fhir("rec-1"), PersonCredential::session_token("made-up-token"),
-                                         PersonCredential::pin(secret(kPatientPin)))),
-            ErrorCode::kPersonSessionInvalid);
+  EXPECT_EQ(
+      error_of(node_a_->put_record(fhir("rec-1"), PersonCredential::session_token("made-up-token"),
+                                   PersonCredential::pin(secret(kPatientPin)))),
+      ErrorCode::kPersonSessionInvalid);
   EXPECT_EQ(log_size(), size);
 }
 
@@ -143,20 +155,24 @@ TEST_F(NodeSessionTest, ClosedSessionAndSessionsOfARevokedPersonSignNothing) {
   auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
   expect_ok(node_a_->close_session(doctor.token));
   EXPECT_EQ(error_of(node_a_->close_session(doctor.token)), ErrorCode::kPersonSessionInvalid);
-  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/dr-a", PersonCredential::session_token(doctor.token.clone()),
+  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/dr-a",
+                                             PersonCredential::session_token(doctor.token.clone()),
                                              core::sha256(core::to_bytes("x")))),
             ErrorCode::kPersonSessionInvalid);
 
   (void)expect_ok(node_a_->revoke_person("hospital-a/pat-a", "keyCompromise"));
-  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/pat-a", PersonCredential::session_token(patient.token.clone()),
+  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/pat-a",
+                                             PersonCredential::session_token(patient.token.clone()),
                                              core::sha256(core::to_bytes("x")))),
             ErrorCode::kPersonSessionInvalid);
-  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin))), ErrorCode::kPersonLocked);
+  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin))),
+            ErrorCode::kPersonLocked);
 }
 
 TEST_F(NodeSessionTest, ASessionOfHospitalAIsUnknownAtHospitalB) {
   auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  EXPECT_EQ(error_of(node_b_->sign_digest_as("hospital-b/dr-b", PersonCredential::session_token(doctor.token.clone()),
+  EXPECT_EQ(error_of(node_b_->sign_digest_as("hospital-b/dr-b",
+                                             PersonCredential::session_token(doctor.token.clone()),
                                              core::sha256(core::to_bytes("x")))),
             ErrorCode::kPersonSessionInvalid);
 }

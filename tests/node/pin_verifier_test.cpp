@@ -44,7 +44,8 @@ TEST_F(PinVerifierTest, RightPinIsAcceptedAndWrongPinIsPersonPinIncorrect) {
   EXPECT_EQ(wrong.next.last_failure_unix, kNow);
   EXPECT_EQ(wrong.outcome.error().message.find(kWrongPin), std::string::npos);
   // A PIN that only shares a prefix, or is longer than allowed, is wrong too.
-  EXPECT_EQ(error_of(check_pin(record_, secret(kPin + "0"), kNow).outcome), ErrorCode::kPersonPinIncorrect);
+  EXPECT_EQ(error_of(check_pin(record_, secret(kPin + "0"), kNow).outcome),
+            ErrorCode::kPersonPinIncorrect);
   EXPECT_EQ(error_of(check_pin(record_, secret(std::string(kMaxPinBytes + 1, '4')), kNow).outcome),
             ErrorCode::kPersonPinIncorrect);
 }
@@ -107,14 +108,16 @@ TEST_F(PinVerifierTest, BackoffRefusesEvenTheRightPinUntilTheDelayHasPassed) {
   auto third = check_pin(record, secret(kWrongPin), kNow + 1);
   EXPECT_EQ(error_of(third.outcome), ErrorCode::kPersonPinIncorrect);
   // 3 failures: wait 2 s after the last one.
-  EXPECT_EQ(error_of(check_pin(third.next, secret(kPin), kNow + 2).outcome), ErrorCode::kPersonLocked);
+  EXPECT_EQ(error_of(check_pin(third.next, secret(kPin), kNow + 2).outcome),
+            ErrorCode::kPersonLocked);
   EXPECT_TRUE(check_pin(third.next, secret(kPin), kNow + 3).outcome.ok());
 }
 
 TEST_F(PinVerifierTest, PolicyCannotRaiseMaxFailuresPastTheCeiling) {
   PinPolicy lax{1000, false};
   PinRecord record = record_;
-  for (std::uint32_t i = 0; i < kMaxPinFailuresCeiling; ++i) record = check_pin(record, secret(kWrongPin), kNow, lax).next;
+  for (std::uint32_t i = 0; i < kMaxPinFailuresCeiling; ++i)
+    record = check_pin(record, secret(kWrongPin), kNow, lax).next;
   EXPECT_EQ(record.state, PinState::kLocked);
 }
 
@@ -125,15 +128,17 @@ TEST_F(PinVerifierTest, BadPinsIdsAndParametersAreInvalidArgument) {
   EXPECT_EQ(error_of(make_pin_record("doctor-9", secret(std::string(kMaxPinBytes + 1, '1')))),
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(error_of(make_pin_record("", secret(kPin))), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(make_pin_record("doctor-9", secret(kPin), ScryptParams{kMinScryptLogN - 1, 8, 1})),
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      error_of(make_pin_record("doctor-9", secret(kPin), ScryptParams{kMinScryptLogN - 1, 8, 1})),
+      ErrorCode::kInvalidArgument);
   EXPECT_EQ(error_of(make_pin_record("doctor-9", secret(kPin), ScryptParams{20, 32, 1})),  // 4 GiB
             ErrorCode::kInvalidArgument);
 }
 
 TEST_F(PinVerifierTest, DamagedRecordTextIsMalformedEncoding) {
   std::string text = record_.to_json_text();
-  EXPECT_EQ(error_of(PinRecord::from_json_text(text.substr(0, text.size() - 1))), ErrorCode::kMalformedEncoding);
+  EXPECT_EQ(error_of(PinRecord::from_json_text(text.substr(0, text.size() - 1))),
+            ErrorCode::kMalformedEncoding);
   std::string weak = text;
   weak.replace(weak.find("\"log2_n\":15"), 11, "\"log2_n\":10");
   EXPECT_EQ(error_of(PinRecord::from_json_text(weak)), ErrorCode::kMalformedEncoding);
@@ -153,13 +158,16 @@ TEST_F(PinStoreTest, EnrolVerifyLockResetThroughFiles) {
   expect_ok(store->enrol("patient-42", secret(kPin)));
   EXPECT_EQ(error_of(store->enrol("patient-42", secret(kPin))), ErrorCode::kAlreadyExists);
   expect_ok(store->verify("patient-42", secret(kPin), kNow));
-  EXPECT_EQ(error_of(store->verify("patient-42", secret(kWrongPin), kNow)), ErrorCode::kPersonPinIncorrect);
+  EXPECT_EQ(error_of(store->verify("patient-42", secret(kWrongPin), kNow)),
+            ErrorCode::kPersonPinIncorrect);
   EXPECT_EQ(expect_ok(store->get("patient-42")).failures, 1u);
 
   // A second store on the same directory (another process) sees the failure count.
   auto other = expect_ok(PinStore::open(pins_, PinPolicy{3, false}));
-  EXPECT_EQ(error_of(other->verify("patient-42", secret(kWrongPin), kNow)), ErrorCode::kPersonPinIncorrect);
-  EXPECT_EQ(error_of(store->verify("patient-42", secret(kWrongPin), kNow)), ErrorCode::kPersonPinIncorrect);
+  EXPECT_EQ(error_of(other->verify("patient-42", secret(kWrongPin), kNow)),
+            ErrorCode::kPersonPinIncorrect);
+  EXPECT_EQ(error_of(store->verify("patient-42", secret(kWrongPin), kNow)),
+            ErrorCode::kPersonPinIncorrect);
   EXPECT_EQ(error_of(store->verify("patient-42", secret(kPin), kNow)), ErrorCode::kPersonLocked);
   EXPECT_EQ(expect_ok(other->get("patient-42")).state, PinState::kLocked);
 
@@ -171,7 +179,8 @@ TEST_F(PinStoreTest, EnrolVerifyLockResetThroughFiles) {
 TEST_F(PinStoreTest, FilesArePrivateHoldNoPinAndLeaveNoTempFiles) {
   auto store = expect_ok(PinStore::open(pins_));
   expect_ok(store->enrol("doctor-7", secret(kPin)));
-  EXPECT_EQ(error_of(store->verify("doctor-7", secret(kWrongPin), kNow)), ErrorCode::kPersonPinIncorrect);
+  EXPECT_EQ(error_of(store->verify("doctor-7", secret(kWrongPin), kNow)),
+            ErrorCode::kPersonPinIncorrect);
   const auto path = store->path_for("doctor-7");
   struct stat info {};
   ASSERT_EQ(::stat(path.c_str(), &info), 0);
@@ -192,7 +201,8 @@ TEST_F(PinStoreTest, RecordOfAnotherPersonUnderThisNameIsRefused) {
   expect_ok(store->enrol("doctor-8", secret("8642")));
   std::filesystem::copy_file(store->path_for("doctor-8"), store->path_for("doctor-7"),
                              std::filesystem::copy_options::overwrite_existing);
-  EXPECT_EQ(error_of(store->verify("doctor-7", secret("8642"), kNow)), ErrorCode::kMalformedEncoding);
+  EXPECT_EQ(error_of(store->verify("doctor-7", secret("8642"), kNow)),
+            ErrorCode::kMalformedEncoding);
 }
 
 }  // namespace

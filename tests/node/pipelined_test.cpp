@@ -23,8 +23,12 @@ class NodePipelinedTest : public TwoHospitals {
     doctor_ = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
     patient_ = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
   }
-  PersonCredential as_doctor() const { return PersonCredential::session_token(doctor_.token.clone()); }
-  PersonCredential as_patient() const { return PersonCredential::session_token(patient_.token.clone()); }
+  PersonCredential as_doctor() const {
+    return PersonCredential::session_token(doctor_.token.clone());
+  }
+  PersonCredential as_patient() const {
+    return PersonCredential::session_token(patient_.token.clone());
+  }
   // put_record_async with both sessions.
   core::Result<PendingCommit> put_async(const RecordPutRequest& request) {
     return node_a_->put_record_async(request, as_doctor(), as_patient());
@@ -47,8 +51,10 @@ TEST_F(NodePipelinedTest, WritesKeptInFlightByOneCallerAllCommitAndShareBlocks) 
     heights.insert(receipt.height);
     EXPECT_TRUE(expect_ok(ledger_->ledger().find(receipt.tx_id)).has_value());
   }
-  EXPECT_LT(heights.size(), static_cast<std::size_t>(kInFlight)) << "writes in flight together should share blocks";
-  EXPECT_EQ(expect_ok(node_a_->list_records("hospital-a/pat-a")).size(), static_cast<std::size_t>(kInFlight));
+  EXPECT_LT(heights.size(), static_cast<std::size_t>(kInFlight))
+      << "writes in flight together should share blocks";
+  EXPECT_EQ(expect_ok(node_a_->list_records("hospital-a/pat-a")).size(),
+            static_cast<std::size_t>(kInFlight));
   expect_verify_clean();
 }
 
@@ -70,8 +76,7 @@ TEST_F(NodePipelinedTest, ReadsInFlightReleaseThePlaintextWithTheirCommittedAudi
   (void)expect_ok(node_a_->put_record(fhir("chart", R"({"v":1})"), as_doctor(), as_patient()));
   std::vector<PendingRead> pending;
   for (int i = 0; i < kInFlight; ++i) {
-    pending.push_back(
-        expect_ok(node_a_->read_record_async(read_at_a("chart"), as_doctor())));
+    pending.push_back(expect_ok(node_a_->read_record_async(read_at_a("chart"), as_doctor())));
   }
   std::set<core::Digest> audit_entries;
   for (auto& p : pending) {
@@ -147,13 +152,16 @@ TEST_F(NodePipelinedTest, AStoppedLedgerTellsEveryPendingCommitAndRefusesNewOnes
   std::vector<std::promise<core::Result<ledger::Receipt>>> told(kInFlight);
   for (int i = 0; i < kInFlight; ++i) {
     expect_ok(put_async(fhir("s-" + std::to_string(i))))
-        .then([&, i](core::Result<ledger::Receipt> r) { told[static_cast<std::size_t>(i)].set_value(std::move(r)); });
+        .then([&, i](core::Result<ledger::Receipt> r) {
+          told[static_cast<std::size_t>(i)].set_value(std::move(r));
+        });
   }
   ledger_->stop();  // what `serve` does on SIGTERM once its requests drained
   for (auto& promise : told) {
     auto future = promise.get_future();
-    ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::ready);  // told before stop() returned
-    EXPECT_TRUE(future.get().ok());  // queued ones commit
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(0)),
+              std::future_status::ready);  // told before stop() returned
+    EXPECT_TRUE(future.get().ok());        // queued ones commit
   }
   auto refused = put_async(fhir("after"));
   ASSERT_TRUE(refused);

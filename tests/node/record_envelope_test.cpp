@@ -10,7 +10,8 @@ namespace {
 
 using core::ErrorCode;
 
-const std::string kFhir = R"({"resourceType":"Observation","status":"final","code":{"text":"HbA1c"}})";
+const std::string kFhir =
+    R"({"resourceType":"Observation","status":"final","code":{"text":"HbA1c"}})";
 
 RecordContext context(std::string record_id = "rec-1", std::uint64_t version = 1) {
   return RecordContext{"patient-42", std::move(record_id), version, "application/fhir+json"};
@@ -37,18 +38,22 @@ TEST_F(RecordEnvelopeTest, EmptyAndMaximumPayloadsRoundTrip) {
   EXPECT_TRUE(expect_ok(open_record(empty, key_)).empty());
   core::Bytes big(kDefaultMaxRecordPayload, 0x5a);
   auto sealed = expect_ok(seal_record(context(), big, key_));
-  EXPECT_EQ(expect_ok(open_record(expect_ok(SealedRecord::from_json_text(sealed.to_json_text())), key_)), big);
+  EXPECT_EQ(
+      expect_ok(open_record(expect_ok(SealedRecord::from_json_text(sealed.to_json_text())), key_)),
+      big);
 }
 
 TEST_F(RecordEnvelopeTest, PayloadOverTheLimitIsRecordTooLarge) {
   core::Bytes big(kDefaultMaxRecordPayload + 1, 0x5a);
   EXPECT_EQ(error_of(seal_record(context(), big, key_)), ErrorCode::kRecordTooLarge);
   RecordLimits lowered{1024};
-  EXPECT_EQ(error_of(seal_record(context(), core::Bytes(1025), key_, lowered)), ErrorCode::kRecordTooLarge);
+  EXPECT_EQ(error_of(seal_record(context(), core::Bytes(1025), key_, lowered)),
+            ErrorCode::kRecordTooLarge);
   // A config cannot raise the limit past the ceiling.
   RecordLimits raised{kMaxRecordPayloadCeiling * 2};
-  EXPECT_EQ(error_of(seal_record(context(), core::Bytes(kMaxRecordPayloadCeiling + 1), key_, raised)),
-            ErrorCode::kRecordTooLarge);
+  EXPECT_EQ(
+      error_of(seal_record(context(), core::Bytes(kMaxRecordPayloadCeiling + 1), key_, raised)),
+      ErrorCode::kRecordTooLarge);
   // A reader with a lower limit refuses a larger record.
   auto sealed = expect_ok(seal_record(context(), core::Bytes(2048), key_));
   EXPECT_EQ(error_of(open_record(sealed, key_, lowered)), ErrorCode::kRecordTooLarge);
@@ -128,7 +133,8 @@ TEST_F(RecordEnvelopeTest, WrongPatientKeyIsDecryptionFailed) {
 
 TEST_F(RecordEnvelopeTest, SealingUnderAnotherPatientsKeyIsRefused) {
   auto other = expect_ok(generate_patient_key("patient-43"));
-  EXPECT_EQ(error_of(seal_record(context(), core::to_bytes(kFhir), other)), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(seal_record(context(), core::to_bytes(kFhir), other)),
+            ErrorCode::kInvalidArgument);
 }
 
 TEST_F(RecordEnvelopeTest, BadContextsAreInvalidArgument) {
@@ -144,7 +150,8 @@ TEST_F(RecordEnvelopeTest, BadContextsAreInvalidArgument) {
   bad = context();
   bad.content_type = std::string(kMaxContentTypeBytes + 1, 'a');
   EXPECT_EQ(error_of(seal_record(bad, {}, key_)), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(generate_patient_key(std::string(kMaxIdentifierBytes + 1, 'p'))), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(generate_patient_key(std::string(kMaxIdentifierBytes + 1, 'p'))),
+            ErrorCode::kInvalidArgument);
 }
 
 TEST_F(RecordEnvelopeTest, MalformedJsonIsMalformedEncoding) {

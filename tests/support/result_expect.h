@@ -11,7 +11,9 @@
 
 namespace medledger::testing {
 
-inline core::SecretBytes secret(const std::string& text) { return core::SecretBytes(core::to_bytes(text)); }
+inline core::SecretBytes secret(const std::string& text) {
+  return core::SecretBytes(core::to_bytes(text));
+}
 
 /// The value of a Result; a failed Result fails the test and stops it.
 template <typename T>

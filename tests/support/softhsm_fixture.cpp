@@ -19,13 +19,16 @@ std::string run_capture(const std::string& command) {
   std::array<char, 512> buffer{};
   while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
   int status = ::pclose(pipe);
-  if (status != 0) throw std::runtime_error("command failed (" + std::to_string(status) + "): " + command + "\n" + output);
+  if (status != 0)
+    throw std::runtime_error("command failed (" + std::to_string(status) + "): " + command + "\n" +
+                             output);
   return output;
 }
 }  // namespace
 
 SoftHsmDirectory::SoftHsmDirectory() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "medledger-softhsm-XXXXXX").string();
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "medledger-softhsm-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   root_ = pattern;
   std::filesystem::create_directories(root_ / "tokens");
@@ -42,22 +45,26 @@ SoftHsmDirectory::~SoftHsmDirectory() {
   std::filesystem::remove_all(root_, ignored);
 }
 
-std::string SoftHsmDirectory::init_token_with_softhsm_util(const std::string& label, const std::string& so_pin,
+std::string SoftHsmDirectory::init_token_with_softhsm_util(const std::string& label,
+                                                           const std::string& so_pin,
                                                            const std::string& user_pin) const {
-  run_capture("SOFTHSM2_CONF='" + conf_.string() + "' softhsm2-util --init-token --free --label '" + label +
-              "' --so-pin '" + so_pin + "' --pin '" + user_pin + "' 2>&1");
+  run_capture("SOFTHSM2_CONF='" + conf_.string() + "' softhsm2-util --init-token --free --label '" +
+              label + "' --so-pin '" + so_pin + "' --pin '" + user_pin + "' 2>&1");
   // In --show-slots output a token's "Serial number:" line comes before its "Label:" line.
-  auto serial = run_capture("SOFTHSM2_CONF='" + conf_.string() +
-                            "' softhsm2-util --show-slots | awk '/Serial number:/{s=$3} /Label:/{if($2==\"" + label +
-                            "\") print s}' | tail -1");
+  auto serial =
+      run_capture("SOFTHSM2_CONF='" + conf_.string() +
+                  "' softhsm2-util --show-slots | awk '/Serial number:/{s=$3} /Label:/{if($2==\"" +
+                  label + "\") print s}' | tail -1");
   while (!serial.empty() && (serial.back() == '\n' || serial.back() == ' ')) serial.pop_back();
   return serial;
 }
 
-std::filesystem::path SoftHsmDirectory::write_private_file(const std::string& name, const std::string& content) const {
+std::filesystem::path SoftHsmDirectory::write_private_file(const std::string& name,
+                                                           const std::string& content) const {
   auto path = root_ / name;
   std::ofstream(path) << content;
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return path;
 }
 

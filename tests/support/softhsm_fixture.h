@@ -30,7 +30,8 @@ class SoftHsmDirectory {
 
   /// Writes `content` to a file under root() with mode 0600 and returns its path
   /// (used for PIN files).
-  std::filesystem::path write_private_file(const std::string& name, const std::string& content) const;
+  std::filesystem::path write_private_file(const std::string& name,
+                                           const std::string& content) const;
 
  private:
   std::filesystem::path root_;

@@ -37,9 +37,9 @@ core::Result<void> add_health_route(Router& router, HealthProbes probes,
 
 /// GET /metrics in the Prometheus text format; callers need a client certificate
 /// of one of `access`'s roles (default: admin, auditor, node).
-core::Result<void> add_metrics_route(Router& router, std::shared_ptr<const MetricsRegistry> metrics,
-                                     Access access = Access::roles({ca::Role::kAdmin, ca::Role::kAuditor,
-                                                                    ca::Role::kNode}));
+core::Result<void> add_metrics_route(
+    Router& router, std::shared_ptr<const MetricsRegistry> metrics,
+    Access access = Access::roles({ca::Role::kAdmin, ca::Role::kAuditor, ca::Role::kNode}));
 
 /// GET /v1/whoami: the authenticated principal {role, id, hospital, fingerprint}; any role.
 core::Result<void> add_whoami_route(Router& router);

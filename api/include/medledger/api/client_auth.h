@@ -68,9 +68,9 @@ class ChainValidatingAuthenticator final : public ClientAuthenticator {
 
 /// A snapshot from PEM text: the CA certificates (self-signed ones become roots,
 /// the others intermediates) and PEM CRLs. kMalformedEncoding / kCrlInvalid.
-core::Result<std::shared_ptr<const TrustSnapshot>> trust_snapshot_from_pem(std::string_view ca_bundle_pem,
-                                                                           const std::vector<std::string>& crl_pems,
-                                                                           std::uint64_t generation);
+core::Result<std::shared_ptr<const TrustSnapshot>> trust_snapshot_from_pem(
+    std::string_view ca_bundle_pem, const std::vector<std::string>& crl_pems,
+    std::uint64_t generation);
 
 /// Lowercase hex SHA-256 of a certificate's DER: Principal::fingerprint.
 std::string certificate_fingerprint(core::ByteView der);

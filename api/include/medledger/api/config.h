@@ -21,12 +21,13 @@
 namespace medledger::api {
 
 // Ceilings (and floors) of the limits: a config may choose anything within.
-inline constexpr std::size_t kMaxBodyBytesCeiling = 64u << 20;      // a record payload + envelope
+inline constexpr std::size_t kMaxBodyBytesCeiling = 64u << 20;  // a record payload + envelope
 inline constexpr std::size_t kDefaultMaxBodyBytes = 1u << 20;
-inline constexpr std::size_t kMaxHeaderBytes = 16u << 10;           // request line + headers
-inline constexpr std::uint32_t kMaxConnectionsCeiling = 10000;      // file descriptors, memory per session
+inline constexpr std::size_t kMaxHeaderBytes = 16u << 10;  // request line + headers
+inline constexpr std::uint32_t kMaxConnectionsCeiling =
+    10000;  // file descriptors, memory per session
 inline constexpr std::uint32_t kMaxIoThreads = 64;
-inline constexpr std::uint32_t kMaxHandlerThreads = 256;            // blocking token calls in parallel
+inline constexpr std::uint32_t kMaxHandlerThreads = 256;  // blocking token calls in parallel
 inline constexpr std::chrono::milliseconds kMinTimeout{50};
 inline constexpr std::chrono::milliseconds kMaxTimeout{10 * 60 * 1000};
 
@@ -38,8 +39,8 @@ struct ListenConfig {
 /// A key object in the served node's token, named by a PKCS#11 URI (RFC 7512
 /// subset): "pkcs11:object=<CKA_LABEL>" and/or "pkcs11:id=<CKA_ID as %XX bytes>".
 struct TokenKeyRef {
-  std::string label;     // CKA_LABEL; empty: any
-  std::string id_hex;    // CKA_ID, lowercase hex; empty: any
+  std::string label;   // CKA_LABEL; empty: any
+  std::string id_hex;  // CKA_ID, lowercase hex; empty: any
   bool empty() const { return label.empty() && id_hex.empty(); }
 };
 
@@ -48,10 +49,12 @@ struct TokenKeyRef {
 core::Result<TokenKeyRef> parse_token_key_uri(std::string_view uri, const std::string& key);
 
 struct TlsConfig {
-  std::filesystem::path certificate;   // PEM: the node's certificate, then its issuers
-  std::filesystem::path private_key;   // PEM key file; empty when private_key_in_token is set
-  TokenKeyRef private_key_in_token;    // private_key = "pkcs11:...": the key stays in the (first) token
-  std::filesystem::path client_ca;     // PEM bundle of extra trusted CAs (required without a served node)
+  std::filesystem::path certificate;  // PEM: the node's certificate, then its issuers
+  std::filesystem::path private_key;  // PEM key file; empty when private_key_in_token is set
+  TokenKeyRef
+      private_key_in_token;  // private_key = "pkcs11:...": the key stays in the (first) token
+  std::filesystem::path
+      client_ca;  // PEM bundle of extra trusted CAs (required without a served node)
   std::vector<std::filesystem::path> client_crls;  // PEM CRLs for client_ca; empty: no CRL check
 };
 
@@ -59,19 +62,19 @@ struct LimitsConfig {
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
   std::uint32_t max_connections = 256;
   std::chrono::milliseconds handshake_timeout{10'000};
-  std::chrono::milliseconds header_timeout{10'000};   // first byte to the end of the headers
-  std::chrono::milliseconds body_timeout{30'000};     // end of headers to the end of the body
-  std::chrono::milliseconds idle_timeout{60'000};     // keep-alive wait for the next request
+  std::chrono::milliseconds header_timeout{10'000};  // first byte to the end of the headers
+  std::chrono::milliseconds body_timeout{30'000};    // end of headers to the end of the body
+  std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};
   // An async request (it answers when its commit is reported) unanswered this
   // long is answered COMMIT_UNCONFIRMED. (The synchronous routes -- enrol and the
   // revocations -- wait node::kCommitWaitLimit, 30 s, whatever this says.)
   std::chrono::milliseconds answer_timeout{30'000};
-  std::chrono::milliseconds shutdown_grace{30'000};   // in-flight requests may finish within this
+  std::chrono::milliseconds shutdown_grace{30'000};  // in-flight requests may finish within this
 };
 
 struct ThreadsConfig {
-  std::uint32_t io = 2;        // run the io_context: TLS, parsing, writing; never block
+  std::uint32_t io = 2;  // run the io_context: TLS, parsing, writing; never block
   // Run handlers: token signatures and verifications (CPU), and the rare routes
   // that still wait for a commit (enrol, revoke). Writes, reads and grants answer
   // when their commit is known, so requests in flight need no thread each; more
@@ -131,7 +134,7 @@ struct ServerConfig {
   TokenConfig token;
   LedgerConfig ledger;
   BatchConfig batch;
-  NodeServeConfig node;                   // [node]: the one-hospital form (with [token])
+  NodeServeConfig node;                        // [node]: the one-hospital form (with [token])
   std::vector<HospitalServeConfig> hospitals;  // [[hospital]]: several nodes; excludes [node]
 };
 

@@ -34,7 +34,8 @@ inline constexpr std::chrono::milliseconds kWriterStallLimit{10'000};
 /// `min_free_bytes` free for this process (statvfs f_bavail), and the writer
 /// (`writer_busy_for`, if given) is not stuck on one block for `stall_limit`.
 /// Details: {"height","free_bytes"}. Failure: kLedgerStorage. Cost: a read txn + statvfs.
-HealthProbe ledger_probe(ledger::Ledger& ledger, std::filesystem::path dir, std::uint64_t min_free_bytes,
-                         WriterBusyFor writer_busy_for = {}, std::chrono::milliseconds stall_limit = kWriterStallLimit);
+HealthProbe ledger_probe(ledger::Ledger& ledger, std::filesystem::path dir,
+                         std::uint64_t min_free_bytes, WriterBusyFor writer_busy_for = {},
+                         std::chrono::milliseconds stall_limit = kWriterStallLimit);
 
 }  // namespace medledger::api

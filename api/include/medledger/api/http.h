@@ -40,8 +40,8 @@ struct Request {
   Method method = Method::kGet;
   std::string target;  // as received: path and query, percent-encoded
   std::string path;    // decoded path without the query
-  std::vector<std::pair<std::string, std::string>> query;       // decoded, in order
-  std::vector<std::pair<std::string, std::string>> headers;     // names lowercase
+  std::vector<std::pair<std::string, std::string>> query;    // decoded, in order
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercase
   std::string body;
   std::map<std::string, std::string, std::less<>> path_params;  // filled by the router
 

@@ -7,7 +7,8 @@
 // may call).
 //
 //     auto client = HttpsClient::connect_to(*parse_https_url("https://127.0.0.1:8443"),
-//                                           {.ca_bundle = "ca.pem", .client_certificate = "node.pem",
+//                                           {.ca_bundle = "ca.pem", .client_certificate =
+//                                           "node.pem",
 //                                            .client_key = "node.key"});
 //     if (!client) return client.error();
 //     auto reply = client->request("GET", "/v1/ledger/head");
@@ -59,16 +60,17 @@ inline constexpr std::size_t kMaxResponseBodyBytes = 64u << 20;
 inline constexpr std::size_t kMaxResponseHeaderBytes = 64u << 10;
 
 struct HttpsClientOptions {
-  std::filesystem::path ca_bundle;           // PEM CA certificates trusted for the server (required)
-  std::filesystem::path client_certificate;  // PEM, leaf first then issuers; empty: no client certificate
-  std::filesystem::path client_key;          // PEM private key of client_certificate
+  std::filesystem::path ca_bundle;  // PEM CA certificates trusted for the server (required)
+  std::filesystem::path
+      client_certificate;            // PEM, leaf first then issuers; empty: no client certificate
+  std::filesystem::path client_key;  // PEM private key of client_certificate
   /// Alternatively the client key as an object (e.g. from a Signer-backed provider);
   /// takes precedence over client_key. The client keeps its own reference.
   EVP_PKEY* client_key_object = nullptr;
   /// The name the server's certificate must carry (SNI too, if a DNS name); empty:
   /// the endpoint's host. For connecting to an address while verifying a DNS name.
   std::string server_name;
-  std::chrono::milliseconds connect_timeout{5000};  // TCP connect + TLS handshake
+  std::chrono::milliseconds connect_timeout{5000};   // TCP connect + TLS handshake
   std::chrono::milliseconds request_timeout{30000};  // write the request + read the response
 };
 
@@ -85,8 +87,8 @@ struct HttpsRequest {
   std::string method = "GET";  // "GET", "POST", ...
   std::string target = "/";    // path and query, already percent-encoded
   std::vector<std::pair<std::string, std::string>> headers;  // Host and Content-Length are added
-  std::string body;            // sent with Content-Type application/json unless a header says otherwise;
-                               // the client's copies are wiped after sending (bodies may carry PINs)
+  std::string body;  // sent with Content-Type application/json unless a header says otherwise;
+                     // the client's copies are wiped after sending (bodies may carry PINs)
 };
 
 /// One keep-alive HTTPS connection with blocking calls. Not thread-safe: one
@@ -95,7 +97,8 @@ class HttpsClient {
  public:
   /// Prepares the TLS context (reads the PEM files) without connecting; the first
   /// request connects. kConfigInvalid for unreadable or mismatched files.
-  static core::Result<HttpsClient> connect_to(const HttpsEndpoint& endpoint, const HttpsClientOptions& options);
+  static core::Result<HttpsClient> connect_to(const HttpsEndpoint& endpoint,
+                                              const HttpsClientOptions& options);
 
   HttpsClient(HttpsClient&&) noexcept;
   HttpsClient& operator=(HttpsClient&&) noexcept;
@@ -110,8 +113,9 @@ class HttpsClient {
   /// after an error the connection is closed and the next call reconnects.
   core::Result<HttpsResponse> request(const HttpsRequest& request);
   /// Shorthand for request({method, target, headers, body}).
-  core::Result<HttpsResponse> request(std::string_view method, std::string_view target, std::string body = {},
-                                      std::vector<std::pair<std::string, std::string>> headers = {});
+  core::Result<HttpsResponse> request(
+      std::string_view method, std::string_view target, std::string body = {},
+      std::vector<std::pair<std::string, std::string>> headers = {});
 
   /// Whether a connection is open now (it may still have been closed by the server).
   bool connected() const;
@@ -141,8 +145,8 @@ class HttpsConnectionPool {
   /// Starts the I/O thread; connections open lazily as requests need them.
   /// kInvalidArgument for 0 or more than kMaxConnections; kConfigInvalid as HttpsClient.
   static core::Result<std::unique_ptr<HttpsConnectionPool>> start(const HttpsEndpoint& endpoint,
-                                                                 const HttpsClientOptions& options,
-                                                                 std::size_t connections);
+                                                                  const HttpsClientOptions& options,
+                                                                  std::size_t connections);
 
   /// Queues a request; `done` runs on the I/O thread with the response or error
   /// (no resend on a broken connection except, as HttpsClient, an idle one closed

@@ -11,9 +11,9 @@
 // Cost: current() compares LMDB's last committed transaction id (a meta-page read)
 // with the one it last saw and returns at once when nothing was written; else it
 // reads the chain tip (one LMDB read transaction); only when the height changed
-// does it look at the new transactions (one cursor pass, no decoding), and only when one of them is a hospital.admit or cert.revoke (or too
-// many arrived to look at) does it rebuild the anchors and bump the generation,
-// so keep-alive connections re-authenticate after trust really changed.
+// does it look at the new transactions (one cursor pass, no decoding), and only when one of them is
+// a hospital.admit or cert.revoke (or too many arrived to look at) does it rebuild the anchors and
+// bump the generation, so keep-alive connections re-authenticate after trust really changed.
 // Revocation is looked up per authentication (one B-tree lookup per certificate).
 #pragma once
 

@@ -30,11 +30,11 @@ void log_event(LogLevel level, std::string_view event, boost::json::object field
 /// One line per answered request (event "request").
 struct AccessLogEntry {
   std::string_view method;
-  std::string_view route;      // the pattern ("/v1/records/{id}"), or "-" when unrouted
+  std::string_view route;  // the pattern ("/v1/records/{id}"), or "-" when unrouted
   int status = 0;
   double latency_ms = 0;
-  std::string_view principal;  // "<certificate O>/<CN>", "" if none
-  std::string_view error_code; // "" on success
+  std::string_view principal;   // "<certificate O>/<CN>", "" if none
+  std::string_view error_code;  // "" on success
 };
 void log_request(const AccessLogEntry& entry);
 

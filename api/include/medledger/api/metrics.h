@@ -34,13 +34,15 @@ inline constexpr double kLatencyBucketsSeconds[] = {0.001, 0.0025, 0.005, 0.01, 
 
 // The families the server and the node write (docs/api.md lists them).
 namespace metric {
-inline constexpr const char* kRequests = "medledger_http_requests_total";            // {method,route,status}
-inline constexpr const char* kRequestSeconds = "medledger_http_request_duration_seconds";  // {route}
+inline constexpr const char* kRequests = "medledger_http_requests_total";  // {method,route,status}
+inline constexpr const char* kRequestSeconds =
+    "medledger_http_request_duration_seconds";  // {route}
 inline constexpr const char* kInFlight = "medledger_http_requests_in_flight";
-inline constexpr const char* kErrors = "medledger_http_errors_total";                // {code}
+inline constexpr const char* kErrors = "medledger_http_errors_total";  // {code}
 inline constexpr const char* kConnections = "medledger_http_connections_open";
 inline constexpr const char* kConnectionsRefused = "medledger_http_connections_refused_total";
-inline constexpr const char* kConnectionsTimedOut = "medledger_http_connections_timed_out_total";  // {phase}
+inline constexpr const char* kConnectionsTimedOut =
+    "medledger_http_connections_timed_out_total";  // {phase}
 inline constexpr const char* kCommits = "medledger_ledger_commits_total";
 inline constexpr const char* kTokenOperations = "medledger_token_operations_total";  // {op,result}
 }  // namespace metric

@@ -39,7 +39,8 @@ struct NodeBinding {
   /// Adds `node` as the node of its hospital (node->config().hospital_id).
   /// kInvalidArgument for a null node, kAlreadyExists if that hospital has one.
   /// Call before the server starts (not synchronised with handlers).
-  core::Result<void> host(node::HospitalNode* node, std::shared_ptr<core::Signer> checkpoint_signer);
+  core::Result<void> host(node::HospitalNode* node,
+                          std::shared_ptr<core::Signer> checkpoint_signer);
 
   /// The node of `hospital`, or null. Linear in the number of hosted nodes.
   const HostedNode* find(std::string_view hospital) const;

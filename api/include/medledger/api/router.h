@@ -94,7 +94,7 @@ struct Route {
   Method method = Method::kGet;
   std::string pattern;  // "/v1/records/{id}": literal segments and whole-segment {name}s
   Access access = Access::any_role();
-  Handler handler;              // exactly one of handler and async_handler
+  Handler handler;  // exactly one of handler and async_handler
   AsyncHandler async_handler;
 };
 
@@ -102,8 +102,8 @@ struct Route {
 struct RouteMatch {
   const Route* route = nullptr;  // null: see error
   std::map<std::string, std::string, std::less<>> params;
-  core::Error error;             // kRouteNotFound or kMethodNotAllowed when route is null
-  std::vector<Method> allowed;   // for kMethodNotAllowed: the methods the path has
+  core::Error error;            // kRouteNotFound or kMethodNotAllowed when route is null
+  std::vector<Method> allowed;  // for kMethodNotAllowed: the methods the path has
 };
 
 class Router {

@@ -35,7 +35,7 @@ struct ServerParts {
   // After in-flight requests finished, before the threads stop. With async routes it
   // must stop whatever still reports to them (node: ConsortiumLedger::stop).
   std::function<void()> on_drain;
-  bool handle_signals = false;     // SIGTERM / SIGINT start a graceful stop
+  bool handle_signals = false;  // SIGTERM / SIGINT start a graceful stop
   // With handle_signals: SIGHUP runs this on the handler pool (reload what can be
   // reloaded, e.g. trust files) and the server keeps serving.
   std::function<void()> on_reload;

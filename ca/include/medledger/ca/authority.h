@@ -28,17 +28,18 @@ namespace medledger::ca {
 /// What a CA certificate says. Subject: "CN=<common_name>, O=<hospital_id>".
 struct CaOptions {
   std::string hospital_id;
-  std::string common_name;        // empty -> "<hospital_id> CA"
-  int validity_days = 0;          // 0 -> kDefaultCaValidityDays; max kMaxCaValidityDays
-  int path_length = 0;            // 0: issues end-entity certificates only; 1: an offline root above intermediates
+  std::string common_name;  // empty -> "<hospital_id> CA"
+  int validity_days = 0;    // 0 -> kDefaultCaValidityDays; max kMaxCaValidityDays
+  int path_length =
+      0;  // 0: issues end-entity certificates only; 1: an offline root above intermediates
 };
 
 /// What the CA is asked to certify. The subject is always
 /// "CN=<subject_id>, OU=<role>, O=<hospital of the CA>".
 struct IssueRequest {
   Role role = Role::kDoctor;
-  std::string subject_id;               // pseudonymous id, see is_valid_identifier
-  std::optional<int> validity_days;     // nullopt -> profile default, clamped to the CA's notAfter
+  std::string subject_id;            // pseudonymous id, see is_valid_identifier
+  std::optional<int> validity_days;  // nullopt -> profile default, clamped to the CA's notAfter
 };
 
 class CertificateAuthority {

@@ -110,8 +110,9 @@ class CertificateRequest {
   /// ("IP:127.0.0.1", "DNS:node-a.example") when not empty; signed by `signer`
   /// (ECDSA P-256 only). kInvalidArgument (empty CN, bad SAN),
   /// kUnsupportedAlgorithm, the signer's errors. Cost: one signature.
-  static core::Result<CertificateRequest> for_key(core::Signer& signer, const std::string& common_name,
-                                                  const std::vector<std::string>& subject_alt_names);
+  static core::Result<CertificateRequest> for_key(
+      core::Signer& signer, const std::string& common_name,
+      const std::vector<std::string>& subject_alt_names);
 
   std::string to_pem() const;
   core::Bytes to_der() const;

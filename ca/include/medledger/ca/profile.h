@@ -22,12 +22,12 @@ core::Result<Role> parse_role(std::string_view name);
 
 struct Profile {
   Role role;
-  bool allows_ed25519;        // P-256 is allowed for every role
-  int default_validity_days;  // used when the request names no validity
-  int max_validity_days;      // a request beyond this is a kProfileViolation
-  bool server_auth;           // extendedKeyUsage serverAuth besides clientAuth
-  bool key_agreement;         // keyUsage keyAgreement (ECDH for TLS / record keys)
-  bool content_commitment;    // keyUsage nonRepudiation: the holder signs records
+  bool allows_ed25519;            // P-256 is allowed for every role
+  int default_validity_days;      // used when the request names no validity
+  int max_validity_days;          // a request beyond this is a kProfileViolation
+  bool server_auth;               // extendedKeyUsage serverAuth besides clientAuth
+  bool key_agreement;             // keyUsage keyAgreement (ECDH for TLS / record keys)
+  bool content_commitment;        // keyUsage nonRepudiation: the holder signs records
   bool allows_subject_alt_names;  // DNS / IP SANs copied from the CSR
 };
 

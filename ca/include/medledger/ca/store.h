@@ -41,7 +41,8 @@ class IssuanceLog {
   virtual ~IssuanceLog() = default;
   /// Records a newly issued certificate; kAlreadyExists for a known serial.
   virtual core::Result<void> record_issued(const Certificate& certificate, Role role) = 0;
-  /// Marks a certificate revoked; kNotFound for an unknown serial, kAlreadyExists if revoked already.
+  /// Marks a certificate revoked; kNotFound for an unknown serial, kAlreadyExists if revoked
+  /// already.
   virtual core::Result<void> mark_revoked(const RevokedEntry& entry) = 0;
   /// Every record, in issue order.
   virtual core::Result<std::vector<IssuedRecord>> records() const = 0;

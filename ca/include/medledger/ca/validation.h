@@ -22,8 +22,8 @@ struct TrustAnchors {
 struct ValidatedCertificate {
   Certificate leaf;
   Role role;
-  std::string subject_id;   // CN
-  std::string hospital_id;  // O
+  std::string subject_id;         // CN
+  std::string hospital_id;        // O
   std::vector<Certificate> path;  // leaf first, root last
 };
 

@@ -9,7 +9,7 @@ namespace medledger::core::detail {
 [[noreturn]] void assertion_failed(const char* expression, const char* file, int line);
 }
 
-#define MEDLEDGER_ASSERT(expr)                                                      \
-  do {                                                                              \
+#define MEDLEDGER_ASSERT(expr)                                                           \
+  do {                                                                                   \
     if (!(expr)) ::medledger::core::detail::assertion_failed(#expr, __FILE__, __LINE__); \
   } while (0)

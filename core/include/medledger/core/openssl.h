@@ -18,7 +18,9 @@ namespace medledger::core {
 template <auto FreeFn>
 struct OpenSslDeleter {
   template <typename T>
-  void operator()(T* p) const { FreeFn(p); }
+  void operator()(T* p) const {
+    FreeFn(p);
+  }
 };
 
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY_free>>;

@@ -23,16 +23,26 @@ namespace medledger::core {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value)
+      : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
   /// The value; calling it on an error is a programmer error and aborts.
-  T& value() & { check_ok(); return std::get<0>(state_); }
-  const T& value() const& { check_ok(); return std::get<0>(state_); }
-  T&& value() && { check_ok(); return std::get<0>(std::move(state_)); }
+  T& value() & {
+    check_ok();
+    return std::get<0>(state_);
+  }
+  const T& value() const& {
+    check_ok();
+    return std::get<0>(state_);
+  }
+  T&& value() && {
+    check_ok();
+    return std::get<0>(std::move(state_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
@@ -77,8 +87,8 @@ inline Result<void> success() { return {}; }
 }  // namespace medledger::core
 
 /// Returns the error of `expr` (a Result) from the enclosing function if it failed.
-#define MEDLEDGER_TRY(expr)                                  \
-  do {                                                       \
-    auto&& medledger_try_result_ = (expr);                   \
+#define MEDLEDGER_TRY(expr)                                           \
+  do {                                                                \
+    auto&& medledger_try_result_ = (expr);                            \
     if (!medledger_try_result_) return medledger_try_result_.error(); \
   } while (0)

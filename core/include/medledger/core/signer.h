@@ -67,9 +67,9 @@ Result<void> verify_digest_signature_without_memo(ByteView public_key_spki, cons
 inline constexpr std::size_t kVerifyKeyCacheCapacity = 1024;
 
 struct VerifyKeyCacheStats {
-  std::size_t size = 0;     // keys held now, <= kVerifyKeyCacheCapacity
-  std::uint64_t hits = 0;   // lookups that found the parsed key
-  std::uint64_t misses = 0; // lookups that parsed it (unparsable keys included, never cached)
+  std::size_t size = 0;      // keys held now, <= kVerifyKeyCacheCapacity
+  std::uint64_t hits = 0;    // lookups that found the parsed key
+  std::uint64_t misses = 0;  // lookups that parsed it (unparsable keys included, never cached)
 };
 /// Counters since start (or the last clear). For tests and benchmarks.
 VerifyKeyCacheStats verify_key_cache_stats();

@@ -43,7 +43,8 @@ class KeyAgreement {
   /// of a P-256 point): the kEcdhP256SecretSize-byte shared secret. The peer key is
   /// parsed and checked to be on the curve: kMalformedEncoding if it does not parse,
   /// kUnsupportedAlgorithm if it is not P-256.
-  virtual core::Result<core::SecretBytes> derive_shared_secret(core::ByteView peer_public_key_spki) = 0;
+  virtual core::Result<core::SecretBytes> derive_shared_secret(
+      core::ByteView peer_public_key_spki) = 0;
 
   /// Our public key as DER SubjectPublicKeyInfo.
   virtual const core::Bytes& public_key_spki() const = 0;
@@ -60,7 +61,8 @@ class TokenKeyAgreement final : public KeyAgreement {
   /// then sets CKA_ID on both halves (the KeyStore rule: first kKeyIdSize bytes of
   /// SHA-256 of the SPKI). kAlreadyExists if a private key with this label exists;
   /// kInvalidArgument for an empty label. Cost: one key generation in the token.
-  static core::Result<KeyInfo> generate(const std::shared_ptr<SessionPool>& pool, const std::string& label);
+  static core::Result<KeyInfo> generate(const std::shared_ptr<SessionPool>& pool,
+                                        const std::string& label);
 
   /// The encryption key with this CKA_ID. kKeyNotFound if absent; kInvalidArgument
   /// if the key exists but may not derive (CKA_DERIVE=FALSE, e.g. a signing key);
@@ -73,15 +75,19 @@ class TokenKeyAgreement final : public KeyAgreement {
   /// CKA_EXTRACTABLE=TRUE, no usage), reads its CKA_VALUE into SecretBytes and
   /// destroys the object before returning, also on failure. Token errors as
   /// SessionPool::with_retry reports them. Cost: one ECDH in the token, three calls.
-  core::Result<core::SecretBytes> derive_shared_secret(core::ByteView peer_public_key_spki) override;
+  core::Result<core::SecretBytes> derive_shared_secret(
+      core::ByteView peer_public_key_spki) override;
 
   const core::Bytes& public_key_spki() const override { return public_key_spki_; }
   /// CKA_ID of the key pair.
   const core::Bytes& key_id() const { return key_id_; }
 
  private:
-  TokenKeyAgreement(std::shared_ptr<SessionPool> pool, core::Bytes key_id, core::Bytes public_key_spki)
-      : pool_(std::move(pool)), key_id_(std::move(key_id)), public_key_spki_(std::move(public_key_spki)) {}
+  TokenKeyAgreement(std::shared_ptr<SessionPool> pool, core::Bytes key_id,
+                    core::Bytes public_key_spki)
+      : pool_(std::move(pool)),
+        key_id_(std::move(key_id)),
+        public_key_spki_(std::move(public_key_spki)) {}
 
   std::shared_ptr<SessionPool> pool_;
   core::Bytes key_id_;

@@ -25,8 +25,8 @@ class TokenSigner;
 
 /// One key pair in the token.
 struct KeyInfo {
-  core::Bytes id;            // CKA_ID (kKeyIdSize bytes for keys we generate)
-  std::string label;         // CKA_LABEL
+  core::Bytes id;     // CKA_ID (kKeyIdSize bytes for keys we generate)
+  std::string label;  // CKA_LABEL
   core::KeyAlgorithm algorithm;
   core::Bytes public_key_spki;  // DER SubjectPublicKeyInfo
 };

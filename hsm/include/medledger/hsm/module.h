@@ -38,7 +38,9 @@ class Module : public std::enable_shared_from_this<Module> {
   CK_FUNCTION_LIST* fn() const { return functions_; }
   const std::string& path() const { return path_; }
   /// A new owner of this module (for code handed a `const Module&`).
-  std::shared_ptr<Module> share() const { return std::const_pointer_cast<Module>(shared_from_this()); }
+  std::shared_ptr<Module> share() const {
+    return std::const_pointer_cast<Module>(shared_from_this());
+  }
 
   /// Calls C_Finalize then C_Initialize: every session and object handle of this
   /// module becomes invalid. Used by SessionPool after a device-class fault.

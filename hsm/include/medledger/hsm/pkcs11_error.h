@@ -26,10 +26,10 @@ core::Error token_error(std::string_view call, CK_RV rv, std::string_view contex
 
 /// How the session pool reacts to a failed call (see SessionPool::with_retry).
 enum class FaultClass {
-  kNone,     // not a fault of the session or device: report it
-  kSession,  // CKR_SESSION_*: drop that session, retry once on another
-  kDevice,   // device error/removed, token not present, not logged in, not
-             // initialized: re-initialise the module, find the token, log in, retry once
+  kNone,         // not a fault of the session or device: report it
+  kSession,      // CKR_SESSION_*: drop that session, retry once on another
+  kDevice,       // device error/removed, token not present, not logged in, not
+                 // initialized: re-initialise the module, find the token, log in, retry once
   kStaleHandle,  // CKR_OBJECT_HANDLE_INVALID / CKR_KEY_HANDLE_INVALID: a cached handle died
                  // (tokens drop private handles at logout): forget cached handles, retry once
 };

@@ -2,7 +2,8 @@
 // thread at a time, and the ONE place where token faults are recovered.
 //
 //     auto pool = SessionPool::open(module, selector, std::move(pin));
-//     auto sig = (*pool)->with_retry<Bytes>("sign", [&](SessionPool::Lease& lease) -> Result<Bytes> {
+//     auto sig = (*pool)->with_retry<Bytes>("sign", [&](SessionPool::Lease& lease) -> Result<Bytes>
+//     {
 //       ... lease.check("C_Sign", fn->C_Sign(lease.handle(), ...)) ...
 //     });
 //
@@ -62,14 +63,15 @@ enum class SigningKeyStrategy {
 inline constexpr SigningKeyStrategy kDefaultSigningKeyStrategy = SigningKeyStrategy::kSessionCopy;
 
 struct PoolOptions {
-  std::size_t max_sessions = kMaxPoolSessions;           // clamped to [1, kMaxPoolSessions]
-  std::chrono::milliseconds wait = kSessionWaitLimit;     // clamped to kSessionWaitLimit
+  std::size_t max_sessions = kMaxPoolSessions;         // clamped to [1, kMaxPoolSessions]
+  std::chrono::milliseconds wait = kSessionWaitLimit;  // clamped to kSessionWaitLimit
   SigningKeyStrategy strategy = kDefaultSigningKeyStrategy;
-  std::size_t max_unwrapped_keys = kDefaultUnwrappedKeys;  // pool-wide; clamped to [1, kMaxUnwrappedKeys]
+  std::size_t max_unwrapped_keys =
+      kDefaultUnwrappedKeys;  // pool-wide; clamped to [1, kMaxUnwrappedKeys]
 };
 
-struct PooledSession;       // a Session plus its per-session key copies (session_pool.cpp)
-class UnwrappedKeyCache;    // the pool-wide LRU of unwrapped keys (unwrapped_key_cache.h)
+struct PooledSession;     // a Session plus its per-session key copies (session_pool.cpp)
+class UnwrappedKeyCache;  // the pool-wide LRU of unwrapped keys (unwrapped_key_cache.h)
 
 /// Orders CKA_IDs so maps keyed by core::Bytes can be searched with a ByteView
 /// (no allocation per lookup).
@@ -86,8 +88,10 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
   /// session and logs the user in (C_Login once per token). Keeps a copy of the
   /// PIN (wiped on destruction) to log in again after a re-initialisation.
   /// Errors: those of find_token, probe_required_mechanisms and Session::login.
-  static core::Result<std::shared_ptr<SessionPool>> open(std::shared_ptr<Module> module, TokenSelector selector,
-                                                         core::SecretBytes user_pin, PoolOptions options = {});
+  static core::Result<std::shared_ptr<SessionPool>> open(std::shared_ptr<Module> module,
+                                                         TokenSelector selector,
+                                                         core::SecretBytes user_pin,
+                                                         PoolOptions options = {});
 
   ~SessionPool();
   SessionPool(const SessionPool&) = delete;
@@ -140,11 +144,13 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
     Lease(SessionPool* pool, std::size_t slot);
     void unpin();
     SessionPool* pool_ = nullptr;
-    std::shared_ptr<SessionPool> keep_alive_;  // set by acquire(): the caller may outlive its pool pointer
+    std::shared_ptr<SessionPool>
+        keep_alive_;  // set by acquire(): the caller may outlive its pool pointer
     std::size_t slot_ = 0;
     PooledSession* session_ = nullptr;
     bool discard_ = false;
-    std::optional<std::pair<core::Digest, std::uint64_t>> pinned_;  // cache entry kept from eviction
+    std::optional<std::pair<core::Digest, std::uint64_t>>
+        pinned_;  // cache entry kept from eviction
   };
 
   /// A free session, opening a new one while fewer than max_sessions exist, else
@@ -178,7 +184,8 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
   /// The token object of class `object_class` (CKO_PRIVATE_KEY, CKO_PUBLIC_KEY,
   /// CKO_SECRET_KEY) with this CKA_ID: C_FindObjects once, then from a cache keyed
   /// by CKA_ID (cleared on re-initialisation). kKeyNotFound if absent.
-  core::Result<CK_OBJECT_HANDLE> find_key(Lease& lease, CK_OBJECT_CLASS object_class, core::ByteView key_id);
+  core::Result<CK_OBJECT_HANDLE> find_key(Lease& lease, CK_OBJECT_CLASS object_class,
+                                          core::ByteView key_id);
 
   /// Forgets cached handles for this CKA_ID (after destroying the key).
   void forget_key(core::ByteView key_id);
@@ -213,7 +220,8 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
     std::unique_ptr<PooledSession> session;
   };
 
-  SessionPool(std::shared_ptr<Module> module, TokenSelector selector, core::SecretBytes pin, PoolOptions options);
+  SessionPool(std::shared_ptr<Module> module, TokenSelector selector, core::SecretBytes pin,
+              PoolOptions options);
   core::Result<Lease> acquire_lease();
   std::optional<std::size_t> claim_idle(std::size_t preferred);
   bool is_current(const PooledSession& session) const;
@@ -223,7 +231,8 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
   core::Result<void> refresh_locked();
   core::Result<std::unique_ptr<PooledSession>> open_session_locked();
   void give_back(std::size_t slot, bool discard);
-  std::optional<CK_OBJECT_HANDLE> cached_key_handle(CK_OBJECT_CLASS object_class, core::ByteView key_id,
+  std::optional<CK_OBJECT_HANDLE> cached_key_handle(CK_OBJECT_CLASS object_class,
+                                                    core::ByteView key_id,
                                                     std::uint64_t generation) const;
 
   std::shared_ptr<Module> module_;
@@ -234,9 +243,10 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
 
   std::array<Slot, kMaxPoolSessions> slots_;
   std::atomic<std::size_t> open_count_{0};
-  std::atomic<std::size_t> waiters_{0};            // threads in acquire_slow: give_back notifies only then
-  std::atomic<std::uint64_t> generation_{0};       // the module generation our token_/sessions belong to
-  std::unique_ptr<UnwrappedKeyCache> unwrapped_;   // pool-wide: session objects are visible to all sessions
+  std::atomic<std::size_t> waiters_{0};  // threads in acquire_slow: give_back notifies only then
+  std::atomic<std::uint64_t> generation_{0};  // the module generation our token_/sessions belong to
+  std::unique_ptr<UnwrappedKeyCache>
+      unwrapped_;  // pool-wide: session objects are visible to all sessions
 
   mutable std::mutex mutex_;  // opening sessions, waiting, token_, refresh
   std::condition_variable returned_;
@@ -244,7 +254,7 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
   mutable std::mutex handles_mutex_;
   std::map<CK_OBJECT_CLASS, std::map<core::Bytes, CK_OBJECT_HANDLE, KeyIdLess>> key_handles_;
   std::uint64_t handles_generation_ = 0;  // generation key_handles_ belong to
-  std::mutex recover_mutex_;  // one recovery at a time
+  std::mutex recover_mutex_;              // one recovery at a time
 };
 
 }  // namespace medledger::hsm

@@ -18,16 +18,17 @@ namespace medledger::hsm {
 
 /// What C_GetTokenInfo says about a token, blank padding trimmed.
 struct TokenInfo {
-  CK_SLOT_ID slot = 0;  // valid only until the module is re-initialised; never shown to users as a name
+  CK_SLOT_ID slot =
+      0;  // valid only until the module is re-initialised; never shown to users as a name
   std::string label;
   std::string serial;
   std::string manufacturer;
   std::string model;
   CK_FLAGS flags = 0;
-  bool initialized = false;  // CKF_TOKEN_INITIALIZED
-  CK_ULONG session_count = 0;       // ulSessionCount (CK_UNAVAILABLE_INFORMATION if unknown)
-  CK_ULONG max_session_count = 0;   // ulMaxSessionCount
-  CK_ULONG rw_session_count = 0;    // ulRwSessionCount
+  bool initialized = false;        // CKF_TOKEN_INITIALIZED
+  CK_ULONG session_count = 0;      // ulSessionCount (CK_UNAVAILABLE_INFORMATION if unknown)
+  CK_ULONG max_session_count = 0;  // ulMaxSessionCount
+  CK_ULONG rw_session_count = 0;   // ulRwSessionCount
 };
 
 /// Calls C_GetSlotList(CK_TRUE) and C_GetTokenInfo for each slot with a token
@@ -45,7 +46,8 @@ core::Result<TokenInfo> find_token(const Module& module, const TokenSelector& se
 /// has this label; kTokenNotFound if no slot has a free token; PIN_* errors
 /// from the token. Labels longer than 32 bytes are kInvalidArgument.
 core::Result<TokenInfo> init_token(const Module& module, const std::string& label,
-                                   const core::SecretBytes& so_pin, const core::SecretBytes& user_pin);
+                                   const core::SecretBytes& so_pin,
+                                   const core::SecretBytes& user_pin);
 
 /// Mechanisms the hsm module needs (all) or can use (optional).
 struct MechanismNeed {
@@ -61,7 +63,8 @@ const std::vector<MechanismNeed>& mechanism_needs();
 std::string mechanism_name(CK_MECHANISM_TYPE mechanism);
 
 /// Calls C_GetMechanismList for the slot (at most kMaxMechanisms).
-core::Result<std::vector<CK_MECHANISM_TYPE>> token_mechanisms(const Module& module, CK_SLOT_ID slot);
+core::Result<std::vector<CK_MECHANISM_TYPE>> token_mechanisms(const Module& module,
+                                                              CK_SLOT_ID slot);
 
 /// Checks that the slot offers every required mechanism; the first missing one is
 /// kMechanismMissing naming it ("token 'x' lacks CKM_AES_KEY_WRAP_PAD ..."). One
@@ -71,10 +74,10 @@ core::Result<void> probe_required_mechanisms(const Module& module, const TokenIn
 /// What `medledger token status` reports.
 struct TokenStatus {
   TokenInfo token;
-  std::vector<CK_MECHANISM_TYPE> mechanisms;       // all the token offers
-  std::vector<std::string> missing_required;       // names of required mechanisms it lacks
-  std::vector<std::string> missing_optional;       // names of optional mechanisms it lacks
-  bool objects_counted = false;                    // false when no user PIN was given
+  std::vector<CK_MECHANISM_TYPE> mechanisms;  // all the token offers
+  std::vector<std::string> missing_required;  // names of required mechanisms it lacks
+  std::vector<std::string> missing_optional;  // names of optional mechanisms it lacks
+  bool objects_counted = false;               // false when no user PIN was given
   std::size_t private_keys = 0;
   std::size_t public_keys = 0;
   std::size_t secret_keys = 0;

@@ -41,7 +41,8 @@ struct TokenSelector {
   /// For messages: "token 'x'", "serial '123'", or the URI as given.
   std::string describe() const;
 
-  bool plain = false;  // parsed from a plain string: `label` and `serial` hold the same text, either may match
+  bool plain = false;  // parsed from a plain string: `label` and `serial` hold the same text,
+                       // either may match
   std::string text;    // what the user typed, for describe()
 };
 

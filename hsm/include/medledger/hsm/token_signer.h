@@ -35,6 +35,7 @@ class TokenSigner final : public core::Signer {
 /// C_SignInit + C_Sign, ECDSA converted to DER. Shared by TokenSigner and
 /// WrappedKeyStore; errors recorded on the lease for with_retry.
 core::Result<core::Bytes> sign_with_object(SessionPool::Lease& lease, CK_OBJECT_HANDLE key,
-                                           core::KeyAlgorithm algorithm, const core::Digest& digest);
+                                           core::KeyAlgorithm algorithm,
+                                           const core::Digest& digest);
 
 }  // namespace medledger::hsm

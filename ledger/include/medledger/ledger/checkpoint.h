@@ -57,6 +57,7 @@ core::Result<SignedCheckpoint> sign_checkpoint(const Checkpoint& checkpoint, cor
 /// Parses a note; kMalformedEncoding when it is not the layout above.
 core::Result<SignedCheckpoint> parse_checkpoint(std::string_view note);
 /// Checks the key id and the signature with `spki`: kSignatureInvalid otherwise. CPU only.
-core::Result<void> verify_checkpoint(const SignedCheckpoint& signed_checkpoint, core::ByteView spki);
+core::Result<void> verify_checkpoint(const SignedCheckpoint& signed_checkpoint,
+                                     core::ByteView spki);
 
 }  // namespace medledger::ledger

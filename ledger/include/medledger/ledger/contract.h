@@ -42,9 +42,9 @@ inline constexpr std::size_t kMaxStateValueBytes = 1024 * 1024;
 
 /// Where a transaction sits: the block being built and the transaction's log position.
 struct BlockContext {
-  std::uint64_t height = 0;     // the block's height (0 = genesis)
-  std::int64_t time_ms = 0;     // the block's time (set by the orderer), unix milliseconds
-  std::uint64_t sequence = 0;   // the transaction's index in the log (Merkle leaf index)
+  std::uint64_t height = 0;    // the block's height (0 = genesis)
+  std::int64_t time_ms = 0;    // the block's time (set by the orderer), unix milliseconds
+  std::uint64_t sequence = 0;  // the transaction's index in the log (Merkle leaf index)
   core::Digest tx_id{};
 };
 
@@ -53,18 +53,21 @@ class StateView {
  public:
   virtual ~StateView() = default;
   /// The value of `key` in `table`, nullopt if absent. Cost: one B-tree lookup.
-  virtual core::Result<std::optional<core::Bytes>> get(std::string_view table, core::ByteView key) const = 0;
+  virtual core::Result<std::optional<core::Bytes>> get(std::string_view table,
+                                                       core::ByteView key) const = 0;
   /// Calls `visit(key, value)` for every key of `table` that starts with `prefix`, in
   /// byte order, until it returns false. Cost: one cursor walk over the matches.
-  virtual core::Result<void> scan(std::string_view table, core::ByteView prefix,
-                                  const std::function<bool(core::ByteView key, core::ByteView value)>& visit) const = 0;
+  virtual core::Result<void> scan(
+      std::string_view table, core::ByteView prefix,
+      const std::function<bool(core::ByteView key, core::ByteView value)>& visit) const = 0;
 };
 
 /// Write access within one transaction's apply step (its own nested LMDB txn).
 class StateWriter : public StateView {
  public:
   /// Sets `key` in `table` to `value`. Cost: in-memory B-tree insert; I/O at block commit.
-  virtual core::Result<void> put(std::string_view table, core::ByteView key, core::ByteView value) = 0;
+  virtual core::Result<void> put(std::string_view table, core::ByteView key,
+                                 core::ByteView value) = 0;
   /// Removes `key` from `table` (no error if absent).
   virtual core::Result<void> erase(std::string_view table, core::ByteView key) = 0;
 };
@@ -75,9 +78,11 @@ class Contract {
   /// A short name for logs and verify reports.
   virtual std::string_view name() const = 0;
   /// Accepts or rejects `tx` against the current state; reads only.
-  virtual core::Result<void> validate(const Transaction& tx, const StateView& state, const BlockContext& ctx) = 0;
+  virtual core::Result<void> validate(const Transaction& tx, const StateView& state,
+                                      const BlockContext& ctx) = 0;
   /// Applies an accepted `tx`. An error drops every write of this call.
-  virtual core::Result<void> apply(const Transaction& tx, StateWriter& state, const BlockContext& ctx) = 0;
+  virtual core::Result<void> apply(const Transaction& tx, StateWriter& state,
+                                   const BlockContext& ctx) = 0;
 };
 
 /// Code stored for an accepted transaction; a rejected one stores its ErrorCode value.

@@ -40,7 +40,7 @@ struct GenesisConfig {
   std::string consortium;
   std::vector<FoundingHospital> hospitals;
   std::int64_t admit_quorum = 1;
-  std::vector<const core::Signer*> proposers;  // public keys only are read
+  std::vector<const core::Signer*> proposers;   // public keys only are read
   std::string contract = kRecordsContractName;  // which rules the ledger runs
 };
 

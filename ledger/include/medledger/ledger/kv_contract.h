@@ -17,8 +17,10 @@ namespace medledger::ledger {
 class KeyValueContract final : public Contract {
  public:
   std::string_view name() const override { return "kv"; }
-  core::Result<void> validate(const Transaction& tx, const StateView& state, const BlockContext& ctx) override;
-  core::Result<void> apply(const Transaction& tx, StateWriter& state, const BlockContext& ctx) override;
+  core::Result<void> validate(const Transaction& tx, const StateView& state,
+                              const BlockContext& ctx) override;
+  core::Result<void> apply(const Transaction& tx, StateWriter& state,
+                           const BlockContext& ctx) override;
 };
 
 }  // namespace medledger::ledger

@@ -51,7 +51,8 @@ struct PendingTransaction {
 };
 
 /// decode_transaction + tx_id. Errors as decode_transaction. CPU only.
-core::Result<PendingTransaction> prepare_transaction(std::string wire, const TransactionLimits& limits = {});
+core::Result<PendingTransaction> prepare_transaction(std::string wire,
+                                                     const TransactionLimits& limits = {});
 
 /// The log entry of a transaction: result code (u16 BE) || wire bytes.
 core::Bytes log_entry(std::uint16_t result, std::string_view wire);
@@ -85,7 +86,7 @@ struct StoredTransaction {
 };
 
 struct ChainTip {
-  Block block;                // the highest block
+  Block block;  // the highest block
   core::Digest genesis_hash{};
 };
 
@@ -96,11 +97,13 @@ class Ledger {
   /// `contract`, signed by `proposer` (which must be listed in the document).
   /// kAlreadyExists if a ledger is there. Cost: one durable commit + one signature.
   static core::Result<std::unique_ptr<Ledger>> create(const std::filesystem::path& dir,
-                                                      const boost::json::object& genesis_document, Contract& contract,
-                                                      core::Signer& proposer, std::int64_t time_ms,
+                                                      const boost::json::object& genesis_document,
+                                                      Contract& contract, core::Signer& proposer,
+                                                      std::int64_t time_ms,
                                                       const LedgerOptions& options = {});
   /// Opens an existing ledger; kLedgerNotFound if `dir` holds none. Reads block 0.
-  static core::Result<std::unique_ptr<Ledger>> open(const std::filesystem::path& dir, const LedgerOptions& options = {});
+  static core::Result<std::unique_ptr<Ledger>> open(const std::filesystem::path& dir,
+                                                    const LedgerOptions& options = {});
 
   /// Builds, signs and durably commits the next block from `batch`: duplicates
   /// (tx_id in the log or earlier in the batch) are left out; every other
@@ -108,8 +111,9 @@ class Ledger {
   /// The block time is max(time_ms, previous block's time). kInvalidArgument for
   /// more than kMaxBlockTransactions. Storage errors: nothing of the block is
   /// committed. Cost: ONE durable LMDB commit (fsync) + one signature.
-  core::Result<CommittedBlock> append_block(const std::vector<PendingTransaction>& batch, std::int64_t time_ms,
-                                            Contract& contract, core::Signer& proposer);
+  core::Result<CommittedBlock> append_block(const std::vector<PendingTransaction>& batch,
+                                            std::int64_t time_ms, Contract& contract,
+                                            core::Signer& proposer);
 
   /// The highest block. Cost: a read txn and a cursor step.
   core::Result<ChainTip> tip() const;
@@ -123,17 +127,20 @@ class Ledger {
   /// in order, until it returns false, without decoding them (the views are valid
   /// during the call only). Stops early at the end of the log. Cost: one read
   /// transaction and a cursor step per entry.
-  core::Result<void> scan_log(std::uint64_t from, std::uint64_t to,
-                              const std::function<bool(std::uint64_t, std::uint16_t, std::string_view)>& visit) const;
+  core::Result<void> scan_log(
+      std::uint64_t from, std::uint64_t to,
+      const std::function<bool(std::uint64_t, std::uint16_t, std::string_view)>& visit) const;
   /// The sequence of `tx_id`, nullopt if never logged. One lookup.
   core::Result<std::optional<std::uint64_t>> find(const core::Digest& tx_id) const;
 
   /// MTH of the first `size` transactions. popcount(size) reads.
   core::Result<MerkleHash> root_at(std::uint64_t size) const;
   /// RFC 9162 inclusion proof of `sequence` in the tree of `size`. O(log size) reads.
-  core::Result<std::vector<MerkleHash>> inclusion_proof(std::uint64_t sequence, std::uint64_t size) const;
+  core::Result<std::vector<MerkleHash>> inclusion_proof(std::uint64_t sequence,
+                                                        std::uint64_t size) const;
   /// RFC 9162 consistency proof between sizes. O(log new_size) reads.
-  core::Result<std::vector<MerkleHash>> consistency_proof(std::uint64_t old_size, std::uint64_t new_size) const;
+  core::Result<std::vector<MerkleHash>> consistency_proof(std::uint64_t old_size,
+                                                          std::uint64_t new_size) const;
 
   /// The genesis configuration document and its proposer keys (read at open).
   const boost::json::object& genesis_document() const { return genesis_document_; }
@@ -146,7 +153,8 @@ class Ledger {
   const LedgerOptions& options() const { return options_; }
 
  private:
-  Ledger(std::unique_ptr<Store> store, LedgerOptions options) : store_(std::move(store)), options_(options) {}
+  Ledger(std::unique_ptr<Store> store, LedgerOptions options)
+      : store_(std::move(store)), options_(options) {}
   core::Result<void> load_genesis();
   std::unique_ptr<Store> store_;
   LedgerOptions options_;

@@ -111,9 +111,8 @@ bool verify_inclusion(std::uint64_t index, std::uint64_t size, const MerkleHash&
 /// RFC 9162 2.1.4.2: true iff `proof` shows the tree of old_size leaves with root
 /// `old_root` is a prefix of the tree of new_size leaves with root `new_root`.
 /// old_size == new_size needs an empty proof and equal roots; old_size 0 is false. Pure CPU.
-bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size,
-                        const MerkleHash& old_root, const MerkleHash& new_root,
-                        const std::vector<MerkleHash>& proof);
+bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const MerkleHash& old_root,
+                        const MerkleHash& new_root, const std::vector<MerkleHash>& proof);
 
 /// A whole node store in memory, with a read counter: for tests, tools and the
 /// offline verifier. Not thread-safe.

@@ -57,7 +57,9 @@ class Orderer {
   virtual void stop() = 0;
   /// How long the writer has been on the block it is committing now (nullopt:
   /// idle). A block takes milliseconds; seconds mean a stuck disk (/healthz).
-  virtual std::optional<std::chrono::milliseconds> commit_in_progress_for() const { return std::nullopt; }
+  virtual std::optional<std::chrono::milliseconds> commit_in_progress_for() const {
+    return std::nullopt;
+  }
 };
 
 /// Defaults: 1000 per block (group commit amortizes the fsync), 8 MiB per block,
@@ -78,7 +80,7 @@ struct SoloOptions {
   std::size_t max_batch_count = kDefaultBatchCount;  // clamped to 1..kMaxBlockTransactions
   std::size_t max_batch_bytes = kDefaultBatchBytes;  // clamped to kMaxBatchBytes
   std::chrono::milliseconds batch_delay = kDefaultBatchDelay;  // clamped to kMaxBatchDelay
-  std::size_t max_queued = kDefaultMaxQueued;        // clamped to kMaxQueuedCeiling
+  std::size_t max_queued = kDefaultMaxQueued;                  // clamped to kMaxQueuedCeiling
   bool make_receipts = true;  // false: receipts carry no proof/checkpoint (benchmarks)
 };
 
@@ -86,9 +88,9 @@ class SoloOrderer final : public Orderer {
  public:
   /// Starts the writer thread. `ledger`, `contract` and `signer` must outlive the orderer;
   /// nothing else may append to `ledger` meanwhile.
-  static std::unique_ptr<SoloOrderer> start(Ledger& ledger, Contract& contract, core::Signer& signer,
-                                            const SoloOptions& options = {});
-  ~SoloOrderer() override;  // stop()
+  static std::unique_ptr<SoloOrderer> start(Ledger& ledger, Contract& contract,
+                                            core::Signer& signer, const SoloOptions& options = {});
+  ~SoloOrderer() override;                   // stop()
   SoloOrderer(const SoloOrderer&) = delete;  // owns a thread
   SoloOrderer& operator=(const SoloOrderer&) = delete;
 

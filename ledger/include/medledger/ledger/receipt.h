@@ -2,7 +2,8 @@
 // outcome. JSON (canonical):
 //
 //   {"checkpoint":"<signed note, checkpoint.h>","height":H,
-//    "inclusion_proof":["<b64url hash>",...],"result":CODE,"result_name":"ACCEPTED"|"TX_REJECTED"|...,
+//    "inclusion_proof":["<b64url
+//    hash>",...],"result":CODE,"result_name":"ACCEPTED"|"TX_REJECTED"|...,
 //    "sequence":S,"tx_id":"<b64url>"}
 //
 // To check one (verify_receipt, or by hand): the checkpoint's signature verifies
@@ -36,12 +37,14 @@ std::string result_name(std::uint16_t result);
 
 /// The receipt of logged transaction `sequence` (in block `height`) with a proof to
 /// `checkpoint` (whose size must exceed `sequence`). O(log size) reads.
-core::Result<Receipt> make_receipt(const Ledger& ledger, const core::Digest& tx_id, std::uint64_t height,
-                                   std::uint64_t sequence, std::uint16_t result, const SignedCheckpoint& checkpoint);
+core::Result<Receipt> make_receipt(const Ledger& ledger, const core::Digest& tx_id,
+                                   std::uint64_t height, std::uint64_t sequence,
+                                   std::uint16_t result, const SignedCheckpoint& checkpoint);
 
 /// Signs a checkpoint of the whole log at `block` with the node's key, under the
 /// ledger's origin as key name. Cost: one signature.
-core::Result<SignedCheckpoint> checkpoint_at(const Ledger& ledger, const BlockHeader& block, core::Signer& signer);
+core::Result<SignedCheckpoint> checkpoint_at(const Ledger& ledger, const BlockHeader& block,
+                                             core::Signer& signer);
 
 /// Canonical JSON text of a receipt.
 std::string encode_receipt(const Receipt& receipt);
@@ -51,6 +54,7 @@ core::Result<Receipt> decode_receipt(std::string_view json);
 /// Checks a receipt against the transaction's wire bytes and the node's public key
 /// (SPKI DER): kSignatureInvalid for the checkpoint, kProofInvalid for the tx_id or
 /// the inclusion proof. CPU only.
-core::Result<void> verify_receipt(const Receipt& receipt, std::string_view wire, core::ByteView node_spki);
+core::Result<void> verify_receipt(const Receipt& receipt, std::string_view wire,
+                                  core::ByteView node_spki);
 
 }  // namespace medledger::ledger

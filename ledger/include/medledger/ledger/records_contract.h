@@ -90,7 +90,7 @@ std::string principal(std::string_view hospital_id, std::string_view person_id);
 
 /// hospital.admit: signed by one of `ca_certs` (the candidate) + quorum of member CAs.
 struct HospitalAdmitBody {
-  std::string hospital;                // new hospital id (ca::is_valid_identifier)
+  std::string hospital;                   // new hospital id (ca::is_valid_identifier)
   std::vector<std::string> ca_certs_pem;  // 1..kMaxHospitalCaCerts CA certificates, O = hospital
 };
 boost::json::object make_hospital_admit_body(const HospitalAdmitBody& body);
@@ -98,29 +98,33 @@ boost::json::object make_hospital_admit_body(const HospitalAdmitBody& body);
 /// cert.register {"cert":"<b64url DER>"}: signed by the certificate's issuing CA.
 boost::json::object make_cert_register_body(const ca::Certificate& certificate);
 
-/// cert.revoke {"cert":"<b64url fingerprint>","reason":"<RFC 5280 name>"}: by issuing CA or subject.
-boost::json::object make_cert_revoke_body(const core::Digest& cert_fingerprint, std::string_view reason);
+/// cert.revoke {"cert":"<b64url fingerprint>","reason":"<RFC 5280 name>"}: by issuing CA or
+/// subject.
+boost::json::object make_cert_revoke_body(const core::Digest& cert_fingerprint,
+                                          std::string_view reason);
 
 /// record.put: signed by doctor + patient (the owner) + node.
 struct RecordPutBody {
-  std::string record;              // record id, 1..kMaxRecordIdBytes printable ASCII
-  std::uint64_t version = 1;       // 1 for a new record, else latest + 1
-  std::string patient;             // owner principal "<hospital>/<id>" = the patient signer
-  std::string content_type;        // e.g. "application/fhir+json"
-  core::Digest envelope_digest{};  // SHA-256 of the sealed envelope's canonical JSON
-  core::Digest plaintext_digest{}; // SHA-256 of the plaintext payload
-  std::optional<core::Digest> previous;        // tx_id of version - 1 (absent for version 1)
-  std::optional<boost::json::object> envelope; // the sealed record itself (docs/encryption.md), or absent if stored off-ledger
+  std::string record;                    // record id, 1..kMaxRecordIdBytes printable ASCII
+  std::uint64_t version = 1;             // 1 for a new record, else latest + 1
+  std::string patient;                   // owner principal "<hospital>/<id>" = the patient signer
+  std::string content_type;              // e.g. "application/fhir+json"
+  core::Digest envelope_digest{};        // SHA-256 of the sealed envelope's canonical JSON
+  core::Digest plaintext_digest{};       // SHA-256 of the plaintext payload
+  std::optional<core::Digest> previous;  // tx_id of version - 1 (absent for version 1)
+  std::optional<boost::json::object>
+      envelope;  // the sealed record itself (docs/encryption.md), or absent if stored off-ledger
 };
 boost::json::object make_record_put_body(const RecordPutBody& body);
 
 /// access.grant: signed by the patient + a node.
 struct AccessGrantBody {
-  std::string patient;                   // principal of the granting patient
-  std::string grantee;                   // "<hospital id>" or a doctor "<hospital>/<id>"
-  std::vector<std::string> scope;        // empty = kScopeAll; else record ids owned by the patient
+  std::string patient;             // principal of the granting patient
+  std::string grantee;             // "<hospital id>" or a doctor "<hospital>/<id>"
+  std::vector<std::string> scope;  // empty = kScopeAll; else record ids owned by the patient
   std::optional<std::int64_t> expires_ms;  // block time at/after which the grant no longer counts
-  std::vector<boost::json::object> wrapped_keys;  // patient key wrapped for the grantee's nodes (opaque)
+  std::vector<boost::json::object>
+      wrapped_keys;  // patient key wrapped for the grantee's nodes (opaque)
 };
 boost::json::object make_access_grant_body(const AccessGrantBody& body);
 
@@ -130,7 +134,7 @@ struct AccessRevokeBody {
   std::string patient;
   std::string grantee;
   std::optional<std::uint64_t> patient_key_version;  // the rotated key's version
-  std::vector<boost::json::object> wrapped_keys;     // the rotated key wrapped for remaining readers
+  std::vector<boost::json::object> wrapped_keys;  // the rotated key wrapped for remaining readers
 };
 boost::json::object make_access_revoke_body(const AccessRevokeBody& body);
 
@@ -145,9 +149,9 @@ boost::json::object make_record_read_body(const RecordReadBody& body);
 // ---- the contract's chain-validation cache (process-wide; records_cert_cache.cpp) ----
 
 struct ChainCacheStats {
-  std::size_t size = 0;     // positive validations held now
-  std::uint64_t hits = 0;   // role-certificate checks answered from the cache
-  std::uint64_t misses = 0; // checks that ran ca::validate_chain
+  std::size_t size = 0;      // positive validations held now
+  std::uint64_t hits = 0;    // role-certificate checks answered from the cache
+  std::uint64_t misses = 0;  // checks that ran ca::validate_chain
 };
 /// Counters since start (or the last clear). For tests and benchmarks.
 ChainCacheStats chain_cache_stats();
@@ -169,10 +173,12 @@ class RecordsContract final : public Contract {
   /// Cost: one signature verification per signature + one chain validation per
   /// role certificate used (a map lookup when cached) + O(hospitals) anchor
   /// lookups + a few B-tree lookups.
-  core::Result<void> validate(const Transaction& tx, const StateView& state, const BlockContext& ctx) override;
+  core::Result<void> validate(const Transaction& tx, const StateView& state,
+                              const BlockContext& ctx) override;
   /// Writes the state changes of an accepted transaction (memoized from validate
   /// when ctx matches; otherwise validates again). Cost: a few B-tree inserts.
-  core::Result<void> apply(const Transaction& tx, StateWriter& state, const BlockContext& ctx) override;
+  core::Result<void> apply(const Transaction& tx, StateWriter& state,
+                           const BlockContext& ctx) override;
 
   struct Memo;
 

@@ -27,45 +27,51 @@
 namespace medledger::ledger {
 
 // Table names (contract-owned; see docs/contract.md section 2).
-inline constexpr std::string_view kTableConfig = "config";            // "genesis", "policy"
-inline constexpr std::string_view kTableHospitals = "hospitals";      // hospital id -> HospitalEntry
-inline constexpr std::string_view kTableCaCerts = "cacerts";          // fingerprint -> {hospital, der}
-inline constexpr std::string_view kTableCerts = "certs";              // fingerprint -> CertificateEntry
-inline constexpr std::string_view kTablePersons = "persons";          // principal 0x00 fingerprint -> {role}
-inline constexpr std::string_view kTableRecords = "records";          // record id -> RecordEntry
-inline constexpr std::string_view kTableRecordVersions = "record.versions";  // record id 0x00 u64 version -> RecordVersionEntry
-inline constexpr std::string_view kTableRecordsByPatient = "records.by-patient";  // principal 0x00 record id -> {}
-inline constexpr std::string_view kTableGrants = "grants";            // principal 0x00 grantee -> GrantEntry
-inline constexpr std::string_view kTablePatientKeys = "patient.keys"; // principal 0x00 u64 version -> {wrapped_keys, tx}
-inline constexpr std::string_view kTableReadsByRecord = "reads.by-record";    // record id 0x00 u64 sequence -> ReadEntry
-inline constexpr std::string_view kTableReadsByPatient = "reads.by-patient";  // principal 0x00 u64 sequence -> ReadEntry
+inline constexpr std::string_view kTableConfig = "config";        // "genesis", "policy"
+inline constexpr std::string_view kTableHospitals = "hospitals";  // hospital id -> HospitalEntry
+inline constexpr std::string_view kTableCaCerts = "cacerts";      // fingerprint -> {hospital, der}
+inline constexpr std::string_view kTableCerts = "certs";          // fingerprint -> CertificateEntry
+inline constexpr std::string_view kTablePersons =
+    "persons";  // principal 0x00 fingerprint -> {role}
+inline constexpr std::string_view kTableRecords = "records";  // record id -> RecordEntry
+inline constexpr std::string_view kTableRecordVersions =
+    "record.versions";  // record id 0x00 u64 version -> RecordVersionEntry
+inline constexpr std::string_view kTableRecordsByPatient =
+    "records.by-patient";                                   // principal 0x00 record id -> {}
+inline constexpr std::string_view kTableGrants = "grants";  // principal 0x00 grantee -> GrantEntry
+inline constexpr std::string_view kTablePatientKeys =
+    "patient.keys";  // principal 0x00 u64 version -> {wrapped_keys, tx}
+inline constexpr std::string_view kTableReadsByRecord =
+    "reads.by-record";  // record id 0x00 u64 sequence -> ReadEntry
+inline constexpr std::string_view kTableReadsByPatient =
+    "reads.by-patient";  // principal 0x00 u64 sequence -> ReadEntry
 
 struct CertificateEntry {
   core::Digest fingerprint{};
   core::Bytes der;
-  std::string role;       // "doctor", "patient", "node", "auditor", "admin"
-  std::string id;         // CN
-  std::string hospital;   // O
-  core::Digest issuer{};  // fingerprint of the issuing CA certificate
+  std::string role;             // "doctor", "patient", "node", "auditor", "admin"
+  std::string id;               // CN
+  std::string hospital;         // O
+  core::Digest issuer{};        // fingerprint of the issuing CA certificate
   std::int64_t not_before = 0;  // unix seconds
   std::int64_t not_after = 0;
-  std::string status;     // "valid" | "revoked"
+  std::string status;  // "valid" | "revoked"
   std::int64_t registered_at_ms = 0;
   std::int64_t revoked_at_ms = 0;  // 0 unless revoked
-  std::string reason;     // RFC 5280 reason name, "" unless revoked
+  std::string reason;              // RFC 5280 reason name, "" unless revoked
 };
 
 struct HospitalEntry {
   std::string id;
   std::vector<core::Digest> ca_certs;  // fingerprints (table cacerts holds the DER)
   std::int64_t admitted_at_ms = 0;
-  core::Digest admitted_by{};          // tx_id (zero for genesis members)
+  core::Digest admitted_by{};  // tx_id (zero for genesis members)
 };
 
 struct RecordEntry {
   std::string id;
-  std::string owner;      // patient principal
-  std::string hospital;   // owner's hospital
+  std::string owner;     // patient principal
+  std::string hospital;  // owner's hospital
   std::uint64_t latest = 0;
   core::Digest latest_tx{};
 };
@@ -73,42 +79,42 @@ struct RecordEntry {
 struct RecordVersionEntry {
   std::string record;
   std::uint64_t version = 0;
-  core::Digest tx{};                 // tx_id of the record.put
+  core::Digest tx{};  // tx_id of the record.put
   std::optional<core::Digest> previous;
   std::string content_type;
   core::Digest envelope_digest{};
   core::Digest plaintext_digest{};
   std::optional<boost::json::object> envelope;  // the sealed record, if it went on the ledger
-  std::string doctor;                // principals of the signers
+  std::string doctor;                           // principals of the signers
   std::string patient;
   core::Digest doctor_cert{}, patient_cert{}, node_cert{};
-  std::int64_t time_ms = 0;          // block time
+  std::int64_t time_ms = 0;  // block time
 };
 
 struct GrantEntry {
   std::string patient;
-  std::string grantee;               // hospital id or doctor principal
-  std::vector<std::string> scope;    // empty = all records
+  std::string grantee;             // hospital id or doctor principal
+  std::vector<std::string> scope;  // empty = all records
   std::optional<std::int64_t> expires_ms;
-  std::string status;                // "active" | "revoked"
+  std::string status;  // "active" | "revoked"
   std::int64_t granted_at_ms = 0;
   core::Digest grant_tx{};
-  std::int64_t revoked_at_ms = 0;    // 0 unless revoked
+  std::int64_t revoked_at_ms = 0;  // 0 unless revoked
   std::optional<core::Digest> revoke_tx;
   std::vector<boost::json::object> wrapped_keys;
 };
 
 struct ReadEntry {
-  std::uint64_t sequence = 0;        // log position of the record.read
+  std::uint64_t sequence = 0;  // log position of the record.read
   core::Digest tx{};
   std::string record;
   std::uint64_t version = 0;
-  std::string patient;               // owner
-  std::string doctor;                // reader principal
+  std::string patient;  // owner
+  std::string doctor;   // reader principal
   core::Digest doctor_cert{}, node_cert{};
   std::string purpose;
-  std::string basis;                 // "own-hospital" | "grant:<grantee>"
-  std::int64_t time_ms = 0;          // block time
+  std::string basis;         // "own-hospital" | "grant:<grantee>"
+  std::int64_t time_ms = 0;  // block time
 };
 
 /// A read-only StateView over one LMDB snapshot of the ledger's current state.
@@ -116,9 +122,11 @@ class StateSnapshot final : public StateView {
  public:
   /// Begins a read transaction. kLedgerStorage on failure. Cost: a reader slot.
   static core::Result<std::unique_ptr<StateSnapshot>> open(Store& store);
-  core::Result<std::optional<core::Bytes>> get(std::string_view table, core::ByteView key) const override;
-  core::Result<void> scan(std::string_view table, core::ByteView prefix,
-                          const std::function<bool(core::ByteView, core::ByteView)>& visit) const override;
+  core::Result<std::optional<core::Bytes>> get(std::string_view table,
+                                               core::ByteView key) const override;
+  core::Result<void> scan(
+      std::string_view table, core::ByteView prefix,
+      const std::function<bool(core::ByteView, core::ByteView)>& visit) const override;
 
  private:
   explicit StateSnapshot(ReadTxn txn) : txn_(std::move(txn)) {}
@@ -127,30 +135,40 @@ class StateSnapshot final : public StateView {
 
 // Lookups: nullopt when absent; kLedgerCorrupt when a stored value does not parse.
 // Cost: one B-tree lookup (find_*) or one prefix scan (list_*).
-core::Result<std::optional<CertificateEntry>> find_certificate(const StateView& state, const core::Digest& fingerprint);
-core::Result<std::optional<HospitalEntry>> find_hospital(const StateView& state, std::string_view hospital_id);
+core::Result<std::optional<CertificateEntry>> find_certificate(const StateView& state,
+                                                               const core::Digest& fingerprint);
+core::Result<std::optional<HospitalEntry>> find_hospital(const StateView& state,
+                                                         std::string_view hospital_id);
 /// Every admitted hospital in id order.
 core::Result<std::vector<HospitalEntry>> list_hospitals(const StateView& state);
 /// The certificates (fingerprints) a person holds, in fingerprint order.
-core::Result<std::vector<core::Digest>> person_certificates(const StateView& state, std::string_view principal);
-core::Result<std::optional<RecordEntry>> find_record(const StateView& state, std::string_view record_id);
-core::Result<std::optional<RecordVersionEntry>> find_record_version(const StateView& state, std::string_view record_id,
+core::Result<std::vector<core::Digest>> person_certificates(const StateView& state,
+                                                            std::string_view principal);
+core::Result<std::optional<RecordEntry>> find_record(const StateView& state,
+                                                     std::string_view record_id);
+core::Result<std::optional<RecordVersionEntry>> find_record_version(const StateView& state,
+                                                                    std::string_view record_id,
                                                                     std::uint64_t version);
 /// Record ids owned by a patient, in id order.
-core::Result<std::vector<std::string>> patient_records(const StateView& state, std::string_view patient);
+core::Result<std::vector<std::string>> patient_records(const StateView& state,
+                                                       std::string_view patient);
 core::Result<std::optional<GrantEntry>> find_grant(const StateView& state, std::string_view patient,
                                                    std::string_view grantee);
 /// Every grant a patient gave (active and revoked), in grantee order.
-core::Result<std::vector<GrantEntry>> patient_grants(const StateView& state, std::string_view patient);
+core::Result<std::vector<GrantEntry>> patient_grants(const StateView& state,
+                                                     std::string_view patient);
 /// The latest patient-key version recorded by access.revoke (0 if none) and its wrapped keys.
 struct PatientKeyEntry {
   std::uint64_t version = 0;
   std::vector<boost::json::object> wrapped_keys;
   core::Digest tx{};
 };
-core::Result<std::optional<PatientKeyEntry>> latest_patient_key(const StateView& state, std::string_view patient);
+core::Result<std::optional<PatientKeyEntry>> latest_patient_key(const StateView& state,
+                                                                std::string_view patient);
 /// Reads of a record / of a patient's records, in log order.
-core::Result<std::vector<ReadEntry>> reads_of_record(const StateView& state, std::string_view record_id);
-core::Result<std::vector<ReadEntry>> reads_of_patient(const StateView& state, std::string_view patient);
+core::Result<std::vector<ReadEntry>> reads_of_record(const StateView& state,
+                                                     std::string_view record_id);
+core::Result<std::vector<ReadEntry>> reads_of_patient(const StateView& state,
+                                                      std::string_view patient);
 
 }  // namespace medledger::ledger

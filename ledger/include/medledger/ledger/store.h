@@ -84,7 +84,7 @@ class Store;
 /// Common read operations of read and write transactions.
 class Txn {
  public:
-  Txn(const Txn&) = delete;             // a copy would end the transaction twice
+  Txn(const Txn&) = delete;  // a copy would end the transaction twice
   Txn& operator=(const Txn&) = delete;
 
   /// The value under `key`, nullopt if absent. The view lives until the txn ends.
@@ -136,7 +136,8 @@ class WriteTxn final : public Txn {
   /// Like append() but reserves `size` bytes (MDB_RESERVE) and returns them for the
   /// caller to fill before the next operation on this txn (saves building a copy).
   /// nullopt when `key` does not sort last.
-  core::Result<std::optional<std::span<std::uint8_t>>> append_reserved(Table table, core::ByteView key,
+  core::Result<std::optional<std::span<std::uint8_t>>> append_reserved(Table table,
+                                                                       core::ByteView key,
                                                                        std::size_t size);
   /// Removes `key`; false if it was absent.
   core::Result<bool> erase(Table table, core::ByteView key);
@@ -220,7 +221,8 @@ class Store {
  private:
   friend class ReadTxn;
   friend class WriteTxn;
-  Store(std::filesystem::path dir, StoreOptions options) : dir_(std::move(dir)), options_(options) {}
+  Store(std::filesystem::path dir, StoreOptions options)
+      : dir_(std::move(dir)), options_(options) {}
   core::Result<void> open_tables();
   core::Result<void> grow_map();
   core::Result<MDB_txn*> begin(MDB_txn* parent, unsigned flags);

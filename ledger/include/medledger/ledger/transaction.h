@@ -60,8 +60,8 @@ inline constexpr std::size_t kCertFingerprintBytes = core::kSha256Size;
 
 /// Limits applied by decode_transaction; a config can lower them, never exceed the ceilings.
 struct TransactionLimits {
-  std::size_t max_bytes = kDefaultMaxTransactionBytes;      // clamped to the ceiling
-  std::size_t max_signatures = kMaxTransactionSignatures;   // clamped to the constant
+  std::size_t max_bytes = kDefaultMaxTransactionBytes;     // clamped to the ceiling
+  std::size_t max_signatures = kMaxTransactionSignatures;  // clamped to the constant
 };
 
 /// One signature: the algorithm, the signer certificate's fingerprint, the signature bytes.
@@ -73,10 +73,10 @@ struct TransactionSignature {
 
 /// A decoded transaction. Every member except `signatures` is covered by the signing bytes.
 struct Transaction {
-  std::string type;            // e.g. "record.put"; see is_known_transaction_type
-  std::int64_t time_ms = 0;    // client's Unix time in milliseconds, 0..kMaxJsonInteger
-  core::Bytes nonce;           // kMinNonceBytes..kMaxNonceBytes random bytes
-  boost::json::object body;    // type-specific content, restricted schema
+  std::string type;          // e.g. "record.put"; see is_known_transaction_type
+  std::int64_t time_ms = 0;  // client's Unix time in milliseconds, 0..kMaxJsonInteger
+  core::Bytes nonce;         // kMinNonceBytes..kMaxNonceBytes random bytes
+  boost::json::object body;  // type-specific content, restricted schema
   std::vector<TransactionSignature> signatures;
 };
 

@@ -42,13 +42,14 @@ struct VerifyOptions {
 struct VerifyReport {
   std::uint64_t blocks = 0;
   std::uint64_t transactions = 0;
-  std::uint64_t rejected = 0;       // logged with a non-zero result code
+  std::uint64_t rejected = 0;  // logged with a non-zero result code
   std::uint64_t state_entries = 0;
   core::Digest tip_hash{};
   MerkleHash root{};
 };
 
 /// Verifies `ledger` as above; the report on success.
-core::Result<VerifyReport> verify_ledger(const Ledger& ledger, Contract& contract, const VerifyOptions& options = {});
+core::Result<VerifyReport> verify_ledger(const Ledger& ledger, Contract& contract,
+                                         const VerifyOptions& options = {});
 
 }  // namespace medledger::ledger

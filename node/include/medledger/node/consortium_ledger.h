@@ -37,7 +37,8 @@ inline constexpr std::chrono::seconds kCommitWaitLimit{30};
 /// (another hospital's node key). sign_digest always fails (kUnsupportedAlgorithm).
 class ProposerPublicKey final : public core::Signer {
  public:
-  ProposerPublicKey(core::Bytes spki, core::KeyAlgorithm algorithm) : spki_(std::move(spki)), algorithm_(algorithm) {}
+  ProposerPublicKey(core::Bytes spki, core::KeyAlgorithm algorithm)
+      : spki_(std::move(spki)), algorithm_(algorithm) {}
   core::Result<core::Bytes> sign_digest(const core::Digest& digest) override;
   const core::Bytes& public_key_spki() const override { return spki_; }
   core::KeyAlgorithm algorithm() const override { return algorithm_; }
@@ -52,16 +53,15 @@ class ConsortiumLedger {
   /// Creates the ledger in `dir` (block 0 from `genesis`, signed by `proposer`,
   /// which must be among genesis.proposers) and starts the orderer.
   /// kAlreadyExists if a ledger is there. Cost: one durable commit.
-  static core::Result<std::unique_ptr<ConsortiumLedger>> create(const std::filesystem::path& dir,
-                                                                const ledger::GenesisConfig& genesis,
-                                                                std::unique_ptr<core::Signer> proposer,
-                                                                const ledger::SoloOptions& options = {});
+  static core::Result<std::unique_ptr<ConsortiumLedger>> create(
+      const std::filesystem::path& dir, const ledger::GenesisConfig& genesis,
+      std::unique_ptr<core::Signer> proposer, const ledger::SoloOptions& options = {});
   /// Opens an existing ledger; kLedgerNotFound if none, kInvalidArgument if the
   /// proposer's key is not a genesis proposer. Cost: reads block 0.
-  static core::Result<std::unique_ptr<ConsortiumLedger>> open(const std::filesystem::path& dir,
-                                                              std::unique_ptr<core::Signer> proposer,
-                                                              const ledger::SoloOptions& options = {});
-  ~ConsortiumLedger();  // stops the orderer (commits what is queued)
+  static core::Result<std::unique_ptr<ConsortiumLedger>> open(
+      const std::filesystem::path& dir, std::unique_ptr<core::Signer> proposer,
+      const ledger::SoloOptions& options = {});
+  ~ConsortiumLedger();                                 // stops the orderer (commits what is queued)
   ConsortiumLedger(const ConsortiumLedger&) = delete;  // owns the orderer thread
   ConsortiumLedger& operator=(const ConsortiumLedger&) = delete;
 
@@ -80,7 +80,9 @@ class ConsortiumLedger {
   /// outcome), then refuses new submissions (kOrderingStopped). Idempotent.
   void stop();
   /// How long the ordering writer has been on its current block (nullopt: idle).
-  std::optional<std::chrono::milliseconds> commit_in_progress_for() const { return orderer_->commit_in_progress_for(); }
+  std::optional<std::chrono::milliseconds> commit_in_progress_for() const {
+    return orderer_->commit_in_progress_for();
+  }
 
   ledger::Ledger& ledger() { return *ledger_; }
   const core::Signer& proposer() const { return *proposer_; }
@@ -97,7 +99,8 @@ class ConsortiumLedger {
 
 /// The receipt as an error when the contract rejected the transaction: the
 /// result code with "<type> rejected: <NAME> (tx <b64url>, sequence S)".
-core::Result<ledger::Receipt> accepted_or_error(core::Result<ledger::Receipt> receipt, std::string_view what);
+core::Result<ledger::Receipt> accepted_or_error(core::Result<ledger::Receipt> receipt,
+                                                std::string_view what);
 
 /// A transaction handed to the orderer whose block may not have committed yet.
 /// Move-only; call wait() or then(), once.
@@ -116,7 +119,8 @@ class PendingCommit {
  private:
   friend class ConsortiumLedger;
   struct State;
-  PendingCommit(std::shared_ptr<State> state, std::string what) : state_(std::move(state)), what_(std::move(what)) {}
+  PendingCommit(std::shared_ptr<State> state, std::string what)
+      : state_(std::move(state)), what_(std::move(what)) {}
   // wait() without accepted_or_error: a rejection is a receipt (ConsortiumLedger::submit).
   core::Result<ledger::Receipt> wait_for_outcome();
 

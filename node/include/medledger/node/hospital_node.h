@@ -68,10 +68,10 @@ namespace medledger::node {
 /// A read the node refused before signing anything (not on the ledger): who, what,
 /// why. Handed to NodeOptions::on_refused_read.
 struct RefusedRead {
-  std::string doctor;   // principal
+  std::string doctor;  // principal
   std::string record;
   std::string purpose;
-  core::Error reason;   // GRANT_REVOKED, GRANT_EXPIRED, READ_NOT_AUTHORIZED, ...
+  core::Error reason;  // GRANT_REVOKED, GRANT_EXPIRED, READ_NOT_AUTHORIZED, ...
 };
 
 struct NodeOptions {
@@ -91,7 +91,7 @@ struct NodeSetup {
   std::filesystem::path ca_dir;      // an initialised ca::CaDirectory whose key is in this token
   std::filesystem::path ledger_dir;  // the consortium ledger (may not exist yet)
   PersonKeyStorage person_keys = PersonKeyStorage::kToken;
-  std::string kek_id_hex;            // with kWrapped: the KEK (hsm::create_kek)
+  std::string kek_id_hex;  // with kWrapped: the KEK (hsm::create_kek)
   std::size_t max_payload = kDefaultMaxRecordPayload;
 };
 
@@ -136,8 +136,8 @@ struct RecordRead {
   core::Bytes plaintext;
   std::string content_type;
   std::uint64_t version = 0;
-  std::string basis;         // "own-hospital" or "grant:<grantee>"
-  ledger::Receipt receipt;   // of the record.read audit entry
+  std::string basis;        // "own-hospital" or "grant:<grantee>"
+  ledger::Receipt receipt;  // of the record.read audit entry
 };
 
 /// A read whose record.read audit entry is queued. The plaintext is held here and
@@ -146,7 +146,8 @@ struct RecordRead {
 /// not outlive the node that made it (the refusal is reported through it).
 class PendingRead {
  public:
-  PendingRead(RecordRead read, PendingCommit audit, std::function<void(const core::Error&)> on_failure)
+  PendingRead(RecordRead read, PendingCommit audit,
+              std::function<void(const core::Error&)> on_failure)
       : read_(std::move(read)), audit_(std::move(audit)), on_failure_(std::move(on_failure)) {}
   /// What read_record returns: the decrypted record with the audit entry's receipt.
   core::Result<RecordRead> wait();
@@ -162,30 +163,31 @@ class PendingRead {
 };
 
 struct GrantRequest {
-  std::string patient;                    // principal, enrolled at this node
-  std::string grantee;                    // hospital id or doctor principal
-  std::vector<std::string> scope;         // empty = all records
+  std::string patient;             // principal, enrolled at this node
+  std::string grantee;             // hospital id or doctor principal
+  std::vector<std::string> scope;  // empty = all records
   std::optional<std::int64_t> expires_ms;
 };
 
 struct AuditQuery {
-  std::optional<std::string> patient;  // one patient's records and reads
-  std::optional<std::int64_t> from_ms; // time range (block time), inclusive
-  std::optional<std::int64_t> to_ms;   // exclusive
+  std::optional<std::string> patient;   // one patient's records and reads
+  std::optional<std::int64_t> from_ms;  // time range (block time), inclusive
+  std::optional<std::int64_t> to_ms;    // exclusive
 };
 
 /// A certificate issued from a CSR by issue_certificate.
 struct IssuedCertificate {
-  std::string principal;        // "<hospital>/<id>"
+  std::string principal;  // "<hospital>/<id>"
   ca::Certificate certificate;
   std::string certificate_pem;
-  core::Digest fingerprint{};   // SHA-256 of the DER, as transactions name it
-  ledger::Receipt receipt;      // of the cert.register
+  core::Digest fingerprint{};  // SHA-256 of the DER, as transactions name it
+  ledger::Receipt receipt;     // of the cert.register
 };
 
 /// A person's signature over a digest (sign_digest_as).
 struct DigestSignature {
-  core::Bytes signature;  // as core::Signer::sign_digest: X9.62 DER (P-256) or 64 raw bytes (Ed25519)
+  core::Bytes
+      signature;  // as core::Signer::sign_digest: X9.62 DER (P-256) or 64 raw bytes (Ed25519)
   core::KeyAlgorithm algorithm = core::KeyAlgorithm::kEcdsaP256;
   core::Digest cert_fingerprint{};  // the person's certificate, which verifies it
 };
@@ -199,7 +201,8 @@ struct AuditBundle {
 /// The genesis of a new consortium founded by `founder` (its CA chain; its node
 /// signing key and `extra_proposers` as proposers). Pure.
 ledger::GenesisConfig founding_genesis(std::string consortium, const std::string& hospital_id,
-                                       const std::vector<ca::Certificate>& ca_chain, const core::Signer& node_signer,
+                                       const std::vector<ca::Certificate>& ca_chain,
+                                       const core::Signer& node_signer,
                                        const std::vector<const core::Signer*>& extra_proposers,
                                        std::int64_t admit_quorum = 1);
 
@@ -211,18 +214,20 @@ class HospitalNode {
   /// CA key missing: kKeyNotFound), token, kIoError. Cost: up to two key
   /// generations and two certificate signatures in the token.
   static core::Result<NodeConfig> provision(const std::filesystem::path& data_dir,
-                                            const std::shared_ptr<hsm::SessionPool>& pool, const NodeSetup& setup);
+                                            const std::shared_ptr<hsm::SessionPool>& pool,
+                                            const NodeSetup& setup);
 
   /// The node signing key's signer (the proposer a ConsortiumLedger needs).
   /// kKeyNotFound if the key is not in this token.
-  static core::Result<std::unique_ptr<hsm::TokenSigner>> signing_key(const NodeConfig& config,
-                                                                     const std::shared_ptr<hsm::SessionPool>& pool);
+  static core::Result<std::unique_ptr<hsm::TokenSigner>> signing_key(
+      const NodeConfig& config, const std::shared_ptr<hsm::SessionPool>& pool);
 
   /// Opens a provisioned data directory on `ledger`. kNotFound if not provisioned;
   /// token / CA errors. Cost: a few token attribute reads.
   static core::Result<std::unique_ptr<HospitalNode>> open(const std::filesystem::path& data_dir,
                                                           std::shared_ptr<hsm::SessionPool> pool,
-                                                          ConsortiumLedger& ledger, NodeOptions options = {});
+                                                          ConsortiumLedger& ledger,
+                                                          NodeOptions options = {});
   ~HospitalNode();
   HospitalNode(const HospitalNode&) = delete;
   HospitalNode& operator=(const HospitalNode&) = delete;
@@ -251,8 +256,8 @@ class HospitalNode {
   /// Verifies the person's PIN once (scrypt, lockout rules as for any PIN check)
   /// and opens a session: a random 256-bit token (base64url) that stands for the
   /// PIN for `ttl` (at most kMaxSessionTtl) and `signatures` (at most
-  /// kMaxSessionSignatures) custodial signatures. Only SHA-256(token) is kept, in memory. kNotFound,
-  /// kInvalidArgument (ttl; a person who keeps their own key), PIN codes,
+  /// kMaxSessionSignatures) custodial signatures. Only SHA-256(token) is kept, in memory.
+  /// kNotFound, kInvalidArgument (ttl; a person who keeps their own key), PIN codes,
   /// kSessionExhausted (kMaxOpenSessions live). Cost: one scrypt.
   core::Result<PersonSession> open_session(std::string_view principal, const core::SecretBytes& pin,
                                            std::chrono::seconds ttl = kDefaultSessionTtl,
@@ -265,15 +270,19 @@ class HospitalNode {
   /// person's custodial key. kNotFound, kPersonPinIncorrect, kPersonLocked,
   /// kPersonSessionInvalid, token errors. Cost: a scrypt (PIN) or a hash (session)
   /// + one token signature.
-  core::Result<void> sign_as(ledger::Transaction& tx, std::string_view principal, const PersonCredential& credential);
+  core::Result<void> sign_as(ledger::Transaction& tx, std::string_view principal,
+                             const PersonCredential& credential);
   /// The same with a PIN.
-  core::Result<void> sign_as(ledger::Transaction& tx, std::string_view principal, const core::SecretBytes& pin);
+  core::Result<void> sign_as(ledger::Transaction& tx, std::string_view principal,
+                             const core::SecretBytes& pin);
   /// The person's signature over a 32-byte digest with their custodial key, after
   /// the credential ("nodes request signatures": the caller signs its own bytes).
   /// Errors as sign_as. Cost: as sign_as.
-  core::Result<DigestSignature> sign_digest_as(std::string_view principal, const PersonCredential& credential,
+  core::Result<DigestSignature> sign_digest_as(std::string_view principal,
+                                               const PersonCredential& credential,
                                                const core::Digest& digest);
-  core::Result<DigestSignature> sign_digest_as(std::string_view principal, const core::SecretBytes& pin,
+  core::Result<DigestSignature> sign_digest_as(std::string_view principal,
+                                               const core::SecretBytes& pin,
                                                const core::Digest& digest);
   /// Revokes the person's certificate: their PIN record is locked first (no
   /// custodial signature from then on, whatever follows), then cert.revoke signed
@@ -290,7 +299,8 @@ class HospitalNode {
   /// (not on the ledger), kRevokeNotAuthorized (another hospital's),
   /// kInvalidArgument (reason; this node's own certificates), kCertAlreadyRevoked,
   /// ledger codes. Cost: a token signature and a commit.
-  core::Result<ledger::Receipt> revoke_certificate(const core::Digest& fingerprint, std::string_view reason);
+  core::Result<ledger::Receipt> revoke_certificate(const core::Digest& fingerprint,
+                                                   std::string_view reason);
   /// Issues a certificate for a PKCS#10 CSR (PEM or DER) with the hospital CA and
   /// registers it on the ledger (cert.register, which the contract accepts for
   /// doctor, patient, auditor and admin certificates). The key stays with its
@@ -299,11 +309,13 @@ class HospitalNode {
   /// provision -- or a bad / reserved id), kCsrInvalid, kCsrSignatureInvalid,
   /// kProfileViolation, ledger codes (PERSON_CERT_LIMIT, ...). Cost: a CSR check,
   /// two token signatures (certificate, transaction), a commit.
-  core::Result<IssuedCertificate> issue_certificate(std::string_view csr_pem, ca::Role role, std::string_view id);
+  core::Result<IssuedCertificate> issue_certificate(std::string_view csr_pem, ca::Role role,
+                                                    std::string_view id);
   /// Adds a signature made elsewhere (the person's own device) after checking it
   /// verifies over tx_id under the certificate it names, registered on the ledger:
   /// kCertNotOnLedger, kSignatureInvalid, kUnsupportedAlgorithm.
-  core::Result<void> add_external_signature(ledger::Transaction& tx, const ledger::TransactionSignature& signature);
+  core::Result<void> add_external_signature(ledger::Transaction& tx,
+                                            const ledger::TransactionSignature& signature);
   /// Node endorsement, then submit; the receipt if accepted, else the rejection
   /// code as the error (the transaction is logged with it).
   core::Result<ledger::Receipt> endorse_and_submit(ledger::Transaction tx);
@@ -321,39 +333,48 @@ class HospitalNode {
   /// credentials) + endorsement + submit. Returns the receipt after the durable
   /// commit. Cost: a seal, three token signatures, the contract's verifications,
   /// a share of one block commit (concurrent callers share blocks).
-  core::Result<ledger::Receipt> put_record(const RecordPutRequest& request, const PersonCredential& doctor,
+  core::Result<ledger::Receipt> put_record(const RecordPutRequest& request,
+                                           const PersonCredential& doctor,
                                            const PersonCredential& patient);
-  core::Result<ledger::Receipt> put_record(const RecordPutRequest& request, const core::SecretBytes& doctor_pin,
+  core::Result<ledger::Receipt> put_record(const RecordPutRequest& request,
+                                           const core::SecretBytes& doctor_pin,
                                            const core::SecretBytes& patient_pin);
   /// put_record without waiting for the commit: everything up to the queued
   /// transaction happens here (errors as put_record); wait() on the result gives
   /// the receipt or the contract's rejection. One caller may keep many writes in
   /// flight this way; they share blocks, so each pays a smaller share of one.
-  core::Result<PendingCommit> put_record_async(const RecordPutRequest& request, const PersonCredential& doctor,
+  core::Result<PendingCommit> put_record_async(const RecordPutRequest& request,
+                                               const PersonCredential& doctor,
                                                const PersonCredential& patient);
   /// Checks the grant on current state (refusals: on_refused_read + the code),
   /// checks the doctor's credential, decrypts (kDecryptionFailed if tampered),
   /// appends record.read (doctor + node) and returns the plaintext.
   core::Result<RecordRead> read_record(const ReadRequest& request, const PersonCredential& doctor);
-  core::Result<RecordRead> read_record(const ReadRequest& request, const core::SecretBytes& doctor_pin);
+  core::Result<RecordRead> read_record(const ReadRequest& request,
+                                       const core::SecretBytes& doctor_pin);
   /// read_record without waiting for the audit entry's commit: errors before the
   /// entry is queued come here, the rest from PendingRead::wait.
-  core::Result<PendingRead> read_record_async(const ReadRequest& request, const PersonCredential& doctor);
+  core::Result<PendingRead> read_record_async(const ReadRequest& request,
+                                              const PersonCredential& doctor);
   /// Records owned by a patient (ids and latest version).
   core::Result<std::vector<ledger::RecordEntry>> list_records(std::string_view patient) const;
   /// Every version of a record, oldest first. kRecordNotFound.
-  core::Result<std::vector<ledger::RecordVersionEntry>> record_history(std::string_view record_id) const;
+  core::Result<std::vector<ledger::RecordVersionEntry>> record_history(
+      std::string_view record_id) const;
 
   // ---- sharing ----
 
   /// access.grant signed by the patient (after the PIN) + node, carrying the
   /// patient key wrapped for every node encryption key of the grantee's hospital
   /// registered on the ledger (kNotFound if it has none).
-  core::Result<ledger::Receipt> grant_access(const GrantRequest& request, const PersonCredential& patient);
-  core::Result<ledger::Receipt> grant_access(const GrantRequest& request, const core::SecretBytes& patient_pin);
+  core::Result<ledger::Receipt> grant_access(const GrantRequest& request,
+                                             const PersonCredential& patient);
+  core::Result<ledger::Receipt> grant_access(const GrantRequest& request,
+                                             const core::SecretBytes& patient_pin);
   /// grant_access up to the queued transaction: errors before it is queued come
   /// here, the commit's outcome from PendingCommit::wait / then.
-  core::Result<PendingCommit> grant_access_async(const GrantRequest& request, const PersonCredential& patient);
+  core::Result<PendingCommit> grant_access_async(const GrantRequest& request,
+                                                 const PersonCredential& patient);
   /// access.revoke signed by the patient + node; rotates the patient key (new
   /// version wrapped for this hospital's nodes and the remaining grantees).
   core::Result<ledger::Receipt> revoke_access(std::string_view patient, std::string_view grantee,
@@ -397,10 +418,12 @@ class HospitalNode {
   ledger::Transaction new_transaction(std::string_view type, boost::json::object body) const;
   core::Result<ledger::Receipt> submit_ca_signed(ledger::Transaction tx, std::string_view what);
   // An enrolled person's PIN locked and sessions closed, then revoke_issued.
-  core::Result<ledger::Receipt> revoke_enrolled(const PersonEntry& person, const ca::Certificate& cert,
+  core::Result<ledger::Receipt> revoke_enrolled(const PersonEntry& person,
+                                                const ca::Certificate& cert,
                                                 ca::RevocationReason reason);
   // cert.revoke of `cert` (CA-signed), then its serial in the CA directory.
-  core::Result<ledger::Receipt> revoke_issued(const ca::Certificate& cert, ca::RevocationReason reason,
+  core::Result<ledger::Receipt> revoke_issued(const ca::Certificate& cert,
+                                              ca::RevocationReason reason,
                                               const std::string& principal);
   /// A person's custodial signer and certificate fingerprint, cached per principal.
   struct CustodialKey {
@@ -410,19 +433,23 @@ class HospitalNode {
   core::Result<std::shared_ptr<const CustodialKey>> custodial_key(std::string_view principal);
   core::Result<std::shared_ptr<core::Signer>> person_signer(const PersonEntry& person);
   core::Result<void> check_pin(std::string_view principal, const core::SecretBytes& pin);
-  core::Result<void> check_credential(std::string_view principal, const PersonCredential& credential);
+  core::Result<void> check_credential(std::string_view principal,
+                                      const PersonCredential& credential);
   // sign_as / endorse_and_submit_async for a caller holding id = tx_id(tx).
-  core::Result<void> sign_as(ledger::Transaction& tx, const core::Digest& id, std::string_view principal,
-                             const PersonCredential& credential);
-  core::Result<PendingCommit> endorse_and_submit_async(ledger::Transaction tx, const core::Digest& id);
+  core::Result<void> sign_as(ledger::Transaction& tx, const core::Digest& id,
+                             std::string_view principal, const PersonCredential& credential);
+  core::Result<PendingCommit> endorse_and_submit_async(ledger::Transaction tx,
+                                                       const core::Digest& id);
   core::Result<PatientKey> current_patient_key(std::string_view patient);
   core::Result<void> store_patient_key(const PatientKey& key);
-  core::Result<std::vector<boost::json::object>> wrap_for_hospital(const ledger::StateView& state,
-                                                                  std::string_view hospital_id,
-                                                                  const std::vector<const PatientKey*>& keys);
-  core::Result<PatientKey> find_reading_key(const ledger::StateView& state, const ledger::RecordEntry& record,
+  core::Result<std::vector<boost::json::object>> wrap_for_hospital(
+      const ledger::StateView& state, std::string_view hospital_id,
+      const std::vector<const PatientKey*>& keys);
+  core::Result<PatientKey> find_reading_key(const ledger::StateView& state,
+                                            const ledger::RecordEntry& record,
                                             std::uint64_t key_version, std::string_view basis);
-  core::Result<std::string> authorise_read(const ledger::StateView& state, const ledger::RecordEntry& record,
+  core::Result<std::string> authorise_read(const ledger::StateView& state,
+                                           const ledger::RecordEntry& record,
                                            std::string_view doctor) const;
   void refuse(const ReadRequest& request, const core::Error& reason) const;
 
@@ -444,11 +471,12 @@ class HospitalNode {
   // registration is never removed, so no ledger read or X.509 parse per signature.
   std::mutex external_keys_mutex_;
   std::map<core::Digest, core::Bytes> external_keys_;  // at most kMaxCachedCustodialKeys
-  std::mutex patient_keys_mutex_;  // a patient-key file is read-modify-write
+  std::mutex patient_keys_mutex_;                      // a patient-key file is read-modify-write
   PatientKeyCache patient_key_cache_;  // unwrapped current keys: no token ECDH per seal
   struct EnrolmentUndo;  // what a failed enrol() takes back (hospital_node_persons.cpp)
   std::mutex enrolling_mutex_;
-  std::set<std::string, std::less<>> enrolling_;  // principals being enrolled now (no double enrolment)
+  std::set<std::string, std::less<>>
+      enrolling_;        // principals being enrolled now (no double enrolment)
   std::mutex ca_mutex_;  // the CA directory's index is read-modify-write: one issuer at a time
   /// The last CRL crl_pem() issued (guarded by ca_mutex_).
   struct CachedCrl {

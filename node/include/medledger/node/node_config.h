@@ -43,7 +43,7 @@ struct NodeConfig {
   std::string signing_key_id_hex;     // CKA_ID of the node signing key
   std::string encryption_key_id_hex;  // CKA_ID of the node encryption (ECDH) key
   PersonKeyStorage person_keys = PersonKeyStorage::kToken;
-  std::string kek_id_hex;             // kWrapped: CKA_ID of the KEK
+  std::string kek_id_hex;  // kWrapped: CKA_ID of the KEK
   std::size_t max_payload = kDefaultMaxRecordPayload;
 };
 

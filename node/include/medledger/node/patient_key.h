@@ -72,13 +72,15 @@ struct WrappedPatientKey {
 /// SPKI, P-256): a fresh ephemeral key per call, so two wraps differ. Errors:
 /// kMalformedEncoding / kUnsupportedAlgorithm for a bad recipient key,
 /// kInvalidArgument for a malformed PatientKey. Cost: one keygen + one ECDH in software.
-core::Result<WrappedPatientKey> wrap_patient_key_for(core::ByteView recipient_spki, const PatientKey& key);
+core::Result<WrappedPatientKey> wrap_patient_key_for(core::ByteView recipient_spki,
+                                                     const PatientKey& key);
 
 /// Unwraps with the recipient's key agreement key (normally the token's).
 /// kDecryptionFailed if the blob names another recipient key, or if the
 /// ciphertext, nonce, ephemeral key or any bound field (patient id, version) was
 /// altered; kMalformedEncoding for a wrong-sized field or an ephemeral point not on
 /// the curve. Cost: one ECDH by `recipient` (a token round trip) + HKDF + AES-GCM.
-core::Result<PatientKey> unwrap_patient_key(hsm::KeyAgreement& recipient, const WrappedPatientKey& wrapped);
+core::Result<PatientKey> unwrap_patient_key(hsm::KeyAgreement& recipient,
+                                            const WrappedPatientKey& wrapped);
 
 }  // namespace medledger::node

@@ -27,7 +27,7 @@ struct PersonEntry {
   std::string id;
   ca::Role role = ca::Role::kDoctor;
   std::string cert_pem;
-  bool wrapped = false;   // false: token key `key_id` (empty: external key); true: `wrapped_blob`
+  bool wrapped = false;  // false: token key `key_id` (empty: external key); true: `wrapped_blob`
   core::Bytes key_id;
   core::Bytes wrapped_blob;
   bool external() const { return !wrapped && key_id.empty(); }

@@ -37,7 +37,9 @@ class PersonCredential {
   /// The person's PIN.
   static PersonCredential pin(core::SecretBytes pin) { return {Kind::kPin, std::move(pin)}; }
   /// A session token as open_session returned it (base64url text).
-  static PersonCredential session_token(core::SecretBytes token) { return {Kind::kSessionToken, std::move(token)}; }
+  static PersonCredential session_token(core::SecretBytes token) {
+    return {Kind::kSessionToken, std::move(token)};
+  }
   static PersonCredential session_token(std::string_view token) {
     return {Kind::kSessionToken, core::SecretBytes(core::to_bytes(token))};
   }
@@ -52,9 +54,9 @@ class PersonCredential {
 
 /// What open_session hands back. The token is the only copy: the node keeps its hash.
 struct PersonSession {
-  core::SecretBytes token;         // kSessionTokenBytes random bytes, base64url (43 characters)
-  std::int64_t expires_ms = 0;     // unix milliseconds
-  std::uint32_t signatures = 0;    // how many custodial signatures it allows
+  core::SecretBytes token;       // kSessionTokenBytes random bytes, base64url (43 characters)
+  std::int64_t expires_ms = 0;   // unix milliseconds
+  std::uint32_t signatures = 0;  // how many custodial signatures it allows
 };
 
 /// kInvalidArgument unless ttl is in (0, kMaxSessionTtl] and signatures in

@@ -20,7 +20,8 @@ namespace medledger::node {
 class PinStore {
  public:
   /// Creates `directory` (0700) if missing. kIoError if it cannot.
-  static core::Result<std::unique_ptr<PinStore>> open(std::filesystem::path directory, PinPolicy policy = {});
+  static core::Result<std::unique_ptr<PinStore>> open(std::filesystem::path directory,
+                                                      PinPolicy policy = {});
 
   /// Stores `record` (replacing any earlier one) durably. kIoError on failure.
   core::Result<void> put(const PinRecord& record);
@@ -33,14 +34,16 @@ class PinStore {
   core::Result<void> remove(const std::string& person_id);
 
   /// make_pin_record then enrol_record. kAlreadyExists if the person has a record.
-  core::Result<void> enrol(const std::string& person_id, const core::SecretBytes& pin, const ScryptParams& params = {});
+  core::Result<void> enrol(const std::string& person_id, const core::SecretBytes& pin,
+                           const ScryptParams& params = {});
   /// Stores a record made beforehand (make_pin_record: the scrypt runs outside the
   /// store's locks). kAlreadyExists if the person has a record; kIoError.
   core::Result<void> enrol_record(const PinRecord& record);
 
   /// One attempt: load, check_pin at `now_unix`, store the next record, then return
   /// the outcome (ok, kPersonPinIncorrect, kPersonLocked; kNotFound, kIoError).
-  core::Result<void> verify(const std::string& person_id, const core::SecretBytes& pin, std::int64_t now_unix);
+  core::Result<void> verify(const std::string& person_id, const core::SecretBytes& pin,
+                            std::int64_t now_unix);
 
   /// Locks the person (state locked, as after too many wrong PINs): every later
   /// verify is kPersonLocked until an administrator reset. Used when the person's

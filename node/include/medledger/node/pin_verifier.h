@@ -50,8 +50,8 @@ enum class PinState { kActive, kLocked };
 struct PinRecord {
   std::string person_id;  // 1..kMaxIdentifierBytes printable ASCII
   ScryptParams params;
-  core::Bytes salt;       // kPinSaltSize random bytes
-  core::Bytes hash;       // kPinHashSize bytes: scrypt(PIN, salt, params)
+  core::Bytes salt;  // kPinSaltSize random bytes
+  core::Bytes hash;  // kPinHashSize bytes: scrypt(PIN, salt, params)
   PinState state = PinState::kActive;
   std::uint32_t failures = 0;          // consecutive wrong PINs
   std::int64_t last_failure_unix = 0;  // seconds; 0 when failures == 0

@@ -14,9 +14,9 @@
 // AAD means a ciphertext or wrapped data key moved to another record (or relabelled)
 // no longer decrypts.
 //
-//     auto sealed = seal_record({"patient-42", "rec-1", 1, "application/fhir+json"}, fhir, patient_key);
-//     auto text = sealed->to_json_text();
-//     auto plain = open_record(*SealedRecord::from_json_text(text), patient_key);
+//     auto sealed = seal_record({"patient-42", "rec-1", 1, "application/fhir+json"}, fhir,
+//     patient_key); auto text = sealed->to_json_text(); auto plain =
+//     open_record(*SealedRecord::from_json_text(text), patient_key);
 #pragma once
 
 #include <cstdint>
@@ -40,10 +40,10 @@ inline constexpr std::string_view kDataKeyContextLabel = "medledger-data-key-v1"
 
 /// Which record version this is; all of it is bound into the AAD.
 struct RecordContext {
-  std::string patient_id;    // the owner; 1..kMaxIdentifierBytes printable ASCII
-  std::string record_id;     // 1..kMaxIdentifierBytes printable ASCII
-  std::uint64_t version = 1; // 1..kMaxVersion
-  std::string content_type;  // e.g. "application/fhir+json"; 1..kMaxContentTypeBytes
+  std::string patient_id;     // the owner; 1..kMaxIdentifierBytes printable ASCII
+  std::string record_id;      // 1..kMaxIdentifierBytes printable ASCII
+  std::uint64_t version = 1;  // 1..kMaxVersion
+  std::string content_type;   // e.g. "application/fhir+json"; 1..kMaxContentTypeBytes
 };
 
 /// Size limits a node's config may set; each is clamped to its ceiling.
@@ -83,7 +83,8 @@ core::Digest sealed_record_digest(const boost::json::object& envelope);
 /// patient; kRecordTooLarge if the payload exceeds limits.max_payload (clamped to
 /// the ceiling). Cost: two AES-GCM passes in software, O(payload).
 core::Result<SealedRecord> seal_record(const RecordContext& context, core::ByteView payload,
-                                       const PatientKey& patient_key, const RecordLimits& limits = {});
+                                       const PatientKey& patient_key,
+                                       const RecordLimits& limits = {});
 
 /// Unwraps the data key with `patient_key` and decrypts. kDecryptionFailed if any
 /// byte of the ciphertext, nonces, wrapped data key or bound context was altered,

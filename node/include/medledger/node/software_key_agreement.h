@@ -18,7 +18,8 @@ class SoftwareKeyAgreement final : public hsm::KeyAgreement {
 
   /// EVP_PKEY_derive (ECDH, cofactor 1 for P-256): the 32-byte x-coordinate of
   /// the shared point. Errors as hsm::KeyAgreement says. CPU only (~0.1 ms).
-  core::Result<core::SecretBytes> derive_shared_secret(core::ByteView peer_public_key_spki) override;
+  core::Result<core::SecretBytes> derive_shared_secret(
+      core::ByteView peer_public_key_spki) override;
 
   const core::Bytes& public_key_spki() const override { return public_key_spki_; }
 
@@ -29,7 +30,8 @@ class SoftwareKeyAgreement final : public hsm::KeyAgreement {
   SoftwareKeyAgreement(core::EvpPkeyPtr key, core::Bytes spki, core::Bytes point)
       : key_(std::move(key)), public_key_spki_(std::move(spki)), public_point_(std::move(point)) {}
 
-  core::EvpPkeyPtr key_;  // OpenSSL keeps the private scalar in its secure-ish heap and frees it wiped
+  core::EvpPkeyPtr
+      key_;  // OpenSSL keeps the private scalar in its secure-ish heap and frees it wiped
   core::Bytes public_key_spki_;
   core::Bytes public_point_;
 };
