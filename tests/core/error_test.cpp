@@ -71,11 +71,44 @@ TEST(Result, TryPropagatesTheFirstError) {
   EXPECT_EQ(bad.error().message, "odd");
 }
 
-TEST(ResultDeathTest, ValueOfAnErrorAborts) {
+namespace {
+// Declares with MEDLEDGER_TRY_ASSIGN, then assigns to an existing variable with it.
+Result<int> eighth(int x) {
+  MEDLEDGER_TRY_ASSIGN(auto q, quarter(x));
+  int e = 0;
+  MEDLEDGER_TRY_ASSIGN(e, half(q));
+  return e;
+}
+}  // namespace
+
+TEST(Result, TryAssignDeclaresOrAssignsAndPropagatesTheError) {
+  EXPECT_EQ(*eighth(16), 2);
+  auto bad = eighth(12);  // 12/4 = 3, odd
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "odd");
+}
+
+TEST(ResultDeathTest, ValueOfAnErrorAbortsNamingTheErrorHeld) {
   EXPECT_DEATH(
       {
         auto r = half(3);
         (void)*r;
       },
-      "");
+      "value\\(\\) of a Result that holds an error .*INVALID_ARGUMENT: odd");
+}
+
+TEST(ResultDeathTest, NamedValueOfAnErrorAbortsWithTheCallersFileAndLine) {
+  EXPECT_DEATH(
+      {
+        auto r = half(3);
+        (void)r.value();
+      },
+      "error_test\\.cpp:[0-9]+");
+}
+
+TEST(ResultDeathTest, ErrorOfASuccessAbortsWithTheCallersFileAndLine) {
+  EXPECT_DEATH((void)half(4).error(),
+               "error\\(\\) of a Result that holds a value .*error_test\\.cpp");
+  EXPECT_DEATH((void)success().error(),
+               "error\\(\\) of a Result that succeeded .*error_test\\.cpp");
 }
