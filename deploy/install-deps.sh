@@ -23,6 +23,8 @@ packages=(
   curl
   # hex <-> binary in the demo and the interop test; the deploy test's file-holding helper
   xxd python3
+  # scripts/code-shape.py: function extents (start and end lines) for the size report
+  universal-ctags
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: install what is missing, build with warnings as errors,
 # run the whole test suite (unit + integration on real SoftHSM2 tokens, real
-# LMDB files, real TLS sockets on 127.0.0.1).
+# LMDB files, real TLS sockets on 127.0.0.1). After the build it prints the
+# code-shape warning list (scripts/code-shape.py; never fails the run).
 #
 #   ./scripts/test.sh            release preset (the CI run)
 #   PRESET=asan ./scripts/test.sh   the same suite under ASan + UBSan
@@ -12,4 +13,6 @@ preset="${PRESET:-release}"
 bash deploy/install-deps.sh
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$(nproc)"
+# Function and class sizes over the project's limits: a warning list, never a failure.
+python3 scripts/code-shape.py || echo "test.sh: code-shape could not run (warning only)" >&2
 ctest --preset "$preset" -j "$(nproc)" --timeout 300
