@@ -188,6 +188,7 @@ core::Result<AuditBundle> HospitalNode::export_audit(const AuditQuery& query) co
     }
     auto record_reads = ledger::reads_of_record(**state, id);
     if (!record_reads) return record_reads.error();
+    const std::size_t reads_before = reads.size();
     for (const auto& r : *record_reads) {
       if (!in_range(query, r.time_ms)) continue;
       auto included = before_tip(r.tx);
@@ -210,7 +211,7 @@ core::Result<AuditBundle> HospitalNode::export_audit(const AuditQuery& query) co
                                    {"time", r.time_ms},
                                    {"proof", std::move(*proof)}});
     }
-    if (versions.empty() && reads.empty()) continue;
+    if (versions.empty() && reads.size() == reads_before) continue;  // nothing of it in range
     records.push_back(json::object{{"record", id},
                                    {"owner", (*record)->owner},
                                    {"hospital", (*record)->hospital},

@@ -244,6 +244,24 @@ TEST_F(HospitalNodeTest, AuditExportByTimeRangeHoldsProofsCertificatesAndChains)
   EXPECT_EQ(error_of(node_a_->export_audit({})), ErrorCode::kInvalidArgument);
 }
 
+TEST_F(HospitalNodeTest, AuditExportLeavesOutARecordWithNothingInRangeAfterOneWithReads) {
+  // rec-2 is written before the range starts; rec-1 (listed first) is written and
+  // read inside it. Only rec-1 belongs in the bundle.
+  (void)expect_ok(node_a_->put_record(fhir("rec-2"), secret(kDoctorPin), secret(kPatientPin)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::int64_t from = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  (void)expect_ok(node_a_->put_record(fhir("rec-1"), secret(kDoctorPin), secret(kPatientPin)));
+  (void)expect_ok(node_a_->read_record(read_at_a("rec-1"), secret(kDoctorPin)));
+  auto audit = expect_ok(node_a_->export_audit({"hospital-a/pat-a", from, std::nullopt}));
+  const auto& records = audit.bundle.at("records").as_array();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].as_object().at("record").as_string(), "rec-1");
+  EXPECT_EQ(audit.bundle.at("reads").as_array().size(), 1u);
+}
+
 TEST_F(HospitalNodeTest, EnrolmentRefusesNodeIdsDuplicatesAndShortPins) {
   EXPECT_EQ(
       error_of(node_a_->enrol({ca::Role::kDoctor, "node-encryption", secret(kDoctorPin), {}})),
