@@ -46,7 +46,7 @@ json::object make_cert_register_body(const ca::Certificate& certificate) {
 }
 
 json::object make_cert_revoke_body(const core::Digest& cert_fingerprint, std::string_view reason) {
-  return json::object{{"cert", records::b64(cert_fingerprint)}, {"reason", reason}};
+  return json::object{{"cert", core::base64url_encode(cert_fingerprint)}, {"reason", reason}};
 }
 
 json::object make_record_put_body(const RecordPutBody& body) {
@@ -54,9 +54,9 @@ json::object make_record_put_body(const RecordPutBody& body) {
                  {"version", static_cast<std::int64_t>(body.version)},
                  {"patient", body.patient},
                  {"content_type", body.content_type},
-                 {"envelope_digest", records::b64(body.envelope_digest)},
-                 {"plaintext_digest", records::b64(body.plaintext_digest)}};
-  if (body.previous) o["previous"] = records::b64(*body.previous);
+                 {"envelope_digest", core::base64url_encode(body.envelope_digest)},
+                 {"plaintext_digest", core::base64url_encode(body.plaintext_digest)}};
+  if (body.previous) o["previous"] = core::base64url_encode(*body.previous);
   if (body.envelope) o["envelope"] = *body.envelope;
   return o;
 }

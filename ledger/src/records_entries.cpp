@@ -49,16 +49,11 @@ core::Bytes prefix_key(std::string_view a) {
   return out;
 }
 
-std::string b64(const core::Digest& d) {
-  return core::base64url_encode(core::ByteView(d.data(), d.size()));
-}
-std::string b64(core::ByteView b) { return core::base64url_encode(b); }
-
 namespace {
 
 json::array digests_json(const std::vector<core::Digest>& list) {
   json::array out;
-  for (const auto& d : list) out.emplace_back(b64(d));
+  for (const auto& d : list) out.emplace_back(core::base64url_encode(d));
   return out;
 }
 
@@ -72,6 +67,35 @@ json::array strings_json(const std::vector<std::string>& list) {
   json::array out;
   for (const auto& s : list) out.emplace_back(s);
   return out;
+}
+
+// The members the state entries share with the auditor's export, in the export's order
+// (state values are canonicalized, so their own order does not matter there).
+void add_version_members(json::object& o, const RecordVersionEntry& e) {
+  o["version"] = static_cast<std::int64_t>(e.version);
+  o["tx"] = core::base64url_encode(e.tx);
+  o["time"] = e.time_ms;
+  o["content_type"] = e.content_type;
+  o["doctor"] = e.doctor;
+  o["patient"] = e.patient;
+  o["doctor_cert"] = core::base64url_encode(e.doctor_cert);
+  o["patient_cert"] = core::base64url_encode(e.patient_cert);
+  o["node_cert"] = core::base64url_encode(e.node_cert);
+  o["envelope_digest"] = core::base64url_encode(e.envelope_digest);
+  o["plaintext_digest"] = core::base64url_encode(e.plaintext_digest);
+}
+
+void add_certificate_members(json::object& o, const CertificateEntry& e) {
+  o["role"] = e.role;
+  o["id"] = e.id;
+  o["hospital"] = e.hospital;
+  o["issuer"] = core::base64url_encode(e.issuer);
+  o["not_before"] = e.not_before;
+  o["not_after"] = e.not_after;
+  o["status"] = e.status;
+  o["registered_at"] = e.registered_at_ms;
+  o["revoked_at"] = e.revoked_at_ms;
+  o["reason"] = e.reason;
 }
 
 /// Reads members of a stored entry; any deviation is kLedgerCorrupt (state is ours).
@@ -145,23 +169,16 @@ Result<json::object> parse_entry(std::string_view text, std::string_view what) {
 
 }  // namespace
 
-#define MEDLEDGER_ASSIGN(lhs, expr)                     \
-  do {                                                  \
-    auto assign_result_ = (expr);                       \
-    if (!assign_result_) return assign_result_.error(); \
-    lhs = std::move(*assign_result_);                   \
-  } while (false)
-
 Result<HospitalEntry> parse_hospital_entry(std::string_view text) {
   auto o = parse_entry(text, "hospital");
   if (!o) return o.error();
   EntryReader r(*o, "hospital");
   HospitalEntry e;
-  MEDLEDGER_ASSIGN(e.id, r.str("id"));
-  MEDLEDGER_ASSIGN(e.admitted_at_ms, r.integer("admitted_at"));
-  MEDLEDGER_ASSIGN(e.admitted_by, r.digest("admitted_by"));
+  MEDLEDGER_TRY_ASSIGN(e.id, r.str("id"));
+  MEDLEDGER_TRY_ASSIGN(e.admitted_at_ms, r.integer("admitted_at"));
+  MEDLEDGER_TRY_ASSIGN(e.admitted_by, r.digest("admitted_by"));
   std::vector<std::string> fps;
-  MEDLEDGER_ASSIGN(fps, r.strings("ca_certs"));
+  MEDLEDGER_TRY_ASSIGN(fps, r.strings("ca_certs"));
   for (const auto& s : fps) {
     auto raw = core::base64url_decode(s);
     if (!raw || raw->size() != core::kSha256Size)
@@ -178,27 +195,27 @@ Result<RecordVersionEntry> parse_record_version_entry(std::string_view text) {
   if (!o) return o.error();
   EntryReader r(*o, "record version");
   RecordVersionEntry e;
-  MEDLEDGER_ASSIGN(e.record, r.str("record"));
+  MEDLEDGER_TRY_ASSIGN(e.record, r.str("record"));
   std::int64_t version = 0;
-  MEDLEDGER_ASSIGN(version, r.integer("version"));
+  MEDLEDGER_TRY_ASSIGN(version, r.integer("version"));
   e.version = static_cast<std::uint64_t>(version);
-  MEDLEDGER_ASSIGN(e.tx, r.digest("tx"));
+  MEDLEDGER_TRY_ASSIGN(e.tx, r.digest("tx"));
   if (o->contains("previous")) {
     core::Digest prev{};
-    MEDLEDGER_ASSIGN(prev, r.digest("previous"));
+    MEDLEDGER_TRY_ASSIGN(prev, r.digest("previous"));
     e.previous = prev;
   }
-  MEDLEDGER_ASSIGN(e.content_type, r.str("content_type"));
-  MEDLEDGER_ASSIGN(e.envelope_digest, r.digest("envelope_digest"));
-  MEDLEDGER_ASSIGN(e.plaintext_digest, r.digest("plaintext_digest"));
+  MEDLEDGER_TRY_ASSIGN(e.content_type, r.str("content_type"));
+  MEDLEDGER_TRY_ASSIGN(e.envelope_digest, r.digest("envelope_digest"));
+  MEDLEDGER_TRY_ASSIGN(e.plaintext_digest, r.digest("plaintext_digest"));
   if (auto it = o->find("envelope"); it != o->end() && it->value().is_object())
     e.envelope = it->value().as_object();
-  MEDLEDGER_ASSIGN(e.doctor, r.str("doctor"));
-  MEDLEDGER_ASSIGN(e.patient, r.str("patient"));
-  MEDLEDGER_ASSIGN(e.doctor_cert, r.digest("doctor_cert"));
-  MEDLEDGER_ASSIGN(e.patient_cert, r.digest("patient_cert"));
-  MEDLEDGER_ASSIGN(e.node_cert, r.digest("node_cert"));
-  MEDLEDGER_ASSIGN(e.time_ms, r.integer("time"));
+  MEDLEDGER_TRY_ASSIGN(e.doctor, r.str("doctor"));
+  MEDLEDGER_TRY_ASSIGN(e.patient, r.str("patient"));
+  MEDLEDGER_TRY_ASSIGN(e.doctor_cert, r.digest("doctor_cert"));
+  MEDLEDGER_TRY_ASSIGN(e.patient_cert, r.digest("patient_cert"));
+  MEDLEDGER_TRY_ASSIGN(e.node_cert, r.digest("node_cert"));
+  MEDLEDGER_TRY_ASSIGN(e.time_ms, r.integer("time"));
   return e;
 }
 
@@ -208,19 +225,19 @@ Result<ReadEntry> parse_read_entry(std::string_view text) {
   EntryReader r(*o, "read");
   ReadEntry e;
   std::int64_t n = 0;
-  MEDLEDGER_ASSIGN(n, r.integer("sequence"));
+  MEDLEDGER_TRY_ASSIGN(n, r.integer("sequence"));
   e.sequence = static_cast<std::uint64_t>(n);
-  MEDLEDGER_ASSIGN(e.tx, r.digest("tx"));
-  MEDLEDGER_ASSIGN(e.record, r.str("record"));
-  MEDLEDGER_ASSIGN(n, r.integer("version"));
+  MEDLEDGER_TRY_ASSIGN(e.tx, r.digest("tx"));
+  MEDLEDGER_TRY_ASSIGN(e.record, r.str("record"));
+  MEDLEDGER_TRY_ASSIGN(n, r.integer("version"));
   e.version = static_cast<std::uint64_t>(n);
-  MEDLEDGER_ASSIGN(e.patient, r.str("patient"));
-  MEDLEDGER_ASSIGN(e.doctor, r.str("doctor"));
-  MEDLEDGER_ASSIGN(e.doctor_cert, r.digest("doctor_cert"));
-  MEDLEDGER_ASSIGN(e.node_cert, r.digest("node_cert"));
-  MEDLEDGER_ASSIGN(e.purpose, r.str("purpose"));
-  MEDLEDGER_ASSIGN(e.basis, r.str("basis"));
-  MEDLEDGER_ASSIGN(e.time_ms, r.integer("time"));
+  MEDLEDGER_TRY_ASSIGN(e.patient, r.str("patient"));
+  MEDLEDGER_TRY_ASSIGN(e.doctor, r.str("doctor"));
+  MEDLEDGER_TRY_ASSIGN(e.doctor_cert, r.digest("doctor_cert"));
+  MEDLEDGER_TRY_ASSIGN(e.node_cert, r.digest("node_cert"));
+  MEDLEDGER_TRY_ASSIGN(e.purpose, r.str("purpose"));
+  MEDLEDGER_TRY_ASSIGN(e.basis, r.str("basis"));
+  MEDLEDGER_TRY_ASSIGN(e.time_ms, r.integer("time"));
   return e;
 }
 
@@ -230,10 +247,10 @@ Result<PatientKeyEntry> parse_patient_key_entry(std::string_view text) {
   EntryReader r(*o, "patient key");
   PatientKeyEntry e;
   std::int64_t n = 0;
-  MEDLEDGER_ASSIGN(n, r.integer("version"));
+  MEDLEDGER_TRY_ASSIGN(n, r.integer("version"));
   e.version = static_cast<std::uint64_t>(n);
-  MEDLEDGER_ASSIGN(e.wrapped_keys, r.objects("wrapped_keys"));
-  MEDLEDGER_ASSIGN(e.tx, r.digest("tx"));
+  MEDLEDGER_TRY_ASSIGN(e.wrapped_keys, r.objects("wrapped_keys"));
+  MEDLEDGER_TRY_ASSIGN(e.tx, r.digest("tx"));
   return e;
 }
 
@@ -242,24 +259,16 @@ std::string_view as_text(core::ByteView b) {
 }
 
 json::object certificate_json(const CertificateEntry& e) {
-  return json::object{{"der", b64(core::ByteView(e.der))},
-                      {"role", e.role},
-                      {"id", e.id},
-                      {"hospital", e.hospital},
-                      {"issuer", b64(e.issuer)},
-                      {"not_before", e.not_before},
-                      {"not_after", e.not_after},
-                      {"status", e.status},
-                      {"registered_at", e.registered_at_ms},
-                      {"revoked_at", e.revoked_at_ms},
-                      {"reason", e.reason}};
+  json::object o{{"der", core::base64url_encode(e.der)}};
+  add_certificate_members(o, e);
+  return o;
 }
 
 json::object hospital_json(const HospitalEntry& e) {
   return json::object{{"id", e.id},
                       {"ca_certs", digests_json(e.ca_certs)},
                       {"admitted_at", e.admitted_at_ms},
-                      {"admitted_by", b64(e.admitted_by)}};
+                      {"admitted_by", core::base64url_encode(e.admitted_by)}};
 }
 
 json::object record_json(const RecordEntry& e) {
@@ -267,23 +276,13 @@ json::object record_json(const RecordEntry& e) {
                       {"owner", e.owner},
                       {"hospital", e.hospital},
                       {"latest", static_cast<std::int64_t>(e.latest)},
-                      {"latest_tx", b64(e.latest_tx)}};
+                      {"latest_tx", core::base64url_encode(e.latest_tx)}};
 }
 
 json::object record_version_json(const RecordVersionEntry& e) {
-  json::object o{{"record", e.record},
-                 {"version", static_cast<std::int64_t>(e.version)},
-                 {"tx", b64(e.tx)},
-                 {"content_type", e.content_type},
-                 {"envelope_digest", b64(e.envelope_digest)},
-                 {"plaintext_digest", b64(e.plaintext_digest)},
-                 {"doctor", e.doctor},
-                 {"patient", e.patient},
-                 {"doctor_cert", b64(e.doctor_cert)},
-                 {"patient_cert", b64(e.patient_cert)},
-                 {"node_cert", b64(e.node_cert)},
-                 {"time", e.time_ms}};
-  if (e.previous) o["previous"] = b64(*e.previous);
+  json::object o{{"record", e.record}};
+  add_version_members(o, e);
+  if (e.previous) o["previous"] = core::base64url_encode(*e.previous);
   if (e.envelope) o["envelope"] = *e.envelope;
   return o;
 }
@@ -291,22 +290,22 @@ json::object record_version_json(const RecordVersionEntry& e) {
 json::object grant_json(const GrantEntry& e) {
   json::object o{{"patient", e.patient},           {"grantee", e.grantee},
                  {"scope", strings_json(e.scope)}, {"status", e.status},
-                 {"granted_at", e.granted_at_ms},  {"grant_tx", b64(e.grant_tx)},
+                 {"granted_at", e.granted_at_ms},  {"grant_tx", core::base64url_encode(e.grant_tx)},
                  {"revoked_at", e.revoked_at_ms},  {"wrapped_keys", objects_json(e.wrapped_keys)}};
   if (e.expires_ms) o["expires"] = *e.expires_ms;
-  if (e.revoke_tx) o["revoke_tx"] = b64(*e.revoke_tx);
+  if (e.revoke_tx) o["revoke_tx"] = core::base64url_encode(*e.revoke_tx);
   return o;
 }
 
 json::object read_json(const ReadEntry& e) {
   return json::object{{"sequence", static_cast<std::int64_t>(e.sequence)},
-                      {"tx", b64(e.tx)},
+                      {"tx", core::base64url_encode(e.tx)},
                       {"record", e.record},
                       {"version", static_cast<std::int64_t>(e.version)},
                       {"patient", e.patient},
                       {"doctor", e.doctor},
-                      {"doctor_cert", b64(e.doctor_cert)},
-                      {"node_cert", b64(e.node_cert)},
+                      {"doctor_cert", core::base64url_encode(e.doctor_cert)},
+                      {"node_cert", core::base64url_encode(e.node_cert)},
                       {"purpose", e.purpose},
                       {"basis", e.basis},
                       {"time", e.time_ms}};
@@ -315,7 +314,7 @@ json::object read_json(const ReadEntry& e) {
 json::object patient_key_json(const PatientKeyEntry& e) {
   return json::object{{"version", static_cast<std::int64_t>(e.version)},
                       {"wrapped_keys", objects_json(e.wrapped_keys)},
-                      {"tx", b64(e.tx)}};
+                      {"tx", core::base64url_encode(e.tx)}};
 }
 
 Result<CertificateEntry> parse_certificate_entry(std::string_view text) {
@@ -324,21 +323,21 @@ Result<CertificateEntry> parse_certificate_entry(std::string_view text) {
   EntryReader r(*o, "certificate");
   CertificateEntry e;
   std::string der;
-  MEDLEDGER_ASSIGN(der, r.str("der"));
+  MEDLEDGER_TRY_ASSIGN(der, r.str("der"));
   auto raw = core::base64url_decode(der);
   if (!raw) return make_error(ErrorCode::kLedgerCorrupt, "state: certificate DER is not base64url");
   e.der = std::move(*raw);
   e.fingerprint = core::sha256(e.der);
-  MEDLEDGER_ASSIGN(e.role, r.str("role"));
-  MEDLEDGER_ASSIGN(e.id, r.str("id"));
-  MEDLEDGER_ASSIGN(e.hospital, r.str("hospital"));
-  MEDLEDGER_ASSIGN(e.issuer, r.digest("issuer"));
-  MEDLEDGER_ASSIGN(e.not_before, r.integer("not_before"));
-  MEDLEDGER_ASSIGN(e.not_after, r.integer("not_after"));
-  MEDLEDGER_ASSIGN(e.status, r.str("status"));
-  MEDLEDGER_ASSIGN(e.registered_at_ms, r.integer("registered_at"));
-  MEDLEDGER_ASSIGN(e.revoked_at_ms, r.integer("revoked_at"));
-  MEDLEDGER_ASSIGN(e.reason, r.str("reason"));
+  MEDLEDGER_TRY_ASSIGN(e.role, r.str("role"));
+  MEDLEDGER_TRY_ASSIGN(e.id, r.str("id"));
+  MEDLEDGER_TRY_ASSIGN(e.hospital, r.str("hospital"));
+  MEDLEDGER_TRY_ASSIGN(e.issuer, r.digest("issuer"));
+  MEDLEDGER_TRY_ASSIGN(e.not_before, r.integer("not_before"));
+  MEDLEDGER_TRY_ASSIGN(e.not_after, r.integer("not_after"));
+  MEDLEDGER_TRY_ASSIGN(e.status, r.str("status"));
+  MEDLEDGER_TRY_ASSIGN(e.registered_at_ms, r.integer("registered_at"));
+  MEDLEDGER_TRY_ASSIGN(e.revoked_at_ms, r.integer("revoked_at"));
+  MEDLEDGER_TRY_ASSIGN(e.reason, r.str("reason"));
   return e;
 }
 
@@ -347,13 +346,13 @@ Result<RecordEntry> parse_record_entry(std::string_view text) {
   if (!o) return o.error();
   EntryReader r(*o, "record");
   RecordEntry e;
-  MEDLEDGER_ASSIGN(e.id, r.str("id"));
-  MEDLEDGER_ASSIGN(e.owner, r.str("owner"));
-  MEDLEDGER_ASSIGN(e.hospital, r.str("hospital"));
+  MEDLEDGER_TRY_ASSIGN(e.id, r.str("id"));
+  MEDLEDGER_TRY_ASSIGN(e.owner, r.str("owner"));
+  MEDLEDGER_TRY_ASSIGN(e.hospital, r.str("hospital"));
   std::int64_t latest = 0;
-  MEDLEDGER_ASSIGN(latest, r.integer("latest"));
+  MEDLEDGER_TRY_ASSIGN(latest, r.integer("latest"));
   e.latest = static_cast<std::uint64_t>(latest);
-  MEDLEDGER_ASSIGN(e.latest_tx, r.digest("latest_tx"));
+  MEDLEDGER_TRY_ASSIGN(e.latest_tx, r.digest("latest_tx"));
   return e;
 }
 
@@ -362,23 +361,45 @@ Result<GrantEntry> parse_grant_entry(std::string_view text) {
   if (!o) return o.error();
   EntryReader r(*o, "grant");
   GrantEntry e;
-  MEDLEDGER_ASSIGN(e.patient, r.str("patient"));
-  MEDLEDGER_ASSIGN(e.grantee, r.str("grantee"));
-  MEDLEDGER_ASSIGN(e.scope, r.strings("scope"));
-  MEDLEDGER_ASSIGN(e.status, r.str("status"));
-  MEDLEDGER_ASSIGN(e.granted_at_ms, r.integer("granted_at"));
-  MEDLEDGER_ASSIGN(e.grant_tx, r.digest("grant_tx"));
-  MEDLEDGER_ASSIGN(e.revoked_at_ms, r.integer("revoked_at"));
-  MEDLEDGER_ASSIGN(e.wrapped_keys, r.objects("wrapped_keys"));
+  MEDLEDGER_TRY_ASSIGN(e.patient, r.str("patient"));
+  MEDLEDGER_TRY_ASSIGN(e.grantee, r.str("grantee"));
+  MEDLEDGER_TRY_ASSIGN(e.scope, r.strings("scope"));
+  MEDLEDGER_TRY_ASSIGN(e.status, r.str("status"));
+  MEDLEDGER_TRY_ASSIGN(e.granted_at_ms, r.integer("granted_at"));
+  MEDLEDGER_TRY_ASSIGN(e.grant_tx, r.digest("grant_tx"));
+  MEDLEDGER_TRY_ASSIGN(e.revoked_at_ms, r.integer("revoked_at"));
+  MEDLEDGER_TRY_ASSIGN(e.wrapped_keys, r.objects("wrapped_keys"));
   e.expires_ms = r.optional_integer("expires");
   if (o->contains("revoke_tx")) {
     core::Digest d{};
-    MEDLEDGER_ASSIGN(d, r.digest("revoke_tx"));
+    MEDLEDGER_TRY_ASSIGN(d, r.digest("revoke_tx"));
     e.revoke_tx = d;
   }
   return e;
 }
 
 }  // namespace records
+
+json::object audit_record_version_json(const RecordVersionEntry& version, json::object proof) {
+  json::object o;
+  records::add_version_members(o, version);
+  o["proof"] = std::move(proof);
+  if (version.previous) o["previous"] = core::base64url_encode(*version.previous);
+  return o;
+}
+
+json::object audit_read_json(const ReadEntry& read, json::object proof) {
+  json::object o = records::read_json(read);
+  o["proof"] = std::move(proof);
+  return o;
+}
+
+json::object audit_certificate_json(const CertificateEntry& certificate,
+                                    std::string_view chain_file) {
+  json::object o{{"fingerprint", core::base64url_encode(certificate.fingerprint)}};
+  records::add_certificate_members(o, certificate);
+  o["chain_file"] = chain_file;
+  return o;
+}
 
 }  // namespace medledger::ledger

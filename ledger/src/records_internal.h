@@ -48,10 +48,6 @@ core::Bytes digest_key(const core::Digest& d);
 /// a ‖ 0x00 (the prefix of pair/numbered keys of a)
 core::Bytes prefix_key(std::string_view a);
 
-// ---- JSON helpers ----
-std::string b64(const core::Digest& d);
-std::string b64(core::ByteView b);
-
 // ---- entries <-> JSON (records_state.cpp) ----
 json::object certificate_json(const CertificateEntry& e);
 json::object hospital_json(const HospitalEntry& e);

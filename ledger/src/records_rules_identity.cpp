@@ -64,7 +64,7 @@ void admit_writes(Plan& plan, const std::string& hospital,
     const core::Digest fp = certificate_fingerprint(cert);
     entry.ca_certs.push_back(fp);
     plan.push_back({kTableCaCerts, digest_key(fp),
-                    core::canonicalize(json::object{{"der", b64(core::ByteView(cert.to_der()))},
+                    core::canonicalize(json::object{{"der", core::base64url_encode(cert.to_der())},
                                                     {"hospital", hospital}})});
   }
   plan.push_back({kTableHospitals, text_key(hospital), core::canonicalize(hospital_json(entry))});

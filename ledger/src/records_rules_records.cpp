@@ -2,6 +2,7 @@
 // access.revoke, record.read (docs/contract.md section 3).
 #include <algorithm>
 
+#include "medledger/core/assert.h"
 #include "medledger/core/canonical_json.h"
 #include "records_internal.h"
 
@@ -117,12 +118,6 @@ Result<RecordPutBody> read_put_body(const Transaction& tx) {
   }
   MEDLEDGER_TRY(body.finish());
   return put;
-}
-
-/// True when a grant's scope covers `record` (empty scope = all records).
-bool covers(const GrantEntry& grant, std::string_view record) {
-  return grant.scope.empty() ||
-         std::find(grant.scope.begin(), grant.scope.end(), record) != grant.scope.end();
 }
 
 }  // namespace
@@ -351,37 +346,8 @@ Result<Plan> check_record_read(const Transaction& tx, const StateView& state,
                       "record " + *record_id + " has no version " + std::to_string(read_version));
   }
 
-  std::string basis;
-  if (doctor.entry->hospital == (*record)->hospital) {
-    basis = "own-hospital";
-  } else {
-    bool expired = false;
-    bool revoked = false;
-    for (const std::string& grantee : {doctor.principal(), doctor.entry->hospital}) {
-      auto grant = find_grant(state, (*record)->owner, grantee);
-      if (!grant) return grant.error();
-      if (!*grant || !covers(**grant, *record_id)) continue;
-      if ((*grant)->status != "active") {
-        revoked = true;
-      } else if ((*grant)->expires_ms && *(*grant)->expires_ms <= ctx.time_ms) {
-        expired = true;
-      } else {
-        basis = "grant:" + grantee;
-        break;
-      }
-    }
-    if (basis.empty()) {
-      if (expired)
-        return make_error(ErrorCode::kGrantExpired,
-                          "the grant covering " + *record_id + " has expired");
-      if (revoked)
-        return make_error(ErrorCode::kGrantRevoked,
-                          "the grant covering " + *record_id + " was revoked");
-      return make_error(ErrorCode::kReadNotAuthorized,
-                        doctor.principal() +
-                            " is not at the owner's hospital and holds no grant for " + *record_id);
-    }
-  }
+  MEDLEDGER_TRY_ASSIGN(std::string basis,
+                       authorise_read(state, **record, doctor.principal(), ctx.time_ms));
 
   ReadEntry read;
   read.sequence = ctx.sequence;
@@ -403,3 +369,48 @@ Result<Plan> check_record_read(const Transaction& tx, const StateView& state,
 }
 
 }  // namespace medledger::ledger::records
+
+namespace medledger::ledger {
+
+namespace {
+
+/// True when a grant's scope covers `record` (empty scope = all records).
+bool covers(const GrantEntry& grant, std::string_view record) {
+  return grant.scope.empty() ||
+         std::find(grant.scope.begin(), grant.scope.end(), record) != grant.scope.end();
+}
+
+}  // namespace
+
+core::Result<std::string> authorise_read(const StateView& state, const RecordEntry& record,
+                                         std::string_view reader, std::int64_t now_ms) {
+  const std::size_t slash = reader.find('/');
+  MEDLEDGER_ASSERT(slash != std::string_view::npos);  // callers pass a principal
+  const std::string_view reader_hospital = reader.substr(0, slash);
+  if (reader_hospital == record.hospital) return std::string("own-hospital");
+  // The reader's own grant first, then its hospital's.
+  bool expired = false;
+  bool revoked = false;
+  for (const std::string_view grantee : {reader, reader_hospital}) {
+    MEDLEDGER_TRY_ASSIGN(auto grant, find_grant(state, record.owner, grantee));
+    if (!grant || !covers(*grant, record.id)) continue;
+    if (grant->status != "active") {
+      revoked = true;
+    } else if (grant->expires_ms && *grant->expires_ms <= now_ms) {
+      expired = true;
+    } else {
+      return "grant:" + std::string(grantee);
+    }
+  }
+  if (expired)
+    return core::make_error(core::ErrorCode::kGrantExpired,
+                            "the grant covering " + record.id + " has expired");
+  if (revoked)
+    return core::make_error(core::ErrorCode::kGrantRevoked,
+                            "the grant covering " + record.id + " was revoked");
+  return core::make_error(
+      core::ErrorCode::kReadNotAuthorized,
+      std::string(reader) + " is not at the owner's hospital and holds no grant for " + record.id);
+}
+
+}  // namespace medledger::ledger

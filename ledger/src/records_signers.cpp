@@ -15,7 +15,7 @@ using core::Result;
 
 namespace {
 
-std::string short_fp(const core::Digest& fp) { return b64(fp).substr(0, 12); }
+std::string short_fp(const core::Digest& fp) { return core::base64url_encode(fp).substr(0, 12); }
 
 /// Most parsed CA certificates kept in memory (hospitals x certificates, with room).
 constexpr std::size_t kMaxCachedCaCertificates = 1024;

@@ -219,6 +219,31 @@ TEST_F(RecordsAccess, RevokedPatientCertificateCannotGrant) {
   EXPECT_CODE(grant(grant_to("hospital-b"), {&patient, &node_a}), kCertificateRevoked);
 }
 
+TEST_F(RecordsAccess, AuthoriseReadGivesTheBasisOrTheRefusalInTheContractsOrder) {
+  auto basis_at = [&](const std::string& reader, std::int64_t at) -> std::string {
+    auto state = snapshot();
+    auto record = find_record(*state, "rec-1");
+    EXPECT_TRUE(record && *record);
+    auto basis = authorise_read(*state, **record, reader, at);
+    return basis ? *basis : std::string(core::error_code_name(basis.error().code));
+  };
+  EXPECT_EQ(basis_at("hospital-a/dr-anyone", now_ms), "own-hospital");
+  EXPECT_EQ(basis_at("hospital-b/dr-b", now_ms), "READ_NOT_AUTHORIZED");
+  EXPECT_ACCEPTED(grant(grant_to("hospital-b"), {&patient, &node_a}));
+  EXPECT_EQ(basis_at("hospital-b/dr-b", now_ms), "grant:hospital-b");
+  const std::int64_t expiry = now_ms + 10 * kBlockStepMs;
+  EXPECT_ACCEPTED(grant(grant_to("hospital-b/dr-b", {}, expiry), {&patient, &node_a}));
+  EXPECT_EQ(basis_at("hospital-b/dr-b", expiry - 1), "grant:hospital-b/dr-b");  // own grant first
+  EXPECT_EQ(basis_at("hospital-b/dr-b", expiry), "grant:hospital-b");
+  EXPECT_ACCEPTED(revoke({patient.principal, "hospital-b", {}, {}}, {&patient, &node_a}));
+  EXPECT_EQ(basis_at("hospital-b/dr-b", expiry), "GRANT_EXPIRED");  // before GRANT_REVOKED
+  EXPECT_EQ(basis_at("hospital-b/dr-other", expiry), "GRANT_REVOKED");
+  EXPECT_EQ(basis_at("hospital-c/dr-c", now_ms), "READ_NOT_AUTHORIZED");
+  // A grant whose scope leaves the record out counts as none.
+  EXPECT_ACCEPTED(grant(grant_to("hospital-b/dr-scoped", {"rec-2"}), {&patient, &node_a}));
+  EXPECT_EQ(basis_at("hospital-b/dr-scoped", expiry), "GRANT_REVOKED");
+}
+
 TEST_F(RecordsAccess, TwoHospitalScenarioVerifiesCleanWithAFreshContract) {
   // Admit a third hospital, share across hospitals, revoke, and mix in rejections.
   EXPECT_ACCEPTED(

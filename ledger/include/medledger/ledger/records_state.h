@@ -171,4 +171,28 @@ core::Result<std::vector<ReadEntry>> reads_of_record(const StateView& state,
 core::Result<std::vector<ReadEntry>> reads_of_patient(const StateView& state,
                                                       std::string_view patient);
 
+/// Why `reader` (a principal "<hospital>/<id>") may read `record` at `now_ms`:
+/// "own-hospital" or "grant:<grantee>"; otherwise GRANT_EXPIRED, GRANT_REVOKED or
+/// READ_NOT_AUTHORIZED (docs/contract.md, `record.read`). A reader of the record's
+/// hospital reads as its own; else the owner's grant to `reader`, then to the reader's
+/// hospital, counts when its scope covers the record, it is active and `now_ms` is before
+/// its expiry. When none counts: GRANT_EXPIRED if a covering grant expired, else
+/// GRANT_REVOKED if one was revoked, else READ_NOT_AUTHORIZED. The contract decides
+/// `record.read` with it at the block time; a node checks it before decrypting.
+/// Cost: up to two grant lookups.
+core::Result<std::string> authorise_read(const StateView& state, const RecordEntry& record,
+                                         std::string_view reader, std::int64_t now_ms);
+
+// The JSON of a record version and of a read in the auditor's export (node/, docs/node.md
+// "Audit export"): the state entry's members, without the record's `record` and
+// `envelope`, with `proof` (the transaction's log entry and inclusion proof) placed as the
+// export has it.
+boost::json::object audit_record_version_json(const RecordVersionEntry& version,
+                                              boost::json::object proof);
+boost::json::object audit_read_json(const ReadEntry& read, boost::json::object proof);
+/// A certificate in the auditor's export: the state entry's members without the DER,
+/// with its `fingerprint` first and `chain_file` (the PEM chain's file name) last.
+boost::json::object audit_certificate_json(const CertificateEntry& certificate,
+                                           std::string_view chain_file);
+
 }  // namespace medledger::ledger
