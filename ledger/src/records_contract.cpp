@@ -2,7 +2,7 @@
 #include "medledger/ledger/records_contract.h"
 
 #include "medledger/core/assert.h"
-#include "records_internal.h"
+#include "transaction_types.h"
 
 namespace medledger::ledger {
 
@@ -21,11 +21,9 @@ struct RecordsContract::Memo {
 
 namespace {
 
-Result<records::Plan> check(const Transaction& tx, const StateView& state,
-                            const BlockContext& ctx) {
-  if (tx.type == kTxGenesis) return records::check_genesis(tx, state, ctx);
-  // Replay bound: the ledger refuses a repeated tx_id; the window refuses an old
-  // transaction re-signed with a new nonce being passed off as current.
+/// Replay bound: the ledger refuses a repeated tx_id; the window refuses an old
+/// transaction re-signed with a new nonce being passed off as current.
+Result<void> check_time_window(const Transaction& tx, const BlockContext& ctx) {
   const std::int64_t skew =
       tx.time_ms > ctx.time_ms ? tx.time_ms - ctx.time_ms : ctx.time_ms - tx.time_ms;
   if (skew > kTxTimeWindowMs) {
@@ -34,14 +32,18 @@ Result<records::Plan> check(const Transaction& tx, const StateView& state,
                           " ms from the block time (window " + std::to_string(kTxTimeWindowMs) +
                           " ms)");
   }
-  if (tx.type == kTxHospitalAdmit) return records::check_hospital_admit(tx, state, ctx);
-  if (tx.type == kTxCertRegister) return records::check_cert_register(tx, state, ctx);
-  if (tx.type == kTxCertRevoke) return records::check_cert_revoke(tx, state, ctx);
-  if (tx.type == kTxRecordPut) return records::check_record_put(tx, state, ctx);
-  if (tx.type == kTxAccessGrant) return records::check_access_grant(tx, state, ctx);
-  if (tx.type == kTxAccessRevoke) return records::check_access_revoke(tx, state, ctx);
-  if (tx.type == kTxRecordRead) return records::check_record_read(tx, state, ctx);
-  return make_error(ErrorCode::kTxUnknownType, "records: unknown transaction type " + tx.type);
+  return core::success();
+}
+
+/// Dispatch through the table of types (transaction_types.h).
+Result<records::Plan> check(const Transaction& tx, const StateView& state,
+                            const BlockContext& ctx) {
+  const records::TransactionTypeSpec* spec = records::find_transaction_type(tx.type);
+  if (spec == nullptr || spec->time_window == records::TimeWindow::kChecked)
+    MEDLEDGER_TRY(check_time_window(tx, ctx));
+  if (spec == nullptr)
+    return make_error(ErrorCode::kTxUnknownType, "records: unknown transaction type " + tx.type);
+  return spec->run(*spec, tx, state, ctx);
 }
 
 bool same_position(const RecordsContract::Memo& memo, const BlockContext& ctx) {

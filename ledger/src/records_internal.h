@@ -1,11 +1,13 @@
 // Internal pieces of the medical-records contract: body reading, the write plan,
 // state keys and entry (de)serialization, and signer resolution. Shared by
 // records_contract.cpp (dispatch), records_rules_*.cpp (one file per group of
-// types), records_state.cpp (lookups) and records_signers.cpp.
+// types), records_state.cpp (lookups) and records_signers.cpp; the table of types
+// and their rules is transaction_types.h.
 #pragma once
 
 #include <ctime>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,6 +97,8 @@ class BodyReader {
   core::Result<std::vector<json::object>> objects(std::string_view name, std::size_t max);
   /// Refuses members not read.
   core::Result<void> finish() const;
+  /// The whole body (genesis reads its own way).
+  const json::object& object() const { return body_; }
 
   core::Error invalid(std::string_view name, std::string_view what) const;
 
@@ -141,7 +145,7 @@ core::Result<ca::TrustAnchors> load_trust_anchors(const StateView& state);
 /// not revoked (kCertificateRevoked) and validates at the block time with its role.
 /// Returns the signers in `roles` order.
 core::Result<std::vector<const ResolvedSigner*>> require_roles(
-    const std::vector<ResolvedSigner>& signers, const std::vector<ca::Role>& roles,
+    const std::vector<ResolvedSigner>& signers, std::span<const ca::Role> roles,
     const ca::TrustAnchors& anchors, std::time_t at);
 
 // ---- caches (records_cert_cache.cpp) ----
@@ -172,23 +176,5 @@ core::Result<void> validate_chain_cached(const ca::Certificate& leaf, const core
                                          const ca::TrustAnchors& anchors,
                                          const core::Digest& anchors_digest, std::time_t at,
                                          ca::Role role);
-
-// ---- per-type rules (records_rules_*.cpp): each returns the writes of an accepted tx ----
-core::Result<Plan> check_genesis(const Transaction& tx, const StateView& state,
-                                 const BlockContext& ctx);
-core::Result<Plan> check_hospital_admit(const Transaction& tx, const StateView& state,
-                                        const BlockContext& ctx);
-core::Result<Plan> check_cert_register(const Transaction& tx, const StateView& state,
-                                       const BlockContext& ctx);
-core::Result<Plan> check_cert_revoke(const Transaction& tx, const StateView& state,
-                                     const BlockContext& ctx);
-core::Result<Plan> check_record_put(const Transaction& tx, const StateView& state,
-                                    const BlockContext& ctx);
-core::Result<Plan> check_access_grant(const Transaction& tx, const StateView& state,
-                                      const BlockContext& ctx);
-core::Result<Plan> check_access_revoke(const Transaction& tx, const StateView& state,
-                                       const BlockContext& ctx);
-core::Result<Plan> check_record_read(const Transaction& tx, const StateView& state,
-                                     const BlockContext& ctx);
 
 }  // namespace medledger::ledger::records

@@ -4,7 +4,7 @@
 
 #include "medledger/core/assert.h"
 #include "medledger/core/canonical_json.h"
-#include "records_internal.h"
+#include "transaction_types.h"
 
 namespace medledger::ledger::records {
 
@@ -40,19 +40,6 @@ Result<void> require_node_of(const ResolvedSigner& node, const ResolvedSigner& d
   return core::success();
 }
 
-/// Resolves the signers and checks exactly `roles` signed, each certificate valid at the block.
-Result<std::vector<const ResolvedSigner*>> signed_by(const Transaction& tx, const StateView& state,
-                                                     const BlockContext& ctx,
-                                                     const std::vector<Role>& roles,
-                                                     std::vector<ResolvedSigner>& storage) {
-  auto signers = resolve_signers(tx, state);
-  if (!signers) return signers.error();
-  storage = std::move(*signers);
-  auto anchors = load_trust_anchors(state);
-  if (!anchors) return anchors.error();
-  return require_roles(storage, roles, *anchors, block_seconds(ctx));
-}
-
 /// The sealed envelope carried on the ledger must hash to envelope_digest and name
 /// the same record, version, patient and content type as the body.
 Result<void> check_envelope(const json::object& envelope, const RecordPutBody& put) {
@@ -80,176 +67,171 @@ Result<void> check_envelope(const json::object& envelope, const RecordPutBody& p
   return core::success();
 }
 
-Result<RecordPutBody> read_put_body(const Transaction& tx) {
-  BodyReader body(tx.body, tx.type);
+/// The record entry after `put`: a new record for version 1, else the next version of
+/// the patient's record linking to its latest.
+Result<RecordEntry> next_record_entry(const RecordPutBody& put, std::optional<RecordEntry> record,
+                                      const ResolvedSigner& patient, const BlockContext& ctx) {
+  RecordEntry entry;
+  if (put.version == 1) {
+    if (record)
+      return make_error(ErrorCode::kRecordAlreadyExists,
+                        "record " + put.record + " already exists");
+    entry.id = put.record;
+    entry.owner = put.patient;
+    entry.hospital = patient.entry->hospital;
+  } else {
+    if (!record)
+      return make_error(ErrorCode::kRecordNotFound, "record " + put.record + " does not exist");
+    entry = std::move(*record);
+    if (entry.owner != put.patient) {
+      return make_error(ErrorCode::kRecordNotOwner,
+                        put.patient + " does not own record " + put.record);
+    }
+    if (put.version != entry.latest + 1 || *put.previous != entry.latest_tx) {
+      return make_error(ErrorCode::kRecordVersionConflict,
+                        "record " + put.record + " is at version " + std::to_string(entry.latest) +
+                            "; a new version must be " + std::to_string(entry.latest + 1) +
+                            " and link to its tx_id");
+    }
+  }
+  entry.latest = put.version;
+  entry.latest_tx = ctx.tx_id;
+  return entry;
+}
+
+/// The version entry of an accepted record.put.
+RecordVersionEntry version_entry(const RecordPutBody& put, ChosenSigners signers,
+                                 const BlockContext& ctx) {
+  RecordVersionEntry version;
+  version.record = put.record;
+  version.version = put.version;
+  version.tx = ctx.tx_id;
+  version.previous = put.previous;
+  version.content_type = put.content_type;
+  version.envelope_digest = put.envelope_digest;
+  version.plaintext_digest = put.plaintext_digest;
+  version.envelope = put.envelope;
+  version.doctor = signers[0]->principal();
+  version.patient = signers[1]->principal();
+  version.doctor_cert = signers[0]->fingerprint;
+  version.patient_cert = signers[1]->fingerprint;
+  version.node_cert = signers[2]->fingerprint;
+  version.time_ms = ctx.time_ms;
+  return version;
+}
+
+/// access.grant's "scope": "all" (an empty list) or 1..kMaxGrantScopeRecords distinct ids.
+Result<std::vector<std::string>> read_scope(BodyReader& body) {
+  MEDLEDGER_TRY_ASSIGN(const json::value* scope, body.value("scope"));
+  std::vector<std::string> out;
+  if (scope->is_string() && scope->as_string() == kScopeAll) return out;
+  if (!scope->is_array() || scope->as_array().empty() ||
+      scope->as_array().size() > kMaxGrantScopeRecords) {
+    return body.invalid("scope", "must be \"all\" or an array of 1-" +
+                                     std::to_string(kMaxGrantScopeRecords) + " record ids");
+  }
+  for (const auto& id : scope->as_array()) {
+    if (!id.is_string() || !is_record_id(id.as_string()))
+      return body.invalid("scope", "must list record ids");
+    if (std::find(out.begin(), out.end(), id.as_string()) != out.end())
+      return body.invalid("scope", "lists a record twice");
+    out.emplace_back(id.as_string());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<RecordPutBody> read_record_put_body(BodyReader& body, const BlockContext&) {
   RecordPutBody put;
-  auto record = body.text("record", kMaxRecordIdBytes, false);
-  if (!record) return record.error();
-  put.record = std::move(*record);
-  auto version = body.integer("version", 1, core::kMaxJsonInteger);
-  if (!version) return version.error();
-  put.version = static_cast<std::uint64_t>(*version);
-  auto patient = body.principal("patient");
-  if (!patient) return patient.error();
-  put.patient = std::move(*patient);
-  auto content_type = body.text("content_type", kMaxContentTypeBytes, true);
-  if (!content_type) return content_type.error();
-  put.content_type = std::move(*content_type);
-  auto envelope_digest = body.digest("envelope_digest");
-  if (!envelope_digest) return envelope_digest.error();
-  put.envelope_digest = *envelope_digest;
-  auto plaintext_digest = body.digest("plaintext_digest");
-  if (!plaintext_digest) return plaintext_digest.error();
-  put.plaintext_digest = *plaintext_digest;
+  MEDLEDGER_TRY_ASSIGN(put.record, body.text("record", kMaxRecordIdBytes, false));
+  MEDLEDGER_TRY_ASSIGN(const std::int64_t version,
+                       body.integer("version", 1, core::kMaxJsonInteger));
+  put.version = static_cast<std::uint64_t>(version);
+  MEDLEDGER_TRY_ASSIGN(put.patient, body.principal("patient"));
+  MEDLEDGER_TRY_ASSIGN(put.content_type, body.text("content_type", kMaxContentTypeBytes, true));
+  MEDLEDGER_TRY_ASSIGN(put.envelope_digest, body.digest("envelope_digest"));
+  MEDLEDGER_TRY_ASSIGN(put.plaintext_digest, body.digest("plaintext_digest"));
   if (body.has("previous")) {
-    auto previous = body.digest("previous");
-    if (!previous) return previous.error();
-    put.previous = *previous;
+    MEDLEDGER_TRY_ASSIGN(put.previous, body.digest("previous"));
   }
   if (put.version == 1 && put.previous)
     return body.invalid("previous", "must be absent for version 1");
   if (put.version > 1 && !put.previous)
     return body.invalid("previous", "is required after version 1");
   if (body.has("envelope")) {
-    auto envelope = body.value("envelope");
-    if (!envelope) return envelope.error();
-    if (!(*envelope)->is_object()) return body.invalid("envelope", "must be an object");
-    put.envelope = (*envelope)->as_object();
+    MEDLEDGER_TRY_ASSIGN(const json::value* envelope, body.value("envelope"));
+    if (!envelope->is_object()) return body.invalid("envelope", "must be an object");
+    put.envelope = envelope->as_object();
   }
   MEDLEDGER_TRY(body.finish());
   return put;
 }
 
-}  // namespace
-
-Result<Plan> check_record_put(const Transaction& tx, const StateView& state,
-                              const BlockContext& ctx) {
-  auto put = read_put_body(tx);
-  if (!put) return put.error();
-  std::vector<ResolvedSigner> storage;
-  auto chosen = signed_by(tx, state, ctx, {Role::kDoctor, Role::kPatient, Role::kNode}, storage);
-  if (!chosen) return chosen.error();
-  const ResolvedSigner& doctor = *(*chosen)[0];
-  const ResolvedSigner& patient = *(*chosen)[1];
-  const ResolvedSigner& node = *(*chosen)[2];
-  MEDLEDGER_TRY(require_patient(patient, put->patient));
+Result<Plan> check_record_put(const RecordPutBody& put, ChosenSigners signers, const Transaction&,
+                              const StateView& state, const BlockContext& ctx) {
+  MEDLEDGER_ASSERT(signers.size() == std::size(kDoctorPatientNode));
+  const ResolvedSigner& doctor = *signers[0];
+  const ResolvedSigner& patient = *signers[1];
+  const ResolvedSigner& node = *signers[2];
+  MEDLEDGER_TRY(require_patient(patient, put.patient));
   MEDLEDGER_TRY(require_node_of(node, doctor));
-
-  auto record = find_record(state, put->record);
-  if (!record) return record.error();
-  RecordEntry entry;
-  if (put->version == 1) {
-    if (*record)
-      return make_error(ErrorCode::kRecordAlreadyExists,
-                        "record " + put->record + " already exists");
-    entry.id = put->record;
-    entry.owner = put->patient;
-    entry.hospital = patient.entry->hospital;
-  } else {
-    if (!*record)
-      return make_error(ErrorCode::kRecordNotFound, "record " + put->record + " does not exist");
-    entry = std::move(**record);
-    if (entry.owner != put->patient) {
-      return make_error(ErrorCode::kRecordNotOwner,
-                        put->patient + " does not own record " + put->record);
-    }
-    if (put->version != entry.latest + 1 || *put->previous != entry.latest_tx) {
-      return make_error(ErrorCode::kRecordVersionConflict,
-                        "record " + put->record + " is at version " + std::to_string(entry.latest) +
-                            "; a new version must be " + std::to_string(entry.latest + 1) +
-                            " and link to its tx_id");
-    }
-  }
-  if (put->envelope) MEDLEDGER_TRY(check_envelope(*put->envelope, *put));
-  entry.latest = put->version;
-  entry.latest_tx = ctx.tx_id;
-
-  RecordVersionEntry version;
-  version.record = put->record;
-  version.version = put->version;
-  version.tx = ctx.tx_id;
-  version.previous = put->previous;
-  version.content_type = put->content_type;
-  version.envelope_digest = put->envelope_digest;
-  version.plaintext_digest = put->plaintext_digest;
-  version.envelope = put->envelope;
-  version.doctor = doctor.principal();
-  version.patient = patient.principal();
-  version.doctor_cert = doctor.fingerprint;
-  version.patient_cert = patient.fingerprint;
-  version.node_cert = node.fingerprint;
-  version.time_ms = ctx.time_ms;
+  MEDLEDGER_TRY_ASSIGN(auto record, find_record(state, put.record));
+  MEDLEDGER_TRY_ASSIGN(const RecordEntry entry,
+                       next_record_entry(put, std::move(record), patient, ctx));
+  if (put.envelope) MEDLEDGER_TRY(check_envelope(*put.envelope, put));
 
   Plan plan;
-  plan.push_back({kTableRecords, text_key(put->record), core::canonicalize(record_json(entry))});
-  plan.push_back({kTableRecordVersions, numbered_key(put->record, put->version),
-                  core::canonicalize(record_version_json(version))});
-  if (put->version == 1)
-    plan.push_back({kTableRecordsByPatient, pair_key(put->patient, put->record), "{}"});
+  plan.push_back({kTableRecords, text_key(put.record), core::canonicalize(record_json(entry))});
+  plan.push_back({kTableRecordVersions, numbered_key(put.record, put.version),
+                  core::canonicalize(record_version_json(version_entry(put, signers, ctx)))});
+  if (put.version == 1)
+    plan.push_back({kTableRecordsByPatient, pair_key(put.patient, put.record), "{}"});
   return plan;
 }
 
-Result<Plan> check_access_grant(const Transaction& tx, const StateView& state,
-                                const BlockContext& ctx) {
-  BodyReader body(tx.body, tx.type);
-  GrantEntry grant;
-  auto patient = body.principal("patient");
-  if (!patient) return patient.error();
-  grant.patient = std::move(*patient);
-  auto grantee = body.grantee("grantee");
-  if (!grantee) return grantee.error();
-  grant.grantee = std::move(*grantee);
-  auto scope = body.value("scope");
-  if (!scope) return scope.error();
-  if ((*scope)->is_string() && (*scope)->as_string() == kScopeAll) {
-    // empty scope list = all
-  } else if ((*scope)->is_array() && !(*scope)->as_array().empty() &&
-             (*scope)->as_array().size() <= kMaxGrantScopeRecords) {
-    for (const auto& id : (*scope)->as_array()) {
-      if (!id.is_string() || !is_record_id(id.as_string()))
-        return body.invalid("scope", "must list record ids");
-      if (std::find(grant.scope.begin(), grant.scope.end(), id.as_string()) != grant.scope.end()) {
-        return body.invalid("scope", "lists a record twice");
-      }
-      grant.scope.emplace_back(id.as_string());
-    }
-  } else {
-    return body.invalid("scope", "must be \"all\" or an array of 1-" +
-                                     std::to_string(kMaxGrantScopeRecords) + " record ids");
-  }
+Result<AccessGrantBody> read_access_grant_body(BodyReader& body, const BlockContext& ctx) {
+  AccessGrantBody grant;
+  MEDLEDGER_TRY_ASSIGN(grant.patient, body.principal("patient"));
+  MEDLEDGER_TRY_ASSIGN(grant.grantee, body.grantee("grantee"));
+  MEDLEDGER_TRY_ASSIGN(grant.scope, read_scope(body));
   if (body.has("expires")) {
-    auto expires = body.integer("expires", 0, core::kMaxJsonInteger);
-    if (!expires) return expires.error();
-    if (*expires <= ctx.time_ms) return body.invalid("expires", "must be after the block time");
-    grant.expires_ms = *expires;
+    MEDLEDGER_TRY_ASSIGN(const std::int64_t expires,
+                         body.integer("expires", 0, core::kMaxJsonInteger));
+    if (expires <= ctx.time_ms) return body.invalid("expires", "must be after the block time");
+    grant.expires_ms = expires;
   }
   if (body.has("wrapped_keys")) {
-    auto keys = body.objects("wrapped_keys", kMaxWrappedKeys);
-    if (!keys) return keys.error();
-    grant.wrapped_keys = std::move(*keys);
+    MEDLEDGER_TRY_ASSIGN(grant.wrapped_keys, body.objects("wrapped_keys", kMaxWrappedKeys));
   }
   MEDLEDGER_TRY(body.finish());
+  return grant;
+}
 
-  std::vector<ResolvedSigner> storage;
-  auto chosen = signed_by(tx, state, ctx, {Role::kPatient, Role::kNode}, storage);
-  if (!chosen) return chosen.error();
-  MEDLEDGER_TRY(require_patient(*(*chosen)[0], grant.patient));
-
-  const std::string_view hospital = grantee_hospital(grant.grantee);
-  auto admitted = find_hospital(state, hospital);
-  if (!admitted) return admitted.error();
-  if (!*admitted) {
+Result<Plan> check_access_grant(const AccessGrantBody& body, ChosenSigners signers,
+                                const Transaction&, const StateView& state,
+                                const BlockContext& ctx) {
+  MEDLEDGER_ASSERT(signers.size() == std::size(kPatientNode));
+  MEDLEDGER_TRY(require_patient(*signers[0], body.patient));
+  const std::string_view hospital = grantee_hospital(body.grantee);
+  MEDLEDGER_TRY_ASSIGN(const auto admitted, find_hospital(state, hospital));
+  if (!admitted) {
     return make_error(ErrorCode::kHospitalNotAdmitted,
                       "grantee hospital " + std::string(hospital) + " is not admitted");
   }
-  for (const auto& id : grant.scope) {
-    auto record = find_record(state, id);
-    if (!record) return record.error();
-    if (!*record) return make_error(ErrorCode::kRecordNotFound, "record " + id + " does not exist");
-    if ((*record)->owner != grant.patient) {
-      return make_error(ErrorCode::kRecordNotOwner, grant.patient + " does not own record " + id);
+  for (const auto& id : body.scope) {
+    MEDLEDGER_TRY_ASSIGN(const auto record, find_record(state, id));
+    if (!record) return make_error(ErrorCode::kRecordNotFound, "record " + id + " does not exist");
+    if (record->owner != body.patient) {
+      return make_error(ErrorCode::kRecordNotOwner, body.patient + " does not own record " + id);
     }
   }
+  GrantEntry grant;
+  grant.patient = body.patient;
+  grant.grantee = body.grantee;
+  grant.scope = body.scope;
+  grant.expires_ms = body.expires_ms;
+  grant.wrapped_keys = body.wrapped_keys;
   grant.status = "active";
   grant.granted_at_ms = ctx.time_ms;
   grant.grant_tx = ctx.tx_id;
@@ -259,106 +241,97 @@ Result<Plan> check_access_grant(const Transaction& tx, const StateView& state,
   return plan;
 }
 
-Result<Plan> check_access_revoke(const Transaction& tx, const StateView& state,
-                                 const BlockContext& ctx) {
-  BodyReader body(tx.body, tx.type);
-  auto patient = body.principal("patient");
-  if (!patient) return patient.error();
-  auto grantee = body.grantee("grantee");
-  if (!grantee) return grantee.error();
-  std::optional<PatientKeyEntry> rotated;
+Result<AccessRevokeBody> read_access_revoke_body(BodyReader& body, const BlockContext&) {
+  AccessRevokeBody revoke;
+  MEDLEDGER_TRY_ASSIGN(revoke.patient, body.principal("patient"));
+  MEDLEDGER_TRY_ASSIGN(revoke.grantee, body.grantee("grantee"));
   if (body.has("patient_key_version")) {
-    auto version = body.integer("patient_key_version", 1, core::kMaxJsonInteger);
-    if (!version) return version.error();
-    rotated = PatientKeyEntry{static_cast<std::uint64_t>(*version), {}, ctx.tx_id};
+    MEDLEDGER_TRY_ASSIGN(const std::int64_t version,
+                         body.integer("patient_key_version", 1, core::kMaxJsonInteger));
+    revoke.patient_key_version = static_cast<std::uint64_t>(version);
     if (body.has("wrapped_keys")) {
-      auto keys = body.objects("wrapped_keys", kMaxWrappedKeys);
-      if (!keys) return keys.error();
-      rotated->wrapped_keys = std::move(*keys);
+      MEDLEDGER_TRY_ASSIGN(revoke.wrapped_keys, body.objects("wrapped_keys", kMaxWrappedKeys));
     }
   } else if (body.has("wrapped_keys")) {
     return body.invalid("wrapped_keys", "needs \"patient_key_version\"");
   }
   MEDLEDGER_TRY(body.finish());
+  return revoke;
+}
 
-  std::vector<ResolvedSigner> storage;
-  auto chosen = signed_by(tx, state, ctx, {Role::kPatient, Role::kNode}, storage);
-  if (!chosen) return chosen.error();
-  MEDLEDGER_TRY(require_patient(*(*chosen)[0], *patient));
-
-  auto grant = find_grant(state, *patient, *grantee);
-  if (!grant) return grant.error();
-  if (!*grant || (*grant)->status != "active") {
+Result<Plan> check_access_revoke(const AccessRevokeBody& body, ChosenSigners signers,
+                                 const Transaction&, const StateView& state,
+                                 const BlockContext& ctx) {
+  MEDLEDGER_ASSERT(signers.size() == std::size(kPatientNode));
+  MEDLEDGER_TRY(require_patient(*signers[0], body.patient));
+  MEDLEDGER_TRY_ASSIGN(auto grant, find_grant(state, body.patient, body.grantee));
+  if (!grant || grant->status != "active") {
     return make_error(ErrorCode::kGrantNotFound,
-                      "no active grant of " + *patient + " to " + *grantee);
+                      "no active grant of " + body.patient + " to " + body.grantee);
   }
   Plan plan;
-  if (rotated) {
-    auto latest = latest_patient_key(state, *patient);
-    if (!latest) return latest.error();
-    const std::uint64_t last = *latest ? (*latest)->version : 0;
-    if (rotated->version <= last) {
+  if (body.patient_key_version) {
+    const PatientKeyEntry rotated{*body.patient_key_version, body.wrapped_keys, ctx.tx_id};
+    MEDLEDGER_TRY_ASSIGN(const auto latest, latest_patient_key(state, body.patient));
+    const std::uint64_t last = latest ? latest->version : 0;
+    if (rotated.version <= last) {
       return make_error(ErrorCode::kPatientKeyVersionStale,
-                        "patient key version " + std::to_string(rotated->version) +
+                        "patient key version " + std::to_string(rotated.version) +
                             " is not above " + std::to_string(last));
     }
-    plan.push_back({kTablePatientKeys, numbered_key(*patient, rotated->version),
-                    core::canonicalize(patient_key_json(*rotated))});
+    plan.push_back({kTablePatientKeys, numbered_key(body.patient, rotated.version),
+                    core::canonicalize(patient_key_json(rotated))});
   }
-  GrantEntry updated = std::move(**grant);
+  GrantEntry updated = std::move(*grant);
   updated.status = "revoked";
   updated.revoked_at_ms = ctx.time_ms;
   updated.revoke_tx = ctx.tx_id;
-  plan.push_back(
-      {kTableGrants, pair_key(*patient, *grantee), core::canonicalize(grant_json(updated))});
+  plan.push_back({kTableGrants, pair_key(body.patient, body.grantee),
+                  core::canonicalize(grant_json(updated))});
   return plan;
 }
 
-Result<Plan> check_record_read(const Transaction& tx, const StateView& state,
-                               const BlockContext& ctx) {
-  BodyReader body(tx.body, tx.type);
-  auto record_id = body.text("record", kMaxRecordIdBytes, false);
-  if (!record_id) return record_id.error();
-  std::optional<std::uint64_t> version;
+Result<RecordReadBody> read_record_read_body(BodyReader& body, const BlockContext&) {
+  RecordReadBody read;
+  MEDLEDGER_TRY_ASSIGN(read.record, body.text("record", kMaxRecordIdBytes, false));
   if (body.has("version")) {
-    auto v = body.integer("version", 1, core::kMaxJsonInteger);
-    if (!v) return v.error();
-    version = static_cast<std::uint64_t>(*v);
+    MEDLEDGER_TRY_ASSIGN(const std::int64_t version,
+                         body.integer("version", 1, core::kMaxJsonInteger));
+    read.version = static_cast<std::uint64_t>(version);
   }
-  auto purpose = body.text("purpose", kMaxPurposeBytes, true);
-  if (!purpose) return purpose.error();
+  MEDLEDGER_TRY_ASSIGN(read.purpose, body.text("purpose", kMaxPurposeBytes, true));
   MEDLEDGER_TRY(body.finish());
+  return read;
+}
 
-  std::vector<ResolvedSigner> storage;
-  auto chosen = signed_by(tx, state, ctx, {Role::kDoctor, Role::kNode}, storage);
-  if (!chosen) return chosen.error();
-  const ResolvedSigner& doctor = *(*chosen)[0];
-  const ResolvedSigner& node = *(*chosen)[1];
+Result<Plan> check_record_read(const RecordReadBody& body, ChosenSigners signers,
+                               const Transaction&, const StateView& state,
+                               const BlockContext& ctx) {
+  MEDLEDGER_ASSERT(signers.size() == std::size(kDoctorNode));
+  const ResolvedSigner& doctor = *signers[0];
+  const ResolvedSigner& node = *signers[1];
   MEDLEDGER_TRY(require_node_of(node, doctor));
-
-  auto record = find_record(state, *record_id);
-  if (!record) return record.error();
-  if (!*record)
-    return make_error(ErrorCode::kRecordNotFound, "record " + *record_id + " does not exist");
-  const std::uint64_t read_version = version.value_or((*record)->latest);
-  if (read_version > (*record)->latest) {
+  MEDLEDGER_TRY_ASSIGN(const auto record, find_record(state, body.record));
+  if (!record)
+    return make_error(ErrorCode::kRecordNotFound, "record " + body.record + " does not exist");
+  const std::uint64_t read_version = body.version.value_or(record->latest);
+  if (read_version > record->latest) {
     return make_error(ErrorCode::kRecordNotFound,
-                      "record " + *record_id + " has no version " + std::to_string(read_version));
+                      "record " + body.record + " has no version " + std::to_string(read_version));
   }
-
   MEDLEDGER_TRY_ASSIGN(std::string basis,
-                       authorise_read(state, **record, doctor.principal(), ctx.time_ms));
+                       authorise_read(state, *record, doctor.principal(), ctx.time_ms));
 
   ReadEntry read;
   read.sequence = ctx.sequence;
   read.tx = ctx.tx_id;
-  read.record = *record_id;
+  read.record = body.record;
   read.version = read_version;
-  read.patient = (*record)->owner;
+  read.patient = record->owner;
   read.doctor = doctor.principal();
   read.doctor_cert = doctor.fingerprint;
   read.node_cert = node.fingerprint;
-  read.purpose = std::move(*purpose);
+  read.purpose = body.purpose;
   read.basis = std::move(basis);
   read.time_ms = ctx.time_ms;
   const std::string value = core::canonicalize(read_json(read));

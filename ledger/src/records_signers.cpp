@@ -5,7 +5,7 @@
 #include <mutex>
 
 #include "medledger/core/canonical_json.h"
-#include "records_internal.h"
+#include "transaction_types.h"
 
 namespace medledger::ledger::records {
 
@@ -170,7 +170,7 @@ Result<ca::TrustAnchors> load_trust_anchors(const StateView& state) {
 }
 
 Result<std::vector<const ResolvedSigner*>> require_roles(const std::vector<ResolvedSigner>& signers,
-                                                         const std::vector<ca::Role>& roles,
+                                                         std::span<const ca::Role> roles,
                                                          const ca::TrustAnchors& anchors,
                                                          std::time_t at) {
   std::vector<const ResolvedSigner*> chosen;
@@ -215,6 +215,16 @@ Result<std::vector<const ResolvedSigner*>> require_roles(const std::vector<Resol
     if (!valid) return make_error(valid.error().code, who + ": " + valid.error().message);
   }
   return chosen;
+}
+
+Result<std::vector<const ResolvedSigner*>> require_signers(const Transaction& tx,
+                                                           const StateView& state,
+                                                           const BlockContext& ctx,
+                                                           std::span<const ca::Role> roles,
+                                                           std::vector<ResolvedSigner>& storage) {
+  MEDLEDGER_TRY_ASSIGN(storage, resolve_signers(tx, state));
+  MEDLEDGER_TRY_ASSIGN(const auto anchors, load_trust_anchors(state));
+  return require_roles(storage, roles, anchors, block_seconds(ctx));
 }
 
 }  // namespace medledger::ledger::records

@@ -3,7 +3,6 @@
 #include "medledger/ledger/transaction.h"
 
 #include <algorithm>
-#include <array>
 #include <string>
 
 #include <boost/json/array.hpp>
@@ -30,11 +29,6 @@ constexpr std::string_view kSignaturesMember = "signatures";
 constexpr std::string_view kAlgMember = "alg";
 constexpr std::string_view kCertMember = "cert";
 constexpr std::string_view kSigMember = "sig";
-
-constexpr std::array<std::string_view, 8> kKnownTypes = {
-    "genesis",    "hospital.admit", "cert.register", "cert.revoke",
-    "record.put", "access.grant",   "access.revoke", "record.read",
-};
 
 core::Error malformed(std::string what) {
   return make_error(ErrorCode::kTxMalformed, "transaction: " + std::move(what));
@@ -191,7 +185,8 @@ std::string canonical_envelope(const Transaction& tx, bool with_signatures) {
 }  // namespace
 
 bool is_known_transaction_type(std::string_view type) {
-  return std::find(kKnownTypes.begin(), kKnownTypes.end(), type) != kKnownTypes.end();
+  const auto names = transaction_type_names();
+  return std::find(names.begin(), names.end(), type) != names.end();
 }
 
 Result<Transaction> decode_transaction(std::string_view text, const TransactionLimits& limits) {

@@ -66,7 +66,8 @@ inline constexpr std::size_t kMaxWrappedKeys = 16;
 /// Most certificates one person may hold on the ledger at once (renewals).
 inline constexpr std::size_t kMaxCertsPerPerson = 16;
 
-/// The transaction types the contract knows (transaction.h accepts the same names).
+/// The transaction types' names: one row each in the table of types
+/// (ledger/src/transaction_types.h), which the codec and the contract follow.
 inline constexpr std::string_view kTxGenesis = "genesis";
 inline constexpr std::string_view kTxHospitalAdmit = "hospital.admit";
 inline constexpr std::string_view kTxCertRegister = "cert.register";

@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,8 +81,12 @@ struct Transaction {
   std::vector<TransactionSignature> signatures;
 };
 
-/// True for the types the ledger knows: genesis, hospital.admit, cert.register,
+/// The types the ledger knows, in the order of its table of types
+/// (ledger/src/transaction_types.h): genesis, hospital.admit, cert.register,
 /// cert.revoke, record.put, access.grant, access.revoke, record.read.
+std::span<const std::string_view> transaction_type_names();
+
+/// True for a name of transaction_type_names().
 bool is_known_transaction_type(std::string_view type);
 
 /// Parses and checks a wire transaction. Rejects: over limits.max_bytes (kTxTooLarge),
