@@ -1,6 +1,6 @@
 // Ordering: the one total order of transactions. `solo` is the embedded orderer
 // (one node, nothing else to run); an etcd-backed orderer comes later behind the
-// same interface (DESIGN.md section 8).
+// same interface (docs/architecture.md, "Ordering").
 //
 // SoloOrderer: submit() checks the transaction (decode limits, already-logged
 // tx_id) and queues it; ONE writer thread cuts a batch when it holds

@@ -1,4 +1,5 @@
-// RecordsContract: the medical-records contract (DESIGN.md sections 4-6).
+// RecordsContract: the medical-records contract (docs/architecture.md: identities,
+// transactions, dual verification, sharing).
 // docs/contract.md is its manual: every body, who signs, the state read and
 // written, and every rejection code.
 //
