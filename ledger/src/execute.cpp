@@ -26,33 +26,14 @@ bool valid_table_name(std::string_view table) {
          std::all_of(table.begin(), table.end(), valid_table_char);
 }
 
+core::Error bad_table_name() {
+  return make_error(ErrorCode::kInvalidArgument,
+                    "state: table name must be 1-64 characters of [a-z0-9._-]");
+}
+
 void append_u32(core::Bytes& out, std::size_t n) {
   for (int shift = 24; shift >= 0; shift -= 8)
     out.push_back(static_cast<std::uint8_t>((n >> shift) & 0xff));
-}
-
-Result<void> scan_txn(const Txn& txn, std::string_view table, core::ByteView prefix,
-                      const std::function<bool(core::ByteView, core::ByteView)>& visit) {
-  if (!valid_table_name(table))
-    return make_error(ErrorCode::kInvalidArgument, "state: bad table name");
-  core::Bytes seek_key(table.begin(), table.end());
-  seek_key.push_back(kTableSeparator);
-  seek_key.insert(seek_key.end(), prefix.begin(), prefix.end());
-  std::size_t table_prefix = table.size() + 1;
-  auto cursor = Cursor::open(txn, Table::kState);
-  if (!cursor) return cursor.error();
-  auto entry = cursor->seek(seek_key);
-  while (true) {
-    if (!entry) return entry.error();
-    if (!*entry) return core::success();
-    core::ByteView key = (*entry)->key;
-    if (key.size() < seek_key.size() ||
-        !std::equal(seek_key.begin(), seek_key.end(), key.begin())) {
-      return core::success();
-    }
-    if (!visit(key.subspan(table_prefix), (*entry)->value)) return core::success();
-    entry = cursor->next();
-  }
 }
 
 /// Reads through a transaction (the block's txn during validate).
@@ -61,9 +42,8 @@ class TxnStateView final : public StateView {
   explicit TxnStateView(const Txn& txn) : txn_(txn) {}
   Result<std::optional<core::Bytes>> get(std::string_view table,
                                          core::ByteView key) const override {
-    auto k = state_key(table, key);
-    if (!k) return k.error();
-    auto v = txn_.get(Table::kState, *k);
+    MEDLEDGER_TRY_ASSIGN(auto k, state_key(table, key));
+    auto v = txn_.get(Table::kState, k);
     if (!v) return v.error();
     if (!*v) return std::optional<core::Bytes>{};
     return std::optional<core::Bytes>(core::Bytes((*v)->begin(), (*v)->end()));
@@ -71,7 +51,7 @@ class TxnStateView final : public StateView {
   Result<void> scan(
       std::string_view table, core::ByteView prefix,
       const std::function<bool(core::ByteView, core::ByteView)>& visit) const override {
-    return scan_txn(txn_, table, prefix, visit);
+    return scan_state(txn_, table, prefix, visit);
   }
 
  private:
@@ -91,25 +71,23 @@ class NestedStateWriter final : public StateWriter {
   Result<void> scan(
       std::string_view table, core::ByteView prefix,
       const std::function<bool(core::ByteView, core::ByteView)>& visit) const override {
-    return scan_txn(current(), table, prefix, visit);
+    return scan_state(current(), table, prefix, visit);
   }
   Result<void> put(std::string_view table, core::ByteView key, core::ByteView value) override {
-    auto k = state_key(table, key);
-    if (!k) return k.error();
+    MEDLEDGER_TRY_ASSIGN(auto k, state_key(table, key));
     if (value.size() > kMaxStateValueBytes)
       return make_error(ErrorCode::kInvalidArgument, "state: value too large");
     MEDLEDGER_TRY(ensure_child());
-    MEDLEDGER_TRY(child_->put(Table::kState, *k, value));
-    record(kOpPut, *k, value);
+    MEDLEDGER_TRY(child_->put(Table::kState, k, value));
+    record(kOpPut, k, value);
     return core::success();
   }
   Result<void> erase(std::string_view table, core::ByteView key) override {
-    auto k = state_key(table, key);
-    if (!k) return k.error();
+    MEDLEDGER_TRY_ASSIGN(auto k, state_key(table, key));
     MEDLEDGER_TRY(ensure_child());
-    auto erased = child_->erase(Table::kState, *k);
+    auto erased = child_->erase(Table::kState, k);
     if (!erased) return erased.error();
-    if (*erased) record(kOpErase, *k, {});
+    if (*erased) record(kOpErase, k, {});
     return core::success();
   }
 
@@ -125,9 +103,8 @@ class NestedStateWriter final : public StateWriter {
   const Txn& current() const { return child_ ? static_cast<const Txn&>(*child_) : parent_; }
   Result<void> ensure_child() {
     if (child_) return core::success();
-    auto child = parent_.nested();
-    if (!child) return child.error();
-    child_.emplace(std::move(*child));
+    MEDLEDGER_TRY_ASSIGN(auto child, parent_.nested());
+    child_.emplace(std::move(child));
     return core::success();
   }
   void record(std::uint8_t op, core::ByteView key, core::ByteView value) {
@@ -145,11 +122,30 @@ class NestedStateWriter final : public StateWriter {
 
 }  // namespace
 
-Result<core::Bytes> state_key(std::string_view table, core::ByteView key) {
-  if (!valid_table_name(table)) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "state: table name must be 1-64 characters of [a-z0-9._-]");
+Result<void> scan_state(const Txn& txn, std::string_view table, core::ByteView prefix,
+                        const std::function<bool(core::ByteView, core::ByteView)>& visit) {
+  if (!valid_table_name(table)) return bad_table_name();
+  core::Bytes seek_key(table.begin(), table.end());
+  seek_key.push_back(kTableSeparator);
+  seek_key.insert(seek_key.end(), prefix.begin(), prefix.end());
+  std::size_t table_prefix = table.size() + 1;
+  MEDLEDGER_TRY_ASSIGN(auto cursor, Cursor::open(txn, Table::kState));
+  auto entry = cursor.seek(seek_key);
+  while (true) {
+    if (!entry) return entry.error();
+    if (!*entry) return core::success();
+    core::ByteView key = (*entry)->key;
+    if (key.size() < seek_key.size() ||
+        !std::equal(seek_key.begin(), seek_key.end(), key.begin())) {
+      return core::success();
+    }
+    if (!visit(key.subspan(table_prefix), (*entry)->value)) return core::success();
+    entry = cursor.next();
   }
+}
+
+Result<core::Bytes> state_key(std::string_view table, core::ByteView key) {
+  if (!valid_table_name(table)) return bad_table_name();
   if (key.empty() || key.size() > kMaxStateKeyBytes) {
     return make_error(ErrorCode::kInvalidArgument,
                       "state: key must be 1-" + std::to_string(kMaxStateKeyBytes) + " bytes");
@@ -191,9 +187,8 @@ Result<std::uint16_t> execute_transaction(Contract& contract, const Transaction&
     // code; an error code of 0 cannot happen (ErrorCode values start at 1).
     return static_cast<std::uint16_t>(applied.error().code);
   }
-  auto writes = writer.commit();
-  if (!writes) return writes.error();
-  log.add(*writes);
+  MEDLEDGER_TRY_ASSIGN(auto writes, writer.commit());
+  log.add(writes);
   return kTxAccepted;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -17,6 +18,12 @@ namespace medledger::ledger::detail {
 
 /// table || 0x00 || key, after checking the bounds of contract.h (kInvalidArgument).
 core::Result<core::Bytes> state_key(std::string_view table, core::ByteView key);
+
+/// Visits the state entries of `table` whose key starts with `prefix` (may be empty:
+/// the whole table) in key order, until `visit` returns false. kInvalidArgument for a
+/// bad table name.
+core::Result<void> scan_state(const Txn& txn, std::string_view table, core::ByteView prefix,
+                              const std::function<bool(core::ByteView, core::ByteView)>& visit);
 
 /// Collects the writes of one block in order for the header's state_digest:
 /// block_writes = SHA-256 over, for each accepted write, op (1 = put, 2 = erase) ||

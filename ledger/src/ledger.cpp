@@ -68,9 +68,8 @@ Result<std::unique_ptr<Ledger>> Ledger::create(const std::filesystem::path& dir,
                                                const boost::json::object& document,
                                                Contract& contract, core::Signer& proposer,
                                                std::int64_t time_ms, const LedgerOptions& options) {
-  auto keys = genesis_proposer_keys(document);
-  if (!keys) return keys.error();
-  if (std::find(keys->begin(), keys->end(), proposer.public_key_spki()) == keys->end()) {
+  MEDLEDGER_TRY_ASSIGN(auto keys, genesis_proposer_keys(document));
+  if (std::find(keys.begin(), keys.end(), proposer.public_key_spki()) == keys.end()) {
     return make_error(ErrorCode::kInvalidArgument,
                       "ledger: the genesis proposer is not listed in \"proposers\"");
   }
@@ -118,10 +117,9 @@ Result<std::unique_ptr<Ledger>> Ledger::create(const std::filesystem::path& dir,
 Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& dir,
                                              const LedgerOptions& options) {
   if (!std::filesystem::exists(dir / "data.mdb")) return not_found("no ledger in " + dir.string());
-  auto store = Store::open(dir, options.store);
-  if (!store) return store.error();
+  MEDLEDGER_TRY_ASSIGN(auto store, Store::open(dir, options.store));
   {
-    auto txn = (*store)->read();
+    auto txn = store->read();
     if (!txn) return txn.error();
     auto format = txn->get(Table::kMeta, view(kMetaFormat));
     if (!format) return format.error();
@@ -133,7 +131,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& dir,
                             ", this build reads format " + std::to_string(kLedgerFormatVersion));
     }
   }
-  std::unique_ptr<Ledger> ledger(new Ledger(std::move(*store), options));
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(store), options));
   MEDLEDGER_TRY(ledger->load_genesis());
   return ledger;
 }
@@ -143,9 +141,8 @@ Result<void> Ledger::load_genesis() {
   if (!genesis)
     return genesis.error().code == ErrorCode::kLedgerNotFound ? not_found("no genesis block")
                                                               : genesis.error();
-  auto tx = transaction(0);
-  if (!tx) return tx.error();
-  auto decoded = decode_transaction(tx->wire, options_.tx_limits);
+  MEDLEDGER_TRY_ASSIGN(auto tx, transaction(0));
+  auto decoded = decode_transaction(tx.wire, options_.tx_limits);
   if (!decoded || decoded->type != kGenesisType) {
     return make_error(ErrorCode::kLedgerCorrupt,
                       "ledger: transaction 0 is not a readable genesis transaction");
@@ -163,31 +160,28 @@ std::string Ledger::origin() const {
 }
 
 Result<ChainTip> Ledger::tip() const {
-  auto txn = store_->read();
-  if (!txn) return txn.error();
-  auto tip = detail::read_tip(*txn);
+  MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
+  auto tip = detail::read_tip(txn);
   if (!tip) return tip.error();
   if (!*tip) return not_found("no blocks");
   return ChainTip{std::move(**tip), genesis_hash_};
 }
 
 Result<Block> Ledger::block(std::uint64_t height) const {
-  auto txn = store_->read();
-  if (!txn) return txn.error();
-  auto stored = txn->get(Table::kBlocks, u64_key(height));
+  MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
+  auto stored = txn.get(Table::kBlocks, u64_key(height));
   if (!stored) return stored.error();
   if (!*stored) return not_found("no block " + std::to_string(height));
   return detail::decode_block(**stored);
 }
 
 Result<std::uint64_t> Ledger::block_of(std::uint64_t sequence) const {
-  auto top = tip();
-  if (!top) return top.error();
-  if (sequence >= top->block.header.log_size)
+  MEDLEDGER_TRY_ASSIGN(auto top, tip());
+  if (sequence >= top.block.header.log_size)
     return not_found("no transaction " + std::to_string(sequence));
   // The first block whose log_size exceeds `sequence`.
   std::uint64_t lo = 0;
-  std::uint64_t hi = top->block.header.height;
+  std::uint64_t hi = top.block.header.height;
   while (lo < hi) {
     std::uint64_t mid = lo + (hi - lo) / 2;
     auto b = block(mid);
@@ -201,9 +195,8 @@ Result<std::uint64_t> Ledger::block_of(std::uint64_t sequence) const {
 }
 
 Result<StoredTransaction> Ledger::transaction(std::uint64_t sequence) const {
-  auto txn = store_->read();
-  if (!txn) return txn.error();
-  auto stored = txn->get(Table::kTxs, u64_key(sequence));
+  MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
+  auto stored = txn.get(Table::kTxs, u64_key(sequence));
   if (!stored) return stored.error();
   if (!*stored) return not_found("no transaction " + std::to_string(sequence));
   auto tx = decode_entry(sequence, **stored);
@@ -218,9 +211,8 @@ Result<void> Ledger::scan_log(
     std::uint64_t from, std::uint64_t to,
     const std::function<bool(std::uint64_t, std::uint16_t, std::string_view)>& visit) const {
   if (from >= to) return core::success();
-  auto txn = store_->read();
-  if (!txn) return txn.error();
-  auto cursor = Cursor::open(*txn, Table::kTxs);
+  MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
+  auto cursor = Cursor::open(txn, Table::kTxs);
   if (!cursor) return cursor.error();
   auto entry = cursor->seek(u64_key(from));
   for (std::uint64_t expected = from; expected < to; ++expected) {
@@ -243,9 +235,8 @@ Result<void> Ledger::scan_log(
 }
 
 Result<std::optional<std::uint64_t>> Ledger::find(const core::Digest& id) const {
-  auto txn = store_->read();
-  if (!txn) return txn.error();
-  auto stored = txn->get(Table::kTxIds, id);
+  MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
+  auto stored = txn.get(Table::kTxIds, id);
   if (!stored) return stored.error();
   if (!*stored) return std::optional<std::uint64_t>{};
   auto sequence = read_u64_key(**stored);
@@ -255,23 +246,20 @@ Result<std::optional<std::uint64_t>> Ledger::find(const core::Digest& id) const 
 }
 
 Result<MerkleHash> Ledger::root_at(std::uint64_t size) const {
-  auto txn = store_->read();
-  if (!txn) return txn.error();
-  return ledger::root_at(MerkleTable(*txn), size);
+  MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
+  return ledger::root_at(MerkleTable(txn), size);
 }
 
 Result<std::vector<MerkleHash>> Ledger::inclusion_proof(std::uint64_t sequence,
                                                         std::uint64_t size) const {
-  auto txn = store_->read();
-  if (!txn) return txn.error();
-  return ledger::inclusion_proof(MerkleTable(*txn), sequence, size);
+  MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
+  return ledger::inclusion_proof(MerkleTable(txn), sequence, size);
 }
 
 Result<std::vector<MerkleHash>> Ledger::consistency_proof(std::uint64_t old_size,
                                                           std::uint64_t new_size) const {
-  auto txn = store_->read();
-  if (!txn) return txn.error();
-  return ledger::consistency_proof(MerkleTable(*txn), old_size, new_size);
+  MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
+  return ledger::consistency_proof(MerkleTable(txn), old_size, new_size);
 }
 
 }  // namespace medledger::ledger

@@ -16,9 +16,8 @@ using core::make_error;
 using core::Result;
 
 Result<std::optional<Block>> read_tip(const Txn& txn) {
-  auto cursor = Cursor::open(txn, Table::kBlocks);
-  if (!cursor) return cursor.error();
-  auto last = cursor->last();
+  MEDLEDGER_TRY_ASSIGN(auto cursor, Cursor::open(txn, Table::kBlocks));
+  auto last = cursor.last();
   if (!last) return last.error();
   if (!*last) return std::optional<Block>{};
   auto block = decode_block((*last)->value);
@@ -28,9 +27,8 @@ Result<std::optional<Block>> read_tip(const Txn& txn) {
 
 Result<Block> decode_block(core::ByteView stored) {
   std::string json(stored.begin(), stored.end());
-  auto header = decode_header(json);
-  if (!header) return header.error();
-  Block block{std::move(*header), std::move(json), {}};
+  MEDLEDGER_TRY_ASSIGN(auto header, decode_header(json));
+  Block block{std::move(header), std::move(json), {}};
   block.hash = core::sha256(core::to_bytes(block.header_json));
   return block;
 }
@@ -59,9 +57,8 @@ Result<std::vector<std::size_t>> find_duplicates(const Txn& txn,
       duplicate[i] = true;
       continue;
     }
-    auto existing = txn.get(Table::kTxIds, batch[i].id);
-    if (!existing) return existing.error();
-    duplicate[i] = existing->has_value();
+    MEDLEDGER_TRY_ASSIGN(auto existing, txn.get(Table::kTxIds, batch[i].id));
+    duplicate[i] = existing.has_value();
   }
   return order;
 }
@@ -101,8 +98,7 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
   // Duplicates and sequences first (they do not depend on the contract's answers),
   // so the txid index is written in key order rather than in random order.
   std::vector<bool> duplicate;
-  auto id_order = find_duplicates(txn, batch, duplicate);
-  if (!id_order) return id_order.error();
+  MEDLEDGER_TRY_ASSIGN(auto id_order, find_duplicates(txn, batch, duplicate));
   out.outcomes.resize(batch.size());
   std::uint64_t size = size_before;
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -110,7 +106,7 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
     out.outcomes[i].duplicate = duplicate[i];
     if (!duplicate[i]) out.outcomes[i].sequence = size++;
   }
-  for (std::size_t i : *id_order) {
+  for (std::size_t i : id_order) {
     if (duplicate[i]) continue;
     auto inserted =
         txn.put_if_absent(Table::kTxIds, batch[i].id, u64_key(out.outcomes[i].sequence));
@@ -165,11 +161,10 @@ core::Result<CommittedBlock> Ledger::append_block(const std::vector<PendingTrans
   }
   CommittedBlock result;
   auto written = store_->write([&](WriteTxn& txn) -> core::Result<void> {
-    auto prev = detail::read_tip(txn);
-    if (!prev) return prev.error();
-    if (!*prev)
+    MEDLEDGER_TRY_ASSIGN(auto prev, detail::read_tip(txn));
+    if (!prev)
       return core::make_error(core::ErrorCode::kLedgerNotFound, "ledger: no genesis block");
-    auto built = detail::build_block(txn, *prev, batch, time_ms, contract, proposer);
+    auto built = detail::build_block(txn, prev, batch, time_ms, contract, proposer);
     if (!built) return built.error();
     result = std::move(*built);
     return core::success();

@@ -43,9 +43,9 @@ Result<MerkleHash> range_hash(const MerkleNodeReader& reader, std::uint64_t begi
   for (int level = 63; level >= 0; --level) {
     const std::uint64_t piece = std::uint64_t{1} << level;
     if ((size & piece) == 0) continue;
-    auto hash = read_node(reader, static_cast<unsigned>(level), offset >> level);
-    if (!hash) return hash.error();
-    pieces.push_back(*hash);
+    MEDLEDGER_TRY_ASSIGN(auto hash,
+                         read_node(reader, static_cast<unsigned>(level), offset >> level));
+    pieces.push_back(hash);
     offset += piece;
   }
   MerkleHash acc = pieces.back();
@@ -60,14 +60,12 @@ Result<void> path(const MerkleNodeReader& reader, std::uint64_t index, std::uint
   const std::uint64_t k = split_point(size);
   if (index < k) {
     MEDLEDGER_TRY(path(reader, index, begin, k, out));
-    auto right = range_hash(reader, begin + k, size - k);
-    if (!right) return right.error();
-    out.push_back(*right);
+    MEDLEDGER_TRY_ASSIGN(auto right, range_hash(reader, begin + k, size - k));
+    out.push_back(right);
   } else {
     MEDLEDGER_TRY(path(reader, index - k, begin + k, size - k, out));
-    auto left = range_hash(reader, begin, k);
-    if (!left) return left.error();
-    out.push_back(*left);
+    MEDLEDGER_TRY_ASSIGN(auto left, range_hash(reader, begin, k));
+    out.push_back(left);
   }
   return core::success();
 }
@@ -77,22 +75,19 @@ Result<void> subproof(const MerkleNodeReader& reader, std::uint64_t m, std::uint
                       std::uint64_t size, bool whole_old_tree, std::vector<MerkleHash>& out) {
   if (m == size) {
     if (whole_old_tree) return core::success();
-    auto hash = range_hash(reader, begin, m);
-    if (!hash) return hash.error();
-    out.push_back(*hash);
+    MEDLEDGER_TRY_ASSIGN(auto hash, range_hash(reader, begin, m));
+    out.push_back(hash);
     return core::success();
   }
   const std::uint64_t k = split_point(size);
   if (m <= k) {
     MEDLEDGER_TRY(subproof(reader, m, begin, k, whole_old_tree, out));
-    auto right = range_hash(reader, begin + k, size - k);
-    if (!right) return right.error();
-    out.push_back(*right);
+    MEDLEDGER_TRY_ASSIGN(auto right, range_hash(reader, begin + k, size - k));
+    out.push_back(right);
   } else {
     MEDLEDGER_TRY(subproof(reader, m - k, begin + k, size - k, false, out));
-    auto left = range_hash(reader, begin, k);
-    if (!left) return left.error();
-    out.push_back(*left);
+    MEDLEDGER_TRY_ASSIGN(auto left, range_hash(reader, begin, k));
+    out.push_back(left);
   }
   return core::success();
 }
@@ -126,9 +121,8 @@ Result<std::vector<MerkleNode>> nodes_completed_by_append(const MerkleNodeReader
   std::uint64_t index = size_before;
   unsigned level = 0;
   while ((index & 1) == 1) {
-    auto left = read_node(reader, level, index - 1);
-    if (!left) return left.error();
-    const MerkleHash parent = merkle_node_hash(*left, nodes.back().hash);
+    MEDLEDGER_TRY_ASSIGN(auto left, read_node(reader, level, index - 1));
+    const MerkleHash parent = merkle_node_hash(left, nodes.back().hash);
     ++level;
     index >>= 1;
     nodes.push_back(MerkleNode{level, index, parent});
@@ -139,9 +133,8 @@ Result<std::vector<MerkleNode>> nodes_completed_by_append(const MerkleNodeReader
 
 Result<void> append_leaf(const MerkleNodeReader& reader, MerkleNodeWriter& writer,
                          std::uint64_t size_before, const MerkleHash& leaf_hash) {
-  auto nodes = nodes_completed_by_append(reader, size_before, leaf_hash);
-  if (!nodes) return nodes.error();
-  for (const MerkleNode& node : *nodes) MEDLEDGER_TRY(writer.put_node(node));
+  MEDLEDGER_TRY_ASSIGN(auto nodes, nodes_completed_by_append(reader, size_before, leaf_hash));
+  for (const MerkleNode& node : nodes) MEDLEDGER_TRY(writer.put_node(node));
   return core::success();
 }
 

@@ -33,9 +33,8 @@ std::optional<MerkleHash> MerkleTable::node(unsigned level, std::uint64_t index)
 core::Result<void> MerkleTable::put_node(const MerkleNode& node) {
   MEDLEDGER_ASSERT(writer_ != nullptr);
   const auto key = merkle_node_key(node.level, node.index);
-  auto appended = writer_->append(Table::kMerkle, key, node.hash);
-  if (!appended) return appended.error();
-  if (!*appended)
+  MEDLEDGER_TRY_ASSIGN(auto appended, writer_->append(Table::kMerkle, key, node.hash));
+  if (!appended)
     MEDLEDGER_TRY(writer_->put(Table::kMerkle, key, node.hash));  // not in append order
   last_written_[node.level] = Written{true, node.index, node.hash};
   return core::success();

@@ -42,18 +42,19 @@ Result<Receipt> make_receipt(const Ledger& ledger, const core::Digest& tx_id, st
   return Receipt{tx_id, height, sequence, result, std::move(*proof), checkpoint};
 }
 
-std::string encode_receipt(const Receipt& r) {
+json::object receipt_json(const Receipt& r) {
   json::array proof;
   for (const MerkleHash& h : r.inclusion_proof) proof.emplace_back(core::base64url_encode(h));
-  json::object o{{"tx_id", core::base64url_encode(r.tx_id)},
-                 {"height", static_cast<std::int64_t>(r.height)},
-                 {"sequence", static_cast<std::int64_t>(r.sequence)},
-                 {"result", static_cast<std::int64_t>(r.result)},
-                 {"result_name", result_name(r.result)},
-                 {"inclusion_proof", std::move(proof)},
-                 {"checkpoint", format_checkpoint(r.checkpoint)}};
-  return core::canonicalize(o);
+  return json::object{{"checkpoint", format_checkpoint(r.checkpoint)},
+                      {"height", static_cast<std::int64_t>(r.height)},
+                      {"inclusion_proof", std::move(proof)},
+                      {"result", static_cast<std::int64_t>(r.result)},
+                      {"result_name", result_name(r.result)},
+                      {"sequence", static_cast<std::int64_t>(r.sequence)},
+                      {"tx_id", core::base64url_encode(r.tx_id)}};
 }
+
+std::string encode_receipt(const Receipt& r) { return core::canonicalize(receipt_json(r)); }
 
 Result<Receipt> decode_receipt(std::string_view text) {
   auto parsed = core::parse_restricted_json(text, kMaxReceiptBytes);

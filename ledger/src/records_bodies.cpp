@@ -126,10 +126,9 @@ Result<const json::value*> BodyReader::value(std::string_view name) {
 }
 
 Result<std::string> BodyReader::string(std::string_view name, std::size_t max_bytes) {
-  auto v = value(name);
-  if (!v) return v.error();
-  if (!(*v)->is_string()) return invalid(name, "must be a string");
-  std::string_view s = (*v)->as_string();
+  MEDLEDGER_TRY_ASSIGN(auto v, value(name));
+  if (!v->is_string()) return invalid(name, "must be a string");
+  std::string_view s = v->as_string();
   if (s.empty() || s.size() > max_bytes)
     return invalid(name, "must be 1-" + std::to_string(max_bytes) + " bytes");
   return std::string(s);
@@ -168,10 +167,9 @@ Result<std::string> BodyReader::text(std::string_view name, std::size_t max_byte
 
 Result<std::int64_t> BodyReader::integer(std::string_view name, std::int64_t min,
                                          std::int64_t max) {
-  auto v = value(name);
-  if (!v) return v.error();
-  if (!(*v)->is_int64()) return invalid(name, "must be an integer");
-  std::int64_t n = (*v)->as_int64();
+  MEDLEDGER_TRY_ASSIGN(auto v, value(name));
+  if (!v->is_int64()) return invalid(name, "must be an integer");
+  std::int64_t n = v->as_int64();
   if (n < min || n > max)
     return invalid(name, "must be in " + std::to_string(min) + ".." + std::to_string(max));
   return n;
@@ -187,22 +185,20 @@ Result<core::Bytes> BodyReader::bytes(std::string_view name, std::size_t max_byt
 }
 
 Result<core::Digest> BodyReader::digest(std::string_view name) {
-  auto raw = bytes(name, core::kSha256Size);
-  if (!raw) return raw.error();
-  if (raw->size() != core::kSha256Size) return invalid(name, "must be base64url of 32 bytes");
+  MEDLEDGER_TRY_ASSIGN(auto raw, bytes(name, core::kSha256Size));
+  if (raw.size() != core::kSha256Size) return invalid(name, "must be base64url of 32 bytes");
   core::Digest d{};
-  std::copy(raw->begin(), raw->end(), d.begin());
+  std::copy(raw.begin(), raw.end(), d.begin());
   return d;
 }
 
 Result<std::vector<json::object>> BodyReader::objects(std::string_view name, std::size_t max) {
-  auto v = value(name);
-  if (!v) return v.error();
-  if (!(*v)->is_array() || (*v)->as_array().size() > max) {
+  MEDLEDGER_TRY_ASSIGN(auto v, value(name));
+  if (!v->is_array() || v->as_array().size() > max) {
     return invalid(name, "must be an array of at most " + std::to_string(max) + " objects");
   }
   std::vector<json::object> out;
-  for (const auto& item : (*v)->as_array()) {
+  for (const auto& item : v->as_array()) {
     if (!item.is_object()) return invalid(name, "must hold objects only");
     out.push_back(item.as_object());
   }

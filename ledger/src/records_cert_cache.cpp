@@ -62,9 +62,8 @@ Result<ParsedRoleCertificate> parse_role_certificate(const core::Bytes& der) {
     std::lock_guard lock(mutex);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
   }
-  auto cert = ca::Certificate::from_der(der);
-  if (!cert) return cert.error();
-  ParsedRoleCertificate parsed{*cert, cert->public_key_spki(), core::KeyAlgorithm::kEcdsaP256,
+  MEDLEDGER_TRY_ASSIGN(auto cert, ca::Certificate::from_der(der));
+  ParsedRoleCertificate parsed{cert, cert.public_key_spki(), core::KeyAlgorithm::kEcdsaP256,
                                std::nullopt};
   auto algorithm = core::key_algorithm_of_spki(parsed.spki);
   if (algorithm) {

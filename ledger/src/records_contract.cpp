@@ -58,9 +58,8 @@ RecordsContract::~RecordsContract() = default;
 Result<void> RecordsContract::validate(const Transaction& tx, const StateView& state,
                                        const BlockContext& ctx) {
   memo_.reset();
-  auto plan = check(tx, state, ctx);
-  if (!plan) return plan.error();
-  memo_ = std::make_unique<Memo>(Memo{ctx.tx_id, ctx.height, ctx.sequence, std::move(*plan)});
+  MEDLEDGER_TRY_ASSIGN(auto plan, check(tx, state, ctx));
+  memo_ = std::make_unique<Memo>(Memo{ctx.tx_id, ctx.height, ctx.sequence, std::move(plan)});
   return core::success();
 }
 
@@ -71,9 +70,8 @@ Result<void> RecordsContract::apply(const Transaction& tx, StateWriter& state,
     plan = std::move(memo_->plan);
   } else {
     // Not preceded by validate on this instance: check again on the writer's view.
-    auto checked = check(tx, state, ctx);
-    if (!checked) return checked.error();
-    plan = std::move(*checked);
+    MEDLEDGER_TRY_ASSIGN(auto checked, check(tx, state, ctx));
+    plan = std::move(checked);
   }
   memo_.reset();
   for (const records::Write& write : plan) {

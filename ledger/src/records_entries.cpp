@@ -118,9 +118,8 @@ class EntryReader {
     return it->value().as_int64();
   }
   Result<core::Digest> digest(std::string_view name) const {
-    auto s = str(name);
-    if (!s) return s.error();
-    auto raw = core::base64url_decode(*s);
+    MEDLEDGER_TRY_ASSIGN(auto s, str(name));
+    auto raw = core::base64url_decode(s);
     if (!raw || raw->size() != core::kSha256Size) return bad(name);
     core::Digest d{};
     std::copy(raw->begin(), raw->end(), d.begin());
@@ -170,9 +169,8 @@ Result<json::object> parse_entry(std::string_view text, std::string_view what) {
 }  // namespace
 
 Result<HospitalEntry> parse_hospital_entry(std::string_view text) {
-  auto o = parse_entry(text, "hospital");
-  if (!o) return o.error();
-  EntryReader r(*o, "hospital");
+  MEDLEDGER_TRY_ASSIGN(auto o, parse_entry(text, "hospital"));
+  EntryReader r(o, "hospital");
   HospitalEntry e;
   MEDLEDGER_TRY_ASSIGN(e.id, r.str("id"));
   MEDLEDGER_TRY_ASSIGN(e.admitted_at_ms, r.integer("admitted_at"));
@@ -191,16 +189,15 @@ Result<HospitalEntry> parse_hospital_entry(std::string_view text) {
 }
 
 Result<RecordVersionEntry> parse_record_version_entry(std::string_view text) {
-  auto o = parse_entry(text, "record version");
-  if (!o) return o.error();
-  EntryReader r(*o, "record version");
+  MEDLEDGER_TRY_ASSIGN(auto o, parse_entry(text, "record version"));
+  EntryReader r(o, "record version");
   RecordVersionEntry e;
   MEDLEDGER_TRY_ASSIGN(e.record, r.str("record"));
   std::int64_t version = 0;
   MEDLEDGER_TRY_ASSIGN(version, r.integer("version"));
   e.version = static_cast<std::uint64_t>(version);
   MEDLEDGER_TRY_ASSIGN(e.tx, r.digest("tx"));
-  if (o->contains("previous")) {
+  if (o.contains("previous")) {
     core::Digest prev{};
     MEDLEDGER_TRY_ASSIGN(prev, r.digest("previous"));
     e.previous = prev;
@@ -208,7 +205,7 @@ Result<RecordVersionEntry> parse_record_version_entry(std::string_view text) {
   MEDLEDGER_TRY_ASSIGN(e.content_type, r.str("content_type"));
   MEDLEDGER_TRY_ASSIGN(e.envelope_digest, r.digest("envelope_digest"));
   MEDLEDGER_TRY_ASSIGN(e.plaintext_digest, r.digest("plaintext_digest"));
-  if (auto it = o->find("envelope"); it != o->end() && it->value().is_object())
+  if (auto it = o.find("envelope"); it != o.end() && it->value().is_object())
     e.envelope = it->value().as_object();
   MEDLEDGER_TRY_ASSIGN(e.doctor, r.str("doctor"));
   MEDLEDGER_TRY_ASSIGN(e.patient, r.str("patient"));
@@ -220,9 +217,8 @@ Result<RecordVersionEntry> parse_record_version_entry(std::string_view text) {
 }
 
 Result<ReadEntry> parse_read_entry(std::string_view text) {
-  auto o = parse_entry(text, "read");
-  if (!o) return o.error();
-  EntryReader r(*o, "read");
+  MEDLEDGER_TRY_ASSIGN(auto o, parse_entry(text, "read"));
+  EntryReader r(o, "read");
   ReadEntry e;
   std::int64_t n = 0;
   MEDLEDGER_TRY_ASSIGN(n, r.integer("sequence"));
@@ -242,9 +238,8 @@ Result<ReadEntry> parse_read_entry(std::string_view text) {
 }
 
 Result<PatientKeyEntry> parse_patient_key_entry(std::string_view text) {
-  auto o = parse_entry(text, "patient key");
-  if (!o) return o.error();
-  EntryReader r(*o, "patient key");
+  MEDLEDGER_TRY_ASSIGN(auto o, parse_entry(text, "patient key"));
+  EntryReader r(o, "patient key");
   PatientKeyEntry e;
   std::int64_t n = 0;
   MEDLEDGER_TRY_ASSIGN(n, r.integer("version"));
@@ -318,9 +313,8 @@ json::object patient_key_json(const PatientKeyEntry& e) {
 }
 
 Result<CertificateEntry> parse_certificate_entry(std::string_view text) {
-  auto o = parse_entry(text, "certificate");
-  if (!o) return o.error();
-  EntryReader r(*o, "certificate");
+  MEDLEDGER_TRY_ASSIGN(auto o, parse_entry(text, "certificate"));
+  EntryReader r(o, "certificate");
   CertificateEntry e;
   std::string der;
   MEDLEDGER_TRY_ASSIGN(der, r.str("der"));
@@ -342,9 +336,8 @@ Result<CertificateEntry> parse_certificate_entry(std::string_view text) {
 }
 
 Result<RecordEntry> parse_record_entry(std::string_view text) {
-  auto o = parse_entry(text, "record");
-  if (!o) return o.error();
-  EntryReader r(*o, "record");
+  MEDLEDGER_TRY_ASSIGN(auto o, parse_entry(text, "record"));
+  EntryReader r(o, "record");
   RecordEntry e;
   MEDLEDGER_TRY_ASSIGN(e.id, r.str("id"));
   MEDLEDGER_TRY_ASSIGN(e.owner, r.str("owner"));
@@ -357,9 +350,8 @@ Result<RecordEntry> parse_record_entry(std::string_view text) {
 }
 
 Result<GrantEntry> parse_grant_entry(std::string_view text) {
-  auto o = parse_entry(text, "grant");
-  if (!o) return o.error();
-  EntryReader r(*o, "grant");
+  MEDLEDGER_TRY_ASSIGN(auto o, parse_entry(text, "grant"));
+  EntryReader r(o, "grant");
   GrantEntry e;
   MEDLEDGER_TRY_ASSIGN(e.patient, r.str("patient"));
   MEDLEDGER_TRY_ASSIGN(e.grantee, r.str("grantee"));
@@ -370,7 +362,7 @@ Result<GrantEntry> parse_grant_entry(std::string_view text) {
   MEDLEDGER_TRY_ASSIGN(e.revoked_at_ms, r.integer("revoked_at"));
   MEDLEDGER_TRY_ASSIGN(e.wrapped_keys, r.objects("wrapped_keys"));
   e.expires_ms = r.optional_integer("expires");
-  if (o->contains("revoke_tx")) {
+  if (o.contains("revoke_tx")) {
     core::Digest d{};
     MEDLEDGER_TRY_ASSIGN(d, r.digest("revoke_tx"));
     e.revoke_tx = d;

@@ -71,12 +71,11 @@ void admit_writes(Plan& plan, const std::string& hospital,
 }
 
 Result<std::int64_t> admit_quorum(const StateView& state) {
-  auto raw = state.get(kTableConfig, text_key("policy"));
-  if (!raw) return raw.error();
-  if (!*raw)
+  MEDLEDGER_TRY_ASSIGN(auto raw, state.get(kTableConfig, text_key("policy")));
+  if (!raw)
     return make_error(ErrorCode::kLedgerCorrupt, "state: no admit policy (genesis missing)");
   auto v = core::parse_restricted_json(
-      std::string_view(reinterpret_cast<const char*>((*raw)->data()), (*raw)->size()));
+      std::string_view(reinterpret_cast<const char*>(raw->data()), raw->size()));
   if (!v || !v->is_object() || !v->as_object().contains("admit_quorum") ||
       !v->as_object().at("admit_quorum").is_int64()) {
     return make_error(ErrorCode::kLedgerCorrupt, "state: bad admit policy");

@@ -32,9 +32,8 @@ Result<std::pair<ca::Certificate, bool>> parse_ca_der(const core::Bytes& der) {
     std::lock_guard lock(mutex);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
   }
-  auto cert = ca::Certificate::from_der(der);
-  if (!cert) return cert.error();
-  std::pair<ca::Certificate, bool> parsed(*cert, cert->is_self_signed());
+  MEDLEDGER_TRY_ASSIGN(auto cert, ca::Certificate::from_der(der));
+  std::pair<ca::Certificate, bool> parsed(cert, cert.is_self_signed());
   std::lock_guard lock(mutex);
   if (cache.size() >= kMaxCachedCaCertificates) cache.clear();
   cache.emplace(key, parsed);
@@ -45,11 +44,10 @@ Result<std::pair<ca::Certificate, bool>> parse_ca_der(const core::Bytes& der) {
 Result<std::optional<std::pair<std::string, ca::Certificate>>> find_ca_certificate(
     const StateView& state, const core::Digest& fp) {
   using Found = std::optional<std::pair<std::string, ca::Certificate>>;
-  auto raw = state.get(kTableCaCerts, digest_key(fp));
-  if (!raw) return raw.error();
-  if (!*raw) return Found{};
+  MEDLEDGER_TRY_ASSIGN(auto raw, state.get(kTableCaCerts, digest_key(fp)));
+  if (!raw) return Found{};
   auto value = core::parse_restricted_json(
-      std::string_view(reinterpret_cast<const char*>((*raw)->data()), (*raw)->size()));
+      std::string_view(reinterpret_cast<const char*>(raw->data()), raw->size()));
   if (!value || !value->is_object())
     return make_error(ErrorCode::kLedgerCorrupt, "state: bad cacerts entry");
   const auto& o = value->as_object();
@@ -108,12 +106,11 @@ Result<std::vector<ResolvedSigner>> resolve_signers(
       signer.certificate = cert->certificate;
       parsed = std::move(*cert);
     } else {
-      auto ca_cert = find_ca_certificate(state, signer.fingerprint);
-      if (!ca_cert) return ca_cert.error();
-      if (*ca_cert) {
+      MEDLEDGER_TRY_ASSIGN(auto ca_cert, find_ca_certificate(state, signer.fingerprint));
+      if (ca_cert) {
         signer.kind = SignerKind::kHospitalCa;
-        signer.hospital = (*ca_cert)->first;
-        signer.certificate = std::move((*ca_cert)->second);
+        signer.hospital = ca_cert->first;
+        signer.certificate = std::move(ca_cert->second);
       } else {
         auto it = std::find_if(candidates.begin(), candidates.end(), [&](const ca::Certificate& c) {
           return certificate_fingerprint(c) == signer.fingerprint;

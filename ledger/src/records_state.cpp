@@ -18,16 +18,14 @@ namespace json = boost::json;
 // ---- the snapshot view ----
 
 Result<std::unique_ptr<StateSnapshot>> StateSnapshot::open(Store& store) {
-  auto txn = store.read();
-  if (!txn) return txn.error();
-  return std::unique_ptr<StateSnapshot>(new StateSnapshot(std::move(*txn)));
+  MEDLEDGER_TRY_ASSIGN(auto txn, store.read());
+  return std::unique_ptr<StateSnapshot>(new StateSnapshot(std::move(txn)));
 }
 
 Result<std::optional<core::Bytes>> StateSnapshot::get(std::string_view table,
                                                       core::ByteView key) const {
-  auto k = detail::state_key(table, key);
-  if (!k) return k.error();
-  auto v = txn_.get(Table::kState, *k);
+  MEDLEDGER_TRY_ASSIGN(auto k, detail::state_key(table, key));
+  auto v = txn_.get(Table::kState, k);
   if (!v) return v.error();
   if (!*v) return std::optional<core::Bytes>{};
   return std::optional<core::Bytes>(core::Bytes((*v)->begin(), (*v)->end()));
@@ -36,26 +34,7 @@ Result<std::optional<core::Bytes>> StateSnapshot::get(std::string_view table,
 Result<void> StateSnapshot::scan(
     std::string_view table, core::ByteView prefix,
     const std::function<bool(core::ByteView, core::ByteView)>& visit) const {
-  // The prefix may be empty (a whole table), which state_key refuses as a key: check
-  // the table name with a one-byte probe key, then build the seek prefix by hand.
-  static constexpr std::uint8_t kProbe[1] = {0x01};
-  if (auto checked = detail::state_key(table, kProbe); !checked) return checked.error();
-  core::Bytes seek(table.begin(), table.end());
-  seek.push_back(records::kKeySeparator);
-  seek.insert(seek.end(), prefix.begin(), prefix.end());
-  const std::size_t table_prefix = table.size() + 1;
-  auto cursor = Cursor::open(txn_, Table::kState);
-  if (!cursor) return cursor.error();
-  auto entry = cursor->seek(seek);
-  while (true) {
-    if (!entry) return entry.error();
-    if (!*entry) return core::success();
-    core::ByteView key = (*entry)->key;
-    if (key.size() < seek.size() || !std::equal(seek.begin(), seek.end(), key.begin()))
-      return core::success();
-    if (!visit(key.subspan(table_prefix), (*entry)->value)) return core::success();
-    entry = cursor->next();
-  }
+  return detail::scan_state(txn_, table, prefix, visit);
 }
 
 // ---- lookups ----
@@ -67,10 +46,9 @@ using records::as_text;
 template <typename T, typename Parse>
 Result<std::optional<T>> lookup(const StateView& state, std::string_view table,
                                 const core::Bytes& key, Parse parse) {
-  auto raw = state.get(table, key);
-  if (!raw) return raw.error();
-  if (!*raw) return std::optional<T>{};
-  auto parsed = parse(as_text(**raw));
+  MEDLEDGER_TRY_ASSIGN(auto raw, state.get(table, key));
+  if (!raw) return std::optional<T>{};
+  auto parsed = parse(as_text(*raw));
   if (!parsed) return parsed.error();
   return std::optional<T>(std::move(*parsed));
 }

@@ -305,9 +305,8 @@ Result<MDB_txn*> Store::begin(MDB_txn* parent, unsigned flags) {
 }
 
 Result<ReadTxn> Store::read() {
-  auto txn = begin(nullptr, MDB_RDONLY);
-  if (!txn) return txn.error();
-  return ReadTxn(this, *txn);
+  MEDLEDGER_TRY_ASSIGN(auto txn, begin(nullptr, MDB_RDONLY));
+  return ReadTxn(this, txn);
 }
 
 MDB_envinfo Store::env_info() const {
@@ -354,12 +353,11 @@ Result<void> Store::grow_map() {
 
 Result<void> Store::write(const std::function<Result<void>(WriteTxn&)>& body) {
   for (unsigned attempt = 0;; ++attempt) {
-    auto begun = begin(nullptr, 0);
-    if (!begun) return begun.error();
+    MEDLEDGER_TRY_ASSIGN(auto begun, begin(nullptr, 0));
     bool map_full = false;
     Result<void> outcome = core::success();
     {
-      WriteTxn txn(this, *begun, &map_full, false);
+      WriteTxn txn(this, begun, &map_full, false);
       outcome = body(txn);
       if (outcome && !map_full) {
         int rc = mdb_txn_commit(txn.txn_);  // the durable commit: fsync unless durable=false

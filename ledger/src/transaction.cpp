@@ -95,9 +95,9 @@ Result<TransactionSignature> decode_signature(const json::value& value) {
                                "signature");
   if (!cert) return cert.error();
   std::copy(cert->begin(), cert->end(), signature.cert_fingerprint.begin());
-  auto sig = base64url_member(object, kSigMember, 1, kMaxSignatureBytes, "signature");
-  if (!sig) return sig.error();
-  signature.signature = std::move(*sig);
+  MEDLEDGER_TRY_ASSIGN(auto sig,
+                       base64url_member(object, kSigMember, 1, kMaxSignatureBytes, "signature"));
+  signature.signature = std::move(sig);
   return signature;
 }
 
@@ -225,9 +225,8 @@ Result<Transaction> decode_transaction(std::string_view text, const TransactionL
                      " signatures");
   }
   for (const json::value& value : signatures.get_array()) {
-    auto signature = decode_signature(value);
-    if (!signature) return signature.error();
-    tx.signatures.push_back(std::move(*signature));
+    MEDLEDGER_TRY_ASSIGN(auto signature, decode_signature(value));
+    tx.signatures.push_back(std::move(signature));
   }
   MEDLEDGER_TRY(check_covered_fields(tx));
   MEDLEDGER_TRY(check_signatures(tx.signatures, limits));

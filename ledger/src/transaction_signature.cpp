@@ -55,9 +55,8 @@ Result<void> verify_signature(const Transaction& tx, std::size_t index,
                       "signature index " + std::to_string(index) + " out of range (" +
                           std::to_string(tx.signatures.size()) + " signatures)");
   }
-  auto algorithm = core::key_algorithm_of_spki(signer_spki);
-  if (!algorithm) return algorithm.error();
-  return detail::verify_signature_as(tx.signatures[index], *algorithm, signer_spki, tx_id(tx));
+  MEDLEDGER_TRY_ASSIGN(auto algorithm, core::key_algorithm_of_spki(signer_spki));
+  return detail::verify_signature_as(tx.signatures[index], algorithm, signer_spki, tx_id(tx));
 }
 
 namespace detail {

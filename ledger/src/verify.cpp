@@ -160,12 +160,11 @@ Result<void> Verifier::replay_transactions(const BlockHeader& h, WriteTxn& txn,
   const std::uint64_t first = h.log_size - h.tx_count;
   MerkleTable stored_nodes(snapshot);
   for (std::uint64_t seq = first; seq < h.log_size; ++seq) {
-    auto entry = snapshot.get(Table::kTxs, u64_key(seq));
-    if (!entry) return entry.error();
-    if (!*entry || (*entry)->size() <= 2)
+    MEDLEDGER_TRY_ASSIGN(auto entry, snapshot.get(Table::kTxs, u64_key(seq)));
+    if (!entry || entry->size() <= 2)
       return corrupt_at(h.height, "transaction " + std::to_string(seq) + " is missing");
-    std::uint16_t stored_code = static_cast<std::uint16_t>(((**entry)[0] << 8) | (**entry)[1]);
-    std::string wire((*entry)->begin() + 2, (*entry)->end());
+    std::uint16_t stored_code = static_cast<std::uint16_t>(((*entry)[0] << 8) | (*entry)[1]);
+    std::string wire(entry->begin() + 2, entry->end());
     auto tx = decode_transaction(wire, {kMaxTransactionBytesCeiling, kMaxTransactionSignatures});
     if (!tx)
       return corrupt_at(h.height, "transaction " + std::to_string(seq) +
@@ -195,7 +194,7 @@ Result<void> Verifier::replay_transactions(const BlockHeader& h, WriteTxn& txn,
                                       " but the contract gives " + std::to_string(*code));
     }
     if (stored_code != kTxAccepted) ++report.rejected;
-    auto completed = frontier.append(merkle_leaf_hash(**entry));
+    auto completed = frontier.append(merkle_leaf_hash(*entry));
     if (!completed) return corrupt_at(h.height, completed.error().message);
     for (const MerkleNode& node : *completed) {
       if (stored_nodes.node(node.level, node.index) != node.hash) {
@@ -212,11 +211,10 @@ Result<void> Verifier::replay_transactions(const BlockHeader& h, WriteTxn& txn,
 Result<void> Verifier::final_checks() {
   const std::uint64_t n = report.transactions;
   auto expect_count = [&](Table table, std::uint64_t expected) -> Result<void> {
-    auto count = snapshot.count(table);
-    if (!count) return count.error();
-    if (*count != expected) {
+    MEDLEDGER_TRY_ASSIGN(auto count, snapshot.count(table));
+    if (count != expected) {
       return make_error(ErrorCode::kLedgerCorrupt, "tables: " + std::string(table_name(table)) +
-                                                       " holds " + std::to_string(*count) +
+                                                       " holds " + std::to_string(count) +
                                                        " entries, the log implies " +
                                                        std::to_string(expected));
     }
@@ -227,10 +225,9 @@ Result<void> Verifier::final_checks() {
   MEDLEDGER_TRY(expect_count(Table::kTxIds, n));
   MEDLEDGER_TRY(expect_count(Table::kMerkle, 2 * n - static_cast<std::uint64_t>(std::popcount(n))));
 
-  auto replay = scratch.read();
-  if (!replay) return replay.error();
+  MEDLEDGER_TRY_ASSIGN(auto replay, scratch.read());
   auto ours = Cursor::open(snapshot, Table::kState);
-  auto theirs = Cursor::open(*replay, Table::kState);
+  auto theirs = Cursor::open(replay, Table::kState);
   if (!ours) return ours.error();
   if (!theirs) return theirs.error();
   auto a = ours->first();
@@ -259,11 +256,10 @@ Result<void> Verifier::final_checks() {
 
 Result<VerifyReport> verify_ledger(const Ledger& ledger, Contract& contract,
                                    const VerifyOptions& options) {
-  auto scratch_dir = ScratchDir::make(options.scratch_parent);
-  if (!scratch_dir) return scratch_dir.error();
+  MEDLEDGER_TRY_ASSIGN(auto scratch_dir, ScratchDir::make(options.scratch_parent));
   StoreOptions scratch_options;
   scratch_options.durable = false;  // thrown away at the end
-  auto scratch = Store::open(scratch_dir->path(), scratch_options);
+  auto scratch = Store::open(scratch_dir.path(), scratch_options);
   if (!scratch) return scratch.error();
   auto snapshot = ledger.store().read();
   if (!snapshot) return snapshot.error();
