@@ -81,6 +81,32 @@ Result<MerkleHash> store_log_entry(WriteTxn& txn, std::uint64_t sequence, std::u
   return merkle_leaf_hash(entry);
 }
 
+/// Marks the duplicates, numbers the others from `size_before` and writes their txid
+/// index entries; returns the log size after the block. Done before the contract runs
+/// (nothing here depends on its answers), so the index is written in key order rather
+/// than in random order.
+Result<std::uint64_t> number_transactions(WriteTxn& txn,
+                                          const std::vector<PendingTransaction>& batch,
+                                          std::uint64_t size_before,
+                                          std::vector<TxOutcome>& outcomes) {
+  std::vector<bool> duplicate;
+  MEDLEDGER_TRY_ASSIGN(auto id_order, find_duplicates(txn, batch, duplicate));
+  outcomes.resize(batch.size());
+  std::uint64_t size = size_before;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    outcomes[i].tx_id = batch[i].id;
+    outcomes[i].duplicate = duplicate[i];
+    if (!duplicate[i]) outcomes[i].sequence = size++;
+  }
+  for (std::size_t i : id_order) {
+    if (duplicate[i]) continue;
+    MEDLEDGER_TRY_ASSIGN(const bool inserted, txn.put_if_absent(Table::kTxIds, batch[i].id,
+                                                                u64_key(outcomes[i].sequence)));
+    MEDLEDGER_ASSERT(inserted);  // checked absent above, in this same txn
+  }
+  return size;
+}
+
 }  // namespace
 
 Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& prev,
@@ -95,24 +121,8 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
   header.time_ms = prev ? std::max(time_ms, prev->header.time_ms) : time_ms;
   const std::uint64_t size_before = prev ? prev->header.log_size : 0;
 
-  // Duplicates and sequences first (they do not depend on the contract's answers),
-  // so the txid index is written in key order rather than in random order.
-  std::vector<bool> duplicate;
-  MEDLEDGER_TRY_ASSIGN(auto id_order, find_duplicates(txn, batch, duplicate));
-  out.outcomes.resize(batch.size());
-  std::uint64_t size = size_before;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    out.outcomes[i].tx_id = batch[i].id;
-    out.outcomes[i].duplicate = duplicate[i];
-    if (!duplicate[i]) out.outcomes[i].sequence = size++;
-  }
-  for (std::size_t i : id_order) {
-    if (duplicate[i]) continue;
-    auto inserted =
-        txn.put_if_absent(Table::kTxIds, batch[i].id, u64_key(out.outcomes[i].sequence));
-    if (!inserted) return inserted.error();
-    MEDLEDGER_ASSERT(*inserted);  // checked absent above, in this same txn
-  }
+  MEDLEDGER_TRY_ASSIGN(const std::uint64_t size,
+                       number_transactions(txn, batch, size_before, out.outcomes));
 
   MerkleTable merkle(txn);
   StateWriteLog writes;
@@ -139,6 +149,12 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
   header.merkle_root = *root;
   header.state_digest =
       chain_state_digest(prev ? prev->header.state_digest : core::Digest{}, writes.finish());
+  // The chain's links: the next height, the previous header's hash, and a log grown by
+  // exactly this block's transactions (at least one, at most the batch).
+  MEDLEDGER_ASSERT(header.tx_count >= 1 && header.tx_count <= batch.size());
+  MEDLEDGER_ASSERT(!prev ||
+                   (header.height == prev->header.height + 1 && header.prev_hash == prev->hash &&
+                    header.log_size == prev->header.log_size + header.tx_count));
   MEDLEDGER_TRY(sign_header(header, proposer));
   std::string stored = encode_header(header);
   auto appended = txn.append(Table::kBlocks, u64_key(header.height), core::to_bytes(stored));

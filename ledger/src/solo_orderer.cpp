@@ -127,6 +127,9 @@ std::deque<SoloOrderer::Queued> SoloOrderer::next_batch(std::unique_lock<std::mu
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
+  // Within the block's bounds; only a lone transaction may exceed the byte budget.
+  MEDLEDGER_ASSERT(!batch.empty() && batch.size() <= options_.max_batch_count);
+  MEDLEDGER_ASSERT(bytes <= options_.max_batch_bytes || batch.size() == 1);
   return batch;
 }
 
@@ -164,6 +167,13 @@ void SoloOrderer::commit_batch(std::deque<Queued>& batch) {
     batch[i].tx.id = txs[i].id;  // for queued_ids_ cleanup
   if (!block) return fail_all(block.error());
   MEDLEDGER_ASSERT(block->outcomes.size() == batch.size());
+  // Every outcome the block logged has a sequence inside it.
+  MEDLEDGER_ASSERT(!block->committed ||
+                   std::all_of(block->outcomes.begin(), block->outcomes.end(), [&](const auto& o) {
+                     return o.duplicate ||
+                            (o.sequence < block->header.log_size &&
+                             o.sequence >= block->header.log_size - block->header.tx_count);
+                   }));
   if (block->committed) {
     std::lock_guard lock(mutex_);
     ++blocks_;
