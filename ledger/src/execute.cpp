@@ -43,10 +43,9 @@ class TxnStateView final : public StateView {
   Result<std::optional<core::Bytes>> get(std::string_view table,
                                          core::ByteView key) const override {
     MEDLEDGER_TRY_ASSIGN(auto k, state_key(table, key));
-    auto v = txn_.get(Table::kState, k);
-    if (!v) return v.error();
-    if (!*v) return std::optional<core::Bytes>{};
-    return std::optional<core::Bytes>(core::Bytes((*v)->begin(), (*v)->end()));
+    MEDLEDGER_TRY_ASSIGN(auto v, txn_.get(Table::kState, k));
+    if (!v) return std::optional<core::Bytes>{};
+    return std::optional<core::Bytes>(core::Bytes(v->begin(), v->end()));
   }
   Result<void> scan(
       std::string_view table, core::ByteView prefix,
@@ -85,9 +84,8 @@ class NestedStateWriter final : public StateWriter {
   Result<void> erase(std::string_view table, core::ByteView key) override {
     MEDLEDGER_TRY_ASSIGN(auto k, state_key(table, key));
     MEDLEDGER_TRY(ensure_child());
-    auto erased = child_->erase(Table::kState, k);
-    if (!erased) return erased.error();
-    if (*erased) record(kOpErase, k, {});
+    MEDLEDGER_TRY_ASSIGN(auto erased, child_->erase(Table::kState, k));
+    if (erased) record(kOpErase, k, {});
     return core::success();
   }
 

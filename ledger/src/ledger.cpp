@@ -82,12 +82,12 @@ Result<std::unique_ptr<Ledger>> Ledger::create(const std::filesystem::path& dir,
   }
   genesis.body = document;
   MEDLEDGER_TRY(check_transaction(genesis, options.tx_limits));
-  auto pending = prepare_transaction(encode_transaction(genesis), options.tx_limits);
-  if (!pending) return pending.error();
+  MEDLEDGER_TRY_ASSIGN(auto pending,
+                       prepare_transaction(encode_transaction(genesis), options.tx_limits));
 
   auto store = Store::open(dir, options.store);
   if (!store) return store.error();
-  std::vector<PendingTransaction> batch{std::move(*pending)};
+  std::vector<PendingTransaction> batch{std::move(pending)};
   bool rejected = false;
   std::uint16_t code = kTxAccepted;
   auto written = (*store)->write([&](WriteTxn& txn) -> Result<void> {
@@ -119,9 +119,8 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& dir,
   if (!std::filesystem::exists(dir / "data.mdb")) return not_found("no ledger in " + dir.string());
   MEDLEDGER_TRY_ASSIGN(auto store, Store::open(dir, options.store));
   {
-    auto txn = store->read();
-    if (!txn) return txn.error();
-    auto format = txn->get(Table::kMeta, view(kMetaFormat));
+    MEDLEDGER_TRY_ASSIGN(auto txn, store->read());
+    auto format = txn.get(Table::kMeta, view(kMetaFormat));
     if (!format) return format.error();
     auto version = *format ? read_u64_key(**format) : std::nullopt;
     if (version != kLedgerFormatVersion) {
@@ -161,18 +160,16 @@ std::string Ledger::origin() const {
 
 Result<ChainTip> Ledger::tip() const {
   MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
-  auto tip = detail::read_tip(txn);
-  if (!tip) return tip.error();
-  if (!*tip) return not_found("no blocks");
-  return ChainTip{std::move(**tip), genesis_hash_};
+  MEDLEDGER_TRY_ASSIGN(auto tip, detail::read_tip(txn));
+  if (!tip) return not_found("no blocks");
+  return ChainTip{std::move(*tip), genesis_hash_};
 }
 
 Result<Block> Ledger::block(std::uint64_t height) const {
   MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
-  auto stored = txn.get(Table::kBlocks, u64_key(height));
-  if (!stored) return stored.error();
-  if (!*stored) return not_found("no block " + std::to_string(height));
-  return detail::decode_block(**stored);
+  MEDLEDGER_TRY_ASSIGN(auto stored, txn.get(Table::kBlocks, u64_key(height)));
+  if (!stored) return not_found("no block " + std::to_string(height));
+  return detail::decode_block(*stored);
 }
 
 Result<std::uint64_t> Ledger::block_of(std::uint64_t sequence) const {
@@ -184,9 +181,8 @@ Result<std::uint64_t> Ledger::block_of(std::uint64_t sequence) const {
   std::uint64_t hi = top.block.header.height;
   while (lo < hi) {
     std::uint64_t mid = lo + (hi - lo) / 2;
-    auto b = block(mid);
-    if (!b) return b.error();
-    if (b->header.log_size > sequence)
+    MEDLEDGER_TRY_ASSIGN(auto b, block(mid));
+    if (b.header.log_size > sequence)
       hi = mid;
     else
       lo = mid + 1;
@@ -196,10 +192,9 @@ Result<std::uint64_t> Ledger::block_of(std::uint64_t sequence) const {
 
 Result<StoredTransaction> Ledger::transaction(std::uint64_t sequence) const {
   MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
-  auto stored = txn.get(Table::kTxs, u64_key(sequence));
-  if (!stored) return stored.error();
-  if (!*stored) return not_found("no transaction " + std::to_string(sequence));
-  auto tx = decode_entry(sequence, **stored);
+  MEDLEDGER_TRY_ASSIGN(auto stored, txn.get(Table::kTxs, u64_key(sequence)));
+  if (!stored) return not_found("no transaction " + std::to_string(sequence));
+  auto tx = decode_entry(sequence, *stored);
   if (!tx) return tx.error();
   auto decoded =
       decode_transaction(tx->wire, {kMaxTransactionBytesCeiling, kMaxTransactionSignatures});
@@ -212,9 +207,8 @@ Result<void> Ledger::scan_log(
     const std::function<bool(std::uint64_t, std::uint16_t, std::string_view)>& visit) const {
   if (from >= to) return core::success();
   MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
-  auto cursor = Cursor::open(txn, Table::kTxs);
-  if (!cursor) return cursor.error();
-  auto entry = cursor->seek(u64_key(from));
+  MEDLEDGER_TRY_ASSIGN(auto cursor, Cursor::open(txn, Table::kTxs));
+  auto entry = cursor.seek(u64_key(from));
   for (std::uint64_t expected = from; expected < to; ++expected) {
     if (!entry) return entry.error();
     if (!*entry) return core::success();  // the end of the log
@@ -229,17 +223,16 @@ Result<void> Ledger::scan_log(
     const std::string_view wire(reinterpret_cast<const char*>(value.data()) + kResultCodeBytes,
                                 value.size() - kResultCodeBytes);
     if (!visit(expected, result, wire)) return core::success();
-    entry = cursor->next();
+    entry = cursor.next();
   }
   return core::success();
 }
 
 Result<std::optional<std::uint64_t>> Ledger::find(const core::Digest& id) const {
   MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
-  auto stored = txn.get(Table::kTxIds, id);
-  if (!stored) return stored.error();
-  if (!*stored) return std::optional<std::uint64_t>{};
-  auto sequence = read_u64_key(**stored);
+  MEDLEDGER_TRY_ASSIGN(auto stored, txn.get(Table::kTxIds, id));
+  if (!stored) return std::optional<std::uint64_t>{};
+  auto sequence = read_u64_key(*stored);
   if (!sequence)
     return make_error(ErrorCode::kLedgerCorrupt, "ledger: a txid entry is not 8 bytes");
   return sequence;

@@ -17,10 +17,9 @@ using core::Result;
 
 Result<std::optional<Block>> read_tip(const Txn& txn) {
   MEDLEDGER_TRY_ASSIGN(auto cursor, Cursor::open(txn, Table::kBlocks));
-  auto last = cursor.last();
-  if (!last) return last.error();
-  if (!*last) return std::optional<Block>{};
-  auto block = decode_block((*last)->value);
+  MEDLEDGER_TRY_ASSIGN(auto last, cursor.last());
+  if (!last) return std::optional<Block>{};
+  auto block = decode_block(last->value);
   if (!block) return block.error();
   return std::optional<Block>(std::move(*block));
 }
@@ -133,9 +132,9 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
     auto result = execute_transaction(contract, batch[i].tx, txn, ctx, writes);
     if (!result) return result.error();
     outcome.result = *result;
-    auto leaf = store_log_entry(txn, outcome.sequence, outcome.result, batch[i].wire);
-    if (!leaf) return leaf.error();
-    MEDLEDGER_TRY(append_leaf(merkle, merkle, outcome.sequence, *leaf));
+    MEDLEDGER_TRY_ASSIGN(auto leaf,
+                         store_log_entry(txn, outcome.sequence, outcome.result, batch[i].wire));
+    MEDLEDGER_TRY(append_leaf(merkle, merkle, outcome.sequence, leaf));
   }
   if (prev && size == size_before) {  // every transaction was a duplicate: no block
     out.header = prev->header;
@@ -144,9 +143,8 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
   }
   header.log_size = size;
   header.tx_count = size - size_before;
-  auto root = root_at(merkle, size);
-  if (!root) return root.error();
-  header.merkle_root = *root;
+  MEDLEDGER_TRY_ASSIGN(auto root, root_at(merkle, size));
+  header.merkle_root = root;
   header.state_digest =
       chain_state_digest(prev ? prev->header.state_digest : core::Digest{}, writes.finish());
   // The chain's links: the next height, the previous header's hash, and a log grown by
@@ -180,9 +178,9 @@ core::Result<CommittedBlock> Ledger::append_block(const std::vector<PendingTrans
     MEDLEDGER_TRY_ASSIGN(auto prev, detail::read_tip(txn));
     if (!prev)
       return core::make_error(core::ErrorCode::kLedgerNotFound, "ledger: no genesis block");
-    auto built = detail::build_block(txn, prev, batch, time_ms, contract, proposer);
-    if (!built) return built.error();
-    result = std::move(*built);
+    MEDLEDGER_TRY_ASSIGN(auto built,
+                         detail::build_block(txn, prev, batch, time_ms, contract, proposer));
+    result = std::move(built);
     return core::success();
   });
   if (!written) return written.error();

@@ -135,33 +135,29 @@ Result<std::string> BodyReader::string(std::string_view name, std::size_t max_by
 }
 
 Result<std::string> BodyReader::identifier(std::string_view name) {
-  auto s = string(name, kMaxRecordIdBytes);
-  if (!s) return s.error();
-  if (!ca::is_valid_identifier(*s))
+  MEDLEDGER_TRY_ASSIGN(auto s, string(name, kMaxRecordIdBytes));
+  if (!ca::is_valid_identifier(s))
     return invalid(name, "must be an id of [A-Za-z0-9._-] (at most 64)");
   return s;
 }
 
 Result<std::string> BodyReader::principal(std::string_view name) {
-  auto s = string(name, kMaxRecordIdBytes + 2);
-  if (!s) return s.error();
-  if (!is_principal(*s)) return invalid(name, "must be \"<hospital id>/<person id>\"");
+  MEDLEDGER_TRY_ASSIGN(auto s, string(name, kMaxRecordIdBytes + 2));
+  if (!is_principal(s)) return invalid(name, "must be \"<hospital id>/<person id>\"");
   return s;
 }
 
 Result<std::string> BodyReader::grantee(std::string_view name) {
-  auto s = string(name, kMaxRecordIdBytes + 2);
-  if (!s) return s.error();
-  if (!ca::is_valid_identifier(*s) && !is_principal(*s)) {
+  MEDLEDGER_TRY_ASSIGN(auto s, string(name, kMaxRecordIdBytes + 2));
+  if (!ca::is_valid_identifier(s) && !is_principal(s)) {
     return invalid(name, "must be a hospital id or \"<hospital id>/<doctor id>\"");
   }
   return s;
 }
 
 Result<std::string> BodyReader::text(std::string_view name, std::size_t max_bytes, bool spaces) {
-  auto s = string(name, max_bytes);
-  if (!s) return s.error();
-  if (!printable(*s, spaces)) return invalid(name, "must be printable ASCII");
+  MEDLEDGER_TRY_ASSIGN(auto s, string(name, max_bytes));
+  if (!printable(s, spaces)) return invalid(name, "must be printable ASCII");
   return s;
 }
 

@@ -25,10 +25,9 @@ Result<std::unique_ptr<StateSnapshot>> StateSnapshot::open(Store& store) {
 Result<std::optional<core::Bytes>> StateSnapshot::get(std::string_view table,
                                                       core::ByteView key) const {
   MEDLEDGER_TRY_ASSIGN(auto k, detail::state_key(table, key));
-  auto v = txn_.get(Table::kState, k);
-  if (!v) return v.error();
-  if (!*v) return std::optional<core::Bytes>{};
-  return std::optional<core::Bytes>(core::Bytes((*v)->begin(), (*v)->end()));
+  MEDLEDGER_TRY_ASSIGN(auto v, txn_.get(Table::kState, k));
+  if (!v) return std::optional<core::Bytes>{};
+  return std::optional<core::Bytes>(core::Bytes(v->begin(), v->end()));
 }
 
 Result<void> StateSnapshot::scan(
@@ -48,9 +47,8 @@ Result<std::optional<T>> lookup(const StateView& state, std::string_view table,
                                 const core::Bytes& key, Parse parse) {
   MEDLEDGER_TRY_ASSIGN(auto raw, state.get(table, key));
   if (!raw) return std::optional<T>{};
-  auto parsed = parse(as_text(*raw));
-  if (!parsed) return parsed.error();
-  return std::optional<T>(std::move(*parsed));
+  MEDLEDGER_TRY_ASSIGN(auto parsed, parse(as_text(*raw)));
+  return std::optional<T>(std::move(parsed));
 }
 
 template <typename T, typename Parse>

@@ -35,9 +35,8 @@ class MerkleFrontier final : public MerkleNodeReader {
   }
   /// Appends a leaf; returns the nodes it completes (to compare with the store).
   Result<std::vector<MerkleNode>> append(const MerkleHash& leaf) {
-    auto completed = nodes_completed_by_append(*this, size_, leaf);
-    if (!completed) return completed.error();
-    for (const MerkleNode& n : *completed) nodes_[{n.level, n.index}] = n.hash;
+    MEDLEDGER_TRY_ASSIGN(auto completed, nodes_completed_by_append(*this, size_, leaf));
+    for (const MerkleNode& n : completed) nodes_[{n.level, n.index}] = n.hash;
     ++size_;
     // Keep only the decomposition of the new size.
     std::map<std::pair<unsigned, std::uint64_t>, MerkleHash> kept;
@@ -174,9 +173,8 @@ Result<void> Verifier::replay_transactions(const BlockHeader& h, WriteTxn& txn,
                         "the genesis transaction must be transaction 0, alone in block 0");
     }
     core::Digest id = tx_id(*tx);
-    auto indexed = snapshot.get(Table::kTxIds, id);
-    if (!indexed) return indexed.error();
-    if (!*indexed || read_u64_key(**indexed) != seq) {
+    MEDLEDGER_TRY_ASSIGN(auto indexed, snapshot.get(Table::kTxIds, id));
+    if (!indexed || read_u64_key(*indexed) != seq) {
       return corrupt_at(h.height, "txid index does not map transaction " + std::to_string(seq) +
                                       " to its sequence");
     }
@@ -259,12 +257,11 @@ Result<VerifyReport> verify_ledger(const Ledger& ledger, Contract& contract,
   MEDLEDGER_TRY_ASSIGN(auto scratch_dir, ScratchDir::make(options.scratch_parent));
   StoreOptions scratch_options;
   scratch_options.durable = false;  // thrown away at the end
-  auto scratch = Store::open(scratch_dir.path(), scratch_options);
-  if (!scratch) return scratch.error();
+  MEDLEDGER_TRY_ASSIGN(auto scratch, Store::open(scratch_dir.path(), scratch_options));
   auto snapshot = ledger.store().read();
   if (!snapshot) return snapshot.error();
 
-  Verifier v{ledger, contract, *snapshot, **scratch, {}, {}, {}};
+  Verifier v{ledger, contract, *snapshot, *scratch, {}, {}, {}};
   auto tip = detail::read_tip(*snapshot);
   if (!tip) return tip.error();
   if (!*tip) return make_error(ErrorCode::kLedgerCorrupt, "block 0: missing");
