@@ -77,9 +77,8 @@ class Parser {
       case '[':
         return parse_array(depth);
       case '"': {
-        auto s = parse_string();
-        if (!s) return s.error();
-        return json::value(json::string(*s));
+        MEDLEDGER_TRY_ASSIGN(auto s, parse_string());
+        return json::value(json::string(s));
       }
       case 't':
       case 'f':
@@ -142,15 +141,13 @@ class Parser {
 
   // A \uXXXX escape (pos_ after the 'u'), pairing surrogates.
   Result<char32_t> parse_unicode_escape() {
-    auto first = parse_hex4();
-    if (!first) return first.error();
-    const char32_t high = *first;
+    MEDLEDGER_TRY_ASSIGN(auto first, parse_hex4());
+    const char32_t high = first;
     if (high < kSurrogateFirst || high > kSurrogateLast) return high;
     if (high >= kLowSurrogateFirst) return error("unpaired low surrogate");
     if (!consume_literal("\\u")) return error("unpaired high surrogate");
-    auto second = parse_hex4();
-    if (!second) return second.error();
-    const char32_t low = *second;
+    MEDLEDGER_TRY_ASSIGN(auto second, parse_hex4());
+    const char32_t low = second;
     if (low < kLowSurrogateFirst || low > kSurrogateLast) return error("unpaired high surrogate");
     return 0x10000 + ((high - kSurrogateFirst) << 10) + (low - kLowSurrogateFirst);
   }
@@ -210,9 +207,8 @@ class Parser {
           out.push_back('\t');
           break;
         case 'u': {
-          auto cp = parse_unicode_escape();
-          if (!cp) return cp.error();
-          append_utf8(out, *cp);
+          MEDLEDGER_TRY_ASSIGN(auto cp, parse_unicode_escape());
+          append_utf8(out, cp);
           break;
         }
         default:
@@ -263,11 +259,10 @@ class Parser {
       skip_whitespace();
       if (at_end() || peek() != '"') return error("expected a member name");
       const std::size_t name_pos = pos_;
-      auto name = parse_string();
-      if (!name) return name.error();
-      if (object.contains(*name)) {
+      MEDLEDGER_TRY_ASSIGN(auto name, parse_string());
+      if (object.contains(name)) {
         pos_ = name_pos;
-        return error("duplicate member name \"" + *name + "\"");
+        return error("duplicate member name \"" + name + "\"");
       }
       skip_whitespace();
       if (at_end() || peek() != ':') return error("expected ':'");
@@ -275,7 +270,7 @@ class Parser {
       skip_whitespace();
       auto member = parse_value(depth + 1);
       if (!member) return member;
-      object.emplace(*name, std::move(*member));
+      object.emplace(name, std::move(*member));
       skip_whitespace();
       if (at_end()) return error("unterminated object");
       if (peek() == ',') {
@@ -472,9 +467,8 @@ std::string canonicalize(const json::object& object) {
 }
 
 Result<std::string> canonicalize_json_text(std::string_view text, std::size_t max_bytes) {
-  auto value = parse_restricted_json(text, max_bytes);
-  if (!value) return value.error();
-  return canonicalize(*value);
+  MEDLEDGER_TRY_ASSIGN(auto value, parse_restricted_json(text, max_bytes));
+  return canonicalize(value);
 }
 
 bool is_canonical_json(std::string_view text, std::size_t max_bytes) {

@@ -183,18 +183,16 @@ Result<void> verify_digest_signature(ByteView public_key_spki, const Digest& dig
   const Digest key_id = sha256(public_key_spki);
   const Digest memo_key = detail::verified_signature_key(key_id, digest, signature);
   if (detail::verified_signature_known(memo_key)) return success();
-  auto parsed = cached_key(key_id, public_key_spki);
-  if (!parsed) return parsed.error();
-  MEDLEDGER_TRY(verify_with_key(*parsed, digest, signature));
+  MEDLEDGER_TRY_ASSIGN(auto parsed, cached_key(key_id, public_key_spki));
+  MEDLEDGER_TRY(verify_with_key(parsed, digest, signature));
   detail::remember_verified_signature(memo_key);
   return success();
 }
 
 Result<void> verify_digest_signature_without_memo(ByteView public_key_spki, const Digest& digest,
                                                   ByteView signature) {
-  auto parsed = cached_key(sha256(public_key_spki), public_key_spki);
-  if (!parsed) return parsed.error();
-  return verify_with_key(*parsed, digest, signature);
+  MEDLEDGER_TRY_ASSIGN(auto parsed, cached_key(sha256(public_key_spki), public_key_spki));
+  return verify_with_key(parsed, digest, signature);
 }
 
 VerifyKeyCacheStats verify_key_cache_stats() { return verify_key_cache().stats(); }

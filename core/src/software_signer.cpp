@@ -45,26 +45,23 @@ Result<std::unique_ptr<SoftwareSigner>> SoftwareSigner::generate(KeyAlgorithm al
                       ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
                       : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!pkey) return openssl_error(ErrorCode::kCryptoError, "generate key");
-  auto spki = spki_of(pkey.get());
-  if (!spki) return spki.error();
+  MEDLEDGER_TRY_ASSIGN(auto spki, spki_of(pkey.get()));
   auto key = std::make_unique<Key>();
   key->pkey = std::move(pkey);
   return std::unique_ptr<SoftwareSigner>(
-      new SoftwareSigner(std::move(key), algorithm, std::move(*spki)));
+      new SoftwareSigner(std::move(key), algorithm, std::move(spki)));
 }
 
 Result<std::unique_ptr<SoftwareSigner>> SoftwareSigner::from_pem(std::string_view private_key_pem) {
   BioPtr bio(BIO_new_mem_buf(private_key_pem.data(), static_cast<int>(private_key_pem.size())));
   EvpPkeyPtr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!pkey) return openssl_error(ErrorCode::kMalformedEncoding, "private key PEM");
-  auto algorithm = algorithm_of(pkey.get());
-  if (!algorithm) return algorithm.error();
-  auto spki = spki_of(pkey.get());
-  if (!spki) return spki.error();
+  MEDLEDGER_TRY_ASSIGN(auto algorithm, algorithm_of(pkey.get()));
+  MEDLEDGER_TRY_ASSIGN(auto spki, spki_of(pkey.get()));
   auto key = std::make_unique<Key>();
   key->pkey = std::move(pkey);
   return std::unique_ptr<SoftwareSigner>(
-      new SoftwareSigner(std::move(key), *algorithm, std::move(*spki)));
+      new SoftwareSigner(std::move(key), algorithm, std::move(spki)));
 }
 
 Result<Bytes> SoftwareSigner::sign_digest(const Digest& digest) {

@@ -1,7 +1,7 @@
 // Canonical JSON: a strict parser and the RFC 8785 (JCS) serializer for the
 // restricted schema that transactions, blocks and checkpoints use.
 //
-// The restricted schema (DESIGN.md section 5, docs/transactions.md):
+// The restricted schema (docs/architecture.md, docs/transactions.md):
 //   - objects (member names unique), arrays, strings, integers;
 //   - integers only in the interoperable range [-(2^53-1), 2^53-1]: inside it the
 //     plain decimal we write is exactly what RFC 8785 writes for an IEEE double,
