@@ -58,22 +58,19 @@ core::Result<core::Bytes> coordinate(EVP_PKEY* key, const char* name) {
 // A private key on the token with this CKA_ID, checked to be a P-256 key that may derive.
 core::Result<CK_OBJECT_HANDLE> derive_key_handle(Lease& lease, SessionPool& pool,
                                                  core::ByteView key_id) {
-  auto handle = pool.find_key(lease, CKO_PRIVATE_KEY, key_id);
-  if (!handle) return handle.error();
-  auto key_type = lease.session().ulong_attribute(*handle, CKA_KEY_TYPE);
-  if (!key_type) return key_type.error();
-  if (*key_type != CKK_EC) {
+  MEDLEDGER_TRY_ASSIGN(auto handle, pool.find_key(lease, CKO_PRIVATE_KEY, key_id));
+  MEDLEDGER_TRY_ASSIGN(auto key_type, lease.session().ulong_attribute(handle, CKA_KEY_TYPE));
+  if (key_type != CKK_EC) {
     return core::make_error(ErrorCode::kUnsupportedAlgorithm,
                             "key agreement needs an EC P-256 key");
   }
-  auto may_derive = lease.session().bool_attribute(*handle, CKA_DERIVE);
-  if (!may_derive) return may_derive.error();
-  if (!*may_derive) {
+  MEDLEDGER_TRY_ASSIGN(auto may_derive, lease.session().bool_attribute(handle, CKA_DERIVE));
+  if (!may_derive) {
     return core::make_error(
         ErrorCode::kInvalidArgument,
         "the key " + core::hex_encode(key_id) + " is not a key agreement key (CKA_DERIVE=FALSE)");
   }
-  return *handle;
+  return handle;
 }
 }  // namespace
 
@@ -85,15 +82,13 @@ core::Result<core::Bytes> p256_point_from_spki(core::ByteView spki) {
     return core::make_error(ErrorCode::kUnsupportedAlgorithm,
                             "the public key is not an EC P-256 key");
   }
-  auto x = coordinate(key.get(), OSSL_PKEY_PARAM_EC_PUB_X);
-  if (!x) return x.error();
-  auto y = coordinate(key.get(), OSSL_PKEY_PARAM_EC_PUB_Y);
-  if (!y) return y.error();
+  MEDLEDGER_TRY_ASSIGN(auto x, coordinate(key.get(), OSSL_PKEY_PARAM_EC_PUB_X));
+  MEDLEDGER_TRY_ASSIGN(auto y, coordinate(key.get(), OSSL_PKEY_PARAM_EC_PUB_Y));
   core::Bytes point;
   point.reserve(kP256PointSize);
   point.push_back(0x04);  // uncompressed (SEC 1 section 2.3.3)
-  point.insert(point.end(), x->begin(), x->end());
-  point.insert(point.end(), y->begin(), y->end());
+  point.insert(point.end(), x.begin(), x.end());
+  point.insert(point.end(), y.begin(), y.end());
   return point;
 }
 
@@ -106,17 +101,16 @@ core::Result<KeyInfo> TokenKeyAgreement::generate(const std::shared_ptr<SessionP
         std::vector<CK_ATTRIBUTE> by_label = {
             {CKA_CLASS, &private_class, sizeof private_class},
             {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
-        auto taken = lease.session().find_objects(std::move(by_label), 1);
-        if (!taken) return taken.error();
-        if (!taken->empty()) {
+        MEDLEDGER_TRY_ASSIGN(auto taken, lease.session().find_objects(std::move(by_label), 1));
+        if (!taken.empty()) {
           return core::make_error(ErrorCode::kAlreadyExists,
                                   "a key labelled '" + label + "' already exists");
         }
-        auto pair = detail::generate_key_pair(lease, core::KeyAlgorithm::kEcdsaP256, label,
-                                              detail::KeyResidence::kToken,
-                                              detail::KeyUsage::kKeyAgreement);
-        if (!pair) return pair.error();
-        return KeyInfo{pair->id, label, core::KeyAlgorithm::kEcdsaP256, pair->spki};
+        MEDLEDGER_TRY_ASSIGN(auto pair,
+                             detail::generate_key_pair(lease, core::KeyAlgorithm::kEcdsaP256, label,
+                                                       detail::KeyResidence::kToken,
+                                                       detail::KeyUsage::kKeyAgreement));
+        return KeyInfo{pair.id, label, core::KeyAlgorithm::kEcdsaP256, pair.spki};
       });
 }
 
@@ -125,12 +119,10 @@ core::Result<std::unique_ptr<TokenKeyAgreement>> TokenKeyAgreement::open(
   core::Bytes id(key_id.begin(), key_id.end());
   auto spki = pool->with_retry<core::Bytes>(
       "open encryption key", [&](Lease& lease) -> core::Result<core::Bytes> {
-        auto private_key = derive_key_handle(lease, *pool, id);
-        if (!private_key) return private_key.error();
-        auto public_key = pool->find_key(lease, CKO_PUBLIC_KEY, id);
-        if (!public_key) return public_key.error();
+        MEDLEDGER_TRY(derive_key_handle(lease, *pool, id));
+        MEDLEDGER_TRY_ASSIGN(auto public_key, pool->find_key(lease, CKO_PUBLIC_KEY, id));
         core::KeyAlgorithm algorithm = core::KeyAlgorithm::kEcdsaP256;
-        auto der = detail::read_public_key(lease.session(), *public_key, &algorithm);
+        auto der = detail::read_public_key(lease.session(), public_key, &algorithm);
         if (!der) return der.error();
         if (algorithm != core::KeyAlgorithm::kEcdsaP256) {
           return core::make_error(ErrorCode::kUnsupportedAlgorithm,
@@ -145,17 +137,15 @@ core::Result<std::unique_ptr<TokenKeyAgreement>> TokenKeyAgreement::open(
 
 core::Result<core::SecretBytes> TokenKeyAgreement::derive_shared_secret(
     core::ByteView peer_public_key_spki) {
-  auto point = p256_point_from_spki(peer_public_key_spki);
-  if (!point) return point.error();
+  MEDLEDGER_TRY_ASSIGN(auto point, p256_point_from_spki(peer_public_key_spki));
   return pool_->with_retry<core::SecretBytes>(
       "ECDH", [&](Lease& lease) -> core::Result<core::SecretBytes> {
-        auto private_key = derive_key_handle(lease, *pool_, key_id_);
-        if (!private_key) return private_key.error();
+        MEDLEDGER_TRY_ASSIGN(auto private_key, derive_key_handle(lease, *pool_, key_id_));
 
         CK_ECDH1_DERIVE_PARAMS params{};
         params.kdf = CKD_NULL;  // the raw x-coordinate; HKDF runs in software (docs/encryption.md)
-        params.public_data_len = point->size();
-        params.public_data = point->data();
+        params.public_data_len = point.size();
+        params.public_data = point.data();
         CK_MECHANISM mechanism{CKM_ECDH1_DERIVE, &params, sizeof params};
 
         CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
@@ -183,7 +173,7 @@ core::Result<core::SecretBytes> TokenKeyAgreement::derive_shared_secret(
         CK_OBJECT_HANDLE derived = CK_INVALID_HANDLE;
         MEDLEDGER_TRY(lease.check(
             "C_DeriveKey",
-            lease.fn()->C_DeriveKey(lease.handle(), &mechanism, *private_key, secret_template,
+            lease.fn()->C_DeriveKey(lease.handle(), &mechanism, private_key, secret_template,
                                     std::size(secret_template), &derived),
             "ECDH with CKM_ECDH1_DERIVE"));
         DerivedObjectGuard guard(lease.session(), derived);

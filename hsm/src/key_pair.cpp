@@ -70,9 +70,9 @@ core::Result<GeneratedKeyPair> generate_key_pair(SessionPool::Lease& lease,
 
   auto finish = [&]() -> core::Result<void> {
     core::KeyAlgorithm read_algorithm = algorithm;
-    auto spki = read_public_key(lease.session(), pair.public_key, &read_algorithm);
-    if (!spki) return spki.error();
-    pair.spki = std::move(*spki);
+    MEDLEDGER_TRY_ASSIGN(auto spki,
+                         read_public_key(lease.session(), pair.public_key, &read_algorithm));
+    pair.spki = std::move(spki);
     pair.id = key_id_for(pair.spki);
     CK_ATTRIBUTE id{CKA_ID, pair.id.data(), pair.id.size()};
     MEDLEDGER_TRY(
@@ -98,23 +98,20 @@ core::Result<GeneratedKeyPair> generate_key_pair(SessionPool::Lease& lease,
 
 core::Result<core::Bytes> read_public_key(Session& session, CK_OBJECT_HANDLE public_key,
                                           core::KeyAlgorithm* algorithm) {
-  auto key_type = session.ulong_attribute(public_key, CKA_KEY_TYPE);
-  if (!key_type) return key_type.error();
-  if (*key_type != CKK_EC && *key_type != CKK_EC_EDWARDS) {
+  MEDLEDGER_TRY_ASSIGN(auto key_type, session.ulong_attribute(public_key, CKA_KEY_TYPE));
+  if (key_type != CKK_EC && key_type != CKK_EC_EDWARDS) {
     return core::make_error(ErrorCode::kUnsupportedAlgorithm, "key is neither P-256 nor Ed25519");
   }
-  auto params = session.attribute(public_key, CKA_EC_PARAMS);
-  if (!params) return params.error();
-  if (*key_type == CKK_EC && same_bytes(*params, p256_ec_params())) {
+  MEDLEDGER_TRY_ASSIGN(auto params, session.attribute(public_key, CKA_EC_PARAMS));
+  if (key_type == CKK_EC && same_bytes(params, p256_ec_params())) {
     *algorithm = core::KeyAlgorithm::kEcdsaP256;
-  } else if (*key_type == CKK_EC_EDWARDS && same_bytes(*params, ed25519_ec_params())) {
+  } else if (key_type == CKK_EC_EDWARDS && same_bytes(params, ed25519_ec_params())) {
     *algorithm = core::KeyAlgorithm::kEd25519;
   } else {
     return core::make_error(ErrorCode::kUnsupportedAlgorithm, "key is neither P-256 nor Ed25519");
   }
-  auto point = session.attribute(public_key, CKA_EC_POINT);
-  if (!point) return point.error();
-  return spki_from_ec_point(*algorithm, *point);
+  MEDLEDGER_TRY_ASSIGN(auto point, session.attribute(public_key, CKA_EC_POINT));
+  return spki_from_ec_point(*algorithm, point);
 }
 
 }  // namespace medledger::hsm::detail

@@ -30,17 +30,14 @@ core::Result<std::vector<CK_OBJECT_HANDLE>> find_private_keys(Lease& lease,
 core::Result<KeyInfo> describe_private_key(Lease& lease, SessionPool& pool,
                                            CK_OBJECT_HANDLE private_key) {
   KeyInfo info;
-  auto id = lease.session().attribute(private_key, CKA_ID);
-  if (!id) return id.error();
-  info.id = std::move(*id);
-  auto label = lease.session().attribute(private_key, CKA_LABEL);
-  if (!label) return label.error();
-  info.label = text_of(*label);
-  auto public_key = pool.find_key(lease, CKO_PUBLIC_KEY, info.id);
-  if (!public_key) return public_key.error();
-  auto spki = detail::read_public_key(lease.session(), *public_key, &info.algorithm);
-  if (!spki) return spki.error();
-  info.public_key_spki = std::move(*spki);
+  MEDLEDGER_TRY_ASSIGN(auto id, lease.session().attribute(private_key, CKA_ID));
+  info.id = std::move(id);
+  MEDLEDGER_TRY_ASSIGN(auto label, lease.session().attribute(private_key, CKA_LABEL));
+  info.label = text_of(label);
+  MEDLEDGER_TRY_ASSIGN(auto public_key, pool.find_key(lease, CKO_PUBLIC_KEY, info.id));
+  MEDLEDGER_TRY_ASSIGN(auto spki,
+                       detail::read_public_key(lease.session(), public_key, &info.algorithm));
+  info.public_key_spki = std::move(spki);
   return info;
 }
 }  // namespace
@@ -51,26 +48,23 @@ core::Result<KeyInfo> KeyStore::generate(const KeySpec& spec) {
   return pool_->with_retry<KeyInfo>("generate key", [&](Lease& lease) -> core::Result<KeyInfo> {
     std::vector<CK_ATTRIBUTE> by_label = {
         {CKA_LABEL, const_cast<char*>(spec.label.data()), spec.label.size()}};
-    auto taken = find_private_keys(lease, by_label, 1);
-    if (!taken) return taken.error();
-    if (!taken->empty()) {
+    MEDLEDGER_TRY_ASSIGN(auto taken, find_private_keys(lease, by_label, 1));
+    if (!taken.empty()) {
       return core::make_error(ErrorCode::kAlreadyExists,
                               "a key labelled '" + spec.label + "' already exists");
     }
-    auto pair =
-        detail::generate_key_pair(lease, spec.algorithm, spec.label, detail::KeyResidence::kToken);
-    if (!pair) return pair.error();
-    return KeyInfo{pair->id, spec.label, spec.algorithm, pair->spki};
+    MEDLEDGER_TRY_ASSIGN(auto pair, detail::generate_key_pair(lease, spec.algorithm, spec.label,
+                                                              detail::KeyResidence::kToken));
+    return KeyInfo{pair.id, spec.label, spec.algorithm, pair.spki};
   });
 }
 
 core::Result<std::vector<KeyInfo>> KeyStore::list() {
   return pool_->with_retry<std::vector<KeyInfo>>(
       "list keys", [&](Lease& lease) -> core::Result<std::vector<KeyInfo>> {
-        auto handles = find_private_keys(lease, {}, kMaxListedObjects);
-        if (!handles) return handles.error();
+        MEDLEDGER_TRY_ASSIGN(auto handles, find_private_keys(lease, {}, kMaxListedObjects));
         std::vector<KeyInfo> keys;
-        for (CK_OBJECT_HANDLE handle : *handles) {
+        for (CK_OBJECT_HANDLE handle : handles) {
           auto info = describe_private_key(lease, *pool_, handle);
           if (info) {
             keys.push_back(std::move(*info));
@@ -89,9 +83,8 @@ core::Result<std::vector<KeyInfo>> KeyStore::list() {
 
 core::Result<KeyInfo> KeyStore::find_by_id(core::ByteView id) {
   return pool_->with_retry<KeyInfo>("find key", [&](Lease& lease) -> core::Result<KeyInfo> {
-    auto handle = pool_->find_key(lease, CKO_PRIVATE_KEY, id);
-    if (!handle) return handle.error();
-    return describe_private_key(lease, *pool_, *handle);
+    MEDLEDGER_TRY_ASSIGN(auto handle, pool_->find_key(lease, CKO_PRIVATE_KEY, id));
+    return describe_private_key(lease, *pool_, handle);
   });
 }
 
@@ -99,33 +92,30 @@ core::Result<KeyInfo> KeyStore::find_by_label(const std::string& label) {
   return pool_->with_retry<KeyInfo>("find key", [&](Lease& lease) -> core::Result<KeyInfo> {
     std::vector<CK_ATTRIBUTE> by_label = {
         {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
-    auto handles = find_private_keys(lease, by_label, 2);
-    if (!handles) return handles.error();
-    if (handles->empty()) {
+    MEDLEDGER_TRY_ASSIGN(auto handles, find_private_keys(lease, by_label, 2));
+    if (handles.empty()) {
       return core::make_error(
           ErrorCode::kKeyNotFound,
           "no key labelled '" + label + "' in token '" + pool_->token().label + "'");
     }
-    if (handles->size() > 1) {
+    if (handles.size() > 1) {
       return core::make_error(ErrorCode::kInvalidArgument,
                               "several keys are labelled '" + label + "'; name one by --id");
     }
-    return describe_private_key(lease, *pool_, handles->front());
+    return describe_private_key(lease, *pool_, handles.front());
   });
 }
 
 core::Result<std::unique_ptr<TokenSigner>> KeyStore::signer(core::ByteView id) {
-  auto info = find_by_id(id);
-  if (!info) return info.error();
-  return std::make_unique<TokenSigner>(pool_, info->id, info->algorithm, info->public_key_spki);
+  MEDLEDGER_TRY_ASSIGN(auto info, find_by_id(id));
+  return std::make_unique<TokenSigner>(pool_, info.id, info.algorithm, info.public_key_spki);
 }
 
 core::Result<void> KeyStore::destroy(core::ByteView id) {
   auto done = pool_->with_retry("destroy key", [&](Lease& lease) -> core::Result<void> {
-    auto private_key = pool_->find_key(lease, CKO_PRIVATE_KEY, id);
-    if (!private_key) return private_key.error();
+    MEDLEDGER_TRY_ASSIGN(auto private_key, pool_->find_key(lease, CKO_PRIVATE_KEY, id));
     auto public_key = pool_->find_key(lease, CKO_PUBLIC_KEY, id);
-    MEDLEDGER_TRY(lease.session().destroy(*private_key));
+    MEDLEDGER_TRY(lease.session().destroy(private_key));
     if (public_key) MEDLEDGER_TRY(lease.session().destroy(*public_key));
     return core::success();
   });

@@ -60,14 +60,13 @@ core::Result<core::Bytes> ec_point_raw(core::KeyAlgorithm algorithm, core::ByteV
 
 core::Result<core::Bytes> spki_from_ec_point(core::KeyAlgorithm algorithm,
                                              core::ByteView ec_point) {
-  auto raw = ec_point_raw(algorithm, ec_point);
-  if (!raw) return raw.error();
+  MEDLEDGER_TRY_ASSIGN(auto raw, ec_point_raw(algorithm, ec_point));
   core::Bytes spki;
   if (algorithm == core::KeyAlgorithm::kEcdsaP256)
     spki.assign(kP256SpkiPrefix.begin(), kP256SpkiPrefix.end());
   else
     spki.assign(kEd25519SpkiPrefix.begin(), kEd25519SpkiPrefix.end());
-  spki.insert(spki.end(), raw->begin(), raw->end());
+  spki.insert(spki.end(), raw.begin(), raw.end());
   // Pair the hand-built DER with OpenSSL's parser: a point off the curve fails here.
   if (!core::parse_public_key_spki(spki.data(), spki.size())) {
     return core::openssl_error(ErrorCode::kMalformedEncoding,

@@ -94,13 +94,12 @@ core::Result<CK_OBJECT_HANDLE> SessionPool::Lease::signing_key(core::ByteView ke
   }
   if (auto it = session_->key_copies.find(key_id); it != session_->key_copies.end())
     return it->second;
-  auto original = pool_->find_key(*this, CKO_PRIVATE_KEY, key_id);
-  if (!original) return original.error();
+  MEDLEDGER_TRY_ASSIGN(auto original, pool_->find_key(*this, CKO_PRIVATE_KEY, key_id));
   CK_BBOOL no = CK_FALSE;
   CK_ATTRIBUTE session_object{CKA_TOKEN, &no, sizeof no};
   CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
   MEDLEDGER_TRY(check("C_CopyObject",
-                      fn()->C_CopyObject(handle(), *original, &session_object, 1, &copy),
+                      fn()->C_CopyObject(handle(), original, &session_object, 1, &copy),
                       "copying a signing key into the session"));
   session_->key_copies.emplace(core::Bytes(key_id.begin(), key_id.end()), copy);
   return copy;
@@ -167,30 +166,26 @@ core::Result<std::shared_ptr<SessionPool>> SessionPool::open(std::shared_ptr<Mod
                                                              TokenSelector selector,
                                                              core::SecretBytes user_pin,
                                                              PoolOptions options) {
-  auto token = find_token(*module, selector);
-  if (!token) return token.error();
-  MEDLEDGER_TRY(probe_required_mechanisms(*module, *token));
+  MEDLEDGER_TRY_ASSIGN(auto token, find_token(*module, selector));
+  MEDLEDGER_TRY(probe_required_mechanisms(*module, token));
   std::shared_ptr<SessionPool> pool(
       new SessionPool(std::move(module), std::move(selector), std::move(user_pin), options));
   std::lock_guard lock(pool->mutex_);
-  pool->token_ = *token;
+  pool->token_ = token;
   pool->generation_ = pool->module_->generation();
-  auto first = pool->open_session_locked();  // logs in: a wrong PIN fails here, not at first use
-  if (!first) return first.error();
-  pool->slots_[0].session = std::move(*first);
+  // Logs in: a wrong PIN fails here, not at first use.
+  MEDLEDGER_TRY_ASSIGN(pool->slots_[0].session, pool->open_session_locked());
   pool->slots_[0].state.store(kSlotIdle);
   pool->open_count_ = 1;
   return pool;
 }
 
 core::Result<std::unique_ptr<PooledSession>> SessionPool::open_session_locked() {
-  auto session = Session::open(module_, token_.slot);
-  if (!session) return session.error();
+  MEDLEDGER_TRY_ASSIGN(auto session, Session::open(module_, token_.slot));
   // Login state belongs to the token, not the session: log in only if no session is.
-  auto logged_in = session->user_logged_in();
-  if (!logged_in) return logged_in.error();
-  if (!*logged_in) {
-    auto login = session->login(CKU_USER, user_pin_);
+  MEDLEDGER_TRY_ASSIGN(auto logged_in, session.user_logged_in());
+  if (!logged_in) {
+    auto login = session.login(CKU_USER, user_pin_);
     if (!login) {
       return core::make_error(login.error().code,
                               "token '" + token_.label + "': " + login.error().message);
@@ -198,8 +193,7 @@ core::Result<std::unique_ptr<PooledSession>> SessionPool::open_session_locked() 
     std::lock_guard handles(handles_mutex_);
     key_handles_.clear();  // handles of private objects did not survive the logout
   }
-  return std::make_unique<PooledSession>(
-      PooledSession{std::move(*session), generation_.load(), {}});
+  return std::make_unique<PooledSession>(PooledSession{std::move(session), generation_.load(), {}});
 }
 
 bool SessionPool::is_current(const PooledSession& session) const {
@@ -242,10 +236,9 @@ core::Result<SessionPool::Lease> SessionPool::acquire_lease() {
       drop_session(*index, false);
     }
   }
-  auto index = acquire_slow(preferred);
-  if (!index) return index.error();
-  slot_hint = {id_, *index};
-  return Lease(this, *index);
+  MEDLEDGER_TRY_ASSIGN(auto index, acquire_slow(preferred));
+  slot_hint = {id_, index};
+  return Lease(this, index);
 }
 
 core::Result<std::size_t> SessionPool::acquire_slow(std::size_t preferred) {
@@ -319,9 +312,7 @@ core::Result<void> SessionPool::refresh_locked() {
     std::lock_guard handles(handles_mutex_);
     key_handles_.clear();
   }
-  auto token = find_token(*module_, selector_);  // slot ids may have changed
-  if (!token) return token.error();
-  token_ = *token;
+  MEDLEDGER_TRY_ASSIGN(token_, find_token(*module_, selector_));  // slot ids may have changed
   generation_ = module_->generation();
   return core::success();
 }
@@ -409,22 +400,21 @@ core::Result<CK_OBJECT_HANDLE> SessionPool::find_key(Lease& lease, CK_OBJECT_CLA
       {CKA_CLASS, &object_class, sizeof object_class},
       {CKA_TOKEN, &yes, sizeof yes},
       {CKA_ID, const_cast<std::uint8_t*>(key_id.data()), key_id.size()}};
-  auto found = lease.session().find_objects(match, 1);
-  if (!found) return found.error();
-  if (found->empty()) {
+  MEDLEDGER_TRY_ASSIGN(auto found, lease.session().find_objects(match, 1));
+  if (found.empty()) {
     return core::make_error(
         ErrorCode::kKeyNotFound,
         "no key with CKA_ID " + core::hex_encode(key_id) + " in token '" + token().label + "'");
   }
   if (generation != generation_.load())
-    return found->front();  // a session of an older generation: do not cache
+    return found.front();  // a session of an older generation: do not cache
   std::lock_guard handles(handles_mutex_);
   if (generation != handles_generation_) {  // the first lookup under a new generation
     key_handles_.clear();
     handles_generation_ = generation;
   }
-  key_handles_[object_class][core::Bytes(key_id.begin(), key_id.end())] = found->front();
-  return found->front();
+  key_handles_[object_class][core::Bytes(key_id.begin(), key_id.end())] = found.front();
+  return found.front();
 }
 
 void SessionPool::forget_key(core::ByteView key_id) {

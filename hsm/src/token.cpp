@@ -41,11 +41,11 @@ TokenInfo to_token_info(CK_SLOT_ID slot, const CK_TOKEN_INFO& info) {
 
 core::Result<std::size_t> count_objects(const Session& session, CK_OBJECT_CLASS object_class) {
   CK_BBOOL on_token = CK_TRUE;  // not this process's session objects (unwrapped keys, copies)
-  auto found = session.find_objects(
-      {{CKA_CLASS, &object_class, sizeof object_class}, {CKA_TOKEN, &on_token, sizeof on_token}},
-      kMaxListedObjects);
-  if (!found) return found.error();
-  return found->size();
+  MEDLEDGER_TRY_ASSIGN(auto found,
+                       session.find_objects({{CKA_CLASS, &object_class, sizeof object_class},
+                                             {CKA_TOKEN, &on_token, sizeof on_token}},
+                                            kMaxListedObjects));
+  return found.size();
 }
 
 std::string labels_seen(const std::vector<TokenInfo>& tokens) {
@@ -84,16 +84,15 @@ core::Result<std::vector<TokenInfo>> list_tokens(const Module& module) {
 }
 
 core::Result<TokenInfo> find_token(const Module& module, const TokenSelector& selector) {
-  auto tokens = list_tokens(module);
-  if (!tokens) return tokens.error();
+  MEDLEDGER_TRY_ASSIGN(auto tokens, list_tokens(module));
   std::vector<const TokenInfo*> matches;
-  for (const auto& t : *tokens) {
+  for (const auto& t : tokens) {
     if (t.initialized && selector.matches(t)) matches.push_back(&t);
   }
   if (matches.empty()) {
-    return core::make_error(ErrorCode::kTokenNotFound, "no " + selector.describe() +
-                                                           " in module '" + module.path() + "'; " +
-                                                           labels_seen(*tokens));
+    return core::make_error(
+        ErrorCode::kTokenNotFound,
+        "no " + selector.describe() + " in module '" + module.path() + "'; " + labels_seen(tokens));
   }
   if (matches.size() > 1) {
     return core::make_error(ErrorCode::kTokenAmbiguous, std::to_string(matches.size()) +
@@ -109,10 +108,9 @@ core::Result<TokenInfo> init_token(const Module& module, const std::string& labe
   if (label.empty() || label.size() > kLabelSize) {
     return core::make_error(ErrorCode::kInvalidArgument, "a token label has 1 to 32 bytes");
   }
-  auto tokens = list_tokens(module);
-  if (!tokens) return tokens.error();
+  MEDLEDGER_TRY_ASSIGN(auto tokens, list_tokens(module));
   const TokenInfo* free_token = nullptr;
-  for (const auto& t : *tokens) {
+  for (const auto& t : tokens) {
     if (t.initialized && t.label == label) {
       return core::make_error(
           ErrorCode::kAlreadyExists,
@@ -133,16 +131,14 @@ core::Result<TokenInfo> init_token(const Module& module, const std::string& labe
     return token_error("C_InitToken", rv, "initialising token '" + label + "' failed");
 
   // Slot ids may change once a token is initialised (SoftHSM2 does this): find it again by label.
-  auto token = find_token(module, TokenSelector::by_label(label));
-  if (!token) return token.error();
-  auto session = Session::open(module.share(), token->slot);
-  if (!session) return session.error();
-  MEDLEDGER_TRY(session->login(CKU_SO, so_pin));
-  rv = module.fn()->C_InitPIN(session->handle(), const_cast<CK_UTF8CHAR*>(user_pin.data()),
+  MEDLEDGER_TRY_ASSIGN(auto token, find_token(module, TokenSelector::by_label(label)));
+  MEDLEDGER_TRY_ASSIGN(auto session, Session::open(module.share(), token.slot));
+  MEDLEDGER_TRY(session.login(CKU_SO, so_pin));
+  rv = module.fn()->C_InitPIN(session.handle(), const_cast<CK_UTF8CHAR*>(user_pin.data()),
                               user_pin.size());
   if (rv != CKR_OK)
     return token_error("C_InitPIN", rv, "setting the user PIN of token '" + label + "' failed");
-  MEDLEDGER_TRY(session->logout());
+  MEDLEDGER_TRY(session.logout());
   return find_token(module,
                     TokenSelector::by_label(label));  // flags now include CKF_USER_PIN_INITIALIZED
 }
@@ -184,11 +180,10 @@ core::Result<std::vector<CK_MECHANISM_TYPE>> token_mechanisms(const Module& modu
 }
 
 core::Result<void> probe_required_mechanisms(const Module& module, const TokenInfo& token) {
-  auto offered = token_mechanisms(module, token.slot);
-  if (!offered) return offered.error();
+  MEDLEDGER_TRY_ASSIGN(auto offered, token_mechanisms(module, token.slot));
   for (const auto& need : mechanism_needs()) {
     if (!need.required) continue;
-    if (std::find(offered->begin(), offered->end(), need.mechanism) == offered->end()) {
+    if (std::find(offered.begin(), offered.end(), need.mechanism) == offered.end()) {
       return core::make_error(ErrorCode::kMechanismMissing,
                               "token '" + token.label + "' lacks " + need.name +
                                   ", which medledger requires (module '" + module.path() + "')");
@@ -199,13 +194,11 @@ core::Result<void> probe_required_mechanisms(const Module& module, const TokenIn
 
 core::Result<TokenStatus> token_status(const Module& module, const TokenSelector& selector,
                                        const core::SecretBytes* user_pin) {
-  auto token = find_token(module, selector);
-  if (!token) return token.error();
+  MEDLEDGER_TRY_ASSIGN(auto token, find_token(module, selector));
   TokenStatus status;
-  status.token = *token;
-  auto mechanisms = token_mechanisms(module, token->slot);
-  if (!mechanisms) return mechanisms.error();
-  status.mechanisms = std::move(*mechanisms);
+  status.token = token;
+  MEDLEDGER_TRY_ASSIGN(auto mechanisms, token_mechanisms(module, token.slot));
+  status.mechanisms = std::move(mechanisms);
   for (const auto& need : mechanism_needs()) {
     bool offered = std::find(status.mechanisms.begin(), status.mechanisms.end(), need.mechanism) !=
                    status.mechanisms.end();
@@ -213,30 +206,21 @@ core::Result<TokenStatus> token_status(const Module& module, const TokenSelector
       (need.required ? status.missing_required : status.missing_optional).push_back(need.name);
   }
   if (user_pin == nullptr) return status;
-  auto session = Session::open(module.share(), token->slot);
-  if (!session) return session.error();
-  MEDLEDGER_TRY(session->login(CKU_USER, *user_pin));
-  auto privates = count_objects(*session, CKO_PRIVATE_KEY);
-  auto publics = count_objects(*session, CKO_PUBLIC_KEY);
-  auto secrets = count_objects(*session, CKO_SECRET_KEY);
-  if (!privates) return privates.error();
-  if (!publics) return publics.error();
-  if (!secrets) return secrets.error();
+  MEDLEDGER_TRY_ASSIGN(auto session, Session::open(module.share(), token.slot));
+  MEDLEDGER_TRY(session.login(CKU_USER, *user_pin));
+  MEDLEDGER_TRY_ASSIGN(status.private_keys, count_objects(session, CKO_PRIVATE_KEY));
+  MEDLEDGER_TRY_ASSIGN(status.public_keys, count_objects(session, CKO_PUBLIC_KEY));
+  MEDLEDGER_TRY_ASSIGN(status.secret_keys, count_objects(session, CKO_SECRET_KEY));
   status.objects_counted = true;
-  status.private_keys = *privates;
-  status.public_keys = *publics;
-  status.secret_keys = *secrets;
   return status;
 }
 
 core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& selector,
                                      const core::SecretBytes& so_pin, const std::string& label) {
-  auto token = find_token(module, selector);
-  if (!token) return token.error();
-  auto session = Session::open(module.share(), token->slot);
-  if (!session) return session.error();
-  auto login = session->login(CKU_SO, so_pin);
-  if (!login && session->last_failure() == CKR_USER_ANOTHER_ALREADY_LOGGED_IN) {
+  MEDLEDGER_TRY_ASSIGN(auto token, find_token(module, selector));
+  MEDLEDGER_TRY_ASSIGN(auto session, Session::open(module.share(), token.slot));
+  auto login = session.login(CKU_SO, so_pin);
+  if (!login && session.last_failure() == CKR_USER_ANOTHER_ALREADY_LOGGED_IN) {
     // Login state is per process: the SO cannot log in while a user session is open.
     return core::make_error(
         login.error().code,
@@ -247,9 +231,8 @@ core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& 
   CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
   std::vector<CK_ATTRIBUTE> by_label = {{CKA_CLASS, &secret_class, sizeof secret_class},
                                         {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
-  auto existing = session->find_objects(by_label, 1);
-  if (!existing) return existing.error();
-  if (!existing->empty()) {
+  MEDLEDGER_TRY_ASSIGN(auto existing, session.find_objects(by_label, 1));
+  if (!existing.empty()) {
     return core::make_error(ErrorCode::kAlreadyExists,
                             "a key-encryption key labelled '" + label + "' already exists");
   }
@@ -281,10 +264,10 @@ core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& 
   CK_MECHANISM mechanism{CKM_AES_KEY_GEN, nullptr, 0};
   CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
   CK_RV rv =
-      module.fn()->C_GenerateKey(session->handle(), &mechanism, templ.data(), templ.size(), &key);
+      module.fn()->C_GenerateKey(session.handle(), &mechanism, templ.data(), templ.size(), &key);
   if (rv != CKR_OK)
     return token_error("C_GenerateKey", rv, "creating the key-encryption key failed");
-  MEDLEDGER_TRY(session->logout());
+  MEDLEDGER_TRY(session.logout());
   return id;
 }
 

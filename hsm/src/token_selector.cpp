@@ -53,12 +53,11 @@ core::Result<TokenSelector> parse_uri(const std::string& text) {
     std::size_t eq = attribute.find('=');
     if (eq == std::string_view::npos || eq == 0) return uri_error(text, "attribute without '='");
     std::string_view name = attribute.substr(0, eq);
-    auto value = percent_decode(attribute.substr(eq + 1), text);
-    if (!value) return value.error();
-    if (value->empty()) return uri_error(text, "empty value for '" + std::string(name) + "'");
+    MEDLEDGER_TRY_ASSIGN(auto value, percent_decode(attribute.substr(eq + 1), text));
+    if (value.empty()) return uri_error(text, "empty value for '" + std::string(name) + "'");
     auto set = [&](auto& field) -> core::Result<void> {
       if (field) return uri_error(text, "duplicate attribute '" + std::string(name) + "'");
-      field = *value;
+      field = value;
       return core::success();
     };
     core::Result<void> r;
@@ -74,7 +73,7 @@ core::Result<TokenSelector> parse_uri(const std::string& text) {
       r = set(selector.object_label);
     else if (name == "id") {
       if (selector.object_id) return uri_error(text, "duplicate attribute 'id'");
-      selector.object_id = core::to_bytes(*value);
+      selector.object_id = core::to_bytes(value);
     } else if (name == "type" || name == "slot-id" || name == "slot-description" ||
                name == "slot-manufacturer" || name == "library-manufacturer" ||
                name == "library-description" || name == "library-version") {

@@ -21,9 +21,8 @@ TokenSigner::TokenSigner(std::shared_ptr<SessionPool> pool, core::Bytes key_id,
 core::Result<core::Bytes> TokenSigner::sign_digest(const core::Digest& digest) {
   return pool_->with_retry<core::Bytes>(
       "sign", [&](SessionPool::Lease& lease) -> core::Result<core::Bytes> {
-        auto key = lease.signing_key(key_id_);
-        if (!key) return key.error();
-        return sign_with_object(lease, *key, algorithm_, digest);
+        MEDLEDGER_TRY_ASSIGN(auto key, lease.signing_key(key_id_));
+        return sign_with_object(lease, key, algorithm_, digest);
       });
 }
 

@@ -56,8 +56,7 @@ struct SessionObjectGuard {
 // C_UnwrapKey of `key` under the KEK into a sign-only session object.
 core::Result<CK_OBJECT_HANDLE> unwrap(SessionPool& pool, Lease& lease, const core::Bytes& kek_id,
                                       const WrappedKey& key) {
-  auto kek = pool.find_key(lease, CKO_SECRET_KEY, kek_id);
-  if (!kek) return kek.error();
+  MEDLEDGER_TRY_ASSIGN(auto kek, pool.find_key(lease, CKO_SECRET_KEY, kek_id));
   CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
   CK_KEY_TYPE key_type = key.algorithm == core::KeyAlgorithm::kEcdsaP256 ? CKK_EC : CKK_EC_EDWARDS;
   CK_BBOOL yes = CK_TRUE;
@@ -77,7 +76,7 @@ core::Result<CK_OBJECT_HANDLE> unwrap(SessionPool& pool, Lease& lease, const cor
   CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
   CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
   CK_RV rv = lease.fn()->C_UnwrapKey(
-      lease.handle(), &mechanism, *kek, const_cast<std::uint8_t*>(key.wrapped_private_key.data()),
+      lease.handle(), &mechanism, kek, const_cast<std::uint8_t*>(key.wrapped_private_key.data()),
       key.wrapped_private_key.size(), templ.data(), templ.size(), &object);
   if (rv != CKR_OK) {
     auto error = lease.check("C_UnwrapKey", rv, "unwrapping a person key");
@@ -115,16 +114,14 @@ core::Result<core::Bytes> sign_wrapped(SessionPool& pool, const core::Bytes& kek
         if (ref.decoded == nullptr) {
           // A blob already paired needs no OpenSSL parse of its SPKI (it costs more than a
           // signature).
-          auto key = was_paired ? detail::decode_wrapped_key_fields(ref.blob)
-                                : decode_wrapped_key(ref.blob);
-          if (!key) return key.error();
-          decoded_here = std::move(*key);
+          MEDLEDGER_TRY_ASSIGN(auto key, was_paired ? detail::decode_wrapped_key_fields(ref.blob)
+                                                    : decode_wrapped_key(ref.blob));
+          decoded_here = std::move(key);
           ref.decoded = &*decoded_here;
         }
-        auto object = unwrap(pool, lease, kek_id, *ref.decoded);
-        if (!object) return object.error();
-        SessionObjectGuard guard{lease.session(), {*object}};
-        auto signature = sign_with_object(lease, *object, ref.algorithm, digest);
+        MEDLEDGER_TRY_ASSIGN(auto object, unwrap(pool, lease, kek_id, *ref.decoded));
+        SessionObjectGuard guard{lease.session(), {object}};
+        auto signature = sign_with_object(lease, object, ref.algorithm, digest);
         if (!signature) return signature.error();
         if (!was_paired) {
           // Pair the unwrapped private key with the blob's public key once per blob: a
@@ -135,7 +132,7 @@ core::Result<core::Bytes> sign_wrapped(SessionPool& pool, const core::Bytes& kek
           paired.insert(ref.blob_id);
         }
         guard.objects.clear();
-        lease.remember_unwrapped_key(ref.blob_id, *object);
+        lease.remember_unwrapped_key(ref.blob_id, object);
         return signature;
       });
 }
@@ -181,26 +178,24 @@ core::Result<std::unique_ptr<WrappedKeyStore>> WrappedKeyStore::open(
   if (kek_id.empty() || kek_id.size() > detail::kMaxKekIdSize) {
     return core::make_error(ErrorCode::kInvalidArgument, "a KEK id has 1 to 255 bytes");
   }
-  auto found = pool->with_retry<CK_OBJECT_HANDLE>(
-      "find KEK", [&](Lease& lease) { return pool->find_key(lease, CKO_SECRET_KEY, kek_id); });
-  if (!found) return found.error();
+  MEDLEDGER_TRY(pool->with_retry<CK_OBJECT_HANDLE>(
+      "find KEK", [&](Lease& lease) { return pool->find_key(lease, CKO_SECRET_KEY, kek_id); }));
   return std::unique_ptr<WrappedKeyStore>(new WrappedKeyStore(std::move(pool), std::move(kek_id)));
 }
 
 core::Result<core::Bytes> WrappedKeyStore::generate(core::KeyAlgorithm algorithm) {
   auto blob = pool_->with_retry<core::Bytes>(
       "generate wrapped key", [&](Lease& lease) -> core::Result<core::Bytes> {
-        auto kek = pool_->find_key(lease, CKO_SECRET_KEY, kek_id_);
-        if (!kek) return kek.error();
-        auto pair = detail::generate_key_pair(lease, algorithm, kWrappedKeyLabel,
-                                              detail::KeyResidence::kSessionForWrapping);
-        if (!pair) return pair.error();
-        SessionObjectGuard guard{
-            lease.session(), {pair->private_key, pair->public_key}};  // the clear copy dies here
+        MEDLEDGER_TRY_ASSIGN(auto kek, pool_->find_key(lease, CKO_SECRET_KEY, kek_id_));
+        MEDLEDGER_TRY_ASSIGN(auto pair,
+                             detail::generate_key_pair(lease, algorithm, kWrappedKeyLabel,
+                                                       detail::KeyResidence::kSessionForWrapping));
+        SessionObjectGuard guard{lease.session(),
+                                 {pair.private_key, pair.public_key}};  // the clear copy dies here
         CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
         core::Bytes wrapped(detail::kMaxWrappedPrivateKey);
         CK_ULONG size = wrapped.size();
-        CK_RV rv = lease.fn()->C_WrapKey(lease.handle(), &mechanism, *kek, pair->private_key,
+        CK_RV rv = lease.fn()->C_WrapKey(lease.handle(), &mechanism, kek, pair.private_key,
                                          wrapped.data(), &size);
         if (rv == CKR_KEY_NOT_WRAPPABLE) {  // SoftHSM 2.6 wraps EC but not Edwards private keys
           return core::make_error(ErrorCode::kUnsupportedAlgorithm,
@@ -210,7 +205,7 @@ core::Result<core::Bytes> WrappedKeyStore::generate(core::KeyAlgorithm algorithm
         }
         MEDLEDGER_TRY(lease.check("C_WrapKey", rv, "wrapping a person key"));
         wrapped.resize(size);
-        return encode_wrapped_key(WrappedKey{algorithm, kek_id_, pair->spki, std::move(wrapped)});
+        return encode_wrapped_key(WrappedKey{algorithm, kek_id_, pair.spki, std::move(wrapped)});
       });
   // The public key in the blob was read from the token's own key pair: paired by construction.
   if (blob) paired_->insert(core::sha256(*blob));
@@ -220,22 +215,20 @@ core::Result<core::Bytes> WrappedKeyStore::generate(core::KeyAlgorithm algorithm
 core::Result<core::Bytes> WrappedKeyStore::sign_digest(core::ByteView blob,
                                                        const core::Digest& digest) {
   // The header alone picks the mechanism and names the KEK; the rest is decoded only on a miss.
-  auto header = detail::read_blob_header(blob);
-  if (!header) return header.error();
-  if (!std::equal(header->kek_id.begin(), header->kek_id.end(), kek_id_.begin(), kek_id_.end())) {
-    return foreign_kek(header->kek_id);
+  MEDLEDGER_TRY_ASSIGN(auto header, detail::read_blob_header(blob));
+  if (!std::equal(header.kek_id.begin(), header.kek_id.end(), kek_id_.begin(), kek_id_.end())) {
+    return foreign_kek(header.kek_id);
   }
   const core::Digest blob_id = core::sha256(blob);
-  return sign_wrapped(*pool_, kek_id_, *paired_, WrappedKeyRef{blob_id, header->algorithm, blob},
+  return sign_wrapped(*pool_, kek_id_, *paired_, WrappedKeyRef{blob_id, header.algorithm, blob},
                       digest);
 }
 
 core::Result<std::unique_ptr<core::Signer>> WrappedKeyStore::signer(core::ByteView blob) {
-  auto key = decode_wrapped_key(blob);
-  if (!key) return key.error();
-  if (key->kek_id != kek_id_) return foreign_kek(key->kek_id);
+  MEDLEDGER_TRY_ASSIGN(auto key, decode_wrapped_key(blob));
+  if (key.kek_id != kek_id_) return foreign_kek(key.kek_id);
   return std::unique_ptr<core::Signer>(std::make_unique<WrappedKeySigner>(
-      pool_, kek_id_, paired_, std::move(*key), core::sha256(blob)));
+      pool_, kek_id_, paired_, std::move(key), core::sha256(blob)));
 }
 
 }  // namespace medledger::hsm

@@ -97,8 +97,7 @@ core::Bytes encode_wrapped_key(const WrappedKey& key) {
 
 core::Result<WrappedKey> detail::decode_wrapped_key_fields(core::ByteView blob) {
   Reader reader{};
-  auto header = read_header(blob, reader);
-  if (!header) return header.error();
+  MEDLEDGER_TRY_ASSIGN(auto header, read_header(blob, reader));
   auto spki_size = reader.take_length(2);
   auto spki = spki_size ? reader.take(*spki_size) : std::nullopt;
   auto wrapped_size = reader.take_length(2);
@@ -108,7 +107,7 @@ core::Result<WrappedKey> detail::decode_wrapped_key_fields(core::ByteView blob) 
   if (wrapped->empty() || wrapped->size() > kMaxWrappedPrivateKey) {
     return invalid_wrapped_key("wrapped private key has a bad size");
   }
-  return WrappedKey{header->algorithm, core::Bytes(header->kek_id.begin(), header->kek_id.end()),
+  return WrappedKey{header.algorithm, core::Bytes(header.kek_id.begin(), header.kek_id.end()),
                     core::Bytes(spki->begin(), spki->end()),
                     core::Bytes(wrapped->begin(), wrapped->end())};
 }

@@ -1,6 +1,6 @@
 // Key agreement: an EC P-256 key pair whose private half stays in the token and
 // computes ECDH (CKM_ECDH1_DERIVE) with a peer's public key -- the node's
-// encryption key of DESIGN.md section 6. Why the shared secret leaves the token
+// encryption key (identities: docs/architecture.md). Why the shared secret leaves the token
 // as raw bytes (and is then fed to HKDF in software) is in docs/encryption.md.
 //
 // Template of an encryption key pair (the signing-key template of key_store.h

@@ -177,7 +177,7 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
           return lease.error();
         }
       }  // the lease goes back (or is dropped) before any recovery
-      if (auto go_on = prepare_retry(what, retry); !go_on) return go_on.error();
+      MEDLEDGER_TRY(prepare_retry(what, retry));
     }
   }
 
