@@ -86,33 +86,27 @@ core::Result<Certificate> CertificateAuthority::self_signed(core::Signer& signer
                                                             const CaOptions& options,
                                                             std::time_t now) {
   MEDLEDGER_TRY(detail::require_p256_ca_key(signer));
-  auto profile = check_options(options);
-  if (!profile) return profile.error();
-  auto name = ca_name(*profile);
-  if (!name) return name.error();
-  auto key = detail::parse_spki(signer.public_key_spki());
-  if (!key) return key.error();
-  auto cert =
-      detail::new_certificate(name->get(), name->get(), key->get(), now - kNotBeforeBackdateSeconds,
-                              now + profile->validity_days * detail::kSecondsPerDay);
-  if (!cert) return cert.error();
-  MEDLEDGER_TRY(add_ca_extensions(cert->get(), cert->get(), profile->path_length));
-  return detail::sign_certificate(std::move(*cert), signer);
+  MEDLEDGER_TRY_ASSIGN(auto profile, check_options(options));
+  MEDLEDGER_TRY_ASSIGN(auto name, ca_name(profile));
+  MEDLEDGER_TRY_ASSIGN(auto key, detail::parse_spki(signer.public_key_spki()));
+  MEDLEDGER_TRY_ASSIGN(
+      auto cert,
+      detail::new_certificate(name.get(), name.get(), key.get(), now - kNotBeforeBackdateSeconds,
+                              now + profile.validity_days * detail::kSecondsPerDay));
+  MEDLEDGER_TRY(add_ca_extensions(cert.get(), cert.get(), profile.path_length));
+  return detail::sign_certificate(std::move(cert), signer);
 }
 
 core::Result<CertificateRequest> CertificateAuthority::intermediate_request(
     core::Signer& signer, const CaOptions& options) {
   MEDLEDGER_TRY(detail::require_p256_ca_key(signer));
-  auto profile = check_options(options);
-  if (!profile) return profile.error();
-  auto name = ca_name(*profile);
-  if (!name) return name.error();
-  auto key = detail::parse_spki(signer.public_key_spki());
-  if (!key) return key.error();
+  MEDLEDGER_TRY_ASSIGN(auto profile, check_options(options));
+  MEDLEDGER_TRY_ASSIGN(auto name, ca_name(profile));
+  MEDLEDGER_TRY_ASSIGN(auto key, detail::parse_spki(signer.public_key_spki()));
   X509ReqPtr req(X509_REQ_new());
   if (!req || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1 ||
-      X509_REQ_set_subject_name(req.get(), name->get()) != 1 ||
-      X509_REQ_set_pubkey(req.get(), key->get()) != 1) {
+      X509_REQ_set_subject_name(req.get(), name.get()) != 1 ||
+      X509_REQ_set_pubkey(req.get(), key.get()) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "fill CA request");
   }
   return detail::sign_request(std::move(req), signer);
@@ -167,28 +161,26 @@ core::Result<Certificate> CertificateAuthority::issue_intermediate(const Certifi
     return core::make_error(ErrorCode::kProfileViolation,
                             "this CA has pathlen 0 and may not certify another CA");
   }
-  auto profile = check_options(options);
-  if (!profile) return profile.error();
+  MEDLEDGER_TRY_ASSIGN(auto profile, check_options(options));
   MEDLEDGER_TRY(csr.verify_signature());
-  MEDLEDGER_TRY(check_ca_request_subject(csr.get(), *profile));
+  MEDLEDGER_TRY(check_ca_request_subject(csr.get(), profile));
   EVP_PKEY* key = X509_REQ_get0_pubkey(csr.get());
   if (key == nullptr || !detail::is_p256(key)) {
     return core::make_error(ErrorCode::kProfileViolation, "an intermediate CA key must be P-256");
   }
-  std::time_t not_after = now + profile->validity_days * detail::kSecondsPerDay;
+  std::time_t not_after = now + profile.validity_days * detail::kSecondsPerDay;
   if (not_after > certificate_.not_after()) {
-    if (profile->explicit_validity)
+    if (profile.explicit_validity)
       return core::make_error(ErrorCode::kProfileViolation,
                               "the intermediate would outlive its issuer");
     not_after = certificate_.not_after();
   }
-  auto name = ca_name(*profile);
-  if (!name) return name.error();
-  auto cert = detail::new_certificate(name->get(), X509_get_subject_name(certificate_.get()), key,
-                                      now - kNotBeforeBackdateSeconds, not_after);
-  if (!cert) return cert.error();
-  MEDLEDGER_TRY(add_ca_extensions(cert->get(), certificate_.get(), 0));
-  return detail::sign_certificate(std::move(*cert), *signer_);
+  MEDLEDGER_TRY_ASSIGN(auto name, ca_name(profile));
+  MEDLEDGER_TRY_ASSIGN(
+      auto cert, detail::new_certificate(name.get(), X509_get_subject_name(certificate_.get()), key,
+                                         now - kNotBeforeBackdateSeconds, not_after));
+  MEDLEDGER_TRY(add_ca_extensions(cert.get(), certificate_.get(), 0));
+  return detail::sign_certificate(std::move(cert), *signer_);
 }
 
 std::vector<Certificate> CertificateAuthority::chain() const {

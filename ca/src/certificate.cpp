@@ -122,8 +122,7 @@ core::Result<std::vector<Certificate>> parse_pem_bundle(std::string_view pem) {
 core::Result<core::Bytes> parse_public_key(core::ByteView pem_or_der) {
   MEDLEDGER_TRY(check_size(pem_or_der, ErrorCode::kMalformedEncoding, "public key"));
   if (!detail::looks_like_pem(pem_or_der)) {
-    auto key = detail::parse_spki(pem_or_der);
-    if (!key) return key.error();
+    MEDLEDGER_TRY(detail::parse_spki(pem_or_der));
     return core::Bytes(pem_or_der.begin(), pem_or_der.end());
   }
   core::BioPtr bio = memory_bio(pem_or_der);

@@ -4,6 +4,7 @@
 #include "external_signing.h"
 #include "medledger/ca/authority.h"
 #include "medledger/ca/limits.h"
+#include "medledger/core/assert.h"
 #include "x509_build.h"
 
 namespace medledger::ca {
@@ -66,11 +67,10 @@ core::Result<Crl> CertificateAuthority::make_crl(const std::vector<RevokedEntry>
     return core::openssl_error(ErrorCode::kCryptoError, "fill CRL fields");
   }
   for (const RevokedEntry& entry : revoked) {
-    auto item = revoked_entry(entry);
-    if (!item) return item.error();
-    if (X509_CRL_add0_revoked(crl.get(), item->get()) != 1)
+    MEDLEDGER_TRY_ASSIGN(auto item, revoked_entry(entry));
+    if (X509_CRL_add0_revoked(crl.get(), item.get()) != 1)
       return core::openssl_error(ErrorCode::kCryptoError, "add CRL entry");
-    item->release();  // owned by the CRL now
+    item.release();  // owned by the CRL now
   }
   X509_CRL_sort(crl.get());
 
@@ -86,7 +86,10 @@ core::Result<Crl> CertificateAuthority::make_crl(const std::vector<RevokedEntry>
   if (!aki || X509_CRL_add_ext(crl.get(), aki.get(), -1) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "authorityKeyIdentifier extension");
   }
-  return detail::sign_crl(std::move(crl), *signer_);
+  MEDLEDGER_TRY_ASSIGN(auto signed_crl, detail::sign_crl(std::move(crl), *signer_));
+  MEDLEDGER_ASSERT(signed_crl.number() == crl_number);
+  MEDLEDGER_ASSERT(signed_crl.revoked_serials().size() == revoked.size());
+  return signed_crl;
 }
 
 }  // namespace medledger::ca

@@ -6,12 +6,14 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <boost/json.hpp>
 
 #include "medledger/ca/limits.h"
 #include "medledger/ca/store.h"
+#include "medledger/core/assert.h"
 
 namespace medledger::ca {
 
@@ -131,13 +133,10 @@ core::Result<CaDirectory> CaDirectory::open(const fs::path& dir) {
     return core::make_error(ErrorCode::kCaNotInitialized,
                             "no CA in " + dir.string() + " (run `medledger ca init`)");
   }
-  auto settings = read_settings(dir);
-  if (!settings) return settings.error();
-  auto chain_text = read_file(dir / kChainFile);
-  if (!chain_text) return chain_text.error();
-  auto chain = parse_pem_bundle(*chain_text);
-  if (!chain) return chain.error();
-  return CaDirectory(dir, std::move(*settings), std::move(*chain));
+  MEDLEDGER_TRY_ASSIGN(auto settings, read_settings(dir));
+  MEDLEDGER_TRY_ASSIGN(auto chain_text, read_file(dir / kChainFile));
+  MEDLEDGER_TRY_ASSIGN(auto chain, parse_pem_bundle(chain_text));
+  return CaDirectory(dir, std::move(settings), std::move(chain));
 }
 
 core::Result<CaSettings> CaDirectory::read_settings(const fs::path& dir) {
@@ -146,15 +145,13 @@ core::Result<CaSettings> CaDirectory::read_settings(const fs::path& dir) {
     return core::make_error(ErrorCode::kCaNotInitialized,
                             "no CA in " + dir.string() + " (run `medledger ca init`)");
   }
-  auto settings_text = read_file(dir / kSettingsFile);
-  if (!settings_text) return settings_text.error();
-  auto object = parse_object(*settings_text, dir / kSettingsFile);
-  if (!object) return object.error();
+  MEDLEDGER_TRY_ASSIGN(auto settings_text, read_file(dir / kSettingsFile));
+  MEDLEDGER_TRY_ASSIGN(auto object, parse_object(settings_text, dir / kSettingsFile));
   CaSettings settings;
   for (auto [key, target] :
        {std::pair{"hospital_id", &settings.hospital_id},
         std::pair{"key_label", &settings.key_label}, std::pair{"key_id", &settings.key_id_hex}}) {
-    const json::value* value = object->if_contains(key);
+    const json::value* value = object.if_contains(key);
     if (value == nullptr || !value->is_string()) {
       return core::make_error(ErrorCode::kConfigInvalid,
                               (dir / kSettingsFile).string() + " lacks \"" + key + "\"");
@@ -186,25 +183,22 @@ core::Result<Certificate> CaDirectory::issued_certificate(const std::string& ser
   if (!fs::exists(path, ec))
     return core::make_error(ErrorCode::kNotFound,
                             "no certificate with serial " + serial + " was issued here");
-  auto text = read_file(path);
-  if (!text) return text.error();
-  return Certificate::from_pem(*text);
+  MEDLEDGER_TRY_ASSIGN(auto text, read_file(path));
+  return Certificate::from_pem(text);
 }
 
 core::Result<CaDirectory::Index> CaDirectory::load_index() const {
   fs::path path = dir_ / kIndexFile;
-  auto text = read_file(path);
-  if (!text) return text.error();
-  auto object = parse_object(*text, path);
-  if (!object) return object.error();
+  MEDLEDGER_TRY_ASSIGN(auto text, read_file(path));
+  MEDLEDGER_TRY_ASSIGN(auto object, parse_object(text, path));
   auto bad = [&](const std::string& what) {
     return core::make_error(ErrorCode::kConfigInvalid, path.string() + ": " + what);
   };
   try {
     Index index;
-    if (object->at("version").to_number<int>() != kIndexVersion) return bad("unknown version");
-    index.crl_number = object->at("crl_number").to_number<std::uint64_t>();
-    for (const json::value& item : object->at("certificates").as_array()) {
+    if (object.at("version").to_number<int>() != kIndexVersion) return bad("unknown version");
+    index.crl_number = object.at("crl_number").to_number<std::uint64_t>();
+    for (const json::value& item : object.at("certificates").as_array()) {
       const json::object& entry = item.as_object();
       IssuedRecord record;
       record.serial_hex = std::string(entry.at("serial").as_string());
@@ -248,51 +242,53 @@ core::Result<void> CaDirectory::save_index(const Index& index) const {
 }
 
 core::Result<void> CaDirectory::record_issued(const Certificate& certificate, Role role) {
-  auto index = load_index();
-  if (!index) return index.error();
+  MEDLEDGER_TRY_ASSIGN(auto index, load_index());
   std::string serial = certificate.serial_hex();
-  for (const IssuedRecord& record : index->records) {
+  for (const IssuedRecord& record : index.records) {
     if (record.serial_hex == serial)
       return core::make_error(ErrorCode::kAlreadyExists,
                               "serial " + serial + " is already recorded");
   }
-  if (index->records.size() >= kMaxIndexEntries)
+  if (index.records.size() >= kMaxIndexEntries)
     return core::make_error(ErrorCode::kIoError, "the CA index is full");
   // The certificate file first: an index entry never points at a missing file.
   MEDLEDGER_TRY(write_text(dir_ / kIssuedDir / (serial + ".pem"), certificate.to_pem()));
-  index->records.push_back(
+  index.records.push_back(
       IssuedRecord{serial, certificate.subject(), role, certificate.not_after(), std::nullopt});
-  return save_index(*index);
+  return save_index(index);
 }
 
 core::Result<void> CaDirectory::mark_revoked(const RevokedEntry& entry) {
-  auto index = load_index();
-  if (!index) return index.error();
+  MEDLEDGER_TRY_ASSIGN(auto index, load_index());
   std::string serial = upper(entry.serial_hex);
-  for (IssuedRecord& record : index->records) {
+  for (IssuedRecord& record : index.records) {
     if (record.serial_hex != serial) continue;
     if (record.revocation)
       return core::make_error(ErrorCode::kAlreadyExists,
                               "serial " + serial + " is already revoked");
     record.revocation = RevokedEntry{serial, entry.revoked_at, entry.reason};
-    return save_index(*index);
+    return save_index(index);
   }
   return core::make_error(ErrorCode::kNotFound,
                           "no certificate with serial " + serial + " was issued here");
 }
 
 core::Result<std::vector<IssuedRecord>> CaDirectory::records() const {
-  auto index = load_index();
-  if (!index) return index.error();
-  return std::move(index->records);
+  MEDLEDGER_TRY_ASSIGN(auto index, load_index());
+  return std::move(index.records);
 }
 
 core::Result<std::uint64_t> CaDirectory::next_crl_number() {
-  auto index = load_index();
-  if (!index) return index.error();
-  index->crl_number += 1;
-  MEDLEDGER_TRY(save_index(*index));
-  return index->crl_number;
+  MEDLEDGER_TRY_ASSIGN(auto index, load_index());
+  const std::uint64_t previous = index.crl_number;
+  if (previous == std::numeric_limits<std::uint64_t>::max()) {
+    return core::make_error(ErrorCode::kConfigInvalid,
+                            (dir_ / kIndexFile).string() + ": crl_number has no successor");
+  }
+  index.crl_number += 1;
+  MEDLEDGER_ASSERT(index.crl_number > previous);  // RFC 5280 5.2.3: CRL numbers only increase
+  MEDLEDGER_TRY(save_index(index));
+  return index.crl_number;
 }
 
 }  // namespace medledger::ca

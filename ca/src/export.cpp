@@ -37,17 +37,15 @@ std::string pem_bundle(const std::vector<Certificate>& certificates) {
 }
 
 core::Result<core::Bytes> pkcs7_certs_only_der(const std::vector<Certificate>& certificates) {
-  auto p7 = certs_only(certificates);
-  if (!p7) return p7.error();
-  core::Bytes der = detail::to_der(p7->get(), i2d_PKCS7);
+  MEDLEDGER_TRY_ASSIGN(auto p7, certs_only(certificates));
+  core::Bytes der = detail::to_der(p7.get(), i2d_PKCS7);
   if (der.empty()) return core::openssl_error(ErrorCode::kCryptoError, "encode PKCS#7");
   return der;
 }
 
 core::Result<std::string> pkcs7_certs_only_pem(const std::vector<Certificate>& certificates) {
-  auto p7 = certs_only(certificates);
-  if (!p7) return p7.error();
-  std::string pem = detail::to_pem(p7->get(), PEM_write_bio_PKCS7);
+  MEDLEDGER_TRY_ASSIGN(auto p7, certs_only(certificates));
+  std::string pem = detail::to_pem(p7.get(), PEM_write_bio_PKCS7);
   if (pem.empty()) return core::openssl_error(ErrorCode::kCryptoError, "encode PKCS#7 PEM");
   return pem;
 }

@@ -65,18 +65,16 @@ core::Result<Certificate> sign_certificate(core::X509Ptr cert, core::Signer& sig
   X509_get0_signature(&signature_field, &outer, cert.get());
   MEDLEDGER_TRY(set_ecdsa_sha256(const_cast<X509_ALGOR*>(X509_get0_tbs_sigalg(cert.get()))));
   MEDLEDGER_TRY(set_ecdsa_sha256(const_cast<X509_ALGOR*>(outer)));
-  auto signature = sign_tbs(to_der(cert.get(), i2d_re_X509_tbs), signer);
-  if (!signature) return signature.error();
-  MEDLEDGER_TRY(set_signature_bits(signature_field, *signature));
+  MEDLEDGER_TRY_ASSIGN(auto signature, sign_tbs(to_der(cert.get(), i2d_re_X509_tbs), signer));
+  MEDLEDGER_TRY(set_signature_bits(signature_field, signature));
 
   auto result = Certificate::from_der(to_der(cert.get(), i2d_X509));
   if (!result)
     return core::make_error(ErrorCode::kInternal,
                             "signed certificate does not re-parse: " + result.error().message);
-  auto key = signer_key(signer);
-  if (!key) return key.error();
+  MEDLEDGER_TRY_ASSIGN(auto key, signer_key(signer));
   // Check after writing: a token that returned a wrong signature is caught here.
-  if (X509_verify(result->get(), key->get()) != 1) {
+  if (X509_verify(result->get(), key.get()) != 1) {
     return core::openssl_error(ErrorCode::kSignatureInvalid,
                                "the signer's certificate signature does not verify");
   }
@@ -89,20 +87,18 @@ core::Result<Crl> sign_crl(X509CrlPtr crl, core::Signer& signer) {
   if (placeholder == nullptr || X509_CRL_sign(crl.get(), placeholder, EVP_sha256()) <= 0) {
     return core::openssl_error(ErrorCode::kCryptoError, "prepare CRL signature fields");
   }
-  auto signature = sign_tbs(to_der(crl.get(), i2d_re_X509_CRL_tbs), signer);
-  if (!signature) return signature.error();
+  MEDLEDGER_TRY_ASSIGN(auto signature, sign_tbs(to_der(crl.get(), i2d_re_X509_CRL_tbs), signer));
   const ASN1_BIT_STRING* signature_field = nullptr;
   const X509_ALGOR* outer = nullptr;
   X509_CRL_get0_signature(crl.get(), &signature_field, &outer);
-  MEDLEDGER_TRY(set_signature_bits(signature_field, *signature));
+  MEDLEDGER_TRY(set_signature_bits(signature_field, signature));
 
   auto result = Crl::parse(to_der(crl.get(), i2d_X509_CRL));
   if (!result)
     return core::make_error(ErrorCode::kInternal,
                             "signed CRL does not re-parse: " + result.error().message);
-  auto key = signer_key(signer);
-  if (!key) return key.error();
-  if (X509_CRL_verify(result->get(), key->get()) != 1) {
+  MEDLEDGER_TRY_ASSIGN(auto key, signer_key(signer));
+  if (X509_CRL_verify(result->get(), key.get()) != 1) {
     return core::openssl_error(ErrorCode::kSignatureInvalid,
                                "the signer's CRL signature does not verify");
   }
@@ -115,9 +111,8 @@ core::Result<CertificateRequest> sign_request(X509ReqPtr req, core::Signer& sign
   const X509_ALGOR* algorithm = nullptr;
   X509_REQ_get0_signature(req.get(), &signature_field, &algorithm);
   MEDLEDGER_TRY(set_ecdsa_sha256(const_cast<X509_ALGOR*>(algorithm)));
-  auto signature = sign_tbs(to_der(req.get(), i2d_re_X509_REQ_tbs), signer);
-  if (!signature) return signature.error();
-  MEDLEDGER_TRY(set_signature_bits(signature_field, *signature));
+  MEDLEDGER_TRY_ASSIGN(auto signature, sign_tbs(to_der(req.get(), i2d_re_X509_REQ_tbs), signer));
+  MEDLEDGER_TRY(set_signature_bits(signature_field, signature));
 
   auto result = CertificateRequest::parse(to_der(req.get(), i2d_X509_REQ));
   if (!result)

@@ -4,6 +4,7 @@
 #include "external_signing.h"
 #include "medledger/ca/authority.h"
 #include "medledger/ca/limits.h"
+#include "medledger/core/assert.h"
 #include "x509_build.h"
 
 namespace medledger::ca {
@@ -120,9 +121,8 @@ core::Result<Certificate> CertificateAuthority::issue(const CertificateRequest& 
                                                       const IssueRequest& request,
                                                       std::time_t now) {
   MEDLEDGER_TRY(csr.verify_signature());
-  auto spki = csr.public_key_spki();
-  if (!spki) return spki.error();
-  return issue_checked(*spki, request, csr.get(), now);
+  MEDLEDGER_TRY_ASSIGN(auto spki, csr.public_key_spki());
+  return issue_checked(spki, request, csr.get(), now);
 }
 
 core::Result<Certificate> CertificateAuthority::issue_for_key(core::ByteView spki,
@@ -140,9 +140,8 @@ core::Result<Certificate> CertificateAuthority::issue_checked(core::ByteView spk
                                                              "' must be 1-64 of [A-Za-z0-9._-]");
   }
   const Profile& profile = profile_for(request.role);
-  auto key = detail::parse_spki(spki);
-  if (!key) return key.error();
-  MEDLEDGER_TRY(check_key(key->get(), profile));
+  MEDLEDGER_TRY_ASSIGN(auto key, detail::parse_spki(spki));
+  MEDLEDGER_TRY(check_key(key.get(), profile));
 
   if (now < certificate_.not_before())
     return core::make_error(ErrorCode::kCertificateNotYetValid,
@@ -164,40 +163,45 @@ core::Result<Certificate> CertificateAuthority::issue_checked(core::ByteView spk
     if (request.validity_days) return violation("the certificate would outlive the CA certificate");
     not_after = certificate_.not_after();
   }
+  MEDLEDGER_ASSERT(now < not_after && not_after <= certificate_.not_after());
 
   ExtensionStack requested(nullptr, free_extensions);
   X509_EXTENSION* alt_names = nullptr;
   if (csr != nullptr) {
     MEDLEDGER_TRY(check_subject(X509_REQ_get_subject_name(csr), request, hospital_id_));
     requested.reset(X509_REQ_get_extensions(const_cast<X509_REQ*>(csr)));
-    auto checked = check_extensions(requested.get(), profile);
-    if (!checked) return checked.error();
-    alt_names = *checked;
+    MEDLEDGER_TRY_ASSIGN(auto checked, check_extensions(requested.get(), profile));
+    alt_names = checked;
   }
 
-  auto subject = detail::make_name({{"O", hospital_id_},
-                                    {"OU", std::string(role_name(request.role))},
-                                    {"CN", request.subject_id}});
-  if (!subject) return subject.error();
-  auto cert = detail::new_certificate(subject->get(), X509_get_subject_name(certificate_.get()),
-                                      key->get(), now - kNotBeforeBackdateSeconds, not_after);
-  if (!cert) return cert.error();
+  MEDLEDGER_TRY_ASSIGN(auto subject,
+                       detail::make_name({{"O", hospital_id_},
+                                          {"OU", std::string(role_name(request.role))},
+                                          {"CN", request.subject_id}}));
+  MEDLEDGER_TRY_ASSIGN(
+      auto cert, detail::new_certificate(subject.get(), X509_get_subject_name(certificate_.get()),
+                                         key.get(), now - kNotBeforeBackdateSeconds, not_after));
   X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, certificate_.get(), cert->get(), nullptr, nullptr, 0);
+  X509V3_set_ctx(&ctx, certificate_.get(), cert.get(), nullptr, nullptr, 0);
   MEDLEDGER_TRY(
-      detail::add_extension(cert->get(), &ctx, NID_basic_constraints, "critical,CA:FALSE"));
+      detail::add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE"));
   MEDLEDGER_TRY(
-      detail::add_extension(cert->get(), &ctx, NID_key_usage, key_usage_for(profile).c_str()));
+      detail::add_extension(cert.get(), &ctx, NID_key_usage, key_usage_for(profile).c_str()));
   MEDLEDGER_TRY(
-      detail::add_extension(cert->get(), &ctx, NID_ext_key_usage,
+      detail::add_extension(cert.get(), &ctx, NID_ext_key_usage,
                             profile.server_auth ? "serverAuth,clientAuth" : "clientAuth"));
-  MEDLEDGER_TRY(detail::add_extension(cert->get(), &ctx, NID_subject_key_identifier, "hash"));
+  MEDLEDGER_TRY(detail::add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash"));
   MEDLEDGER_TRY(
-      detail::add_extension(cert->get(), &ctx, NID_authority_key_identifier, "keyid:always"));
-  if (alt_names != nullptr && X509_add_ext(cert->get(), alt_names, -1) != 1) {
+      detail::add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
+  if (alt_names != nullptr && X509_add_ext(cert.get(), alt_names, -1) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "copy subjectAltName");
   }
-  return detail::sign_certificate(std::move(*cert), *signer_);
+  MEDLEDGER_TRY_ASSIGN(auto issued, detail::sign_certificate(std::move(cert), *signer_));
+  // What was signed is what the profile says: never a CA, serverAuth only for its role.
+  MEDLEDGER_ASSERT(!issued.is_ca());
+  MEDLEDGER_ASSERT((X509_get_extended_key_usage(issued.get()) & XKU_SSL_SERVER) ==
+                   (profile.server_auth ? XKU_SSL_SERVER : 0u));
+  return issued;
 }
 
 }  // namespace medledger::ca

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "medledger/ca/limits.h"
+#include "medledger/core/assert.h"
 
 namespace medledger::ca {
 
@@ -21,9 +22,32 @@ constexpr std::array<Profile, 5> kProfiles{{
 
 constexpr std::array<std::string_view, 5> kRoleNames{"doctor", "patient", "node", "auditor",
                                                      "admin"};
+
+// The combinations the issuing code relies on: rows in Role order (profile_for
+// indexes by role); a validity a default request can get; keyAgreement only for
+// P-256 keys (Ed25519 cannot do ECDH); serverAuth and SANs go together (a TLS
+// server is named by its SANs) and only on P-256.
+constexpr bool profiles_consistent() {
+  for (std::size_t i = 0; i < kProfiles.size(); ++i) {
+    const Profile& p = kProfiles[i];
+    if (static_cast<std::size_t>(p.role) != i) return false;
+    if (p.default_validity_days <= 0 || p.default_validity_days > p.max_validity_days) return false;
+    if (p.key_agreement && p.allows_ed25519) return false;
+    if (p.server_auth != p.allows_subject_alt_names) return false;
+    if (p.server_auth && p.allows_ed25519) return false;
+  }
+  return true;
+}
+static_assert(profiles_consistent(), "the profile table breaks an invariant of issue.cpp");
+
+std::size_t role_index(Role role) {
+  const auto index = static_cast<std::size_t>(role);
+  MEDLEDGER_ASSERT(index < kRoleNames.size());  // a Role made from an unchecked integer
+  return index;
+}
 }  // namespace
 
-std::string_view role_name(Role role) { return kRoleNames[static_cast<std::size_t>(role)]; }
+std::string_view role_name(Role role) { return kRoleNames[role_index(role)]; }
 
 core::Result<Role> parse_role(std::string_view name) {
   for (std::size_t i = 0; i < kRoleNames.size(); ++i) {
@@ -34,7 +58,7 @@ core::Result<Role> parse_role(std::string_view name) {
       "unknown role '" + std::string(name) + "' (doctor, patient, node, auditor, admin)");
 }
 
-const Profile& profile_for(Role role) { return kProfiles[static_cast<std::size_t>(role)]; }
+const Profile& profile_for(Role role) { return kProfiles[role_index(role)]; }
 std::span<const Profile> all_profiles() { return kProfiles; }
 
 bool is_valid_identifier(std::string_view id) {

@@ -26,14 +26,12 @@ core::Result<CertificateRequest> CertificateRequest::for_key(
     return core::make_error(ErrorCode::kInvalidArgument,
                             "the request's CN must be 1-64 characters");
   }
-  auto key = detail::parse_spki(signer.public_key_spki());
-  if (!key) return key.error();
-  auto name = detail::make_name({{"CN", common_name}});
-  if (!name) return name.error();
+  MEDLEDGER_TRY_ASSIGN(auto key, detail::parse_spki(signer.public_key_spki()));
+  MEDLEDGER_TRY_ASSIGN(auto name, detail::make_name({{"CN", common_name}}));
   X509ReqPtr req(X509_REQ_new());
   if (!req || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1 ||
-      X509_REQ_set_subject_name(req.get(), name->get()) != 1 ||
-      X509_REQ_set_pubkey(req.get(), key->get()) != 1) {
+      X509_REQ_set_subject_name(req.get(), name.get()) != 1 ||
+      X509_REQ_set_pubkey(req.get(), key.get()) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "fill the request");
   }
   if (!subject_alt_names.empty()) {

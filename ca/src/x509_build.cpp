@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include "medledger/ca/limits.h"
+#include "medledger/core/assert.h"
 
 namespace medledger::ca::detail {
 
@@ -56,6 +57,11 @@ core::Result<Asn1IntegerPtr> random_serial() {
   core::BignumPtr bn(BN_bin2bn(bytes, sizeof bytes, nullptr));
   Asn1IntegerPtr serial(bn ? BN_to_ASN1_INTEGER(bn.get(), nullptr) : nullptr);
   if (!serial) return core::openssl_error(ErrorCode::kCryptoError, "serial encoding");
+  // Positive, exactly 8 * kSerialBytes - 1 bits (126 of them random), kSerialBytes content
+  // bytes: what limits.h promises and what the serial checks elsewhere rely on.
+  MEDLEDGER_ASSERT(!BN_is_negative(bn.get()));
+  MEDLEDGER_ASSERT(BN_num_bits(bn.get()) == static_cast<int>(8 * kSerialBytes - 1));
+  MEDLEDGER_ASSERT(ASN1_STRING_length(serial.get()) == static_cast<int>(kSerialBytes));
   return serial;
 }
 
@@ -141,10 +147,9 @@ core::Result<core::X509Ptr> new_certificate(const X509_NAME* subject, const X509
                                             std::time_t not_after) {
   core::X509Ptr cert(X509_new());
   if (!cert) return core::openssl_error(core::ErrorCode::kCryptoError, "allocate certificate");
-  auto serial = random_serial();
-  if (!serial) return serial.error();
+  MEDLEDGER_TRY_ASSIGN(auto serial, random_serial());
   if (X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
-      X509_set_serialNumber(cert.get(), serial->get()) != 1 ||
+      X509_set_serialNumber(cert.get(), serial.get()) != 1 ||
       X509_set_subject_name(cert.get(), subject) != 1 ||
       X509_set_issuer_name(cert.get(), issuer) != 1 ||
       ASN1_TIME_set(X509_getm_notBefore(cert.get()), not_before) == nullptr ||

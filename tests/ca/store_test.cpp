@@ -105,6 +105,19 @@ TEST_F(Store, DamagedIndexIsConfigInvalid) {
   EXPECT_EQ(records.error().code, ErrorCode::kConfigInvalid);
 }
 
+TEST_F(Store, ExhaustedCrlNumberIsConfigInvalidAndNotWrapped) {
+  auto store = CaDirectory::create(dir_, settings_, ca_.ca->chain());
+  ASSERT_TRUE(store.ok());
+  const std::string last = R"({"version":1,"crl_number":18446744073709551615,"certificates":[]})";
+  std::ofstream(dir_ / "index.json") << last;
+  auto number = store->next_crl_number();
+  ASSERT_FALSE(number.ok());
+  EXPECT_EQ(number.error().code, ErrorCode::kConfigInvalid);
+  std::ifstream in(dir_ / "index.json");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()),
+            last);
+}
+
 TEST_F(Store, AtomicWriteLeavesNoTemporaryFile) {
   std::filesystem::path file = temp_.path() / "x.txt";
   ASSERT_TRUE(write_file_atomically(file, core::to_bytes("one")).ok());
