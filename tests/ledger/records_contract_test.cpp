@@ -118,7 +118,8 @@ TEST_F(RecordsPut, TamperedBodyAfterSigningIsRejected) {
   sign(tx, doctor);
   sign(tx, patient);
   sign(tx, node);
-  tx.body["plaintext_digest"] = b64_digest(core::sha256(core::to_bytes("altered payload")));
+  tx.body["plaintext_digest"] =
+      core::base64url_encode(core::sha256(core::to_bytes("altered payload")));
   EXPECT_CODE(submit(tx), kSignatureInvalid);
   EXPECT_FALSE(record_exists("rec-1"));
 }

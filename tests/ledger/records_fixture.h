@@ -33,9 +33,6 @@ inline constexpr std::int64_t kDayMs = 24LL * 3600 * 1000;
 /// Marker for "the ledger left the transaction out as a duplicate".
 inline constexpr std::uint16_t kDuplicate = 0xffff;
 
-inline std::string b64_digest(const core::Digest& d) {
-  return core::base64url_encode(core::ByteView(d.data(), d.size()));
-}
 inline std::uint16_t code(core::ErrorCode c) { return static_cast<std::uint16_t>(c); }
 inline std::string code_name(std::uint16_t c) {
   if (c == kTxAccepted) return "ACCEPTED";
