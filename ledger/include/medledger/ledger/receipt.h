@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
 #include "medledger/core/result.h"
 #include "medledger/ledger/checkpoint.h"
 #include "medledger/ledger/ledger.h"
@@ -46,7 +48,10 @@ core::Result<Receipt> make_receipt(const Ledger& ledger, const core::Digest& tx_
 core::Result<SignedCheckpoint> checkpoint_at(const Ledger& ledger, const BlockHeader& block,
                                              core::Signer& signer);
 
-/// Canonical JSON text of a receipt.
+/// A receipt as the JSON object above (members in canonical order), e.g. to nest
+/// in a larger response.
+boost::json::object receipt_json(const Receipt& receipt);
+/// Canonical JSON text of a receipt (receipt_json, canonicalized).
 std::string encode_receipt(const Receipt& receipt);
 /// Parses encode_receipt's output; kMalformedEncoding otherwise.
 core::Result<Receipt> decode_receipt(std::string_view json);
