@@ -33,6 +33,7 @@
 #include "medledger/core/sha256.h"
 #include "medledger/hsm/limits.h"
 #include "medledger/hsm/public_key.h"
+#include "medledger/hsm/token_signer.h"
 #include "medledger/ledger/verify.h"
 #include "medledger/node/hospital_node.h"
 #include "token_options.h"
@@ -101,10 +102,15 @@ void write_file(const std::string& path, const std::string& content) {
   require(ca::write_file_atomically(path, core::to_bytes(content)));
 }
 
-std::string b64(const core::Digest& d) { return core::base64url_encode(d); }
+// A person's PIN (as person_pin reads it) as the credential a signature needs.
+node::PersonCredential person_credential(const std::string& spec, const std::string& what) {
+  return node::PersonCredential::pin(person_pin(spec, what));
+}
 
-json::object receipt_json(const ledger::Receipt& r) {
-  return json::object{{"tx_id", b64(r.tx_id)},
+// What a person reads of a receipt: tx_id, block height, log sequence, result
+// name. The full receipt (proof, checkpoint: ledger::receipt_json) is the API's.
+json::object receipt_summary(const ledger::Receipt& r) {
+  return json::object{{"tx_id", core::base64url_encode(r.tx_id)},
                       {"height", static_cast<std::int64_t>(r.height)},
                       {"sequence", static_cast<std::int64_t>(r.sequence)},
                       {"result", ledger::result_name(r.result)}};
@@ -177,7 +183,7 @@ void init_node(const NodeCliOptions& o) {
     ledger = std::move(*opened);
   }
   auto hospital_node = require(node::HospitalNode::open(dir, pool, *ledger));
-  auto registered = hospital_node->register_node_certificates();
+  auto registered = hospital_node->ca().register_node_certificates();
   if (!registered && registered.error().code == ErrorCode::kHospitalNotAdmitted) {
     std::cout << config.hospital_id
               << " is not admitted yet: hospital admit-request, then node register\n";
@@ -189,7 +195,7 @@ void init_node(const NodeCliOptions& o) {
 
 void register_node(const NodeCliOptions& o) {
   auto n = open_node(o);
-  require(n.node->register_node_certificates());
+  require(n.node->ca().register_node_certificates());
   std::cout << "node certificates of " << n.node->node_principal() << " are on the ledger\n";
 }
 
@@ -199,13 +205,13 @@ void enrol_one(const NodeCliOptions& o, ca::Role role) {
   if (!o.public_key.empty())
     request.external_public_key =
         require(ca::parse_public_key(core::to_bytes(read_file(o.public_key))));
-  auto e = require(n.node->enrol(request));
+  auto e = require(n.node->persons().enrol(request));
   print(json::object{{"principal", e.principal},
                      {"role", std::string(ca::role_name(role))},
-                     {"certificate", b64(e.fingerprint)},
+                     {"certificate", core::base64url_encode(e.fingerprint)},
                      {"serial", e.certificate.serial_hex()},
                      {"key", !o.public_key.empty() ? "external" : o.person_keys},
-                     {"cert.register", receipt_json(e.receipt)}});
+                     {"cert.register", receipt_summary(e.receipt)}});
 }
 
 std::string generated_pin() {
@@ -246,7 +252,7 @@ void enrol_csv(const NodeCliOptions& o) {
   std::size_t done = 0;
   for (const auto& [id, role] : rows) {
     std::string pin = generated_pin();
-    auto enrolled = n.node->enrol({role, id, core::SecretBytes(core::to_bytes(pin)), {}});
+    auto enrolled = n.node->persons().enrol({role, id, core::SecretBytes(core::to_bytes(pin)), {}});
     if (!enrolled) {
       ::close(fd);
       std::cerr << "\n";
@@ -279,18 +285,18 @@ node::RecordPutRequest put_request(const NodeCliOptions& o) {
 
 void record_put(const NodeCliOptions& o) {
   auto n = open_node(o);
-  auto doctor_pin = person_pin(o.doctor_pin, "PIN of " + o.doctor);
-  auto patient_pin = person_pin(o.patient_pin, "PIN of " + o.patient);
-  auto receipt = require(n.node->put_record(put_request(o), doctor_pin, patient_pin));
-  print(json::object{{"record", o.record}, {"record.put", receipt_json(receipt)}});
+  auto doctor = person_credential(o.doctor_pin, "PIN of " + o.doctor);
+  auto patient = person_credential(o.patient_pin, "PIN of " + o.patient);
+  auto receipt = require(n.node->records().put(put_request(o), doctor, patient));
+  print(json::object{{"record", o.record}, {"record.put", receipt_summary(receipt)}});
 }
 
 void record_prepare(const NodeCliOptions& o) {
   auto n = open_node(o);
-  auto prepared = require(n.node->prepare_record_put(put_request(o)));
+  auto prepared = require(n.node->records().prepare_put(put_request(o)));
   write_file(o.out, ledger::encode_transaction(prepared.tx));
   print(json::object{{"tx_file", o.out},
-                     {"tx_id", b64(prepared.tx_id)},
+                     {"tx_id", core::base64url_encode(prepared.tx_id)},
                      {"sign", "SHA-256 of the signing bytes = tx_id (docs/transactions.md)"}});
 }
 
@@ -301,16 +307,16 @@ ledger::Transaction read_tx(const std::string& path) {
 void record_sign(const NodeCliOptions& o) {
   auto n = open_node(o);
   auto tx = read_tx(o.tx_file);
-  require(n.node->sign_as(tx, o.as, person_pin(o.person_pin, "PIN of " + o.as)));
+  require(n.node->signing().sign(tx, o.as, person_credential(o.person_pin, "PIN of " + o.as)));
   write_file(o.tx_file, ledger::encode_transaction(tx));
-  std::cout << o.as << " signed " << b64(ledger::tx_id(tx)) << " (" << tx.signatures.size()
-            << " signature(s))\n";
+  std::cout << o.as << " signed " << core::base64url_encode(ledger::tx_id(tx)) << " ("
+            << tx.signatures.size() << " signature(s))\n";
 }
 
 void record_submit(const NodeCliOptions& o) {
   auto n = open_node(o);
-  auto receipt = require(n.node->endorse_and_submit(read_tx(o.tx_file)));
-  print(json::object{{"submitted", receipt_json(receipt)}});
+  auto receipt = require(n.node->signing().endorse_and_submit(read_tx(o.tx_file)));
+  print(json::object{{"submitted", receipt_summary(receipt)}});
 }
 
 void record_get(const NodeCliOptions& o) {
@@ -318,20 +324,22 @@ void record_get(const NodeCliOptions& o) {
   node::ReadRequest request{o.record,
                             o.version > 0 ? std::optional<std::uint64_t>(o.version) : std::nullopt,
                             o.doctor, o.purpose};
-  auto read = require(n.node->read_record(request, person_pin(o.doctor_pin, "PIN of " + o.doctor)));
+  auto read = require(
+      n.node->records().read(request, person_credential(o.doctor_pin, "PIN of " + o.doctor)));
   if (!o.out.empty())
     write_file(o.out, core::to_string(read.plaintext));
   else
     std::cout << core::to_string(read.plaintext) << "\n";
   std::cerr << "read version " << read.version << " (" << read.content_type << ", basis "
-            << read.basis << "); audit entry record.read " << b64(read.receipt.tx_id)
-            << " at sequence " << read.receipt.sequence << "\n";
+            << read.basis << "); audit entry record.read "
+            << core::base64url_encode(read.receipt.tx_id) << " at sequence "
+            << read.receipt.sequence << "\n";
 }
 
 void record_list(const NodeCliOptions& o) {
   auto n = open_node(o);
   json::array out;
-  for (const auto& r : require(n.node->list_records(o.patient))) {
+  for (const auto& r : require(n.node->records().list(o.patient))) {
     out.push_back(json::object{{"record", r.id},
                                {"latest", static_cast<std::int64_t>(r.latest)},
                                {"hospital", r.hospital}});
@@ -342,14 +350,14 @@ void record_list(const NodeCliOptions& o) {
 void record_history(const NodeCliOptions& o) {
   auto n = open_node(o);
   json::array out;
-  for (const auto& v : require(n.node->record_history(o.record))) {
+  for (const auto& v : require(n.node->records().history(o.record))) {
     json::object entry{{"version", static_cast<std::int64_t>(v.version)},
-                       {"tx", b64(v.tx)},
+                       {"tx", core::base64url_encode(v.tx)},
                        {"time", v.time_ms},
                        {"doctor", v.doctor},
                        {"patient", v.patient},
                        {"content_type", v.content_type}};
-    if (v.previous) entry["previous"] = b64(*v.previous);
+    if (v.previous) entry["previous"] = core::base64url_encode(*v.previous);
     out.push_back(std::move(entry));
   }
   print(json::object{{"record", o.record}, {"versions", std::move(out)}});
@@ -367,16 +375,16 @@ void access_grant(const NodeCliOptions& o) {
                              o.expires_in > 0
                                  ? std::optional<std::int64_t>(now_ms() + o.expires_in * 1000)
                                  : std::nullopt};
-  auto receipt =
-      require(n.node->grant_access(request, person_pin(o.patient_pin, "PIN of " + o.patient)));
-  print(json::object{{"access.grant", receipt_json(receipt)}, {"grantee", o.grantee}});
+  auto receipt = require(
+      n.node->sharing().grant(request, person_credential(o.patient_pin, "PIN of " + o.patient)));
+  print(json::object{{"access.grant", receipt_summary(receipt)}, {"grantee", o.grantee}});
 }
 
 void access_revoke(const NodeCliOptions& o) {
   auto n = open_node(o);
-  auto receipt = require(n.node->revoke_access(o.patient, o.grantee,
-                                               person_pin(o.patient_pin, "PIN of " + o.patient)));
-  print(json::object{{"access.revoke", receipt_json(receipt)}, {"grantee", o.grantee}});
+  auto receipt = require(n.node->sharing().revoke(
+      o.patient, o.grantee, person_credential(o.patient_pin, "PIN of " + o.patient)));
+  print(json::object{{"access.revoke", receipt_summary(receipt)}, {"grantee", o.grantee}});
 }
 
 void audit_export(const NodeCliOptions& o) {
@@ -385,7 +393,7 @@ void audit_export(const NodeCliOptions& o) {
   if (!o.patient.empty()) query.patient = o.patient;
   if (o.from_ms >= 0) query.from_ms = o.from_ms;
   if (o.to_ms >= 0) query.to_ms = o.to_ms;
-  auto bundle = require(n.node->export_audit(query));
+  auto bundle = require(n.node->audit().export_bundle(query));
   std::error_code ec;
   fs::create_directories(o.out, ec);
   if (ec) fail(core::make_error(ErrorCode::kIoError, "cannot create " + o.out));
@@ -399,7 +407,7 @@ void audit_export(const NodeCliOptions& o) {
 
 void admit_request(const NodeCliOptions& o) {
   auto n = open_node(o);
-  auto prepared = require(n.node->admission_request());
+  auto prepared = require(n.node->ca().admission_request());
   write_file(o.out, ledger::encode_transaction(prepared.tx));
   std::cout << "hospital.admit for " << n.node->config().hospital_id
             << " signed by its CA, written to " << o.out
@@ -409,8 +417,8 @@ void admit_request(const NodeCliOptions& o) {
 
 void admit(const NodeCliOptions& o) {
   auto n = open_node(o);
-  auto receipt = require(n.node->countersign_admission(read_tx(o.request)));
-  print(json::object{{"hospital.admit", receipt_json(receipt)}});
+  auto receipt = require(n.node->ca().countersign_admission(read_tx(o.request)));
+  print(json::object{{"hospital.admit", receipt_summary(receipt)}});
 }
 
 void verify(const NodeCliOptions& o) {

@@ -58,6 +58,7 @@
 #include "medledger/hsm/module.h"
 #include "medledger/hsm/session_pool.h"
 #include "medledger/hsm/token.h"
+#include "medledger/hsm/token_signer.h"
 #include "medledger/node/consortium_ledger.h"
 #include "medledger/node/hospital_node.h"
 #include "medledger/node/pin_verifier.h"
@@ -163,10 +164,10 @@ struct World {
     options.on_refused_read = [](const node::RefusedRead&) {};
     for (auto& h : hospitals)
       h.node = must(node::HospitalNode::open(root / h.id, h.pool, *ledger, options), "open");
-    must_ok(hospitals[0].node->register_node_certificates(), "register A");
-    auto request = must(hospitals[1].node->admission_request(), "admission request");
-    must(hospitals[0].node->countersign_admission(request.tx), "admit B");
-    must_ok(hospitals[1].node->register_node_certificates(), "register B");
+    must_ok(hospitals[0].node->ca().register_node_certificates(), "register A");
+    auto request = must(hospitals[1].node->ca().admission_request(), "admission request");
+    must(hospitals[0].node->ca().countersign_admission(request.tx), "admit B");
+    must_ok(hospitals[1].node->ca().register_node_certificates(), "register B");
     for (auto& h : hospitals) enrol_persons(h);
 
     token_signer =
@@ -221,7 +222,7 @@ struct World {
     auto enrol = [&](ca::Role role, const std::string& id, const core::SoftwareSigner* device) {
       node::EnrolRequest request{role, id, secret(kPersonPin), {}};
       if (device != nullptr) request.external_public_key = device->public_key_spki();
-      return must(h.node->enrol(request), "enrol");
+      return must(h.node->persons().enrol(request), "enrol");
     };
     h.doctor = enrol(ca::Role::kDoctor, "dr", nullptr).principal;
     h.patient = enrol(ca::Role::kPatient, "pat", nullptr).principal;
@@ -236,8 +237,9 @@ struct World {
     h.doctor_fingerprint = doctor.fingerprint;
     h.patient_fingerprint = patient.fingerprint;
     h.read_record_id = "read-" + h.id;
-    must(h.node->put_record(request(h, h.read_record_id, false), secret(kPersonPin),
-                            secret(kPersonPin)),
+    must(h.node->records().put(request(h, h.read_record_id, false),
+                               node::PersonCredential::pin(secret(kPersonPin)),
+                               node::PersonCredential::pin(secret(kPersonPin))),
          "record to read");
   }
 
@@ -263,10 +265,12 @@ struct World {
                        s.doctor->expires_ms - now_ms < 60'000 ||
                        s.patient->expires_ms - now_ms < 60'000;
     if (stale) {
-      s.doctor = must(h.node->open_session(h.doctor, secret(kPersonPin), node::kMaxSessionTtl),
-                      "doctor session");
-      s.patient = must(h.node->open_session(h.patient, secret(kPersonPin), node::kMaxSessionTtl),
-                       "patient session");
+      s.doctor =
+          must(h.node->signing().open_session(h.doctor, secret(kPersonPin), node::kMaxSessionTtl),
+               "doctor session");
+      s.patient =
+          must(h.node->signing().open_session(h.patient, secret(kPersonPin), node::kMaxSessionTtl),
+               "patient session");
       s.used = 0;
     }
     return s;
@@ -310,9 +314,10 @@ void bench_scrypt_check(benchmark::State& state) {
 
 void bench_write_custodial_pin(benchmark::State& state) {
   Hospital& h = world->hospitals[0];
-  const auto pin = secret(kPersonPin);
+  const auto pin = node::PersonCredential::pin(secret(kPersonPin));
   for (auto _ : state) {
-    auto receipt = h.node->put_record(world->request(h, world->fresh_record_id(), false), pin, pin);
+    auto receipt =
+        h.node->records().put(world->request(h, world->fresh_record_id(), false), pin, pin);
     if (!receipt) return report_failure(state, receipt.error());
   }
   state.SetItemsProcessed(state.iterations());
@@ -322,10 +327,10 @@ void bench_write_custodial_session(benchmark::State& state) {
   Hospital& h = world->hospitals[0];
   World::Sessions& sessions = world->sessions_for(state.thread_index());
   for (auto _ : state) {
-    auto receipt =
-        h.node->put_record(world->request(h, world->fresh_record_id(), false),
-                           node::PersonCredential::session_token(sessions.doctor->token.clone()),
-                           node::PersonCredential::session_token(sessions.patient->token.clone()));
+    auto receipt = h.node->records().put(
+        world->request(h, world->fresh_record_id(), false),
+        node::PersonCredential::session_token(sessions.doctor->token.clone()),
+        node::PersonCredential::session_token(sessions.patient->token.clone()));
     if (!receipt) return report_failure(state, receipt.error());
     if (++sessions.used >= kSessionRefreshInRun) {
       state.PauseTiming();
@@ -339,23 +344,24 @@ void bench_write_custodial_session(benchmark::State& state) {
 void bench_write_external(benchmark::State& state) {
   Hospital& h = world->hospitals[0];
   for (auto _ : state) {
-    auto prepared = h.node->prepare_record_put(world->request(h, world->fresh_record_id(), true));
+    auto prepared =
+        h.node->records().prepare_put(world->request(h, world->fresh_record_id(), true));
     if (!prepared) return report_failure(state, prepared.error());
     // The devices' signatures (software keys, what a phone or smart card would return).
     auto by_doctor = h.doctor_device->sign_digest(prepared->tx_id);
     auto by_patient = h.patient_device->sign_digest(prepared->tx_id);
     if (!by_doctor || !by_patient)
       return report_failure(state, (by_doctor ? by_patient : by_doctor).error());
-    auto added = h.node->add_external_signature(
+    auto added = h.node->signing().add_external_signature(
         prepared->tx,
         {core::KeyAlgorithm::kEcdsaP256, h.doctor_fingerprint, std::move(*by_doctor)});
     if (added) {
-      added = h.node->add_external_signature(
+      added = h.node->signing().add_external_signature(
           prepared->tx,
           {core::KeyAlgorithm::kEcdsaP256, h.patient_fingerprint, std::move(*by_patient)});
     }
     if (!added) return report_failure(state, added.error());
-    auto receipt = h.node->endorse_and_submit(std::move(prepared->tx));
+    auto receipt = h.node->signing().endorse_and_submit(std::move(prepared->tx));
     if (!receipt) return report_failure(state, receipt.error());
   }
   state.SetItemsProcessed(state.iterations());
@@ -366,7 +372,7 @@ void bench_read_session(benchmark::State& state) {
   World::Sessions& sessions = world->sessions_for(state.thread_index());
   const node::ReadRequest request{h.read_record_id, std::nullopt, h.doctor, "benchmark"};
   for (auto _ : state) {
-    auto read = h.node->read_record(
+    auto read = h.node->records().read(
         request, node::PersonCredential::session_token(sessions.doctor->token.clone()));
     if (!read) return report_failure(state, read.error());
     benchmark::DoNotOptimize(read->plaintext.data());
@@ -411,7 +417,7 @@ void bench_write_pipelined(benchmark::State& state) {
   Hospital& h = world->hospitals[0];
   World::Sessions& sessions = world->sessions_for(state.thread_index());
   run_pipelined<node::PendingCommit>(state, sessions, [&] {
-    return h.node->put_record_async(
+    return h.node->records().put_async(
         world->request(h, world->fresh_record_id(), false),
         node::PersonCredential::session_token(sessions.doctor->token.clone()),
         node::PersonCredential::session_token(sessions.patient->token.clone()));
@@ -423,7 +429,7 @@ void bench_read_pipelined(benchmark::State& state) {
   World::Sessions& sessions = world->sessions_for(state.thread_index());
   const node::ReadRequest request{h.read_record_id, std::nullopt, h.doctor, "benchmark"};
   run_pipelined<node::PendingRead>(state, sessions, [&] {
-    return h.node->read_record_async(
+    return h.node->records().read_async(
         request, node::PersonCredential::session_token(sessions.doctor->token.clone()));
   });
 }

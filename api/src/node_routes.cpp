@@ -167,10 +167,6 @@ core::Result<void> add_node_route_rows(Router& router, const std::shared_ptr<Nod
   return core::success();
 }
 
-boost::json::value receipt_json(const ledger::Receipt& receipt) {
-  return boost::json::parse(ledger::encode_receipt(receipt));
-}
-
 Response receipt_response(const ledger::Receipt& receipt, int status) {
   Response response;
   response.status = status;
@@ -206,8 +202,9 @@ core::Result<node::PendingCommit> start_store_record(const NodeCall& call, const
   MEDLEDGER_TRY_ASSIGN(auto put, parse_record_put(body));
   MEDLEDGER_TRY_ASSIGN(auto doctor, take_credential(body, "doctor_pin", "doctor_session"));
   MEDLEDGER_TRY_ASSIGN(auto patient, take_credential(body, "patient_pin", "patient_session"));
-  return with_node<node::PendingCommit>(
-      call, [&](node::HospitalNode& node) { return node.put_record_async(put, doctor, patient); });
+  return with_node<node::PendingCommit>(call, [&](node::HospitalNode& node) {
+    return node.records().put_async(put, doctor, patient);
+  });
 }
 
 // Answers after the block's durable commit, without holding a thread meanwhile.
@@ -225,7 +222,7 @@ core::Result<node::PendingRead> start_read_record(const NodeCall& call, const Re
   if (version) read.version = static_cast<std::uint64_t>(*version);
   MEDLEDGER_TRY_ASSIGN(auto doctor, take_credential(body, "doctor_pin", "doctor_session"));
   return with_node<node::PendingRead>(
-      call, [&](node::HospitalNode& node) { return node.read_record_async(read, doctor); });
+      call, [&](node::HospitalNode& node) { return node.records().read_async(read, doctor); });
 }
 
 // The plaintext is released once the read's audit entry is durable (PendingRead).
@@ -239,7 +236,7 @@ void read_record(const NodeCall& call, const Request& request, Responder respond
         out["content_type"] = result.content_type;
         out["basis"] = result.basis;
         out["payload"] = core::base64url_encode(result.plaintext);
-        out["receipt"] = receipt_json(result.receipt);
+        out["receipt"] = ledger::receipt_json(result.receipt);
         return json_response(out);
       });
 }
@@ -250,7 +247,7 @@ core::Result<Response> list_records(const NodeCall& call, const Request& request
     return core::make_error(ErrorCode::kInvalidArgument, "query parameter 'patient' is required");
   }
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto records, node.list_records(*patient));
+    MEDLEDGER_TRY_ASSIGN(auto records, node.records().list(*patient));
     boost::json::array list;
     for (const auto& record : records) {
       boost::json::object item;
@@ -287,7 +284,7 @@ core::Result<node::PendingCommit> start_grant_access(const NodeCall& call, const
   MEDLEDGER_TRY_ASSIGN(grant.expires_ms, optional_int(body, "expires_ms"));
   MEDLEDGER_TRY_ASSIGN(auto patient, take_credential(body, "patient_pin", "patient_session"));
   return with_node<node::PendingCommit>(
-      call, [&](node::HospitalNode& node) { return node.grant_access_async(grant, patient); });
+      call, [&](node::HospitalNode& node) { return node.sharing().grant_async(grant, patient); });
 }
 
 // Answers after the block's durable commit, as a write does.
@@ -301,7 +298,7 @@ core::Result<Response> revoke_access(const NodeCall& call, const Request& reques
   MEDLEDGER_TRY_ASSIGN(auto grantee, required_string(body, "grantee"));
   MEDLEDGER_TRY_ASSIGN(auto credential, take_credential(body, "patient_pin", "patient_session"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto receipt, node.revoke_access(patient, grantee, credential));
+    MEDLEDGER_TRY_ASSIGN(auto receipt, node.sharing().revoke(patient, grantee, credential));
     return receipt_response(receipt);
   });
 }
@@ -313,7 +310,7 @@ core::Result<Response> export_audit(const NodeCall& call, const Request& request
   MEDLEDGER_TRY_ASSIGN(query.from_ms, optional_int(body, "from_ms"));
   MEDLEDGER_TRY_ASSIGN(query.to_ms, optional_int(body, "to_ms"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto bundle, node.export_audit(query));
+    MEDLEDGER_TRY_ASSIGN(auto bundle, node.audit().export_bundle(query));
     boost::json::object pem_files;
     for (const auto& [name, content] : bundle.pem_files) pem_files[name] = content;
     boost::json::object out;

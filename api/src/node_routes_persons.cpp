@@ -26,7 +26,7 @@ boost::json::object certificate_json(const std::string& principal, const std::st
   out["principal"] = principal;
   out["certificate"] = pem;
   out["fingerprint"] = core::base64url_encode(fingerprint);
-  out["receipt"] = receipt_json(receipt);
+  out["receipt"] = ledger::receipt_json(receipt);
   return out;
 }
 
@@ -64,7 +64,7 @@ core::Result<Response> enrol_person(const NodeCall& call, const Request& request
   }
   MEDLEDGER_TRY_ASSIGN(enrol.pin, take_secret(body, "pin"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto enrolment, node.enrol(enrol));
+    MEDLEDGER_TRY_ASSIGN(auto enrolment, node.persons().enrol(enrol));
     return json_response(certificate_json(enrolment.principal, enrolment.certificate.to_pem(),
                                           enrolment.fingerprint, enrolment.receipt),
                          201);
@@ -77,7 +77,7 @@ core::Result<Response> revoke_person(const NodeCall& call, const Request& reques
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     const auto principal = person_principal(node, request.param("id"));
     MEDLEDGER_TRY_ASSIGN(auto receipt,
-                         node.revoke_person(principal, reason.value_or("unspecified")));
+                         node.persons().revoke(principal, reason.value_or("unspecified")));
     return receipt_response(receipt);
   });
 }
@@ -88,7 +88,7 @@ core::Result<Response> issue_certificate(const NodeCall& call, const Request& re
   MEDLEDGER_TRY_ASSIGN(auto id, required_string(body, "id"));
   MEDLEDGER_TRY_ASSIGN(auto csr, required_string(body, "csr"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto issued, node.issue_certificate(csr, role, id));
+    MEDLEDGER_TRY_ASSIGN(auto issued, node.ca().issue_certificate(csr, role, id));
     return json_response(certificate_json(issued.principal, issued.certificate_pem,
                                           issued.fingerprint, issued.receipt),
                          201);
@@ -104,7 +104,7 @@ core::Result<Response> revoke_certificate(const NodeCall& call, const Request& r
   MEDLEDGER_TRY_ASSIGN(auto reason, optional_string(body, "reason"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto receipt,
-                         node.revoke_certificate(fingerprint, reason.value_or("unspecified")));
+                         node.ca().revoke_certificate(fingerprint, reason.value_or("unspecified")));
     return receipt_response(receipt);
   });
 }
@@ -112,7 +112,7 @@ core::Result<Response> revoke_certificate(const NodeCall& call, const Request& r
 // A fresh CRL signed by the hospital CA (each call takes the next CRL number).
 core::Result<Response> crl(const NodeCall& call, const Request&) {
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto pem, node.crl_pem());
+    MEDLEDGER_TRY_ASSIGN(auto pem, node.ca().crl_pem());
     Response response;
     response.content_type = "application/x-pem-file";
     response.body = std::move(pem);
@@ -131,7 +131,8 @@ core::Result<Response> sign_digest(const NodeCall& call, const Request& request)
   MEDLEDGER_TRY_ASSIGN(auto credential, take_credential(body, "pin", "session"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     const auto principal = person_principal(node, request.param("id"));
-    MEDLEDGER_TRY_ASSIGN(auto signed_digest, node.sign_digest_as(principal, credential, digest));
+    MEDLEDGER_TRY_ASSIGN(auto signed_digest,
+                         node.signing().sign_digest(principal, credential, digest));
     boost::json::object out;
     out["principal"] = principal;
     out["alg"] = core::key_algorithm_name(signed_digest.algorithm);
@@ -157,7 +158,7 @@ core::Result<Response> open_session(const NodeCall& call, const Request& request
       signatures ? static_cast<std::uint32_t>(*signatures) : node::kMaxSessionSignatures;
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     const auto principal = person_principal(node, request.param("id"));
-    MEDLEDGER_TRY_ASSIGN(auto session, node.open_session(principal, pin, ttl, budget));
+    MEDLEDGER_TRY_ASSIGN(auto session, node.signing().open_session(principal, pin, ttl, budget));
     boost::json::object out;
     out["principal"] = principal;
     // The one place a token leaves the node: the response body (never logged).
@@ -173,7 +174,7 @@ core::Result<Response> close_session(const NodeCall& call, const Request& reques
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   MEDLEDGER_TRY_ASSIGN(auto token, take_secret(body, "session"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY(node.close_session(token));
+    MEDLEDGER_TRY(node.signing().close_session(token));
     boost::json::object out;
     out["closed"] = true;
     return json_response(out);

@@ -18,16 +18,6 @@
 #include "medledger/node/hospital_node.h"
 #include "medledger/node/person_session.h"
 
-// Declares (or assigns) `lhs` from a Result `expr`, returning its error on failure.
-#define MEDLEDGER_API_CONCAT2(a, b) a##b
-#define MEDLEDGER_API_CONCAT(a, b) MEDLEDGER_API_CONCAT2(a, b)
-#define MEDLEDGER_API_ASSIGN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                              \
-  if (!tmp) return tmp.error();                   \
-  lhs = std::move(*tmp)
-#define MEDLEDGER_TRY_ASSIGN(lhs, expr) \
-  MEDLEDGER_API_ASSIGN_IMPL(MEDLEDGER_API_CONCAT(medledger_assign_, __LINE__), lhs, expr)
-
 namespace medledger::api::node_routes {
 
 /// What a node route handler receives: the binding, the request, the caller.
@@ -135,8 +125,6 @@ core::Result<std::optional<std::uint64_t>> optional_query_u64(const Request& req
                                                               const char* name);
 /// The same, kInvalidArgument "query parameter '<name>' is required" when absent.
 core::Result<std::uint64_t> required_query_u64(const Request& request, const char* name);
-/// The receipt as a JSON value (ledger/receipt.h's canonical form).
-boost::json::value receipt_json(const ledger::Receipt& receipt);
 /// The record members of POST /v1/records and /v1/records/prepare: record_id, doctor,
 /// patient, content_type (optional), payload (base64url). kInvalidArgument /
 /// kMalformedEncoding naming the member.

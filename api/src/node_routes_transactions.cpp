@@ -25,7 +25,7 @@ core::Result<Response> prepare_record(const NodeCall& call, const Request& reque
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   MEDLEDGER_TRY_ASSIGN(auto put, parse_record_put(body));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto prepared, node.prepare_record_put(put));
+    MEDLEDGER_TRY_ASSIGN(auto prepared, node.records().prepare_put(put));
     boost::json::object out;
     out["tx"] = core::base64url_encode(core::to_bytes(ledger::encode_transaction(prepared.tx)));
     out["tx_id"] = core::base64url_encode(prepared.tx_id);
@@ -94,8 +94,8 @@ core::Result<node::PendingCommit> start_submit_transaction(const NodeCall& call,
   return with_node<node::PendingCommit>(
       call, [&](node::HospitalNode& node) -> core::Result<node::PendingCommit> {
         for (const auto& signature : signatures)
-          MEDLEDGER_TRY(node.add_external_signature(tx, signature));
-        return node.endorse_and_submit_async(std::move(tx));
+          MEDLEDGER_TRY(node.signing().add_external_signature(tx, signature));
+        return node.signing().endorse_and_submit_async(std::move(tx));
       });
 }
 

@@ -6,7 +6,7 @@
 
 #include <boost/json.hpp>
 
-#include "hospital_node_internal.h"
+#include "node_context.h"
 #include "medledger/ca/store.h"
 #include "medledger/core/canonical_json.h"
 #include "medledger/core/error.h"

@@ -118,8 +118,8 @@ TEST_F(LedgerTrustTest, HospitalAdmittedWhileServingIsAcceptedAfterwards) {
 
   (void)expect_ok(node::HospitalNode::provision(root_ / "c", pool_c, setup("hospital-c", "c-ca")));
   auto node_c = expect_ok(node::HospitalNode::open(root_ / "c", pool_c, *ledger_, options()));
-  auto request = expect_ok(node_c->admission_request());
-  (void)expect_ok(node_a_->countersign_admission(request.tx));
+  auto request = expect_ok(node_c->ca().admission_request());
+  (void)expect_ok(node_a_->ca().countersign_admission(request.tx));
 
   auto after = whoami("admin-c");
   ASSERT_EQ(after.status, 200) << after.body;
@@ -181,7 +181,7 @@ TEST_F(LedgerTrustTest, KeepAliveConnectionIsReauthenticatedAfterARevocation) {
 TEST_F(LedgerTrustTest, GenerationMovesOnlyWhenTrustMayHaveChanged) {
   const auto first = trust_->current();
   // An enrolment (cert.register) adds blocks but changes no anchor or revocation.
-  (void)expect_ok(node_a_->enrol(
+  (void)expect_ok(node_a_->persons().enrol(
       {ca::Role::kPatient, "pat-x", node::testing::secret(node::testing::kPatientPin), {}}));
   EXPECT_EQ(trust_->current()->generation, first->generation);
   EXPECT_EQ(trust_->current(), first);  // the same snapshot: no rebuild

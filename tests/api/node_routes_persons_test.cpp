@@ -62,7 +62,7 @@ class NodePersonRoutes : public NodeRoutes {
   }
 
   ca::Certificate certificate_of(const std::string& principal) {
-    auto person = node::testing::expect_ok(node_a_->person(principal));
+    auto person = node::testing::expect_ok(node_a_->persons().find(principal));
     return node::testing::expect_ok(ca::Certificate::from_pem(person.cert_pem));
   }
 };

@@ -43,8 +43,8 @@ TEST_F(NodeRoutes, ReadReturnsThePlaintextAtTheOwnersHospital) {
 
 TEST_F(NodeRoutes, ReadByAnotherHospitalWithoutGrantIs403ReadNotAuthorized) {
   (void)node::testing::expect_ok(
-      node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
-                          medledger::testing::secret(node::testing::kPatientPin)));
+      node_a_->records().put(fhir("rec-1"), node::testing::by_pin(node::testing::kDoctorPin),
+                             node::testing::by_pin(node::testing::kPatientPin)));
   serve_both();
   auto read = post("/v1/records/rec-1/read", read_body("hospital-b/dr-b"), kForeignNode);
   EXPECT_EQ(read.status, 403) << read.body;
@@ -53,8 +53,8 @@ TEST_F(NodeRoutes, ReadByAnotherHospitalWithoutGrantIs403ReadNotAuthorized) {
 
 TEST_F(NodeRoutes, GrantLetsTheOtherHospitalRead) {
   (void)node::testing::expect_ok(
-      node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
-                          medledger::testing::secret(node::testing::kPatientPin)));
+      node_a_->records().put(fhir("rec-1"), node::testing::by_pin(node::testing::kDoctorPin),
+                             node::testing::by_pin(node::testing::kPatientPin)));
   serve_both();
   auto granted =
       post("/v1/grants", R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":")" +
@@ -67,8 +67,8 @@ TEST_F(NodeRoutes, GrantLetsTheOtherHospitalRead) {
 
 TEST_F(NodeRoutes, RevokedGrantNoLongerLetsTheOtherHospitalRead) {
   (void)node::testing::expect_ok(
-      node_a_->put_record(fhir("rec-1"), medledger::testing::secret(node::testing::kDoctorPin),
-                          medledger::testing::secret(node::testing::kPatientPin)));
+      node_a_->records().put(fhir("rec-1"), node::testing::by_pin(node::testing::kDoctorPin),
+                             node::testing::by_pin(node::testing::kPatientPin)));
   const std::string grant =
       R"({"patient":"hospital-a/pat-a","grantee":"hospital-b","patient_pin":")" +
       std::string(node::testing::kPatientPin) + "\"}";

@@ -32,7 +32,7 @@ class NodeTransactionRoutes : public NodeRoutes {
         node::testing::expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
     node::EnrolRequest request{role, id, medledger::testing::secret("device-pin-1234"),
                                device.key->public_key_spki()};
-    auto enrolment = node::testing::expect_ok(node_a_->enrol(request));
+    auto enrolment = node::testing::expect_ok(node_a_->persons().enrol(request));
     device.principal = enrolment.principal;
     device.cert = core::base64url_encode(enrolment.fingerprint);
     return device;
@@ -81,7 +81,7 @@ class NodeTransactionRoutes : public NodeRoutes {
   }
 
   std::size_t records_of_patient() {
-    return node::testing::expect_ok(node_a_->list_records(patient_.principal)).size();
+    return node::testing::expect_ok(node_a_->records().list(patient_.principal)).size();
   }
 
   Device doctor_;

@@ -22,8 +22,9 @@ constexpr int kThreads = 8;
 constexpr int kRecordsPerThread = 4;
 
 TEST_F(NodeConcurrencyTest, RecordsStoredFromEightThreadsAllCommitAndShareBlocks) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
+  auto doctor = expect_ok(node_a_->signing().open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  auto patient =
+      expect_ok(node_a_->signing().open_session("hospital-a/pat-a", secret(kPatientPin)));
   std::vector<std::vector<core::Result<ledger::Receipt>>> results(kThreads);
   std::latch start(kThreads);
   std::vector<std::thread> threads;
@@ -32,9 +33,9 @@ TEST_F(NodeConcurrencyTest, RecordsStoredFromEightThreadsAllCommitAndShareBlocks
       start.arrive_and_wait();
       for (int i = 0; i < kRecordsPerThread; ++i) {
         results[t].push_back(
-            node_a_->put_record(fhir("rec-" + std::to_string(t) + "-" + std::to_string(i)),
-                                PersonCredential::session_token(doctor.token.clone()),
-                                PersonCredential::session_token(patient.token.clone())));
+            node_a_->records().put(fhir("rec-" + std::to_string(t) + "-" + std::to_string(i)),
+                                   PersonCredential::session_token(doctor.token.clone()),
+                                   PersonCredential::session_token(patient.token.clone())));
       }
     });
   }
@@ -53,16 +54,17 @@ TEST_F(NodeConcurrencyTest, RecordsStoredFromEightThreadsAllCommitAndShareBlocks
   constexpr std::size_t kRecords = kThreads * kRecordsPerThread;
   EXPECT_EQ(tx_ids.size(), kRecords);
   EXPECT_LT(heights.size(), kRecords) << "concurrent writes should share blocks";
-  EXPECT_EQ(expect_ok(node_a_->list_records("hospital-a/pat-a")).size(), kRecords);
+  EXPECT_EQ(expect_ok(node_a_->records().list("hospital-a/pat-a")).size(), kRecords);
   expect_verify_clean();
 }
 
 TEST_F(NodeConcurrencyTest, ReadsAndWritesFromSeveralThreadsAllSucceed) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
-  (void)expect_ok(node_a_->put_record(fhir("shared", R"({"v":1})"),
-                                      PersonCredential::session_token(doctor.token.clone()),
-                                      PersonCredential::session_token(patient.token.clone())));
+  auto doctor = expect_ok(node_a_->signing().open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  auto patient =
+      expect_ok(node_a_->signing().open_session("hospital-a/pat-a", secret(kPatientPin)));
+  (void)expect_ok(node_a_->records().put(fhir("shared", R"({"v":1})"),
+                                         PersonCredential::session_token(doctor.token.clone()),
+                                         PersonCredential::session_token(patient.token.clone())));
   std::atomic<int> failures{0};
   std::latch start(4);
   std::vector<std::thread> threads;
@@ -71,13 +73,14 @@ TEST_F(NodeConcurrencyTest, ReadsAndWritesFromSeveralThreadsAllSucceed) {
       start.arrive_and_wait();
       for (int i = 0; i < 3; ++i) {
         if (t % 2 == 0) {
-          auto read = node_a_->read_record(read_at_a("shared"),
-                                           PersonCredential::session_token(doctor.token.clone()));
+          auto read = node_a_->records().read(
+              read_at_a("shared"), PersonCredential::session_token(doctor.token.clone()));
           if (!read || core::to_string(read->plaintext) != R"({"v":1})") ++failures;
         } else {
-          auto put = node_a_->put_record(fhir("w-" + std::to_string(t) + "-" + std::to_string(i)),
-                                         PersonCredential::session_token(doctor.token.clone()),
-                                         PersonCredential::session_token(patient.token.clone()));
+          auto put =
+              node_a_->records().put(fhir("w-" + std::to_string(t) + "-" + std::to_string(i)),
+                                     PersonCredential::session_token(doctor.token.clone()),
+                                     PersonCredential::session_token(patient.token.clone()));
           if (!put) ++failures;
         }
       }
@@ -96,7 +99,8 @@ TEST_F(NodeConcurrencyTest, OnePrincipalEnrolledFromFourThreadsAtOnceIsEnrolledO
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       start.arrive_and_wait();
-      auto result = node_a_->enrol({ca::Role::kDoctor, "dr-race", secret(kDoctorPin), {}});
+      auto result =
+          node_a_->persons().enrol({ca::Role::kDoctor, "dr-race", secret(kDoctorPin), {}});
       if (result) {
         ++enrolled;
       } else if (result.error().code == ErrorCode::kAlreadyExists) {

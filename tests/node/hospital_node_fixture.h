@@ -13,6 +13,7 @@
 #include "medledger/ca/authority.h"
 #include "medledger/ca/store.h"
 #include "medledger/hsm/key_store.h"
+#include "medledger/hsm/token_signer.h"
 #include "medledger/ledger/records_contract.h"
 #include "medledger/ledger/verify.h"
 #include "medledger/node/consortium_ledger.h"
@@ -57,15 +58,16 @@ class TwoHospitals : public TwoNodeTokens {
     ledger_ = expect_ok(ConsortiumLedger::create(root_ / "ledger", genesis, std::move(proposer)));
 
     node_a_ = expect_ok(HospitalNode::open(root_ / "a", pool_a_, *ledger_, options()));
-    expect_ok(node_a_->register_node_certificates());
+    expect_ok(node_a_->ca().register_node_certificates());
     node_b_ = expect_ok(HospitalNode::open(root_ / "b", pool_b_, *ledger_, options()));
-    auto request = expect_ok(node_b_->admission_request());
-    (void)expect_ok(node_a_->countersign_admission(request.tx));
-    expect_ok(node_b_->register_node_certificates());
+    auto request = expect_ok(node_b_->ca().admission_request());
+    (void)expect_ok(node_a_->ca().countersign_admission(request.tx));
+    expect_ok(node_b_->ca().register_node_certificates());
 
-    (void)expect_ok(node_a_->enrol({ca::Role::kDoctor, "dr-a", secret(kDoctorPin), {}}));
-    (void)expect_ok(node_a_->enrol({ca::Role::kPatient, "pat-a", secret(kPatientPin), {}}));
-    (void)expect_ok(node_b_->enrol({ca::Role::kDoctor, "dr-b", secret(kDoctorPin), {}}));
+    (void)expect_ok(node_a_->persons().enrol({ca::Role::kDoctor, "dr-a", secret(kDoctorPin), {}}));
+    (void)expect_ok(
+        node_a_->persons().enrol({ca::Role::kPatient, "pat-a", secret(kPatientPin), {}}));
+    (void)expect_ok(node_b_->persons().enrol({ca::Role::kDoctor, "dr-b", secret(kDoctorPin), {}}));
   }
 
   NodeSetup setup(const std::string& hospital, const std::string& ca_dir) {

@@ -50,7 +50,7 @@ ledger::CertificateEntry ledger_entry(ConsortiumLedger& ledger, const core::Dige
 }
 
 std::vector<std::string> crl_serials(HospitalNode& node) {
-  auto crl = expect_ok(ca::Crl::parse(core::to_bytes(expect_ok(node.crl_pem()))));
+  auto crl = expect_ok(ca::Crl::parse(core::to_bytes(expect_ok(node.ca().crl_pem()))));
   return crl.revoked_serials();
 }
 
@@ -59,11 +59,11 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 }
 
 TEST_F(NodeAdminTest, RevokedPersonIsRevokedOnTheLedgerListedInTheCrlAndCannotSignAnyMore) {
-  auto person = expect_ok(node_a_->person("hospital-a/dr-a"));
+  auto person = expect_ok(node_a_->persons().find("hospital-a/dr-a"));
   auto cert = expect_ok(ca::Certificate::from_pem(person.cert_pem));
   EXPECT_FALSE(contains(crl_serials(*node_a_), cert.serial_hex()));
 
-  auto receipt = expect_ok(node_a_->revoke_person("hospital-a/dr-a", "keyCompromise"));
+  auto receipt = expect_ok(node_a_->persons().revoke("hospital-a/dr-a", "keyCompromise"));
   EXPECT_EQ(receipt.result, ledger::kTxAccepted);
   auto entry = ledger_entry(*ledger_, ledger::certificate_fingerprint(cert));
   EXPECT_EQ(entry.status, "revoked");
@@ -71,37 +71,37 @@ TEST_F(NodeAdminTest, RevokedPersonIsRevokedOnTheLedgerListedInTheCrlAndCannotSi
   EXPECT_TRUE(contains(crl_serials(*node_a_), cert.serial_hex()));
 
   // Even the right PIN signs nothing any more.
-  auto prepared = expect_ok(node_a_->prepare_record_put(fhir("rec-1")));
-  EXPECT_EQ(error_of(node_a_->sign_as(prepared.tx, "hospital-a/dr-a", secret(kDoctorPin))),
+  auto prepared = expect_ok(node_a_->records().prepare_put(fhir("rec-1")));
+  EXPECT_EQ(error_of(node_a_->signing().sign(prepared.tx, "hospital-a/dr-a", by_pin(kDoctorPin))),
             ErrorCode::kPersonLocked);
-  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/dr-a", secret(kDoctorPin),
-                                             core::sha256(core::to_bytes("x")))),
+  EXPECT_EQ(error_of(node_a_->signing().sign_digest("hospital-a/dr-a", by_pin(kDoctorPin),
+                                                    core::sha256(core::to_bytes("x")))),
             ErrorCode::kPersonLocked);
   expect_verify_clean();
 }
 
 TEST_F(NodeAdminTest, RevokingTwiceIsCertAlreadyRevokedAndUnknownPersonsOrReasonsAreRefused) {
-  (void)expect_ok(node_a_->revoke_person("hospital-a/pat-a", "affiliationChanged"));
-  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/pat-a", "keyCompromise")),
+  (void)expect_ok(node_a_->persons().revoke("hospital-a/pat-a", "affiliationChanged"));
+  EXPECT_EQ(error_of(node_a_->persons().revoke("hospital-a/pat-a", "keyCompromise")),
             ErrorCode::kCertAlreadyRevoked);
-  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/nobody", "keyCompromise")),
+  EXPECT_EQ(error_of(node_a_->persons().revoke("hospital-a/nobody", "keyCompromise")),
             ErrorCode::kNotFound);
   // A person of another hospital is not enrolled here.
-  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-b/dr-b", "keyCompromise")),
+  EXPECT_EQ(error_of(node_a_->persons().revoke("hospital-b/dr-b", "keyCompromise")),
             ErrorCode::kNotFound);
   const auto size = log_size();
-  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/dr-a", "no-such-reason")),
+  EXPECT_EQ(error_of(node_a_->persons().revoke("hospital-a/dr-a", "no-such-reason")),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/dr-a", "removeFromCRL")),
+  EXPECT_EQ(error_of(node_a_->persons().revoke("hospital-a/dr-a", "removeFromCRL")),
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(log_size(), size);
   // The refused reasons locked nobody: dr-a still signs.
-  (void)expect_ok(node_a_->sign_digest_as("hospital-a/dr-a", secret(kDoctorPin),
-                                          core::sha256(core::to_bytes("x"))));
+  (void)expect_ok(node_a_->signing().sign_digest("hospital-a/dr-a", by_pin(kDoctorPin),
+                                                 core::sha256(core::to_bytes("x"))));
 }
 
 TEST_F(NodeAdminTest, CrlCoversARevocationTheSubjectMadeOnTheLedgerWithoutTheCa) {
-  auto person = expect_ok(node_a_->person("hospital-a/dr-a"));
+  auto person = expect_ok(node_a_->persons().find("hospital-a/dr-a"));
   auto cert = expect_ok(ca::Certificate::from_pem(person.cert_pem));
   // The subject revokes their own certificate (signed by them alone, as the contract allows).
   ledger::Transaction tx;
@@ -111,63 +111,64 @@ TEST_F(NodeAdminTest, CrlCoversARevocationTheSubjectMadeOnTheLedgerWithoutTheCa)
                    .count();
   tx.nonce = core::Bytes(ledger::kMinNonceBytes, 0x5a);
   tx.body = ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "superseded");
-  expect_ok(node_a_->sign_as(tx, "hospital-a/dr-a", secret(kDoctorPin)));
+  expect_ok(node_a_->signing().sign(tx, "hospital-a/dr-a", by_pin(kDoctorPin)));
   auto receipt = expect_ok(ledger_->submit(tx));
   ASSERT_EQ(receipt.result, ledger::kTxAccepted) << ledger::result_name(receipt.result);
 
-  auto crl = expect_ok(ca::Crl::parse(core::to_bytes(expect_ok(node_a_->crl_pem()))));
+  auto crl = expect_ok(ca::Crl::parse(core::to_bytes(expect_ok(node_a_->ca().crl_pem()))));
   EXPECT_TRUE(contains(crl.revoked_serials(), cert.serial_hex()));
   // Hospital B's CRL lists only what B's CA issued.
   EXPECT_FALSE(contains(crl_serials(*node_b_), cert.serial_hex()));
 }
 
 TEST_F(NodeAdminTest, CertificateFromACsrIsRevokedByItsFingerprintOnTheLedgerAndInTheCrl) {
-  auto issued = expect_ok(node_a_->issue_certificate(make_csr_pem("ops-2", "admin", "hospital-a"),
-                                                     ca::Role::kAdmin, "ops-2"));
-  EXPECT_EQ(error_of(node_a_->revoke_person("hospital-a/ops-2", "keyCompromise")),
+  auto issued = expect_ok(node_a_->ca().issue_certificate(
+      make_csr_pem("ops-2", "admin", "hospital-a"), ca::Role::kAdmin, "ops-2"));
+  EXPECT_EQ(error_of(node_a_->persons().revoke("hospital-a/ops-2", "keyCompromise")),
             ErrorCode::kNotFound);  // no person
 
-  auto receipt = expect_ok(node_a_->revoke_certificate(issued.fingerprint, "keyCompromise"));
+  auto receipt = expect_ok(node_a_->ca().revoke_certificate(issued.fingerprint, "keyCompromise"));
   EXPECT_EQ(receipt.result, ledger::kTxAccepted);
   auto entry = ledger_entry(*ledger_, issued.fingerprint);
   EXPECT_EQ(entry.status, "revoked");
   EXPECT_EQ(entry.reason, "keyCompromise");
   EXPECT_TRUE(contains(crl_serials(*node_a_), issued.certificate.serial_hex()));
-  EXPECT_EQ(error_of(node_a_->revoke_certificate(issued.fingerprint, "keyCompromise")),
+  EXPECT_EQ(error_of(node_a_->ca().revoke_certificate(issued.fingerprint, "keyCompromise")),
             ErrorCode::kCertAlreadyRevoked);
   expect_verify_clean();
 }
 
 TEST_F(NodeAdminTest, RevokingAnEnrolledPersonsCertificateByFingerprintLocksThePersonToo) {
-  auto person = expect_ok(node_a_->person("hospital-a/dr-a"));
+  auto person = expect_ok(node_a_->persons().find("hospital-a/dr-a"));
   auto cert = expect_ok(ca::Certificate::from_pem(person.cert_pem));
-  (void)expect_ok(node_a_->revoke_certificate(ledger::certificate_fingerprint(cert), "superseded"));
+  (void)expect_ok(
+      node_a_->ca().revoke_certificate(ledger::certificate_fingerprint(cert), "superseded"));
   EXPECT_EQ(ledger_entry(*ledger_, ledger::certificate_fingerprint(cert)).status, "revoked");
-  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/dr-a", secret(kDoctorPin),
-                                             core::sha256(core::to_bytes("x")))),
+  EXPECT_EQ(error_of(node_a_->signing().sign_digest("hospital-a/dr-a", by_pin(kDoctorPin),
+                                                    core::sha256(core::to_bytes("x")))),
             ErrorCode::kPersonLocked);
 }
 
 TEST_F(NodeAdminTest, RevokeByFingerprintRefusesUnknownForeignAndOwnNodeCertificatesAndBadReasons) {
-  auto issued = expect_ok(node_a_->issue_certificate(make_csr_pem("aud-9", "auditor", "hospital-a"),
-                                                     ca::Role::kAuditor, "aud-9"));
+  auto issued = expect_ok(node_a_->ca().issue_certificate(
+      make_csr_pem("aud-9", "auditor", "hospital-a"), ca::Role::kAuditor, "aud-9"));
   const auto size = log_size();
-  EXPECT_EQ(error_of(node_a_->revoke_certificate(
+  EXPECT_EQ(error_of(node_a_->ca().revoke_certificate(
                 core::sha256(core::to_bytes("no such certificate")), "unspecified")),
             ErrorCode::kNotFound);
   // Hospital B's doctor: only B's CA may revoke it.
-  auto foreign =
-      expect_ok(ca::Certificate::from_pem(expect_ok(node_b_->person("hospital-b/dr-b")).cert_pem));
-  EXPECT_EQ(error_of(node_a_->revoke_certificate(ledger::certificate_fingerprint(foreign),
-                                                 "unspecified")),
+  auto foreign = expect_ok(
+      ca::Certificate::from_pem(expect_ok(node_b_->persons().find("hospital-b/dr-b")).cert_pem));
+  EXPECT_EQ(error_of(node_a_->ca().revoke_certificate(ledger::certificate_fingerprint(foreign),
+                                                      "unspecified")),
             ErrorCode::kRevokeNotAuthorized);
   // The serving node's own signing certificate would stop its endorsements.
-  EXPECT_EQ(error_of(node_a_->revoke_certificate(
+  EXPECT_EQ(error_of(node_a_->ca().revoke_certificate(
                 ledger::certificate_fingerprint(node_a_->signing_certificate()), "unspecified")),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->revoke_certificate(issued.fingerprint, "removeFromCRL")),
+  EXPECT_EQ(error_of(node_a_->ca().revoke_certificate(issued.fingerprint, "removeFromCRL")),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->revoke_certificate(issued.fingerprint, "because")),
+  EXPECT_EQ(error_of(node_a_->ca().revoke_certificate(issued.fingerprint, "because")),
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(log_size(), size);  // nothing refused reached the ledger
   EXPECT_EQ(ledger_entry(*ledger_, issued.fingerprint).status, "valid");
@@ -178,7 +179,7 @@ TEST_F(NodeAdminTest, CertificateFromACsrIsIssuedByTheHospitalCaAndRegisteredOnT
                               std::tuple{ca::Role::kAdmin, "admin", "ops-1"},
                               std::tuple{ca::Role::kAuditor, "auditor", "aud-1"}}) {
     auto issued =
-        expect_ok(node_a_->issue_certificate(make_csr_pem(id, ou, "hospital-a"), role, id));
+        expect_ok(node_a_->ca().issue_certificate(make_csr_pem(id, ou, "hospital-a"), role, id));
     EXPECT_EQ(issued.principal, std::string("hospital-a/") + id);
     EXPECT_EQ(issued.receipt.result, ledger::kTxAccepted);
     EXPECT_EQ(issued.fingerprint, ledger::certificate_fingerprint(issued.certificate));
@@ -195,23 +196,23 @@ TEST_F(NodeAdminTest, CertificateFromACsrIsIssuedByTheHospitalCaAndRegisteredOnT
 TEST_F(NodeAdminTest,
        CertificateRequestsThatAreBrokenOrForTheWrongRoleAreRefusedAndNothingIsRegistered) {
   const auto size = log_size();
-  EXPECT_EQ(error_of(node_a_->issue_certificate("not a csr", ca::Role::kDoctor, "dr-x")),
+  EXPECT_EQ(error_of(node_a_->ca().issue_certificate("not a csr", ca::Role::kDoctor, "dr-x")),
             ErrorCode::kCsrInvalid);
-  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("node-9", "node", "hospital-a"),
-                                                ca::Role::kNode, "node-9")),
+  EXPECT_EQ(error_of(node_a_->ca().issue_certificate(make_csr_pem("node-9", "node", "hospital-a"),
+                                                     ca::Role::kNode, "node-9")),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("node", "doctor", "hospital-a"),
-                                                ca::Role::kDoctor, "node")),
+  EXPECT_EQ(error_of(node_a_->ca().issue_certificate(make_csr_pem("node", "doctor", "hospital-a"),
+                                                     ca::Role::kDoctor, "node")),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("dr-x", "doctor", "hospital-a"),
-                                                ca::Role::kDoctor, "bad id!")),
+  EXPECT_EQ(error_of(node_a_->ca().issue_certificate(make_csr_pem("dr-x", "doctor", "hospital-a"),
+                                                     ca::Role::kDoctor, "bad id!")),
             ErrorCode::kInvalidArgument);
   // The CSR's subject disagrees with the request (another hospital, another role).
-  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("dr-x", "doctor", "hospital-b"),
-                                                ca::Role::kDoctor, "dr-x")),
+  EXPECT_EQ(error_of(node_a_->ca().issue_certificate(make_csr_pem("dr-x", "doctor", "hospital-b"),
+                                                     ca::Role::kDoctor, "dr-x")),
             ErrorCode::kProfileViolation);
-  EXPECT_EQ(error_of(node_a_->issue_certificate(make_csr_pem("dr-x", "admin", "hospital-a"),
-                                                ca::Role::kDoctor, "dr-x")),
+  EXPECT_EQ(error_of(node_a_->ca().issue_certificate(make_csr_pem("dr-x", "admin", "hospital-a"),
+                                                     ca::Role::kDoctor, "dr-x")),
             ErrorCode::kProfileViolation);
   EXPECT_EQ(log_size(), size);
 }
@@ -219,8 +220,8 @@ TEST_F(NodeAdminTest,
 TEST_F(NodeAdminTest, DigestSignedForAPersonVerifiesUnderTheirCertificateOnlyAfterTheRightPin) {
   const core::Digest digest = core::sha256(core::to_bytes("a document the EHR signs"));
   auto signature =
-      expect_ok(node_a_->sign_digest_as("hospital-a/pat-a", secret(kPatientPin), digest));
-  auto person = expect_ok(node_a_->person("hospital-a/pat-a"));
+      expect_ok(node_a_->signing().sign_digest("hospital-a/pat-a", by_pin(kPatientPin), digest));
+  auto person = expect_ok(node_a_->persons().find("hospital-a/pat-a"));
   auto cert = expect_ok(ca::Certificate::from_pem(person.cert_pem));
   EXPECT_EQ(signature.cert_fingerprint, ledger::certificate_fingerprint(cert));
   EXPECT_EQ(signature.algorithm, core::KeyAlgorithm::kEcdsaP256);
@@ -230,10 +231,12 @@ TEST_F(NodeAdminTest, DigestSignedForAPersonVerifiesUnderTheirCertificateOnlyAft
           cert.public_key_spki(), core::sha256(core::to_bytes("other")), signature.signature)),
       ErrorCode::kSignatureInvalid);
 
-  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/pat-a", secret("wrong-pin"), digest)),
-            ErrorCode::kPersonPinIncorrect);
-  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/nobody", secret(kPatientPin), digest)),
-            ErrorCode::kNotFound);
+  EXPECT_EQ(
+      error_of(node_a_->signing().sign_digest("hospital-a/pat-a", by_pin("wrong-pin"), digest)),
+      ErrorCode::kPersonPinIncorrect);
+  EXPECT_EQ(
+      error_of(node_a_->signing().sign_digest("hospital-a/nobody", by_pin(kPatientPin), digest)),
+      ErrorCode::kNotFound);
 }
 
 // An enrolment that fails after its cert.register is undone: the certificate is
@@ -247,7 +250,7 @@ TEST_F(NodeAdminTest,
                        (core::hex_encode(core::sha256(core::to_bytes(principal))) + ".json");
   std::filesystem::create_directories(blocker / "in-the-way");
 
-  auto failed = node_a_->enrol({ca::Role::kPatient, "pat-late", secret(kPatientPin), {}});
+  auto failed = node_a_->persons().enrol({ca::Role::kPatient, "pat-late", secret(kPatientPin), {}});
   ASSERT_FALSE(failed);
 
   auto state = expect_ok(ledger::StateSnapshot::open(ledger_->ledger().store()));
@@ -257,20 +260,21 @@ TEST_F(NodeAdminTest,
   EXPECT_EQ(first.status, "revoked");
   auto first_cert = expect_ok(ca::Certificate::from_der(first.der));
   EXPECT_TRUE(contains(crl_serials(*node_a_), first_cert.serial_hex()));
-  EXPECT_EQ(error_of(node_a_->person(principal)), ErrorCode::kNotFound);
-  EXPECT_EQ(error_of(node_a_->open_session(principal, secret(kPatientPin))), ErrorCode::kNotFound);
+  EXPECT_EQ(error_of(node_a_->persons().find(principal)), ErrorCode::kNotFound);
+  EXPECT_EQ(error_of(node_a_->signing().open_session(principal, secret(kPatientPin))),
+            ErrorCode::kNotFound);
   hsm::KeyStore keys(pool_a_);
   EXPECT_EQ(error_of(keys.find_by_label("medledger-person:" + principal)), ErrorCode::kKeyNotFound)
       << "the person's token key is destroyed";
 
   std::filesystem::remove_all(blocker);
-  auto retried =
-      expect_ok(node_a_->enrol({ca::Role::kPatient, "pat-late", secret(kPatientPin), {}}));
+  auto retried = expect_ok(
+      node_a_->persons().enrol({ca::Role::kPatient, "pat-late", secret(kPatientPin), {}}));
   EXPECT_NE(retried.fingerprint, fingerprints[0]);
   (void)expect_ok(
-      node_a_->put_record({"rec-late", "hospital-a/dr-a", principal, "application/fhir+json",
-                           core::to_bytes(R"({"resourceType":"Observation"})")},
-                          secret(kDoctorPin), secret(kPatientPin)));
+      node_a_->records().put({"rec-late", "hospital-a/dr-a", principal, "application/fhir+json",
+                              core::to_bytes(R"({"resourceType":"Observation"})")},
+                             by_pin(kDoctorPin), by_pin(kPatientPin)));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "medledger/hsm/module.h"
 #include "medledger/hsm/session_pool.h"
 #include "medledger/hsm/token.h"
+#include "medledger/node/person_session.h"
 #include "result_expect.h"
 #include "softhsm_fixture.h"
 
@@ -19,6 +20,11 @@ namespace medledger::node::testing {
 
 using medledger::testing::expect_ok;  // tests/support/result_expect.h
 using medledger::testing::secret;
+
+/// A person's PIN as the credential the node's signing operations take.
+inline PersonCredential by_pin(const std::string& pin) {
+  return PersonCredential::pin(secret(pin));
+}
 
 /// The error code of a failed Result; fails the test if it succeeded.
 template <typename T>

@@ -107,73 +107,77 @@ TEST_F(SessionTableTest, FullTableRefusesNewSessionsUntilExpiredOnesAreSwept) {
 using NodeSessionTest = TwoHospitals;
 
 TEST_F(NodeSessionTest, SessionsStoreAndReadRecordsWithoutThePins) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin), 60s));
+  auto doctor = expect_ok(node_a_->signing().open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  auto patient =
+      expect_ok(node_a_->signing().open_session("hospital-a/pat-a", secret(kPatientPin), 60s));
   auto as_doctor = [&] { return PersonCredential::session_token(doctor.token.clone()); };
   auto as_patient = [&] { return PersonCredential::session_token(patient.token.clone()); };
-  auto receipt = expect_ok(node_a_->put_record(fhir("rec-1"), as_doctor(), as_patient()));
+  auto receipt = expect_ok(node_a_->records().put(fhir("rec-1"), as_doctor(), as_patient()));
   EXPECT_EQ(receipt.result, ledger::kTxAccepted);
-  auto read = expect_ok(node_a_->read_record(read_at_a("rec-1"), as_doctor()));
+  auto read = expect_ok(node_a_->records().read(read_at_a("rec-1"), as_doctor()));
   EXPECT_EQ(core::to_string(read.plaintext), R"({"resourceType":"Observation"})");
   (void)expect_ok(
-      node_a_->grant_access({"hospital-a/pat-a", "hospital-b", {}, std::nullopt}, as_patient()));
-  (void)expect_ok(node_a_->revoke_access("hospital-a/pat-a", "hospital-b", as_patient()));
-  auto signature = expect_ok(
-      node_a_->sign_digest_as("hospital-a/dr-a", as_doctor(), core::sha256(core::to_bytes("x"))));
+      node_a_->sharing().grant({"hospital-a/pat-a", "hospital-b", {}, std::nullopt}, as_patient()));
+  (void)expect_ok(node_a_->sharing().revoke("hospital-a/pat-a", "hospital-b", as_patient()));
+  auto signature = expect_ok(node_a_->signing().sign_digest("hospital-a/dr-a", as_doctor(),
+                                                            core::sha256(core::to_bytes("x"))));
   EXPECT_FALSE(signature.signature.empty());
   expect_verify_clean();
 }
 
 TEST_F(NodeSessionTest, OpeningASessionNeedsTheRightPinAndCountsFailuresTowardsLockout) {
-  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/dr-a", secret("wrong-pin"))),
+  EXPECT_EQ(error_of(node_a_->signing().open_session("hospital-a/dr-a", secret("wrong-pin"))),
             ErrorCode::kPersonPinIncorrect);
-  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/nobody", secret(kDoctorPin))),
+  EXPECT_EQ(error_of(node_a_->signing().open_session("hospital-a/nobody", secret(kDoctorPin))),
             ErrorCode::kNotFound);
-  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin), 0s)),
+  EXPECT_EQ(error_of(node_a_->signing().open_session("hospital-a/dr-a", secret(kDoctorPin), 0s)),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(
-      error_of(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin), kMaxSessionTtl + 1s)),
-      ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of(node_a_->signing().open_session("hospital-a/dr-a", secret(kDoctorPin),
+                                                     kMaxSessionTtl + 1s)),
+            ErrorCode::kInvalidArgument);
 }
 
 TEST_F(NodeSessionTest, APatientsSessionCannotSignAsTheDoctorAndNothingIsStored) {
-  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
+  auto patient =
+      expect_ok(node_a_->signing().open_session("hospital-a/pat-a", secret(kPatientPin)));
   const auto size = log_size();
-  EXPECT_EQ(error_of(node_a_->put_record(fhir("rec-1"),
-                                         PersonCredential::session_token(patient.token.clone()),
-                                         PersonCredential::session_token(patient.token.clone()))),
+  EXPECT_EQ(error_of(node_a_->records().put(
+                fhir("rec-1"), PersonCredential::session_token(patient.token.clone()),
+                PersonCredential::session_token(patient.token.clone()))),
             ErrorCode::kPersonSessionInvalid);
   EXPECT_EQ(
-      error_of(node_a_->put_record(fhir("rec-1"), PersonCredential::session_token("made-up-token"),
-                                   PersonCredential::pin(secret(kPatientPin)))),
+      error_of(node_a_->records().put(
+          fhir("rec-1"), PersonCredential::session_token("made-up-token"), by_pin(kPatientPin))),
       ErrorCode::kPersonSessionInvalid);
   EXPECT_EQ(log_size(), size);
 }
 
 TEST_F(NodeSessionTest, ClosedSessionAndSessionsOfARevokedPersonSignNothing) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  auto patient = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
-  expect_ok(node_a_->close_session(doctor.token));
-  EXPECT_EQ(error_of(node_a_->close_session(doctor.token)), ErrorCode::kPersonSessionInvalid);
-  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/dr-a",
-                                             PersonCredential::session_token(doctor.token.clone()),
-                                             core::sha256(core::to_bytes("x")))),
+  auto doctor = expect_ok(node_a_->signing().open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  auto patient =
+      expect_ok(node_a_->signing().open_session("hospital-a/pat-a", secret(kPatientPin)));
+  expect_ok(node_a_->signing().close_session(doctor.token));
+  EXPECT_EQ(error_of(node_a_->signing().close_session(doctor.token)),
+            ErrorCode::kPersonSessionInvalid);
+  EXPECT_EQ(error_of(node_a_->signing().sign_digest(
+                "hospital-a/dr-a", PersonCredential::session_token(doctor.token.clone()),
+                core::sha256(core::to_bytes("x")))),
             ErrorCode::kPersonSessionInvalid);
 
-  (void)expect_ok(node_a_->revoke_person("hospital-a/pat-a", "keyCompromise"));
-  EXPECT_EQ(error_of(node_a_->sign_digest_as("hospital-a/pat-a",
-                                             PersonCredential::session_token(patient.token.clone()),
-                                             core::sha256(core::to_bytes("x")))),
+  (void)expect_ok(node_a_->persons().revoke("hospital-a/pat-a", "keyCompromise"));
+  EXPECT_EQ(error_of(node_a_->signing().sign_digest(
+                "hospital-a/pat-a", PersonCredential::session_token(patient.token.clone()),
+                core::sha256(core::to_bytes("x")))),
             ErrorCode::kPersonSessionInvalid);
-  EXPECT_EQ(error_of(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin))),
+  EXPECT_EQ(error_of(node_a_->signing().open_session("hospital-a/pat-a", secret(kPatientPin))),
             ErrorCode::kPersonLocked);
 }
 
 TEST_F(NodeSessionTest, ASessionOfHospitalAIsUnknownAtHospitalB) {
-  auto doctor = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-  EXPECT_EQ(error_of(node_b_->sign_digest_as("hospital-b/dr-b",
-                                             PersonCredential::session_token(doctor.token.clone()),
-                                             core::sha256(core::to_bytes("x")))),
+  auto doctor = expect_ok(node_a_->signing().open_session("hospital-a/dr-a", secret(kDoctorPin)));
+  EXPECT_EQ(error_of(node_b_->signing().sign_digest(
+                "hospital-b/dr-b", PersonCredential::session_token(doctor.token.clone()),
+                core::sha256(core::to_bytes("x")))),
             ErrorCode::kPersonSessionInvalid);
 }
 

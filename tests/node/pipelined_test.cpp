@@ -20,8 +20,8 @@ class NodePipelinedTest : public TwoHospitals {
  protected:
   void SetUp() override {
     TwoHospitals::SetUp();
-    doctor_ = expect_ok(node_a_->open_session("hospital-a/dr-a", secret(kDoctorPin)));
-    patient_ = expect_ok(node_a_->open_session("hospital-a/pat-a", secret(kPatientPin)));
+    doctor_ = expect_ok(node_a_->signing().open_session("hospital-a/dr-a", secret(kDoctorPin)));
+    patient_ = expect_ok(node_a_->signing().open_session("hospital-a/pat-a", secret(kPatientPin)));
   }
   PersonCredential as_doctor() const {
     return PersonCredential::session_token(doctor_.token.clone());
@@ -31,7 +31,7 @@ class NodePipelinedTest : public TwoHospitals {
   }
   // put_record_async with both sessions.
   core::Result<PendingCommit> put_async(const RecordPutRequest& request) {
-    return node_a_->put_record_async(request, as_doctor(), as_patient());
+    return node_a_->records().put_async(request, as_doctor(), as_patient());
   }
 
   PersonSession doctor_, patient_;
@@ -53,7 +53,7 @@ TEST_F(NodePipelinedTest, WritesKeptInFlightByOneCallerAllCommitAndShareBlocks) 
   }
   EXPECT_LT(heights.size(), static_cast<std::size_t>(kInFlight))
       << "writes in flight together should share blocks";
-  EXPECT_EQ(expect_ok(node_a_->list_records("hospital-a/pat-a")).size(),
+  EXPECT_EQ(expect_ok(node_a_->records().list("hospital-a/pat-a")).size(),
             static_cast<std::size_t>(kInFlight));
   expect_verify_clean();
 }
@@ -67,16 +67,16 @@ TEST_F(NodePipelinedTest, TwoFirstVersionsInFlightForOneRecordCommitOneAndReject
   auto rejected = second.wait();
   ASSERT_FALSE(rejected);
   EXPECT_EQ(rejected.error().code, ErrorCode::kRecordAlreadyExists);  // version 1 again
-  auto read = expect_ok(node_a_->read_record(read_at_a("same"), as_doctor()));
+  auto read = expect_ok(node_a_->records().read(read_at_a("same"), as_doctor()));
   EXPECT_EQ(core::to_string(read.plaintext), R"({"v":1})");
   EXPECT_EQ(read.version, 1u);
 }
 
 TEST_F(NodePipelinedTest, ReadsInFlightReleaseThePlaintextWithTheirCommittedAuditEntry) {
-  (void)expect_ok(node_a_->put_record(fhir("chart", R"({"v":1})"), as_doctor(), as_patient()));
+  (void)expect_ok(node_a_->records().put(fhir("chart", R"({"v":1})"), as_doctor(), as_patient()));
   std::vector<PendingRead> pending;
   for (int i = 0; i < kInFlight; ++i) {
-    pending.push_back(expect_ok(node_a_->read_record_async(read_at_a("chart"), as_doctor())));
+    pending.push_back(expect_ok(node_a_->records().read_async(read_at_a("chart"), as_doctor())));
   }
   std::set<core::Digest> audit_entries;
   for (auto& p : pending) {
@@ -91,13 +91,13 @@ TEST_F(NodePipelinedTest, ReadsInFlightReleaseThePlaintextWithTheirCommittedAudi
 }
 
 TEST_F(NodePipelinedTest, RefusalsBeforeTheAuditEntryIsQueuedComeFromTheCallItself) {
-  auto missing = node_a_->read_record_async(read_at_a("no-such-record"), as_doctor());
+  auto missing = node_a_->records().read_async(read_at_a("no-such-record"), as_doctor());
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kRecordNotFound);
-  auto wrong_session = node_a_->put_record_async(fhir("rec"), as_doctor(), as_doctor());
+  auto wrong_session = node_a_->records().put_async(fhir("rec"), as_doctor(), as_doctor());
   ASSERT_FALSE(wrong_session);
   EXPECT_EQ(wrong_session.error().code, ErrorCode::kPersonSessionInvalid);
-  EXPECT_TRUE(expect_ok(node_a_->list_records("hospital-a/pat-a")).empty());
+  EXPECT_TRUE(expect_ok(node_a_->records().list("hospital-a/pat-a")).empty());
 }
 
 TEST_F(NodePipelinedTest, APendingCommitCanBeWaitedForOnlyOnce) {
@@ -124,7 +124,7 @@ TEST_F(NodePipelinedTest, ThenGivesWhatWaitWouldFromTheWriterThreadWithoutAWaite
   EXPECT_EQ(refusal.error().code, ErrorCode::kRecordAlreadyExists);
 
   // A read's plaintext comes with its committed audit entry.
-  auto pending_read = expect_ok(node_a_->read_record_async(read_at_a("twice"), as_doctor()));
+  auto pending_read = expect_ok(node_a_->records().read_async(read_at_a("twice"), as_doctor()));
   std::promise<core::Result<RecordRead>> read_told;
   pending_read.then([&](core::Result<RecordRead> r) { read_told.set_value(std::move(r)); });
   auto read = read_told.get_future().get();

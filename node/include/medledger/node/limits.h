@@ -9,7 +9,7 @@
 
 namespace medledger::node {
 
-// ---- record encryption (DESIGN.md section 6) ----
+// ---- record encryption (docs/encryption.md) ----
 
 /// Bytes of every AES-256 key we use: data keys, patient keys, HKDF outputs.
 inline constexpr std::size_t kAesKeySize = 32;
@@ -38,7 +38,7 @@ inline constexpr std::uint64_t kMaxVersion = (std::uint64_t{1} << 53) - 1;
 inline constexpr std::size_t kMaxSealedRecordJson = kMaxRecordPayloadCeiling * 4 / 3 + 4096;
 inline constexpr std::size_t kMaxWrappedPatientKeyJson = 4096;
 
-// ---- person PIN verifier (DESIGN.md section 5) ----
+// ---- person PIN verifier (docs/encryption.md) ----
 
 /// Bytes of the random scrypt salt of each PIN record.
 inline constexpr std::size_t kPinSaltSize = 16;

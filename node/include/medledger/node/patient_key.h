@@ -1,5 +1,5 @@
-// The per-patient key and its wrapping for each node that may read (DESIGN.md
-// section 6). Formats and the reasons for each choice: docs/encryption.md.
+// The per-patient key and its wrapping for each node that may read
+// (docs/architecture.md). Formats and the reasons for each choice: docs/encryption.md.
 //
 // A patient key is 32 random bytes with a version; a revocation rotates it (a new
 // version) so later records are sealed under a key the revoked grantee never got.
@@ -26,7 +26,12 @@
 #include "medledger/core/bytes.h"
 #include "medledger/core/result.h"
 #include "medledger/core/secret.h"
-#include "medledger/hsm/key_agreement.h"
+
+// Declared only: this header (and the record headers that include it) stays free
+// of the token's PKCS#11 headers.
+namespace medledger::hsm {
+class KeyAgreement;
+}  // namespace medledger::hsm
 
 namespace medledger::node {
 

@@ -1,4 +1,4 @@
-// Person PIN verifier (DESIGN.md section 5): before the node signs with a doctor's
+// Person PIN verifier (docs/encryption.md): before the node signs with a doctor's
 // or patient's custodial key, the person's PIN is checked against a salted scrypt
 // hash, with backoff and lockout. Never on the ledger.
 //

@@ -1,5 +1,5 @@
 // Sealed records: a payload encrypted with AES-256-GCM under a fresh per-record
-// data key, the data key wrapped under the patient key (DESIGN.md section 6).
+// data key, the data key wrapped under the patient key (docs/architecture.md).
 // Exact formats and the reasons for them: docs/encryption.md.
 //
 //   data key D: 32 random bytes, one per record version, never reused

@@ -1,32 +1,57 @@
-// Internal to the HospitalNode sources: the token keys a node holds open, and
-// small helpers shared by the operation files.
+// Internal to the HospitalNode sources: what its concept classes (persons,
+// signing, records, sharing, audit export, CA operations) share -- the node's
+// identity, its token keys, the ledger and the persons enrolled here -- and small
+// helpers. Built once by HospitalNode::open; read-only afterwards except through
+// members that are thread-safe themselves (the session pool, the ledger, the
+// person directory).
 #pragma once
 
-#include <ctime>
+#include <cstdint>
+#include <filesystem>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-#include <filesystem>
 
-#include "medledger/ca/authority.h"
-#include "medledger/ca/store.h"
+#include <boost/json/object.hpp>
+
+#include "medledger/ca/certificate.h"
+#include "medledger/core/result.h"
 #include "medledger/hsm/key_agreement.h"
+#include "medledger/hsm/session_pool.h"
 #include "medledger/hsm/token_signer.h"
 #include "medledger/hsm/wrapped_key.h"
+#include "medledger/ledger/transaction.h"
+#include "medledger/node/consortium_ledger.h"
 #include "medledger/node/hospital_node.h"
+#include "medledger/node/node_config.h"
 #include "medledger/node/patient_key.h"
+#include "medledger/node/person_directory.h"
 
 namespace medledger::node {
 
-struct HospitalNode::Keys {
+struct NodeContext {
+  std::filesystem::path dir;
+  NodeConfig config;
+  std::shared_ptr<hsm::SessionPool> pool;
+  ConsortiumLedger& ledger;
+  NodeOptions options;
   std::unique_ptr<hsm::TokenSigner> node_signer;
   std::unique_ptr<hsm::TokenKeyAgreement> encryption;
-  std::unique_ptr<hsm::TokenSigner> ca_signer;  // outlives `authority`
-  std::optional<ca::CaDirectory> ca_store;
-  std::optional<ca::CertificateAuthority> authority;
   std::unique_ptr<hsm::WrappedKeyStore> wrapped;  // kWrapped person keys only
+  ca::Certificate signing_cert;
+  ca::Certificate encryption_cert;
+  PersonDirectory persons;
+
+  std::int64_t now_ms() const;
+  std::string node_principal() const;
+  /// A transaction of `type` with the time now and a fresh random nonce.
+  ledger::Transaction new_transaction(std::string_view type, boost::json::object body) const;
+  /// Adds the node's endorsement (over `id` = tx_id(tx)) and queues the transaction.
+  core::Result<PendingCommit> endorse_and_submit_async(ledger::Transaction tx,
+                                                       const core::Digest& id) const;
+  /// A read-only snapshot of the ledger state.
+  core::Result<std::unique_ptr<ledger::StateSnapshot>> snapshot() const;
 };
 
 namespace detail {
