@@ -27,11 +27,11 @@ const boost::json::string* string_member(const boost::json::object& body, std::s
 
 Result<void> KeyValueContract::validate(const Transaction& tx, const StateView& state,
                                         const BlockContext& ctx) {
-  if (tx.type == "genesis") {
+  if (tx.type == kTxGenesis) {
     if (ctx.height != 0) return make_error(ErrorCode::kTxRejected, "kv: genesis after block 0");
     return core::success();
   }
-  if (tx.type != "record.put") return core::success();
+  if (tx.type != kTxRecordPut) return core::success();
   const auto* key = string_member(tx.body, "key");
   const auto* value = string_member(tx.body, "value");
   if (key == nullptr || value == nullptr || key->empty() || key->size() > kMaxStateKeyBytes) {
@@ -50,10 +50,10 @@ Result<void> KeyValueContract::validate(const Transaction& tx, const StateView& 
 
 Result<void> KeyValueContract::apply(const Transaction& tx, StateWriter& state,
                                      const BlockContext&) {
-  if (tx.type == "genesis") {
+  if (tx.type == kTxGenesis) {
     return state.put(kConfigTable, view(kGenesisKey), view(core::canonicalize(tx.body)));
   }
-  if (tx.type != "record.put") return core::success();
+  if (tx.type != kTxRecordPut) return core::success();
   return state.put(kKvTable, view(*string_member(tx.body, "key")),
                    view(*string_member(tx.body, "value")));
 }

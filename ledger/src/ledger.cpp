@@ -18,7 +18,6 @@ using core::make_error;
 using core::Result;
 
 constexpr std::string_view kMetaFormat = "format";
-constexpr std::string_view kGenesisType = "genesis";
 constexpr std::size_t kGenesisNonceBytes = kMinNonceBytes;
 constexpr std::size_t kResultCodeBytes = 2;
 constexpr std::string_view kOriginPrefix = "medledger/";
@@ -74,7 +73,7 @@ Result<std::unique_ptr<Ledger>> Ledger::create(const std::filesystem::path& dir,
                       "ledger: the genesis proposer is not listed in \"proposers\"");
   }
   Transaction genesis;
-  genesis.type = std::string(kGenesisType);
+  genesis.type = std::string(kTxGenesis);
   genesis.time_ms = time_ms;
   genesis.nonce.resize(kGenesisNonceBytes);
   if (RAND_bytes(genesis.nonce.data(), static_cast<int>(genesis.nonce.size())) != 1) {
@@ -142,7 +141,7 @@ Result<void> Ledger::load_genesis() {
                                                               : genesis.error();
   MEDLEDGER_TRY_ASSIGN(auto tx, transaction(0));
   auto decoded = decode_transaction(tx.wire, options_.tx_limits);
-  if (!decoded || decoded->type != kGenesisType) {
+  if (!decoded || decoded->type != kTxGenesis) {
     return make_error(ErrorCode::kLedgerCorrupt,
                       "ledger: transaction 0 is not a readable genesis transaction");
   }

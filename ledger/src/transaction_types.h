@@ -52,7 +52,7 @@ using RunType = core::Result<Plan> (*)(const TransactionTypeSpec& spec, const Tr
                                        const StateView& state, const BlockContext& ctx);
 
 struct TransactionTypeSpec {
-  std::string_view name;            // the wire "type": a kTx* constant of records_contract.h
+  std::string_view name;            // the wire "type": a kTx* constant of transaction.h
   SignedBy signed_by;               // who must sign
   std::span<const ca::Role> roles;  // SignedBy::kRoles: exactly these, checked in this order
   TimeWindow time_window;           // checked before the body

@@ -168,7 +168,7 @@ Result<void> Verifier::replay_transactions(const BlockHeader& h, WriteTxn& txn,
     if (!tx)
       return corrupt_at(h.height, "transaction " + std::to_string(seq) +
                                       " does not decode: " + tx.error().message);
-    if ((h.height == 0) != (tx->type == "genesis" && seq == 0)) {
+    if ((h.height == 0) != (tx->type == kTxGenesis && seq == 0)) {
       return corrupt_at(h.height,
                         "the genesis transaction must be transaction 0, alone in block 0");
     }

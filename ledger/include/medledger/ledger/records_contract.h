@@ -67,17 +67,6 @@ inline constexpr std::size_t kMaxWrappedKeys = 16;
 /// Most certificates one person may hold on the ledger at once (renewals).
 inline constexpr std::size_t kMaxCertsPerPerson = 16;
 
-/// The transaction types' names: one row each in the table of types
-/// (ledger/src/transaction_types.h), which the codec and the contract follow.
-inline constexpr std::string_view kTxGenesis = "genesis";
-inline constexpr std::string_view kTxHospitalAdmit = "hospital.admit";
-inline constexpr std::string_view kTxCertRegister = "cert.register";
-inline constexpr std::string_view kTxCertRevoke = "cert.revoke";
-inline constexpr std::string_view kTxRecordPut = "record.put";
-inline constexpr std::string_view kTxAccessGrant = "access.grant";
-inline constexpr std::string_view kTxAccessRevoke = "access.revoke";
-inline constexpr std::string_view kTxRecordRead = "record.read";
-
 /// Scope value meaning "every record of the patient, present and future".
 inline constexpr std::string_view kScopeAll = "all";
 

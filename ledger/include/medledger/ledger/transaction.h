@@ -59,6 +59,17 @@ inline constexpr std::size_t kMaxSignatureBytes = 128;
 /// A certificate fingerprint is a SHA-256 digest.
 inline constexpr std::size_t kCertFingerprintBytes = core::kSha256Size;
 
+/// The transaction types' names, spelled here once: one row each in the table of types
+/// (ledger/src/transaction_types.h), which the codec and the contract follow.
+inline constexpr std::string_view kTxGenesis = "genesis";
+inline constexpr std::string_view kTxHospitalAdmit = "hospital.admit";
+inline constexpr std::string_view kTxCertRegister = "cert.register";
+inline constexpr std::string_view kTxCertRevoke = "cert.revoke";
+inline constexpr std::string_view kTxRecordPut = "record.put";
+inline constexpr std::string_view kTxAccessGrant = "access.grant";
+inline constexpr std::string_view kTxAccessRevoke = "access.revoke";
+inline constexpr std::string_view kTxRecordRead = "record.read";
+
 /// Limits applied by decode_transaction; a config can lower them, never exceed the ceilings.
 struct TransactionLimits {
   std::size_t max_bytes = kDefaultMaxTransactionBytes;     // clamped to the ceiling
