@@ -121,9 +121,8 @@ core::Result<void> read_tls(Section& s, ServerConfig& c) {
   std::string key;
   MEDLEDGER_TRY(s.string("private_key", key));
   if (key.rfind(kPkcs11Scheme, 0) == 0) {
-    auto ref = parse_token_key_uri(key, "tls.private_key");
-    if (!ref) return ref.error();
-    c.tls.private_key_in_token = *ref;
+    MEDLEDGER_TRY_ASSIGN(auto ref, parse_token_key_uri(key, "tls.private_key"));
+    c.tls.private_key_in_token = ref;
   } else {
     MEDLEDGER_TRY(s.path("private_key", c.tls.private_key));
   }
@@ -401,15 +400,14 @@ core::Result<TokenKeyRef> parse_token_key_uri(std::string_view uri, const std::s
     rest = end == rest.size() ? std::string_view() : rest.substr(end + 1);
     const std::size_t eq = attribute.find('=');
     if (eq == std::string_view::npos) return invalid(key, "pkcs11: attributes are name=value");
-    auto value = percent_decode(attribute.substr(eq + 1), key);
-    if (!value) return value.error();
-    if (value->empty()) return invalid(key, "empty pkcs11: attribute value");
+    MEDLEDGER_TRY_ASSIGN(auto value, percent_decode(attribute.substr(eq + 1), key));
+    if (value.empty()) return invalid(key, "empty pkcs11: attribute value");
     const std::string_view name = attribute.substr(0, eq);
     if (name == "object") {
-      ref.label = *value;
+      ref.label = value;
     } else if (name == "id") {
       ref.id_hex = core::hex_encode(
-          core::ByteView(reinterpret_cast<const std::uint8_t*>(value->data()), value->size()));
+          core::ByteView(reinterpret_cast<const std::uint8_t*>(value.data()), value.size()));
     } else {
       return invalid(key, "unsupported pkcs11: attribute '" + std::string(name) + "' (object, id)");
     }

@@ -9,6 +9,7 @@
 #include <boost/url/parse.hpp>
 
 #include "medledger/api/logging.h"
+#include "medledger/core/assert.h"
 
 namespace medledger::api::detail {
 
@@ -62,9 +63,22 @@ std::string allow_header(const std::vector<Method>& methods) {
 }
 }  // namespace
 
+core::Error handler_failed(const std::exception& e, const Route* route) {
+  if (route != nullptr) {
+    log_event(LogLevel::kError, "handler_exception",
+              {{"route", route->pattern}, {"what", e.what()}});
+  } else {
+    log_event(LogLevel::kError, "handler_exception", {{"what", e.what()}});
+  }
+  return core::make_error(ErrorCode::kInternal, "the handler failed");
+}
+
 void AnswerDeadlines::watch(Responder::Weak request, const Route* route) {
-  const auto deadline = Clock::now() + limit_;
+  MEDLEDGER_ASSERT(route != nullptr);
   std::lock_guard lock(mutex_);
+  // Read under the lock: deadlines then enter in time order, which take_due relies on.
+  const auto deadline = Clock::now() + limit_;
+  MEDLEDGER_ASSERT(watched_.empty() || watched_.back().deadline <= deadline);
   watched_.push_back(Watched{deadline, std::move(request), route});
 }
 
@@ -189,18 +203,16 @@ void Dispatcher::handle(Request& request, ConnectionIdentity& identity, Reply re
     reply(std::move(response));
   };
   if (refusal) return finish(std::move(*refusal));
-  auto failed = [&](const std::exception& e) {
-    // Handlers return errors as values; an exception here is a bug, not the client's fault.
-    log_event(LogLevel::kError, "handler_exception",
-              {{"route", route->pattern}, {"what", e.what()}});
-    return core::make_error(ErrorCode::kInternal, "the handler failed");
-  };
+  // admit() routed the request and, unless the route is public, authenticated its caller.
+  MEDLEDGER_ASSERT(route != nullptr);
+  MEDLEDGER_ASSERT(route->access.is_public() || principal != nullptr);
+  MEDLEDGER_ASSERT(static_cast<bool>(route->handler) != static_cast<bool>(route->async_handler));
   if (route->handler) {
     core::Result<Response> result = core::make_error(ErrorCode::kInternal, "unset");
     try {
       result = route->handler(request, principal);
     } catch (const std::exception& e) {
-      result = failed(e);
+      result = handler_failed(e, route);
     }
     return finish(std::move(result));
   }
@@ -208,7 +220,7 @@ void Dispatcher::handle(Request& request, ConnectionIdentity& identity, Reply re
   try {
     route->async_handler(request, principal, responder);
   } catch (const std::exception& e) {
-    responder.answer(failed(e));
+    responder.answer(handler_failed(e, route));
   }
   // The limit runs from here: until the handler returned it used the connection's
   // identity and request, which the next request on the connection reuses.

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <memory>
@@ -18,6 +19,11 @@
 #include "medledger/api/router.h"
 
 namespace medledger::api::detail {
+
+/// The answer to a handler that threw: handlers return errors as values, so an
+/// exception is a bug, not the client's fault. Logs `handler_exception` (with the
+/// route's pattern when known) and returns 500 INTERNAL.
+core::Error handler_failed(const std::exception& e, const Route* route = nullptr);
 
 /// What one TLS connection knows about its client. Used by one request at a
 /// time (the server reads the next request only after writing a response).

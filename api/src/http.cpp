@@ -114,6 +114,18 @@ constexpr StatusRow kStatusTable[] = {
     {ErrorCode::kPersonCertLimit, 422},
 };
 constexpr int kServerErrorStatus = 500;
+
+// Every row answers an error status (4xx/5xx), and a code appears once (the first row would win).
+constexpr bool status_table_consistent() {
+  for (std::size_t i = 0; i < std::size(kStatusTable); ++i) {
+    if (kStatusTable[i].status < 400 || kStatusTable[i].status > 599) return false;
+    for (std::size_t j = i + 1; j < std::size(kStatusTable); ++j) {
+      if (kStatusTable[i].code == kStatusTable[j].code) return false;
+    }
+  }
+  return true;
+}
+static_assert(status_table_consistent(), "kStatusTable: a non-error status or a repeated code");
 }  // namespace
 
 std::string_view method_name(Method method) {
@@ -186,11 +198,10 @@ core::Result<boost::json::value> parse_json_body(const Request& request) {
 }
 
 core::Result<boost::json::object> parse_json_object(const Request& request) {
-  auto value = parse_json_body(request);
-  if (!value) return value.error();
-  if (!value->is_object())
+  MEDLEDGER_TRY_ASSIGN(auto value, parse_json_body(request));
+  if (!value.is_object())
     return core::make_error(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
-  return std::move(value->as_object());
+  return std::move(value.as_object());
 }
 
 }  // namespace medledger::api

@@ -20,14 +20,13 @@ constexpr std::string_view kTrustChangingTypes[] = {ledger::kTxHospitalAdmit,
 
 core::Result<ca::Certificate> read_ca_certificate(const ledger::StateView& state,
                                                   const core::Digest& fingerprint) {
-  auto raw =
-      state.get(ledger::kTableCaCerts, core::ByteView(fingerprint.data(), fingerprint.size()));
-  if (!raw) return raw.error();
-  if (!*raw)
+  MEDLEDGER_TRY_ASSIGN(auto raw, state.get(ledger::kTableCaCerts,
+                                           core::ByteView(fingerprint.data(), fingerprint.size())));
+  if (!raw)
     return core::make_error(ErrorCode::kLedgerCorrupt,
                             "state: an admitted CA certificate is missing");
   auto value = core::parse_restricted_json(
-      std::string_view(reinterpret_cast<const char*>((*raw)->data()), (*raw)->size()));
+      std::string_view(reinterpret_cast<const char*>(raw->data()), raw->size()));
   if (!value || !value->is_object() || !value->as_object().contains("der") ||
       !value->as_object().at("der").is_string()) {
     return core::make_error(ErrorCode::kLedgerCorrupt, "state: bad cacerts entry");
@@ -54,18 +53,15 @@ core::Result<std::shared_ptr<const TrustSnapshot>> LedgerTrust::rebuild(std::uin
     out->anchors = extra->anchors;
     out->crls = extra->crls;
   }
-  auto state = ledger::StateSnapshot::open(ledger_.store());
-  if (!state) return state.error();
-  auto hospitals = ledger::list_hospitals(**state);
-  if (!hospitals) return hospitals.error();
-  for (const auto& hospital : *hospitals) {
+  MEDLEDGER_TRY_ASSIGN(auto state, ledger::StateSnapshot::open(ledger_.store()));
+  MEDLEDGER_TRY_ASSIGN(auto hospitals, ledger::list_hospitals(*state));
+  for (const auto& hospital : hospitals) {
     for (const auto& fingerprint : hospital.ca_certs) {
-      auto cert = read_ca_certificate(**state, fingerprint);
-      if (!cert) return cert.error();
-      if (cert->is_self_signed())
-        out->anchors.roots.push_back(*cert);
+      MEDLEDGER_TRY_ASSIGN(auto cert, read_ca_certificate(*state, fingerprint));
+      if (cert.is_self_signed())
+        out->anchors.roots.push_back(cert);
       else
-        out->anchors.intermediates.push_back(*cert);
+        out->anchors.intermediates.push_back(cert);
     }
   }
   out->is_revoked = [ledger = &ledger_](const core::Digest& fingerprint) {
@@ -101,13 +97,13 @@ std::shared_ptr<const TrustSnapshot> LedgerTrust::current() {
   }
   auto tip = ledger_.tip();
   std::lock_guard lock(mutex_);
-  if (!tip) {
+  // The ledger could not be read: the trust in force stands (the files' trust until a first build).
+  auto unchanged = [this](const core::Error& error, const char* message) {
     log_event(LogLevel::kError, "trust",
-              {{"error", core::error_code_name(tip.error().code)},
-               {"message", "ledger tip unreadable; trust unchanged"}});
-    if (!snapshot_ && extra_) return extra_;
-    return snapshot_;
-  }
+              {{"error", core::error_code_name(error.code)}, {"message", message}});
+    return !snapshot_ && extra_ ? extra_ : snapshot_;
+  };
+  if (!tip) return unchanged(tip.error(), "ledger tip unreadable; trust unchanged");
   const auto& header = tip->block.header;
   // The same tip, or an older one (another thread read a newer tip after this one
   // and has looked at it already): nothing new to look at.
@@ -115,11 +111,7 @@ std::shared_ptr<const TrustSnapshot> LedgerTrust::current() {
   if (!snapshot_ || stale_ || trust_may_have_changed(seen_log_size_, header.log_size)) {
     auto rebuilt = rebuild(generation_ + 1);
     if (!rebuilt) {
-      log_event(LogLevel::kError, "trust",
-                {{"error", core::error_code_name(rebuilt.error().code)},
-                 {"message", "ledger trust not rebuilt; previous trust in force"}});
-      if (!snapshot_ && extra_) return extra_;
-      return snapshot_;
+      return unchanged(rebuilt.error(), "ledger trust not rebuilt; previous trust in force");
     }
     ++generation_;
     snapshot_ = std::move(*rebuilt);
@@ -137,11 +129,9 @@ std::shared_ptr<const TrustSnapshot> LedgerTrust::current() {
 }
 
 core::Result<bool> revoked_on_ledger(ledger::Ledger& ledger, const core::Digest& fingerprint) {
-  auto state = ledger::StateSnapshot::open(ledger.store());
-  if (!state) return state.error();
-  auto entry = ledger::find_certificate(**state, fingerprint);
-  if (!entry) return entry.error();
-  return entry->has_value() && (*entry)->status == "revoked";
+  MEDLEDGER_TRY_ASSIGN(auto state, ledger::StateSnapshot::open(ledger.store()));
+  MEDLEDGER_TRY_ASSIGN(auto entry, ledger::find_certificate(*state, fingerprint));
+  return entry.has_value() && entry->status == "revoked";
 }
 
 }  // namespace medledger::api

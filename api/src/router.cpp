@@ -5,7 +5,8 @@
 #include <exception>
 #include <set>
 
-#include "medledger/api/logging.h"
+#include "dispatcher.h"
+#include "medledger/core/assert.h"
 
 namespace medledger::api {
 
@@ -135,8 +136,7 @@ void Responder::answer_on_pool(std::function<core::Result<Response>()> build) co
     try {
       state->send(build());
     } catch (const std::exception& e) {
-      log_event(LogLevel::kError, "handler_exception", {{"what", e.what()}});
-      state->send(core::make_error(ErrorCode::kInternal, "the handler failed"));
+      state->send(detail::handler_failed(e));
     }
   });
 }
@@ -195,7 +195,12 @@ RouteMatch Router::match(Method method, std::string_view path) const {
     }
   }
   if (result.route != nullptr) {
-    matches(split_path(result.route->pattern), path_segments, &result.params);
+    const auto pattern = split_path(result.route->pattern);
+    const bool matched = matches(pattern, path_segments, &result.params);
+    // It matched above, and add() refused a parameter named twice: each {param} fills one entry.
+    MEDLEDGER_ASSERT(matched);
+    MEDLEDGER_ASSERT(result.params.size() == static_cast<std::size_t>(std::count_if(
+                                                 pattern.begin(), pattern.end(), is_param)));
     result.allowed.clear();
     return result;
   }

@@ -11,6 +11,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <csignal>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -33,6 +34,7 @@
 #include "medledger/api/logging.h"
 #include "medledger/api/server.h"
 #include "medledger/core/allocator.h"
+#include "medledger/core/assert.h"
 
 namespace medledger::api {
 
@@ -130,7 +132,8 @@ class Session : public std::enable_shared_from_this<Session> {
       std::lock_guard lock(shared_->sessions_mutex);
       shared_->sessions.erase(id_);
     }
-    shared_->connections.fetch_sub(1);
+    const auto open = shared_->connections.fetch_sub(1);
+    MEDLEDGER_ASSERT(open > 0);  // counted by the listener before the session was made
     shared_->metrics->adjust_gauge(metric::kConnections, -1);
   }
 
@@ -180,6 +183,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     parser_.emplace();
     parser_->body_limit(shared_->config.limits.max_body_bytes);
+    static_assert(kMaxHeaderBytes <= std::numeric_limits<std::uint32_t>::max());
     parser_->header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes));
     if (buffer_.size() > 0) return do_read_header();  // the next request is already here
     // Idle: wait for the first byte of the next request under the idle timeout.
@@ -269,10 +273,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_request() {
+    // One request at a time per connection: the next is read only after this one's answer.
+    MEDLEDGER_ASSERT(state_ == State::kReading);
     state_ = State::kHandling;
     shared_->in_flight.fetch_add(1);
     shared_->metrics->adjust_gauge(metric::kInFlight, 1);
     auto& message = parser_->get();
+    MEDLEDGER_ASSERT(message.body().size() <= shared_->config.limits.max_body_bytes);
     Reply reply{message.version(), message.keep_alive(), message.method() == http::verb::head,
                 true};
     auto request = std::make_shared<Request>(to_request(message));
@@ -310,6 +317,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_write(Response response, Reply reply) {
+    // The dispatcher answers once (Responder: the first answer counts); a refusal while reading.
+    MEDLEDGER_ASSERT(reply.counted ? state_ == State::kHandling : state_ == State::kReading);
     state_ = State::kWriting;
     reply_ = reply;
     response_.emplace(static_cast<http::status>(response.status), reply.version);
@@ -328,8 +337,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_write(beast::error_code ec, std::size_t) {
+    MEDLEDGER_ASSERT(state_ == State::kWriting);
     if (reply_.counted) {
-      shared_->in_flight.fetch_sub(1);
+      const auto before = shared_->in_flight.fetch_sub(1);
+      MEDLEDGER_ASSERT(before > 0);
       shared_->metrics->adjust_gauge(metric::kInFlight, -1);
     }
     if (ec) return on_transport_error(ec, "write");
