@@ -36,6 +36,7 @@
 #include "medledger/hsm/module.h"
 #include "medledger/hsm/session_pool.h"
 #include "medledger/hsm/token_selector.h"
+#include "medledger/hsm/token_signer.h"
 #include "medledger/node/consortium_ledger.h"
 #include "medledger/node/hospital_node.h"
 
@@ -61,15 +62,13 @@ core::Result<std::string> read_text(const std::filesystem::path& path, const std
 core::Result<std::shared_ptr<const api::TrustSnapshot>> load_file_trust(
     const api::TlsConfig& tls, std::uint64_t generation = 1) {
   if (tls.client_ca.empty()) return std::shared_ptr<const api::TrustSnapshot>();
-  auto bundle = read_text(tls.client_ca, "tls.client_ca");
-  if (!bundle) return bundle.error();
+  MEDLEDGER_TRY_ASSIGN(auto bundle, read_text(tls.client_ca, "tls.client_ca"));
   std::vector<std::string> crls;
   for (const auto& path : tls.client_crls) {
-    auto crl = read_text(path, "tls.client_crls");
-    if (!crl) return crl.error();
-    crls.push_back(std::move(*crl));
+    MEDLEDGER_TRY_ASSIGN(auto crl, read_text(path, "tls.client_crls"));
+    crls.push_back(std::move(crl));
   }
-  auto snapshot = api::trust_snapshot_from_pem(*bundle, crls, generation);
+  auto snapshot = api::trust_snapshot_from_pem(bundle, crls, generation);
   if (!snapshot)
     return config_error("tls.client_ca / tls.client_crls", snapshot.error().to_string());
   return snapshot;
@@ -147,10 +146,9 @@ class Modules {
     const std::string resolved = hsm::resolve_module_path(path.string());
     auto it = loaded_.find(resolved);
     if (it != loaded_.end()) return it->second;
-    auto module = hsm::Module::load(resolved);
-    if (!module) return module.error();
-    loaded_.emplace(resolved, *module);
-    return *module;
+    MEDLEDGER_TRY_ASSIGN(auto module, hsm::Module::load(resolved));
+    loaded_.emplace(resolved, module);
+    return module;
   }
 
  private:
@@ -159,15 +157,12 @@ class Modules {
 
 core::Result<std::shared_ptr<hsm::SessionPool>> open_pool(Modules& modules,
                                                           const api::TokenConfig& token) {
-  auto module = modules.get(token.module);
-  if (!module) return module.error();
-  auto source =
-      core::SecretSource::parse(token.pin_source, "user PIN of token '" + token.label + "'");
-  if (!source) return source.error();
-  auto pin = core::read_secret(*source);
-  if (!pin) return pin.error();
-  return hsm::SessionPool::open(*module, hsm::TokenSelector::by_label(token.label),
-                                std::move(*pin));
+  MEDLEDGER_TRY_ASSIGN(auto module, modules.get(token.module));
+  MEDLEDGER_TRY_ASSIGN(
+      auto source,
+      core::SecretSource::parse(token.pin_source, "user PIN of token '" + token.label + "'"));
+  MEDLEDGER_TRY_ASSIGN(auto pin, core::read_secret(source));
+  return hsm::SessionPool::open(module, hsm::TokenSelector::by_label(token.label), std::move(pin));
 }
 
 // The same error, its message prefixed with which configured node it concerns
@@ -289,17 +284,15 @@ core::Result<std::shared_ptr<const api::TlsKeySource>> tls_key(const api::Server
     pool = served.hospitals.front().pool;
   } else {
     Modules modules;
-    auto opened = open_pool(modules, config.token);
-    if (!opened) return opened.error();
-    served.token_key_pool = pool = *opened;
+    MEDLEDGER_TRY_ASSIGN(auto opened, open_pool(modules, config.token));
+    served.token_key_pool = pool = opened;
   }
   const auto& ref = config.tls.private_key_in_token;
   hsm::KeyStore keys(pool);
   core::Result<hsm::KeyInfo> found = core::make_error(ErrorCode::kInternal, "unset");
   if (!ref.id_hex.empty()) {
-    auto id = core::hex_decode(ref.id_hex);
-    if (!id) return id.error();
-    found = keys.find_by_id(*id);
+    MEDLEDGER_TRY_ASSIGN(auto id, core::hex_decode(ref.id_hex));
+    found = keys.find_by_id(id);
   } else {
     found = keys.find_by_label(ref.label);
   }
@@ -310,10 +303,9 @@ core::Result<std::shared_ptr<const api::TlsKeySource>> tls_key(const api::Server
     return config_error("tls.private_key", "the key with that id is labelled '" + found->label +
                                                "', not '" + ref.label + "'");
   }
-  auto signer = keys.signer(found->id);
-  if (!signer) return signer.error();
+  MEDLEDGER_TRY_ASSIGN(auto signer, keys.signer(found->id));
   return std::shared_ptr<const api::TlsKeySource>(
-      std::make_shared<api::SignerTlsKey>(std::shared_ptr<core::Signer>(std::move(*signer))));
+      std::make_shared<api::SignerTlsKey>(std::shared_ptr<core::Signer>(std::move(signer))));
 }
 
 void run_serve(const std::string& config_path) {

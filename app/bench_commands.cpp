@@ -36,7 +36,6 @@ namespace {
 
 using bench::append_json_string;
 using bench::as_text;
-using bench::code_named;
 using bench::OperationKind;
 using core::ErrorCode;
 
@@ -194,14 +193,7 @@ core::Result<std::vector<std::string>> warm_up(const BenchOptions& options,
       return core::make_error(ErrorCode::kInternal,
                               "warm-up: the connection pool refused a request");
     }
-    auto result = future.get();
-    if (!result) return core::make_error(result.error().code, "warm-up: " + result.error().message);
-    std::string code = bench::error_code_of(result);
-    if (!code.empty()) {
-      return core::make_error(code_named(code),
-                              "warm-up write " + std::to_string(i) + " refused with HTTP " +
-                                  std::to_string(result->status) + ": " + result->body);
-    }
+    MEDLEDGER_TRY(bench::check_answer(future.get(), "warm-up write " + std::to_string(i)));
     ids.push_back(id);
   }
   seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -227,13 +219,9 @@ core::Result<void> open_all_connections(api::HttpsConnectionPool& pool, std::siz
   for (std::size_t i = 0; i < submitted; ++i) {
     auto result = answers[i].get_future().get();
     if (first_error) continue;
-    if (!result) {
-      first_error =
-          core::make_error(result.error().code, "opening connections: " + result.error().message);
-    } else if (result->status != 200) {
-      first_error = core::make_error(code_named(bench::error_code_of(result)),
-                                     "opening connections: GET /v1/whoami answered HTTP " +
-                                         std::to_string(result->status) + ": " + result->body);
+    if (auto checked = bench::check_answer(result, "opening connections: GET /v1/whoami");
+        !checked) {
+      first_error = checked.error();
     }
   }
   if (first_error) return *first_error;

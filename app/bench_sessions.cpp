@@ -16,6 +16,18 @@ ErrorCode code_named(std::string_view name) {
   return core::error_code_named(name).value_or(ErrorCode::kInternal);
 }
 
+core::Result<void> check_answer(const core::Result<api::HttpsResponse>& answer,
+                                std::string_view what) {
+  if (!answer) {
+    return core::make_error(answer.error().code, std::string(what) + ": " + answer.error().message);
+  }
+  const std::string code = error_code_of(answer);
+  if (code.empty()) return core::success();
+  return core::make_error(code_named(code), std::string(what) + ": HTTP " +
+                                                std::to_string(answer->status) + " " + code + ": " +
+                                                answer->body);
+}
+
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';
   for (char c : text) {
@@ -54,12 +66,7 @@ core::Result<core::SecretBytes> open_person_session(api::HttpsClient& client,
   body += R"(,"ttl_seconds":)" + std::to_string(ttl_seconds) + R"(,"signatures":)" +
           std::to_string(signatures) + "}";
   auto reply = client.request("POST", sessions_path(principal), std::move(body));
-  MEDLEDGER_TRY(reply);
-  const std::string code = error_code_of(reply);
-  if (!code.empty()) {
-    return core::make_error(code_named(code), "opening a session for " + principal + ": HTTP " +
-                                                  std::to_string(reply->status) + " " + code);
-  }
+  MEDLEDGER_TRY(check_answer(reply, "opening a session for " + principal));
   boost::json::error_code ec;
   auto value = boost::json::parse(reply->body, ec);
   OPENSSL_cleanse(reply->body.data(), reply->body.size());

@@ -26,6 +26,12 @@ namespace medledger::app::bench {
 /// code becomes the command's exit status.
 core::ErrorCode code_named(std::string_view name);
 
+/// Success for a 2xx answer; otherwise the error to stop the bench with, named
+/// "<what>: ...": the client's error, or the server's stable code (the exit status)
+/// with the HTTP status and body.
+core::Result<void> check_answer(const core::Result<api::HttpsResponse>& answer,
+                                std::string_view what);
+
 /// Appends `text` as a JSON string (quotes included); secrets pass through here
 /// without temporary copies besides `out`.
 void append_json_string(std::string& out, std::string_view text);

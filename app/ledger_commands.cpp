@@ -1,7 +1,7 @@
 // `medledger ledger init|append|verify|show|export`: the ledger on disk.
 //
 // The block proposer signs with a key in the token (--token/--pin/--module and
-// --proposer-key LABEL: the node key, as DESIGN.md asks). --software-proposer
+// --proposer-key LABEL: the node key; docs/architecture.md). --software-proposer
 // instead keeps a software key in <path>/proposer-key.pem (mode 0600): for quick
 // local trials only, never for production. Either way the proposer's public key
 // (SPKI) is in the genesis configuration, so verify needs no token. The contract
