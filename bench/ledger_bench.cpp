@@ -109,8 +109,7 @@ void BM_PlainLmdbDurablePuts(benchmark::State& state) {
         const auto* data = reinterpret_cast<const std::uint8_t*>(payloads[i].data());
         core::ByteView value(data, payloads[i].size());
         if (append) {
-          auto appended = txn.append(Table::kTxs, key, value);
-          if (!appended) return appended.error();
+          MEDLEDGER_TRY(txn.append(Table::kTxs, key, value));
         } else {
           MEDLEDGER_TRY(txn.put(Table::kTxs, key, value));
         }
