@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "medledger/core/error.h"
 #include "medledger/ledger/records_state.h"
 
 namespace medledger::node {
@@ -38,6 +39,16 @@ core::Result<PendingCommit> NodeContext::endorse_and_submit_async(ledger::Transa
       ledger::add_signature(tx, id, *node_signer, ledger::certificate_fingerprint(signing_cert)));
   std::string what = tx.type;
   return ledger.submit_pending(tx, std::move(what));
+}
+
+core::Result<PersonEntry> NodeContext::enrolled_as(std::string_view principal, ca::Role role,
+                                                   std::string_view what) const {
+  MEDLEDGER_TRY_ASSIGN(auto person, persons.find(principal));
+  if (person.role != role) {
+    return core::make_error(core::ErrorCode::kCertificateWrongRole,
+                            std::string(principal) + " is not " + std::string(what));
+  }
+  return person;
 }
 
 core::Result<std::unique_ptr<ledger::StateSnapshot>> NodeContext::snapshot() const {

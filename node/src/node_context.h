@@ -50,6 +50,10 @@ struct NodeContext {
   /// Adds the node's endorsement (over `id` = tx_id(tx)) and queues the transaction.
   core::Result<PendingCommit> endorse_and_submit_async(ledger::Transaction tx,
                                                        const core::Digest& id) const;
+  /// The person enrolled here as `role` (`what` names it: "a patient"):
+  /// kNotFound, kCertificateWrongRole.
+  core::Result<PersonEntry> enrolled_as(std::string_view principal, ca::Role role,
+                                        std::string_view what) const;
   /// A read-only snapshot of the ledger state.
   core::Result<std::unique_ptr<ledger::StateSnapshot>> snapshot() const;
 };

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "medledger/core/assert.h"
 #include "medledger/core/error.h"
 
 namespace medledger::node {
@@ -78,6 +79,8 @@ core::Result<PersonSession> PersonSessionTable::open(std::string_view principal,
   auto [it, inserted] = sessions_.try_emplace(
       token_hash(out.token), Entry{std::string(principal), out.expires_ms, out.signatures});
   if (!inserted) return core::make_error(ErrorCode::kInternal, "session token collision");
+  MEDLEDGER_ASSERT(sessions_.size() <= kMaxOpenSessions);
+  MEDLEDGER_ASSERT(out.expires_ms > now && out.signatures >= 1);
   return out;
 }
 
@@ -95,6 +98,8 @@ core::Result<void> PersonSessionTable::use(std::string_view principal,
   }
   // Another person's token is refused without spending it (no denial of service on them).
   if (entry.principal != principal) return invalid_session();
+  // A live session has budget left: the last signature spent dropped it below.
+  MEDLEDGER_ASSERT(entry.signatures_left >= 1 && entry.signatures_left <= kMaxSessionSignatures);
   // The last signature spent frees the session's slot at once (not at its expiry).
   if (--entry.signatures_left == 0) sessions_.erase(it);
   return core::success();

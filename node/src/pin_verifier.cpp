@@ -6,6 +6,7 @@
 
 #include "crypto_primitives.h"
 #include "json_fields.h"
+#include "medledger/core/assert.h"
 #include "medledger/core/canonical_json.h"
 #include "medledger/core/openssl.h"
 
@@ -168,6 +169,7 @@ PinAttempt check_pin(const PinRecord& record, const core::SecretBytes& pin, std:
                                            " wrong PINs; an administrator must reset the PIN");
     return attempt;
   }
+  MEDLEDGER_ASSERT(record.state == PinState::kActive && record.failures < max_failures);
   if (policy.backoff) {
     const std::int64_t ready_at = record.last_failure_unix + backoff_seconds(record.failures);
     if (record.failures > 0 && now_unix < ready_at) {
@@ -194,6 +196,7 @@ PinAttempt check_pin(const PinRecord& record, const core::SecretBytes& pin, std:
   }
   attempt.next.failures = record.failures + 1;
   attempt.next.last_failure_unix = now_unix;
+  MEDLEDGER_ASSERT(attempt.next.failures <= max_failures);  // the lockout below stops the count
   std::string message = "wrong PIN for person '" + record.person_id + "'";
   if (attempt.next.failures >= max_failures) {
     attempt.next.state = PinState::kLocked;

@@ -4,6 +4,7 @@
 
 #include "crypto_primitives.h"
 #include "json_fields.h"
+#include "medledger/core/assert.h"
 #include "medledger/core/canonical_json.h"
 
 namespace medledger::node {
@@ -179,6 +180,10 @@ core::Result<SealedRecord> seal_record(const RecordContext& context, core::ByteV
                              data_key_aad(context, out.patient_key_version), data_key->view());
   if (!wrapped) return wrapped.error();
   out.wrapped_data_key = std::move(*wrapped);
+  // The sizes open_record and from_json insist on.
+  MEDLEDGER_ASSERT(out.ciphertext.size() == payload.size() + kGcmTagSize);
+  MEDLEDGER_ASSERT(out.wrapped_data_key.size() == kWrappedDataKeySize);
+  MEDLEDGER_ASSERT(out.nonce.size() == kGcmNonceSize && out.data_key_nonce.size() == kGcmNonceSize);
   return out;
 }
 

@@ -17,11 +17,7 @@ namespace medledger::node {
 using core::ErrorCode;
 
 core::Result<PreparedTransaction> Records::prepare_put(const RecordPutRequest& request) {
-  MEDLEDGER_TRY_ASSIGN(auto patient, node_.persons.find(request.patient));
-  if (patient.role != ca::Role::kPatient) {
-    return core::make_error(ErrorCode::kCertificateWrongRole,
-                            request.patient + " is not a patient");
-  }
+  MEDLEDGER_TRY(node_.enrolled_as(request.patient, ca::Role::kPatient, "a patient"));
   ledger::RecordPutBody body;
   body.record = request.record_id;
   body.patient = request.patient;
@@ -103,10 +99,7 @@ core::Result<RecordRead> Records::read(const ReadRequest& request,
 
 core::Result<PendingRead> Records::read_async(const ReadRequest& request,
                                               const PersonCredential& doctor_credential) {
-  MEDLEDGER_TRY_ASSIGN(auto doctor, node_.persons.find(request.doctor));
-  if (doctor.role != ca::Role::kDoctor) {
-    return core::make_error(ErrorCode::kCertificateWrongRole, request.doctor + " is not a doctor");
-  }
+  MEDLEDGER_TRY(node_.enrolled_as(request.doctor, ca::Role::kDoctor, "a doctor"));
   MEDLEDGER_TRY_ASSIGN(auto out, decrypt(request, doctor_credential));
   // The audit entry: the plaintext is returned only once the read is on the ledger.
   auto tx = node_.new_transaction(

@@ -66,11 +66,7 @@ core::Result<ledger::Receipt> Sharing::grant(const GrantRequest& request,
 
 core::Result<PendingCommit> Sharing::grant_async(const GrantRequest& request,
                                                  const PersonCredential& patient) {
-  MEDLEDGER_TRY_ASSIGN(auto person, node_.persons.find(request.patient));
-  if (person.role != ca::Role::kPatient) {
-    return core::make_error(ErrorCode::kCertificateWrongRole,
-                            request.patient + " is not a patient");
-  }
+  MEDLEDGER_TRY(node_.enrolled_as(request.patient, ca::Role::kPatient, "a patient"));
   // Every version the node holds, newest first, so the grantee can read old records too.
   MEDLEDGER_TRY_ASSIGN(auto keys, keys_.all_newest_first(request.patient));
   std::vector<const PatientKey*> key_refs;
