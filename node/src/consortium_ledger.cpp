@@ -45,9 +45,8 @@ core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::open(
   if (!proposer) return core::make_error(ErrorCode::kInvalidArgument, "no proposer key");
   std::unique_ptr<ConsortiumLedger> out(new ConsortiumLedger());
   out->proposer_ = std::move(proposer);
-  auto opened = ledger::Ledger::open(dir);
-  if (!opened) return opened.error();
-  out->ledger_ = std::move(*opened);
+  MEDLEDGER_TRY_ASSIGN(auto opened, ledger::Ledger::open(dir));
+  out->ledger_ = std::move(opened);
   const auto& keys = out->ledger_->proposer_keys();
   if (std::find(keys.begin(), keys.end(), out->proposer_->public_key_spki()) == keys.end()) {
     return core::make_error(

@@ -46,25 +46,24 @@ core::Result<void> open_into(const core::SecretBytes& key, core::ByteView nonce,
     return core::make_error(ErrorCode::kDecryptionFailed, "the ciphertext is shorter than its tag");
   }
   const std::size_t body = sealed.size() - kGcmTagSize;
-  auto ctx = gcm_context(key, nonce, false);
-  if (!ctx) return ctx.error();
+  MEDLEDGER_TRY_ASSIGN(auto ctx, gcm_context(key, nonce, false));
   int written = 0;
-  if (!aad.empty() && EVP_DecryptUpdate(ctx->get(), nullptr, &written, aad.data(),
+  if (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &written, aad.data(),
                                         static_cast<int>(aad.size())) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "AES-256-GCM AAD");
   }
   if (body > 0 &&
-      EVP_DecryptUpdate(ctx->get(), out, &written, sealed.data(), static_cast<int>(body)) != 1) {
+      EVP_DecryptUpdate(ctx.get(), out, &written, sealed.data(), static_cast<int>(body)) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "AES-256-GCM decrypt");
   }
   // The tag is const in the API's intent; OpenSSL's signature is not.
   auto* tag = const_cast<std::uint8_t*>(sealed.data() + body);
-  if (EVP_CIPHER_CTX_ctrl(ctx->get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kGcmTagSize), tag) !=
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kGcmTagSize), tag) !=
       1) {
     return core::openssl_error(ErrorCode::kCryptoError, "AES-256-GCM set tag");
   }
   int final_written = 0;
-  if (EVP_DecryptFinal_ex(ctx->get(), out + body, &final_written) != 1) {
+  if (EVP_DecryptFinal_ex(ctx.get(), out + body, &final_written) != 1) {
     if (body > 0) OPENSSL_cleanse(out, body);  // never hand out unauthenticated plaintext
     return core::make_error(
         ErrorCode::kDecryptionFailed,
@@ -96,23 +95,22 @@ core::Result<core::Bytes> aes256gcm_seal(const core::SecretBytes& key, core::Byt
   if (!fits_int(plaintext.size()) || !fits_int(aad.size())) {
     return core::make_error(ErrorCode::kInternal, "AES-256-GCM input over 2 GiB");
   }
-  auto ctx = gcm_context(key, nonce, true);
-  if (!ctx) return ctx.error();
+  MEDLEDGER_TRY_ASSIGN(auto ctx, gcm_context(key, nonce, true));
   core::Bytes out(plaintext.size() + kGcmTagSize);
   int written = 0;
-  if (!aad.empty() && EVP_EncryptUpdate(ctx->get(), nullptr, &written, aad.data(),
+  if (!aad.empty() && EVP_EncryptUpdate(ctx.get(), nullptr, &written, aad.data(),
                                         static_cast<int>(aad.size())) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "AES-256-GCM AAD");
   }
-  if (!plaintext.empty() && EVP_EncryptUpdate(ctx->get(), out.data(), &written, plaintext.data(),
+  if (!plaintext.empty() && EVP_EncryptUpdate(ctx.get(), out.data(), &written, plaintext.data(),
                                               static_cast<int>(plaintext.size())) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "AES-256-GCM encrypt");
   }
   int final_written = 0;
-  if (EVP_EncryptFinal_ex(ctx->get(), out.data() + plaintext.size(), &final_written) != 1) {
+  if (EVP_EncryptFinal_ex(ctx.get(), out.data() + plaintext.size(), &final_written) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "AES-256-GCM final");
   }
-  if (EVP_CIPHER_CTX_ctrl(ctx->get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kGcmTagSize),
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kGcmTagSize),
                           out.data() + plaintext.size()) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "AES-256-GCM get tag");
   }

@@ -146,8 +146,7 @@ core::Result<NodeConfig> HospitalNode::provision(const fs::path& data_dir,
     auto kek = core::hex_decode(config.kek_id_hex);
     if (!kek || kek->empty())
       return core::make_error(ErrorCode::kInvalidArgument, "wrapped person keys need a KEK id");
-    auto store = hsm::WrappedKeyStore::open(pool, *kek);
-    if (!store) return store.error();
+    MEDLEDGER_TRY_ASSIGN(auto store, hsm::WrappedKeyStore::open(pool, *kek));
   }
   MEDLEDGER_TRY_ASSIGN(auto ca, HospitalCa::open(config.ca_dir, pool));
   if (ca->directory().settings().hospital_id != config.hospital_id) {
@@ -156,18 +155,18 @@ core::Result<NodeConfig> HospitalNode::provision(const fs::path& data_dir,
                                 ca->directory().settings().hospital_id);
   }
   hsm::KeyStore keys(pool);
-  auto signing = node_signing_key(keys, detail::node_signing_label(config.node_id));
-  if (!signing) return signing.error();
-  auto encryption = node_encryption_key(pool, detail::node_encryption_label(config.node_id));
-  if (!encryption) return encryption.error();
-  config.signing_key_id_hex = core::hex_encode(signing->id);
-  config.encryption_key_id_hex = core::hex_encode(encryption->id);
+  MEDLEDGER_TRY_ASSIGN(auto signing,
+                       node_signing_key(keys, detail::node_signing_label(config.node_id)));
+  MEDLEDGER_TRY_ASSIGN(auto encryption,
+                       node_encryption_key(pool, detail::node_encryption_label(config.node_id)));
+  config.signing_key_id_hex = core::hex_encode(signing.id);
+  config.encryption_key_id_hex = core::hex_encode(encryption.id);
   MEDLEDGER_TRY(save_node_config(data_dir, config));
   auto signing_cert =
-      node_certificate(data_dir / kSigningCertFile, *ca, signing->public_key_spki, config.node_id);
+      node_certificate(data_dir / kSigningCertFile, *ca, signing.public_key_spki, config.node_id);
   if (!signing_cert) return signing_cert.error();
   auto encryption_cert =
-      node_certificate(data_dir / kEncryptionCertFile, *ca, encryption->public_key_spki,
+      node_certificate(data_dir / kEncryptionCertFile, *ca, encryption.public_key_spki,
                        std::string(kNodeEncryptionId));
   if (!encryption_cert) return encryption_cert.error();
   return config;

@@ -65,19 +65,17 @@ core::Result<void> require_exactly(const boost::json::object& object,
 }
 
 core::Result<std::string> string_field(const boost::json::object& object, std::string_view name) {
-  auto value = member(object, name);
-  if (!value) return value.error();
-  if (!(*value)->is_string()) return malformed(name, "is not a string");
-  return std::string((*value)->get_string());
+  MEDLEDGER_TRY_ASSIGN(auto value, member(object, name));
+  if (!value->is_string()) return malformed(name, "is not a string");
+  return std::string(value->get_string());
 }
 
 core::Result<std::uint64_t> integer_field(const boost::json::object& object,
                                           std::string_view name) {
-  auto value = member(object, name);
-  if (!value) return value.error();
-  if (!(*value)->is_int64() || (*value)->get_int64() < 0)
+  MEDLEDGER_TRY_ASSIGN(auto value, member(object, name));
+  if (!value->is_int64() || value->get_int64() < 0)
     return malformed(name, "is not a non-negative integer");
-  return static_cast<std::uint64_t>((*value)->get_int64());
+  return static_cast<std::uint64_t>(value->get_int64());
 }
 
 core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::string_view name,

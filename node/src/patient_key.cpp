@@ -43,9 +43,8 @@ core::Result<void> check_patient_key(const PatientKey& key) {
 core::Result<PatientKey> generate_patient_key(std::string patient_id, std::uint64_t version) {
   MEDLEDGER_TRY(detail::require_identifier("a patient id", patient_id));
   MEDLEDGER_TRY(detail::require_version("a patient key version", version));
-  auto bytes = detail::random_secret(kPatientKeySize);
-  if (!bytes) return bytes.error();
-  return PatientKey{std::move(patient_id), version, std::move(*bytes)};
+  MEDLEDGER_TRY_ASSIGN(auto bytes, detail::random_secret(kPatientKeySize));
+  return PatientKey{std::move(patient_id), version, std::move(bytes)};
 }
 
 core::Result<PatientKey> rotate_patient_key(const PatientKey& current) {
@@ -76,9 +75,8 @@ core::Result<WrappedPatientKey> WrappedPatientKey::from_json(const boost::json::
                                         {"format", "patient_id", "key_version", "recipient",
                                          "ephemeral_public_key", "nonce", "ciphertext"},
                                         "a wrapped patient key"));
-  auto format = detail::string_field(object, "format");
-  if (!format) return format.error();
-  if (*format != kWrappedPatientKeyFormat) {
+  MEDLEDGER_TRY_ASSIGN(auto format, detail::string_field(object, "format"));
+  if (format != kWrappedPatientKeyFormat) {
     return core::make_error(ErrorCode::kMalformedEncoding,
                             "not a " + std::string(kWrappedPatientKeyFormat) + " object");
   }
@@ -90,19 +88,18 @@ core::Result<WrappedPatientKey> WrappedPatientKey::from_json(const boost::json::
                             "field 'patient_id' is not a valid identifier");
   }
   out.patient_id = std::move(*patient_id);
-  auto version = detail::integer_field(object, "key_version");
-  if (!version) return version.error();
-  if (!detail::valid_version(*version)) {
+  MEDLEDGER_TRY_ASSIGN(auto version, detail::integer_field(object, "key_version"));
+  if (!detail::valid_version(version)) {
     return core::make_error(ErrorCode::kMalformedEncoding,
                             "field 'key_version' must be at least 1");
   }
-  out.key_version = *version;
+  out.key_version = version;
   auto recipient = detail::bytes_field(object, "recipient", kFingerprintSize);
   if (!recipient) return recipient.error();
   out.recipient = std::move(*recipient);
-  auto ephemeral = detail::bytes_field(object, "ephemeral_public_key", hsm::kP256PointSize);
-  if (!ephemeral) return ephemeral.error();
-  out.ephemeral_public = std::move(*ephemeral);
+  MEDLEDGER_TRY_ASSIGN(auto ephemeral,
+                       detail::bytes_field(object, "ephemeral_public_key", hsm::kP256PointSize));
+  out.ephemeral_public = std::move(ephemeral);
   auto nonce = detail::bytes_field(object, "nonce", kGcmNonceSize);
   if (!nonce) return nonce.error();
   out.nonce = std::move(*nonce);
@@ -113,37 +110,32 @@ core::Result<WrappedPatientKey> WrappedPatientKey::from_json(const boost::json::
 }
 
 core::Result<WrappedPatientKey> WrappedPatientKey::from_json_text(std::string_view text) {
-  auto value = core::parse_restricted_json(text, kMaxWrappedPatientKeyJson);
-  if (!value) return value.error();
-  if (!value->is_object())
+  MEDLEDGER_TRY_ASSIGN(auto value, core::parse_restricted_json(text, kMaxWrappedPatientKeyJson));
+  if (!value.is_object())
     return core::make_error(ErrorCode::kMalformedEncoding, "a wrapped patient key is an object");
-  return from_json(value->get_object());
+  return from_json(value.get_object());
 }
 
 core::Result<WrappedPatientKey> wrap_patient_key_for(core::ByteView recipient_spki,
                                                      const PatientKey& key) {
   MEDLEDGER_TRY(check_patient_key(key));
   // Parse first: a bad recipient key fails before any key material is made.
-  auto recipient_point = hsm::p256_point_from_spki(recipient_spki);
-  if (!recipient_point) return recipient_point.error();
+  MEDLEDGER_TRY_ASSIGN(auto recipient_point, hsm::p256_point_from_spki(recipient_spki));
 
-  auto ephemeral = SoftwareKeyAgreement::generate();
-  if (!ephemeral) return ephemeral.error();
-  auto shared = (*ephemeral)->derive_shared_secret(recipient_spki);
-  if (!shared) return shared.error();
+  MEDLEDGER_TRY_ASSIGN(auto ephemeral, SoftwareKeyAgreement::generate());
+  MEDLEDGER_TRY_ASSIGN(auto shared, ephemeral->derive_shared_secret(recipient_spki));
 
   WrappedPatientKey out;
   out.patient_id = key.patient_id;
   out.key_version = key.version;
   out.recipient = core::to_bytes(core::public_key_fingerprint(recipient_spki));
-  out.ephemeral_public = (*ephemeral)->public_point();
+  out.ephemeral_public = ephemeral->public_point();
   const core::Bytes context = wrap_context(out.patient_id, out.key_version, out.recipient);
-  auto kek = key_encryption_key(*shared, out.ephemeral_public, context);
-  if (!kek) return kek.error();
+  MEDLEDGER_TRY_ASSIGN(auto kek, key_encryption_key(shared, out.ephemeral_public, context));
   auto nonce = detail::random_bytes(kGcmNonceSize);
   if (!nonce) return nonce.error();
   out.nonce = std::move(*nonce);
-  auto ciphertext = detail::aes256gcm_seal(*kek, out.nonce, context, key.key.view());
+  auto ciphertext = detail::aes256gcm_seal(kek, out.nonce, context, key.key.view());
   if (!ciphertext) return ciphertext.error();
   out.ciphertext = std::move(*ciphertext);
   return out;
@@ -184,9 +176,8 @@ core::Result<PatientKey> unwrap_patient_key(hsm::KeyAgreement& recipient,
   }
   const core::Bytes context =
       wrap_context(wrapped.patient_id, wrapped.key_version, wrapped.recipient);
-  auto kek = key_encryption_key(*shared, wrapped.ephemeral_public, context);
-  if (!kek) return kek.error();
-  auto key = detail::aes256gcm_open_secret(*kek, wrapped.nonce, context, wrapped.ciphertext);
+  MEDLEDGER_TRY_ASSIGN(auto kek, key_encryption_key(*shared, wrapped.ephemeral_public, context));
+  auto key = detail::aes256gcm_open_secret(kek, wrapped.nonce, context, wrapped.ciphertext);
   if (!key) {
     return core::make_error(ErrorCode::kDecryptionFailed,
                             "the wrapped patient key does not decrypt: " + key.error().message);

@@ -146,9 +146,8 @@ core::Result<void> PinStore::remove(const std::string& person_id) {
 
 core::Result<void> PinStore::enrol(const std::string& person_id, const core::SecretBytes& pin,
                                    const ScryptParams& params) {
-  auto record = make_pin_record(person_id, pin, params);
-  if (!record) return record.error();
-  return enrol_record(*record);
+  MEDLEDGER_TRY_ASSIGN(auto record, make_pin_record(person_id, pin, params));
+  return enrol_record(record);
 }
 
 core::Result<void> PinStore::enrol_record(const PinRecord& record) {
@@ -167,13 +166,12 @@ core::Result<void> PinStore::verify(const std::string& person_id, const core::Se
   std::lock_guard<std::mutex> guard(mutex_);
   DirectoryLock lock(directory_);
   if (!lock.locked()) return io_error("cannot lock", directory_ / kLockFileName);
-  auto record = get(person_id);
-  if (!record) return record.error();
-  PinAttempt attempt = check_pin(*record, pin, now_unix, policy_);
+  MEDLEDGER_TRY_ASSIGN(auto record, get(person_id));
+  PinAttempt attempt = check_pin(record, pin, now_unix, policy_);
   // The failure count is durable before anyone learns the outcome.
-  const bool changed = attempt.next.failures != record->failures ||
-                       attempt.next.state != record->state ||
-                       attempt.next.last_failure_unix != record->last_failure_unix;
+  const bool changed = attempt.next.failures != record.failures ||
+                       attempt.next.state != record.state ||
+                       attempt.next.last_failure_unix != record.last_failure_unix;
   if (changed) MEDLEDGER_TRY(put(attempt.next));
   return attempt.outcome;
 }
@@ -182,11 +180,10 @@ core::Result<void> PinStore::lock(const std::string& person_id) {
   std::lock_guard<std::mutex> guard(mutex_);
   DirectoryLock lock(directory_);
   if (!lock.locked()) return io_error("cannot lock", directory_ / kLockFileName);
-  auto record = get(person_id);
-  if (!record) return record.error();
-  if (record->state == PinState::kLocked) return core::success();
-  record->state = PinState::kLocked;
-  return put(*record);
+  MEDLEDGER_TRY_ASSIGN(auto record, get(person_id));
+  if (record.state == PinState::kLocked) return core::success();
+  record.state = PinState::kLocked;
+  return put(record);
 }
 
 core::Result<void> PinStore::reset(const std::string& person_id, const core::SecretBytes& new_pin,
@@ -194,11 +191,9 @@ core::Result<void> PinStore::reset(const std::string& person_id, const core::Sec
   std::lock_guard<std::mutex> guard(mutex_);
   DirectoryLock lock(directory_);
   if (!lock.locked()) return io_error("cannot lock", directory_ / kLockFileName);
-  auto record = get(person_id);
-  if (!record) return record.error();
-  auto fresh = reset_pin(*record, new_pin, params);
-  if (!fresh) return fresh.error();
-  return put(*fresh);
+  MEDLEDGER_TRY_ASSIGN(auto record, get(person_id));
+  MEDLEDGER_TRY_ASSIGN(auto fresh, reset_pin(record, new_pin, params));
+  return put(fresh);
 }
 
 }  // namespace medledger::node

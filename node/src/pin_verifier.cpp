@@ -51,33 +51,27 @@ core::Result<PinRecord> from_object(const boost::json::object& object) {
                                         {"format", "person_id", "kdf", "log2_n", "r", "p", "salt",
                                          "hash", "state", "failures", "last_failure"},
                                         "a PIN record"));
-  auto format = detail::string_field(object, "format");
-  if (!format) return format.error();
-  auto kdf = detail::string_field(object, "kdf");
-  if (!kdf) return kdf.error();
-  if (*format != kPinRecordFormat || *kdf != kScrypt) {
+  MEDLEDGER_TRY_ASSIGN(auto format, detail::string_field(object, "format"));
+  MEDLEDGER_TRY_ASSIGN(auto kdf, detail::string_field(object, "kdf"));
+  if (format != kPinRecordFormat || kdf != kScrypt) {
     return core::make_error(ErrorCode::kMalformedEncoding, "not a medledger-pin-v1 scrypt record");
   }
   PinRecord out;
-  auto person = detail::string_field(object, "person_id");
-  if (!person) return person.error();
-  if (!detail::valid_identifier(*person)) {
+  MEDLEDGER_TRY_ASSIGN(auto person, detail::string_field(object, "person_id"));
+  if (!detail::valid_identifier(person)) {
     return core::make_error(ErrorCode::kMalformedEncoding,
                             "field 'person_id' is not a valid identifier");
   }
-  out.person_id = std::move(*person);
-  auto log2_n = detail::integer_field(object, "log2_n");
-  if (!log2_n) return log2_n.error();
-  auto r = detail::integer_field(object, "r");
-  if (!r) return r.error();
-  auto p = detail::integer_field(object, "p");
-  if (!p) return p.error();
-  if (*log2_n > kMaxScryptLogN || *r > kMaxScryptR || *p > kMaxScryptP) {
+  out.person_id = std::move(person);
+  MEDLEDGER_TRY_ASSIGN(auto log2_n, detail::integer_field(object, "log2_n"));
+  MEDLEDGER_TRY_ASSIGN(auto r, detail::integer_field(object, "r"));
+  MEDLEDGER_TRY_ASSIGN(auto p, detail::integer_field(object, "p"));
+  if (log2_n > kMaxScryptLogN || r > kMaxScryptR || p > kMaxScryptP) {
     return core::make_error(ErrorCode::kMalformedEncoding,
                             "scrypt parameters outside the accepted bounds");
   }
-  out.params = ScryptParams{static_cast<unsigned>(*log2_n), static_cast<std::uint32_t>(*r),
-                            static_cast<std::uint32_t>(*p)};
+  out.params = ScryptParams{static_cast<unsigned>(log2_n), static_cast<std::uint32_t>(r),
+                            static_cast<std::uint32_t>(p)};
   if (!params_accepted(out.params)) {
     return core::make_error(ErrorCode::kMalformedEncoding,
                             "scrypt parameters outside the accepted bounds");
@@ -101,9 +95,8 @@ core::Result<PinRecord> from_object(const boost::json::object& object) {
     return core::make_error(ErrorCode::kMalformedEncoding, "field 'failures' is over the ceiling");
   }
   out.failures = static_cast<std::uint32_t>(*failures);
-  auto last = detail::integer_field(object, "last_failure");
-  if (!last) return last.error();
-  out.last_failure_unix = static_cast<std::int64_t>(*last);
+  MEDLEDGER_TRY_ASSIGN(auto last, detail::integer_field(object, "last_failure"));
+  out.last_failure_unix = static_cast<std::int64_t>(last);
   return out;
 }
 }  // namespace
@@ -125,11 +118,10 @@ std::string PinRecord::to_json_text() const {
 }
 
 core::Result<PinRecord> PinRecord::from_json_text(std::string_view text) {
-  auto value = core::parse_restricted_json(text, kMaxPinRecordJson);
-  if (!value) return value.error();
-  if (!value->is_object())
+  MEDLEDGER_TRY_ASSIGN(auto value, core::parse_restricted_json(text, kMaxPinRecordJson));
+  if (!value.is_object())
     return core::make_error(ErrorCode::kMalformedEncoding, "a PIN record is an object");
-  return from_object(value->get_object());
+  return from_object(value.get_object());
 }
 
 core::Result<PinRecord> make_pin_record(std::string person_id, const core::SecretBytes& pin,

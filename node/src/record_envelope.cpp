@@ -87,48 +87,41 @@ core::Result<SealedRecord> SealedRecord::from_json(const boost::json::object& ob
       {"format", "patient_id", "record_id", "version", "content_type", "patient_key_version",
        "data_key_nonce", "wrapped_data_key", "nonce", "ciphertext"},
       "a sealed record"));
-  auto format = detail::string_field(object, "format");
-  if (!format) return format.error();
-  if (*format != kSealedRecordFormat) {
+  MEDLEDGER_TRY_ASSIGN(auto format, detail::string_field(object, "format"));
+  if (format != kSealedRecordFormat) {
     return core::make_error(ErrorCode::kMalformedEncoding,
                             "not a " + std::string(kSealedRecordFormat) + " object");
   }
   SealedRecord out;
-  auto patient_id = detail::string_field(object, "patient_id");
-  if (!patient_id) return patient_id.error();
-  auto record_id = detail::string_field(object, "record_id");
-  if (!record_id) return record_id.error();
-  auto version = detail::integer_field(object, "version");
-  if (!version) return version.error();
-  auto content_type = detail::string_field(object, "content_type");
-  if (!content_type) return content_type.error();
-  out.context = RecordContext{std::move(*patient_id), std::move(*record_id), *version,
-                              std::move(*content_type)};
+  MEDLEDGER_TRY_ASSIGN(auto patient_id, detail::string_field(object, "patient_id"));
+  MEDLEDGER_TRY_ASSIGN(auto record_id, detail::string_field(object, "record_id"));
+  MEDLEDGER_TRY_ASSIGN(auto version, detail::integer_field(object, "version"));
+  MEDLEDGER_TRY_ASSIGN(auto content_type, detail::string_field(object, "content_type"));
+  out.context =
+      RecordContext{std::move(patient_id), std::move(record_id), version, std::move(content_type)};
   if (auto valid = check_context(out.context); !valid) {
     return core::make_error(ErrorCode::kMalformedEncoding,
                             "sealed record: " + valid.error().message);
   }
-  auto key_version = detail::integer_field(object, "patient_key_version");
-  if (!key_version) return key_version.error();
-  if (!detail::valid_version(*key_version)) {
+  MEDLEDGER_TRY_ASSIGN(auto key_version, detail::integer_field(object, "patient_key_version"));
+  if (!detail::valid_version(key_version)) {
     return core::make_error(ErrorCode::kMalformedEncoding,
                             "field 'patient_key_version' must be at least 1");
   }
-  out.patient_key_version = *key_version;
+  out.patient_key_version = key_version;
   auto data_key_nonce = detail::bytes_field(object, "data_key_nonce", kGcmNonceSize);
   if (!data_key_nonce) return data_key_nonce.error();
   out.data_key_nonce = std::move(*data_key_nonce);
-  auto wrapped = detail::bytes_field(object, "wrapped_data_key", kWrappedDataKeySize);
-  if (!wrapped) return wrapped.error();
-  out.wrapped_data_key = std::move(*wrapped);
+  MEDLEDGER_TRY_ASSIGN(auto wrapped,
+                       detail::bytes_field(object, "wrapped_data_key", kWrappedDataKeySize));
+  out.wrapped_data_key = std::move(wrapped);
   auto nonce = detail::bytes_field(object, "nonce", kGcmNonceSize);
   if (!nonce) return nonce.error();
   out.nonce = std::move(*nonce);
-  auto text = detail::string_field(object, "ciphertext");
-  if (!text) return text.error();
+  MEDLEDGER_TRY_ASSIGN(auto text, detail::string_field(object, "ciphertext"));
   const std::size_t max_ciphertext = kMaxRecordPayloadCeiling + kGcmTagSize;
-  if (text->size() > (max_ciphertext * 4 + 2) / 3)
-    return too_large(text->size() * 3 / 4, kMaxRecordPayloadCeiling);
+  if (text.size() > (max_ciphertext * 4 + 2) / 3)
+    return too_large(text.size() * 3 / 4, kMaxRecordPayloadCeiling);
   auto ciphertext = detail::bytes_field(object, "ciphertext", kGcmTagSize, max_ciphertext);
   if (!ciphertext) return ciphertext.error();
   out.ciphertext = std::move(*ciphertext);
@@ -141,11 +134,10 @@ core::Result<SealedRecord> SealedRecord::from_json_text(std::string_view text) {
         ErrorCode::kRecordTooLarge,
         "a sealed record over " + std::to_string(kMaxSealedRecordJson) + " bytes of JSON");
   }
-  auto value = core::parse_restricted_json(text, kMaxSealedRecordJson);
-  if (!value) return value.error();
-  if (!value->is_object())
+  MEDLEDGER_TRY_ASSIGN(auto value, core::parse_restricted_json(text, kMaxSealedRecordJson));
+  if (!value.is_object())
     return core::make_error(ErrorCode::kMalformedEncoding, "a sealed record is an object");
-  return from_json(value->get_object());
+  return from_json(value.get_object());
 }
 
 core::Result<SealedRecord> seal_record(const RecordContext& context, core::ByteView payload,
@@ -162,12 +154,11 @@ core::Result<SealedRecord> seal_record(const RecordContext& context, core::ByteV
   out.context = context;
   out.patient_key_version = patient_key.version;
 
-  auto data_key = detail::random_secret(kAesKeySize);
-  if (!data_key) return data_key.error();
+  MEDLEDGER_TRY_ASSIGN(auto data_key, detail::random_secret(kAesKeySize));
   auto nonce = detail::random_bytes(kGcmNonceSize);
   if (!nonce) return nonce.error();
   out.nonce = std::move(*nonce);
-  auto ciphertext = detail::aes256gcm_seal(*data_key, out.nonce,
+  auto ciphertext = detail::aes256gcm_seal(data_key, out.nonce,
                                            record_aad(context, out.patient_key_version), payload);
   if (!ciphertext) return ciphertext.error();
   out.ciphertext = std::move(*ciphertext);
@@ -177,7 +168,7 @@ core::Result<SealedRecord> seal_record(const RecordContext& context, core::ByteV
   out.data_key_nonce = std::move(*data_key_nonce);
   auto wrapped =
       detail::aes256gcm_seal(patient_key.key, out.data_key_nonce,
-                             data_key_aad(context, out.patient_key_version), data_key->view());
+                             data_key_aad(context, out.patient_key_version), data_key.view());
   if (!wrapped) return wrapped.error();
   out.wrapped_data_key = std::move(*wrapped);
   // The sizes open_record and from_json insist on.

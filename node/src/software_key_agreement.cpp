@@ -18,17 +18,15 @@ core::Result<std::unique_ptr<SoftwareKeyAgreement>> SoftwareKeyAgreement::genera
   if (size <= 0) return core::openssl_error(ErrorCode::kCryptoError, "encoding a P-256 public key");
   core::Bytes spki(der, der + size);
   OPENSSL_free(der);
-  auto point = hsm::p256_point_from_spki(spki);
-  if (!point) return point.error();
+  MEDLEDGER_TRY_ASSIGN(auto point, hsm::p256_point_from_spki(spki));
   return std::unique_ptr<SoftwareKeyAgreement>(
-      new SoftwareKeyAgreement(std::move(key), std::move(spki), std::move(*point)));
+      new SoftwareKeyAgreement(std::move(key), std::move(spki), std::move(point)));
 }
 
 core::Result<core::SecretBytes> SoftwareKeyAgreement::derive_shared_secret(
     core::ByteView peer_public_key_spki) {
   // Parsing through p256_point_from_spki first gives the same errors as the token path.
-  auto point = hsm::p256_point_from_spki(peer_public_key_spki);
-  if (!point) return point.error();
+  MEDLEDGER_TRY_ASSIGN(auto point, hsm::p256_point_from_spki(peer_public_key_spki));
   core::EvpPkeyPtr peer =
       core::parse_public_key_spki(peer_public_key_spki.data(), peer_public_key_spki.size());
   if (!peer)
