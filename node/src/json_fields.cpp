@@ -2,7 +2,13 @@
 
 #include <algorithm>
 
+#include <system_error>
+
+#include <boost/json/parse.hpp>
+
+#include "medledger/core/error.h"
 #include "medledger/node/limits.h"
+#include "medledger/node/node_config.h"
 
 namespace medledger::node::detail {
 
@@ -98,6 +104,24 @@ core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::st
                                      std::to_string(max_size) + " bytes");
   }
   return bytes;
+}
+
+core::Error damaged_file(const std::filesystem::path& path) {
+  return core::make_error(core::ErrorCode::kConfigInvalid, path.string() + " is damaged");
+}
+
+core::Result<std::optional<boost::json::object>> read_object_file(
+    const std::filesystem::path& path) {
+  auto text = read_small_file(path);
+  if (!text) {
+    if (text.error().code == core::ErrorCode::kNotFound)
+      return std::optional<boost::json::object>();
+    return text.error();
+  }
+  std::error_code ec;
+  boost::json::value value = boost::json::parse(*text, ec);
+  if (ec || !value.is_object()) return damaged_file(path);
+  return std::optional<boost::json::object>(std::move(value.as_object()));
 }
 
 }  // namespace medledger::node::detail

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,5 +42,12 @@ core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::st
 /// A base64url member whose decoded size is in [min_size, max_size].
 core::Result<core::Bytes> bytes_field(const boost::json::object& object, std::string_view name,
                                       std::size_t min_size, std::size_t max_size);
+
+/// kConfigInvalid: a node data file (person, patient keys) is damaged.
+core::Error damaged_file(const std::filesystem::path& path);
+/// The JSON object in a node data file: nullopt if the file does not exist,
+/// damaged_file if it holds no JSON object, read_small_file's errors.
+core::Result<std::optional<boost::json::object>> read_object_file(
+    const std::filesystem::path& path);
 
 }  // namespace medledger::node::detail

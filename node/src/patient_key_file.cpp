@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include "json_fields.h"
 #include "node_context.h"
 #include "medledger/ca/store.h"
 #include "medledger/core/canonical_json.h"
@@ -29,20 +30,11 @@ core::Result<std::vector<WrappedPatientKey>> load_patient_key_file(const fs::pat
                                                                    std::string_view patient) {
   std::vector<WrappedPatientKey> out;
   auto path = key_file(data_dir, patient);
-  auto text = read_small_file(path);
-  if (!text) {
-    if (text.error().code == ErrorCode::kNotFound) return out;
-    return text.error();
-  }
-  auto bad = [&] {
-    return core::make_error(ErrorCode::kConfigInvalid, path.string() + " is damaged");
-  };
-  std::error_code ec;
-  json::value value = json::parse(*text, ec);
-  if (ec || !value.is_object()) return bad();
-  const auto& o = value.as_object();
-  const auto* keys = o.if_contains("keys");
-  const auto* owner = o.if_contains("patient");
+  MEDLEDGER_TRY_ASSIGN(auto object, detail::read_object_file(path));
+  if (!object) return out;
+  auto bad = [&] { return detail::damaged_file(path); };
+  const auto* keys = object->if_contains("keys");
+  const auto* owner = object->if_contains("patient");
   if (keys == nullptr || !keys->is_array() || owner == nullptr || !owner->is_string() ||
       owner->as_string() != patient) {
     return bad();

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include "json_fields.h"
 #include "medledger/ca/store.h"
 #include "medledger/core/canonical_json.h"
 #include "medledger/core/error.h"
@@ -69,23 +70,15 @@ core::Result<PersonEntry> PersonDirectory::find(std::string_view principal) cons
 
 core::Result<PersonEntry> PersonDirectory::load(std::string_view principal) const {
   auto path = path_for(principal);
-  auto text = read_small_file(path);
-  if (!text) {
-    if (text.error().code == ErrorCode::kNotFound) {
-      return core::make_error(ErrorCode::kNotFound,
-                              std::string(principal) + " is not enrolled at this node");
-    }
-    return text.error();
+  MEDLEDGER_TRY_ASSIGN(auto object, detail::read_object_file(path));
+  if (!object) {
+    return core::make_error(ErrorCode::kNotFound,
+                            std::string(principal) + " is not enrolled at this node");
   }
-  auto bad = [&] {
-    return core::make_error(ErrorCode::kConfigInvalid, path.string() + " is damaged");
-  };
-  std::error_code ec;
-  json::value value = json::parse(*text, ec);
-  if (ec || !value.is_object()) return bad();
+  auto bad = [&] { return detail::damaged_file(path); };
   PersonEntry person;
   try {
-    const auto& o = value.as_object();
+    const auto& o = *object;
     person.principal = json::value_to<std::string>(o.at("principal"));
     person.id = json::value_to<std::string>(o.at("id"));
     auto role = ca::parse_role(json::value_to<std::string>(o.at("role")));
