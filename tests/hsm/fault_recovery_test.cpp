@@ -12,6 +12,7 @@
 #include <string>
 
 #include "fault_control.h"
+#include "hsm_test_support.h"
 #include "medledger/core/sha256.h"
 #include "medledger/core/signer.h"
 #include "medledger/hsm/key_store.h"
@@ -20,21 +21,16 @@
 #include "medledger/hsm/token.h"
 #include "medledger/hsm/token_signer.h"
 #include "medledger/hsm/wrapped_key.h"
-#include "softhsm_fixture.h"
 
 namespace medledger::hsm {
 namespace {
 
 using core::ErrorCode;
-
-constexpr const char* kLabel = "faults";
-constexpr const char* kSoPin = "87654321";
-constexpr const char* kUserPin = "246810";
-
-core::SecretBytes secret(std::string_view text) {
-  return core::SecretBytes(
-      core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
+using testing::expect_ok;
+using testing::kLabel;
+using testing::kSoPin;
+using testing::kUserPin;
+using testing::secret;
 
 // The control functions of the fault module the hsm code loaded (same path, so the
 // dynamic loader hands us the same instance).
@@ -103,7 +99,7 @@ class FaultRecovery : public ::testing::Test {
 
   unsigned long calls(const char* function) const { return fault_.calls(function); }
 
-  testing::SoftHsmDirectory softhsm_;
+  medledger::testing::SoftHsmDirectory softhsm_;
   FaultControl fault_;
   std::shared_ptr<Module> module_;
   std::shared_ptr<SessionPool> pool_;
@@ -315,13 +311,41 @@ TEST_F(FaultRecovery, UnwrapRejectedByTheTokenIsWrappedKeyInvalidWithItsCkrName)
 }
 
 // Faults before there is a pool: reported, with the call and the CKR_ name.
-TEST(FaultAtStartup, FailingCInitializeIsModuleInitFailedNamingTheCall) {
-  testing::SoftHsmDirectory softhsm;
-  void* fault = ::dlopen(MEDLEDGER_FAULT_MODULE, RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(fault, nullptr);
-  auto inject =
-      reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault, "medledger_fault_inject"));
-  ASSERT_EQ(inject("C_Initialize", CKR_GENERAL_ERROR, 1, 0), 0);
+class FaultAtStartup : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fault_ = ::dlopen(MEDLEDGER_FAULT_MODULE, RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(fault_, nullptr) << ::dlerror();
+    inject_ =
+        reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault_, "medledger_fault_inject"));
+    clear_ = reinterpret_cast<medledger_fault_clear_fn>(::dlsym(fault_, "medledger_fault_clear"));
+    ASSERT_TRUE(inject_ && clear_);
+  }
+
+  // The fault module stays loaded for the whole binary: a fault set here must not reach
+  // the next test.
+  void TearDown() override {
+    if (clear_ != nullptr) clear_();
+  }
+
+  // A token, the module loaded, then `function` failing with `rv` `times` times: the
+  // pool's open meets the fault.
+  core::Result<std::shared_ptr<SessionPool>> open_pool_failing(const char* function, CK_RV rv,
+                                                               int times) {
+    softhsm_.init_token_with_softhsm_util(kLabel, kSoPin, kUserPin);
+    auto module = expect_ok(Module::load(MEDLEDGER_FAULT_MODULE));
+    EXPECT_EQ(inject_(function, rv, times, 0), 0);
+    return SessionPool::open(module, TokenSelector::by_label(kLabel), secret(kUserPin));
+  }
+
+  medledger::testing::SoftHsmDirectory softhsm_;  // first: sets SOFTHSM2_CONF
+  void* fault_ = nullptr;
+  medledger_fault_inject_fn inject_ = nullptr;
+  medledger_fault_clear_fn clear_ = nullptr;
+};
+
+TEST_F(FaultAtStartup, FailingCInitializeIsModuleInitFailedNamingTheCall) {
+  ASSERT_EQ(inject_("C_Initialize", CKR_GENERAL_ERROR, 1, 0), 0);
 
   auto module = Module::load(MEDLEDGER_FAULT_MODULE);
 
@@ -331,54 +355,24 @@ TEST(FaultAtStartup, FailingCInitializeIsModuleInitFailedNamingTheCall) {
       << module.error().message;
 }
 
-TEST(FaultAtStartup, FailingCGetSlotListIsReportedWhenOpeningThePool) {
-  testing::SoftHsmDirectory softhsm;
-  softhsm.init_token_with_softhsm_util(kLabel, kSoPin, kUserPin);
-  void* fault = ::dlopen(MEDLEDGER_FAULT_MODULE, RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(fault, nullptr);
-  auto inject =
-      reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault, "medledger_fault_inject"));
-  auto module = Module::load(MEDLEDGER_FAULT_MODULE);
-  ASSERT_TRUE(module) << module.error().to_string();
-  ASSERT_EQ(inject("C_GetSlotList", CKR_FUNCTION_FAILED, -1, 0), 0);
-
-  auto pool = SessionPool::open(*module, TokenSelector::by_label(kLabel), secret(kUserPin));
+TEST_F(FaultAtStartup, FailingCGetSlotListIsReportedWhenOpeningThePool) {
+  auto pool = open_pool_failing("C_GetSlotList", CKR_FUNCTION_FAILED, -1);
 
   ASSERT_FALSE(pool);
   EXPECT_NE(pool.error().message.find("C_GetSlotList: CKR_FUNCTION_FAILED"), std::string::npos)
       << pool.error().to_string();
 }
 
-TEST(FaultAtStartup, FailingCOpenSessionIsReportedWhenOpeningThePool) {
-  testing::SoftHsmDirectory softhsm;
-  softhsm.init_token_with_softhsm_util(kLabel, kSoPin, kUserPin);
-  void* fault = ::dlopen(MEDLEDGER_FAULT_MODULE, RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(fault, nullptr);
-  auto inject =
-      reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault, "medledger_fault_inject"));
-  auto module = Module::load(MEDLEDGER_FAULT_MODULE);
-  ASSERT_TRUE(module) << module.error().to_string();
-  ASSERT_EQ(inject("C_OpenSession", CKR_SESSION_COUNT, -1, 0), 0);
-
-  auto pool = SessionPool::open(*module, TokenSelector::by_label(kLabel), secret(kUserPin));
+TEST_F(FaultAtStartup, FailingCOpenSessionIsReportedWhenOpeningThePool) {
+  auto pool = open_pool_failing("C_OpenSession", CKR_SESSION_COUNT, -1);
 
   ASSERT_FALSE(pool);
   EXPECT_NE(pool.error().message.find("C_OpenSession: CKR_SESSION_COUNT"), std::string::npos)
       << pool.error().to_string();
 }
 
-TEST(FaultAtStartup, LoginRejectedWithPinLockedIsPinLocked) {
-  testing::SoftHsmDirectory softhsm;
-  softhsm.init_token_with_softhsm_util(kLabel, kSoPin, kUserPin);
-  void* fault = ::dlopen(MEDLEDGER_FAULT_MODULE, RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(fault, nullptr);
-  auto inject =
-      reinterpret_cast<medledger_fault_inject_fn>(::dlsym(fault, "medledger_fault_inject"));
-  auto module = Module::load(MEDLEDGER_FAULT_MODULE);
-  ASSERT_TRUE(module) << module.error().to_string();
-  ASSERT_EQ(inject("C_Login", CKR_PIN_LOCKED, 1, 0), 0);
-
-  auto pool = SessionPool::open(*module, TokenSelector::by_label(kLabel), secret(kUserPin));
+TEST_F(FaultAtStartup, LoginRejectedWithPinLockedIsPinLocked) {
+  auto pool = open_pool_failing("C_Login", CKR_PIN_LOCKED, 1);
 
   ASSERT_FALSE(pool);
   EXPECT_EQ(pool.error().code, ErrorCode::kPinLocked) << pool.error().to_string();

@@ -9,25 +9,21 @@
 #include <string>
 
 #include "fault_control.h"
+#include "hsm_test_support.h"
 #include "medledger/core/sha256.h"
 #include "medledger/core/signer.h"
 #include "medledger/hsm/module.h"
 #include "medledger/hsm/session_pool.h"
 #include "medledger/hsm/token.h"
 #include "medledger/hsm/wrapped_key.h"
-#include "softhsm_fixture.h"
 
 namespace medledger::hsm {
 namespace {
 
-constexpr const char* kLabel = "cache";
-constexpr const char* kSoPin = "87654321";
-constexpr const char* kUserPin = "246810";
-
-core::SecretBytes secret(std::string_view text) {
-  return core::SecretBytes(
-      core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
+using testing::kLabel;
+using testing::kSoPin;
+using testing::kUserPin;
+using testing::secret;
 
 class WrappedKeyCache : public ::testing::Test {
  protected:
@@ -72,7 +68,7 @@ class WrappedKeyCache : public ::testing::Test {
 
   unsigned long calls(const char* function) const { return calls_(function); }
 
-  testing::SoftHsmDirectory softhsm_;
+  medledger::testing::SoftHsmDirectory softhsm_;
   void* fault_ = nullptr;
   medledger_fault_count_fn calls_ = nullptr;
   std::shared_ptr<Module> module_;
