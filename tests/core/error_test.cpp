@@ -4,35 +4,30 @@
 
 #include "medledger/core/error.h"
 #include "medledger/core/result.h"
+#include "named_error_codes.h"
 
 using namespace medledger::core;
 
 TEST(ErrorCodes, EveryCodeHasAUniqueNameAndExitCode) {
   std::set<std::string_view> names;
   std::set<int> exits;
-  int count = 0;
-  for (int raw = 0; raw < 1000; ++raw) {
-    auto code = static_cast<ErrorCode>(raw);
+  const auto codes = medledger::testing::named_error_codes();
+  for (ErrorCode code : codes) {
     auto name = error_code_name(code);
-    if (name == "UNKNOWN") continue;
-    ++count;
     EXPECT_TRUE(names.insert(name).second) << name;
     EXPECT_TRUE(exits.insert(exit_code_for(code)).second) << name;
     EXPECT_NE(exit_code_for(code), 0) << name;
   }
-  EXPECT_GE(count, 40);
+  EXPECT_GE(codes.size(), 40u);
 }
 
 TEST(ErrorCodes, EveryNameReadsBackAsItsCodeAndAnUnknownNameAsNone) {
-  int count = 0;
-  for (int raw = 0; raw < 1000; ++raw) {
-    auto code = static_cast<ErrorCode>(raw);
+  const auto codes = medledger::testing::named_error_codes();
+  for (ErrorCode code : codes) {
     auto name = error_code_name(code);
-    if (name == "UNKNOWN") continue;
-    ++count;
     EXPECT_EQ(error_code_named(name), code) << name;
   }
-  EXPECT_GE(count, 40);
+  EXPECT_GE(codes.size(), 40u);
   EXPECT_FALSE(error_code_named("UNKNOWN"));
   EXPECT_FALSE(error_code_named("pin_incorrect"));  // names are exact
   EXPECT_FALSE(error_code_named(""));
