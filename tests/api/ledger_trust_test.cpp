@@ -79,6 +79,27 @@ class LedgerTrustTest : public node::testing::TwoHospitals {
     return tx;
   }
 
+  // A doctor's certificate from hospital A's token CA, registered on the ledger by that CA.
+  ca::Certificate registered_doctor(const std::string& name) {
+    auto cert = testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kDoctor, name,
+                                             pki_->dir.path());
+    (void)expect_ok(node::accepted_or_error(
+        ledger_->submit(ca_signed(ledger::kTxCertRegister, ledger::make_cert_register_body(cert),
+                                  pool_a_, root_ / "a-ca")),
+        "cert.register"));
+    return cert;
+  }
+
+  // Hospital A's token CA revokes `cert` on the ledger.
+  void revoke_on_ledger(const ca::Certificate& cert, std::string_view reason) {
+    (void)expect_ok(node::accepted_or_error(
+        ledger_->submit(
+            ca_signed(ledger::kTxCertRevoke,
+                      ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), reason),
+                      pool_a_, root_ / "a-ca")),
+        "cert.revoke"));
+  }
+
   std::unique_ptr<testing::Pki> pki_;
   std::shared_ptr<LedgerTrust> trust_;
   std::unique_ptr<Server> server_;
@@ -128,20 +149,10 @@ TEST_F(LedgerTrustTest, HospitalAdmittedWhileServingIsAcceptedAfterwards) {
 }
 
 TEST_F(LedgerTrustTest, CertificateRevokedOnTheLedgerIsRefusedOnTheNextConnection) {
-  auto cert = testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kDoctor, "dr-tls",
-                                           pki_->dir.path());
-  (void)expect_ok(node::accepted_or_error(
-      ledger_->submit(ca_signed(ledger::kTxCertRegister, ledger::make_cert_register_body(cert),
-                                pool_a_, root_ / "a-ca")),
-      "cert.register"));
+  auto cert = registered_doctor("dr-tls");
   ASSERT_EQ(whoami("dr-tls").status, 200);
 
-  (void)expect_ok(node::accepted_or_error(
-      ledger_->submit(ca_signed(
-          ledger::kTxCertRevoke,
-          ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "keyCompromise"),
-          pool_a_, root_ / "a-ca")),
-      "cert.revoke"));
+  revoke_on_ledger(cert, "keyCompromise");
   auto refused = whoami("dr-tls");
   EXPECT_EQ(refused.status, 401) << refused.body;
   EXPECT_EQ(error_code_of(refused), "CERTIFICATE_REVOKED");
@@ -152,12 +163,7 @@ TEST_F(LedgerTrustTest, CertificateRevokedOnTheLedgerIsRefusedOnTheNextConnectio
 }
 
 TEST_F(LedgerTrustTest, KeepAliveConnectionIsReauthenticatedAfterARevocation) {
-  auto cert = testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kDoctor, "dr-keep",
-                                           pki_->dir.path());
-  (void)expect_ok(node::accepted_or_error(
-      ledger_->submit(ca_signed(ledger::kTxCertRegister, ledger::make_cert_register_body(cert),
-                                pool_a_, root_ / "a-ca")),
-      "cert.register"));
+  auto cert = registered_doctor("dr-keep");
   HttpsClientOptions options;
   options.ca_bundle = pki_->ca_pem;
   options.client_certificate = pki_->cert("dr-keep");
@@ -165,12 +171,7 @@ TEST_F(LedgerTrustTest, KeepAliveConnectionIsReauthenticatedAfterARevocation) {
   auto client = expect_ok(HttpsClient::connect_to({"127.0.0.1", server_->port()}, options));
   ASSERT_EQ(expect_ok(client.request("GET", "/v1/whoami")).status, 200);
 
-  (void)expect_ok(node::accepted_or_error(
-      ledger_->submit(ca_signed(
-          ledger::kTxCertRevoke,
-          ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "keyCompromise"),
-          pool_a_, root_ / "a-ca")),
-      "cert.revoke"));
+  revoke_on_ledger(cert, "keyCompromise");
   // The same TLS connection: the trust generation moved, so it authenticates again.
   auto refused = expect_ok(client.request("GET", "/v1/whoami"));
   EXPECT_EQ(refused.status, 401) << refused.body;
@@ -186,18 +187,8 @@ TEST_F(LedgerTrustTest, GenerationMovesOnlyWhenTrustMayHaveChanged) {
   EXPECT_EQ(trust_->current()->generation, first->generation);
   EXPECT_EQ(trust_->current(), first);  // the same snapshot: no rebuild
 
-  auto cert = testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kDoctor, "dr-gen",
-                                           pki_->dir.path());
-  (void)expect_ok(node::accepted_or_error(
-      ledger_->submit(ca_signed(ledger::kTxCertRegister, ledger::make_cert_register_body(cert),
-                                pool_a_, root_ / "a-ca")),
-      "cert.register"));
-  (void)expect_ok(node::accepted_or_error(
-      ledger_->submit(ca_signed(
-          ledger::kTxCertRevoke,
-          ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "superseded"),
-          pool_a_, root_ / "a-ca")),
-      "cert.revoke"));
+  auto cert = registered_doctor("dr-gen");
+  revoke_on_ledger(cert, "superseded");
   EXPECT_GT(trust_->current()->generation, first->generation);
   EXPECT_TRUE(
       expect_ok(revoked_on_ledger(ledger_->ledger(), ledger::certificate_fingerprint(cert))));
