@@ -21,17 +21,13 @@
 
 #include <openssl/crypto.h>
 
+#include "beast_aliases.h"
 #include "client_tls.h"
 #include "medledger/api/https_client.h"
 
 namespace medledger::api {
 
 namespace {
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-namespace ssl = net::ssl;
-using tcp = net::ip::tcp;
 using core::ErrorCode;
 
 // The TLS close_notify exchange when a client closes may take this long.

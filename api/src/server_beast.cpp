@@ -30,6 +30,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "beast_aliases.h"
 #include "dispatcher.h"
 #include "medledger/api/logging.h"
 #include "medledger/api/server.h"
@@ -39,11 +40,6 @@
 namespace medledger::api {
 
 namespace {
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-namespace ssl = net::ssl;
-using tcp = net::ip::tcp;
 using core::ErrorCode;
 
 // The first read of a request (waiting under the idle timeout) takes at most this much.
