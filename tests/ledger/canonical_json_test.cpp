@@ -9,8 +9,10 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <algorithm>
+#include <iterator>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace medledger::core {
@@ -59,64 +61,58 @@ TEST(CanonicalJson, AstralKeySortsBeforePrivateUseKeyUnlikeUtf8Order) {
             "{\"\xf0\x90\x80\x80\":2,\"\xee\x80\x80\":1}");
 }
 
-// Reference for the order: convert to UTF-16 and compare code units.
-std::u16string to_utf16(const std::u32string& code_points) {
-  std::u16string out;
-  for (char32_t cp : code_points) {
-    if (cp < 0x10000) {
-      out.push_back(static_cast<char16_t>(cp));
-    } else {
-      out.push_back(static_cast<char16_t>(0xD800 + ((cp - 0x10000) >> 10)));
-      out.push_back(static_cast<char16_t>(0xDC00 + ((cp - 0x10000) & 0x3FF)));
-    }
-  }
-  return out;
-}
+// One letter of the random names, in UTF-8 and UTF-16 as the compiler encodes the
+// literals: the UTF-16 form is the reference for the order, independent of the encoder
+// and comparator under test.
+struct Letter {
+  std::u8string_view utf8;
+  std::u16string_view utf16;
+};
 
-std::string to_utf8(const std::u32string& code_points) {
-  std::string out;
-  for (char32_t cp : code_points) {
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-  return out;
-}
+struct Name {
+  std::string utf8;
+  std::u16string utf16;
+};
 
 TEST(CanonicalJson, MemberOrderMatchesUtf16OrderForRandomNames) {
-  const std::u32string alphabet = {U'a',   U'z',   0x7F,    0xE9,    0x7FF,   0x800,    0xD7FF,
-                                   0xE000, 0xFFFF, 0x10000, 0x1F600, 0x1F601, 0x10FFFF, 0x20000};
+  static constexpr Letter kAlphabet[] = {
+      {u8"a", u"a"},
+      {u8"z", u"z"},
+      {u8"\x7F", u"\x7F"},
+      {u8"\u00E9", u"\u00E9"},
+      {u8"\u07FF", u"\u07FF"},
+      {u8"\u0800", u"\u0800"},
+      {u8"\uD7FF", u"\uD7FF"},
+      {u8"\uE000", u"\uE000"},
+      {u8"\uFFFF", u"\uFFFF"},
+      {u8"\U00010000", u"\U00010000"},
+      {u8"\U0001F600", u"\U0001F600"},
+      {u8"\U0001F601", u"\U0001F601"},
+      {u8"\U0010FFFF", u"\U0010FFFF"},
+      {u8"\U00020000", u"\U00020000"},
+  };
   std::mt19937 random(7);
   for (int round = 0; round < 200; ++round) {
-    std::vector<std::u32string> names;
+    std::vector<Name> names;
     json::object object;
     for (int i = 0; i < 12; ++i) {
-      std::u32string name;
+      Name name;
       const std::size_t length = random() % 4;
-      for (std::size_t c = 0; c < length; ++c) name.push_back(alphabet[random() % alphabet.size()]);
-      if (object.contains(to_utf8(name))) continue;
-      object[to_utf8(name)] = i;
+      for (std::size_t c = 0; c < length; ++c) {
+        const Letter& letter = kAlphabet[random() % std::size(kAlphabet)];
+        name.utf8.append(letter.utf8.begin(), letter.utf8.end());
+        name.utf16 += letter.utf16;
+      }
+      if (object.contains(name.utf8)) continue;
+      object[name.utf8] = i;
       names.push_back(name);
     }
     std::sort(names.begin(), names.end(),
-              [](const auto& a, const auto& b) { return to_utf16(a) < to_utf16(b); });
+              [](const Name& a, const Name& b) { return a.utf16 < b.utf16; });
     std::string expected = "{";
     for (const auto& name : names) {
       if (expected.size() > 1) expected += ',';
-      expected +=
-          "\"" + to_utf8(name) + "\":" + std::to_string(object.at(to_utf8(name)).as_int64());
+      expected += "\"" + name.utf8 + "\":" + std::to_string(object.at(name.utf8).as_int64());
     }
     expected += "}";
     ASSERT_EQ(canonicalize(object), expected);
