@@ -62,16 +62,11 @@ class FaultRecovery : public ::testing::Test {
     ASSERT_TRUE(fault_.inject && fault_.set_device_removed && fault_.clear && fault_.calls &&
                 fault_.injected);
 
-    auto module = Module::load(MEDLEDGER_FAULT_MODULE);
-    ASSERT_TRUE(module) << module.error().to_string();
-    module_ = *module;
+    module_ = expect_ok(Module::load(MEDLEDGER_FAULT_MODULE));
     // The KEK needs an SO login, which the token refuses once the pool's user is logged in.
-    auto kek = create_kek(*module_, TokenSelector::by_label(kLabel), secret(kSoPin));
-    ASSERT_TRUE(kek) << kek.error().to_string();
-    kek_id_ = *kek;
-    auto pool = SessionPool::open(module_, TokenSelector::by_label(kLabel), secret(kUserPin));
-    ASSERT_TRUE(pool) << pool.error().to_string();
-    pool_ = *pool;
+    kek_id_ = expect_ok(create_kek(*module_, TokenSelector::by_label(kLabel), secret(kSoPin)));
+    pool_ =
+        expect_ok(SessionPool::open(module_, TokenSelector::by_label(kLabel), secret(kUserPin)));
     keys_ = std::make_unique<KeyStore>(pool_);
   }
 

@@ -20,6 +20,7 @@
 namespace medledger::hsm {
 namespace {
 
+using testing::expect_ok;
 using testing::kLabel;
 using testing::kSoPin;
 using testing::kUserPin;
@@ -33,12 +34,8 @@ class WrappedKeyCache : public ::testing::Test {
     ASSERT_NE(fault_, nullptr) << ::dlerror();
     calls_ = reinterpret_cast<medledger_fault_count_fn>(::dlsym(fault_, "medledger_fault_calls"));
     ASSERT_NE(calls_, nullptr);
-    auto module = Module::load(MEDLEDGER_FAULT_MODULE);
-    ASSERT_TRUE(module) << module.error().to_string();
-    module_ = *module;
-    auto kek = create_kek(*module_, TokenSelector::by_label(kLabel), secret(kSoPin));
-    ASSERT_TRUE(kek) << kek.error().to_string();
-    kek_id_ = *kek;
+    module_ = expect_ok(Module::load(MEDLEDGER_FAULT_MODULE));
+    kek_id_ = expect_ok(create_kek(*module_, TokenSelector::by_label(kLabel), secret(kSoPin)));
   }
 
   void open(PoolOptions options) {
