@@ -34,6 +34,7 @@
 #include "medledger/hsm/limits.h"
 #include "medledger/hsm/public_key.h"
 #include "medledger/hsm/token_signer.h"
+#include "medledger/ledger/transaction.h"
 #include "medledger/ledger/verify.h"
 #include "medledger/node/hospital_node.h"
 #include "token_options.h"
@@ -211,7 +212,7 @@ void enrol_one(const NodeCliOptions& o, ca::Role role) {
                      {"certificate", core::base64url_encode(e.fingerprint)},
                      {"serial", e.certificate.serial_hex()},
                      {"key", !o.public_key.empty() ? "external" : o.person_keys},
-                     {"cert.register", receipt_summary(e.receipt)}});
+                     {ledger::kTxCertRegister, receipt_summary(e.receipt)}});
 }
 
 std::string generated_pin() {
@@ -288,7 +289,7 @@ void record_put(const NodeCliOptions& o) {
   auto doctor = person_credential(o.doctor_pin, "PIN of " + o.doctor);
   auto patient = person_credential(o.patient_pin, "PIN of " + o.patient);
   auto receipt = require(n.node->records().put(put_request(o), doctor, patient));
-  print(json::object{{"record", o.record}, {"record.put", receipt_summary(receipt)}});
+  print(json::object{{"record", o.record}, {ledger::kTxRecordPut, receipt_summary(receipt)}});
 }
 
 void record_prepare(const NodeCliOptions& o) {
@@ -377,14 +378,14 @@ void access_grant(const NodeCliOptions& o) {
                                  : std::nullopt};
   auto receipt = require(
       n.node->sharing().grant(request, person_credential(o.patient_pin, "PIN of " + o.patient)));
-  print(json::object{{"access.grant", receipt_summary(receipt)}, {"grantee", o.grantee}});
+  print(json::object{{ledger::kTxAccessGrant, receipt_summary(receipt)}, {"grantee", o.grantee}});
 }
 
 void access_revoke(const NodeCliOptions& o) {
   auto n = open_node(o);
   auto receipt = require(n.node->sharing().revoke(
       o.patient, o.grantee, person_credential(o.patient_pin, "PIN of " + o.patient)));
-  print(json::object{{"access.revoke", receipt_summary(receipt)}, {"grantee", o.grantee}});
+  print(json::object{{ledger::kTxAccessRevoke, receipt_summary(receipt)}, {"grantee", o.grantee}});
 }
 
 void audit_export(const NodeCliOptions& o) {
@@ -418,7 +419,7 @@ void admit_request(const NodeCliOptions& o) {
 void admit(const NodeCliOptions& o) {
   auto n = open_node(o);
   auto receipt = require(n.node->ca().countersign_admission(read_tx(o.request)));
-  print(json::object{{"hospital.admit", receipt_summary(receipt)}});
+  print(json::object{{ledger::kTxHospitalAdmit, receipt_summary(receipt)}});
 }
 
 void verify(const NodeCliOptions& o) {

@@ -19,7 +19,7 @@ using namespace node_routes;
 
 // The only type /v1/records/prepare builds, so the only one /v1/transactions endorses:
 // the node must not endorse grants or revocations it did not build.
-constexpr std::string_view kSubmittableType = "record.put";
+constexpr std::string_view kSubmittableType = ledger::kTxRecordPut;
 
 core::Result<Response> prepare_record(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
