@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "medledger/core/assert.h"
 #include "medledger/ledger/transaction.h"
 
 namespace medledger::ledger {
@@ -15,7 +16,6 @@ constexpr bool rows_are_well_formed() {
   const auto& rows = kTransactionTypes;
   for (std::size_t i = 0; i < std::size(rows); ++i) {
     if (rows[i].name.empty() || rows[i].name.size() > kMaxTypeNameBytes) return false;
-    if (rows[i].run == nullptr) return false;
     // Roles are listed exactly when the dispatcher checks them.
     if ((rows[i].signed_by == SignedBy::kRoles) == rows[i].roles.empty()) return false;
     for (std::size_t j = 0; j < i; ++j) {
@@ -25,7 +25,7 @@ constexpr bool rows_are_well_formed() {
   return true;
 }
 static_assert(rows_are_well_formed(),
-              "each type once, a name the codec accepts, a rule, roles exactly for kRoles");
+              "each type once, a name the codec accepts, roles exactly for kRoles");
 
 constexpr auto kTypeNames = [] {
   std::array<std::string_view, std::size(kTransactionTypes)> names{};
@@ -37,7 +37,12 @@ constexpr auto kTypeNames = [] {
 
 const TransactionTypeSpec* find_transaction_type(std::string_view name) {
   for (const TransactionTypeSpec& spec : kTransactionTypes) {
-    if (spec.name == name) return &spec;
+    if (spec.name == name) {
+      // Not in the static_assert: GCC cannot compare a function address with null in a
+      // constant expression under -fsanitize=address.
+      MEDLEDGER_ASSERT(spec.run != nullptr);
+      return &spec;
+    }
   }
   return nullptr;
 }
