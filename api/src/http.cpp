@@ -83,6 +83,9 @@ constexpr StatusRow kStatusTable[] = {
     {ErrorCode::kLedgerFull, 507},
     // the ledger did not report the commit in time: the outcome is unknown
     {ErrorCode::kCommitUnconfirmed, 504},
+    {ErrorCode::kOrderingUnavailable, 503},
+    {ErrorCode::kBlockInvalid, 502},
+    {ErrorCode::kReplicaHalted, 503},
     // the records contract (600-627): refused by its rules unless said otherwise
     {ErrorCode::kContractBodyInvalid, 422},
     {ErrorCode::kTxTimeOutsideWindow, 422},

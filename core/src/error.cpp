@@ -65,6 +65,9 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kOrderingStopped, "ORDERING_STOPPED", 60},
     {ErrorCode::kLedgerFull, "LEDGER_FULL", 61},
     {ErrorCode::kCommitUnconfirmed, "COMMIT_UNCONFIRMED", 62},
+    {ErrorCode::kOrderingUnavailable, "ORDERING_UNAVAILABLE", 63},
+    {ErrorCode::kBlockInvalid, "BLOCK_INVALID", 64},
+    {ErrorCode::kReplicaHalted, "REPLICA_HALTED", 65},
 
     {ErrorCode::kDecryptionFailed, "DECRYPTION_FAILED", 70},
     {ErrorCode::kPersonPinIncorrect, "PERSON_PIN_INCORRECT", 71},

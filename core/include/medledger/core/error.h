@@ -71,6 +71,9 @@ enum class ErrorCode : std::uint16_t {
   kLedgerFull = 311,  // the disk is full; nothing acknowledged was lost
   kCommitUnconfirmed =
       312,  // no durable commit reported within the wait limit; it may still commit
+  kOrderingUnavailable = 313,  // the ordering service (etcd) is unreachable or has no quorum
+  kBlockInvalid = 314,         // a block from another replica failed its checks (evidence kept)
+  kReplicaHalted = 315,        // this replica stopped taking writes (an invalid block, a fork)
 
   // node (400-499)
   kDecryptionFailed = 400,    // ciphertext, AAD, nonce or wrapped key tampered, or the wrong key
