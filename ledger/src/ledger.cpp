@@ -113,6 +113,37 @@ Result<std::unique_ptr<Ledger>> Ledger::create(const std::filesystem::path& dir,
   return ledger;
 }
 
+Result<std::unique_ptr<Ledger>> Ledger::create_replica(const std::filesystem::path& dir,
+                                                       const OrderedBlock& genesis,
+                                                       Contract& contract,
+                                                       const BlockCheckOptions& check,
+                                                       const LedgerOptions& options) {
+  // The proposers of block 0 are those its own configuration lists.
+  if (genesis.wires.size() != 1)
+    return make_error(ErrorCode::kBlockInvalid, "block 0: holds other than one transaction");
+  auto tx = decode_transaction(genesis.wires.front(), options.tx_limits);
+  if (!tx || tx->type != kTxGenesis)
+    return make_error(ErrorCode::kBlockInvalid, "block 0: not a genesis transaction");
+  auto keys = genesis_proposer_keys(tx->body);
+  if (!keys) return make_error(ErrorCode::kBlockInvalid, "block 0: " + keys.error().message);
+  MEDLEDGER_TRY_ASSIGN(auto store, Store::open(dir, options.store));
+  auto written = store->write([&](WriteTxn& txn) -> Result<void> {
+    MEDLEDGER_TRY_ASSIGN(auto existing, txn.count(Table::kBlocks));
+    if (existing != 0)
+      return make_error(ErrorCode::kAlreadyExists,
+                        "ledger: " + dir.string() + " already holds a ledger");
+    auto format = u64_key(kLedgerFormatVersion);
+    MEDLEDGER_TRY(txn.put(Table::kMeta, view(kMetaFormat), format));
+    MEDLEDGER_TRY(detail::check_and_store(txn, std::nullopt, genesis, *keys, contract, check,
+                                          options.tx_limits));
+    return core::success();
+  });
+  if (!written) return written.error();
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(store), options));
+  MEDLEDGER_TRY(ledger->load_genesis());
+  return ledger;
+}
+
 Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& dir,
                                              const LedgerOptions& options) {
   if (!std::filesystem::exists(dir / "data.mdb")) return not_found("no ledger in " + dir.string());

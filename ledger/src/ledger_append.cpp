@@ -108,10 +108,9 @@ Result<std::uint64_t> number_transactions(WriteTxn& txn,
 
 }  // namespace
 
-Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& prev,
-                                   const std::vector<PendingTransaction>& batch,
-                                   std::int64_t time_ms, Contract& contract,
-                                   core::Signer& proposer) {
+Result<CommittedBlock> execute_block(WriteTxn& txn, const std::optional<Block>& prev,
+                                     const std::vector<PendingTransaction>& batch,
+                                     std::int64_t time_ms, Contract& contract) {
   MEDLEDGER_ASSERT(batch.size() <= kMaxBlockTransactions);
   CommittedBlock out;
   BlockHeader& header = out.header;
@@ -153,13 +152,25 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
   MEDLEDGER_ASSERT(!prev ||
                    (header.height == prev->header.height + 1 && header.prev_hash == prev->hash &&
                     header.log_size == prev->header.log_size + header.tx_count));
-  MEDLEDGER_TRY(sign_header(header, proposer));
-  std::string stored = encode_header(header);
-  auto appended = txn.append(Table::kBlocks, u64_key(header.height), core::to_bytes(stored));
+  out.committed = true;
+  return out;
+}
+
+Result<core::Digest> store_header(WriteTxn& txn, std::uint64_t height, std::string_view stored) {
+  auto appended = txn.append(Table::kBlocks, u64_key(height), core::to_bytes(stored));
   if (!appended) return appended.error();
   MEDLEDGER_ASSERT(*appended);  // one writer: the next height sorts last
-  out.hash = core::sha256(core::to_bytes(stored));
-  out.committed = true;
+  return core::sha256(core::to_bytes(stored));
+}
+
+Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& prev,
+                                   const std::vector<PendingTransaction>& batch,
+                                   std::int64_t time_ms, Contract& contract,
+                                   core::Signer& proposer) {
+  MEDLEDGER_TRY_ASSIGN(auto out, execute_block(txn, prev, batch, time_ms, contract));
+  if (!out.committed) return out;
+  MEDLEDGER_TRY(sign_header(out.header, proposer));
+  MEDLEDGER_TRY_ASSIGN(out.hash, store_header(txn, out.header.height, encode_header(out.header)));
   return out;
 }
 

@@ -27,6 +27,7 @@
 #include "medledger/ledger/block.h"
 #include "medledger/ledger/contract.h"
 #include "medledger/ledger/merkle.h"
+#include "medledger/ledger/replication.h"
 #include "medledger/ledger/store.h"
 #include "medledger/ledger/transaction.h"
 
@@ -114,6 +115,37 @@ class Ledger {
   core::Result<CommittedBlock> append_block(const std::vector<PendingTransaction>& batch,
                                             std::int64_t time_ms, Contract& contract,
                                             core::Signer& proposer);
+
+  /// append_block for a replicated ledger: `publish` gets the signed block, as replicas
+  /// exchange it, INSIDE the write transaction, before it commits. The block commits only
+  /// when publish succeeds (etcd's compare-and-create); an error from publish aborts it
+  /// (nothing stored) and is returned as is. Not called when every transaction was a
+  /// duplicate (committed = false). Cost: append_block + publish.
+  core::Result<CommittedBlock> append_block_published(
+      const std::vector<PendingTransaction>& batch, std::int64_t time_ms, Contract& contract,
+      core::Signer& proposer,
+      const std::function<core::Result<void>(const OrderedBlock&)>& publish);
+
+  /// Checks a block another replica built and applies it when every check holds (one
+  /// durable commit): height = tip + 1 and prev_hash = the tip's hash; the proposer is one
+  /// of proposer_keys() and its signature verifies; time >= the tip's and <= now + skew;
+  /// tx_count and log_size add up; every transaction decodes and is not in the log yet;
+  /// the contract re-executed here gives the same result codes, Merkle root and state
+  /// digest. kBlockInvalid naming the first failed check, with nothing stored; storage
+  /// errors as append_block. Cost: the block's contract work + one verify + one fsync.
+  core::Result<CommittedBlock> apply_block(const OrderedBlock& block, Contract& contract,
+                                           const BlockCheckOptions& check);
+  /// Creates a replica in `dir` from a genesis block built elsewhere (block 0 as
+  /// exchanged), with apply_block's checks; its proposer must be listed in the
+  /// configuration it carries. kAlreadyExists if a ledger is there.
+  static core::Result<std::unique_ptr<Ledger>> create_replica(const std::filesystem::path& dir,
+                                                              const OrderedBlock& genesis,
+                                                              Contract& contract,
+                                                              const BlockCheckOptions& check,
+                                                              const LedgerOptions& options = {});
+  /// Block `height` with its transactions and result codes, as replicas exchange it.
+  /// kLedgerNotFound past the tip. Cost: two read transactions, a cursor step per transaction.
+  core::Result<OrderedBlock> ordered_block(std::uint64_t height) const;
 
   /// The highest block. Cost: a read txn and a cursor step.
   core::Result<ChainTip> tip() const;
