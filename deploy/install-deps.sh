@@ -21,6 +21,10 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # HTTPS client for integration tests and the demo
   curl
+  # etcd 3.4: a consortium's ordering service; the cluster tests start real members on
+  # free ports. The package also enables etcd.service on 2379/2380: medledger never uses
+  # that default unit (each hospital runs deploy/etcd-member.service instead).
+  etcd-server etcd-client
   # hex <-> binary in the demo and the interop test; the deploy test's file-holding helper
   xxd python3
   # scripts/code-shape.py: function extents (start and end lines) for the size report
