@@ -47,14 +47,35 @@ core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::open(
   out->proposer_ = std::move(proposer);
   MEDLEDGER_TRY_ASSIGN(auto opened, ledger::Ledger::open(dir));
   out->ledger_ = std::move(opened);
-  const auto& keys = out->ledger_->proposer_keys();
-  if (std::find(keys.begin(), keys.end(), out->proposer_->public_key_spki()) == keys.end()) {
+  MEDLEDGER_TRY(out->check_proposer(dir));
+  MEDLEDGER_TRY(out->start(options));
+  return out;
+}
+
+core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::open_replica(
+    const std::filesystem::path& dir, std::unique_ptr<core::Signer> proposer,
+    const OrdererFactory& make_orderer, const ReplicaFactory& create_replica) {
+  if (!proposer) return core::make_error(ErrorCode::kInvalidArgument, "no proposer key");
+  std::unique_ptr<ConsortiumLedger> out(new ConsortiumLedger());
+  out->proposer_ = std::move(proposer);
+  auto opened = ledger::Ledger::open(dir);
+  if (!opened && opened.error().code == ErrorCode::kLedgerNotFound && create_replica)
+    opened = create_replica(dir, out->contract_);
+  if (!opened) return opened.error();
+  out->ledger_ = std::move(*opened);
+  MEDLEDGER_TRY(out->check_proposer(dir));
+  MEDLEDGER_TRY_ASSIGN(out->orderer_, make_orderer(*out->ledger_, out->contract_, *out->proposer_));
+  return out;
+}
+
+core::Result<void> ConsortiumLedger::check_proposer(const std::filesystem::path& dir) const {
+  const auto& keys = ledger_->proposer_keys();
+  if (std::find(keys.begin(), keys.end(), proposer_->public_key_spki()) == keys.end()) {
     return core::make_error(
         ErrorCode::kInvalidArgument,
         "this node's signing key is not a proposer in the genesis of " + dir.string());
   }
-  MEDLEDGER_TRY(out->start(options));
-  return out;
+  return core::success();
 }
 
 core::Result<void> ConsortiumLedger::start(const ledger::SoloOptions& options) {

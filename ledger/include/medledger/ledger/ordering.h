@@ -1,6 +1,6 @@
 // Ordering: the one total order of transactions. `solo` is the embedded orderer
-// (one node, nothing else to run); an etcd-backed orderer comes later behind the
-// same interface (docs/architecture.md, "Ordering").
+// (one node, nothing else to run); a consortium orders on etcd behind the same
+// interface (cluster/etcd_orderer.h; docs/architecture.md, "Ordering").
 //
 // SoloOrderer: submit() checks the transaction (decode limits, already-logged
 // tx_id) and queues it; ONE writer thread cuts a batch when it holds
@@ -60,6 +60,10 @@ class Orderer {
   virtual std::optional<std::chrono::milliseconds> commit_in_progress_for() const {
     return std::nullopt;
   }
+  /// Why the orderer cannot take writes now (the error submit_then would answer), or
+  /// success. A replicated orderer fails while its ordering service is unreachable
+  /// (kOrderingUnavailable) or after it halted on an invalid block (kReplicaHalted).
+  virtual core::Result<void> health() const { return core::success(); }
 };
 
 /// Defaults: 1000 per block (group commit amortizes the fsync), 8 MiB per block,

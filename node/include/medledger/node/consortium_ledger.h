@@ -56,6 +56,18 @@ class ConsortiumLedger {
   static core::Result<std::unique_ptr<ConsortiumLedger>> create(
       const std::filesystem::path& dir, const ledger::GenesisConfig& genesis,
       std::unique_ptr<core::Signer> proposer, const ledger::SoloOptions& options = {});
+  /// Makes the orderer of an opened replica (e.g. cluster::EtcdOrderer::start).
+  using OrdererFactory = std::function<core::Result<std::unique_ptr<ledger::Orderer>>(
+      ledger::Ledger&, ledger::Contract&, core::Signer&)>;
+  /// Creates a replica that does not exist yet in `dir` (e.g. from etcd's block 0).
+  using ReplicaFactory = std::function<core::Result<std::unique_ptr<ledger::Ledger>>(
+      const std::filesystem::path&, ledger::Contract&)>;
+  /// open() with another orderer than solo: a consortium replica. When `dir` holds no
+  /// ledger and `create_replica` is given, it makes one first (a hospital joining).
+  /// Errors: open()'s, the factories'.
+  static core::Result<std::unique_ptr<ConsortiumLedger>> open_replica(
+      const std::filesystem::path& dir, std::unique_ptr<core::Signer> proposer,
+      const OrdererFactory& make_orderer, const ReplicaFactory& create_replica = {});
   /// Opens an existing ledger; kLedgerNotFound if none, kInvalidArgument if the
   /// proposer's key is not a genesis proposer. Cost: reads block 0.
   static core::Result<std::unique_ptr<ConsortiumLedger>> open(
@@ -84,17 +96,22 @@ class ConsortiumLedger {
     return orderer_->commit_in_progress_for();
   }
 
+  /// Whether writes can be taken now (ledger::Orderer::health): kOrderingUnavailable
+  /// while a consortium's etcd is unreachable, kReplicaHalted after an invalid block.
+  core::Result<void> ordering_health() const { return orderer_->health(); }
+
   ledger::Ledger& ledger() { return *ledger_; }
   const core::Signer& proposer() const { return *proposer_; }
 
  private:
   ConsortiumLedger() = default;
   core::Result<void> start(const ledger::SoloOptions& options);
+  core::Result<void> check_proposer(const std::filesystem::path& dir) const;
 
   std::unique_ptr<core::Signer> proposer_;
   ledger::RecordsContract contract_;
   std::unique_ptr<ledger::Ledger> ledger_;
-  std::unique_ptr<ledger::SoloOrderer> orderer_;
+  std::unique_ptr<ledger::Orderer> orderer_;
 };
 
 /// The receipt as an error when the contract rejected the transaction: the
