@@ -57,6 +57,19 @@ class Section {
     return core::success();
   }
 
+  core::Result<void> strings(const char* key, std::vector<std::string>& out) {
+    const toml::value* v = find(key);
+    if (v == nullptr) return core::success();
+    if (!v->is_array()) return invalid(qualified(key), "must be an array of strings");
+    out.clear();
+    for (const auto& item : v->as_array()) {
+      if (!item.is_string() || item.as_string().str.empty())
+        return invalid(qualified(key), "must be an array of non-empty strings");
+      out.push_back(item.as_string().str);
+    }
+    return core::success();
+  }
+
   template <typename T>
   core::Result<void> integer(const char* key, std::int64_t min, std::int64_t max, T& out) {
     const toml::value* v = find(key);
@@ -192,7 +205,24 @@ core::Result<void> read_batch(Section& s, ServerConfig& c) {
   return s.millis("max_delay_ms", Millis(0), ledger::kMaxBatchDelay, c.batch.max_delay);
 }
 
-const std::array<std::pair<const char*, SectionReader>, 9> kSections{{
+core::Result<void> read_ordering(Section& s, ServerConfig& c) {
+  auto& o = c.ordering;
+  MEDLEDGER_TRY(s.string("kind", o.kind));
+  MEDLEDGER_TRY(s.strings("endpoints", o.endpoints));
+  MEDLEDGER_TRY(s.string("prefix", o.prefix));
+  MEDLEDGER_TRY(s.string("node_name", o.node_name));
+  MEDLEDGER_TRY(s.path("ca_file", o.ca_file));
+  MEDLEDGER_TRY(s.path("client_certificate", o.client_certificate));
+  MEDLEDGER_TRY(s.path("client_key", o.client_key));
+  MEDLEDGER_TRY(s.millis("dial_timeout_ms", kMinTimeout, kMaxTimeout, o.dial_timeout));
+  MEDLEDGER_TRY(s.millis("request_timeout_ms", kMinTimeout, kMaxTimeout, o.request_timeout));
+  MEDLEDGER_TRY(s.millis("max_future_skew_ms", Millis(0), kMaxTimeout, o.max_future_skew));
+  MEDLEDGER_TRY(s.millis("poll_interval_ms", kMinTimeout, kMaxTimeout, o.poll_interval));
+  return s.integer("keep_blocks", 0, std::int64_t{1} << 40, o.keep_blocks);
+}
+
+const std::array<std::pair<const char*, SectionReader>, 10> kSections{{
+    {"ordering", read_ordering},
     {"listen", read_listen},
     {"tls", read_tls},
     {"limits", read_limits},
@@ -263,6 +293,39 @@ core::Result<void> validate_token(const TokenConfig& token, const std::string& l
   auto pin = core::SecretSource::parse(token.pin_source, "token PIN");
   if (!pin)
     return invalid(pin_key, "must be file:PATH, env:NAME or prompt (" + pin.error().message + ")");
+  return core::success();
+}
+
+core::Result<void> validate_ordering(const ServerConfig& c) {
+  const auto& o = c.ordering;
+  if (o.kind == "solo") {
+    if (!o.endpoints.empty()) return invalid("ordering.endpoints", "only with kind = \"etcd\"");
+    return core::success();
+  }
+  if (o.kind != "etcd")
+    return invalid("ordering.kind", "must be \"solo\" or \"etcd\", got \"" + o.kind + "\"");
+  if (o.endpoints.empty())
+    return invalid("ordering.endpoints", "required with kind = \"etcd\" (https://host:port)");
+  for (const auto& url : o.endpoints)
+    if (url.rfind("https://", 0) != 0)
+      return invalid("ordering.endpoints", "must be https:// URLs (TLS), got '" + url + "'");
+  if (o.prefix.empty() || o.prefix.front() != '/' || o.prefix.back() == '/')
+    return invalid("ordering.prefix",
+                   "must start with '/' and not end with it, got '" + o.prefix + "'");
+  if (o.node_name.find('/') != std::string::npos)
+    return invalid("ordering.node_name", "must not contain '/'");
+  for (const auto& [key, path] :
+       {std::pair<const char*, const std::filesystem::path*>{"ordering.ca_file", &o.ca_file},
+        {"ordering.client_certificate", &o.client_certificate},
+        {"ordering.client_key", &o.client_key}}) {
+    if (path->empty()) return invalid(key, "required with kind = \"etcd\" (PEM file)");
+    MEDLEDGER_TRY(require_readable(key, *path));
+  }
+  if (c.hospitals.size() > 1)
+    return invalid("ordering.kind",
+                   "etcd: one hospital per serve process (its own replica); list it as [node]");
+  if (served_hospitals(c).empty())
+    return invalid("ordering.kind", "etcd: needs the served node ([node] and [token])");
   return core::success();
 }
 
@@ -355,7 +418,8 @@ core::Result<void> validate_server_config(const ServerConfig& c) {
   if (!pin)
     return invalid("token.pin",
                    "must be file:PATH, env:NAME or prompt (" + pin.error().message + ")");
-  return validate_hospitals(c);
+  MEDLEDGER_TRY(validate_hospitals(c));
+  return validate_ordering(c);
 }
 
 std::vector<HospitalServeConfig> served_hospitals(const ServerConfig& config) {

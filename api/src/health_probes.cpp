@@ -42,10 +42,10 @@ HealthProbe token_probe(std::vector<std::shared_ptr<hsm::SessionPool>> pools) {
 
 HealthProbe ledger_probe(ledger::Ledger& ledger, std::filesystem::path dir,
                          std::uint64_t min_free_bytes, WriterBusyFor writer_busy_for,
-                         std::chrono::milliseconds stall_limit) {
+                         std::chrono::milliseconds stall_limit, OrderingHealth ordering) {
   return [&ledger, dir = std::move(dir), min_free_bytes,
-          writer_busy_for = std::move(writer_busy_for),
-          stall_limit]() -> core::Result<boost::json::object> {
+          writer_busy_for = std::move(writer_busy_for), stall_limit,
+          ordering = std::move(ordering)]() -> core::Result<boost::json::object> {
     auto tip = ledger.tip();
     if (!tip)
       return core::make_error(ErrorCode::kLedgerStorage,
@@ -58,6 +58,7 @@ HealthProbe ledger_probe(ledger::Ledger& ledger, std::filesystem::path dir,
                                     " ms (a block takes milliseconds): a stuck disk?");
       }
     }
+    if (ordering) MEDLEDGER_TRY(ordering());
     struct statvfs fs {};
     if (statvfs(dir.c_str(), &fs) != 0) {
       return core::make_error(ErrorCode::kLedgerStorage, "cannot stat the ledger's file system");

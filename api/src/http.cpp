@@ -179,6 +179,10 @@ Response error_response(const core::Error& error) {
   outer["error"] = std::move(inner);
   Response response = json_response(outer, http_status_for(error.code));
   response.error_code = std::string(core::error_code_name(error.code));
+  // Passing conditions: tell the client when to try again (RFC 9110 section 10.2.3).
+  if (error.code == core::ErrorCode::kOrderingUnavailable ||
+      error.code == core::ErrorCode::kOrderingStopped)
+    response.headers.emplace_back("Retry-After", "1");
   return response;
 }
 

@@ -125,6 +125,24 @@ struct BatchConfig {
   std::chrono::milliseconds max_delay = ledger::kDefaultBatchDelay;
 };
 
+/// [ordering]: who orders the ledger's blocks. "solo" (the default): the in-process
+/// orderer, one node. "etcd": a consortium replica (docs/consortium.md) -- this node
+/// proposes and applies blocks through etcd, one hospital per serve process.
+struct OrderingConfig {
+  std::string kind = "solo";                 // "solo" | "etcd"
+  std::vector<std::string> endpoints;        // "https://host:port" of etcd members
+  std::string prefix = "/medledger";         // the consortium's key prefix in etcd
+  std::string node_name;                     // under <prefix>/applied/; default: hospital id
+  std::filesystem::path ca_file;             // PEM CAs of the etcd members' certificates
+  std::filesystem::path client_certificate;  // this node's etcd client certificate (PEM)
+  std::filesystem::path client_key;          // its key (PEM)
+  std::chrono::milliseconds dial_timeout{2'000};
+  std::chrono::milliseconds request_timeout{5'000};
+  std::chrono::milliseconds max_future_skew{30'000};  // a block's time ahead of this clock
+  std::chrono::milliseconds poll_interval{1'000};     // read etcd at least this often
+  std::uint64_t keep_blocks = 1'000;  // blocks kept in etcd below every node's applied height
+};
+
 struct ServerConfig {
   ListenConfig listen;
   TlsConfig tls;
@@ -134,6 +152,7 @@ struct ServerConfig {
   TokenConfig token;
   LedgerConfig ledger;
   BatchConfig batch;
+  OrderingConfig ordering;
   NodeServeConfig node;                        // [node]: the one-hospital form (with [token])
   std::vector<HospitalServeConfig> hospitals;  // [[hospital]]: several nodes; excludes [node]
 };

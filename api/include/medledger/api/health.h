@@ -29,13 +29,20 @@ using WriterBusyFor = std::function<std::optional<std::chrono::milliseconds>()>;
 /// A block commit takes milliseconds (one fsync); this long means a stuck disk.
 inline constexpr std::chrono::milliseconds kWriterStallLimit{10'000};
 
+/// Whether the orderer can take writes (node::ConsortiumLedger::ordering_health):
+/// a consortium replica fails it while etcd is unreachable or after it halted.
+using OrderingHealth = std::function<core::Result<void>()>;
+
 /// The ledger can take a write: its LMDB environment answers a read transaction
 /// (the chain tip), the file system holding `dir` is writable and has at least
 /// `min_free_bytes` free for this process (statvfs f_bavail), and the writer
-/// (`writer_busy_for`, if given) is not stuck on one block for `stall_limit`.
-/// Details: {"height","free_bytes"}. Failure: kLedgerStorage. Cost: a read txn + statvfs.
+/// (`writer_busy_for`, if given) is not stuck on one block for `stall_limit`, and the
+/// orderer (`ordering`, if given) takes writes.
+/// Details: {"height","free_bytes"}. Failure: kLedgerStorage, or the orderer's error
+/// (kOrderingUnavailable, kReplicaHalted, with its reason). Cost: a read txn + statvfs.
 HealthProbe ledger_probe(ledger::Ledger& ledger, std::filesystem::path dir,
                          std::uint64_t min_free_bytes, WriterBusyFor writer_busy_for = {},
-                         std::chrono::milliseconds stall_limit = kWriterStallLimit);
+                         std::chrono::milliseconds stall_limit = kWriterStallLimit,
+                         OrderingHealth ordering = {});
 
 }  // namespace medledger::api
