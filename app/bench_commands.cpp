@@ -26,7 +26,7 @@
 #include "bench_sessions.h"
 #include "cli_support.h"
 #include "commands.h"
-#include "medledger/api/https_client.h"
+#include "medledger/net/https_client.h"
 #include "medledger/core/bytes.h"
 #include "medledger/core/secret_source.h"
 #include "medledger/node/limits.h"
@@ -128,8 +128,8 @@ class RecordRequests {
     }
   }
 
-  api::HttpsRequest write(const std::string& record_id) const {
-    api::HttpsRequest request{"POST", "/v1/records", {}, {}};
+  net::HttpsRequest write(const std::string& record_id) const {
+    net::HttpsRequest request{"POST", "/v1/records", {}, {}};
     std::string& body = request.body;
     body.reserve(payload_.size() + 256);
     body += R"({"record_id":)";
@@ -148,8 +148,8 @@ class RecordRequests {
     return request;
   }
 
-  api::HttpsRequest read(const std::string& record_id) const {
-    api::HttpsRequest request{"POST", "/v1/records/" + record_id + "/read", {}, {}};
+  net::HttpsRequest read(const std::string& record_id) const {
+    net::HttpsRequest request{"POST", "/v1/records/" + record_id + "/read", {}, {}};
     std::string& body = request.body;
     body += R"({"doctor":)";
     append_json_string(body, options_.doctor);
@@ -173,21 +173,21 @@ class RecordRequests {
 // Writes `count` records (ids returned) through the pool before the measured run.
 core::Result<std::vector<std::string>> warm_up(const BenchOptions& options,
                                                const RecordRequests& requests,
-                                               const api::HttpsEndpoint& endpoint,
-                                               const api::HttpsClientOptions& client_options,
+                                               const net::HttpsEndpoint& endpoint,
+                                               const net::HttpsClientOptions& client_options,
                                                double& seconds) {
   std::vector<std::string> ids;
   if (options.warmup == 0) return ids;
-  auto pool = api::HttpsConnectionPool::start(
+  auto pool = net::HttpsConnectionPool::start(
       endpoint, client_options, std::min<std::size_t>(kWarmupConnections, options.connections));
   MEDLEDGER_TRY(pool);
   // One write at a time: the warm-up only has to leave records behind.
   const auto started = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < options.warmup; ++i) {
     const std::string id = options.run_id + "-warm-" + std::to_string(i);
-    std::promise<core::Result<api::HttpsResponse>> answer;
+    std::promise<core::Result<net::HttpsResponse>> answer;
     auto future = answer.get_future();
-    if (!(*pool)->submit(requests.write(id), [&](core::Result<api::HttpsResponse> r) {
+    if (!(*pool)->submit(requests.write(id), [&](core::Result<net::HttpsResponse> r) {
           answer.set_value(std::move(r));
         })) {
       return core::make_error(ErrorCode::kInternal,
@@ -203,12 +203,12 @@ core::Result<std::vector<std::string>> warm_up(const BenchOptions& options,
 // Opens every connection of the pool (one GET /v1/whoami each, all at once) so
 // that the measured run sends its first operation over an open connection: TLS
 // handshakes are set-up, as in wrk or Caliper, not load.
-core::Result<void> open_all_connections(api::HttpsConnectionPool& pool, std::size_t connections) {
-  std::vector<std::promise<core::Result<api::HttpsResponse>>> answers(connections);
+core::Result<void> open_all_connections(net::HttpsConnectionPool& pool, std::size_t connections) {
+  std::vector<std::promise<core::Result<net::HttpsResponse>>> answers(connections);
   std::size_t submitted = 0;
   for (; submitted < connections; ++submitted) {
     auto& answer = answers[submitted];
-    if (!pool.submit({"GET", "/v1/whoami", {}, {}}, [&answer](core::Result<api::HttpsResponse> r) {
+    if (!pool.submit({"GET", "/v1/whoami", {}, {}}, [&answer](core::Result<net::HttpsResponse> r) {
           answer.set_value(std::move(r));
         })) {
       break;
@@ -242,8 +242,8 @@ void run_bench(const BenchOptions& options) {
     fail(core::make_error(ErrorCode::kInvalidArgument,
                           "reads need records: --warmup must be at least 1"));
   }
-  auto endpoint = require(api::parse_https_url(options.url));
-  api::HttpsClientOptions client_options;
+  auto endpoint = require(net::parse_https_url(options.url));
+  net::HttpsClientOptions client_options;
   client_options.ca_bundle = options.cacert;
   client_options.client_certificate = options.cert;
   client_options.client_key = options.key;
@@ -264,8 +264,8 @@ void run_bench(const BenchOptions& options) {
   if (options.sessions > 0) {
     auto open = [&](const std::string& principal, const core::SecretBytes& pin) {
       return require(bench::PersonSessions::open(
-          require(api::HttpsClient::connect_to(endpoint, client_options)),
-          require(api::HttpsClient::connect_to(endpoint, client_options)), principal, pin.clone(),
+          require(net::HttpsClient::connect_to(endpoint, client_options)),
+          require(net::HttpsClient::connect_to(endpoint, client_options)), principal, pin.clone(),
           options.sessions, options.session_signatures, kSessionTtlSeconds));
     };
     doctor_sessions = open(options.doctor, doctor_pin);
@@ -280,7 +280,7 @@ void run_bench(const BenchOptions& options) {
       require(warm_up(options, requests, endpoint, client_options, warmup_seconds));
 
   auto pool =
-      require(api::HttpsConnectionPool::start(endpoint, client_options, options.connections));
+      require(net::HttpsConnectionPool::start(endpoint, client_options, options.connections));
   require(open_all_connections(*pool, options.connections));
   bench::LoadPlan plan;
   if (options.rate > 0) plan.rate = options.rate;
@@ -335,7 +335,7 @@ void register_bench_commands(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   bench->add_option("--connections", options->connections, "keep-alive HTTPS connections")
-      ->check(CLI::Range(std::size_t{1}, api::HttpsConnectionPool::kMaxConnections));
+      ->check(CLI::Range(std::size_t{1}, net::HttpsConnectionPool::kMaxConnections));
   bench
       ->add_option("--rate", options->rate,
                    "operations/s, open loop (latency from each scheduled time)")

@@ -39,7 +39,7 @@ std::pair<OperationKind, std::uint64_t> operation(std::uint64_t i, const LoadPla
 struct Run {
   const LoadPlan& plan;
   const RequestFactory& factory;
-  api::HttpsConnectionPool& pool;
+  net::HttpsConnectionPool& pool;
   LoadResult result;
   Clock::time_point start;
   Clock::time_point measured_from;  // operations due before this are the ramp-up
@@ -52,11 +52,11 @@ struct Run {
   std::atomic<Clock::rep> last_answer{0};
   std::atomic<bool> late{false};  // set when the drain timeout is over: answers are NOT_COMPLETED
 
-  Run(const LoadPlan& p, const RequestFactory& f, api::HttpsConnectionPool& pl)
+  Run(const LoadPlan& p, const RequestFactory& f, net::HttpsConnectionPool& pl)
       : plan(p), factory(f), pool(pl) {}
 
   void record(OperationKind kind, Clock::time_point due,
-              const core::Result<api::HttpsResponse>& answer) {
+              const core::Result<net::HttpsResponse>& answer) {
     const auto now = Clock::now();
     if (due < measured_from) {
       ++result.ramp_up_operations;
@@ -93,7 +93,7 @@ struct Run {
     auto [kind, n] = operation(i, plan);
     if (due < measured_from) ramp_up_sent.fetch_add(1);
     bool queued = pool.submit(factory(kind, n), [this, kind = kind, due,
-                                                 closed_loop](core::Result<api::HttpsResponse> r) {
+                                                 closed_loop](core::Result<net::HttpsResponse> r) {
       record(kind, due, r);
       if (!closed_loop || late.load()) return;
       const auto now = Clock::now();
@@ -168,7 +168,7 @@ class ProgressLine {
 
 }  // namespace
 
-std::string error_code_of(const core::Result<api::HttpsResponse>& answer) {
+std::string error_code_of(const core::Result<net::HttpsResponse>& answer) {
   if (!answer) return std::string(core::error_code_name(answer.error().code));
   if (answer->status >= 200 && answer->status < 300) return {};
   boost::json::error_code ec;
@@ -183,7 +183,7 @@ std::string error_code_of(const core::Result<api::HttpsResponse>& answer) {
   return "HTTP_" + std::to_string(answer->status);
 }
 
-LoadResult run_load(api::HttpsConnectionPool& pool, std::size_t connections, const LoadPlan& plan,
+LoadResult run_load(net::HttpsConnectionPool& pool, std::size_t connections, const LoadPlan& plan,
                     const RequestFactory& factory) {
   Run run(plan, factory, pool);
   // A little slack so that the first due time is not already in the past.

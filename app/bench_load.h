@@ -1,5 +1,5 @@
 // The load engine of `medledger bench` (plain C++; the HTTPS work is done by
-// api::HttpsConnectionPool): schedules operations open-loop at a fixed rate or
+// net::HttpsConnectionPool): schedules operations open-loop at a fixed rate or
 // closed-loop at the maximum, and measures each one.
 //
 // Open loop: operation i is due at start + i/rate whatever happened before, and its
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "medledger/api/https_client.h"
+#include "medledger/net/https_client.h"
 
 namespace medledger::app::bench {
 
@@ -25,7 +25,7 @@ enum class OperationKind { kWrite, kRead };
 inline constexpr std::size_t kOperationKinds = 2;
 
 /// Builds the request for the n-th operation of a kind (n counts from 0 per kind).
-using RequestFactory = std::function<api::HttpsRequest(OperationKind kind, std::uint64_t n)>;
+using RequestFactory = std::function<net::HttpsRequest(OperationKind kind, std::uint64_t n)>;
 
 struct LoadPlan {
   std::optional<double> rate;  // operations/s (open loop); nullopt: closed loop at the maximum
@@ -62,11 +62,11 @@ struct LoadResult {
 
 /// The stable error code of an answer: "" for a 2xx, the body's error.code for
 /// an error status (HTTP_<status> if the body has none), the client's code otherwise.
-std::string error_code_of(const core::Result<api::HttpsResponse>& answer);
+std::string error_code_of(const core::Result<net::HttpsResponse>& answer);
 
 /// Runs the plan through `pool`. Blocks for about duration (+ drain). The factory is
 /// called on this thread (open loop) or on the pool's I/O thread (closed loop).
-LoadResult run_load(api::HttpsConnectionPool& pool, std::size_t connections, const LoadPlan& plan,
+LoadResult run_load(net::HttpsConnectionPool& pool, std::size_t connections, const LoadPlan& plan,
                     const RequestFactory& factory);
 
 struct LatencySummary {

@@ -16,7 +16,7 @@ ErrorCode code_named(std::string_view name) {
   return core::error_code_named(name).value_or(ErrorCode::kInternal);
 }
 
-core::Result<void> check_answer(const core::Result<api::HttpsResponse>& answer,
+core::Result<void> check_answer(const core::Result<net::HttpsResponse>& answer,
                                 std::string_view what) {
   if (!answer) {
     return core::make_error(answer.error().code, std::string(what) + ": " + answer.error().message);
@@ -57,7 +57,7 @@ std::string sessions_path(const std::string& principal) {
 }
 }  // namespace
 
-core::Result<core::SecretBytes> open_person_session(api::HttpsClient& client,
+core::Result<core::SecretBytes> open_person_session(net::HttpsClient& client,
                                                     const std::string& principal,
                                                     const core::SecretBytes& pin,
                                                     std::uint32_t signatures, int ttl_seconds) {
@@ -83,7 +83,7 @@ core::Result<core::SecretBytes> open_person_session(api::HttpsClient& client,
   return out;
 }
 
-PersonSessions::PersonSessions(api::HttpsClient opener, std::string principal,
+PersonSessions::PersonSessions(net::HttpsClient opener, std::string principal,
                                core::SecretBytes pin, std::size_t window, std::uint32_t signatures,
                                int ttl_seconds)
     : opener_client_(std::move(opener)),
@@ -95,7 +95,7 @@ PersonSessions::PersonSessions(api::HttpsClient opener, std::string principal,
       per_window_(static_cast<std::uint64_t>(window) * signatures) {}
 
 core::Result<std::unique_ptr<PersonSessions>> PersonSessions::open(
-    api::HttpsClient client, api::HttpsClient opener, std::string principal, core::SecretBytes pin,
+    net::HttpsClient client, net::HttpsClient opener, std::string principal, core::SecretBytes pin,
     std::size_t window, std::uint32_t signatures, int ttl_seconds) {
   std::unique_ptr<PersonSessions> sessions(new PersonSessions(
       std::move(opener), std::move(principal), std::move(pin), window, signatures, ttl_seconds));

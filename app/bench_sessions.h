@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "medledger/api/https_client.h"
+#include "medledger/net/https_client.h"
 #include "medledger/core/result.h"
 #include "medledger/core/secret.h"
 
@@ -29,7 +29,7 @@ core::ErrorCode code_named(std::string_view name);
 /// Success for a 2xx answer; otherwise the error to stop the bench with, named
 /// "<what>: ...": the client's error, or the server's stable code (the exit status)
 /// with the HTTP status and body.
-core::Result<void> check_answer(const core::Result<api::HttpsResponse>& answer,
+core::Result<void> check_answer(const core::Result<net::HttpsResponse>& answer,
                                 std::string_view what);
 
 /// Appends `text` as a JSON string (quotes included); secrets pass through here
@@ -39,7 +39,7 @@ std::string_view as_text(const core::SecretBytes& secret);
 
 /// Opens one session for `principal` ("hospital/person") allowing `signatures`
 /// signatures. The server's error code (and its exit status) on refusal.
-core::Result<core::SecretBytes> open_person_session(api::HttpsClient& client,
+core::Result<core::SecretBytes> open_person_session(net::HttpsClient& client,
                                                     const std::string& principal,
                                                     const core::SecretBytes& pin,
                                                     std::uint32_t signatures, int ttl_seconds);
@@ -49,7 +49,7 @@ class PersonSessions {
   /// Opens the first window of `window` sessions (each allowing `signatures`
   /// signatures) with `client`, then starts the background opener on `opener`.
   static core::Result<std::unique_ptr<PersonSessions>> open(
-      api::HttpsClient client, api::HttpsClient opener, std::string principal,
+      net::HttpsClient client, net::HttpsClient opener, std::string principal,
       core::SecretBytes pin, std::size_t window, std::uint32_t signatures, int ttl_seconds);
   ~PersonSessions();  // stops and joins the opener
   PersonSessions(const PersonSessions&) = delete;
@@ -64,11 +64,11 @@ class PersonSessions {
   std::optional<core::Error> opener_error() const;
 
  private:
-  PersonSessions(api::HttpsClient opener, std::string principal, core::SecretBytes pin,
+  PersonSessions(net::HttpsClient opener, std::string principal, core::SecretBytes pin,
                  std::size_t window, std::uint32_t signatures, int ttl_seconds);
   void run_opener();
 
-  api::HttpsClient opener_client_;
+  net::HttpsClient opener_client_;
   const std::string principal_;
   const core::SecretBytes pin_;
   const std::size_t window_;

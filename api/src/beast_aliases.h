@@ -1,6 +1,5 @@
-// The short names client_beast.cpp and server_beast.cpp use for Beast and Asio.
-// Include it from those two only: they are the api's only Beast/Asio translation
-// units, since Beast is slow to compile.
+// The short names server_beast.cpp uses for Beast and Asio. Include it from there only:
+// it is the api's only Beast/Asio translation unit, since Beast is slow to compile.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>

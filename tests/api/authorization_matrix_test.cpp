@@ -13,7 +13,7 @@
 #include <boost/json/parse.hpp>
 
 #include "api_test_support.h"
-#include "medledger/api/https_client.h"
+#include "medledger/net/https_client.h"
 #include "medledger/api/node_routes.h"
 
 namespace medledger::api {
@@ -88,13 +88,13 @@ TEST(AuthorizationMatrix, EveryRouteTimesEveryCallerAnswersAsItsAccessDeclares) 
 
   std::size_t checked = 0;
   for (const auto& caller : callers) {
-    HttpsClientOptions options;
+    net::HttpsClientOptions options;
     options.ca_bundle = pki->ca_pem;
     if (!caller.certificate.empty()) {
       options.client_certificate = pki->cert(caller.certificate);
       options.client_key = pki->key(caller.certificate);
     }
-    auto client = HttpsClient::connect_to({"127.0.0.1", server->port()}, options);
+    auto client = net::HttpsClient::connect_to({"127.0.0.1", server->port()}, options);
     ASSERT_TRUE(client.ok()) << client.error().to_string();
     for (const auto& route : routes) {
       const std::string method(method_name(route.method));
@@ -132,13 +132,13 @@ TEST(AuthorizationMatrix, EveryRouteTimesEveryCallerAnswersAsItsAccessDeclares) 
        std::vector<std::pair<std::string, std::string>>{{"no certificate", ""},
                                                         {"foreign CA", testing::kForeignDoctor},
                                                         {"revoked", testing::kRevokedDoctor}}) {
-    HttpsClientOptions options;
+    net::HttpsClientOptions options;
     options.ca_bundle = pki->ca_pem;
     if (!certificate.empty()) {
       options.client_certificate = pki->cert(certificate);
       options.client_key = pki->key(certificate);
     }
-    auto client = HttpsClient::connect_to({"127.0.0.1", server->port()}, options);
+    auto client = net::HttpsClient::connect_to({"127.0.0.1", server->port()}, options);
     ASSERT_TRUE(client.ok());
     auto reply = client->request("GET", "/v1/whoami");
     ASSERT_TRUE(reply.ok());

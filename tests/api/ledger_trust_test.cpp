@@ -14,7 +14,7 @@
 #include "../node/hospital_node_fixture.h"
 #include "api_test_support.h"
 #include "medledger/api/client_auth.h"
-#include "medledger/api/https_client.h"
+#include "medledger/net/https_client.h"
 #include "medledger/api/ledger_trust.h"
 #include "medledger/api/logging.h"
 #include "medledger/api/tls.h"
@@ -164,11 +164,11 @@ TEST_F(LedgerTrustTest, CertificateRevokedOnTheLedgerIsRefusedOnTheNextConnectio
 
 TEST_F(LedgerTrustTest, KeepAliveConnectionIsReauthenticatedAfterARevocation) {
   auto cert = registered_doctor("dr-keep");
-  HttpsClientOptions options;
+  net::HttpsClientOptions options;
   options.ca_bundle = pki_->ca_pem;
   options.client_certificate = pki_->cert("dr-keep");
   options.client_key = pki_->key("dr-keep");
-  auto client = expect_ok(HttpsClient::connect_to({"127.0.0.1", server_->port()}, options));
+  auto client = expect_ok(net::HttpsClient::connect_to({"127.0.0.1", server_->port()}, options));
   ASSERT_EQ(expect_ok(client.request("GET", "/v1/whoami")).status, 200);
 
   revoke_on_ledger(cert, "keyCompromise");

@@ -11,7 +11,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "medledger/api/https_client.h"
+#include "medledger/net/https_client.h"
 #include "serve_process.h"
 #include "served_consortium_fixture.h"
 
@@ -57,12 +57,12 @@ TEST_F(ServeSigterm, EveryAcknowledgedWriteSurvivesAGracefulStopUnderLoad) {
   std::vector<std::thread> clients;
   for (int t = 0; t < kClientThreads; ++t) {
     clients.emplace_back([&, t] {
-      HttpsClientOptions options;
+      net::HttpsClientOptions options;
       options.ca_bundle = pki_->ca_pem;
       options.client_certificate = pki_->cert("client-node-a");
       options.client_key = pki_->key("client-node-a");
       options.request_timeout = 20s;
-      auto client = HttpsClient::connect_to({"127.0.0.1", port}, options);
+      auto client = net::HttpsClient::connect_to({"127.0.0.1", port}, options);
       if (!client) return;
       for (int i = 0; i < kMaxWritesPerThread; ++i) {
         auto reply =

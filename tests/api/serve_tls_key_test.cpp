@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "api_test_support.h"
-#include "medledger/api/https_client.h"
+#include "medledger/net/https_client.h"
 #include "medledger/ca/authority.h"
 #include "medledger/hsm/key_store.h"
 #include "medledger/hsm/token.h"
@@ -148,13 +148,13 @@ TEST_F(ServeTokenTlsKey, SighupServesARenewedCertificateAndABadOneKeepsTheCertif
   ASSERT_FALSE(first.empty()) << serve.log();
 
   // A connection opened before the reload keeps working after it.
-  HttpsClientOptions options;
+  net::HttpsClientOptions options;
   options.ca_bundle = tls_ca_;
   options.client_certificate = pki_->cert(testing::kAuditor);
   options.client_key = pki_->key(testing::kAuditor);
   options.server_name = "node-1";  // the test certificate's CN; it has no IP SAN
-  auto client = expect_ok(HttpsClient::connect_to(
-      expect_ok(parse_https_url("https://127.0.0.1:" + std::to_string(port))), options));
+  auto client = expect_ok(net::HttpsClient::connect_to(
+      expect_ok(net::parse_https_url("https://127.0.0.1:" + std::to_string(port))), options));
   ASSERT_EQ(expect_ok(client.request("GET", "/v1/whoami")).status, 200);
 
   auto reload_count = [&] {

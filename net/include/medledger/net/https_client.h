@@ -1,5 +1,5 @@
-// An HTTPS client for the appliance's API (no Beast types here; the
-// implementation is api/src/client_beast.cpp): tests, `medledger bench`, scripts.
+// An HTTPS client (no Beast types here; the implementation is net/src/client_beast.cpp):
+// the appliance's API for tests and `medledger bench`, etcd's JSON gateway for cluster/.
 //
 // TLS 1.2 minimum (1.3 preferred by OpenSSL); the server's certificate must chain
 // to the given CA bundle and name the URL's host (DNS name or IP address); an
@@ -42,7 +42,7 @@
 
 #include "medledger/core/result.h"
 
-namespace medledger::api {
+namespace medledger::net {
 
 /// Where to connect: from "https://host:port" (port 443 if absent; no path).
 struct HttpsEndpoint {
@@ -175,4 +175,4 @@ class HttpsConnectionPool {
   std::shared_ptr<Impl> impl_;
 };
 
-}  // namespace medledger::api
+}  // namespace medledger::net

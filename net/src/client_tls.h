@@ -6,10 +6,10 @@
 
 #include <openssl/ssl.h>
 
-#include "medledger/api/https_client.h"
+#include "medledger/net/https_client.h"
 #include "medledger/core/result.h"
 
-namespace medledger::api::detail {
+namespace medledger::net::detail {
 
 struct SslCtxFree {
   void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
@@ -28,4 +28,4 @@ bool expect_server_name(SSL* connection, const std::string& host);
 /// Why the server's certificate failed verification ("" if it did not fail).
 std::string verify_failure(SSL* connection);
 
-}  // namespace medledger::api::detail
+}  // namespace medledger::net::detail

@@ -1,9 +1,9 @@
 // The Beast-free parts of the HTTPS client: URL parsing, response helpers.
 #include <charconv>
 
-#include "medledger/api/https_client.h"
+#include "medledger/net/https_client.h"
 
-namespace medledger::api {
+namespace medledger::net {
 
 namespace {
 constexpr std::string_view kScheme = "https://";
@@ -58,4 +58,4 @@ std::optional<std::string_view> HttpsResponse::header(std::string_view name) con
   return std::nullopt;
 }
 
-}  // namespace medledger::api
+}  // namespace medledger::net

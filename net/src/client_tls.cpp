@@ -10,7 +10,7 @@
 
 #include "medledger/core/openssl.h"
 
-namespace medledger::api::detail {
+namespace medledger::net::detail {
 
 namespace {
 using core::ErrorCode;
@@ -89,4 +89,4 @@ std::string verify_failure(SSL* connection) {
   return X509_verify_cert_error_string(result);
 }
 
-}  // namespace medledger::api::detail
+}  // namespace medledger::net::detail

@@ -1,4 +1,4 @@
-// api::HttpsClient and api::HttpsConnectionPool against the real server on an
+// net::HttpsClient and net::HttpsConnectionPool against the api server on an
 // ephemeral loopback port (tests/api support PKI), and against sockets that
 // refuse or never answer.
 #include <gtest/gtest.h>
@@ -18,13 +18,18 @@
 #include <openssl/pem.h>
 
 #include "api_test_support.h"
-#include "medledger/api/https_client.h"
+#include "medledger/net/https_client.h"
 #include "medledger/core/openssl.h"
 
 namespace medledger::api {
 namespace {
 
 using core::ErrorCode;
+using net::HttpsClient;
+using net::HttpsClientOptions;
+using net::HttpsConnectionPool;
+using net::HttpsResponse;
+using net::parse_https_url;
 using testing::Pki;
 
 // A loopback TCP socket: listening (the kernel completes TCP handshakes but nobody

@@ -1,5 +1,5 @@
-// The HTTPS client's Boost.Beast/Asio code (this and server_beast.cpp are the
-// only translation units that include Beast). One asynchronous Connection state
+// The HTTPS client's Boost.Beast/Asio code (the module's only translation unit that
+// includes Beast, which is slow to compile). One asynchronous Connection state
 // machine serves both shapes: HttpsClient runs it on the caller's thread
 // (io_context::run until the one request completes), HttpsConnectionPool runs N
 // of them on one I/O thread.
@@ -21,13 +21,17 @@
 
 #include <openssl/crypto.h>
 
-#include "beast_aliases.h"
 #include "client_tls.h"
-#include "medledger/api/https_client.h"
+#include "medledger/net/https_client.h"
 
-namespace medledger::api {
+namespace medledger::net {
 
 namespace {
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
 using core::ErrorCode;
 
 // The TLS close_notify exchange when a client closes may take this long.
@@ -82,7 +86,7 @@ core::Error transport_error(Step step, const beast::error_code& ec, SSL* ssl,
     return core::make_error(ErrorCode::kTlsHandshakeFailed, what + reason);
   }
   // A TLS alert after the handshake (e.g. TLS 1.3 client certificate refused) is a TLS failure too.
-  if (ec.category() == net::error::get_ssl_category()) {
+  if (ec.category() == asio::error::get_ssl_category()) {
     return core::make_error(ErrorCode::kTlsHandshakeFailed, what + ec.message());
   }
   return core::make_error(ErrorCode::kIoError, what + ec.message());
@@ -91,8 +95,8 @@ core::Error transport_error(Step step, const beast::error_code& ec, SSL* ssl,
 // A keep-alive connection the server closed while idle fails its next exchange with
 // one of these before any byte of a response arrives: safe to resend once.
 bool closed_while_idle(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == net::error::eof ||
-         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == ssl::error::stream_truncated;
 }
 
@@ -107,7 +111,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Done = std::function<void(core::Result<HttpsResponse>)>;
 
-  Connection(net::any_io_executor executor, ssl::context& tls, const ConnectionSettings& settings,
+  Connection(asio::any_io_executor executor, ssl::context& tls, const ConnectionSettings& settings,
              std::atomic<std::size_t>& opened)
       : executor_(executor), tls_(tls), settings_(settings), opened_(opened), resolver_(executor) {}
 
@@ -127,7 +131,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Sends close_notify (bounded by kShutdownTimeout) and closes; then `done`.
   void shutdown(std::function<void()> done) {
-    if (!stream_) return net::post(executor_, std::move(done));
+    if (!stream_) return asio::post(executor_, std::move(done));
     beast::get_lowest_layer(*stream_).expires_after(kShutdownTimeout);
     stream_->async_shutdown([self = shared_from_this(), done = std::move(done)](beast::error_code) {
       self->reset();
@@ -259,7 +263,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     buffer_.clear();
   }
 
-  net::any_io_executor executor_;
+  asio::any_io_executor executor_;
   ssl::context& tls_;
   const ConnectionSettings& settings_;
   std::atomic<std::size_t>& opened_;
@@ -288,7 +292,7 @@ struct HttpsClient::Impl {
   Impl(detail::SslCtxPtr ctx, ConnectionSettings s) : tls(ctx.release()), settings(std::move(s)) {
     connection = std::make_shared<Connection>(io.get_executor(), tls, settings, opened);
   }
-  net::io_context io{1};
+  asio::io_context io{1};
   ssl::context tls;
   ConnectionSettings settings;
   std::atomic<std::size_t> opened{0};
@@ -297,7 +301,7 @@ struct HttpsClient::Impl {
   // Runs the io_context on this thread until `start`'s work is done.
   void run_here(const std::function<void()>& start) {
     io.restart();
-    net::post(io, start);
+    asio::post(io, start);
     io.run();
   }
 };
@@ -351,7 +355,7 @@ struct HttpsConnectionPool::Impl {
 
   Impl(detail::SslCtxPtr ctx, ConnectionSettings s) : tls(ctx.release()), settings(std::move(s)) {}
 
-  net::io_context io{1};
+  asio::io_context io{1};
   ssl::context tls;
   ConnectionSettings settings;
   std::atomic<std::size_t> opened{0};
@@ -361,7 +365,7 @@ struct HttpsConnectionPool::Impl {
   std::vector<std::shared_ptr<Connection>> idle;
   std::deque<Pending> queue;
   bool stopping = false;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread thread;
 
   // Hands queued requests to idle connections (I/O thread).
@@ -420,8 +424,8 @@ HttpsConnectionPool::HttpsConnectionPool(std::shared_ptr<Impl> impl) : impl_(std
 bool HttpsConnectionPool::submit(HttpsRequest request, HttpsCompletion done) {
   if (impl_->closed.load() || impl_->outstanding.load() >= kMaxQueued) return false;
   impl_->outstanding.fetch_add(1);
-  net::post(impl_->io, [impl = impl_.get(),
-                        pending = Impl::Pending{std::move(request), std::move(done)}]() mutable {
+  asio::post(impl_->io, [impl = impl_.get(),
+                         pending = Impl::Pending{std::move(request), std::move(done)}]() mutable {
     if (impl->stopping) {
       impl->outstanding.fetch_sub(1);
       return pending.done(core::make_error(ErrorCode::kIoError, "HTTPS connection pool stopped"));
@@ -438,11 +442,11 @@ std::size_t HttpsConnectionPool::connections_opened() const { return impl_->open
 
 void HttpsConnectionPool::stop() {
   if (impl_->closed.exchange(true)) return;
-  net::post(impl_->io, [impl = impl_.get()] { impl->begin_stop(); });
+  asio::post(impl_->io, [impl = impl_.get()] { impl->begin_stop(); });
   impl_->work.reset();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
 HttpsConnectionPool::~HttpsConnectionPool() { stop(); }
 
-}  // namespace medledger::api
+}  // namespace medledger::net
