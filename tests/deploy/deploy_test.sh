@@ -56,6 +56,90 @@ if "$deploy/provision.sh" --out "$work/etc2" --hospital hospital-a --medledger "
 fi
 grep -q "already exists" "$work/again2.err" || fail "existing token: no clear refusal"
 
+step "etcd-certs.sh issues the etcd member and client certificates from the hospital CA"
+# Another hospital's CA to trust (self-signed here; any CA certificate will do).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/b-ca.key" \
+  -subj /CN=hospital-b-ca -addext basicConstraints=critical,CA:TRUE -days 1 -out "$work/b-ca.pem" 2>/dev/null
+etcd_dir="$etc/etcd"
+etcd_certs=("$deploy/etcd-certs.sh" --out "$etcd_dir" --ca-dir "$etc/ca" --token hospital-a
+  --pin "file:$etc/secrets/user-pin" --name hospital-a --ip 127.0.0.1 --dns localhost
+  --trust "$work/b-ca.pem" --medledger "$medledger")
+"${etcd_certs[@]}" > "$work/etcd-certs.out"
+! grep -Fq "$(cat "$etc/secrets/user-pin")" "$work/etcd-certs.out" || fail "etcd-certs.sh printed the PIN"
+for f in member.key client.key; do
+  [[ "$(stat -c %a "$etcd_dir/$f")" == 600 ]] || fail "etcd $f is not mode 0600"
+done
+for f in member client; do
+  openssl verify -CAfile "$etc/ca/ca.pem" "$etcd_dir/$f.pem" >/dev/null || fail "etcd $f.pem does not chain"
+  openssl x509 -in "$etcd_dir/$f.pem" -noout -ext extendedKeyUsage |
+    grep -q "TLS Web Server Authentication, TLS Web Client Authentication" || fail "etcd $f.pem EKUs"
+done
+openssl x509 -in "$etcd_dir/member.pem" -noout -ext subjectAltName | grep -q "IP Address:127.0.0.1" ||
+  fail "etcd member SAN"
+[[ $(grep -c 'BEGIN CERTIFICATE' "$etcd_dir/ca-bundle.pem") -eq 2 ]] || fail "CA bundle lacks a CA"
+if "${etcd_certs[@]}" 2>"$work/etcd-again.err"; then fail "etcd-certs.sh replaced existing keys"; fi
+grep -q "already exists" "$work/etcd-again.err" || fail "etcd-certs.sh: no clear refusal"
+if "$deploy/etcd-certs.sh" --out "$work/etcd-x" --ca-dir "$etc/ca" --token hospital-a --pin 1234 \
+   --name x --ip 127.0.0.1 --medledger "$medledger" 2>"$work/etcd-pin.err"; then
+  fail "etcd-certs.sh took a PIN value in argv"
+fi
+grep -q "never the PIN itself" "$work/etcd-pin.err" || fail "etcd-certs.sh: no PIN refusal"
+
+step "an etcd member runs on etcd-member.service's flags, etcd.env.example and those certificates"
+unit="$deploy/etcd-member.service"
+read -r -a ports < <(python3 -c '
+import socket
+s = [socket.socket() for _ in range(3)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+cport=${ports[0]} pport=${ports[1]} mport=${ports[2]}
+sed -e "s#192.0.2.10:2379,https://127.0.0.1:2379#127.0.0.1:$cport#" -e "s#192.0.2.10:2379#127.0.0.1:$cport#" \
+    -e "s#^ETCD_INITIAL_CLUSTER=.*#ETCD_INITIAL_CLUSTER=hospital-a=https://127.0.0.1:$pport#" \
+    -e "s#192.0.2.10:2380#127.0.0.1:$pport#" -e "s#127.0.0.1:2381#127.0.0.1:$mport#" \
+    -e "s#^ETCD_LOG_OUTPUTS=.*#ETCD_LOG_OUTPUTS=stderr#" "$deploy/etcd.env.example" > "$work/etcd.env"
+! grep -q '192\.0\.2\.' "$work/etcd.env" || fail "etcd.env rewrite left an example address"
+# ExecStart with its continuation lines; the credential and /etc paths moved to the temp dir.
+read -r -a etcd_cmd < <(awk '/^ExecStart=/ { f = 1; sub(/^ExecStart=/, "") }
+  f { c = sub(/ *\\$/, ""); printf "%s ", $0; if (!c) { print ""; exit } }' "$unit" |
+  sed -e "s#%d/#$etcd_dir/#g" -e "s#/etc/medledger/etcd/#$etcd_dir/#g" -e "s#/var/lib/medledger-etcd#$work/etcd-data#")
+[[ "${etcd_cmd[0]}" == /usr/bin/etcd && " ${etcd_cmd[*]} " == *" --client-cert-auth "* &&
+   " ${etcd_cmd[*]} " == *" --peer-client-cert-auth "* ]] || fail "unit ExecStart: ${etcd_cmd[*]}"
+# ExecStartPre's URL check (systemd's $$ is the shell's $): passes here, refuses http://.
+url_check=$(sed -n "s/^ExecStartPre=\/bin\/sh -c '\(.*\)'$/\1/p" "$unit" | sed 's/\$\$/$/g')
+[[ -n "$url_check" ]] || fail "unit lacks the https URL check"
+(set -a; . "$work/etcd.env"; sh -c "$url_check") || fail "URL check refused the example"
+if (set -a; . "$work/etcd.env"; ETCD_LISTEN_CLIENT_URLS=https://127.0.0.1:1,http://127.0.0.1:2 \
+    sh -c "$url_check") 2>/dev/null; then fail "URL check took an http:// URL"; fi
+if (set -a; . "$work/etcd.env"; unset ETCD_LISTEN_PEER_URLS; sh -c "$url_check") 2>/dev/null; then
+  fail "URL check took an unset URL"
+fi
+if [[ -x /usr/bin/etcd && -x /usr/bin/etcdctl ]]; then
+  (set -a; . "$work/etcd.env"; exec "${etcd_cmd[@]}") 2>"$work/etcd.log" &
+  etcd_pid=$!
+  pids+=("$etcd_pid")
+  ctl=(/usr/bin/etcdctl --endpoints "https://127.0.0.1:$cport" --cacert "$etcd_dir/ca-bundle.pem" --dial-timeout 1s)
+  with_cert=(--cert "$etcd_dir/client.pem" --key "$etcd_dir/client.key")
+  for _ in $(seq 100); do
+    "${ctl[@]}" "${with_cert[@]}" endpoint health >/dev/null 2>&1 && break
+    kill -0 "$etcd_pid" 2>/dev/null || { tail -5 "$work/etcd.log" >&2; fail "etcd exited"; }
+    sleep 0.1
+  done
+  "${ctl[@]}" "${with_cert[@]}" put medledger/probe ok >/dev/null || fail "etcd refused the node's client certificate"
+  [[ "$("${ctl[@]}" "${with_cert[@]}" get medledger/probe --print-value-only)" == ok ]] || fail "etcd get"
+  if "${ctl[@]}" --command-timeout 2s get medledger/probe >/dev/null 2>&1; then
+    fail "etcd served a client without a certificate"
+  fi
+  curl -sS --max-time 5 "http://127.0.0.1:$mport/health" | grep -q '"health":"true"' || fail "etcd /health"
+  kill -TERM "$etcd_pid"
+  wait "$etcd_pid" || true
+  pids=()
+  # Every key of the example is an etcd flag, and none is overridden by the unit's.
+  ! grep -Eiq 'unrecognized environment|shadowed' "$work/etcd.log" ||
+    fail "etcd.env.example: $(grep -Ei 'unrecognized environment|shadowed' "$work/etcd.log" | head -3)"
+else
+  echo "etcd not installed: skipping the live member (deploy/install-deps.sh installs it)"
+fi
+
 step "the example config loads: serve starts on it (paths moved to the temp dir) and stops on SIGTERM"
 mkdir -p "$work/ledger-serve"
 sed -e "s#/etc/medledger/tls/node-chain.pem#$etc/tls/node-chain.pem#" \
@@ -180,5 +264,23 @@ if command -v systemd-analyze >/dev/null; then
   out=$(systemd-analyze verify "$unit" 2>&1 || true)
   other=$(echo "$out" | grep -v '/usr/local/bin/medledger' | grep -v '^$' || true)
   [[ -z "$other" ]] || fail "systemd-analyze verify: $other"
+fi
+
+step "the etcd member unit carries the hardening keys and TLS on both ports"
+unit="$deploy/etcd-member.service"
+for key in 'DynamicUser=yes' 'StateDirectory=medledger-etcd' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
+           'ProtectHome=yes' 'PrivateTmp=yes' 'CapabilityBoundingSet=$' 'LimitCORE=0' \
+           'MemoryDenyWriteExecute=yes' 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' \
+           'SystemCallFilter=@system-service' 'EnvironmentFile=/etc/medledger/etcd.env' \
+           'LoadCredential=member.key:/etc/medledger/etcd/member.key' 'Conflicts=etcd.service' \
+           '  --client-cert-auth' '  --peer-client-cert-auth' '  --key-file %d/member.key' \
+           '  --peer-key-file %d/member.key'; do
+  grep -Eq "^$key" "$unit" || fail "etcd unit lacks $key"
+done
+if command -v systemd-analyze >/dev/null; then
+  out=$(systemd-analyze verify "$unit" 2>&1 || true)
+  # Only a missing etcd binary is acceptable (etcd-server not installed).
+  other=$(echo "$out" | grep -v '/usr/bin/etcd' | grep -v '^$' || true)
+  [[ -z "$other" ]] || fail "systemd-analyze verify etcd-member.service: $other"
 fi
 echo "deploy_test: all checks passed"
