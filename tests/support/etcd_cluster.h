@@ -3,7 +3,8 @@
 // directory. Client and peer ports both require a certificate from the cluster's CA.
 //
 // The cluster stops exactly the processes it started (SIGTERM, then SIGKILL after a bound)
-// and reaps each one; a system etcd on the default ports is never used.
+// and reaps each one; a system etcd on the default ports is never used. Members also die
+// with the thread that started them (PR_SET_PDEATHSIG), so a crashed test leaves none.
 #pragma once
 
 #include <sys/types.h>
