@@ -20,6 +20,15 @@ std::string value_at(const EtcdCluster& cluster, int member, const std::string& 
   return r.out;
 }
 
+// etcdctl with another client certificate than the cluster's default one.
+CommandResult run_etcdctl_with(const EtcdCluster& cluster,
+                               const EtcdCluster::ClientCertificate& client,
+                               const std::vector<std::string>& args) {
+  std::vector<std::string> all = {"--cert", client.cert.string(), "--key", client.key.string()};
+  all.insert(all.end(), args.begin(), args.end());
+  return cluster.etcdctl_at(0, all, EtcdCluster::Credentials::kNone);
+}
+
 TEST(EtcdCluster, ThreeMembersServeAPutOverTlsFromEveryMember) {
   EtcdCluster cluster;
   expect_ok(cluster.start());
@@ -47,6 +56,15 @@ TEST(EtcdCluster, RefusesAClientWithoutItsCertificate) {
   // The refusal is the missing certificate's doing: with it, the same put is served.
   ASSERT_TRUE(cluster.etcdctl_at(0, {"put", "k", "y"}).ok());
   EXPECT_EQ(value_at(cluster, 0, "k"), "y");
+}
+
+TEST(EtcdCluster, ServesEveryClientCertificateOfItsCa) {
+  EtcdCluster cluster(EtcdOptions{.members = 1});
+  expect_ok(cluster.start());
+  EtcdCluster::ClientCertificate node_b = expect_ok(cluster.issue_client_certificate("node-b"));
+  CommandResult put = run_etcdctl_with(cluster, node_b, {"put", "from-b", "1"});
+  ASSERT_TRUE(put.ok()) << put.err;
+  EXPECT_EQ(value_at(cluster, 0, "from-b"), "1");
 }
 
 TEST(EtcdCluster, ElectsANewLeaderWhenTheLeaderIsKilledAndTheMemberRejoins) {

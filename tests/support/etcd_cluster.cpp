@@ -200,41 +200,58 @@ EtcdCluster::EtcdCluster(EtcdOptions options) : options_(options) {
 
 EtcdCluster::~EtcdCluster() { stop(); }
 
-core::Result<void> EtcdCluster::make_pki() {
-  const std::vector<std::string> new_key = {
+namespace {
+// A fresh P-256 key and a certificate for it in one `openssl req -x509` call: self-signed,
+// or signed by the cluster CA when `extra` names -CA/-CAkey.
+core::Result<void> openssl_certificate(const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {
       MEDLEDGER_OPENSSL_BIN,     "req",    "-x509", "-newkey", "ec", "-pkeyopt",
       "ec_paramgen_curve:P-256", "-nodes", "-days", "2"};
-  auto openssl = [&](const std::vector<std::string>& extra) -> core::Result<void> {
-    std::vector<std::string> argv = new_key;
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    CommandResult r = run(argv);
-    if (!r.ok()) return failure("openssl " + argv[2] + " failed: " + r.err);
-    return core::success();
-  };
-  MEDLEDGER_TRY(openssl({"-subj", "/CN=medledger-test-etcd-ca", "-keyout", ca_key_.string(), "-out",
-                         ca_file_.string(), "-addext", "basicConstraints=critical,CA:TRUE",
-                         "-addext", "keyUsage=critical,keyCertSign,cRLSign"}));
-  auto leaf = [&](const std::string& cn, const fs::path& cert, const fs::path& key,
-                  const std::string& eku, bool server) -> core::Result<void> {
-    std::vector<std::string> extra = {"-subj",   "/CN=" + cn,
-                                      "-keyout", key.string(),
-                                      "-out",    cert.string(),
-                                      "-CA",     ca_file_.string(),
-                                      "-CAkey",  ca_key_.string(),
-                                      "-addext", "basicConstraints=critical,CA:FALSE",
-                                      "-addext", "keyUsage=critical,digitalSignature",
-                                      "-addext", "extendedKeyUsage=" + eku};
-    if (server) {
-      extra.push_back("-addext");
-      extra.push_back("subjectAltName=IP:127.0.0.1,DNS:localhost");
-    }
-    return openssl(extra);
-  };
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  CommandResult r = run(argv);
+  if (!r.ok()) return failure("openssl req failed: " + r.err);
+  return core::success();
+}
+}  // namespace
+
+core::Result<void> EtcdCluster::issue_leaf(const std::string& cn, const fs::path& cert,
+                                           const fs::path& key, const std::string& eku,
+                                           bool server) const {
+  std::vector<std::string> extra = {"-subj",   "/CN=" + cn,
+                                    "-keyout", key.string(),
+                                    "-out",    cert.string(),
+                                    "-CA",     ca_file_.string(),
+                                    "-CAkey",  ca_key_.string(),
+                                    "-addext", "basicConstraints=critical,CA:FALSE",
+                                    "-addext", "keyUsage=critical,digitalSignature",
+                                    "-addext", "extendedKeyUsage=" + eku};
+  if (server) {
+    extra.push_back("-addext");
+    extra.push_back("subjectAltName=IP:127.0.0.1,DNS:localhost");
+  }
+  return openssl_certificate(extra);
+}
+
+core::Result<void> EtcdCluster::make_pki() {
+  MEDLEDGER_TRY(openssl_certificate({"-subj", "/CN=medledger-test-etcd-ca", "-keyout",
+                                     ca_key_.string(), "-out", ca_file_.string(), "-addext",
+                                     "basicConstraints=critical,CA:TRUE", "-addext",
+                                     "keyUsage=critical,keyCertSign,cRLSign"}));
   // A member's one certificate serves its client port and both ends of peer connections.
   for (const Member& m : members_) {
-    MEDLEDGER_TRY(leaf(m.name, m.cert, m.key, "serverAuth,clientAuth", true));
+    MEDLEDGER_TRY(issue_leaf(m.name, m.cert, m.key, "serverAuth,clientAuth", true));
   }
-  return leaf("medledger-node", client_cert_, client_key_, "clientAuth", false);
+  return issue_leaf("medledger-node", client_cert_, client_key_, "clientAuth", false);
+}
+
+core::Result<EtcdCluster::ClientCertificate> EtcdCluster::issue_client_certificate(
+    const std::string& name) {
+  if (!fs::exists(ca_file_)) {
+    MEDLEDGER_TRY(make_pki());
+  }
+  ClientCertificate issued{dir_.path() / (name + ".pem"), dir_.path() / (name + ".key")};
+  MEDLEDGER_TRY(issue_leaf(name, issued.cert, issued.key, "clientAuth", false));
+  return issued;
 }
 
 std::vector<std::string> EtcdCluster::member_args(int member, bool existing) const {

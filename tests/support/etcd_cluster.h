@@ -59,7 +59,8 @@ class EtcdCluster {
   /// Makes the PKI (once), starts every member and waits until each is healthy. A start
   /// lost to a port race is retried on fresh ports.
   core::Result<void> start();
-  /// SIGTERM to every member still running, SIGKILL after a bound; reaps each one.
+  /// SIGTERM to each member still running, the leader first and one at a time (they exit
+  /// at once that way), SIGKILL after a bound; reaps each one.
   void stop();
 
   int size() const { return static_cast<int>(members_.size()); }
@@ -77,6 +78,13 @@ class EtcdCluster {
   const std::filesystem::path& ca_file() const { return ca_file_; }
   const std::filesystem::path& client_cert_file() const { return client_cert_; }
   const std::filesystem::path& client_key_file() const { return client_key_; }
+  /// Another client certificate of the cluster CA (CN=`name`, EKU clientAuth), e.g. one per
+  /// medledger node; written to directory()/name.pem and name.key.
+  struct ClientCertificate {
+    std::filesystem::path cert;
+    std::filesystem::path key;
+  };
+  core::Result<ClientCertificate> issue_client_certificate(const std::string& name);
 
   /// The live member that reports itself leader, waiting up to `timeout` for one (an
   /// election after a leader died); nullopt if none within it.
@@ -114,6 +122,9 @@ class EtcdCluster {
   };
 
   core::Result<void> make_pki();
+  core::Result<void> issue_leaf(const std::string& cn, const std::filesystem::path& cert,
+                                const std::filesystem::path& key, const std::string& eku,
+                                bool server) const;
   core::Result<void> start_once(int attempt, bool* port_race);
   core::Result<void> spawn(int member, bool existing);
   core::Result<void> wait_healthy(const std::vector<int>& members, bool* port_race);
