@@ -6,6 +6,8 @@
 //
 // Connection steps:  open -> on_resolve -> on_connect -> on_handshake -> do_write ->
 // on_write -> on_read -> finish   (a reused connection starts at do_write)
+// A streamed response (HttpsClient::stream) reads instead: on_write -> on_stream_header ->
+// (read_stream_body -> on_stream_body)* -> finish_stream.
 #include <atomic>
 #include <deque>
 #include <thread>
@@ -38,6 +40,8 @@ using core::ErrorCode;
 constexpr std::chrono::seconds kShutdownTimeout{1};
 constexpr std::uint16_t kDefaultHttpsPort = 443;
 constexpr const char* kUserAgent = "medledger-https-client";
+// The most a streamed response hands over at once (HttpsClient::stream promises it).
+constexpr std::size_t kStreamPieceBytes = 64u << 10;
 
 enum class Step { kResolve, kConnect, kHandshake, kWrite, kRead };
 
@@ -65,12 +69,12 @@ struct ConnectionSettings {
   std::string where() const { return endpoint.host + ":" + std::to_string(endpoint.port); }
 };
 
-// The stable code for a transport failure at `step` (see https_client.h).
+// The stable code for a transport failure at `step` (see https_client.h); `limit` is the
+// deadline that applied to it.
 core::Error transport_error(Step step, const beast::error_code& ec, SSL* ssl,
-                            const ConnectionSettings& settings) {
+                            const ConnectionSettings& settings, std::chrono::milliseconds limit) {
   std::string what = std::string(step_name(step)) + " with " + settings.where() + ": ";
   if (ec == beast::error::timeout) {
-    auto limit = step <= Step::kHandshake ? settings.connect_timeout : settings.request_timeout;
     return core::make_error(ErrorCode::kRequestTimeout,
                             what + "timed out after " + std::to_string(limit.count()) + " ms");
   }
@@ -107,9 +111,22 @@ std::string host_header(const HttpsEndpoint& endpoint) {
   return host;
 }
 
+// Status and headers (names lowercased) of a response, without its body.
+HttpsResponse response_head(const http::response_header<>& head) {
+  HttpsResponse response;
+  response.status = static_cast<int>(head.result_int());
+  for (const auto& field : head) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    response.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  return response;
+}
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Done = std::function<void(core::Result<HttpsResponse>)>;
+  using OnBody = std::function<bool(std::string_view piece)>;
 
   Connection(asio::any_io_executor executor, ssl::context& tls, const ConnectionSettings& settings,
              std::atomic<std::size_t>& opened)
@@ -118,15 +135,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Runs one exchange; call on the executor, one at a time. `done` is always called
   // later (never from inside run).
   void run(const HttpsRequest& request, Done done) {
-    done_ = std::move(done);
-    retried_ = false;
-    build_request(request);
-    if (stream_) {
-      reused_ = true;
-      do_write();
-    } else {
-      open();
-    }
+    on_body_ = nullptr;
+    start(request, std::move(done));
+  }
+
+  // As run, but the response body goes to `on_body` as it arrives, each read bounded by
+  // `idle_timeout` (HttpsClient::stream). `on_body` must outlive the exchange.
+  void run_stream(const HttpsRequest& request, std::chrono::milliseconds idle_timeout,
+                  const OnBody& on_body, Done done) {
+    on_body_ = &on_body;
+    idle_timeout_ = idle_timeout;
+    if (!piece_) piece_ = std::make_unique<char[]>(kStreamPieceBytes);
+    start(request, std::move(done));
   }
 
   // Sends close_notify (bounded by kShutdownTimeout) and closes; then `done`.
@@ -142,6 +162,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool is_open() const { return stream_.has_value(); }
 
  private:
+  void start(const HttpsRequest& request, Done done) {
+    done_ = std::move(done);
+    retried_ = false;
+    build_request(request);
+    if (stream_) {
+      reused_ = true;
+      do_write();
+    } else {
+      open();
+    }
+  }
+
   void build_request(const HttpsRequest& request) {
     request_ = {};
     request_.version(11);
@@ -204,6 +236,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void on_write(beast::error_code ec, std::size_t) {
     if (ec) return retry_or_fail(Step::kWrite, ec, 0);
+    if (on_body_ != nullptr) return read_stream_header();
     parser_.emplace();
     parser_->body_limit(kMaxResponseBodyBytes);
     parser_->header_limit(static_cast<std::uint32_t>(kMaxResponseHeaderBytes));
@@ -216,16 +249,63 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_read(beast::error_code ec, std::size_t bytes) {
     if (ec) return retry_or_fail(Step::kRead, ec, bytes + buffer_.size());
     auto& message = parser_->get();
-    HttpsResponse response;
-    response.status = static_cast<int>(message.result_int());
-    for (const auto& field : message) {
-      std::string name(field.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      response.headers.emplace_back(std::move(name), std::string(field.value()));
-    }
+    HttpsResponse response = response_head(message);
     response.body = std::move(message.body());
     const bool keep_alive = message.keep_alive();
     parser_.reset();
+    complete(std::move(response), keep_alive);
+  }
+
+  // A stream has no total deadline and no size limit: each read gets idle_timeout_.
+  void read_stream_header() {
+    stream_parser_.emplace();
+    stream_parser_->body_limit(boost::none);
+    stream_parser_->header_limit(static_cast<std::uint32_t>(kMaxResponseHeaderBytes));
+    if (head_) stream_parser_->skip(true);
+    buffer_.clear();
+    beast::get_lowest_layer(*stream_).expires_after(idle_timeout_);
+    http::async_read_header(
+        *stream_, buffer_, *stream_parser_,
+        beast::bind_front_handler(&Connection::on_stream_header, shared_from_this()));
+  }
+
+  void on_stream_header(beast::error_code ec, std::size_t bytes) {
+    if (ec) return retry_or_fail(Step::kRead, ec, bytes + buffer_.size());
+    read_stream_body();
+  }
+
+  void read_stream_body() {
+    if (stream_parser_->is_done()) return finish_stream(true);
+    auto& body = stream_parser_->get().body();
+    body.data = piece_.get();
+    body.size = kStreamPieceBytes;
+    beast::get_lowest_layer(*stream_).expires_after(idle_timeout_);
+    http::async_read_some(
+        *stream_, buffer_, *stream_parser_,
+        beast::bind_front_handler(&Connection::on_stream_body, shared_from_this()));
+  }
+
+  void on_stream_body(beast::error_code ec, std::size_t) {
+    if (ec == http::error::need_buffer) ec = {};  // the piece is full: hand it over
+    if (ec) return fail(Step::kRead, ec);
+    const std::size_t filled = kStreamPieceBytes - stream_parser_->get().body().size;
+    if (filled > 0 && !(*on_body_)(std::string_view(piece_.get(), filled))) {
+      return finish_stream(false);
+    }
+    read_stream_body();
+  }
+
+  // `body_ended` false: the caller stopped and the rest is unread, so the connection
+  // cannot carry another exchange.
+  void finish_stream(bool body_ended) {
+    HttpsResponse response = response_head(stream_parser_->get());
+    const bool keep_alive = body_ended && stream_parser_->get().keep_alive();
+    stream_parser_.reset();
+    complete(std::move(response), keep_alive);
+  }
+
+  // Keeps the connection for the next exchange, or closes it; then reports `response`.
+  void complete(HttpsResponse response, bool keep_alive) {
     if (keep_alive)
       beast::get_lowest_layer(*stream_).expires_never();
     else
@@ -243,8 +323,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void fail(Step step, const beast::error_code& ec) {
+    std::chrono::milliseconds limit = settings_.request_timeout;
+    if (step <= Step::kHandshake)
+      limit = settings_.connect_timeout;
+    else if (step == Step::kRead && on_body_ != nullptr)
+      limit = idle_timeout_;
     core::Error error =
-        transport_error(step, ec, stream_ ? stream_->native_handle() : nullptr, settings_);
+        transport_error(step, ec, stream_ ? stream_->native_handle() : nullptr, settings_, limit);
     reset();
     finish(std::move(error));
   }
@@ -254,12 +339,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     OPENSSL_cleanse(request_.body().data(), request_.body().size());
     Done done = std::move(done_);
     done_ = nullptr;
+    on_body_ = nullptr;
     done(std::move(result));
   }
 
   void reset() {
     stream_.reset();
     parser_.reset();
+    stream_parser_.reset();
     buffer_.clear();
   }
 
@@ -272,6 +359,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   std::optional<http::response_parser<http::string_body>> parser_;
+  std::optional<http::response_parser<http::buffer_body>> stream_parser_;
+  const OnBody* on_body_ = nullptr;  // set while a streamed exchange runs
+  std::chrono::milliseconds idle_timeout_{0};
+  std::unique_ptr<char[]> piece_;  // kStreamPieceBytes, allocated by the first stream
   Done done_;
   bool reused_ = false;   // this exchange runs on a connection that already carried one
   bool retried_ = false;  // the exchange was already resent once
@@ -304,6 +395,15 @@ struct HttpsClient::Impl {
     asio::post(io, start);
     io.run();
   }
+
+  // Runs one exchange that `start` begins with the completion it is given; its outcome.
+  core::Result<HttpsResponse> exchange(const std::function<void(Connection::Done)>& start) {
+    std::optional<core::Result<HttpsResponse>> outcome;
+    run_here([&] { start([&](core::Result<HttpsResponse> r) { outcome.emplace(std::move(r)); }); });
+    if (!outcome)
+      return core::make_error(ErrorCode::kInternal, "HTTPS exchange ended without an outcome");
+    return std::move(*outcome);
+  }
 };
 
 core::Result<HttpsClient> HttpsClient::connect_to(const HttpsEndpoint& endpoint,
@@ -319,14 +419,8 @@ HttpsClient& HttpsClient::operator=(HttpsClient&&) noexcept = default;
 HttpsClient::~HttpsClient() { close(); }
 
 core::Result<HttpsResponse> HttpsClient::request(const HttpsRequest& request) {
-  std::optional<core::Result<HttpsResponse>> outcome;
-  impl_->run_here([&] {
-    impl_->connection->run(
-        request, [&](core::Result<HttpsResponse> result) { outcome.emplace(std::move(result)); });
-  });
-  if (!outcome)
-    return core::make_error(ErrorCode::kInternal, "HTTPS exchange ended without an outcome");
-  return std::move(*outcome);
+  return impl_->exchange(
+      [&](Connection::Done done) { impl_->connection->run(request, std::move(done)); });
 }
 
 core::Result<HttpsResponse> HttpsClient::request(
@@ -334,6 +428,14 @@ core::Result<HttpsResponse> HttpsClient::request(
     std::vector<std::pair<std::string, std::string>> headers) {
   return request(
       HttpsRequest{std::string(method), std::string(target), std::move(headers), std::move(body)});
+}
+
+core::Result<HttpsResponse> HttpsClient::stream(
+    const HttpsRequest& request, std::chrono::milliseconds idle_timeout,
+    const std::function<bool(std::string_view piece)>& on_body) {
+  return impl_->exchange([&](Connection::Done done) {
+    impl_->connection->run_stream(request, idle_timeout, on_body, std::move(done));
+  });
 }
 
 bool HttpsClient::connected() const { return impl_ && impl_->connection->is_open(); }

@@ -14,8 +14,8 @@
 //     auto reply = client->request("GET", "/v1/ledger/head");
 //     if (reply && reply->status == 200) use(reply->body);
 //
-// Two shapes: HttpsClient (one keep-alive connection, blocking calls, not
-// thread-safe) and HttpsConnectionPool (N keep-alive connections driven
+// Two shapes: HttpsClient (one keep-alive connection, blocking calls including a
+// streamed response, not thread-safe) and HttpsConnectionPool (N keep-alive connections driven
 // asynchronously by one I/O thread; completions run on that thread).
 //
 // Errors (stable codes, docs/errors.md): kConnectionRefused (nothing listens / cannot
@@ -55,7 +55,8 @@ struct HttpsEndpoint {
 core::Result<HttpsEndpoint> parse_https_url(std::string_view url);
 
 /// Upper bounds: a response larger than this is refused (kIoError), so a broken
-/// server cannot exhaust the client's memory.
+/// server cannot exhaust the client's memory. HttpsClient::stream has no body bound
+/// (the caller consumes the body as it arrives), only the header one.
 inline constexpr std::size_t kMaxResponseBodyBytes = 64u << 20;
 inline constexpr std::size_t kMaxResponseHeaderBytes = 64u << 10;
 
@@ -116,6 +117,19 @@ class HttpsClient {
   core::Result<HttpsResponse> request(
       std::string_view method, std::string_view target, std::string body = {},
       std::vector<std::pair<std::string, std::string>> headers = {});
+
+  /// Sends one request and hands the response body to `on_body` piece by piece as it
+  /// arrives (a chunked or long-lived response such as etcd's watch stream), whatever the
+  /// status. Returns the response with status and headers (body empty) when the body ends,
+  /// or when `on_body` returns false (the connection is then closed, since the rest of the
+  /// body is unread). kRequestTimeout when no data arrives for `idle_timeout` (the
+  /// connection is closed; the caller may re-issue the request); request_timeout bounds
+  /// only the sending. Other errors as request(). Body bytes beyond kMaxResponseBodyBytes
+  /// in total are fine here (a stream is unbounded); each piece handed over is at most
+  /// 64 KiB and its bytes are valid only during the call. `on_body` runs on this thread.
+  core::Result<HttpsResponse> stream(const HttpsRequest& request,
+                                     std::chrono::milliseconds idle_timeout,
+                                     const std::function<bool(std::string_view piece)>& on_body);
 
   /// Whether a connection is open now (it may still have been closed by the server).
   bool connected() const;
