@@ -299,7 +299,7 @@ call() {
               -D "$dir/headers.txt" -o "$dir/out.json" -w '%{http_code}' -X "$method"
               "https://127.0.0.1:${https_port[$h]}$path")
   [[ -n $body ]] && args+=(-H 'Content-Type: application/json' --data-binary "@$body")
-  status=$(curl "${args[@]}")
+  status=$(curl "${args[@]}") || die "curl $method $path at hospital-$h failed"
   [[ -z $body ]] || rm -f "$body"
 }
 error_code() { field error code 2>/dev/null || true; }
@@ -409,7 +409,7 @@ echo "  the export lists the read by hospital-b/dr-b (grant:hospital-b)"
 # ---------------------------------------------------------------------------
 step "kill -9 hospital B's node (pid ${serve_pid[b]}); A keeps writing"
 kill -KILL "${serve_pid[b]}"
-wait "${serve_pid[b]}" || true
+wait "${serve_pid[b]}" 2>/dev/null || true  # no "Killed" job notice
 serve_pid[b]=""
 mv "$dir/b/serve.jsonl" "$dir/b/serve.killed.jsonl"
 for n in 2 3 4; do store_record "rec-$n" "12$n/8$n"; done
@@ -434,7 +434,7 @@ done
 [[ -n $leader ]] || die "no etcd leader in $(cat "$dir/etcd-status.json")"
 echo "  leader: etcd-$leader ($leader_endpoint, pid ${etcd_pid[$leader]})"
 kill -KILL "${etcd_pid[$leader]}"
-wait "${etcd_pid[$leader]}" || true
+wait "${etcd_pid[$leader]}" 2>/dev/null || true
 etcd_pid[$leader]=""
 for n in 5 6 7; do store_record "rec-$n" "13$n/9$n"; done
 survivors=()
