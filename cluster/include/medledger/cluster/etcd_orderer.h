@@ -1,0 +1,156 @@
+// EtcdOrderer: the consortium's ordering (docs/consortium.md). Every hospital's node
+// keeps its own full replica; etcd holds the one order of blocks.
+//
+//   <prefix>/blocks/<height, 20 digits>  the block as replicas exchange it (replication.h)
+//   <prefix>/applied/<node>              the height that node has applied (for pruning)
+//
+// Propose: the ordering thread cuts a batch from this node's queue as solo does,
+// builds and signs the block in an open LMDB write transaction, and appends it with
+// ONE etcd transaction: CREATE(blocks/<tip+1>) == 0 AND CREATE(blocks/<tip>) is the
+// revision it applied the tip from (the head is still the head). Only when etcd says
+// yes does the LMDB transaction commit: acknowledged = committed in etcd (a majority
+// of members durable) AND applied durably here. A node that loses the race aborts,
+// applies the winner's block and proposes again what is still pending (a transaction
+// already in the winner's block is answered from it, never logged twice). Safety
+// comes from the compare, never from a lock or a lease.
+//
+// Apply: the ordering thread reads blocks after its tip (a range read; a watch on the
+// block prefix wakes it, and it polls at `poll_interval` anyway) and applies each only
+// after Ledger::apply_block's checks. A block that fails them, or a block in etcd that
+// differs from the one this replica holds at that height, halts the replica: writes are
+// refused (kReplicaHalted), health() names the reason, and the block is kept as
+// evidence in `evidence_dir`. Nothing is ever skipped.
+//
+// Unavailable etcd (no endpoint, no quorum, NOSPACE): new writes are refused with
+// kOrderingUnavailable; the block in flight is kept and proposed again (or found in
+// etcd) when etcd answers; reads of the replica go on. Writing resumes by itself.
+//
+// Pruning: each node records its applied height; blocks below the lowest applied
+// height of every node that records one, minus `keep_blocks`, are deleted and the
+// history compacted. A replica that needs pruned blocks gets kOrderingUnavailable
+// naming them (a peer can serve them: GET /v1/ledger/blocks/{height}).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "medledger/cluster/etcd_client.h"
+#include "medledger/core/result.h"
+#include "medledger/core/signer.h"
+#include "medledger/ledger/contract.h"
+#include "medledger/ledger/ledger.h"
+#include "medledger/ledger/ordering.h"
+
+namespace medledger::cluster {
+
+/// Most bytes of one encoded block: etcd refuses requests over 1.5 MiB, and the
+/// gateway's request adds the key and JSON around the value.
+inline constexpr std::size_t kMaxEtcdBlockBytes = ledger::kMaxOrderedBlockBytes;
+
+struct EtcdOrdererOptions {
+  EtcdConfig etcd;
+  std::string prefix = "/medledger";  // key prefix of this consortium in etcd
+  std::string node_name;              // this node under <prefix>/applied/ (required)
+  std::size_t max_batch_count = ledger::kDefaultBatchCount;
+  std::size_t max_batch_bytes = kMaxEtcdBlockBytes;  // encoded block bytes; capped at the max
+  std::size_t max_queued = ledger::kDefaultMaxQueued;
+  std::chrono::milliseconds max_future_skew{30'000};  // a block's time ahead of our clock
+  std::chrono::milliseconds poll_interval{1'000};     // read etcd at least this often
+  std::chrono::milliseconds retry_interval{250};      // while etcd is unavailable
+  std::chrono::milliseconds applied_interval{2'000};  // how often applied/<node> is written
+  std::uint64_t keep_blocks = 1'000;   // blocks kept in etcd below every node's applied height
+  std::filesystem::path evidence_dir;  // where a halting block is kept (empty: log only)
+  bool make_receipts = true;
+};
+
+class EtcdOrderer final : public ledger::Orderer {
+ public:
+  /// Connects to etcd and reconciles: when etcd holds no block, this replica's blocks
+  /// are written there (the founder seeds the consortium); otherwise this replica must
+  /// be a prefix of etcd's chain (else kReplicaHalted: a fork). Catches up, then starts
+  /// the ordering and watch threads. kConfigInvalid for a bad configuration,
+  /// kOrderingUnavailable when etcd cannot be reached. `ledger`, `contract` and
+  /// `signer` must outlive the orderer.
+  static core::Result<std::unique_ptr<EtcdOrderer>> start(ledger::Ledger& ledger,
+                                                          ledger::Contract& contract,
+                                                          core::Signer& signer,
+                                                          const EtcdOrdererOptions& options);
+  /// A replica that does not exist yet: reads block 0 from etcd and creates the replica
+  /// in `dir` with Ledger::create_replica's checks (then start() catches up the rest).
+  /// kLedgerNotFound when etcd holds no block 0 yet.
+  static core::Result<std::unique_ptr<ledger::Ledger>> join(const std::filesystem::path& dir,
+                                                            ledger::Contract& contract,
+                                                            const EtcdOrdererOptions& options);
+  ~EtcdOrderer() override;  // stop()
+  EtcdOrderer(const EtcdOrderer&) = delete;
+  EtcdOrderer& operator=(const EtcdOrderer&) = delete;
+
+  void submit_then(std::string wire, ledger::CommitCallback on_commit) override;
+  void stop() override;
+  std::optional<std::chrono::milliseconds> commit_in_progress_for() const override;
+  core::Result<void> health() const override;
+
+  std::uint64_t blocks_proposed() const { return proposed_.load(); }
+  std::uint64_t blocks_applied_from_others() const { return applied_.load(); }
+  std::uint64_t races_lost() const { return races_lost_.load(); }
+
+ private:
+  struct Queued {
+    ledger::PendingTransaction tx;
+    ledger::CommitCallback on_commit;
+    std::size_t encoded_bytes = 0;
+  };
+  EtcdOrderer(ledger::Ledger& ledger, ledger::Contract& contract, core::Signer& signer,
+              const EtcdOrdererOptions& options);
+  core::Result<void> reconcile();
+  core::Result<void> sync_from_etcd();
+  core::Result<void> check_rewritten(std::uint64_t height, const std::string& value);
+  void propose(std::deque<Queued>& batch);
+  void settle_from_block(const ledger::OrderedBlock& block, const ledger::CommittedBlock& applied);
+  void answer(std::deque<Queued>& batch, const ledger::CommittedBlock& block);
+  void halt(const std::string& reason, std::uint64_t height, const std::string& value);
+  void set_unavailable(const core::Error& error);
+  void fail_queue(const core::Error& error);
+  void record_applied_and_prune();
+  void run();
+  void watch_loop();
+  std::string block_key(std::uint64_t height) const;
+
+  ledger::Ledger& ledger_;
+  ledger::Contract& contract_;
+  core::Signer& signer_;
+  EtcdOrdererOptions options_;
+  std::unique_ptr<EtcdClient> etcd_;        // the ordering thread's connection
+  std::unique_ptr<EtcdClient> watch_etcd_;  // the watch thread's connection
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Queued> queue_;
+  std::set<core::Digest> queued_ids_;
+  bool stopping_ = false;
+  bool remote_news_ = false;                                      // the watch saw a block we lack
+  std::vector<std::pair<std::uint64_t, std::string>> rewritten_;  // puts at heights we hold
+  std::optional<core::Error> halted_;                             // kReplicaHalted: final
+  std::optional<core::Error> unavailable_;  // kOrderingUnavailable: until etcd answers
+
+  std::int64_t tip_create_revision_ = 0;  // ordering thread only
+  std::atomic<std::int64_t> seen_revision_{0};
+  std::chrono::steady_clock::time_point next_applied_write_{};
+  std::uint64_t applied_written_ = UINT64_MAX;
+  std::atomic<std::uint64_t> proposed_{0}, applied_{0}, races_lost_{0};
+  std::atomic<std::int64_t> commit_started_{0};
+  std::thread worker_;
+  std::thread watcher_;
+};
+
+}  // namespace medledger::cluster

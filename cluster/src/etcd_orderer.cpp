@@ -1,0 +1,594 @@
+// The etcd orderer (etcd_orderer.h).
+#include "medledger/cluster/etcd_orderer.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+
+#include "medledger/core/assert.h"
+#include "medledger/core/bytes.h"
+#include "medledger/ledger/receipt.h"
+#include "medledger/ledger/replication.h"
+
+namespace medledger::cluster {
+namespace {
+
+using core::ErrorCode;
+using core::make_error;
+using core::Result;
+
+/// What a block's header, version and the JSON around its transactions take at most.
+constexpr std::size_t kBlockOverheadBytes = 2048;
+/// Blocks read from etcd per range request (each at most kMaxEtcdBlockBytes).
+constexpr std::int64_t kBlocksPerRead = 16;
+constexpr int kHeightDigits = 20;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void tell(const ledger::CommitCallback& on_commit, Result<ledger::Receipt> outcome) {
+  try {
+    on_commit(std::move(outcome));
+  } catch (...) {}
+}
+
+std::optional<std::uint64_t> parse_height(std::string_view key, std::string_view blocks_prefix) {
+  if (key.size() != blocks_prefix.size() + kHeightDigits ||
+      key.substr(0, blocks_prefix.size()) != blocks_prefix)
+    return std::nullopt;
+  std::uint64_t height = 0;
+  auto digits = key.substr(blocks_prefix.size());
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), height);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return height;
+}
+
+EtcdOrdererOptions clamp(EtcdOrdererOptions o) {
+  o.max_batch_count = std::clamp<std::size_t>(o.max_batch_count, 1, ledger::kMaxBlockTransactions);
+  o.max_batch_bytes =
+      std::clamp<std::size_t>(o.max_batch_bytes, kBlockOverheadBytes + 1, kMaxEtcdBlockBytes);
+  o.max_queued = std::clamp<std::size_t>(o.max_queued, 1, ledger::kMaxQueuedCeiling);
+  while (!o.prefix.empty() && o.prefix.back() == '/') o.prefix.pop_back();
+  return o;
+}
+
+Result<void> check_options(const EtcdOrdererOptions& o) {
+  if (o.node_name.empty() || o.node_name.find('/') != std::string::npos)
+    return make_error(ErrorCode::kConfigInvalid,
+                      "ordering.node_name: a non-empty name without '/' is required");
+  if (o.prefix.empty() || o.prefix.front() != '/')
+    return make_error(ErrorCode::kConfigInvalid, "ordering.prefix: must start with '/'");
+  return core::success();
+}
+
+}  // namespace
+
+EtcdOrderer::EtcdOrderer(ledger::Ledger& ledger, ledger::Contract& contract, core::Signer& signer,
+                         const EtcdOrdererOptions& options)
+    : ledger_(ledger), contract_(contract), signer_(signer), options_(clamp(options)) {}
+
+std::string EtcdOrderer::block_key(std::uint64_t height) const {
+  char digits[kHeightDigits + 1];
+  std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(height));
+  return options_.prefix + "/blocks/" + digits;
+}
+
+Result<std::unique_ptr<EtcdOrderer>> EtcdOrderer::start(ledger::Ledger& ledger,
+                                                        ledger::Contract& contract,
+                                                        core::Signer& signer,
+                                                        const EtcdOrdererOptions& options) {
+  MEDLEDGER_TRY(check_options(clamp(options)));
+  std::unique_ptr<EtcdOrderer> o(new EtcdOrderer(ledger, contract, signer, options));
+  MEDLEDGER_TRY_ASSIGN(o->etcd_, EtcdClient::connect(o->options_.etcd));
+  MEDLEDGER_TRY_ASSIGN(o->watch_etcd_, EtcdClient::connect(o->options_.etcd));
+  MEDLEDGER_TRY(o->reconcile());
+  if (o->halted_) return *o->halted_;
+  MEDLEDGER_TRY(o->sync_from_etcd());
+  if (o->halted_) return *o->halted_;
+  o->worker_ = std::thread([p = o.get()] { p->run(); });
+  o->watcher_ = std::thread([p = o.get()] { p->watch_loop(); });
+  return o;
+}
+
+Result<std::unique_ptr<ledger::Ledger>> EtcdOrderer::join(const std::filesystem::path& dir,
+                                                          ledger::Contract& contract,
+                                                          const EtcdOrdererOptions& options) {
+  const EtcdOrdererOptions o = clamp(options);
+  MEDLEDGER_TRY(check_options(o));
+  MEDLEDGER_TRY_ASSIGN(auto etcd, EtcdClient::connect(o.etcd));
+  const std::string key = o.prefix + "/blocks/" + std::string(kHeightDigits, '0');
+  MEDLEDGER_TRY_ASSIGN(auto found, etcd->range(key, {}));
+  if (found.kvs.empty())
+    return make_error(ErrorCode::kLedgerNotFound, "etcd holds no block 0 under " + o.prefix +
+                                                      ": the founder's node starts first");
+  MEDLEDGER_TRY_ASSIGN(auto genesis, ledger::decode_ordered_block(found.kvs.front().value));
+  return ledger::Ledger::create_replica(dir, genesis, contract, {now_ms(), o.max_future_skew});
+}
+
+EtcdOrderer::~EtcdOrderer() { stop(); }
+
+void EtcdOrderer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+std::optional<std::chrono::milliseconds> EtcdOrderer::commit_in_progress_for() const {
+  const std::int64_t started = commit_started_.load();
+  if (started == 0) return std::nullopt;
+  const auto since = std::chrono::steady_clock::now().time_since_epoch() -
+                     std::chrono::steady_clock::duration(started);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(since);
+}
+
+Result<void> EtcdOrderer::health() const {
+  std::lock_guard lock(mutex_);
+  if (halted_) return *halted_;
+  if (unavailable_) return *unavailable_;
+  return core::success();
+}
+
+void EtcdOrderer::submit_then(std::string wire, ledger::CommitCallback on_commit) {
+  auto pending = ledger::prepare_transaction(std::move(wire), ledger_.options().tx_limits);
+  if (!pending) return on_commit(pending.error());
+  const std::size_t encoded = ledger::ordered_block_tx_bytes(pending->wire.size());
+  if (encoded + kBlockOverheadBytes > options_.max_batch_bytes) {
+    return on_commit(make_error(ErrorCode::kTxTooLarge,
+                                "ordering: a transaction of " +
+                                    std::to_string(pending->wire.size()) +
+                                    " bytes does not fit in one etcd block (" +
+                                    std::to_string(options_.max_batch_bytes) + " bytes encoded)"));
+  }
+  auto logged = ledger_.find(pending->id);
+  if (!logged) return on_commit(logged.error());
+  if (*logged) {
+    return on_commit(make_error(
+        ErrorCode::kTxDuplicate,
+        "ordering: transaction " + core::hex_encode(pending->id) + " is already in the log"));
+  }
+  std::unique_lock lock(mutex_);
+  auto refuse = [&](core::Error error) {
+    lock.unlock();
+    on_commit(std::move(error));
+  };
+  if (halted_) return refuse(*halted_);
+  if (unavailable_) return refuse(*unavailable_);
+  if (stopping_)
+    return refuse(make_error(ErrorCode::kOrderingStopped, "ordering: the orderer is stopping"));
+  if (queue_.size() >= options_.max_queued)
+    return refuse(make_error(ErrorCode::kOrderingStopped, "ordering: the queue is full (" +
+                                                              std::to_string(options_.max_queued) +
+                                                              " transactions); retry later"));
+  if (!queued_ids_.insert(pending->id).second)
+    return refuse(
+        make_error(ErrorCode::kTxDuplicate, "ordering: the same transaction is already queued"));
+  queue_.push_back(Queued{std::move(*pending), std::move(on_commit), encoded});
+  lock.unlock();
+  wake_.notify_all();
+}
+
+Result<void> EtcdOrderer::reconcile() {
+  MEDLEDGER_TRY_ASSIGN(auto tip, ledger_.tip());
+  const std::uint64_t height = tip.block.header.height;
+  const std::string blocks = options_.prefix + "/blocks/";
+  MEDLEDGER_TRY_ASSIGN(auto first, etcd_->range(blocks, prefix_range_end(blocks), 1));
+  if (first.kvs.empty()) {
+    // The founder: etcd holds nothing yet, so this replica's chain becomes the consortium's.
+    for (std::uint64_t h = 0; h <= height; ++h) {
+      MEDLEDGER_TRY_ASSIGN(auto block, ledger_.ordered_block(h));
+      const std::string value = ledger::encode_ordered_block(block);
+      const std::string key = block_key(h);
+      MEDLEDGER_TRY_ASSIGN(auto put, etcd_->txn({{key, 0}}, {{key, value}}, key));
+      if (put.succeeded) {
+        tip_create_revision_ = put.revision;
+        continue;
+      }
+      if (put.failure_kvs.empty() || put.failure_kvs.front().value != value) {
+        halt("etcd's block " + std::to_string(h) +
+                 " differs from this replica's (another node "
+                 "seeded etcd at the same time with another chain)",
+             h, put.failure_kvs.empty() ? std::string() : put.failure_kvs.front().value);
+        return core::success();
+      }
+      tip_create_revision_ = put.failure_kvs.front().create_revision;
+    }
+    spdlog::info("ordering: seeded etcd {} with blocks 0..{}", options_.prefix, height);
+    return core::success();
+  }
+  MEDLEDGER_TRY_ASSIGN(auto at_tip, etcd_->range(block_key(height), {}));
+  if (at_tip.kvs.empty()) {
+    auto first_height = parse_height(first.kvs.front().key, blocks);
+    if (first_height && *first_height > height)
+      return make_error(ErrorCode::kOrderingUnavailable,
+                        "etcd no longer holds blocks " + std::to_string(height + 1) + ".." +
+                            std::to_string(*first_height - 1) +
+                            " (pruned): copy them from a peer replica");
+    halt("this replica holds block " + std::to_string(height) +
+             " but etcd's chain ends before it (etcd restored from an older snapshot, or another "
+             "consortium under the same prefix)",
+         height, {});
+    return core::success();
+  }
+  MEDLEDGER_TRY_ASSIGN(auto mine, ledger_.ordered_block(height));
+  if (ledger::encode_ordered_block(mine) != at_tip.kvs.front().value) {
+    halt("etcd's block " + std::to_string(height) + " differs from this replica's (a fork)", height,
+         at_tip.kvs.front().value);
+    return core::success();
+  }
+  tip_create_revision_ = at_tip.kvs.front().create_revision;
+  return core::success();
+}
+
+Result<void> EtcdOrderer::sync_from_etcd() {
+  const std::string blocks = options_.prefix + "/blocks/";
+  while (true) {
+    MEDLEDGER_TRY_ASSIGN(auto tip, ledger_.tip());
+    std::uint64_t expected = tip.block.header.height + 1;
+    MEDLEDGER_TRY_ASSIGN(
+        auto read, etcd_->range(block_key(expected), prefix_range_end(blocks), kBlocksPerRead));
+    if (read.revision > seen_revision_.load()) seen_revision_.store(read.revision);
+    for (const KeyValue& kv : read.kvs) {
+      const auto height = parse_height(kv.key, blocks);
+      if (!height) continue;  // not a block key: nothing of ours
+      if (*height != expected)
+        return make_error(ErrorCode::kOrderingUnavailable,
+                          "etcd no longer holds blocks " + std::to_string(expected) + ".." +
+                              std::to_string(*height - 1) + " (pruned): copy them from a peer");
+      auto block = ledger::decode_ordered_block(kv.value);
+      if (!block) {
+        halt(block.error().message, *height, kv.value);
+        return *halted_;
+      }
+      auto applied = ledger_.apply_block(*block, contract_, {now_ms(), options_.max_future_skew});
+      if (!applied) {
+        if (applied.error().code != ErrorCode::kBlockInvalid) return applied.error();
+        halt(applied.error().message, *height, kv.value);
+        return *halted_;
+      }
+      tip_create_revision_ = kv.create_revision;
+      applied_.fetch_add(1);
+      settle_from_block(*block, *applied);
+      ++expected;
+    }
+    if (!read.more) return core::success();
+  }
+}
+
+Result<void> EtcdOrderer::check_rewritten(std::uint64_t height, const std::string& value) {
+  auto mine = ledger_.ordered_block(height);
+  if (!mine) return mine.error();
+  if (ledger::encode_ordered_block(*mine) != value)
+    halt("block " + std::to_string(height) + " was rewritten in etcd after this replica applied it",
+         height, value);
+  return core::success();
+}
+
+void EtcdOrderer::halt(const std::string& reason, std::uint64_t height, const std::string& value) {
+  core::Error error =
+      make_error(ErrorCode::kReplicaHalted,
+                 "ordering halted at block " + std::to_string(height) + ": " + reason);
+  std::string kept;
+  if (!options_.evidence_dir.empty() && !value.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.evidence_dir, ec);
+    const auto file = options_.evidence_dir / ("block-" + std::to_string(height) + "-" +
+                                               std::to_string(now_ms()) + ".json");
+    std::ofstream out(file, std::ios::binary);
+    out << value;
+    if (out) kept = file.string();
+  }
+  spdlog::critical("ordering halted: block {}: {} (evidence: {})", height, reason,
+                   kept.empty() ? "not kept" : kept);
+  std::deque<Queued> failed;
+  {
+    std::lock_guard lock(mutex_);
+    if (!halted_) halted_ = error;
+    failed.swap(queue_);
+    queued_ids_.clear();
+  }
+  for (Queued& q : failed) tell(q.on_commit, error);
+}
+
+void EtcdOrderer::fail_queue(const core::Error& error) {
+  std::deque<Queued> failed;
+  {
+    std::lock_guard lock(mutex_);
+    failed.swap(queue_);
+    for (const Queued& q : failed) queued_ids_.erase(q.tx.id);
+  }
+  for (Queued& q : failed) tell(q.on_commit, error);
+}
+
+void EtcdOrderer::set_unavailable(const core::Error& error) {
+  bool first = false;
+  {
+    std::lock_guard lock(mutex_);
+    first = !unavailable_;
+    unavailable_ = make_error(ErrorCode::kOrderingUnavailable, error.message);
+  }
+  if (first) spdlog::warn("ordering unavailable: {}", error.message);
+  // What never reached etcd is refused now; the caller retries (503 + Retry-After).
+  fail_queue(make_error(ErrorCode::kOrderingUnavailable, error.message));
+}
+
+void EtcdOrderer::settle_from_block(const ledger::OrderedBlock&,
+                                    const ledger::CommittedBlock& applied) {
+  std::deque<Queued> ours;
+  {
+    std::lock_guard lock(mutex_);
+    if (queued_ids_.empty()) return;
+    bool any = false;
+    for (const auto& o : applied.outcomes) any = any || queued_ids_.count(o.tx_id) != 0;
+    if (!any) return;
+    std::set<core::Digest> in_block;
+    for (const auto& o : applied.outcomes) in_block.insert(o.tx_id);
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (in_block.count(it->tx.id) != 0) {
+        queued_ids_.erase(it->tx.id);
+        ours.push_back(std::move(*it));
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  // Submitted here, ordered in another node's block: committed once, answered from it.
+  answer(ours, applied);
+}
+
+void EtcdOrderer::answer(std::deque<Queued>& batch, const ledger::CommittedBlock& block) {
+  if (batch.empty()) return;
+  std::optional<ledger::SignedCheckpoint> checkpoint;
+  if (options_.make_receipts && block.committed) {
+    auto signed_checkpoint = ledger::checkpoint_at(ledger_, block.header, signer_);
+    if (!signed_checkpoint) {
+      for (Queued& q : batch) tell(q.on_commit, signed_checkpoint.error());
+      return;
+    }
+    checkpoint = std::move(*signed_checkpoint);
+  }
+  for (Queued& q : batch) {
+    auto outcome = std::find_if(block.outcomes.begin(), block.outcomes.end(),
+                                [&](const ledger::TxOutcome& o) { return o.tx_id == q.tx.id; });
+    if (outcome == block.outcomes.end() || outcome->duplicate) {
+      tell(q.on_commit, make_error(ErrorCode::kTxDuplicate, "ordering: transaction " +
+                                                                core::hex_encode(q.tx.id) +
+                                                                " is already in the log"));
+      continue;
+    }
+    if (!checkpoint) {
+      tell(q.on_commit,
+           ledger::Receipt{
+               outcome->tx_id, block.header.height, outcome->sequence, outcome->result, {}, {}});
+      continue;
+    }
+    tell(q.on_commit, ledger::make_receipt(ledger_, outcome->tx_id, block.header.height,
+                                           outcome->sequence, outcome->result, *checkpoint));
+  }
+}
+
+void EtcdOrderer::propose(std::deque<Queued>& batch) {
+  std::vector<ledger::PendingTransaction> txs;
+  txs.reserve(batch.size());
+  for (Queued& q : batch) txs.push_back(std::move(q.tx));
+  auto restore = [&] {
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].tx = std::move(txs[i]);
+  };
+  auto tip = ledger_.tip();
+  if (!tip) {
+    restore();
+    for (Queued& q : batch) tell(q.on_commit, tip.error());
+    std::lock_guard lock(mutex_);
+    for (const Queued& q : batch) queued_ids_.erase(q.tx.id);
+    return;
+  }
+  const std::uint64_t height = tip->block.header.height + 1;
+  bool published = false;
+  bool lost = false;
+  auto publish = [&](const ledger::OrderedBlock& block) -> Result<void> {
+    const std::string value = ledger::encode_ordered_block(block);
+    MEDLEDGER_ASSERT(value.size() <= kMaxEtcdBlockBytes);  // batches are cut below it
+    const std::string key = block_key(height);
+    std::vector<CreateRevisionIs> compares{{key, 0}};
+    if (tip_create_revision_ > 0) compares.push_back({block_key(height - 1), tip_create_revision_});
+    MEDLEDGER_TRY_ASSIGN(auto txn, etcd_->txn(compares, {{key, value}}, key));
+    if (txn.succeeded) {
+      tip_create_revision_ = txn.revision;
+      published = true;
+      return core::success();
+    }
+    // A retried request whose first attempt landed finds its own block there.
+    if (!txn.failure_kvs.empty() && txn.failure_kvs.front().value == value) {
+      tip_create_revision_ = txn.failure_kvs.front().create_revision;
+      published = true;
+      return core::success();
+    }
+    lost = true;
+    return make_error(ErrorCode::kAlreadyExists,
+                      "ordering: another node appended block " + std::to_string(height));
+  };
+  commit_started_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+  auto block = ledger_.append_block_published(txs, now_ms(), contract_, signer_, publish);
+  commit_started_.store(0);
+  restore();
+  auto requeue = [&] {
+    std::lock_guard lock(mutex_);
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+    batch.clear();
+  };
+  if (block) {
+    if (block->committed) proposed_.fetch_add(1);
+    {
+      std::lock_guard lock(mutex_);
+      for (const Queued& q : batch) queued_ids_.erase(q.tx.id);
+    }
+    answer(batch, *block);
+    return;
+  }
+  if (lost) {  // the winner's block is applied next; what it holds is answered from it
+    races_lost_.fetch_add(1);
+    requeue();
+    std::lock_guard lock(mutex_);
+    remote_news_ = true;
+    return;
+  }
+  if (block.error().code == ErrorCode::kOrderingUnavailable && !published) {
+    // The outcome of this batch is unknown (the request may have landed): it stays, to be
+    // found in etcd or proposed again once etcd answers.
+    set_unavailable(block.error());
+    requeue();
+    return;
+  }
+  core::Error error = block.error();
+  if (published)  // in etcd, but not stored here: the next read of etcd applies it
+    error = make_error(ErrorCode::kCommitUnconfirmed,
+                       "ordering: block " + std::to_string(height) +
+                           " is committed in etcd but this replica could not store it yet (" +
+                           block.error().to_string() + ")");
+  {
+    std::lock_guard lock(mutex_);
+    for (const Queued& q : batch) queued_ids_.erase(q.tx.id);
+  }
+  for (Queued& q : batch) tell(q.on_commit, error);
+}
+
+void EtcdOrderer::record_applied_and_prune() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_applied_write_) return;
+  next_applied_write_ = now + options_.applied_interval;
+  auto tip = ledger_.tip();
+  if (!tip) return;
+  const std::uint64_t height = tip->block.header.height;
+  if (height != applied_written_) {
+    if (!etcd_->put(options_.prefix + "/applied/" + options_.node_name, std::to_string(height)))
+      return;
+    applied_written_ = height;
+  }
+  const std::string applied = options_.prefix + "/applied/";
+  auto members = etcd_->range(applied, prefix_range_end(applied));
+  if (!members || members->kvs.empty()) return;
+  std::uint64_t lowest = UINT64_MAX;
+  for (const KeyValue& kv : members->kvs) {
+    std::uint64_t h = 0;
+    auto [end, ec] = std::from_chars(kv.value.data(), kv.value.data() + kv.value.size(), h);
+    if (ec != std::errc()) return;  // an unreadable entry: prune nothing
+    lowest = std::min(lowest, h);
+  }
+  if (lowest <= options_.keep_blocks) return;
+  const std::string cutoff = block_key(lowest - options_.keep_blocks);
+  auto old = etcd_->range(block_key(0), cutoff, 1);
+  if (!old || old->kvs.empty()) return;
+  auto deleted = etcd_->delete_range(block_key(0), cutoff);
+  if (!deleted) return;
+  (void)etcd_->compact(old->revision);
+  spdlog::info("ordering: pruned {} block(s) below {} from etcd", *deleted,
+               lowest - options_.keep_blocks);
+}
+
+void EtcdOrderer::run() {
+  auto next_sync = std::chrono::steady_clock::now() + options_.poll_interval;
+  while (true) {
+    std::vector<std::pair<std::uint64_t, std::string>> rewritten;
+    bool sync_now = false;
+    std::deque<Queued> batch;
+    bool halted = false;
+    {
+      std::unique_lock lock(mutex_);
+      auto can_propose = [&] { return !queue_.empty() && !halted_ && !unavailable_; };
+      if (!stopping_ && !can_propose() && !remote_news_ && rewritten_.empty()) {
+        const auto wait = unavailable_ ? options_.retry_interval : options_.poll_interval;
+        wake_.wait_for(lock, wait, [&] {
+          return stopping_ || remote_news_ || !rewritten_.empty() || can_propose();
+        });
+      }
+      if (stopping_ && !can_propose()) break;
+      halted = halted_.has_value();
+      rewritten.swap(rewritten_);
+      sync_now =
+          remote_news_ || unavailable_.has_value() || std::chrono::steady_clock::now() >= next_sync;
+      remote_news_ = false;
+      if (!sync_now && can_propose()) {
+        std::size_t bytes = kBlockOverheadBytes;
+        while (!queue_.empty() && batch.size() < options_.max_batch_count &&
+               bytes + queue_.front().encoded_bytes <= options_.max_batch_bytes) {
+          bytes += queue_.front().encoded_bytes;
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+    }
+    if (halted) continue;  // only stop() ends a halted replica's thread
+    for (const auto& [height, value] : rewritten) (void)check_rewritten(height, value);
+    if (sync_now) {
+      next_sync = std::chrono::steady_clock::now() + options_.poll_interval;
+      auto synced = sync_from_etcd();
+      if (!synced && synced.error().code == ErrorCode::kOrderingUnavailable) {
+        set_unavailable(synced.error());
+        continue;
+      }
+      if (synced) {
+        std::lock_guard lock(mutex_);
+        if (unavailable_) spdlog::info("ordering available again");
+        unavailable_.reset();
+      }
+      record_applied_and_prune();
+      continue;
+    }
+    if (!batch.empty()) propose(batch);
+  }
+  fail_queue(make_error(ErrorCode::kOrderingStopped, "ordering: the orderer stopped"));
+}
+
+void EtcdOrderer::watch_loop() {
+  const std::string blocks = options_.prefix + "/blocks/";
+  const std::string end = prefix_range_end(blocks);
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    auto watched = watch_etcd_->watch(
+        blocks, end, seen_revision_.load() + 1, options_.poll_interval,
+        [&](const std::vector<WatchEvent>& events) {
+          auto tip = ledger_.tip();
+          const std::uint64_t local = tip ? tip->block.header.height : 0;
+          std::lock_guard lock(mutex_);
+          for (const WatchEvent& ev : events) {
+            if (ev.deleted) continue;
+            const auto height = parse_height(ev.kv.key, blocks);
+            if (!height) continue;
+            if (*height > local)
+              remote_news_ = true;
+            else if (ev.kv.mod_revision != ev.kv.create_revision)  // a put over a block
+              rewritten_.emplace_back(*height, ev.kv.value);
+            if (ev.kv.mod_revision > seen_revision_.load())
+              seen_revision_.store(ev.kv.mod_revision);
+          }
+          wake_.notify_all();
+          return !stopping_;
+        });
+    std::unique_lock lock(mutex_);
+    if (stopping_) return;
+    if (!watched) {
+      wake_.wait_for(lock, options_.retry_interval, [&] { return stopping_; });
+      continue;
+    }
+    if (watched->compacted_to > 0) {
+      seen_revision_.store(std::max(seen_revision_.load(), watched->compacted_to - 1));
+      remote_news_ = true;
+      wake_.notify_all();
+    }
+  }
+}
+
+}  // namespace medledger::cluster
