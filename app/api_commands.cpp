@@ -31,6 +31,7 @@
 #include "medledger/api/node_routes.h"
 #include "medledger/api/server.h"
 #include "medledger/api/tls.h"
+#include "medledger/cluster/etcd_orderer.h"
 #include "medledger/core/secret_source.h"
 #include "medledger/hsm/key_store.h"
 #include "medledger/hsm/module.h"
@@ -225,6 +226,56 @@ core::Result<void> read_node_configs(const api::ServerConfig& config, ServedCons
 
 // Opens the tokens, the shared ledger (proposer: the first node's signing key)
 // and every node; the binding hosts them all. Ends the process on failure.
+// [ordering] kind = "etcd": this replica orders through the consortium's etcd.
+cluster::EtcdOrdererOptions etcd_options(const api::ServerConfig& config,
+                                         const ServedHospital& hospital,
+                                         const std::filesystem::path& ledger_dir) {
+  const auto& o = config.ordering;
+  cluster::EtcdOrdererOptions out;
+  out.etcd.endpoints = o.endpoints;
+  out.etcd.ca_file = o.ca_file;
+  out.etcd.client_certificate = o.client_certificate;
+  out.etcd.client_key = o.client_key;
+  out.etcd.dial_timeout = o.dial_timeout;
+  out.etcd.request_timeout = o.request_timeout;
+  out.prefix = o.prefix;
+  out.node_name = o.node_name.empty() ? hospital.config.hospital_id : o.node_name;
+  out.max_batch_count = config.batch.max_transactions;
+  out.max_batch_bytes = std::min<std::size_t>(config.batch.max_bytes, cluster::kMaxEtcdBlockBytes);
+  out.max_future_skew = o.max_future_skew;
+  out.poll_interval = o.poll_interval;
+  out.keep_blocks = o.keep_blocks;
+  out.evidence_dir = ledger_dir.parent_path() / "evidence";
+  return out;
+}
+
+core::Result<std::unique_ptr<node::ConsortiumLedger>> open_ordered_ledger(
+    const api::ServerConfig& config, const ServedHospital& first,
+    const std::filesystem::path& ledger_dir, std::unique_ptr<core::Signer> proposer) {
+  if (config.ordering.kind == "etcd") {
+    const auto options = etcd_options(config, first, ledger_dir);
+    api::log_event(api::LogLevel::kInfo, "ordering",
+                   {{"kind", "etcd"}, {"prefix", options.prefix}, {"node", options.node_name}});
+    return node::ConsortiumLedger::open_replica(
+        ledger_dir, std::move(proposer),
+        [options](ledger::Ledger& ledger, ledger::Contract& contract,
+                  core::Signer& signer) -> core::Result<std::unique_ptr<ledger::Orderer>> {
+          MEDLEDGER_TRY_ASSIGN(auto orderer,
+                               cluster::EtcdOrderer::start(ledger, contract, signer, options));
+          return std::unique_ptr<ledger::Orderer>(std::move(orderer));
+        },
+        [options](const std::filesystem::path& dir, ledger::Contract& contract) {
+          return cluster::EtcdOrderer::join(dir, contract, options);
+        });
+  }
+  // [batch]: how the in-process solo orderer cuts blocks (the orderer clamps to its ceilings).
+  ledger::SoloOptions ordering;
+  ordering.max_batch_count = config.batch.max_transactions;
+  ordering.max_batch_bytes = config.batch.max_bytes;
+  ordering.batch_delay = config.batch.max_delay;
+  return node::ConsortiumLedger::open(ledger_dir, std::move(proposer), ordering);
+}
+
 ServedConsortium open_consortium(const api::ServerConfig& config) {
   ServedConsortium out;
   require(read_node_configs(config, out));
@@ -236,14 +287,8 @@ ServedConsortium open_consortium(const api::ServerConfig& config) {
   }
   const auto& first = out.hospitals.front();
   auto proposer = require_for(first.key, node::HospitalNode::signing_key(first.config, first.pool));
-  // [batch]: how the in-process solo orderer cuts blocks (the orderer clamps to its ceilings).
-  ledger::SoloOptions ordering;
-  ordering.max_batch_count = config.batch.max_transactions;
-  ordering.max_batch_bytes = config.batch.max_bytes;
-  ordering.batch_delay = config.batch.max_delay;
-  out.ledger =
-      require_for("ledger " + out.ledger_dir.string(),
-                  node::ConsortiumLedger::open(out.ledger_dir, std::move(proposer), ordering));
+  out.ledger = require_for("ledger " + out.ledger_dir.string(),
+                           open_ordered_ledger(config, first, out.ledger_dir, std::move(proposer)));
   out.binding = std::make_shared<api::NodeBinding>();
   for (std::size_t i = 0; i < hospitals.size(); ++i) {
     auto& served = out.hospitals[i];
@@ -333,7 +378,9 @@ void run_serve(const std::string& config_path) {
     probes.token = api::token_probe(std::move(pools));
     probes.ledger = api::ledger_probe(
         served.ledger->ledger(), served.ledger_dir, config.ledger.min_free_mb << 20,
-        [ledger = served.ledger.get()] { return ledger->commit_in_progress_for(); });
+        [ledger = served.ledger.get()] { return ledger->commit_in_progress_for(); },
+        api::kWriterStallLimit,
+        [ledger = served.ledger.get()] { return ledger->ordering_health(); });
     ledger_trust = std::make_shared<api::LedgerTrust>(served.ledger->ledger(), file_trust);
     trust = [ledger_trust] { return ledger_trust->current(); };
   } else if (served.token_key_pool) {
