@@ -319,7 +319,7 @@ TEST(Replication, DecodeRefusesEveryMalformedBlockAsBlockInvalid) {
 /// A source ledger with blocks 1..3 and a replica that applied block 1; each test
 /// offers the replica a wrong block 2 and checks it is refused and changes nothing,
 /// then that the genuine block 2 still applies.
-class ApplyBlockRefusal : public ::testing::Test {
+class ReplicationRefusal : public ::testing::Test {
  protected:
   void SetUp() override {
     append_at(source_, 1, {kv_put("a", "1"), kv_put_expecting("a", "x", "wrong")});
@@ -376,41 +376,41 @@ class ApplyBlockRefusal : public ::testing::Test {
   OrderedBlock block2_;
 };
 
-TEST_F(ApplyBlockRefusal, AGapInHeightsIsRefused) {
+TEST_F(ReplicationRefusal, AGapInHeightsIsRefused) {
   expect_refused(ordered(*source_.ledger, 3), "height 3 where 2 comes next");
 }
 
-TEST_F(ApplyBlockRefusal, ReplayingAnAppliedBlockIsRefused) {
+TEST_F(ReplicationRefusal, ReplayingAnAppliedBlockIsRefused) {
   expect_refused(ordered(*source_.ledger, 1), "height 1 where 2 comes next");
 }
 
-TEST_F(ApplyBlockRefusal, AWrongPrevHashIsRefused) {
+TEST_F(ReplicationRefusal, AWrongPrevHashIsRefused) {
   expect_refused(with_header(
                      block2_, [](BlockHeader& h) { h.prev_hash[0] ^= 0x01; }, proposer()),
                  "prev_hash");
 }
 
-TEST_F(ApplyBlockRefusal, AProposerNotInTheGenesisConfigurationIsRefused) {
+TEST_F(ReplicationRefusal, AProposerNotInTheGenesisConfigurationIsRefused) {
   auto stranger = other_key();
   expect_refused(with_header(
                      block2_, [](BlockHeader&) {}, stranger.get()),
                  "is not a member's node key");
 }
 
-TEST_F(ApplyBlockRefusal, ABadSignatureIsRefused) {
+TEST_F(ReplicationRefusal, ABadSignatureIsRefused) {
   expect_refused(
       with_header(
           block2_, [](BlockHeader& h) { h.signature[h.signature.size() / 2] ^= 0x01; }, nullptr),
       "proposer signature");
 }
 
-TEST_F(ApplyBlockRefusal, ATimeBeforeThePreviousBlocksIsRefused) {
+TEST_F(ReplicationRefusal, ATimeBeforeThePreviousBlocksIsRefused) {
   expect_refused(with_header(
                      block2_, [](BlockHeader& h) { h.time_ms = kTestTimeMs; }, proposer()),
                  "time goes back");
 }
 
-TEST_F(ApplyBlockRefusal, ATimeMoreThanTheSkewAheadOfTheClockIsRefused) {
+TEST_F(ReplicationRefusal, ATimeMoreThanTheSkewAheadOfTheClockIsRefused) {
   const std::int64_t time = decode_header(block2_.header_json)->time_ms;
   BlockCheckOptions check;
   check.max_future_skew = std::chrono::milliseconds(500);
@@ -418,7 +418,7 @@ TEST_F(ApplyBlockRefusal, ATimeMoreThanTheSkewAheadOfTheClockIsRefused) {
   expect_refused(block2_, "ms ahead of this node's clock", check);
 }
 
-TEST_F(ApplyBlockRefusal, ATimeExactlyTheSkewAheadIsAccepted) {
+TEST_F(ReplicationRefusal, ATimeExactlyTheSkewAheadIsAccepted) {
   const std::int64_t time = decode_header(block2_.header_json)->time_ms;
   BlockCheckOptions check;
   check.max_future_skew = std::chrono::milliseconds(500);
@@ -426,7 +426,7 @@ TEST_F(ApplyBlockRefusal, ATimeExactlyTheSkewAheadIsAccepted) {
   EXPECT_TRUE(replica_->apply(block2_, check));
 }
 
-TEST_F(ApplyBlockRefusal, ATxCountThatDoesNotMatchItsTransactionsIsRefused) {
+TEST_F(ReplicationRefusal, ATxCountThatDoesNotMatchItsTransactionsIsRefused) {
   expect_refused(with_header(
                      block2_,
                      [](BlockHeader& h) {
@@ -437,56 +437,56 @@ TEST_F(ApplyBlockRefusal, ATxCountThatDoesNotMatchItsTransactionsIsRefused) {
                  "tx_count / log_size");
 }
 
-TEST_F(ApplyBlockRefusal, ALogSizeThatDoesNotAddUpIsRefused) {
+TEST_F(ReplicationRefusal, ALogSizeThatDoesNotAddUpIsRefused) {
   expect_refused(with_header(
                      block2_, [](BlockHeader& h) { h.log_size += 1; }, proposer()),
                  "tx_count / log_size");
 }
 
-TEST_F(ApplyBlockRefusal, ATransactionLeftOutOfTheExchangedBlockIsRefused) {
+TEST_F(ReplicationRefusal, ATransactionLeftOutOfTheExchangedBlockIsRefused) {
   OrderedBlock short_block = block2_;
   short_block.wires.pop_back();
   short_block.results.pop_back();
   expect_refused(short_block, "tx_count / log_size");
 }
 
-TEST_F(ApplyBlockRefusal, AChangedResultCodeIsRefused) {
+TEST_F(ReplicationRefusal, AChangedResultCodeIsRefused) {
   OrderedBlock changed = block2_;
   changed.results[1] = kTxAccepted;  // the contract rejects it here too
   expect_refused(changed, "transaction 1 gives result");
 }
 
-TEST_F(ApplyBlockRefusal, ADifferentValidTransactionIsRefusedByTheMerkleRoot) {
+TEST_F(ReplicationRefusal, ADifferentValidTransactionIsRefusedByTheMerkleRoot) {
   OrderedBlock changed = block2_;
   changed.wires[2] = kv_put("c", "3");  // accepted as the original, another nonce
   expect_refused(changed, "merkle_root differs");
 }
 
-TEST_F(ApplyBlockRefusal, AStateDigestThatDiffersFromTheReExecutionIsRefused) {
+TEST_F(ReplicationRefusal, AStateDigestThatDiffersFromTheReExecutionIsRefused) {
   expect_refused(with_header(
                      block2_, [](BlockHeader& h) { h.state_digest[5] ^= 0x01; }, proposer()),
                  "state_digest differs");
 }
 
-TEST_F(ApplyBlockRefusal, ATransactionAlreadyInTheLogIsRefused) {
+TEST_F(ReplicationRefusal, ATransactionAlreadyInTheLogIsRefused) {
   OrderedBlock changed = block2_;
   changed.wires[0] = ordered(*source_.ledger, 1).wires[0];  // accepted in block 1
   expect_refused(changed, "transaction 0 is already in the log");
 }
 
-TEST_F(ApplyBlockRefusal, ATransactionTwiceInTheBlockIsRefused) {
+TEST_F(ReplicationRefusal, ATransactionTwiceInTheBlockIsRefused) {
   OrderedBlock changed = block2_;
   changed.wires[2] = changed.wires[0];
   expect_refused(changed, "transaction 2 is already in the log");
 }
 
-TEST_F(ApplyBlockRefusal, ATransactionThatDoesNotDecodeIsRefused) {
+TEST_F(ReplicationRefusal, ATransactionThatDoesNotDecodeIsRefused) {
   OrderedBlock changed = block2_;
   changed.wires[1] = "{\"not\":\"a transaction\"}";
   expect_refused(changed, "transaction 1:");
 }
 
-TEST_F(ApplyBlockRefusal, AHeaderThatDoesNotDecodeIsRefused) {
+TEST_F(ReplicationRefusal, AHeaderThatDoesNotDecodeIsRefused) {
   OrderedBlock changed = block2_;
   changed.header_json = "{\"height\":2}";
   expect_refused(changed, "block header");
