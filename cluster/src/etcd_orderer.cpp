@@ -444,10 +444,14 @@ void EtcdOrderer::propose(std::deque<Queued>& batch) {
   }
   if (block.error().code == ErrorCode::kOrderingUnavailable && !published) {
     // The outcome of this batch is unknown (the request may have landed): it stays, to be
-    // found in etcd or proposed again once etcd answers.
+    // found in etcd or proposed again once etcd answers. NOSPACE is a definite refusal
+    // (etcd wrote nothing): the batch is answered with it below, not kept until an operator
+    // frees space.
     set_unavailable(block.error());
-    requeue();
-    return;
+    if (block.error().message.find("NOSPACE") == std::string::npos) {
+      requeue();
+      return;
+    }
   }
   core::Error error = block.error();
   if (published)  // in etcd, but not stored here: the next read of etcd applies it
