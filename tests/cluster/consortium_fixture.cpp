@@ -51,6 +51,9 @@ std::filesystem::path Consortium::evidence_dir(int i) const {
 
 core::Result<void> Consortium::start(int i) {
   Replica& r = replica(i);
+  if (!r.ledger && std::filesystem::exists(ledger_dir(i))) {
+    MEDLEDGER_TRY_ASSIGN(r.ledger, ledger::Ledger::open(ledger_dir(i)));
+  }
   if (!r.ledger) {
     if (i == 0) {
       ledger::GenesisConfig config;

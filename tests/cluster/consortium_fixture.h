@@ -53,8 +53,14 @@ class Consortium {
   EtcdOrdererOptions& options(int i) { return options_[static_cast<std::size_t>(i)]; }
   /// Replica 0 founds the ledger (genesis lists all three keys); the others join from
   /// etcd. Then starts its orderer.
+  /// A replica whose ledger was closed (close()) is opened again from its directory.
   core::Result<void> start(int i);
   void stop(int i) { replica(i).orderer.reset(); }
+  /// stop() and close the replica's LMDB too, as a process exit would.
+  void close(int i) {
+    stop(i);
+    replica(i).ledger.reset();
+  }
 
   /// Submits and waits (at most 30 s) for the outcome.
   core::Result<ledger::Receipt> submit(int i, const std::string& wire);
