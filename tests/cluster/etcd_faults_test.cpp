@@ -86,8 +86,8 @@ struct Outcomes {
     std::lock_guard lock(mutex);
     std::string s = std::to_string(committed.size()) + " committed, " +
                     std::to_string(refused.size()) + " refused, " + std::to_string(unknown.size()) +
-                    " unknown;";
-    for (const auto& [name, count] : errors) s += " " + name + " x" + std::to_string(count);
+                    " unknown";
+    for (const auto& [name, count] : errors) s += "; " + name + " x" + std::to_string(count);
     return s;
   }
 };
