@@ -248,6 +248,133 @@ TEST_F(ConfigTest, EveryBadValueIsRefusedNamingItsKey) {
   }
 }
 
+// [ordering]: each bad value is CONFIG_INVALID naming its key, whatever else is right.
+TEST_F(ConfigTest, BadOrderingIsRefusedNamingItsKey) {
+  const std::string node = tls_section() + "[token]\nlabel = \"h\"\n[node]\ndata_dir = \"n\"\n";
+  dir_.write("etcd-ca.pem", "x");
+  dir_.write("etcd-client.pem", "x");
+  dir_.write("etcd-client.key", "x");
+  const std::string endpoints = "endpoints = [\"https://127.0.0.1:2379\"]\n";
+  const std::string files =
+      "ca_file = \"etcd-ca.pem\"\nclient_certificate = \"etcd-client.pem\"\n"
+      "client_key = \"etcd-client.key\"\n";
+  const std::string etcd = node + "[ordering]\nkind = \"etcd\"\n" + endpoints;
+  // Every key of a good etcd section but `key`.
+  auto without = [&](const std::string& key) {
+    std::string text = node + "[ordering]\nkind = \"etcd\"\n" + endpoints + files;
+    auto at = text.find(key + " = ");
+    text.erase(at, text.find('\n', at) - at + 1);
+    return text;
+  };
+  struct Case {
+    std::string text;
+    std::string key;
+  };
+  const std::vector<Case> cases{
+      {node + "[ordering]\nkind = \"raft\"\n", "ordering.kind"},
+      {node + "[ordering]\nkind = 1\n", "ordering.kind"},
+      {node + "[ordering]\nkind = \"etcd\"\n" + files, "ordering.endpoints"},
+      {node + "[ordering]\nkind = \"etcd\"\nendpoints = []\n" + files, "ordering.endpoints"},
+      {node + "[ordering]\nkind = \"etcd\"\nendpoints = [\"http://127.0.0.1:2379\"]\n" + files,
+       "ordering.endpoints"},
+      {node + "[ordering]\nkind = \"etcd\"\nendpoints = \"https://127.0.0.1:2379\"\n" + files,
+       "ordering.endpoints"},
+      {etcd + files + "prefix = \"medledger\"\n", "ordering.prefix"},
+      {etcd + files + "prefix = \"/medledger/\"\n", "ordering.prefix"},
+      {etcd + files + "prefix = \"\"\n", "ordering.prefix"},
+      {etcd + files + "node_name = \"hospital/a\"\n", "ordering.node_name"},
+      {without("ca_file"), "ordering.ca_file"},
+      {without("client_certificate"), "ordering.client_certificate"},
+      {without("client_key"), "ordering.client_key"},
+      {etcd + "ca_file = \"absent-ca.pem\"\nclient_certificate = \"etcd-client.pem\"\n"
+              "client_key = \"etcd-client.key\"\n",
+       "ordering.ca_file"},
+      {etcd + "ca_file = \"etcd-ca.pem\"\nclient_certificate = \"absent.pem\"\n"
+              "client_key = \"etcd-client.key\"\n",
+       "ordering.client_certificate"},
+      {etcd + "ca_file = \"etcd-ca.pem\"\nclient_certificate = \"etcd-client.pem\"\n"
+              "client_key = \"absent.key\"\n",
+       "ordering.client_key"},
+      {node + "[ordering]\nkind = \"solo\"\n" + endpoints, "ordering.endpoints"},
+      {node + "[ordering]\n" + endpoints, "ordering.endpoints"},
+      {tls_section() + "[ordering]\nkind = \"etcd\"\n" + endpoints + files +
+           "[[hospital]]\ndata_dir = \"a\"\ntoken_label = \"a\"\n"
+           "[[hospital]]\ndata_dir = \"b\"\ntoken_label = \"b\"\n",
+       "ordering.kind"},
+      {tls_section() + "[ordering]\nkind = \"etcd\"\n" + endpoints + files, "ordering.kind"},
+      {etcd + files + "lease_ms = 100\n", "ordering.lease_ms"},
+      {etcd + files + "request_timeout_ms = 1\n", "ordering.request_timeout_ms"},
+      {etcd + files + "poll_interval_ms = 600001\n", "ordering.poll_interval_ms"},
+      {etcd + files + "keep_blocks = -1\n", "ordering.keep_blocks"},
+  };
+  for (const auto& c : cases) {
+    core::Error error = expect_invalid(c.text);
+    EXPECT_EQ(error.code, ErrorCode::kConfigInvalid) << c.text;
+    EXPECT_EQ(error.message.rfind(c.key + ":", 0), 0u)
+        << "expected the message to start with " << c.key << ": got " << error.message;
+  }
+}
+
+TEST_F(ConfigTest, EtcdOrderingIsReadWithItsValues) {
+  dir_.write("etcd-ca.pem", "x");
+  dir_.write("etcd-client.pem", "x");
+  dir_.write("etcd-client.key", "x");
+  auto config = load_server_config(write(tls_section() + R"([token]
+label = "hospital-a"
+[node]
+data_dir = "node"
+[ledger]
+path = "replica"
+[ordering]
+kind = "etcd"
+endpoints = ["https://10.0.0.1:2379", "https://10.0.0.2:2379", "https://10.0.0.3:2379"]
+prefix = "/medledger/consortium-1"
+node_name = "hospital-a-1"
+ca_file = "etcd-ca.pem"
+client_certificate = "etcd-client.pem"
+client_key = "etcd-client.key"
+dial_timeout_ms = 700
+request_timeout_ms = 1500
+max_future_skew_ms = 0
+poll_interval_ms = 250
+keep_blocks = 0
+)"));
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  const auto& o = config->ordering;
+  EXPECT_EQ(o.kind, "etcd");
+  EXPECT_EQ(o.endpoints, (std::vector<std::string>{"https://10.0.0.1:2379", "https://10.0.0.2:2379",
+                                                   "https://10.0.0.3:2379"}));
+  EXPECT_EQ(o.prefix, "/medledger/consortium-1");
+  EXPECT_EQ(o.node_name, "hospital-a-1");
+  EXPECT_EQ(o.ca_file, dir_.path() / "etcd-ca.pem");
+  EXPECT_EQ(o.client_certificate, dir_.path() / "etcd-client.pem");
+  EXPECT_EQ(o.client_key, dir_.path() / "etcd-client.key");
+  EXPECT_EQ(o.dial_timeout, std::chrono::milliseconds(700));
+  EXPECT_EQ(o.request_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(o.max_future_skew, std::chrono::milliseconds(0));
+  EXPECT_EQ(o.poll_interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(o.keep_blocks, 0u);
+  EXPECT_EQ(config->ledger.path, dir_.path() / "replica");
+  // One [[hospital]] table is the one node too.
+  auto one = load_server_config(
+      write(tls_section() +
+            "[ordering]\nkind = \"etcd\"\nendpoints = [\"https://127.0.0.1:2379\"]\nca_file = "
+            "\"etcd-ca.pem\"\nclient_certificate = \"etcd-client.pem\"\nclient_key = "
+            "\"etcd-client.key\"\n[[hospital]]\ndata_dir = \"a\"\ntoken_label = \"a\"\n"));
+  ASSERT_TRUE(one.ok()) << one.error().to_string();
+  EXPECT_EQ(one->ordering.prefix, "/medledger");  // the defaults
+  EXPECT_TRUE(one->ordering.node_name.empty());
+  EXPECT_EQ(one->ordering.request_timeout, std::chrono::milliseconds(5'000));
+  EXPECT_EQ(one->ordering.keep_blocks, 1'000u);
+}
+
+TEST_F(ConfigTest, SoloIsTheDefaultOrdering) {
+  auto config = load_server_config(write(tls_section()));
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_EQ(config->ordering.kind, "solo");
+  EXPECT_TRUE(config->ordering.endpoints.empty());
+}
+
 TEST_F(ConfigTest, HospitalArrayListsEveryNodeWithItsOwnToken) {
   dir_.write("cert.pem", "x");
   auto config = load_server_config(write(R"([tls]
