@@ -1,0 +1,256 @@
+// `medledger serve` with `[ordering] kind = "etcd"`: each hospital's node is its own serve
+// process on its own replica, ordering through three real TLS etcd members
+// (tests/support/etcd_cluster.h). A write at either node reaches the other's replica; without
+// an etcd quorum writes answer 503 ORDERING_UNAVAILABLE while reads go on, and writing
+// resumes by itself; a node kill -9'd under load catches up when started again.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include "etcd_cluster.h"
+#include "serve_process.h"
+#include "served_consortium_fixture.h"
+
+namespace medledger::api {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Client certificates of each hospital's CA (file stems in the Pki's directory).
+constexpr const char* kAdminA = "admin-a";
+constexpr const char* kAdminB = "admin-b";
+constexpr const char* kNodeA = "client-node-a";
+constexpr const char* kNodeB = "client-node-b";
+
+struct Head {
+  int status = 0;
+  std::uint64_t height = 0;
+  std::string hash;
+};
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return condition();
+}
+
+class ServeEtcd : public testing::ServedReplicas {
+ protected:
+  // The nodes of the test: the founder A on the provisioned ledger, B on an empty replica.
+  enum Hospital { kA, kB };
+
+  void SetUp() override {
+    ServedReplicas::SetUp();
+    if (HasFatalFailure()) return;
+    auto started = etcd_.start();
+    ASSERT_TRUE(started) << started.error().to_string();
+    testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kAdmin, kAdminA,
+                                 pki_->dir.path());
+    testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kNode, kNodeA,
+                                 pki_->dir.path());
+    testing::issue_from_token_ca(pool_b_, root_ / "b-ca", ca::Role::kNode, kNodeB,
+                                 pki_->dir.path());
+    testing::issue_from_token_ca(pool_b_, root_ / "b-ca", ca::Role::kAdmin, kAdminB,
+                                 pki_->dir.path());
+    std::filesystem::create_directories(root_ / "replica-b");
+  }
+
+  /// Starts hospital `h`'s serve process (its `run`-th start logs to its own file) and
+  /// waits until it listens.
+  std::unique_ptr<testing::ServeProcess> start(Hospital h, int run = 1) {
+    const std::string name = std::string(h == kA ? "a" : "b") + "-" + std::to_string(run);
+    auto credentials = etcd_.issue_client_certificate("etcd-client-" + name);
+    EXPECT_TRUE(credentials) << credentials.error().to_string();
+    std::string endpoints;
+    for (const auto& url : etcd_.endpoints()) endpoints += "\"" + url + "\", ";
+    const auto log = root_ / ("serve-" + name + ".jsonl");
+    std::string text = head_logging_to(log);
+    text += h == kA ? hospital(root_ / "a", "hospital-a") : hospital(root_ / "b", "hospital-b");
+    // The founder serves the provisioned ledger (its node.json's); B joins into an empty one.
+    if (h == kB) text += "[ledger]\npath = \"" + (root_ / "replica-b").string() + "\"\n";
+    text += "[ordering]\nkind = \"etcd\"\nendpoints = [" + endpoints +
+            "]\nprefix = \"/medledger/serve-test\"\nca_file = \"" + etcd_.ca_file().string() +
+            "\"\nclient_certificate = \"" + credentials->cert.string() + "\"\nclient_key = \"" +
+            credentials->key.string() +
+            "\"\ndial_timeout_ms = 500\nrequest_timeout_ms = 1000\npoll_interval_ms = 200\n";
+    auto process =
+        std::make_unique<testing::ServeProcess>(write("serve-" + name + ".toml", text), log);
+    EXPECT_NE(process->start(), 0) << process->log();
+    return process;
+  }
+
+  /// POST /v1/persons by `admin` at its hospital's node (a doctor `id`): one ledger write.
+  testing::HttpResult enrol(std::uint16_t port, const std::string& admin, const std::string& id,
+                            const std::string& extra_args = "") const {
+    return testing::curl(*pki_, port, "/v1/persons", admin,
+                         "-X POST -H 'Content-Type: application/json' --data '{\"role\":"
+                         "\"doctor\",\"id\":\"" +
+                             id + "\",\"pin\":\"" + node::testing::kDoctorPin + "\"}' " +
+                             extra_args);
+  }
+
+  Head head(std::uint16_t port, const std::string& client) const {
+    auto answer = testing::curl(*pki_, port, "/v1/ledger/head", client);
+    Head out;
+    out.status = answer.status;
+    if (answer.status != 200) return out;
+    const auto body = boost::json::parse(answer.body);
+    out.height = body.at("height").to_number<std::uint64_t>();
+    out.hash = std::string(body.at("hash").as_string());
+    return out;
+  }
+
+  /// Whether B's replica reaches A's head (the same height and hash) within `limit`.
+  bool converge(std::uint16_t port_a, std::uint16_t port_b, std::chrono::milliseconds limit) {
+    return eventually(
+        [&] {
+          const Head a = head(port_a, kNodeA);
+          const Head b = head(port_b, kNodeB);
+          return a.status == 200 && b.status == 200 && a.height == b.height && a.hash == b.hash;
+        },
+        limit);
+  }
+
+  medledger::testing::EtcdCluster etcd_;
+};
+
+TEST_F(ServeEtcd, AWriteAtEitherNodeIsAppliedAtTheOthersReplica) {
+  auto a = start(kA);
+  auto b = start(kB);  // joins from etcd's block 0
+  ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(converge(a->port(), b->port(), 10s)) << b->log();
+  const Head before = head(a->port(), kNodeA);
+
+  auto enrolled = enrol(a->port(), kAdminA, "dr-etcd");
+  ASSERT_EQ(enrolled.status, 201) << enrolled.body << "\n" << a->log();
+  const Head after = head(a->port(), kNodeA);
+  EXPECT_GT(after.height, before.height);
+  ASSERT_TRUE(eventually([&] { return head(b->port(), kNodeB).height >= after.height; }, 15s))
+      << b->log();
+  const Head at_b = head(b->port(), kNodeB);
+  EXPECT_EQ(at_b.height, after.height);
+  EXPECT_EQ(at_b.hash, after.hash);
+
+  // B's node proposes too (its key is a proposer): its write reaches A's replica.
+  auto at_b_enrolled = enrol(b->port(), kAdminB, "dr-etcd-b");
+  ASSERT_EQ(at_b_enrolled.status, 201) << at_b_enrolled.body << "\n" << b->log();
+  const Head after_b = head(b->port(), kNodeB);
+  EXPECT_GT(after_b.height, after.height);
+  EXPECT_TRUE(converge(a->port(), b->port(), 15s)) << a->log();
+  EXPECT_EQ(head(a->port(), kNodeA).hash, after_b.hash);
+
+  auto health = testing::curl(*pki_, b->port(), "/healthz");
+  EXPECT_EQ(health.status, 200) << health.body;
+  ASSERT_TRUE(b->terminate());
+  ASSERT_TRUE(a->terminate());
+  EXPECT_EQ(a->exit_code(), 0);
+  EXPECT_EQ(b->exit_code(), 0);
+  EXPECT_NE(b->log().find(R"("event":"ordering","kind":"etcd")"), std::string::npos) << b->log();
+}
+
+TEST_F(ServeEtcd, WithoutQuorumWritesAre503AndReadsGoOnThenWritingResumes) {
+  auto a = start(kA);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_EQ(enrol(a->port(), kAdminA, "dr-before").status, 201) << a->log();
+  const Head before = head(a->port(), kNodeA);
+
+  etcd_.kill_member(1);
+  etcd_.kill_member(2);
+  // The orderer notices on its next read of etcd; /healthz names why.
+  std::string health;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto answer = testing::curl(*pki_, a->port(), "/healthz");
+        health = answer.body;
+        return answer.status == 503 && health.find("ORDERING_UNAVAILABLE") != std::string::npos;
+      },
+      15s))
+      << health << "\n"
+      << a->log();
+
+  const auto headers = root_ / "refused.headers";
+  auto refused = enrol(a->port(), kAdminA, "dr-refused", "-D '" + headers.string() + "'");
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("\"code\":\"ORDERING_UNAVAILABLE\""), std::string::npos)
+      << refused.body;
+  EXPECT_NE(testing::slurp(headers).find("Retry-After: 1"), std::string::npos)
+      << testing::slurp(headers);
+  // Committed data is still read from the replica.
+  const Head during = head(a->port(), kNodeA);
+  EXPECT_EQ(during.status, 200);
+  EXPECT_EQ(during.height, before.height);
+  EXPECT_EQ(during.hash, before.hash);
+
+  for (int member : {1, 2}) {
+    auto restarted = etcd_.restart_member(member);
+    ASSERT_TRUE(restarted) << restarted.error().to_string();
+  }
+  int attempt = 0;
+  testing::HttpResult resumed;
+  EXPECT_TRUE(eventually(
+      [&] {
+        resumed = enrol(a->port(), kAdminA, "dr-after-" + std::to_string(++attempt));
+        return resumed.status == 201;
+      },
+      30s))
+      << resumed.status << " " << resumed.body << "\n"
+      << a->log();
+  EXPECT_GT(head(a->port(), kNodeA).height, before.height);
+  EXPECT_TRUE(
+      eventually([&] { return testing::curl(*pki_, a->port(), "/healthz").status == 200; }, 10s));
+  ASSERT_TRUE(a->terminate());
+  EXPECT_EQ(a->exit_code(), 0);
+}
+
+TEST_F(ServeEtcd, NodeKilledUnderWritesCatchesUpWhenStartedAgain) {
+  auto a = start(kA);
+  auto b = start(kB);
+  ASSERT_FALSE(HasFailure());
+  const std::uint16_t port_a = a->port();
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::atomic<int> failed{0};
+  std::thread writer([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      if (enrol(port_a, kAdminA, "dr-load-" + std::to_string(i)).status == 201) {
+        written.fetch_add(1);
+      } else {
+        failed.fetch_add(1);
+      }
+    }
+  });
+  const auto wait_writes = [&](int count) {
+    return eventually([&] { return written.load() >= count; }, 20s);
+  };
+  EXPECT_TRUE(wait_writes(2));
+  kill(b->pid(), SIGKILL);
+  b.reset();  // reaps it
+  const int at_kill = written.load();
+  EXPECT_TRUE(wait_writes(at_kill + 3));
+  b = start(kB, 2);
+  EXPECT_TRUE(wait_writes(written.load() + 2));
+  stop = true;
+  writer.join();
+  EXPECT_EQ(failed.load(), 0);
+  ASSERT_NE(b->port(), 0);
+  ASSERT_TRUE(converge(a->port(), b->port(), 20s))
+      << "A " << head(a->port(), kNodeA).height << ", B " << head(b->port(), kNodeB).height << "\n"
+      << b->log();
+  ASSERT_TRUE(b->terminate());
+  ASSERT_TRUE(a->terminate());
+  EXPECT_EQ(b->exit_code(), 0);
+}
+
+}  // namespace
+}  // namespace medledger::api
