@@ -70,6 +70,9 @@ Result<CommittedBlock> check_and_store(WriteTxn& txn, const std::optional<Block>
   const std::uint64_t height = header.height;
   if (block.wires.size() > kMaxBlockTransactions)
     return invalid(height, "more than " + std::to_string(kMaxBlockTransactions) + " transactions");
+  // decode_ordered_block checks this too; a block built in memory reaches here without it.
+  if (block.results.size() != block.wires.size())
+    return invalid(height, "one result per transaction");
   MEDLEDGER_TRY(check_header(header, prev, block.wires.size(), proposers, check));
 
   std::vector<PendingTransaction> batch;

@@ -426,6 +426,12 @@ TEST_F(ReplicationRefusal, ATimeExactlyTheSkewAheadIsAccepted) {
   EXPECT_TRUE(replica_->apply(block2_, check));
 }
 
+TEST_F(ReplicationRefusal, AResultCountThatDoesNotMatchTheTransactionsIsRefused) {
+  OrderedBlock changed = block2_;
+  changed.results.push_back(kRejected);
+  expect_refused(changed, "one result per transaction");
+}
+
 TEST_F(ReplicationRefusal, ATxCountThatDoesNotMatchItsTransactionsIsRefused) {
   expect_refused(with_header(
                      block2_,
