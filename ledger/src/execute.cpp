@@ -5,6 +5,7 @@
 #include <string>
 
 #include "medledger/core/assert.h"
+#include "medledger/core/signer.h"
 
 namespace medledger::ledger::detail {
 namespace {
@@ -188,6 +189,16 @@ Result<std::uint16_t> execute_transaction(Contract& contract, const Transaction&
   MEDLEDGER_TRY_ASSIGN(auto writes, writer.commit());
   log.add(writes);
   return kTxAccepted;
+}
+
+Result<std::optional<core::Bytes>> proposer_key(const Txn& txn,
+                                                const std::vector<core::Bytes>& genesis_keys,
+                                                Contract& contract,
+                                                const core::Digest& fingerprint) {
+  for (const core::Bytes& spki : genesis_keys)
+    if (core::public_key_fingerprint(spki) == fingerprint) return std::optional<core::Bytes>(spki);
+  TxnStateView state(txn);
+  return contract.member_node_key(state, fingerprint);
 }
 
 }  // namespace medledger::ledger::detail

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "medledger/core/bytes.h"
 #include "medledger/core/result.h"
@@ -47,6 +48,13 @@ core::Digest chain_state_digest(const core::Digest& previous, const core::Digest
 core::Result<std::uint16_t> execute_transaction(Contract& contract, const Transaction& tx,
                                                 WriteTxn& block_txn, const BlockContext& ctx,
                                                 StateWriteLog& log);
+
+/// The key of the proposer named by `fingerprint` as of `txn`'s state: one of the
+/// genesis proposers, else a current member's node key (Contract::member_node_key).
+core::Result<std::optional<core::Bytes>> proposer_key(const Txn& txn,
+                                                      const std::vector<core::Bytes>& genesis_keys,
+                                                      Contract& contract,
+                                                      const core::Digest& fingerprint);
 
 /// True for the codes that abort a block instead of rejecting one transaction.
 bool is_storage_failure(core::ErrorCode code);

@@ -2,6 +2,7 @@
 // and checking and applying blocks built by other replicas.
 #include <algorithm>
 
+#include "execute.h"
 #include "ledger_internal.h"
 #include "medledger/core/assert.h"
 #include "medledger/ledger/ledger.h"
@@ -19,16 +20,9 @@ core::Error invalid(std::uint64_t height, const std::string& what) {
   return make_error(ErrorCode::kBlockInvalid, "block " + std::to_string(height) + ": " + what);
 }
 
-const core::Bytes* find_proposer(const std::vector<core::Bytes>& proposers,
-                                 const core::Digest& fingerprint) {
-  for (const core::Bytes& spki : proposers)
-    if (core::public_key_fingerprint(spki) == fingerprint) return &spki;
-  return nullptr;
-}
-
 /// The checks that need only the header and the previous block.
 Result<void> check_header(const BlockHeader& header, const std::optional<Block>& prev,
-                          std::size_t tx_count, const std::vector<core::Bytes>& proposers,
+                          std::size_t tx_count, const std::optional<core::Bytes>& proposer,
                           const BlockCheckOptions& check) {
   const std::uint64_t height = header.height;
   const std::uint64_t expected = prev ? prev->header.height + 1 : 0;
@@ -47,11 +41,10 @@ Result<void> check_header(const BlockHeader& header, const std::optional<Block>&
   if (tx_count == 0 || header.tx_count != tx_count || header.log_size != size_before + tx_count)
     return invalid(height, "tx_count / log_size do not match its " + std::to_string(tx_count) +
                                " transactions");
-  const core::Bytes* spki = find_proposer(proposers, header.proposer);
-  if (spki == nullptr)
+  if (!proposer)
     return invalid(height, "proposer " + core::base64url_encode(header.proposer) +
                                " is not a member's node key");
-  auto signature = verify_header_signature(header, *spki);
+  auto signature = verify_header_signature(header, *proposer);
   if (!signature) return invalid(height, "proposer signature: " + signature.error().message);
   return core::success();
 }
@@ -73,7 +66,9 @@ Result<CommittedBlock> check_and_store(WriteTxn& txn, const std::optional<Block>
   // decode_ordered_block checks this too; a block built in memory reaches here without it.
   if (block.results.size() != block.wires.size())
     return invalid(height, "one result per transaction");
-  MEDLEDGER_TRY(check_header(header, prev, block.wires.size(), proposers, check));
+  // Membership as of the state before this block.
+  MEDLEDGER_TRY_ASSIGN(auto proposer, proposer_key(txn, proposers, contract, header.proposer));
+  MEDLEDGER_TRY(check_header(header, prev, block.wires.size(), proposer, check));
 
   std::vector<PendingTransaction> batch;
   batch.reserve(block.wires.size());

@@ -114,6 +114,14 @@ Result<void> Verifier::verify_block(std::uint64_t height, core::ByteView stored,
     return corrupt_at(height, "tx_count / log_size do not follow the previous block");
   }
 
+  // A block's proposer must be a member as of the state before it (block 0: the genesis
+  // proposers it names, known once it is replayed).
+  std::optional<core::Bytes> proposer;
+  if (height > 0) {
+    MEDLEDGER_TRY_ASSIGN(auto before, scratch.read());
+    MEDLEDGER_TRY_ASSIGN(proposer,
+                         detail::proposer_key(before, proposer_keys, contract, h.proposer));
+  }
   detail::StateWriteLog log;
   Result<void> replayed = core::success();
   const MerkleFrontier frontier_before = frontier;
@@ -132,12 +140,15 @@ Result<void> Verifier::verify_block(std::uint64_t height, core::ByteView stored,
   if (!written) return written.error();
   if (!replayed) return replayed.error();
 
-  // The signature is checked once block 0 has given the proposer keys.
-  auto key = std::find_if(proposer_keys.begin(), proposer_keys.end(), [&](const core::Bytes& spki) {
-    return core::public_key_fingerprint(spki) == h.proposer;
-  });
-  if (key == proposer_keys.end()) return corrupt_at(height, "proposer is not a genesis proposer");
-  if (!verify_header_signature(h, *key))
+  if (height == 0) {
+    auto key = std::find_if(
+        proposer_keys.begin(), proposer_keys.end(),
+        [&](const core::Bytes& spki) { return core::public_key_fingerprint(spki) == h.proposer; });
+    if (key != proposer_keys.end()) proposer = *key;
+  }
+  if (!proposer)
+    return corrupt_at(height, "proposer is not a genesis proposer nor a member's node key");
+  if (!verify_header_signature(h, *proposer))
     return corrupt_at(height, "proposer signature does not verify");
 
   auto root = root_at(frontier, frontier.size());

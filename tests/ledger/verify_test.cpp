@@ -134,7 +134,7 @@ TEST(Verify, HeaderSignedByAnotherKeyIsFound) {
     return txn.put(Table::kBlocks, u64_key(5), core::to_bytes(encode_header(forged)));
   }));
   auto error = verify_error(*t.ledger);
-  EXPECT_EQ(error.message, "block 5: proposer is not a genesis proposer");
+  EXPECT_EQ(error.message, "block 5: proposer is not a genesis proposer nor a member's node key");
 }
 
 TEST(Verify, RemovedTailTransactionIsFound) {

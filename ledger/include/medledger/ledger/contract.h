@@ -83,6 +83,15 @@ class Contract {
   /// Applies an accepted `tx`. An error drops every write of this call.
   virtual core::Result<void> apply(const Transaction& tx, StateWriter& state,
                                    const BlockContext& ctx) = 0;
+  /// Besides the genesis proposers, who may propose blocks: the SPKI (DER) of a current
+  /// member's node key whose SHA-256 fingerprint is `spki_fingerprint`, nullopt if none.
+  /// Membership lives on the ledger, so admitting or removing a member changes it.
+  virtual core::Result<std::optional<core::Bytes>> member_node_key(
+      const StateView& state, const core::Digest& spki_fingerprint) {
+    (void)state;
+    (void)spki_fingerprint;
+    return std::optional<core::Bytes>{};
+  }
 };
 
 /// Code stored for an accepted transaction; a rejected one stores its ErrorCode value.

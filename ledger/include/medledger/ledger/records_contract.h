@@ -170,6 +170,11 @@ class RecordsContract final : public Contract {
   /// when ctx matches; otherwise validates again). Cost: a few B-tree inserts.
   core::Result<void> apply(const Transaction& tx, StateWriter& state,
                            const BlockContext& ctx) override;
+  /// The node key of an admitted hospital: a registered, unrevoked role "node"
+  /// certificate of an admitted hospital whose key has this fingerprint (docs/consortium.md,
+  /// "Membership"). Cost: a lookup when seen before, else a scan of the certificates.
+  core::Result<std::optional<core::Bytes>> member_node_key(
+      const StateView& state, const core::Digest& spki_fingerprint) override;
 
   struct Memo;
 
