@@ -8,6 +8,7 @@
 #include <string>
 
 #include "medledger/core/error.h"
+#include "medledger/ledger/records_state.h"
 
 namespace medledger::node {
 
@@ -68,14 +69,19 @@ core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::open_replica(
   return out;
 }
 
-core::Result<void> ConsortiumLedger::check_proposer(const std::filesystem::path& dir) const {
+core::Result<void> ConsortiumLedger::check_proposer(const std::filesystem::path& dir) {
   const auto& keys = ledger_->proposer_keys();
-  if (std::find(keys.begin(), keys.end(), proposer_->public_key_spki()) == keys.end()) {
-    return core::make_error(
-        ErrorCode::kInvalidArgument,
-        "this node's signing key is not a proposer in the genesis of " + dir.string());
-  }
-  return core::success();
+  if (std::find(keys.begin(), keys.end(), proposer_->public_key_spki()) != keys.end())
+    return core::success();
+  // Or a member admitted later: its node key registered on the ledger.
+  MEDLEDGER_TRY_ASSIGN(auto state, ledger::StateSnapshot::open(ledger_->store()));
+  MEDLEDGER_TRY_ASSIGN(auto member,
+                       contract_.member_node_key(
+                           *state, core::public_key_fingerprint(proposer_->public_key_spki())));
+  if (member) return core::success();
+  return core::make_error(ErrorCode::kInvalidArgument,
+                          "this node's signing key is neither a genesis proposer of " +
+                              dir.string() + " nor a registered node key of an admitted hospital");
 }
 
 core::Result<void> ConsortiumLedger::start(const ledger::SoloOptions& options) {

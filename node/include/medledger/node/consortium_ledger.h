@@ -106,7 +106,7 @@ class ConsortiumLedger {
  private:
   ConsortiumLedger() = default;
   core::Result<void> start(const ledger::SoloOptions& options);
-  core::Result<void> check_proposer(const std::filesystem::path& dir) const;
+  core::Result<void> check_proposer(const std::filesystem::path& dir);
 
   std::unique_ptr<core::Signer> proposer_;
   ledger::RecordsContract contract_;
