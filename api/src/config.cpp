@@ -218,6 +218,7 @@ core::Result<void> read_ordering(Section& s, ServerConfig& c) {
   MEDLEDGER_TRY(s.millis("request_timeout_ms", kMinTimeout, kMaxTimeout, o.request_timeout));
   MEDLEDGER_TRY(s.millis("max_future_skew_ms", Millis(0), kMaxTimeout, o.max_future_skew));
   MEDLEDGER_TRY(s.millis("poll_interval_ms", kMinTimeout, kMaxTimeout, o.poll_interval));
+  MEDLEDGER_TRY(s.strings("peers", o.peers));
   return s.integer("keep_blocks", 0, std::int64_t{1} << 40, o.keep_blocks);
 }
 
@@ -235,6 +236,10 @@ const std::array<std::pair<const char*, SectionReader>, 10> kSections{{
 }};
 
 core::Result<void> require_readable(const std::string& key, const std::filesystem::path& path) {
+  // An ifstream opens a directory without complaint: a file is required.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return invalid(key, path.string() + " is a directory, not a file");
   std::ifstream in(path);
   if (!in) return invalid(key, "cannot read " + path.string());
   return core::success();
@@ -309,6 +314,9 @@ core::Result<void> validate_ordering(const ServerConfig& c) {
   for (const auto& url : o.endpoints)
     if (url.rfind("https://", 0) != 0)
       return invalid("ordering.endpoints", "must be https:// URLs (TLS), got '" + url + "'");
+  for (const auto& url : o.peers)
+    if (url.rfind("https://", 0) != 0)
+      return invalid("ordering.peers", "must be https:// URLs of other nodes, got '" + url + "'");
   if (o.prefix.empty() || o.prefix.front() != '/' || o.prefix.back() == '/')
     return invalid("ordering.prefix",
                    "must start with '/' and not end with it, got '" + o.prefix + "'");

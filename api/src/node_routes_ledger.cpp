@@ -1,6 +1,8 @@
 // Ledger and CA routes of a hospital node: read-only views of the consortium
 // ledger (head, block, transaction, inclusion and consistency proofs, signed
 // checkpoint) and the hospital's CA chain (PEM, PKCS#7). Roles: see the table in add_ledger_routes.
+#include <algorithm>
+
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 
@@ -9,6 +11,7 @@
 #include "medledger/ca/store.h"
 #include "medledger/core/bytes.h"
 #include "medledger/ledger/checkpoint.h"
+#include "medledger/ledger/replication.h"
 #include "medledger/node/hospital_node.h"
 #include "node_routes_support.h"
 
@@ -43,6 +46,34 @@ core::Result<Response> ledger_block(const NodeCall& call, const Request& request
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto block, node.consortium().ledger().block(height));
     return json_response(block_json(block));
+  });
+}
+
+// Most blocks one replication answer carries (each at most 1 MiB encoded).
+constexpr std::uint64_t kMaxReplicationBlocks = 16;
+
+// Blocks as replicas exchange them (ledger/replication.h), for a peer whose blocks were
+// pruned from etcd: it checks each one exactly as a block from etcd before applying it.
+core::Result<Response> ledger_replication(const NodeCall& call, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto from, required_query_u64(request, "from"));
+  MEDLEDGER_TRY_ASSIGN(auto limit, optional_query_u64(request, "limit"));
+  const std::uint64_t count =
+      std::min(limit.value_or(kMaxReplicationBlocks), kMaxReplicationBlocks);
+  if (count == 0) return core::make_error(ErrorCode::kInvalidArgument, "limit must be 1..16");
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+    auto& ledger = node.consortium().ledger();
+    MEDLEDGER_TRY_ASSIGN(auto tip, ledger.tip());
+    const std::uint64_t top = tip.block.header.height;
+    if (from > top)
+      return core::make_error(ErrorCode::kLedgerNotFound, "no block " + std::to_string(from) +
+                                                              " (tip " + std::to_string(top) + ")");
+    boost::json::array blocks;
+    for (std::uint64_t h = from; h <= top && h < from + count; ++h) {
+      MEDLEDGER_TRY_ASSIGN(auto block, ledger.ordered_block(h));
+      blocks.emplace_back(ledger::encode_ordered_block(block));
+    }
+    return json_response(
+        boost::json::object{{"from", from}, {"tip", top}, {"blocks", std::move(blocks)}});
   });
 }
 
@@ -169,6 +200,7 @@ core::Result<void> add_ledger_routes(Router& router, const std::shared_ptr<NodeB
       {Method::kGet, "/v1/ledger/head", ledger_readers, ledger_head},
       {Method::kGet, "/v1/ledger/blocks/{height}", ledger_readers, ledger_block},
       {Method::kGet, "/v1/ledger/transactions/{sequence}", ledger_readers, ledger_transaction},
+      {Method::kGet, "/v1/ledger/replication", Access::roles({Role::kNode}), ledger_replication},
       {Method::kGet, "/v1/ledger/proofs/inclusion", ledger_readers, inclusion_proof},
       {Method::kGet, "/v1/ledger/proofs/consistency", ledger_readers, consistency_proof},
       {Method::kGet, "/v1/ledger/checkpoint", ledger_readers, signed_checkpoint},

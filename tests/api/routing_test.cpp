@@ -295,6 +295,10 @@ TEST_F(ConfigTest, BadOrderingIsRefusedNamingItsKey) {
       {etcd + "ca_file = \"etcd-ca.pem\"\nclient_certificate = \"etcd-client.pem\"\n"
               "client_key = \"absent.key\"\n",
        "ordering.client_key"},
+      {etcd + "ca_file = \"etcd-ca.pem\"\nclient_certificate = \"etcd-client.pem\"\n"
+              "client_key = \".\"\n",
+       "ordering.client_key"},
+      {etcd + files + "peers = [\"http://10.0.0.2:8443\"]\n", "ordering.peers"},
       {node + "[ordering]\nkind = \"solo\"\n" + endpoints, "ordering.endpoints"},
       {node + "[ordering]\n" + endpoints, "ordering.endpoints"},
       {tls_section() + "[ordering]\nkind = \"etcd\"\n" + endpoints + files +

@@ -141,6 +141,7 @@ struct OrderingConfig {
   std::chrono::milliseconds max_future_skew{30'000};  // a block's time ahead of this clock
   std::chrono::milliseconds poll_interval{1'000};     // read etcd at least this often
   std::uint64_t keep_blocks = 1'000;  // blocks kept in etcd below every node's applied height
+  std::vector<std::string> peers;     // "https://host:port" of other nodes: blocks pruned from etcd
 };
 
 struct ServerConfig {
