@@ -12,6 +12,9 @@
 #include "medledger/core/bytes.h"
 #include "medledger/ledger/receipt.h"
 #include "medledger/ledger/replication.h"
+#include "medledger/net/https_client.h"
+
+#include <boost/json/parse.hpp>
 
 namespace medledger::cluster {
 namespace {
@@ -67,11 +70,75 @@ Result<void> check_options(const EtcdOrdererOptions& o) {
   return core::success();
 }
 
+/// Blocks from `from` (at most 16) from the first peer that serves them.
+Result<std::vector<ledger::OrderedBlock>> fetch_from_peers(const EtcdOrdererOptions& o,
+                                                           std::uint64_t from) {
+  std::string failures;
+  for (const std::string& peer : o.peers) {
+    auto endpoint = net::parse_https_url(peer);
+    if (!endpoint) {
+      failures += "; " + peer + ": " + endpoint.error().message;
+      continue;
+    }
+    net::HttpsClientOptions tls;
+    tls.ca_bundle = o.etcd.ca_file;
+    tls.client_certificate = o.etcd.client_certificate;
+    tls.client_key = o.etcd.client_key;
+    tls.connect_timeout = o.etcd.dial_timeout;
+    tls.request_timeout = o.etcd.request_timeout;
+    auto client = net::HttpsClient::connect_to(*endpoint, tls);
+    if (!client) {
+      failures += "; " + peer + ": " + client.error().to_string();
+      continue;
+    }
+    auto reply = client->request("GET", "/v1/ledger/replication?from=" + std::to_string(from));
+    if (!reply || reply->status != 200) {
+      failures += "; " + peer + ": " +
+                  (reply ? "HTTP " + std::to_string(reply->status) : reply.error().to_string());
+      continue;
+    }
+    boost::json::error_code ec;
+    auto parsed = boost::json::parse(reply->body, ec);
+    const boost::json::value* blocks =
+        !ec && parsed.is_object() ? parsed.as_object().if_contains("blocks") : nullptr;
+    if (blocks == nullptr || !blocks->is_array() || blocks->as_array().empty()) {
+      failures += "; " + peer + ": no blocks in the answer";
+      continue;
+    }
+    std::vector<ledger::OrderedBlock> out;
+    for (const auto& text : blocks->as_array()) {
+      if (!text.is_string()) break;
+      auto block = ledger::decode_ordered_block(text.as_string());
+      if (!block) break;  // apply_block would refuse it; ask the next peer
+      out.push_back(std::move(*block));
+    }
+    if (!out.empty()) return out;
+    failures += "; " + peer + ": unreadable blocks";
+  }
+  return make_error(ErrorCode::kOrderingUnavailable,
+                    "etcd no longer holds block " + std::to_string(from) +
+                        " (pruned) and no peer served it" +
+                        (o.peers.empty() ? std::string(" (no ordering.peers)") : failures));
+}
+
 }  // namespace
 
 EtcdOrderer::EtcdOrderer(ledger::Ledger& ledger, ledger::Contract& contract, core::Signer& signer,
                          const EtcdOrdererOptions& options)
     : ledger_(ledger), contract_(contract), signer_(signer), options_(clamp(options)) {}
+
+void EtcdOrderer::log(OrderingLogLevel level, std::string_view event,
+                      const std::string& message) const {
+  if (options_.log) return options_.log(level, event, message);
+  switch (level) {
+    case OrderingLogLevel::kInfo:
+      return spdlog::info("{}: {}", event, message);
+    case OrderingLogLevel::kWarn:
+      return spdlog::warn("{}: {}", event, message);
+    case OrderingLogLevel::kCritical:
+      return spdlog::critical("{}: {}", event, message);
+  }
+}
 
 std::string EtcdOrderer::block_key(std::uint64_t height) const {
   char digits[kHeightDigits + 1];
@@ -202,17 +269,18 @@ Result<void> EtcdOrderer::reconcile() {
       }
       tip_create_revision_ = put.failure_kvs.front().create_revision;
     }
-    spdlog::info("ordering: seeded etcd {} with blocks 0..{}", options_.prefix, height);
+    log(OrderingLogLevel::kInfo, "ordering_seeded",
+        "seeded etcd " + options_.prefix + " with blocks 0.." + std::to_string(height));
     return core::success();
   }
   MEDLEDGER_TRY_ASSIGN(auto at_tip, etcd_->range(block_key(height), {}));
   if (at_tip.kvs.empty()) {
     auto first_height = parse_height(first.kvs.front().key, blocks);
-    if (first_height && *first_height > height)
-      return make_error(ErrorCode::kOrderingUnavailable,
-                        "etcd no longer holds blocks " + std::to_string(height + 1) + ".." +
-                            std::to_string(*first_height - 1) +
-                            " (pruned): copy them from a peer replica");
+    if (first_height && *first_height > height) {
+      // Behind etcd's pruning: the missing blocks come from a peer; sync does the rest.
+      MEDLEDGER_TRY(catch_up_from_peers(height + 1, *first_height));
+      return core::success();
+    }
     halt("this replica holds block " + std::to_string(height) +
              " but etcd's chain ends before it (etcd restored from an older snapshot, or another "
              "consortium under the same prefix)",
@@ -237,13 +305,15 @@ Result<void> EtcdOrderer::sync_from_etcd() {
     MEDLEDGER_TRY_ASSIGN(
         auto read, etcd_->range(block_key(expected), prefix_range_end(blocks), kBlocksPerRead));
     if (read.revision > seen_revision_.load()) seen_revision_.store(read.revision);
+    bool gap = false;
     for (const KeyValue& kv : read.kvs) {
       const auto height = parse_height(kv.key, blocks);
-      if (!height) continue;  // not a block key: nothing of ours
-      if (*height != expected)
-        return make_error(ErrorCode::kOrderingUnavailable,
-                          "etcd no longer holds blocks " + std::to_string(expected) + ".." +
-                              std::to_string(*height - 1) + " (pruned): copy them from a peer");
+      if (!height) continue;      // not a block key: nothing of ours
+      if (*height != expected) {  // pruned from etcd: from a peer, then etcd again
+        MEDLEDGER_TRY(catch_up_from_peers(expected, *height));
+        gap = true;
+        break;
+      }
       auto block = ledger::decode_ordered_block(kv.value);
       if (!block) {
         halt(block.error().message, *height, kv.value);
@@ -260,8 +330,28 @@ Result<void> EtcdOrderer::sync_from_etcd() {
       settle_from_block(*block, *applied);
       ++expected;
     }
-    if (!read.more) return core::success();
+    if (!gap && !read.more) return core::success();
   }
+}
+
+Result<void> EtcdOrderer::catch_up_from_peers(std::uint64_t from, std::uint64_t until) {
+  while (from < until) {
+    MEDLEDGER_TRY_ASSIGN(auto blocks, fetch_from_peers(options_, from));
+    for (const auto& block : blocks) {
+      if (from >= until) break;
+      auto applied = ledger_.apply_block(block, contract_, {now_ms(), options_.max_future_skew});
+      if (!applied) {
+        if (applied.error().code != ErrorCode::kBlockInvalid) return applied.error();
+        halt(applied.error().message + " (from a peer)", from, ledger::encode_ordered_block(block));
+        return *halted_;
+      }
+      applied_.fetch_add(1);
+      ++from;
+    }
+  }
+  log(OrderingLogLevel::kInfo, "ordering_peer_catch_up",
+      "caught up to block " + std::to_string(until - 1) + " from a peer");
+  return core::success();
 }
 
 Result<void> EtcdOrderer::check_rewritten(std::uint64_t height, const std::string& value) {
@@ -287,8 +377,9 @@ void EtcdOrderer::halt(const std::string& reason, std::uint64_t height, const st
     out << value;
     if (out) kept = file.string();
   }
-  spdlog::critical("ordering halted: block {}: {} (evidence: {})", height, reason,
-                   kept.empty() ? "not kept" : kept);
+  log(OrderingLogLevel::kCritical, "ordering_halted",
+      "block " + std::to_string(height) + ": " + reason +
+          " (evidence: " + (kept.empty() ? std::string("not kept") : kept) + ")");
   std::deque<Queued> failed;
   {
     std::lock_guard lock(mutex_);
@@ -299,14 +390,44 @@ void EtcdOrderer::halt(const std::string& reason, std::uint64_t height, const st
   for (Queued& q : failed) tell(q.on_commit, error);
 }
 
-void EtcdOrderer::fail_queue(const core::Error& error) {
+void EtcdOrderer::fail_queue(const core::Error& error, bool in_doubt_too) {
   std::deque<Queued> failed;
   {
     std::lock_guard lock(mutex_);
-    failed.swap(queue_);
-    for (const Queued& q : failed) queued_ids_.erase(q.tx.id);
+    std::deque<Queued> kept;
+    for (Queued& q : queue_) {
+      if (q.in_doubt && !in_doubt_too) {
+        kept.push_back(std::move(q));
+        continue;
+      }
+      queued_ids_.erase(q.tx.id);
+      failed.push_back(std::move(q));
+    }
+    queue_.swap(kept);
   }
-  for (Queued& q : failed) tell(q.on_commit, error);
+  for (Queued& q : failed) {
+    if (!q.in_doubt) {
+      tell(q.on_commit, error);
+      continue;
+    }
+    tell(q.on_commit,
+         make_error(ErrorCode::kCommitUnconfirmed,
+                    "ordering: no answer from etcd for this transaction's block (" + error.message +
+                        "); it may still be committed: look it up by its tx_id "
+                        "before sending it again"));
+  }
+}
+
+bool EtcdOrderer::writable_again() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!unavailable_ || unavailable_->message.find("NOSPACE") == std::string::npos) return true;
+  }
+  auto tip = ledger_.tip();
+  if (!tip) return false;
+  auto probe = etcd_->put(options_.prefix + "/applied/" + options_.node_name,
+                          std::to_string(tip->block.header.height));
+  return static_cast<bool>(probe);
 }
 
 void EtcdOrderer::set_unavailable(const core::Error& error) {
@@ -316,7 +437,7 @@ void EtcdOrderer::set_unavailable(const core::Error& error) {
     first = !unavailable_;
     unavailable_ = make_error(ErrorCode::kOrderingUnavailable, error.message);
   }
-  if (first) spdlog::warn("ordering unavailable: {}", error.message);
+  if (first) log(OrderingLogLevel::kWarn, "ordering_unavailable", error.message);
   // What never reached etcd is refused now; the caller retries (503 + Retry-After).
   fail_queue(make_error(ErrorCode::kOrderingUnavailable, error.message));
 }
@@ -449,6 +570,7 @@ void EtcdOrderer::propose(std::deque<Queued>& batch) {
     // frees space.
     set_unavailable(block.error());
     if (block.error().message.find("NOSPACE") == std::string::npos) {
+      for (Queued& q : batch) q.in_doubt = true;
       requeue();
       return;
     }
@@ -495,8 +617,9 @@ void EtcdOrderer::record_applied_and_prune() {
   auto deleted = etcd_->delete_range(block_key(0), cutoff);
   if (!deleted) return;
   (void)etcd_->compact(old->revision);
-  spdlog::info("ordering: pruned {} block(s) below {} from etcd", *deleted,
-               lowest - options_.keep_blocks);
+  log(OrderingLogLevel::kInfo, "ordering_pruned",
+      std::to_string(*deleted) + " block(s) below " +
+          std::to_string(lowest - options_.keep_blocks) + " deleted from etcd");
 }
 
 void EtcdOrderer::run() {
@@ -540,9 +663,9 @@ void EtcdOrderer::run() {
         set_unavailable(synced.error());
         continue;
       }
-      if (synced) {
+      if (synced && writable_again()) {
         std::lock_guard lock(mutex_);
-        if (unavailable_) spdlog::info("ordering available again");
+        if (unavailable_) log(OrderingLogLevel::kInfo, "ordering_available", "etcd answers again");
         unavailable_.reset();
       }
       record_applied_and_prune();
@@ -550,7 +673,8 @@ void EtcdOrderer::run() {
     }
     if (!batch.empty()) propose(batch);
   }
-  fail_queue(make_error(ErrorCode::kOrderingStopped, "ordering: the orderer stopped"));
+  fail_queue(make_error(ErrorCode::kOrderingStopped, "ordering: the orderer stopped"),
+             /*in_doubt_too=*/true);
 }
 
 void EtcdOrderer::watch_loop() {

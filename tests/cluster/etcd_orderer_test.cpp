@@ -113,13 +113,20 @@ TEST(EtcdOrderer, WithoutQuorumWritesAreUnavailableThenResume) {
   const std::uint64_t height = c.height(0);
   c.etcd().kill_member(1);
   c.etcd().kill_member(2);
-  auto refused = c.submit(0, kv_put("no-quorum", "v"));
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, ErrorCode::kOrderingUnavailable) << refused.error().to_string();
+  // The write that meets the outage gets no answer from etcd: it may be committed, so it
+  // is kept until etcd answers (found there, or proposed again), never answered "lost".
+  const std::string in_doubt_wire = kv_put("no-quorum", "v");
+  auto in_doubt = c.replica(0).orderer->submit(in_doubt_wire);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (c.replica(0).orderer->health() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   // Until etcd answers again, writes are refused at once and health() names why.
   auto health = c.replica(0).orderer->health();
   ASSERT_FALSE(health);
   EXPECT_EQ(health.error().code, ErrorCode::kOrderingUnavailable);
+  auto refused = c.submit(0, kv_put("refused", "v"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kOrderingUnavailable) << refused.error().to_string();
   // Committed data stays readable from the replica.
   EXPECT_EQ(c.height(0), height);
   ASSERT_TRUE(c.etcd().restart_member(1));
@@ -131,6 +138,12 @@ TEST(EtcdOrderer, WithoutQuorumWritesAreUnavailableThenResume) {
   }
   expect_accepted(resumed);
   EXPECT_TRUE(c.replica(0).orderer->health());
+  // The write in doubt was resolved: committed exactly once.
+  ASSERT_EQ(in_doubt.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  expect_accepted(in_doubt.get());
+  auto pending = ledger::prepare_transaction(in_doubt_wire);
+  ASSERT_TRUE(pending);
+  EXPECT_TRUE(*c.replica(0).ledger->find(pending->id));
   // Nothing was applied twice: the log is genesis, "before", and the accepted ones.
   ledger::KeyValueContract fresh;
   EXPECT_TRUE(ledger::verify_ledger(*c.replica(0).ledger, fresh));

@@ -27,8 +27,10 @@
 //
 // Pruning: each node records its applied height; blocks below the lowest applied
 // height of every node that records one, minus `keep_blocks`, are deleted and the
-// history compacted. A replica that needs pruned blocks gets kOrderingUnavailable
-// naming them (a peer can serve them: GET /v1/ledger/blocks/{height}).
+// history compacted. A replica that needs pruned blocks fetches them from a peer node
+// (`peers`: GET /v1/ledger/replication, with the etcd TLS files: the CA bundle and the
+// node's client certificate) and checks each exactly as a block from etcd; without a
+// peer that serves them it reports kOrderingUnavailable naming them.
 #pragma once
 
 #include <atomic>
@@ -37,11 +39,13 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "medledger/cluster/etcd_client.h"
@@ -57,6 +61,11 @@ namespace medledger::cluster {
 /// gateway's request adds the key and JSON around the value.
 inline constexpr std::size_t kMaxEtcdBlockBytes = ledger::kMaxOrderedBlockBytes;
 
+/// Where the orderer's events go (serve: its JSON log); default: spdlog's default logger.
+enum class OrderingLogLevel { kInfo, kWarn, kCritical };
+using OrderingLog =
+    std::function<void(OrderingLogLevel, std::string_view event, const std::string& message)>;
+
 struct EtcdOrdererOptions {
   EtcdConfig etcd;
   std::string prefix = "/medledger";  // key prefix of this consortium in etcd
@@ -70,6 +79,8 @@ struct EtcdOrdererOptions {
   std::chrono::milliseconds applied_interval{2'000};  // how often applied/<node> is written
   std::uint64_t keep_blocks = 1'000;   // blocks kept in etcd below every node's applied height
   std::filesystem::path evidence_dir;  // where a halting block is kept (empty: log only)
+  std::vector<std::string> peers;      // "https://host:port" of other nodes (pruned blocks)
+  OrderingLog log;                     // empty: spdlog
   bool make_receipts = true;
 };
 
@@ -109,22 +120,32 @@ class EtcdOrderer final : public ledger::Orderer {
     ledger::PendingTransaction tx;
     ledger::CommitCallback on_commit;
     std::size_t encoded_bytes = 0;
+    bool in_doubt = false;  // proposed once without an answer: it may be in etcd
   };
   EtcdOrderer(ledger::Ledger& ledger, ledger::Contract& contract, core::Signer& signer,
               const EtcdOrdererOptions& options);
   core::Result<void> reconcile();
   core::Result<void> sync_from_etcd();
+  /// Applies the blocks [from, until) fetched from peers (pruned from etcd).
+  core::Result<void> catch_up_from_peers(std::uint64_t from, std::uint64_t until);
   core::Result<void> check_rewritten(std::uint64_t height, const std::string& value);
   void propose(std::deque<Queued>& batch);
   void settle_from_block(const ledger::OrderedBlock& block, const ledger::CommittedBlock& applied);
   void answer(std::deque<Queued>& batch, const ledger::CommittedBlock& block);
   void halt(const std::string& reason, std::uint64_t height, const std::string& value);
   void set_unavailable(const core::Error& error);
-  void fail_queue(const core::Error& error);
+  /// Fails what is queued with `error`, except a batch whose etcd request got no answer
+  /// (it may be committed): it stays to be found in etcd or proposed again, unless
+  /// `in_doubt_too` (stopping), when it is told kCommitUnconfirmed.
+  void fail_queue(const core::Error& error, bool in_doubt_too = false);
+  /// After a successful read of etcd: whether it takes writes again (NOSPACE lets reads
+  /// through, so it is probed with a write).
+  bool writable_again();
   void record_applied_and_prune();
   void run();
   void watch_loop();
   std::string block_key(std::uint64_t height) const;
+  void log(OrderingLogLevel level, std::string_view event, const std::string& message) const;
 
   ledger::Ledger& ledger_;
   ledger::Contract& contract_;
