@@ -245,6 +245,15 @@ cluster::EtcdOrdererOptions etcd_options(const api::ServerConfig& config,
   out.max_future_skew = o.max_future_skew;
   out.poll_interval = o.poll_interval;
   out.keep_blocks = o.keep_blocks;
+  out.peers = o.peers;
+  out.log = [](cluster::OrderingLogLevel level, std::string_view event,
+               const std::string& message) {
+    const api::LogLevel to = level == cluster::OrderingLogLevel::kCritical
+                                 ? api::LogLevel::kCritical
+                             : level == cluster::OrderingLogLevel::kWarn ? api::LogLevel::kWarn
+                                                                         : api::LogLevel::kInfo;
+    api::log_event(to, event, {{"message", message}});
+  };
   out.evidence_dir = ledger_dir.parent_path() / "evidence";
   return out;
 }
