@@ -289,21 +289,43 @@ Result<void> EtcdClient::compact(std::int64_t revision) {
   return core::success();
 }
 
-Result<WatchEnd> EtcdClient::watch(
-    std::string_view key, std::string_view range_end, std::int64_t start_revision,
-    std::chrono::milliseconds idle,
-    const std::function<bool(const std::vector<WatchEvent>&)>& on_events) {
-  json::object create{{"key", base64(key)},
-                      {"range_end", base64(range_end)},
-                      {"start_revision", std::to_string(start_revision)}};
-  const std::string text = json::serialize(json::object{{"create_request", std::move(create)}});
-  WatchEnd end;
-  end.next_revision = start_revision;
-  std::string pending;  // bytes of a message not complete yet
+namespace {
+
+/// Splits the gateway's watch stream into its JSON messages and hands their events on.
+class WatchParser {
+ public:
+  WatchParser(WatchEnd& end, const std::function<bool(const std::vector<WatchEvent>&)>& on_events)
+      : end_(end), on_events_(on_events) {}
+
+  /// The next piece of the stream; false: stop reading (an error, a compaction, or the
+  /// caller had enough).
+  bool feed(std::string_view piece) {
+    pending_.append(piece);
+    std::size_t newline;
+    while ((newline = pending_.find('\n')) != std::string::npos) {
+      const std::string line = pending_.substr(0, newline);
+      pending_.erase(0, newline + 1);
+      if (!line.empty() && !handle(line)) return false;
+    }
+    // The gateway may end a message without a newline: try the whole buffer.
+    if (!pending_.empty() && pending_.back() == '}') {
+      json::error_code ec;
+      (void)json::parse(pending_, ec);
+      if (!ec) {
+        const std::string line = std::move(pending_);
+        pending_.clear();
+        return handle(line);
+      }
+    }
+    return true;
+  }
+
   std::optional<core::Error> failed;
-  auto handle_line = [&](std::string_view line) -> bool {
+
+ private:
+  bool handle(std::string_view message) {
     json::error_code ec;
-    json::value parsed = json::parse(line, ec);
+    json::value parsed = json::parse(message, ec);
     if (ec || !parsed.is_object()) {
       failed = unavailable("a watch message is not JSON");
       return false;
@@ -318,59 +340,59 @@ Result<WatchEnd> EtcdClient::watch(
     if (r == nullptr || !r->is_object()) return true;
     const json::object& result = r->as_object();
     if (std::int64_t compacted = number(result, "compact_revision"); compacted > 0) {
-      end.compacted_to = compacted;
+      end_.compacted_to = compacted;
       return false;
     }
     const json::value* events = result.if_contains("events");
     if (events == nullptr || !events->is_array() || events->as_array().empty()) return true;
     std::vector<WatchEvent> batch;
     for (const json::value& ev : events->as_array()) {
-      if (!ev.is_object()) continue;
-      WatchEvent out;
-      out.deleted = string_field(ev.as_object(), "type") == "DELETE";
-      const json::value* kv = ev.as_object().if_contains("kv");
+      const json::value* kv = ev.is_object() ? ev.as_object().if_contains("kv") : nullptr;
       if (kv == nullptr) continue;
       auto parsed_kv = key_value(*kv);
       if (!parsed_kv) {
         failed = parsed_kv.error();
         return false;
       }
+      WatchEvent out;
+      out.deleted = string_field(ev.as_object(), "type") == "DELETE";
       out.kv = std::move(*parsed_kv);
-      end.next_revision = std::max(end.next_revision, out.kv.mod_revision + 1);
+      end_.next_revision = std::max(end_.next_revision, out.kv.mod_revision + 1);
       batch.push_back(std::move(out));
     }
-    return on_events(batch);
-  };
+    return on_events_(batch);
+  }
+
+  WatchEnd& end_;
+  const std::function<bool(const std::vector<WatchEvent>&)>& on_events_;
+  std::string pending_;  // bytes of a message not complete yet
+};
+
+}  // namespace
+
+Result<WatchEnd> EtcdClient::watch(
+    std::string_view key, std::string_view range_end, std::int64_t start_revision,
+    std::chrono::milliseconds idle,
+    const std::function<bool(const std::vector<WatchEvent>&)>& on_events) {
+  json::object create{{"key", base64(key)},
+                      {"range_end", base64(range_end)},
+                      {"start_revision", std::to_string(start_revision)}};
+  const std::string text = json::serialize(json::object{{"create_request", std::move(create)}});
+  WatchEnd end;
+  end.next_revision = start_revision;
+  WatchParser parser(end, on_events);
   auto streamed = impl_->with_failover([&](net::HttpsClient& c) -> Result<net::HttpsResponse> {
     net::HttpsRequest request;
     request.method = "POST";
     request.target = "/v3/watch";
     request.body = text;
-    auto answer = c.stream(request, idle, [&](std::string_view piece) {
-      pending.append(piece);
-      std::size_t newline;
-      while ((newline = pending.find('\n')) != std::string::npos) {
-        const std::string line = pending.substr(0, newline);
-        pending.erase(0, newline + 1);
-        if (!line.empty() && !handle_line(line)) return false;
-      }
-      // The gateway may end a message without a newline: try the whole buffer.
-      if (!pending.empty() && pending.back() == '}') {
-        json::error_code ec;
-        (void)json::parse(pending, ec);
-        if (!ec) {
-          const std::string line = std::move(pending);
-          pending.clear();
-          if (!handle_line(line)) return false;
-        }
-      }
-      return true;
-    });
+    auto answer =
+        c.stream(request, idle, [&](std::string_view piece) { return parser.feed(piece); });
     // Silence for `idle` is how a quiet watch ends (status 0): the caller watches again.
     if (!answer && answer.error().code == ErrorCode::kRequestTimeout) return net::HttpsResponse{};
     return answer;
   });
-  if (failed) return *failed;
+  if (parser.failed) return *parser.failed;
   if (!streamed) return streamed.error();
   if (streamed->status == 0) return end;
   if (streamed->status != 200) return gateway_error(streamed->status, "");

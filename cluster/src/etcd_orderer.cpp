@@ -498,94 +498,98 @@ void EtcdOrderer::answer(std::deque<Queued>& batch, const ledger::CommittedBlock
   }
 }
 
+Result<void> EtcdOrderer::publish_block(std::uint64_t height, const ledger::OrderedBlock& block,
+                                        PublishOutcome& outcome) {
+  const std::string value = ledger::encode_ordered_block(block);
+  MEDLEDGER_ASSERT(value.size() <= kMaxEtcdBlockBytes);  // batches are cut below it
+  const std::string key = block_key(height);
+  std::vector<CreateRevisionIs> compares{{key, 0}};
+  if (tip_create_revision_ > 0) compares.push_back({block_key(height - 1), tip_create_revision_});
+  MEDLEDGER_TRY_ASSIGN(auto txn, etcd_->txn(compares, {{key, value}}, key));
+  if (txn.succeeded) {
+    tip_create_revision_ = txn.revision;
+    outcome = PublishOutcome::kPublished;
+    return core::success();
+  }
+  // A retried request whose first attempt landed finds its own block there.
+  if (!txn.failure_kvs.empty() && txn.failure_kvs.front().value == value) {
+    tip_create_revision_ = txn.failure_kvs.front().create_revision;
+    outcome = PublishOutcome::kPublished;
+    return core::success();
+  }
+  outcome = PublishOutcome::kLost;
+  return make_error(ErrorCode::kAlreadyExists,
+                    "ordering: another node appended block " + std::to_string(height));
+}
+
+void EtcdOrderer::forget(const std::deque<Queued>& batch) {
+  std::lock_guard lock(mutex_);
+  for (const Queued& q : batch) queued_ids_.erase(q.tx.id);
+}
+
+void EtcdOrderer::requeue(std::deque<Queued>& batch) {
+  std::lock_guard lock(mutex_);
+  for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+  batch.clear();
+}
+
 void EtcdOrderer::propose(std::deque<Queued>& batch) {
-  std::vector<ledger::PendingTransaction> txs;
-  txs.reserve(batch.size());
-  for (Queued& q : batch) txs.push_back(std::move(q.tx));
-  auto restore = [&] {
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].tx = std::move(txs[i]);
-  };
   auto tip = ledger_.tip();
   if (!tip) {
-    restore();
+    forget(batch);
     for (Queued& q : batch) tell(q.on_commit, tip.error());
-    std::lock_guard lock(mutex_);
-    for (const Queued& q : batch) queued_ids_.erase(q.tx.id);
     return;
   }
   const std::uint64_t height = tip->block.header.height + 1;
-  bool published = false;
-  bool lost = false;
-  auto publish = [&](const ledger::OrderedBlock& block) -> Result<void> {
-    const std::string value = ledger::encode_ordered_block(block);
-    MEDLEDGER_ASSERT(value.size() <= kMaxEtcdBlockBytes);  // batches are cut below it
-    const std::string key = block_key(height);
-    std::vector<CreateRevisionIs> compares{{key, 0}};
-    if (tip_create_revision_ > 0) compares.push_back({block_key(height - 1), tip_create_revision_});
-    MEDLEDGER_TRY_ASSIGN(auto txn, etcd_->txn(compares, {{key, value}}, key));
-    if (txn.succeeded) {
-      tip_create_revision_ = txn.revision;
-      published = true;
-      return core::success();
-    }
-    // A retried request whose first attempt landed finds its own block there.
-    if (!txn.failure_kvs.empty() && txn.failure_kvs.front().value == value) {
-      tip_create_revision_ = txn.failure_kvs.front().create_revision;
-      published = true;
-      return core::success();
-    }
-    lost = true;
-    return make_error(ErrorCode::kAlreadyExists,
-                      "ordering: another node appended block " + std::to_string(height));
-  };
+  std::vector<ledger::PendingTransaction> txs;
+  txs.reserve(batch.size());
+  for (Queued& q : batch) txs.push_back(std::move(q.tx));
+  PublishOutcome outcome = PublishOutcome::kNone;
   commit_started_.store(std::chrono::steady_clock::now().time_since_epoch().count());
-  auto block = ledger_.append_block_published(txs, now_ms(), contract_, signer_, publish);
+  auto block = ledger_.append_block_published(
+      txs, now_ms(), contract_, signer_,
+      [&](const ledger::OrderedBlock& b) { return publish_block(height, b, outcome); });
   commit_started_.store(0);
-  restore();
-  auto requeue = [&] {
-    std::lock_guard lock(mutex_);
-    for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
-    batch.clear();
-  };
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].tx = std::move(txs[i]);
   if (block) {
     if (block->committed) proposed_.fetch_add(1);
-    {
-      std::lock_guard lock(mutex_);
-      for (const Queued& q : batch) queued_ids_.erase(q.tx.id);
-    }
+    forget(batch);
     answer(batch, *block);
     return;
   }
-  if (lost) {  // the winner's block is applied next; what it holds is answered from it
+  settle_failed_proposal(batch, block.error(), outcome, height);
+}
+
+void EtcdOrderer::settle_failed_proposal(std::deque<Queued>& batch, const core::Error& error,
+                                         PublishOutcome outcome, std::uint64_t height) {
+  if (outcome == PublishOutcome::kLost) {
+    // The winner's block is applied next; what it holds is answered from it.
     races_lost_.fetch_add(1);
-    requeue();
+    requeue(batch);
     std::lock_guard lock(mutex_);
     remote_news_ = true;
     return;
   }
-  if (block.error().code == ErrorCode::kOrderingUnavailable && !published) {
+  if (error.code == ErrorCode::kOrderingUnavailable && outcome == PublishOutcome::kNone) {
     // The outcome of this batch is unknown (the request may have landed): it stays, to be
     // found in etcd or proposed again once etcd answers. NOSPACE is a definite refusal
     // (etcd wrote nothing): the batch is answered with it below, not kept until an operator
     // frees space.
-    set_unavailable(block.error());
-    if (block.error().message.find("NOSPACE") == std::string::npos) {
+    set_unavailable(error);
+    if (error.message.find("NOSPACE") == std::string::npos) {
       for (Queued& q : batch) q.in_doubt = true;
-      requeue();
+      requeue(batch);
       return;
     }
   }
-  core::Error error = block.error();
-  if (published)  // in etcd, but not stored here: the next read of etcd applies it
-    error = make_error(ErrorCode::kCommitUnconfirmed,
-                       "ordering: block " + std::to_string(height) +
-                           " is committed in etcd but this replica could not store it yet (" +
-                           block.error().to_string() + ")");
-  {
-    std::lock_guard lock(mutex_);
-    for (const Queued& q : batch) queued_ids_.erase(q.tx.id);
-  }
-  for (Queued& q : batch) tell(q.on_commit, error);
+  core::Error told = error;
+  if (outcome == PublishOutcome::kPublished)  // in etcd, not stored here: the next read applies it
+    told = make_error(ErrorCode::kCommitUnconfirmed,
+                      "ordering: block " + std::to_string(height) +
+                          " is committed in etcd but this replica could not store it yet (" +
+                          error.to_string() + ")");
+  forget(batch);
+  for (Queued& q : batch) tell(q.on_commit, told);
 }
 
 void EtcdOrderer::record_applied_and_prune() {

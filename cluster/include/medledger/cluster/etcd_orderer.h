@@ -129,7 +129,15 @@ class EtcdOrderer final : public ledger::Orderer {
   /// Applies the blocks [from, until) fetched from peers (pruned from etcd).
   core::Result<void> catch_up_from_peers(std::uint64_t from, std::uint64_t until);
   core::Result<void> check_rewritten(std::uint64_t height, const std::string& value);
+  enum class PublishOutcome { kNone, kPublished, kLost };
   void propose(std::deque<Queued>& batch);
+  /// The etcd compare-and-create of block `height` (inside its open LMDB transaction).
+  core::Result<void> publish_block(std::uint64_t height, const ledger::OrderedBlock& block,
+                                   PublishOutcome& outcome);
+  void settle_failed_proposal(std::deque<Queued>& batch, const core::Error& error,
+                              PublishOutcome outcome, std::uint64_t height);
+  void forget(const std::deque<Queued>& batch);  // their ids leave queued_ids_
+  void requeue(std::deque<Queued>& batch);       // back to the front of the queue
   void settle_from_block(const ledger::OrderedBlock& block, const ledger::CommittedBlock& applied);
   void answer(std::deque<Queued>& batch, const ledger::CommittedBlock& block);
   void halt(const std::string& reason, std::uint64_t height, const std::string& value);
