@@ -4,6 +4,7 @@
 // ordering changes on the ledger itself, identically on every replica.
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "records_internal.h"
 
@@ -11,9 +12,11 @@ namespace medledger::ledger {
 
 namespace {
 
-/// SPKI fingerprint -> the certificate fingerprint that carries that key. A pure
-/// function of certificate bytes (kept process-wide like the other caches): validity
-/// and admission are read from the state on every call.
+/// SPKI fingerprint -> a certificate fingerprint that carries that key and was found
+/// valid. Only a hint: the same key may be certified again (a renewal) and the hinted
+/// certificate revoked, so a hint that no longer qualifies falls back to a full scan.
+/// Certificate bytes never change; status and admission are read from the state on
+/// every call, so every replica gets the same answer whatever its cache holds.
 struct NodeKeyIndex {
   std::mutex mutex;
   std::map<core::Digest, core::Digest> certificate_of;
@@ -25,41 +28,56 @@ NodeKeyIndex& node_key_index() {
 
 constexpr std::size_t kMaxNodeKeyIndexEntries = 4096;
 
-}  // namespace
-
-core::Result<std::optional<core::Bytes>> RecordsContract::member_node_key(
-    const StateView& state, const core::Digest& spki_fingerprint) {
+/// The key of certificate `fingerprint` when it is a valid role-node certificate of an
+/// admitted hospital; nullopt otherwise.
+core::Result<std::optional<core::Bytes>> qualifying_key(const StateView& state,
+                                                        const core::Digest& fingerprint) {
   using Found = std::optional<core::Bytes>;
-  std::optional<core::Digest> certificate;
-  {
-    auto& index = node_key_index();
-    std::lock_guard lock(index.mutex);
-    auto it = index.certificate_of.find(spki_fingerprint);
-    if (it != index.certificate_of.end()) certificate = it->second;
-  }
-  if (!certificate) {
-    core::Result<void> scanned = core::success();
-    MEDLEDGER_TRY(state.scan(kTableCerts, {}, [&](core::ByteView, core::ByteView value) {
-      auto entry = records::parse_certificate_entry(
-          std::string_view(reinterpret_cast<const char*>(value.data()), value.size()));
-      if (!entry || entry->role != "node") return true;
-      auto parsed = records::parse_role_certificate(entry->der);
-      if (!parsed || core::public_key_fingerprint(parsed->spki) != spki_fingerprint) return true;
-      certificate = entry->fingerprint;
-      return false;
-    }));
-    if (!certificate) return Found{};
-    auto& index = node_key_index();
-    std::lock_guard lock(index.mutex);
-    if (index.certificate_of.size() < kMaxNodeKeyIndexEntries)
-      index.certificate_of.emplace(spki_fingerprint, *certificate);
-  }
-  MEDLEDGER_TRY_ASSIGN(auto entry, find_certificate(state, *certificate));
+  MEDLEDGER_TRY_ASSIGN(auto entry, find_certificate(state, fingerprint));
   if (!entry || entry->role != "node" || entry->status != "valid") return Found{};
   MEDLEDGER_TRY_ASSIGN(auto hospital, find_hospital(state, entry->hospital));
   if (!hospital) return Found{};
   MEDLEDGER_TRY_ASSIGN(auto parsed, records::parse_role_certificate(entry->der));
   return Found(std::move(parsed.spki));
+}
+
+}  // namespace
+
+core::Result<std::optional<core::Bytes>> RecordsContract::member_node_key(
+    const StateView& state, const core::Digest& spki_fingerprint) {
+  using Found = std::optional<core::Bytes>;
+  auto& index = node_key_index();
+  std::optional<core::Digest> hint;
+  {
+    std::lock_guard lock(index.mutex);
+    auto it = index.certificate_of.find(spki_fingerprint);
+    if (it != index.certificate_of.end()) hint = it->second;
+  }
+  if (hint) {
+    MEDLEDGER_TRY_ASSIGN(auto key, qualifying_key(state, *hint));
+    if (key) return key;
+  }
+  // Every role-node certificate carrying the key: any one that qualifies makes it a member.
+  std::vector<core::Digest> candidates;
+  MEDLEDGER_TRY(state.scan(kTableCerts, {}, [&](core::ByteView, core::ByteView value) {
+    auto entry = records::parse_certificate_entry(
+        std::string_view(reinterpret_cast<const char*>(value.data()), value.size()));
+    if (!entry || entry->role != "node" || entry->status != "valid") return true;
+    auto parsed = records::parse_role_certificate(entry->der);
+    if (parsed && core::public_key_fingerprint(parsed->spki) == spki_fingerprint)
+      candidates.push_back(entry->fingerprint);
+    return true;
+  }));
+  for (const core::Digest& certificate : candidates) {
+    MEDLEDGER_TRY_ASSIGN(auto key, qualifying_key(state, certificate));
+    if (!key) continue;
+    std::lock_guard lock(index.mutex);
+    if (index.certificate_of.size() < kMaxNodeKeyIndexEntries ||
+        index.certificate_of.count(spki_fingerprint))
+      index.certificate_of.insert_or_assign(spki_fingerprint, certificate);
+    return key;
+  }
+  return Found{};
 }
 
 }  // namespace medledger::ledger
