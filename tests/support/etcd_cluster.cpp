@@ -267,9 +267,10 @@ std::vector<std::string> EtcdCluster::member_args(int member, bool existing) con
       "--listen-peer-urls", url(m.peer_port), "--initial-advertise-peer-urls", url(m.peer_port),
       "--initial-cluster", initial_cluster, "--initial-cluster-state",
       existing ? "existing" : "new", "--initial-cluster-token", token_, "--client-cert-auth",
-      "--trusted-ca-file", ca_file_.string(), "--cert-file", m.cert.string(), "--key-file",
-      m.key.string(), "--peer-client-cert-auth", "--peer-trusted-ca-file", ca_file_.string(),
-      "--peer-cert-file", m.cert.string(), "--peer-key-file", m.key.string(), "--logger", "zap",
+      "--trusted-ca-file", client_trust_file().string(), "--cert-file", m.cert.string(),
+      "--key-file", m.key.string(), "--peer-client-cert-auth", "--peer-trusted-ca-file",
+      ca_file_.string(), "--peer-cert-file", m.cert.string(), "--peer-key-file", m.key.string(),
+      "--logger", "zap",
       // stderr goes to the member's log file (spawn).
       "--log-outputs", "stderr", "--heartbeat-interval",
       std::to_string(options_.heartbeat_interval_ms), "--election-timeout",
@@ -286,9 +287,31 @@ std::vector<std::string> EtcdCluster::member_args(int member, bool existing) con
   return argv;
 }
 
+fs::path EtcdCluster::client_trust_file() const {
+  return options_.extra_trusted_ca_files.empty() ? ca_file_ : dir_.path() / "client-trust.pem";
+}
+
+core::Result<void> EtcdCluster::write_client_trust_file() const {
+  if (options_.extra_trusted_ca_files.empty()) return core::success();
+  std::ostringstream bundle;
+  std::vector<fs::path> files{ca_file_};
+  files.insert(files.end(), options_.extra_trusted_ca_files.begin(),
+               options_.extra_trusted_ca_files.end());
+  for (const fs::path& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return failure("cannot read the trusted CA file " + file.string());
+    bundle << in.rdbuf() << "\n";
+  }
+  std::ofstream out(client_trust_file(), std::ios::binary | std::ios::trunc);
+  out << bundle.str();
+  if (!out.flush()) return failure("cannot write " + client_trust_file().string());
+  return core::success();
+}
+
 core::Result<void> EtcdCluster::spawn(int member, bool existing) {
   Member& m = members_.at(static_cast<std::size_t>(member));
   MEDLEDGER_ASSERT(m.pid < 0);
+  MEDLEDGER_TRY(write_client_trust_file());
   CArgs args(member_args(member, existing));
   CArgs env(child_environment());
   int log_fd = ::open(m.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

@@ -35,6 +35,10 @@ struct EtcdOptions {
   std::uint64_t max_request_bytes = 0;
   /// How long start() and restart_member() wait for the members to report healthy.
   std::chrono::milliseconds start_timeout{20000};
+  /// PEM files of further CAs whose client certificates the members accept besides the
+  /// cluster CA's (e.g. a hospital CA, so one node certificate serves etcd and peer
+  /// nodes alike). Read when a member starts, so they may be written after construction.
+  std::vector<std::filesystem::path> extra_trusted_ca_files;
 };
 
 /// What a child command (etcdctl) did: exit status (128 + signal when killed; -1 when it
@@ -134,6 +138,10 @@ class EtcdCluster {
   CommandResult run_etcdctl(const std::vector<std::string>& endpoints,
                             const std::vector<std::string>& args, Credentials credentials) const;
   std::string log_tail(int member) const;
+  /// The members' --trusted-ca-file: the cluster CA's, or with extra_trusted_ca_files a
+  /// bundle of it and them under directory(), which write_client_trust_file() (re)writes.
+  std::filesystem::path client_trust_file() const;
+  core::Result<void> write_client_trust_file() const;
   /// Sends `signal` and reaps the member, with SIGKILL if it outlives a bound.
   void terminate(Member& member, int signal);
 
