@@ -171,11 +171,19 @@ Result<std::unique_ptr<ledger::Ledger>> EtcdOrderer::join(const std::filesystem:
   MEDLEDGER_TRY_ASSIGN(auto etcd, EtcdClient::connect(o.etcd));
   const std::string key = o.prefix + "/blocks/" + std::string(kHeightDigits, '0');
   MEDLEDGER_TRY_ASSIGN(auto found, etcd->range(key, {}));
-  if (found.kvs.empty())
+  const ledger::BlockCheckOptions check{now_ms(), o.max_future_skew};
+  if (!found.kvs.empty()) {
+    MEDLEDGER_TRY_ASSIGN(auto genesis, ledger::decode_ordered_block(found.kvs.front().value));
+    return ledger::Ledger::create_replica(dir, genesis, contract, check);
+  }
+  const std::string blocks = o.prefix + "/blocks/";
+  MEDLEDGER_TRY_ASSIGN(auto later, etcd->range(blocks, prefix_range_end(blocks), 1));
+  if (later.kvs.empty())
     return make_error(ErrorCode::kLedgerNotFound, "etcd holds no block 0 under " + o.prefix +
                                                       ": the founder's node starts first");
-  MEDLEDGER_TRY_ASSIGN(auto genesis, ledger::decode_ordered_block(found.kvs.front().value));
-  return ledger::Ledger::create_replica(dir, genesis, contract, {now_ms(), o.max_future_skew});
+  // Pruned: block 0 from a peer (create_replica checks it); start() fetches the rest.
+  MEDLEDGER_TRY_ASSIGN(auto from_peer, fetch_from_peers(o, 0));
+  return ledger::Ledger::create_replica(dir, from_peer.front(), contract, check);
 }
 
 EtcdOrderer::~EtcdOrderer() { stop(); }
