@@ -2,13 +2,17 @@
 // process on its own replica, ordering through three real TLS etcd members
 // (tests/support/etcd_cluster.h). A write at either node reaches the other's replica; without
 // an etcd quorum writes answer 503 ORDERING_UNAVAILABLE while reads go on, and writing
-// resumes by itself; a node kill -9'd under load catches up when started again.
+// resumes by itself; a node kill -9'd under load catches up when started again; a new
+// replica whose blocks etcd pruned fetches them from a peer node.
 #include <signal.h>
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -53,6 +57,14 @@ class ServeEtcd : public testing::ServedReplicas {
   void SetUp() override {
     ServedReplicas::SetUp();
     if (HasFatalFailure()) return;
+    // etcd accepts the hospitals' CAs' client certificates too (read when members start).
+    {
+      std::ofstream out(hospital_cas_file());
+      for (const char* ca_dir : {"a-ca", "b-ca"}) {
+        const auto directory = node::testing::expect_ok(ca::CaDirectory::open(root_ / ca_dir));
+        for (const auto& cert : directory.chain()) out << cert.to_pem();
+      }
+    }
     auto started = etcd_.start();
     ASSERT_TRUE(started) << started.error().to_string();
     testing::issue_from_token_ca(pool_a_, root_ / "a-ca", ca::Role::kAdmin, kAdminA,
@@ -64,28 +76,57 @@ class ServeEtcd : public testing::ServedReplicas {
     testing::issue_from_token_ca(pool_b_, root_ / "b-ca", ca::Role::kAdmin, kAdminB,
                                  pki_->dir.path());
     std::filesystem::create_directories(root_ / "replica-b");
+    // A node's ordering CA bundle when it calls peers: etcd's CA and the nodes' server CA.
+    std::ofstream(ordering_ca_file())
+        << testing::slurp(etcd_.ca_file()) << testing::slurp(pki_->ca_pem);
+  }
+
+  /// How a node's [ordering] differs from start()'s defaults.
+  struct Ordering {
+    std::string lines;  // further [ordering] keys, e.g. "keep_blocks = 2\n"
+    /// Present the hospital's role-node certificate (client-node-*) to etcd and to peer
+    /// nodes alike, instead of a certificate of etcd's own CA.
+    bool node_certificate;  // false in start()'s default {}
+  };
+
+  /// The serve configuration of hospital `h`'s node, logging to serve-`name`.jsonl.
+  std::filesystem::path config(Hospital h, const std::string& name, const Ordering& ordering) {
+    std::filesystem::path cert, key, ca = etcd_.ca_file();
+    if (ordering.node_certificate) {
+      cert = pki_->cert(h == kA ? kNodeA : kNodeB);
+      key = pki_->key(h == kA ? kNodeA : kNodeB);
+      ca = ordering_ca_file();
+    } else {
+      auto credentials = etcd_.issue_client_certificate("etcd-client-" + name);
+      EXPECT_TRUE(credentials) << credentials.error().to_string();
+      if (credentials) {
+        cert = credentials->cert;
+        key = credentials->key;
+      }
+    }
+    std::string endpoints;
+    for (const auto& url : etcd_.endpoints()) endpoints += "\"" + url + "\", ";
+    std::string text = head_logging_to(log_of(name));
+    text += h == kA ? hospital(root_ / "a", "hospital-a") : hospital(root_ / "b", "hospital-b");
+    // The founder serves the provisioned ledger (its node.json's); B joins into an empty one.
+    if (h == kB) text += "[ledger]\npath = \"" + (root_ / "replica-b").string() + "\"\n";
+    text += "[ordering]\nkind = \"etcd\"\nendpoints = [" + endpoints + "]\nprefix = \"" + kPrefix +
+            "\"\nca_file = \"" + ca.string() + "\"\nclient_certificate = \"" + cert.string() +
+            "\"\nclient_key = \"" + key.string() +
+            "\"\ndial_timeout_ms = 500\nrequest_timeout_ms = 1000\npoll_interval_ms = 200\n" +
+            ordering.lines;
+    return write("serve-" + name + ".toml", text);
+  }
+  std::filesystem::path log_of(const std::string& name) const {
+    return root_ / ("serve-" + name + ".jsonl");
   }
 
   /// Starts hospital `h`'s serve process (its `run`-th start logs to its own file) and
   /// waits until it listens.
-  std::unique_ptr<testing::ServeProcess> start(Hospital h, int run = 1) {
+  std::unique_ptr<testing::ServeProcess> start(Hospital h, int run = 1,
+                                               const Ordering& ordering = {}) {
     const std::string name = std::string(h == kA ? "a" : "b") + "-" + std::to_string(run);
-    auto credentials = etcd_.issue_client_certificate("etcd-client-" + name);
-    EXPECT_TRUE(credentials) << credentials.error().to_string();
-    std::string endpoints;
-    for (const auto& url : etcd_.endpoints()) endpoints += "\"" + url + "\", ";
-    const auto log = root_ / ("serve-" + name + ".jsonl");
-    std::string text = head_logging_to(log);
-    text += h == kA ? hospital(root_ / "a", "hospital-a") : hospital(root_ / "b", "hospital-b");
-    // The founder serves the provisioned ledger (its node.json's); B joins into an empty one.
-    if (h == kB) text += "[ledger]\npath = \"" + (root_ / "replica-b").string() + "\"\n";
-    text += "[ordering]\nkind = \"etcd\"\nendpoints = [" + endpoints +
-            "]\nprefix = \"/medledger/serve-test\"\nca_file = \"" + etcd_.ca_file().string() +
-            "\"\nclient_certificate = \"" + credentials->cert.string() + "\"\nclient_key = \"" +
-            credentials->key.string() +
-            "\"\ndial_timeout_ms = 500\nrequest_timeout_ms = 1000\npoll_interval_ms = 200\n";
-    auto process =
-        std::make_unique<testing::ServeProcess>(write("serve-" + name + ".toml", text), log);
+    auto process = std::make_unique<testing::ServeProcess>(config(h, name, ordering), log_of(name));
     EXPECT_NE(process->start(), 0) << process->log();
     return process;
   }
@@ -122,7 +163,44 @@ class ServeEtcd : public testing::ServedReplicas {
         limit);
   }
 
-  medledger::testing::EtcdCluster etcd_;
+  /// B's node (ordering with its node certificate, no peers) refuses to start: etcd pruned
+  /// block `height`, which it needs, and no peer can serve it.
+  void expect_refused_naming_pruned_block(const std::string& name, std::uint64_t height) {
+    int exit_code = 0;
+    const std::string refused = testing::serve_refused(config(kB, name, {"", true}), exit_code) +
+                                testing::slurp(log_of(name));
+    EXPECT_NE(exit_code, 0) << refused;
+    EXPECT_NE(refused.find("ORDERING_UNAVAILABLE"), std::string::npos) << refused;
+    EXPECT_NE(refused.find("block " + std::to_string(height) + " (pruned)"), std::string::npos)
+        << refused;
+    EXPECT_NE(refused.find("(no ordering.peers)"), std::string::npos) << refused;
+  }
+
+  /// The [ordering] line naming `node` as the only peer.
+  static std::string peers(const testing::ServeProcess& node) {
+    return "peers = [\"https://127.0.0.1:" + std::to_string(node.port()) + "\"]\n";
+  }
+
+  /// The height of the lowest block etcd still holds under kPrefix (nullopt if none).
+  std::optional<std::uint64_t> lowest_block_in_etcd() const {
+    auto listed = etcd_.etcdctl(
+        {"get", std::string(kPrefix) + "/blocks/", "--prefix", "--keys-only", "--limit", "1"});
+    const auto digits = listed.out.find_first_of("0123456789");
+    if (!listed.ok() || digits == std::string::npos) return std::nullopt;
+    return std::stoull(listed.out.substr(digits));
+  }
+
+  std::filesystem::path hospital_cas_file() const { return trust_dir_.path() / "hospital-cas.pem"; }
+  std::filesystem::path ordering_ca_file() const { return root_ / "ordering-ca.pem"; }
+  static medledger::testing::EtcdOptions trusting(std::filesystem::path ca_file) {
+    medledger::testing::EtcdOptions options;
+    options.extra_trusted_ca_files = {std::move(ca_file)};
+    return options;
+  }
+
+  static constexpr const char* kPrefix = "/medledger/serve-test";
+  medledger::testing::TempDir trust_dir_;
+  medledger::testing::EtcdCluster etcd_{trusting(trust_dir_.path() / "hospital-cas.pem")};
 };
 
 TEST_F(ServeEtcd, AWriteAtEitherNodeIsAppliedAtTheOthersReplica) {
@@ -250,6 +328,85 @@ TEST_F(ServeEtcd, NodeKilledUnderWritesCatchesUpWhenStartedAgain) {
   ASSERT_TRUE(b->terminate());
   ASSERT_TRUE(a->terminate());
   EXPECT_EQ(b->exit_code(), 0);
+}
+
+TEST_F(ServeEtcd, ANewReplicaFetchesBlocksPrunedFromEtcdFromAPeer) {
+  // A keeps 2 blocks below the height it applied; it is the only node that recorded one,
+  // so its pruning (every 2 s) soon deletes block 0 from etcd.
+  auto a = start(kA, 1, {"keep_blocks = 2\n", true});
+  ASSERT_FALSE(HasFailure());
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(enrol(a->port(), kAdminA, "dr-pruned-" + std::to_string(i)).status, 201) << a->log();
+  std::optional<std::uint64_t> lowest;
+  ASSERT_TRUE(eventually(
+      [&] {
+        lowest = lowest_block_in_etcd();
+        return lowest && *lowest > 0;
+      },
+      20s))
+      << a->log();
+  const Head at_a = head(a->port(), kNodeA);
+  ASSERT_EQ(at_a.status, 200);
+
+  // B, a brand-new replica without peers, cannot get block 0: serve refuses to start.
+  expect_refused_naming_pruned_block("b-1", 0);
+
+  // With A as its peer (called with B's node certificate), B fetches the pruned blocks,
+  // checks them as it checks etcd's, and reaches A's head.
+  auto b = start(kB, 2, {peers(*a), true});
+  ASSERT_NE(b->port(), 0) << b->log();
+  ASSERT_TRUE(converge(a->port(), b->port(), 20s))
+      << "A " << head(a->port(), kNodeA).height << ", B " << head(b->port(), kNodeB).height << "\n"
+      << b->log();
+  EXPECT_GE(head(b->port(), kNodeB).height, at_a.height);
+  EXPECT_NE(b->log().find("ordering_peer_catch_up"), std::string::npos) << b->log();
+
+  // The caught-up replica orders as any other: its write reaches A.
+  ASSERT_EQ(enrol(b->port(), kAdminB, "dr-after-catch-up").status, 201) << b->log();
+  EXPECT_TRUE(converge(a->port(), b->port(), 15s)) << a->log();
+  EXPECT_EQ(testing::curl(*pki_, b->port(), "/healthz").status, 200);
+  ASSERT_TRUE(b->terminate());
+  ASSERT_TRUE(a->terminate());
+  EXPECT_EQ(b->exit_code(), 0);
+  EXPECT_EQ(a->exit_code(), 0);
+}
+
+TEST_F(ServeEtcd, AStoppedNodeBehindEtcdsPruningCatchesUpFromAPeer) {
+  auto a = start(kA, 1, {"keep_blocks = 2\n", true});
+  auto b = start(kB, 1, {"", true});
+  ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(converge(a->port(), b->port(), 10s)) << b->log();
+  const std::uint64_t b_height = head(b->port(), kNodeB).height;
+  ASSERT_TRUE(b->terminate());
+  // B's recorded height holds pruning back; an operator retiring it for a while deletes it.
+  ASSERT_TRUE(etcd_.etcdctl({"del", std::string(kPrefix) + "/applied/hospital-b"}).ok());
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(enrol(a->port(), kAdminA, "dr-while-b-away-" + std::to_string(i)).status, 201)
+        << a->log();
+  std::optional<std::uint64_t> lowest;
+  ASSERT_TRUE(eventually(
+      [&] {
+        lowest = lowest_block_in_etcd();
+        return lowest && *lowest > b_height + 1;
+      },
+      20s))
+      << "B at " << b_height << "\n"
+      << a->log();
+
+  // Without peers, B cannot get the blocks it misses: serve refuses to start.
+  expect_refused_naming_pruned_block("b-2", b_height + 1);
+
+  // With A as its peer, B fetches them, then follows etcd again up to A's head.
+  b = start(kB, 3, {peers(*a), true});
+  ASSERT_NE(b->port(), 0) << b->log();
+  ASSERT_TRUE(converge(a->port(), b->port(), 20s))
+      << "A " << head(a->port(), kNodeA).height << ", B " << head(b->port(), kNodeB).height << "\n"
+      << b->log();
+  EXPECT_NE(b->log().find("ordering_peer_catch_up"), std::string::npos) << b->log();
+  ASSERT_TRUE(b->terminate());
+  ASSERT_TRUE(a->terminate());
+  EXPECT_EQ(b->exit_code(), 0);
+  EXPECT_EQ(a->exit_code(), 0);
 }
 
 }  // namespace
