@@ -38,7 +38,7 @@ struct EtcdOptions {
   /// PEM files of further CAs whose client certificates the members accept besides the
   /// cluster CA's (e.g. a hospital CA, so one node certificate serves etcd and peer
   /// nodes alike). Read when a member starts, so they may be written after construction.
-  std::vector<std::filesystem::path> extra_trusted_ca_files;
+  std::vector<std::filesystem::path> extra_trusted_ca_files{};
 };
 
 /// What a child command (etcdctl) did: exit status (128 + signal when killed; -1 when it
