@@ -182,8 +182,9 @@ Result<std::unique_ptr<ledger::Ledger>> EtcdOrderer::join(const std::filesystem:
     return make_error(ErrorCode::kLedgerNotFound, "etcd holds no block 0 under " + o.prefix +
                                                       ": the founder's node starts first");
   // Pruned: block 0 from a peer (create_replica checks it); start() fetches the rest.
-  MEDLEDGER_TRY_ASSIGN(auto from_peer, fetch_from_peers(o, 0));
-  return ledger::Ledger::create_replica(dir, from_peer.front(), contract, check);
+  auto from_peer = fetch_from_peers(o, 0);
+  if (!from_peer) return make_error(ErrorCode::kLedgerNotFound, from_peer.error().message);
+  return ledger::Ledger::create_replica(dir, from_peer->front(), contract, check);
 }
 
 EtcdOrderer::~EtcdOrderer() { stop(); }
