@@ -163,14 +163,15 @@ class ServeEtcd : public testing::ServedReplicas {
         limit);
   }
 
-  /// B's node (ordering with its node certificate, no peers) refuses to start: etcd pruned
-  /// block `height`, which it needs, and no peer can serve it.
-  void expect_refused_naming_pruned_block(const std::string& name, std::uint64_t height) {
+  /// B's node (ordering with its node certificate, no peers) refuses to start with `code`:
+  /// etcd pruned block `height`, which it needs, and no peer can serve it.
+  void expect_refused_naming_pruned_block(const std::string& name, std::uint64_t height,
+                                          const std::string& code) {
     int exit_code = 0;
     const std::string refused = testing::serve_refused(config(kB, name, {"", true}), exit_code) +
                                 testing::slurp(log_of(name));
     EXPECT_NE(exit_code, 0) << refused;
-    EXPECT_NE(refused.find("ORDERING_UNAVAILABLE"), std::string::npos) << refused;
+    EXPECT_NE(refused.find(code + ": "), std::string::npos) << refused;
     EXPECT_NE(refused.find("block " + std::to_string(height) + " (pruned)"), std::string::npos)
         << refused;
     EXPECT_NE(refused.find("(no ordering.peers)"), std::string::npos) << refused;
@@ -349,7 +350,7 @@ TEST_F(ServeEtcd, ANewReplicaFetchesBlocksPrunedFromEtcdFromAPeer) {
   ASSERT_EQ(at_a.status, 200);
 
   // B, a brand-new replica without peers, cannot get block 0: serve refuses to start.
-  expect_refused_naming_pruned_block("b-1", 0);
+  expect_refused_naming_pruned_block("b-1", 0, "LEDGER_NOT_FOUND");
 
   // With A as its peer (called with B's node certificate), B fetches the pruned blocks,
   // checks them as it checks etcd's, and reaches A's head.
@@ -394,7 +395,7 @@ TEST_F(ServeEtcd, AStoppedNodeBehindEtcdsPruningCatchesUpFromAPeer) {
       << a->log();
 
   // Without peers, B cannot get the blocks it misses: serve refuses to start.
-  expect_refused_naming_pruned_block("b-2", b_height + 1);
+  expect_refused_naming_pruned_block("b-2", b_height + 1, "ORDERING_UNAVAILABLE");
 
   // With A as its peer, B fetches them, then follows etcd again up to A's head.
   b = start(kB, 3, {peers(*a), true});
