@@ -60,8 +60,13 @@ core::Result<Response> ledger_replication(const NodeCall& call, const Request& r
   const std::uint64_t count =
       std::min(limit.value_or(kMaxReplicationBlocks), kMaxReplicationBlocks);
   if (count == 0) return core::make_error(ErrorCode::kInvalidArgument, "limit must be 1..16");
-  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    auto& ledger = node.consortium().ledger();
+  // Another hospital's node asks (its own replica is behind): every hospital holds the
+  // whole ledger, so any served node's replica answers, not only the caller's hospital's.
+  const NodeBinding* binding = call.binding.get();
+  if (binding == nullptr || binding->nodes.empty())
+    return core::make_error(ErrorCode::kTokenUnavailable, "this server serves no hospital node");
+  {
+    auto& ledger = binding->nodes.front().node->consortium().ledger();
     MEDLEDGER_TRY_ASSIGN(auto tip, ledger.tip());
     const std::uint64_t top = tip.block.header.height;
     if (from > top)
@@ -74,7 +79,7 @@ core::Result<Response> ledger_replication(const NodeCall& call, const Request& r
     }
     return json_response(
         boost::json::object{{"from", from}, {"tip", top}, {"blocks", std::move(blocks)}});
-  });
+  }
 }
 
 core::Result<Response> ledger_transaction(const NodeCall& call, const Request& request) {
