@@ -351,8 +351,12 @@ Result<void> EtcdOrderer::catch_up_from_peers(std::uint64_t from, std::uint64_t 
       auto applied = ledger_.apply_block(block, contract_, {now_ms(), options_.max_future_skew});
       if (!applied) {
         if (applied.error().code != ErrorCode::kBlockInvalid) return applied.error();
-        halt(applied.error().message + " (from a peer)", from, ledger::encode_ordered_block(block));
-        return *halted_;
+        // A peer is not the order: its bad block is its problem, not a fork of the
+        // consortium. Refuse it, keep it as evidence, and try again later.
+        log(OrderingLogLevel::kWarn, "ordering_peer_block_invalid", applied.error().message);
+        return make_error(ErrorCode::kOrderingUnavailable, "a peer served an invalid block " +
+                                                               std::to_string(from) + ": " +
+                                                               applied.error().message);
       }
       applied_.fetch_add(1);
       ++from;
