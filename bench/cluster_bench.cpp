@@ -5,7 +5,9 @@
 //                          SoloOrderer; a completion lets the next one in
 //   BM_ConsortiumWrites    the same load spread over three replicas, each with its
 //                          EtcdOrderer, on three etcd members started here (TLS);
-//                          ratio_vs_solo against BM_SoloWrites of the same run
+//                          ratio_vs_solo against BM_SoloWrites of the same run;
+//                          submitting:1 puts the whole load on one replica (no
+//                          proposal races: the others only apply its blocks)
 //   BM_*Latency            open loop at 80% of the consortium's measured writes/s
 //                          (MEDLEDGER_BENCH_RATE=N sets it), submit -> callback
 //   BM_CatchUpFromEtcd     a new replica joins after kCatchUpBlocks blocks: the
@@ -16,6 +18,8 @@
 // Each benchmark starts its own etcd members and ledgers in temporary directories
 // (TMPDIR: a real disk, so fsync means something) and removes them.
 #include <openssl/rand.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -23,7 +27,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -92,6 +99,28 @@ std::unique_ptr<ledger::Ledger> found_ledger(const std::filesystem::path& dir,
               "genesis");
 }
 
+/// CPU seconds (user + system) of this process so far.
+double own_cpu_seconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * t.tv_usec; };
+  return s(usage.ru_utime) + s(usage.ru_stime);
+}
+
+/// CPU seconds (user + system) of process `pid` so far, from /proc/<pid>/stat; 0 if gone.
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // fields 3..13
+  double utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 struct Replica {
   std::unique_ptr<core::SoftwareSigner> signer = new_signer();
   ledger::KeyValueContract contract;
@@ -129,6 +158,11 @@ class Consortium {
     return dir_.path() / ("replica-" + std::to_string(i));
   }
   Replica& replica(int i) { return replicas_[static_cast<std::size_t>(i)]; }
+  double etcd_cpu_seconds() const {
+    double total = 0;
+    for (int m = 0; m < etcd_->size(); ++m) total += process_cpu_seconds(etcd_->pid(m));
+    return total;
+  }
 
   /// Founds (i = 0) or joins (else) replica i, then starts its orderer.
   void start(int i, const cluster::EtcdOrdererOptions& o) {
@@ -213,19 +247,26 @@ double seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 
 /// Writes/s of the closed loop over `orderers`, measured after a warm-up; `blocks`
 /// tells how many blocks the orderers have made so far (for transactions per block).
-template <typename Blocks>
+/// `etcd_cpu` tells the CPU seconds of the etcd members so far (0 for solo). The CPU
+/// per write (this process: every replica, the feeders; etcd) shows where the two cores go.
+template <typename Blocks, typename EtcdCpu>
 double measure_writes(benchmark::State& state, std::vector<ledger::Orderer*> orderers,
-                      Blocks blocks) {
+                      Blocks blocks, EtcdCpu etcd_cpu) {
   ClosedLoop loop(std::move(orderers));
   std::this_thread::sleep_for(kWarmUp);
   const auto t0 = Clock::now();
   const std::uint64_t c0 = loop.committed(), b0 = blocks();
+  const double own0 = own_cpu_seconds(), etcd0 = etcd_cpu();
   std::this_thread::sleep_for(kMeasure);
   const auto t1 = Clock::now();
   const std::uint64_t c1 = loop.committed(), b1 = blocks();
+  const double own1 = own_cpu_seconds(), etcd1 = etcd_cpu();
   loop.finish();
   const double elapsed = seconds(t1 - t0);
   const double writes = static_cast<double>(c1 - c0) / elapsed;
+  const double committed = static_cast<double>(std::max<std::uint64_t>(c1 - c0, 1));
+  state.counters["own_cpu_us_per_write"] = 1e6 * (own1 - own0) / committed;
+  state.counters["etcd_cpu_us_per_write"] = 1e6 * (etcd1 - etcd0) / committed;
   state.SetIterationTime(elapsed);
   state.counters["writes_per_s"] = writes;
   state.counters["blocks_per_s"] = static_cast<double>(b1 - b0) / elapsed;
@@ -238,18 +279,21 @@ double measure_writes(benchmark::State& state, std::vector<ledger::Orderer*> ord
 void BM_SoloWrites(benchmark::State& state) {
   for (auto _ : state) {
     Solo solo;
-    g_solo_writes = measure_writes(state, {solo.orderer.get()},
-                                   [&] { return solo.orderer->blocks_committed(); });
+    g_solo_writes = measure_writes(
+        state, {solo.orderer.get()}, [&] { return solo.orderer->blocks_committed(); },
+        [] { return 0.0; });
   }
 }
 
+// range(0): how many of the three replicas take the writes (the others only apply).
 void BM_ConsortiumWrites(benchmark::State& state) {
+  const auto submitting = static_cast<int>(state.range(0));
   for (auto _ : state) {
     Consortium consortium;
     std::vector<ledger::Orderer*> orderers;
     for (int i = 0; i < kReplicas; ++i) {
       consortium.start(i);
-      orderers.push_back(consortium.replica(i).orderer.get());
+      if (i < submitting) orderers.push_back(consortium.replica(i).orderer.get());
     }
     auto races = [&] {
       std::uint64_t n = 0;
@@ -257,13 +301,17 @@ void BM_ConsortiumWrites(benchmark::State& state) {
       return n;
     };
     const std::uint64_t races0 = races();
-    g_consortium_writes = measure_writes(state, orderers, [&] {
-      std::uint64_t n = 0;
-      for (int i = 0; i < kReplicas; ++i) n += consortium.replica(i).orderer->blocks_proposed();
-      return n;
-    });
+    const double writes = measure_writes(
+        state, orderers,
+        [&] {
+          std::uint64_t n = 0;
+          for (int i = 0; i < kReplicas; ++i) n += consortium.replica(i).orderer->blocks_proposed();
+          return n;
+        },
+        [&] { return consortium.etcd_cpu_seconds(); });
+    if (submitting == kReplicas) g_consortium_writes = writes;
     state.counters["races_lost"] = static_cast<double>(races() - races0);
-    if (g_solo_writes > 0) state.counters["ratio_vs_solo"] = g_consortium_writes / g_solo_writes;
+    if (g_solo_writes > 0) state.counters["ratio_vs_solo"] = writes / g_solo_writes;
   }
 }
 
@@ -400,7 +448,13 @@ void BM_CatchUpFromEtcd(benchmark::State& state) {
 }
 
 BENCHMARK(BM_SoloWrites)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
-BENCHMARK(BM_ConsortiumWrites)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+BENCHMARK(BM_ConsortiumWrites)
+    ->ArgName("submitting")
+    ->Arg(kReplicas)
+    ->Arg(1)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kSecond);
 BENCHMARK(BM_ConsortiumLatency)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
 BENCHMARK(BM_SoloLatency)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
 BENCHMARK(BM_CatchUpFromEtcd)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
