@@ -9,7 +9,9 @@
 //                          submitting:1 puts the whole load on one replica (no
 //                          proposal races: the others only apply its blocks)
 //   BM_*Latency            open loop at 80% of the consortium's measured writes/s
-//                          (MEDLEDGER_BENCH_RATE=N sets it), submit -> callback
+//                          (submitting:3; MEDLEDGER_BENCH_RATE=N sets it), submit ->
+//                          callback; solo at the same rate
+// MEDLEDGER_BENCH_POLL_MS=N sets the orderers' poll_interval (default 1 s).
 //   BM_CatchUpFromEtcd     a new replica joins after kCatchUpBlocks blocks: the
 //                          time of EtcdOrderer::start (it syncs before returning),
 //                          against Ledger::apply_block of the same blocks read from
@@ -152,6 +154,8 @@ class Consortium {
     o.prefix = "/bench";
     o.node_name = "node-" + std::to_string(i);
     o.evidence_dir = dir_.path() / ("evidence-" + std::to_string(i));
+    if (const char* poll = std::getenv("MEDLEDGER_BENCH_POLL_MS"))
+      o.poll_interval = std::chrono::milliseconds(std::atoi(poll));
     return o;
   }
   std::filesystem::path ledger_dir(int i) const {
@@ -285,6 +289,12 @@ void BM_SoloWrites(benchmark::State& state) {
   }
 }
 
+std::uint64_t races_lost(Consortium& consortium) {
+  std::uint64_t n = 0;
+  for (int i = 0; i < kReplicas; ++i) n += consortium.replica(i).orderer->races_lost();
+  return n;
+}
+
 // range(0): how many of the three replicas take the writes (the others only apply).
 void BM_ConsortiumWrites(benchmark::State& state) {
   const auto submitting = static_cast<int>(state.range(0));
@@ -295,12 +305,7 @@ void BM_ConsortiumWrites(benchmark::State& state) {
       consortium.start(i);
       if (i < submitting) orderers.push_back(consortium.replica(i).orderer.get());
     }
-    auto races = [&] {
-      std::uint64_t n = 0;
-      for (int i = 0; i < kReplicas; ++i) n += consortium.replica(i).orderer->races_lost();
-      return n;
-    };
-    const std::uint64_t races0 = races();
+    const std::uint64_t races0 = races_lost(consortium);
     const double writes = measure_writes(
         state, orderers,
         [&] {
@@ -310,7 +315,7 @@ void BM_ConsortiumWrites(benchmark::State& state) {
         },
         [&] { return consortium.etcd_cpu_seconds(); });
     if (submitting == kReplicas) g_consortium_writes = writes;
-    state.counters["races_lost"] = static_cast<double>(races() - races0);
+    state.counters["races_lost"] = static_cast<double>(races_lost(consortium) - races0);
     if (g_solo_writes > 0) state.counters["ratio_vs_solo"] = writes / g_solo_writes;
   }
 }
@@ -369,7 +374,9 @@ void measure_latency(benchmark::State& state, const std::vector<ledger::Orderer*
   state.counters["failed"] = static_cast<double>(failed.load());
 }
 
+// range(0): how many replicas take the writes, as in BM_ConsortiumWrites.
 void BM_ConsortiumLatency(benchmark::State& state) {
+  const auto submitting = static_cast<int>(state.range(0));
   const double rate = latency_rate();
   if (rate <= 0)
     return state.SkipWithError("run BM_ConsortiumWrites first or set MEDLEDGER_BENCH_RATE");
@@ -378,9 +385,11 @@ void BM_ConsortiumLatency(benchmark::State& state) {
     std::vector<ledger::Orderer*> orderers;
     for (int i = 0; i < kReplicas; ++i) {
       consortium.start(i);
-      orderers.push_back(consortium.replica(i).orderer.get());
+      if (i < submitting) orderers.push_back(consortium.replica(i).orderer.get());
     }
+    const std::uint64_t races0 = races_lost(consortium);
     measure_latency(state, orderers, rate);
+    state.counters["races_lost"] = static_cast<double>(races_lost(consortium) - races0);
   }
 }
 
@@ -455,7 +464,13 @@ BENCHMARK(BM_ConsortiumWrites)
     ->Iterations(1)
     ->UseManualTime()
     ->Unit(benchmark::kSecond);
-BENCHMARK(BM_ConsortiumLatency)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+BENCHMARK(BM_ConsortiumLatency)
+    ->ArgName("submitting")
+    ->Arg(kReplicas)
+    ->Arg(1)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kSecond);
 BENCHMARK(BM_SoloLatency)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
 BENCHMARK(BM_CatchUpFromEtcd)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
 
