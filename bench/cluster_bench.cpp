@@ -181,6 +181,15 @@ class Consortium {
     r.orderer = must(cluster::EtcdOrderer::start(*r.ledger, r.contract, *r.signer, o), "start");
   }
   void start(int i) { start(i, options(i)); }
+  /// Starts every replica; returns the orderers of the first `submitting`.
+  std::vector<ledger::Orderer*> start_all(int submitting) {
+    std::vector<ledger::Orderer*> orderers;
+    for (int i = 0; i < kReplicas; ++i) {
+      start(i);
+      if (i < submitting) orderers.push_back(replica(i).orderer.get());
+    }
+    return orderers;
+  }
 
  private:
   std::unique_ptr<testing::EtcdCluster> etcd_;
@@ -300,11 +309,7 @@ void BM_ConsortiumWrites(benchmark::State& state) {
   const auto submitting = static_cast<int>(state.range(0));
   for (auto _ : state) {
     Consortium consortium;
-    std::vector<ledger::Orderer*> orderers;
-    for (int i = 0; i < kReplicas; ++i) {
-      consortium.start(i);
-      if (i < submitting) orderers.push_back(consortium.replica(i).orderer.get());
-    }
+    const auto orderers = consortium.start_all(submitting);
     const std::uint64_t races0 = races_lost(consortium);
     const double writes = measure_writes(
         state, orderers,
@@ -382,11 +387,7 @@ void BM_ConsortiumLatency(benchmark::State& state) {
     return state.SkipWithError("run BM_ConsortiumWrites first or set MEDLEDGER_BENCH_RATE");
   for (auto _ : state) {
     Consortium consortium;
-    std::vector<ledger::Orderer*> orderers;
-    for (int i = 0; i < kReplicas; ++i) {
-      consortium.start(i);
-      if (i < submitting) orderers.push_back(consortium.replica(i).orderer.get());
-    }
+    const auto orderers = consortium.start_all(submitting);
     const std::uint64_t races0 = races_lost(consortium);
     measure_latency(state, orderers, rate);
     state.counters["races_lost"] = static_cast<double>(races_lost(consortium) - races0);
@@ -456,21 +457,15 @@ void BM_CatchUpFromEtcd(benchmark::State& state) {
   }
 }
 
+// Both consortium shapes: the load on all three replicas, and on one.
+void submitting_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgName("submitting")->Arg(kReplicas)->Arg(1)->Iterations(1)->UseManualTime();
+  b->Unit(benchmark::kSecond);
+}
+
 BENCHMARK(BM_SoloWrites)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
-BENCHMARK(BM_ConsortiumWrites)
-    ->ArgName("submitting")
-    ->Arg(kReplicas)
-    ->Arg(1)
-    ->Iterations(1)
-    ->UseManualTime()
-    ->Unit(benchmark::kSecond);
-BENCHMARK(BM_ConsortiumLatency)
-    ->ArgName("submitting")
-    ->Arg(kReplicas)
-    ->Arg(1)
-    ->Iterations(1)
-    ->UseManualTime()
-    ->Unit(benchmark::kSecond);
+BENCHMARK(BM_ConsortiumWrites)->Apply(submitting_shapes);
+BENCHMARK(BM_ConsortiumLatency)->Apply(submitting_shapes);
 BENCHMARK(BM_SoloLatency)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
 BENCHMARK(BM_CatchUpFromEtcd)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
 
