@@ -217,6 +217,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_connect(beast::error_code ec, const tcp::endpoint&) {
     if (ec) return fail(Step::kConnect, ec);
     opened_.fetch_add(1);
+    // A request's header and body leave as separate TLS records: without this, Nagle holds
+    // the body until the server's delayed ACK (tens of ms per request).
+    beast::error_code ignored;
+    beast::get_lowest_layer(*stream_).socket().set_option(tcp::no_delay(true), ignored);
     stream_->async_handshake(
         ssl::stream_base::client,
         beast::bind_front_handler(&Connection::on_handshake, shared_from_this()));
