@@ -13,20 +13,6 @@ using core::ErrorCode;
 using core::make_error;
 using core::Result;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// A callback that throws (it must not; bad_alloc could) must not take the writer
-// thread down nor cost the rest of the batch its answers.
-void tell(const CommitCallback& on_commit, Result<Receipt> outcome) {
-  try {
-    on_commit(std::move(outcome));
-  } catch (...) {}
-}
-
 SoloOptions clamp(SoloOptions o) {
   o.max_batch_count = std::clamp<std::size_t>(o.max_batch_count, 1, kMaxBlockTransactions);
   o.max_batch_bytes = std::clamp<std::size_t>(o.max_batch_bytes, 1, kMaxBatchBytes);
@@ -36,6 +22,37 @@ SoloOptions clamp(SoloOptions o) {
 }
 
 }  // namespace
+
+std::int64_t unix_time_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void tell(const CommitCallback& on_commit, Result<Receipt> outcome) {
+  try {
+    on_commit(std::move(outcome));
+  } catch (...) {}
+}
+
+core::Error already_logged(const core::Digest& id) {
+  return make_error(ErrorCode::kTxDuplicate,
+                    "ordering: transaction " + core::hex_encode(id) + " is already in the log");
+}
+
+Result<void> ensure_not_logged(const Ledger& ledger, const core::Digest& id) {
+  MEDLEDGER_TRY_ASSIGN(auto logged, ledger.find(id));
+  if (logged) return already_logged(id);
+  return core::success();
+}
+
+std::optional<std::chrono::milliseconds> CommitClock::running_for() const {
+  const std::int64_t started = started_.load();
+  if (started == 0) return std::nullopt;
+  const auto since = std::chrono::steady_clock::now().time_since_epoch() -
+                     std::chrono::steady_clock::duration(started);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(since);
+}
 
 SoloOrderer::SoloOrderer(Ledger& ledger, Contract& contract, core::Signer& signer,
                          const SoloOptions& options)
@@ -75,13 +92,7 @@ std::future<Result<Receipt>> Orderer::submit(std::string wire) {
 void SoloOrderer::submit_then(std::string wire, CommitCallback on_commit) {
   auto pending = prepare_transaction(std::move(wire), ledger_.options().tx_limits);
   if (!pending) return on_commit(pending.error());
-  auto logged = ledger_.find(pending->id);
-  if (!logged) return on_commit(logged.error());
-  if (*logged) {
-    return on_commit(make_error(
-        ErrorCode::kTxDuplicate,
-        "ordering: transaction " + core::hex_encode(pending->id) + " is already in the log"));
-  }
+  if (auto fresh = ensure_not_logged(ledger_, pending->id); !fresh) return on_commit(fresh.error());
   std::unique_lock lock(mutex_);
   auto refuse = [&](core::Error error) {
     lock.unlock();  // the callback may submit again
@@ -139,20 +150,16 @@ void SoloOrderer::run() {
     auto batch = next_batch(lock);
     if (batch.empty()) return;  // stopping and drained
     lock.unlock();
-    commit_started_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+    commit_clock_.started();
     commit_batch(batch);
-    commit_started_.store(0);
+    commit_clock_.finished();
     lock.lock();
     for (const Queued& q : batch) queued_ids_.erase(q.tx.id);
   }
 }
 
 std::optional<std::chrono::milliseconds> SoloOrderer::commit_in_progress_for() const {
-  const std::int64_t started = commit_started_.load();
-  if (started == 0) return std::nullopt;
-  const auto since = std::chrono::steady_clock::now().time_since_epoch() -
-                     std::chrono::steady_clock::duration(started);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(since);
+  return commit_clock_.running_for();
 }
 
 void SoloOrderer::commit_batch(std::deque<Queued>& batch) {
@@ -162,7 +169,7 @@ void SoloOrderer::commit_batch(std::deque<Queued>& batch) {
   auto fail_all = [&](const core::Error& error) {
     for (Queued& q : batch) tell(q.on_commit, error);
   };
-  auto block = ledger_.append_block(txs, now_ms(), contract_, signer_);
+  auto block = ledger_.append_block(txs, unix_time_ms(), contract_, signer_);
   for (std::size_t i = 0; i < batch.size(); ++i)
     batch[i].tx.id = txs[i].id;  // for queued_ids_ cleanup
   if (!block) return fail_all(block.error());
@@ -188,10 +195,7 @@ void SoloOrderer::commit_batch(std::deque<Queued>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const TxOutcome& outcome = block->outcomes[i];
     if (outcome.duplicate) {
-      tell(batch[i].on_commit,
-           make_error(ErrorCode::kTxDuplicate, "ordering: transaction " +
-                                                   core::hex_encode(outcome.tx_id) +
-                                                   " is already in the log"));
+      tell(batch[i].on_commit, already_logged(outcome.tx_id));
       continue;
     }
     if (!checkpoint) {

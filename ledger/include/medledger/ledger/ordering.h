@@ -66,6 +66,31 @@ class Orderer {
   virtual core::Result<void> health() const { return core::success(); }
 };
 
+// What every Orderer implementation shares (SoloOrderer, cluster::EtcdOrderer).
+
+/// Milliseconds since the Unix epoch: a block's proposed time.
+std::int64_t unix_time_ms();
+/// Calls `on_commit` with `outcome`. A callback that throws (it must not; bad_alloc could)
+/// must not take the writer thread down nor cost the rest of the batch its answers.
+void tell(const CommitCallback& on_commit, core::Result<Receipt> outcome);
+/// kTxDuplicate: transaction `id` is already in the log.
+core::Error already_logged(const core::Digest& id);
+/// Success when `id` is not in `ledger`'s log yet; else already_logged (or the lookup's
+/// storage error). Cost: one read lookup.
+core::Result<void> ensure_not_logged(const Ledger& ledger, const core::Digest& id);
+
+/// How long the writer has been on the block it is committing now
+/// (Orderer::commit_in_progress_for): started() / finished() around each block.
+class CommitClock {
+ public:
+  void started() { started_.store(std::chrono::steady_clock::now().time_since_epoch().count()); }
+  void finished() { started_.store(0); }
+  std::optional<std::chrono::milliseconds> running_for() const;
+
+ private:
+  std::atomic<std::int64_t> started_{0};  // steady_clock ticks; 0 while idle
+};
+
 /// Defaults: 1000 per block (group commit amortizes the fsync), 8 MiB per block,
 /// no delay, 10^5 queued. Without a delay the writer cuts a block as soon as it is
 /// free: what arrives while one block commits forms the next, so blocks grow with
@@ -126,8 +151,7 @@ class SoloOrderer final : public Orderer {
   std::size_t queued_bytes_ = 0;
   bool stopping_ = false;
   std::uint64_t blocks_ = 0;
-  // steady_clock ticks when the writer took its current block; 0 while idle.
-  std::atomic<std::int64_t> commit_started_{0};
+  CommitClock commit_clock_;
   std::thread writer_;
 };
 
