@@ -29,18 +29,6 @@ constexpr std::size_t kBlockOverheadBytes = 2048;
 constexpr std::int64_t kBlocksPerRead = 16;
 constexpr int kHeightDigits = 20;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-void tell(const ledger::CommitCallback& on_commit, Result<ledger::Receipt> outcome) {
-  try {
-    on_commit(std::move(outcome));
-  } catch (...) {}
-}
-
 std::optional<std::uint64_t> parse_height(std::string_view key, std::string_view blocks_prefix) {
   if (key.size() != blocks_prefix.size() + kHeightDigits ||
       key.substr(0, blocks_prefix.size()) != blocks_prefix)
@@ -171,7 +159,7 @@ Result<std::unique_ptr<ledger::Ledger>> EtcdOrderer::join(const std::filesystem:
   MEDLEDGER_TRY_ASSIGN(auto etcd, EtcdClient::connect(o.etcd));
   const std::string key = o.prefix + "/blocks/" + std::string(kHeightDigits, '0');
   MEDLEDGER_TRY_ASSIGN(auto found, etcd->range(key, {}));
-  const ledger::BlockCheckOptions check{now_ms(), o.max_future_skew};
+  const ledger::BlockCheckOptions check{ledger::unix_time_ms(), o.max_future_skew};
   if (!found.kvs.empty()) {
     MEDLEDGER_TRY_ASSIGN(auto genesis, ledger::decode_ordered_block(found.kvs.front().value));
     return ledger::Ledger::create_replica(dir, genesis, contract, check);
@@ -200,11 +188,7 @@ void EtcdOrderer::stop() {
 }
 
 std::optional<std::chrono::milliseconds> EtcdOrderer::commit_in_progress_for() const {
-  const std::int64_t started = commit_started_.load();
-  if (started == 0) return std::nullopt;
-  const auto since = std::chrono::steady_clock::now().time_since_epoch() -
-                     std::chrono::steady_clock::duration(started);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(since);
+  return commit_clock_.running_for();
 }
 
 Result<void> EtcdOrderer::health() const {
@@ -225,13 +209,8 @@ void EtcdOrderer::submit_then(std::string wire, ledger::CommitCallback on_commit
                                     " bytes does not fit in one etcd block (" +
                                     std::to_string(options_.max_batch_bytes) + " bytes encoded)"));
   }
-  auto logged = ledger_.find(pending->id);
-  if (!logged) return on_commit(logged.error());
-  if (*logged) {
-    return on_commit(make_error(
-        ErrorCode::kTxDuplicate,
-        "ordering: transaction " + core::hex_encode(pending->id) + " is already in the log"));
-  }
+  if (auto fresh = ledger::ensure_not_logged(ledger_, pending->id); !fresh)
+    return on_commit(fresh.error());
   std::unique_lock lock(mutex_);
   auto refuse = [&](core::Error error) {
     lock.unlock();
@@ -328,7 +307,8 @@ Result<void> EtcdOrderer::sync_from_etcd() {
         halt(block.error().message, *height, kv.value);
         return *halted_;
       }
-      auto applied = ledger_.apply_block(*block, contract_, {now_ms(), options_.max_future_skew});
+      auto applied = ledger_.apply_block(*block, contract_,
+                                         {ledger::unix_time_ms(), options_.max_future_skew});
       if (!applied) {
         if (applied.error().code != ErrorCode::kBlockInvalid) return applied.error();
         halt(applied.error().message, *height, kv.value);
@@ -348,7 +328,8 @@ Result<void> EtcdOrderer::catch_up_from_peers(std::uint64_t from, std::uint64_t 
     MEDLEDGER_TRY_ASSIGN(auto blocks, fetch_from_peers(options_, from));
     for (const auto& block : blocks) {
       if (from >= until) break;
-      auto applied = ledger_.apply_block(block, contract_, {now_ms(), options_.max_future_skew});
+      auto applied =
+          ledger_.apply_block(block, contract_, {ledger::unix_time_ms(), options_.max_future_skew});
       if (!applied) {
         if (applied.error().code != ErrorCode::kBlockInvalid) return applied.error();
         // A peer is not the order: its bad block is its problem, not a fork of the
@@ -385,7 +366,7 @@ void EtcdOrderer::halt(const std::string& reason, std::uint64_t height, const st
     std::error_code ec;
     std::filesystem::create_directories(options_.evidence_dir, ec);
     const auto file = options_.evidence_dir / ("block-" + std::to_string(height) + "-" +
-                                               std::to_string(now_ms()) + ".json");
+                                               std::to_string(ledger::unix_time_ms()) + ".json");
     std::ofstream out(file, std::ios::binary);
     out << value;
     if (out) kept = file.string();
@@ -400,7 +381,7 @@ void EtcdOrderer::halt(const std::string& reason, std::uint64_t height, const st
     failed.swap(queue_);
     queued_ids_.clear();
   }
-  for (Queued& q : failed) tell(q.on_commit, error);
+  for (Queued& q : failed) ledger::tell(q.on_commit, error);
 }
 
 void EtcdOrderer::fail_queue(const core::Error& error, bool in_doubt_too) {
@@ -420,14 +401,15 @@ void EtcdOrderer::fail_queue(const core::Error& error, bool in_doubt_too) {
   }
   for (Queued& q : failed) {
     if (!q.in_doubt) {
-      tell(q.on_commit, error);
+      ledger::tell(q.on_commit, error);
       continue;
     }
-    tell(q.on_commit,
-         make_error(ErrorCode::kCommitUnconfirmed,
-                    "ordering: no answer from etcd for this transaction's block (" + error.message +
-                        "); it may still be committed: look it up by its tx_id "
-                        "before sending it again"));
+    ledger::tell(
+        q.on_commit,
+        make_error(ErrorCode::kCommitUnconfirmed,
+                   "ordering: no answer from etcd for this transaction's block (" + error.message +
+                       "); it may still be committed: look it up by its tx_id "
+                       "before sending it again"));
   }
 }
 
@@ -486,7 +468,7 @@ void EtcdOrderer::answer(std::deque<Queued>& batch, const ledger::CommittedBlock
   if (options_.make_receipts && block.committed) {
     auto signed_checkpoint = ledger::checkpoint_at(ledger_, block.header, signer_);
     if (!signed_checkpoint) {
-      for (Queued& q : batch) tell(q.on_commit, signed_checkpoint.error());
+      for (Queued& q : batch) ledger::tell(q.on_commit, signed_checkpoint.error());
       return;
     }
     checkpoint = std::move(*signed_checkpoint);
@@ -495,19 +477,19 @@ void EtcdOrderer::answer(std::deque<Queued>& batch, const ledger::CommittedBlock
     auto outcome = std::find_if(block.outcomes.begin(), block.outcomes.end(),
                                 [&](const ledger::TxOutcome& o) { return o.tx_id == q.tx.id; });
     if (outcome == block.outcomes.end() || outcome->duplicate) {
-      tell(q.on_commit, make_error(ErrorCode::kTxDuplicate, "ordering: transaction " +
-                                                                core::hex_encode(q.tx.id) +
-                                                                " is already in the log"));
+      ledger::tell(q.on_commit, ledger::already_logged(q.tx.id));
       continue;
     }
     if (!checkpoint) {
-      tell(q.on_commit,
-           ledger::Receipt{
-               outcome->tx_id, block.header.height, outcome->sequence, outcome->result, {}, {}});
+      ledger::tell(
+          q.on_commit,
+          ledger::Receipt{
+              outcome->tx_id, block.header.height, outcome->sequence, outcome->result, {}, {}});
       continue;
     }
-    tell(q.on_commit, ledger::make_receipt(ledger_, outcome->tx_id, block.header.height,
-                                           outcome->sequence, outcome->result, *checkpoint));
+    ledger::tell(q.on_commit,
+                 ledger::make_receipt(ledger_, outcome->tx_id, block.header.height,
+                                      outcome->sequence, outcome->result, *checkpoint));
   }
 }
 
@@ -550,7 +532,7 @@ void EtcdOrderer::propose(std::deque<Queued>& batch) {
   auto tip = ledger_.tip();
   if (!tip) {
     forget(batch);
-    for (Queued& q : batch) tell(q.on_commit, tip.error());
+    for (Queued& q : batch) ledger::tell(q.on_commit, tip.error());
     return;
   }
   const std::uint64_t height = tip->block.header.height + 1;
@@ -558,11 +540,11 @@ void EtcdOrderer::propose(std::deque<Queued>& batch) {
   txs.reserve(batch.size());
   for (Queued& q : batch) txs.push_back(std::move(q.tx));
   PublishOutcome outcome = PublishOutcome::kNone;
-  commit_started_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+  commit_clock_.started();
   auto block = ledger_.append_block_published(
-      txs, now_ms(), contract_, signer_,
+      txs, ledger::unix_time_ms(), contract_, signer_,
       [&](const ledger::OrderedBlock& b) { return publish_block(height, b, outcome); });
-  commit_started_.store(0);
+  commit_clock_.finished();
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].tx = std::move(txs[i]);
   if (block) {
     if (block->committed) proposed_.fetch_add(1);
@@ -602,7 +584,7 @@ void EtcdOrderer::settle_failed_proposal(std::deque<Queued>& batch, const core::
                           " is committed in etcd but this replica could not store it yet (" +
                           error.to_string() + ")");
   forget(batch);
-  for (Queued& q : batch) tell(q.on_commit, told);
+  for (Queued& q : batch) ledger::tell(q.on_commit, told);
 }
 
 void EtcdOrderer::record_applied_and_prune() {

@@ -177,7 +177,7 @@ class EtcdOrderer final : public ledger::Orderer {
   std::chrono::steady_clock::time_point next_applied_write_{};
   std::uint64_t applied_written_ = UINT64_MAX;
   std::atomic<std::uint64_t> proposed_{0}, applied_{0}, races_lost_{0};
-  std::atomic<std::int64_t> commit_started_{0};
+  ledger::CommitClock commit_clock_;
   std::thread worker_;
   std::thread watcher_;
 };
