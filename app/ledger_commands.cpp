@@ -86,12 +86,6 @@ std::string contract_name_for_option(const std::string& option) {
   fail(core::make_error(ErrorCode::kInvalidArgument, "--contract is records or kv"));
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(core::make_error(ErrorCode::kIoError, "cannot read " + path));
@@ -201,8 +195,9 @@ void run_init(const LedgerCliOptions& o) {
   config.proposers = {&signer};  // its SPKI goes into genesis: verify needs no token
   config.contract = contract_name_for_option(o.contract);
   auto contract = make_contract(config.contract);
-  auto created = require(ledger::Ledger::create(
-      ledger_dir(o), ledger::make_genesis_document(config), *contract, signer, now_ms()));
+  auto created =
+      require(ledger::Ledger::create(ledger_dir(o), ledger::make_genesis_document(config),
+                                     *contract, signer, ledger::unix_time_ms()));
   // The software key is written only once the ledger exists, owner-only.
   if (software) write_software_proposer(o, *software);
   auto genesis = require(created->block(0));

@@ -34,6 +34,7 @@
 #include "medledger/hsm/limits.h"
 #include "medledger/hsm/public_key.h"
 #include "medledger/hsm/token_signer.h"
+#include "medledger/ledger/ordering.h"
 #include "medledger/ledger/transaction.h"
 #include "medledger/ledger/verify.h"
 #include "medledger/node/hospital_node.h"
@@ -364,18 +365,12 @@ void record_history(const NodeCliOptions& o) {
   print(json::object{{"record", o.record}, {"versions", std::move(out)}});
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void access_grant(const NodeCliOptions& o) {
   auto n = open_node(o);
-  node::GrantRequest request{o.patient, o.grantee, o.scope,
-                             o.expires_in > 0
-                                 ? std::optional<std::int64_t>(now_ms() + o.expires_in * 1000)
-                                 : std::nullopt};
+  node::GrantRequest request{
+      o.patient, o.grantee, o.scope,
+      o.expires_in > 0 ? std::optional<std::int64_t>(ledger::unix_time_ms() + o.expires_in * 1000)
+                       : std::nullopt};
   auto receipt = require(
       n.node->sharing().grant(request, person_credential(o.patient_pin, "PIN of " + o.patient)));
   print(json::object{{ledger::kTxAccessGrant, receipt_summary(receipt)}, {"grantee", o.grantee}});

@@ -14,14 +14,6 @@ namespace medledger::node {
 
 using core::ErrorCode;
 
-namespace {
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
 core::Result<core::Bytes> ProposerPublicKey::sign_digest(const core::Digest&) {
   return core::make_error(ErrorCode::kUnsupportedAlgorithm, "a proposer public key cannot sign");
 }
@@ -33,7 +25,7 @@ core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::create(
   std::unique_ptr<ConsortiumLedger> out(new ConsortiumLedger());
   out->proposer_ = std::move(proposer);
   auto created = ledger::Ledger::create(dir, ledger::make_genesis_document(genesis), out->contract_,
-                                        *out->proposer_, now_ms());
+                                        *out->proposer_, ledger::unix_time_ms());
   if (!created) return created.error();
   out->ledger_ = std::move(*created);
   MEDLEDGER_TRY(out->start(options));
