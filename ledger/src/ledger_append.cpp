@@ -179,23 +179,7 @@ Result<CommittedBlock> build_block(WriteTxn& txn, const std::optional<Block>& pr
 core::Result<CommittedBlock> Ledger::append_block(const std::vector<PendingTransaction>& batch,
                                                   std::int64_t time_ms, Contract& contract,
                                                   core::Signer& proposer) {
-  if (batch.size() > kMaxBlockTransactions) {
-    return core::make_error(
-        core::ErrorCode::kInvalidArgument,
-        "ledger: a block holds at most " + std::to_string(kMaxBlockTransactions) + " transactions");
-  }
-  CommittedBlock result;
-  auto written = store_->write([&](WriteTxn& txn) -> core::Result<void> {
-    MEDLEDGER_TRY_ASSIGN(auto prev, detail::read_tip(txn));
-    if (!prev)
-      return core::make_error(core::ErrorCode::kLedgerNotFound, "ledger: no genesis block");
-    MEDLEDGER_TRY_ASSIGN(auto built,
-                         detail::build_block(txn, prev, batch, time_ms, contract, proposer));
-    result = std::move(built);
-    return core::success();
-  });
-  if (!written) return written.error();
-  return result;
+  return append_block_published(batch, time_ms, contract, proposer, {});
 }
 
 }  // namespace medledger::ledger

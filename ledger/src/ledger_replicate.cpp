@@ -113,7 +113,7 @@ core::Result<CommittedBlock> Ledger::append_block_published(
       return core::make_error(core::ErrorCode::kLedgerNotFound, "ledger: no genesis block");
     MEDLEDGER_TRY_ASSIGN(auto built,
                          detail::build_block(txn, prev, batch, time_ms, contract, proposer));
-    if (built.committed) {
+    if (built.committed && publish) {
       OrderedBlock ordered;
       ordered.header_json = encode_header(built.header);
       for (std::size_t i = 0; i < batch.size(); ++i) {

@@ -120,9 +120,9 @@ class Ledger {
   /// exchange it, INSIDE the write transaction, before it commits. The block commits only
   /// when publish succeeds (etcd's compare-and-create); an error from publish aborts it
   /// (nothing stored) and is returned as is. Not called when every transaction was a
-  /// duplicate (committed = false). publish may succeed and the commit still fail (a
-  /// full disk), and when LMDB's map must grow the whole block is built, signed and
-  /// published again: the caller treats "published" as "in the ordering service, maybe
+  /// duplicate (committed = false); an empty `publish` is append_block. publish may succeed and the
+  /// commit still fail (a full disk), and when LMDB's map must grow the whole block is built,
+  /// signed and published again: the caller treats "published" as "in the ordering service, maybe
   /// not here" and catches up from there. Cost: append_block + publish.
   core::Result<CommittedBlock> append_block_published(
       const std::vector<PendingTransaction>& batch, std::int64_t time_ms, Contract& contract,
