@@ -45,15 +45,11 @@ class Section {
   }
 
   core::Result<void> paths(const char* key, std::vector<std::filesystem::path>& out) {
-    const toml::value* v = find(key);
-    if (v == nullptr) return core::success();
-    if (!v->is_array()) return invalid(qualified(key), "must be an array of strings");
+    if (find(key) == nullptr) return core::success();
+    std::vector<std::string> texts;
+    MEDLEDGER_TRY(strings(key, texts));
     out.clear();
-    for (const auto& item : v->as_array()) {
-      if (!item.is_string() || item.as_string().str.empty())
-        return invalid(qualified(key), "must be an array of non-empty strings");
-      out.push_back(resolve(item.as_string().str));
-    }
+    for (const auto& text : texts) out.push_back(resolve(text));
     return core::success();
   }
 
