@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
+# shellcheck source=scripts/demo-lib.sh
+. "$root/scripts/demo-lib.sh"
 preset="${PRESET:-release}"
 
 step() { printf '\n== %s\n' "$*"; }
@@ -185,25 +187,7 @@ done
 url="https://127.0.0.1:$port"
 echo "serving at $url (pid $serve_pid)"
 
-# json OUT key=value key=@pinfile ...: writes a JSON object to OUT (mode 0600); @FILE
-# values are read from the file (PINs), so no secret is ever an argument.
-json() {
-  local out=$1; shift
-  (umask 077; python3 - "$out" "$@" <<'PY'
-import json, sys
-body = {}
-for arg in sys.argv[2:]:
-    key, value = arg.split("=", 1)
-    if value.startswith("@"):
-        value = open(value[1:]).read().strip()
-    elif value.startswith("#"):
-        value = json.loads(value[1:])
-    body[key] = value
-open(sys.argv[1], "w").write(json.dumps(body))
-PY
-  )
-}
-field() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); [v:=v[k] for k in sys.argv[2:]]; print(v)' "$demo/out.json" "$@"; }
+field() { json_field "$demo/out.json" "$@"; }
 # call WHO METHOD PATH [BODY_FILE]: curl with WHO's client certificate; the answer goes
 # to $demo/out.json and its HTTP status to $status. The body file is removed after use.
 call() {
