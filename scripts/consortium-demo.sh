@@ -14,19 +14,9 @@ root="$(pwd)"
 . "$root/scripts/demo-lib.sh"
 preset="${PRESET:-release}"
 
-step() { printf '\n== %s\n' "$*"; }
 die() { echo "UNEXPECTED: $*" >&2; exit 1; }
 
-step "Installing missing Debian packages"
-bash deploy/install-deps.sh
-if [[ -n ${MEDLEDGER_DEMO_BIN:-} ]]; then  # development: an already built binary
-  ml="$MEDLEDGER_DEMO_BIN"
-else
-  step "Building (preset $preset)"
-  cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset" -j "$(nproc)" | tail -1
-  ml="$root/build/$preset/app/medledger"
-fi
+install_and_build "$root" "$preset"
 
 dir="$root/.medledger/consortium"
 hospitals=(a b c)

@@ -25,3 +25,23 @@ PY
 json_field() {
   python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); [v:=v[k] for k in sys.argv[2:]]; print(v)' "$@"
 }
+
+step() { printf '\n== %s\n' "$*"; }
+
+# install_and_build ROOT PRESET: installs what is missing, then sets $ml to the medledger
+# binary: the already built one in MEDLEDGER_DEMO_BIN (development), else a build of PRESET.
+install_and_build() {
+  local root=$1 preset=$2
+  step "Installing missing Debian packages"
+  bash "$root/deploy/install-deps.sh"
+  if [[ -n ${MEDLEDGER_DEMO_BIN:-} ]]; then
+    # shellcheck disable=SC2034  # $ml is what the calling script runs
+    ml="$MEDLEDGER_DEMO_BIN"
+  else
+    step "Building (preset $preset)"
+    cmake --preset "$preset" >/dev/null
+    cmake --build --preset "$preset" -j "$(nproc)" | tail -1
+    # shellcheck disable=SC2034  # $ml is what the calling script runs
+    ml="$root/build/$preset/app/medledger"
+  fi
+}

@@ -9,18 +9,8 @@ root="$(pwd)"
 . "$root/scripts/demo-lib.sh"
 preset="${PRESET:-release}"
 
-step() { printf '\n== %s\n' "$*"; }
 
-step "Installing missing Debian packages"
-bash deploy/install-deps.sh
-if [[ -n ${MEDLEDGER_DEMO_BIN:-} ]]; then  # development: an already built binary
-  ml="$MEDLEDGER_DEMO_BIN"
-else
-  step "Building (preset $preset)"
-  cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset" -j "$(nproc)" | tail -1
-  ml="$root/build/$preset/app/medledger"
-fi
+install_and_build "$root" "$preset"
 
 # A fresh, project-local SoftHSM2 token directory: nothing outside .medledger/ is touched.
 demo="$root/.medledger/demo"
