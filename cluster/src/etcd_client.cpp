@@ -230,7 +230,7 @@ Result<RangeResult> EtcdClient::range(std::string_view key, std::string_view ran
 
 Result<TxnResult> EtcdClient::txn(const std::vector<CreateRevisionIs>& compares,
                                   const std::vector<std::pair<std::string, std::string>>& puts,
-                                  std::string_view failure_range) {
+                                  std::string_view failure_range, std::int64_t lease) {
   json::array compare;
   for (const auto& c : compares)
     compare.push_back(json::object{{"target", "CREATE"},
@@ -238,9 +238,11 @@ Result<TxnResult> EtcdClient::txn(const std::vector<CreateRevisionIs>& compares,
                                    {"key", base64(c.key)},
                                    {"create_revision", std::to_string(c.value)}});
   json::array success;
-  for (const auto& [key, value] : puts)
-    success.push_back(json::object{
-        {"request_put", json::object{{"key", base64(key)}, {"value", base64(value)}}}});
+  for (const auto& [key, value] : puts) {
+    json::object put{{"key", base64(key)}, {"value", base64(value)}};
+    if (lease != 0) put["lease"] = std::to_string(lease);
+    success.push_back(json::object{{"request_put", std::move(put)}});
+  }
   json::array failure;
   if (!failure_range.empty())
     failure.push_back(
@@ -264,6 +266,29 @@ Result<TxnResult> EtcdClient::txn(const std::vector<CreateRevisionIs>& compares,
     }
   }
   return out;
+}
+
+Result<std::int64_t> EtcdClient::grant_lease(std::chrono::seconds ttl) {
+  json::object body{{"TTL", std::to_string(ttl.count())}};
+  MEDLEDGER_TRY_ASSIGN(auto answer, impl_->post("/v3/lease/grant", body));
+  const std::int64_t id = number(answer, "ID");
+  if (id == 0) return make_error(ErrorCode::kOrderingUnavailable, "etcd granted no lease");
+  return id;
+}
+
+Result<std::int64_t> EtcdClient::keep_alive(std::int64_t lease) {
+  // A stream in gRPC; through the gateway one request gets one answer, then the end.
+  json::object body{{"ID", std::to_string(lease)}};
+  MEDLEDGER_TRY_ASSIGN(auto answer, impl_->post("/v3/lease/keepalive", body));
+  const json::value* result = answer.if_contains("result");
+  if (result == nullptr || !result->is_object()) return std::int64_t{0};
+  return number(result->as_object(), "TTL");  // absent once the lease has expired
+}
+
+Result<void> EtcdClient::revoke_lease(std::int64_t lease) {
+  json::object body{{"ID", std::to_string(lease)}};
+  MEDLEDGER_TRY(impl_->post("/v3/lease/revoke", body));
+  return core::success();
 }
 
 Result<std::int64_t> EtcdClient::put(std::string_view key, std::string_view value) {

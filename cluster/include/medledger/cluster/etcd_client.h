@@ -1,5 +1,6 @@
 // EtcdClient: the etcd v3 calls the ordering needs, over etcd's JSON gateway
-// (POST /v3/kv/range, /v3/kv/txn, /v3/kv/deleterange, /v3/kv/compaction, /v3/watch;
+// (POST /v3/kv/range, /v3/kv/txn, /v3/kv/deleterange, /v3/kv/compaction, /v3/watch,
+// /v3/lease/grant, /v3/lease/keepalive, /v3/lease/revoke;
 // keys and values base64, 64-bit numbers as decimal strings) with net::HttpsClient:
 // TLS, the server checked against `ca_file`, this node's client certificate.
 //
@@ -86,11 +87,18 @@ class EtcdClient {
   /// (0: all). Cost: one round trip.
   core::Result<RangeResult> range(std::string_view key, std::string_view range_end,
                                   std::int64_t limit = 0);
-  /// If every comparison holds, puts `puts` (key, value); otherwise reads
-  /// `failure_range` (a key, or nothing when empty) -- in one atomic etcd transaction.
+  /// If every comparison holds, puts `puts` (key, value; attached to `lease` when
+  /// non-zero); otherwise reads `failure_range` (a key, or nothing when empty) -- in one
+  /// atomic etcd transaction.
   core::Result<TxnResult> txn(const std::vector<CreateRevisionIs>& compares,
                               const std::vector<std::pair<std::string, std::string>>& puts,
-                              std::string_view failure_range = {});
+                              std::string_view failure_range = {}, std::int64_t lease = 0);
+  /// Grants a lease: keys put with it are deleted when it is not kept alive for `ttl`.
+  core::Result<std::int64_t> grant_lease(std::chrono::seconds ttl);
+  /// Renews the lease; returns its remaining seconds (0: it has expired, its keys are gone).
+  core::Result<std::int64_t> keep_alive(std::int64_t lease);
+  /// Ends the lease at once: its keys are deleted.
+  core::Result<void> revoke_lease(std::int64_t lease);
   /// Puts one key unconditionally; returns the new revision.
   core::Result<std::int64_t> put(std::string_view key, std::string_view value);
   /// Deletes [key, range_end); returns how many keys went.
