@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <memory>
+#include <mutex>
 
 #include "medledger/core/assert.h"
 #include "medledger/ledger/ordering.h"
@@ -44,6 +46,25 @@ Result<void> ensure_not_logged(const Ledger& ledger, const core::Digest& id) {
   MEDLEDGER_TRY_ASSIGN(auto logged, ledger.find(id));
   if (logged) return already_logged(id);
   return core::success();
+}
+
+Result<void> hold_forwarded(Orderer& orderer, std::string wire) {
+  // submit_then refuses at once (on this thread) or answers when the block commits; only
+  // the former matters here.
+  struct Refusal {
+    std::mutex mutex;
+    bool returned = false;
+    std::optional<core::Error> error;
+  };
+  auto refusal = std::make_shared<Refusal>();
+  orderer.submit_then(std::move(wire), [refusal](Result<Receipt> outcome) {
+    std::lock_guard lock(refusal->mutex);
+    if (!refusal->returned && !outcome) refusal->error = outcome.error();
+  });
+  std::lock_guard lock(refusal->mutex);
+  refusal->returned = true;
+  if (!refusal->error || refusal->error->code == ErrorCode::kTxDuplicate) return core::success();
+  return *refusal->error;
 }
 
 std::optional<std::chrono::milliseconds> CommitClock::running_for() const {

@@ -78,6 +78,11 @@ core::Error already_logged(const core::Digest& id);
 /// Success when `id` is not in `ledger`'s log yet; else already_logged (or the lookup's
 /// storage error). Cost: one read lookup.
 core::Result<void> ensure_not_logged(const Ledger& ledger, const core::Digest& id);
+/// A transaction another node forwarded to this node's orderer (that node answers its own
+/// caller when the block applies there): queues it without a caller here. Success when the
+/// orderer now holds it (queued, or already queued or logged: kTxDuplicate is not an
+/// error here); else the orderer's immediate refusal (unavailable, full, malformed, ...).
+core::Result<void> hold_forwarded(Orderer& orderer, std::string wire);
 
 /// How long the writer has been on the block it is committing now
 /// (Orderer::commit_in_progress_for): started() / finished() around each block.
