@@ -15,6 +15,7 @@
 #include "medledger/net/https_client.h"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace medledger::cluster {
 namespace {
@@ -28,6 +29,13 @@ constexpr std::size_t kBlockOverheadBytes = 2048;
 /// Blocks read from etcd per range request (each at most kMaxEtcdBlockBytes).
 constexpr std::int64_t kBlocksPerRead = 16;
 constexpr int kHeightDigits = 20;
+/// Blocks the watch hands over before the ordering thread applies them (each at most
+/// kMaxEtcdBlockBytes); beyond it, a range read fetches the rest.
+constexpr std::size_t kMaxDeliveredBlocks = 16;
+/// A quiet watch is re-issued this often, so stop() never waits longer for it.
+constexpr std::chrono::milliseconds kWatchIdle{1'000};
+/// Most transaction bytes one forward request carries (under serve's body limit).
+constexpr std::size_t kMaxForwardBytes = 256u << 10;
 
 std::optional<std::uint64_t> parse_height(std::string_view key, std::string_view blocks_prefix) {
   if (key.size() != blocks_prefix.size() + kHeightDigits ||
@@ -55,7 +63,23 @@ Result<void> check_options(const EtcdOrdererOptions& o) {
                       "ordering.node_name: a non-empty name without '/' is required");
   if (o.prefix.empty() || o.prefix.front() != '/')
     return make_error(ErrorCode::kConfigInvalid, "ordering.prefix: must start with '/'");
+  if (o.advertise_url.find(' ') != std::string::npos)
+    return make_error(ErrorCode::kConfigInvalid, "ordering.advertise_url: must not contain spaces");
+  if (!o.advertise_url.empty() && o.proposer_ttl < std::chrono::seconds(1))
+    return make_error(ErrorCode::kConfigInvalid, "ordering.proposer_ttl_ms: at least 1000");
   return core::success();
+}
+
+// Other nodes are reached with the node's etcd TLS files: the CA bundle of the consortium
+// and this node's client certificate (role node).
+net::HttpsClientOptions peer_tls(const EtcdOrdererOptions& o) {
+  net::HttpsClientOptions tls;
+  tls.ca_bundle = o.etcd.ca_file;
+  tls.client_certificate = o.etcd.client_certificate;
+  tls.client_key = o.etcd.client_key;
+  tls.connect_timeout = o.etcd.dial_timeout;
+  tls.request_timeout = o.etcd.request_timeout;
+  return tls;
 }
 
 /// Blocks from `from` (at most 16) from the first peer that serves them.
@@ -68,13 +92,7 @@ Result<std::vector<ledger::OrderedBlock>> fetch_from_peers(const EtcdOrdererOpti
       failures += "; " + peer + ": " + endpoint.error().message;
       continue;
     }
-    net::HttpsClientOptions tls;
-    tls.ca_bundle = o.etcd.ca_file;
-    tls.client_certificate = o.etcd.client_certificate;
-    tls.client_key = o.etcd.client_key;
-    tls.connect_timeout = o.etcd.dial_timeout;
-    tls.request_timeout = o.etcd.request_timeout;
-    auto client = net::HttpsClient::connect_to(*endpoint, tls);
+    auto client = net::HttpsClient::connect_to(*endpoint, peer_tls(o));
     if (!client) {
       failures += "; " + peer + ": " + client.error().to_string();
       continue;
@@ -144,7 +162,7 @@ Result<std::unique_ptr<EtcdOrderer>> EtcdOrderer::start(ledger::Ledger& ledger,
   MEDLEDGER_TRY_ASSIGN(o->watch_etcd_, EtcdClient::connect(o->options_.etcd));
   MEDLEDGER_TRY(o->reconcile());
   if (o->halted_) return *o->halted_;
-  MEDLEDGER_TRY(o->sync_from_etcd());
+  MEDLEDGER_TRY(o->sync_from_etcd(/*read_etcd=*/true));
   if (o->halted_) return *o->halted_;
   o->worker_ = std::thread([p = o.get()] { p->run(); });
   o->watcher_ = std::thread([p = o.get()] { p->watch_loop(); });
@@ -285,7 +303,51 @@ Result<void> EtcdOrderer::reconcile() {
   return core::success();
 }
 
-Result<void> EtcdOrderer::sync_from_etcd() {
+Result<void> EtcdOrderer::apply_from_etcd(std::uint64_t height, const KeyValue& kv) {
+  auto block = ledger::decode_ordered_block(kv.value);
+  if (!block) {
+    halt(block.error().message, height, kv.value);
+    return *halted_;
+  }
+  auto applied =
+      ledger_.apply_block(*block, contract_, {ledger::unix_time_ms(), options_.max_future_skew});
+  if (!applied) {
+    if (applied.error().code != ErrorCode::kBlockInvalid) return applied.error();
+    halt(applied.error().message, height, kv.value);
+    return *halted_;
+  }
+  tip_create_revision_ = kv.create_revision;
+  applied_.fetch_add(1);
+  settle_from_block(*block, *applied);
+  return core::success();
+}
+
+Result<bool> EtcdOrderer::apply_delivered() {
+  while (true) {
+    MEDLEDGER_TRY_ASSIGN(auto tip, ledger_.tip());
+    const std::uint64_t expected = tip.block.header.height + 1;
+    std::optional<KeyValue> next;
+    bool later = false;
+    {
+      std::lock_guard lock(mutex_);
+      // Below the tip: this node's own blocks (their watch event came before the LMDB
+      // commit) or blocks already range-read; a put over one is caught as rewritten.
+      delivered_.erase(delivered_.begin(), delivered_.lower_bound(expected));
+      if (auto it = delivered_.find(expected); it != delivered_.end()) {
+        next = std::move(it->second);
+        delivered_.erase(it);
+      }
+      later = !delivered_.empty();
+    }
+    if (!next) return later;
+    MEDLEDGER_TRY(apply_from_etcd(expected, *next));
+    watch_applied_.fetch_add(1);
+  }
+}
+
+Result<void> EtcdOrderer::sync_from_etcd(bool read_etcd) {
+  MEDLEDGER_TRY_ASSIGN(const bool gap, apply_delivered());
+  if (!read_etcd && !gap) return core::success();
   const std::string blocks = options_.prefix + "/blocks/";
   while (true) {
     MEDLEDGER_TRY_ASSIGN(auto tip, ledger_.tip());
@@ -293,33 +355,19 @@ Result<void> EtcdOrderer::sync_from_etcd() {
     MEDLEDGER_TRY_ASSIGN(
         auto read, etcd_->range(block_key(expected), prefix_range_end(blocks), kBlocksPerRead));
     if (read.revision > seen_revision_.load()) seen_revision_.store(read.revision);
-    bool gap = false;
+    bool pruned = false;
     for (const KeyValue& kv : read.kvs) {
       const auto height = parse_height(kv.key, blocks);
       if (!height) continue;      // not a block key: nothing of ours
       if (*height != expected) {  // pruned from etcd: from a peer, then etcd again
         MEDLEDGER_TRY(catch_up_from_peers(expected, *height));
-        gap = true;
+        pruned = true;
         break;
       }
-      auto block = ledger::decode_ordered_block(kv.value);
-      if (!block) {
-        halt(block.error().message, *height, kv.value);
-        return *halted_;
-      }
-      auto applied = ledger_.apply_block(*block, contract_,
-                                         {ledger::unix_time_ms(), options_.max_future_skew});
-      if (!applied) {
-        if (applied.error().code != ErrorCode::kBlockInvalid) return applied.error();
-        halt(applied.error().message, *height, kv.value);
-        return *halted_;
-      }
-      tip_create_revision_ = kv.create_revision;
-      applied_.fetch_add(1);
-      settle_from_block(*block, *applied);
+      MEDLEDGER_TRY(apply_from_etcd(*height, kv));
       ++expected;
     }
-    if (!gap && !read.more) return core::success();
+    if (!pruned && !read.more) return core::success();
   }
 }
 
@@ -379,6 +427,8 @@ void EtcdOrderer::halt(const std::string& reason, std::uint64_t height, const st
     std::lock_guard lock(mutex_);
     if (!halted_) halted_ = error;
     failed.swap(queue_);
+    for (Queued& q : forwarded_) failed.push_back(std::move(q));
+    forwarded_.clear();
     queued_ids_.clear();
   }
   for (Queued& q : failed) ledger::tell(q.on_commit, error);
@@ -398,6 +448,13 @@ void EtcdOrderer::fail_queue(const core::Error& error, bool in_doubt_too) {
       failed.push_back(std::move(q));
     }
     queue_.swap(kept);
+    if (in_doubt_too) {  // held by another node's proposer: it may still order them
+      for (Queued& q : forwarded_) {
+        queued_ids_.erase(q.tx.id);
+        failed.push_back(std::move(q));
+      }
+      forwarded_.clear();
+    }
   }
   for (Queued& q : failed) {
     if (!q.in_doubt) {
@@ -448,13 +505,15 @@ void EtcdOrderer::settle_from_block(const ledger::OrderedBlock&,
     if (!any) return;
     std::set<core::Digest> in_block;
     for (const auto& o : applied.outcomes) in_block.insert(o.tx_id);
-    for (auto it = queue_.begin(); it != queue_.end();) {
-      if (in_block.count(it->tx.id) != 0) {
-        queued_ids_.erase(it->tx.id);
-        ours.push_back(std::move(*it));
-        it = queue_.erase(it);
-      } else {
-        ++it;
+    for (std::deque<Queued>* waiting : {&forwarded_, &queue_}) {
+      for (auto it = waiting->begin(); it != waiting->end();) {
+        if (in_block.count(it->tx.id) != 0) {
+          queued_ids_.erase(it->tx.id);
+          ours.push_back(std::move(*it));
+          it = waiting->erase(it);
+        } else {
+          ++it;
+        }
       }
     }
   }
@@ -562,7 +621,7 @@ void EtcdOrderer::settle_failed_proposal(std::deque<Queued>& batch, const core::
     races_lost_.fetch_add(1);
     requeue(batch);
     std::lock_guard lock(mutex_);
-    remote_news_ = true;
+    read_needed_ = true;  // the winner's block may not be delivered yet
     return;
   }
   if (error.code == ErrorCode::kOrderingUnavailable && outcome == PublishOutcome::kNone) {
@@ -622,42 +681,60 @@ void EtcdOrderer::record_applied_and_prune() {
 }
 
 void EtcdOrderer::run() {
-  auto next_sync = std::chrono::steady_clock::now() + options_.poll_interval;
+  using Clock = std::chrono::steady_clock;
+  auto next_sync = Clock::now() + options_.poll_interval;
   while (true) {
+    maintain_proposer_role();
     std::vector<std::pair<std::uint64_t, std::string>> rewritten;
-    bool sync_now = false;
+    bool sync_now = false, read_etcd = false, overdue = false;
     std::deque<Queued> batch;
+    std::optional<std::string> forward_to;
     bool halted = false;
     {
       std::unique_lock lock(mutex_);
-      auto can_propose = [&] { return !queue_.empty() && !halted_ && !unavailable_; };
-      if (!stopping_ && !can_propose() && !remote_news_ && rewritten_.empty()) {
-        const auto wait = unavailable_ ? options_.retry_interval : options_.poll_interval;
-        wake_.wait_for(lock, wait, [&] {
-          return stopping_ || remote_news_ || !rewritten_.empty() || can_propose();
-        });
+      // Forwarded but not ordered in time: this node proposes them itself.
+      auto forward_overdue = [&] {
+        return !forwarded_.empty() && forwarded_.front().forwarded_until <= Clock::now();
+      };
+      auto can_propose = [&] {
+        return (!queue_.empty() || forward_overdue()) && !halted_ && !unavailable_;
+      };
+      auto news = [&] { return remote_news_ || read_needed_ || !rewritten_.empty(); };
+      if (!stopping_ && !can_propose() && !news()) {
+        auto wake_at =
+            Clock::now() + (unavailable_ ? options_.retry_interval : options_.poll_interval);
+        if (!options_.advertise_url.empty()) wake_at = std::min(wake_at, role_.next_check);
+        if (!forwarded_.empty()) wake_at = std::min(wake_at, forwarded_.front().forwarded_until);
+        wake_.wait_until(lock, wake_at, [&] { return stopping_ || news() || can_propose(); });
       }
       if (stopping_ && !can_propose()) break;
       halted = halted_.has_value();
       rewritten.swap(rewritten_);
-      sync_now =
-          remote_news_ || unavailable_.has_value() || std::chrono::steady_clock::now() >= next_sync;
-      remote_news_ = false;
+      read_etcd = read_needed_ || unavailable_.has_value() || Clock::now() >= next_sync;
+      sync_now = read_etcd || remote_news_;
+      remote_news_ = read_needed_ = false;
       if (!sync_now && can_propose()) {
+        overdue = forward_overdue();
+        forward_to = overdue ? std::nullopt : forward_target();
+        std::deque<Queued>& from = overdue ? forwarded_ : queue_;
+        const std::size_t max_bytes = forward_to
+                                          ? std::min(options_.max_batch_bytes, kMaxForwardBytes)
+                                          : options_.max_batch_bytes;
         std::size_t bytes = kBlockOverheadBytes;
-        while (!queue_.empty() && batch.size() < options_.max_batch_count &&
-               bytes + queue_.front().encoded_bytes <= options_.max_batch_bytes) {
-          bytes += queue_.front().encoded_bytes;
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
+        while (!from.empty() && batch.size() < options_.max_batch_count &&
+               bytes + from.front().encoded_bytes <= max_bytes &&
+               (!overdue || from.front().forwarded_until <= Clock::now())) {
+          bytes += from.front().encoded_bytes;
+          batch.push_back(std::move(from.front()));
+          from.pop_front();
         }
       }
     }
     if (halted) continue;  // only stop() ends a halted replica's thread
     for (const auto& [height, value] : rewritten) (void)check_rewritten(height, value);
     if (sync_now) {
-      next_sync = std::chrono::steady_clock::now() + options_.poll_interval;
-      auto synced = sync_from_etcd();
+      if (read_etcd) next_sync = Clock::now() + options_.poll_interval;
+      auto synced = sync_from_etcd(read_etcd);
       if (!synced && synced.error().code == ErrorCode::kOrderingUnavailable) {
         set_unavailable(synced.error());
         continue;
@@ -670,10 +747,140 @@ void EtcdOrderer::run() {
       record_applied_and_prune();
       continue;
     }
-    if (!batch.empty()) propose(batch);
+    if (batch.empty()) continue;
+    if (overdue)
+      log(OrderingLogLevel::kWarn, "ordering_forward_overdue",
+          std::to_string(batch.size()) +
+              " forwarded transaction(s) not ordered by the proposer in time: proposed here");
+    if (forward_to)
+      forward_batch(batch, *forward_to);
+    else
+      propose(batch);
   }
   fail_queue(make_error(ErrorCode::kOrderingStopped, "ordering: the orderer stopped"),
              /*in_doubt_too=*/true);
+  // Another node takes over at once rather than when the lease would expire.
+  if (leading_.exchange(false)) (void)etcd_->revoke_lease(role_.lease);
+}
+
+void EtcdOrderer::maintain_proposer_role() {
+  if (options_.advertise_url.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < role_.next_check) return;
+  role_.next_check = now + options_.proposer_ttl / 3;
+  const std::string key = options_.prefix + "/proposer";
+  if (leading_.load()) {
+    auto left = etcd_->keep_alive(role_.lease);
+    if (!left || *left > 0) return;  // unanswered: the lease may live on; checked again soon
+    leading_.store(false);
+    role_.lease = 0;
+    log(OrderingLogLevel::kWarn, "ordering_proposer_lost",
+        "this node's proposer lease expired; another node may propose");
+  }
+  auto held = etcd_->range(key, {});
+  if (!held) return;
+  if (held->kvs.empty()) {
+    const auto ttl = std::chrono::ceil<std::chrono::seconds>(options_.proposer_ttl);
+    auto lease = etcd_->grant_lease(ttl);
+    if (!lease) return;
+    auto won = etcd_->txn({{key, 0}}, {{key, options_.node_name + " " + options_.advertise_url}},
+                          key, *lease);
+    if (!won) return;
+    if (won->succeeded) {
+      role_.lease = *lease;
+      role_.holder_url.clear();
+      leading_.store(true);
+      log(OrderingLogLevel::kInfo, "ordering_proposer",
+          "this node proposes the consortium's blocks (" + options_.node_name + ")");
+      return;
+    }
+    held->kvs = std::move(won->failure_kvs);  // another node won; its lease is not ours
+  }
+  std::string url;
+  if (!held->kvs.empty()) {
+    const std::string& value = held->kvs.front().value;
+    const auto space = value.find(' ');
+    const std::string name = value.substr(0, space);
+    // This node's own key from before a restart: it proposes until that lease expires.
+    if (space != std::string::npos && name != options_.node_name) url = value.substr(space + 1);
+    if (url != role_.holder_url && !url.empty())
+      log(OrderingLogLevel::kInfo, "ordering_proposer_seen",
+          name + " proposes; transactions are forwarded to " + url);
+  }
+  role_.holder_url = std::move(url);
+}
+
+std::optional<std::string> EtcdOrderer::forward_target() const {
+  if (options_.advertise_url.empty() || leading_.load() || role_.holder_url.empty())
+    return std::nullopt;
+  return role_.holder_url;
+}
+
+void EtcdOrderer::forward_batch(std::deque<Queued>& batch, const std::string& url) {
+  std::vector<std::string> wires;
+  wires.reserve(batch.size());
+  for (const Queued& q : batch) wires.push_back(q.tx.wire);
+  auto held = options_.forward ? options_.forward(url, wires) : forward_over_https(url, wires);
+  if (!held || held->size() != batch.size()) {
+    log(OrderingLogLevel::kWarn, "ordering_forward_failed",
+        "the proposer at " + url + " did not take " + std::to_string(batch.size()) +
+            " transaction(s) (" +
+            (held ? std::string("a malformed answer") : held.error().to_string()) +
+            "): proposed here");
+    role_.holder_url.clear();  // until the next check says who proposes
+    role_.next_check = {};
+    return propose(batch);
+  }
+  const auto until = std::chrono::steady_clock::now() + options_.forward_timeout;
+  std::deque<Queued> refused;
+  {
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!(*held)[i]) {
+        refused.push_back(std::move(batch[i]));
+        continue;
+      }
+      // It may be ordered without this node hearing of it: never failed as unsent.
+      batch[i].in_doubt = true;
+      batch[i].forwarded_until = until;
+      forwarded_.push_back(std::move(batch[i]));
+    }
+  }
+  forwarded_count_.fetch_add(batch.size() - refused.size());
+  if (!refused.empty()) propose(refused);
+}
+
+Result<std::vector<bool>> EtcdOrderer::forward_over_https(const std::string& url,
+                                                          const std::vector<std::string>& wires) {
+  if (!forward_client_ || forward_client_url_ != url) {
+    forward_client_.reset();
+    MEDLEDGER_TRY_ASSIGN(auto endpoint, net::parse_https_url(url));
+    MEDLEDGER_TRY_ASSIGN(auto client, net::HttpsClient::connect_to(endpoint, peer_tls(options_)));
+    forward_client_ = std::make_unique<net::HttpsClient>(std::move(client));
+    forward_client_url_ = url;
+  }
+  boost::json::array list;
+  for (const std::string& wire : wires) list.emplace_back(wire);
+  auto reply = forward_client_->request(
+      "POST", "/v1/ledger/forward",
+      boost::json::serialize(boost::json::object{{"transactions", std::move(list)}}),
+      {{"Content-Type", "application/json"}});
+  if (!reply) {
+    forward_client_.reset();
+    return reply.error();
+  }
+  if (reply->status != 200)
+    return make_error(ErrorCode::kOrderingUnavailable,
+                      "HTTP " + std::to_string(reply->status) + " " + reply->body.substr(0, 200));
+  boost::json::error_code ec;
+  auto parsed = boost::json::parse(reply->body, ec);
+  const boost::json::value* held =
+      !ec && parsed.is_object() ? parsed.as_object().if_contains("held") : nullptr;
+  if (held == nullptr || !held->is_array())
+    return make_error(ErrorCode::kOrderingUnavailable, "no \"held\" list in the answer");
+  std::vector<bool> out;
+  for (const auto& v : held->as_array()) out.push_back(v.is_bool() && v.as_bool());
+  return out;
 }
 
 void EtcdOrderer::watch_loop() {
@@ -685,7 +892,7 @@ void EtcdOrderer::watch_loop() {
       if (stopping_) return;
     }
     auto watched = watch_etcd_->watch(
-        blocks, end, seen_revision_.load() + 1, options_.poll_interval,
+        blocks, end, seen_revision_.load() + 1, std::min(options_.poll_interval, kWatchIdle),
         [&](const std::vector<WatchEvent>& events) {
           auto tip = ledger_.tip();
           const std::uint64_t local = tip ? tip->block.header.height : 0;
@@ -694,9 +901,13 @@ void EtcdOrderer::watch_loop() {
             if (ev.deleted) continue;
             const auto height = parse_height(ev.kv.key, blocks);
             if (!height) continue;
-            if (*height > local)
+            if (*height > local) {
               remote_news_ = true;
-            else if (ev.kv.mod_revision != ev.kv.create_revision)  // a put over a block
+              if (delivered_.size() < kMaxDeliveredBlocks)
+                delivered_.insert_or_assign(*height, ev.kv);
+              else
+                read_needed_ = true;  // the range read gets what is not kept here
+            } else if (ev.kv.mod_revision != ev.kv.create_revision)  // a put over a block
               rewritten_.emplace_back(*height, ev.kv.value);
             if (ev.kv.mod_revision > seen_revision_.load())
               seen_revision_.store(ev.kv.mod_revision);
@@ -712,7 +923,7 @@ void EtcdOrderer::watch_loop() {
     }
     if (watched->compacted_to > 0) {
       seen_revision_.store(std::max(seen_revision_.load(), watched->compacted_to - 1));
-      remote_news_ = true;
+      read_needed_ = true;
       wake_.notify_all();
     }
   }

@@ -14,11 +14,20 @@
 // already in the winner's block is answered from it, never logged twice). Safety
 // comes from the compare, never from a lock or a lease.
 //
-// Apply: the ordering thread reads blocks after its tip (a range read; a watch on the
-// block prefix wakes it, and it polls at `poll_interval` anyway) and applies each only
-// after Ledger::apply_block's checks. A block that fails them, or a block in etcd that
-// differs from the one this replica holds at that height, halts the replica: writes are
-// refused (kReplicaHalted), health() names the reason, and the block is kept as
+// One proposer at a time: nodes with an `advertise_url` contend for
+// <prefix>/proposer (their name and URL) under an etcd lease they keep alive. The holder
+// proposes; the others forward their transactions to it (`forward`: by default
+// POST <url>/v1/ledger/forward) and answer their callers when the block holding them is
+// applied here. A node proposes its own transactions when no node holds the key, when
+// the holder does not answer, or when it has not ordered them within
+// `forward_timeout`. The lease only avoids wasted races; safety stays with the compare.
+//
+// Apply: the watch on the block prefix delivers each new block with its value; the
+// ordering thread applies delivered blocks in height order, and range-reads etcd only
+// when the deliveries have a gap (a compacted watch, a lost race) or at `poll_interval`.
+// Either way a block is applied only after Ledger::apply_block's checks. A block that fails them,
+// or a block in etcd that differs from the one this replica holds at that height, halts the
+// replica: writes are refused (kReplicaHalted), health() names the reason, and the block is kept as
 // evidence in `evidence_dir`. Nothing is ever skipped.
 //
 // Unavailable etcd (no endpoint, no quorum, NOSPACE): new writes are refused with
@@ -40,6 +49,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,6 +64,7 @@
 #include "medledger/ledger/contract.h"
 #include "medledger/ledger/ledger.h"
 #include "medledger/ledger/ordering.h"
+#include "medledger/net/https_client.h"
 
 namespace medledger::cluster {
 
@@ -65,6 +76,11 @@ inline constexpr std::size_t kMaxEtcdBlockBytes = ledger::kMaxOrderedBlockBytes;
 enum class OrderingLogLevel { kInfo, kWarn, kCritical };
 using OrderingLog =
     std::function<void(OrderingLogLevel, std::string_view event, const std::string& message)>;
+
+/// Hands transactions to the proposer at `url`; per transaction, whether the proposer
+/// now holds it (queued there or already logged). An error: the proposer did not answer.
+using Forwarder = std::function<core::Result<std::vector<bool>>(
+    const std::string& url, const std::vector<std::string>& wires)>;
 
 struct EtcdOrdererOptions {
   EtcdConfig etcd;
@@ -81,6 +97,10 @@ struct EtcdOrdererOptions {
   std::filesystem::path evidence_dir;  // where a halting block is kept (empty: log only)
   std::vector<std::string> peers;      // "https://host:port" of other nodes (pruned blocks)
   OrderingLog log;                     // empty: spdlog
+  std::string advertise_url;           // "https://host:port" peers forward to; empty: never lead
+  std::chrono::milliseconds proposer_ttl{3'000};     // the proposer lease (whole seconds)
+  std::chrono::milliseconds forward_timeout{2'000};  // forwarded, not ordered: propose here
+  Forwarder forward;                                 // empty: HTTPS with the etcd TLS files
   bool make_receipts = true;
 };
 
@@ -114,6 +134,12 @@ class EtcdOrderer final : public ledger::Orderer {
   std::uint64_t blocks_proposed() const { return proposed_.load(); }
   std::uint64_t blocks_applied_from_others() const { return applied_.load(); }
   std::uint64_t races_lost() const { return races_lost_.load(); }
+  /// Transactions handed to another node's proposer (counted once each).
+  std::uint64_t transactions_forwarded() const { return forwarded_count_.load(); }
+  /// Whether this node holds the proposer lease now.
+  bool leads() const { return leading_.load(); }
+  /// Of blocks_applied_from_others(): those applied from the watch's delivery (no read).
+  std::uint64_t blocks_applied_from_watch() const { return watch_applied_.load(); }
 
  private:
   struct Queued {
@@ -121,11 +147,18 @@ class EtcdOrderer final : public ledger::Orderer {
     ledger::CommitCallback on_commit;
     std::size_t encoded_bytes = 0;
     bool in_doubt = false;  // proposed once without an answer: it may be in etcd
+    std::chrono::steady_clock::time_point forwarded_until{};  // then proposed here
   };
   EtcdOrderer(ledger::Ledger& ledger, ledger::Contract& contract, core::Signer& signer,
               const EtcdOrdererOptions& options);
   core::Result<void> reconcile();
-  core::Result<void> sync_from_etcd();
+  /// Applies the blocks the watch delivered, then (when `read_etcd`, or when the
+  /// deliveries have a gap) range-reads etcd for the rest.
+  core::Result<void> sync_from_etcd(bool read_etcd);
+  /// Applies delivered blocks that follow the tip; true when a later one waits (a gap).
+  core::Result<bool> apply_delivered();
+  /// Checks and applies block `height` read from etcd (halts the replica on a bad one).
+  core::Result<void> apply_from_etcd(std::uint64_t height, const KeyValue& kv);
   /// Applies the blocks [from, until) fetched from peers (pruned from etcd).
   core::Result<void> catch_up_from_peers(std::uint64_t from, std::uint64_t until);
   core::Result<void> check_rewritten(std::uint64_t height, const std::string& value);
@@ -150,6 +183,13 @@ class EtcdOrderer final : public ledger::Orderer {
   /// through, so it is probed with a write).
   bool writable_again();
   void record_applied_and_prune();
+  /// Keeps the proposer lease alive, or learns who holds it, or campaigns for it.
+  void maintain_proposer_role();
+  /// When this node forwards instead of proposing: the proposer's URL.
+  std::optional<std::string> forward_target() const;
+  void forward_batch(std::deque<Queued>& batch, const std::string& url);
+  core::Result<std::vector<bool>> forward_over_https(const std::string& url,
+                                                     const std::vector<std::string>& wires);
   void run();
   void watch_loop();
   std::string block_key(std::uint64_t height) const;
@@ -165,18 +205,30 @@ class EtcdOrderer final : public ledger::Orderer {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Queued> queue_;
+  std::deque<Queued> forwarded_;  // held by the proposer: answered when their block applies
   std::set<core::Digest> queued_ids_;
   bool stopping_ = false;
-  bool remote_news_ = false;                                      // the watch saw a block we lack
+  bool remote_news_ = false;                     // the watch delivered a block we lack
+  bool read_needed_ = false;                     // etcd holds a block the deliveries may lack
+  std::map<std::uint64_t, KeyValue> delivered_;  // by the watch, not applied yet
   std::vector<std::pair<std::uint64_t, std::string>> rewritten_;  // puts at heights we hold
   std::optional<core::Error> halted_;                             // kReplicaHalted: final
   std::optional<core::Error> unavailable_;  // kOrderingUnavailable: until etcd answers
 
   std::int64_t tip_create_revision_ = 0;  // ordering thread only
+  struct ProposerRole {                   // ordering thread only
+    std::int64_t lease = 0;
+    std::string holder_url;  // another node's; empty: propose here
+    std::chrono::steady_clock::time_point next_check{};
+  } role_;
+  std::atomic<bool> leading_{false};
+  std::unique_ptr<net::HttpsClient> forward_client_;  // to role_.holder_url
+  std::string forward_client_url_;
   std::atomic<std::int64_t> seen_revision_{0};
   std::chrono::steady_clock::time_point next_applied_write_{};
   std::uint64_t applied_written_ = UINT64_MAX;
-  std::atomic<std::uint64_t> proposed_{0}, applied_{0}, races_lost_{0};
+  std::atomic<std::uint64_t> proposed_{0}, applied_{0}, races_lost_{0}, watch_applied_{0},
+      forwarded_count_{0};
   ledger::CommitClock commit_clock_;
   std::thread worker_;
   std::thread watcher_;
