@@ -69,8 +69,40 @@ core::Result<void> Consortium::start(int i) {
       MEDLEDGER_TRY_ASSIGN(r.ledger, EtcdOrderer::join(ledger_dir(i), r.contract, options(i)));
     }
   }
-  MEDLEDGER_TRY_ASSIGN(r.orderer, EtcdOrderer::start(*r.ledger, r.contract, *r.signer, options(i)));
+  MEDLEDGER_TRY_ASSIGN(auto orderer,
+                       EtcdOrderer::start(*r.ledger, r.contract, *r.signer, options(i)));
+  std::lock_guard lock(orderers_mutex_);
+  r.orderer = std::move(orderer);
   return core::success();
+}
+
+void Consortium::stop(int i) {
+  std::unique_ptr<EtcdOrderer> gone;
+  {
+    std::lock_guard lock(orderers_mutex_);
+    gone = std::move(replica(i).orderer);
+  }
+  gone.reset();  // joins its threads, outside the lock the forwarders take
+}
+
+void Consortium::forward_in_process() {
+  for (int i = 0; i < kReplicas; ++i) {
+    options(i).advertise_url = "inproc://" + std::to_string(i);
+    options(i).proposer_ttl = std::chrono::seconds(2);
+    options(i).forward =
+        [this](const std::string& url,
+               const std::vector<std::string>& wires) -> core::Result<std::vector<bool>> {
+      const int to = std::stoi(url.substr(std::string("inproc://").size()));
+      std::lock_guard lock(orderers_mutex_);
+      EtcdOrderer* orderer = replica(to).orderer.get();
+      if (orderer == nullptr)
+        return core::make_error(core::ErrorCode::kOrderingUnavailable, "test: proposer stopped");
+      std::vector<bool> held;
+      for (const std::string& wire : wires)
+        held.push_back(static_cast<bool>(ledger::hold_forwarded(*orderer, wire)));
+      return held;
+    };
+  }
 }
 
 core::Result<ledger::Receipt> Consortium::submit(int i, const std::string& wire) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -55,7 +56,10 @@ class Consortium {
   /// etcd. Then starts its orderer.
   /// A replica whose ledger was closed (close()) is opened again from its directory.
   core::Result<void> start(int i);
-  void stop(int i) { replica(i).orderer.reset(); }
+  void stop(int i);
+  /// One proposer at a time: every replica advertises "inproc://<i>" and forwards to the
+  /// proposer's orderer in this process (as POST /v1/ledger/forward would in serve).
+  void forward_in_process();
   /// stop() and close the replica's LMDB too, as a process exit would.
   void close(int i) {
     stop(i);
@@ -73,6 +77,7 @@ class Consortium {
   TempDir dir_;
   std::array<Replica, kReplicas> replicas_;
   std::array<EtcdOrdererOptions, kReplicas> options_;
+  std::mutex orderers_mutex_;  // forwarders read other replicas' orderers
 };
 
 }  // namespace medledger::cluster::testing

@@ -82,6 +82,23 @@ TEST(EtcdOrderer, SameTransactionAtTwoNodesIsCommittedOnce) {
   EXPECT_EQ(tip->block.header.log_size, 2u);  // genesis + the transaction, once
 }
 
+TEST(EtcdOrderer, FollowersApplyBlocksAsTheWatchDeliversThemWithoutReadingEtcd) {
+  Consortium c;
+  for (int i = 1; i < Consortium::kReplicas; ++i)
+    c.options(i).poll_interval = std::chrono::minutes(10);  // no periodic range read
+  for (int i = 0; i < Consortium::kReplicas; ++i) ASSERT_TRUE(c.start(i));
+  constexpr int kWrites = 5;
+  for (int k = 0; k < kWrites; ++k) {
+    expect_accepted(c.submit(0, kv_put("watched-" + std::to_string(k), "v")));
+    ASSERT_TRUE(c.converge(std::chrono::seconds(10))) << "write " << k;
+  }
+  for (int i = 1; i < Consortium::kReplicas; ++i) {
+    EXPECT_EQ(c.replica(i).orderer->blocks_applied_from_others(), std::uint64_t{kWrites});
+    EXPECT_EQ(c.replica(i).orderer->blocks_applied_from_watch(), std::uint64_t{kWrites})
+        << "replica " << i << " range-read blocks the watch had delivered";
+  }
+}
+
 TEST(EtcdOrderer, RestartedReplicaCatchesUpFromEtcd) {
   Consortium c;
   ASSERT_TRUE(c.start(0));
