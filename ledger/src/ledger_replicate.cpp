@@ -145,6 +145,13 @@ core::Result<CommittedBlock> Ledger::apply_block(const OrderedBlock& block, Cont
   return result;
 }
 
+core::Result<bool> Ledger::may_propose(Contract& contract, core::ByteView spki) const {
+  MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
+  MEDLEDGER_TRY_ASSIGN(auto key, detail::proposer_key(txn, proposer_keys_, contract,
+                                                      core::public_key_fingerprint(spki)));
+  return key.has_value();
+}
+
 core::Result<OrderedBlock> Ledger::ordered_block(std::uint64_t height) const {
   MEDLEDGER_TRY_ASSIGN(auto stored, block(height));
   OrderedBlock out;
