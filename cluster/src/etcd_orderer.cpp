@@ -684,9 +684,10 @@ void EtcdOrderer::run() {
   using Clock = std::chrono::steady_clock;
   auto next_sync = Clock::now() + options_.poll_interval;
   while (true) {
-    maintain_proposer_role();
+    const bool member = may_propose();
+    maintain_proposer_role(member);
     std::vector<std::pair<std::uint64_t, std::string>> rewritten;
-    bool sync_now = false, read_etcd = false, overdue = false;
+    bool sync_now = false, read_etcd = false, overdue = false, refuse = false;
     std::deque<Queued> batch;
     std::optional<std::string> forward_to;
     bool halted = false;
@@ -715,7 +716,8 @@ void EtcdOrderer::run() {
       remote_news_ = read_needed_ = false;
       if (!sync_now && can_propose()) {
         overdue = forward_overdue();
-        forward_to = overdue ? std::nullopt : forward_target();
+        forward_to = overdue && member ? std::nullopt : forward_target(member);
+        refuse = !member && !forward_to;  // may not propose, no one to forward to
         std::deque<Queued>& from = overdue ? forwarded_ : queue_;
         const std::size_t max_bytes = forward_to
                                           ? std::min(options_.max_batch_bytes, kMaxForwardBytes)
@@ -748,6 +750,14 @@ void EtcdOrderer::run() {
       continue;
     }
     if (batch.empty()) continue;
+    if (refuse) {
+      propose_if_member(batch);  // refuses them
+      continue;
+    }
+    if (overdue && !member) {
+      forward_batch(batch, *forward_to);  // again: this node may not propose them
+      continue;
+    }
     if (overdue)
       log(OrderingLogLevel::kWarn, "ordering_forward_overdue",
           std::to_string(batch.size()) +
@@ -763,12 +773,48 @@ void EtcdOrderer::run() {
   if (leading_.exchange(false)) (void)etcd_->revoke_lease(role_.lease);
 }
 
-void EtcdOrderer::maintain_proposer_role() {
-  if (options_.advertise_url.empty()) return;
+bool EtcdOrderer::may_propose() {
+  auto allowed = ledger_.may_propose(contract_, signer_.public_key_spki());
+  const bool member = allowed && *allowed;  // a failed lookup: do not propose
+  if (member != member_) {
+    if (member)
+      log(OrderingLogLevel::kInfo, "ordering_member", "this node's key may propose blocks");
+    else
+      log(OrderingLogLevel::kWarn, "ordering_not_member",
+          "this node's signing key is not a proposer on the ledger: it only forwards" +
+              (allowed ? std::string() : " (" + allowed.error().to_string() + ")"));
+    member_ = member;
+  }
+  return member;
+}
+
+void EtcdOrderer::propose_if_member(std::deque<Queued>& batch) {
+  if (member_) return propose(batch);
+  forget(batch);
+  const std::string why =
+      "ordering: this node's signing key is not a proposer on the ledger (its hospital is not "
+      "admitted, or its node certificate is not registered or is revoked) and no node that "
+      "holds the proposer lease took the transaction";
+  for (Queued& q : batch)
+    ledger::tell(q.on_commit,
+                 q.in_doubt ? make_error(ErrorCode::kCommitUnconfirmed,
+                                         why + "; it was forwarded once and may still be ordered")
+                            : make_error(ErrorCode::kOrderingUnavailable, why));
+}
+
+void EtcdOrderer::maintain_proposer_role(bool member) {
+  if (options_.advertise_url.empty() && member) return;
   const auto now = std::chrono::steady_clock::now();
   if (now < role_.next_check) return;
   role_.next_check = now + options_.proposer_ttl / 3;
   const std::string key = options_.prefix + "/proposer";
+  if (leading_.load() && !member) {
+    leading_.store(false);
+    (void)etcd_->revoke_lease(role_.lease);
+    role_.lease = 0;
+    log(OrderingLogLevel::kWarn, "ordering_proposer_resigned",
+        "this node's key may no longer propose: the proposer lease is given up");
+  }
   if (leading_.load()) {
     auto left = etcd_->keep_alive(role_.lease);
     if (!left || *left > 0) return;  // unanswered: the lease may live on; checked again soon
@@ -779,7 +825,7 @@ void EtcdOrderer::maintain_proposer_role() {
   }
   auto held = etcd_->range(key, {});
   if (!held) return;
-  if (held->kvs.empty()) {
+  if (held->kvs.empty() && member && !options_.advertise_url.empty()) {
     const auto ttl = std::chrono::ceil<std::chrono::seconds>(options_.proposer_ttl);
     auto lease = etcd_->grant_lease(ttl);
     if (!lease) return;
@@ -810,9 +856,9 @@ void EtcdOrderer::maintain_proposer_role() {
   role_.holder_url = std::move(url);
 }
 
-std::optional<std::string> EtcdOrderer::forward_target() const {
-  if (options_.advertise_url.empty() || leading_.load() || role_.holder_url.empty())
-    return std::nullopt;
+std::optional<std::string> EtcdOrderer::forward_target(bool member) const {
+  if (role_.holder_url.empty()) return std::nullopt;
+  if (member && (options_.advertise_url.empty() || leading_.load())) return std::nullopt;
   return role_.holder_url;
 }
 
@@ -829,7 +875,7 @@ void EtcdOrderer::forward_batch(std::deque<Queued>& batch, const std::string& ur
             "): proposed here");
     role_.holder_url.clear();  // until the next check says who proposes
     role_.next_check = {};
-    return propose(batch);
+    return propose_if_member(batch);
   }
   const auto until = std::chrono::steady_clock::now() + options_.forward_timeout;
   std::deque<Queued> refused;
@@ -847,7 +893,7 @@ void EtcdOrderer::forward_batch(std::deque<Queued>& batch, const std::string& ur
     }
   }
   forwarded_count_.fetch_add(batch.size() - refused.size());
-  if (!refused.empty()) propose(refused);
+  if (!refused.empty()) propose_if_member(refused);
 }
 
 Result<std::vector<bool>> EtcdOrderer::forward_over_https(const std::string& url,

@@ -21,6 +21,9 @@
 // applied here. A node proposes its own transactions when no node holds the key, when
 // the holder does not answer, or when it has not ordered them within
 // `forward_timeout`. The lease only avoids wasted races; safety stays with the compare.
+// A node whose key the replicas would not accept as a proposer (not admitted yet, its
+// node certificate not registered, or revoked) never proposes: it forwards to the lease
+// holder, or refuses writes with kOrderingUnavailable while no node holds the lease.
 //
 // Apply: the watch on the block prefix delivers each new block with its value; the
 // ordering thread applies delivered blocks in height order, and range-reads etcd only
@@ -183,11 +186,17 @@ class EtcdOrderer final : public ledger::Orderer {
   /// through, so it is probed with a write).
   bool writable_again();
   void record_applied_and_prune();
-  /// Keeps the proposer lease alive, or learns who holds it, or campaigns for it.
-  void maintain_proposer_role();
+  /// Whether the replicas would accept a block signed by this node now (a genesis
+  /// proposer or a current member's node key); logs when that changes.
+  bool may_propose();
+  /// Keeps the proposer lease alive, or learns who holds it, or campaigns for it (a
+  /// member with an advertise_url only; a node that may not propose gives it up).
+  void maintain_proposer_role(bool member);
   /// When this node forwards instead of proposing: the proposer's URL.
-  std::optional<std::string> forward_target() const;
+  std::optional<std::string> forward_target(bool member) const;
   void forward_batch(std::deque<Queued>& batch, const std::string& url);
+  /// propose(), or (a node that may not propose) refuses the batch.
+  void propose_if_member(std::deque<Queued>& batch);
   core::Result<std::vector<bool>> forward_over_https(const std::string& url,
                                                      const std::vector<std::string>& wires);
   void run();
@@ -222,6 +231,7 @@ class EtcdOrderer final : public ledger::Orderer {
     std::chrono::steady_clock::time_point next_check{};
   } role_;
   std::atomic<bool> leading_{false};
+  bool member_ = true;                                // as last logged (ordering thread only)
   std::unique_ptr<net::HttpsClient> forward_client_;  // to role_.holder_url
   std::string forward_client_url_;
   std::atomic<std::int64_t> seen_revision_{0};
