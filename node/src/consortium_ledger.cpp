@@ -56,20 +56,15 @@ core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::open_replica(
     opened = create_replica(dir, out->contract_);
   if (!opened) return opened.error();
   out->ledger_ = std::move(*opened);
-  MEDLEDGER_TRY(out->check_proposer(dir));
+  // No proposer check here: membership changes with the blocks a replica has yet to apply,
+  // and the orderer proposes only while this key may (cluster::EtcdOrderer).
   MEDLEDGER_TRY_ASSIGN(out->orderer_, make_orderer(*out->ledger_, out->contract_, *out->proposer_));
   return out;
 }
 
 core::Result<void> ConsortiumLedger::check_proposer(const std::filesystem::path& dir) {
-  const auto& keys = ledger_->proposer_keys();
-  if (std::find(keys.begin(), keys.end(), proposer_->public_key_spki()) != keys.end())
-    return core::success();
-  // Or a member admitted later: its node key registered on the ledger.
-  MEDLEDGER_TRY_ASSIGN(auto state, ledger::StateSnapshot::open(ledger_->store()));
-  MEDLEDGER_TRY_ASSIGN(auto member,
-                       contract_.member_node_key(
-                           *state, core::public_key_fingerprint(proposer_->public_key_spki())));
+  // A genesis proposer, or a member admitted later: its node key registered on the ledger.
+  MEDLEDGER_TRY_ASSIGN(auto member, ledger_->may_propose(contract_, proposer_->public_key_spki()));
   if (member) return core::success();
   return core::make_error(ErrorCode::kInvalidArgument,
                           "this node's signing key is neither a genesis proposer of " +

@@ -63,7 +63,8 @@ class ConsortiumLedger {
   using ReplicaFactory = std::function<core::Result<std::unique_ptr<ledger::Ledger>>(
       const std::filesystem::path&, ledger::Contract&)>;
   /// open() with another orderer than solo: a consortium replica. When `dir` holds no
-  /// ledger and `create_replica` is given, it makes one first (a hospital joining).
+  /// ledger and `create_replica` is given, it makes one first (a hospital joining). The
+  /// proposer key need not be a proposer yet: the orderer decides when it may propose.
   /// Errors: open()'s, the factories'.
   static core::Result<std::unique_ptr<ConsortiumLedger>> open_replica(
       const std::filesystem::path& dir, std::unique_ptr<core::Signer> proposer,
@@ -99,6 +100,11 @@ class ConsortiumLedger {
   /// Whether writes can be taken now (ledger::Orderer::health): kOrderingUnavailable
   /// while a consortium's etcd is unreachable, kReplicaHalted after an invalid block.
   core::Result<void> ordering_health() const { return orderer_->health(); }
+  /// A transaction another member's node forwarded to this node's proposer
+  /// (ledger::hold_forwarded): success when the orderer holds it.
+  core::Result<void> hold_forwarded(std::string wire) {
+    return ledger::hold_forwarded(*orderer_, std::move(wire));
+  }
 
   ledger::Ledger& ledger() { return *ledger_; }
   const core::Signer& proposer() const { return *proposer_; }
