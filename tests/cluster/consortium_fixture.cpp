@@ -60,7 +60,7 @@ core::Result<void> Consortium::start(int i) {
       config.consortium = "test-consortium";
       config.hospitals = {
           {"hospital-a", {"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}}};
-      for (auto& other : replicas_) config.proposers.push_back(other.signer.get());
+      for (int p : genesis_proposers_) config.proposers.push_back(replica(p).signer.get());
       config.contract = ledger::kKeyValueContractName;
       MEDLEDGER_TRY_ASSIGN(
           r.ledger, ledger::Ledger::create(ledger_dir(i), ledger::make_genesis_document(config),

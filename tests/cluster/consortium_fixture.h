@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -60,6 +61,10 @@ class Consortium {
   /// One proposer at a time: every replica advertises "inproc://<i>" and forwards to the
   /// proposer's orderer in this process (as POST /v1/ledger/forward would in serve).
   void forward_in_process();
+  /// Which replicas' keys genesis lists as proposers (default: all); before start(0).
+  void set_genesis_proposers(std::vector<int> replicas) {
+    genesis_proposers_ = std::move(replicas);
+  }
   /// stop() and close the replica's LMDB too, as a process exit would.
   void close(int i) {
     stop(i);
@@ -78,6 +83,7 @@ class Consortium {
   std::array<Replica, kReplicas> replicas_;
   std::array<EtcdOrdererOptions, kReplicas> options_;
   std::mutex orderers_mutex_;  // forwarders read other replicas' orderers
+  std::vector<int> genesis_proposers_{0, 1, 2};
 };
 
 }  // namespace medledger::cluster::testing

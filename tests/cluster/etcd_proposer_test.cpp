@@ -141,5 +141,45 @@ TEST(EtcdProposer, TransactionOrderedByBothTheProposerAndItsSenderIsLoggedOnce) 
   expect_replicas_verify(c, 0, 2);
 }
 
+TEST(EtcdProposer, AReplicaWhoseKeyIsNoProposerRefusesWritesWithoutAProposerToForwardTo) {
+  Consortium c;
+  c.set_genesis_proposers({0, 1});  // replica 2 is not a member
+  ASSERT_TRUE(c.start(0));
+  ASSERT_TRUE(c.start(2));
+  const auto height = c.height(0);
+  auto refused = c.submit(2, kv_put("from-a-non-member", "v"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, core::ErrorCode::kOrderingUnavailable);
+  EXPECT_NE(refused.error().message.find("not a proposer"), std::string::npos)
+      << refused.error().to_string();
+  EXPECT_EQ(c.replica(2).orderer->blocks_proposed(), 0u);
+  // Nothing reached etcd: the members go on writing, no replica halted.
+  auto accepted = c.submit(0, kv_put("from-a-member", "v"));
+  ASSERT_TRUE(accepted) << accepted.error().to_string();
+  ASSERT_TRUE(c.converge());
+  EXPECT_EQ(c.height(2), height + 1);
+  EXPECT_TRUE(c.replica(2).orderer->health());
+  EXPECT_TRUE(c.replica(0).orderer->health());
+}
+
+TEST(EtcdProposer, AReplicaWhoseKeyIsNoProposerForwardsToTheLeaseHolder) {
+  Consortium c;
+  c.set_genesis_proposers({0, 1});
+  c.forward_in_process();
+  ASSERT_TRUE(c.start(0));
+  ASSERT_EQ(wait_for_proposer(c), 0);
+  ASSERT_TRUE(c.start(2));
+  EXPECT_EQ(write_at(c, 2, 5, "non-member-"), 5);
+  EXPECT_FALSE(c.replica(2).orderer->leads());
+  EXPECT_EQ(c.replica(2).orderer->blocks_proposed(), 0u);
+  EXPECT_EQ(c.replica(2).orderer->transactions_forwarded(), 5u);
+  c.stop(0);  // no proposer left: the non-member does not step in
+  auto refused = c.submit(2, kv_put("after-the-proposer", "v"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, core::ErrorCode::kOrderingUnavailable)
+      << refused.error().to_string();
+  EXPECT_FALSE(c.replica(2).orderer->leads());
+}
+
 }  // namespace
 }  // namespace medledger::cluster::testing
