@@ -29,6 +29,10 @@ core::SecretBytes read_pin(const std::string& spec, const char* environment,
 void add_module_option(CLI::App* command, TokenOptions& options) {
   command->add_option("--module", options.module,
                       "PKCS#11 module (default: $MEDLEDGER_PKCS11_MODULE, else SoftHSM2)");
+  command->add_option("--module-args", options.module_args,
+                      "source of the module's C_Initialize arguments (e.g. NSS's "
+                      "configdir=...): file:PATH or env:NAME (default: "
+                      "$MEDLEDGER_PKCS11_MODULE_ARGS if set, else none)");
 }
 
 void add_token_selector_option(CLI::App* command, TokenOptions& options) {
@@ -65,8 +69,21 @@ core::SecretBytes read_so_pin(const TokenOptions& options, const std::string& wh
   return read_pin(options.so_pin, kSoPinEnvironment, what);
 }
 
+core::SecretBytes read_module_args(const TokenOptions& options) {
+  if (options.module_args.empty()) return hsm::module_args_from_environment();
+  // Never "prompt" and never the string itself: the arguments may hold a password.
+  if (options.module_args.rfind("file:", 0) != 0 && options.module_args.rfind("env:", 0) != 0) {
+    return require(core::Result<core::SecretBytes>(
+        core::make_error(core::ErrorCode::kInvalidArgument,
+                         "--module-args takes file:PATH or env:NAME, not the arguments")));
+  }
+  auto source = require(core::SecretSource::parse(options.module_args, "module arguments"));
+  return require(core::read_secret(source));
+}
+
 std::shared_ptr<hsm::Module> load_module(const TokenOptions& options) {
-  return require(hsm::Module::load(hsm::resolve_module_path(options.module)));
+  return require(
+      hsm::Module::load(hsm::resolve_module_path(options.module), read_module_args(options)));
 }
 
 hsm::TokenSelector token_selector(const TokenOptions& options) {

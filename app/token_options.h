@@ -21,13 +21,14 @@ inline constexpr const char* kUserPinEnvironment = "MEDLEDGER_USER_PIN";
 inline constexpr const char* kSoPinEnvironment = "MEDLEDGER_SO_PIN";
 
 struct TokenOptions {
-  std::string module;  // empty: $MEDLEDGER_PKCS11_MODULE, else SoftHSM2
-  std::string token;   // label, serial or pkcs11: URI
-  std::string pin;     // user PIN source: file:PATH, env:NAME or prompt
-  std::string so_pin;  // SO PIN source, for the commands that take --so-pin
+  std::string module;       // empty: $MEDLEDGER_PKCS11_MODULE, else SoftHSM2
+  std::string module_args;  // init-args source: file:PATH or env:NAME (may hold a password)
+  std::string token;        // label, serial or pkcs11: URI
+  std::string pin;          // user PIN source: file:PATH, env:NAME or prompt
+  std::string so_pin;       // SO PIN source, for the commands that take --so-pin
 };
 
-/// Adds --module to `command`.
+/// Adds --module and --module-args to `command`.
 void add_module_option(CLI::App* command, TokenOptions& options);
 /// Adds --token (required: label, serial or pkcs11: URI) to `command`.
 void add_token_selector_option(CLI::App* command, TokenOptions& options);
@@ -47,8 +48,14 @@ core::SecretBytes read_user_pin(const TokenOptions& options, const std::string& 
 /// The same for the SO PIN (--so-pin, env:MEDLEDGER_SO_PIN, prompt).
 core::SecretBytes read_so_pin(const TokenOptions& options, const std::string& what);
 
-/// Loads the module named by --module (resolve_module_path). Ends the command with
-/// MODULE_LOAD_FAILED / MODULE_INIT_FAILED on failure.
+/// The --module-args secret (file:PATH or env:NAME), else $MEDLEDGER_PKCS11_MODULE_ARGS,
+/// else empty. A literal string is INVALID_ARGUMENT (it would sit in argv).
+core::SecretBytes read_module_args(const TokenOptions& options);
+
+/// Loads the module named by --module (resolve_module_path) with the initialisation
+/// arguments from --module-args (file:PATH or env:NAME), else $MEDLEDGER_PKCS11_MODULE_ARGS
+/// if set, else none. Ends the command with MODULE_LOAD_FAILED / MODULE_INIT_FAILED,
+/// or SECRET_UNAVAILABLE for an unreadable source, on failure.
 std::shared_ptr<hsm::Module> load_module(const TokenOptions& options);
 
 /// Parses --token. Ends the command with URI_INVALID on a malformed URI.

@@ -2,7 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "medledger/hsm/pkcs11_error.h"
@@ -16,7 +18,31 @@ CK_C_INITIALIZE_ARGS os_locking_args() {
   args.flags = CKF_OS_LOCKING_OK;
   return args;
 }
+
+core::Result<core::SecretBytes> terminated_args(const core::SecretBytes& init_args) {
+  if (init_args.empty()) return core::SecretBytes();
+  if (init_args.size() > kMaxModuleArgs) {
+    return core::make_error(core::ErrorCode::kInvalidArgument,
+                            "module initialisation arguments are longer than " +
+                                std::to_string(kMaxModuleArgs) + " bytes");
+  }
+  auto view = init_args.view();
+  if (std::find(view.begin(), view.end(), 0) != view.end()) {
+    return core::make_error(core::ErrorCode::kInvalidArgument,
+                            "module initialisation arguments contain a NUL byte");
+  }
+  core::SecretBytes terminated(init_args.size() + 1);  // zero-filled: the last byte is the NUL
+  std::copy(view.begin(), view.end(), terminated.data());
+  return terminated;
+}
 }  // namespace
+
+core::SecretBytes module_args_from_environment() {
+  const char* env = std::getenv(kModuleArgsEnvironment);
+  if (env == nullptr) return core::SecretBytes();
+  return core::SecretBytes(
+      core::ByteView(reinterpret_cast<const std::uint8_t*>(env), std::strlen(env)));
+}
 
 std::string resolve_module_path(const std::string& explicit_path) {
   if (!explicit_path.empty()) return explicit_path;
@@ -26,7 +52,13 @@ std::string resolve_module_path(const std::string& explicit_path) {
 }
 
 core::Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
+  return load(path, module_args_from_environment());
+}
+
+core::Result<std::shared_ptr<Module>> Module::load(const std::string& path,
+                                                   const core::SecretBytes& init_args) {
   using core::ErrorCode;
+  MEDLEDGER_TRY_ASSIGN(auto args, terminated_args(init_args));
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return core::make_error(ErrorCode::kModuleLoadFailed,
@@ -53,21 +85,31 @@ core::Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
     auto err = token_error("C_GetFunctionList", rv, "'" + path + "' gave no function list");
     return core::make_error(ErrorCode::kModuleLoadFailed, err.message);
   }
-  std::shared_ptr<Module> module(new Module(path, handle, functions));
+  std::shared_ptr<Module> module(new Module(path, handle, functions, std::move(args)));
   MEDLEDGER_TRY(module->initialize());
   return module;
 }
 
-Module::Module(std::string path, void* handle, CK_FUNCTION_LIST* functions)
-    : path_(std::move(path)), handle_(handle), functions_(functions) {}
+Module::Module(std::string path, void* handle, CK_FUNCTION_LIST* functions,
+               core::SecretBytes init_args)
+    : path_(std::move(path)),
+      init_args_(std::move(init_args)),
+      handle_(handle),
+      functions_(functions) {}
 
 core::Result<void> Module::initialize() {
   CK_C_INITIALIZE_ARGS args = os_locking_args();
+  if (!init_args_.empty()) args.pReserved = init_args_.data();
   CK_RV rv = functions_->C_Initialize(&args);
   if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED)
     return core::success();  // someone else in this process owns it
   if (rv != CKR_OK) {
-    auto err = token_error("C_Initialize", rv, "PKCS#11 module '" + path_ + "' failed to start");
+    // Never the arguments themselves: they may hold a password.
+    auto err = token_error("C_Initialize", rv,
+                           "PKCS#11 module '" + path_ + "' failed to start" +
+                               (init_args_.empty() ? std::string(" (no initialisation arguments)")
+                                                   : std::string(" with its initialisation "
+                                                                 "arguments (not shown)")));
     return core::make_error(core::ErrorCode::kModuleInitFailed, err.message);
   }
   initialized_by_us_ = true;
