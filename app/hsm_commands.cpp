@@ -33,6 +33,7 @@ struct HsmOptions {
   std::string id_hex;
   std::string digest_hex;
   std::string out;
+  bool without_so = false;
 };
 
 hsm::KeyInfo find_key(hsm::KeyStore& store, const HsmOptions& o) {
@@ -99,8 +100,7 @@ void register_token_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o
     }
   });
 
-  auto* status =
-      token->add_subcommand("status", "mechanisms, missing mechanisms, sessions, objects");
+  auto* status = token->add_subcommand("status", "mechanisms, capabilities, sessions, objects");
   add_token_options(status, o->token);
   status->callback([o] {
     auto module = load_module(o->token);
@@ -117,21 +117,23 @@ void register_token_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o
               << "session limit: " << session_limit_text(s.token.max_session_count) << "\n";
     std::cout << "mechanisms:";
     for (auto m : s.mechanisms) std::cout << " " << hsm::mechanism_name(m);
-    std::cout << "\nmissing required:";
-    for (const auto& m : s.missing_required) std::cout << " " << m;
-    std::cout << (s.missing_required.empty() ? " none" : "") << "\nmissing optional:";
-    for (const auto& m : s.missing_optional) std::cout << " " << m;
-    std::cout << (s.missing_optional.empty() ? " none" : "") << "\n";
+    std::cout << "\ncapabilities:\n";
+    for (const auto& c : s.capabilities) {
+      std::cout << "  " << hsm::capability_name(c.capability) << ": ";
+      if (c.missing.empty()) {
+        std::cout << "yes\n";
+        continue;
+      }
+      std::cout << "no (lacks";
+      for (std::size_t i = 0; i < c.missing.size(); ++i)
+        std::cout << (i == 0 ? " " : ", ") << c.missing[i];
+      std::cout << ")\n";
+    }
     if (s.objects_counted) {
       std::cout << "objects: " << s.private_keys << " private keys, " << s.public_keys
                 << " public keys, " << s.secret_keys << " secret keys\n";
     } else {
       std::cout << "objects: not counted (give --pin or set MEDLEDGER_USER_PIN)\n";
-    }
-    if (!s.missing_required.empty()) {
-      fail(core::make_error(ErrorCode::kMechanismMissing, "token '" + s.token.label + "' lacks " +
-                                                              s.missing_required.front() +
-                                                              ", which medledger requires"));
     }
   });
 }
@@ -199,19 +201,34 @@ void register_key_commands(CLI::App& app, const std::shared_ptr<HsmOptions>& o) 
 
   auto* kek = key->add_subcommand("kek", "the key-encryption key that wraps person keys");
   kek->require_subcommand(1);
-  auto* kek_create =
-      kek->add_subcommand("create", "create the trusted AES-256 KEK (needs the SO PIN)");
+  auto* kek_create = kek->add_subcommand(
+      "create", "create the AES-256 KEK: trusted with the SO PIN, or --without-so as the user");
   add_module_option(kek_create, o->token);
   add_token_selector_option(kek_create, o->token);
   add_so_pin_option(kek_create, o->token);
+  add_pin_option(kek_create, o->token);
   kek_create->add_option("--label", o->label, "KEK label (default: medledger-kek)");
+  kek_create->add_flag("--without-so", o->without_so,
+                       "for tokens with no security officer (NSS): log in as the user (--pin); "
+                       "the KEK is private and not CKA_TRUSTED");
   kek_create->callback([o] {
     auto module = load_module(o->token);
     auto selector = token_selector(o->token);
-    auto so_pin = read_so_pin(o->token, "SO PIN for " + selector.describe());
-    auto id = require(hsm::create_kek(*module, selector, so_pin,
-                                      o->label.empty() ? hsm::kDefaultKekLabel : o->label));
-    std::cout << "kek id: " << core::hex_encode(id) << "\n";
+    const std::string label = o->label.empty() ? hsm::kDefaultKekLabel : o->label;
+    if (!o->without_so) {
+      auto so_pin = read_so_pin(o->token, "SO PIN for " + selector.describe());
+      std::cout << "kek id: "
+                << core::hex_encode(require(hsm::create_kek(*module, selector, so_pin, label)))
+                << "\n";
+      return;
+    }
+    auto pin = read_user_pin(o->token, "user PIN for " + selector.describe());
+    auto kek = require(hsm::create_kek_without_so(*module, selector, pin, label));
+    // create_kek_without_so succeeds only where the token does not enforce the attribute.
+    std::cerr << "medledger: warning: this token does not enforce CKA_WRAP_WITH_TRUSTED: any key "
+                 "with CKA_WRAP in it could wrap person keys out; guard the user PIN as the "
+                 "person keys' custody (docs/hsm.md)\n";
+    std::cout << "kek id: " << core::hex_encode(kek.id) << "\n";
   });
 }
 

@@ -95,6 +95,7 @@ core::Result<core::Bytes> p256_point_from_spki(core::ByteView spki) {
 core::Result<KeyInfo> TokenKeyAgreement::generate(const std::shared_ptr<SessionPool>& pool,
                                                   const std::string& label) {
   if (label.empty()) return core::make_error(ErrorCode::kInvalidArgument, "a key needs a label");
+  MEDLEDGER_TRY(pool->require(Capability::kKeyAgreement));
   return pool->with_retry<KeyInfo>(
       "generate encryption key", [&](Lease& lease) -> core::Result<KeyInfo> {
         CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
@@ -116,6 +117,7 @@ core::Result<KeyInfo> TokenKeyAgreement::generate(const std::shared_ptr<SessionP
 
 core::Result<std::unique_ptr<TokenKeyAgreement>> TokenKeyAgreement::open(
     std::shared_ptr<SessionPool> pool, core::ByteView key_id) {
+  MEDLEDGER_TRY(pool->require(Capability::kKeyAgreement));
   core::Bytes id(key_id.begin(), key_id.end());
   auto spki = pool->with_retry<core::Bytes>(
       "open encryption key", [&](Lease& lease) -> core::Result<core::Bytes> {

@@ -45,6 +45,9 @@ core::Result<KeyInfo> describe_private_key(Lease& lease, SessionPool& pool,
 core::Result<KeyInfo> KeyStore::generate(const KeySpec& spec) {
   if (spec.label.empty())
     return core::make_error(ErrorCode::kInvalidArgument, "a key needs a label");
+  MEDLEDGER_TRY(pool_->require(spec.algorithm == core::KeyAlgorithm::kEcdsaP256
+                                   ? Capability::kEcdsaP256
+                                   : Capability::kEd25519));
   return pool_->with_retry<KeyInfo>("generate key", [&](Lease& lease) -> core::Result<KeyInfo> {
     std::vector<CK_ATTRIBUTE> by_label = {
         {CKA_LABEL, const_cast<char*>(spec.label.data()), spec.label.size()}};

@@ -3,7 +3,9 @@
 // One row per mechanism value defined by p11-kit's pkcs11.h (PKCS#11 2.40 plus the
 // 3.0 additions SoftHSM2 offers, e.g. CKM_EDDSA); where the header has aliases for
 // one value (CKM_ECDSA_KEY_PAIR_GEN / CKM_EC_KEY_PAIR_GEN) the later, current name.
-// The values come from the header's macros, so a typo cannot name the wrong value.
+// Those values come from the header's macros, so a typo cannot name the wrong value.
+// The rows marked "3.0" are PKCS#11 3.0 mechanisms that header lacks (NSS offers
+// several, e.g. CKM_AES_KEY_WRAP_KWP 0x210b); their values are the 3.0 pkcs11t.h's.
 #include "mechanism_names.h"
 
 #include <algorithm>
@@ -41,6 +43,10 @@ constexpr std::array kMechanismNames = {
     MechanismName{CKM_DSA_SHA256, "CKM_DSA_SHA256"},
     MechanismName{CKM_DSA_SHA384, "CKM_DSA_SHA384"},
     MechanismName{CKM_DSA_SHA512, "CKM_DSA_SHA512"},
+    MechanismName{0x18, "CKM_DSA_SHA3_224"},  // 3.0
+    MechanismName{0x19, "CKM_DSA_SHA3_256"},  // 3.0
+    MechanismName{0x1a, "CKM_DSA_SHA3_384"},  // 3.0
+    MechanismName{0x1b, "CKM_DSA_SHA3_512"},  // 3.0
     MechanismName{CKM_DH_PKCS_KEY_PAIR_GEN, "CKM_DH_PKCS_KEY_PAIR_GEN"},
     MechanismName{CKM_DH_PKCS_DERIVE, "CKM_DH_PKCS_DERIVE"},
     MechanismName{CKM_X9_42_DH_KEY_PAIR_GEN, "CKM_X9_42_DH_KEY_PAIR_GEN"},
@@ -67,6 +73,14 @@ constexpr std::array kMechanismNames = {
     MechanismName{CKM_SHA512_T_HMAC, "CKM_SHA512_T_HMAC"},
     MechanismName{CKM_SHA512_T_HMAC_GENERAL, "CKM_SHA512_T_HMAC_GENERAL"},
     MechanismName{CKM_SHA512_T_KEY_DERIVATION, "CKM_SHA512_T_KEY_DERIVATION"},
+    MechanismName{0x60, "CKM_SHA3_256_RSA_PKCS"},      // 3.0
+    MechanismName{0x61, "CKM_SHA3_384_RSA_PKCS"},      // 3.0
+    MechanismName{0x62, "CKM_SHA3_512_RSA_PKCS"},      // 3.0
+    MechanismName{0x63, "CKM_SHA3_256_RSA_PKCS_PSS"},  // 3.0
+    MechanismName{0x64, "CKM_SHA3_384_RSA_PKCS_PSS"},  // 3.0
+    MechanismName{0x65, "CKM_SHA3_512_RSA_PKCS_PSS"},  // 3.0
+    MechanismName{0x66, "CKM_SHA3_224_RSA_PKCS"},      // 3.0
+    MechanismName{0x67, "CKM_SHA3_224_RSA_PKCS_PSS"},  // 3.0
     MechanismName{CKM_RC2_KEY_GEN, "CKM_RC2_KEY_GEN"},
     MechanismName{CKM_RC2_ECB, "CKM_RC2_ECB"},
     MechanismName{CKM_RC2_CBC, "CKM_RC2_CBC"},
@@ -133,6 +147,22 @@ constexpr std::array kMechanismNames = {
     MechanismName{CKM_HOTP, "CKM_HOTP"},
     MechanismName{CKM_ACTI, "CKM_ACTI"},
     MechanismName{CKM_ACTI_KEY_GEN, "CKM_ACTI_KEY_GEN"},
+    MechanismName{0x2b0, "CKM_SHA3_256"},               // 3.0
+    MechanismName{0x2b1, "CKM_SHA3_256_HMAC"},          // 3.0
+    MechanismName{0x2b2, "CKM_SHA3_256_HMAC_GENERAL"},  // 3.0
+    MechanismName{0x2b3, "CKM_SHA3_256_KEY_GEN"},       // 3.0
+    MechanismName{0x2b5, "CKM_SHA3_224"},               // 3.0
+    MechanismName{0x2b6, "CKM_SHA3_224_HMAC"},          // 3.0
+    MechanismName{0x2b7, "CKM_SHA3_224_HMAC_GENERAL"},  // 3.0
+    MechanismName{0x2b8, "CKM_SHA3_224_KEY_GEN"},       // 3.0
+    MechanismName{0x2c0, "CKM_SHA3_384"},               // 3.0
+    MechanismName{0x2c1, "CKM_SHA3_384_HMAC"},          // 3.0
+    MechanismName{0x2c2, "CKM_SHA3_384_HMAC_GENERAL"},  // 3.0
+    MechanismName{0x2c3, "CKM_SHA3_384_KEY_GEN"},       // 3.0
+    MechanismName{0x2d0, "CKM_SHA3_512"},               // 3.0
+    MechanismName{0x2d1, "CKM_SHA3_512_HMAC"},          // 3.0
+    MechanismName{0x2d2, "CKM_SHA3_512_HMAC_GENERAL"},  // 3.0
+    MechanismName{0x2d3, "CKM_SHA3_512_KEY_GEN"},       // 3.0
     MechanismName{CKM_CAST_KEY_GEN, "CKM_CAST_KEY_GEN"},
     MechanismName{CKM_CAST_ECB, "CKM_CAST_ECB"},
     MechanismName{CKM_CAST_CBC, "CKM_CAST_CBC"},
@@ -187,6 +217,12 @@ constexpr std::array kMechanismNames = {
     MechanismName{CKM_SHA384_KEY_DERIVATION, "CKM_SHA384_KEY_DERIVATION"},
     MechanismName{CKM_SHA512_KEY_DERIVATION, "CKM_SHA512_KEY_DERIVATION"},
     MechanismName{CKM_SHA224_KEY_DERIVATION, "CKM_SHA224_KEY_DERIVATION"},
+    MechanismName{0x397, "CKM_SHA3_256_KEY_DERIVATION"},   // 3.0
+    MechanismName{0x398, "CKM_SHA3_224_KEY_DERIVATION"},   // 3.0
+    MechanismName{0x399, "CKM_SHA3_384_KEY_DERIVATION"},   // 3.0
+    MechanismName{0x39a, "CKM_SHA3_512_KEY_DERIVATION"},   // 3.0
+    MechanismName{0x39b, "CKM_SHAKE_128_KEY_DERIVATION"},  // 3.0
+    MechanismName{0x39c, "CKM_SHAKE_256_KEY_DERIVATION"},  // 3.0
     MechanismName{CKM_PBE_MD2_DES_CBC, "CKM_PBE_MD2_DES_CBC"},
     MechanismName{CKM_PBE_MD5_DES_CBC, "CKM_PBE_MD5_DES_CBC"},
     MechanismName{CKM_PBE_MD5_CAST_CBC, "CKM_PBE_MD5_CAST_CBC"},
@@ -199,6 +235,9 @@ constexpr std::array kMechanismNames = {
     MechanismName{CKM_PBE_SHA1_DES2_EDE_CBC, "CKM_PBE_SHA1_DES2_EDE_CBC"},
     MechanismName{CKM_PBE_SHA1_RC2_128_CBC, "CKM_PBE_SHA1_RC2_128_CBC"},
     MechanismName{CKM_PBE_SHA1_RC2_40_CBC, "CKM_PBE_SHA1_RC2_40_CBC"},
+    MechanismName{0x3ac, "CKM_SP800_108_COUNTER_KDF"},          // 3.0
+    MechanismName{0x3ad, "CKM_SP800_108_FEEDBACK_KDF"},         // 3.0
+    MechanismName{0x3ae, "CKM_SP800_108_DOUBLE_PIPELINE_KDF"},  // 3.0
     MechanismName{CKM_PKCS5_PBKD2, "CKM_PKCS5_PBKD2"},
     MechanismName{CKM_PBA_SHA1_WITH_SHA1_HMAC, "CKM_PBA_SHA1_WITH_SHA1_HMAC"},
     MechanismName{CKM_WTLS_PRE_MASTER_KEY_GEN, "CKM_WTLS_PRE_MASTER_KEY_GEN"},
@@ -276,12 +315,17 @@ constexpr std::array kMechanismNames = {
     MechanismName{CKM_ECDSA_SHA256, "CKM_ECDSA_SHA256"},
     MechanismName{CKM_ECDSA_SHA384, "CKM_ECDSA_SHA384"},
     MechanismName{CKM_ECDSA_SHA512, "CKM_ECDSA_SHA512"},
+    MechanismName{0x1047, "CKM_ECDSA_SHA3_224"},  // 3.0
+    MechanismName{0x1048, "CKM_ECDSA_SHA3_256"},  // 3.0
+    MechanismName{0x1049, "CKM_ECDSA_SHA3_384"},  // 3.0
+    MechanismName{0x104a, "CKM_ECDSA_SHA3_512"},  // 3.0
     MechanismName{CKM_ECDH1_DERIVE, "CKM_ECDH1_DERIVE"},
     MechanismName{CKM_ECDH1_COFACTOR_DERIVE, "CKM_ECDH1_COFACTOR_DERIVE"},
     MechanismName{CKM_ECMQV_DERIVE, "CKM_ECMQV_DERIVE"},
     MechanismName{CKM_ECDH_AES_KEY_WRAP, "CKM_ECDH_AES_KEY_WRAP"},
     MechanismName{CKM_RSA_AES_KEY_WRAP, "CKM_RSA_AES_KEY_WRAP"},
     MechanismName{CKM_EC_EDWARDS_KEY_PAIR_GEN, "CKM_EC_EDWARDS_KEY_PAIR_GEN"},
+    MechanismName{0x1056, "CKM_EC_MONTGOMERY_KEY_PAIR_GEN"},  // 3.0
     MechanismName{CKM_EDDSA, "CKM_EDDSA"},
     MechanismName{CKM_JUNIPER_KEY_GEN, "CKM_JUNIPER_KEY_GEN"},
     MechanismName{CKM_JUNIPER_ECB128, "CKM_JUNIPER_ECB128"},
@@ -329,11 +373,17 @@ constexpr std::array kMechanismNames = {
     MechanismName{CKM_GOST28147, "CKM_GOST28147"},
     MechanismName{CKM_GOST28147_MAC, "CKM_GOST28147_MAC"},
     MechanismName{CKM_GOST28147_KEY_WRAP, "CKM_GOST28147_KEY_WRAP"},
+    MechanismName{0x1225, "CKM_CHACHA20_KEY_GEN"},              // 3.0
+    MechanismName{0x1226, "CKM_CHACHA20"},                      // 3.0
+    MechanismName{0x1227, "CKM_POLY1305_KEY_GEN"},              // 3.0
+    MechanismName{0x1228, "CKM_POLY1305"},                      // 3.0
+    MechanismName{0x140b, "CKM_EC_KEY_PAIR_GEN_W_EXTRA_BITS"},  // 3.0
     MechanismName{CKM_DSA_PARAMETER_GEN, "CKM_DSA_PARAMETER_GEN"},
     MechanismName{CKM_DH_PKCS_PARAMETER_GEN, "CKM_DH_PKCS_PARAMETER_GEN"},
     MechanismName{CKM_X9_42_DH_PARAMETER_GEN, "CKM_X9_42_DH_PARAMETER_GEN"},
     MechanismName{CKM_DSA_PROBABLISTIC_PARAMETER_GEN, "CKM_DSA_PROBABLISTIC_PARAMETER_GEN"},
     MechanismName{CKM_DSA_SHAWE_TAYLOR_PARAMETER_GEN, "CKM_DSA_SHAWE_TAYLOR_PARAMETER_GEN"},
+    MechanismName{0x2005, "CKM_DSA_FIPS_G_GEN"},  // 3.0
     MechanismName{CKM_AES_OFB, "CKM_AES_OFB"},
     MechanismName{CKM_AES_CFB64, "CKM_AES_CFB64"},
     MechanismName{CKM_AES_CFB8, "CKM_AES_CFB8"},
@@ -341,8 +391,52 @@ constexpr std::array kMechanismNames = {
     MechanismName{CKM_AES_CFB1, "CKM_AES_CFB1"},
     MechanismName{CKM_AES_KEY_WRAP, "CKM_AES_KEY_WRAP"},
     MechanismName{CKM_AES_KEY_WRAP_PAD, "CKM_AES_KEY_WRAP_PAD"},
+    MechanismName{0x210b, "CKM_AES_KEY_WRAP_KWP"},  // 3.0
     MechanismName{CKM_RSA_PKCS_TPM_1_1, "CKM_RSA_PKCS_TPM_1_1"},
     MechanismName{CKM_RSA_PKCS_OAEP_TPM_1_1, "CKM_RSA_PKCS_OAEP_TPM_1_1"},
+    MechanismName{0x4003, "CKM_SHA_1_KEY_GEN"},             // 3.0
+    MechanismName{0x4004, "CKM_SHA224_KEY_GEN"},            // 3.0
+    MechanismName{0x4005, "CKM_SHA256_KEY_GEN"},            // 3.0
+    MechanismName{0x4006, "CKM_SHA384_KEY_GEN"},            // 3.0
+    MechanismName{0x4007, "CKM_SHA512_KEY_GEN"},            // 3.0
+    MechanismName{0x4008, "CKM_SHA512_224_KEY_GEN"},        // 3.0
+    MechanismName{0x4009, "CKM_SHA512_256_KEY_GEN"},        // 3.0
+    MechanismName{0x400a, "CKM_SHA512_T_KEY_GEN"},          // 3.0
+    MechanismName{0x400b, "CKM_NULL"},                      // 3.0
+    MechanismName{0x400c, "CKM_BLAKE2B_160"},               // 3.0
+    MechanismName{0x400d, "CKM_BLAKE2B_160_HMAC"},          // 3.0
+    MechanismName{0x400e, "CKM_BLAKE2B_160_HMAC_GENERAL"},  // 3.0
+    MechanismName{0x400f, "CKM_BLAKE2B_160_KEY_DERIVE"},    // 3.0
+    MechanismName{0x4010, "CKM_BLAKE2B_160_KEY_GEN"},       // 3.0
+    MechanismName{0x4011, "CKM_BLAKE2B_256"},               // 3.0
+    MechanismName{0x4012, "CKM_BLAKE2B_256_HMAC"},          // 3.0
+    MechanismName{0x4013, "CKM_BLAKE2B_256_HMAC_GENERAL"},  // 3.0
+    MechanismName{0x4014, "CKM_BLAKE2B_256_KEY_DERIVE"},    // 3.0
+    MechanismName{0x4015, "CKM_BLAKE2B_256_KEY_GEN"},       // 3.0
+    MechanismName{0x4016, "CKM_BLAKE2B_384"},               // 3.0
+    MechanismName{0x4017, "CKM_BLAKE2B_384_HMAC"},          // 3.0
+    MechanismName{0x4018, "CKM_BLAKE2B_384_HMAC_GENERAL"},  // 3.0
+    MechanismName{0x4019, "CKM_BLAKE2B_384_KEY_DERIVE"},    // 3.0
+    MechanismName{0x401a, "CKM_BLAKE2B_384_KEY_GEN"},       // 3.0
+    MechanismName{0x401b, "CKM_BLAKE2B_512"},               // 3.0
+    MechanismName{0x401c, "CKM_BLAKE2B_512_HMAC"},          // 3.0
+    MechanismName{0x401d, "CKM_BLAKE2B_512_HMAC_GENERAL"},  // 3.0
+    MechanismName{0x401e, "CKM_BLAKE2B_512_KEY_DERIVE"},    // 3.0
+    MechanismName{0x401f, "CKM_BLAKE2B_512_KEY_GEN"},       // 3.0
+    MechanismName{0x4020, "CKM_SALSA20"},                   // 3.0
+    MechanismName{0x4021, "CKM_CHACHA20_POLY1305"},         // 3.0
+    MechanismName{0x4022, "CKM_SALSA20_POLY1305"},          // 3.0
+    MechanismName{0x4023, "CKM_X3DH_INITIALIZE"},           // 3.0
+    MechanismName{0x4024, "CKM_X3DH_RESPOND"},              // 3.0
+    MechanismName{0x4025, "CKM_X2RATCHET_INITIALIZE"},      // 3.0
+    MechanismName{0x4026, "CKM_X2RATCHET_RESPOND"},         // 3.0
+    MechanismName{0x4027, "CKM_X2RATCHET_ENCRYPT"},         // 3.0
+    MechanismName{0x4028, "CKM_X2RATCHET_DECRYPT"},         // 3.0
+    MechanismName{0x4029, "CKM_XEDDSA"},                    // 3.0
+    MechanismName{0x402a, "CKM_HKDF_DERIVE"},               // 3.0
+    MechanismName{0x402b, "CKM_HKDF_DATA"},                 // 3.0
+    MechanismName{0x402c, "CKM_HKDF_KEY_GEN"},              // 3.0
+    MechanismName{0x402d, "CKM_SALSA20_KEY_GEN"},           // 3.0
 };
 
 constexpr bool sorted_by_value() {

@@ -167,9 +167,10 @@ core::Result<std::shared_ptr<SessionPool>> SessionPool::open(std::shared_ptr<Mod
                                                              core::SecretBytes user_pin,
                                                              PoolOptions options) {
   MEDLEDGER_TRY_ASSIGN(auto token, find_token(*module, selector));
-  MEDLEDGER_TRY(probe_required_mechanisms(*module, token));
+  MEDLEDGER_TRY_ASSIGN(auto mechanisms, token_mechanisms(*module, token.slot));
   std::shared_ptr<SessionPool> pool(
       new SessionPool(std::move(module), std::move(selector), std::move(user_pin), options));
+  pool->mechanisms_ = std::move(mechanisms);
   std::lock_guard lock(pool->mutex_);
   pool->token_ = token;
   pool->generation_ = pool->module_->generation();
@@ -178,6 +179,14 @@ core::Result<std::shared_ptr<SessionPool>> SessionPool::open(std::shared_ptr<Mod
   pool->slots_[0].state.store(kSlotIdle);
   pool->open_count_ = 1;
   return pool;
+}
+
+bool SessionPool::offers(CK_MECHANISM_TYPE mechanism) const {
+  return std::find(mechanisms_.begin(), mechanisms_.end(), mechanism) != mechanisms_.end();
+}
+
+core::Result<void> SessionPool::require(Capability capability) const {
+  return check_capability(capability, mechanisms_, token().label);
 }
 
 core::Result<std::unique_ptr<PooledSession>> SessionPool::open_session_locked() {

@@ -1,10 +1,12 @@
 #include "medledger/hsm/token.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 
 #include "mechanism_names.h"
+#include "medledger/core/assert.h"
 #include "medledger/core/sha256.h"
 #include "medledger/hsm/limits.h"
 #include "medledger/hsm/pkcs11_error.h"
@@ -56,6 +58,35 @@ std::string labels_seen(const std::vector<TokenInfo>& tokens) {
   }
   return seen.empty() ? "no initialised tokens" : "tokens seen: " + seen;
 }
+
+// Names every candidate and the attribute that tells them apart: some modules give
+// all their tokens one serial (NSS: 0000000000000000), others one label.
+core::Error ambiguous(const TokenSelector& selector, const std::vector<const TokenInfo*>& matches) {
+  auto distinct = [&](auto field) {
+    for (std::size_t i = 1; i < matches.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (field(*matches[i]) == field(*matches[j])) return false;
+    return true;
+  };
+  std::string listed;
+  for (const auto* t : matches) {
+    listed += (listed.empty() ? "" : ", ") +
+              ("'" + t->label + "' (serial " + t->serial + ", model " + t->model + ")");
+  }
+  std::string hint;
+  if (distinct([](const TokenInfo& t) { return t.label; })) {
+    hint = "name one by label, e.g. pkcs11:token=" + matches.front()->label;
+  } else if (distinct([](const TokenInfo& t) { return t.serial; })) {
+    hint = "name one by serial, e.g. pkcs11:serial=" + matches.front()->serial;
+  } else {
+    hint =
+        "they share label and serial: give a pkcs11: URI with token=, serial=, model= and "
+        "manufacturer=, or relabel one token (NSS: tokenDescription= in the module arguments)";
+  }
+  return core::make_error(ErrorCode::kTokenAmbiguous, std::to_string(matches.size()) +
+                                                          " tokens match " + selector.describe() +
+                                                          ": " + listed + "; " + hint);
+}
 }  // namespace
 
 core::Result<std::vector<TokenInfo>> list_tokens(const Module& module) {
@@ -94,11 +125,7 @@ core::Result<TokenInfo> find_token(const Module& module, const TokenSelector& se
         ErrorCode::kTokenNotFound,
         "no " + selector.describe() + " in module '" + module.path() + "'; " + labels_seen(tokens));
   }
-  if (matches.size() > 1) {
-    return core::make_error(ErrorCode::kTokenAmbiguous, std::to_string(matches.size()) +
-                                                            " tokens match " + selector.describe() +
-                                                            "; name one by serial");
-  }
+  if (matches.size() > 1) return ambiguous(selector, matches);
   return *matches.front();
 }
 
@@ -143,17 +170,73 @@ core::Result<TokenInfo> init_token(const Module& module, const std::string& labe
                     TokenSelector::by_label(label));  // flags now include CKF_USER_PIN_INITIALIZED
 }
 
-const std::vector<MechanismNeed>& mechanism_needs() {
-  static const std::vector<MechanismNeed> needs = {
-      {CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN", true},
-      {CKM_ECDSA, "CKM_ECDSA", true},
-      {CKM_AES_KEY_GEN, "CKM_AES_KEY_GEN", true},
-      {CKM_AES_KEY_WRAP_PAD, "CKM_AES_KEY_WRAP_PAD", true},
-      {CKM_EC_EDWARDS_KEY_PAIR_GEN, "CKM_EC_EDWARDS_KEY_PAIR_GEN", false},
-      {CKM_EDDSA, "CKM_EDDSA", false},
-      {CKM_ECDH1_DERIVE, "CKM_ECDH1_DERIVE", false},
-  };
-  return needs;
+namespace {
+// One requirement: any of these mechanisms.
+using AnyOf = std::vector<CK_MECHANISM_TYPE>;
+
+const std::vector<AnyOf>& requirements(Capability capability) {
+  static const std::vector<AnyOf> ecdsa = {{CKM_EC_KEY_PAIR_GEN}, {CKM_ECDSA}};
+  static const std::vector<AnyOf> ed25519 = {{CKM_EC_EDWARDS_KEY_PAIR_GEN}, {CKM_EDDSA}};
+  static const std::vector<AnyOf> wrapped = {{CKM_EC_KEY_PAIR_GEN},
+                                             {kCkmAesKeyWrapKwp, CKM_AES_KEY_WRAP_PAD}};
+  static const std::vector<AnyOf> kek = {{CKM_AES_KEY_GEN}};
+  static const std::vector<AnyOf> agreement = {{CKM_ECDH1_DERIVE}};
+  switch (capability) {
+    case Capability::kEcdsaP256:
+      return ecdsa;
+    case Capability::kEd25519:
+      return ed25519;
+    case Capability::kWrappedKeys:
+      return wrapped;
+    case Capability::kKekCreate:
+      return kek;
+    case Capability::kKeyAgreement:
+      return agreement;
+  }
+  MEDLEDGER_ASSERT(false);
+  return ecdsa;
+}
+}  // namespace
+
+const char* capability_name(Capability capability) {
+  switch (capability) {
+    case Capability::kEcdsaP256:
+      return "ecdsa-p256 signing";
+    case Capability::kEd25519:
+      return "ed25519 signing";
+    case Capability::kWrappedKeys:
+      return "wrapped person keys";
+    case Capability::kKekCreate:
+      return "key-encryption key creation";
+    case Capability::kKeyAgreement:
+      return "ECDH key agreement";
+  }
+  return "?";
+}
+
+std::vector<std::string> missing_for(Capability capability,
+                                     const std::vector<CK_MECHANISM_TYPE>& offered) {
+  std::vector<std::string> missing;
+  for (const auto& any_of : requirements(capability)) {
+    bool found = std::any_of(any_of.begin(), any_of.end(), [&](CK_MECHANISM_TYPE m) {
+      return std::find(offered.begin(), offered.end(), m) != offered.end();
+    });
+    if (found) continue;
+    std::string names;
+    for (auto m : any_of) names += (names.empty() ? "" : " or ") + mechanism_name(m);
+    missing.push_back(std::move(names));
+  }
+  return missing;
+}
+
+core::Result<void> check_capability(Capability capability,
+                                    const std::vector<CK_MECHANISM_TYPE>& offered,
+                                    const std::string& token_label) {
+  auto missing = missing_for(capability, offered);
+  if (missing.empty()) return core::success();
+  return core::make_error(ErrorCode::kMechanismMissing, "token '" + token_label + "' lacks " +
+                                                            missing.front() + ", needed for " +
+                                                            capability_name(capability));
 }
 
 std::string mechanism_name(CK_MECHANISM_TYPE mechanism) {
@@ -179,19 +262,6 @@ core::Result<std::vector<CK_MECHANISM_TYPE>> token_mechanisms(const Module& modu
   return mechanisms;
 }
 
-core::Result<void> probe_required_mechanisms(const Module& module, const TokenInfo& token) {
-  MEDLEDGER_TRY_ASSIGN(auto offered, token_mechanisms(module, token.slot));
-  for (const auto& need : mechanism_needs()) {
-    if (!need.required) continue;
-    if (std::find(offered.begin(), offered.end(), need.mechanism) == offered.end()) {
-      return core::make_error(ErrorCode::kMechanismMissing,
-                              "token '" + token.label + "' lacks " + need.name +
-                                  ", which medledger requires (module '" + module.path() + "')");
-    }
-  }
-  return core::success();
-}
-
 core::Result<TokenStatus> token_status(const Module& module, const TokenSelector& selector,
                                        const core::SecretBytes* user_pin) {
   MEDLEDGER_TRY_ASSIGN(auto token, find_token(module, selector));
@@ -199,11 +269,8 @@ core::Result<TokenStatus> token_status(const Module& module, const TokenSelector
   status.token = token;
   MEDLEDGER_TRY_ASSIGN(auto mechanisms, token_mechanisms(module, token.slot));
   status.mechanisms = std::move(mechanisms);
-  for (const auto& need : mechanism_needs()) {
-    bool offered = std::find(status.mechanisms.begin(), status.mechanisms.end(), need.mechanism) !=
-                   status.mechanisms.end();
-    if (!offered)
-      (need.required ? status.missing_required : status.missing_optional).push_back(need.name);
+  for (auto capability : kAllCapabilities) {
+    status.capabilities.push_back({capability, missing_for(capability, status.mechanisms)});
   }
   if (user_pin == nullptr) return status;
   MEDLEDGER_TRY_ASSIGN(auto session, Session::open(module.share(), token.slot));
@@ -215,19 +282,13 @@ core::Result<TokenStatus> token_status(const Module& module, const TokenSelector
   return status;
 }
 
-core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& selector,
-                                     const core::SecretBytes& so_pin, const std::string& label) {
-  MEDLEDGER_TRY_ASSIGN(auto token, find_token(module, selector));
-  MEDLEDGER_TRY_ASSIGN(auto session, Session::open(module.share(), token.slot));
-  auto login = session.login(CKU_SO, so_pin);
-  if (!login && session.last_failure() == CKR_USER_ANOTHER_ALREADY_LOGGED_IN) {
-    // Login state is per process: the SO cannot log in while a user session is open.
-    return core::make_error(
-        login.error().code,
-        "create the KEK from a process with no user session open (" + login.error().message + ")");
-  }
-  if (!login) return login.error();
-
+namespace {
+// C_GenerateKey of the KEK in a logged-in session. `by_so`: public and CKA_TRUSTED
+// (an SO session may create only public objects; only the SO may set CKA_TRUSTED);
+// otherwise private and untrusted.
+core::Result<CK_OBJECT_HANDLE> generate_kek(const Module& module, Session& session,
+                                            const std::string& label, const core::Bytes& id,
+                                            bool by_so) {
   CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
   std::vector<CK_ATTRIBUTE> by_label = {{CKA_CLASS, &secret_class, sizeof secret_class},
                                         {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
@@ -236,21 +297,17 @@ core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& 
     return core::make_error(ErrorCode::kAlreadyExists,
                             "a key-encryption key labelled '" + label + "' already exists");
   }
-
-  core::Digest label_digest = core::sha256(core::to_bytes(label));
-  core::Bytes id(label_digest.begin(), label_digest.begin() + kKeyIdSize);
   CK_KEY_TYPE aes = CKK_AES;
   CK_ULONG key_bytes = 32;  // AES-256
   CK_BBOOL yes = CK_TRUE;
   CK_BBOOL no = CK_FALSE;
+  CK_BBOOL is_private = by_so ? CK_FALSE : CK_TRUE;
   std::vector<CK_ATTRIBUTE> templ = {
       {CKA_CLASS, &secret_class, sizeof secret_class},
       {CKA_KEY_TYPE, &aes, sizeof aes},
       {CKA_VALUE_LEN, &key_bytes, sizeof key_bytes},
       {CKA_TOKEN, &yes, sizeof yes},
-      // An SO session may create only public objects; CKA_TRUSTED may be set only by the SO.
-      {CKA_PRIVATE, &no, sizeof no},
-      {CKA_TRUSTED, &yes, sizeof yes},
+      {CKA_PRIVATE, &is_private, sizeof is_private},
       {CKA_SENSITIVE, &yes, sizeof yes},
       {CKA_EXTRACTABLE, &no, sizeof no},
       {CKA_WRAP, &yes, sizeof yes},
@@ -259,16 +316,102 @@ core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& 
       {CKA_DECRYPT, &no, sizeof no},
       {CKA_SIGN, &no, sizeof no},
       {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
-      {CKA_ID, id.data(), id.size()},
+      {CKA_ID, const_cast<std::uint8_t*>(id.data()), id.size()},
   };
+  if (by_so) templ.push_back({CKA_TRUSTED, &yes, sizeof yes});
   CK_MECHANISM mechanism{CKM_AES_KEY_GEN, nullptr, 0};
   CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
   CK_RV rv =
       module.fn()->C_GenerateKey(session.handle(), &mechanism, templ.data(), templ.size(), &key);
   if (rv != CKR_OK)
     return token_error("C_GenerateKey", rv, "creating the key-encryption key failed");
+  return key;
+}
+
+core::Bytes kek_id_for(const std::string& label) {
+  core::Digest label_digest = core::sha256(core::to_bytes(label));
+  return core::Bytes(label_digest.begin(), label_digest.begin() + kKeyIdSize);
+}
+
+// Whether the token refuses to wrap a CKA_WRAP_WITH_TRUSTED key under the untrusted
+// `kek` (PKCS#11 says it must; NSS's softoken does not check).
+core::Result<bool> enforces_wrap_with_trusted(const Module& module, Session& session,
+                                              CK_OBJECT_HANDLE kek,
+                                              const std::vector<CK_MECHANISM_TYPE>& mechanisms) {
+  CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
+  CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
+  CK_BBOOL yes = CK_TRUE;
+  CK_BBOOL no = CK_FALSE;
+  std::array<std::uint8_t, 16> value{};
+  std::array<CK_ATTRIBUTE, 6> templ = {{
+      {CKA_CLASS, &secret_class, sizeof secret_class},
+      {CKA_KEY_TYPE, &generic, sizeof generic},
+      {CKA_TOKEN, &no, sizeof no},
+      {CKA_EXTRACTABLE, &yes, sizeof yes},
+      {CKA_WRAP_WITH_TRUSTED, &yes, sizeof yes},
+      {CKA_VALUE, value.data(), value.size()},
+  }};
+  CK_OBJECT_HANDLE probe = CK_INVALID_HANDLE;
+  CK_RV rv = module.fn()->C_CreateObject(session.handle(), templ.data(), templ.size(), &probe);
+  if (rv != CKR_OK) return token_error("C_CreateObject", rv, "probing CKA_WRAP_WITH_TRUSTED");
+  bool kwp = std::find(mechanisms.begin(), mechanisms.end(), kCkmAesKeyWrapKwp) != mechanisms.end();
+  CK_MECHANISM mechanism{kwp ? kCkmAesKeyWrapKwp : CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+  std::array<std::uint8_t, 64> wrapped{};
+  CK_ULONG size = wrapped.size();
+  rv = module.fn()->C_WrapKey(session.handle(), &mechanism, kek, probe, wrapped.data(), &size);
+  (void)session.destroy(probe);
+  return rv != CKR_OK;
+}
+}  // namespace
+
+core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& selector,
+                                     const core::SecretBytes& so_pin, const std::string& label) {
+  MEDLEDGER_TRY_ASSIGN(auto token, find_token(module, selector));
+  MEDLEDGER_TRY_ASSIGN(auto mechanisms, token_mechanisms(module, token.slot));
+  MEDLEDGER_TRY(check_capability(Capability::kKekCreate, mechanisms, token.label));
+  MEDLEDGER_TRY_ASSIGN(auto session, Session::open(module.share(), token.slot));
+  auto login = session.login(CKU_SO, so_pin);
+  if (!login && session.last_failure() == CKR_USER_ANOTHER_ALREADY_LOGGED_IN) {
+    // Login state is per process: the SO cannot log in while a user session is open.
+    return core::make_error(
+        login.error().code,
+        "create the KEK from a process with no user session open (" + login.error().message + ")");
+  }
+  if (!login && session.last_failure() == CKR_USER_TYPE_INVALID) {
+    return core::make_error(login.error().code,
+                            "token '" + token.label +
+                                "' has no security officer (NSS's softoken once it has a "
+                                "password): create the KEK without the SO (" +
+                                login.error().message + ")");
+  }
+  if (!login) return login.error();
+  core::Bytes id = kek_id_for(label);
+  MEDLEDGER_TRY(generate_kek(module, session, label, id, /*by_so=*/true));
   MEDLEDGER_TRY(session.logout());
   return id;
+}
+
+core::Result<UserKek> create_kek_without_so(const Module& module, const TokenSelector& selector,
+                                            const core::SecretBytes& user_pin,
+                                            const std::string& label) {
+  MEDLEDGER_TRY_ASSIGN(auto token, find_token(module, selector));
+  MEDLEDGER_TRY_ASSIGN(auto mechanisms, token_mechanisms(module, token.slot));
+  MEDLEDGER_TRY(check_capability(Capability::kKekCreate, mechanisms, token.label));
+  MEDLEDGER_TRY(check_capability(Capability::kWrappedKeys, mechanisms, token.label));
+  MEDLEDGER_TRY_ASSIGN(auto session, Session::open(module.share(), token.slot));
+  MEDLEDGER_TRY(session.login(CKU_USER, user_pin));
+  core::Bytes id = kek_id_for(label);
+  MEDLEDGER_TRY_ASSIGN(auto kek, generate_kek(module, session, label, id, /*by_so=*/false));
+  auto enforced = enforces_wrap_with_trusted(module, session, kek, mechanisms);
+  if (!enforced || *enforced) {
+    (void)session.destroy(kek);  // useless (enforced) or unchecked: leave nothing behind
+    if (!enforced) return enforced.error();
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "token '" + token.label +
+                                "' enforces CKA_WRAP_WITH_TRUSTED: a KEK made without the SO could "
+                                "not wrap person keys; create it with the SO PIN");
+  }
+  return UserKek{std::move(id), /*trust_enforced=*/false};
 }
 
 }  // namespace medledger::hsm

@@ -1,8 +1,15 @@
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 
 #include "hsm_test_support.h"
+#include "medledger/hsm/key_store.h"
+#include "medledger/hsm/token_signer.h"
 
 namespace medledger::hsm::testing {
 namespace {
@@ -61,12 +68,21 @@ TEST_F(TokenTest, TwoTokensMatchingOneSelectorAreAmbiguous) {
   auto both = find_token(*module_, expect_ok(TokenSelector::parse("pkcs11:model=SoftHSM%20v2")));
   ASSERT_FALSE(both);
   EXPECT_EQ(both.error().code, ErrorCode::kTokenAmbiguous);
+  // The message lists the candidates so the user can tell them apart.
+  EXPECT_NE(both.error().message.find("'second'"), std::string::npos) << both.error().message;
+  EXPECT_NE(both.error().message.find("'medledger-test'"), std::string::npos)
+      << both.error().message;
+  EXPECT_NE(both.error().message.find("pkcs11:token="), std::string::npos) << both.error().message;
 }
 
 TEST_F(TokenTest, StatusReportsMechanismsAndObjectCounts) {
   auto without_pin = expect_ok(token_status(*module_, TokenSelector::by_label(kLabel), nullptr));
   EXPECT_FALSE(without_pin.objects_counted);
-  EXPECT_TRUE(without_pin.missing_required.empty());
+  ASSERT_EQ(without_pin.capabilities.size(), std::size(kAllCapabilities));
+  for (const auto& c : without_pin.capabilities) {
+    // SoftHSM2 2.6 has every mechanism medledger can use.
+    EXPECT_TRUE(c.missing.empty()) << capability_name(c.capability);
+  }
   EXPECT_FALSE(without_pin.mechanisms.empty());
   EXPECT_TRUE(std::find(without_pin.mechanisms.begin(), without_pin.mechanisms.end(), CKM_ECDSA) !=
               without_pin.mechanisms.end());
@@ -168,6 +184,111 @@ TEST(ModuleLoad, ModulePathComesFromTheOptionThenTheEnvironmentThenTheDefault) {
   EXPECT_EQ(resolve_module_path(""), "/from/env.so");
   EXPECT_EQ(resolve_module_path("/from/option.so"), "/from/option.so");
 }
+
+TEST(ModuleLoad, ModuleArgumentsOverTheLimitOrWithANulAreInvalidArgument) {
+  auto too_long = Module::load(medledger::testing::SoftHsmDirectory::module_path(),
+                               secret(std::string(kMaxModuleArgs + 1, 'a')));
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().code, ErrorCode::kInvalidArgument);
+  auto with_nul = Module::load(medledger::testing::SoftHsmDirectory::module_path(),
+                               secret(std::string("configdir='x'\0password=hunter2", 30)));
+  ASSERT_FALSE(with_nul);
+  EXPECT_EQ(with_nul.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(with_nul.error().message.find("hunter2"), std::string::npos);
+}
+
+// NSS's software token (libsoftokn3.so, the module inside Firefox) takes its database
+// settings as CK_C_INITIALIZE_ARGS.pReserved and refuses to start without them.
+class NssModuleArgs : public ::testing::Test {
+ protected:
+  static constexpr const char* kNssModule = "/usr/lib/x86_64-linux-gnu/libsoftokn3.so";
+  void SetUp() override {
+    ::unsetenv("MEDLEDGER_PKCS11_MODULE_ARGS");
+    db_ = dir_.root() / "nssdb";
+    std::filesystem::create_directories(db_);
+    auto pw = dir_.write_private_file("nss.pw", std::string(kUserPin) + "\n");
+    // certutil (libnss3-tools) makes the database and sets its password, our user PIN.
+    std::string make = "certutil -N -d 'sql:" + db_.string() + "' -f '" + pw.string() + "' 2>&1";
+    ASSERT_EQ(std::system(make.c_str()), 0) << make;
+  }
+  std::string args(const std::string& extra = "") const {
+    return "configdir='sql:" + db_.string() +
+           "' certPrefix='' keyPrefix='' secmod='secmod.db' flags= "
+           "tokens=<0x02=[configdir='sql:" +
+           db_.string() + "' tokenDescription='nss-test']>" + extra;
+  }
+  medledger::testing::SoftHsmDirectory dir_;
+  std::filesystem::path db_;
+};
+
+TEST_F(NssModuleArgs, SoftokenLoadsWithItsDatabaseArgumentsAndSignsInItsToken) {
+  auto module = expect_ok(Module::load(kNssModule, secret(args())));
+  auto token = expect_ok(find_token(*module, TokenSelector::by_label("nss-test")));
+  EXPECT_EQ(token.manufacturer, "Mozilla Foundation");
+  auto pool =
+      expect_ok(SessionPool::open(module, TokenSelector::by_label("nss-test"), secret(kUserPin)));
+  KeyStore store(pool);
+  auto key = expect_ok(store.generate({"nss-key", core::KeyAlgorithm::kEcdsaP256}));
+  auto digest = core::sha256(core::to_bytes("signed in NSS"));
+  auto signer = expect_ok(store.signer(key.id));
+  expect_ok(core::verify_digest_signature(key.public_key_spki, digest,
+                                          expect_ok(signer->sign_digest(digest))));
+}
+
+TEST_F(NssModuleArgs, ArgumentsComeFromTheEnvironmentWhenNotGiven) {
+  ::setenv("MEDLEDGER_PKCS11_MODULE_ARGS", args().c_str(), 1);
+  auto module = expect_ok(Module::load(kNssModule));
+  expect_ok(find_token(*module, TokenSelector::by_label("nss-test")));
+}
+
+TEST_F(NssModuleArgs, WithoutArgumentsTheSoftokenIsModuleInitFailed) {
+  auto module = Module::load(kNssModule);
+  ASSERT_FALSE(module);
+  EXPECT_EQ(module.error().code, ErrorCode::kModuleInitFailed);
+  EXPECT_NE(module.error().message.find("CKR_ARGUMENTS_BAD"), std::string::npos)
+      << module.error().message;
+  EXPECT_NE(module.error().message.find("no initialisation arguments"), std::string::npos);
+}
+
+TEST_F(NssModuleArgs, FailingArgumentsAreModuleInitFailedAndNeverEchoed) {
+  // A database that does not exist; the arguments carry a password-like value.
+  auto module = Module::load(
+      kNssModule, secret("configdir='sql:/nonexistent/nssdb' flags=readOnly password='hunter2'"));
+  ASSERT_FALSE(module);
+  EXPECT_EQ(module.error().code, ErrorCode::kModuleInitFailed);
+  EXPECT_EQ(module.error().message.find("hunter2"), std::string::npos) << module.error().message;
+  EXPECT_EQ(module.error().message.find("nonexistent"), std::string::npos);
+  EXPECT_NE(module.error().message.find("not shown"), std::string::npos);
+}
+
+#ifdef MEDLEDGER_CLI
+// The CLI reads the arguments from a source (they may hold a password), never argv.
+TEST_F(NssModuleArgs, CliTakesTheArgumentsFromFileOrEnvNeverAsALiteral) {
+  auto run = [](const std::string& command, std::string* output) {
+    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) *output += buffer;
+    int status = ::pclose(pipe);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  const std::string cli = std::string(MEDLEDGER_CLI) + " token list --module " + kNssModule;
+  ::setenv("NSS_TEST_ARGS", args().c_str(), 1);
+  std::string out;
+  EXPECT_EQ(run(cli + " --module-args env:NSS_TEST_ARGS", &out), 0) << out;
+  EXPECT_NE(out.find("nss-test"), std::string::npos) << out;
+  auto file = dir_.write_private_file("nss.args", args() + "\n");
+  out.clear();
+  EXPECT_EQ(run(cli + " --module-args file:" + file.string(), &out), 0) << out;
+  EXPECT_NE(out.find("nss-test"), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ(run(cli + " --module-args \"configdir='sql:/tmp/x' password=hunter2\"", &out),
+            core::exit_code_for(ErrorCode::kInvalidArgument))
+      << out;
+  EXPECT_EQ(out.find("hunter2"), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ(run(cli, &out), core::exit_code_for(ErrorCode::kModuleInitFailed)) << out;
+}
+#endif
 
 }  // namespace
 }  // namespace medledger::hsm::testing

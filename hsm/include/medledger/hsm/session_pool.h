@@ -84,10 +84,11 @@ struct KeyIdLess {
 
 class SessionPool : public std::enable_shared_from_this<SessionPool> {
  public:
-  /// Finds the token (find_token), probes the required mechanisms, opens one
-  /// session and logs the user in (C_Login once per token). Keeps a copy of the
-  /// PIN (wiped on destruction) to log in again after a re-initialisation.
-  /// Errors: those of find_token, probe_required_mechanisms and Session::login.
+  /// Finds the token (find_token), reads its mechanisms (C_GetMechanismList, once:
+  /// each capability is checked when used, see require()), opens one session and
+  /// logs the user in (C_Login once per token). Keeps a copy of the PIN (wiped on
+  /// destruction) to log in again after a re-initialisation.
+  /// Errors: those of find_token, token_mechanisms and Session::login.
   static core::Result<std::shared_ptr<SessionPool>> open(std::shared_ptr<Module> module,
                                                          TokenSelector selector,
                                                          core::SecretBytes user_pin,
@@ -192,6 +193,12 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
 
   /// The token as found at open or at the last re-initialisation.
   TokenInfo token() const;
+  /// The mechanisms the token offered at open.
+  const std::vector<CK_MECHANISM_TYPE>& mechanisms() const { return mechanisms_; }
+  bool offers(CK_MECHANISM_TYPE mechanism) const;
+  /// kMechanismMissing naming the mechanism and the capability if the token lacks
+  /// one `capability` needs (check_capability). No token call.
+  core::Result<void> require(Capability capability) const;
   const TokenSelector& selector() const { return selector_; }
   const PoolOptions& options() const { return options_; }
   const std::shared_ptr<Module>& module() const { return module_; }
@@ -239,6 +246,7 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
   TokenSelector selector_;
   core::SecretBytes user_pin_;
   PoolOptions options_;
+  std::vector<CK_MECHANISM_TYPE> mechanisms_;  // read at open; never changes after
   const std::uint64_t id_;  // process-unique, so a thread's slot hint never names another pool
 
   std::array<Slot, kMaxPoolSessions> slots_;

@@ -49,35 +49,56 @@ core::Result<TokenInfo> init_token(const Module& module, const std::string& labe
                                    const core::SecretBytes& so_pin,
                                    const core::SecretBytes& user_pin);
 
-/// Mechanisms the hsm module needs (all) or can use (optional).
-struct MechanismNeed {
-  CK_MECHANISM_TYPE mechanism;
-  const char* name;  // "CKM_ECDSA"
-  bool required;
-};
-/// Required: CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_AES_KEY_GEN, CKM_AES_KEY_WRAP_PAD.
-/// Optional: CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EDDSA, CKM_ECDH1_DERIVE.
-const std::vector<MechanismNeed>& mechanism_needs();
+/// PKCS#11 3.0's RFC 5649 key wrap (not in p11-kit's 2.40 header).
+inline constexpr CK_MECHANISM_TYPE kCkmAesKeyWrapKwp = 0x210B;
 
-/// The "CKM_..." name of a mechanism, or "CKM_0x<hex>" for one we do not name.
+/// What medledger can do with a token, each needing its own mechanisms; a token
+/// lacking one still serves the others (checked when the capability is used).
+enum class Capability {
+  kEcdsaP256,     // CKM_EC_KEY_PAIR_GEN + CKM_ECDSA: node, CA and person keys
+  kEd25519,       // CKM_EC_EDWARDS_KEY_PAIR_GEN + CKM_EDDSA
+  kWrappedKeys,   // CKM_EC_KEY_PAIR_GEN + (CKM_AES_KEY_WRAP_KWP or CKM_AES_KEY_WRAP_PAD)
+  kKekCreate,     // CKM_AES_KEY_GEN
+  kKeyAgreement,  // CKM_ECDH1_DERIVE: sealing keys in the token
+};
+inline constexpr Capability kAllCapabilities[] = {Capability::kEcdsaP256, Capability::kEd25519,
+                                                  Capability::kWrappedKeys, Capability::kKekCreate,
+                                                  Capability::kKeyAgreement};
+
+/// "ecdsa-p256 signing", "wrapped person keys", ...
+const char* capability_name(Capability capability);
+
+/// The mechanisms `capability` needs that `offered` lacks, by name; alternatives are
+/// joined ("CKM_AES_KEY_WRAP_KWP or CKM_AES_KEY_WRAP_PAD"). Empty: supported. Pure.
+std::vector<std::string> missing_for(Capability capability,
+                                     const std::vector<CK_MECHANISM_TYPE>& offered);
+
+/// kMechanismMissing naming the first missing mechanism and the capability ("token
+/// 'x' lacks CKM_ECDSA, needed for ecdsa-p256 signing"), or success. Pure.
+core::Result<void> check_capability(Capability capability,
+                                    const std::vector<CK_MECHANISM_TYPE>& offered,
+                                    const std::string& token_label);
+
+/// The "CKM_..." name of a mechanism (PKCS#11 2.40 and 3.0), "CKM_VENDOR_DEFINED+0x.."
+/// for a vendor's, or "CKM_0x<hex>" for a value no standard names.
 std::string mechanism_name(CK_MECHANISM_TYPE mechanism);
 
 /// Calls C_GetMechanismList for the slot (at most kMaxMechanisms).
 core::Result<std::vector<CK_MECHANISM_TYPE>> token_mechanisms(const Module& module,
                                                               CK_SLOT_ID slot);
 
-/// Checks that the slot offers every required mechanism; the first missing one is
-/// kMechanismMissing naming it ("token 'x' lacks CKM_AES_KEY_WRAP_PAD ..."). One
-/// round trip. Called by SessionPool::open at start-up.
-core::Result<void> probe_required_mechanisms(const Module& module, const TokenInfo& token);
+/// One capability as `token status` shows it.
+struct CapabilityStatus {
+  Capability capability;
+  std::vector<std::string> missing;  // empty: supported
+};
 
 /// What `medledger token status` reports.
 struct TokenStatus {
   TokenInfo token;
-  std::vector<CK_MECHANISM_TYPE> mechanisms;  // all the token offers
-  std::vector<std::string> missing_required;  // names of required mechanisms it lacks
-  std::vector<std::string> missing_optional;  // names of optional mechanisms it lacks
-  bool objects_counted = false;               // false when no user PIN was given
+  std::vector<CK_MECHANISM_TYPE> mechanisms;   // all the token offers
+  std::vector<CapabilityStatus> capabilities;  // each of kAllCapabilities
+  bool objects_counted = false;                // false when no user PIN was given
   std::size_t private_keys = 0;
   std::size_t public_keys = 0;
   std::size_t secret_keys = 0;
@@ -102,5 +123,25 @@ inline constexpr const char* kDefaultKekLabel = "medledger-kek";
 core::Result<core::Bytes> create_kek(const Module& module, const TokenSelector& selector,
                                      const core::SecretBytes& so_pin,
                                      const std::string& label = kDefaultKekLabel);
+
+/// A KEK made by the user, not the SO.
+struct UserKek {
+  core::Bytes id;               // CKA_ID, as create_kek
+  bool trust_enforced = false;  // always false on success (see create_kek_without_so)
+};
+
+/// For tokens without a security officer (NSS's softoken once it has a password):
+/// C_Login(CKU_USER) then the KEK of create_kek but CKA_PRIVATE=TRUE and without
+/// CKA_TRUSTED (only the SO may set it). Person keys carry CKA_WRAP_WITH_TRUSTED, so
+/// the token is probed: a throwaway key with that attribute is wrapped under the new
+/// KEK. A token that refuses (it enforces the attribute, as PKCS#11 requires) could
+/// never wrap person keys with this KEK: it is destroyed and the result is
+/// kInvalidArgument (use create_kek with the SO PIN). A token that wraps it does not
+/// enforce CKA_WRAP_WITH_TRUSTED (trust_enforced=false): any key with CKA_WRAP could
+/// then wrap person keys out, and the caller must say so. Errors as create_kek, plus
+/// kMechanismMissing without a wrap mechanism.
+core::Result<UserKek> create_kek_without_so(const Module& module, const TokenSelector& selector,
+                                            const core::SecretBytes& user_pin,
+                                            const std::string& label = kDefaultKekLabel);
 
 }  // namespace medledger::hsm
