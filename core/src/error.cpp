@@ -39,6 +39,7 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kTokenNotInitialized, "TOKEN_NOT_INITIALIZED", 22},
     {ErrorCode::kUriInvalid, "URI_INVALID", 23},
     {ErrorCode::kWrappedKeyInvalid, "WRAPPED_KEY_INVALID", 24},
+    {ErrorCode::kKeyUsageUnsafe, "KEY_USAGE_UNSAFE", 25},
 
     {ErrorCode::kCsrInvalid, "CSR_INVALID", 30},
     {ErrorCode::kCsrSignatureInvalid, "CSR_SIGNATURE_INVALID", 31},

@@ -4,6 +4,7 @@
 #include "medledger/core/assert.h"
 #include "medledger/core/openssl.h"
 #include "medledger/hsm/limits.h"
+#include "medledger/hsm/token.h"
 #include "wrapped_key_codec.h"
 
 namespace medledger::hsm {
@@ -15,7 +16,8 @@ using detail::invalid_wrapped_key;
 constexpr std::array<std::uint8_t, 4> kMagic = {'M', 'L', 'W', 'K'};
 constexpr std::uint8_t kAlgorithmP256 = 1;
 constexpr std::uint8_t kAlgorithmEd25519 = 2;
-constexpr std::size_t kMaxFieldSize = 0xffff;  // two length bytes
+constexpr std::uint8_t kVersionWithoutMechanism = 1;  // CKM_AES_KEY_WRAP_PAD, RFC 5649
+constexpr std::size_t kMaxFieldSize = 0xffff;         // two length bytes
 
 void put_u16(core::Bytes& out, std::size_t v) {
   out.push_back(static_cast<std::uint8_t>(v >> 8));
@@ -51,7 +53,7 @@ core::Result<detail::BlobHeader> read_header(core::ByteView blob, Reader& reader
   reader.rest = blob.subspan(kMagic.size());
   detail::BlobHeader header{};
   auto version = reader.take_length(1);
-  if (*version != kWrappedKeyVersion)
+  if (*version != kWrappedKeyVersion && *version != kVersionWithoutMechanism)
     return invalid_wrapped_key("unsupported version " + std::to_string(*version));
   auto algorithm = reader.take_length(1);
   if (*algorithm == kAlgorithmP256)
@@ -60,6 +62,28 @@ core::Result<detail::BlobHeader> read_header(core::ByteView blob, Reader& reader
     header.algorithm = core::KeyAlgorithm::kEd25519;
   else
     return invalid_wrapped_key("unknown algorithm " + std::to_string(*algorithm));
+  header.wrap_mechanism = CKM_AES_KEY_WRAP_PAD;
+  header.wrap_format = WrapFormat::kRfc5649;
+  if (*version == kWrappedKeyVersion) {
+    auto mechanism = reader.take_length(4);
+    auto format = mechanism ? reader.take_length(1) : std::nullopt;
+    if (!format) return invalid_wrapped_key("truncated");
+    header.wrap_mechanism = *mechanism;
+    if (*format == static_cast<std::uint8_t>(WrapFormat::kRfc5649))
+      header.wrap_format = WrapFormat::kRfc5649;
+    else if (*format == static_cast<std::uint8_t>(WrapFormat::kRfc3394Pkcs7))
+      header.wrap_format = WrapFormat::kRfc3394Pkcs7;
+    else
+      return invalid_wrapped_key("unknown wrap format " + std::to_string(*format));
+    // KWP is RFC 5649 by definition; only _PAD's output differs between tokens.
+    const bool consistent =
+        header.wrap_mechanism == CKM_AES_KEY_WRAP_PAD ||
+        (header.wrap_mechanism == kCkmAesKeyWrapKwp && header.wrap_format == WrapFormat::kRfc5649);
+    if (!consistent) {
+      return invalid_wrapped_key("wrap mechanism " + mechanism_name(header.wrap_mechanism) +
+                                 " with format " + wrap_format_name(header.wrap_format));
+    }
+  }
   auto kek_size = reader.take_length(1);
   auto kek_id = kek_size ? reader.take(*kek_size) : std::nullopt;
   if (!kek_id) return invalid_wrapped_key("truncated");
@@ -68,6 +92,10 @@ core::Result<detail::BlobHeader> read_header(core::ByteView blob, Reader& reader
   return header;
 }
 }  // namespace
+
+const char* wrap_format_name(WrapFormat format) {
+  return format == WrapFormat::kRfc5649 ? "RFC 5649" : "RFC 3394 with PKCS #7 padding";
+}
 
 core::Error detail::invalid_wrapped_key(const std::string& why) {
   return core::make_error(ErrorCode::kWrappedKeyInvalid, "wrapped key: " + why);
@@ -86,6 +114,10 @@ core::Bytes encode_wrapped_key(const WrappedKey& key) {
   out.push_back(kWrappedKeyVersion);
   out.push_back(key.algorithm == core::KeyAlgorithm::kEcdsaP256 ? kAlgorithmP256
                                                                 : kAlgorithmEd25519);
+  MEDLEDGER_ASSERT(key.wrap_mechanism <= 0xffffffffUL);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<std::uint8_t>((key.wrap_mechanism >> shift) & 0xff));
+  out.push_back(static_cast<std::uint8_t>(key.wrap_format));
   out.push_back(static_cast<std::uint8_t>(key.kek_id.size()));
   out.insert(out.end(), key.kek_id.begin(), key.kek_id.end());
   put_u16(out, key.public_key_spki.size());
@@ -107,9 +139,12 @@ core::Result<WrappedKey> detail::decode_wrapped_key_fields(core::ByteView blob) 
   if (wrapped->empty() || wrapped->size() > kMaxWrappedPrivateKey) {
     return invalid_wrapped_key("wrapped private key has a bad size");
   }
-  return WrappedKey{header.algorithm, core::Bytes(header.kek_id.begin(), header.kek_id.end()),
+  return WrappedKey{header.algorithm,
+                    core::Bytes(header.kek_id.begin(), header.kek_id.end()),
                     core::Bytes(spki->begin(), spki->end()),
-                    core::Bytes(wrapped->begin(), wrapped->end())};
+                    core::Bytes(wrapped->begin(), wrapped->end()),
+                    header.wrap_mechanism,
+                    header.wrap_format};
 }
 
 core::Result<WrappedKey> decode_wrapped_key(core::ByteView blob) {

@@ -17,6 +17,8 @@ inline constexpr std::size_t kMaxWrappedPrivateKey =
 struct BlobHeader {
   core::KeyAlgorithm algorithm;
   core::ByteView kek_id;
+  CK_MECHANISM_TYPE wrap_mechanism;  // version 1: CKM_AES_KEY_WRAP_PAD
+  WrapFormat wrap_format;            // version 1: RFC 5649
 };
 core::Result<BlobHeader> read_blob_header(core::ByteView blob);
 

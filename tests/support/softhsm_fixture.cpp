@@ -26,6 +26,23 @@ std::string run_capture(const std::string& command) {
 }
 }  // namespace
 
+std::string SoftHsmDirectory::module_path() {
+  const char* env = std::getenv("MEDLEDGER_TEST_PKCS11_MODULE");
+  return env != nullptr && *env != '\0' ? env : MEDLEDGER_SOFTHSM_MODULE;
+}
+
+bool SoftHsmDirectory::provisioned_by_hook() {
+  const char* env = std::getenv("MEDLEDGER_TEST_PKCS11_PROVISION");
+  return env != nullptr && *env != '\0';
+}
+
+std::string SoftHsmDirectory::without_token_init_reason() {
+  if (!provisioned_by_hook()) return "";
+  return "the module under test (" + module_path() +
+         ") has no free slot for C_InitToken and no security officer; its tokens come from "
+         "$MEDLEDGER_TEST_PKCS11_PROVISION";
+}
+
 SoftHsmDirectory::SoftHsmDirectory() {
   std::string pattern =
       (std::filesystem::temp_directory_path() / "medledger-softhsm-XXXXXX").string();
@@ -38,6 +55,7 @@ SoftHsmDirectory::SoftHsmDirectory() {
                        << "log.level = ERROR\n"
                        << "slots.removable = false\n";
   ::setenv("SOFTHSM2_CONF", conf_.c_str(), 1);
+  if (provisioned_by_hook()) ::unsetenv("MEDLEDGER_PKCS11_MODULE_ARGS");  // no token made yet
 }
 
 SoftHsmDirectory::~SoftHsmDirectory() {
@@ -48,6 +66,19 @@ SoftHsmDirectory::~SoftHsmDirectory() {
 std::string SoftHsmDirectory::init_token_with_softhsm_util(const std::string& label,
                                                            const std::string& so_pin,
                                                            const std::string& user_pin) const {
+  if (provisioned_by_hook()) {
+    ::setenv("MEDLEDGER_TEST_SO_PIN", so_pin.c_str(), 1);
+    ::setenv("MEDLEDGER_TEST_USER_PIN", user_pin.c_str(), 1);
+    auto out = run_capture(std::string(std::getenv("MEDLEDGER_TEST_PKCS11_PROVISION")) + " '" +
+                           (root_ / "tokens").string() + "' '" + label + "'");
+    auto newline = out.find('\n');
+    if (newline == std::string::npos) throw std::runtime_error("provisioning hook printed " + out);
+    std::string serial = out.substr(0, newline);
+    std::string args = out.substr(newline + 1);
+    while (!args.empty() && args.back() == '\n') args.pop_back();
+    ::setenv("MEDLEDGER_PKCS11_MODULE_ARGS", args.c_str(), 1);
+    return serial;
+  }
   run_capture("SOFTHSM2_CONF='" + conf_.string() + "' softhsm2-util --init-token --free --label '" +
               label + "' --so-pin '" + so_pin + "' --pin '" + user_pin + "' 2>&1");
   // In --show-slots output a token's "Serial number:" line comes before its "Label:" line.

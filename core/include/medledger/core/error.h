@@ -42,6 +42,7 @@ enum class ErrorCode : std::uint16_t {
   kTokenNotInitialized = 112,
   kUriInvalid = 113,         // malformed RFC 7512 pkcs11: URI
   kWrappedKeyInvalid = 114,  // a wrapped key blob is malformed or does not unwrap
+  kKeyUsageUnsafe = 115,     // a token key can do more than its one use and stays so
 
   // ca (200-299)
   kCsrInvalid = 200,
