@@ -212,7 +212,10 @@ void enrol_one(const NodeCliOptions& o, ca::Role role) {
                      {"role", std::string(ca::role_name(role))},
                      {"certificate", core::base64url_encode(e.fingerprint)},
                      {"serial", e.certificate.serial_hex()},
-                     {"key", !o.public_key.empty() ? "external" : o.person_keys},
+                     // The node's setting (node.json), not the --person-keys default of init.
+                     {"key", !o.public_key.empty() ? std::string("external")
+                                                   : std::string(node::person_key_storage_name(
+                                                         n.node->config().person_keys))},
                      {ledger::kTxCertRegister, receipt_summary(e.receipt)}});
 }
 
