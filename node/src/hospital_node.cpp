@@ -11,6 +11,7 @@
 #include "medledger/hsm/key_store.h"
 #include "node_context.h"
 #include "patient_keyring.h"
+#include "prepared_transactions.h"
 
 namespace medledger::node {
 
@@ -185,10 +186,11 @@ HospitalNode::HospitalNode(std::unique_ptr<NodeContext> context, std::unique_ptr
       hospital_ca_(std::move(ca)),
       custody_(std::make_unique<Custody>(*context_, std::move(pins))),
       patient_keys_(std::make_unique<PatientKeyring>(*context_)),
+      prepared_(std::make_unique<PreparedTransactions>()),
       persons_(*context_, *custody_, *patient_keys_, *hospital_ca_),
       signing_(*context_, *custody_),
-      records_(*context_, *custody_, *patient_keys_),
-      sharing_(*context_, *custody_, *patient_keys_),
+      records_(*context_, *custody_, *patient_keys_, signing_),
+      sharing_(*context_, *custody_, *patient_keys_, signing_, *prepared_),
       audit_(*context_),
       ca_(*context_, *custody_, *hospital_ca_) {}
 

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 
 #include "custody.h"
+#include "medledger/core/assert.h"
 #include "medledger/core/error.h"
 #include "medledger/core/sha256.h"
 #include "medledger/ledger/records_contract.h"
@@ -63,6 +64,99 @@ core::Result<PendingCommit> Records::put_async(const RecordPutRequest& request,
   MEDLEDGER_TRY(custody_.sign(prepared.tx, prepared.tx_id, request.doctor, doctor));
   MEDLEDGER_TRY(custody_.sign(prepared.tx, prepared.tx_id, request.patient, patient));
   return node_.endorse_and_submit_async(std::move(prepared.tx), prepared.tx_id);
+}
+
+namespace {
+
+// A record.put body member submit_signed reads: the contract's code when it is
+// missing or of the wrong form (the contract would refuse the same body).
+core::Result<std::string> body_string(const boost::json::object& body, const char* name) {
+  const auto* value = body.if_contains(name);
+  if (value == nullptr || !value->is_string()) {
+    return core::make_error(ErrorCode::kContractBodyInvalid,
+                            std::string("record.put member '") + name + "' must be a string");
+  }
+  return std::string(value->as_string());
+}
+
+core::Result<core::Digest> body_digest(const boost::json::object& body, const char* name) {
+  MEDLEDGER_TRY_ASSIGN(auto text, body_string(body, name));
+  auto bytes = core::base64url_decode(text);
+  core::Digest digest{};
+  if (!bytes || bytes->size() != digest.size()) {
+    return core::make_error(
+        ErrorCode::kContractBodyInvalid,
+        std::string("record.put member '") + name + "' must be a base64url SHA-256 digest");
+  }
+  std::copy(bytes->begin(), bytes->end(), digest.begin());
+  return digest;
+}
+
+core::Result<std::uint64_t> body_version(const boost::json::object& body) {
+  const auto* value = body.if_contains("version");
+  if (value != nullptr && value->is_int64() && value->as_int64() >= 1)
+    return static_cast<std::uint64_t>(value->as_int64());
+  return core::make_error(ErrorCode::kContractBodyInvalid,
+                          "record.put member 'version' must be an integer >= 1");
+}
+
+}  // namespace
+
+core::Result<PendingCommit> Records::submit_signed(
+    ledger::Transaction tx, std::span<const ledger::TransactionSignature> signatures) {
+  MEDLEDGER_ASSERT(tx.type == ledger::kTxRecordPut);
+  MEDLEDGER_TRY(check_servable(tx.body));
+  for (const auto& signature : signatures)
+    MEDLEDGER_TRY(signing_.add_external_signature(tx, signature));
+  const core::Digest id = ledger::tx_id(tx);
+  return node_.endorse_and_submit_async(std::move(tx), id);
+}
+
+core::Result<void> Records::check_servable(const boost::json::object& body) {
+  const auto* envelope = body.if_contains("envelope");
+  if (envelope == nullptr || !envelope->is_object()) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "a record.put without its envelope is not endorsed: nobody could "
+                            "read that version (prepare it with the node)");
+  }
+  MEDLEDGER_TRY_ASSIGN(auto sealed, SealedRecord::from_json(envelope->as_object()));
+  MEDLEDGER_TRY_ASSIGN(auto envelope_digest, body_digest(body, "envelope_digest"));
+  MEDLEDGER_TRY_ASSIGN(auto plaintext_digest, body_digest(body, "plaintext_digest"));
+  MEDLEDGER_TRY_ASSIGN(auto patient, body_string(body, "patient"));
+  MEDLEDGER_TRY_ASSIGN(auto record, body_string(body, "record"));
+  MEDLEDGER_TRY_ASSIGN(auto content_type, body_string(body, "content_type"));
+  MEDLEDGER_TRY_ASSIGN(auto version, body_version(body));
+  const RecordContext& context = sealed.context;
+  if (sealed_record_digest(envelope->as_object()) != envelope_digest ||
+      context.patient_id != patient || context.record_id != record || context.version != version ||
+      context.content_type != content_type) {
+    return core::make_error(ErrorCode::kRecordDigestMismatch,
+                            "the envelope does not match the record.put's digest or members");
+  }
+  // The key it was sealed under: the current one, else an older version held here.
+  std::optional<PatientKey> key;
+  if (auto current = keys_.current(patient);
+      current && current->version == sealed.patient_key_version) {
+    key = std::move(*current);
+  } else if (auto all = keys_.all_newest_first(patient)) {
+    for (auto& held : *all) {
+      if (held.version == sealed.patient_key_version) key = std::move(held);
+    }
+  }
+  if (!key) {
+    return core::make_error(ErrorCode::kDecryptionFailed,
+                            "this node holds no key of " + patient + " that opens the envelope");
+  }
+  RecordLimits limits;
+  limits.max_payload = node_.config.max_payload;
+  MEDLEDGER_TRY_ASSIGN(auto plain, open_record(sealed, *key, limits));
+  const bool same = core::sha256(plain) == plaintext_digest;
+  OPENSSL_cleanse(plain.data(), plain.size());  // only its digest was needed
+  if (!same) {
+    return core::make_error(ErrorCode::kRecordDigestMismatch,
+                            "the envelope does not open to the plaintext the digest names");
+  }
+  return core::success();
 }
 
 core::Result<RecordRead> PendingRead::wait() {

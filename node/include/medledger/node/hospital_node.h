@@ -69,6 +69,7 @@ struct NodeContext;
 class Custody;
 class HospitalCa;
 class PatientKeyring;
+class PreparedTransactions;
 
 struct NodeOptions {
   PinPolicy pin_policy;
@@ -146,6 +147,7 @@ class HospitalNode {
   std::unique_ptr<HospitalCa> hospital_ca_;
   std::unique_ptr<Custody> custody_;
   std::unique_ptr<PatientKeyring> patient_keys_;
+  std::unique_ptr<PreparedTransactions> prepared_;  // grants/revocations awaiting signatures
   Persons persons_;
   Signing signing_;
   Records records_;

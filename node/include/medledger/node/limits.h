@@ -92,4 +92,13 @@ inline constexpr std::size_t kMaxOpenSessions = 100'000;
 /// decoded wrapped blob, ~1 KiB each); a full cache starts over.
 inline constexpr std::size_t kMaxCachedCustodialKeys = 4096;
 
+/// How long a grant or revocation prepared for a patient's own device waits in the
+/// node's memory for the patient's signature: the contract's time window, after
+/// which the ledger would refuse the transaction anyway (TX_TIME_OUTSIDE_WINDOW).
+inline constexpr std::chrono::milliseconds kPreparedLifetime{5 * 60 * 1000};
+/// Prepared grants and revocations a node keeps at once (each ~200 bytes, a
+/// revocation also its rotated patient key); beyond it prepare is refused
+/// (SESSION_EXHAUSTED) until some expire.
+inline constexpr std::size_t kMaxPreparedTransactions = 10'000;
+
 }  // namespace medledger::node

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,8 +83,8 @@ class PendingRead {
 
 class Records {
  public:
-  Records(const NodeContext& node, Custody& custody, PatientKeyring& keys)
-      : node_(node), custody_(custody), keys_(keys) {}
+  Records(const NodeContext& node, Custody& custody, PatientKeyring& keys, Signing& signing)
+      : node_(node), custody_(custody), keys_(keys), signing_(signing) {}
   Records(const Records&) = delete;
   Records& operator=(const Records&) = delete;
 
@@ -104,6 +105,18 @@ class Records {
   core::Result<PendingCommit> put_async(const RecordPutRequest& request,
                                         const PersonCredential& doctor,
                                         const PersonCredential& patient);
+  /// A record.put (from prepare_put, or built by the client) with the doctor's
+  /// and the patient's signatures made on their own devices: each verified
+  /// (Signing::add_external_signature's codes), then endorsed and queued. The
+  /// node endorses only a version it can serve: the envelope must be in the body
+  /// (kInvalidArgument), parse (kMalformedEncoding), hash to `envelope_digest` and
+  /// name the body's record, version, patient and content type
+  /// (kRecordDigestMismatch), and open under a key of the patient this node holds
+  /// to the plaintext whose digest is `plaintext_digest` (kDecryptionFailed,
+  /// kRecordDigestMismatch); a body member it reads missing or malformed is
+  /// kContractBodyInvalid. Nothing is logged on these refusals. Cost: a decryption.
+  core::Result<PendingCommit> submit_signed(
+      ledger::Transaction tx, std::span<const ledger::TransactionSignature> signatures);
   /// Checks the grant on current state (refusals: on_refused_read + the code),
   /// checks the doctor's credential, decrypts (kDecryptionFailed if tampered),
   /// appends record.read (doctor + node) and returns the plaintext.
@@ -121,10 +134,13 @@ class Records {
   // envelope decrypted and its digests checked. Refusals are reported.
   core::Result<RecordRead> decrypt(const ReadRequest& request, const PersonCredential& doctor);
   void refuse(const ReadRequest& request, const core::Error& reason) const;
+  // submit_signed's envelope checks: the version `body` puts can be read here.
+  core::Result<void> check_servable(const boost::json::object& body);
 
   const NodeContext& node_;
   Custody& custody_;
   PatientKeyring& keys_;
+  Signing& signing_;
 };
 
 }  // namespace medledger::node
