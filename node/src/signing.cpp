@@ -62,7 +62,8 @@ core::Result<void> Signing::add_external_signature(ledger::Transaction& tx,
                                                    const ledger::TransactionSignature& signature) {
   for (const auto& existing : tx.signatures) {
     if (existing.cert_fingerprint == signature.cert_fingerprint) {
-      return core::make_error(ErrorCode::kAlreadyExists, "this certificate has signed already");
+      // As the codec refuses a transaction naming one certificate twice (docs/transactions.md).
+      return core::make_error(ErrorCode::kTxMalformed, "this certificate has signed already");
     }
   }
   MEDLEDGER_TRY_ASSIGN(auto spki, registered_key(signature.cert_fingerprint));

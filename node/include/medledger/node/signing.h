@@ -72,7 +72,8 @@ class Signing {
                                             const core::Digest& digest);
   /// Adds a signature made elsewhere (the person's own device) after checking it
   /// verifies over tx_id under the certificate it names, registered on the ledger:
-  /// kCertNotOnLedger, kSignatureInvalid, kUnsupportedAlgorithm, kAlreadyExists.
+  /// kCertNotOnLedger, kSignatureInvalid, kUnsupportedAlgorithm (the key is not
+  /// `signature.algorithm`), kTxMalformed (the certificate has signed `tx` already).
   core::Result<void> add_external_signature(ledger::Transaction& tx,
                                             const ledger::TransactionSignature& signature);
   /// Node endorsement, then submit; the receipt if accepted, else the rejection
