@@ -86,7 +86,9 @@ core::Result<void> Custody::close_session(const core::SecretBytes& token) {
 }
 
 core::Result<void> Custody::lock(std::string_view principal) {
-  MEDLEDGER_TRY(pins_->lock(std::string(principal)));
+  auto locked = pins_->lock(std::string(principal));
+  // A person enrolled with their own key and no PIN has none to lock.
+  if (!locked && locked.error().code != ErrorCode::kNotFound) return locked.error();
   sessions_.close_all_of(principal);
   return core::success();
 }

@@ -84,7 +84,9 @@ core::Result<void> check_enrol_request(const EnrolRequest& request, const NodeCo
         ErrorCode::kInvalidArgument,
         "person id must be 1-64 of [A-Za-z0-9._-] and not a node id: '" + request.id + "'");
   }
-  if (request.pin.size() < kMinPinBytes || request.pin.size() > kMaxPinBytes) {
+  // A person who keeps their own key signs on their device: the node needs no PIN.
+  const bool pin_optional = request.external_public_key.has_value() && request.pin.empty();
+  if (!pin_optional && (request.pin.size() < kMinPinBytes || request.pin.size() > kMaxPinBytes)) {
     return core::make_error(ErrorCode::kInvalidArgument, "the person's PIN must be 4 to 64 bytes");
   }
   return core::success();
@@ -123,8 +125,10 @@ core::Result<Enrolment> Persons::enrol(const EnrolRequest& request) {
 
   // Everything that can fail without side effects comes first: the PIN's scrypt
   // and the patient key are made before any key, certificate or ledger entry.
-  MEDLEDGER_TRY_ASSIGN(auto pin_record,
-                       make_pin_record(principal, request.pin, node_.options.scrypt));
+  std::optional<PinRecord> pin_record;
+  if (!request.pin.empty()) {
+    MEDLEDGER_TRY_ASSIGN(pin_record, make_pin_record(principal, request.pin, node_.options.scrypt));
+  }
   std::optional<PatientKey> patient_key;
   if (request.role == ca::Role::kPatient) {
     MEDLEDGER_TRY_ASSIGN(patient_key, generate_patient_key(principal, 1));
@@ -151,8 +155,10 @@ core::Result<Enrolment> Persons::enrol(const EnrolRequest& request) {
   undo.registered = true;
   // The ledger knows the person now; the PIN verifier, the patient key and the
   // directory entry make them usable here.
-  MEDLEDGER_TRY(custody_.enrol_pin(pin_record));
-  undo.pin_stored = true;
+  if (pin_record) {
+    MEDLEDGER_TRY(custody_.enrol_pin(*pin_record));
+    undo.pin_stored = true;
+  }
   if (patient_key) MEDLEDGER_TRY(keys_.store(*patient_key));
   MEDLEDGER_TRY(node_.persons.add(person));
   undo.done = true;

@@ -29,9 +29,11 @@ class PatientKeyring;
 struct EnrolRequest {
   ca::Role role = ca::Role::kDoctor;  // doctor, patient or auditor
   std::string id;                     // pseudonymous id (ca::is_valid_identifier)
-  core::SecretBytes pin;              // kMinPinBytes..kMaxPinBytes
+  core::SecretBytes pin;              // kMinPinBytes..kMaxPinBytes; may be empty with a public key
   /// Set: the person keeps their own key (a device) and signs externally; the
-  /// node certifies this public key (DER SPKI) and generates none.
+  /// node certifies this public key (DER SPKI) and generates none. Such a person
+  /// needs no PIN (the node never signs for them): with an empty `pin` none is
+  /// stored; a PIN given anyway is kept but opens nothing.
   std::optional<core::Bytes> external_public_key;
 };
 
