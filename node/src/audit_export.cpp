@@ -144,18 +144,25 @@ class Export {
   core::Result<std::optional<json::object>> proof_of(const core::Digest& tx) const {
     MEDLEDGER_TRY_ASSIGN(auto sequence, ledger_.find(tx));
     if (!sequence || *sequence >= size_) return std::optional<json::object>();
-    MEDLEDGER_TRY_ASSIGN(auto stored, ledger_.transaction(*sequence));
-    MEDLEDGER_TRY_ASSIGN(auto path, ledger_.inclusion_proof(*sequence, size_));
-    json::array hashes;
-    for (const auto& h : path) hashes.push_back(json::string(core::base64url_encode(h)));
-    return std::optional<json::object>(
-        json::object{{"sequence", static_cast<std::int64_t>(*sequence)},
-                     {"result", static_cast<std::int64_t>(stored.result)},
-                     {"result_name", ledger::result_name(stored.result)},
-                     {"transaction", stored.wire},
-                     {"inclusion_proof", std::move(hashes)}});
+    MEDLEDGER_TRY_ASSIGN(auto entry, entry_at(*sequence));
+    return std::optional<json::object>(std::move(entry));
   }
 
+ public:
+  // The log entry at `sequence` (below the anchor's size) with its inclusion proof.
+  core::Result<json::object> entry_at(std::uint64_t sequence) const {
+    MEDLEDGER_TRY_ASSIGN(auto stored, ledger_.transaction(sequence));
+    MEDLEDGER_TRY_ASSIGN(auto path, ledger_.inclusion_proof(sequence, size_));
+    json::array hashes;
+    for (const auto& h : path) hashes.push_back(json::string(core::base64url_encode(h)));
+    return json::object{{"sequence", static_cast<std::int64_t>(sequence)},
+                        {"result", static_cast<std::int64_t>(stored.result)},
+                        {"result_name", ledger::result_name(stored.result)},
+                        {"transaction", stored.wire},
+                        {"inclusion_proof", std::move(hashes)}};
+  }
+
+ private:
   const ledger::Ledger& ledger_;
   const AuditQuery& query_;
   const std::uint64_t size_;
@@ -188,11 +195,20 @@ core::Result<AuditBundle> AuditExport::export_bundle(const AuditQuery& query) co
   }
   Export out(ledger, query, header.log_size, *state);
   for (const auto& id : record_ids) MEDLEDGER_TRY(out.add_record(id));
+  // The genesis transaction, proved under the anchor's root, names the proposer keys
+  // (genesis.proposers) one of which signed the anchor's header: an auditor checks
+  // that signature with nothing but the bundle.
+  MEDLEDGER_TRY_ASSIGN(auto genesis, out.entry_at(0));
+  json::array proposers;
+  for (const auto& spki : ledger.proposer_keys())
+    proposers.push_back(json::string(core::base64url_encode(spki)));
   return out.finish(json::object{{"height", static_cast<std::int64_t>(header.height)},
                                  {"log_size", static_cast<std::int64_t>(header.log_size)},
                                  {"merkle_root", core::base64url_encode(header.merkle_root)},
                                  {"block_header", tip.block.header_json},
-                                 {"origin", ledger.origin()}});
+                                 {"origin", ledger.origin()},
+                                 {"genesis", std::move(genesis)},
+                                 {"proposer_keys", std::move(proposers)}});
 }
 
 }  // namespace medledger::node
