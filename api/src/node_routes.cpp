@@ -190,6 +190,25 @@ core::Result<node::RecordPutRequest> parse_record_put(const boost::json::object&
   return put;
 }
 
+core::Result<node::GrantRequest> parse_grant_request(const boost::json::object& body) {
+  node::GrantRequest grant;
+  MEDLEDGER_TRY_ASSIGN(grant.patient, required_string(body, "patient"));
+  MEDLEDGER_TRY_ASSIGN(grant.grantee, required_string(body, "grantee"));
+  if (const auto* scope = body.if_contains("scope")) {
+    if (!scope->is_array())
+      return core::make_error(ErrorCode::kInvalidArgument,
+                              "member 'scope' must be an array of strings");
+    for (const auto& item : scope->as_array()) {
+      if (!item.is_string())
+        return core::make_error(ErrorCode::kInvalidArgument,
+                                "member 'scope' must be an array of strings");
+      grant.scope.emplace_back(item.as_string());
+    }
+  }
+  MEDLEDGER_TRY_ASSIGN(grant.expires_ms, optional_int(body, "expires_ms"));
+  return grant;
+}
+
 }  // namespace node_routes
 
 namespace {
@@ -267,21 +286,7 @@ core::Result<Response> list_records(const NodeCall& call, const Request& request
 
 core::Result<node::PendingCommit> start_grant_access(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
-  node::GrantRequest grant;
-  MEDLEDGER_TRY_ASSIGN(grant.patient, required_string(body, "patient"));
-  MEDLEDGER_TRY_ASSIGN(grant.grantee, required_string(body, "grantee"));
-  if (const auto* scope = body.if_contains("scope")) {
-    if (!scope->is_array())
-      return core::make_error(ErrorCode::kInvalidArgument,
-                              "member 'scope' must be an array of strings");
-    for (const auto& item : scope->as_array()) {
-      if (!item.is_string())
-        return core::make_error(ErrorCode::kInvalidArgument,
-                                "member 'scope' must be an array of strings");
-      grant.scope.emplace_back(item.as_string());
-    }
-  }
-  MEDLEDGER_TRY_ASSIGN(grant.expires_ms, optional_int(body, "expires_ms"));
+  MEDLEDGER_TRY_ASSIGN(auto grant, parse_grant_request(body));
   MEDLEDGER_TRY_ASSIGN(auto patient, take_credential(body, "patient_pin", "patient_session"));
   return with_node<node::PendingCommit>(
       call, [&](node::HospitalNode& node) { return node.sharing().grant_async(grant, patient); });

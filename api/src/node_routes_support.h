@@ -129,5 +129,8 @@ core::Result<std::uint64_t> required_query_u64(const Request& request, const cha
 /// patient, content_type (optional), payload (base64url). kInvalidArgument /
 /// kMalformedEncoding naming the member.
 core::Result<node::RecordPutRequest> parse_record_put(const boost::json::object& body);
+/// The grant members of POST /v1/grants and /v1/grants/prepare: patient, grantee,
+/// scope? (array of record ids), expires_ms?. kInvalidArgument naming the member.
+core::Result<node::GrantRequest> parse_grant_request(const boost::json::object& body);
 
 }  // namespace medledger::api::node_routes

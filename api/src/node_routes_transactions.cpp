@@ -1,13 +1,15 @@
-// External signatures: a record.put prepared by the node, signed by the doctor's
-// and the patient's own devices (docs/transactions.md says what to sign: tx_id),
-// then submitted with those signatures for the node's endorsement. The node checks
-// each signature before endorsing; the contract checks all three again.
+// External signatures: a transaction prepared by the node, signed by the persons'
+// own devices (docs/transactions.md says what to sign: tx_id), then submitted with
+// those signatures for the node's endorsement. A record.put is signed by the
+// doctor and the patient; a grant or revocation by the patient alone. The node
+// checks each signature before endorsing; the contract checks them all again.
 #include <boost/json/array.hpp>
 
 #include "medledger/api/node_routes.h"
 #include "medledger/core/bytes.h"
 #include "medledger/ledger/transaction.h"
 #include "medledger/node/hospital_node.h"
+#include "medledger/node/limits.h"
 #include "node_routes_support.h"
 
 namespace medledger::api {
@@ -17,19 +19,46 @@ namespace {
 using core::ErrorCode;
 using namespace node_routes;
 
-// The only type /v1/records/prepare builds, so the only one /v1/transactions endorses:
-// the node must not endorse grants or revocations it did not build.
-constexpr std::string_view kSubmittableType = ledger::kTxRecordPut;
+// {tx (base64url of the unsigned canonical wire JSON), tx_id (base64url)}.
+boost::json::object prepared_json(const node::PreparedTransaction& prepared) {
+  boost::json::object out;
+  out["tx"] = core::base64url_encode(core::to_bytes(ledger::encode_transaction(prepared.tx)));
+  out["tx_id"] = core::base64url_encode(prepared.tx_id);
+  return out;
+}
 
 core::Result<Response> prepare_record(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   MEDLEDGER_TRY_ASSIGN(auto put, parse_record_put(body));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto prepared, node.records().prepare_put(put));
-    boost::json::object out;
-    out["tx"] = core::base64url_encode(core::to_bytes(ledger::encode_transaction(prepared.tx)));
-    out["tx_id"] = core::base64url_encode(prepared.tx_id);
-    return json_response(out);
+    return json_response(prepared_json(prepared));
+  });
+}
+
+// A grant or revocation waits for its signature kPreparedLifetime after its time.
+Response prepared_access_response(const node::PreparedTransaction& prepared) {
+  auto out = prepared_json(prepared);
+  out["valid_until_ms"] = prepared.tx.time_ms + node::kPreparedLifetime.count();
+  return json_response(out);
+}
+
+core::Result<Response> prepare_grant(const NodeCall& call, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  MEDLEDGER_TRY_ASSIGN(auto grant, parse_grant_request(body));
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto prepared, node.sharing().prepare_grant(grant));
+    return prepared_access_response(prepared);
+  });
+}
+
+core::Result<Response> prepare_revoke(const NodeCall& call, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  MEDLEDGER_TRY_ASSIGN(auto patient, required_string(body, "patient"));
+  MEDLEDGER_TRY_ASSIGN(auto grantee, required_string(body, "grantee"));
+  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+    MEDLEDGER_TRY_ASSIGN(auto prepared, node.sharing().prepare_revoke(patient, grantee));
+    return prepared_access_response(prepared);
   });
 }
 
@@ -61,21 +90,29 @@ core::Result<ledger::TransactionSignature> signature_of(const boost::json::value
   return signature;
 }
 
-core::Result<node::PendingCommit> start_submit_transaction(const NodeCall& call,
-                                                           const Request& request) {
+// What POST /v1/transactions carries: the prepared transaction and its signatures.
+struct Submission {
+  ledger::Transaction tx;
+  std::vector<ledger::TransactionSignature> signatures;
+};
+
+core::Result<Submission> parse_submission(const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
   MEDLEDGER_TRY_ASSIGN(auto tx_text, required_string(body, "tx"));
   auto wire = core::base64url_decode(tx_text);
   if (!wire)
     return core::make_error(ErrorCode::kMalformedEncoding, "member 'tx' must be base64url");
-  MEDLEDGER_TRY_ASSIGN(auto tx, ledger::decode_transaction(std::string_view(
-                                    reinterpret_cast<const char*>(wire->data()), wire->size())));
-  if (tx.type != kSubmittableType) {
-    return core::make_error(
-        ErrorCode::kInvalidArgument,
-        "only record.put transactions (from /v1/records/prepare) are submitted here");
+  Submission out;
+  MEDLEDGER_TRY_ASSIGN(out.tx, ledger::decode_transaction(std::string_view(
+                                   reinterpret_cast<const char*>(wire->data()), wire->size())));
+  // The types a prepare route builds: the node endorses nothing else.
+  if (out.tx.type != ledger::kTxRecordPut && out.tx.type != ledger::kTxAccessGrant &&
+      out.tx.type != ledger::kTxAccessRevoke) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "only record.put, access.grant and access.revoke transactions (from "
+                            "a prepare route) are submitted here");
   }
-  if (!tx.signatures.empty()) {
+  if (!out.tx.signatures.empty()) {
     return core::make_error(ErrorCode::kInvalidArgument,
                             "'tx' must be unsigned: put the signatures in 'signatures'");
   }
@@ -86,22 +123,36 @@ core::Result<node::PendingCommit> start_submit_transaction(const NodeCall& call,
                             "member 'signatures' must be an array of 1 to " +
                                 std::to_string(ledger::kMaxTransactionSignatures) + " signatures");
   }
-  std::vector<ledger::TransactionSignature> signatures;
   for (const auto& item : list->as_array()) {
     MEDLEDGER_TRY_ASSIGN(auto signature, signature_of(item));
-    signatures.push_back(std::move(signature));
+    out.signatures.push_back(std::move(signature));
   }
-  return with_node<node::PendingCommit>(
-      call, [&](node::HospitalNode& node) -> core::Result<node::PendingCommit> {
-        for (const auto& signature : signatures)
-          MEDLEDGER_TRY(node.signing().add_external_signature(tx, signature));
-        return node.signing().endorse_and_submit_async(std::move(tx));
-      });
+  return out;
 }
 
-// Answers after the block's durable commit, without holding a thread meanwhile.
+// Answers after the block's durable commit, without holding a thread meanwhile;
+// a revocation waits for its commit here (its rotated key is kept only then).
 void submit_transaction(const NodeCall& call, const Request& request, Responder responder) {
-  answer_receipt_when_committed(start_submit_transaction(call, request), std::move(responder));
+  auto submission = parse_submission(request);
+  if (!submission) return responder.answer(submission.error());
+  auto& [tx, signatures] = *submission;
+  if (tx.type == ledger::kTxAccessRevoke) {
+    return responder.answer(
+        with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
+          MEDLEDGER_TRY_ASSIGN(auto receipt,
+                               node.sharing().submit_signed_revoke(std::move(tx), signatures));
+          return receipt_response(receipt, 201);
+        }));
+  }
+  answer_receipt_when_committed(
+      with_node<node::PendingCommit>(
+          call,
+          [&](node::HospitalNode& node) {
+            if (tx.type == ledger::kTxAccessGrant)
+              return node.sharing().submit_signed_grant(std::move(tx), signatures);
+            return node.records().submit_signed(std::move(tx), signatures);
+          }),
+      std::move(responder));
 }
 
 }  // namespace
@@ -111,6 +162,9 @@ core::Result<void> node_routes::add_transaction_routes(
   // POSTs by the hospital system (role node); docs/openapi.yaml x-medledger-roles repeats this.
   const NodeRouteRow rows[] = {
       {Method::kPost, "/v1/records/prepare", Access::roles({ca::Role::kNode}), prepare_record},
+      {Method::kPost, "/v1/grants/prepare", Access::roles({ca::Role::kNode}), prepare_grant},
+      {Method::kPost, "/v1/grants/revoke/prepare", Access::roles({ca::Role::kNode}),
+       prepare_revoke},
       {Method::kPost, "/v1/transactions", Access::roles({ca::Role::kNode}), nullptr,
        submit_transaction},
   };

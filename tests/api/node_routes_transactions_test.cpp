@@ -3,39 +3,21 @@
 // POST /v1/transactions stores the record, and any bad signature stores nothing.
 #include <gtest/gtest.h>
 
-#include "medledger/core/software_signer.h"
-#include "medledger/ledger/transaction.h"
-#include "node_routes_fixture.h"
+#include <functional>
+
+#include "external_signing_fixture.h"
+#include "medledger/node/record_envelope.h"
 
 namespace medledger::api {
 namespace {
 
-// A person holding their own key: the node only certifies its public key.
-struct Device {
-  std::unique_ptr<core::SoftwareSigner> key;
-  std::string principal;
-  std::string cert;  // base64url SHA-256 of the certificate DER, as transactions name it
-};
-
-class NodeTransactionRoutes : public NodeRoutes {
+class NodeTransactionRoutes : public ExternalSigningRoutes {
  protected:
   void SetUp() override {
     NodeRoutes::SetUp();
-    doctor_ = enrol(ca::Role::kDoctor, "dr-device");
-    patient_ = enrol(ca::Role::kPatient, "pat-device");
+    doctor_ = enrol_device(ca::Role::kDoctor, "dr-device");
+    patient_ = enrol_device(ca::Role::kPatient, "pat-device");
     serve(node_a_.get(), pool_a_);
-  }
-
-  Device enrol(ca::Role role, const std::string& id) {
-    Device device;
-    device.key =
-        node::testing::expect_ok(core::SoftwareSigner::generate(core::KeyAlgorithm::kEcdsaP256));
-    node::EnrolRequest request{role, id, medledger::testing::secret("device-pin-1234"),
-                               device.key->public_key_spki()};
-    auto enrolment = node::testing::expect_ok(node_a_->persons().enrol(request));
-    device.principal = enrolment.principal;
-    device.cert = core::base64url_encode(enrolment.fingerprint);
-    return device;
   }
 
   std::string prepare_body(const std::string& record) const {
@@ -52,32 +34,6 @@ class NodeTransactionRoutes : public NodeRoutes {
     auto prepared = post("/v1/records/prepare", prepare_body(record));
     EXPECT_EQ(prepared.status, 200) << prepared.body;
     return json_of(prepared);
-  }
-
-  static core::Digest digest_of(const boost::json::object& prepared) {
-    auto bytes = core::base64url_decode(std::string(prepared.at("tx_id").as_string()));
-    core::Digest digest{};
-    EXPECT_TRUE(bytes.ok() && bytes->size() == digest.size());
-    if (bytes.ok() && bytes->size() == digest.size())
-      std::copy(bytes->begin(), bytes->end(), digest.begin());
-    return digest;
-  }
-
-  // {cert, sig} by `device` over `digest`, made with OpenSSL outside the node.
-  static boost::json::object signature(const Device& device, const core::Digest& digest) {
-    auto sig = node::testing::expect_ok(device.key->sign_digest(digest));
-    boost::json::object out;
-    out["cert"] = device.cert;
-    out["sig"] = core::base64url_encode(sig);
-    return out;
-  }
-
-  static std::string submit_body(const boost::json::object& prepared,
-                                 boost::json::array signatures) {
-    boost::json::object body;
-    body["tx"] = prepared.at("tx");
-    body["signatures"] = std::move(signatures);
-    return boost::json::serialize(body);
   }
 
   std::size_t records_of_patient() {
@@ -264,6 +220,123 @@ TEST_F(NodeTransactionRoutes, OnlyNodesMayPrepareOrSubmit) {
     auto submitted = post("/v1/transactions", R"({"tx":"","signatures":[]})", client);
     EXPECT_EQ(submitted.status, 403) << client;
   }
+}
+
+// One certificate twice is what the codec refuses in a decoded transaction: TX_MALFORMED.
+TEST_F(NodeTransactionRoutes, OneCertificateSigningTwiceIsTxMalformed) {
+  auto prepared = prepare("rec-ext");
+  const auto before = log_size();
+  auto refused = submit(prepared, {&doctor_, &doctor_, &patient_});
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(error_code_of(refused), "TX_MALFORMED");
+  EXPECT_EQ(log_size(), before);
+  EXPECT_EQ(records_of_patient(), 0u);
+}
+
+// An Ed25519 signature must say so: without "alg" it is taken as ECDSA P-256.
+TEST_F(NodeTransactionRoutes, Ed25519SignatureWithoutAlgIsUnsupportedAlgorithm) {
+  Device ed = enrol_device(ca::Role::kPatient, "pat-ed", core::KeyAlgorithm::kEd25519);
+  boost::json::object body;
+  body["record_id"] = "rec-ed";
+  body["doctor"] = doctor_.principal;
+  body["patient"] = ed.principal;
+  body["payload"] = core::base64url_encode(core::to_bytes(kPayload));
+  auto prepared = json_of(post("/v1/records/prepare", boost::json::serialize(body)));
+  auto unlabelled = signature(ed, digest_of(prepared));
+  unlabelled.erase("alg");
+  auto refused = post("/v1/transactions",
+                      submit_body(prepared, {signature(doctor_, digest_of(prepared)), unlabelled}));
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(error_code_of(refused), "UNSUPPORTED_ALGORITHM");
+  auto stored = submit(prepared, {&doctor_, &ed});  // with "alg":"ed25519"
+  EXPECT_EQ(stored.status, 201) << stored.body;
+}
+
+// The node endorses only a version it can serve: a record.put without its envelope
+// would leave the record's latest version unreadable for everyone.
+TEST_F(NodeTransactionRoutes, RecordPutWithoutEnvelopeIsRefusedAndChangesNothing) {
+  ASSERT_EQ(submit(prepare("rec-ext"), {&doctor_, &patient_}).status, 201);
+  auto tx = tx_of(prepare("rec-ext"));  // version 2, built by the client without its envelope
+  ASSERT_EQ(tx.body.at("version").as_int64(), 2);
+  tx.body.erase("envelope");
+  const auto before = log_size();
+  auto refused = submit(prepared_of(tx), {&doctor_, &patient_});
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(error_code_of(refused), "INVALID_ARGUMENT");
+  EXPECT_NE(refused.body.find("envelope"), std::string::npos) << refused.body;
+  EXPECT_EQ(log_size(), before);
+  auto records = node::testing::expect_ok(node_a_->records().list(patient_.principal));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records.front().latest, 1u);
+  // The record still reads (its latest version is the one with an envelope).
+  auto read = post("/v1/records/rec-ext/read", read_body("hospital-a/dr-a"));
+  EXPECT_EQ(read.status, 200) << read.body;
+}
+
+TEST_F(NodeTransactionRoutes, EnvelopesTheNodeCannotOpenOrThatDisagreeAreRefused) {
+  ASSERT_EQ(submit(prepare("rec-ext"), {&doctor_, &patient_}).status, 201);
+  const auto version_one = tx_of(prepare("rec-1-source"));  // another record's envelope
+  const auto good = tx_of(prepare("rec-ext"));              // version 2
+  auto flip_ciphertext = [](boost::json::object& envelope) {
+    auto bytes = node::testing::expect_ok(
+        core::base64url_decode(std::string(envelope.at("ciphertext").as_string())));
+    bytes[0] ^= 0x01;
+    envelope["ciphertext"] = core::base64url_encode(bytes);
+  };
+  auto set_digest = [](ledger::Transaction& tx) {
+    tx.body["envelope_digest"] =
+        core::base64url_encode(node::sealed_record_digest(tx.body.at("envelope").as_object()));
+  };
+  struct Case {
+    const char* what;
+    std::function<void(ledger::Transaction&)> alter;
+    int status;
+    const char* code;
+  };
+  const Case cases[] = {
+      {"ciphertext changed, digest not",
+       [&](ledger::Transaction& tx) { flip_ciphertext(tx.body["envelope"].as_object()); }, 422,
+       "RECORD_DIGEST_MISMATCH"},
+      {"ciphertext changed, digest recomputed",
+       [&](ledger::Transaction& tx) {
+         flip_ciphertext(tx.body["envelope"].as_object());
+         set_digest(tx);
+       },
+       403, "DECRYPTION_FAILED"},
+      {"another record's envelope",
+       [&](ledger::Transaction& tx) {
+         tx.body["envelope"] = version_one.body.at("envelope");
+         set_digest(tx);
+       },
+       422, "RECORD_DIGEST_MISMATCH"},
+      {"plaintext digest of other bytes",
+       [&](ledger::Transaction& tx) {
+         tx.body["plaintext_digest"] = core::base64url_encode(core::sha256(core::to_bytes("x")));
+       },
+       422, "RECORD_DIGEST_MISMATCH"},
+      {"envelope not an envelope",
+       [&](ledger::Transaction& tx) {
+         tx.body["envelope"] = boost::json::object{{"format", "x"}};
+         set_digest(tx);
+       },
+       400, "MALFORMED_ENCODING"},
+      {"envelope not an object", [&](ledger::Transaction& tx) { tx.body["envelope"] = "AAAA"; },
+       400, "INVALID_ARGUMENT"},
+  };
+  const auto before = log_size();
+  for (const auto& c : cases) {
+    auto tx = good;
+    c.alter(tx);
+    auto refused = submit(prepared_of(tx), {&doctor_, &patient_});
+    EXPECT_EQ(refused.status, c.status) << c.what << ": " << refused.body;
+    EXPECT_EQ(error_code_of(refused), c.code) << c.what;
+  }
+  EXPECT_EQ(log_size(), before);
+  EXPECT_EQ(node::testing::expect_ok(node_a_->records().list(patient_.principal)).front().latest,
+            1u);
+  // The untouched version 2 is endorsed.
+  auto stored = submit(prepared_of(good), {&doctor_, &patient_});
+  EXPECT_EQ(stored.status, 201) << stored.body;
 }
 
 }  // namespace
