@@ -62,7 +62,15 @@ core::Result<Response> enrol_person(const NodeCall& call, const Request& request
     MEDLEDGER_TRY_ASSIGN(enrol.external_public_key,
                          ca::parse_public_key(core::to_bytes(*public_key)));
   }
-  MEDLEDGER_TRY_ASSIGN(enrol.pin, take_secret(body, "pin"));
+  // A person with their own key signs on their device: no PIN at the node, and one
+  // given anyway would suggest it protects something.
+  if (!public_key) {
+    MEDLEDGER_TRY_ASSIGN(enrol.pin, take_secret(body, "pin"));
+  } else if (body.contains("pin")) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "a person enrolled with 'public_key' signs on their own device and "
+                            "has no PIN at the node: leave out 'pin'");
+  }
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto enrolment, node.persons().enrol(enrol));
     return json_response(certificate_json(enrolment.principal, enrolment.certificate.to_pem(),

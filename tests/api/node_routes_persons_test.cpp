@@ -99,13 +99,26 @@ TEST_F(NodePersonRoutes, EnrolWithAPublicKeyCertifiesThatKey) {
   ASSERT_EQ(run("openssl pkey -in '" + key.string() + "' -pubout -out '" + pub.string() + "'").exit,
             0);
   const std::string pem = read_file(pub);
-  auto enrolled = post("/v1/persons",
+  // Without a PIN: the person signs on their device, the node never signs for them.
+  auto enrolled =
+      post("/v1/persons",
+           body({{"role", "patient"}, {"id", "pat-device"}, {"public_key", pem.c_str()}}), kAdmin);
+  ASSERT_EQ(enrolled.status, 201) << enrolled.body;
+  // No PIN route serves them: a session is refused.
+  auto session = post("/v1/persons/pat-device/sessions", body({{"pin", kNewPin}}));
+  EXPECT_EQ(session.status / 100, 4) << session.body;
+  // A PIN with a public key would suggest it protects something: refused, nothing enrolled.
+  auto with_pin = post("/v1/persons",
                        body({{"role", "patient"},
-                             {"id", "pat-device"},
+                             {"id", "pat-device-2"},
                              {"pin", kNewPin},
                              {"public_key", pem.c_str()}}),
                        kAdmin);
-  ASSERT_EQ(enrolled.status, 201) << enrolled.body;
+  EXPECT_EQ(with_pin.status, 400) << with_pin.body;
+  EXPECT_EQ(error_code_of(with_pin), "INVALID_ARGUMENT");
+  EXPECT_NE(with_pin.body.find("pin"), std::string::npos) << with_pin.body;
+  EXPECT_EQ(node_a_->persons().find("hospital-a/pat-device-2").error().code,
+            core::ErrorCode::kNotFound);
   auto certificate = node::testing::expect_ok(
       ca::Certificate::from_pem(std::string(json_of(enrolled).at("certificate").as_string())));
   EXPECT_EQ(certificate.public_key_spki(),
@@ -129,8 +142,8 @@ TEST_F(NodePersonRoutes, EnrolRefusesBadBodiesDuplicatesAndNonAdmins) {
        "INVALID_ARGUMENT"},  // not a person
       {body({{"role", "doctor"}, {"id", "dr-x"}, {"pin", "1"}}), 400,
        "INVALID_ARGUMENT"},  // PIN too short
-      {body({{"role", "doctor"}, {"id", "dr-x"}, {"pin", kNewPin}, {"public_key", "not a key"}}),
-       400, "MALFORMED_ENCODING"},
+      {body({{"role", "doctor"}, {"id", "dr-x"}, {"public_key", "not a key"}}), 400,
+       "MALFORMED_ENCODING"},
       {body({{"role", "doctor"}, {"id", "dr-a"}, {"pin", kNewPin}}), 409,
        "ALREADY_EXISTS"},  // enrolled already
   };
