@@ -104,12 +104,14 @@ core::Result<Response> inclusion_proof(const NodeCall& call, const Request& requ
   MEDLEDGER_TRY_ASSIGN(auto size, optional_query_u64(request, "size"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     auto& ledger = node.consortium().ledger();
-    if (!size) {
-      MEDLEDGER_TRY_ASSIGN(auto tip, ledger.tip());
-      size = tip.block.header.log_size;
-    }
-    if (sequence >= *size) {
-      return core::make_error(ErrorCode::kInvalidArgument, "sequence must be below the tree size");
+    MEDLEDGER_TRY_ASSIGN(auto tip, ledger.tip());
+    const std::uint64_t log_size = tip.block.header.log_size;
+    if (!size) size = log_size;
+    // As the consistency route: a size the log has not reached is the caller's mistake.
+    if (sequence >= *size || *size > log_size) {
+      return core::make_error(
+          ErrorCode::kInvalidArgument,
+          "need sequence < size <= the log size (" + std::to_string(log_size) + ")");
     }
     MEDLEDGER_TRY_ASSIGN(auto proof, ledger.inclusion_proof(sequence, *size));
     MEDLEDGER_TRY_ASSIGN(auto root, ledger.root_at(*size));

@@ -72,12 +72,12 @@ TEST_F(NodeLedgerRoutes, ConsistencyProofRefusesSizesOutsideTheLog) {
 TEST_F(NodeLedgerRoutes, InclusionProofRefusesMissingMalformedAndOutOfRangeSequences) {
   serve(node_a_.get(), pool_a_);
   const std::uint64_t size = log_size();
-  const std::vector<std::string> queries = {"",
-                                            "sequence=abc",
-                                            "sequence=-1",
-                                            "sequence=" + std::to_string(size),
-                                            "sequence=0&size=x",
-                                            "sequence=2&size=2"};
+  const std::vector<std::string> queries = {"", "sequence=abc", "sequence=-1",
+                                            "sequence=" + std::to_string(size), "sequence=0&size=x",
+                                            "sequence=2&size=2",
+                                            // a size the log has not reached, as consistency
+                                            "sequence=0&size=" + std::to_string(size + 1),
+                                            "sequence=1&size=" + std::to_string(4 * size + 3)};
   for (const auto& query : queries) {
     auto answer = get("/v1/ledger/proofs/inclusion?" + query, kAuditor);
     EXPECT_EQ(answer.status, 400) << query << ": " << answer.body;
