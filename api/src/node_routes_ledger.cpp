@@ -82,6 +82,42 @@ core::Result<Response> ledger_replication(const NodeCall& call, const Request& r
   }
 }
 
+// Most transactions one forward request carries.
+constexpr std::size_t kMaxForwardedTransactions = 4096;
+
+// Transactions another member's node forwards to this node while it holds the proposer
+// lease (docs/consortium.md, "One proposer at a time"): queued here without a caller;
+// the sender answers its own caller when the block applies on its replica. Per
+// transaction, whether this node's orderer now holds it.
+core::Result<Response> ledger_forward(const NodeCall& call, const Request& request) {
+  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
+  const boost::json::value* list = body.if_contains("transactions");
+  if (list == nullptr || !list->is_array() || list->as_array().empty() ||
+      list->as_array().size() > kMaxForwardedTransactions)
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "transactions: a list of 1.." +
+                                std::to_string(kMaxForwardedTransactions) + " wire strings");
+  for (const auto& wire : list->as_array())
+    if (!wire.is_string())
+      return core::make_error(ErrorCode::kInvalidArgument,
+                              "transactions: every entry is a transaction's wire text");
+  const NodeBinding* binding = call.binding.get();
+  if (binding == nullptr || binding->nodes.empty())
+    return core::make_error(ErrorCode::kTokenUnavailable, "this server serves no hospital node");
+  auto& consortium = binding->nodes.front().node->consortium();
+  boost::json::array held;
+  boost::json::array refused;
+  for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+    auto outcome = consortium.hold_forwarded(std::string(list->as_array()[i].as_string()));
+    held.emplace_back(static_cast<bool>(outcome));
+    if (!outcome)
+      refused.emplace_back(
+          boost::json::object{{"index", i}, {"code", core::error_code_name(outcome.error().code)}});
+  }
+  return json_response(
+      boost::json::object{{"held", std::move(held)}, {"refused", std::move(refused)}});
+}
+
 core::Result<Response> ledger_transaction(const NodeCall& call, const Request& request) {
   MEDLEDGER_TRY_ASSIGN(auto sequence, parse_u64(request.param("sequence"), "sequence"));
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
@@ -208,6 +244,7 @@ core::Result<void> add_ledger_routes(Router& router, const std::shared_ptr<NodeB
       {Method::kGet, "/v1/ledger/blocks/{height}", ledger_readers, ledger_block},
       {Method::kGet, "/v1/ledger/transactions/{sequence}", ledger_readers, ledger_transaction},
       {Method::kGet, "/v1/ledger/replication", Access::roles({Role::kNode}), ledger_replication},
+      {Method::kPost, "/v1/ledger/forward", Access::roles({Role::kNode}), ledger_forward},
       {Method::kGet, "/v1/ledger/proofs/inclusion", ledger_readers, inclusion_proof},
       {Method::kGet, "/v1/ledger/proofs/consistency", ledger_readers, consistency_proof},
       {Method::kGet, "/v1/ledger/checkpoint", ledger_readers, signed_checkpoint},
