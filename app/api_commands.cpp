@@ -246,6 +246,9 @@ cluster::EtcdOrdererOptions etcd_options(const api::ServerConfig& config,
   out.poll_interval = o.poll_interval;
   out.keep_blocks = o.keep_blocks;
   out.peers = o.peers;
+  out.advertise_url = o.advertise_url;
+  out.proposer_ttl = o.proposer_ttl;
+  out.forward_timeout = o.forward_timeout;
   out.log = [](cluster::OrderingLogLevel level, std::string_view event,
                const std::string& message) {
     const api::LogLevel to = level == cluster::OrderingLogLevel::kCritical

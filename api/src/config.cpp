@@ -215,6 +215,9 @@ core::Result<void> read_ordering(Section& s, ServerConfig& c) {
   MEDLEDGER_TRY(s.millis("max_future_skew_ms", Millis(0), kMaxTimeout, o.max_future_skew));
   MEDLEDGER_TRY(s.millis("poll_interval_ms", kMinTimeout, kMaxTimeout, o.poll_interval));
   MEDLEDGER_TRY(s.strings("peers", o.peers));
+  MEDLEDGER_TRY(s.string("advertise_url", o.advertise_url));
+  MEDLEDGER_TRY(s.millis("proposer_ttl_ms", Millis(1'000), kMaxTimeout, o.proposer_ttl));
+  MEDLEDGER_TRY(s.millis("forward_timeout_ms", kMinTimeout, kMaxTimeout, o.forward_timeout));
   return s.integer("keep_blocks", 0, std::int64_t{1} << 40, o.keep_blocks);
 }
 
@@ -313,6 +316,10 @@ core::Result<void> validate_ordering(const ServerConfig& c) {
   for (const auto& url : o.peers)
     if (url.rfind("https://", 0) != 0)
       return invalid("ordering.peers", "must be https:// URLs of other nodes, got '" + url + "'");
+  if (!o.advertise_url.empty() &&
+      (o.advertise_url.rfind("https://", 0) != 0 || o.advertise_url.find(' ') != std::string::npos))
+    return invalid("ordering.advertise_url",
+                   "must be this node's https:// URL, got '" + o.advertise_url + "'");
   if (o.prefix.empty() || o.prefix.front() != '/' || o.prefix.back() == '/')
     return invalid("ordering.prefix",
                    "must start with '/' and not end with it, got '" + o.prefix + "'");

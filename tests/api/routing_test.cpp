@@ -310,6 +310,10 @@ TEST_F(ConfigTest, BadOrderingIsRefusedNamingItsKey) {
       {etcd + files + "request_timeout_ms = 1\n", "ordering.request_timeout_ms"},
       {etcd + files + "poll_interval_ms = 600001\n", "ordering.poll_interval_ms"},
       {etcd + files + "keep_blocks = -1\n", "ordering.keep_blocks"},
+      {etcd + files + "advertise_url = \"http://10.0.0.1:8443\"\n", "ordering.advertise_url"},
+      {etcd + files + "advertise_url = \"https://a b\"\n", "ordering.advertise_url"},
+      {etcd + files + "proposer_ttl_ms = 999\n", "ordering.proposer_ttl_ms"},
+      {etcd + files + "forward_timeout_ms = 0\n", "ordering.forward_timeout_ms"},
   };
   for (const auto& c : cases) {
     core::Error error = expect_invalid(c.text);
@@ -342,6 +346,9 @@ request_timeout_ms = 1500
 max_future_skew_ms = 0
 poll_interval_ms = 250
 keep_blocks = 0
+advertise_url = "https://10.0.0.1:8443"
+proposer_ttl_ms = 4000
+forward_timeout_ms = 1500
 )"));
   ASSERT_TRUE(config.ok()) << config.error().to_string();
   const auto& o = config->ordering;
@@ -358,6 +365,9 @@ keep_blocks = 0
   EXPECT_EQ(o.max_future_skew, std::chrono::milliseconds(0));
   EXPECT_EQ(o.poll_interval, std::chrono::milliseconds(250));
   EXPECT_EQ(o.keep_blocks, 0u);
+  EXPECT_EQ(o.advertise_url, "https://10.0.0.1:8443");
+  EXPECT_EQ(o.proposer_ttl, std::chrono::milliseconds(4000));
+  EXPECT_EQ(o.forward_timeout, std::chrono::milliseconds(1500));
   EXPECT_EQ(config->ledger.path, dir_.path() / "replica");
   // One [[hospital]] table is the one node too.
   auto one = load_server_config(
@@ -370,6 +380,7 @@ keep_blocks = 0
   EXPECT_TRUE(one->ordering.node_name.empty());
   EXPECT_EQ(one->ordering.request_timeout, std::chrono::milliseconds(5'000));
   EXPECT_EQ(one->ordering.keep_blocks, 1'000u);
+  EXPECT_TRUE(one->ordering.advertise_url.empty());  // proposes its own blocks
 }
 
 TEST_F(ConfigTest, SoloIsTheDefaultOrdering) {

@@ -142,6 +142,9 @@ struct OrderingConfig {
   std::chrono::milliseconds poll_interval{1'000};     // read etcd at least this often
   std::uint64_t keep_blocks = 1'000;  // blocks kept in etcd below every node's applied height
   std::vector<std::string> peers;     // "https://host:port" of other nodes: blocks pruned from etcd
+  std::string advertise_url;          // this node's https URL for the others; empty: never lead
+  std::chrono::milliseconds proposer_ttl{3'000};     // the proposer lease
+  std::chrono::milliseconds forward_timeout{2'000};  // forwarded, not ordered: propose here
 };
 
 struct ServerConfig {
