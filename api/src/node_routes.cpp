@@ -341,6 +341,7 @@ core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> 
   MEDLEDGER_TRY(add_node_route_rows(router, binding, rows));
   MEDLEDGER_TRY(add_ledger_routes(router, binding));
   MEDLEDGER_TRY(add_transaction_routes(router, binding));
+  MEDLEDGER_TRY(add_consortium_routes(router, binding));
   return add_person_routes(router, binding);
 }
 

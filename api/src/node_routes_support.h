@@ -98,6 +98,8 @@ core::Result<void> add_ledger_routes(Router& router, const std::shared_ptr<NodeB
 core::Result<void> add_transaction_routes(Router& router,
                                           const std::shared_ptr<NodeBinding>& binding);
 core::Result<void> add_person_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
+core::Result<void> add_consortium_routes(Router& router,
+                                         const std::shared_ptr<NodeBinding>& binding);
 
 /// A required string member: kInvalidArgument naming it when absent or not a string.
 core::Result<std::string> required_string(const boost::json::object& body, const char* name);
