@@ -17,6 +17,7 @@
 #include <thread>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 #include "etcd_cluster.h"
@@ -48,6 +49,18 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   }
   return condition();
 }
+
+/// How a node's [ordering] differs from start()'s defaults.
+struct Ordering {
+  std::string lines{};  // further [ordering] keys, e.g. "keep_blocks = 2\n"
+  /// Present the hospital's role-node certificate (client-node-*) to etcd and to peer
+  /// nodes alike, instead of a certificate of etcd's own CA.
+  bool node_certificate = false;
+  /// Non-zero: listen on this port and advertise it (one proposer at a time; the node
+  /// certificate is presented, as forwarding to a peer needs it).
+  int port = 0;
+  std::string extra_tls{};  // further [tls] lines, e.g. client_ca
+};
 
 class ServeEtcd : public testing::ServedReplicas {
  protected:
@@ -81,14 +94,6 @@ class ServeEtcd : public testing::ServedReplicas {
         << testing::slurp(etcd_.ca_file()) << testing::slurp(pki_->ca_pem);
   }
 
-  /// How a node's [ordering] differs from start()'s defaults.
-  struct Ordering {
-    std::string lines;  // further [ordering] keys, e.g. "keep_blocks = 2\n"
-    /// Present the hospital's role-node certificate (client-node-*) to etcd and to peer
-    /// nodes alike, instead of a certificate of etcd's own CA.
-    bool node_certificate;  // false in start()'s default {}
-  };
-
   /// The serve configuration of hospital `h`'s node, logging to serve-`name`.jsonl.
   std::filesystem::path config(Hospital h, const std::string& name, const Ordering& ordering) {
     std::filesystem::path cert, key, ca = etcd_.ca_file();
@@ -106,7 +111,7 @@ class ServeEtcd : public testing::ServedReplicas {
     }
     std::string endpoints;
     for (const auto& url : etcd_.endpoints()) endpoints += "\"" + url + "\", ";
-    std::string text = head_logging_to(log_of(name));
+    std::string text = head_logging_to(log_of(name), ordering.extra_tls, ordering.port);
     text += h == kA ? hospital(root_ / "a", "hospital-a") : hospital(root_ / "b", "hospital-b");
     // The founder serves the provisioned ledger (its node.json's); B joins into an empty one.
     if (h == kB) text += "[ledger]\npath = \"" + (root_ / "replica-b").string() + "\"\n";
@@ -115,6 +120,9 @@ class ServeEtcd : public testing::ServedReplicas {
             "\"\nclient_key = \"" + key.string() +
             "\"\ndial_timeout_ms = 500\nrequest_timeout_ms = 1000\npoll_interval_ms = 200\n" +
             ordering.lines;
+    if (ordering.port != 0)
+      text += "advertise_url = \"https://127.0.0.1:" + std::to_string(ordering.port) +
+              "\"\nproposer_ttl_ms = 1000\n";
     return write("serve-" + name + ".toml", text);
   }
   std::filesystem::path log_of(const std::string& name) const {
@@ -139,6 +147,16 @@ class ServeEtcd : public testing::ServedReplicas {
                          "\"doctor\",\"id\":\"" +
                              id + "\",\"pin\":\"" + node::testing::kDoctorPin + "\"}' " +
                              extra_args);
+  }
+
+  /// The proposer fingerprint in the header of the head block.
+  std::string head_proposer(std::uint16_t port, const std::string& client) const {
+    const Head at = head(port, client);
+    auto answer =
+        testing::curl(*pki_, port, "/v1/ledger/blocks/" + std::to_string(at.height), client);
+    if (answer.status != 200) return {};
+    const auto body = boost::json::parse(answer.body);
+    return std::string(body.at("header").at("proposer").as_string());
   }
 
   Head head(std::uint16_t port, const std::string& client) const {
@@ -168,8 +186,9 @@ class ServeEtcd : public testing::ServedReplicas {
   void expect_refused_naming_pruned_block(const std::string& name, std::uint64_t height,
                                           const std::string& code) {
     int exit_code = 0;
-    const std::string refused = testing::serve_refused(config(kB, name, {"", true}), exit_code) +
-                                testing::slurp(log_of(name));
+    const std::string refused =
+        testing::serve_refused(config(kB, name, {.node_certificate = true}), exit_code) +
+        testing::slurp(log_of(name));
     EXPECT_NE(exit_code, 0) << refused;
     EXPECT_NE(refused.find(code + ": "), std::string::npos) << refused;
     EXPECT_NE(refused.find("block " + std::to_string(height) + " (pruned)"), std::string::npos)
@@ -236,6 +255,138 @@ TEST_F(ServeEtcd, AWriteAtEitherNodeIsAppliedAtTheOthersReplica) {
   EXPECT_EQ(a->exit_code(), 0);
   EXPECT_EQ(b->exit_code(), 0);
   EXPECT_NE(b->log().find(R"("event":"ordering","kind":"etcd")"), std::string::npos) << b->log();
+}
+
+TEST_F(ServeEtcd, OneNodeProposesTheOtherForwardsOverHttpsAndTakesOverWhenItDies) {
+  const auto ports = medledger::testing::free_ports(2);
+  ASSERT_EQ(ports.size(), 2u);
+  auto a = start(kA, 1, {.node_certificate = true, .port = ports[0]});
+  ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(eventually(
+      [&] { return a->log().find(R"("event":"ordering_proposer")") != std::string::npos; }, 10s))
+      << a->log();
+  auto b = start(kB, 1, {.node_certificate = true, .port = ports[1]});
+  ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(eventually(
+      [&] { return b->log().find(R"("event":"ordering_proposer_seen")") != std::string::npos; },
+      10s))
+      << b->log();
+  ASSERT_EQ(enrol(a->port(), kAdminA, "dr-at-a").status, 201) << a->log();
+  const std::string a_proposer = head_proposer(a->port(), kNodeA);
+  ASSERT_FALSE(a_proposer.empty());
+
+  // B's write travels to A over POST /v1/ledger/forward; A's block carries it back.
+  auto at_b = enrol(b->port(), kAdminB, "dr-forwarded");
+  ASSERT_EQ(at_b.status, 201) << at_b.body << "\n" << b->log();
+  EXPECT_EQ(head_proposer(b->port(), kNodeB), a_proposer);
+  EXPECT_TRUE(converge(a->port(), b->port(), 10s));
+  EXPECT_EQ(a->log().find(R"("event":"ordering_forward_failed")"), std::string::npos);
+
+  // A dies without giving its lease back: B's forward fails, it proposes itself at once,
+  // and holds the lease once A's expires.
+  kill(a->pid(), SIGKILL);
+  a.reset();
+  auto after = enrol(b->port(), kAdminB, "dr-after-a");
+  ASSERT_EQ(after.status, 201) << after.body << "\n" << b->log();
+  EXPECT_NE(head_proposer(b->port(), kNodeB), a_proposer);
+  EXPECT_NE(b->log().find(R"("event":"ordering_forward_failed")"), std::string::npos);
+  EXPECT_TRUE(eventually(
+      [&] { return b->log().find(R"("event":"ordering_proposer")") != std::string::npos; }, 15s))
+      << b->log();
+  ASSERT_TRUE(b->terminate());
+  EXPECT_EQ(b->exit_code(), 0);
+}
+
+// B is neither a genesis proposer nor admitted: it joins the live consortium over HTTPS.
+class ServeEtcdJoin : public ServeEtcd {
+ protected:
+  ServeEtcdJoin() { admit_b_ = false; }
+  static bool logged(const testing::ServeProcess& node, const std::string& event) {
+    return node.log().find("\"event\":\"" + event + "\"") != std::string::npos;
+  }
+};
+
+TEST_F(ServeEtcdJoin, AHospitalIsAdmittedAndRegistersItsNodeWhileTheConsortiumIsLive) {
+  const auto ports = medledger::testing::free_ports(2);
+  ASSERT_EQ(ports.size(), 2u);
+  auto a = start(kA, 1, {.node_certificate = true, .port = ports[0]});
+  ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(eventually([&] { return logged(*a, "ordering_proposer"); }, 10s)) << a->log();
+  // B's own CA is not on the ledger yet: its serve trusts it for B's admin by [tls].
+  const std::string b_ca = "client_ca = \"" + (root_ / "b-ca" / "ca.pem").string() + "\"\n";
+  auto b = start(kB, 1, {.node_certificate = true, .port = ports[1], .extra_tls = b_ca});
+  ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(converge(a->port(), b->port(), 15s)) << b->log();
+  EXPECT_TRUE(logged(*b, "ordering_not_member")) << b->log();
+
+  // Not admitted: B's node cannot register its certificates yet, and nothing is written.
+  const Head before = head(a->port(), kNodeA);
+  auto early = testing::curl(*pki_, b->port(), "/v1/node/registration", kAdminB, "-X POST");
+  EXPECT_NE(early.status, 200) << early.body;
+  EXPECT_EQ(head(a->port(), kNodeA).height, before.height);
+
+  auto request = testing::curl(*pki_, b->port(), "/v1/consortium/admission-request", kAdminB);
+  ASSERT_EQ(request.status, 200) << request.body << "\n" << b->log();
+  const std::string wire(boost::json::parse(request.body).at("request").as_string());
+  const std::string body = boost::json::serialize(boost::json::object{{"request", wire}});
+  const auto admit = [&](const std::string& client, const std::string& text) {
+    return testing::curl(*pki_, a->port(), "/v1/consortium/admissions", client,
+                         "-X POST -H 'Content-Type: application/json' --data-binary @" +
+                             write("admit.json", text).string());
+  };
+  // Bad requests change nothing: not JSON, no request, not a transaction, not an admin.
+  EXPECT_EQ(admit(kAdminA, "not json").status, 400);
+  EXPECT_EQ(admit(kAdminA, R"({"other":1})").status, 400);
+  EXPECT_EQ(admit(kAdminA, R"({"request":"{\"type\":1}"})").status, 400);
+  EXPECT_EQ(admit(kNodeA, body).status, 403);
+  EXPECT_EQ(head(a->port(), kNodeA).height, before.height);
+
+  auto admitted = admit(kAdminA, body);
+  ASSERT_EQ(admitted.status, 201) << admitted.body << "\n" << a->log();
+  auto again = admit(kAdminA, body);  // a replay
+  EXPECT_EQ(again.status, 409) << again.body;
+
+  // B registers its node certificates: forwarded to A (B may not propose yet).
+  ASSERT_TRUE(converge(a->port(), b->port(), 15s)) << b->log();
+  auto registered = testing::curl(*pki_, b->port(), "/v1/node/registration", kAdminB, "-X POST");
+  ASSERT_EQ(registered.status, 200) << registered.body << "\n" << b->log();
+  ASSERT_TRUE(eventually([&] { return logged(*b, "ordering_member"); }, 10s)) << b->log();
+  const std::string a_proposer = head_proposer(a->port(), kNodeA);
+
+  // A member now: with A gone, B proposes its own writes.
+  kill(a->pid(), SIGKILL);
+  a.reset();
+  auto written = enrol(b->port(), kAdminB, "dr-after-joining");
+  ASSERT_EQ(written.status, 201) << written.body << "\n" << b->log();
+  EXPECT_NE(head_proposer(b->port(), kNodeB), a_proposer);
+  ASSERT_TRUE(b->terminate());
+  EXPECT_EQ(b->exit_code(), 0);
+}
+
+TEST_F(ServeEtcd, ForwardRouteRefusesMalformedBodiesAndNonNodeCallers) {
+  auto a = start(kA);
+  ASSERT_FALSE(HasFailure());
+  const auto post = [&](const std::string& client, const std::string& body) {
+    return testing::curl(*pki_, a->port(), "/v1/ledger/forward", client,
+                         "-X POST -H 'Content-Type: application/json' --data '" + body + "'");
+  };
+  const Head before = head(a->port(), kNodeA);
+  EXPECT_EQ(post(kAdminA, R"({"transactions":["x"]})").status, 403);
+  for (const char* bad : {R"({})", R"({"transactions":[]})", R"({"transactions":[1]})",
+                          R"({"transactions":"x"})", R"([1])"}) {
+    auto answer = post(kNodeB, bad);
+    EXPECT_EQ(answer.status, 400) << bad << ": " << answer.body;
+    EXPECT_NE(answer.body.find("INVALID_ARGUMENT"), std::string::npos) << answer.body;
+  }
+  // A wire that is no transaction: answered per entry, nothing queued.
+  auto garbage = post(kNodeB, R"({"transactions":["not a transaction"]})");
+  ASSERT_EQ(garbage.status, 200) << garbage.body;
+  const auto body = boost::json::parse(garbage.body);
+  EXPECT_FALSE(body.at("held").as_array().at(0).as_bool());
+  EXPECT_EQ(body.at("refused").as_array().at(0).at("code").as_string(), "TX_MALFORMED");
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(head(a->port(), kNodeA).height, before.height);
+  ASSERT_TRUE(a->terminate());
 }
 
 TEST_F(ServeEtcd, WithoutQuorumWritesAre503AndReadsGoOnThenWritingResumes) {
@@ -334,7 +485,7 @@ TEST_F(ServeEtcd, NodeKilledUnderWritesCatchesUpWhenStartedAgain) {
 TEST_F(ServeEtcd, ANewReplicaFetchesBlocksPrunedFromEtcdFromAPeer) {
   // A keeps 2 blocks below the height it applied; it is the only node that recorded one,
   // so its pruning (every 2 s) soon deletes block 0 from etcd.
-  auto a = start(kA, 1, {"keep_blocks = 2\n", true});
+  auto a = start(kA, 1, {.lines = "keep_blocks = 2\n", .node_certificate = true});
   ASSERT_FALSE(HasFailure());
   for (int i = 0; i < 4; ++i)
     ASSERT_EQ(enrol(a->port(), kAdminA, "dr-pruned-" + std::to_string(i)).status, 201) << a->log();
@@ -354,7 +505,7 @@ TEST_F(ServeEtcd, ANewReplicaFetchesBlocksPrunedFromEtcdFromAPeer) {
 
   // With A as its peer (called with B's node certificate), B fetches the pruned blocks,
   // checks them as it checks etcd's, and reaches A's head.
-  auto b = start(kB, 2, {peers(*a), true});
+  auto b = start(kB, 2, {.lines = peers(*a), .node_certificate = true});
   ASSERT_NE(b->port(), 0) << b->log();
   ASSERT_TRUE(converge(a->port(), b->port(), 20s))
       << "A " << head(a->port(), kNodeA).height << ", B " << head(b->port(), kNodeB).height << "\n"
@@ -373,8 +524,8 @@ TEST_F(ServeEtcd, ANewReplicaFetchesBlocksPrunedFromEtcdFromAPeer) {
 }
 
 TEST_F(ServeEtcd, AStoppedNodeBehindEtcdsPruningCatchesUpFromAPeer) {
-  auto a = start(kA, 1, {"keep_blocks = 2\n", true});
-  auto b = start(kB, 1, {"", true});
+  auto a = start(kA, 1, {.lines = "keep_blocks = 2\n", .node_certificate = true});
+  auto b = start(kB, 1, {.node_certificate = true});
   ASSERT_FALSE(HasFailure());
   ASSERT_TRUE(converge(a->port(), b->port(), 10s)) << b->log();
   const std::uint64_t b_height = head(b->port(), kNodeB).height;
@@ -398,7 +549,7 @@ TEST_F(ServeEtcd, AStoppedNodeBehindEtcdsPruningCatchesUpFromAPeer) {
   expect_refused_naming_pruned_block("b-2", b_height + 1, "ORDERING_UNAVAILABLE");
 
   // With A as its peer, B fetches them, then follows etcd again up to A's head.
-  b = start(kB, 3, {peers(*a), true});
+  b = start(kB, 3, {.lines = peers(*a), .node_certificate = true});
   ASSERT_NE(b->port(), 0) << b->log();
   ASSERT_TRUE(converge(a->port(), b->port(), 20s))
       << "A " << head(a->port(), kNodeA).height << ", B " << head(b->port(), kNodeB).height << "\n"

@@ -40,11 +40,12 @@ class ServedConsortium : public node::testing::TwoHospitals {
     return head_logging_to(log_path(), extra_tls);
   }
   /// head(), logging to `log` (several serve processes, or one started again).
-  std::string head_logging_to(const std::filesystem::path& log,
-                              const std::string& extra_tls = "") const {
-    return "[listen]\naddress = \"127.0.0.1\"\nport = 0\n[tls]\ncertificate = \"" +
-           pki_->server_chain.string() + "\"\nprivate_key = \"" + pki_->server_key.string() +
-           "\"\n" + extra_tls + "[log]\nlevel = \"info\"\nfile = \"" + log.string() + "\"\n";
+  std::string head_logging_to(const std::filesystem::path& log, const std::string& extra_tls = "",
+                              int port = 0) const {
+    return "[listen]\naddress = \"127.0.0.1\"\nport = " + std::to_string(port) +
+           "\n[tls]\ncertificate = \"" + pki_->server_chain.string() + "\"\nprivate_key = \"" +
+           pki_->server_key.string() + "\"\n" + extra_tls + "[log]\nlevel = \"info\"\nfile = \"" +
+           log.string() + "\"\n";
   }
   /// One [[hospital]] table: the node in `dir`, its token by label.
   static std::string hospital(const std::filesystem::path& dir, const std::string& label) {
@@ -80,17 +81,23 @@ class ServedReplicas : public ServedConsortium {
     auto proposer_a = expect_ok(node::HospitalNode::signing_key(config_a, pool_a_));
     auto proposer_b = expect_ok(node::HospitalNode::signing_key(config_b, pool_b_));
     auto chain = expect_ok(ca::CaDirectory::open(root_ / "a-ca")).chain();
+    std::vector<const core::Signer*> other_proposers;
+    if (admit_b_) other_proposers.push_back(proposer_b.get());
     auto genesis = node::founding_genesis("test-consortium", "hospital-a", chain, *proposer_a,
-                                          {proposer_b.get()});
+                                          other_proposers);
     auto ledger =
         expect_ok(node::ConsortiumLedger::create(root_ / "ledger", genesis, std::move(proposer_a)));
     auto a = expect_ok(node::HospitalNode::open(root_ / "a", pool_a_, *ledger, options()));
     expect_ok(a->ca().register_node_certificates());
+    if (!admit_b_) return;  // B joins the live consortium itself
     auto b = expect_ok(node::HospitalNode::open(root_ / "b", pool_b_, *ledger, options()));
     auto request = expect_ok(b->ca().admission_request());
     (void)expect_ok(a->ca().countersign_admission(request.tx));
     expect_ok(b->ca().register_node_certificates());
   }
+
+  /// false (set before SetUp): B is neither a genesis proposer nor admitted.
+  bool admit_b_ = true;
 };
 
 }  // namespace medledger::api::testing

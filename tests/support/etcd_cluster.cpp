@@ -146,6 +146,8 @@ CommandResult run(const std::vector<std::string>& argv, milliseconds timeout = k
   return result;
 }
 
+}  // namespace
+
 // Free 127.0.0.1 ports: all bound at once (so they differ), then released for etcd. Another
 // process may take one in between; start() retries on that.
 std::vector<int> free_ports(std::size_t count) {
@@ -169,6 +171,8 @@ std::vector<int> free_ports(std::size_t count) {
   for (int fd : sockets) ::close(fd);
   return ports;
 }
+
+namespace {
 
 std::string url(int port) { return "https://127.0.0.1:" + std::to_string(port); }
 

@@ -23,6 +23,10 @@
 
 namespace medledger::testing {
 
+/// `count` distinct free 127.0.0.1 ports, released before they are returned (a process
+/// that needs its port in its configuration before it starts; it may race another).
+std::vector<int> free_ports(std::size_t count);
+
 struct EtcdOptions {
   int members = 3;  // 1 or 3
   /// --quota-backend-bytes; 0 keeps etcd's default (2 GiB). A small quota lets a test
