@@ -231,6 +231,8 @@ prefix = "/medledger/demo"
 ca_file = "$dir/$h/etcd/ca-bundle.pem"
 client_certificate = "$dir/$h/etcd/client.pem"
 client_key = "$dir/$h/etcd/client.key"
+# One proposer at a time: the lease holder proposes, the others forward to it here.
+advertise_url = "https://127.0.0.1:${https_port[$h]}"
 TOML
 done
 
