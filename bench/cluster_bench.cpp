@@ -7,9 +7,12 @@
 //                          EtcdOrderer, on three etcd members started here (TLS);
 //                          ratio_vs_solo against BM_SoloWrites of the same run;
 //                          submitting:1 puts the whole load on one replica (no
-//                          proposal races: the others only apply its blocks)
+//                          proposal races: the others only apply its blocks);
+//                          forwarding:1 elects one proposer (the etcd lease) and the
+//                          other two forward to it, in process here (in serve: HTTPS)
 //   BM_*Latency            open loop at 80% of the consortium's measured writes/s
-//                          (submitting:3; MEDLEDGER_BENCH_RATE=N sets it), submit ->
+//                          (submitting:3/forwarding:1, the recommended shape;
+//                          MEDLEDGER_BENCH_RATE=N sets it), submit ->
 //                          callback; solo at the same rate
 // MEDLEDGER_BENCH_POLL_MS=N sets the orderers' poll_interval (default 1 s).
 //   BM_CatchUpFromEtcd     a new replica joins after kCatchUpBlocks blocks: the
@@ -142,10 +145,11 @@ class Consortium {
       throw std::runtime_error("etcd: " + started.error().to_string());
   }
   ~Consortium() {
-    for (auto& r : replicas_) r.orderer.reset();
+    // The founder last: with forwarding, the others hand it transactions until they stop.
+    for (int i = kReplicas - 1; i >= 0; --i) replica(i).orderer.reset();
   }
 
-  cluster::EtcdOrdererOptions options(int i) const {
+  cluster::EtcdOrdererOptions options(int i, bool forwarding = false) {
     cluster::EtcdOrdererOptions o;
     o.etcd.endpoints = etcd_->endpoints();
     o.etcd.ca_file = etcd_->ca_file();
@@ -156,6 +160,16 @@ class Consortium {
     o.evidence_dir = dir_.path() / ("evidence-" + std::to_string(i));
     if (const char* poll = std::getenv("MEDLEDGER_BENCH_POLL_MS"))
       o.poll_interval = std::chrono::milliseconds(std::atoi(poll));
+    if (forwarding) {
+      o.advertise_url = "inproc://" + std::to_string(i);
+      o.forward = [this](const std::string& url, const std::vector<std::string>& wires) {
+        cluster::EtcdOrderer& to = *replica(std::stoi(url.substr(9))).orderer;
+        std::vector<bool> held;
+        for (const std::string& wire : wires)
+          held.push_back(static_cast<bool>(ledger::hold_forwarded(to, wire)));
+        return core::Result<std::vector<bool>>(std::move(held));
+      };
+    }
     return o;
   }
   std::filesystem::path ledger_dir(int i) const {
@@ -181,11 +195,12 @@ class Consortium {
     r.orderer = must(cluster::EtcdOrderer::start(*r.ledger, r.contract, *r.signer, o), "start");
   }
   void start(int i) { start(i, options(i)); }
-  /// Starts every replica; returns the orderers of the first `submitting`.
-  std::vector<ledger::Orderer*> start_all(int submitting) {
+  /// Starts every replica (the founder first: with `forwarding` it takes the proposer
+  /// lease); returns the orderers of the first `submitting`.
+  std::vector<ledger::Orderer*> start_all(int submitting, bool forwarding) {
     std::vector<ledger::Orderer*> orderers;
     for (int i = 0; i < kReplicas; ++i) {
-      start(i);
+      start(i, options(i, forwarding));
       if (i < submitting) orderers.push_back(replica(i).orderer.get());
     }
     return orderers;
@@ -304,12 +319,20 @@ std::uint64_t races_lost(Consortium& consortium) {
   return n;
 }
 
-// range(0): how many of the three replicas take the writes (the others only apply).
+std::uint64_t forwarded(Consortium& consortium) {
+  std::uint64_t n = 0;
+  for (int i = 0; i < kReplicas; ++i) n += consortium.replica(i).orderer->transactions_forwarded();
+  return n;
+}
+
+// range(0): how many of the three replicas take the writes (the others only apply);
+// range(1): 1 = one proposer, the others forward to it.
 void BM_ConsortiumWrites(benchmark::State& state) {
   const auto submitting = static_cast<int>(state.range(0));
+  const bool forwarding = state.range(1) != 0;
   for (auto _ : state) {
     Consortium consortium;
-    const auto orderers = consortium.start_all(submitting);
+    const auto orderers = consortium.start_all(submitting, forwarding);
     const std::uint64_t races0 = races_lost(consortium);
     const double writes = measure_writes(
         state, orderers,
@@ -319,8 +342,9 @@ void BM_ConsortiumWrites(benchmark::State& state) {
           return n;
         },
         [&] { return consortium.etcd_cpu_seconds(); });
-    if (submitting == kReplicas) g_consortium_writes = writes;
+    if (submitting == kReplicas && forwarding) g_consortium_writes = writes;
     state.counters["races_lost"] = static_cast<double>(races_lost(consortium) - races0);
+    state.counters["forwarded"] = static_cast<double>(forwarded(consortium));
     if (g_solo_writes > 0) state.counters["ratio_vs_solo"] = writes / g_solo_writes;
   }
 }
@@ -379,15 +403,16 @@ void measure_latency(benchmark::State& state, const std::vector<ledger::Orderer*
   state.counters["failed"] = static_cast<double>(failed.load());
 }
 
-// range(0): how many replicas take the writes, as in BM_ConsortiumWrites.
+// range(0), range(1): as in BM_ConsortiumWrites.
 void BM_ConsortiumLatency(benchmark::State& state) {
   const auto submitting = static_cast<int>(state.range(0));
+  const bool forwarding = state.range(1) != 0;
   const double rate = latency_rate();
   if (rate <= 0)
     return state.SkipWithError("run BM_ConsortiumWrites first or set MEDLEDGER_BENCH_RATE");
   for (auto _ : state) {
     Consortium consortium;
-    const auto orderers = consortium.start_all(submitting);
+    const auto orderers = consortium.start_all(submitting, forwarding);
     const std::uint64_t races0 = races_lost(consortium);
     measure_latency(state, orderers, rate);
     state.counters["races_lost"] = static_cast<double>(races_lost(consortium) - races0);
@@ -457,9 +482,15 @@ void BM_CatchUpFromEtcd(benchmark::State& state) {
   }
 }
 
-// Both consortium shapes: the load on all three replicas, and on one.
+// The consortium shapes: the load on all three replicas (each proposing, or one proposer
+// the others forward to), and on one.
 void submitting_shapes(benchmark::internal::Benchmark* b) {
-  b->ArgName("submitting")->Arg(kReplicas)->Arg(1)->Iterations(1)->UseManualTime();
+  b->ArgNames({"submitting", "forwarding"})
+      ->Args({kReplicas, 0})
+      ->Args({kReplicas, 1})
+      ->Args({1, 0})
+      ->Iterations(1)
+      ->UseManualTime();
   b->Unit(benchmark::kSecond);
 }
 
