@@ -117,7 +117,9 @@ for h in "${hospitals[@]}"; do
 done
 
 # Nine free ports on 127.0.0.1 (held together while chosen, so they are distinct).
-read -r -a ports < <(python3 - <<'PY'
+declare -A client_port peer_port https_port
+choose_ports() {
+  read -r -a ports < <(python3 - <<'PY'
 import socket
 held = [socket.socket() for _ in range(9)]
 for s in held:
@@ -125,51 +127,73 @@ for s in held:
 print(" ".join(str(s.getsockname()[1]) for s in held))
 PY
 )
-declare -A client_port peer_port https_port
-for i in 0 1 2; do
-  h=${hospitals[$i]}
-  client_port[$h]=${ports[$i]}
-  peer_port[$h]=${ports[$((i + 3))]}
-  https_port[$h]=${ports[$((i + 6))]}
-done
-endpoints=() initial_cluster=""
-for h in "${hospitals[@]}"; do
-  endpoints+=("https://127.0.0.1:${client_port[$h]}")
-  initial_cluster+="${initial_cluster:+,}etcd-$h=https://127.0.0.1:${peer_port[$h]}"
-done
-all_endpoints=$(IFS=,; echo "${endpoints[*]}")
+  for i in 0 1 2; do
+    h=${hospitals[$i]}
+    client_port[$h]=${ports[$i]}
+    peer_port[$h]=${ports[$((i + 3))]}
+    https_port[$h]=${ports[$((i + 6))]}
+  done
+  endpoints=() initial_cluster=""
+  for h in "${hospitals[@]}"; do
+    endpoints+=("https://127.0.0.1:${client_port[$h]}")
+    initial_cluster+="${initial_cluster:+,}etcd-$h=https://127.0.0.1:${peer_port[$h]}"
+  done
+  all_endpoints=$(IFS=,; echo "${endpoints[*]}")
+}
 # etcdctl with hospital A's etcd client certificate.
 ctl() {
   etcdctl --endpoints "$1" --cacert "$dir/a/etcd/ca-bundle.pem" --cert "$dir/a/etcd/client.pem" \
     --key "$dir/a/etcd/client.key" --dial-timeout 2s --command-timeout 5s "${@:2}"
 }
 
-step "Starting three etcd members (client and peer ports with client-certificate auth)"
-for h in "${hospitals[@]}"; do
-  e="$dir/$h/etcd"
-  etcd --name "etcd-$h" --data-dir "$e/data" \
-    --listen-client-urls "https://127.0.0.1:${client_port[$h]}" \
-    --advertise-client-urls "https://127.0.0.1:${client_port[$h]}" \
-    --listen-peer-urls "https://127.0.0.1:${peer_port[$h]}" \
-    --initial-advertise-peer-urls "https://127.0.0.1:${peer_port[$h]}" \
-    --initial-cluster "$initial_cluster" --initial-cluster-state new \
-    --initial-cluster-token "medledger-demo-$$" \
-    --client-cert-auth --trusted-ca-file "$e/ca-bundle.pem" \
-    --cert-file "$e/member.pem" --key-file "$e/member.key" \
-    --peer-client-cert-auth --peer-trusted-ca-file "$e/ca-bundle.pem" \
-    --peer-cert-file "$e/member.pem" --peer-key-file "$e/member.key" \
-    --logger zap --log-outputs "$e/etcd.log" >"$e/etcd.out" 2>&1 &
-  etcd_pid[$h]=$!
-done
-healthy=0
-for _ in $(seq 1 150); do
+start_members() {
   for h in "${hospitals[@]}"; do
-    kill -0 "${etcd_pid[$h]}" 2>/dev/null || { tail -5 "$dir/$h/etcd/etcd.log"; die "etcd-$h exited"; }
+    e="$dir/$h/etcd"
+    etcd --name "etcd-$h" --data-dir "$e/data" \
+      --listen-client-urls "https://127.0.0.1:${client_port[$h]}" \
+      --advertise-client-urls "https://127.0.0.1:${client_port[$h]}" \
+      --listen-peer-urls "https://127.0.0.1:${peer_port[$h]}" \
+      --initial-advertise-peer-urls "https://127.0.0.1:${peer_port[$h]}" \
+      --initial-cluster "$initial_cluster" --initial-cluster-state new \
+      --initial-cluster-token "medledger-demo-$$" \
+      --client-cert-auth --trusted-ca-file "$e/ca-bundle.pem" \
+      --cert-file "$e/member.pem" --key-file "$e/member.key" \
+      --peer-client-cert-auth --peer-trusted-ca-file "$e/ca-bundle.pem" \
+      --peer-cert-file "$e/member.pem" --peer-key-file "$e/member.key" \
+      --logger zap --log-outputs "$e/etcd.log" >"$e/etcd.out" 2>&1 &
+    etcd_pid[$h]=$!
   done
-  if ctl "$all_endpoints" endpoint health >"$dir/etcd-health.out" 2>&1; then healthy=1; break; fi
-  sleep 0.2
+}
+# 0: healthy; 1: a member lost one of its ports to another process (choose again).
+wait_healthy() {
+  for _ in $(seq 1 150); do
+    for h in "${hospitals[@]}"; do
+      if ! kill -0 "${etcd_pid[$h]}" 2>/dev/null; then
+        grep -q "address already in use" "$dir/$h/etcd/etcd.log" "$dir/$h/etcd/etcd.out" && return 1
+        tail -5 "$dir/$h/etcd/etcd.log"
+        die "etcd-$h exited"
+      fi
+    done
+    if ctl "$all_endpoints" endpoint health >"$dir/etcd-health.out" 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  cat "$dir/etcd-health.out"
+  die "etcd not healthy within 30 s"
+}
+
+step "Starting three etcd members (client and peer ports with client-certificate auth)"
+for attempt in 1 2 3; do
+  choose_ports
+  start_members
+  wait_healthy && break
+  [[ $attempt -lt 3 ]] || die "etcd: another process took a chosen port three times"
+  echo "  a chosen port was taken by another process meanwhile: choosing new ones"
+  for h in "${hospitals[@]}"; do
+    kill "${etcd_pid[$h]}" 2>/dev/null || true
+    wait "${etcd_pid[$h]}" 2>/dev/null || true
+    rm -rf "$dir/$h/etcd/data" "$dir/$h/etcd/etcd.log"
+  done
 done
-[[ $healthy -eq 1 ]] || { cat "$dir/etcd-health.out"; die "etcd not healthy within 30 s"; }
 sed 's/^/  /' "$dir/etcd-health.out"
 for h in "${hospitals[@]}"; do echo "  etcd-$h: pid ${etcd_pid[$h]}, client ${client_port[$h]}, peer ${peer_port[$h]}"; done
 
