@@ -14,11 +14,15 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "../../api/src/node_route_errors.h"
 #include "../node/hospital_node_fixture.h"
 #include "api_test_support.h"
 #include "medledger/api/client_auth.h"
@@ -129,11 +133,56 @@ class NodeRoutes : public node::testing::TwoHospitals {
                            const std::string& client = kNode) {
     auto file = root_ / ("body-" + std::to_string(++bodies_) + ".json");
     std::ofstream(file) << body;
-    return testing::curl(*pki_, server_->port(), path, client,
-                         "-H 'Content-Type: application/json' --data-binary @" + file.string());
+    return checked(
+        "POST", path,
+        testing::curl(*pki_, server_->port(), path, client,
+                      "-H 'Content-Type: application/json' --data-binary @" + file.string()));
   }
   testing::HttpResult get(const std::string& path, const std::string& client = kNode) {
-    return testing::curl(*pki_, server_->port(), path, client);
+    return checked("GET", path, testing::curl(*pki_, server_->port(), path, client));
+  }
+
+  // Every error a node route answers must be one docs/api.md lists for it ("Errors by
+  // route", api/src/node_route_errors.cpp).
+  static testing::HttpResult checked(const std::string& method, const std::string& path,
+                                     testing::HttpResult result) {
+    if (result.status < 400) return result;
+    auto operation = node_route_operation(method, path.substr(0, path.find('?')));
+    auto body = boost::json::parse(result.body);
+    const auto* error = body.is_object() ? body.as_object().if_contains("error") : nullptr;
+    if (!operation || error == nullptr) return result;
+    const std::string name(error->at("code").as_string());
+    auto code = core::error_code_named(name);
+    EXPECT_TRUE(code && node_routes::route_may_answer(*operation, *code))
+        << *operation << " answered " << name
+        << ", which docs/api.md (Errors by route) does not list for it";
+    return result;
+  }
+
+  // "POST /v1/persons/{id}/sign" for POST /v1/persons/dr-a/sign; nullopt off the table.
+  static std::optional<std::string> node_route_operation(const std::string& method,
+                                                         const std::string& path) {
+    auto segments = [](std::string_view text) {
+      std::vector<std::string_view> out;
+      for (std::size_t at = 1; at <= text.size();) {
+        auto end = std::min(text.find('/', at), text.size());
+        out.push_back(text.substr(at, end - at));
+        at = end + 1;
+      }
+      return out;
+    };
+    const auto parts = segments(path);
+    for (const auto& row : node_routes::node_route_errors()) {
+      const auto space = row.operation.find(' ');
+      if (row.operation.substr(0, space) != method) continue;
+      const auto pattern = segments(row.operation.substr(space + 1));
+      if (pattern.size() != parts.size()) continue;
+      bool same = true;
+      for (std::size_t i = 0; i < parts.size() && same; ++i)
+        same = pattern[i] == parts[i] || (pattern[i].starts_with("{") && !parts[i].empty());
+      if (same) return std::string(row.operation);
+    }
+    return std::nullopt;
   }
 
   std::string store_body(const std::string& record,
