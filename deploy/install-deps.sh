@@ -9,6 +9,8 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache git
   # PKCS#11: standard header, test token, interop client
   libp11-kit-dev softhsm2 opensc
+  # a second PKCS#11 implementation for the tests: NSS's softoken and certutil for its database
+  libnss3 libnss3-tools
   # OpenSSL 3: X.509, TLS, AES-GCM, HKDF, scrypt; the openssl CLI for interop tests
   libssl-dev openssl
   # Boost 1.81 (Beast/Asio, JSON, URL) -- never the 1.74 -dev packages

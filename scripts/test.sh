@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: install what is missing, build with warnings as errors,
 # run the whole test suite (unit + integration on real SoftHSM2 tokens, real
-# LMDB files, real TLS sockets on 127.0.0.1). After the build it prints the
+# LMDB files, real TLS sockets on 127.0.0.1), then the token suites on NSS's
+# softoken (scripts/nss-tests.sh). After the build it prints the
 # code-shape warning list (scripts/code-shape.py; never fails the run).
 #
 #   ./scripts/test.sh            release preset (the CI run)
@@ -16,3 +17,5 @@ cmake --build --preset "$preset" -j "$(nproc)"
 # Function and class sizes over the project's limits: a warning list, never a failure.
 python3 scripts/code-shape.py || echo "test.sh: code-shape could not run (warning only)" >&2
 ctest --preset "$preset" -j "$(nproc)" --timeout 300
+# The hsm, ca and node suites again on a second PKCS#11 implementation (NSS's softoken).
+bash scripts/nss-tests.sh "build/$preset"

@@ -9,6 +9,13 @@ core::Result<Session> Session::open(std::shared_ptr<Module> module, CK_SLOT_ID s
   CK_SESSION_HANDLE handle = CK_INVALID_HANDLE;
   CK_RV rv = module->fn()->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr,
                                          nullptr, &handle);
+  if (rv == CKR_SLOT_ID_INVALID) {
+    // The slot was listed moments ago: it went away (device removed, or the module was
+    // finalised: NSS says this rather than CKR_CRYPTOKI_NOT_INITIALIZED). A device fault:
+    // a pool re-initialises the module and finds its token again.
+    return core::make_error(core::ErrorCode::kTokenUnavailable,
+                            token_error("C_OpenSession", rv).message);
+  }
   if (rv != CKR_OK) return token_error("C_OpenSession", rv);
   return Session(std::move(module), handle);
 }

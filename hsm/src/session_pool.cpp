@@ -365,6 +365,11 @@ bool SessionPool::note_fault(RetryState& retry, const core::Error& acquire_error
   return true;
 }
 
+bool SessionPool::token_still_listed() const {
+  auto found = find_token(*module_, selector_);
+  return found && found->slot == token().slot;
+}
+
 core::Result<void> SessionPool::prepare_retry(std::string_view what, RetryState& retry) {
   auto unavailable = [&](const std::string& why) {
     return core::make_error(
@@ -375,6 +380,12 @@ core::Result<void> SessionPool::prepare_retry(std::string_view what, RetryState&
     return unavailable(retry.first_failure + "; after one retry: " + retry.failure);
   ++retry.attempt;
   retry.first_failure = retry.failure;
+  if (retry.fault == FaultClass::kSession && !token_still_listed()) {
+    // A finalised module can answer with session faults (NSS: CKR_SESSION_HANDLE_INVALID,
+    // where SoftHSM2 says CKR_CRYPTOKI_NOT_INITIALIZED): if the token's slot is gone too,
+    // it is a device fault.
+    retry.fault = FaultClass::kDevice;
+  }
   if (retry.fault == FaultClass::kDevice) {
     auto recovered = recover(retry.generation);
     if (!recovered)

@@ -14,7 +14,35 @@ namespace {
 using core::ErrorCode;
 using core::KeyAlgorithm;
 
-class KeyStoreTest : public TokenTest, public ::testing::WithParamInterface<KeyAlgorithm> {};
+class KeyStoreTest : public TokenTest, public ::testing::WithParamInterface<KeyAlgorithm> {
+ protected:
+  void SetUp() override {
+    TokenTest::SetUp();
+    // A token without the algorithm (NSS's softoken has no Ed25519) is tested by
+    // EdwardsKeysOnATokenWithoutThemAreMechanismMissing instead.
+    auto mechanisms = expect_ok(token_mechanisms(*module_, token_.slot));
+    auto missing = missing_for(capability(), mechanisms);
+    if (!missing.empty()) GTEST_SKIP() << "token lacks " << missing.front();
+  }
+  Capability capability() const {
+    return GetParam() == KeyAlgorithm::kEcdsaP256 ? Capability::kEcdsaP256 : Capability::kEd25519;
+  }
+};
+
+TEST_F(TokenTest, EdwardsKeysOnATokenWithoutThemAreMechanismMissing) {
+  auto pool = open_pool();
+  KeyStore store(pool);
+  auto key = store.generate({"ed-key", KeyAlgorithm::kEd25519});
+  if (pool->require(Capability::kEd25519)) {
+    EXPECT_TRUE(key) << "a token with Ed25519 generates it";
+    return;
+  }
+  ASSERT_FALSE(key);
+  EXPECT_EQ(key.error().code, core::ErrorCode::kMechanismMissing);
+  EXPECT_NE(key.error().message.find("CKM_EC_EDWARDS_KEY_PAIR_GEN, needed for ed25519 signing"),
+            std::string::npos)
+      << key.error().message;
+}
 
 TEST_P(KeyStoreTest, GeneratedKeyIsSensitiveNeverExtractableSignOnlyWithOneIdOnBothHalves) {
   auto pool = open_pool();

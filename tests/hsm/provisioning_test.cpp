@@ -17,6 +17,7 @@ namespace {
 using core::ErrorCode;
 
 TEST_F(TokenTest, InitTokenCreatesAnInitialisedTokenWithAUserPin) {
+  MEDLEDGER_SKIP_WITHOUT_TOKEN_INIT();
   EXPECT_EQ(token_.label, kLabel);
   EXPECT_TRUE(token_.initialized);
   EXPECT_NE(token_.flags & CKF_USER_PIN_INITIALIZED, 0u);
@@ -31,6 +32,7 @@ TEST_F(TokenTest, InitTokenCreatesAnInitialisedTokenWithAUserPin) {
 }
 
 TEST_F(TokenTest, InitTokenWithATakenLabelIsAlreadyExists) {
+  MEDLEDGER_SKIP_WITHOUT_TOKEN_INIT();
   auto again = init_token(*module_, kLabel, secret(kSoPin), secret(kUserPin));
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
@@ -64,6 +66,7 @@ TEST_F(TokenTest, MissingTokenIsTokenNotFoundAndListsTheLabelsSeen) {
 }
 
 TEST_F(TokenTest, TwoTokensMatchingOneSelectorAreAmbiguous) {
+  MEDLEDGER_SKIP_WITHOUT_TOKEN_INIT();
   expect_ok(init_token(*module_, "second", secret(kSoPin), secret(kUserPin)));
   auto both = find_token(*module_, expect_ok(TokenSelector::parse("pkcs11:model=SoftHSM%20v2")));
   ASSERT_FALSE(both);
@@ -80,8 +83,10 @@ TEST_F(TokenTest, StatusReportsMechanismsAndObjectCounts) {
   EXPECT_FALSE(without_pin.objects_counted);
   ASSERT_EQ(without_pin.capabilities.size(), std::size(kAllCapabilities));
   for (const auto& c : without_pin.capabilities) {
-    // SoftHSM2 2.6 has every mechanism medledger can use.
-    EXPECT_TRUE(c.missing.empty()) << capability_name(c.capability);
+    // SoftHSM2 2.6 has every mechanism medledger can use; NSS's softoken lacks Ed25519.
+    const bool ed25519_on_nss = c.capability == Capability::kEd25519 &&
+                                without_pin.token.manufacturer == "Mozilla Foundation";
+    EXPECT_EQ(c.missing.empty(), !ed25519_on_nss) << capability_name(c.capability);
   }
   EXPECT_FALSE(without_pin.mechanisms.empty());
   EXPECT_TRUE(std::find(without_pin.mechanisms.begin(), without_pin.mechanisms.end(), CKM_ECDSA) !=
@@ -145,12 +150,14 @@ TEST_F(TokenTest, SoftHsmKeepsRejectingWrongPinsWithoutLockingTheRightOne) {
 }
 
 TEST_F(TokenTest, WrongSoPinFailsInitPinAndKekCreation) {
+  MEDLEDGER_SKIP_WITHOUT_TOKEN_INIT();
   auto kek = create_kek(*module_, TokenSelector::by_label(kLabel), secret("bad-so-pin"));
   ASSERT_FALSE(kek);
   EXPECT_EQ(kek.error().code, ErrorCode::kPinIncorrect);
 }
 
 TEST_F(TokenTest, ShortUserPinIsPinInvalid) {
+  MEDLEDGER_SKIP_WITHOUT_TOKEN_INIT();
   auto bad = init_token(*module_, "short-pin", secret(kSoPin), secret("1"));
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kPinInvalid) << bad.error().to_string();

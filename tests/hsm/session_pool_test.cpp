@@ -96,7 +96,12 @@ TEST_F(SessionPoolTest, ATokenThatStaysGoneIsTokenUnavailable) {
   auto signature = signer_->sign_digest(core::sha256(core::to_bytes("x")));
   ASSERT_FALSE(signature);
   EXPECT_EQ(signature.error().code, ErrorCode::kTokenUnavailable) << signature.error().to_string();
-  EXPECT_NE(signature.error().message.find("CKR_CRYPTOKI_NOT_INITIALIZED"), std::string::npos)
+  // What a finalised module answers differs: SoftHSM2 CKR_CRYPTOKI_NOT_INITIALIZED; NSS
+  // CKR_SESSION_HANDLE_INVALID, and its re-initialisation fails without the database.
+  const bool nss = token_.manufacturer == "Mozilla Foundation";
+  EXPECT_NE(
+      signature.error().message.find(nss ? "recovery failed" : "CKR_CRYPTOKI_NOT_INITIALIZED"),
+      std::string::npos)
       << signature.error().message;
 }
 

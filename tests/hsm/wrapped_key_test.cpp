@@ -96,8 +96,14 @@ TEST_F(WrappedKeyTest, Ed25519KeysThatTheTokenCannotWrapAreUnsupportedAndLeaveNo
   auto store = open_store();
   auto blob = store->generate(KeyAlgorithm::kEd25519);
   ASSERT_FALSE(blob);
-  EXPECT_EQ(blob.error().code, ErrorCode::kUnsupportedAlgorithm);
-  EXPECT_NE(blob.error().message.find("C_WrapKey: CKR_KEY_NOT_WRAPPABLE"), std::string::npos);
+  if (!pool_->require(Capability::kEd25519)) {
+    // A token without Ed25519 at all (NSS's softoken) says which mechanism it lacks.
+    EXPECT_EQ(blob.error().code, ErrorCode::kMechanismMissing);
+    EXPECT_NE(blob.error().message.find("ed25519 signing"), std::string::npos);
+  } else {
+    EXPECT_EQ(blob.error().code, ErrorCode::kUnsupportedAlgorithm);
+    EXPECT_NE(blob.error().message.find("C_WrapKey: CKR_KEY_NOT_WRAPPABLE"), std::string::npos);
+  }
   auto lease = expect_ok(pool_->acquire());
   CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
   auto left = expect_ok(

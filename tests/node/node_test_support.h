@@ -39,9 +39,16 @@ inline constexpr const char* kUserPin = "user-secret-5678";
 class TwoNodeTokens : public ::testing::Test {
  protected:
   void SetUp() override {
-    module_ = expect_ok(hsm::Module::load(medledger::testing::SoftHsmDirectory::module_path()));
-    (void)expect_ok(hsm::init_token(*module_, "hospital-a", secret(kSoPin), secret(kUserPin)));
-    (void)expect_ok(hsm::init_token(*module_, "hospital-b", secret(kSoPin), secret(kUserPin)));
+    if (medledger::testing::SoftHsmDirectory::provisioned_by_hook()) {
+      // Another module: its tokens exist before it loads (its arguments name them).
+      dir_.init_token_with_softhsm_util("hospital-a", kSoPin, kUserPin);
+      dir_.init_token_with_softhsm_util("hospital-b", kSoPin, kUserPin);
+      module_ = expect_ok(hsm::Module::load(medledger::testing::SoftHsmDirectory::module_path()));
+    } else {
+      module_ = expect_ok(hsm::Module::load(medledger::testing::SoftHsmDirectory::module_path()));
+      (void)expect_ok(hsm::init_token(*module_, "hospital-a", secret(kSoPin), secret(kUserPin)));
+      (void)expect_ok(hsm::init_token(*module_, "hospital-b", secret(kSoPin), secret(kUserPin)));
+    }
     pool_a_ = expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-a"),
                                                secret(kUserPin)));
     pool_b_ = expect_ok(hsm::SessionPool::open(module_, hsm::TokenSelector::by_label("hospital-b"),

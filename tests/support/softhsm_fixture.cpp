@@ -55,7 +55,11 @@ SoftHsmDirectory::SoftHsmDirectory() {
                        << "log.level = ERROR\n"
                        << "slots.removable = false\n";
   ::setenv("SOFTHSM2_CONF", conf_.c_str(), 1);
-  if (provisioned_by_hook()) ::unsetenv("MEDLEDGER_PKCS11_MODULE_ARGS");  // no token made yet
+  if (provisioned_by_hook()) {
+    ::unsetenv("MEDLEDGER_PKCS11_MODULE_ARGS");  // no token made yet
+    // The CLIs the tests run pick the module under test too.
+    ::setenv("MEDLEDGER_PKCS11_MODULE", module_path().c_str(), 1);
+  }
 }
 
 SoftHsmDirectory::~SoftHsmDirectory() {

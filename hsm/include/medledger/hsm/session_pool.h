@@ -218,6 +218,7 @@ class SessionPool : public std::enable_shared_from_this<SessionPool> {
   bool note_fault(RetryState& retry, Lease& lease, const core::Error& error);
   bool note_fault(RetryState& retry, const core::Error& acquire_error);
   core::Result<void> prepare_retry(std::string_view what, RetryState& retry);
+  bool token_still_listed() const;  // find_token: same slot (after a session fault)
 
   // A session slot: kEmpty (no session), kIdle (free), kLeased (claimed by one
   // thread, which alone touches `session`). Own cache line: two threads claiming
