@@ -37,6 +37,25 @@ class ExternalSigningRoutes : public NodeRoutes {
     return device;
   }
 
+  // POST /v1/records/prepare's body: `record` of `patient`, written by `doctor`.
+  static std::string record_body(const std::string& record, const Device& doctor,
+                                 const Device& patient) {
+    boost::json::object body;
+    body["record_id"] = record;
+    body["doctor"] = doctor.principal;
+    body["patient"] = patient.principal;
+    body["payload"] = core::base64url_encode(core::to_bytes(kPayload));
+    return boost::json::serialize(body);
+  }
+
+  // {tx, tx_id} of POST /v1/records/prepare.
+  boost::json::object prepare_record(const std::string& record, const Device& doctor,
+                                     const Device& patient) {
+    auto prepared = post("/v1/records/prepare", record_body(record, doctor, patient));
+    EXPECT_EQ(prepared.status, 200) << prepared.body;
+    return json_of(prepared);
+  }
+
   static core::Digest digest_of(const boost::json::object& prepared) {
     auto bytes = core::base64url_decode(std::string(prepared.at("tx_id").as_string()));
     core::Digest digest{};

@@ -23,12 +23,7 @@ class ExternalAccessRoutes : public ExternalSigningRoutes {
 
   // A record of patient_, stored with both devices' signatures.
   void store_record(const std::string& record) {
-    boost::json::object body;
-    body["record_id"] = record;
-    body["doctor"] = doctor_.principal;
-    body["patient"] = patient_.principal;
-    body["payload"] = core::base64url_encode(core::to_bytes(kPayload));
-    auto prepared = post("/v1/records/prepare", boost::json::serialize(body));
+    auto prepared = post("/v1/records/prepare", record_body(record, doctor_, patient_));
     ASSERT_EQ(prepared.status, 200) << prepared.body;
     auto stored = submit(json_of(prepared), {&doctor_, &patient_});
     ASSERT_EQ(stored.status, 201) << stored.body;
@@ -101,12 +96,7 @@ TEST_F(ExternalAccessRoutes, PatientSignedGrantLetsTheGranteeReadAndRevocationSt
   EXPECT_EQ(error_code_of(refused), "GRANT_REVOKED");
 
   // The rotated key is the node's from now on: the next record is sealed under version 2.
-  boost::json::object next;
-  next["record_id"] = "rec-after";
-  next["doctor"] = doctor_.principal;
-  next["patient"] = patient_.principal;
-  next["payload"] = core::base64url_encode(core::to_bytes(kPayload));
-  auto after = json_of(post("/v1/records/prepare", boost::json::serialize(next)));
+  auto after = prepare_record("rec-after", doctor_, patient_);
   EXPECT_EQ(tx_of(after).body.at("envelope").at("patient_key_version").as_int64(), 2);
   EXPECT_EQ(submit(after, {&doctor_, &patient_}).status, 201);
   // Revoking again: no active grant left to revoke.

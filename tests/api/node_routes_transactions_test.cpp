@@ -21,19 +21,12 @@ class NodeTransactionRoutes : public ExternalSigningRoutes {
   }
 
   std::string prepare_body(const std::string& record) const {
-    boost::json::object body;
-    body["record_id"] = record;
-    body["doctor"] = doctor_.principal;
-    body["patient"] = patient_.principal;
-    body["payload"] = core::base64url_encode(core::to_bytes(kPayload));
-    return boost::json::serialize(body);
+    return record_body(record, doctor_, patient_);
   }
 
   // {tx, tx_id} from the node.
   boost::json::object prepare(const std::string& record) {
-    auto prepared = post("/v1/records/prepare", prepare_body(record));
-    EXPECT_EQ(prepared.status, 200) << prepared.body;
-    return json_of(prepared);
+    return prepare_record(record, doctor_, patient_);
   }
 
   std::size_t records_of_patient() {
@@ -236,12 +229,7 @@ TEST_F(NodeTransactionRoutes, OneCertificateSigningTwiceIsTxMalformed) {
 // An Ed25519 signature must say so: without "alg" it is taken as ECDSA P-256.
 TEST_F(NodeTransactionRoutes, Ed25519SignatureWithoutAlgIsUnsupportedAlgorithm) {
   Device ed = enrol_device(ca::Role::kPatient, "pat-ed", core::KeyAlgorithm::kEd25519);
-  boost::json::object body;
-  body["record_id"] = "rec-ed";
-  body["doctor"] = doctor_.principal;
-  body["patient"] = ed.principal;
-  body["payload"] = core::base64url_encode(core::to_bytes(kPayload));
-  auto prepared = json_of(post("/v1/records/prepare", boost::json::serialize(body)));
+  auto prepared = prepare_record("rec-ed", doctor_, ed);
   auto unlabelled = signature(ed, digest_of(prepared));
   unlabelled.erase("alg");
   auto refused = post("/v1/transactions",
