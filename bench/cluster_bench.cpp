@@ -15,6 +15,7 @@
 //                          MEDLEDGER_BENCH_RATE=N sets it), submit ->
 //                          callback; solo at the same rate
 // MEDLEDGER_BENCH_POLL_MS=N sets the orderers' poll_interval (default 1 s).
+// MEDLEDGER_BENCH_BATCH=N sets the etcd orderers' max_batch_count (default as solo's).
 //   BM_CatchUpFromEtcd     a new replica joins after kCatchUpBlocks blocks: the
 //                          time of EtcdOrderer::start (it syncs before returning),
 //                          against Ledger::apply_block of the same blocks read from
@@ -160,6 +161,8 @@ class Consortium {
     o.evidence_dir = dir_.path() / ("evidence-" + std::to_string(i));
     if (const char* poll = std::getenv("MEDLEDGER_BENCH_POLL_MS"))
       o.poll_interval = std::chrono::milliseconds(std::atoi(poll));
+    if (const char* batch = std::getenv("MEDLEDGER_BENCH_BATCH"))
+      o.max_batch_count = static_cast<std::size_t>(std::atoi(batch));
     if (forwarding) {
       o.advertise_url = "inproc://" + std::to_string(i);
       o.forward = [this](const std::string& url, const std::vector<std::string>& wires) {
