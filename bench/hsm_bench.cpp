@@ -13,7 +13,12 @@
 //       wrapped_sign/first_use       each signature with a blob this store never saw (fresh
 //                                    pool and store): miss + the once-per-blob pairing check
 //       wrapped_signer/few           through WrappedKeyStore::signer objects (blob decoded once)
-// (a)-(d) run with 1 and 2 threads (aggregate signatures/s, real time); (e) with one.
+//   (f) nss/...                      (b), (c), (d) with the default strategy, and wrapped_sign
+//       nss/wrapped_sign/few, wrapped_sign{,/nss}/unwrap_each (a pool caching one key, ten
+//       blobs: ~90% of signatures unwrap), on NSS's softoken (libsoftokn3.so) in a
+//       database made by certutil, loaded with its initialisation arguments, same run
+// (a)-(d) and (f)'s raw/pool run with 1 and 2 threads (aggregate signatures/s, real time);
+// the wrapped ones with one.
 // Each wrapped group has its own pool, so one group's misses never evict another's keys.
 // After the runs a table prints the ratios docs/PERFORMANCE.md records.
 //
@@ -37,6 +42,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "medledger/core/secret.h"
 #include "medledger/core/sha256.h"
 #include "medledger/core/software_signer.h"
 #include "medledger/hsm/key_store.h"
@@ -194,7 +200,72 @@ struct BenchToken {
   }
 };
 
+// What bench_raw_sign needs of a token: a session of this module, logged in, and the key.
+struct RawTarget {
+  std::shared_ptr<hsm::Module> module;
+  std::shared_ptr<hsm::SessionPool> pool;
+  core::Bytes key_id;
+};
+
+constexpr const char* kNssModule = "/usr/lib/x86_64-linux-gnu/libsoftokn3.so";
+
+// The same token signing and wrapped keys on NSS's softoken: a database made by
+// certutil in a temporary directory (its password is the user PIN), no SO (the KEK is
+// the user's), the module loaded with its database settings as C_Initialize arguments.
+struct NssToken {
+  std::filesystem::path root;
+  std::shared_ptr<hsm::Module> module;
+  std::shared_ptr<hsm::SessionPool> pool, wrapped_pool, unwrap_pool;
+  std::unique_ptr<hsm::TokenSigner> signer;
+  hsm::KeyInfo key;
+  std::unique_ptr<hsm::WrappedKeyStore> store, unwrap_store;
+  std::vector<core::Bytes> few_blobs;
+
+  explicit NssToken(const std::filesystem::path& parent) : root(parent / "nssdb") {
+    std::filesystem::create_directories(root);
+    const auto pw = parent / "nss.pw";
+    std::ofstream(pw) << kUserPin << "\n";
+    const std::string make = "certutil -N -d 'sql:" + root.string() + "' -f '" + pw.string() + "'";
+    if (std::system(make.c_str()) != 0) throw std::runtime_error("certutil -N failed");
+    const std::string args = "configdir='sql:" + root.string() +
+                             "' certPrefix='' keyPrefix='' secmod='secmod.db' flags= "
+                             "tokens=<0x02=[configdir='sql:" +
+                             root.string() + "' tokenDescription='" + kTokenLabel + "']>";
+    module = must(hsm::Module::load(kNssModule, secret(args)), "load NSS softoken");
+    auto selector = hsm::TokenSelector::by_label(kTokenLabel);
+    auto kek = must(hsm::create_kek_without_so(*module, selector, secret(kUserPin)), "NSS KEK");
+    pool = must(hsm::SessionPool::open(module, selector, secret(kUserPin)), "open NSS pool");
+    key = must(hsm::KeyStore(pool).generate({"bench-key", core::KeyAlgorithm::kEcdsaP256}),
+               "generate NSS key");
+    signer = must(hsm::KeyStore(pool).signer(key.id), "NSS token signer");
+    wrapped_pool = must(hsm::SessionPool::open(module, selector, secret(kUserPin)), "NSS pool");
+    store = must(hsm::WrappedKeyStore::open(wrapped_pool, kek.id), "NSS wrapped store");
+    few_blobs = BenchToken::generate_blobs(*store, kFewWrappedKeys);
+    const core::Digest warm_up = BenchToken::digest_for(0);
+    for (const auto& blob : few_blobs) must(store->sign_digest(blob, warm_up), "NSS warm up");
+    hsm::PoolOptions one_key;
+    one_key.max_unwrapped_keys = 1;
+    unwrap_pool = must(hsm::SessionPool::open(module, selector, secret(kUserPin), one_key),
+                       "NSS unwrap pool");
+    unwrap_store = must(hsm::WrappedKeyStore::open(unwrap_pool, kek.id), "NSS unwrap store");
+  }
+  ~NssToken() {
+    unwrap_store.reset();
+    store.reset();
+    signer.reset();
+    unwrap_pool.reset();
+    wrapped_pool.reset();
+    pool.reset();
+    module.reset();
+  }
+  RawTarget raw() const { return {module, pool, key.id}; }
+};
+
 BenchToken* token = nullptr;
+NssToken* nss = nullptr;
+// SoftHSM2's counterpart of NssToken::unwrap_store: a pool that caches one key.
+std::shared_ptr<hsm::SessionPool> softhsm_unwrap_pool;
+std::unique_ptr<hsm::WrappedKeyStore> softhsm_unwrap_store;
 
 core::Digest digest_for(std::uint64_t counter) { return BenchToken::digest_for(counter); }
 
@@ -213,15 +284,18 @@ void bench_openssl_sign(benchmark::State& state) {
 }
 
 // (b) and (c): what the token can do with no pool at all, one session per thread.
-void bench_raw_sign(benchmark::State& state, bool session_copy) {
-  auto& pool = *token->pools.at(hsm::kDefaultSigningKeyStrategy);
-  auto session = hsm::Session::open(token->module, pool.token().slot);
+void bench_raw_sign(benchmark::State& state, bool session_copy, bool on_nss) {
+  const RawTarget target =
+      on_nss ? nss->raw()
+             : RawTarget{token->module, token->pools.at(hsm::kDefaultSigningKeyStrategy),
+                         token->key.id};
+  auto session = hsm::Session::open(target.module, target.pool->token().slot);
   if (!session) return report_failure(state, session.error());
   CK_FUNCTION_LIST* p11 = session->fn();
   CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
   std::vector<CK_ATTRIBUTE> match = {
       {CKA_CLASS, &private_class, sizeof(private_class)},
-      {CKA_ID, token->key.id.data(), token->key.id.size()},
+      {CKA_ID, const_cast<std::uint8_t*>(target.key_id.data()), target.key_id.size()},
   };
   auto found =
       session->find_objects(match, 1);  // logged in already: login state is per application
@@ -259,8 +333,8 @@ void bench_raw_sign(benchmark::State& state, bool session_copy) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void bench_pool_sign(benchmark::State& state, hsm::SigningKeyStrategy strategy) {
-  auto& signer = *token->token_signers.at(strategy);
+void bench_pool_sign(benchmark::State& state, hsm::SigningKeyStrategy strategy, bool on_nss) {
+  auto& signer = on_nss ? *nss->signer : *token->token_signers.at(strategy);
   std::uint64_t counter = static_cast<std::uint64_t>(state.thread_index()) << 32;
   for (auto _ : state) {
     auto signature = signer.sign_digest(digest_for(counter++));
@@ -350,7 +424,27 @@ void print_ratios(const bench::RateReporter& reporter) {
     }
     print_ratio("pool (token object) / best raw loop", pool_object / best_raw);
     print_ratio("best token (pool, default) / OpenSSL in memory", pool_copy / openssl);
+    const double nss_object = reporter.rate("nss/raw_sign/token_object", threads);
+    const double nss_copy = reporter.rate("nss/raw_sign/session_copy", threads);
+    const double nss_pool = reporter.rate("nss/pool_sign/session_copy", threads);
+    if (nss_pool > 0 && std::max(nss_object, nss_copy) > 0) {
+      std::printf("  NSS softoken: best raw loop %.0f/s (%s), pool %.0f/s\n",
+                  std::max(nss_object, nss_copy),
+                  nss_copy >= nss_object ? "session copy" : "token object", nss_pool);
+      print_ratio("NSS: pool (session copy, default) / best raw loop",
+                  nss_pool / std::max(nss_object, nss_copy), 0.9);
+      print_ratio("NSS pool / SoftHSM2 pool (default)", nss_pool / pool_copy);
+    }
   }
+  auto latency = [&](const char* name, const char* what) {
+    const double rate = reporter.rate(name, 1);
+    if (rate > 0) std::printf("  %-58s %7.1f us\n", what, 1e6 / rate);
+  };
+  std::printf(" wrapped-key sign latency, 1 thread (both modules, same run):\n");
+  latency("wrapped_sign/few", "SoftHSM2, 10 keys (cache hits)");
+  latency("nss/wrapped_sign/few", "NSS softoken, 10 keys (cache hits)");
+  latency("wrapped_sign/unwrap_each", "SoftHSM2, 10 keys, pool caching 1 (~90% unwrap)");
+  latency("nss/wrapped_sign/unwrap_each", "NSS softoken, 10 keys, pool caching 1 (~90% unwrap)");
   const double few = reporter.rate("wrapped_sign/few", 1);
   const double pool_one = reporter.rate("pool_sign/session_copy", 1);
   if (few > 0) {
@@ -385,12 +479,28 @@ void register_benchmarks() {
     bench->Threads(1)->Threads(2)->UseRealTime();
   };
   threaded(benchmark::RegisterBenchmark("openssl_sign", bench_openssl_sign));
-  threaded(benchmark::RegisterBenchmark("raw_sign/token_object", bench_raw_sign, false));
-  threaded(benchmark::RegisterBenchmark("raw_sign/session_copy", bench_raw_sign, true));
+  threaded(benchmark::RegisterBenchmark("raw_sign/token_object", bench_raw_sign, false, false));
+  threaded(benchmark::RegisterBenchmark("raw_sign/session_copy", bench_raw_sign, true, false));
   threaded(benchmark::RegisterBenchmark("pool_sign/token_object", bench_pool_sign,
-                                        hsm::SigningKeyStrategy::kTokenObject));
+                                        hsm::SigningKeyStrategy::kTokenObject, false));
   threaded(benchmark::RegisterBenchmark("pool_sign/session_copy", bench_pool_sign,
-                                        hsm::SigningKeyStrategy::kSessionCopy));
+                                        hsm::SigningKeyStrategy::kSessionCopy, false));
+  benchmark::RegisterBenchmark("wrapped_sign/unwrap_each", bench_wrapped_sign,
+                               softhsm_unwrap_store.get(), &token->few_blobs)
+      ->UseRealTime();
+  if (nss != nullptr) {
+    threaded(
+        benchmark::RegisterBenchmark("nss/raw_sign/token_object", bench_raw_sign, false, true));
+    threaded(benchmark::RegisterBenchmark("nss/raw_sign/session_copy", bench_raw_sign, true, true));
+    threaded(benchmark::RegisterBenchmark("nss/pool_sign/session_copy", bench_pool_sign,
+                                          hsm::SigningKeyStrategy::kSessionCopy, true));
+    benchmark::RegisterBenchmark("nss/wrapped_sign/few", bench_wrapped_sign, nss->store.get(),
+                                 &nss->few_blobs)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("nss/wrapped_sign/unwrap_each", bench_wrapped_sign,
+                                 nss->unwrap_store.get(), &nss->few_blobs)
+        ->UseRealTime();
+  }
   benchmark::RegisterBenchmark("wrapped_sign/few", bench_wrapped_sign, token->hot_store.get(),
                                &token->few_blobs)
       ->UseRealTime();
@@ -415,10 +525,31 @@ int main(int argc, char** argv) {
     token = &shared;
     std::printf("fresh SoftHSM2 token in %s; %zu wrapped keys made in %.1f s\n",
                 shared.root.c_str(), shared.many_blobs.size(), shared.many_blobs_seconds);
+    hsm::PoolOptions one_key;
+    one_key.max_unwrapped_keys = 1;
+    softhsm_unwrap_pool =
+        must(hsm::SessionPool::open(shared.module, hsm::TokenSelector::by_label(kTokenLabel),
+                                    secret(kUserPin), one_key),
+             "SoftHSM2 unwrap pool");
+    softhsm_unwrap_store =
+        must(hsm::WrappedKeyStore::open(softhsm_unwrap_pool, shared.hot_store->kek_id()),
+             "SoftHSM2 unwrap store");
+    std::unique_ptr<NssToken> nss_token;
+    if (std::filesystem::exists(kNssModule)) {
+      nss_token = std::make_unique<NssToken>(shared.root);
+      nss = nss_token.get();
+      std::printf("NSS softoken %s: database in %s\n", kNssModule, nss_token->root.c_str());
+    } else {
+      std::printf("NSS softoken %s not installed: its runs are left out\n", kNssModule);
+    }
     register_benchmarks();
     bench::RateReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
     print_ratios(reporter);
+    nss = nullptr;
+    nss_token.reset();
+    softhsm_unwrap_store.reset();
+    softhsm_unwrap_pool.reset();
     token = nullptr;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "hsm_bench: %s\n", error.what());
