@@ -680,6 +680,50 @@ void EtcdOrderer::record_applied_and_prune() {
           std::to_string(lowest - options_.keep_blocks) + " deleted from etcd");
 }
 
+EtcdOrderer::Cut EtcdOrderer::cut_batch(bool member) {
+  const auto now = std::chrono::steady_clock::now();
+  Cut cut;
+  // Forwarded but not ordered in time: this node proposes them itself (a member), or
+  // forwards them again.
+  cut.overdue = !forwarded_.empty() && forwarded_.front().forwarded_until <= now;
+  cut.forward_to = cut.overdue && member ? std::nullopt : forward_target(member);
+  std::deque<Queued>& from = cut.overdue ? forwarded_ : queue_;
+  const std::size_t max_bytes = cut.forward_to
+                                    ? std::min(options_.max_batch_bytes, kMaxForwardBytes)
+                                    : options_.max_batch_bytes;
+  std::size_t bytes = kBlockOverheadBytes;
+  while (!from.empty() && cut.batch.size() < options_.max_batch_count &&
+         bytes + from.front().encoded_bytes <= max_bytes &&
+         (!cut.overdue || from.front().forwarded_until <= now)) {
+    bytes += from.front().encoded_bytes;
+    cut.batch.push_back(std::move(from.front()));
+    from.pop_front();
+  }
+  return cut;
+}
+
+void EtcdOrderer::dispatch(Cut& cut, bool member) {
+  if (cut.batch.empty()) return;
+  if (cut.overdue && member)
+    log(OrderingLogLevel::kWarn, "ordering_forward_overdue",
+        std::to_string(cut.batch.size()) +
+            " forwarded transaction(s) not ordered by the proposer in time: proposed here");
+  if (cut.forward_to) return forward_batch(cut.batch, *cut.forward_to);
+  propose_if_member(cut.batch);  // refused when this node may not propose
+}
+
+void EtcdOrderer::sync_step(bool read_etcd) {
+  auto synced = sync_from_etcd(read_etcd);
+  if (!synced && synced.error().code == ErrorCode::kOrderingUnavailable)
+    return set_unavailable(synced.error());
+  if (synced && writable_again()) {
+    std::lock_guard lock(mutex_);
+    if (unavailable_) log(OrderingLogLevel::kInfo, "ordering_available", "etcd answers again");
+    unavailable_.reset();
+  }
+  record_applied_and_prune();
+}
+
 void EtcdOrderer::run() {
   using Clock = std::chrono::steady_clock;
   auto next_sync = Clock::now() + options_.poll_interval;
@@ -687,18 +731,14 @@ void EtcdOrderer::run() {
     const bool member = may_propose();
     maintain_proposer_role(member);
     std::vector<std::pair<std::uint64_t, std::string>> rewritten;
-    bool sync_now = false, read_etcd = false, overdue = false, refuse = false;
-    std::deque<Queued> batch;
-    std::optional<std::string> forward_to;
-    bool halted = false;
+    bool sync_now = false, read_etcd = false, halted = false;
+    Cut cut;
     {
       std::unique_lock lock(mutex_);
-      // Forwarded but not ordered in time: this node proposes them itself.
-      auto forward_overdue = [&] {
-        return !forwarded_.empty() && forwarded_.front().forwarded_until <= Clock::now();
-      };
       auto can_propose = [&] {
-        return (!queue_.empty() || forward_overdue()) && !halted_ && !unavailable_;
+        const bool overdue =
+            !forwarded_.empty() && forwarded_.front().forwarded_until <= Clock::now();
+        return (!queue_.empty() || overdue) && !halted_ && !unavailable_;
       };
       auto news = [&] { return remote_news_ || read_needed_ || !rewritten_.empty(); };
       if (!stopping_ && !can_propose() && !news()) {
@@ -714,58 +754,16 @@ void EtcdOrderer::run() {
       read_etcd = read_needed_ || unavailable_.has_value() || Clock::now() >= next_sync;
       sync_now = read_etcd || remote_news_;
       remote_news_ = read_needed_ = false;
-      if (!sync_now && can_propose()) {
-        overdue = forward_overdue();
-        forward_to = overdue && member ? std::nullopt : forward_target(member);
-        refuse = !member && !forward_to;  // may not propose, no one to forward to
-        std::deque<Queued>& from = overdue ? forwarded_ : queue_;
-        const std::size_t max_bytes = forward_to
-                                          ? std::min(options_.max_batch_bytes, kMaxForwardBytes)
-                                          : options_.max_batch_bytes;
-        std::size_t bytes = kBlockOverheadBytes;
-        while (!from.empty() && batch.size() < options_.max_batch_count &&
-               bytes + from.front().encoded_bytes <= max_bytes &&
-               (!overdue || from.front().forwarded_until <= Clock::now())) {
-          bytes += from.front().encoded_bytes;
-          batch.push_back(std::move(from.front()));
-          from.pop_front();
-        }
-      }
+      if (!sync_now && can_propose()) cut = cut_batch(member);
     }
     if (halted) continue;  // only stop() ends a halted replica's thread
     for (const auto& [height, value] : rewritten) (void)check_rewritten(height, value);
     if (sync_now) {
       if (read_etcd) next_sync = Clock::now() + options_.poll_interval;
-      auto synced = sync_from_etcd(read_etcd);
-      if (!synced && synced.error().code == ErrorCode::kOrderingUnavailable) {
-        set_unavailable(synced.error());
-        continue;
-      }
-      if (synced && writable_again()) {
-        std::lock_guard lock(mutex_);
-        if (unavailable_) log(OrderingLogLevel::kInfo, "ordering_available", "etcd answers again");
-        unavailable_.reset();
-      }
-      record_applied_and_prune();
+      sync_step(read_etcd);
       continue;
     }
-    if (batch.empty()) continue;
-    if (refuse) {
-      propose_if_member(batch);  // refuses them
-      continue;
-    }
-    if (overdue && !member) {
-      forward_batch(batch, *forward_to);  // again: this node may not propose them
-      continue;
-    }
-    if (overdue)
-      log(OrderingLogLevel::kWarn, "ordering_forward_overdue",
-          std::to_string(batch.size()) +
-              " forwarded transaction(s) not ordered by the proposer in time: proposed here");
-    if (forward_to)
-      forward_batch(batch, *forward_to);
-    else
-      propose(batch);
+    dispatch(cut, member);
   }
   fail_queue(make_error(ErrorCode::kOrderingStopped, "ordering: the orderer stopped"),
              /*in_doubt_too=*/true);

@@ -186,6 +186,17 @@ class EtcdOrderer final : public ledger::Orderer {
   /// through, so it is probed with a write).
   bool writable_again();
   void record_applied_and_prune();
+  /// The next batch and what to do with it (mutex_ held).
+  struct Cut {
+    std::deque<Queued> batch;
+    std::optional<std::string> forward_to;  // forward there; else propose (or refuse)
+    bool overdue = false;                   // forwarded before, not ordered in time
+  };
+  Cut cut_batch(bool member);
+  void dispatch(Cut& cut, bool member);
+  /// Applies what the watch delivered (and reads etcd when `read_etcd`), then notes
+  /// whether etcd takes writes again and prunes.
+  void sync_step(bool read_etcd);
   /// Whether the replicas would accept a block signed by this node now (a genesis
   /// proposer or a current member's node key); logs when that changes.
   bool may_propose();
