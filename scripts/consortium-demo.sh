@@ -6,7 +6,8 @@
 # B's replica, C's auditor sees the read; then B's node is killed (-9) and catches up, the etcd
 # leader is killed and writing goes on, and every replica verifies to the same root.
 # Everything lives in .medledger/consortium/ (replicas left there for inspection); the script
-# stops exactly the processes it started.
+# stops exactly the processes it started. MEDLEDGER_DEMO_BENCH=1 then measures HTTPS writes
+# at A's node through the consortium against A alone on solo ordering (same run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -146,23 +147,24 @@ ctl() {
     --key "$dir/a/etcd/client.key" --dial-timeout 2s --command-timeout 5s "${@:2}"
 }
 
+start_member() {  # start_member H: etcd-H on its ports (a new member, or its data again)
+  local h=$1 e="$dir/$1/etcd"
+  etcd --name "etcd-$h" --data-dir "$e/data" \
+    --listen-client-urls "https://127.0.0.1:${client_port[$h]}" \
+    --advertise-client-urls "https://127.0.0.1:${client_port[$h]}" \
+    --listen-peer-urls "https://127.0.0.1:${peer_port[$h]}" \
+    --initial-advertise-peer-urls "https://127.0.0.1:${peer_port[$h]}" \
+    --initial-cluster "$initial_cluster" --initial-cluster-state new \
+    --initial-cluster-token "medledger-demo-$$" \
+    --client-cert-auth --trusted-ca-file "$e/ca-bundle.pem" \
+    --cert-file "$e/member.pem" --key-file "$e/member.key" \
+    --peer-client-cert-auth --peer-trusted-ca-file "$e/ca-bundle.pem" \
+    --peer-cert-file "$e/member.pem" --peer-key-file "$e/member.key" \
+    --logger zap --log-outputs "$e/etcd.log" >"$e/etcd.out" 2>&1 &
+  etcd_pid[$h]=$!
+}
 start_members() {
-  for h in "${hospitals[@]}"; do
-    e="$dir/$h/etcd"
-    etcd --name "etcd-$h" --data-dir "$e/data" \
-      --listen-client-urls "https://127.0.0.1:${client_port[$h]}" \
-      --advertise-client-urls "https://127.0.0.1:${client_port[$h]}" \
-      --listen-peer-urls "https://127.0.0.1:${peer_port[$h]}" \
-      --initial-advertise-peer-urls "https://127.0.0.1:${peer_port[$h]}" \
-      --initial-cluster "$initial_cluster" --initial-cluster-state new \
-      --initial-cluster-token "medledger-demo-$$" \
-      --client-cert-auth --trusted-ca-file "$e/ca-bundle.pem" \
-      --cert-file "$e/member.pem" --key-file "$e/member.key" \
-      --peer-client-cert-auth --peer-trusted-ca-file "$e/ca-bundle.pem" \
-      --peer-cert-file "$e/member.pem" --peer-key-file "$e/member.key" \
-      --logger zap --log-outputs "$e/etcd.log" >"$e/etcd.out" 2>&1 &
-    etcd_pid[$h]=$!
-  done
+  for h in "${hospitals[@]}"; do start_member "$h"; done
 }
 # 0: healthy; 1: a member lost one of its ports to another process (choose again).
 wait_healthy() {
@@ -260,10 +262,10 @@ advertise_url = "https://127.0.0.1:${https_port[$h]}"
 TOML
 done
 
-start_serve() {  # start_serve H: starts H's serve and waits until it listens
-  local h=$1
+start_serve() {  # start_serve H [CONFIG]: starts H's serve and waits until it listens
+  local h=$1 config=${2:-$dir/$1/serve.toml}
   : >"$dir/$h/serve.jsonl"
-  SOFTHSM2_CONF="$dir/$h/softhsm2.conf" "$ml" serve --config "$dir/$h/serve.toml" \
+  SOFTHSM2_CONF="$dir/$h/softhsm2.conf" "$ml" serve --config "$config" \
     >"$dir/$h/serve.out" 2>"$dir/$h/serve.err" &
   serve_pid[$h]=$!
   for _ in $(seq 1 600); do
@@ -451,23 +453,27 @@ same_head a b c
 # ---------------------------------------------------------------------------
 # Shut down, then verify every replica offline from genesis.
 # ---------------------------------------------------------------------------
-step "Stopping the three nodes (SIGTERM: in-flight requests finish, then each exits)"
-for h in "${hospitals[@]}"; do
+stop_serve() {  # stop_serve H: SIGTERM, and the exit must be clean
+  local h=$1 code=0
   kill -TERM "${serve_pid[$h]}"
-  code=0
   wait "${serve_pid[$h]}" || code=$?
   serve_pid[$h]=""
   [[ $code -eq 0 ]] || { cat "$dir/$h/serve.err"; die "hospital-$h's serve exited with $code"; }
   echo "  hospital-$h: exited cleanly"
-done
+}
+stop_members() {
+  for h in "${hospitals[@]}"; do
+    [[ -n ${etcd_pid[$h]} ]] || continue
+    kill -TERM "${etcd_pid[$h]}"
+    wait "${etcd_pid[$h]}" || true
+    etcd_pid[$h]=""
+    echo "  etcd-$h: stopped"
+  done
+}
+step "Stopping the three nodes (SIGTERM: in-flight requests finish, then each exits)"
+for h in "${hospitals[@]}"; do stop_serve "$h"; done
 step "Stopping the surviving etcd members"
-for h in "${hospitals[@]}"; do
-  [[ -n ${etcd_pid[$h]} ]] || continue
-  kill -TERM "${etcd_pid[$h]}"
-  wait "${etcd_pid[$h]}" || true
-  etcd_pid[$h]=""
-  echo "  etcd-$h: stopped"
-done
+stop_members
 
 step "medledger ledger verify on every replica (hashes, signatures, every contract decision, state)"
 declare -A verified
@@ -480,5 +486,53 @@ done
 [[ ${verified[a]} == "${verified[b]}" && ${verified[b]} == "${verified[c]}" ]] ||
   die "the replicas differ"
 echo "  all three replicas: the same blocks, root and tip"
+
+# ---------------------------------------------------------------------------
+# MEDLEDGER_DEMO_BENCH=1: HTTPS writes at A's node through the consortium (three replicas,
+# three etcd members) against A's node alone on solo ordering (a copy of A's replica), on
+# this machine in the same run (docs/PERFORMANCE.md, "Consortium on etcd").
+# ---------------------------------------------------------------------------
+if [[ ${MEDLEDGER_DEMO_BENCH:-0} == 1 ]]; then
+  bench_seconds=${MEDLEDGER_DEMO_BENCH_SECONDS:-15}
+  bench() {  # bench NAME ARGS...: medledger bench at A's node, its JSON report to bench-NAME.json
+    local name=$1; shift
+    "$ml" bench --url "https://127.0.0.1:${https_port[a]}" --cacert "$dir/trust.pem" \
+      --cert "$dir/a/https/his-a.pem" --key "$dir/a/https/his-a.key" \
+      --doctor hospital-a/dr-a --patient hospital-a/pat-a \
+      --doctor-pin "$(pin dr-a)" --patient-pin "$(pin pat-a)" --sessions 8 --connections 64 \
+      --duration "$bench_seconds" --warmup 50 --mix 1:0 --json --quiet "$@" >"$dir/bench-$name.json"
+  }
+  writes_per_s() { json_field "$dir/bench-$1.json" operations writes throughput_per_s; }
+  step "Benchmark: the consortium (three nodes on etcd), writes at A's node, ${bench_seconds} s each"
+  for h in "${hospitals[@]}"; do start_member "$h"; done
+  wait_healthy || die "etcd: a port was taken while restarting"
+  for h in "${hospitals[@]}"; do start_serve "$h"; done
+  bench consortium-max --max
+  rate=$(python3 -c 'import sys; print(round(0.8 * float(sys.argv[1]), 1))' "$(writes_per_s consortium-max)")
+  bench consortium-rate --rate "$rate"
+  for h in "${hospitals[@]}"; do stop_serve "$h"; done
+  stop_members
+  step "Benchmark: A's node alone on solo ordering (a copy of A's replica), the same load"
+  rm -rf "$dir/solo" && mkdir -p "$dir/solo" && cp -a "${replica[a]}/lmdb" "$dir/solo/lmdb"
+  sed -e "s|^path = \".*\"|path = \"$dir/solo/lmdb\"|" -e '/^\[ordering\]/,$d' \
+    "$dir/a/serve.toml" >"$dir/a/serve-solo.toml"
+  start_serve a "$dir/a/serve-solo.toml"
+  bench solo-max --max
+  bench solo-rate --rate "$rate"
+  stop_serve a
+  python3 - "$dir" "$rate" <<'PY'
+import json, sys
+d, rate = sys.argv[1], sys.argv[2]
+def w(name):
+    return json.load(open(f"{d}/bench-{name}.json"))["operations"]["writes"]
+cmax, smax, crate, srate = w("consortium-max"), w("solo-max"), w("consortium-rate"), w("solo-rate")
+print(f"  writes/s, closed loop: consortium {cmax['throughput_per_s']:.0f}, solo {smax['throughput_per_s']:.0f}"
+      f" = {cmax['throughput_per_s'] / smax['throughput_per_s']:.2f}x solo")
+for name, r in (("consortium", crate), ("solo", srate)):
+    l = r["latency_ms"]
+    print(f"  at {rate}/s (80% of the consortium's maximum), {name}: p50 {l['p50']:.1f} ms,"
+          f" p99 {l['p99']:.1f} ms, {r['errors']} error(s) of {r['count']}")
+PY
+fi
 
 step "Done: everything is under ${dir#"$root"/} (replicas: founding/, replica-b/, replica-c/)"
