@@ -152,7 +152,8 @@ core::Result<void> restrict_to_signing(Lease& lease, CK_OBJECT_HANDLE object) {
     if (usage.unwrap) off.push_back({CKA_UNWRAP, &no, sizeof no});
     if (usage.sign_recover) off.push_back({CKA_SIGN_RECOVER, &no, sizeof no});
     CK_RV rv = lease.fn()->C_SetAttributeValue(lease.handle(), object, off.data(), off.size());
-    if (classify_fault(rv) != FaultClass::kNone) return lease.check("C_SetAttributeValue", rv).error();
+    if (classify_fault(rv) != FaultClass::kNone)
+      return lease.check("C_SetAttributeValue", rv).error();
     MEDLEDGER_TRY_ASSIGN(usage, read_usage(lease, object));
     if (usage.safe()) return core::success();
   }
@@ -248,17 +249,11 @@ core::Result<std::optional<WrapFormat>> detect_pad_format(Lease& lease, CK_OBJEC
   if (size == 24) format = WrapFormat::kRfc5649;
   if (size == 32) format = WrapFormat::kRfc3394Pkcs7;
   if (!format) return format;
-  // No CKA_VALUE_LEN: the padding carries the length (SoftHSM2 refuses it here).
-  std::array<CK_ATTRIBUTE, 5> back_templ = {{
-      {CKA_CLASS, &secret_class, sizeof secret_class},
-      {CKA_KEY_TYPE, &generic, sizeof generic},
-      {CKA_TOKEN, &no, sizeof no},
-      {CKA_SENSITIVE, &no, sizeof no},
-      {CKA_EXTRACTABLE, &yes, sizeof yes},
-  }};
   CK_OBJECT_HANDLE back = CK_INVALID_HANDLE;
+  // The same template without CKA_VALUE, nor CKA_VALUE_LEN: the padding carries the
+  // length (SoftHSM2 refuses CKA_VALUE_LEN here).
   rv = lease.fn()->C_UnwrapKey(lease.handle(), &mechanism, kek, wrapped.data(), size,
-                               back_templ.data(), back_templ.size(), &back);
+                               known_templ.data(), known_templ.size() - 1, &back);
   if (classify_fault(rv) != FaultClass::kNone) return lease.check("C_UnwrapKey", rv).error();
   if (rv != CKR_OK) return std::optional<WrapFormat>();
   guard.objects.push_back(back);
