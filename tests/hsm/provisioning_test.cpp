@@ -242,6 +242,22 @@ TEST_F(NssModuleArgs, SoftokenLoadsWithItsDatabaseArgumentsAndSignsInItsToken) {
                                           expect_ok(signer->sign_digest(digest))));
 }
 
+// NSS gives every token serial 0000000000000000: "name one by serial" would not help.
+TEST_F(NssModuleArgs, TokensSharingASerialAreAmbiguousAndTheMessageSaysToNameOneByLabel) {
+  auto module = expect_ok(
+      Module::load(kNssModule, secret("configdir='sql:" + db_.string() +
+                                      "' certPrefix='' keyPrefix='' secmod='secmod.db' flags=")));
+  auto both = find_token(*module, expect_ok(TokenSelector::parse("0000000000000000")));
+  ASSERT_FALSE(both);
+  EXPECT_EQ(both.error().code, ErrorCode::kTokenAmbiguous);
+  EXPECT_NE(both.error().message.find("'NSS Certificate DB' (serial 0000000000000000"),
+            std::string::npos)
+      << both.error().message;
+  EXPECT_NE(both.error().message.find("name one by label"), std::string::npos)
+      << both.error().message;
+  EXPECT_EQ(both.error().message.find("name one by serial"), std::string::npos);
+}
+
 TEST_F(NssModuleArgs, ArgumentsComeFromTheEnvironmentWhenNotGiven) {
   ::setenv("MEDLEDGER_PKCS11_MODULE_ARGS", args().c_str(), 1);
   auto module = expect_ok(Module::load(kNssModule));
