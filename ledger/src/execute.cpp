@@ -193,12 +193,12 @@ Result<std::uint16_t> execute_transaction(Contract& contract, const Transaction&
 
 Result<std::optional<core::Bytes>> proposer_key(const Txn& txn,
                                                 const std::vector<core::Bytes>& genesis_keys,
-                                                Contract& contract,
-                                                const core::Digest& fingerprint) {
+                                                Contract& contract, const core::Digest& fingerprint,
+                                                std::int64_t at_ms) {
   for (const core::Bytes& spki : genesis_keys)
     if (core::public_key_fingerprint(spki) == fingerprint) return std::optional<core::Bytes>(spki);
   TxnStateView state(txn);
-  return contract.member_node_key(state, fingerprint);
+  return contract.member_node_key(state, fingerprint, at_ms);
 }
 
 }  // namespace medledger::ledger::detail

@@ -49,12 +49,14 @@ core::Result<std::uint16_t> execute_transaction(Contract& contract, const Transa
                                                 WriteTxn& block_txn, const BlockContext& ctx,
                                                 StateWriteLog& log);
 
-/// The key of the proposer named by `fingerprint` as of `txn`'s state: one of the
-/// genesis proposers, else a current member's node key (Contract::member_node_key).
+/// The key of the proposer named by `fingerprint` as of `txn`'s state at `at_ms` (the
+/// block's time): one of the genesis proposers, else a current member's node key
+/// (Contract::member_node_key).
 core::Result<std::optional<core::Bytes>> proposer_key(const Txn& txn,
                                                       const std::vector<core::Bytes>& genesis_keys,
                                                       Contract& contract,
-                                                      const core::Digest& fingerprint);
+                                                      const core::Digest& fingerprint,
+                                                      std::int64_t at_ms);
 
 /// True for the codes that abort a block instead of rejecting one transaction.
 bool is_storage_failure(core::ErrorCode code);

@@ -67,7 +67,8 @@ Result<CommittedBlock> check_and_store(WriteTxn& txn, const std::optional<Block>
   if (block.results.size() != block.wires.size())
     return invalid(height, "one result per transaction");
   // Membership as of the state before this block.
-  MEDLEDGER_TRY_ASSIGN(auto proposer, proposer_key(txn, proposers, contract, header.proposer));
+  MEDLEDGER_TRY_ASSIGN(auto proposer,
+                       proposer_key(txn, proposers, contract, header.proposer, header.time_ms));
   MEDLEDGER_TRY(check_header(header, prev, block.wires.size(), proposer, check));
 
   std::vector<PendingTransaction> batch;
@@ -145,10 +146,11 @@ core::Result<CommittedBlock> Ledger::apply_block(const OrderedBlock& block, Cont
   return result;
 }
 
-core::Result<bool> Ledger::may_propose(Contract& contract, core::ByteView spki) const {
+core::Result<bool> Ledger::may_propose(Contract& contract, core::ByteView spki,
+                                       std::int64_t at_ms) const {
   MEDLEDGER_TRY_ASSIGN(auto txn, store_->read());
   MEDLEDGER_TRY_ASSIGN(auto key, detail::proposer_key(txn, proposer_keys_, contract,
-                                                      core::public_key_fingerprint(spki)));
+                                                      core::public_key_fingerprint(spki), at_ms));
   return key.has_value();
 }
 

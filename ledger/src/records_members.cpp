@@ -29,12 +29,15 @@ NodeKeyIndex& node_key_index() {
 constexpr std::size_t kMaxNodeKeyIndexEntries = 4096;
 
 /// The key of certificate `fingerprint` when it is a valid role-node certificate of an
-/// admitted hospital; nullopt otherwise.
+/// admitted hospital, within its validity period at `at_ms`; nullopt otherwise.
 core::Result<std::optional<core::Bytes>> qualifying_key(const StateView& state,
-                                                        const core::Digest& fingerprint) {
+                                                        const core::Digest& fingerprint,
+                                                        std::int64_t at_ms) {
   using Found = std::optional<core::Bytes>;
   MEDLEDGER_TRY_ASSIGN(auto entry, find_certificate(state, fingerprint));
   if (!entry || entry->role != "node" || entry->status != "valid") return Found{};
+  // notBefore/notAfter are whole seconds; the certificate is valid through notAfter.
+  if (at_ms < entry->not_before * 1000 || at_ms >= (entry->not_after + 1) * 1000) return Found{};
   MEDLEDGER_TRY_ASSIGN(auto hospital, find_hospital(state, entry->hospital));
   if (!hospital) return Found{};
   MEDLEDGER_TRY_ASSIGN(auto parsed, records::parse_role_certificate(entry->der));
@@ -44,7 +47,7 @@ core::Result<std::optional<core::Bytes>> qualifying_key(const StateView& state,
 }  // namespace
 
 core::Result<std::optional<core::Bytes>> RecordsContract::member_node_key(
-    const StateView& state, const core::Digest& spki_fingerprint) {
+    const StateView& state, const core::Digest& spki_fingerprint, std::int64_t at_ms) {
   using Found = std::optional<core::Bytes>;
   auto& index = node_key_index();
   std::optional<core::Digest> hint;
@@ -54,7 +57,7 @@ core::Result<std::optional<core::Bytes>> RecordsContract::member_node_key(
     if (it != index.certificate_of.end()) hint = it->second;
   }
   if (hint) {
-    MEDLEDGER_TRY_ASSIGN(auto key, qualifying_key(state, *hint));
+    MEDLEDGER_TRY_ASSIGN(auto key, qualifying_key(state, *hint, at_ms));
     if (key) return key;
   }
   // Every role-node certificate carrying the key: any one that qualifies makes it a member.
@@ -69,7 +72,7 @@ core::Result<std::optional<core::Bytes>> RecordsContract::member_node_key(
     return true;
   }));
   for (const core::Digest& certificate : candidates) {
-    MEDLEDGER_TRY_ASSIGN(auto key, qualifying_key(state, certificate));
+    MEDLEDGER_TRY_ASSIGN(auto key, qualifying_key(state, certificate, at_ms));
     if (!key) continue;
     std::lock_guard lock(index.mutex);
     if (index.certificate_of.size() < kMaxNodeKeyIndexEntries ||

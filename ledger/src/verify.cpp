@@ -119,8 +119,8 @@ Result<void> Verifier::verify_block(std::uint64_t height, core::ByteView stored,
   std::optional<core::Bytes> proposer;
   if (height > 0) {
     MEDLEDGER_TRY_ASSIGN(auto before, scratch.read());
-    MEDLEDGER_TRY_ASSIGN(proposer,
-                         detail::proposer_key(before, proposer_keys, contract, h.proposer));
+    MEDLEDGER_TRY_ASSIGN(
+        proposer, detail::proposer_key(before, proposer_keys, contract, h.proposer, h.time_ms));
   }
   detail::StateWriteLog log;
   Result<void> replayed = core::success();

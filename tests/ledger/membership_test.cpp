@@ -151,6 +151,19 @@ TEST_F(RecordsMembership, ANodeKeyIsRefusedOnceItsCertificateIsRevoked) {
   expect_refused(node_c);
 }
 
+TEST_F(RecordsMembership, ANodeKeyIsRefusedOnceItsCertificateHasExpiredAtTheBlocksTime) {
+  admit_c();
+  Identity node_c = enrol(*c, ca::Role::kNode, "node-c");
+  // The last millisecond of notAfter (whole seconds, inclusive) still proposes...
+  const std::int64_t not_after_ms = static_cast<std::int64_t>(node_c.cert->not_after()) * 1000;
+  now_ms = not_after_ms + 999 - kBlockStepMs;
+  append_signed_by(node_c);
+  ASSERT_TRUE(sync()) << "node-c's block refused before its certificate expired";
+  // ...the block after it does not: the certificate is no longer valid at its time.
+  append_signed_by(node_c);
+  expect_refused(node_c);
+}
+
 TEST_F(RecordsMembership, AKeyRegisteredUnderAnotherRoleNeverProposes) {
   Identity doctor = enrol(*a, ca::Role::kDoctor, "dr-1");
   ASSERT_TRUE(sync());

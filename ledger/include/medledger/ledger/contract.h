@@ -84,12 +84,14 @@ class Contract {
   virtual core::Result<void> apply(const Transaction& tx, StateWriter& state,
                                    const BlockContext& ctx) = 0;
   /// Besides the genesis proposers, who may propose blocks: the SPKI (DER) of a current
-  /// member's node key whose SHA-256 fingerprint is `spki_fingerprint`, nullopt if none.
-  /// Membership lives on the ledger, so admitting or removing a member changes it.
+  /// member's node key whose SHA-256 fingerprint is `spki_fingerprint`, at `at_ms` (the
+  /// block's time), nullopt if none. Membership lives on the ledger, so admitting or
+  /// removing a member changes it.
   virtual core::Result<std::optional<core::Bytes>> member_node_key(
-      const StateView& state, const core::Digest& spki_fingerprint) {
+      const StateView& state, const core::Digest& spki_fingerprint, std::int64_t at_ms) {
     (void)state;
     (void)spki_fingerprint;
+    (void)at_ms;
     return std::optional<core::Bytes>{};
   }
 };

@@ -138,9 +138,10 @@ class Ledger {
   /// errors as append_block. Cost: the block's contract work + one verify + one fsync.
   core::Result<CommittedBlock> apply_block(const OrderedBlock& block, Contract& contract,
                                            const BlockCheckOptions& check);
-  /// Whether a block signed with `spki` would pass apply_block's proposer check now: a
-  /// genesis proposer, or a current member's node key (Contract::member_node_key).
-  core::Result<bool> may_propose(Contract& contract, core::ByteView spki) const;
+  /// Whether a block signed with `spki` at `at_ms` would pass apply_block's proposer check
+  /// on the current state: a genesis proposer, or a member's node key then
+  /// (Contract::member_node_key).
+  core::Result<bool> may_propose(Contract& contract, core::ByteView spki, std::int64_t at_ms) const;
   /// Creates a replica in `dir` from a genesis block built elsewhere (block 0 as
   /// exchanged), with apply_block's checks; its proposer must be listed in the
   /// configuration it carries. kAlreadyExists if a ledger is there.

@@ -171,10 +171,12 @@ class RecordsContract final : public Contract {
   core::Result<void> apply(const Transaction& tx, StateWriter& state,
                            const BlockContext& ctx) override;
   /// The node key of an admitted hospital: a registered, unrevoked role "node"
-  /// certificate of an admitted hospital whose key has this fingerprint (docs/consortium.md,
-  /// "Membership"). Cost: a lookup when seen before, else a scan of the certificates.
-  core::Result<std::optional<core::Bytes>> member_node_key(
-      const StateView& state, const core::Digest& spki_fingerprint) override;
+  /// certificate of an admitted hospital, within its validity at `at_ms`, whose key has
+  /// this fingerprint (docs/consortium.md, "Membership"). Cost: a lookup when seen
+  /// before, else a scan of the certificates.
+  core::Result<std::optional<core::Bytes>> member_node_key(const StateView& state,
+                                                           const core::Digest& spki_fingerprint,
+                                                           std::int64_t at_ms) override;
 
   struct Memo;
 
