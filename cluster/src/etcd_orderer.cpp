@@ -772,7 +772,7 @@ void EtcdOrderer::run() {
 }
 
 bool EtcdOrderer::may_propose() {
-  auto allowed = ledger_.may_propose(contract_, signer_.public_key_spki());
+  auto allowed = ledger_.may_propose(contract_, signer_.public_key_spki(), ledger::unix_time_ms());
   const bool member = allowed && *allowed;  // a failed lookup: do not propose
   if (member != member_) {
     if (member)

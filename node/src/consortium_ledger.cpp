@@ -64,7 +64,8 @@ core::Result<std::unique_ptr<ConsortiumLedger>> ConsortiumLedger::open_replica(
 
 core::Result<void> ConsortiumLedger::check_proposer(const std::filesystem::path& dir) {
   // A genesis proposer, or a member admitted later: its node key registered on the ledger.
-  MEDLEDGER_TRY_ASSIGN(auto member, ledger_->may_propose(contract_, proposer_->public_key_spki()));
+  MEDLEDGER_TRY_ASSIGN(auto member, ledger_->may_propose(contract_, proposer_->public_key_spki(),
+                                                         ledger::unix_time_ms()));
   if (member) return core::success();
   return core::make_error(ErrorCode::kInvalidArgument,
                           "this node's signing key is neither a genesis proposer of " +
