@@ -494,12 +494,15 @@ echo "  all three replicas: the same blocks, root and tip"
 # ---------------------------------------------------------------------------
 if [[ ${MEDLEDGER_DEMO_BENCH:-0} == 1 ]]; then
   bench_seconds=${MEDLEDGER_DEMO_BENCH_SECONDS:-15}
+  # Enough connections in flight to fill the consortium's blocks (its writes wait ~60 ms).
+  bench_connections=${MEDLEDGER_DEMO_BENCH_CONNECTIONS:-128}
   bench() {  # bench NAME ARGS...: medledger bench at A's node, its JSON report to bench-NAME.json
     local name=$1; shift
     "$ml" bench --url "https://127.0.0.1:${https_port[a]}" --cacert "$dir/trust.pem" \
       --cert "$dir/a/https/his-a.pem" --key "$dir/a/https/his-a.key" \
       --doctor hospital-a/dr-a --patient hospital-a/pat-a \
-      --doctor-pin "$(pin dr-a)" --patient-pin "$(pin pat-a)" --sessions 8 --connections 64 \
+      --doctor-pin "$(pin dr-a)" --patient-pin "$(pin pat-a)" --sessions 8 \
+      --connections "$bench_connections" \
       --duration "$bench_seconds" --warmup 50 --mix 1:0 --json --quiet "$@" >"$dir/bench-$name.json"
   }
   writes_per_s() { json_field "$dir/bench-$1.json" operations writes throughput_per_s; }
