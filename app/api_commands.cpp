@@ -143,11 +143,20 @@ struct ServedConsortium {
 // One Module per library path: PKCS#11 modules are process-global.
 class Modules {
  public:
-  core::Result<std::shared_ptr<hsm::Module>> get(const std::filesystem::path& path) {
-    const std::string resolved = hsm::resolve_module_path(path.string());
+  core::Result<std::shared_ptr<hsm::Module>> get(const api::TokenConfig& token) {
+    const std::string resolved = hsm::resolve_module_path(token.module.string());
     auto it = loaded_.find(resolved);
     if (it != loaded_.end()) return it->second;
-    MEDLEDGER_TRY_ASSIGN(auto module, hsm::Module::load(resolved));
+    std::shared_ptr<hsm::Module> module;
+    if (token.module_args_source.empty()) {
+      MEDLEDGER_TRY_ASSIGN(module, hsm::Module::load(resolved));  // or the environment's
+    } else {
+      MEDLEDGER_TRY_ASSIGN(
+          auto source,
+          core::SecretSource::parse(token.module_args_source, "module arguments of " + resolved));
+      MEDLEDGER_TRY_ASSIGN(auto args, core::read_secret(source));
+      MEDLEDGER_TRY_ASSIGN(module, hsm::Module::load(resolved, args));
+    }
     loaded_.emplace(resolved, module);
     return module;
   }
@@ -158,7 +167,7 @@ class Modules {
 
 core::Result<std::shared_ptr<hsm::SessionPool>> open_pool(Modules& modules,
                                                           const api::TokenConfig& token) {
-  MEDLEDGER_TRY_ASSIGN(auto module, modules.get(token.module));
+  MEDLEDGER_TRY_ASSIGN(auto module, modules.get(token));
   MEDLEDGER_TRY_ASSIGN(
       auto source,
       core::SecretSource::parse(token.pin_source, "user PIN of token '" + token.label + "'"));

@@ -165,6 +165,7 @@ core::Result<void> read_log(Section& s, ServerConfig& c) {
 
 core::Result<void> read_token(Section& s, ServerConfig& c) {
   MEDLEDGER_TRY(s.path("module", c.token.module));
+  MEDLEDGER_TRY(s.string("module_args", c.token.module_args_source));
   MEDLEDGER_TRY(s.string("label", c.token.label));
   return s.string("pin", c.token.pin_source);
 }
@@ -185,8 +186,10 @@ core::Result<void> read_hospital(Section& s, const TokenConfig& defaults,
                                  HospitalServeConfig& out) {
   out.token = TokenConfig{};
   out.token.module = defaults.module;
+  out.token.module_args_source = defaults.module_args_source;
   MEDLEDGER_TRY(s.path("data_dir", out.data_dir));
   MEDLEDGER_TRY(s.path("token_module", out.token.module));
+  MEDLEDGER_TRY(s.string("token_module_args", out.token.module_args_source));
   MEDLEDGER_TRY(s.string("token_label", out.token.label));
   MEDLEDGER_TRY(s.string("token_pin", out.token.pin_source));
   return s.refuse_unknown();
@@ -294,6 +297,11 @@ core::Result<ServerConfig> read_document(const toml::value& root,
 core::Result<void> validate_token(const TokenConfig& token, const std::string& label_key,
                                   const std::string& pin_key) {
   if (token.label.empty()) return invalid(label_key, "required: the token's label");
+  const std::string& args = token.module_args_source;
+  if (!args.empty() && args.rfind("file:", 0) != 0 && args.rfind("env:", 0) != 0)
+    // The arguments may hold a password: never written into the file itself.
+    return invalid(label_key.substr(0, label_key.rfind("label")) + "module_args",
+                   "must be file:PATH or env:NAME (the arguments are not shown)");
   auto pin = core::SecretSource::parse(token.pin_source, "token PIN");
   if (!pin)
     return invalid(pin_key, "must be file:PATH, env:NAME or prompt (" + pin.error().message + ")");

@@ -233,6 +233,11 @@ TEST_F(ConfigTest, EveryBadValueIsRefusedNamingItsKey) {
       {tls + "[[hospital]]\ntoken_label = \"a\"\n", "hospital[0].data_dir"},
       {tls + "[[hospital]]\ndata_dir = \"a\"\ntoken_label = \"a\"\ntoken_pin = \"1234\"\n",
        "hospital[0].token_pin"},
+      {tls + "[token]\nlabel = \"h\"\nmodule_args = \"configdir='sql:x' password=p\"\n[node]\n"
+             "data_dir = \"n\"\n",
+       "token.module_args"},
+      {tls + "[[hospital]]\ndata_dir = \"a\"\ntoken_label = \"a\"\ntoken_module_args = \"x\"\n",
+       "hospital[0].token_module_args"},
       {"[tls]\ncertificate = \"cert.pem\"\nprivate_key = \"pkcs11:object=tls\"\nclient_ca = "
        "\"ca.pem\"\n",
        "tls.private_key"},

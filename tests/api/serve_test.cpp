@@ -55,6 +55,43 @@ TEST(Serve, BadConfigRefusesToStartNamingTheKey) {
       << output;
 }
 
+// [token] module_args reaches C_Initialize (NSS's softoken refuses a database that does
+// not exist) and, holding a password, is never echoed by the refusal.
+TEST(Serve, TokenModuleArgumentsReachTheModuleAndAreNeverEchoed) {
+  auto pki = Pki::create();
+  const std::string text =
+      config_text(*pki, "port = 0", pki->dir.path() / "log.jsonl") +
+      "[token]\nmodule = \"/usr/lib/x86_64-linux-gnu/libsoftokn3.so\"\nmodule_args = "
+      "\"env:MEDLEDGER_SERVE_TEST_MODULE_ARGS\"\nlabel = \"tls\"\npin = "
+      "\"env:MEDLEDGER_SERVE_TEST_PIN\"\n";
+  // The TLS key in the token: the infrastructure-only server opens the module for it.
+  std::string with_key = text;
+  const auto key_at = with_key.find("private_key = \"");
+  const auto key_end = with_key.find('\n', key_at);
+  with_key.replace(key_at, key_end - key_at, "private_key = \"pkcs11:object=tls\"");
+  auto config = pki->dir.write("nss.toml", with_key);
+  ASSERT_EQ(setenv("MEDLEDGER_SERVE_TEST_MODULE_ARGS",
+                   "configdir='sql:/nonexistent/nssdb' flags=readOnly password='canary-7731'", 1),
+            0);
+  ASSERT_EQ(setenv("MEDLEDGER_SERVE_TEST_PIN", "1234", 1), 0);
+  const std::string command =
+      std::string(MEDLEDGER_CLI) + " serve --config '" + config.string() + "' 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  int status = pclose(pipe);
+  output += read_file(pki->dir.path() / "log.jsonl");
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), core::exit_code_for(core::ErrorCode::kModuleInitFailed)) << output;
+  EXPECT_NE(output.find("MODULE_INIT_FAILED"), std::string::npos) << output;
+  // Refused with the arguments given (without any, NSS says CKR_ARGUMENTS_BAD instead).
+  EXPECT_NE(output.find("arguments (not shown)"), std::string::npos) << output;
+  EXPECT_EQ(output.find("canary-7731"), std::string::npos) << output;
+  EXPECT_EQ(output.find("nonexistent"), std::string::npos) << output;
+}
+
 // `medledger serve` as a child process; killed if a test fails before stopping it.
 struct ServeProcess {
   pid_t pid = -1;

@@ -92,6 +92,10 @@ struct TokenConfig {
   std::filesystem::path module = "/usr/lib/softhsm/libsofthsm2.so";
   std::string label;
   std::string pin_source = "prompt";  // file:PATH, env:NAME or prompt; never the PIN itself
+  /// The module's initialisation arguments (CK_C_INITIALIZE_ARGS.pReserved, e.g. NSS's
+  /// database settings; they may hold a password): file:PATH or env:NAME, never the
+  /// text itself. Empty: $MEDLEDGER_PKCS11_MODULE_ARGS, else none.
+  std::string module_args_source;
 };
 /// Ceiling of [ledger] min_free_mb (1 TiB): a floor above it is a typo.
 inline constexpr std::uint64_t kMaxLedgerMinFreeMb = 1u << 20;
