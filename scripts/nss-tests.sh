@@ -69,7 +69,6 @@ export results
 # themselves: MEDLEDGER_SKIP_WITHOUT_TOKEN_INIT).
 excluded=(
   "NodeCliTest.*|they make their tokens with 'medledger token init': NSS has no free slot"
-  "KeyAgreementTest.EncryptionKeyCannotSign|NSS refuses the signature with CKR_KEY_TYPE_INCONSISTENT; the test names SoftHSM2's CKR_KEY_FUNCTION_NOT_PERMITTED"
   "WrappedPersonKeysTest.*|they create the KEK with the SO PIN: NSS has no SO (key kek create --without-so)"
   "TokenCa.Ed25519TokenKeyCannotBeACaKey|NSS's softoken has no Ed25519 keys to refuse"
 )
