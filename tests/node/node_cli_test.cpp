@@ -81,6 +81,24 @@ class NodeCliTest : public ::testing::Test {
   std::string a_, b_, ledger_;
 };
 
+// enrol reports where the node keeps the person's key: the node's setting in node.json,
+// not the default of an option the command does not take.
+TEST_F(NodeCliTest, EnrolOnAWrappedKeyNodeReportsWrappedKeys) {
+  const std::string c =
+      " --data " + (root_ / "node-c").string() + " --token hospital-c --pin " + pin("user-a");
+  ok("token init --label hospital-c --so-pin " + pin("so") + " --pin " + pin("user-a"));
+  ok("key kek create --token hospital-c --so-pin " + pin("so") + " --pin " + pin("user-a"));
+  ok("ca init --token hospital-c --pin " + pin("user-a") + " --hospital hospital-c --ca-dir " +
+     (root_ / "c-ca").string());
+  // Its own ledger: a node of this one-machine consortium must be a genesis proposer.
+  ok("node init" + c + " --hospital hospital-c --ca-dir " + (root_ / "c-ca").string() +
+     " --ledger " + (root_ / "ledger-c").string() + " --genesis --person-keys wrapped");
+  auto enrolled = ok("enrol patient" + c + " --id pat-c --person-pin " + pin("pat-a"));
+  EXPECT_NE(enrolled.output.find("\"key\":\"wrapped\""), std::string::npos) << enrolled.output;
+  auto on_token = ok("enrol patient" + a_ + " --id pat-token --person-pin " + pin("pat-a"));
+  EXPECT_NE(on_token.output.find("\"key\":\"token\""), std::string::npos) << on_token.output;
+}
+
 TEST_F(NodeCliTest, MainFlowStoresRefusesSingleSignatureSharesReadsAuditsRevokesAndVerifies) {
   ok("enrol doctor" + a_ + " --id dr-a --person-pin " + pin("dr-a"));
   ok("enrol patient" + a_ + " --id pat-a --person-pin " + pin("pat-a"));
