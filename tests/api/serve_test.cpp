@@ -13,6 +13,7 @@
 #include <boost/json/parse.hpp>
 
 #include "api_test_support.h"
+#include "serve_process.h"
 
 namespace medledger::api {
 namespace {
@@ -40,16 +41,9 @@ TEST(Serve, BadConfigRefusesToStartNamingTheKey) {
   auto pki = Pki::create();
   auto config =
       pki->dir.write("bad.toml", config_text(*pki, "port = 70000", pki->dir.path() / "log.jsonl"));
-  const std::string command =
-      std::string(MEDLEDGER_CLI) + " serve --config '" + config.string() + "' 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string output;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  int status = pclose(pipe);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), core::exit_code_for(core::ErrorCode::kConfigInvalid));
+  int exit_code = 0;
+  const std::string output = testing::serve_refused(config, exit_code);
+  EXPECT_EQ(exit_code, core::exit_code_for(core::ErrorCode::kConfigInvalid));
   EXPECT_NE(output.find("CONFIG_INVALID: listen.port: must be 0..65535, got 70000"),
             std::string::npos)
       << output;
@@ -74,17 +68,10 @@ TEST(Serve, TokenModuleArgumentsReachTheModuleAndAreNeverEchoed) {
                    "configdir='sql:/nonexistent/nssdb' flags=readOnly password='canary-7731'", 1),
             0);
   ASSERT_EQ(setenv("MEDLEDGER_SERVE_TEST_PIN", "1234", 1), 0);
-  const std::string command =
-      std::string(MEDLEDGER_CLI) + " serve --config '" + config.string() + "' 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string output;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  int status = pclose(pipe);
-  output += read_file(pki->dir.path() / "log.jsonl");
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), core::exit_code_for(core::ErrorCode::kModuleInitFailed)) << output;
+  int exit_code = 0;
+  const std::string output =
+      testing::serve_refused(config, exit_code) + read_file(pki->dir.path() / "log.jsonl");
+  EXPECT_EQ(exit_code, core::exit_code_for(core::ErrorCode::kModuleInitFailed)) << output;
   EXPECT_NE(output.find("MODULE_INIT_FAILED"), std::string::npos) << output;
   // Refused with the arguments given (without any, NSS says CKR_ARGUMENTS_BAD instead).
   EXPECT_NE(output.find("arguments (not shown)"), std::string::npos) << output;
