@@ -49,6 +49,15 @@ core::Result<Response> ledger_block(const NodeCall& call, const Request& request
   });
 }
 
+// The ledger this server's nodes share, for another member's node (replication and
+// forwarding answer any member, not only the caller's own hospital).
+core::Result<node::ConsortiumLedger*> served_consortium(const NodeCall& call) {
+  const NodeBinding* binding = call.binding.get();
+  if (binding == nullptr || binding->nodes.empty())
+    return core::make_error(ErrorCode::kTokenUnavailable, "this server serves no hospital node");
+  return &binding->nodes.front().node->consortium();
+}
+
 // Most blocks one replication answer carries (each at most 1 MiB encoded).
 constexpr std::uint64_t kMaxReplicationBlocks = 16;
 
@@ -62,11 +71,9 @@ core::Result<Response> ledger_replication(const NodeCall& call, const Request& r
   if (count == 0) return core::make_error(ErrorCode::kInvalidArgument, "limit must be 1..16");
   // Another hospital's node asks (its own replica is behind): every hospital holds the
   // whole ledger, so any served node's replica answers, not only the caller's hospital's.
-  const NodeBinding* binding = call.binding.get();
-  if (binding == nullptr || binding->nodes.empty())
-    return core::make_error(ErrorCode::kTokenUnavailable, "this server serves no hospital node");
+  MEDLEDGER_TRY_ASSIGN(auto* consortium, served_consortium(call));
   {
-    auto& ledger = binding->nodes.front().node->consortium().ledger();
+    auto& ledger = consortium->ledger();
     MEDLEDGER_TRY_ASSIGN(auto tip, ledger.tip());
     const std::uint64_t top = tip.block.header.height;
     if (from > top)
@@ -101,14 +108,11 @@ core::Result<Response> ledger_forward(const NodeCall& call, const Request& reque
     if (!wire.is_string())
       return core::make_error(ErrorCode::kInvalidArgument,
                               "transactions: every entry is a transaction's wire text");
-  const NodeBinding* binding = call.binding.get();
-  if (binding == nullptr || binding->nodes.empty())
-    return core::make_error(ErrorCode::kTokenUnavailable, "this server serves no hospital node");
-  auto& consortium = binding->nodes.front().node->consortium();
+  MEDLEDGER_TRY_ASSIGN(auto* consortium, served_consortium(call));
   boost::json::array held;
   boost::json::array refused;
   for (std::size_t i = 0; i < list->as_array().size(); ++i) {
-    auto outcome = consortium.hold_forwarded(std::string(list->as_array()[i].as_string()));
+    auto outcome = consortium->hold_forwarded(std::string(list->as_array()[i].as_string()));
     held.emplace_back(static_cast<bool>(outcome));
     if (!outcome)
       refused.emplace_back(
