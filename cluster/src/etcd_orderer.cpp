@@ -587,7 +587,7 @@ void EtcdOrderer::requeue(std::deque<Queued>& batch) {
   batch.clear();
 }
 
-void EtcdOrderer::propose(std::deque<Queued>& batch) {
+void EtcdOrderer::propose(std::deque<Queued>& batch, std::int64_t time_ms) {
   auto tip = ledger_.tip();
   if (!tip) {
     forget(batch);
@@ -601,7 +601,7 @@ void EtcdOrderer::propose(std::deque<Queued>& batch) {
   PublishOutcome outcome = PublishOutcome::kNone;
   commit_clock_.started();
   auto block = ledger_.append_block_published(
-      txs, ledger::unix_time_ms(), contract_, signer_,
+      txs, time_ms, contract_, signer_,
       [&](const ledger::OrderedBlock& b) { return publish_block(height, b, outcome); });
   commit_clock_.finished();
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].tx = std::move(txs[i]);
@@ -728,7 +728,7 @@ void EtcdOrderer::run() {
   using Clock = std::chrono::steady_clock;
   auto next_sync = Clock::now() + options_.poll_interval;
   while (true) {
-    const bool member = may_propose();
+    const bool member = may_propose(ledger::unix_time_ms());
     maintain_proposer_role(member);
     std::vector<std::pair<std::uint64_t, std::string>> rewritten;
     bool sync_now = false, read_etcd = false, halted = false;
@@ -771,8 +771,8 @@ void EtcdOrderer::run() {
   if (leading_.exchange(false)) (void)etcd_->revoke_lease(role_.lease);
 }
 
-bool EtcdOrderer::may_propose() {
-  auto allowed = ledger_.may_propose(contract_, signer_.public_key_spki(), ledger::unix_time_ms());
+bool EtcdOrderer::may_propose(std::int64_t at_ms) {
+  auto allowed = ledger_.may_propose(contract_, signer_.public_key_spki(), at_ms);
   const bool member = allowed && *allowed;  // a failed lookup: do not propose
   if (member != member_) {
     if (member)
@@ -787,7 +787,10 @@ bool EtcdOrderer::may_propose() {
 }
 
 void EtcdOrderer::propose_if_member(std::deque<Queued>& batch) {
-  if (member_) return propose(batch);
+  // The replicas judge the proposer as of the block's time (a certificate may have expired
+  // since the loop's check): checked again with that very time.
+  const std::int64_t time_ms = ledger::unix_time_ms();
+  if (may_propose(time_ms)) return propose(batch, time_ms);
   forget(batch);
   const std::string why =
       "ordering: this node's signing key is not a proposer on the ledger (its hospital is not "

@@ -166,7 +166,8 @@ class EtcdOrderer final : public ledger::Orderer {
   core::Result<void> catch_up_from_peers(std::uint64_t from, std::uint64_t until);
   core::Result<void> check_rewritten(std::uint64_t height, const std::string& value);
   enum class PublishOutcome { kNone, kPublished, kLost };
-  void propose(std::deque<Queued>& batch);
+  /// Builds, publishes and commits the block of `batch` with header time `time_ms`.
+  void propose(std::deque<Queued>& batch, std::int64_t time_ms);
   /// The etcd compare-and-create of block `height` (inside its open LMDB transaction).
   core::Result<void> publish_block(std::uint64_t height, const ledger::OrderedBlock& block,
                                    PublishOutcome& outcome);
@@ -197,16 +198,18 @@ class EtcdOrderer final : public ledger::Orderer {
   /// Applies what the watch delivered (and reads etcd when `read_etcd`), then notes
   /// whether etcd takes writes again and prunes.
   void sync_step(bool read_etcd);
-  /// Whether the replicas would accept a block signed by this node now (a genesis
-  /// proposer or a current member's node key); logs when that changes.
-  bool may_propose();
+  /// Whether the replicas would accept a block signed by this node at `at_ms` on the
+  /// current state (a genesis proposer or a member's node key then); logs when that
+  /// changes.
+  bool may_propose(std::int64_t at_ms);
   /// Keeps the proposer lease alive, or learns who holds it, or campaigns for it (a
   /// member with an advertise_url only; a node that may not propose gives it up).
   void maintain_proposer_role(bool member);
   /// When this node forwards instead of proposing: the proposer's URL.
   std::optional<std::string> forward_target(bool member) const;
   void forward_batch(std::deque<Queued>& batch, const std::string& url);
-  /// propose(), or (a node that may not propose) refuses the batch.
+  /// propose() with the current time, or (when this node may not propose at that time)
+  /// refuses the batch.
   void propose_if_member(std::deque<Queued>& batch);
   core::Result<std::vector<bool>> forward_over_https(const std::string& url,
                                                      const std::vector<std::string>& wires);
