@@ -56,6 +56,8 @@ constexpr StatusRow kStatusTable[] = {
     {ErrorCode::kCertificateExpired, 401},
     {ErrorCode::kCertificateNotYetValid, 401},
     {ErrorCode::kCrlInvalid, 401},
+    {ErrorCode::kOcspRequestMalformed, 400},
+    {ErrorCode::kOcspIssuerUnknown, 404},
     // authenticated, but not allowed: role or a person's PIN
     {ErrorCode::kRoleForbidden, 403},
     {ErrorCode::kPinIncorrect, 403},
@@ -74,6 +76,9 @@ constexpr StatusRow kStatusTable[] = {
     {ErrorCode::kTxDuplicate, 409},
     {ErrorCode::kTxTooLarge, 413},
     {ErrorCode::kRecordTooLarge, 413},
+    {ErrorCode::kAuditRangeInvalid, 400},
+    {ErrorCode::kExportTooLarge, 413},
+    {ErrorCode::kBundleMismatch, 422},
     {ErrorCode::kBodyTooLarge, 413},
     {ErrorCode::kHeadersTooLarge, 431},
     // temporarily unable: retry later

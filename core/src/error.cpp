@@ -52,6 +52,8 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kCertificateWrongRole, "CERTIFICATE_WRONG_ROLE", 38},
     {ErrorCode::kCaNotInitialized, "CA_NOT_INITIALIZED", 39},
     {ErrorCode::kCrlInvalid, "CRL_INVALID", 42},
+    {ErrorCode::kOcspRequestMalformed, "OCSP_REQUEST_MALFORMED", 43},
+    {ErrorCode::kOcspIssuerUnknown, "OCSP_ISSUER_UNKNOWN", 44},
 
     {ErrorCode::kTxMalformed, "TX_MALFORMED", 50},
     {ErrorCode::kTxNotCanonical, "TX_NOT_CANONICAL", 51},
@@ -75,6 +77,9 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kPersonLocked, "PERSON_LOCKED", 72},
     {ErrorCode::kRecordTooLarge, "RECORD_TOO_LARGE", 73},
     {ErrorCode::kPersonSessionInvalid, "PERSON_SESSION_INVALID", 74},
+    {ErrorCode::kAuditRangeInvalid, "AUDIT_RANGE_INVALID", 75},
+    {ErrorCode::kExportTooLarge, "EXPORT_TOO_LARGE", 76},
+    {ErrorCode::kBundleMismatch, "BUNDLE_MISMATCH", 77},
 
     {ErrorCode::kJsonMalformed, "JSON_MALFORMED", 80},
     {ErrorCode::kClientCertificateRequired, "CLIENT_CERTIFICATE_REQUIRED", 81},

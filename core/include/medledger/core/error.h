@@ -56,6 +56,9 @@ enum class ErrorCode : std::uint16_t {
   kCertificateWrongRole = 208,
   kCaNotInitialized = 209,
   kCrlInvalid = 210,
+  kOcspRequestMalformed =
+      211,                   // an OCSP request is not well-formed DER (RFC 6960 malformedRequest)
+  kOcspIssuerUnknown = 212,  // an OCSP request names an issuer this responder does not serve
 
   // ledger (300-399)
   kTxMalformed = 300,
@@ -83,6 +86,9 @@ enum class ErrorCode : std::uint16_t {
   kRecordTooLarge = 403,      // a record payload exceeds the configured limit
   kPersonSessionInvalid =
       404,  // a person session token is unknown, expired, used up, closed or another person's
+  kAuditRangeInvalid = 405,  // an audit query's time range is reversed, negative or absurd
+  kExportTooLarge = 406,     // an audit export would exceed the configured size limit
+  kBundleMismatch = 407,     // an audit bundle part does not match its proof, signature or chain
 
   // api (500-599)
   kJsonMalformed = 500,              // a request body is not well-formed JSON
