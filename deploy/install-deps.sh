@@ -31,6 +31,8 @@ packages=(
   xxd python3
   # scripts/code-shape.py: function extents (start and end lines) for the size report
   universal-ctags
+  # scripts/fuzz.sh: libFuzzer targets under ASan + UBSan (the fuzz preset, docs/testing.md)
+  clang-14 libfuzzer-14-dev
 )
 
 missing=()
