@@ -185,4 +185,23 @@ std::vector<std::string> Crl::revoked_serials() const {
   return out;
 }
 
+std::vector<RevokedEntry> Crl::entries() const {
+  std::vector<RevokedEntry> out;
+  STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl_.get());
+  for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+    const X509_REVOKED* item = sk_X509_REVOKED_value(revoked, i);
+    RevokedEntry entry;
+    entry.serial_hex = detail::integer_hex(X509_REVOKED_get0_serialNumber(item));
+    entry.revoked_at = detail::to_time_t(X509_REVOKED_get0_revocationDate(item));
+    auto* reason = static_cast<ASN1_ENUMERATED*>(
+        X509_REVOKED_get_ext_d2i(item, NID_crl_reason, nullptr, nullptr));
+    if (reason != nullptr) {
+      entry.reason = static_cast<RevocationReason>(ASN1_ENUMERATED_get(reason));
+      ASN1_ENUMERATED_free(reason);
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 }  // namespace medledger::ca

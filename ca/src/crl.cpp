@@ -53,12 +53,23 @@ core::Result<Crl> CertificateAuthority::make_crl(const std::vector<RevokedEntry>
         ErrorCode::kInvalidArgument,
         "CRL validity must be 1.." + std::to_string(kMaxCrlValidityDays) + " days");
   }
+  return make_crl_until(revoked, crl_number, now, now + validity_days * detail::kSecondsPerDay);
+}
+
+core::Result<Crl> CertificateAuthority::make_crl_until(const std::vector<RevokedEntry>& revoked,
+                                                       std::uint64_t crl_number, std::time_t now,
+                                                       std::time_t next_update_at) {
+  if (next_update_at <= now ||
+      next_update_at - now > kMaxCrlValidityDays * detail::kSecondsPerDay) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "a CRL's nextUpdate must come after its thisUpdate, by at most " +
+                                std::to_string(kMaxCrlValidityDays) + " days");
+  }
   if (crl_number == 0)
     return core::make_error(ErrorCode::kInvalidArgument, "CRL numbers start at 1");
   X509CrlPtr crl(X509_CRL_new());
   detail::Asn1TimePtr this_update(ASN1_TIME_set(nullptr, now));
-  detail::Asn1TimePtr next_update(
-      ASN1_TIME_set(nullptr, now + validity_days * detail::kSecondsPerDay));
+  detail::Asn1TimePtr next_update(ASN1_TIME_set(nullptr, next_update_at));
   if (!crl || !this_update || !next_update ||
       X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) != 1 ||
       X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(certificate_.get())) != 1 ||

@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 
+#include "medledger/ca/authority.h"
 #include "medledger/ca/limits.h"
 #include "medledger/ca/store.h"
 #include "medledger/core/assert.h"
@@ -27,6 +28,9 @@ constexpr const char* kCertificateFile = "ca.pem";
 constexpr const char* kChainFile = "chain.pem";
 constexpr const char* kIndexFile = "index.json";
 constexpr const char* kIssuedDir = "issued";
+constexpr const char* kCrlFile = "crl.der";
+constexpr const char* kResponderFile = "ocsp-responder.pem";
+constexpr int kMaxOcspValidityMinutes = 7 * 24 * 60;
 constexpr int kIndexVersion = 1;
 
 core::Error io_error(const std::string& what, const fs::path& path) {
@@ -52,6 +56,33 @@ std::string upper(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return text;
+}
+
+// The optional revocation members of ca.json (absent: the defaults).
+core::Result<void> read_revocation_settings(const json::object& object, const fs::path& path,
+                                            RevocationSettings& out) {
+  auto bad = [&](const std::string& key, const char* type) {
+    return core::make_error(ErrorCode::kConfigInvalid,
+                            path.string() + ": \"" + key + "\" must be " + type);
+  };
+  for (auto [key, target] :
+       {std::pair{"ocsp_url", &out.ocsp_url}, std::pair{"crl_url", &out.crl_url},
+        std::pair{"ocsp_responder_key_id", &out.ocsp_responder_key_id_hex}}) {
+    const json::value* value = object.if_contains(key);
+    if (value == nullptr) continue;
+    if (!value->is_string()) return bad(key, "a string");
+    *target = std::string(value->as_string());
+  }
+  for (auto [key, target] : {std::pair{"crl_validity_hours", &out.crl_validity_hours},
+                             std::pair{"crl_refresh_before_hours", &out.crl_refresh_hours},
+                             std::pair{"ocsp_validity_minutes", &out.ocsp_validity_minutes}}) {
+    const json::value* value = object.if_contains(key);
+    if (value == nullptr) continue;
+    if (!value->is_int64() || value->as_int64() < 0 || value->as_int64() > 1000000)
+      return bad(key, "a small non-negative integer");
+    *target = static_cast<int>(value->as_int64());
+  }
+  return check_revocation_settings(out);
 }
 
 core::Result<json::object> parse_object(const std::string& text, const fs::path& path) {
@@ -116,11 +147,8 @@ core::Result<CaDirectory> CaDirectory::create(const fs::path& dir, const CaSetti
                             "cannot create " + dir.string() + ": " + ec.message());
   fs::permissions(dir, fs::perms::owner_all, ec);
 
-  json::object object{{"hospital_id", settings.hospital_id},
-                      {"key_label", settings.key_label},
-                      {"key_id", settings.key_id_hex}};
-  MEDLEDGER_TRY(write_text(dir / kSettingsFile, json::serialize(object) + "\n"));
   CaDirectory store(dir, settings, chain);
+  MEDLEDGER_TRY(store.save_settings(settings));
   MEDLEDGER_TRY(store.save_index(Index{}));
   // ca.pem last: its presence marks an initialised directory.
   if (!chain.empty()) MEDLEDGER_TRY(store.replace_chain(chain));
@@ -158,7 +186,81 @@ core::Result<CaSettings> CaDirectory::read_settings(const fs::path& dir) {
     }
     *target = std::string(value->as_string());
   }
+  MEDLEDGER_TRY(read_revocation_settings(object, dir / kSettingsFile, settings.revocation));
   return settings;
+}
+
+core::Result<void> check_revocation_settings(const RevocationSettings& settings) {
+  auto bad = [](const std::string& what) {
+    return core::make_error(ErrorCode::kConfigInvalid, "ca.json: " + what);
+  };
+  for (auto [name, url] :
+       {std::pair{"ocsp_url", &settings.ocsp_url}, std::pair{"crl_url", &settings.crl_url}}) {
+    if (url->empty()) continue;
+    if (auto checked = check_publication_url(*url); !checked)
+      return bad(std::string(name) + ": " + checked.error().message);
+  }
+  if (settings.crl_validity_hours < 1 || settings.crl_validity_hours > kMaxCrlValidityDays * 24)
+    return bad("crl_validity_hours must be 1.." + std::to_string(kMaxCrlValidityDays * 24));
+  if (settings.crl_refresh_hours < 0 || settings.crl_refresh_hours >= settings.crl_validity_hours) {
+    return bad("crl_refresh_before_hours must be 0.. less than crl_validity_hours");
+  }
+  if (settings.ocsp_validity_minutes < 1 ||
+      settings.ocsp_validity_minutes > kMaxOcspValidityMinutes) {
+    return bad("ocsp_validity_minutes must be 1.." + std::to_string(kMaxOcspValidityMinutes));
+  }
+  if (!settings.ocsp_responder_key_id_hex.empty() &&
+      !core::hex_decode(settings.ocsp_responder_key_id_hex)) {
+    return bad("ocsp_responder_key_id must be hex");
+  }
+  return core::success();
+}
+
+core::Result<void> CaDirectory::save_settings(const CaSettings& settings) {
+  MEDLEDGER_TRY(check_revocation_settings(settings.revocation));
+  json::object object{{"hospital_id", settings.hospital_id},
+                      {"key_label", settings.key_label},
+                      {"key_id", settings.key_id_hex}};
+  const RevocationSettings& r = settings.revocation;
+  const RevocationSettings defaults;
+  // Only what differs from the defaults, so a plain CA's ca.json stays three members.
+  if (!r.ocsp_url.empty()) object["ocsp_url"] = r.ocsp_url;
+  if (!r.crl_url.empty()) object["crl_url"] = r.crl_url;
+  if (r.crl_validity_hours != defaults.crl_validity_hours)
+    object["crl_validity_hours"] = r.crl_validity_hours;
+  if (r.crl_refresh_hours != defaults.crl_refresh_hours)
+    object["crl_refresh_before_hours"] = r.crl_refresh_hours;
+  if (r.ocsp_validity_minutes != defaults.ocsp_validity_minutes)
+    object["ocsp_validity_minutes"] = r.ocsp_validity_minutes;
+  if (!r.ocsp_responder_key_id_hex.empty())
+    object["ocsp_responder_key_id"] = r.ocsp_responder_key_id_hex;
+  MEDLEDGER_TRY(write_text(dir_ / kSettingsFile, json::serialize(object) + "\n"));
+  settings_ = settings;
+  return core::success();
+}
+
+core::Result<std::optional<Crl>> CaDirectory::current_crl() const {
+  std::error_code ec;
+  if (!fs::exists(dir_ / kCrlFile, ec)) return std::optional<Crl>();
+  MEDLEDGER_TRY_ASSIGN(auto der, read_file(dir_ / kCrlFile));
+  MEDLEDGER_TRY_ASSIGN(auto crl, Crl::parse(core::to_bytes(der)));
+  return std::optional<Crl>(std::move(crl));
+}
+
+core::Result<void> CaDirectory::save_crl(const Crl& crl) {
+  return write_file_atomically(dir_ / kCrlFile, crl.to_der());
+}
+
+core::Result<std::optional<Certificate>> CaDirectory::responder_certificate() const {
+  std::error_code ec;
+  if (!fs::exists(dir_ / kResponderFile, ec)) return std::optional<Certificate>();
+  MEDLEDGER_TRY_ASSIGN(auto pem, read_file(dir_ / kResponderFile));
+  MEDLEDGER_TRY_ASSIGN(auto cert, Certificate::from_pem(pem));
+  return std::optional<Certificate>(std::move(cert));
+}
+
+core::Result<void> CaDirectory::save_responder_certificate(const Certificate& certificate) {
+  return write_text(dir_ / kResponderFile, certificate.to_pem());
 }
 
 core::Result<void> CaDirectory::replace_chain(const std::vector<Certificate>& chain) {

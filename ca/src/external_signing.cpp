@@ -46,6 +46,19 @@ EVP_PKEY* placeholder_p256_key() {
 core::Result<core::EvpPkeyPtr> signer_key(const core::Signer& signer) {
   return parse_spki(signer.public_key_spki());
 }
+
+// OCSP_basic_sign insists on a certificate matching its key, and it is what sets
+// the responderID, producedAt and the signature AlgorithmIdentifier; this one
+// certifies the placeholder key and is never sent (OCSP_NOCERTS).
+X509* placeholder_certificate() {
+  static core::X509Ptr cert = [] {
+    core::X509Ptr made(X509_new());
+    EVP_PKEY* key = placeholder_p256_key();
+    if (made && key != nullptr && X509_set_pubkey(made.get(), key) == 1) return made;
+    return core::X509Ptr();
+  }();
+  return cert.get();
+}
 }  // namespace
 
 core::Result<void> require_p256_ca_key(const core::Signer& signer) {
@@ -120,6 +133,34 @@ core::Result<CertificateRequest> sign_request(X509ReqPtr req, core::Signer& sign
                             "signed CSR does not re-parse: " + result.error().message);
   MEDLEDGER_TRY(result->verify_signature());
   return result;
+}
+
+core::Result<void> sign_basic_response(OCSP_BASICRESP* response, core::ByteView key_hash,
+                                       EVP_PKEY* responder_key, core::Signer& signer) {
+  MEDLEDGER_TRY(require_p256_ca_key(signer));
+  X509* placeholder = placeholder_certificate();
+  if (placeholder == nullptr ||
+      OCSP_basic_sign(response, placeholder, placeholder_p256_key(), EVP_sha256(), nullptr,
+                      OCSP_NOCERTS | OCSP_RESPID_KEY) != 1) {
+    return core::openssl_error(ErrorCode::kCryptoError, "prepare OCSP response signature fields");
+  }
+  // The byKey ResponderID names the placeholder key so far: the real key's hash goes in.
+  const ASN1_OCTET_STRING* key_id = nullptr;
+  const X509_NAME* name = nullptr;
+  if (OCSP_resp_get0_id(response, &key_id, &name) != 1 || key_id == nullptr ||
+      ASN1_OCTET_STRING_set(const_cast<ASN1_OCTET_STRING*>(key_id), key_hash.data(),
+                            static_cast<int>(key_hash.size())) != 1) {
+    return core::openssl_error(ErrorCode::kCryptoError, "set OCSP responder id");
+  }
+  const OCSP_RESPDATA* data = OCSP_resp_get0_respdata(response);
+  MEDLEDGER_TRY_ASSIGN(auto signature, sign_tbs(to_der(data, i2d_OCSP_RESPDATA), signer));
+  MEDLEDGER_TRY(set_signature_bits(OCSP_resp_get0_signature(response), signature));
+  if (ASN1_item_verify(ASN1_ITEM_rptr(OCSP_RESPDATA), OCSP_resp_get0_tbs_sigalg(response),
+                       OCSP_resp_get0_signature(response), data, responder_key) != 1) {
+    return core::openssl_error(ErrorCode::kSignatureInvalid,
+                               "the signer's OCSP response signature does not verify");
+  }
+  return core::success();
 }
 
 }  // namespace medledger::ca::detail

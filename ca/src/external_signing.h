@@ -6,6 +6,8 @@
 // The returned object is re-parsed from its final DER so no stale cache remains.
 #pragma once
 
+#include <openssl/ocsp.h>
+
 #include "medledger/ca/certificate.h"
 #include "medledger/core/signer.h"
 
@@ -21,5 +23,10 @@ core::Result<Certificate> sign_certificate(core::X509Ptr cert, core::Signer& sig
 core::Result<Crl> sign_crl(X509CrlPtr crl, core::Signer& signer);
 /// The same for a PKCS#10 request (the CA's own CSR for an intermediate).
 core::Result<CertificateRequest> sign_request(X509ReqPtr req, core::Signer& signer);
+/// Signs a BasicOCSPResponse whose statuses (and nonce) are set: responderID byKey
+/// = `key_hash` (SHA-1 of the responder's public key), producedAt now,
+/// ecdsa-with-SHA256, then the signature checked with `responder_key`.
+core::Result<void> sign_basic_response(OCSP_BASICRESP* response, core::ByteView key_hash,
+                                       EVP_PKEY* responder_key, core::Signer& signer);
 
 }  // namespace medledger::ca::detail

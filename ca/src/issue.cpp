@@ -1,6 +1,8 @@
 // Issuing role certificates: the profile checks and the end-entity extensions.
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+
 #include "external_signing.h"
 #include "medledger/ca/authority.h"
 #include "medledger/ca/limits.h"
@@ -109,6 +111,20 @@ core::Result<X509_EXTENSION*> check_extensions(const STACK_OF(X509_EXTENSION) * 
   return alt_names;
 }
 
+// authorityInfoAccess OCSP and crlDistributionPoints, when configured.
+core::Result<void> add_publication_points(X509* cert, X509V3_CTX* ctx,
+                                          const PublicationPoints& points) {
+  if (!points.ocsp_url.empty()) {
+    MEDLEDGER_TRY(
+        detail::add_extension(cert, ctx, NID_info_access, ("OCSP;URI:" + points.ocsp_url).c_str()));
+  }
+  if (!points.crl_url.empty()) {
+    MEDLEDGER_TRY(detail::add_extension(cert, ctx, NID_crl_distribution_points,
+                                        ("URI:" + points.crl_url).c_str()));
+  }
+  return core::success();
+}
+
 std::string key_usage_for(const Profile& profile) {
   std::string usage = "critical,digitalSignature";
   if (profile.content_commitment) usage += ",nonRepudiation";
@@ -196,11 +212,74 @@ core::Result<Certificate> CertificateAuthority::issue_checked(core::ByteView spk
   if (alt_names != nullptr && X509_add_ext(cert.get(), alt_names, -1) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "copy subjectAltName");
   }
+  MEDLEDGER_TRY(add_publication_points(cert.get(), &ctx, publication_));
   MEDLEDGER_TRY_ASSIGN(auto issued, detail::sign_certificate(std::move(cert), *signer_));
   // What was signed is what the profile says: never a CA, serverAuth only for its role.
   MEDLEDGER_ASSERT(!issued.is_ca());
   MEDLEDGER_ASSERT((X509_get_extended_key_usage(issued.get()) & XKU_SSL_SERVER) ==
                    (profile.server_auth ? XKU_SSL_SERVER : 0u));
+  return issued;
+}
+
+core::Result<void> check_publication_url(std::string_view url) {
+  const bool scheme = url.starts_with("http://") || url.starts_with("https://");
+  const bool plain = std::all_of(
+      url.begin(), url.end(), [](char c) { return c > ' ' && c < 0x7f && c != ',' && c != ';'; });
+  if (!scheme || !plain || url.size() > kMaxPublicationUrlLength ||
+      url.find("://") + 3 == url.size()) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "publication URL '" + std::string(url) +
+                                "' must be http:// or https://, printable ASCII without spaces, "
+                                "commas or semicolons, at most " +
+                                std::to_string(kMaxPublicationUrlLength) + " characters");
+  }
+  return core::success();
+}
+
+core::Result<void> CertificateAuthority::set_publication_points(PublicationPoints points) {
+  for (const std::string* url : {&points.ocsp_url, &points.crl_url}) {
+    if (!url->empty()) MEDLEDGER_TRY(check_publication_url(*url));
+  }
+  publication_ = std::move(points);
+  return core::success();
+}
+
+core::Result<Certificate> CertificateAuthority::issue_ocsp_responder(core::ByteView spki,
+                                                                     int validity_days,
+                                                                     std::time_t now) {
+  if (validity_days <= 0 || validity_days > kMaxOcspResponderValidityDays) {
+    return core::make_error(ErrorCode::kInvalidArgument,
+                            "an OCSP responder certificate lasts 1.." +
+                                std::to_string(kMaxOcspResponderValidityDays) + " days");
+  }
+  MEDLEDGER_TRY_ASSIGN(auto key, detail::parse_spki(spki));
+  if (!detail::is_p256(key.get())) {
+    return violation("an OCSP responder key must be P-256, not " + detail::describe_key(key.get()));
+  }
+  if (now < certificate_.not_before() || now >= certificate_.not_after())
+    return core::make_error(ErrorCode::kCertificateExpired, "the CA certificate is not valid now");
+  const std::time_t not_after =
+      std::min<std::time_t>(now + validity_days * detail::kSecondsPerDay, certificate_.not_after());
+  MEDLEDGER_TRY_ASSIGN(auto subject, detail::make_name({{"O", hospital_id_},
+                                                        {"CN", hospital_id_ + " OCSP Responder"}}));
+  MEDLEDGER_TRY_ASSIGN(
+      auto cert, detail::new_certificate(subject.get(), X509_get_subject_name(certificate_.get()),
+                                         key.get(), now - kNotBeforeBackdateSeconds, not_after));
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, certificate_.get(), cert.get(), nullptr, nullptr, 0);
+  MEDLEDGER_TRY(
+      detail::add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE"));
+  MEDLEDGER_TRY(
+      detail::add_extension(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature"));
+  MEDLEDGER_TRY(detail::add_extension(cert.get(), &ctx, NID_ext_key_usage, "OCSPSigning"));
+  // RFC 6960 4.2.2.2.1: clients trust the delegate for its lifetime without asking.
+  MEDLEDGER_TRY(detail::add_extension(cert.get(), &ctx, NID_id_pkix_OCSP_noCheck, "ignored"));
+  MEDLEDGER_TRY(detail::add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash"));
+  MEDLEDGER_TRY(
+      detail::add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
+  MEDLEDGER_TRY_ASSIGN(auto issued, detail::sign_certificate(std::move(cert), *signer_));
+  MEDLEDGER_ASSERT((X509_get_extended_key_usage(issued.get()) & XKU_OCSP_SIGN) != 0);
+  MEDLEDGER_ASSERT(!issued.is_ca());
   return issued;
 }
 

@@ -16,6 +16,7 @@
 #include <ctime>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "medledger/ca/certificate.h"
@@ -41,6 +42,19 @@ struct IssueRequest {
   std::string subject_id;            // pseudonymous id, see is_valid_identifier
   std::optional<int> validity_days;  // nullopt -> profile default, clamped to the CA's notAfter
 };
+
+/// Where relying parties find revocation status. Each non-empty URL goes into every
+/// role certificate the CA issues: `ocsp_url` as authorityInfoAccess OCSP,
+/// `crl_url` as a crlDistributionPoints fullName URI (RFC 5280 4.2.1.13, 4.2.2.1).
+struct PublicationPoints {
+  std::string ocsp_url;
+  std::string crl_url;
+};
+
+/// kInvalidArgument unless `url` is an http:// or https:// URL of at most 512
+/// printable ASCII characters without spaces, commas or semicolons (which the
+/// extension syntax would read as separators).
+core::Result<void> check_publication_url(std::string_view url);
 
 class CertificateAuthority {
  public:
@@ -86,6 +100,25 @@ class CertificateAuthority {
   /// thisUpdate = now and nextUpdate = now + validity_days.
   core::Result<Crl> make_crl(const std::vector<RevokedEntry>& revoked, std::uint64_t crl_number,
                              std::time_t now, int validity_days);
+  /// The same with nextUpdate = `next_update` (after `now`, at most kMaxCrlValidityDays
+  /// later; kInvalidArgument otherwise).
+  core::Result<Crl> make_crl_until(const std::vector<RevokedEntry>& revoked,
+                                   std::uint64_t crl_number, std::time_t now,
+                                   std::time_t next_update);
+
+  /// A delegated OCSP responder certificate (RFC 6960 4.2.2.2) for a P-256 key:
+  /// subject "CN=<hospital id> OCSP Responder, O=<hospital id>", keyUsage critical
+  /// digitalSignature, extendedKeyUsage OCSPSigning, id-pkix-ocsp-nocheck (so
+  /// clients do not ask for its own status: keep it short-lived). `validity_days`
+  /// 1..kMaxOcspResponderValidityDays, clamped to the CA's notAfter.
+  /// kInvalidArgument, kProfileViolation (not P-256), signer errors.
+  core::Result<Certificate> issue_ocsp_responder(core::ByteView spki, int validity_days,
+                                                 std::time_t now);
+
+  /// Publication URLs written into every certificate issued from now on (checked
+  /// with check_publication_url; empty members add nothing).
+  core::Result<void> set_publication_points(PublicationPoints points);
+  const PublicationPoints& publication_points() const { return publication_; }
 
   const Certificate& certificate() const { return certificate_; }
   /// The CA certificate followed by its issuers up to the root.
@@ -108,6 +141,7 @@ class CertificateAuthority {
   Certificate certificate_;
   std::vector<Certificate> chain_above_;
   std::string hospital_id_;
+  PublicationPoints publication_;
 };
 
 }  // namespace medledger::ca

@@ -14,6 +14,7 @@
 
 #include <openssl/x509.h>
 
+#include "medledger/ca/revocation.h"
 #include "medledger/core/bytes.h"
 #include "medledger/core/openssl.h"
 #include "medledger/core/result.h"
@@ -89,6 +90,8 @@ class Crl {
   std::optional<std::time_t> next_update() const;
   /// Serials (as Certificate::serial_hex) listed as revoked.
   std::vector<std::string> revoked_serials() const;
+  /// Every entry: serial, revocationDate and reasonCode (absent -> unspecified), in CRL order.
+  std::vector<RevokedEntry> entries() const;
 
   X509_CRL* get() const { return crl_.get(); }
 

@@ -39,6 +39,21 @@ inline constexpr int kDefaultCrlValidityDays = 7;
 /// Longest CRL validity accepted (a CRL must be refreshed; a year is plenty).
 inline constexpr int kMaxCrlValidityDays = 366;
 
+/// Longest validity of a delegated OCSP responder certificate (id-pkix-ocsp-nocheck:
+/// clients never check its status, so it must expire soon) and its default.
+inline constexpr int kMaxOcspResponderValidityDays = 90;
+inline constexpr int kDefaultOcspResponderValidityDays = 30;
+
+/// Largest OCSP request accepted (`openssl ocsp` sends about 120 bytes) and most
+/// certificates asked about in one.
+inline constexpr std::size_t kMaxOcspRequestBytes = 4096;
+inline constexpr std::size_t kMaxOcspRequestCertificates = 16;
+/// Longest OCSP nonce accepted (RFC 8954: 1..32 octets, plus its OCTET STRING header).
+inline constexpr std::size_t kMaxOcspNonceBytes = 34;
+
+/// Longest publication URL (OCSP / CRL) written into certificates.
+inline constexpr std::size_t kMaxPublicationUrlLength = 512;
+
 /// Certificates kept in one CA directory's index (a hospital of 10^6 patients
 /// enrols on the ledger; the local index is for staff and nodes).
 inline constexpr std::size_t kMaxIndexEntries = 1000000;

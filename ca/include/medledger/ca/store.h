@@ -10,6 +10,8 @@
 //   <dir>/index.json    issued certificates (serial, subject, role, notAfter,
 //                       status, revocation time + reason) and the last CRL number
 //   <dir>/issued/<SERIAL>.pem  each issued certificate
+//   <dir>/crl.der       the CRL last published (its number is index.json's crl_number)
+//   <dir>/ocsp-responder.pem  a delegated OCSP responder certificate, if one was issued
 //
 // Every write is atomic: a temporary file, fsync, rename, fsync of the directory.
 // One writer at a time (the CLI); cost: a file rewrite per change.
@@ -53,12 +55,28 @@ class IssuanceLog {
 /// The revoked entries among `records`, for CertificateAuthority::make_crl.
 std::vector<RevokedEntry> revoked_entries(const std::vector<IssuedRecord>& records);
 
+/// How the CA publishes revocation (optional members of ca.json, docs/ca.md "Publishing
+/// revocation"); the defaults apply to a ca.json that names none.
+struct RevocationSettings {
+  std::string ocsp_url;            // authorityInfoAccess OCSP of issued certificates ("": none)
+  std::string crl_url;             // their crlDistributionPoints ("": none)
+  int crl_validity_hours = 168;    // nextUpdate - thisUpdate of a CRL (1..kMaxCrlValidityDays*24)
+  int crl_refresh_hours = 84;      // a CRL is re-signed this long before its nextUpdate
+  int ocsp_validity_minutes = 60;  // nextUpdate - thisUpdate of an OCSP answer (1..10080)
+  std::string ocsp_responder_key_id_hex;  // CKA_ID of a delegated responder key; "": the CA key
+};
+
 /// Settings of a CA directory: which hospital, and where its key is in the token.
 struct CaSettings {
   std::string hospital_id;
   std::string key_label;   // CKA_LABEL of the CA key in the token
   std::string key_id_hex;  // CKA_ID of the CA key, hex
+  RevocationSettings revocation;
 };
+
+/// kConfigInvalid (naming the member) unless the settings are in range, the URLs
+/// pass check_publication_url and the refresh time is shorter than the validity.
+core::Result<void> check_revocation_settings(const RevocationSettings& settings);
 
 class CaDirectory final : public IssuanceLog {
  public:
@@ -82,6 +100,17 @@ class CaDirectory final : public IssuanceLog {
   const std::vector<Certificate>& chain() const { return chain_; }
   /// Replaces ca.pem/chain.pem (importing a root-signed intermediate certificate).
   core::Result<void> replace_chain(const std::vector<Certificate>& chain);
+  /// Rewrites ca.json with `settings` (check_revocation_settings first). kIoError.
+  core::Result<void> save_settings(const CaSettings& settings);
+  /// The last CRL this CA published (<dir>/crl.der), nullopt before the first.
+  /// kCrlInvalid if the file is damaged.
+  core::Result<std::optional<Crl>> current_crl() const;
+  /// Replaces crl.der atomically. kIoError.
+  core::Result<void> save_crl(const Crl& crl);
+  /// The delegated OCSP responder certificate (<dir>/ocsp-responder.pem), nullopt if none.
+  core::Result<std::optional<Certificate>> responder_certificate() const;
+  /// Replaces ocsp-responder.pem atomically. kIoError.
+  core::Result<void> save_responder_certificate(const Certificate& certificate);
   /// An issued certificate by serial (hex, any case); kNotFound otherwise.
   core::Result<Certificate> issued_certificate(const std::string& serial_hex) const;
 
