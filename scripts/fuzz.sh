@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   each target SECONDS (default 60); all targets
 #   scripts/fuzz.sh --smoke                 4 s each (scripts/test.sh runs this after ctest)
 #   FUZZ_RUNS=10000000 scripts/fuzz.sh 3600 transaction   stop a target at N executions
+#   FUZZ_NO_BUILD=1 scripts/fuzz.sh ...     run what build/fuzz holds, without building
 #
 # Prints per target: executions, executions per second, coverage (cov = edges, ft =
 # features), corpus size reached, and the finding if any. A crash, sanitizer report, leak,
@@ -28,9 +29,11 @@ if [ ${#targets[@]} -eq 0 ]; then
   for dir in fuzz/corpus/*/; do targets+=("$(basename "$dir")"); done
 fi
 
-export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR=1
-cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$(nproc)"
+if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR=1
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -j "$(nproc)"
+fi
 
 bin=build/fuzz/fuzz
 findings_root=build/fuzz/findings
@@ -47,7 +50,7 @@ for t in "${targets[@]}"; do
   exe="$bin/${t}_fuzzer"
   [ -x "$exe" ] || { echo "fuzz.sh: no target $t ($exe)" >&2; exit 2; }
   mkdir -p "$work/$t/corpus" "$findings_root/$t"
-  cp -R "fuzz/corpus/$t/." "$work/$t/corpus/"
+  if [ -d "fuzz/corpus/$t" ]; then cp -R "fuzz/corpus/$t/." "$work/$t/corpus/"; fi
   log="$work/$t/log"
   status=0
   (cd "$work/$t" && TMPDIR="$work/$t" "$OLDPWD/$exe" -max_total_time="$seconds" \
