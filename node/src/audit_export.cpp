@@ -26,6 +26,23 @@ bool in_range(const AuditQuery& q, std::int64_t time_ms) {
   return (!q.from_ms || time_ms >= *q.from_ms) && (!q.to_ms || time_ms < *q.to_ms);
 }
 
+// A CA certificate of the cacerts table; nullopt when absent.
+core::Result<std::optional<ca::Certificate>> ca_certificate(const ledger::StateView& state,
+                                                            const core::Digest& fp) {
+  MEDLEDGER_TRY_ASSIGN(auto value,
+                       state.get(ledger::kTableCaCerts, core::ByteView(fp.data(), fp.size())));
+  if (!value) return std::optional<ca::Certificate>();
+  std::error_code ec;
+  json::value parsed = json::parse(core::to_string(*value), ec);
+  const json::value* der =
+      (!ec && parsed.is_object()) ? parsed.as_object().if_contains("der") : nullptr;
+  if (der == nullptr || !der->is_string())
+    return core::make_error(ErrorCode::kLedgerCorrupt, "a cacerts entry is damaged");
+  MEDLEDGER_TRY_ASSIGN(auto bytes, core::base64url_decode(std::string_view(der->as_string())));
+  MEDLEDGER_TRY_ASSIGN(auto cert, ca::Certificate::from_der(bytes));
+  return std::optional<ca::Certificate>(std::move(cert));
+}
+
 // Collects certificates by fingerprint and writes each one's chain as PEM.
 class CertificateCollector {
  public:
@@ -46,36 +63,12 @@ class CertificateCollector {
   }
 
  private:
-  // The leaf, its issuing CA, then the rest of the issuing hospital's CA
-  // certificates (its root above an intermediate).
   core::Result<std::string> chain_pem(const ledger::CertificateEntry& c) {
-    MEDLEDGER_TRY_ASSIGN(auto leaf, ca::Certificate::from_der(c.der));
-    std::string chain = leaf.to_pem();
-    MEDLEDGER_TRY_ASSIGN(auto issuer, ca_pem(c.issuer));
-    chain += issuer;
-    MEDLEDGER_TRY_ASSIGN(auto hospital, ledger::find_hospital(state_, c.hospital));
-    if (!hospital) return chain;
-    for (const auto& ca_fp : hospital->ca_certs) {
-      if (ca_fp == c.issuer) continue;
-      MEDLEDGER_TRY_ASSIGN(auto more, ca_pem(ca_fp));
-      chain += more;
-    }
-    return chain;
-  }
-
-  core::Result<std::string> ca_pem(const core::Digest& fp) {
-    MEDLEDGER_TRY_ASSIGN(auto value,
-                         state_.get(ledger::kTableCaCerts, core::ByteView(fp.data(), fp.size())));
-    if (!value) return std::string();
-    std::error_code ec;
-    json::value parsed = json::parse(core::to_string(*value), ec);
-    const json::value* der =
-        (!ec && parsed.is_object()) ? parsed.as_object().if_contains("der") : nullptr;
-    if (der == nullptr || !der->is_string())
-      return core::make_error(ErrorCode::kLedgerCorrupt, "a cacerts entry is damaged");
-    MEDLEDGER_TRY_ASSIGN(auto bytes, core::base64url_decode(std::string_view(der->as_string())));
-    MEDLEDGER_TRY_ASSIGN(auto cert, ca::Certificate::from_der(bytes));
-    return cert.to_pem();
+    MEDLEDGER_TRY_ASSIGN(auto chain, certificate_chain(state_, c.fingerprint));
+    std::string pem;
+    if (chain)
+      for (const auto& certificate : *chain) pem += certificate.to_pem();
+    return pem;
   }
 
   const ledger::StateView& state_;
@@ -92,7 +85,7 @@ class Export {
   // The versions and reads of one record in range; the record's entry if any.
   core::Result<void> add_record(const std::string& id) {
     MEDLEDGER_TRY_ASSIGN(auto record, ledger::find_record(state_, id));
-    if (!record) return core::success();
+    if (!record || (query_.patient && record->owner != *query_.patient)) return core::success();
     json::array versions;
     for (std::uint64_t v = 1; v <= record->latest; ++v) {
       MEDLEDGER_TRY_ASSIGN(auto entry, ledger::find_record_version(state_, id, v));
@@ -128,6 +121,7 @@ class Export {
     MEDLEDGER_TRY(certs_.finish(certificates, out.pem_files));
     json::object q;
     if (query_.patient) q["patient"] = *query_.patient;
+    if (query_.record) q["record"] = *query_.record;
     if (query_.from_ms) q["from"] = *query_.from_ms;
     if (query_.to_ms) q["to"] = *query_.to_ms;
     out.bundle = json::object{
@@ -174,18 +168,39 @@ class Export {
 
 }  // namespace
 
-core::Result<AuditBundle> AuditExport::export_bundle(const AuditQuery& query) const {
-  if (!query.patient && !query.from_ms && !query.to_ms) {
-    return core::make_error(ErrorCode::kInvalidArgument,
-                            "an audit export needs a patient or a time range");
+// The leaf, its issuing CA, then the rest of the issuing hospital's CA
+// certificates (its root above an intermediate).
+core::Result<std::optional<std::vector<ca::Certificate>>> certificate_chain(
+    const ledger::StateView& state, const core::Digest& fingerprint) {
+  using Chain = std::optional<std::vector<ca::Certificate>>;
+  MEDLEDGER_TRY_ASSIGN(auto entry, ledger::find_certificate(state, fingerprint));
+  if (!entry) return Chain();
+  MEDLEDGER_TRY_ASSIGN(auto leaf, ca::Certificate::from_der(entry->der));
+  std::vector<ca::Certificate> chain{std::move(leaf)};
+  MEDLEDGER_TRY_ASSIGN(auto issuer, ca_certificate(state, entry->issuer));
+  if (issuer) chain.push_back(std::move(*issuer));
+  MEDLEDGER_TRY_ASSIGN(auto hospital, ledger::find_hospital(state, entry->hospital));
+  if (hospital) {
+    for (const auto& ca_fp : hospital->ca_certs) {
+      if (ca_fp == entry->issuer) continue;
+      MEDLEDGER_TRY_ASSIGN(auto more, ca_certificate(state, ca_fp));
+      if (more) chain.push_back(std::move(*more));
+    }
   }
+  return Chain(std::move(chain));
+}
+
+core::Result<AuditBundle> AuditExport::export_bundle(const AuditQuery& query) const {
+  MEDLEDGER_TRY(check_audit_query(query));
   const ledger::Ledger& ledger = node_.ledger.ledger();
   // Proofs are to the tip read before the snapshot.
   MEDLEDGER_TRY_ASSIGN(auto tip, ledger.tip());
   const auto& header = tip.block.header;
   MEDLEDGER_TRY_ASSIGN(auto state, node_.snapshot());
   std::vector<std::string> record_ids;
-  if (query.patient) {
+  if (query.record) {
+    record_ids.push_back(*query.record);
+  } else if (query.patient) {
     MEDLEDGER_TRY_ASSIGN(record_ids, ledger::patient_records(*state, *query.patient));
   } else {
     MEDLEDGER_TRY(state->scan(ledger::kTableRecords, {}, [&](core::ByteView key, core::ByteView) {
