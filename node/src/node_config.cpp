@@ -67,11 +67,14 @@ core::Result<NodeConfig> load_node_config(const fs::path& dir) {
     config.person_keys = *storage;
     config.kek_id_hex = json::value_to<std::string>(o.at("kek_id"));
     config.max_payload = static_cast<std::size_t>(o.at("max_payload").to_number<std::uint64_t>());
+    if (const auto* limit = o.if_contains("max_export_bytes"))
+      config.max_export_bytes = limit->to_number<std::uint64_t>();
   } catch (const std::exception&) {
     return bad("a member is missing or of the wrong type");
   }
   if (config.max_payload == 0 || config.max_payload > kMaxRecordPayloadCeiling)
     return bad("max_payload out of range");
+  if (config.max_export_bytes == 0) return bad("max_export_bytes must be positive");
   return config;
 }
 
@@ -91,6 +94,8 @@ core::Result<void> save_node_config(const fs::path& dir, const NodeConfig& confi
                  {"person_keys", std::string(person_key_storage_name(config.person_keys))},
                  {"kek_id", config.kek_id_hex},
                  {"max_payload", static_cast<std::int64_t>(config.max_payload)}};
+  if (config.max_export_bytes != kDefaultMaxExportBytes)
+    o["max_export_bytes"] = static_cast<std::int64_t>(config.max_export_bytes);
   return ca::write_file_atomically(dir / "node.json", core::to_bytes(core::canonicalize(o) + "\n"));
 }
 

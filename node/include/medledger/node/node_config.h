@@ -35,6 +35,9 @@ enum class PersonKeyStorage {
   kWrapped,  // generated in the token, kept here wrapped under the token's KEK
 };
 
+/// Default audit export limit: 64 MiB.
+inline constexpr std::uint64_t kDefaultMaxExportBytes = 64ull * 1024 * 1024;
+
 struct NodeConfig {
   std::string hospital_id;
   std::string node_id = std::string(kDefaultNodeId);
@@ -45,6 +48,9 @@ struct NodeConfig {
   PersonKeyStorage person_keys = PersonKeyStorage::kToken;
   std::string kek_id_hex;  // kWrapped: CKA_ID of the KEK
   std::size_t max_payload = kDefaultMaxRecordPayload;
+  // Largest audit export (archive or FHIR) in bytes; node.json "max_export_bytes",
+  // optional. An HTTPS export is held in memory up to this size (EXPORT_TOO_LARGE past it).
+  std::uint64_t max_export_bytes = kDefaultMaxExportBytes;
 };
 
 /// "token" / "wrapped"; parse: kInvalidArgument otherwise.
