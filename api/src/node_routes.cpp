@@ -14,6 +14,11 @@
 
 namespace medledger::api {
 
+// The auditor's export and FHIR AuditEvent routes (node_routes_audit.cpp).
+namespace node_routes {
+core::Result<void> add_audit_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
+}  // namespace node_routes
+
 core::Result<void> NodeBinding::host(node::HospitalNode* hosted,
                                      std::shared_ptr<core::Signer> signer) {
   if (hosted == nullptr)
@@ -308,23 +313,6 @@ core::Result<Response> revoke_access(const NodeCall& call, const Request& reques
   });
 }
 
-core::Result<Response> export_audit(const NodeCall& call, const Request& request) {
-  MEDLEDGER_TRY_ASSIGN(auto body, parse_json_object(request));
-  node::AuditQuery query;
-  MEDLEDGER_TRY_ASSIGN(query.patient, optional_string(body, "patient"));
-  MEDLEDGER_TRY_ASSIGN(query.from_ms, optional_int(body, "from_ms"));
-  MEDLEDGER_TRY_ASSIGN(query.to_ms, optional_int(body, "to_ms"));
-  return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
-    MEDLEDGER_TRY_ASSIGN(auto bundle, node.audit().export_bundle(query));
-    boost::json::object pem_files;
-    for (const auto& [name, content] : bundle.pem_files) pem_files[name] = content;
-    boost::json::object out;
-    out["bundle"] = std::move(bundle.bundle);
-    out["pem_files"] = std::move(pem_files);
-    return json_response(out);
-  });
-}
-
 }  // namespace
 
 core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> binding) {
@@ -336,7 +324,6 @@ core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> 
       {Method::kPost, "/v1/records/{id}/read", Access::roles({Role::kNode}), nullptr, read_record},
       {Method::kPost, "/v1/grants", Access::roles({Role::kNode}), nullptr, grant_access},
       {Method::kPost, "/v1/grants/revoke", Access::roles({Role::kNode}), revoke_access},
-      {Method::kPost, "/v1/audit/export", Access::roles({Role::kAuditor}), export_audit},
   };
   MEDLEDGER_TRY(add_node_route_rows(router, binding, rows));
   MEDLEDGER_TRY(add_ledger_routes(router, binding));
@@ -346,3 +333,4 @@ core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> 
 }
 
 }  // namespace medledger::api
+  MEDLEDGER_TRY(node_routes::add_audit_routes(router, binding));
