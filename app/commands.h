@@ -16,6 +16,7 @@ void register_ledger_commands(CLI::App& app);  // ledger ...
 #endif
 #ifdef MEDLEDGER_WITH_NODE
 void register_node_commands(CLI::App& app);  // node, enrol, record, access, audit, hospital
+void register_audit_commands(CLI::App& app);  // audit bundle|events|verify (audit_commands.cpp)
 #endif
 #ifdef MEDLEDGER_WITH_API
 void register_api_commands(CLI::App& app);    // serve
@@ -34,6 +35,7 @@ inline void register_commands(CLI::App& app) {
 #endif
 #ifdef MEDLEDGER_WITH_NODE
   register_node_commands(app);
+  register_audit_commands(app);  // adds to node's `audit`
 #endif
 #ifdef MEDLEDGER_WITH_API
   register_api_commands(app);

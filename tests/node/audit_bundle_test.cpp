@@ -206,6 +206,27 @@ TEST_F(AuditBundleTest, VerifyMdCommandsAndThePythonScriptPassOnARealArchive) {
   EXPECT_NE(bad_out.find("MISMATCH trail/00000000000000000002.json"), std::string::npos) << bad_out;
 }
 
+TEST_F(AuditBundleTest, TheCliVerifiesOfflineAndExits77NamingTheMember) {
+  make_trail();
+  const std::string tar = archive({"hospital-a/pat-a", {}, {}});
+  out_.write("good.tar", tar);
+  std::string bad = tar;
+  const auto members = members_of(tar);
+  const auto chain = std::find_if(members.begin(), members.end(),
+                                  [](const Member& m) { return m.name.ends_with(".p7b"); });
+  ASSERT_NE(chain, members.end());
+  bad[chain->offset + chain->size / 2] ^= 0x20;
+  out_.write("bad.tar", bad);
+  const std::string cli = MEDLEDGER_CLI_PATH;
+  auto [good_status, good_out] = run(out_.path(), cli + " audit verify good.tar");
+  EXPECT_EQ(good_status, 0) << good_out;
+  EXPECT_NE(good_out.find("OK -- 7 trail entries"), std::string::npos) << good_out;
+  auto [bad_status, bad_out] = run(out_.path(), cli + " audit verify bad.tar");
+  EXPECT_EQ(bad_status, 77) << bad_out;
+  EXPECT_NE(bad_out.find("BUNDLE_MISMATCH"), std::string::npos) << bad_out;
+  EXPECT_NE(bad_out.find(chain->name), std::string::npos) << bad_out;
+}
+
 TEST_F(AuditBundleTest, ReversedOrAbsurdRangesAreRefused) {
   auto refused = [&](AuditQuery q) {
     return error_of(
