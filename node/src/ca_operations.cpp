@@ -84,7 +84,21 @@ core::Result<ledger::Receipt> CaOperations::revoke_certificate(const core::Diges
   return ca_.revoke(node_, cert, parsed, principal);
 }
 
-core::Result<std::string> CaOperations::crl_pem() { return ca_.crl_pem(node_); }
+core::Result<std::string> CaOperations::crl_pem() {
+  MEDLEDGER_TRY_ASSIGN(auto crl, ca_.current_crl(node_));
+  return crl.to_pem();
+}
+
+core::Result<core::Bytes> CaOperations::crl_der() {
+  MEDLEDGER_TRY_ASSIGN(auto crl, ca_.current_crl(node_));
+  return crl.to_der();
+}
+
+bool CaOperations::serves_ocsp(const ca::OcspRequest& request) const { return ca_.serves(request); }
+
+core::Result<core::Bytes> CaOperations::ocsp_response(const ca::OcspRequest& request) {
+  return ca_.ocsp_response(node_, request);
+}
 
 core::Result<void> CaOperations::register_node_certificates() {
   std::vector<const ca::Certificate*> pending;

@@ -3,10 +3,14 @@
 // ledger steps every CA-signed operation shares. Used by enrolment (issue for a
 // node-made key, undo), person revocation and the CA operations. Thread-safe:
 // the CA directory's index is read-modify-write, so issuing, revoking and CRL
-// numbers go one at a time under mutex_ (never held across a commit wait).
+// numbers go one at a time under mutex_ (never held across a commit wait), as
+// does the revocation status read from the ledger (for CRLs and OCSP).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,6 +20,7 @@
 
 #include "medledger/ca/authority.h"
 #include "medledger/ca/certificate.h"
+#include "medledger/ca/ocsp.h"
 #include "medledger/ca/profile.h"
 #include "medledger/ca/revocation.h"
 #include "medledger/ca/store.h"
@@ -62,26 +67,48 @@ class HospitalCa {
                                        ca::RevocationReason reason, const std::string& principal);
   /// The serial revoked in the CA directory (kAlreadyExists if it is already).
   core::Result<void> mark_revoked(const std::string& serial_hex, ca::RevocationReason reason);
-  /// HospitalNode's crl_pem (docs/node.md: the CRL is re-issued only when needed).
-  core::Result<std::string> crl_pem(const NodeContext& node);
+  /// The CRL in force (docs/ca.md "Publishing revocation"): the one last published
+  /// (crl.der, kept across restarts) while it lists exactly the revoked certificates
+  /// and its nextUpdate is more than crl_refresh_before_hours away; otherwise a new
+  /// one with the next CRL number, stored before it is returned.
+  core::Result<ca::Crl> current_crl(const NodeContext& node);
+
+  /// True if every certificate `request` asks about names this CA as issuer.
+  bool serves(const ca::OcspRequest& request) const;
+  /// A signed OCSP response (DER) from ledger and CA directory state: revoked (time,
+  /// reason), good (issued by this CA, not revoked), unknown (never issued here).
+  /// Signed by the delegated responder while its certificate is valid, else by the
+  /// CA key. kOcspIssuerUnknown if !serves(request); token errors.
+  core::Result<core::Bytes> ocsp_response(const NodeContext& node, const ca::OcspRequest& request);
 
   HospitalCa(std::unique_ptr<hsm::TokenSigner> signer, ca::CaDirectory store,
              ca::CertificateAuthority authority);
 
  private:
-  /// The last CRL crl_pem() issued (guarded by mutex_).
-  struct CachedCrl {
-    std::string revocations;  // serial:revoked_at:reason; of every entry, in serial order
-    std::string pem;
-    std::time_t issued_at = 0;
-    std::time_t reissue_at = 0;  // half of the validity
+  /// Every certificate this CA issued, by serial: from the ledger's certs table and the
+  /// CA directory (TLS certificates never reach the ledger).
+  struct StatusView {
+    std::map<std::string, ca::OcspCertStatus> by_serial;
+    std::uint64_t height = 0;  // the ledger tip it was read at
+    std::chrono::steady_clock::time_point read_at;
   };
+  /// Re-reads the view when it is marked stale (an issue or revocation here), or the
+  /// ledger grew since and `eager` or kStatusRecheck passed. Under mutex_.
+  core::Result<void> refresh_view_locked(const NodeContext& node, bool eager);
+  /// Sets up the OCSP responders and publication points from the CA settings.
+  core::Result<void> open_revocation(const std::shared_ptr<hsm::SessionPool>& pool);
 
-  std::unique_ptr<hsm::TokenSigner> signer_;  // outlives authority_, which signs with it
+  std::unique_ptr<hsm::TokenSigner> signer_;            // outlives authority_, which signs with it
+  std::unique_ptr<hsm::TokenSigner> responder_signer_;  // the delegated responder key, if any
   ca::CaDirectory store_;
   ca::CertificateAuthority authority_;
+  std::optional<ca::OcspResponder> ca_responder_;  // the CA key signs
+  std::optional<ca::OcspResponder> delegate_;      // a delegated responder certificate signs
   std::mutex mutex_;
-  std::optional<CachedCrl> crl_cache_;
+  std::optional<StatusView> view_;  // guarded by mutex_, as the three below
+  bool view_stale_ = true;
+  std::optional<ca::Crl> crl_;
+  bool crl_loaded_ = false;  // crl_ read from the CA directory once
 };
 
 /// An RFC 5280 reason name that a ledger revocation may carry (it is final):

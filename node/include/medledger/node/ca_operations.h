@@ -6,10 +6,13 @@
 // hospital_node.h).
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "medledger/ca/certificate.h"
+#include "medledger/ca/ocsp.h"
 #include "medledger/ca/profile.h"
 #include "medledger/core/result.h"
 #include "medledger/core/sha256.h"
@@ -17,7 +20,22 @@
 #include "medledger/ledger/transaction.h"
 #include "medledger/node/signing.h"
 
+namespace medledger::ledger {
+class StateView;
+}
+
 namespace medledger::node {
+
+/// The status of every certificate on the ledger that the CA certificate with
+/// fingerprint `issuer` issued, by serial (as Certificate::serial_hex): revoked (time,
+/// reason) or good. kLedgerCorrupt / kMalformedEncoding for damaged entries. Cost: a
+/// scan of the certs table. What the node's CRLs and OCSP answers and `medledger ca
+/// crl --node-dir` read.
+core::Result<std::map<std::string, ca::OcspCertStatus>> ledger_certificate_statuses(
+    const ledger::StateView& state, const core::Digest& issuer);
+/// The revoked ones among `statuses` as CRL entries, in serial order.
+std::vector<ca::RevokedEntry> crl_entries(
+    const std::map<std::string, ca::OcspCertStatus>& statuses);
 
 struct NodeContext;
 class Custody;
@@ -58,14 +76,30 @@ class CaOperations {
   /// ledger codes. Cost: a token signature and a commit.
   core::Result<ledger::Receipt> revoke_certificate(const core::Digest& fingerprint,
                                                    std::string_view reason);
-  /// The CRL (PEM) signed by the hospital CA, listing every certificate it issued
-  /// that is revoked on the ledger (cert.revoke by the CA or the subject, from any
-  /// node) or in its CA directory. The last CRL is returned again (same number)
-  /// while it lists the same revocations and is in the first half of its validity;
-  /// otherwise a new one takes the next CRL number. kIoError (CA index), token
-  /// errors. Cost: a scan of the ledger's certs table; when re-issued, one token
-  /// signature and one CA index write.
+  /// The current CRL (PEM) signed by the hospital CA, listing every certificate it
+  /// issued that is revoked on the ledger (cert.revoke by the CA or the subject, from
+  /// any node) or in its CA directory. The CRL last published (kept in the CA
+  /// directory, so across restarts) is returned again, same number, while it lists
+  /// the same revocations and its nextUpdate is more than the CA's
+  /// crl_refresh_before_hours away; otherwise a new one takes the next CRL number
+  /// (docs/ca.md "Publishing revocation"). A revocation through this node publishes
+  /// at once. kIoError (CA index), token errors. Cost: a scan of the ledger's certs
+  /// table when the ledger grew; when re-issued, one token signature and two CA
+  /// directory writes.
   core::Result<std::string> crl_pem();
+  /// The same CRL, DER.
+  core::Result<core::Bytes> crl_der();
+
+  /// True if every certificate `request` asks about names this hospital's CA as issuer.
+  bool serves_ocsp(const ca::OcspRequest& request) const;
+  /// The OCSP response (DER, RFC 6960) for `request`: good / revoked (time, reason) /
+  /// unknown per certificate from ledger state (at most a second old; revocations
+  /// through this node at once), nonce echoed, thisUpdate now and nextUpdate after
+  /// the CA's ocsp_validity_minutes; signed in the token by the delegated responder
+  /// key (ca.json ocsp_responder_key_id) while its certificate is valid, else by the
+  /// CA key. kOcspIssuerUnknown (another CA's certificate), token errors. Cost: one
+  /// token signature, one software signature and one verification.
+  core::Result<core::Bytes> ocsp_response(const ca::OcspRequest& request);
 
   /// cert.register of the node's two certificates (skipping any on the ledger
   /// already). kHospitalNotAdmitted if this hospital is not admitted yet.
