@@ -95,6 +95,12 @@ std::vector<RouteErrors> make_table() {
       {"GET /v1/ca/chain.p7b", {E::kCaNotInitialized, E::kIoError, E::kCryptoError}},
       {"GET /v1/ca/crl",
        {E::kCaNotInitialized, E::kIoError, E::kKeyNotFound, E::kSessionExhausted}},
+      {"GET /v1/crl/{file}",
+       {E::kCaNotInitialized, E::kIoError, E::kKeyNotFound, E::kSessionExhausted}},
+      // OCSP codes travel in the log and metrics; the answer is an OCSP status (HTTP 200).
+      {"POST /v1/ocsp", {E::kOcspRequestMalformed, E::kOcspIssuerUnknown, E::kSessionExhausted}},
+      {"GET /v1/ocsp/{request}",
+       {E::kOcspRequestMalformed, E::kOcspIssuerUnknown, E::kSessionExhausted}},
       {"POST /v1/persons", join({kBody, kWrite, kIssue, Codes{E::kAlreadyExists}})},
       {"POST /v1/persons/{id}/revoke",
        join({kBody, kWrite, Codes{E::kCertAlreadyRevoked, E::kRevokeNotAuthorized, E::kIoError}})},

@@ -315,6 +315,12 @@ core::Result<Response> revoke_access(const NodeCall& call, const Request& reques
 
 }  // namespace
 
+namespace node_routes {
+// The public CRL and OCSP routes (node_routes_revocation.cpp).
+core::Result<void> add_revocation_routes(Router& router,
+                                         const std::shared_ptr<NodeBinding>& binding);
+}  // namespace node_routes
+
 core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> binding) {
   using ca::Role;
   // Who may call what (docs/openapi.yaml x-medledger-roles repeats this table).
@@ -329,6 +335,7 @@ core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> 
   MEDLEDGER_TRY(add_ledger_routes(router, binding));
   MEDLEDGER_TRY(add_transaction_routes(router, binding));
   MEDLEDGER_TRY(add_consortium_routes(router, binding));
+  MEDLEDGER_TRY(node_routes::add_revocation_routes(router, binding));
   return add_person_routes(router, binding);
 }
 

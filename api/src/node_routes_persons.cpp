@@ -117,7 +117,8 @@ core::Result<Response> revoke_certificate(const NodeCall& call, const Request& r
   });
 }
 
-// A fresh CRL signed by the hospital CA (each call takes the next CRL number).
+// The hospital CA's current CRL (re-signed only when it changes or nears its nextUpdate),
+// for authenticated callers; relying parties use the public /v1/crl/<hospital>.crl.
 core::Result<Response> crl(const NodeCall& call, const Request&) {
   return with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
     MEDLEDGER_TRY_ASSIGN(auto pem, node.ca().crl_pem());
