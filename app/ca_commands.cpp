@@ -22,12 +22,18 @@
 #include "medledger/ca/authority.h"
 #include "medledger/ca/export.h"
 #include "medledger/ca/limits.h"
+#include "medledger/ca/ocsp.h"
 #include "medledger/ca/store.h"
 #include "medledger/ca/validation.h"
 #include "medledger/core/secret_source.h"
 #include "medledger/core/software_signer.h"
 #include "medledger/hsm/key_store.h"
 #include "medledger/hsm/token_signer.h"
+#include "medledger/ledger/ledger.h"
+#include "medledger/ledger/records_contract.h"
+#include "medledger/ledger/records_state.h"
+#include "medledger/node/ca_operations.h"
+#include "medledger/node/node_config.h"
 #include "token_options.h"
 
 namespace medledger::app {
@@ -58,6 +64,12 @@ struct CaCommandOptions {
   std::string key_out;
   std::string intermediate_csr;
   std::vector<std::string> subject_alt_names;
+  std::string node_dir;
+  std::optional<std::string> ocsp_url;
+  std::optional<std::string> crl_url;
+  std::optional<int> crl_validity_hours;
+  std::optional<int> crl_refresh_hours;
+  std::optional<int> ocsp_validity_minutes;
   int days = 0;
   bool der = false;
 };
@@ -121,6 +133,8 @@ TokenCa open_token_ca(const CaCommandOptions& o) {
   const auto& chain = out.store->chain();
   out.authority.emplace(require(ca::CertificateAuthority::open(
       *out.signer, chain.front(), std::vector<ca::Certificate>(chain.begin() + 1, chain.end()))));
+  const ca::RevocationSettings& revocation = out.store->settings().revocation;
+  require(out.authority->set_publication_points({revocation.ocsp_url, revocation.crl_url}));
   return out;
 }
 
@@ -191,16 +205,85 @@ void issue(const CaCommandOptions& o) {
       << ca::utc_text(cert->not_after()) << "\n";
 }
 
+// With --node-dir, what the node's CRL says: the ledger's revocations of this CA's
+// certificates (read from the node's ledger directory) and the CA directory's.
+std::vector<ca::RevokedEntry> revoked_for_crl(const CaCommandOptions& o, const TokenCa& ca) {
+  auto records = require(ca.store->records());
+  if (o.node_dir.empty()) return ca::revoked_entries(records);
+  auto config = require(node::load_node_config(o.node_dir));
+  auto ledger = require(ledger::Ledger::open(config.ledger_dir));
+  auto state = require(ledger::StateSnapshot::open(ledger->store()));
+  auto statuses = require(node::ledger_certificate_statuses(
+      *state, ledger::certificate_fingerprint(ca.store->chain().front())));
+  for (const auto& entry : ca::revoked_entries(records)) {
+    statuses.emplace(entry.serial_hex, ca::OcspCertStatus{ca::OcspCertStatus::Kind::kRevoked,
+                                                          entry.revoked_at, entry.reason});
+  }
+  return node::crl_entries(statuses);
+}
+
 void make_crl(const CaCommandOptions& o) {
   TokenCa ca = open_token_ca(o);
-  auto records = require(ca.store->records());
+  const std::vector<ca::RevokedEntry> revoked = revoked_for_crl(o, ca);
   std::uint64_t number = require(ca.store->next_crl_number());
-  auto crl = require(ca.authority->make_crl(ca::revoked_entries(records), number, now(),
-                                            o.days > 0 ? o.days : ca::kDefaultCrlValidityDays));
+  const std::time_t next_update =
+      now() +
+      (o.days > 0
+           ? static_cast<std::time_t>(o.days) * 86400
+           : static_cast<std::time_t>(ca.store->settings().revocation.crl_validity_hours) * 3600);
+  auto crl = require(ca.authority->make_crl_until(revoked, number, now(), next_update));
+  // The published CRL: what a node serving this CA hands out after its next restart.
+  require(ca.store->save_crl(crl));
   write_output(o.out, o.der ? crl.to_der() : core::to_bytes(crl.to_pem()));
   (o.out.empty() ? std::cerr : std::cout)
       << "CRL number " << number << " with " << crl.revoked_serials().size()
       << " revoked, next update " << ca::utc_text(*crl.next_update()) << "\n";
+}
+
+// A delegated OCSP responder: a P-256 key in the token (made if the label is new,
+// else re-certified) and a short-lived certificate from the CA, named in ca.json.
+void ocsp_responder(const CaCommandOptions& o) {
+  TokenCa ca = open_token_ca(o);
+  hsm::KeyStore keys(ca.pool);
+  const std::string label =
+      o.key_label.empty() ? "ocsp-" + ca.store->settings().hospital_id : o.key_label;
+  auto found = keys.find_by_label(label);
+  if (!found && found.error().code != ErrorCode::kKeyNotFound) fail(found.error());
+  auto key = found ? *found : require(keys.generate({label, core::KeyAlgorithm::kEcdsaP256}));
+  auto signer = require(keys.signer(key.id));
+  auto cert = require(ca.authority->issue_ocsp_responder(
+      signer->public_key_spki(), o.days > 0 ? o.days : ca::kDefaultOcspResponderValidityDays,
+      now()));
+  require(ca.store->save_responder_certificate(cert));
+  ca::CaSettings settings = ca.store->settings();
+  settings.revocation.ocsp_responder_key_id_hex = core::hex_encode(key.id);
+  require(ca.store->save_settings(settings));
+  write_output(o.out, core::to_bytes(cert.to_pem()));
+  (o.out.empty() ? std::cerr : std::cout)
+      << "OCSP responder certificate " << cert.serial_hex() << " for key '" << label << "' until "
+      << ca::utc_text(cert.not_after())
+      << "; restart `medledger serve` to sign OCSP answers with it\n";
+}
+
+// The publishing settings in ca.json; options not given keep their value.
+void configure(const CaCommandOptions& o) {
+  auto store = require(ca::CaDirectory::open(ca_dir(o)));
+  ca::CaSettings settings = store.settings();
+  ca::RevocationSettings& r = settings.revocation;
+  if (o.ocsp_url) r.ocsp_url = *o.ocsp_url;
+  if (o.crl_url) r.crl_url = *o.crl_url;
+  if (o.crl_validity_hours) r.crl_validity_hours = *o.crl_validity_hours;
+  if (o.crl_refresh_hours) r.crl_refresh_hours = *o.crl_refresh_hours;
+  if (o.ocsp_validity_minutes) r.ocsp_validity_minutes = *o.ocsp_validity_minutes;
+  require(store.save_settings(settings));
+  std::cout << "ocsp_url: " << (r.ocsp_url.empty() ? "(none)" : r.ocsp_url)
+            << "\ncrl_url: " << (r.crl_url.empty() ? "(none)" : r.crl_url)
+            << "\ncrl_validity_hours: " << r.crl_validity_hours
+            << "\ncrl_refresh_before_hours: " << r.crl_refresh_hours
+            << "\nocsp_validity_minutes: " << r.ocsp_validity_minutes << "\nocsp_responder_key_id: "
+            << (r.ocsp_responder_key_id_hex.empty() ? "(none: the CA key signs)"
+                                                    : r.ocsp_responder_key_id_hex)
+            << "\n";
 }
 
 void revoke(const CaCommandOptions& o) {
@@ -384,8 +467,34 @@ void register_ca_commands(CLI::App& app) {
   add_token_options(crl, o->token);
   crl->add_option("--out", o->out, "CRL file (default: stdout)");
   crl->add_flag("--der", o->der, "write DER instead of PEM");
-  crl->add_option("--days", o->days, "days until nextUpdate (default 7)");
+  crl->add_option("--days", o->days, "days until nextUpdate (default: ca.json crl_validity_hours)");
+  crl->add_option("--node-dir", o->node_dir,
+                  "a node data directory: list the revocations on its ledger too (as serve does)");
   crl->callback([o] { make_crl(*o); });
+
+  auto* responder = subcommand(
+      ca, "ocsp-responder",
+      "issue a delegated OCSP responder certificate for a token key and name it in ca.json", *o);
+  add_token_options(responder, o->token);
+  responder->add_option("--key-label", o->key_label,
+                        "CKA_LABEL of the responder key (default ocsp-<hospital>; made if absent)");
+  responder->add_option("--days", o->days, "validity (default 30, at most 90)");
+  responder->add_option("--out", o->out, "also write the certificate here (default: stdout)");
+  responder->callback([o] { ocsp_responder(*o); });
+
+  auto* configure_cmd =
+      subcommand(ca, "configure", "set how the CA publishes revocation (ca.json)", *o);
+  configure_cmd->add_option("--ocsp-url", o->ocsp_url,
+                            "authorityInfoAccess OCSP URL of issued certificates (\"\": none)");
+  configure_cmd->add_option("--crl-url", o->crl_url,
+                            "crlDistributionPoints URL of issued certificates (\"\": none)");
+  configure_cmd->add_option("--crl-validity-hours", o->crl_validity_hours,
+                            "nextUpdate - thisUpdate of a CRL (default 168)");
+  configure_cmd->add_option("--crl-refresh-before-hours", o->crl_refresh_hours,
+                            "re-sign a CRL this long before its nextUpdate (default 84)");
+  configure_cmd->add_option("--ocsp-validity-minutes", o->ocsp_validity_minutes,
+                            "nextUpdate - thisUpdate of an OCSP answer (default 60)");
+  configure_cmd->callback([o] { configure(*o); });
 
   auto* exp = subcommand(ca, "export",
                          "the CA chain (optionally led by an issued certificate) for auditors", *o);
