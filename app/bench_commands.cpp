@@ -49,6 +49,7 @@ constexpr unsigned kWarmupConnections = 4;
 // A session allows at most 10,000 signatures (docs/api.md); requests rotate over
 // --sessions of them, and used-up ones are replaced during the run (bench_sessions.h).
 constexpr std::size_t kMaxSessions = 64;
+constexpr unsigned kMaxRepeat = 100;
 using node::kMaxSessionSignatures;
 constexpr int kSessionTtlSeconds = 1800;  // the longest the server grants
 
@@ -69,6 +70,9 @@ struct BenchOptions {
   std::size_t payload_bytes = 512;
   unsigned timeout_ms = 30'000;
   std::string run_id;
+  unsigned repeat = 1;       // consecutive measured runs
+  double rate_of_max = 0;    // with --max: the runs go open loop at this share of it
+  double p99_target_ms = 0;  // 0: none; the spread counts the runs under it
   bool json = false;
   bool quiet = false;
 };
@@ -237,6 +241,10 @@ void run_bench(const BenchOptions& options) {
     fail(core::make_error(ErrorCode::kInvalidArgument,
                           "give exactly one of --rate R (open loop) or --max (closed loop)"));
   }
+  if (options.rate_of_max > 0 && !options.max) {
+    fail(core::make_error(ErrorCode::kInvalidArgument,
+                          "--rate-of-max needs --max (it measures the maximum first)"));
+  }
   auto [write_weight, read_weight] = require(parse_mix(options.mix));
   if (read_weight > 0 && options.warmup == 0) {
     fail(core::make_error(ErrorCode::kInvalidArgument,
@@ -279,9 +287,13 @@ void run_bench(const BenchOptions& options) {
   const std::vector<std::string> records =
       require(warm_up(options, requests, endpoint, client_options, warmup_seconds));
 
-  auto pool =
-      require(net::HttpsConnectionPool::start(endpoint, client_options, options.connections));
-  require(open_all_connections(*pool, options.connections));
+  // run_load stops the pool it is given (that joins its I/O thread): one pool per run.
+  auto open_pool = [&] {
+    auto pool =
+        require(net::HttpsConnectionPool::start(endpoint, client_options, options.connections));
+    require(open_all_connections(*pool, options.connections));
+    return pool;
+  };
   bench::LoadPlan plan;
   if (options.rate > 0) plan.rate = options.rate;
   plan.duration = std::chrono::milliseconds(static_cast<std::int64_t>(options.duration_s) * 1000);
@@ -290,18 +302,53 @@ void run_bench(const BenchOptions& options) {
   plan.read_weight = read_weight;
   plan.progress = !options.quiet;
   plan.drain_timeout = std::chrono::milliseconds(options.timeout_ms);
-  const std::string& run_id = options.run_id;
+  const bool repeated = options.repeat > 1 || options.rate_of_max > 0;
+  // Each run writes its own record ids: a repeated session never collides with itself.
+  std::string id_prefix = options.run_id + "-";
   auto factory = [&](OperationKind kind, std::uint64_t n) {
-    if (kind == OperationKind::kWrite) return requests.write(run_id + "-" + std::to_string(n));
+    if (kind == OperationKind::kWrite) return requests.write(id_prefix + std::to_string(n));
     return requests.read(records[n % records.size()]);
   };
-  bench::LoadResult result = bench::run_load(*pool, options.connections, plan, factory);
-
-  bench::ReportHeader header{options.url,        plan.rate,      options.connections,
-                             options.duration_s, write_weight,   read_weight,
-                             records.size(),     warmup_seconds, options.ramp_up_s};
-  std::cout << (options.json ? bench::report_json(header, result)
-                             : bench::report_text(header, result));
+  auto header_for = [&](const bench::LoadPlan& run_plan) {
+    return bench::ReportHeader{
+        options.url,        run_plan.rate,  options.connections,
+        options.duration_s, write_weight,   read_weight,
+        records.size(),     warmup_seconds, static_cast<unsigned>(run_plan.ramp_up.count() / 1000)};
+  };
+  if (!repeated) {
+    bench::LoadResult result = bench::run_load(*open_pool(), options.connections, plan, factory);
+    const auto header = header_for(plan);
+    std::cout << (options.json ? bench::report_json(header, result)
+                               : bench::report_text(header, result));
+  } else {
+    bench::RepeatedRuns session;
+    if (options.p99_target_ms > 0) session.p99_target_ms = options.p99_target_ms;
+    if (options.rate_of_max > 0) {
+      id_prefix = options.run_id + "-max-";
+      if (!options.quiet) std::fprintf(stderr, "bench: measuring the maximum (closed loop)\n");
+      session.maximum = bench::run_load(*open_pool(), options.connections, plan, factory);
+      session.maximum_header = header_for(plan);
+      const double maximum = bench::total_throughput(*session.maximum);
+      if (maximum <= 0) {
+        fail(core::make_error(
+            ErrorCode::kInvalidArgument,
+            "the closed-loop run answered nothing: no maximum to take a share of"));
+      }
+      plan.rate = options.rate_of_max * maximum;
+      plan.ramp_up = std::chrono::milliseconds(0);  // the maximum run warmed the server
+      if (!options.quiet)
+        std::fprintf(stderr, "bench: maximum %.1f/s; %u runs at %.1f/s\n", maximum, options.repeat,
+                     *plan.rate);
+    }
+    for (unsigned i = 0; i < options.repeat; ++i) {
+      id_prefix = options.run_id + "-" + std::to_string(i + 1) + "-";
+      session.runs.push_back(bench::run_load(*open_pool(), options.connections, plan, factory));
+      session.headers.push_back(header_for(plan));
+      plan.ramp_up = std::chrono::milliseconds(0);  // consecutive runs: only the first ramps up
+    }
+    std::cout << (options.json ? bench::repeated_report_json(session)
+                               : bench::repeated_report_text(session));
+  }
   std::cout.flush();
   // Sessions the opener could not replace show as errors in the report; say why.
   for (const auto* sessions : {doctor_sessions.get(), patient_sessions.get()}) {
@@ -384,6 +431,19 @@ void register_bench_commands(CLI::App& app) {
       ->check(CLI::Range(1u, 600'000u));
   bench->add_option("--run-id", options->run_id,
                     "prefix of the record ids (default: bench-<random>)");
+  bench
+      ->add_option("--repeat", options->repeat,
+                   "consecutive measured runs; prints each run, then the spread of ok/s and p99")
+      ->check(CLI::Range(1u, kMaxRepeat));
+  bench
+      ->add_option("--rate-of-max", options->rate_of_max,
+                   "with --max: measure the maximum closed loop, then run --repeat open-loop runs "
+                   "at this share of it (e.g. 0.8)")
+      ->check(CLI::Range(0.01, 1.0));
+  bench
+      ->add_option("--p99-target-ms", options->p99_target_ms,
+                   "the spread says in how many runs p99 stayed under this")
+      ->check(CLI::Range(0.001, 3'600'000.0));
   bench->add_flag("--json", options->json, "print the report as JSON");
   bench->add_flag("--quiet", options->quiet, "no progress line on stderr");
   bench->callback([options] {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bench_load.h"
 
@@ -29,5 +30,26 @@ std::string report_text(const ReportHeader& header, LoadResult& result);
 
 /// The same as one JSON object (schema in docs/PERFORMANCE.md). Sorts latencies in place.
 std::string report_json(const ReportHeader& header, LoadResult& result);
+
+/// Answered-ok operations of every kind per second of the run.
+double total_throughput(const LoadResult& result);
+
+/// A session of consecutive runs (`--repeat`, `--rate-of-max`): the optional closed-loop
+/// run that measured the maximum, then every measured run in order.
+struct RepeatedRuns {
+  std::optional<ReportHeader> maximum_header;
+  std::optional<LoadResult> maximum;
+  std::vector<ReportHeader> headers;  // one per run
+  std::vector<LoadResult> runs;
+  // The spread says in how many runs p99 stayed under it with no errors.
+  std::optional<double> p99_target_ms;
+};
+
+/// Every run's table ("run i of N"), then the spread: per kind min / median / max of
+/// ok/s and of p99 over the runs, and the runs that met the p99 target.
+std::string repeated_report_text(RepeatedRuns& session);
+
+/// {"maximum": report|null, "runs": [report...], "spread": {...}} (docs/PERFORMANCE.md).
+std::string repeated_report_json(RepeatedRuns& session);
 
 }  // namespace medledger::app::bench

@@ -91,6 +91,18 @@ class BenchCommand : public NodeRoutes {
     return ok;
   }
 
+  // The patient's records whose id starts with `prefix`, as the node lists them.
+  int records_with_prefix(const std::string& prefix) {
+    auto listed = get("/v1/records?patient=hospital-a/pat-a");
+    EXPECT_EQ(listed.status, 200) << listed.body;
+    int count = 0;
+    const auto listing = json_of(listed);  // the loop must not range over a temporary's member
+    for (const auto& record : listing.at("records").as_array()) {
+      if (record.at("record_id").as_string().starts_with(prefix)) ++count;
+    }
+    return count;
+  }
+
   std::filesystem::path doctor_pin_, patient_pin_;
 };
 
@@ -117,14 +129,7 @@ TEST_F(BenchCommand, OpenLoopJsonReportAddsUpAndEveryWriteIsOnTheLedger) {
   EXPECT_EQ(report.at("warmup").at("records").to_number<std::int64_t>(), 3);
 
   // The node lists the 3 warm-up records and the 10 written ones.
-  auto listed = get("/v1/records?patient=hospital-a/pat-a");
-  ASSERT_EQ(listed.status, 200) << listed.body;
-  int bench_records = 0;
-  const auto listing = json_of(listed);
-  for (const auto& record : listing.at("records").as_array()) {
-    if (record.at("record_id").as_string().starts_with("t1-")) ++bench_records;
-  }
-  EXPECT_EQ(bench_records, 13);
+  EXPECT_EQ(records_with_prefix("t1-"), 13);
   // No PIN in the report or on stderr.
   EXPECT_EQ(run.out.find(node::testing::kDoctorPin), std::string::npos);
   EXPECT_EQ(run.err.find(node::testing::kPatientPin), std::string::npos);
@@ -155,16 +160,102 @@ TEST_F(BenchCommand, RampUpLoadIsSentAtTheSameRateButNotMeasured) {
   EXPECT_EQ(report.at("scheduled").to_number<std::int64_t>(), 10);
   EXPECT_EQ(expect_consistent(report.at("operations").at("writes").as_object(), "writes"), 10);
   // Both phases wrote: the node lists 30 records of the run.
-  auto listed = get("/v1/records?patient=hospital-a/pat-a");
-  ASSERT_EQ(listed.status, 200) << listed.body;
-  int ramp_records = 0;
-  const auto listing = json_of(listed);  // the loop must not range over a temporary's member
-  for (const auto& record : listing.at("records").as_array()) {
-    if (record.at("record_id").as_string().starts_with("ramp-")) ++ramp_records;
-  }
-  EXPECT_EQ(ramp_records, 30);
+  EXPECT_EQ(records_with_prefix("ramp-"), 30);
   // The progress line says which seconds were the ramp-up (its first tick, at 1 s, is one).
   EXPECT_NE(run.err.find("(ramp-up, not measured)"), std::string::npos) << run.err;
+}
+
+TEST_F(BenchCommand, RepeatPrintsEveryRunAndTheSpreadAndWritesDistinctRecords) {
+  serve(node_a_.get(), pool_a_);
+  auto run = bench(
+      "--rate 10 --duration 1 --connections 2 --mix 1:1 --warmup 2 --repeat 3 --run-id rep "
+      "--p99-target-ms 600000 --json --quiet");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto report = parse_report(run);
+  EXPECT_TRUE(report.at("maximum").is_null());
+  const auto& runs = report.at("runs").as_array();
+  ASSERT_EQ(runs.size(), 3u);
+  std::int64_t writes_ok = 0;
+  for (const auto& one : runs) {
+    EXPECT_EQ(number(one.at("target_rate")), 10);
+    EXPECT_EQ(one.at("scheduled").to_number<std::int64_t>(), 10);
+    EXPECT_TRUE(one.at("errors").as_object().empty()) << run.out;
+    writes_ok += expect_consistent(one.at("operations").at("writes").as_object(), "writes");
+  }
+  EXPECT_EQ(writes_ok, 15);
+  const auto& spread = report.at("spread").as_object();
+  for (const char* name : {"writes", "reads", "all"}) {
+    const auto& line = spread.at(name).as_object();
+    for (const char* figure : {"throughput_per_s", "p99_ms"}) {
+      const auto& s = line.at(figure).as_object();
+      EXPECT_LE(number(s.at("min")), number(s.at("median"))) << name << " " << figure;
+      EXPECT_LE(number(s.at("median")), number(s.at("max"))) << name << " " << figure;
+    }
+    EXPECT_GT(number(line.at("throughput_per_s").at("min")), 0) << name;
+    // Ten minutes is a target every run meets.
+    EXPECT_EQ(line.at("runs_p99_under_target").to_number<std::int64_t>(), 3) << name;
+  }
+  // The spread's p99 bounds are the runs' own p99s.
+  double lowest = 1e300, highest = 0;
+  for (const auto& one : runs) {
+    const double p99 = number(one.at("operations").at("all").at("latency_ms").at("p99"));
+    lowest = std::min(lowest, p99);
+    highest = std::max(highest, p99);
+  }
+  EXPECT_EQ(number(spread.at("all").at("p99_ms").at("min")), lowest);
+  EXPECT_EQ(number(spread.at("all").at("p99_ms").at("max")), highest);
+  // Two warm-up records and 15 writes, none overwritten by a later run.
+  EXPECT_EQ(records_with_prefix("rep-"), 17);
+}
+
+TEST_F(BenchCommand, RateOfMaxRunsOpenLoopAtThatShareOfTheMeasuredMaximum) {
+  serve(node_a_.get(), pool_a_);
+  auto run = bench(
+      "--max --rate-of-max 0.5 --repeat 2 --duration 1 --connections 2 --mix 1:0 --warmup 0 "
+      "--p99-target-ms 0.001");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  // Text: the maximum's table, each run's table, then the spread with the target's verdict.
+  const auto maximum_at = run.out.find("maximum (closed loop");
+  const auto first_at = run.out.find("run 1 of 2");
+  const auto second_at = run.out.find("run 2 of 2");
+  const auto spread_at = run.out.find("spread over 2 runs");
+  ASSERT_NE(maximum_at, std::string::npos) << run.out;
+  ASSERT_NE(first_at, std::string::npos) << run.out;
+  ASSERT_NE(second_at, std::string::npos) << run.out;
+  ASSERT_NE(spread_at, std::string::npos) << run.out;
+  EXPECT_LT(maximum_at, first_at);
+  EXPECT_LT(first_at, second_at);
+  EXPECT_LT(second_at, spread_at);
+  EXPECT_NE(run.out.find("closed loop (maximum)"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("0 of 2 (< 0.0 ms)"), std::string::npos) << run.out;
+  // The runs' rate is half of what the maximum run answered per second.
+  const auto said = run.err.find("bench: maximum ");
+  ASSERT_NE(said, std::string::npos) << run.err;
+  double maximum = 0, rate = 0;
+  unsigned runs = 0;
+  ASSERT_EQ(std::sscanf(run.err.c_str() + said, "bench: maximum %lf/s; %u runs at %lf/s", &maximum,
+                        &runs, &rate),
+            3)
+      << run.err;
+  EXPECT_EQ(runs, 2u);
+  EXPECT_NEAR(rate, maximum * 0.5, 0.1);
+  EXPECT_NE(run.out.find("open loop at"), std::string::npos) << run.out;
+}
+
+TEST_F(BenchCommand, RepeatAndRateOfMaxOutsideTheirRangesAreRefused) {
+  serve(node_a_.get(), pool_a_);
+  const int invalid = core::exit_code_for(core::ErrorCode::kInvalidArgument);
+  // A share of the maximum without measuring it.
+  EXPECT_EQ(bench("--rate 10 --rate-of-max 0.8 --duration 1 --quiet").exit_code, invalid);
+  // CLI11 refuses values out of range before anything runs (its own usage exit status).
+  for (const char* args :
+       {"--max --repeat 0 --duration 1 --quiet", "--max --repeat 101 --duration 1 --quiet",
+        "--max --rate-of-max 1.5 --duration 1 --quiet",
+        "--max --rate-of-max 0 --duration 1 --quiet"}) {
+    auto refused = bench(args);
+    EXPECT_NE(refused.exit_code, 0) << args;
+    EXPECT_TRUE(refused.out.empty()) << args << "\n" << refused.out;
+  }
 }
 
 TEST_F(BenchCommand, EveryConnectionIsOpenBeforeTheMeasuredRunStarts) {
