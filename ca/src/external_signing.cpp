@@ -135,28 +135,39 @@ core::Result<CertificateRequest> sign_request(X509ReqPtr req, core::Signer& sign
   return result;
 }
 
-core::Result<void> sign_basic_response(OCSP_BASICRESP* response, core::ByteView key_hash,
-                                       EVP_PKEY* responder_key, core::Signer& signer) {
-  MEDLEDGER_TRY(require_p256_ca_key(signer));
+core::Result<core::Bytes> basic_response_template(core::ByteView key_hash) {
+  std::unique_ptr<OCSP_BASICRESP, core::OpenSslDeleter<OCSP_BASICRESP_free>> response(
+      OCSP_BASICRESP_new());
   X509* placeholder = placeholder_certificate();
-  if (placeholder == nullptr ||
-      OCSP_basic_sign(response, placeholder, placeholder_p256_key(), EVP_sha256(), nullptr,
+  if (!response || placeholder == nullptr ||
+      OCSP_basic_sign(response.get(), placeholder, placeholder_p256_key(), EVP_sha256(), nullptr,
                       OCSP_NOCERTS | OCSP_RESPID_KEY) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "prepare OCSP response signature fields");
   }
   // The byKey ResponderID names the placeholder key so far: the real key's hash goes in.
   const ASN1_OCTET_STRING* key_id = nullptr;
   const X509_NAME* name = nullptr;
-  if (OCSP_resp_get0_id(response, &key_id, &name) != 1 || key_id == nullptr ||
+  if (OCSP_resp_get0_id(response.get(), &key_id, &name) != 1 || key_id == nullptr ||
       ASN1_OCTET_STRING_set(const_cast<ASN1_OCTET_STRING*>(key_id), key_hash.data(),
                             static_cast<int>(key_hash.size())) != 1) {
     return core::openssl_error(ErrorCode::kCryptoError, "set OCSP responder id");
   }
+  core::Bytes der = to_der(response.get(), i2d_OCSP_BASICRESP);
+  if (der.empty()) return core::openssl_error(ErrorCode::kCryptoError, "encode OCSP template");
+  return der;
+}
+
+core::Result<void> sign_basic_response(OCSP_BASICRESP* response, std::time_t produced_at,
+                                       EVP_PKEY* responder_key, core::Signer& signer, bool verify) {
+  MEDLEDGER_TRY(require_p256_ca_key(signer));
+  auto* produced = const_cast<ASN1_GENERALIZEDTIME*>(OCSP_resp_get0_produced_at(response));
+  if (produced == nullptr || ASN1_GENERALIZEDTIME_set(produced, produced_at) == nullptr)
+    return core::openssl_error(ErrorCode::kCryptoError, "set OCSP producedAt");
   const OCSP_RESPDATA* data = OCSP_resp_get0_respdata(response);
   MEDLEDGER_TRY_ASSIGN(auto signature, sign_tbs(to_der(data, i2d_OCSP_RESPDATA), signer));
   MEDLEDGER_TRY(set_signature_bits(OCSP_resp_get0_signature(response), signature));
-  if (ASN1_item_verify(ASN1_ITEM_rptr(OCSP_RESPDATA), OCSP_resp_get0_tbs_sigalg(response),
-                       OCSP_resp_get0_signature(response), data, responder_key) != 1) {
+  if (verify && ASN1_item_verify(ASN1_ITEM_rptr(OCSP_RESPDATA), OCSP_resp_get0_tbs_sigalg(response),
+                                 OCSP_resp_get0_signature(response), data, responder_key) != 1) {
     return core::openssl_error(ErrorCode::kSignatureInvalid,
                                "the signer's OCSP response signature does not verify");
   }

@@ -23,10 +23,15 @@ core::Result<Certificate> sign_certificate(core::X509Ptr cert, core::Signer& sig
 core::Result<Crl> sign_crl(X509CrlPtr crl, core::Signer& signer);
 /// The same for a PKCS#10 request (the CA's own CSR for an intermediate).
 core::Result<CertificateRequest> sign_request(X509ReqPtr req, core::Signer& signer);
-/// Signs a BasicOCSPResponse whose statuses (and nonce) are set: responderID byKey
-/// = `key_hash` (SHA-1 of the responder's public key), producedAt now,
-/// ecdsa-with-SHA256, then the signature checked with `responder_key`.
-core::Result<void> sign_basic_response(OCSP_BASICRESP* response, core::ByteView key_hash,
-                                       EVP_PKEY* responder_key, core::Signer& signer);
+/// The DER of an empty BasicOCSPResponse with responderID byKey = `key_hash` (SHA-1
+/// of the responder's public key) and ecdsa-with-SHA256 set: what sign_basic_response
+/// completes. Made once per responder (OCSP_basic_sign with a placeholder key is the
+/// only setter of those fields), so each answer costs no placeholder signature.
+core::Result<core::Bytes> basic_response_template(core::ByteView key_hash);
+/// Signs a BasicOCSPResponse parsed from basic_response_template whose statuses (and
+/// nonce) are set: producedAt = `produced_at`, the Signer's signature over the DER
+/// ResponseData; checked with `responder_key` when `verify`.
+core::Result<void> sign_basic_response(OCSP_BASICRESP* response, std::time_t produced_at,
+                                       EVP_PKEY* responder_key, core::Signer& signer, bool verify);
 
 }  // namespace medledger::ca::detail

@@ -148,8 +148,9 @@ core::Result<OcspResponder> OcspResponder::open(core::Signer& signer, Certificat
       size != key_hash.size()) {
     return core::openssl_error(ErrorCode::kCryptoError, "hash the responder key");
   }
+  MEDLEDGER_TRY_ASSIGN(auto template_der, detail::basic_response_template(key_hash));
   return OcspResponder(signer, std::move(responder), std::move(issuer), delegated,
-                       std::move(key_hash), std::move(key));
+                       std::move(template_der), std::move(key));
 }
 
 core::Result<core::Bytes> OcspResponder::respond(const OcspRequest& request,
@@ -159,7 +160,8 @@ core::Result<core::Bytes> OcspResponder::respond(const OcspRequest& request,
     return core::make_error(ErrorCode::kInvalidArgument,
                             "one status per certificate asked about and a positive validity");
   }
-  OcspBasicPtr basic(OCSP_BASICRESP_new());
+  const unsigned char* p = template_der_.data();
+  OcspBasicPtr basic(d2i_OCSP_BASICRESP(nullptr, &p, static_cast<long>(template_der_.size())));
   detail::Asn1TimePtr this_update(ASN1_TIME_set(nullptr, now));
   detail::Asn1TimePtr next_update(ASN1_TIME_set(nullptr, now + validity_seconds));
   if (!basic || !this_update || !next_update)
@@ -191,7 +193,8 @@ core::Result<core::Bytes> OcspResponder::respond(const OcspRequest& request,
   // A delegate's certificate travels with the response so clients can check the delegation.
   if (delegated_ && OCSP_basic_add1_cert(basic.get(), responder_.get()) != 1)
     return core::openssl_error(ErrorCode::kCryptoError, "add the responder certificate");
-  MEDLEDGER_TRY(detail::sign_basic_response(basic.get(), key_hash_, key_.get(), *signer_));
+  const bool verify = answered_->fetch_add(1, std::memory_order_relaxed) % kOcspVerifyEvery == 0;
+  MEDLEDGER_TRY(detail::sign_basic_response(basic.get(), now, key_.get(), *signer_, verify));
   OcspResponsePtr response(OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic.get()));
   if (!response) return core::openssl_error(ErrorCode::kCryptoError, "wrap OCSP response");
   core::Bytes der = detail::to_der(response.get(), i2d_OCSP_RESPONSE);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace medledger::ca {
 
@@ -50,6 +51,10 @@ inline constexpr std::size_t kMaxOcspRequestBytes = 4096;
 inline constexpr std::size_t kMaxOcspRequestCertificates = 16;
 /// Longest OCSP nonce accepted (RFC 8954: 1..32 octets, plus its OCTET STRING header).
 inline constexpr std::size_t kMaxOcspNonceBytes = 34;
+
+/// One OCSP answer in this many has its token signature verified before it is sent
+/// (the first one always); certificates and CRLs are verified every time.
+inline constexpr std::uint64_t kOcspVerifyEvery = 16;
 
 /// Longest publication URL (OCSP / CRL) written into certificates.
 inline constexpr std::size_t kMaxPublicationUrlLength = 512;

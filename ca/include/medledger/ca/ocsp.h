@@ -8,6 +8,8 @@
 //     auto der = responder->respond(*request, statuses, now, 3600);
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <ctime>
 #include <memory>
 #include <span>
@@ -81,11 +83,13 @@ class OcspResponder {
   /// A successful OCSPResponse (DER) answering every CertID of `request` with
   /// `statuses` (same order and size): responderID byKey, producedAt = thisUpdate =
   /// `now`, nextUpdate = `now` + `validity_seconds` (> 0), the request's nonce
-  /// echoed, the responder certificate included when it is a delegate. The token
-  /// signature is checked with the responder's public key before returning
-  /// (kSignatureInvalid). kInvalidArgument (sizes), kCryptoError, signer errors.
-  /// Cost: one Signer::sign_digest, one software signature (OpenSSL's field
-  /// setting) and one verification.
+  /// echoed, the responder certificate included when it is a delegate. The first
+  /// answer and every kOcspVerifyEvery-th are checked with the responder's public
+  /// key before returning (kSignatureInvalid): a token returning wrong signatures is
+  /// caught within that many answers, and an answer with a wrong one only fails at
+  /// the client, which verifies every answer. kInvalidArgument (sizes),
+  /// kCryptoError, signer errors. Thread-safe. Cost: one Signer::sign_digest, and
+  /// one verification per kOcspVerifyEvery answers.
   core::Result<core::Bytes> respond(const OcspRequest& request,
                                     std::span<const OcspCertStatus> statuses, std::time_t now,
                                     long validity_seconds) const;
@@ -96,20 +100,22 @@ class OcspResponder {
 
  private:
   OcspResponder(core::Signer& signer, Certificate responder, Certificate issuer, bool delegated,
-                core::Bytes key_hash, core::EvpPkeyPtr key)
+                core::Bytes template_der, core::EvpPkeyPtr key)
       : signer_(&signer),
         responder_(std::move(responder)),
         issuer_(std::move(issuer)),
         delegated_(delegated),
-        key_hash_(std::move(key_hash)),
-        key_(std::move(key)) {}
+        template_der_(std::move(template_der)),
+        key_(std::move(key)),
+        answered_(std::make_shared<std::atomic<std::uint64_t>>(0)) {}
 
   core::Signer* signer_;
   Certificate responder_;
   Certificate issuer_;
   bool delegated_;
-  core::Bytes key_hash_;           // SHA-1 of the responder's public key (ResponderID byKey)
-  std::shared_ptr<EVP_PKEY> key_;  // the responder's public key, to check each signature
+  core::Bytes template_der_;       // empty BasicOCSPResponse, responderID and algorithm set
+  std::shared_ptr<EVP_PKEY> key_;  // the responder's public key, to check signatures
+  std::shared_ptr<std::atomic<std::uint64_t>> answered_;  // answers signed, for the sampling
 };
 
 /// An unsuccessful OCSPResponse (DER): just the status (no responseBytes).

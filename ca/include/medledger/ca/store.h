@@ -71,7 +71,7 @@ struct CaSettings {
   std::string hospital_id;
   std::string key_label;   // CKA_LABEL of the CA key in the token
   std::string key_id_hex;  // CKA_ID of the CA key, hex
-  RevocationSettings revocation;
+  RevocationSettings revocation = {};  // ca.json's optional members
 };
 
 /// kConfigInvalid (naming the member) unless the settings are in range, the URLs
