@@ -41,6 +41,9 @@ Result<std::string> unbase64(std::string_view text) {
   if (n < 0) return unavailable("a base64 field does not decode");
   std::size_t padding = 0;
   for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++padding;
+  // EVP_DecodeBlock counts '=' as data: "====" decodes to 3 bytes with 4 of padding.
+  if (padding > 2 || padding > static_cast<std::size_t>(n))
+    return unavailable("a base64 field does not decode");
   out.resize(static_cast<std::size_t>(n) - padding);
   return out;
 }
