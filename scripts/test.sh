@@ -19,3 +19,5 @@ python3 scripts/code-shape.py || echo "test.sh: code-shape could not run (warnin
 ctest --preset "$preset" -j "$(nproc)" --timeout 300
 # The hsm, ca and node suites again on a second PKCS#11 implementation (NSS's softoken).
 bash scripts/nss-tests.sh "build/$preset"
+# Every libFuzzer target a few seconds on its corpus, under ASan + UBSan (docs/testing.md).
+bash scripts/fuzz.sh --smoke
