@@ -1,6 +1,8 @@
 // The etcd v3 JSON gateway client (etcd_client.h).
 #include "medledger/cluster/etcd_client.h"
 
+#include <limits>
+
 #include <openssl/evp.h>
 
 #include <boost/json/array.hpp>
@@ -380,6 +382,11 @@ class WatchParser {
       auto parsed_kv = key_value(*kv);
       if (!parsed_kv) {
         failed = parsed_kv.error();
+        return false;
+      }
+      // The next watch starts after it: no etcd revision is the largest int64.
+      if (parsed_kv->mod_revision == std::numeric_limits<std::int64_t>::max()) {
+        failed = unavailable("a watch event has no possible revision");
         return false;
       }
       WatchEvent out;

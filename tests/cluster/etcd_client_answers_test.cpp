@@ -3,8 +3,10 @@
 // are what fuzz/etcd_gateway_fuzzer.cpp found (fuzz/corpus/etcd_gateway/regression-*).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "medledger/cluster/etcd_client.h"
 #include "scripted_etcd_gateway.h"
@@ -61,6 +63,18 @@ TEST_F(EtcdClientAnswers, ValueWithThreePaddingCharactersIsRefused) {
   auto range = range_answered(R"([{"key":"L2s=","value":"A===","mod_revision":"5"}])");
   ASSERT_FALSE(range.ok());
   EXPECT_EQ(range.error().code, ErrorCode::kOrderingUnavailable);
+}
+
+// A watch event at revision 2^63 - 1: the revision to watch from next, one more,
+// overflowed (signed overflow: undefined behaviour, reported by UBSan).
+TEST_F(EtcdClientAnswers, WatchEventAtLargestRevisionIsRefused) {
+  gateway_->script(200, R"({"result":{"events":[{"kv":{"key":"L2s=","value":"dg==",)"
+                        R"("mod_revision":"9223372036854775807"}}]}})"
+                        "\n");
+  auto end = client_->watch("/k", "/l", 3, std::chrono::seconds(2),
+                            [](const std::vector<WatchEvent>&) { return true; });
+  ASSERT_FALSE(end.ok());
+  EXPECT_EQ(end.error().code, ErrorCode::kOrderingUnavailable);
 }
 
 }  // namespace
