@@ -57,6 +57,42 @@ struct Persons::Undo {
       (void)owner.ca_.mark_revoked(issued_serial_hex, ca::RevocationReason::kCessationOfOperation);
     if (!person.key_id.empty()) (void)hsm::KeyStore(owner.node_.pool).destroy(person.key_id);
   }
+
+  // What a crash in the middle of enrol() left behind: the process died before the
+  // destructor above could run, so the principal is not in the directory, yet the token
+  // may hold its key, the ledger an unrevoked certificate, custody a PIN record and the
+  // keyring a patient key. Cleared the same way before the next enrolment of the
+  // principal, so that a retry succeeds instead of finding the key label taken.
+  static core::Result<void> clear_interrupted(Persons& owner, const std::string& principal) {
+    std::vector<ledger::CertificateEntry> registered;
+    {
+      MEDLEDGER_TRY_ASSIGN(auto state, owner.node_.snapshot());
+      MEDLEDGER_TRY_ASSIGN(auto fingerprints, ledger::person_certificates(*state, principal));
+      for (const auto& fingerprint : fingerprints) {
+        MEDLEDGER_TRY_ASSIGN(auto entry, ledger::find_certificate(*state, fingerprint));
+        if (entry && entry->status != "revoked") registered.push_back(std::move(*entry));
+      }
+    }
+    const auto reason = ca::RevocationReason::kCessationOfOperation;
+    for (const auto& entry : registered) {
+      MEDLEDGER_TRY(owner.ca_.submit(
+          owner.node_,
+          owner.node_.new_transaction(
+              ledger::kTxCertRevoke,
+              ledger::make_cert_revoke_body(entry.fingerprint, ca::revocation_reason_name(reason))),
+          "cert.revoke of the interrupted enrolment of " + principal));
+      if (auto cert = ca::Certificate::from_der(entry.der))
+        (void)owner.ca_.mark_revoked(cert->serial_hex(), reason);
+    }
+    // Absent files are the usual case: these only remove what a crash left.
+    (void)owner.custody_.remove_pin(principal);
+    (void)owner.keys_.forget(principal);
+    hsm::KeyStore keys(owner.node_.pool);
+    auto orphan = keys.find_by_label(detail::person_key_label(principal));
+    if (orphan) return keys.destroy(orphan->id);
+    if (orphan.error().code != ErrorCode::kKeyNotFound) return orphan.error();
+    return core::success();
+  }
 };
 
 // One enrolment per principal at a time: a second concurrent one would make a
@@ -122,6 +158,7 @@ core::Result<Enrolment> Persons::enrol(const EnrolRequest& request) {
     }
   }
   Claim claim{*this, principal};
+  MEDLEDGER_TRY(Undo::clear_interrupted(*this, principal));
 
   // Everything that can fail without side effects comes first: the PIN's scrypt
   // and the patient key are made before any key, certificate or ledger entry.

@@ -277,5 +277,35 @@ TEST_F(NodeAdminTest,
                              by_pin(kDoctorPin), by_pin(kPatientPin)));
 }
 
+// A crash in the middle of an enrolment (the key generated and the certificate
+// registered, the person not stored yet) runs no undo; the next enrolment of the
+// principal clears what it left: the earlier certificate is revoked, the stray token
+// key destroyed, and the person enrols afresh instead of finding the key label taken.
+TEST_F(NodeAdminTest, EnrolmentAfterACrashMidEnrolmentClearsWhatTheCrashLeft) {
+  const std::string principal = "hospital-a/pat-crash";
+  hsm::KeyStore keys(pool_a_);
+  const auto stray_key =
+      expect_ok(keys.generate({"medledger-person:" + principal, core::KeyAlgorithm::kEcdsaP256}));
+  const auto stray_cert = expect_ok(node_a_->ca().issue_certificate(
+      make_csr_pem("pat-crash", "patient", "hospital-a"), ca::Role::kPatient, "pat-crash"));
+  ASSERT_EQ(error_of(node_a_->persons().find(principal)), ErrorCode::kNotFound);
+
+  auto enrolled = expect_ok(
+      node_a_->persons().enrol({ca::Role::kPatient, "pat-crash", secret(kPatientPin), {}}));
+  EXPECT_NE(enrolled.fingerprint, stray_cert.fingerprint);
+  const auto stray_entry = ledger_entry(*ledger_, stray_cert.fingerprint);
+  EXPECT_EQ(stray_entry.status, "revoked");
+  EXPECT_EQ(stray_entry.reason,
+            ca::revocation_reason_name(ca::RevocationReason::kCessationOfOperation));
+  EXPECT_TRUE(contains(crl_serials(*node_a_), stray_cert.certificate.serial_hex()));
+  EXPECT_EQ(ledger_entry(*ledger_, enrolled.fingerprint).status, "valid");
+  EXPECT_EQ(error_of(keys.find_by_id(stray_key.id)), ErrorCode::kKeyNotFound);
+  EXPECT_NE(expect_ok(keys.find_by_label("medledger-person:" + principal)).id, stray_key.id);
+  (void)expect_ok(
+      node_a_->records().put({"rec-crash", "hospital-a/dr-a", principal, "application/fhir+json",
+                              core::to_bytes(R"({"resourceType":"Observation"})")},
+                             by_pin(kDoctorPin), by_pin(kPatientPin)));
+}
+
 }  // namespace
 }  // namespace medledger::node::testing
