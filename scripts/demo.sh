@@ -12,8 +12,10 @@ preset="${PRESET:-release}"
 
 install_and_build "$root" "$preset"
 
-# A fresh, project-local SoftHSM2 token directory: nothing outside .medledger/ is touched.
-demo="$root/.medledger/demo"
+# A fresh, project-local SoftHSM2 token directory: nothing outside .medledger/ is touched
+# (MEDLEDGER_DEMO_DIR puts the set-up elsewhere: scripts/crash-campaign.sh uses its own).
+demo="${MEDLEDGER_DEMO_DIR:-$root/.medledger/demo}"
+[[ $demo == /* && $demo != / ]] || { echo "MEDLEDGER_DEMO_DIR must be an absolute path, not /" >&2; exit 2; }
 rm -rf "$demo"
 mkdir -p "$demo/tokens" "$demo/secrets"
 chmod 700 "$demo/secrets"
