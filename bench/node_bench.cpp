@@ -21,6 +21,12 @@
 //   write/pipelined          write/custodial_session through put_record_async: each
 //                            worker thread keeps kPipelineDepth writes in flight
 //   read/pipelined           read/session through read_record_async, the same way
+//   audit/walk_without_proofs  the trail of hospital A's custodial patient (kAuditRecords
+//                            writes and a read of each, made once, untimed), entries read
+//                            from the ledger and state without proofs: the baseline
+//   audit/walk_with_proofs   the same entries each with its RFC 9162 inclusion proof
+//   audit/archive            the whole self-verifying tar archive (proofs, checkpoint
+//                            signed in the token, JSON, chains PEM + PKCS#7), bytes discarded
 // Every node operation runs on hospital A's one HospitalNode (concurrent callers),
 // with 1, 2 and 8 threads; the ceiling with 1 and 2 (the machine's two cores; the
 // 8-thread figures are set against the 2-thread ceiling). After the runs a table
@@ -59,6 +65,7 @@
 #include "medledger/hsm/session_pool.h"
 #include "medledger/hsm/token.h"
 #include "medledger/hsm/token_signer.h"
+#include "medledger/node/audit_export.h"
 #include "medledger/node/consortium_ledger.h"
 #include "medledger/node/hospital_node.h"
 #include "medledger/node/pin_verifier.h"
@@ -434,6 +441,84 @@ void bench_read_pipelined(benchmark::State& state) {
   });
 }
 
+// The audited patient's trail: kAuditRecords writes and a read of each, made once
+// through the pipelined calls before the first audit run (untimed).
+constexpr int kAuditRecords = 500;
+
+void ensure_audit_trail() {
+  static bool made = false;
+  if (made) return;
+  made = true;
+  Hospital& h = world->hospitals[0];
+  World::Sessions& sessions = world->sessions_for(0);
+  std::deque<node::PendingCommit> writes;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kAuditRecords; ++i) {
+    ids.push_back("audit-" + std::to_string(i));
+    writes.push_back(
+        must(h.node->records().put_async(
+                 world->request(h, ids.back(), false),
+                 node::PersonCredential::session_token(sessions.doctor->token.clone()),
+                 node::PersonCredential::session_token(sessions.patient->token.clone())),
+             "audit write"));
+    if (writes.size() >= kPipelineDepth || i + 1 == kAuditRecords) {
+      for (auto& w : writes) must(w.wait(), "audit write commit");
+      writes.clear();
+      world->sessions_for(0, kSessionRefreshInRun - kPipelineDepth);
+    }
+    ++sessions.used;
+  }
+  std::deque<node::PendingRead> reads;
+  for (int i = 0; i < kAuditRecords; ++i) {
+    reads.push_back(must(h.node->records().read_async(
+                             {ids[static_cast<std::size_t>(i)], std::nullopt, h.doctor, "audit"},
+                             node::PersonCredential::session_token(sessions.doctor->token.clone())),
+                         "audit read"));
+    if (reads.size() >= kPipelineDepth || i + 1 == kAuditRecords) {
+      for (auto& r : reads) must(r.wait(), "audit read commit");
+      reads.clear();
+      world->sessions_for(0, kSessionRefreshInRun - kPipelineDepth);
+    }
+    ++sessions.used;
+  }
+}
+
+node::AuditQuery audit_query() { return {world->hospitals[0].patient, {}, {}}; }
+
+void bench_audit_walk(benchmark::State& state, bool proofs) {
+  ensure_audit_trail();
+  const node::AuditQuery query = audit_query();
+  std::int64_t entries = 0;
+  for (auto _ : state) {
+    node::TrailVisitor visitor;
+    visitor.on_entry = [&](const node::TrailEntry& entry) {
+      benchmark::DoNotOptimize(entry.proof.data());
+      ++entries;
+      return core::success();
+    };
+    auto walked = world->hospitals[0].node->audit().walk(query, {proofs, false, true}, visitor);
+    if (!walked) return report_failure(state, walked.error());
+  }
+  state.SetItemsProcessed(entries);
+}
+
+void bench_audit_archive(benchmark::State& state) {
+  ensure_audit_trail();
+  const node::AuditQuery query = audit_query();
+  std::int64_t entries = 0, bytes = 0;
+  for (auto _ : state) {
+    auto written =
+        world->hospitals[0].node->audit().export_archive(query, {}, 0, [&](std::string_view chunk) {
+          bytes += static_cast<std::int64_t>(chunk.size());
+          return core::success();
+        });
+    if (!written) return report_failure(state, written.error());
+    entries += static_cast<std::int64_t>(*written);
+  }
+  state.SetItemsProcessed(entries);
+  state.SetBytesProcessed(bytes);
+}
+
 void print_against(const char* what, double rate, double ceiling, bool target) {
   if (rate <= 0 || ceiling <= 0) return;
   std::printf("  %-44s %9.2f/s  %7.4fx of ceiling", what, rate, rate / ceiling);
@@ -444,6 +529,16 @@ void print_against(const char* what, double rate, double ceiling, bool target) {
 }
 
 void print_ratios(const bench::RateReporter& reporter) {
+  const double plain = reporter.rate("audit/walk_without_proofs", 1);
+  if (plain > 0) {
+    std::printf("\nAudit export (%d writes + %d reads of one patient; entries/s, 1 thread)\n",
+                kAuditRecords, kAuditRecords);
+    std::printf("  %-44s %9.0f/s\n", "entries read, no proofs (baseline)", plain);
+    for (const char* name : {"audit/walk_with_proofs", "audit/archive"}) {
+      const double rate = reporter.rate(name, 1);
+      if (rate > 0) std::printf("  %-44s %9.0f/s  %7.3fx of baseline\n", name, rate, rate / plain);
+    }
+  }
   const double scrypt = reporter.rate("pin/scrypt_check", 1);
   std::printf("\nRatios (items/s, median of repetitions; real time; same run)\n");
   if (scrypt > 0) std::printf(" one PIN check (scrypt, production cost): %.1f ms\n", 1e3 / scrypt);
@@ -526,6 +621,9 @@ void register_benchmarks() {
   };
   pipelined(benchmark::RegisterBenchmark("write/pipelined", bench_write_pipelined));
   pipelined(benchmark::RegisterBenchmark("read/pipelined", bench_read_pipelined));
+  benchmark::RegisterBenchmark("audit/walk_without_proofs", bench_audit_walk, false)->UseRealTime();
+  benchmark::RegisterBenchmark("audit/walk_with_proofs", bench_audit_walk, true)->UseRealTime();
+  benchmark::RegisterBenchmark("audit/archive", bench_audit_archive)->UseRealTime();
 }
 
 }  // namespace
