@@ -21,7 +21,8 @@
 //   write/pipelined          write/custodial_session through put_record_async: each
 //                            worker thread keeps kPipelineDepth writes in flight
 //   read/pipelined           read/session through read_record_async, the same way
-//   audit/walk_without_proofs  the trail of hospital A's custodial patient (kAuditRecords
+//   audit/walk_without_proofs  the trail of hospital A's custodial patient (500, or
+//                            MEDLEDGER_BENCH_AUDIT_RECORDS,
 //                            writes and a read of each, made once, untimed), entries read
 //                            from the ledger and state without proofs: the baseline
 //   audit/walk_with_proofs   the same entries each with its RFC 9162 inclusion proof
@@ -441,9 +442,16 @@ void bench_read_pipelined(benchmark::State& state) {
   });
 }
 
-// The audited patient's trail: kAuditRecords writes and a read of each, made once
-// through the pipelined calls before the first audit run (untimed).
-constexpr int kAuditRecords = 500;
+// The audited patient's trail: audit_records() writes and a read of each, made once
+// through the pipelined calls before the first audit run (untimed);
+// MEDLEDGER_BENCH_AUDIT_RECORDS=N changes the default 500.
+int audit_records() {
+  static const int n = [] {
+    const char* text = std::getenv("MEDLEDGER_BENCH_AUDIT_RECORDS");
+    return text != nullptr ? std::max(1, std::atoi(text)) : 500;
+  }();
+  return n;
+}
 
 void ensure_audit_trail() {
   static bool made = false;
@@ -453,7 +461,7 @@ void ensure_audit_trail() {
   World::Sessions& sessions = world->sessions_for(0);
   std::deque<node::PendingCommit> writes;
   std::vector<std::string> ids;
-  for (int i = 0; i < kAuditRecords; ++i) {
+  for (int i = 0; i < audit_records(); ++i) {
     ids.push_back("audit-" + std::to_string(i));
     writes.push_back(
         must(h.node->records().put_async(
@@ -461,7 +469,7 @@ void ensure_audit_trail() {
                  node::PersonCredential::session_token(sessions.doctor->token.clone()),
                  node::PersonCredential::session_token(sessions.patient->token.clone())),
              "audit write"));
-    if (writes.size() >= kPipelineDepth || i + 1 == kAuditRecords) {
+    if (writes.size() >= kPipelineDepth || i + 1 == audit_records()) {
       for (auto& w : writes) must(w.wait(), "audit write commit");
       writes.clear();
       world->sessions_for(0, kSessionRefreshInRun - kPipelineDepth);
@@ -469,12 +477,12 @@ void ensure_audit_trail() {
     ++sessions.used;
   }
   std::deque<node::PendingRead> reads;
-  for (int i = 0; i < kAuditRecords; ++i) {
+  for (int i = 0; i < audit_records(); ++i) {
     reads.push_back(must(h.node->records().read_async(
                              {ids[static_cast<std::size_t>(i)], std::nullopt, h.doctor, "audit"},
                              node::PersonCredential::session_token(sessions.doctor->token.clone())),
                          "audit read"));
-    if (reads.size() >= kPipelineDepth || i + 1 == kAuditRecords) {
+    if (reads.size() >= kPipelineDepth || i + 1 == audit_records()) {
       for (auto& r : reads) must(r.wait(), "audit read commit");
       reads.clear();
       world->sessions_for(0, kSessionRefreshInRun - kPipelineDepth);
@@ -532,7 +540,7 @@ void print_ratios(const bench::RateReporter& reporter) {
   const double plain = reporter.rate("audit/walk_without_proofs", 1);
   if (plain > 0) {
     std::printf("\nAudit export (%d writes + %d reads of one patient; entries/s, 1 thread)\n",
-                kAuditRecords, kAuditRecords);
+                audit_records(), audit_records());
     std::printf("  %-44s %9.0f/s\n", "entries read, no proofs (baseline)", plain);
     for (const char* name : {"audit/walk_with_proofs", "audit/archive"}) {
       const double rate = reporter.rate(name, 1);
