@@ -163,6 +163,9 @@ TEST_F(AuditBundleTest, VerifyMdCommandsAndThePythonScriptPassOnARealArchive) {
       "exit 1; done",
       "for f in crl/*.crl.pem; do openssl crl -in \"$f\" -CAfile anchors.pem -verify -noout || "
       "exit 1; done",
+      // node A's chain (the checkpoint's signer) against hospital A's CRL
+      "openssl verify -crl_check -CRLfile crl/hospital-a.crl.pem -CAfile anchors.pem "
+      "-untrusted checkpoint/signer.pem checkpoint/signer.pem",
   };
   for (const char* command : commands) {
     EXPECT_NE(std::string(audit_verify_md()).find(std::string(command).substr(0, 30)),
