@@ -79,11 +79,24 @@ class FileSink {
         progress_(isatty(STDERR_FILENO) == 1) {
     if (!out_) fail(core::make_error(ErrorCode::kIoError, "cannot write " + partial_));
   }
-  ~FileSink() {
-    if (!done_) {
-      std::error_code ec;
-      fs::remove(partial_, ec);
+  ~FileSink() { discard(); }
+
+  // Removes the partial file of a failed export (fail() exits without unwinding).
+  void discard() {
+    if (done_) return;
+    out_.close();
+    std::error_code ec;
+    fs::remove(partial_, ec);
+  }
+
+  // The export's value, or its error after the partial file is removed.
+  template <typename T>
+  T require_or_discard(core::Result<T> result) {
+    if (!result) {
+      discard();
+      fail(result.error());
     }
+    return std::move(*result);
   }
 
   node::ByteSink sink() {
@@ -130,7 +143,8 @@ void audit_bundle(const AuditCliOptions& o) {
   auto n = open_node(o);
   FileSink file(o.out);
   // The CLI writes to a file as the archive is made: no size limit applies.
-  auto entries = require(node::write_audit_archive(*n.node, query_of(o), 0, file.sink()));
+  auto entries =
+      file.require_or_discard(node::write_audit_archive(*n.node, query_of(o), 0, file.sink()));
   file.finish();
   std::cout << "audit archive " << o.out << ": " << entries << " trail entries, " << file.written()
             << " bytes; check it with `medledger audit verify " << o.out
@@ -140,7 +154,7 @@ void audit_bundle(const AuditCliOptions& o) {
 void audit_events(const AuditCliOptions& o) {
   auto n = open_node(o);
   FileSink file(o.out);
-  auto events = require(n.node->audit().export_fhir(query_of(o), 0, file.sink()));
+  auto events = file.require_or_discard(n.node->audit().export_fhir(query_of(o), 0, file.sink()));
   file.finish();
   std::cout << "FHIR Bundle " << o.out << ": " << events << " AuditEvent(s)\n";
 }
