@@ -273,7 +273,11 @@ void configure(const CaCommandOptions& o) {
   if (o.ocsp_url) r.ocsp_url = *o.ocsp_url;
   if (o.crl_url) r.crl_url = *o.crl_url;
   if (o.crl_validity_hours) r.crl_validity_hours = *o.crl_validity_hours;
-  if (o.crl_refresh_hours) r.crl_refresh_hours = *o.crl_refresh_hours;
+  if (o.crl_refresh_hours) {
+    r.crl_refresh_hours = *o.crl_refresh_hours;
+  } else if (o.crl_validity_hours && r.crl_refresh_hours >= r.crl_validity_hours) {
+    r.crl_refresh_hours = r.crl_validity_hours / 2;  // a shorter validity keeps the same share
+  }
   if (o.ocsp_validity_minutes) r.ocsp_validity_minutes = *o.ocsp_validity_minutes;
   require(store.save_settings(settings));
   std::cout << "ocsp_url: " << (r.ocsp_url.empty() ? "(none)" : r.ocsp_url)
