@@ -293,5 +293,56 @@ TEST_F(CaCli, RequestForATokenKeyCarriesItsSansAndIsIssuedForThatKey) {
       << bad_san.output;
 }
 
+TEST_F(CaCli, ConfigureAndOcspResponderWriteCaJsonAndCertificatesCarryTheUrls) {
+  ASSERT_EQ(cli("ca init --hospital hospital-a " + token_args()).exit_code, 0);
+  auto configured =
+      cli("ca configure --ocsp-url https://ocsp.example/v1/ocsp --crl-url "
+          "https://pki.example/v1/crl/hospital-a.crl --crl-validity-hours 48 " +
+          dir_args());
+  ASSERT_EQ(configured.exit_code, 0) << configured.output;
+  EXPECT_NE(configured.output.find("crl_validity_hours: 48"), std::string::npos);
+  // The refresh window (84 h by default) follows a shorter validity.
+  EXPECT_NE(configured.output.find("crl_refresh_before_hours: 24"), std::string::npos)
+      << configured.output;
+  auto bad = cli("ca configure --crl-url ftp://x " + dir_args());
+  EXPECT_EQ(bad.exit_code, core::exit_code_for(core::ErrorCode::kConfigInvalid)) << bad.output;
+
+  auto responder = temp_.path() / "responder.pem";
+  auto made = cli("ca ocsp-responder --days 7 --out " + quoted(responder) + " " + token_args());
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  auto text = run("openssl x509 -noout -text -in " + quoted(responder));
+  EXPECT_NE(text.output.find("OCSP Signing"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("OCSP No Check"), std::string::npos) << text.output;
+  auto settings = CaDirectory::read_settings(ca_dir_);
+  ASSERT_TRUE(settings.ok());
+  EXPECT_FALSE(settings->revocation.ocsp_responder_key_id_hex.empty());
+  EXPECT_EQ(settings->revocation.crl_validity_hours, 48);
+
+  auto cert = temp_.path() / "pat.pem";
+  auto key = temp_.path() / "pat.pub";
+  ASSERT_EQ(run("openssl ecparam -name prime256v1 -genkey -noout | openssl ec -pubout -out " +
+                quoted(key))
+                .exit_code,
+            0);
+  ASSERT_EQ(cli("ca issue --public-key " + quoted(key) + " --role patient --id pat-1 --out " +
+                quoted(cert) + " " + token_args())
+                .exit_code,
+            0);
+  auto issued = run("openssl x509 -noout -text -in " + quoted(cert));
+  EXPECT_NE(issued.output.find("OCSP - URI:https://ocsp.example/v1/ocsp"), std::string::npos)
+      << issued.output;
+  EXPECT_NE(issued.output.find("URI:https://pki.example/v1/crl/hospital-a.crl"), std::string::npos)
+      << issued.output;
+
+  // Each `ca crl` takes the next number and is stored as the published CRL.
+  ASSERT_EQ(cli("ca crl --out " + quoted(temp_.path() / "1.crl") + " " + token_args()).exit_code,
+            0);
+  ASSERT_EQ(cli("ca crl --out " + quoted(temp_.path() / "2.crl") + " " + token_args()).exit_code,
+            0);
+  auto published = CaDirectory::open(ca_dir_)->current_crl();
+  ASSERT_TRUE(published.ok() && published->has_value());
+  EXPECT_EQ((*published)->number(), 2u);
+}
+
 }  // namespace
 }  // namespace medledger::ca
