@@ -4,7 +4,11 @@
 // revocation the subject made through the ledger without the CA.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "hospital_node_fixture.h"
@@ -65,6 +69,45 @@ TEST_F(CrlPublishingTest, CrlNearItsNextUpdateIsResignedWithTheNextNumber) {
   EXPECT_EQ(crl().number(), number + 1);  // and then kept
 }
 
+// The subject revokes their own certificate on the ledger (no CA directory change).
+void revoke_as_subject(HospitalNode& node, ConsortiumLedger& ledger, const ca::Certificate& cert) {
+  ledger::Transaction tx;
+  tx.type = std::string(ledger::kTxCertRevoke);
+  tx.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  tx.nonce = core::Bytes(ledger::kMinNonceBytes, 0x6b);
+  tx.body = ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "superseded");
+  expect_ok(node.signing().sign(tx, "hospital-a/dr-a", by_pin(kDoctorPin)));
+  ASSERT_EQ(expect_ok(ledger.submit(tx)).result, ledger::kTxAccepted);
+}
+
+TEST_F(CrlPublishingTest, CliCrlWithTheNodeDirectoryListsTheLedgerRevocations) {
+  auto cert = expect_ok(
+      ca::Certificate::from_pem(expect_ok(node_a_->persons().find("hospital-a/dr-a")).cert_pem));
+  revoke_as_subject(*node_a_, *ledger_, cert);
+  const auto pin = root_ / "user.pin";
+  std::ofstream(pin) << kUserPin;
+  auto crl_of = [&](const std::string& extra) {
+    const auto out = root_ / "cli.crl";
+    const std::string command = std::string("'") + MEDLEDGER_CLI_PATH + "' ca crl --ca-dir '" +
+                                ca_dir().string() + "' --module '" +
+                                medledger::testing::SoftHsmDirectory::module_path() +
+                                "' --token hospital-a --pin 'file:" + pin.string() + "' --out '" +
+                                out.string() + "' " + extra + " 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+    std::ifstream in(out, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return expect_ok(ca::Crl::parse(core::to_bytes(text)));
+  };
+  auto listed = [&](const ca::Crl& crl) {
+    auto serials = crl.revoked_serials();
+    return std::find(serials.begin(), serials.end(), cert.serial_hex()) != serials.end();
+  };
+  EXPECT_FALSE(listed(crl_of("")));  // the CA directory alone does not know it
+  EXPECT_TRUE(listed(crl_of("--node-dir '" + (root_ / "a").string() + "'")));
+}
+
 TEST_F(CrlPublishingTest, OcspSeesARevocationTheSubjectMadeThroughTheLedger) {
   auto person = expect_ok(node_a_->persons().find("hospital-a/dr-a"));
   auto cert = expect_ok(ca::Certificate::from_pem(person.cert_pem));
@@ -95,15 +138,7 @@ TEST_F(CrlPublishingTest, OcspSeesARevocationTheSubjectMadeThroughTheLedger) {
   };
   EXPECT_EQ(status_of(), V_OCSP_CERTSTATUS_GOOD);
 
-  ledger::Transaction tx;
-  tx.type = std::string(ledger::kTxCertRevoke);
-  tx.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
-  tx.nonce = core::Bytes(ledger::kMinNonceBytes, 0x6b);
-  tx.body = ledger::make_cert_revoke_body(ledger::certificate_fingerprint(cert), "superseded");
-  expect_ok(node_a_->signing().sign(tx, "hospital-a/dr-a", by_pin(kDoctorPin)));
-  ASSERT_EQ(expect_ok(ledger_->submit(tx)).result, ledger::kTxAccepted);
+  revoke_as_subject(*node_a_, *ledger_, cert);
   // Ledger state is re-read at most once a second for OCSP.
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   EXPECT_EQ(status_of(), V_OCSP_CERTSTATUS_REVOKED);
