@@ -111,6 +111,21 @@ core::Result<X509_EXTENSION*> check_extensions(const STACK_OF(X509_EXTENSION) * 
   return alt_names;
 }
 
+// A certificate of `ca` that is no CA: fields set, basicConstraints critical CA:FALSE and
+// keyUsage `key_usage`; `ctx` is left set up for the caller's further extensions.
+core::Result<core::X509Ptr> new_end_entity(const Certificate& ca, const X509_NAME* subject,
+                                           EVP_PKEY* key, std::time_t now, std::time_t not_after,
+                                           const std::string& key_usage, X509V3_CTX& ctx) {
+  MEDLEDGER_TRY_ASSIGN(auto cert,
+                       detail::new_certificate(subject, X509_get_subject_name(ca.get()), key,
+                                               now - kNotBeforeBackdateSeconds, not_after));
+  X509V3_set_ctx(&ctx, ca.get(), cert.get(), nullptr, nullptr, 0);
+  MEDLEDGER_TRY(
+      detail::add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE"));
+  MEDLEDGER_TRY(detail::add_extension(cert.get(), &ctx, NID_key_usage, key_usage.c_str()));
+  return cert;
+}
+
 // authorityInfoAccess OCSP and crlDistributionPoints, when configured.
 core::Result<void> add_publication_points(X509* cert, X509V3_CTX* ctx,
                                           const PublicationPoints& points) {
@@ -194,15 +209,9 @@ core::Result<Certificate> CertificateAuthority::issue_checked(core::ByteView spk
                        detail::make_name({{"O", hospital_id_},
                                           {"OU", std::string(role_name(request.role))},
                                           {"CN", request.subject_id}}));
-  MEDLEDGER_TRY_ASSIGN(
-      auto cert, detail::new_certificate(subject.get(), X509_get_subject_name(certificate_.get()),
-                                         key.get(), now - kNotBeforeBackdateSeconds, not_after));
   X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, certificate_.get(), cert.get(), nullptr, nullptr, 0);
-  MEDLEDGER_TRY(
-      detail::add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE"));
-  MEDLEDGER_TRY(
-      detail::add_extension(cert.get(), &ctx, NID_key_usage, key_usage_for(profile).c_str()));
+  MEDLEDGER_TRY_ASSIGN(auto cert, new_end_entity(certificate_, subject.get(), key.get(), now,
+                                                 not_after, key_usage_for(profile), ctx));
   MEDLEDGER_TRY(
       detail::add_extension(cert.get(), &ctx, NID_ext_key_usage,
                             profile.server_auth ? "serverAuth,clientAuth" : "clientAuth"));
@@ -262,15 +271,9 @@ core::Result<Certificate> CertificateAuthority::issue_ocsp_responder(core::ByteV
       std::min<std::time_t>(now + validity_days * detail::kSecondsPerDay, certificate_.not_after());
   MEDLEDGER_TRY_ASSIGN(auto subject, detail::make_name({{"O", hospital_id_},
                                                         {"CN", hospital_id_ + " OCSP Responder"}}));
-  MEDLEDGER_TRY_ASSIGN(
-      auto cert, detail::new_certificate(subject.get(), X509_get_subject_name(certificate_.get()),
-                                         key.get(), now - kNotBeforeBackdateSeconds, not_after));
   X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, certificate_.get(), cert.get(), nullptr, nullptr, 0);
-  MEDLEDGER_TRY(
-      detail::add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE"));
-  MEDLEDGER_TRY(
-      detail::add_extension(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature"));
+  MEDLEDGER_TRY_ASSIGN(auto cert, new_end_entity(certificate_, subject.get(), key.get(), now,
+                                                 not_after, "critical,digitalSignature", ctx));
   MEDLEDGER_TRY(detail::add_extension(cert.get(), &ctx, NID_ext_key_usage, "OCSPSigning"));
   // RFC 6960 4.2.2.2.1: clients trust the delegate for its lifetime without asking.
   MEDLEDGER_TRY(detail::add_extension(cert.get(), &ctx, NID_id_pkix_OCSP_noCheck, "ignored"));
