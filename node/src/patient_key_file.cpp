@@ -62,7 +62,11 @@ core::Result<void> append_patient_key_file(const fs::path& data_dir,
   auto existing = load_patient_key_file(data_dir, wrapped.patient_id);
   if (!existing) return existing.error();
   json::array keys;
-  for (const auto& key : *existing) keys.push_back(key.to_json());
+  for (const auto& key : *existing) {
+    // A version is kept once (a rotation recovered from the ledger, then stored again).
+    if (key.key_version == wrapped.key_version) return core::success();
+    keys.push_back(key.to_json());
+  }
   keys.push_back(wrapped.to_json());
   std::error_code ec;
   fs::create_directories(data_dir / "patient-keys", ec);

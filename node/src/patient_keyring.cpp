@@ -14,6 +14,41 @@ namespace medledger::node {
 
 using core::ErrorCode;
 
+namespace {
+
+// The patient's newest key version on the ledger when it is above `local_version`,
+// taken from the rotation's copy wrapped for this node. An access.revoke stores its
+// rotated key only after its commit: a crash in between leaves the ledger a version
+// ahead of this node's file, and sealing under the older key -- which the revoked
+// hospital holds -- would let it read new records.
+core::Result<std::optional<PatientKey>> newer_on_ledger(const NodeContext& node,
+                                                        std::string_view patient,
+                                                        std::uint64_t local_version) {
+  std::optional<ledger::PatientKeyEntry> latest;
+  {
+    MEDLEDGER_TRY_ASSIGN(auto state, node.snapshot());
+    MEDLEDGER_TRY_ASSIGN(latest, ledger::latest_patient_key(*state, patient));
+  }
+  if (!latest || latest->version <= local_version) return std::optional<PatientKey>();
+  const core::Digest mine = core::sha256(node.encryption->public_key_spki());
+  const core::Bytes recipient(mine.begin(), mine.end());
+  for (const auto& object : latest->wrapped_keys) {
+    auto wrapped = WrappedPatientKey::from_json(object);
+    if (wrapped && wrapped->patient_id == patient && wrapped->key_version == latest->version &&
+        wrapped->recipient == recipient) {
+      MEDLEDGER_TRY_ASSIGN(auto key, unwrap_patient_key(*node.encryption, *wrapped));
+      return std::optional<PatientKey>(std::move(key));
+    }
+  }
+  return core::make_error(ErrorCode::kDecryptionFailed,
+                          "the ledger holds key version " + std::to_string(latest->version) +
+                              " of " + std::string(patient) +
+                              ", which is not wrapped for this node: sealing under an older "
+                              "version would expose new records to a revoked hospital");
+}
+
+}  // namespace
+
 core::Result<PatientKey> PatientKeyring::current(std::string_view patient) {
   const auto now = PatientKeyCache::Clock::now();
   if (auto cached = cache_.get(patient, now)) return std::move(*cached);
@@ -25,6 +60,11 @@ core::Result<PatientKey> PatientKeyring::current(std::string_view patient) {
   const auto newest = std::max_element(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
     return a.key_version < b.key_version;
   });
+  MEDLEDGER_TRY_ASSIGN(auto from_ledger, newer_on_ledger(node_, patient, newest->key_version));
+  if (from_ledger) {
+    MEDLEDGER_TRY(store(*from_ledger));  // keeps it (and updates the cache)
+    return std::move(*from_ledger);
+  }
   auto key = unwrap_patient_key(*node_.encryption, *newest);
   if (key) cache_.put(*key, now);
   return key;

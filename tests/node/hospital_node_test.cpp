@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "hospital_node_fixture.h"
+#include "medledger/core/sha256.h"
 #include "medledger/core/software_signer.h"
 #include "medledger/ledger/records_state.h"
 
@@ -15,6 +18,13 @@ namespace {
 
 using core::ErrorCode;
 using HospitalNodeTest = TwoHospitals;
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 TEST_F(HospitalNodeTest, DualVerifiedRecordIsStoredAndReadByADoctorOfTheOwnersHospital) {
   auto receipt =
@@ -109,6 +119,36 @@ TEST_F(HospitalNodeTest, GrantLetsHospitalBReadTheReadIsAuditedAndRevokeRefusesT
                                          by_pin(kPatientPin)));
   auto own = expect_ok(node_a_->records().read(read_at_a("rec-2"), by_pin(kDoctorPin)));
   EXPECT_EQ(core::to_string(own.plaintext), "after revoke");
+  expect_verify_clean();
+}
+
+// A crash between an access.revoke's commit and storing its rotated key leaves the
+// node's key file a version behind the ledger. Records sealed after the restart must
+// still use the rotated key (the revoked hospital holds the older one): the node takes
+// it from the ledger's rotation, wrapped for it, and keeps it.
+TEST_F(HospitalNodeTest, RotatedKeyLostInACrashIsRecoveredFromTheLedgerBeforeSealing) {
+  const std::string patient = "hospital-a/pat-a";
+  (void)expect_ok(node_a_->records().put(fhir("rec-1"), by_pin(kDoctorPin), by_pin(kPatientPin)));
+  (void)expect_ok(
+      node_a_->sharing().grant({patient, "hospital-b", {}, std::nullopt}, by_pin(kPatientPin)));
+  const auto key_file = root_ / "a" / "patient-keys" /
+                        (core::hex_encode(core::sha256(core::to_bytes(patient))) + ".json");
+  const std::string before_rotation = read_file(key_file);
+  (void)expect_ok(node_a_->sharing().revoke(patient, "hospital-b", by_pin(kPatientPin)));
+  // The crash: the revocation is on the ledger, the rotated key never reached the file.
+  node_a_.reset();
+  std::ofstream(key_file, std::ios::trunc) << before_rotation;
+  node_a_ = expect_ok(HospitalNode::open(root_ / "a", pool_a_, *ledger_, options()));
+
+  (void)expect_ok(node_a_->records().put(fhir("rec-2", "after the crash"), by_pin(kDoctorPin),
+                                         by_pin(kPatientPin)));
+  auto history = expect_ok(node_a_->records().history("rec-2"));
+  ASSERT_EQ(history.size(), 1u);
+  ASSERT_TRUE(history[0].envelope.has_value());
+  EXPECT_EQ(history[0].envelope->at("patient_key_version").to_number<std::int64_t>(), 2);
+  auto own = expect_ok(node_a_->records().read(read_at_a("rec-2"), by_pin(kDoctorPin)));
+  EXPECT_EQ(core::to_string(own.plaintext), "after the crash");
+  EXPECT_NE(read_file(key_file), before_rotation) << "the recovered key is kept";
   expect_verify_clean();
 }
 
