@@ -333,6 +333,7 @@ core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> 
   };
   MEDLEDGER_TRY(add_node_route_rows(router, binding, rows));
   MEDLEDGER_TRY(add_ledger_routes(router, binding));
+  MEDLEDGER_TRY(node_routes::add_audit_routes(router, binding));
   MEDLEDGER_TRY(add_transaction_routes(router, binding));
   MEDLEDGER_TRY(add_consortium_routes(router, binding));
   MEDLEDGER_TRY(node_routes::add_revocation_routes(router, binding));
@@ -340,4 +341,3 @@ core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> 
 }
 
 }  // namespace medledger::api
-  MEDLEDGER_TRY(node_routes::add_audit_routes(router, binding));
