@@ -1,4 +1,5 @@
-// Certificate issuance and chain validation, with same-run baselines (issue 3).
+// Certificate issuance, chain validation and OCSP responses, with same-run baselines
+// (issues 3 and 16).
 //
 //   issue/plain_openssl   X509_REQ_verify + the same certificate built and signed with
 //                         X509_sign and an in-memory EVP_PKEY: the OpenSSL ceiling
@@ -7,10 +8,16 @@
 //                         in a fresh SoftHSM2 token this program makes and removes
 //   validate/plain_openssl  X509_verify_cert on a prepared X509_STORE, leaf + CRL
 //   validate/validate_chain ca::validate_chain (store built per call, role checks), + CRL
+//   ocsp/plain_openssl    the same OCSP response (one good status, the nonce echoed) built
+//                         and signed by OCSP_basic_sign with an in-memory EVP_PKEY
+//   ocsp/software_key     ca::OcspResponder::respond with core::SoftwareSigner
+//   ocsp/token_key        ca::OcspResponder::respond with the CA key in the token: what
+//                         `serve` signs per OCSP request (plus a status lookup)
 // Every issue bench cycles through kCsrCount CSRs made in advance (P-256, openssl-style).
 // After the runs a table prints the ratios docs/PERFORMANCE.md records. One thread:
 // a CA issues from one process.
 #include <benchmark/benchmark.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -28,6 +35,7 @@
 
 #include "bench_support.h"
 #include "medledger/ca/authority.h"
+#include "medledger/ca/ocsp.h"
 #include "medledger/ca/validation.h"
 #include "medledger/core/software_signer.h"
 #include "medledger/hsm/key_store.h"
@@ -78,6 +86,7 @@ struct BenchState {
   std::vector<ca::CertificateRequest> csrs;
   std::unique_ptr<ca::Certificate> leaf;
   std::unique_ptr<ca::Crl> crl;
+  std::unique_ptr<ca::OcspRequest> ocsp_request;  // for the leaf, with a nonce
 
   BenchState() {
     root = bench::make_softhsm_directory("medledger-ca-bench");
@@ -114,6 +123,17 @@ struct BenchState {
     for (long i = 0; i < kRevokedInCrl; ++i)
       revoked.push_back({std::to_string(100000 + i), now, ca::RevocationReason::kSuperseded});
     crl = std::make_unique<ca::Crl>(must(software_ca->make_crl(revoked, 1, now, 7), "CRL"));
+
+    OCSP_REQUEST* request = OCSP_REQUEST_new();
+    OCSP_request_add0_id(
+        request, OCSP_cert_to_id(EVP_sha1(), leaf->get(), software_ca->certificate().get()));
+    OCSP_request_add1_nonce(request, nullptr, 16);
+    const int size = i2d_OCSP_REQUEST(request, nullptr);
+    core::Bytes der(static_cast<std::size_t>(size));
+    unsigned char* p = der.data();
+    i2d_OCSP_REQUEST(request, &p);
+    OCSP_REQUEST_free(request);
+    ocsp_request = std::make_unique<ca::OcspRequest>(must(ca::OcspRequest::parse(der), "OCSP"));
   }
 
   ~BenchState() {
@@ -220,6 +240,52 @@ void bench_validate_plain(benchmark::State& state, bool with_crl) {
   state.SetItemsProcessed(state.iterations());
 }
 
+void bench_ocsp(benchmark::State& state, bool token) {
+  core::Signer& signer = token ? static_cast<core::Signer&>(*state_->token_signer)
+                               : static_cast<core::Signer&>(*state_->software_signer);
+  const ca::Certificate& issuer =
+      token ? state_->token_ca->certificate() : state_->software_ca->certificate();
+  auto responder = must(ca::OcspResponder::open(signer, issuer, issuer), "responder");
+  const ca::OcspCertStatus good{ca::OcspCertStatus::Kind::kGood, 0,
+                                ca::RevocationReason::kUnspecified};
+  for (auto _ : state) {
+    auto der = responder.respond(*state_->ocsp_request, {&good, 1}, std::time(nullptr), 3600);
+    if (!der) state.SkipWithError(der.error().to_string().c_str());
+    benchmark::DoNotOptimize(der);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The same response with OpenSSL alone: statuses, nonce, OCSP_basic_sign, DER.
+void bench_ocsp_plain(benchmark::State& state) {
+  X509* issuer = state_->software_ca->certificate().get();
+  OCSP_REQUEST* request = state_->ocsp_request->get();
+  for (auto _ : state) {
+    OCSP_BASICRESP* basic = OCSP_BASICRESP_new();
+    const std::time_t now = std::time(nullptr);
+    ASN1_TIME* this_update = ASN1_TIME_set(nullptr, now);
+    ASN1_TIME* next_update = ASN1_TIME_set(nullptr, now + 3600);
+    OCSP_basic_add1_status(basic, OCSP_onereq_get0_id(OCSP_request_onereq_get0(request, 0)),
+                           V_OCSP_CERTSTATUS_GOOD, 0, nullptr, this_update, next_update);
+    OCSP_copy_nonce(basic, request);
+    if (OCSP_basic_sign(basic, issuer, state_->plain_key.get(), EVP_sha256(), nullptr,
+                        OCSP_NOCERTS | OCSP_RESPID_KEY) != 1) {
+      state.SkipWithError("OCSP_basic_sign");
+    }
+    OCSP_RESPONSE* response = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic);
+    const int size = i2d_OCSP_RESPONSE(response, nullptr);
+    core::Bytes der(static_cast<std::size_t>(size));
+    unsigned char* p = der.data();
+    i2d_OCSP_RESPONSE(response, &p);
+    benchmark::DoNotOptimize(der);
+    OCSP_RESPONSE_free(response);
+    OCSP_BASICRESP_free(basic);
+    ASN1_TIME_free(this_update);
+    ASN1_TIME_free(next_update);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 // Collects each benchmark's rate (items per second of real time) for the ratio table.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
@@ -256,6 +322,17 @@ void print_ratios(const RatioReporter& r) {
     std::printf("  %-56s %7.3fx\n", "token-key CA / plain OpenSSL", token / plain);
     std::printf("  %-56s %7.3fx\n", "token-key CA / software-key CA", token / software);
   }
+  double ocsp_plain = r.rate("ocsp/plain_openssl"), ocsp_software = r.rate("ocsp/software_key"),
+         ocsp_token = r.rate("ocsp/token_key");
+  if (ocsp_plain > 0 && ocsp_software > 0 && ocsp_token > 0) {
+    std::printf(
+        " ocsp: plain OpenSSL %.0f/s, OcspResponder+SoftwareSigner %.0f/s, +TokenSigner "
+        "(SoftHSM2) %.0f/s\n",
+        ocsp_plain, ocsp_software, ocsp_token);
+    std::printf("  %-56s %7.3fx\n", "software-key responder / plain OpenSSL",
+                ocsp_software / ocsp_plain);
+    std::printf("  %-56s %7.3fx\n", "token-key responder / plain OpenSSL", ocsp_token / ocsp_plain);
+  }
   for (const char* kind : {"no_crl", "crl"}) {
     double ours = r.rate(std::string("validate/validate_chain/") + kind);
     double base = r.rate(std::string("validate/plain_openssl/") + kind);
@@ -286,6 +363,9 @@ int main(int argc, char** argv) {
         ->UseRealTime();
     benchmark::RegisterBenchmark("validate/validate_chain/crl", bench_validate, true)
         ->UseRealTime();
+    benchmark::RegisterBenchmark("ocsp/plain_openssl", bench_ocsp_plain)->UseRealTime();
+    benchmark::RegisterBenchmark("ocsp/software_key", bench_ocsp, false)->UseRealTime();
+    benchmark::RegisterBenchmark("ocsp/token_key", bench_ocsp, true)->UseRealTime();
     RatioReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
     print_ratios(reporter);
