@@ -6,7 +6,9 @@
 #include <array>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <set>
+#include <string_view>
 
 #include <toml.hpp>
 
@@ -471,6 +473,41 @@ core::Result<std::string> percent_decode(std::string_view text, const std::strin
   }
   return out;
 }
+
+// The offset of the first byte that is not well-formed UTF-8 (Unicode table 3-7), or npos.
+// TOML files must be UTF-8, and toml11 3.7 reads out of bounds when reporting invalid
+// UTF-8 in a literal string, so the whole file is checked before toml11 sees it.
+std::size_t invalid_utf8_at(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char lead = byte(i);
+    std::size_t extra = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the range of the byte after the lead
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+      extra = 1;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      extra = 2;
+      if (lead == 0xE0) low = 0xA0;   // no overlong forms
+      if (lead == 0xED) high = 0x9F;  // no surrogates
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      extra = 3;
+      if (lead == 0xF0) low = 0x90;   // no overlong forms
+      if (lead == 0xF4) high = 0x8F;  // nothing past U+10FFFF
+    } else {
+      return i;
+    }
+    if (text.size() - i <= extra || byte(i + 1) < low || byte(i + 1) > high) return i;
+    for (std::size_t k = 2; k <= extra; ++k) {
+      if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return i;
+    }
+    i += extra + 1;
+  }
+  return std::string_view::npos;
+}
 }  // namespace
 
 core::Result<TokenKeyRef> parse_token_key_uri(std::string_view uri, const std::string& key) {
@@ -509,10 +546,16 @@ core::Result<ServerConfig> load_server_config(const std::filesystem::path& file)
           "config " + file.string() + ": " +
               (std::filesystem::exists(file, ec) ? "not a regular file" : "no such file"));
     }
-    std::ifstream probe(file);
+    std::ifstream probe(file, std::ios::binary);
     if (!probe)
       return core::make_error(ErrorCode::kConfigInvalid,
                               "config " + file.string() + ": cannot be read");
+    const std::string text{std::istreambuf_iterator<char>(probe), {}};
+    if (const auto at = invalid_utf8_at(text); at != std::string_view::npos) {
+      return core::make_error(
+          ErrorCode::kConfigInvalid,
+          "config " + file.string() + ": not UTF-8 (byte " + std::to_string(at) + ")");
+    }
   }
   core::Result<ServerConfig> config = core::make_error(ErrorCode::kInternal, "unset");
   try {

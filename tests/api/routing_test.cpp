@@ -203,6 +203,18 @@ max_delay_ms = 2
   EXPECT_EQ(config->limits.idle_timeout, std::chrono::milliseconds(60'000));  // default kept
 }
 
+// Found by fuzz/config_fuzzer.cpp (fuzz/corpus/config/regression-literal-string-not-utf8):
+// toml11 3.7 read out of bounds (ASan: heap-buffer-overflow) when it reported invalid
+// UTF-8 inside a '...' literal string. Such a file is refused before toml11 reads it.
+TEST_F(ConfigTest, FileThatIsNotUtf8IsRefusedNamingTheByte) {
+  const std::string tls = tls_section();
+  const core::Error error = expect_invalid(tls + "[listen]\naddress = '\xf6\x8f'\n");
+  EXPECT_EQ(error.code, core::ErrorCode::kConfigInvalid);
+  EXPECT_NE(error.message.find("not UTF-8 (byte " + std::to_string(tls.size() + 20) + ")"),
+            std::string::npos)
+      << error.message;
+}
+
 TEST_F(ConfigTest, EveryBadValueIsRefusedNamingItsKey) {
   const std::string tls = tls_section();
   struct Case {
