@@ -21,6 +21,7 @@
 #include "medledger/node/consortium_ledger.h"
 #include "medledger/node/hospital_node.h"
 #include "medledger/node/node_config.h"
+#include "open_node.h"
 #include "token_options.h"
 
 namespace medledger::app {
@@ -35,29 +36,9 @@ struct AuditCliOptions {
   std::int64_t from_ms = -1, to_ms = -1;
 };
 
-fs::path data_dir(const AuditCliOptions& o) {
-  if (!o.data.empty()) return o.data;
-  const char* base = std::getenv("MEDLEDGER_DATA_DIR");
-  return base != nullptr && *base != '\0' ? fs::path(base) / "node"
-                                          : fs::path(".medledger") / "node";
-}
+fs::path data_dir(const AuditCliOptions& o) { return node_data_dir(o.data); }
 
-// The open node: members in dependency order (the node refers to the ledger).
-struct OpenNode {
-  std::shared_ptr<hsm::SessionPool> pool;
-  std::unique_ptr<node::ConsortiumLedger> ledger;
-  std::unique_ptr<node::HospitalNode> node;
-};
-
-OpenNode open_node(const AuditCliOptions& o) {
-  OpenNode out;
-  auto config = require(node::load_node_config(data_dir(o)));
-  out.pool = open_token(o.token);
-  auto signer = require(node::HospitalNode::signing_key(config, out.pool));
-  out.ledger = require(node::ConsortiumLedger::open(config.ledger_dir, std::move(signer)));
-  out.node = require(node::HospitalNode::open(data_dir(o), out.pool, *out.ledger));
-  return out;
-}
+OpenNode open_node(const AuditCliOptions& o) { return open_hospital_node(o.token, data_dir(o)); }
 
 node::AuditQuery query_of(const AuditCliOptions& o) {
   node::AuditQuery query;

@@ -38,6 +38,7 @@
 #include "medledger/ledger/transaction.h"
 #include "medledger/ledger/verify.h"
 #include "medledger/node/hospital_node.h"
+#include "open_node.h"
 #include "token_options.h"
 
 namespace medledger::app {
@@ -76,12 +77,7 @@ struct NodeCliOptions {
   std::string request;
 };
 
-fs::path data_dir(const NodeCliOptions& o) {
-  if (!o.data.empty()) return o.data;
-  const char* base = std::getenv("MEDLEDGER_DATA_DIR");
-  return base != nullptr && *base != '\0' ? fs::path(base) / "node"
-                                          : fs::path(".medledger") / "node";
-}
+fs::path data_dir(const NodeCliOptions& o) { return node_data_dir(o.data); }
 
 core::SecretBytes person_pin(const std::string& spec, const std::string& what) {
   if (spec.empty())
@@ -120,22 +116,7 @@ json::object receipt_summary(const ledger::Receipt& r) {
 
 void print(const json::object& o) { std::cout << json::serialize(o) << "\n"; }
 
-// The open node: members in dependency order (the node refers to the ledger).
-struct OpenNode {
-  std::shared_ptr<hsm::SessionPool> pool;
-  std::unique_ptr<node::ConsortiumLedger> ledger;
-  std::unique_ptr<node::HospitalNode> node;
-};
-
-OpenNode open_node(const NodeCliOptions& o) {
-  OpenNode out;
-  auto config = require(node::load_node_config(data_dir(o)));
-  out.pool = open_token(o.token);
-  auto signer = require(node::HospitalNode::signing_key(config, out.pool));
-  out.ledger = require(node::ConsortiumLedger::open(config.ledger_dir, std::move(signer)));
-  out.node = require(node::HospitalNode::open(data_dir(o), out.pool, *out.ledger));
-  return out;
-}
+OpenNode open_node(const NodeCliOptions& o) { return open_hospital_node(o.token, data_dir(o)); }
 
 void init_node(const NodeCliOptions& o) {
   auto pool = open_token(o.token);
