@@ -14,11 +14,6 @@
 
 namespace medledger::api {
 
-// The auditor's export and FHIR AuditEvent routes (node_routes_audit.cpp).
-namespace node_routes {
-core::Result<void> add_audit_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
-}  // namespace node_routes
-
 core::Result<void> NodeBinding::host(node::HospitalNode* hosted,
                                      std::shared_ptr<core::Signer> signer) {
   if (hosted == nullptr)
@@ -314,12 +309,6 @@ core::Result<Response> revoke_access(const NodeCall& call, const Request& reques
 }
 
 }  // namespace
-
-namespace node_routes {
-// The public CRL and OCSP routes (node_routes_revocation.cpp).
-core::Result<void> add_revocation_routes(Router& router,
-                                         const std::shared_ptr<NodeBinding>& binding);
-}  // namespace node_routes
 
 core::Result<void> add_node_routes(Router& router, std::shared_ptr<NodeBinding> binding) {
   using ca::Role;

@@ -98,6 +98,11 @@ core::Result<void> add_ledger_routes(Router& router, const std::shared_ptr<NodeB
 core::Result<void> add_transaction_routes(Router& router,
                                           const std::shared_ptr<NodeBinding>& binding);
 core::Result<void> add_person_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
+// The auditor's export and FHIR AuditEvent routes (node_routes_audit.cpp).
+core::Result<void> add_audit_routes(Router& router, const std::shared_ptr<NodeBinding>& binding);
+// The public CRL and OCSP routes (node_routes_revocation.cpp).
+core::Result<void> add_revocation_routes(Router& router,
+                                         const std::shared_ptr<NodeBinding>& binding);
 core::Result<void> add_consortium_routes(Router& router,
                                          const std::shared_ptr<NodeBinding>& binding);
 
