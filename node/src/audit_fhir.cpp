@@ -90,12 +90,14 @@ json::object detail_string(std::string_view type, std::string value) {
   return json::object{{"type", type}, {"valueString", std::move(value)}};
 }
 
-json::object audit_event(const TrailEntry& entry, std::string_view origin,
-                         std::string_view observer, std::string_view site) {
-  const Interaction how = interaction_of(entry.kind);
-  const bool by_patient = entry.kind == TrailKind::kGrant || entry.kind == TrailKind::kRevoke;
-  const std::string_view user_role = by_patient ? "patient" : "doctor";
+bool by_patient(const TrailEntry& entry) {
+  return entry.kind == TrailKind::kGrant || entry.kind == TrailKind::kRevoke;
+}
 
+// The user (doctor, or the patient for grants), the patient of a write, the endorsing
+// node (client) and the ledger (destination).
+json::array agents_of(const TrailEntry& entry, std::string_view origin) {
+  const std::string_view user_role = by_patient(entry) ? "patient" : "doctor";
   json::array agents;
   json::object user =
       person_agent(coding("http://terminology.hl7.org/CodeSystem/extra-security-role-type",
@@ -124,7 +126,11 @@ json::object audit_event(const TrailEntry& entry, std::string_view origin,
       {"who", json::object{{"type", "Device"},
                            {"identifier", identifier("urn:medledger:ledger", origin)}}},
       {"requestor", false}});
+  return agents;
+}
 
+// The patient, then the record version or the consent (grant) with the transaction.
+json::array entities_of(const TrailEntry& entry) {
   json::array entities;
   entities.push_back(json::object{
       {"what", json::object{{"type", "Patient"},
@@ -133,7 +139,7 @@ json::object audit_event(const TrailEntry& entry, std::string_view origin,
       {"role", coding("http://terminology.hl7.org/CodeSystem/object-role", "1", "Patient")}});
   json::array details;
   json::object what;
-  if (by_patient) {
+  if (by_patient(entry)) {
     what = json::object{
         {"type", "Consent"},
         {"identifier", identifier("urn:medledger:grant", entry.patient + " " + entry.grantee)}};
@@ -150,7 +156,12 @@ json::object audit_event(const TrailEntry& entry, std::string_view origin,
        coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object")},
       {"role", coding("http://terminology.hl7.org/CodeSystem/object-role", "4", "Domain Resource")},
       {"detail", std::move(details)}});
+  return entities;
+}
 
+json::object audit_event(const TrailEntry& entry, std::string_view origin,
+                         std::string_view observer, std::string_view site) {
+  const Interaction how = interaction_of(entry.kind);
   json::object event{
       {"resourceType", "AuditEvent"},
       {"id", core::hex_encode(entry.tx_id)},
@@ -163,7 +174,7 @@ json::object audit_event(const TrailEntry& entry, std::string_view origin,
       {"action", how.action},
       {"recorded", instant(entry.time_ms)},
       {"outcome", entry.result == 0 ? "0" : "8"},
-      {"agent", std::move(agents)},
+      {"agent", agents_of(entry, origin)},
       {"source",
        json::object{
            {"site", site},
@@ -171,7 +182,7 @@ json::object audit_event(const TrailEntry& entry, std::string_view origin,
                                      {"identifier", identifier(kPrincipalSystem, observer)}}},
            {"type", json::array{coding("http://terminology.hl7.org/CodeSystem/security-source-type",
                                        "4", "Application Server")}}}},
-      {"entity", std::move(entities)}};
+      {"entity", entities_of(entry)}};
   if (entry.result != 0) event["outcomeDesc"] = ledger::result_name(entry.result);
   return event;
 }
