@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <iterator>
 
 namespace medledger::api::node_routes {
 
@@ -57,7 +58,8 @@ const Codes kIssue = {
     E::kCertAlreadyRegistered, E::kPersonCertLimit,      E::kIssuerSignatureMissing,
     E::kCaNotInitialized,      E::kKeyNotFound,          E::kIoError};
 
-std::vector<RouteErrors> make_table() {
+// Records, grants, audit and transactions; make_table adds the rest.
+std::vector<RouteErrors> record_routes() {
   return {
       {"POST /v1/records", join({kBody, kPerson, kWrite, kRecordPut, kSeal})},
       {"GET /v1/records", {}},
@@ -83,6 +85,12 @@ std::vector<RouteErrors> make_table() {
       {"POST /v1/transactions", join({kBody, kWrite, kRecordPut, kAccess, kRevoke, kSeal,
                                       Codes{E::kTxMalformed, E::kTxNotCanonical, E::kTxUnknownType,
                                             E::kUnsupportedAlgorithm}})},
+  };
+}
+
+std::vector<RouteErrors> make_table() {
+  std::vector<RouteErrors> table = record_routes();
+  const RouteErrors others[] = {
       {"GET /v1/ledger/head", {}},
       {"GET /v1/ledger/blocks/{height}", {E::kLedgerNotFound}},
       {"GET /v1/ledger/transactions/{sequence}", {E::kLedgerNotFound}},
@@ -127,6 +135,8 @@ std::vector<RouteErrors> make_table() {
        join({kWrite, Codes{E::kCertAlreadyRegistered, E::kIssuerSignatureMissing,
                            E::kCaNotInitialized, E::kKeyNotFound, E::kIoError}})},
   };
+  table.insert(table.end(), std::begin(others), std::end(others));
+  return table;
 }
 
 }  // namespace
