@@ -135,7 +135,9 @@ core::Result<Submission> parse_submission(const Request& request) {
 void submit_transaction(const NodeCall& call, const Request& request, Responder responder) {
   auto submission = parse_submission(request);
   if (!submission) return responder.answer(submission.error());
-  auto& [tx, signatures] = *submission;
+  // Named members, not a structured binding: clang before 16 cannot capture one in a lambda.
+  auto& tx = submission->tx;
+  auto& signatures = submission->signatures;
   if (tx.type == ledger::kTxAccessRevoke) {
     return responder.answer(
         with_node(call, [&](node::HospitalNode& node) -> core::Result<Response> {
